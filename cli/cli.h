@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cli.h - shared pieces of the vault command: terminal and passphrase
+ * input, output helpers, and the error reporter.
+ */
+#ifndef VAULT_CLI_H
+#define VAULT_CLI_H
+
+#include <stdio.h>
+
+#include "vault.h"
+
+/* Exit status for errors detected by the CLI itself. */
+#define CLI_ERR_NOTTY (-100) /* no terminal and no non-interactive source */
+#define CLI_ERR_MISMATCH (-101)
+
+/*
+ * Reads a passphrase: from VAULT_PASSPHRASE_FD, else VAULT_PASSPHRASE_FILE,
+ * else the controlling terminal without echo (twice if confirm is set).
+ * Returns CLI_ERR_NOTTY at once when none of these is available.
+ */
+int cli_read_passphrase(vault_secret **out, const char *prompt, int confirm);
+/*
+ * Reads a secret for add/set: from the terminal without echo, asked twice,
+ * when stdin is a terminal; else one line from stdin.
+ */
+int cli_read_secret(vault_secret **out, const char *prompt);
+/* Reads a prompt answer with echo off from /dev/tty. */
+int cli_tty_read(vault_secret **out, const char *prompt);
+
+/* Prints "vault: <what>: <words>" and returns the exit code for err. */
+int cli_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* JSON and time output. */
+void json_str(FILE *f, const char *s);
+void fmt_time(char out[32], int64_t t);
+
+/* Bounded integer parsing, never atoi. */
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
+extern const char *cli_prog;
+
+#endif

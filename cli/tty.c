@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * tty.c - reading passphrases and passwords without leaking them.
+ *
+ * MUST rules:
+ *  - every byte read lands directly in a vault_secret (sodium_malloc);
+ *    no stdio buffering, no intermediate copies;
+ *  - echo is restored on every path, including SIGINT/SIGTERM/SIGHUP;
+ *  - with no terminal and no VAULT_PASSPHRASE_FD/FILE, fail at once:
+ *    a 3 a.m. cron job must never hang on a prompt nobody will answer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static struct termios tty_saved;
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Reads one line (without its newline) from fd into a new secret. */
+static int
+read_line_fd(int fd, vault_secret **out)
+{
+	vault_secret *s = NULL;
+	unsigned char c;
+	int rc;
+
+	if ((rc = vault_secret_new(&s, VAULT_PASSPHRASE_MAX > VAULT_SECRET_MAX ?
+		     VAULT_PASSPHRASE_MAX : VAULT_SECRET_MAX)) != 0)
+		return rc;
+	for (;;) {
+		ssize_t n = read(fd, &c, 1);
+
+		if (n < 0 && errno == EINTR) {
+			if (got_signal)
+				break;
+			continue;
+		}
+		if (n < 0) {
+			rc = VAULT_ERR_IO;
+			goto out;
+		}
+		if (n == 0 || c == '\n')
+			break;
+		if (s->len == s->cap) {
+			rc = VAULT_ERR_TOOBIG;
+			/* Drain the rest of the line so it does not reach a shell. */
+			while (read(fd, &c, 1) == 1 && c != '\n')
+				;
+			goto out;
+		}
+		s->buf[s->len++] = c;
+	}
+	if (got_signal) {
+		rc = VAULT_ERR_INVAL;
+		goto out;
+	}
+	if (s->len > 0 && s->buf[s->len - 1] == '\r')
+		s->buf[--s->len] = '\0';
+	c = 0;
+out:
+	if (rc != 0)
+		vault_secret_free(&s);
+	*out = s;
+	return rc;
+}
+
+int
+cli_tty_read(vault_secret **out, const char *prompt)
+{
+	struct sigaction sa, old_int, old_term, old_hup, old_quit;
+	struct termios t;
+	int fd, rc, sig;
+
+	*out = NULL;
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return CLI_ERR_NOTTY;
+	if (tcgetattr(fd, &tty_saved) != 0) {
+		close(fd);
+		return CLI_ERR_NOTTY;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	got_signal = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	sigaction(SIGQUIT, &sa, &old_quit);
+	t = tty_saved;
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	t.c_lflag |= ICANON;
+	(void)tcsetattr(fd, TCSAFLUSH, &t);
+	(void)!write(fd, prompt, strlen(prompt));
+	rc = read_line_fd(fd, out);
+	(void)tcsetattr(fd, TCSAFLUSH, &tty_saved);
+	(void)!write(fd, "\n", 1);
+	close(fd);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if ((sig = got_signal) != 0) {
+		vault_secret_free(out);
+		raise(sig); /* now with the caller's disposition, echo restored */
+		return VAULT_ERR_INVAL;
+	}
+	return rc;
+}
+
+static int
+read_env_fd(vault_secret **out, const char *val)
+{
+	uint32_t fd;
+
+	if (parse_u32(val, 0, 1 << 20, &fd) != 0)
+		return VAULT_ERR_INVAL;
+	return read_line_fd((int)fd, out);
+}
+
+static int
+read_env_file(vault_secret **out, const char *path)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? VAULT_ERR_NOTFOUND : errno == ELOOP ? VAULT_ERR_SYMLINK : VAULT_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return VAULT_ERR_PERM;
+	}
+	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
+		close(fd);
+		return VAULT_ERR_PERM;
+	}
+	rc = read_line_fd(fd, out);
+	close(fd);
+	return rc;
+}
+
+int
+cli_read_passphrase(vault_secret **out, const char *prompt, int confirm)
+{
+	const char *fdv = getenv("VAULT_PASSPHRASE_FD");
+	const char *file = getenv("VAULT_PASSPHRASE_FILE");
+	vault_secret *again = NULL;
+	int rc;
+
+	*out = NULL;
+	if (fdv != NULL && *fdv != '\0') {
+		if ((rc = read_env_fd(out, fdv)) != 0)
+			return cli_fail(rc, "VAULT_PASSPHRASE_FD=%s: cannot read a passphrase: %s", fdv,
+			    vault_strerror(rc)), rc;
+	} else if (file != NULL && *file != '\0') {
+		if ((rc = read_env_file(out, file)) != 0) {
+			cli_fail(rc, "VAULT_PASSPHRASE_FILE=%s: %s", file,
+			    rc == VAULT_ERR_PERM ? "must be a regular file of yours, not readable by group or others (chmod 600)" :
+						   vault_strerror(rc));
+			return rc;
+		}
+	} else {
+		if ((rc = cli_tty_read(out, prompt)) != 0) {
+			if (rc == CLI_ERR_NOTTY)
+				cli_fail(rc, "no terminal to ask for the passphrase: set VAULT_PASSPHRASE_FD or "
+					     "VAULT_PASSPHRASE_FILE, or unlock the agent first");
+			else
+				cli_fail(rc, "cannot read the passphrase: %s", vault_strerror(rc));
+			return rc;
+		}
+		if (confirm) {
+			if ((rc = cli_tty_read(&again, "Repeat passphrase: ")) != 0) {
+				vault_secret_free(out);
+				cli_fail(rc, "cannot read the passphrase: %s", vault_strerror(rc));
+				return rc;
+			}
+			if (again->len != (*out)->len ||
+			    sodium_memcmp(again->buf, (*out)->buf, again->len) != 0) {
+				vault_secret_free(&again);
+				vault_secret_free(out);
+				cli_fail(CLI_ERR_MISMATCH, "passphrases do not match; nothing was changed");
+				return CLI_ERR_MISMATCH;
+			}
+			vault_secret_free(&again);
+		}
+	}
+	if ((*out)->len == 0) {
+		vault_secret_free(out);
+		cli_fail(VAULT_ERR_EMPTY, "an empty passphrase is not allowed");
+		return VAULT_ERR_EMPTY;
+	}
+	return 0;
+}
+
+int
+cli_read_secret(vault_secret **out, const char *prompt)
+{
+	vault_secret *again = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!isatty(STDIN_FILENO)) {
+		if ((rc = read_line_fd(STDIN_FILENO, out)) != 0)
+			return cli_fail(rc, "cannot read the password from standard input: %s",
+			    vault_strerror(rc)), rc;
+		return 0;
+	}
+	if ((rc = cli_tty_read(out, prompt)) != 0)
+		return cli_fail(rc, "cannot read the password: %s", vault_strerror(rc)), rc;
+	if ((rc = cli_tty_read(&again, "Repeat password: ")) != 0) {
+		vault_secret_free(out);
+		return cli_fail(rc, "cannot read the password: %s", vault_strerror(rc)), rc;
+	}
+	if (again->len != (*out)->len || sodium_memcmp(again->buf, (*out)->buf, again->len) != 0) {
+		vault_secret_free(&again);
+		vault_secret_free(out);
+		cli_fail(CLI_ERR_MISMATCH, "passwords do not match; nothing was stored");
+		return CLI_ERR_MISMATCH;
+	}
+	vault_secret_free(&again);
+	return 0;
+}

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * account.c - accounts and their password versions.
+ *
+ * An account row is (id, name_hash, meta). meta is sealed under the record
+ * subkey with associated data ("account", id, 0, name_hash), so a meta blob
+ * moved to another row, or a name hash swapped between rows, fails to
+ * open. Each password version is a row of secrets, sealed with ("secret",
+ * account id, version, name_hash).
+ *
+ * Meta plaintext, format 1 (parsed only through vault_rd):
+ *   u8 1 | str name | str user | str domain | str host | str note | u8 use
+ *   | u64 created | u64 updated | u32 current | u32 next | u32 keep
+ * Secret plaintext, format 1:
+ *   u8 1 | u64 created | str password
+ *
+ * MUST: plaintext passwords live only in secure vault_wr buffers or
+ * vault_secret, and are wiped on every path.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define META_FORMAT 1
+#define SECRET_FORMAT 1
+#define HISTORY_KEEP_DEFAULT 10U
+
+struct acct_row {
+	int64_t id;
+	unsigned char hash[VAULT_HASHBYTES];
+	vault_account *a;
+	uint32_t next;
+	uint32_t keep;
+};
+
+void
+vault_account_free(vault_account **ap)
+{
+	vault_account *a;
+
+	if (ap == NULL || (a = *ap) == NULL)
+		return;
+	free(a->name);
+	free(a->user);
+	free(a->domain);
+	free(a->host);
+	if (a->note != NULL) {
+		sodium_memzero(a->note, strlen(a->note));
+		free(a->note);
+	}
+	free(a);
+	*ap = NULL;
+}
+
+void
+vault_account_list_free(vault_account ***lp, size_t n)
+{
+	size_t i;
+
+	if (lp == NULL || *lp == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		vault_account_free(&(*lp)[i]);
+	free(*lp);
+	*lp = NULL;
+}
+
+static int
+check_account(const vault_account *a)
+{
+	int rc;
+
+	if ((rc = vault_name_check(a->name)) != 0)
+		return rc;
+	if (a->user == NULL || a->user[0] == '\0')
+		return VAULT_ERR_INVAL;
+	if (vault_field_check(a->user, VAULT_FIELD_MAX) != 0 ||
+	    vault_field_check(a->domain, VAULT_FIELD_MAX) != 0 ||
+	    vault_field_check(a->host, VAULT_FIELD_MAX) != 0 ||
+	    vault_field_check(a->note, VAULT_NOTE_MAX) != 0)
+		return VAULT_ERR_INVAL;
+	if (a->use != VAULT_USE_ACTIONS && a->use != VAULT_USE_CONFIRM && a->use != VAULT_USE_ANY)
+		return VAULT_ERR_INVAL;
+	return 0;
+}
+
+static int
+ad_for(vault_wr *ad, vault *v, const char *table, int64_t row, uint32_t version,
+    const unsigned char hash[VAULT_HASHBYTES])
+{
+	return vault_ad_build(ad, v->id, table, (uint64_t)row, version, hash, VAULT_HASHBYTES);
+}
+
+static int
+meta_encode(vault_wr *w, const vault_account *a, uint32_t next, uint32_t keep)
+{
+	vault_wr_u8(w, META_FORMAT);
+	vault_wr_cstr(w, a->name);
+	vault_wr_cstr(w, a->user);
+	vault_wr_cstr(w, a->domain);
+	vault_wr_cstr(w, a->host);
+	vault_wr_cstr(w, a->note);
+	vault_wr_u8(w, (uint8_t)a->use);
+	vault_wr_u64(w, (uint64_t)a->created);
+	vault_wr_u64(w, (uint64_t)a->updated);
+	vault_wr_u32(w, a->version);
+	vault_wr_u32(w, next);
+	return vault_wr_u32(w, keep);
+}
+
+static int
+dup_field(char **out, vault_rd *r, size_t max)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (vault_rd_str(r, &p, &n) != 0 || n > max)
+		return VAULT_ERR_PROTO;
+	if (memchr(p, '\0', n) != NULL)
+		return VAULT_ERR_PROTO;
+	if ((*out = malloc(n + 1)) == NULL)
+		return VAULT_ERR_NOMEM;
+	memcpy(*out, p, n);
+	(*out)[n] = '\0';
+	return 0;
+}
+
+static int
+meta_decode(struct acct_row *row, const unsigned char *p, size_t len)
+{
+	vault_rd r = { p, len };
+	vault_account *a;
+	uint64_t created, updated;
+	uint8_t fmt, use;
+	int rc;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_rd_u8(&r, &fmt)) != 0 || fmt != META_FORMAT) {
+		rc = VAULT_ERR_PROTO;
+		goto out;
+	}
+	if ((rc = dup_field(&a->name, &r, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = dup_field(&a->user, &r, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = dup_field(&a->domain, &r, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = dup_field(&a->host, &r, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = dup_field(&a->note, &r, VAULT_NOTE_MAX)) != 0)
+		goto out;
+	if ((rc = vault_rd_u8(&r, &use)) != 0 || (rc = vault_rd_u64(&r, &created)) != 0 ||
+	    (rc = vault_rd_u64(&r, &updated)) != 0 || (rc = vault_rd_u32(&r, &a->version)) != 0 ||
+	    (rc = vault_rd_u32(&r, &row->next)) != 0 || (rc = vault_rd_u32(&r, &row->keep)) != 0 ||
+	    (rc = vault_rd_end(&r)) != 0)
+		goto out;
+	a->use = use;
+	a->created = (int64_t)created;
+	a->updated = (int64_t)updated;
+	rc = check_account(a) == 0 ? 0 : VAULT_ERR_PROTO;
+out:
+	if (rc != 0)
+		vault_account_free(&a);
+	row->a = a;
+	return rc;
+}
+
+/* Opens one sealed meta blob; names the damaged row on failure. */
+static int
+meta_open(vault *v, struct acct_row *row, const void *blob, size_t len)
+{
+	vault_wr ad, pt;
+	int rc;
+
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	if ((rc = ad_for(&ad, v, "account", row->id, 0, row->hash)) != 0)
+		goto out;
+	rc = vault_unseal(&pt, blob, len, ad.p, ad.len, v->keys->record);
+	if (rc == 0)
+		rc = meta_decode(row, pt.p, pt.len);
+	if (rc == VAULT_ERR_CORRUPT || rc == VAULT_ERR_PROTO) {
+		vault_detail(v, "account row %lld: metadata record is damaged or was tampered with",
+		    (long long)row->id);
+		rc = VAULT_ERR_CORRUPT;
+	}
+out:
+	vault_wr_free(&ad);
+	vault_wr_free(&pt);
+	return rc;
+}
+
+/* Finds an account by name. VAULT_ERR_NOTFOUND if it is not there. */
+static int
+row_find(vault *v, const char *name, struct acct_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(row, 0, sizeof(*row));
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_name_check(name)) != 0)
+		return rc;
+	if ((rc = vault_name_hash(row->hash, v->keys, "account", name)) != 0)
+		return rc;
+	if ((rc = vault_prepare(v, &st, "SELECT id, meta FROM accounts WHERE name_hash=?")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, row->hash, VAULT_HASHBYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row->id = sqlite3_column_int64(st, 0);
+		rc = meta_open(v, row, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+	} else if (rc == SQLITE_DONE) {
+		vault_detail(v, "no account named '%s'", name);
+		rc = VAULT_ERR_NOTFOUND;
+	} else {
+		rc = vault_sql_err(v, rc, "find account");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+meta_store(vault *v, const struct acct_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	vault_wr ad, pt, ct;
+	int rc;
+
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	vault_wr_init(&ct, 0, 0);
+	if ((rc = ad_for(&ad, v, "account", row->id, 0, row->hash)) != 0 ||
+	    (rc = meta_encode(&pt, row->a, row->next, row->keep)) != 0 ||
+	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, v->keys->record)) != 0)
+		goto out;
+	if ((rc = vault_prepare(v, &st, "UPDATE accounts SET meta=? WHERE id=?")) != 0)
+		goto out;
+	sqlite3_bind_blob(st, 1, ct.p, (int)ct.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, row->id);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store account");
+out:
+	sqlite3_finalize(st);
+	vault_wr_free(&ad);
+	vault_wr_free(&pt);
+	vault_wr_free(&ct);
+	return rc;
+}
+
+static int
+secret_store(vault *v, const struct acct_row *row, uint32_t version, const unsigned char *secret,
+    size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	vault_wr ad, pt, ct;
+	int rc;
+
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	vault_wr_init(&ct, 0, 0);
+	vault_wr_u8(&pt, SECRET_FORMAT);
+	vault_wr_u64(&pt, (uint64_t)vault_now());
+	if ((rc = vault_wr_str(&pt, secret, len)) != 0 ||
+	    (rc = ad_for(&ad, v, "secret", row->id, version, row->hash)) != 0 ||
+	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, v->keys->record)) != 0)
+		goto out;
+	if ((rc = vault_prepare(v, &st, "INSERT INTO secrets(account_id, version, blob) VALUES (?,?,?)")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_blob(st, 3, ct.p, (int)ct.len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store password");
+out:
+	sqlite3_finalize(st);
+	vault_wr_free(&ad);
+	vault_wr_free(&pt);
+	vault_wr_free(&ct);
+	return rc;
+}
+
+static int
+check_secret(const unsigned char *secret, size_t len)
+{
+	if (len == 0)
+		return VAULT_ERR_EMPTY;
+	if (len > VAULT_SECRET_MAX)
+		return VAULT_ERR_TOOBIG;
+	if (memchr(secret, '\0', len) != NULL || memchr(secret, '\n', len) != NULL)
+		return VAULT_ERR_INVAL; /* could not be typed at a prompt or fed to PAM */
+	return 0;
+}
+
+static int
+step_done(vault *v, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, what);
+}
+
+int
+vault_account_add(vault *v, const vault_account *a, const unsigned char *secret, size_t secretlen,
+    int replace)
+{
+	struct acct_row row;
+	vault_account copy;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = check_account(a)) != 0 || (rc = check_secret(secret, secretlen)) != 0)
+		return rc;
+	if ((rc = vault_name_hash(row.hash, v->keys, "account", a->name)) != 0)
+		return rc;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if (replace) {
+		if ((rc = vault_prepare(v, &st, "DELETE FROM accounts WHERE name_hash=?")) != 0)
+			goto out;
+		sqlite3_bind_blob(st, 1, row.hash, VAULT_HASHBYTES, SQLITE_STATIC);
+		if ((rc = step_done(v, st, "replace account")) != 0)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if ((rc = vault_prepare(v, &st, "INSERT INTO accounts(name_hash, meta) VALUES (?, x'')")) != 0)
+		goto out;
+	sqlite3_bind_blob(st, 1, row.hash, VAULT_HASHBYTES, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		rc = vault_sql_err(v, rc, "add account");
+		if (rc == VAULT_ERR_EXISTS)
+			vault_detail(v, "an account named '%s' already exists; use --replace", a->name);
+		goto out;
+	}
+	row.id = sqlite3_last_insert_rowid(v->db);
+	copy = *a;
+	copy.created = copy.updated = vault_now();
+	copy.version = 1;
+	row.a = &copy;
+	row.next = 2;
+	row.keep = HISTORY_KEEP_DEFAULT;
+	if ((rc = meta_store(v, &row)) != 0 || (rc = secret_store(v, &row, 1, secret, secretlen)) != 0)
+		goto out;
+	rc = vault_txn_commit(v);
+out:
+	sqlite3_finalize(st);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	return rc;
+}
+
+/* Drops history beyond row->keep old versions. */
+static int
+prune(vault *v, const struct acct_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = vault_prepare(v, &st,
+		 "DELETE FROM secrets WHERE account_id=?1 AND version<>?2 AND version NOT IN "
+		 "(SELECT version FROM secrets WHERE account_id=?1 AND version<>?2 "
+		 " ORDER BY version DESC LIMIT ?3)")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_int64(st, 2, row->a->version);
+	sqlite3_bind_int64(st, 3, row->keep);
+	rc = step_done(v, st, "prune history");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+vault_account_set(vault *v, const char *name, const unsigned char *secret, size_t secretlen)
+{
+	struct acct_row row;
+	int rc;
+
+	if ((rc = check_secret(secret, secretlen)) != 0)
+		return rc;
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = row_find(v, name, &row)) != 0)
+		goto out;
+	if (row.next == UINT32_MAX) {
+		rc = VAULT_ERR_TOOBIG;
+		goto out;
+	}
+	if ((rc = secret_store(v, &row, row.next, secret, secretlen)) != 0)
+		goto out;
+	row.a->version = row.next++;
+	row.a->updated = vault_now();
+	if ((rc = meta_store(v, &row)) != 0 || (rc = prune(v, &row)) != 0)
+		goto out;
+	rc = vault_txn_commit(v);
+out:
+	if (rc != 0)
+		vault_txn_rollback(v);
+	vault_account_free(&row.a);
+	return rc;
+}
+
+static int
+count_versions(vault *v, int64_t id, uint32_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = vault_prepare(v, &st, "SELECT count(*) FROM secrets WHERE account_id=?")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (uint32_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = vault_sql_err(v, rc, "count versions");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+vault_account_get(vault *v, const char *name, vault_account **out)
+{
+	struct acct_row row;
+	int rc;
+
+	*out = NULL;
+	if ((rc = row_find(v, name, &row)) != 0)
+		return rc;
+	if ((rc = count_versions(v, row.id, &row.a->nversions)) != 0) {
+		vault_account_free(&row.a);
+		return rc;
+	}
+	*out = row.a;
+	return 0;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(vault_account *const *)a)->name, (*(vault_account *const *)b)->name);
+}
+
+int
+vault_account_list(vault *v, vault_account ***out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	vault_account **list = NULL, **tmp;
+	size_t cnt = 0, cap = 0;
+	int rc, src;
+
+	*out = NULL;
+	*n = 0;
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_prepare(v, &st,
+		 "SELECT id, name_hash, meta, (SELECT count(*) FROM secrets s WHERE s.account_id=a.id) "
+		 "FROM accounts a ORDER BY id")) != 0)
+		return rc;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct acct_row row;
+
+		memset(&row, 0, sizeof(row));
+		row.id = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) != VAULT_HASHBYTES) {
+			vault_detail(v, "account row %lld: name hash is damaged", (long long)row.id);
+			rc = VAULT_ERR_CORRUPT;
+			goto out;
+		}
+		memcpy(row.hash, sqlite3_column_blob(st, 1), VAULT_HASHBYTES);
+		if ((rc = meta_open(v, &row, sqlite3_column_blob(st, 2),
+			 (size_t)sqlite3_column_bytes(st, 2))) != 0)
+			goto out;
+		row.a->nversions = (uint32_t)sqlite3_column_int64(st, 3);
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((tmp = realloc(list, cap * sizeof(*list))) == NULL) {
+				vault_account_free(&row.a);
+				rc = VAULT_ERR_NOMEM;
+				goto out;
+			}
+			list = tmp;
+		}
+		list[cnt++] = row.a;
+	}
+	if (src != SQLITE_DONE)
+		rc = vault_sql_err(v, src, "list accounts");
+out:
+	sqlite3_finalize(st);
+	if (rc != 0) {
+		vault_account_list_free(&list, cnt);
+		return rc;
+	}
+	if (cnt > 1)
+		qsort(list, cnt, sizeof(*list), cmp_name);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+int
+vault_account_rm(vault *v, const char *name)
+{
+	struct acct_row row;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	/* Opening the row first means a damaged vault is reported, not edited. */
+	if ((rc = row_find(v, name, &row)) != 0)
+		goto out;
+	if ((rc = vault_prepare(v, &st, "DELETE FROM accounts WHERE id=?")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, row.id);
+	if ((rc = step_done(v, st, "remove account")) != 0)
+		goto out;
+	rc = vault_txn_commit(v);
+out:
+	sqlite3_finalize(st);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	vault_account_free(&row.a);
+	return rc;
+}
+
+/* Opens version `version` of an account into a secure writer. */
+static int
+secret_open(vault *v, const struct acct_row *row, uint32_t version, vault_secret **out,
+    int64_t *created)
+{
+	sqlite3_stmt *st = NULL;
+	vault_wr ad, pt;
+	vault_rd r;
+	const unsigned char *p;
+	uint64_t when;
+	uint8_t fmt;
+	size_t n;
+	int rc;
+
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	if ((rc = vault_prepare(v, &st, "SELECT blob FROM secrets WHERE account_id=? AND version=?")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_int64(st, 2, version);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		vault_detail(v, "account '%s' has no version %u", row->a->name, version);
+		rc = VAULT_ERR_NOTFOUND;
+		goto out;
+	} else if (rc != SQLITE_ROW) {
+		rc = vault_sql_err(v, rc, "read password");
+		goto out;
+	}
+	if ((rc = ad_for(&ad, v, "secret", row->id, version, row->hash)) != 0)
+		goto out;
+	rc = vault_unseal(&pt, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), ad.p,
+	    ad.len, v->keys->record);
+	if (rc == 0) {
+		r.p = pt.p;
+		r.len = pt.len;
+		if (vault_rd_u8(&r, &fmt) != 0 || fmt != SECRET_FORMAT || vault_rd_u64(&r, &when) != 0 ||
+		    vault_rd_str(&r, &p, &n) != 0 || vault_rd_end(&r) != 0)
+			rc = VAULT_ERR_CORRUPT;
+	}
+	if (rc == VAULT_ERR_CORRUPT) {
+		vault_detail(v, "account '%s' version %u: password record is damaged or was tampered with",
+		    row->a->name, version);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	if (created != NULL)
+		*created = (int64_t)when;
+	if (out != NULL)
+		rc = vault_secret_from(out, p, n);
+out:
+	sqlite3_finalize(st);
+	vault_wr_free(&ad);
+	vault_wr_free(&pt);
+	return rc;
+}
+
+int
+vault_secret_get(vault *v, const char *name, uint32_t version, vault_secret **out)
+{
+	struct acct_row row;
+	int rc;
+
+	*out = NULL;
+	if ((rc = row_find(v, name, &row)) != 0)
+		return rc;
+	rc = secret_open(v, &row, version ? version : row.a->version, out, NULL);
+	vault_account_free(&row.a);
+	return rc;
+}
+
+int
+vault_history(vault *v, const char *name, vault_version_info **out, size_t *n)
+{
+	struct acct_row row;
+	sqlite3_stmt *st = NULL;
+	vault_version_info *list = NULL, *tmp;
+	size_t cnt = 0;
+	int rc, src;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = row_find(v, name, &row)) != 0)
+		return rc;
+	if ((rc = vault_prepare(v, &st,
+		 "SELECT version FROM secrets WHERE account_id=? ORDER BY version DESC")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, row.id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t ver = (uint32_t)sqlite3_column_int64(st, 0);
+
+		if ((tmp = realloc(list, (cnt + 1) * sizeof(*list))) == NULL) {
+			rc = VAULT_ERR_NOMEM;
+			goto out;
+		}
+		list = tmp;
+		list[cnt].version = ver;
+		list[cnt].current = ver == row.a->version;
+		/* Each version's date is sealed with it; opening proves it intact. */
+		if ((rc = secret_open(v, &row, ver, NULL, &list[cnt].created)) != 0)
+			goto out;
+		cnt++;
+	}
+	if (src != SQLITE_DONE)
+		rc = vault_sql_err(v, src, "read history");
+out:
+	sqlite3_finalize(st);
+	vault_account_free(&row.a);
+	if (rc != 0) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}

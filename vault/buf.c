@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * buf.c - the bounded reader and the growing writer.
+ *
+ * Everything libvault parses from outside (wire frames, sealed records,
+ * keyslots) goes through vault_rd: each getter checks the remaining
+ * length before it reads, and vault_rd_end() rejects trailing bytes.
+ * Integers are big-endian. vault_wr grows by doubling up to a hard limit,
+ * wipes every buffer it discards, and keeps the first error it hits so
+ * that callers can chain writes and check once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int
+vault_rd_bytes(vault_rd *r, void *dst, size_t n)
+{
+	if (n > r->len)
+		return VAULT_ERR_PROTO;
+	if (n > 0)
+		memcpy(dst, r->p, n);
+	r->p += n;
+	r->len -= n;
+	return 0;
+}
+
+int
+vault_rd_u8(vault_rd *r, uint8_t *v)
+{
+	return vault_rd_bytes(r, v, 1);
+}
+
+int
+vault_rd_u32(vault_rd *r, uint32_t *v)
+{
+	unsigned char b[4];
+	int rc;
+
+	if ((rc = vault_rd_bytes(r, b, sizeof(b))) != 0)
+		return rc;
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	return 0;
+}
+
+int
+vault_rd_u64(vault_rd *r, uint64_t *v)
+{
+	uint32_t hi, lo;
+	int rc;
+
+	if ((rc = vault_rd_u32(r, &hi)) != 0 || (rc = vault_rd_u32(r, &lo)) != 0)
+		return rc;
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+int
+vault_rd_str(vault_rd *r, const unsigned char **p, size_t *n)
+{
+	uint32_t len;
+	int rc;
+
+	if ((rc = vault_rd_u32(r, &len)) != 0)
+		return rc;
+	if (len > r->len)
+		return VAULT_ERR_PROTO;
+	*p = r->p;
+	*n = len;
+	r->p += len;
+	r->len -= len;
+	return 0;
+}
+
+int
+vault_rd_end(const vault_rd *r)
+{
+	return r->len == 0 ? 0 : VAULT_ERR_PROTO;
+}
+
+void
+vault_wr_init(vault_wr *w, int secure, size_t limit)
+{
+	memset(w, 0, sizeof(*w));
+	w->secure = secure;
+	w->limit = limit ? limit : VAULT_WR_DEFAULT_LIMIT;
+}
+
+static void
+wr_release(unsigned char *p, size_t cap, int secure)
+{
+	if (p == NULL)
+		return;
+	if (secure) {
+		sodium_free(p); /* wipes */
+	} else {
+		sodium_memzero(p, cap);
+		free(p);
+	}
+}
+
+static int
+wr_reserve(vault_wr *w, size_t n)
+{
+	unsigned char *np;
+	size_t ncap;
+
+	if (w->err)
+		return w->err;
+	if (SIZE_MAX - w->len < n || w->len + n > w->limit)
+		return w->err = VAULT_ERR_TOOBIG;
+	if (w->len + n <= w->cap)
+		return 0;
+	ncap = w->cap ? w->cap : 64;
+	while (ncap < w->len + n)
+		ncap = ncap > w->limit / 2 ? w->limit : ncap * 2;
+	np = w->secure ? sodium_malloc(ncap) : malloc(ncap);
+	if (np == NULL)
+		return w->err = VAULT_ERR_NOMEM;
+	if (w->len > 0)
+		memcpy(np, w->p, w->len);
+	wr_release(w->p, w->cap, w->secure);
+	w->p = np;
+	w->cap = ncap;
+	return 0;
+}
+
+int
+vault_wr_bytes(vault_wr *w, const void *src, size_t n)
+{
+	int rc;
+
+	if ((rc = wr_reserve(w, n)) != 0)
+		return rc;
+	if (n > 0)
+		memcpy(w->p + w->len, src, n);
+	w->len += n;
+	return 0;
+}
+
+int
+vault_wr_u8(vault_wr *w, uint8_t v)
+{
+	return vault_wr_bytes(w, &v, 1);
+}
+
+int
+vault_wr_u32(vault_wr *w, uint32_t v)
+{
+	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+		(unsigned char)(v >> 8), (unsigned char)v };
+
+	return vault_wr_bytes(w, b, sizeof(b));
+}
+
+int
+vault_wr_u64(vault_wr *w, uint64_t v)
+{
+	int rc;
+
+	if ((rc = vault_wr_u32(w, (uint32_t)(v >> 32))) != 0)
+		return rc;
+	return vault_wr_u32(w, (uint32_t)v);
+}
+
+int
+vault_wr_str(vault_wr *w, const void *src, size_t n)
+{
+	int rc;
+
+	if (n > UINT32_MAX)
+		return w->err = VAULT_ERR_TOOBIG;
+	if ((rc = vault_wr_u32(w, (uint32_t)n)) != 0)
+		return rc;
+	return vault_wr_bytes(w, src, n);
+}
+
+int
+vault_wr_cstr(vault_wr *w, const char *s)
+{
+	return vault_wr_str(w, s ? s : "", s ? strlen(s) : 0);
+}
+
+void
+vault_wr_free(vault_wr *w)
+{
+	if (w == NULL)
+		return;
+	wr_release(w->p, w->cap, w->secure);
+	w->p = NULL;
+	w->len = w->cap = 0;
+	w->err = 0;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * crypto.c - secure buffers, subkeys, sealed records and name hashes.
+ *
+ * Sealed blob format (pinned by a golden vector in tests/unit):
+ *
+ *   u8 VAULT_SEAL_VERSION | 24-byte random nonce | XChaCha20-Poly1305(pt)
+ *
+ * The associated data names the blob's place: "vault-ad-v1", the vault id,
+ * a table tag, the row, the version and optional extra bytes, each field
+ * length-prefixed. A blob copied to another row, table, version or vault
+ * fails to open.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+int
+vault_lib_init(void)
+{
+	return sodium_init() < 0 ? VAULT_ERR_IO : 0;
+}
+
+int
+vault_secret_new(vault_secret **out, size_t cap)
+{
+	vault_secret *s;
+
+	*out = NULL;
+	if (cap > VAULT_WR_DEFAULT_LIMIT)
+		return VAULT_ERR_TOOBIG;
+	if ((s = sodium_malloc(sizeof(*s))) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((s->buf = sodium_malloc(cap + 1)) == NULL) {
+		sodium_free(s);
+		return VAULT_ERR_NOMEM;
+	}
+	sodium_memzero(s->buf, cap + 1);
+	s->len = 0;
+	s->cap = cap;
+	*out = s;
+	return 0;
+}
+
+int
+vault_secret_from(vault_secret **out, const void *src, size_t len)
+{
+	int rc;
+
+	if ((rc = vault_secret_new(out, len)) != 0)
+		return rc;
+	if (len > 0)
+		memcpy((*out)->buf, src, len);
+	(*out)->len = len;
+	return 0;
+}
+
+void
+vault_secret_free(vault_secret **sp)
+{
+	if (sp == NULL || *sp == NULL)
+		return;
+	sodium_free((*sp)->buf); /* sodium_free wipes before it frees */
+	sodium_free(*sp);
+	*sp = NULL;
+}
+
+int
+vault_keys_derive(struct vault_keys *k)
+{
+	if (crypto_kdf_derive_from_key(k->record, sizeof(k->record), VAULT_SUBKEY_RECORD,
+		VAULT_KDF_CONTEXT, k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->name, sizeof(k->name), VAULT_SUBKEY_NAME,
+		VAULT_KDF_CONTEXT, k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->audit, sizeof(k->audit), VAULT_SUBKEY_AUDIT,
+		VAULT_KDF_CONTEXT, k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->action, sizeof(k->action), VAULT_SUBKEY_ACTION,
+		VAULT_KDF_CONTEXT, k->master) != 0)
+		return VAULT_ERR_IO;
+	return 0;
+}
+
+int
+vault_ad_build(vault_wr *ad, const unsigned char id[VAULT_IDBYTES], const char *table, uint64_t row,
+    uint64_t version, const unsigned char *extra, size_t extralen)
+{
+	vault_wr_cstr(ad, "vault-ad-v1");
+	vault_wr_str(ad, id, VAULT_IDBYTES);
+	vault_wr_cstr(ad, table);
+	vault_wr_u64(ad, row);
+	vault_wr_u64(ad, version);
+	return vault_wr_str(ad, extra, extra ? extralen : 0);
+}
+
+int
+vault_seal(vault_wr *out, const unsigned char *pt, size_t ptlen, const unsigned char *ad,
+    size_t adlen, const unsigned char key[VAULT_KEYBYTES])
+{
+	unsigned char nonce[VAULT_NONCEBYTES];
+	unsigned long long clen;
+	size_t start;
+	int rc;
+
+	if (ptlen > VAULT_WR_DEFAULT_LIMIT)
+		return VAULT_ERR_TOOBIG;
+	randombytes_buf(nonce, sizeof(nonce));
+	if ((rc = vault_wr_u8(out, VAULT_SEAL_VERSION)) != 0 ||
+	    (rc = vault_wr_bytes(out, nonce, sizeof(nonce))) != 0)
+		return rc;
+	start = out->len;
+	/* Reserve room, then encrypt in place at the end of the buffer. */
+	if ((rc = vault_wr_bytes(out, pt, ptlen)) != 0 ||
+	    (rc = vault_wr_bytes(out, nonce, VAULT_TAGBYTES)) != 0)
+		return rc;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out->p + start, &clen, out->p + start, ptlen, ad,
+	    adlen, NULL, nonce, key);
+	return 0;
+}
+
+int
+vault_unseal(vault_wr *out, const unsigned char *blob, size_t bloblen, const unsigned char *ad,
+    size_t adlen, const unsigned char key[VAULT_KEYBYTES])
+{
+	const unsigned char *nonce, *c;
+	unsigned long long mlen;
+	size_t clen, start;
+	int rc;
+
+	if (blob == NULL || bloblen < VAULT_SEALBYTES || blob[0] != VAULT_SEAL_VERSION)
+		return VAULT_ERR_CORRUPT;
+	nonce = blob + 1;
+	c = blob + 1 + VAULT_NONCEBYTES;
+	clen = bloblen - 1 - VAULT_NONCEBYTES;
+	start = out->len;
+	if ((rc = vault_wr_bytes(out, c, clen - VAULT_TAGBYTES)) != 0)
+		return rc;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->p + start, &mlen, NULL, c, clen, ad,
+		adlen, nonce, key) != 0) {
+		sodium_memzero(out->p + start, clen - VAULT_TAGBYTES);
+		out->len = start;
+		return VAULT_ERR_CORRUPT;
+	}
+	return 0;
+}
+
+int
+vault_name_hash(unsigned char out[VAULT_HASHBYTES], const struct vault_keys *k, const char *kind,
+    const char *name)
+{
+	crypto_generichash_state st;
+	unsigned char norm[4 * VAULT_NAME_MAX];
+	size_t i, len = strlen(name);
+
+	if (len > sizeof(norm))
+		return VAULT_ERR_NAME;
+	/* Names match without regard to ASCII case: "Prod-Admin" is "prod-admin". */
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		norm[i] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+	}
+	if (crypto_generichash_init(&st, k->name, sizeof(k->name), VAULT_HASHBYTES) != 0 ||
+	    crypto_generichash_update(&st, (const unsigned char *)kind, strlen(kind) + 1) != 0 ||
+	    crypto_generichash_update(&st, norm, len) != 0 ||
+	    crypto_generichash_final(&st, out, VAULT_HASHBYTES) != 0)
+		return VAULT_ERR_IO;
+	sodium_memzero(norm, sizeof(norm));
+	return 0;
+}
+
+static const char gen_lower[] = "abcdefghijkmnopqrstuvwxyz";
+static const char gen_upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ";
+static const char gen_digit[] = "23456789";
+static const char gen_symbol[] = "!#%+-.:=?@^_~";
+
+int
+vault_password_generate(vault_secret **out, size_t len)
+{
+	static const char *const classes[] = { gen_lower, gen_upper, gen_digit, gen_symbol };
+	char all[sizeof(gen_lower) + sizeof(gen_upper) + sizeof(gen_digit) + sizeof(gen_symbol)];
+	size_t i, n;
+	int rc;
+
+	if (len < VAULT_GEN_MIN || len > VAULT_GEN_MAX)
+		return VAULT_ERR_INVAL;
+	snprintf(all, sizeof(all), "%s%s%s%s", gen_lower, gen_upper, gen_digit, gen_symbol);
+	n = strlen(all);
+	if ((rc = vault_secret_new(out, len)) != 0)
+		return rc;
+	/*
+	 * Uniform picks; a password missing a class is drawn again whole, so the
+	 * result is uniform over the passwords that have every class.
+	 */
+	for (;;) {
+		int seen[4] = { 0, 0, 0, 0 }, ok = 1;
+
+		for (i = 0; i < len; i++) {
+			size_t c;
+
+			(*out)->buf[i] = (unsigned char)all[randombytes_uniform((uint32_t)n)];
+			for (c = 0; c < 4; c++)
+				if (strchr(classes[c], (*out)->buf[i]) != NULL)
+					seen[c] = 1;
+		}
+		for (i = 0; i < 4; i++)
+			ok &= seen[i];
+		if (ok)
+			break;
+	}
+	(*out)->len = len;
+	return 0;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * internal.h - declarations shared between libvault's own files. Nothing
+ * here is part of the public API; programs include vault.h only.
+ */
+#ifndef VAULT_INTERNAL_H
+#define VAULT_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdarg.h>
+
+#include "vault.h"
+
+/* Subkey identifiers for crypto_kdf_derive_from_key: one key, one purpose. */
+#define VAULT_SUBKEY_RECORD 1
+#define VAULT_SUBKEY_NAME 2
+#define VAULT_SUBKEY_AUDIT 3
+#define VAULT_SUBKEY_ACTION 4
+#define VAULT_KDF_CONTEXT "vaultkey"
+
+struct vault_keys {
+	unsigned char master[VAULT_KEYBYTES];
+	unsigned char record[VAULT_KEYBYTES];
+	unsigned char name[VAULT_KEYBYTES];
+	unsigned char audit[VAULT_KEYBYTES];
+	unsigned char action[VAULT_KEYBYTES];
+};
+
+struct vault {
+	sqlite3 *db;
+	char *path;
+	unsigned char id[VAULT_IDBYTES];
+	struct vault_keys *keys; /* sodium_malloc; NULL while locked */
+	uint32_t unlocked_slot;
+	int schema_found;
+	int in_txn; /* inside vault_begin()/vault_commit() */
+	char detail[256];
+};
+
+/* Sets v->detail (printf-style, never with secrets). */
+void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Crypto (crypto.c). */
+int vault_keys_derive(struct vault_keys *k) VAULT_WUR;
+/*
+ * Associated data naming where a sealed blob belongs: the vault id, a
+ * table tag, a row identity, a version and optional extra bytes, each
+ * length-prefixed so no two different tuples encode alike.
+ */
+int vault_ad_build(vault_wr *ad, const unsigned char id[VAULT_IDBYTES], const char *table,
+    uint64_t row, uint64_t version, const unsigned char *extra, size_t extralen) VAULT_WUR;
+int vault_seal(vault_wr *out, const unsigned char *pt, size_t ptlen, const unsigned char *ad,
+    size_t adlen, const unsigned char key[VAULT_KEYBYTES]) VAULT_WUR;
+/* Opens into a secure writer; VAULT_ERR_CORRUPT if anything is off. */
+int vault_unseal(vault_wr *out, const unsigned char *blob, size_t bloblen, const unsigned char *ad,
+    size_t adlen, const unsigned char key[VAULT_KEYBYTES]) VAULT_WUR;
+int vault_name_hash(unsigned char out[VAULT_HASHBYTES], const struct vault_keys *k,
+    const char *kind, const char *name) VAULT_WUR;
+
+/* Keyslots (keyslot.c). */
+struct vault_slot {
+	uint8_t kind;
+	uint64_t opslimit;
+	uint64_t memlimit;
+	uint32_t alg;
+	unsigned char salt[crypto_pwhash_SALTBYTES];
+	int64_t created;
+	const unsigned char *wrapped; /* points into the parsed blob */
+	size_t wrappedlen;
+};
+int vault_slot_parse(struct vault_slot *s, const unsigned char *blob, size_t len) VAULT_WUR;
+int vault_slot_kdf_params(int kdf, uint64_t *ops, uint64_t *mem) VAULT_WUR;
+/* Builds a slot blob wrapping master under the given KEK. */
+int vault_slot_build(vault_wr *out, const struct vault_slot *s, const unsigned char id[VAULT_IDBYTES],
+    const unsigned char kek[VAULT_KEYBYTES], const unsigned char master[VAULT_KEYBYTES]) VAULT_WUR;
+int vault_slot_unwrap(const struct vault_slot *s, const unsigned char id[VAULT_IDBYTES], const unsigned char kek[VAULT_KEYBYTES],
+    unsigned char master[VAULT_KEYBYTES]) VAULT_WUR;
+int vault_kek_passphrase(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s,
+    const unsigned char *pass, size_t passlen) VAULT_WUR;
+int vault_kek_keyfile(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s,
+    const unsigned char keyfile[VAULT_KEYFILEBYTES]) VAULT_WUR;
+int vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path) VAULT_WUR;
+
+/* Store (store.c). */
+int vault_sql_err(vault *v, int rc, const char *what);
+int vault_prepare(vault *v, sqlite3_stmt **st, const char *sql) VAULT_WUR;
+int vault_txn_begin(vault *v) VAULT_WUR;
+int vault_txn_commit(vault *v) VAULT_WUR;
+void vault_txn_rollback(vault *v);
+int64_t vault_now(void);
+/* Schema migrations, compiled in from schema/NNN_*.sql (schema.c). */
+struct vault_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct vault_migration vault_migrations[];
+extern const int vault_migrations_count;
+
+/* Paths and permissions (path.c). */
+int vault_check_dir(const char *path, char *why, size_t whylen) VAULT_WUR;
+int vault_check_fd(int fd, int strict_mode, char *why, size_t whylen) VAULT_WUR;
+
+#endif

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * keyslot.c - LUKS-style keyslots that wrap the master key.
+ *
+ * Slot blob format (parsed only through vault_rd):
+ *
+ *   "VKS1" | u8 kind | u64 created |
+ *     passphrase: u32 alg | u64 opslimit | u64 memlimit | 16-byte salt
+ *     keyfile:    16-byte salt
+ *   | str(sealed master key) | 16-byte BLAKE2b of everything before
+ *
+ * The trailing checksum is unkeyed: it tells a damaged slot (exit 6) from
+ * a wrong passphrase (exit 3). Someone who edits a slot on purpose can fix
+ * the checksum, and then gets "wrong passphrase", never a weaker KDF.
+ *
+ * The sealed master key's associated data is the vault id plus every
+ * header byte above, so editing a stored KDF parameter (to weaken it, say)
+ * makes the slot fail to open rather than silently use the new value.
+ *
+ * MUST: a keyslot's KEK and the unwrapped master key live only in
+ * sodium_malloc() memory or on the stack, and are wiped on every path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SLOT_MAGIC "VKS1"
+/* Hostile files must not make us allocate absurd memory or spin. */
+#define SLOT_MEMLIMIT_MAX (4ULL * 1024 * 1024 * 1024)
+#define SLOT_OPSLIMIT_MAX 64ULL
+#define SLOT_SUMBYTES 16U
+
+const char *
+vault_slot_kind_name(int kind)
+{
+	switch (kind) {
+	case VAULT_SLOT_PASSPHRASE:
+		return "passphrase";
+	case VAULT_SLOT_KEYFILE:
+		return "keyfile";
+	default:
+		return "unknown";
+	}
+}
+
+int
+vault_slot_kdf_params(int kdf, uint64_t *ops, uint64_t *mem)
+{
+	switch (kdf) {
+	case VAULT_KDF_INTERACTIVE:
+		*ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+		*mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+		return 0;
+	case VAULT_KDF_MODERATE:
+		*ops = crypto_pwhash_OPSLIMIT_MODERATE;
+		*mem = crypto_pwhash_MEMLIMIT_MODERATE;
+		return 0;
+	case VAULT_KDF_SENSITIVE:
+		*ops = crypto_pwhash_OPSLIMIT_SENSITIVE;
+		*mem = crypto_pwhash_MEMLIMIT_SENSITIVE;
+		return 0;
+	default:
+		return VAULT_ERR_INVAL;
+	}
+}
+
+static int
+slot_header(vault_wr *w, const struct vault_slot *s)
+{
+	vault_wr_bytes(w, SLOT_MAGIC, 4);
+	vault_wr_u8(w, s->kind);
+	vault_wr_u64(w, (uint64_t)s->created);
+	if (s->kind == VAULT_SLOT_PASSPHRASE) {
+		vault_wr_u32(w, s->alg);
+		vault_wr_u64(w, s->opslimit);
+		vault_wr_u64(w, s->memlimit);
+	}
+	return vault_wr_bytes(w, s->salt, sizeof(s->salt));
+}
+
+int
+vault_slot_parse(struct vault_slot *s, const unsigned char *blob, size_t len)
+{
+	vault_rd r = { blob, len };
+	unsigned char magic[4];
+	uint64_t created;
+	int rc;
+
+	unsigned char sum[SLOT_SUMBYTES];
+
+	memset(s, 0, sizeof(*s));
+	if (len < SLOT_SUMBYTES + 4)
+		return VAULT_ERR_CORRUPT;
+	r.len -= SLOT_SUMBYTES;
+	crypto_generichash(sum, sizeof(sum), blob, r.len, NULL, 0);
+	if (sodium_memcmp(sum, blob + r.len, SLOT_SUMBYTES) != 0)
+		return VAULT_ERR_CORRUPT;
+	if ((rc = vault_rd_bytes(&r, magic, 4)) != 0 || memcmp(magic, SLOT_MAGIC, 4) != 0)
+		return VAULT_ERR_CORRUPT;
+	if ((rc = vault_rd_u8(&r, &s->kind)) != 0 || (rc = vault_rd_u64(&r, &created)) != 0)
+		return VAULT_ERR_CORRUPT;
+	s->created = (int64_t)created;
+	switch (s->kind) {
+	case VAULT_SLOT_PASSPHRASE:
+		if (vault_rd_u32(&r, &s->alg) != 0 || vault_rd_u64(&r, &s->opslimit) != 0 ||
+		    vault_rd_u64(&r, &s->memlimit) != 0)
+			return VAULT_ERR_CORRUPT;
+		if (s->alg != crypto_pwhash_ALG_ARGON2ID13 ||
+		    s->opslimit < crypto_pwhash_OPSLIMIT_MIN || s->opslimit > SLOT_OPSLIMIT_MAX ||
+		    s->memlimit < crypto_pwhash_MEMLIMIT_MIN || s->memlimit > SLOT_MEMLIMIT_MAX)
+			return VAULT_ERR_CORRUPT;
+		break;
+	case VAULT_SLOT_KEYFILE:
+		break;
+	default:
+		return VAULT_ERR_CORRUPT;
+	}
+	if (vault_rd_bytes(&r, s->salt, sizeof(s->salt)) != 0 ||
+	    vault_rd_str(&r, &s->wrapped, &s->wrappedlen) != 0 || vault_rd_end(&r) != 0)
+		return VAULT_ERR_CORRUPT;
+	if (s->wrappedlen != VAULT_SEALBYTES + VAULT_KEYBYTES)
+		return VAULT_ERR_CORRUPT;
+	return 0;
+}
+
+static int
+slot_ad(vault_wr *ad, const struct vault_slot *s, const unsigned char id[VAULT_IDBYTES])
+{
+	vault_wr hdr;
+	int rc;
+
+	vault_wr_init(&hdr, 0, 0);
+	if ((rc = slot_header(&hdr, s)) == 0)
+		rc = vault_ad_build(ad, id, "keyslot", 0, s->kind, hdr.p, hdr.len);
+	vault_wr_free(&hdr);
+	return rc;
+}
+
+int
+vault_slot_build(vault_wr *out, const struct vault_slot *s, const unsigned char id[VAULT_IDBYTES],
+    const unsigned char kek[VAULT_KEYBYTES], const unsigned char master[VAULT_KEYBYTES])
+{
+	vault_wr ad, sealed;
+	int rc;
+
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&sealed, 0, 0);
+	if ((rc = slot_ad(&ad, s, id)) != 0 ||
+	    (rc = vault_seal(&sealed, master, VAULT_KEYBYTES, ad.p, ad.len, kek)) != 0)
+		goto out;
+	{
+		size_t start = out->len;
+		unsigned char sum[SLOT_SUMBYTES];
+
+		slot_header(out, s);
+		if ((rc = vault_wr_str(out, sealed.p, sealed.len)) != 0)
+			goto out;
+		crypto_generichash(sum, sizeof(sum), out->p + start, out->len - start, NULL, 0);
+		rc = vault_wr_bytes(out, sum, sizeof(sum));
+	}
+out:
+	vault_wr_free(&ad);
+	vault_wr_free(&sealed);
+	return rc;
+}
+
+int
+vault_slot_unwrap(const struct vault_slot *s, const unsigned char id[VAULT_IDBYTES], const unsigned char kek[VAULT_KEYBYTES],
+    unsigned char master[VAULT_KEYBYTES])
+{
+	vault_wr ad, mk;
+	int rc;
+
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&mk, 1, 0);
+	if ((rc = slot_ad(&ad, s, id)) != 0)
+		goto out;
+	if ((rc = vault_unseal(&mk, s->wrapped, s->wrappedlen, ad.p, ad.len, kek)) != 0) {
+		rc = VAULT_ERR_BADPASS; /* wrong KEK and a damaged slot look alike */
+		goto out;
+	}
+	if (mk.len != VAULT_KEYBYTES) {
+		rc = VAULT_ERR_CORRUPT;
+		goto out;
+	}
+	memcpy(master, mk.p, VAULT_KEYBYTES);
+out:
+	vault_wr_free(&ad);
+	vault_wr_free(&mk);
+	return rc;
+}
+
+int
+vault_kek_passphrase(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s,
+    const unsigned char *pass, size_t passlen)
+{
+	if (crypto_pwhash(kek, VAULT_KEYBYTES, (const char *)pass, passlen, s->salt, s->opslimit,
+		(size_t)s->memlimit, (int)s->alg) != 0)
+		return VAULT_ERR_NOMEM; /* libsodium fails here only when memory runs out */
+	return 0;
+}
+
+int
+vault_kek_keyfile(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s,
+    const unsigned char keyfile[VAULT_KEYFILEBYTES])
+{
+	crypto_generichash_state st;
+	static const char label[] = "vault-keyfile-kek-v1";
+
+	if (crypto_generichash_init(&st, keyfile, VAULT_KEYFILEBYTES, VAULT_KEYBYTES) != 0 ||
+	    crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)) != 0 ||
+	    crypto_generichash_update(&st, s->salt, sizeof(s->salt)) != 0 ||
+	    crypto_generichash_final(&st, kek, VAULT_KEYBYTES) != 0)
+		return VAULT_ERR_IO;
+	sodium_memzero(&st, sizeof(st));
+	return 0;
+}
+
+int
+vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path)
+{
+	char why[128];
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
+	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0)
+		goto out;
+	while (got < VAULT_KEYFILEBYTES) {
+		n = read(fd, key + got, VAULT_KEYFILEBYTES - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = VAULT_ERR_BADPASS; /* short keyfile: not ours */
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	{
+		unsigned char extra;
+		if (read(fd, &extra, 1) != 0)
+			rc = VAULT_ERR_BADPASS; /* longer than a keyfile */
+	}
+out:
+	if (rc != 0)
+		sodium_memzero(key, VAULT_KEYFILEBYTES);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * path.c - where the vault lives and whether its file can be trusted.
+ *
+ * A vault file is trusted only if it is a regular file owned by the
+ * caller with no group or other permissions, in a directory owned by the
+ * caller that nobody else can write to (so nobody else can swap the file
+ * between our checks and SQLite's open). Checks are made with fstat() on
+ * descriptors we opened with O_NOFOLLOW, never with stat() on a name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int
+vault_check_fd(int fd, int strict_mode, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "cannot stat: %s", strerror(errno));
+		return VAULT_ERR_IO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		return VAULT_ERR_PERM;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(why, whylen, "owned by uid %lu, not by you (uid %lu)",
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		return VAULT_ERR_PERM;
+	}
+	if ((st.st_mode & (strict_mode ? 077 : 022)) != 0) {
+		snprintf(why, whylen, "mode %04o gives access to group or others; run chmod 600",
+		    (unsigned)(st.st_mode & 07777));
+		return VAULT_ERR_PERM;
+	}
+	return 0;
+}
+
+int
+vault_check_dir(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	char *copy, *dir;
+	int fd, rc = 0;
+
+	if ((copy = strdup(path)) == NULL)
+		return VAULT_ERR_NOMEM;
+	dir = dirname(copy);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "directory %s: %s", dir, strerror(errno));
+		rc = errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "directory %s: %s", dir, strerror(errno));
+		rc = VAULT_ERR_IO;
+	} else if (st.st_uid != geteuid()) {
+		snprintf(why, whylen, "directory %s is owned by uid %lu, not by you (uid %lu)", dir,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		rc = VAULT_ERR_PERM;
+	} else if ((st.st_mode & 022) != 0) {
+		snprintf(why, whylen, "directory %s has mode %04o: writable by group or others; run chmod 700",
+		    dir, (unsigned)(st.st_mode & 07777));
+		rc = VAULT_ERR_PERM;
+	}
+	close(fd);
+out:
+	free(copy);
+	return rc;
+}
+
+int
+vault_default_path(char **out, const char *xdg_data_home, const char *home)
+{
+	const char *base, *suffix;
+	size_t len;
+
+	*out = NULL;
+	if (xdg_data_home != NULL && xdg_data_home[0] == '/') {
+		base = xdg_data_home;
+		suffix = "/vault/vault.db";
+	} else if (home != NULL && home[0] == '/') {
+		base = home;
+		suffix = "/.local/share/vault/vault.db";
+	} else {
+		return VAULT_ERR_NOTFOUND;
+	}
+	len = strlen(base) + strlen(suffix) + 1;
+	if ((*out = malloc(len)) == NULL)
+		return VAULT_ERR_NOMEM;
+	snprintf(*out, len, "%s%s", base, suffix);
+	return 0;
+}
+
+/* mkdir -p with 0700 for the parts we create; existing parts are left alone. */
+int
+vault_mkdir_parent(const char *path)
+{
+	char *copy, *p;
+	int rc = 0;
+
+	if ((copy = strdup(path)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((p = strrchr(copy, '/')) == NULL || p == copy)
+		goto out;
+	*p = '\0';
+	for (p = copy + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+				rc = VAULT_ERR_IO;
+				goto out;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+out:
+	free(copy);
+	return rc;
+}

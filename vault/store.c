@@ -1,0 +1,959 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store.c - opening, creating, migrating and locking a vault file.
+ *
+ * MUST rules for this file:
+ *  - nothing is written to a file until it is known to be a vault of a
+ *    version we understand (application_id and user_version checked first);
+ *  - the file's owner and mode are checked on a descriptor opened with
+ *    O_NOFOLLOW, in a directory only the caller can write;
+ *  - SQLite runs in defensive mode with trusted_schema off, so a hostile
+ *    file cannot make us run its triggers or views with our privileges;
+ *  - every write is one BEGIN IMMEDIATE transaction;
+ *  - the master key is loaded only into sodium_malloc() memory, and
+ *    vault_lock() wipes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define VAULT_APPLICATION_ID 0x5641554c /* "VAUL" */
+#define VAULT_BUSY_MS 10000
+
+static _Thread_local char open_detail[256];
+static _Thread_local int open_found;
+
+void
+vault_detail(vault *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v ? v->detail : open_detail, v ? sizeof(v->detail) : sizeof(open_detail), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+vault_errdetail(const vault *v)
+{
+	return v ? v->detail : open_detail;
+}
+
+const char *
+vault_open_errdetail(void)
+{
+	return open_detail;
+}
+
+int
+vault_open_found_version(void)
+{
+	return open_found;
+}
+
+int
+vault_schema_known(void)
+{
+	return vault_migrations_count;
+}
+
+int
+vault_schema_found(const vault *v)
+{
+	return v->schema_found;
+}
+
+const char *
+vault_path(const vault *v)
+{
+	return v->path;
+}
+
+int
+vault_is_unlocked(const vault *v)
+{
+	return v != NULL && v->keys != NULL;
+}
+
+void
+vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1])
+{
+	sodium_bin2hex(out, 2 * VAULT_IDBYTES + 1, v->id, VAULT_IDBYTES);
+}
+
+int64_t
+vault_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Maps an SQLite result to a VAULT_ERR_* and records what failed. */
+int
+vault_sql_err(vault *v, int rc, const char *what)
+{
+	const char *msg = v && v->db ? sqlite3_errmsg(v->db) : sqlite3_errstr(rc);
+
+	vault_detail(v, "%s: %s", what, msg);
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return VAULT_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return VAULT_ERR_NOMEM;
+	case SQLITE_FULL:
+		return VAULT_ERR_FULL;
+	case SQLITE_CORRUPT:
+		return VAULT_ERR_CORRUPT;
+	case SQLITE_NOTADB:
+		return VAULT_ERR_NOTVAULT;
+	case SQLITE_CONSTRAINT:
+		return VAULT_ERR_EXISTS;
+	case SQLITE_IOERR:
+		/* A file-size limit (ulimit -f) shows up as a short write. */
+		return errno == EFBIG || errno == ENOSPC ? VAULT_ERR_FULL : VAULT_ERR_IO;
+	default:
+		return VAULT_ERR_IO;
+	}
+}
+
+int
+vault_prepare(vault *v, sqlite3_stmt **st, const char *sql)
+{
+	int rc = sqlite3_prepare_v2(v->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK) {
+		/* The schema is ours: a missing table means a foreign file. */
+		if ((rc & 0xff) == SQLITE_ERROR) {
+			vault_detail(v, "unexpected database layout: %s", sqlite3_errmsg(v->db));
+			return VAULT_ERR_NOTVAULT;
+		}
+		return vault_sql_err(v, rc, "prepare");
+	}
+	return 0;
+}
+
+static int
+exec(vault *v, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(v->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : vault_sql_err(v, rc, what);
+}
+
+int
+vault_txn_begin(vault *v)
+{
+	if (v->in_txn)
+		return 0;
+	return exec(v, "BEGIN IMMEDIATE", "begin transaction");
+}
+
+int
+vault_txn_commit(vault *v)
+{
+	if (v->in_txn)
+		return 0;
+	return exec(v, "COMMIT", "commit");
+}
+
+void
+vault_txn_rollback(vault *v)
+{
+	if (v->in_txn)
+		return; /* the outer vault_rollback() undoes everything */
+	if (!sqlite3_get_autocommit(v->db))
+		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+vault_begin(vault *v)
+{
+	int rc;
+
+	if (v->in_txn)
+		return VAULT_ERR_INVAL;
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0)
+		v->in_txn = 1;
+	return rc;
+}
+
+int
+vault_commit(vault *v)
+{
+	if (!v->in_txn)
+		return VAULT_ERR_INVAL;
+	v->in_txn = 0;
+	return exec(v, "COMMIT", "commit");
+}
+
+void
+vault_rollback(vault *v)
+{
+	v->in_txn = 0;
+	if (!sqlite3_get_autocommit(v->db))
+		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+pragma_int(vault *v, const char *sql, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(v->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return vault_sql_err(v, rc, "read header");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = 0;
+	} else {
+		rc = vault_sql_err(v, rc, "read header");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+db_open(vault *v, int create)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX |
+	    SQLITE_OPEN_EXRESCODE;
+	int rc;
+
+	(void)create; /* the file itself is always created by us, O_EXCL, 0600 */
+	rc = sqlite3_open_v2(v->path, &v->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return vault_sql_err(v, rc, "open");
+	sqlite3_extended_result_codes(v->db, 1);
+	sqlite3_busy_timeout(v->db, VAULT_BUSY_MS);
+	if (sqlite3_db_config(v->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL) != SQLITE_OK) {
+		vault_detail(v, "cannot harden the SQLite connection");
+		return VAULT_ERR_IO;
+	}
+	return 0;
+}
+
+/* Settings that write to the file: only once it is known to be ours. */
+static int
+db_settings(vault *v)
+{
+	return exec(v,
+	    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+	    "PRAGMA synchronous=FULL;",
+	    "configure");
+}
+
+/* Applies migrations after `from`, in one transaction. */
+static int
+migrate(vault *v, int from)
+{
+	char sql[64];
+	int i, rc;
+
+	if (from >= vault_migrations_count)
+		return 0;
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin migration")) != 0)
+		return rc;
+	for (i = from; i < vault_migrations_count; i++) {
+		if ((rc = exec(v, vault_migrations[i].sql, vault_migrations[i].name)) != 0)
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", vault_migrations_count);
+	if ((rc = exec(v, sql, "set schema version")) != 0)
+		goto fail;
+	if ((rc = exec(v, "COMMIT", "commit migration")) != 0)
+		goto fail;
+	v->schema_found = vault_migrations_count;
+	return 0;
+fail:
+	(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/*
+ * Cheap checks on the raw file before SQLite sees it: empty, foreign or
+ * truncated files are refused here with a clear word. When a WAL file
+ * holds pages not yet checkpointed, the main file's header may lag, so
+ * only the magic is checked then.
+ */
+static int
+precheck(vault *v, int fd)
+{
+	unsigned char h[100];
+	struct stat st, wst;
+	char *wal = NULL;
+	size_t wallen;
+	int have_wal = 0;
+	ssize_t n;
+	uint32_t pagesize, pages;
+
+	if (fstat(fd, &st) != 0)
+		return VAULT_ERR_IO;
+	wallen = strlen(v->path) + 5;
+	if ((wal = malloc(wallen)) == NULL)
+		return VAULT_ERR_NOMEM;
+	snprintf(wal, wallen, "%s-wal", v->path);
+	have_wal = lstat(wal, &wst) == 0 && S_ISREG(wst.st_mode) && wst.st_size > 0;
+	free(wal);
+	if (st.st_size == 0 && !have_wal) {
+		vault_detail(v, "%s is an empty file, not a vault", v->path);
+		return VAULT_ERR_NOTVAULT;
+	}
+	if (st.st_size == 0)
+		return 0;
+	n = pread(fd, h, sizeof(h), 0);
+	if (n != (ssize_t)sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0) {
+		vault_detail(v, "%s is not a vault (not an SQLite database%s)", v->path,
+		    n >= 0 && n < (ssize_t)sizeof(h) ? ", or truncated" : "");
+		return VAULT_ERR_NOTVAULT;
+	}
+	if (have_wal)
+		return 0;
+	pagesize = (uint32_t)h[16] << 8 | h[17];
+	if (pagesize == 1)
+		pagesize = 65536;
+	pages = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 | (uint32_t)h[30] << 8 | h[31];
+	if (pagesize < 512 || (pagesize & (pagesize - 1)) != 0 ||
+	    (uint64_t)st.st_size < (uint64_t)pages * pagesize) {
+		vault_detail(v, "%s is truncated: %lld bytes, header says %llu", v->path,
+		    (long long)st.st_size, (unsigned long long)pages * pagesize);
+		return VAULT_ERR_NOTVAULT;
+	}
+	return 0;
+}
+
+static int
+load_id(vault *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = vault_prepare(v, &st, "SELECT value FROM vault_meta WHERE key='id'")) != 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VAULT_IDBYTES) {
+		memcpy(v->id, sqlite3_column_blob(st, 0), VAULT_IDBYTES);
+		rc = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		vault_detail(v, "vault id is missing or damaged");
+		rc = VAULT_ERR_CORRUPT;
+	} else {
+		rc = vault_sql_err(v, rc, "read vault id");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+vault_alloc(vault **out, const char *path)
+{
+	vault *v;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((v->path = strdup(path)) == NULL) {
+		free(v);
+		return VAULT_ERR_NOMEM;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Copies a handle's detail to the per-thread slot before the handle goes. */
+static void
+keep_detail(vault *v)
+{
+	if (v != NULL)
+		snprintf(open_detail, sizeof(open_detail), "%s", v->detail);
+}
+
+int
+vault_open(vault **out, const char *path)
+{
+	vault *v = NULL;
+	char why[200];
+	int fd = -1, rc, appid = 0, uv = 0;
+
+	*out = NULL;
+	open_detail[0] = '\0';
+	open_found = 0;
+	if ((rc = vault_alloc(&v, path)) != 0)
+		return rc;
+	if ((rc = vault_check_dir(path, why, sizeof(why))) != 0) {
+		vault_detail(v, "%s", why);
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
+		vault_detail(v, "%s: %s", path,
+		    rc == VAULT_ERR_SYMLINK ? "is a symbolic link; give the real path" :
+		    rc == VAULT_ERR_NOTFOUND ? "no vault here; create one with 'vault init'" :
+					       strerror(errno));
+		goto out;
+	}
+	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0) {
+		vault_detail(v, "%s: %s", path, why);
+		goto out;
+	}
+	if ((rc = precheck(v, fd)) != 0)
+		goto out;
+	if ((rc = db_open(v, 0)) != 0)
+		goto out;
+	if ((rc = pragma_int(v, "PRAGMA application_id", &appid)) != 0) {
+		if (rc == VAULT_ERR_NOTVAULT || rc == VAULT_ERR_CORRUPT)
+			vault_detail(v, "%s is not a vault or is damaged (%s)", path, sqlite3_errmsg(v->db));
+		goto out;
+	}
+	if ((rc = pragma_int(v, "PRAGMA user_version", &uv)) != 0)
+		goto out;
+	v->schema_found = open_found = uv;
+	if (appid != VAULT_APPLICATION_ID || uv < 1) {
+		vault_detail(v, "%s is an SQLite database but not a vault", path);
+		rc = VAULT_ERR_NOTVAULT;
+		goto out;
+	}
+	if (uv > vault_migrations_count) {
+		vault_detail(v, "%s has schema version %d; this vault understands up to %d. "
+				"Upgrade vault; the file was not changed", path, uv, vault_migrations_count);
+		rc = VAULT_ERR_NEWER;
+		goto out;
+	}
+	if ((rc = db_settings(v)) != 0 || (rc = migrate(v, uv)) != 0 || (rc = load_id(v)) != 0)
+		goto out;
+	*out = v;
+	v = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	keep_detail(v);
+	vault_close(&v);
+	return rc;
+}
+
+static int
+insert_slot(vault *v, const vault_wr *blob, uint32_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = vault_prepare(v, &st, "INSERT INTO keyslots(slot) VALUES (?)")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, blob->p, (int)blob->len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store keyslot");
+	sqlite3_finalize(st);
+	if (rc == 0 && id != NULL)
+		*id = (uint32_t)sqlite3_last_insert_rowid(v->db);
+	return rc;
+}
+
+/* Makes a passphrase slot blob for the loaded master key. */
+static int
+make_pass_slot(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen)
+{
+	struct vault_slot s;
+	unsigned char *kek;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = VAULT_SLOT_PASSPHRASE;
+	s.alg = crypto_pwhash_ALG_ARGON2ID13;
+	s.created = vault_now();
+	if ((rc = vault_slot_kdf_params(kdf, &s.opslimit, &s.memlimit)) != 0)
+		return rc;
+	randombytes_buf(s.salt, sizeof(s.salt));
+	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_kek_passphrase(kek, &s, pass, passlen)) == 0)
+		rc = vault_slot_build(blob, &s, v->id, kek, v->keys->master);
+	sodium_free(kek);
+	return rc;
+}
+
+static void
+remove_files(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char buf[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((size_t)snprintf(buf, sizeof(buf), "%s%s", path, sfx[i]) < sizeof(buf))
+			(void)unlink(buf);
+	}
+}
+
+int
+vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, size_t passlen)
+{
+	vault *v = NULL;
+	vault_wr blob;
+	sqlite3_stmt *st = NULL;
+	char why[200], sql[64];
+	int fd = -1, rc, made = 0;
+
+	*out = NULL;
+	open_detail[0] = '\0';
+	vault_wr_init(&blob, 0, 0);
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	if ((rc = vault_alloc(&v, path)) != 0)
+		return rc;
+	if ((rc = vault_check_dir(path, why, sizeof(why))) != 0) {
+		vault_detail(v, "%s", why);
+		goto out;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		rc = errno == EEXIST ? VAULT_ERR_EXISTS : VAULT_ERR_IO;
+		vault_detail(v, "%s: %s", path,
+		    rc == VAULT_ERR_EXISTS ? "a file is already there; refusing to overwrite it" :
+					     strerror(errno));
+		goto out;
+	}
+	made = 1;
+	close(fd);
+	fd = -1;
+	if ((v->keys = sodium_malloc(sizeof(*v->keys))) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	randombytes_buf(v->keys->master, VAULT_KEYBYTES);
+	randombytes_buf(v->id, VAULT_IDBYTES);
+	if ((rc = vault_keys_derive(v->keys)) != 0 || (rc = db_open(v, 1)) != 0 ||
+	    (rc = db_settings(v)) != 0)
+		goto out;
+	if ((rc = make_pass_slot(v, &blob, kdf, pass, passlen)) != 0)
+		goto out;
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin")) != 0)
+		goto out;
+	snprintf(sql, sizeof(sql), "PRAGMA application_id=%d", VAULT_APPLICATION_ID);
+	for (int i = 0; i < vault_migrations_count && rc == 0; i++)
+		rc = exec(v, vault_migrations[i].sql, vault_migrations[i].name);
+	if (rc == 0)
+		rc = exec(v, sql, "set application id");
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", vault_migrations_count);
+	if (rc == 0)
+		rc = exec(v, sql, "set schema version");
+	if (rc == 0 && (rc = vault_prepare(v, &st, "INSERT INTO vault_meta(key, value) VALUES ('id', ?)")) == 0) {
+		sqlite3_bind_blob(st, 1, v->id, VAULT_IDBYTES, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store id");
+		sqlite3_finalize(st);
+	}
+	if (rc == 0)
+		rc = insert_slot(v, &blob, &v->unlocked_slot);
+	if (rc == 0)
+		rc = exec(v, "COMMIT", "commit");
+	if (rc != 0)
+		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+	v->schema_found = vault_migrations_count;
+out:
+	if (fd >= 0)
+		close(fd);
+	vault_wr_free(&blob);
+	if (rc == 0) {
+		*out = v;
+		return 0;
+	}
+	keep_detail(v);
+	vault_close(&v);
+	if (made)
+		remove_files(path);
+	return rc;
+}
+
+void
+vault_lock(vault *v)
+{
+	if (v == NULL || v->keys == NULL)
+		return;
+	sodium_free(v->keys); /* wipes */
+	v->keys = NULL;
+	v->unlocked_slot = 0;
+}
+
+void
+vault_close(vault **vp)
+{
+	vault *v;
+
+	if (vp == NULL || (v = *vp) == NULL)
+		return;
+	vault_lock(v);
+	if (v->db != NULL)
+		sqlite3_close_v2(v->db);
+	free(v->path);
+	sodium_memzero(v, sizeof(*v));
+	free(v);
+	*vp = NULL;
+}
+
+/*
+ * Tries every slot of the given kind with kek_fn. One KDF per passphrase
+ * slot; a vault normally has one.
+ */
+typedef int (*kek_fn)(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len);
+
+static int
+kek_pass(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len)
+{
+	return vault_kek_passphrase(kek, s, arg, len);
+}
+
+static int
+kek_file(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len)
+{
+	(void)len;
+	return vault_kek_keyfile(kek, s, arg);
+}
+
+static int
+try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
+{
+	sqlite3_stmt *st = NULL;
+	struct vault_keys *keys = NULL;
+	unsigned char *kek = NULL;
+	int rc, src, tried = 0, damaged = 0;
+
+	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL ||
+	    (keys = sodium_malloc(sizeof(*keys))) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = vault_prepare(v, &st, "SELECT id, slot FROM keyslots ORDER BY id")) != 0)
+		goto out;
+	rc = VAULT_ERR_BADPASS;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vault_slot s;
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+		const unsigned char *b = sqlite3_column_blob(st, 1);
+		int r;
+
+		if (vault_slot_parse(&s, b, (size_t)sqlite3_column_bytes(st, 1)) != 0) {
+			damaged = (int)id;
+			continue;
+		}
+		if (s.kind != kind)
+			continue;
+		tried++;
+		if ((r = fn(kek, &s, arg, len)) != 0) {
+			rc = r;
+			goto out;
+		}
+		r = vault_slot_unwrap(&s, v->id, kek, keys->master);
+		if (r == 0) {
+			if (load) {
+				if ((rc = vault_keys_derive(keys)) != 0)
+					goto out;
+				vault_lock(v);
+				v->keys = keys;
+				keys = NULL;
+				v->unlocked_slot = id;
+			}
+			rc = 0;
+			goto out;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		rc = vault_sql_err(v, src, "read keyslots");
+	} else if (damaged) {
+		vault_detail(v, "keyslot %d is damaged, and no other keyslot matched", damaged);
+		rc = VAULT_ERR_CORRUPT;
+	} else if (tried == 0) {
+		vault_detail(v, "the vault has no %s keyslot", vault_slot_kind_name(kind));
+		rc = VAULT_ERR_BADPASS;
+	} else {
+		vault_detail(v, "wrong %s", kind == VAULT_SLOT_PASSPHRASE ? "passphrase" : "keyfile");
+		rc = VAULT_ERR_BADPASS;
+	}
+out:
+	sqlite3_finalize(st);
+	sodium_free(kek);
+	sodium_free(keys);
+	return rc;
+}
+
+int
+vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen)
+{
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	return try_slots(v, VAULT_SLOT_PASSPHRASE, kek_pass, pass, passlen, 1);
+}
+
+int
+vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen)
+{
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	return try_slots(v, VAULT_SLOT_PASSPHRASE, kek_pass, pass, passlen, 0);
+}
+
+int
+vault_unlock_keyfile(vault *v, const char *keyfile_path)
+{
+	unsigned char *key;
+	int rc;
+
+	if ((key = sodium_malloc(VAULT_KEYFILEBYTES)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_keyfile_read(key, keyfile_path)) != 0)
+		vault_detail(v, "keyfile %s: %s", keyfile_path, vault_strerror(rc));
+	else
+		rc = try_slots(v, VAULT_SLOT_KEYFILE, kek_file, key, VAULT_KEYFILEBYTES, 1);
+	sodium_free(key);
+	return rc;
+}
+
+int
+vault_slot_list(vault *v, vault_slot_info **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	vault_slot_info *list = NULL, *tmp;
+	size_t cnt = 0;
+	int rc, src;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = vault_prepare(v, &st, "SELECT id, slot FROM keyslots ORDER BY id")) != 0)
+		return rc;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vault_slot s;
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+
+		if (vault_slot_parse(&s, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)) != 0) {
+			vault_detail(v, "keyslot %u is damaged", id);
+			rc = VAULT_ERR_CORRUPT;
+			goto out;
+		}
+		if ((tmp = realloc(list, (cnt + 1) * sizeof(*list))) == NULL) {
+			rc = VAULT_ERR_NOMEM;
+			goto out;
+		}
+		list = tmp;
+		list[cnt].id = id;
+		list[cnt].kind = s.kind;
+		list[cnt].opslimit = s.opslimit;
+		list[cnt].memlimit = s.memlimit;
+		list[cnt].created = s.created;
+		list[cnt].in_use = id == v->unlocked_slot;
+		cnt++;
+	}
+	if (src != SQLITE_DONE)
+		rc = vault_sql_err(v, src, "read keyslots");
+out:
+	sqlite3_finalize(st);
+	if (rc != 0) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+int
+vault_slot_add_passphrase(vault *v, int kdf, const unsigned char *pass, size_t passlen, uint32_t *id)
+{
+	vault_wr blob;
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	vault_wr_init(&blob, 0, 0);
+	if ((rc = make_pass_slot(v, &blob, kdf, pass, passlen)) == 0 &&
+	    (rc = vault_txn_begin(v)) == 0) {
+		if ((rc = insert_slot(v, &blob, id)) == 0)
+			rc = vault_txn_commit(v);
+		if (rc != 0)
+			vault_txn_rollback(v);
+	}
+	vault_wr_free(&blob);
+	return rc;
+}
+
+static int
+write_keyfile(const char *path, unsigned char key[VAULT_KEYFILEBYTES])
+{
+	size_t done = 0;
+	int fd, rc = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? VAULT_ERR_EXISTS : VAULT_ERR_IO;
+	randombytes_buf(key, VAULT_KEYFILEBYTES);
+	while (done < VAULT_KEYFILEBYTES) {
+		ssize_t w = write(fd, key + done, VAULT_KEYFILEBYTES - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = VAULT_ERR_IO;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = VAULT_ERR_IO;
+	close(fd);
+	if (rc != 0)
+		(void)unlink(path);
+	return rc;
+}
+
+int
+vault_slot_add_keyfile(vault *v, const char *path, int create, uint32_t *id)
+{
+	struct vault_slot s;
+	unsigned char *key = NULL, *kek = NULL;
+	vault_wr blob;
+	int rc, wrote = 0;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	vault_wr_init(&blob, 0, 0);
+	if ((key = sodium_malloc(VAULT_KEYFILEBYTES)) == NULL ||
+	    (kek = sodium_malloc(VAULT_KEYBYTES)) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	rc = create ? write_keyfile(path, key) : vault_keyfile_read(key, path);
+	if (rc != 0) {
+		vault_detail(v, "keyfile %s: %s", path,
+		    rc == VAULT_ERR_EXISTS ? "already exists; refusing to overwrite it" : vault_strerror(rc));
+		goto out;
+	}
+	wrote = create;
+	memset(&s, 0, sizeof(s));
+	s.kind = VAULT_SLOT_KEYFILE;
+	s.created = vault_now();
+	randombytes_buf(s.salt, sizeof(s.salt));
+	if ((rc = vault_kek_keyfile(kek, &s, key)) != 0 ||
+	    (rc = vault_slot_build(&blob, &s, v->id, kek, v->keys->master)) != 0 ||
+	    (rc = vault_txn_begin(v)) != 0)
+		goto out;
+	if ((rc = insert_slot(v, &blob, id)) == 0)
+		rc = vault_txn_commit(v);
+	if (rc != 0)
+		vault_txn_rollback(v);
+out:
+	if (rc != 0 && wrote)
+		(void)unlink(path);
+	sodium_free(key);
+	sodium_free(kek);
+	vault_wr_free(&blob);
+	return rc;
+}
+
+int
+vault_slot_rm(vault *v, uint32_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, count = 0;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = pragma_int(v, "SELECT count(*) FROM keyslots", &count)) != 0)
+		goto out;
+	if ((rc = vault_prepare(v, &st, "DELETE FROM keyslots WHERE id=?")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		rc = vault_sql_err(v, rc, "remove keyslot");
+		goto out;
+	}
+	if (sqlite3_changes(v->db) == 0) {
+		vault_detail(v, "no keyslot %u", id);
+		rc = VAULT_ERR_NOTFOUND;
+		goto out;
+	}
+	if (count <= 1) {
+		vault_detail(v, "keyslot %u is the last one; add another first", id);
+		rc = VAULT_ERR_LASTSLOT;
+		goto out;
+	}
+	rc = vault_txn_commit(v);
+out:
+	sqlite3_finalize(st);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	else if (id == v->unlocked_slot)
+		v->unlocked_slot = 0;
+	return rc;
+}
+
+int
+vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t passlen)
+{
+	vault_slot_info *slots = NULL;
+	sqlite3_stmt *st = NULL;
+	vault_wr blob;
+	size_t n = 0, i, npass = 0;
+	uint32_t target = id, only = 0;
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	vault_wr_init(&blob, 0, 0);
+	if ((rc = vault_slot_list(v, &slots, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (slots[i].kind == VAULT_SLOT_PASSPHRASE) {
+			npass++;
+			only = slots[i].id;
+		}
+	}
+	if (target == 0) {
+		for (i = 0; i < n; i++)
+			if (slots[i].id == v->unlocked_slot && slots[i].kind == VAULT_SLOT_PASSPHRASE)
+				target = slots[i].id;
+		if (target == 0 && npass == 1)
+			target = only;
+	}
+	for (i = 0; i < n && target != 0; i++)
+		if (slots[i].id == target)
+			break;
+	if (target == 0 || i == n || slots[i].kind != VAULT_SLOT_PASSPHRASE) {
+		vault_detail(v, target == 0 ? "several passphrase slots; say which with --slot" :
+					      "no passphrase keyslot %u", target);
+		rc = target == 0 ? VAULT_ERR_INVAL : VAULT_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((rc = make_pass_slot(v, &blob, kdf, pass, passlen)) != 0 || (rc = vault_txn_begin(v)) != 0)
+		goto out;
+	/* One UPDATE: the old slot is replaced atomically, never missing. */
+	if ((rc = vault_prepare(v, &st, "UPDATE keyslots SET slot=? WHERE id=?")) == 0) {
+		sqlite3_bind_blob(st, 1, blob.p, (int)blob.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, target);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "update keyslot");
+	}
+	if (rc == 0)
+		rc = vault_txn_commit(v);
+	if (rc != 0)
+		vault_txn_rollback(v);
+out:
+	sqlite3_finalize(st);
+	free(slots);
+	vault_wr_free(&blob);
+	return rc;
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * vault.h - the one public header of libvault.
+ *
+ * libvault is the only code that touches keys, crypto and SQLite. The
+ * programs (vault, vault-agent, vault-launch) call it and turn its errors
+ * into one line on stderr and a documented exit code. The library never
+ * prints, never exits and never reads the environment.
+ *
+ * Conventions, as in libsodium: outputs first, lengths right after their
+ * pointers, 0 on success or a negative VAULT_ERR_* on failure, and every
+ * function that can fail is warn_unused_result.
+ */
+#ifndef VAULT_VAULT_H
+#define VAULT_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sodium.h>
+
+#define VAULT_WUR __attribute__((warn_unused_result))
+
+/* Sizes, on top of libsodium's. */
+#define VAULT_KEYBYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define VAULT_NONCEBYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define VAULT_TAGBYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define VAULT_IDBYTES 16U   /* public random vault identifier */
+#define VAULT_HASHBYTES 32U /* keyed BLAKE2b name lookup hash */
+#define VAULT_SEAL_VERSION 1U
+/* A sealed blob: version byte | nonce | ciphertext | tag. */
+#define VAULT_SEALBYTES (1U + VAULT_NONCEBYTES + VAULT_TAGBYTES)
+
+#define VAULT_NAME_MAX 128U      /* characters, not bytes */
+#define VAULT_FIELD_MAX 1024U    /* bytes: user, domain, host */
+#define VAULT_NOTE_MAX 4096U     /* bytes */
+#define VAULT_SECRET_MAX 4096U   /* bytes of one stored password */
+#define VAULT_PASSPHRASE_MAX 1024U
+#define VAULT_KEYFILEBYTES 32U
+#define VAULT_GEN_DEFAULT 24U    /* default generated password length */
+#define VAULT_GEN_MIN 8U
+#define VAULT_GEN_MAX 256U
+
+/* Errors. vault_strerror() words them; vault_exit_code() maps them. */
+enum {
+	VAULT_OK = 0,
+	VAULT_ERR_NOMEM = -1,     /* out of memory */
+	VAULT_ERR_IO = -2,        /* I/O or SQLite failure */
+	VAULT_ERR_INVAL = -3,     /* bad argument or input */
+	VAULT_ERR_EXISTS = -4,    /* name or file already exists */
+	VAULT_ERR_NOTFOUND = -5,  /* no such account, version, slot, file */
+	VAULT_ERR_BADPASS = -6,   /* wrong passphrase or keyfile */
+	VAULT_ERR_CORRUPT = -7,   /* sealed data failed authentication */
+	VAULT_ERR_NOTVAULT = -8,  /* not a vault (empty, truncated, foreign) */
+	VAULT_ERR_NEWER = -9,     /* made by a newer version of vault */
+	VAULT_ERR_PERM = -10,     /* unsafe owner, mode or type */
+	VAULT_ERR_LASTSLOT = -11, /* refusing to remove the last keyslot */
+	VAULT_ERR_LOCKED = -12,   /* the master key is not loaded */
+	VAULT_ERR_POLICY = -13,   /* refused by release policy */
+	VAULT_ERR_PROTO = -14,    /* malformed frame or record encoding */
+	VAULT_ERR_TOOBIG = -15,   /* exceeds a hard size limit */
+	VAULT_ERR_BUSY = -16,     /* the store stayed busy past the timeout */
+	VAULT_ERR_NAME = -17,     /* invalid name */
+	VAULT_ERR_EMPTY = -18,    /* empty secret or passphrase */
+	VAULT_ERR_VERSION = -19,  /* protocol version mismatch */
+	VAULT_ERR_NOAGENT = -20,  /* no agent answers */
+	VAULT_ERR_SYMLINK = -21,  /* path is a symbolic link */
+	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
+};
+
+/* Exit codes of the programs (DESIGN.md, Errors). */
+enum {
+	VAULT_EXIT_OK = 0,
+	VAULT_EXIT_ERROR = 1,
+	VAULT_EXIT_USAGE = 2,
+	VAULT_EXIT_LOCKED = 3,
+	VAULT_EXIT_NOTFOUND = 4,
+	VAULT_EXIT_POLICY = 5,
+	VAULT_EXIT_DAMAGED = 6,
+};
+
+/* Returns a static, secret-free description of err. */
+const char *vault_strerror(int err);
+/* Maps err to one of VAULT_EXIT_*. */
+int vault_exit_code(int err);
+
+/* Must be called once before anything else; wraps sodium_init(). */
+int vault_lib_init(void) VAULT_WUR;
+
+/*
+ * Secure buffers. A vault_secret holds a password, passphrase or key in
+ * sodium_malloc() memory, one NUL byte past len so it can be handed to
+ * APIs that want a C string. vault_secret_free() wipes and frees it and
+ * clears the caller's pointer.
+ */
+typedef struct vault_secret {
+	unsigned char *buf;
+	size_t len;
+	size_t cap;
+} vault_secret;
+
+int vault_secret_new(vault_secret **out, size_t cap) VAULT_WUR;
+/* Copies len bytes of src into a new secret. */
+int vault_secret_from(vault_secret **out, const void *src, size_t len) VAULT_WUR;
+void vault_secret_free(vault_secret **s);
+
+/*
+ * Bounded reader and growing writer: the one place where bytes from
+ * outside (wire frames, stored records, keyslots) are parsed. Every get
+ * fails with VAULT_ERR_PROTO rather than read past the end.
+ */
+typedef struct vault_rd {
+	const unsigned char *p;
+	size_t len;
+} vault_rd;
+
+int vault_rd_u8(vault_rd *r, uint8_t *v) VAULT_WUR;
+int vault_rd_u32(vault_rd *r, uint32_t *v) VAULT_WUR;
+int vault_rd_u64(vault_rd *r, uint64_t *v) VAULT_WUR;
+int vault_rd_bytes(vault_rd *r, void *dst, size_t n) VAULT_WUR;
+/* A u32 length then that many bytes; *p points into the reader's input. */
+int vault_rd_str(vault_rd *r, const unsigned char **p, size_t *n) VAULT_WUR;
+/* Fails unless every byte was consumed. */
+int vault_rd_end(const vault_rd *r) VAULT_WUR;
+
+/*
+ * A growing byte buffer. If secure is set, its memory is sodium_malloc()
+ * and every discarded copy is wiped; plain buffers are wiped on free too.
+ */
+typedef struct vault_wr {
+	unsigned char *p;
+	size_t len;
+	size_t cap;
+	size_t limit; /* 0: VAULT_WR_DEFAULT_LIMIT */
+	int secure;
+	int err; /* sticky: first failure, so calls can be chained */
+} vault_wr;
+
+#define VAULT_WR_DEFAULT_LIMIT (16U * 1024U * 1024U)
+
+void vault_wr_init(vault_wr *w, int secure, size_t limit);
+int vault_wr_u8(vault_wr *w, uint8_t v);
+int vault_wr_u32(vault_wr *w, uint32_t v);
+int vault_wr_u64(vault_wr *w, uint64_t v);
+int vault_wr_bytes(vault_wr *w, const void *src, size_t n);
+int vault_wr_str(vault_wr *w, const void *src, size_t n);
+int vault_wr_cstr(vault_wr *w, const char *s);
+void vault_wr_free(vault_wr *w);
+
+/*
+ * Validation of user input. Names are 1 to VAULT_NAME_MAX characters of
+ * printable UTF-8 (no control characters, no invalid or overlong
+ * sequences, no surrogates). Fields are printable UTF-8 up to max bytes.
+ */
+int vault_name_check(const char *name) VAULT_WUR;
+int vault_field_check(const char *s, size_t max) VAULT_WUR;
+/* Strict UTF-8 check with no control characters; sets *chars. */
+int vault_utf8_check(const unsigned char *s, size_t len, size_t *chars) VAULT_WUR;
+
+/* KDF strength for passphrase keyslots: libsodium's three levels. */
+enum { VAULT_KDF_INTERACTIVE = 1, VAULT_KDF_MODERATE = 2, VAULT_KDF_SENSITIVE = 3 };
+
+/* Account use policies (DESIGN.md, Release policy). */
+enum { VAULT_USE_ACTIONS = 0, VAULT_USE_CONFIRM = 1, VAULT_USE_ANY = 2 };
+const char *vault_use_name(int use);
+int vault_use_parse(const char *s, int *use) VAULT_WUR;
+
+typedef struct vault vault;
+
+/*
+ * Creates a new vault at path (which must not exist; its directory must
+ * exist, be owned by the caller and not be writable by group or others)
+ * with one passphrase keyslot, and returns it unlocked.
+ */
+int vault_create(vault **out, const char *path, int kdf,
+    const unsigned char *pass, size_t passlen) VAULT_WUR;
+
+/*
+ * Opens an existing vault, locked. Checks the directory and file owner
+ * and mode on the opened descriptor, refuses symlinks, refuses files that
+ * are not vaults and vaults made by a newer version, then applies any
+ * pending migrations. Costs nothing that grows with the number of rows.
+ */
+int vault_open(vault **out, const char *path) VAULT_WUR;
+void vault_close(vault **v);
+
+/*
+ * After VAULT_ERR_NEWER from vault_open(), these report the two schema
+ * versions; after any error, vault_errdetail() says what was damaged or
+ * refused, without secrets. Both stay valid until the next call.
+ */
+int vault_schema_known(void);
+int vault_schema_found(const vault *v);
+const char *vault_errdetail(const vault *v);
+/* vault_open() cannot return a handle on failure, so it leaves its
+ * detail here, per thread. */
+const char *vault_open_errdetail(void);
+int vault_open_found_version(void);
+
+/* Unlocking: one KDF per passphrase slot tried, nothing per account. */
+int vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
+int vault_unlock_keyfile(vault *v, const char *keyfile_path) VAULT_WUR;
+/* Checks a passphrase against the slots without changing state. */
+int vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
+/* Wipes the master key and subkeys. Safe to call when locked. */
+void vault_lock(vault *v);
+int vault_is_unlocked(const vault *v);
+const char *vault_path(const vault *v);
+/* Hex of the public vault id, for display. */
+void vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1]);
+
+/* Keyslots. */
+enum { VAULT_SLOT_PASSPHRASE = 1, VAULT_SLOT_KEYFILE = 2 };
+
+typedef struct vault_slot_info {
+	uint32_t id;
+	int kind;
+	uint64_t opslimit; /* passphrase slots */
+	uint64_t memlimit;
+	int64_t created;
+	int in_use; /* this slot unlocked the vault */
+} vault_slot_info;
+
+const char *vault_slot_kind_name(int kind);
+int vault_slot_list(vault *v, vault_slot_info **out, size_t *n) VAULT_WUR;
+int vault_slot_add_passphrase(vault *v, int kdf, const unsigned char *pass,
+    size_t passlen, uint32_t *id) VAULT_WUR;
+/*
+ * Adds a keyfile slot. If create is set, writes a new random 32-byte
+ * keyfile at path (O_EXCL, 0600) first; otherwise reads an existing one,
+ * which must be a regular file owned by the caller with no group or other
+ * permissions.
+ */
+int vault_slot_add_keyfile(vault *v, const char *path, int create, uint32_t *id) VAULT_WUR;
+/* Refuses (VAULT_ERR_LASTSLOT) to remove the last slot. */
+int vault_slot_rm(vault *v, uint32_t id) VAULT_WUR;
+/*
+ * Changes a passphrase slot's passphrase by rewrapping the master key
+ * only. id 0 means the slot that unlocked the vault, else the only
+ * passphrase slot.
+ */
+int vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass,
+    size_t passlen) VAULT_WUR;
+
+/* Accounts. Strings are NUL-terminated, UTF-8, heap-allocated. */
+typedef struct vault_account {
+	char *name;
+	char *user;
+	char *domain; /* may be empty */
+	char *host;   /* may be empty */
+	char *note;   /* may be empty */
+	int use;
+	int64_t created;
+	int64_t updated;
+	uint32_t version;   /* current version number */
+	uint32_t nversions; /* stored versions, current included */
+} vault_account;
+
+void vault_account_free(vault_account **a);
+void vault_account_list_free(vault_account ***list, size_t n);
+
+/*
+ * Adds an account with its first secret. With replace set, an existing
+ * account of that name is replaced (its history with it); else
+ * VAULT_ERR_EXISTS.
+ */
+int vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
+    size_t secretlen, int replace) VAULT_WUR;
+/* Stores a new current secret; the old one is kept in history. */
+int vault_account_set(vault *v, const char *name, const unsigned char *secret,
+    size_t secretlen) VAULT_WUR;
+int vault_account_get(vault *v, const char *name, vault_account **out) VAULT_WUR;
+int vault_account_list(vault *v, vault_account ***out, size_t *n) VAULT_WUR;
+int vault_account_rm(vault *v, const char *name) VAULT_WUR;
+/*
+ * Opens a stored secret: version 0 means current. The caller frees it
+ * with vault_secret_free(). If info is not NULL it receives the account.
+ */
+int vault_secret_get(vault *v, const char *name, uint32_t version,
+    vault_secret **out) VAULT_WUR;
+
+typedef struct vault_version_info {
+	uint32_t version;
+	int64_t created;
+	int current;
+} vault_version_info;
+
+int vault_history(vault *v, const char *name, vault_version_info **out, size_t *n) VAULT_WUR;
+
+/*
+ * Generates a random password of len characters from letters, digits and
+ * symbols with at least one of each class, using libsodium's random
+ * source. out must hold len + 1 bytes.
+ */
+int vault_password_generate(vault_secret **out, size_t len) VAULT_WUR;
+
+/*
+ * Bulk insert for benchmarks and imports: begin/commit one transaction
+ * around many vault_account_add() calls.
+ */
+int vault_begin(vault *v) VAULT_WUR;
+int vault_commit(vault *v) VAULT_WUR;
+void vault_rollback(vault *v);
+
+/* Paths: the default vault path from the caller's environment values. */
+int vault_default_path(char **out, const char *xdg_data_home, const char *home) VAULT_WUR;
+/* Creates path's parent directory (and missing ancestors) with mode 0700. */
+int vault_mkdir_parent(const char *path) VAULT_WUR;
+
+#endif /* VAULT_VAULT_H */
