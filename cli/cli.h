@@ -41,4 +41,44 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
 extern const char *cli_prog;
 
+/* Maps a libvault or CLI error to an exit code, printing nothing. */
+int cli_exit(int err);
+/*
+ * Prints the ERROR frame that ends a response (or says the response was
+ * malformed) as "vault: what: words (detail)"; returns the exit code.
+ */
+int cli_report_frame(const unsigned char *buf, size_t len, const char *what);
+int cli_can_prompt(void);
+
+struct cli_opts {
+	const char *db;
+	const char *keyfile; /* unlock with this keyfile instead of a passphrase */
+	int json;
+	int no_agent;
+};
+
+struct agent_status {
+	int unlocked;
+	char db[4096];
+	uint32_t pid;
+	uint64_t idle_left, life_left; /* seconds; UINT64_MAX: never */
+	uint32_t idle_timeout, max_lifetime;
+};
+
+/* A way to the vault: an agent connection (fd) or a direct handle (v). */
+struct session {
+	int fd;
+	vault *v;
+	vault_peer peer;
+	char *db;
+	char *sock;
+};
+
+int cli_db_path(const struct cli_opts *o, char **out, int *explicit_path);
+/* Returns an exit code: 0, or the code of the error it printed. */
+int session_open(struct session *s, const struct cli_opts *o, int need_unlock);
+int session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp);
+int session_status(struct session *s, struct agent_status *st);
+void session_close(struct session *s);
+
 #endif

@@ -31,6 +31,44 @@ cli_fail(int err, const char *fmt, ...)
 }
 
 int
+cli_exit(int err)
+{
+	if (err == CLI_ERR_NOTTY)
+		return VAULT_EXIT_LOCKED;
+	if (err == CLI_ERR_MISMATCH)
+		return VAULT_EXIT_ERROR;
+	return vault_exit_code(err);
+}
+
+int
+cli_report_frame(const unsigned char *buf, size_t len, const char *what)
+{
+	const unsigned char *pl = NULL, *d;
+	size_t plen = 0, flen, dlen;
+	uint8_t type = 0;
+	uint32_t code;
+	vault_rd r;
+
+	/* The answer is the last frame; ITEM frames come before it. */
+	while (vault_frame_get(buf, len, &type, &pl, &plen, &flen) == 1) {
+		if (flen == len)
+			break;
+		buf += flen;
+		len -= flen;
+	}
+	r.p = pl;
+	r.len = plen;
+	if (type != VAULT_MSG_ERROR || vault_rd_u32(&r, &code) != 0 || vault_rd_str(&r, &d, &dlen) != 0)
+		return cli_fail(VAULT_ERR_PROTO, "%s: the agent sent a malformed answer", what);
+	if (code == (uint32_t)-VAULT_ERR_NEWER)
+		return cli_fail(-(int)code, "%.*s", (int)dlen, (const char *)d);
+	if (dlen > 0)
+		return cli_fail(-(int)code, "%s: %s (%.*s)", what, vault_strerror(-(int)code), (int)dlen,
+		    (const char *)d);
+	return cli_fail(-(int)code, "%s: %s", what, vault_strerror(-(int)code));
+}
+
+int
 cli_usage(const char *fmt, ...)
 {
 	va_list ap;

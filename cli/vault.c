@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * vault.c - the vault command: init, add, set, list, show, history, get,
- * rm, passwd and keyslot.
+ * rm, passwd, keyslot, unlock, lock, status and log.
  *
- * Each subcommand parses its own options (getopt_long), opens the vault,
- * calls libvault, and turns any error into one line on stderr and the exit
- * code DESIGN.md gives. Secrets are printed only by `get`, only to stdout.
+ * Each subcommand parses its own options (getopt_long), opens a session
+ * (agent or direct, session.c), sends one request, and turns any error
+ * into one line on stderr and the exit code DESIGN.md gives. Secrets are printed only by `get`, only to stdout.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,17 +18,11 @@
 #include "cli.h"
 #include "config.h"
 
-struct opts {
-	const char *db;
-	const char *keyfile; /* unlock with this keyfile instead of a passphrase */
-	int json;
-};
-
 enum {
 	OPT_DB = 0x100,
 	OPT_JSON,
 	OPT_KEYFILE,
-	OPT_HELP,
+	OPT_NOAGENT,
 	OPT_USER,
 	OPT_DOMAIN,
 	OPT_HOST,
@@ -40,11 +33,13 @@ enum {
 	OPT_VERSION,
 	OPT_KDF,
 	OPT_SLOT,
+	OPT_VERIFY,
 };
 
 #define COMMON_OPTS                                                  \
 	{ "db", required_argument, NULL, OPT_DB },                   \
 	    { "keyfile", required_argument, NULL, OPT_KEYFILE },     \
+	    { "no-agent", no_argument, NULL, OPT_NOAGENT },          \
 	    { "help", no_argument, NULL, 'h' }
 
 struct cmd {
@@ -58,7 +53,7 @@ static const struct cmd *find_cmd(const char *name);
 
 /* Handles the options every command shares; 1 if consumed. */
 static int
-common_opt(int c, struct opts *o)
+common_opt(int c, struct cli_opts *o)
 {
 	switch (c) {
 	case OPT_DB:
@@ -66,6 +61,9 @@ common_opt(int c, struct opts *o)
 		return 1;
 	case OPT_KEYFILE:
 		o->keyfile = optarg;
+		return 1;
+	case OPT_NOAGENT:
+		o->no_agent = 1;
 		return 1;
 	case OPT_JSON:
 		o->json = 1;
@@ -85,6 +83,7 @@ show_help(const char *name)
 	       "  --db PATH        the vault file (default: $VAULT_DB, else\n"
 	       "                   $XDG_DATA_HOME/vault/vault.db or ~/.local/share/vault/vault.db)\n"
 	       "  --keyfile PATH   unlock with a keyfile slot instead of the passphrase\n"
+	       "  --no-agent       open the vault directly for this one command (VAULT_NO_AGENT=1)\n"
 	       "  -h, --help       this help\n");
 	return 0;
 }
@@ -98,91 +97,89 @@ bad_option(const char *name)
 	return VAULT_EXIT_USAGE;
 }
 
+/* Parses the common options only; for commands with none of their own. */
 static int
-exit_for(int err)
+parse_common(int argc, char **argv, const char *name, struct cli_opts *o, int json_ok)
 {
-	if (err == CLI_ERR_NOTTY)
-		return VAULT_EXIT_LOCKED;
-	if (err == CLI_ERR_MISMATCH)
-		return VAULT_EXIT_ERROR;
-	return vault_exit_code(err);
-}
+	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 } };
+	int c;
 
-static int
-db_path(const struct opts *o, char **out)
-{
-	const char *env = getenv("VAULT_DB");
-	int rc;
-
-	if (o->db != NULL && *o->db != '\0')
-		env = o->db;
-	if (env != NULL && *env != '\0') {
-		if ((*out = strdup(env)) == NULL)
-			return VAULT_ERR_NOMEM;
-		return 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_help(name), -1;
+		if ((c == OPT_JSON && !json_ok) || !common_opt(c, o))
+			return bad_option(name);
 	}
-	rc = vault_default_path(out, getenv("XDG_DATA_HOME"), getenv("HOME"));
-	if (rc == VAULT_ERR_NOTFOUND)
-		cli_fail(rc, "cannot find the vault: set HOME, XDG_DATA_HOME, VAULT_DB or --db");
-	return rc;
-}
-
-/* Reports a libvault error with the handle's detail. */
-static int
-report(vault *v, int err, const char *what)
-{
-	const char *d = vault_errdetail(v);
-
-	if (err == VAULT_ERR_NEWER)
-		return cli_fail(err, "%s", d);
-	if (d != NULL && *d != '\0')
-		return cli_fail(err, "%s: %s (%s)", what, vault_strerror(err), d);
-	return cli_fail(err, "%s: %s", what, vault_strerror(err));
+	return 0;
 }
 
 /*
- * Opens the vault and, if unlock is set, unlocks it with the keyfile or
- * a passphrase. Returns an exit code (0 on success).
+ * Sends one request and checks that the answer ends in OK. On failure it
+ * prints the error and returns its exit code; resp holds the frames.
  */
 static int
-open_vault(const struct opts *o, int unlock, vault **out)
+call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp, const char *what)
 {
-	vault_secret *pass = NULL;
-	char *path = NULL, prompt[512];
+	const unsigned char *pl, *last = NULL;
+	size_t plen, flen, off = 0;
+	uint8_t t = 0;
 	int rc;
 
-	*out = NULL;
-	if ((rc = db_path(o, &path)) != 0)
-		return exit_for(rc);
-	if ((rc = vault_open(out, path)) != 0) {
-		if (rc == VAULT_ERR_NEWER)
-			rc = cli_fail(rc, "%s", vault_open_errdetail());
-		else
-			rc = cli_fail(rc, "cannot open vault: %s (%s)", vault_strerror(rc),
-			    vault_open_errdetail());
-		free(path);
-		return rc;
+	if (payload != NULL && payload->err)
+		return cli_fail(payload->err, "%s: %s", what, vault_strerror(payload->err));
+	if ((rc = session_call(s, type, payload, resp)) != 0) {
+		if (resp->len > 0 && s->fd < 0)
+			return cli_report_frame(resp->p, resp->len, what);
+		return cli_fail(rc, "%s: %s", what,
+		    rc == VAULT_ERR_NOAGENT ? "the agent closed the connection" : vault_strerror(rc));
 	}
-	if (unlock) {
-		if (o->keyfile != NULL) {
-			rc = vault_unlock_keyfile(*out, o->keyfile);
-		} else {
-			snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", path);
-			if ((rc = cli_read_passphrase(&pass, prompt, 0)) != 0) {
-				vault_close(out);
-				free(path);
-				return exit_for(rc);
-			}
-			rc = vault_unlock_passphrase(*out, pass->buf, pass->len);
-			vault_secret_free(&pass);
-		}
-		if (rc != 0) {
-			rc = report(*out, rc, "cannot unlock");
-			vault_close(out);
-		}
+	while (vault_frame_get(resp->p + off, resp->len - off, &t, &pl, &plen, &flen) == 1) {
+		last = resp->p + off;
+		off += flen;
 	}
-	free(path);
-	return rc;
+	if (last == NULL || off != resp->len)
+		return cli_fail(VAULT_ERR_PROTO, "%s: malformed answer", what);
+	if (t == VAULT_MSG_OK || t == VAULT_MSG_CONFIRM)
+		return 0;
+	return cli_report_frame(resp->p, resp->len, what);
+}
+
+/* The payload of the final (OK) frame of a response. */
+static vault_rd
+final_payload(const vault_wr *resp)
+{
+	const unsigned char *pl = NULL;
+	size_t plen = 0, flen, off = 0;
+	uint8_t t;
+	vault_rd r = { NULL, 0 };
+
+	while (vault_frame_get(resp->p + off, resp->len - off, &t, &pl, &plen, &flen) == 1) {
+		r.p = pl;
+		r.len = plen;
+		off += flen;
+	}
+	return r;
+}
+
+/* Calls fn on each ITEM frame's payload. */
+static int
+each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg), void *arg)
+{
+	const unsigned char *pl;
+	size_t plen, flen, off = 0, i = 0;
+	uint8_t t;
+	int rc;
+
+	while (vault_frame_get(resp->p + off, resp->len - off, &t, &pl, &plen, &flen) == 1) {
+		off += flen;
+		if (t != VAULT_MSG_ITEM)
+			continue;
+		vault_rd r = { pl, plen };
+		if ((rc = fn(&r, i++, arg)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int
@@ -204,12 +201,12 @@ cmd_init(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
+	struct cli_opts o = { 0 };
 	const char *keyfile = NULL;
 	vault_secret *pass = NULL;
 	vault *v = NULL;
 	char *path = NULL, id[2 * VAULT_IDBYTES + 1];
-	int c, rc, kdf = VAULT_KDF_MODERATE, ret;
+	int c, rc, kdf = VAULT_KDF_MODERATE, ret, explicit_path;
 	uint32_t slot;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -226,8 +223,8 @@ cmd_init(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("init: unexpected argument '%s'", argv[optind]);
-	if ((rc = db_path(&o, &path)) != 0)
-		return exit_for(rc);
+	if ((rc = cli_db_path(&o, &path, &explicit_path)) != 0)
+		return cli_exit(rc);
 	if (access(path, F_OK) == 0 || errno != ENOENT) {
 		ret = cli_fail(VAULT_ERR_EXISTS, "%s already exists; refusing to overwrite it", path);
 		free(path);
@@ -240,12 +237,11 @@ cmd_init(int argc, char **argv)
 	}
 	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
 		free(path);
-		return exit_for(rc);
+		return cli_exit(rc);
 	}
 	if (kdf != VAULT_KDF_INTERACTIVE)
 		fprintf(stderr, "Deriving the key (Argon2id, %s)...\n",
-		    kdf == VAULT_KDF_SENSITIVE ? "sensitive: this takes a few seconds" :
-		    kdf == VAULT_KDF_MODERATE  ? "moderate: about a second" : "interactive");
+		    kdf == VAULT_KDF_SENSITIVE ? "sensitive: this takes a few seconds" : "moderate: about a second");
 	rc = vault_create(&v, path, kdf, pass->buf, pass->len);
 	vault_secret_free(&pass);
 	if (rc != 0) {
@@ -253,22 +249,21 @@ cmd_init(int argc, char **argv)
 		free(path);
 		return ret;
 	}
+	ret = 0;
 	if (keyfile != NULL) {
 		int create = access(keyfile, F_OK) != 0;
 
-		if ((rc = vault_slot_add_keyfile(v, keyfile, create, &slot)) != 0) {
-			ret = report(v, rc, "vault created, but the keyfile slot was not added");
-			vault_close(&v);
-			free(path);
-			return ret;
-		}
-		printf("%s keyfile %s as keyslot %u\n", create ? "wrote new" : "added", keyfile, slot);
+		if ((rc = vault_slot_add_keyfile(v, keyfile, create, &slot)) != 0)
+			ret = cli_fail(rc, "vault created, but the keyfile slot was not added: %s (%s)",
+			    vault_strerror(rc), vault_errdetail(v));
+		else
+			printf("%s keyfile %s as keyslot %u\n", create ? "wrote new" : "added", keyfile, slot);
 	}
 	vault_id_hex(v, id);
 	printf("created vault %s at %s\n", id, path);
 	vault_close(&v);
 	free(path);
-	return 0;
+	return ret;
 }
 
 struct acct_opts {
@@ -286,11 +281,12 @@ cmd_add(int argc, char **argv)
 		{ "use", required_argument, NULL, OPT_USE },
 		{ "generate", optional_argument, NULL, OPT_GENERATE },
 		{ "replace", no_argument, NULL, OPT_REPLACE }, { NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
+	struct cli_opts o = { 0 };
 	struct acct_opts a = { .genlen = VAULT_GEN_DEFAULT };
+	struct session s;
 	vault_account acct;
 	vault_secret *secret = NULL;
-	vault *v = NULL;
+	vault_wr p, resp;
 	const char *name;
 	char prompt[300];
 	int c, rc, ret, use = VAULT_USE_ACTIONS;
@@ -337,22 +333,21 @@ cmd_add(int argc, char **argv)
 		return cli_usage("--note takes printable UTF-8 up to %u bytes", VAULT_NOTE_MAX);
 	if (a.use != NULL && vault_use_parse(a.use, &use) != 0)
 		return cli_usage("--use: expected actions, confirm or any, not '%s'", a.use);
-	if ((ret = open_vault(&o, 1, &v)) != 0)
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
-	if (a.generate) {
-		rc = vault_password_generate(&secret, a.genlen);
-	} else {
-		snprintf(prompt, sizeof(prompt), "Password for %s: ", a.user);
-		rc = cli_read_secret(&secret, prompt);
-		if (rc != 0) {
-			vault_close(&v);
-			return exit_for(rc);
-		}
 	}
-	if (rc == 0 && secret->len == 0) {
-		vault_secret_free(&secret);
-		vault_close(&v);
-		return cli_fail(VAULT_ERR_EMPTY, "an empty password is not stored; nothing was changed");
+	if (!a.generate) {
+		snprintf(prompt, sizeof(prompt), "Password for %s: ", a.user);
+		if ((rc = cli_read_secret(&secret, prompt)) != 0) {
+			session_close(&s);
+			return cli_exit(rc);
+		}
+		if (secret->len == 0) {
+			vault_secret_free(&secret);
+			session_close(&s);
+			return cli_fail(VAULT_ERR_EMPTY, "an empty password is not stored; nothing was changed");
+		}
 	}
 	memset(&acct, 0, sizeof(acct));
 	acct.name = (char *)(uintptr_t)name;
@@ -361,22 +356,27 @@ cmd_add(int argc, char **argv)
 	acct.host = (char *)(uintptr_t)(a.host ? a.host : "");
 	acct.note = (char *)(uintptr_t)(a.note ? a.note : "");
 	acct.use = use;
-	if (rc == 0)
-		rc = vault_account_add(v, &acct, secret->buf, secret->len, a.replace);
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	vault_account_encode(&p, &acct);
+	vault_wr_u8(&p, (uint8_t)a.replace);
+	vault_wr_u32(&p, a.generate ? a.genlen : 0);
+	vault_wr_str(&p, secret ? secret->buf : NULL, secret ? secret->len : 0);
 	vault_secret_free(&secret);
-	if (rc == VAULT_ERR_EXISTS)
-		ret = cli_fail(rc, "an account named '%s' already exists; use --replace to overwrite it", name);
-	else if (rc != 0)
-		ret = report(v, rc, "cannot add the account");
-	else if (a.generate)
-		printf("added %s (generated a %u-character password; see it with 'vault get %s')\n", name,
-		    a.genlen, name);
-	else
-		printf("added %s\n", name);
-	if (rc == 0 && use == VAULT_USE_ANY)
-		fprintf(stderr, "warning: use=any releases this password to any program you run, "
-				"like runas /savecred\n");
-	vault_close(&v);
+	ret = call(&s, VAULT_MSG_ADD, &p, &resp, "cannot add the account");
+	if (ret == 0) {
+		if (a.generate)
+			printf("added %s (generated a %u-character password; see it with 'vault get %s')\n",
+			    name, a.genlen, name);
+		else
+			printf("added %s\n", name);
+		if (use == VAULT_USE_ANY)
+			fprintf(stderr, "warning: use=any releases this password to any program you run, "
+					"like runas /savecred\n");
+	}
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
 	return ret;
 }
 
@@ -385,13 +385,13 @@ cmd_set(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS,
 		{ "generate", optional_argument, NULL, OPT_GENERATE }, { NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
+	struct cli_opts o = { 0 };
+	struct session s;
 	vault_secret *secret = NULL;
-	vault_account *acct = NULL;
-	vault *v = NULL;
-	uint32_t genlen = VAULT_GEN_DEFAULT;
+	vault_wr p, resp;
+	vault_rd r;
+	uint32_t genlen = VAULT_GEN_DEFAULT, version = 0;
 	int c, rc, ret, generate = 0;
-	char prompt[300];
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
@@ -413,35 +413,44 @@ cmd_set(int argc, char **argv)
 		return bad_option("set");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = open_vault(&o, 1, &v)) != 0)
-		return ret;
-	if ((rc = vault_account_get(v, argv[optind], &acct)) != 0) {
-		ret = report(v, rc, "cannot set the password");
-		vault_close(&v);
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
 	}
-	if (generate) {
-		rc = vault_password_generate(&secret, genlen);
-	} else {
-		snprintf(prompt, sizeof(prompt), "New password for %s: ", acct->user);
-		if ((rc = cli_read_secret(&secret, prompt)) != 0) {
-			vault_account_free(&acct);
-			vault_close(&v);
-			return exit_for(rc);
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	/* A typo'd name should fail before anyone types a password. */
+	vault_wr_cstr(&p, argv[optind]);
+	if ((ret = call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot set the password")) != 0)
+		goto out;
+	if (!generate) {
+		if ((rc = cli_read_secret(&secret, "New password: ")) != 0) {
+			ret = cli_exit(rc);
+			goto out;
+		}
+		if (secret->len == 0) {
+			ret = cli_fail(VAULT_ERR_EMPTY, "an empty password is not stored; nothing was changed");
+			goto out;
 		}
 	}
-	if (rc == 0 && secret->len == 0) {
-		ret = cli_fail(VAULT_ERR_EMPTY, "an empty password is not stored; nothing was changed");
-	} else if (rc == 0 && (rc = vault_account_set(v, argv[optind], secret->buf, secret->len)) == 0) {
-		printf("stored a new password for %s (version %u); the old one is kept in history\n",
-		    argv[optind], acct->version + 1);
-		ret = 0;
-	} else {
-		ret = report(v, rc, "cannot set the password");
+	p.len = resp.len = 0;
+	vault_wr_cstr(&p, argv[optind]);
+	vault_wr_u32(&p, generate ? genlen : 0);
+	vault_wr_str(&p, secret ? secret->buf : NULL, secret ? secret->len : 0);
+	if ((ret = call(&s, VAULT_MSG_SET, &p, &resp, "cannot set the password")) != 0)
+		goto out;
+	r = final_payload(&resp);
+	if (vault_rd_u32(&r, &version) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
 	}
+	printf("stored a new password for %s (version %u); the old one is kept in history\n",
+	    argv[optind], version);
+out:
 	vault_secret_free(&secret);
-	vault_account_free(&acct);
-	vault_close(&v);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
 	return ret;
 }
 
@@ -467,87 +476,107 @@ print_account_json(const vault_account *a)
 }
 
 static int
+list_item(vault_rd *r, size_t i, void *arg)
+{
+	const struct cli_opts *o = arg;
+	vault_account *a = NULL;
+	char u[32], who[2200];
+
+	if (vault_account_decode(r, &a) != 0 || vault_rd_end(r) != 0) {
+		vault_account_free(&a);
+		return VAULT_ERR_PROTO;
+	}
+	if (o->json) {
+		if (i)
+			printf(",");
+		print_account_json(a);
+	} else {
+		if (i == 0)
+			printf("%-24s %-32s %-8s %s\n", "NAME", "ACCOUNT", "USE", "UPDATED");
+		fmt_time(u, a->updated);
+		if (*a->domain)
+			snprintf(who, sizeof(who), "%s\\%s", a->domain, a->user);
+		else
+			snprintf(who, sizeof(who), "%s%s%s", a->user, *a->host ? "@" : "", a->host);
+		printf("%-24s %-32s %-8s %s\n", a->name, who, vault_use_name(a->use), u);
+	}
+	vault_account_free(&a);
+	return 0;
+}
+
+static int
+count_items(vault_rd *r, size_t i, void *arg)
+{
+	(void)r;
+	(void)i;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int
 cmd_list(int argc, char **argv)
 {
-	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
-	vault_account **list = NULL;
-	vault *v = NULL;
-	size_t n = 0, i;
-	int c, rc, ret;
+	struct cli_opts o = { 0 };
+	struct session s;
+	vault_wr resp;
+	size_t n = 0;
+	int ret;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == 'h')
-			return show_help("list");
-		if (!common_opt(c, &o))
-			return bad_option("list");
-	}
+	if ((ret = parse_common(argc, argv, "list", &o, 1)) != 0)
+		return ret < 0 ? 0 : ret;
 	if (optind != argc)
 		return bad_option("list");
-	if ((ret = open_vault(&o, 1, &v)) != 0)
-		return ret;
-	if ((rc = vault_account_list(v, &list, &n)) != 0) {
-		ret = report(v, rc, "cannot list accounts");
-		vault_close(&v);
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
 	}
-	if (o.json) {
-		printf("[");
-		for (i = 0; i < n; i++) {
-			if (i)
-				printf(",");
-			print_account_json(list[i]);
-		}
-		printf("]\n");
-	} else if (n == 0) {
-		printf("no accounts; add one with 'vault add NAME --user USER'\n");
-	} else {
-		printf("%-24s %-32s %-8s %s\n", "NAME", "ACCOUNT", "USE", "UPDATED");
-		for (i = 0; i < n; i++) {
-			char u[32], who[700];
-			const vault_account *a = list[i];
-
-			fmt_time(u, a->updated);
-			if (*a->domain)
-				snprintf(who, sizeof(who), "%s\\%s", a->domain, a->user);
-			else
-				snprintf(who, sizeof(who), "%s%s%s", a->user, *a->host ? "@" : "", a->host);
-			printf("%-24s %-32s %-8s %s\n", a->name, who, vault_use_name(a->use), u);
-		}
+	vault_wr_init(&resp, 0, 1024U * 1024U * 1024U);
+	if ((ret = call(&s, VAULT_MSG_LIST, NULL, &resp, "cannot list accounts")) == 0) {
+		(void)each_item(&resp, count_items, &n);
+		if (o.json)
+			printf("[");
+		else if (n == 0)
+			printf("no accounts; add one with 'vault add NAME --user USER'\n");
+		if (each_item(&resp, list_item, &o) != 0)
+			ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		if (o.json)
+			printf("]\n");
 	}
-	vault_account_list_free(&list, n);
-	vault_close(&v);
-	return 0;
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
 }
 
 static int
 cmd_show(int argc, char **argv)
 {
-	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
+	struct cli_opts o = { 0 };
+	struct session s;
 	vault_account *a = NULL;
-	vault *v = NULL;
-	int c, rc, ret;
+	vault_wr p, resp;
+	vault_rd r;
 	char cr[32], up[32];
+	int ret;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == 'h')
-			return show_help("show");
-		if (!common_opt(c, &o))
-			return bad_option("show");
-	}
+	if ((ret = parse_common(argc, argv, "show", &o, 1)) != 0)
+		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
 		return bad_option("show");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = open_vault(&o, 1, &v)) != 0)
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
-	if ((rc = vault_account_get(v, argv[optind], &a)) != 0) {
-		ret = report(v, rc, "cannot show the account");
-		vault_close(&v);
-		return ret;
+	}
+	vault_wr_init(&p, 0, 0);
+	vault_wr_init(&resp, 0, 0);
+	vault_wr_cstr(&p, argv[optind]);
+	if ((ret = call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot show the account")) != 0)
+		goto out;
+	r = final_payload(&resp);
+	if (vault_account_decode(&r, &a) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
 	}
 	if (o.json) {
 		print_account_json(a);
@@ -569,56 +598,95 @@ cmd_show(int argc, char **argv)
 		printf("version:  %u (%u stored)\ncreated:  %s\nupdated:  %s\n", a->version, a->nversions,
 		    cr, up);
 	}
+out:
 	vault_account_free(&a);
-	vault_close(&v);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
+}
+
+static int
+history_item(vault_rd *r, size_t i, void *arg)
+{
+	const struct cli_opts *o = arg;
+	uint32_t ver;
+	uint64_t created;
+	uint8_t cur;
+	char t[32];
+
+	if (vault_rd_u32(r, &ver) != 0 || vault_rd_u64(r, &created) != 0 || vault_rd_u8(r, &cur) != 0 ||
+	    vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	fmt_time(t, (int64_t)created);
+	if (o->json)
+		printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s}", i ? "," : "", ver, t,
+		    cur ? "true" : "false");
+	else
+		printf("%-8u %-22s %s\n", ver, t, cur ? "current" : "old");
 	return 0;
 }
 
 static int
 cmd_history(int argc, char **argv)
 {
-	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
-	vault_version_info *h = NULL;
-	vault *v = NULL;
-	size_t n = 0, i;
-	int c, rc, ret;
-	char t[32];
+	struct cli_opts o = { 0 };
+	struct session s;
+	vault_wr p, resp;
+	int ret;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == 'h')
-			return show_help("history");
-		if (!common_opt(c, &o))
-			return bad_option("history");
-	}
+	if ((ret = parse_common(argc, argv, "history", &o, 1)) != 0)
+		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
 		return bad_option("history");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = open_vault(&o, 1, &v)) != 0)
-		return ret;
-	if ((rc = vault_history(v, argv[optind], &h, &n)) != 0) {
-		ret = report(v, rc, "cannot read history");
-		vault_close(&v);
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
 	}
-	if (o.json)
-		printf("[");
-	else
-		printf("%-8s %-22s %s\n", "VERSION", "CREATED", "STATE");
-	for (i = 0; i < n; i++) {
-		fmt_time(t, h[i].created);
+	vault_wr_init(&p, 0, 0);
+	vault_wr_init(&resp, 0, 0);
+	vault_wr_cstr(&p, argv[optind]);
+	if ((ret = call(&s, VAULT_MSG_HISTORY, &p, &resp, "cannot read history")) == 0) {
+		printf(o.json ? "[" : "%-8s %-22s %s\n", "VERSION", "CREATED", "STATE");
+		if (each_item(&resp, history_item, &o) != 0)
+			ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		if (o.json)
-			printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s}", i ? "," : "",
-			    h[i].version, t, h[i].current ? "true" : "false");
-		else
-			printf("%-8u %-22s %s\n", h[i].version, t, h[i].current ? "current" : "old");
+			printf("]\n");
 	}
-	if (o.json)
-		printf("]\n");
-	free(h);
-	vault_close(&v);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
+}
+
+/* write(2), not stdio: no copy of the secret is left in a stdio buffer. */
+static int
+write_secret_line(const unsigned char *p, size_t n)
+{
+	static const unsigned char nl = '\n';
+	struct iovec {
+		const void *base;
+		size_t len;
+	} parts[2] = { { p, n }, { &nl, 1 } };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		const unsigned char *b = parts[i].base;
+		size_t left = parts[i].len;
+
+		while (left > 0) {
+			ssize_t w = write(STDOUT_FILENO, b, left);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return cli_fail(VAULT_ERR_IO, "cannot write the password: %s", strerror(errno));
+			b += w;
+			left -= (size_t)w;
+		}
+	}
 	return 0;
 }
 
@@ -627,11 +695,17 @@ cmd_get(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "version", required_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
-	vault_secret *s = NULL;
-	vault *v = NULL;
+	struct cli_opts o = { 0 };
+	struct session s;
+	vault_secret *pass = NULL;
+	vault_wr p, resp;
+	const unsigned char *sec, *pl;
+	size_t seclen, plen, flen;
 	uint32_t version = 0;
-	int c, rc, ret;
+	uint8_t t;
+	vault_rd r;
+	char prompt[600];
+	int c, rc, ret, tty;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
@@ -647,60 +721,93 @@ cmd_get(int argc, char **argv)
 		return bad_option("get");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = open_vault(&o, 1, &v)) != 0)
-		return ret;
-	if ((rc = vault_secret_get(v, argv[optind], version, &s)) != 0) {
-		ret = report(v, rc, "cannot get the password");
-		vault_close(&v);
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
 	}
-	/* write(2), not stdio: no copy of the secret left in a stdio buffer. */
-	s->buf[s->len] = '\n';
-	{
-		size_t off = 0;
-
-		while (off < s->len + 1) {
-			ssize_t w = write(STDOUT_FILENO, s->buf + off, s->len + 1 - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				ret = cli_fail(VAULT_ERR_IO, "cannot write the password: %s", strerror(errno));
-				break;
-			}
-			off += (size_t)w;
+	tty = cli_can_prompt();
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		p.len = resp.len = 0;
+		vault_wr_cstr(&p, argv[optind]);
+		vault_wr_u32(&p, version);
+		vault_wr_u8(&p, (uint8_t)tty);
+		vault_wr_str(&p, pass ? pass->buf : NULL, pass ? pass->len : 0);
+		vault_secret_free(&pass);
+		if ((ret = call(&s, VAULT_MSG_GET, &p, &resp, "cannot get the password")) != 0)
+			goto out;
+		if (vault_frame_get(resp.p, resp.len, &t, &pl, &plen, &flen) != 1)
+			break;
+		if (t != VAULT_MSG_CONFIRM)
+			break;
+		/* The release policy wants the master passphrase again. */
+		snprintf(prompt, sizeof(prompt), "Master passphrase to release %s: ", argv[optind]);
+		if ((rc = cli_tty_read(&pass, prompt)) != 0) {
+			ret = cli_fail(VAULT_ERR_POLICY, "cannot get the password: no confirmation given");
+			goto out;
 		}
 	}
-	vault_secret_free(&s);
-	vault_close(&v);
+	r = final_payload(&resp);
+	if (t != VAULT_MSG_OK || vault_rd_str(&r, &sec, &seclen) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "cannot get the password: malformed answer");
+		goto out;
+	}
+	ret = write_secret_line(sec, seclen);
+out:
+	vault_secret_free(&pass);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
 	return ret;
 }
 
 static int
 cmd_rm(int argc, char **argv)
 {
-	static const struct option lo[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
-	vault *v = NULL;
-	int c, rc, ret;
+	struct cli_opts o = { 0 };
+	struct session s;
+	vault_wr p, resp;
+	int ret;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == 'h')
-			return show_help("rm");
-		if (!common_opt(c, &o))
-			return bad_option("rm");
-	}
+	if ((ret = parse_common(argc, argv, "rm", &o, 0)) != 0)
+		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
 		return bad_option("rm");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = open_vault(&o, 1, &v)) != 0)
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
-	if ((rc = vault_account_rm(v, argv[optind])) != 0)
-		ret = report(v, rc, "cannot remove the account");
-	else
+	}
+	vault_wr_init(&p, 0, 0);
+	vault_wr_init(&resp, 0, 0);
+	vault_wr_cstr(&p, argv[optind]);
+	if ((ret = call(&s, VAULT_MSG_RM, &p, &resp, "cannot remove the account")) == 0)
 		printf("removed %s and its history\n", argv[optind]);
-	vault_close(&v);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
 	return ret;
+}
+
+/*
+ * Key management over the agent needs the current passphrase in the
+ * request (service.c says why). Direct opens have just proved it.
+ */
+static int
+current_passphrase(struct session *s, vault_wr *p)
+{
+	vault_secret *cur = NULL;
+	int rc;
+
+	if (s->fd < 0)
+		return vault_wr_str(p, NULL, 0);
+	if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0)
+		return rc;
+	rc = vault_wr_str(p, cur->buf, cur->len);
+	vault_secret_free(&cur);
+	return rc;
 }
 
 static int
@@ -708,9 +815,10 @@ cmd_passwd(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ "slot", required_argument, NULL, OPT_SLOT }, { NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
+	struct cli_opts o = { 0 };
+	struct session s;
 	vault_secret *pass = NULL;
-	vault *v = NULL;
+	vault_wr p, resp;
 	uint32_t slot = 0;
 	int c, rc, ret, kdf = VAULT_KDF_MODERATE;
 
@@ -729,20 +837,60 @@ cmd_passwd(int argc, char **argv)
 	}
 	if (optind != argc)
 		return bad_option("passwd");
-	if ((ret = open_vault(&o, 1, &v)) != 0)
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
-	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
-		vault_close(&v);
-		return exit_for(rc);
 	}
-	rc = vault_passwd(v, slot, kdf, pass->buf, pass->len);
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	if ((rc = current_passphrase(&s, &p)) != 0) {
+		ret = cli_exit(rc);
+		goto out;
+	}
+	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
+		ret = cli_exit(rc);
+		goto out;
+	}
+	vault_wr_u32(&p, slot);
+	vault_wr_u32(&p, (uint32_t)kdf);
+	vault_wr_str(&p, pass->buf, pass->len);
 	vault_secret_free(&pass);
-	if (rc != 0)
-		ret = report(v, rc, "cannot change the passphrase");
-	else
+	if ((ret = call(&s, VAULT_MSG_PASSWD, &p, &resp, "cannot change the passphrase")) == 0)
 		printf("master passphrase changed; no account was re-encrypted\n");
-	vault_close(&v);
+out:
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
 	return ret;
+}
+
+static int
+slot_item(vault_rd *r, size_t i, void *arg)
+{
+	const struct cli_opts *o = arg;
+	uint64_t ops, mem, created;
+	uint32_t id;
+	uint8_t kind, in_use;
+	char t[32];
+
+	if (vault_rd_u32(r, &id) != 0 || vault_rd_u8(r, &kind) != 0 || vault_rd_u64(r, &ops) != 0 ||
+	    vault_rd_u64(r, &mem) != 0 || vault_rd_u64(r, &created) != 0 || vault_rd_u8(r, &in_use) != 0 ||
+	    vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	fmt_time(t, (int64_t)created);
+	if (o->json)
+		printf("%s{\"id\":%u,\"kind\":\"%s\",\"created\":\"%s\",\"opslimit\":%llu,"
+		       "\"memlimit\":%llu,\"in_use\":%s}",
+		    i ? "," : "", id, vault_slot_kind_name(kind), t, (unsigned long long)ops,
+		    (unsigned long long)mem, in_use ? "true" : "false");
+	else if (kind == VAULT_SLOT_PASSPHRASE)
+		printf("%-4u %-11s %-22s argon2id ops=%llu mem=%lluMiB%s\n", id, "passphrase", t,
+		    (unsigned long long)ops, (unsigned long long)(mem >> 20),
+		    in_use ? "  (unlocked this session)" : "");
+	else
+		printf("%-4u %-11s %-22s -%s\n", id, vault_slot_kind_name(kind), t,
+		    in_use ? "  (unlocked this session)" : "");
+	return 0;
 }
 
 static int
@@ -750,14 +898,15 @@ cmd_keyslot(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-	struct opts o = { 0 };
-	vault_slot_info *slots = NULL;
+	struct cli_opts o = { 0 };
+	struct session s;
 	vault_secret *pass = NULL;
-	vault *v = NULL;
+	vault_wr p, resp;
+	vault_rd r;
 	const char *sub;
-	size_t n = 0, i;
+	char abs[4096];
 	uint32_t id = 0;
-	int c, rc, ret, kdf = VAULT_KDF_MODERATE;
+	int c, rc, ret, kdf = VAULT_KDF_MODERATE, create = 0;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
@@ -772,81 +921,259 @@ cmd_keyslot(int argc, char **argv)
 	if (optind >= argc)
 		return bad_option("keyslot");
 	sub = argv[optind++];
-	if (strcmp(sub, "list") == 0) {
-		if (optind != argc)
-			return bad_option("keyslot");
-	} else if (strcmp(sub, "add-passphrase") == 0) {
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "add-passphrase") == 0) {
 		if (optind != argc)
 			return bad_option("keyslot");
 	} else if (strcmp(sub, "add-keyfile") == 0) {
 		if (argc - optind != 1)
 			return cli_usage("keyslot add-keyfile: give the keyfile PATH");
+		/* The agent may run elsewhere: send it an absolute path. */
+		create = access(argv[optind], F_OK) != 0;
+		if (argv[optind][0] == '/')
+			snprintf(abs, sizeof(abs), "%s", argv[optind]);
+		else if (getcwd(abs, sizeof(abs) / 2) != NULL)
+			snprintf(abs + strlen(abs), sizeof(abs) - strlen(abs), "/%s", argv[optind]);
+		else
+			return cli_fail(VAULT_ERR_IO, "getcwd: %s", strerror(errno));
 	} else if (strcmp(sub, "rm") == 0) {
 		if (argc - optind != 1 || parse_u32(argv[optind], 1, UINT32_MAX, &id) != 0)
 			return cli_usage("keyslot rm: give the keyslot ID (see 'vault keyslot list')");
 	} else {
 		return cli_usage("keyslot: unknown subcommand '%s' (list, add-passphrase, add-keyfile, rm)", sub);
 	}
-	if ((ret = open_vault(&o, 1, &v)) != 0)
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
 		return ret;
+	}
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
 	if (strcmp(sub, "list") == 0) {
-		if ((rc = vault_slot_list(v, &slots, &n)) != 0) {
-			ret = report(v, rc, "cannot list keyslots");
-		} else {
-			if (o.json)
-				printf("[");
-			else
-				printf("%-4s %-11s %-22s %s\n", "ID", "KIND", "CREATED", "PARAMETERS");
-			for (i = 0; i < n; i++) {
-				char t[32];
-
-				fmt_time(t, slots[i].created);
-				if (o.json)
-					printf("%s{\"id\":%u,\"kind\":\"%s\",\"created\":\"%s\",\"opslimit\":%llu,"
-					       "\"memlimit\":%llu,\"in_use\":%s}",
-					    i ? "," : "", slots[i].id, vault_slot_kind_name(slots[i].kind), t,
-					    (unsigned long long)slots[i].opslimit,
-					    (unsigned long long)slots[i].memlimit, slots[i].in_use ? "true" : "false");
-				else if (slots[i].kind == VAULT_SLOT_PASSPHRASE)
-					printf("%-4u %-11s %-22s argon2id ops=%llu mem=%lluMiB%s\n", slots[i].id,
-					    "passphrase", t, (unsigned long long)slots[i].opslimit,
-					    (unsigned long long)(slots[i].memlimit >> 20),
-					    slots[i].in_use ? "  (unlocked this session)" : "");
-				else
-					printf("%-4u %-11s %-22s -%s\n", slots[i].id,
-					    vault_slot_kind_name(slots[i].kind), t,
-					    slots[i].in_use ? "  (unlocked this session)" : "");
-			}
+		if ((ret = call(&s, VAULT_MSG_SLOT_LIST, NULL, &resp, "cannot list keyslots")) == 0) {
+			printf(o.json ? "[" : "%-4s %-11s %-22s %s\n", "ID", "KIND", "CREATED", "PARAMETERS");
+			(void)each_item(&resp, slot_item, &o);
 			if (o.json)
 				printf("]\n");
-			free(slots);
 		}
-	} else if (strcmp(sub, "add-passphrase") == 0) {
-		if ((rc = cli_read_passphrase(&pass, "Passphrase for the new keyslot: ", 1)) != 0) {
-			vault_close(&v);
-			return exit_for(rc);
-		}
-		rc = vault_slot_add_passphrase(v, kdf, pass->buf, pass->len, &id);
-		vault_secret_free(&pass);
-		if (rc != 0)
-			ret = report(v, rc, "cannot add the keyslot");
-		else
-			printf("added passphrase keyslot %u\n", id);
-	} else if (strcmp(sub, "add-keyfile") == 0) {
-		int create = access(argv[optind], F_OK) != 0;
-
-		if ((rc = vault_slot_add_keyfile(v, argv[optind], create, &id)) != 0)
-			ret = report(v, rc, "cannot add the keyslot");
-		else
-			printf("%s keyfile %s as keyslot %u; keep it as safe as the passphrase\n",
-			    create ? "wrote new" : "added", argv[optind], id);
-	} else {
-		if ((rc = vault_slot_rm(v, id)) != 0)
-			ret = report(v, rc, "cannot remove the keyslot");
-		else
-			printf("removed keyslot %u\n", id);
+		goto out;
 	}
-	vault_close(&v);
+	if ((rc = current_passphrase(&s, &p)) != 0) {
+		ret = cli_exit(rc);
+		goto out;
+	}
+	if (strcmp(sub, "add-passphrase") == 0) {
+		if ((rc = cli_read_passphrase(&pass, "Passphrase for the new keyslot: ", 1)) != 0) {
+			ret = cli_exit(rc);
+			goto out;
+		}
+		vault_wr_u32(&p, (uint32_t)kdf);
+		vault_wr_str(&p, pass->buf, pass->len);
+		vault_secret_free(&pass);
+		ret = call(&s, VAULT_MSG_SLOT_ADD_PASS, &p, &resp, "cannot add the keyslot");
+	} else if (strcmp(sub, "add-keyfile") == 0) {
+		vault_wr_cstr(&p, abs);
+		vault_wr_u8(&p, (uint8_t)create);
+		ret = call(&s, VAULT_MSG_SLOT_ADD_KEYFILE, &p, &resp, "cannot add the keyslot");
+	} else {
+		vault_wr_u32(&p, id);
+		ret = call(&s, VAULT_MSG_SLOT_RM, &p, &resp, "cannot remove the keyslot");
+	}
+	if (ret != 0)
+		goto out;
+	r = final_payload(&resp);
+	if (vault_rd_u32(&r, &id) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
+	}
+	if (strcmp(sub, "add-passphrase") == 0)
+		printf("added passphrase keyslot %u\n", id);
+	else if (strcmp(sub, "add-keyfile") == 0)
+		printf("%s keyfile %s as keyslot %u; keep it as safe as the passphrase\n",
+		    create ? "wrote new" : "added", abs, id);
+	else
+		printf("removed keyslot %u\n", id);
+out:
+	vault_secret_free(&pass);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
+}
+
+static int
+cmd_unlock(int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	struct session s;
+	struct agent_status st;
+	int ret;
+
+	if ((ret = parse_common(argc, argv, "unlock", &o, 0)) != 0)
+		return ret < 0 ? 0 : ret;
+	if (optind != argc)
+		return bad_option("unlock");
+	if (o.no_agent)
+		return cli_usage("unlock: there is nothing to unlock without an agent");
+	if ((ret = session_open(&s, &o, 1)) == 0 && session_status(&s, &st) == 0)
+		printf("unlocked %s (agent pid %u)\n", st.db, st.pid);
+	session_close(&s);
+	return ret;
+}
+
+static int
+cmd_lock(int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	struct session s;
+	vault_wr resp;
+	int ret;
+
+	if ((ret = parse_common(argc, argv, "lock", &o, 0)) != 0)
+		return ret < 0 ? 0 : ret;
+	if (optind != argc)
+		return bad_option("lock");
+	if ((ret = session_open(&s, &o, 0)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	vault_wr_init(&resp, 0, 0);
+	if ((ret = call(&s, VAULT_MSG_LOCK, NULL, &resp, "cannot lock the agent")) == 0)
+		printf("locked; the agent forgot the key\n");
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
+}
+
+static void
+print_secs(const char *label, uint64_t v, int json)
+{
+	if (json)
+		v == UINT64_MAX ? printf(",\"%s\":null", label) : printf(",\"%s\":%llu", label, (unsigned long long)v);
+	else if (v == UINT64_MAX)
+		printf("%-14s never\n", label);
+	else
+		printf("%-14s %llus\n", label, (unsigned long long)v);
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	struct session s;
+	struct agent_status st;
+	int ret, rc;
+
+	if ((ret = parse_common(argc, argv, "status", &o, 1)) != 0)
+		return ret < 0 ? 0 : ret;
+	if (optind != argc)
+		return bad_option("status");
+	if (o.no_agent)
+		return cli_usage("status: shows the agent; it makes no sense with --no-agent");
+	if ((ret = session_open(&s, &o, 0)) != 0) {
+		session_close(&s);
+		if (o.json && ret == VAULT_EXIT_LOCKED)
+			printf("{\"agent\":false,\"unlocked\":false}\n");
+		return ret;
+	}
+	if ((rc = session_status(&s, &st)) != 0) {
+		session_close(&s);
+		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
+	}
+	if (o.json) {
+		printf("{\"agent\":true,\"unlocked\":%s,\"vault\":", st.unlocked ? "true" : "false");
+		json_str(stdout, st.db);
+		printf(",\"socket\":");
+		json_str(stdout, s.sock);
+		printf(",\"pid\":%u", st.pid);
+		print_secs("idle_left", st.unlocked ? st.idle_left : UINT64_MAX, 1);
+		print_secs("lifetime_left", st.unlocked ? st.life_left : UINT64_MAX, 1);
+		printf(",\"idle_timeout\":%u,\"max_lifetime\":%u}\n", st.idle_timeout, st.max_lifetime);
+	} else {
+		printf("%-14s %s\n%-14s %s\n%-14s %s\n%-14s %u\n", "state:", st.unlocked ? "unlocked" : "locked",
+		    "vault:", st.db, "socket:", s.sock, "agent pid:", st.pid);
+		if (st.unlocked) {
+			print_secs("idle left:", st.idle_left, 0);
+			print_secs("lifetime left:", st.life_left, 0);
+		}
+	}
+	session_close(&s);
+	return st.unlocked ? 0 : VAULT_EXIT_LOCKED;
+}
+
+static int
+log_item(vault_rd *r, size_t i, void *arg)
+{
+	const struct cli_opts *o = arg;
+	vault_audit_entry e;
+	char t[32];
+
+	if (vault_audit_decode(r, &e) != 0 || vault_rd_end(r) != 0) {
+		vault_audit_entry_clear(&e);
+		return VAULT_ERR_PROTO;
+	}
+	fmt_time(t, e.time);
+	if (o->json) {
+		printf("%s{\"seq\":%llu,\"time\":\"%s\",\"uid\":%u,\"pid\":%u,\"exe\":", i ? "," : "",
+		    (unsigned long long)e.seq, t, e.uid, e.pid);
+		json_str(stdout, e.exe);
+		printf(",\"op\":");
+		json_str(stdout, e.op);
+		printf(",\"account\":");
+		json_str(stdout, e.account);
+		printf(",\"action\":");
+		json_str(stdout, e.action);
+		printf(",\"outcome\":");
+		json_str(stdout, e.outcome);
+		printf("}");
+	} else {
+		printf("%-6llu %s uid=%u pid=%u %-7s %-20s %s  [%s]\n", (unsigned long long)e.seq, t, e.uid,
+		    e.pid, e.op, *e.account ? e.account : "-", e.outcome, e.exe);
+	}
+	vault_audit_entry_clear(&e);
+	return 0;
+}
+
+static int
+cmd_log(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
+		{ "verify", no_argument, NULL, OPT_VERIFY }, { NULL, 0, NULL, 0 } };
+	struct cli_opts o = { 0 };
+	struct session s;
+	vault_wr p, resp;
+	int c, ret, verify = 0;
+	size_t n = 0;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h')
+			return show_help("log");
+		if (c == OPT_VERIFY)
+			verify = 1;
+		else if (!common_opt(c, &o))
+			return bad_option("log");
+	}
+	if (optind != argc)
+		return bad_option("log");
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	vault_wr_init(&p, 0, 0);
+	vault_wr_init(&resp, 0, 1024U * 1024U * 1024U);
+	vault_wr_u8(&p, (uint8_t)verify);
+	ret = call(&s, VAULT_MSG_LOG, &p, &resp, verify ? "audit log verification failed" : "cannot read the log");
+	/* Entries before a break are still worth seeing. */
+	if (o.json)
+		printf("[");
+	if (each_item(&resp, log_item, &o) != 0 && ret == 0)
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+	if (o.json)
+		printf("]\n");
+	(void)each_item(&resp, count_items, &n);
+	if (ret == 0 && verify)
+		fprintf(stderr, "audit log verified: %zu entries, chain and head intact\n", n);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
 	return ret;
 }
 
@@ -880,6 +1207,16 @@ static const struct cmd cmds[] = {
 	{ "keyslot", cmd_keyslot, "keyslot list|add-passphrase|add-keyfile PATH|rm ID",
 	    "Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
 	    "slot cannot be removed." },
+	{ "unlock", cmd_unlock, "unlock",
+	    "Unlock the agent (starting one if none runs), asking the passphrase once.\n"
+	    "Later commands use the agent with no prompt until it locks." },
+	{ "lock", cmd_lock, "lock", "Make the agent forget the key now. It keeps running, locked." },
+	{ "status", cmd_status, "status [--json]",
+	    "Show whether the agent is unlocked, its vault, pid, and the seconds left before\n"
+	    "the idle timeout and the maximum lifetime lock it. Exits 3 when locked." },
+	{ "log", cmd_log, "log [--json] [--verify]",
+	    "Show the audit log of releases and refusals. --verify checks the hash chain\n"
+	    "and exits 6 if an entry was edited, reordered or deleted." },
 	{ "help", cmd_help, "help [COMMAND]", "Show help for vault or one of its commands." },
 };
 
@@ -925,9 +1262,11 @@ main(int argc, char **argv)
 	const struct cmd *c;
 	struct rlimit nocore = { 0, 0 };
 
-	/* Secrets pass through this process: no core dumps, no ptrace by peers. */
+	/*
+	 * Secrets pass through this process: no core dumps. PR_SET_DUMPABLE
+	 * is cleared in session.c, once the agent has read who we are.
+	 */
 	(void)setrlimit(RLIMIT_CORE, &nocore);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (vault_lib_init() != 0) {
 		fprintf(stderr, "vault: cannot initialise libsodium\n");
 		return VAULT_EXIT_ERROR;

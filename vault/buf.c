@@ -133,8 +133,10 @@ vault_wr_bytes(vault_wr *w, const void *src, size_t n)
 
 	if ((rc = wr_reserve(w, n)) != 0)
 		return rc;
-	if (n > 0)
+	if (n > 0 && src != NULL)
 		memcpy(w->p + w->len, src, n);
+	else if (n > 0)
+		memset(w->p + w->len, 0, n); /* room to read into */
 	w->len += n;
 	return 0;
 }

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -128,6 +130,65 @@ vault_mkdir_parent(const char *path)
 				break;
 		}
 	}
+out:
+	free(copy);
+	return rc;
+}
+
+int
+vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsigned long uid)
+{
+	char buf[4096];
+	int n;
+
+	*out = NULL;
+	if (env_sock != NULL && *env_sock != '\0')
+		n = snprintf(buf, sizeof(buf), "%s", env_sock);
+	else if (xdg_runtime != NULL && xdg_runtime[0] == '/')
+		n = snprintf(buf, sizeof(buf), "%s/vault/agent.sock", xdg_runtime);
+	else
+		n = snprintf(buf, sizeof(buf), "/tmp/vault-%lu/agent.sock", uid);
+	if (n < 0 || (size_t)n >= sizeof(buf) || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return VAULT_ERR_TOOBIG;
+	if ((*out = strdup(buf)) == NULL)
+		return VAULT_ERR_NOMEM;
+	return 0;
+}
+
+int
+vault_sock_dir_check(const char *sockpath, int create, char *why, size_t whylen)
+{
+	struct stat st;
+	char *copy, *dir;
+	int rc = 0, fd;
+
+	if ((copy = strdup(sockpath)) == NULL)
+		return VAULT_ERR_NOMEM;
+	dir = dirname(copy);
+	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));
+		rc = VAULT_ERR_IO;
+		goto out;
+	}
+	/* O_NOFOLLOW: a symlinked socket directory could point anywhere. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "socket directory %s: %s", dir, strerror(errno));
+		rc = errno == ENOENT ? VAULT_ERR_NOAGENT : errno == ELOOP ? VAULT_ERR_SYMLINK : VAULT_ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = VAULT_ERR_IO;
+	} else if (st.st_uid != geteuid()) {
+		snprintf(why, whylen, "socket directory %s is owned by uid %lu, not by you", dir,
+		    (unsigned long)st.st_uid);
+		rc = VAULT_ERR_PERM;
+	} else if ((st.st_mode & 077) != 0) {
+		snprintf(why, whylen, "socket directory %s has mode %04o; it must be 0700", dir,
+		    (unsigned)(st.st_mode & 07777));
+		rc = VAULT_ERR_PERM;
+	}
+	close(fd);
 out:
 	free(copy);
 	return rc;

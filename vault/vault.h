@@ -141,6 +141,7 @@ void vault_wr_init(vault_wr *w, int secure, size_t limit);
 int vault_wr_u8(vault_wr *w, uint8_t v);
 int vault_wr_u32(vault_wr *w, uint32_t v);
 int vault_wr_u64(vault_wr *w, uint64_t v);
+/* With src NULL, appends n zero bytes: room to read into. */
 int vault_wr_bytes(vault_wr *w, const void *src, size_t n);
 int vault_wr_str(vault_wr *w, const void *src, size_t n);
 int vault_wr_cstr(vault_wr *w, const char *s);
@@ -305,5 +306,139 @@ void vault_rollback(vault *v);
 int vault_default_path(char **out, const char *xdg_data_home, const char *home) VAULT_WUR;
 /* Creates path's parent directory (and missing ancestors) with mode 0700. */
 int vault_mkdir_parent(const char *path) VAULT_WUR;
+
+/*
+ * Audit log: every release and refusal, hash-chained under the audit
+ * subkey. Entries are sealed; reading them needs the vault unlocked.
+ */
+typedef struct vault_audit_entry {
+	uint64_t seq;
+	int64_t time;
+	uint32_t uid;
+	uint32_t pid;
+	char *exe;     /* the requesting program, as the kernel names it */
+	char *op;      /* "get", "run", "rotate", ... */
+	char *account; /* account name, or empty */
+	char *action;  /* saved action, or empty for ad hoc */
+	char *outcome; /* "released", "refused: ...", ... */
+} vault_audit_entry;
+
+int vault_audit_append(vault *v, const vault_audit_entry *e) VAULT_WUR;
+/*
+ * Calls fn for every entry in order. With verify set, checks the whole
+ * chain and the head: VAULT_ERR_CORRUPT (detail names the first bad row)
+ * if a row was edited, reordered or deleted. fn may be NULL.
+ */
+int vault_audit_walk(vault *v, int verify,
+    int (*fn)(const vault_audit_entry *e, void *arg), void *arg) VAULT_WUR;
+void vault_audit_entry_clear(vault_audit_entry *e);
+
+/*
+ * Wire protocol between vault, vault-agent and vault-launch.
+ *
+ * Frame: u32 big-endian length of what follows | u8 type | payload.
+ * Payload fields are u8/u32/u64 big-endian and u32-length-prefixed
+ * strings, read only through vault_rd; trailing bytes are an error.
+ * A frame longer than VAULT_FRAME_MAX is malformed. The first request on
+ * a connection is HELLO with VAULT_PROTO_VERSION; any other version is
+ * answered with VAULT_ERR_VERSION and both numbers.
+ */
+#define VAULT_PROTO_VERSION 1U
+#define VAULT_FRAME_MAX (64U * 1024U)
+#define VAULT_FRAME_HDR 5U
+
+enum vault_msg {
+	VAULT_MSG_HELLO = 1,     /* u32 version -> OK u32 version */
+	VAULT_MSG_STATUS = 2,    /* -> OK status */
+	VAULT_MSG_UNLOCK = 3,    /* str passphrase */
+	VAULT_MSG_UNLOCK_KEYFILE = 4, /* str path */
+	VAULT_MSG_LOCK = 5,
+	VAULT_MSG_ADD = 10,      /* account, u8 replace, u32 genlen, str secret */
+	VAULT_MSG_SET = 11,      /* str name, u32 genlen, str secret -> OK u32 version */
+	VAULT_MSG_LIST = 12,     /* -> ITEM account... OK */
+	VAULT_MSG_SHOW = 13,     /* str name -> OK account */
+	VAULT_MSG_HISTORY = 14,  /* str name -> ITEM version... OK */
+	VAULT_MSG_GET = 15,      /* str name, u32 version, u8 interactive, str confirm -> OK str secret */
+	VAULT_MSG_RM = 16,       /* str name */
+	VAULT_MSG_PASSWD = 17,   /* u32 slot, u32 kdf, str passphrase */
+	VAULT_MSG_SLOT_LIST = 18,
+	VAULT_MSG_SLOT_ADD_PASS = 19, /* u32 kdf, str passphrase -> OK u32 id */
+	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* str path, u8 create -> OK u32 id */
+	VAULT_MSG_SLOT_RM = 21,  /* u32 id */
+	VAULT_MSG_LOG = 22,      /* u8 verify -> ITEM entry... OK */
+	VAULT_MSG_OK = 100,
+	VAULT_MSG_ERROR = 101,   /* u32 -err, str detail */
+	VAULT_MSG_ITEM = 102,
+	VAULT_MSG_CONFIRM = 103, /* policy wants the master passphrase again */
+};
+
+/* Who is asking, as the agent sees the peer. */
+typedef struct vault_peer {
+	uint32_t uid;
+	uint32_t pid;
+	char exe[256];
+	int direct; /* in-process: the caller just unlocked the vault itself */
+} vault_peer;
+
+/* Fills peer for the current process (the --no-agent path). */
+void vault_peer_self(vault_peer *peer);
+
+/* Appends one frame (header, type, payload) to w. */
+int vault_frame_put(vault_wr *w, uint8_t type, const unsigned char *payload, size_t len) VAULT_WUR;
+/*
+ * Looks at buf for one complete frame. Returns 1 and sets *type, *payload
+ * (into buf), *plen and *framelen when one is there; 0 when more bytes
+ * are needed; VAULT_ERR_PROTO when the length is out of bounds.
+ */
+int vault_frame_get(const unsigned char *buf, size_t len, uint8_t *type,
+    const unsigned char **payload, size_t *plen, size_t *framelen) VAULT_WUR;
+/* Appends an ERROR frame for err with v's detail (or detail if given). */
+int vault_frame_error(vault_wr *w, int err, const char *detail) VAULT_WUR;
+
+/*
+ * Account and audit entry field encodings shared by both sides. The
+ * encoders leave any failure in w->err (sticky), like every vault_wr_*.
+ */
+int vault_account_encode(vault_wr *w, const vault_account *a);
+int vault_account_decode(vault_rd *r, vault_account **out) VAULT_WUR;
+int vault_audit_encode(vault_wr *w, const vault_audit_entry *e);
+int vault_audit_decode(vault_rd *r, vault_audit_entry *e) VAULT_WUR;
+
+/*
+ * The one place that serves vault requests: the agent calls it for each
+ * frame, and vault --no-agent calls it in-process. It applies the
+ * release policy, writes the audit record, and appends one or more
+ * response frames to out (a secure writer: responses may hold secrets).
+ * Returns 0 when a response was produced; a negative error means the
+ * request was malformed and the connection should be closed.
+ */
+int vault_service(vault *v, const vault_peer *peer, uint8_t type,
+    const unsigned char *payload, size_t len, vault_wr *out) VAULT_WUR;
+
+/*
+ * Agent socket. The path is env_sock if set, else
+ * xdg_runtime/vault/agent.sock, else /tmp/vault-UID/agent.sock.
+ */
+int vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsigned long uid) VAULT_WUR;
+/*
+ * Checks (and with create, makes) the socket's directory: owned by the
+ * caller, no access for group or others when we made it, never writable
+ * by them. why gets the reason for a refusal.
+ */
+int vault_sock_dir_check(const char *sockpath, int create, char *why, size_t whylen) VAULT_WUR;
+/*
+ * Connects to the agent at path, checks with SO_PEERCRED that it runs as
+ * the caller's euid (a passphrase is never sent to someone else's
+ * agent), and exchanges HELLO. VAULT_ERR_NOAGENT when nobody answers;
+ * VAULT_ERR_VERSION (why names both versions) on a mismatch.
+ */
+int vault_agent_connect(int *fd, const char *path, char *why, size_t whylen) VAULT_WUR;
+/*
+ * Sends one request and reads response frames into resp (a secure
+ * writer) until OK, ERROR or CONFIRM. Each frame is kept whole so the
+ * caller walks them with vault_frame_get().
+ */
+int vault_agent_call(int fd, uint8_t type, const unsigned char *payload, size_t len,
+    vault_wr *resp) VAULT_WUR;
 
 #endif /* VAULT_VAULT_H */

@@ -1,0 +1,800 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * agent.c - vault-agent: keeps one vault unlocked and serves it over a
+ * local socket, as ssh-agent serves keys.
+ *
+ * One process, one poll() loop, one handler per message type. The master
+ * key lives only in libvault's sodium_malloc() memory and never crosses
+ * the socket; every vault operation runs here through vault_service().
+ *
+ * MUST rules:
+ *  - every connection's peer uid (SO_PEERCRED) is ours or root; any other
+ *    is logged and closed before a byte is read;
+ *  - a malformed frame closes that connection only; the agent keeps
+ *    serving everyone else;
+ *  - the key is wiped on lock, idle timeout, max lifetime and SIGUSR1;
+ *  - the process is not dumpable and has no core limit;
+ *  - a failed unlock delays its own answer (1, 2, 4 ... 30 s) without
+ *    blocking other clients;
+ *  - secrets are never logged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "vault.h"
+
+#define MAX_CONNS 256
+#define INBUF_SIZE (VAULT_FRAME_MAX + 4)
+#define OUT_LIMIT (512U * 1024U * 1024U) /* a list of very many accounts */
+#define UNLOCK_DELAY_MAX_MS 30000
+
+struct conn {
+	int fd;
+	vault_peer peer;
+	unsigned char *in; /* sodium_malloc: frames may carry passphrases */
+	size_t inlen;
+	vault_wr out;
+	size_t outoff;
+	int64_t reply_at; /* ms; a failed unlock answers late */
+	int hello;
+	int close_after; /* close once out is flushed */
+};
+
+static struct {
+	vault *v;
+	char *db;
+	char *sock;
+	int listen_fd;
+	int lock_fd;
+	int spare_fd;
+	int foreground;
+	int socket_activated;
+	uint32_t idle_timeout; /* seconds; 0 = never */
+	uint32_t max_lifetime;
+	int64_t last_use;  /* ms */
+	int64_t unlocked_at;
+	unsigned fails;
+	struct conn conns[MAX_CONNS];
+	size_t nconns;
+} ag = { .listen_fd = -1, .lock_fd = -1, .spare_fd = -1, .idle_timeout = 900, .max_lifetime = 28800 };
+
+static volatile sig_atomic_t sig_lock, sig_quit;
+
+static void
+logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+logmsg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (ag.foreground) {
+		fprintf(stderr, "vault-agent: ");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else {
+		vsyslog(prio, fmt, ap);
+	}
+	va_end(ap);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		sig_lock = 1;
+	else
+		sig_quit = sig;
+}
+
+static void
+do_lock(const char *why)
+{
+	if (!vault_is_unlocked(ag.v))
+		return;
+	vault_lock(ag.v);
+	logmsg(LOG_INFO, "locked (%s); the key was wiped", why);
+}
+
+/* Seconds left before idle or lifetime locks; UINT64_MAX for never. */
+static uint64_t
+left_ms(int64_t since, uint32_t limit_s, int64_t now)
+{
+	int64_t end;
+
+	if (limit_s == 0 || !vault_is_unlocked(ag.v))
+		return UINT64_MAX;
+	end = since + (int64_t)limit_s * 1000;
+	return end > now ? (uint64_t)(end - now) : 0;
+}
+
+static void
+check_timers(int64_t now)
+{
+	if (left_ms(ag.last_use, ag.idle_timeout, now) == 0)
+		do_lock("idle timeout");
+	else if (left_ms(ag.unlocked_at, ag.max_lifetime, now) == 0)
+		do_lock("maximum lifetime reached");
+}
+
+static void
+conn_close(size_t i)
+{
+	struct conn *c = &ag.conns[i];
+
+	close(c->fd);
+	sodium_free(c->in);
+	vault_wr_free(&c->out);
+	ag.conns[i] = ag.conns[--ag.nconns];
+}
+
+static void
+peer_exe(vault_peer *p)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%lu/exe", (unsigned long)p->pid);
+	n = readlink(path, p->exe, sizeof(p->exe) - 1);
+	if (n <= 0) {
+		/* Not readable (another uid, or a non-dumpable process): say so. */
+		snprintf(path, sizeof(path), "/proc/%lu/comm", (unsigned long)p->pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		char comm[32] = "?";
+
+		if (fd >= 0) {
+			ssize_t m = read(fd, comm, sizeof(comm) - 1);
+			comm[m > 0 ? m : 0] = '\0';
+			comm[strcspn(comm, "\n")] = '\0';
+			close(fd);
+		}
+		snprintf(p->exe, sizeof(p->exe), "[%s]", comm);
+		return;
+	}
+	p->exe[n] = '\0';
+}
+
+static void
+accept_one(void)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+	int fd;
+
+	fd = accept4(ag.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Out of descriptors: free the spare, shed this client, re-arm. */
+			logmsg(LOG_WARNING, "out of file descriptors; refusing a connection");
+			if (ag.spare_fd >= 0) {
+				close(ag.spare_fd);
+				fd = accept(ag.listen_fd, NULL, NULL);
+				if (fd >= 0)
+					close(fd);
+				ag.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			}
+		}
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		close(fd);
+		return;
+	}
+	if (cred.uid != getuid() && cred.uid != 0) {
+		logmsg(LOG_WARNING, "refused a connection from uid %lu (pid %lu): not the owner",
+		    (unsigned long)cred.uid, (unsigned long)cred.pid);
+		close(fd);
+		return;
+	}
+	if (ag.nconns == MAX_CONNS) {
+		logmsg(LOG_WARNING, "too many connections; refusing pid %lu", (unsigned long)cred.pid);
+		close(fd);
+		return;
+	}
+	c = &ag.conns[ag.nconns];
+	memset(c, 0, sizeof(*c));
+	if ((c->in = sodium_malloc(INBUF_SIZE)) == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->peer.uid = (uint32_t)cred.uid;
+	c->peer.pid = (uint32_t)cred.pid;
+	peer_exe(&c->peer);
+	vault_wr_init(&c->out, 1, OUT_LIMIT);
+	ag.nconns++;
+}
+
+static int
+reply_ok_u32(struct conn *c, uint32_t v)
+{
+	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+		(unsigned char)(v >> 8), (unsigned char)v };
+
+	return vault_frame_put(&c->out, VAULT_MSG_OK, b, sizeof(b));
+}
+
+static int
+h_status(struct conn *c)
+{
+	int64_t now = now_ms();
+	uint64_t idle = left_ms(ag.last_use, ag.idle_timeout, now);
+	uint64_t life = left_ms(ag.unlocked_at, ag.max_lifetime, now);
+	vault_wr p;
+	int rc;
+
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_wr_u8(&p, (uint8_t)vault_is_unlocked(ag.v));
+	vault_wr_cstr(&p, ag.db);
+	vault_wr_u32(&p, (uint32_t)getpid());
+	vault_wr_u64(&p, idle == UINT64_MAX ? idle : idle / 1000);
+	vault_wr_u64(&p, life == UINT64_MAX ? life : life / 1000);
+	vault_wr_u32(&p, ag.idle_timeout);
+	vault_wr_u32(&p, ag.max_lifetime);
+	rc = p.err ? p.err : vault_frame_put(&c->out, VAULT_MSG_OK, p.p, p.len);
+	vault_wr_free(&p);
+	return rc;
+}
+
+static void
+audit_unlock(struct conn *c, const char *how)
+{
+	vault_audit_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.uid = c->peer.uid;
+	e.pid = c->peer.pid;
+	e.exe = c->peer.exe;
+	e.op = (char *)(uintptr_t)"unlock";
+	e.account = (char *)(uintptr_t)"";
+	e.action = (char *)(uintptr_t)"";
+	e.outcome = (char *)(uintptr_t)how;
+	if (vault_audit_append(ag.v, &e) != 0)
+		logmsg(LOG_WARNING, "could not write the unlock audit record");
+}
+
+static int
+h_unlock(struct conn *c, uint8_t type, vault_rd *r)
+{
+	const unsigned char *p;
+	char path[PATH_MAX];
+	size_t n;
+	int rc;
+
+	if (vault_rd_str(r, &p, &n) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if (vault_is_unlocked(ag.v))
+		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
+	if (type == VAULT_MSG_UNLOCK) {
+		rc = vault_unlock_passphrase(ag.v, p, n);
+	} else {
+		if (n == 0 || n >= sizeof(path) || memchr(p, '\0', n) != NULL)
+			return VAULT_ERR_PROTO;
+		memcpy(path, p, n);
+		path[n] = '\0';
+		rc = vault_unlock_keyfile(ag.v, path);
+	}
+	if (rc == 0) {
+		ag.fails = 0;
+		ag.unlocked_at = ag.last_use = now_ms();
+		logmsg(LOG_INFO, "unlocked by pid %lu (%s)", (unsigned long)c->peer.pid, c->peer.exe);
+		audit_unlock(c, type == VAULT_MSG_UNLOCK ? "unlocked with passphrase" : "unlocked with keyfile");
+		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
+	}
+	if (rc == VAULT_ERR_BADPASS || rc == VAULT_ERR_EMPTY) {
+		unsigned shift = ag.fails < 15 ? ag.fails : 15;
+		int64_t delay = (int64_t)1000 << shift;
+
+		ag.fails++;
+		c->reply_at = now_ms() + (delay > UNLOCK_DELAY_MAX_MS ? UNLOCK_DELAY_MAX_MS : delay);
+		logmsg(LOG_WARNING, "failed unlock %u by pid %lu (%s)", ag.fails,
+		    (unsigned long)c->peer.pid, c->peer.exe);
+	}
+	return vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
+}
+
+/* Handles one complete frame. A negative return closes the connection. */
+static int
+dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
+{
+	vault_rd r = { payload, len };
+	uint32_t ver;
+	char msg[128];
+	int rc, was_unlocked = vault_is_unlocked(ag.v);
+
+	if (type == VAULT_MSG_HELLO) {
+		if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
+			return VAULT_ERR_PROTO;
+		if (ver != VAULT_PROTO_VERSION) {
+			snprintf(msg, sizeof(msg), "the agent speaks protocol %u, this client %u; "
+						   "restart the agent (vault-agent -k) after an upgrade",
+			    VAULT_PROTO_VERSION, ver);
+			c->close_after = 1;
+			return vault_frame_error(&c->out, VAULT_ERR_VERSION, msg);
+		}
+		c->hello = 1;
+		return reply_ok_u32(c, VAULT_PROTO_VERSION);
+	}
+	if (!c->hello)
+		return VAULT_ERR_PROTO; /* no HELLO: not our client */
+	switch (type) {
+	case VAULT_MSG_STATUS:
+		if (vault_rd_end(&r) != 0)
+			return VAULT_ERR_PROTO;
+		return h_status(c);
+	case VAULT_MSG_UNLOCK:
+	case VAULT_MSG_UNLOCK_KEYFILE:
+		return h_unlock(c, type, &r);
+	case VAULT_MSG_LOCK:
+		if (vault_rd_end(&r) != 0)
+			return VAULT_ERR_PROTO;
+		do_lock("vault lock");
+		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
+	default:
+		rc = vault_service(ag.v, &c->peer, type, payload, len, &c->out);
+		if (was_unlocked && rc == 0)
+			ag.last_use = now_ms(); /* the idle timeout slides */
+		return rc;
+	}
+}
+
+/* Reads what the peer has sent; -1 when it hung up. */
+static int
+conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	n = read(c->fd, c->in + c->inlen, INBUF_SIZE - c->inlen);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0)
+		return -1;
+	c->inlen += (size_t)n;
+	return 1;
+}
+
+static int
+conn_serve(struct conn *c)
+{
+	const unsigned char *payload;
+	size_t plen, flen;
+	uint8_t type;
+	int rc;
+
+	if (c->out.len > 0 || c->close_after)
+		return 0; /* one request at a time: answer first */
+	rc = vault_frame_get(c->in, c->inlen, &type, &payload, &plen, &flen);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		logmsg(LOG_WARNING, "malformed frame from pid %lu; closing that connection",
+		    (unsigned long)c->peer.pid);
+		return -1;
+	}
+	rc = dispatch(c, type, payload, plen);
+	sodium_memzero(c->in, flen);
+	memmove(c->in, c->in + flen, c->inlen - flen);
+	c->inlen -= flen;
+	if (rc < 0) {
+		logmsg(LOG_WARNING, "bad request (type %u) from pid %lu: %s; closing that connection",
+		    type, (unsigned long)c->peer.pid, vault_strerror(rc));
+		c->close_after = 1;
+		if (c->out.len == 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+conn_write(struct conn *c, int64_t now)
+{
+	ssize_t n;
+
+	if (c->out.len == 0 || now < c->reply_at)
+		return 0;
+	n = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0)
+		return -1;
+	c->outoff += (size_t)n;
+	if (c->outoff == c->out.len) {
+		vault_wr_free(&c->out); /* wipes: responses may hold secrets */
+		vault_wr_init(&c->out, 1, OUT_LIMIT);
+		c->outoff = 0;
+		c->reply_at = 0;
+		if (c->close_after)
+			return -1;
+	}
+	return 0;
+}
+
+static int64_t
+next_timeout(int64_t now)
+{
+	uint64_t idle = left_ms(ag.last_use, ag.idle_timeout, now);
+	uint64_t life = left_ms(ag.unlocked_at, ag.max_lifetime, now);
+	uint64_t t = idle < life ? idle : life;
+	size_t i;
+
+	for (i = 0; i < ag.nconns; i++) {
+		if (ag.conns[i].out.len > 0 && ag.conns[i].reply_at > now &&
+		    (uint64_t)(ag.conns[i].reply_at - now) < t)
+			t = (uint64_t)(ag.conns[i].reply_at - now);
+	}
+	return t > INT_MAX ? -1 : (int64_t)t;
+}
+
+static void
+serve(void)
+{
+	struct pollfd pfd[MAX_CONNS + 1];
+	size_t i;
+
+	while (!sig_quit) {
+		int64_t now = now_ms(), t;
+		int n;
+
+		if (sig_lock) {
+			sig_lock = 0;
+			do_lock("SIGUSR1");
+		}
+		check_timers(now);
+		pfd[0].fd = ag.listen_fd;
+		pfd[0].events = POLLIN;
+		for (i = 0; i < ag.nconns; i++) {
+			struct conn *c = &ag.conns[i];
+
+			pfd[i + 1].fd = c->fd;
+			pfd[i + 1].events = 0;
+			if (c->out.len == 0 && !c->close_after && c->inlen < INBUF_SIZE)
+				pfd[i + 1].events |= POLLIN;
+			if (c->out.len > 0 && now >= c->reply_at)
+				pfd[i + 1].events |= POLLOUT;
+		}
+		t = next_timeout(now);
+		n = poll(pfd, ag.nconns + 1, (int)t);
+		if (n < 0 && errno != EINTR) {
+			logmsg(LOG_ERR, "poll: %s", strerror(errno));
+			break;
+		}
+		now = now_ms();
+		/* Walk backwards: conn_close() moves the last entry into slot i. */
+		for (i = ag.nconns; i-- > 0;) {
+			struct conn *c = &ag.conns[i];
+			short re = n > 0 ? pfd[i + 1].revents : 0;
+			int rc = 0;
+
+			if (re & POLLIN)
+				rc = conn_read(c);
+			if (rc >= 0 && (re & (POLLHUP | POLLERR)) && !(re & POLLIN))
+				rc = -1;
+			/*
+			 * Serve pipelined requests one by one while answers go out
+			 * at once; a bounded number per round keeps it fair.
+			 */
+			for (int round = 0; rc >= 0 && round < 8; round++) {
+				size_t before = c->inlen;
+
+				if ((rc = conn_serve(c)) >= 0)
+					rc = conn_write(c, now);
+				if (c->out.len > 0 || c->inlen == before)
+					break;
+			}
+			if (rc < 0)
+				conn_close(i);
+		}
+		if (n > 0 && (pfd[0].revents & POLLIN))
+			accept_one();
+	}
+}
+
+static int
+bind_socket(void)
+{
+	struct sockaddr_un sun;
+	char why[512], *lockpath;
+	size_t len;
+	mode_t old;
+
+	if (vault_sock_dir_check(ag.sock, 1, why, sizeof(why)) != 0) {
+		fprintf(stderr, "vault-agent: %s\n", why);
+		return -1;
+	}
+	/* One agent per socket: whoever holds the lock file owns the path. */
+	len = strlen(ag.sock) + 6;
+	if ((lockpath = malloc(len)) == NULL)
+		return -1;
+	snprintf(lockpath, len, "%s.lock", ag.sock);
+	ag.lock_fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	free(lockpath);
+	if (ag.lock_fd < 0 || flock(ag.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "vault-agent: another vault-agent already serves %s\n", ag.sock);
+		return -1;
+	}
+	/* We hold the lock, so a socket file left there is stale. */
+	(void)unlink(ag.sock);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, ag.sock, strlen(ag.sock));
+	if ((ag.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return -1;
+	old = umask(0177);
+	if (bind(ag.listen_fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		umask(old);
+		fprintf(stderr, "vault-agent: bind %s: %s\n", ag.sock, strerror(errno));
+		return -1;
+	}
+	umask(old);
+	if (listen(ag.listen_fd, 128) != 0) {
+		fprintf(stderr, "vault-agent: listen: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1. */
+static int
+socket_activated(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long p, n;
+
+	if (pid == NULL || fds == NULL)
+		return 0;
+	p = strtol(pid, &end, 10);
+	if (*end != '\0' || p != (long)getpid())
+		return 0;
+	n = strtol(fds, &end, 10);
+	if (*end != '\0' || n < 1)
+		return 0;
+	ag.listen_fd = 3;
+	(void)fcntl(3, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: vault-agent [-c | -s] [--foreground] [--db PATH] [--idle-timeout SECONDS]\n"
+	    "                   [--max-lifetime SECONDS] [--unlock-keyfile PATH]\n"
+	    "       vault-agent -k\n\n"
+	    "Keeps a vault unlocked for a while and serves it on a local socket\n"
+	    "($VAULT_AGENT_SOCK, else $XDG_RUNTIME_DIR/vault/agent.sock, else\n"
+	    "/tmp/vault-UID/agent.sock). Unlock it with 'vault unlock'.\n\n"
+	    "  -s, -c               print sh or csh commands for the environment\n"
+	    "  --foreground, -d     stay in the foreground and log to stderr\n"
+	    "  --db PATH            the vault (default: $VAULT_DB or the usual path)\n"
+	    "  --idle-timeout S     lock after S seconds unused (default 900; 0 never)\n"
+	    "  --max-lifetime S     lock S seconds after unlocking (default 28800; 0 never)\n"
+	    "  --unlock-keyfile P   unlock at start with a keyfile slot (unattended hosts)\n"
+	    "  -k                   stop the agent named by $VAULT_AGENT_PID\n");
+}
+
+static int
+parse_secs(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 10ULL * 365 * 86400)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+kill_agent(int csh)
+{
+	const char *p = getenv("VAULT_AGENT_PID");
+	char *end;
+	long pid;
+
+	if (p == NULL || *p == '\0') {
+		fprintf(stderr, "vault-agent: VAULT_AGENT_PID is not set; nothing to stop\n");
+		return 1;
+	}
+	pid = strtol(p, &end, 10);
+	if (*end != '\0' || pid < 2) {
+		fprintf(stderr, "vault-agent: VAULT_AGENT_PID=%s is not a process id\n", p);
+		return 1;
+	}
+	if (kill((pid_t)pid, SIGTERM) != 0) {
+		fprintf(stderr, "vault-agent: cannot stop pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	if (csh)
+		printf("unsetenv VAULT_AGENT_SOCK;\nunsetenv VAULT_AGENT_PID;\n");
+	else
+		printf("unset VAULT_AGENT_SOCK;\nunset VAULT_AGENT_PID;\n");
+	printf("echo Agent pid %ld killed;\n", pid);
+	return 0;
+}
+
+static void
+print_env(int csh, pid_t pid)
+{
+	if (csh) {
+		printf("setenv VAULT_AGENT_SOCK %s;\nsetenv VAULT_AGENT_PID %ld;\n", ag.sock, (long)pid);
+	} else {
+		printf("VAULT_AGENT_SOCK=%s; export VAULT_AGENT_SOCK;\n", ag.sock);
+		printf("VAULT_AGENT_PID=%ld; export VAULT_AGENT_PID;\n", (long)pid);
+	}
+	printf("echo Agent pid %ld;\n", (long)pid);
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "foreground", no_argument, NULL, 'd' },
+		{ "db", required_argument, NULL, 'D' }, { "idle-timeout", required_argument, NULL, 'i' },
+		{ "max-lifetime", required_argument, NULL, 'l' },
+		{ "unlock-keyfile", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	struct rlimit nocore = { 0, 0 };
+	struct sigaction sa;
+	const char *keyfile = NULL, *shell;
+	int c, csh = 0, kill_mode = 0, rc;
+	pid_t pid;
+
+	/* Before anything else: no core file, no ptrace by same-uid peers. */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	shell = getenv("SHELL");
+	csh = shell != NULL && strlen(shell) >= 3 && strcmp(shell + strlen(shell) - 3, "csh") == 0;
+	while ((c = getopt_long(argc, argv, "cdhks", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': csh = 1; break;
+		case 's': csh = 0; break;
+		case 'd': ag.foreground = 1; break;
+		case 'k': kill_mode = 1; break;
+		case 'D': ag.db = optarg; break;
+		case 'u': keyfile = optarg; break;
+		case 'i':
+			if (parse_secs(optarg, &ag.idle_timeout) != 0) {
+				fprintf(stderr, "vault-agent: --idle-timeout: expected seconds, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			if (parse_secs(optarg, &ag.max_lifetime) != 0) {
+				fprintf(stderr, "vault-agent: --max-lifetime: expected seconds, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (kill_mode)
+		return kill_agent(csh);
+	if (vault_lib_init() != 0)
+		return 1;
+	if (ag.db == NULL)
+		ag.db = getenv("VAULT_DB");
+	if (ag.db == NULL || *ag.db == '\0') {
+		if (vault_default_path(&ag.db, getenv("XDG_DATA_HOME"), getenv("HOME")) != 0) {
+			fprintf(stderr, "vault-agent: cannot find the vault: set HOME, VAULT_DB or --db\n");
+			return 1;
+		}
+	} else if ((ag.db = realpath(ag.db, NULL)) == NULL) {
+		fprintf(stderr, "vault-agent: vault: %s\n", strerror(errno));
+		return 4;
+	}
+	if ((rc = vault_open(&ag.v, ag.db)) != 0) {
+		fprintf(stderr, "vault-agent: cannot open vault: %s (%s)\n", vault_strerror(rc),
+		    vault_open_errdetail());
+		return vault_exit_code(rc);
+	}
+	if (keyfile != NULL) {
+		if ((rc = vault_unlock_keyfile(ag.v, keyfile)) != 0) {
+			fprintf(stderr, "vault-agent: cannot unlock with %s: %s (%s)\n", keyfile,
+			    vault_strerror(rc), vault_errdetail(ag.v));
+			return vault_exit_code(rc);
+		}
+		ag.unlocked_at = ag.last_use = now_ms();
+	}
+	if (vault_sock_path(&ag.sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+		(unsigned long)getuid()) != 0) {
+		fprintf(stderr, "vault-agent: socket path too long\n");
+		return 1;
+	}
+	ag.socket_activated = socket_activated();
+	if (ag.socket_activated)
+		ag.foreground = 1;
+	else if (bind_socket() != 0)
+		return 1;
+	ag.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!ag.foreground) {
+		fflush(stdout);
+		if ((pid = fork()) < 0) {
+			fprintf(stderr, "vault-agent: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid != 0) {
+			print_env(csh, pid);
+			_exit(0);
+		}
+		(void)setsid();
+		if (chdir("/") != 0)
+			_exit(1);
+		{
+			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			if (nul >= 0) {
+				dup2(nul, 0);
+				dup2(nul, 1);
+				dup2(nul, 2);
+				if (nul > 2)
+					close(nul);
+			}
+		}
+		openlog("vault-agent", LOG_PID, LOG_AUTHPRIV);
+	} else if (!ag.socket_activated) {
+		print_env(csh, getpid());
+	}
+	logmsg(LOG_INFO, "serving %s on %s (%s)", ag.db, ag.sock,
+	    vault_is_unlocked(ag.v) ? "unlocked" : "locked");
+	serve();
+	logmsg(LOG_INFO, "stopping (signal %d)", (int)sig_quit);
+	while (ag.nconns > 0)
+		conn_close(ag.nconns - 1);
+	vault_close(&ag.v);
+	if (!ag.socket_activated)
+		(void)unlink(ag.sock);
+	return 0;
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * session.c - how a vault command reaches the vault: through a running
+ * agent, through an agent it starts on demand, or (--no-agent) by opening
+ * the file itself and running the same request handlers in-process.
+ *
+ * Either way every command is a request frame and a response, so the
+ * agent path and the direct path cannot drift apart.
+ *
+ * MUST: never wait on a prompt nobody can answer. With no terminal and
+ * no VAULT_PASSPHRASE_FD/FILE, a locked or missing agent is exit 3 at
+ * once, with a message saying how to unlock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+
+static int
+env_true(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+int
+cli_can_prompt(void)
+{
+	int fd;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* A passphrase can be had without blocking: fd, file or a terminal. */
+static int
+passphrase_available(void)
+{
+	const char *fd = getenv("VAULT_PASSPHRASE_FD"), *file = getenv("VAULT_PASSPHRASE_FILE");
+
+	return (fd != NULL && *fd != '\0') || (file != NULL && *file != '\0') || cli_can_prompt();
+}
+
+int
+cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
+{
+	const char *env = getenv("VAULT_DB");
+	char *abs;
+	int rc;
+
+	*explicit_path = 0;
+	if (o->db != NULL && *o->db != '\0')
+		env = o->db;
+	if (env != NULL && *env != '\0') {
+		*explicit_path = 1;
+		/* The agent compares paths: make it absolute when it exists. */
+		if ((abs = realpath(env, NULL)) != NULL) {
+			*out = abs;
+			return 0;
+		}
+		if ((*out = strdup(env)) == NULL)
+			return VAULT_ERR_NOMEM;
+		return 0;
+	}
+	rc = vault_default_path(out, getenv("XDG_DATA_HOME"), getenv("HOME"));
+	if (rc == VAULT_ERR_NOTFOUND)
+		cli_fail(rc, "cannot find the vault: set HOME, XDG_DATA_HOME, VAULT_DB or --db");
+	return rc;
+}
+
+static int
+status_of(struct session *s, struct agent_status *st)
+{
+	vault_wr resp;
+	const unsigned char *pl, *p;
+	size_t plen, flen, n;
+	uint8_t type, unlocked;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	vault_wr_init(&resp, 1, 0);
+	rc = vault_agent_call(s->fd, VAULT_MSG_STATUS, NULL, 0, &resp);
+	if (rc == 0 && vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) == 1 &&
+	    type == VAULT_MSG_OK) {
+		vault_rd r = { pl, plen };
+
+		if (vault_rd_u8(&r, &unlocked) != 0 || vault_rd_str(&r, &p, &n) != 0 || n >= PATH_MAX ||
+		    vault_rd_u32(&r, &st->pid) != 0 || vault_rd_u64(&r, &st->idle_left) != 0 ||
+		    vault_rd_u64(&r, &st->life_left) != 0 || vault_rd_u32(&r, &st->idle_timeout) != 0 ||
+		    vault_rd_u32(&r, &st->max_lifetime) != 0 || vault_rd_end(&r) != 0) {
+			rc = VAULT_ERR_PROTO;
+		} else {
+			st->unlocked = unlocked;
+			memcpy(st->db, p, n);
+			st->db[n] = '\0';
+		}
+	} else if (rc == 0) {
+		rc = VAULT_ERR_PROTO;
+	}
+	vault_wr_free(&resp);
+	return rc;
+}
+
+int
+session_status(struct session *s, struct agent_status *st)
+{
+	return status_of(s, st);
+}
+
+/* Where vault-agent is: beside us when installed, ../agent in a build tree. */
+static int
+agent_program(char *out, size_t size)
+{
+	const char *env = getenv("VAULT_AGENT_PROGRAM");
+	char self[PATH_MAX], *dir;
+	ssize_t n;
+
+	if (env != NULL && *env != '\0') {
+		snprintf(out, size, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		dir = dirname(self);
+		snprintf(out, size, "%s/vault-agent", dir);
+		if (access(out, X_OK) == 0)
+			return 0;
+		snprintf(out, size, "%s/../agent/vault-agent", dir);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	snprintf(out, size, "%s/vault-agent", VAULT_BINDIR);
+	return access(out, X_OK) == 0 ? 0 : VAULT_ERR_NOTFOUND;
+}
+
+/*
+ * Starts vault-agent for db with the default timeouts. It daemonises, so
+ * the child we wait for exits as soon as the socket is listening.
+ */
+static int
+start_agent(const char *db, const char *sock)
+{
+	char prog[PATH_MAX];
+	pid_t pid;
+	int status, nul;
+
+	if (agent_program(prog, sizeof(prog)) != 0)
+		return cli_fail(VAULT_ERR_NOTFOUND, "cannot find vault-agent to start (set VAULT_AGENT_PROGRAM, "
+						    "or use --no-agent)");
+	if ((pid = fork()) < 0)
+		return cli_fail(VAULT_ERR_IO, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* The agent's shell lines are for humans starting it by hand. */
+		if ((nul = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(nul, STDOUT_FILENO);
+		setenv("VAULT_AGENT_SOCK", sock, 1);
+		execl(prog, "vault-agent", "--db", db, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return cli_fail(VAULT_ERR_IO, "waitpid: %s", strerror(errno));
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* vault-agent already said why on stderr; keep its code. */
+		return WIFEXITED(status) && WEXITSTATUS(status) != 127 ? WEXITSTATUS(status) : VAULT_EXIT_ERROR;
+	}
+	return 0;
+}
+
+/* Sends the unlock with a passphrase (or keyfile); returns an exit code. */
+static int
+unlock_agent(struct session *s, const struct cli_opts *o, const char *db)
+{
+	vault_secret *pass = NULL;
+	vault_wr p, resp;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+	char prompt[PATH_MAX + 32], abs[PATH_MAX];
+	int rc, ret = 0;
+
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	if (o->keyfile != NULL) {
+		if (realpath(o->keyfile, abs) == NULL)
+			return cli_fail(VAULT_ERR_NOTFOUND, "keyfile %s: %s", o->keyfile, strerror(errno));
+		rc = vault_wr_cstr(&p, abs);
+		type = VAULT_MSG_UNLOCK_KEYFILE;
+	} else {
+		if (!passphrase_available())
+			return cli_fail(CLI_ERR_NOTTY,
+			    "the agent is locked and there is no terminal to ask for the passphrase: "
+			    "run 'vault unlock' on a terminal, set VAULT_PASSPHRASE_FD or "
+			    "VAULT_PASSPHRASE_FILE, or use 'vault-agent --unlock-keyfile' on unattended hosts");
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", db);
+		if ((rc = cli_read_passphrase(&pass, prompt, 0)) != 0)
+			return cli_exit(rc);
+		rc = vault_wr_str(&p, pass->buf, pass->len);
+		vault_secret_free(&pass);
+		type = VAULT_MSG_UNLOCK;
+	}
+	if (rc == 0)
+		rc = vault_agent_call(s->fd, type, p.p, p.len, &resp);
+	vault_wr_free(&p);
+	if (rc != 0) {
+		ret = cli_fail(rc, "cannot unlock the agent: %s", vault_strerror(rc));
+	} else if (vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) == 1 && type == VAULT_MSG_OK) {
+		ret = 0;
+	} else {
+		ret = cli_report_frame(resp.p, resp.len, "cannot unlock");
+	}
+	vault_wr_free(&resp);
+	return ret;
+}
+
+/* Opens the vault in this process and unlocks it; returns an exit code. */
+static int
+open_direct(struct session *s, const struct cli_opts *o, const char *db, int need_unlock)
+{
+	vault_secret *pass = NULL;
+	char prompt[PATH_MAX + 32];
+	int rc;
+
+	if ((rc = vault_open(&s->v, db)) != 0) {
+		if (rc == VAULT_ERR_NEWER)
+			return cli_fail(rc, "%s", vault_open_errdetail());
+		return cli_fail(rc, "cannot open vault: %s (%s)", vault_strerror(rc), vault_open_errdetail());
+	}
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	vault_peer_self(&s->peer);
+	if (!need_unlock)
+		return 0;
+	if (o->keyfile != NULL) {
+		rc = vault_unlock_keyfile(s->v, o->keyfile);
+	} else {
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", db);
+		if ((rc = cli_read_passphrase(&pass, prompt, 0)) != 0)
+			return cli_exit(rc);
+		rc = vault_unlock_passphrase(s->v, pass->buf, pass->len);
+		vault_secret_free(&pass);
+	}
+	if (rc != 0) {
+		const char *d = vault_errdetail(s->v);
+
+		return cli_fail(rc, "cannot unlock: %s%s%s%s", vault_strerror(rc), *d ? " (" : "", d,
+		    *d ? ")" : "");
+	}
+	return 0;
+}
+
+int
+session_open(struct session *s, const struct cli_opts *o, int need_unlock)
+{
+	struct agent_status st;
+	char why[600];
+	int rc, explicit_path, started = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if ((rc = cli_db_path(o, &s->db, &explicit_path)) != 0)
+		return cli_exit(rc);
+	if (o->no_agent || env_true("VAULT_NO_AGENT"))
+		return open_direct(s, o, s->db, need_unlock);
+	if ((rc = vault_sock_path(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+		 (unsigned long)getuid())) != 0)
+		return cli_fail(rc, "agent socket path: %s", vault_strerror(rc));
+	rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
+	if (rc == VAULT_ERR_NOAGENT) {
+		if (!need_unlock)
+			return cli_fail(rc, "no agent is running (%s)", why);
+		if (o->keyfile == NULL && !passphrase_available())
+			return cli_fail(CLI_ERR_NOTTY,
+			    "no agent is running and there is no terminal to ask for the passphrase: "
+			    "run 'vault unlock' on a terminal, set VAULT_PASSPHRASE_FD or "
+			    "VAULT_PASSPHRASE_FILE, or start 'vault-agent --unlock-keyfile PATH'");
+		if ((rc = vault_sock_dir_check(s->sock, 1, why, sizeof(why))) != 0)
+			return cli_fail(rc, "cannot start an agent: %s", why);
+		if ((rc = start_agent(s->db, s->sock)) != 0)
+			return rc;
+		started = 1;
+		rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
+	}
+	if (rc != 0)
+		return cli_fail(rc, "cannot talk to the agent: %s", why);
+	/* The agent has read who we are; now keep same-uid debuggers out. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if ((rc = status_of(s, &st)) != 0)
+		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
+	if (explicit_path && strcmp(st.db, s->db) != 0)
+		return cli_fail(VAULT_ERR_INVAL,
+		    "the agent at %s serves %s, not %s: use --no-agent, or point VAULT_AGENT_SOCK "
+		    "at another agent", s->sock, st.db, s->db);
+	free(s->db);
+	if ((s->db = strdup(st.db)) == NULL)
+		return cli_fail(VAULT_ERR_NOMEM, "out of memory");
+	if (need_unlock && !st.unlocked) {
+		if ((rc = unlock_agent(s, o, s->db)) != 0)
+			return rc;
+		if (started)
+			fprintf(stderr, "vault: started an agent for %s; it locks after %us idle\n", s->db,
+			    st.idle_timeout);
+	}
+	return 0;
+}
+
+int
+session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp)
+{
+	const unsigned char *p = payload ? payload->p : NULL;
+	size_t n = payload ? payload->len : 0;
+
+	if (s->fd >= 0)
+		return vault_agent_call(s->fd, type, p, n, resp);
+	return vault_service(s->v, &s->peer, type, p, n, resp);
+}
+
+void
+session_close(struct session *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	vault_close(&s->v);
+	free(s->db);
+	free(s->sock);
+	s->db = s->sock = NULL;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * client.c - the caller's side of the agent protocol, shared by vault
+ * and vault-launch.
+ *
+ * MUST: before anything is sent, the peer's uid (SO_PEERCRED) must be
+ * our euid. A socket path can be pointed anywhere by the environment;
+ * the kernel's word on who is listening cannot.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CALL_TIMEOUT_MS (10 * 60 * 1000) /* a sensitive KDF on a slow box */
+
+static int
+write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return VAULT_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, unsigned char *p, size_t n)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	while (n > 0) {
+		ssize_t r;
+		int pr = poll(&pfd, 1, CALL_TIMEOUT_MS);
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return VAULT_ERR_IO;
+		r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? VAULT_ERR_NOAGENT : VAULT_ERR_IO;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+vault_agent_call(int fd, uint8_t type, const unsigned char *payload, size_t len, vault_wr *resp)
+{
+	vault_wr req;
+	int rc;
+
+	vault_wr_init(&req, 1, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
+	if ((rc = vault_frame_put(&req, type, payload, len)) == 0)
+		rc = write_all(fd, req.p, req.len);
+	vault_wr_free(&req);
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		unsigned char hdr[4];
+		uint32_t n;
+		size_t start = resp->len;
+		uint8_t t;
+
+		if ((rc = read_all(fd, hdr, 4)) != 0)
+			return rc;
+		n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+		if (n < 1 || n > VAULT_FRAME_MAX)
+			return VAULT_ERR_PROTO;
+		/* Grow, then read the body straight into the secure buffer. */
+		if ((rc = vault_wr_bytes(resp, hdr, 4)) != 0 || (rc = vault_wr_bytes(resp, NULL, n)) != 0)
+			return rc;
+		if ((rc = read_all(fd, resp->p + start + 4, n)) != 0)
+			return rc;
+		t = resp->p[start + 4];
+		if (t == VAULT_MSG_OK || t == VAULT_MSG_ERROR || t == VAULT_MSG_CONFIRM)
+			return 0;
+		if (t != VAULT_MSG_ITEM)
+			return VAULT_ERR_PROTO;
+	}
+}
+
+int
+vault_agent_connect(int *out, const char *path, char *why, size_t whylen)
+{
+	struct sockaddr_un sun;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	unsigned char hello[4];
+	vault_wr resp;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+	int fd, rc;
+
+	*out = -1;
+	why[0] = '\0';
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return VAULT_ERR_TOOBIG;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return VAULT_ERR_IO;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return VAULT_ERR_NOAGENT;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid()) {
+		snprintf(why, whylen, "%s is served by uid %lu, not by you; refusing to talk to it", path,
+		    (unsigned long)cred.uid);
+		close(fd);
+		return VAULT_ERR_PERM;
+	}
+	hello[0] = 0;
+	hello[1] = 0;
+	hello[2] = 0;
+	hello[3] = VAULT_PROTO_VERSION;
+	vault_wr_init(&resp, 1, 0);
+	rc = vault_agent_call(fd, VAULT_MSG_HELLO, hello, sizeof(hello), &resp);
+	if (rc == 0 && vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) == 1) {
+		vault_rd r = { pl, plen };
+		uint32_t code;
+		const unsigned char *d;
+		size_t dlen;
+
+		if (type == VAULT_MSG_ERROR && vault_rd_u32(&r, &code) == 0 &&
+		    vault_rd_str(&r, &d, &dlen) == 0) {
+			snprintf(why, whylen, "%.*s", (int)(dlen > 500 ? 500 : dlen), (const char *)d);
+			rc = -(int)code == VAULT_ERR_VERSION ? VAULT_ERR_VERSION : VAULT_ERR_PROTO;
+		} else if (type != VAULT_MSG_OK) {
+			rc = VAULT_ERR_PROTO;
+		}
+	} else if (rc == 0) {
+		rc = VAULT_ERR_PROTO;
+	}
+	vault_wr_free(&resp);
+	if (rc != 0) {
+		if (why[0] == '\0')
+			snprintf(why, whylen, "%s: the agent did not answer HELLO: %s", path, vault_strerror(rc));
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * wire.c - frames and field encodings of the agent protocol.
+ *
+ * Both sides use these functions, so what one writes the other reads
+ * with the same bounded reader. A frame's length is checked against
+ * VAULT_FRAME_MAX before anything else is looked at.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int
+vault_frame_put(vault_wr *w, uint8_t type, const unsigned char *payload, size_t len)
+{
+	if (len > VAULT_FRAME_MAX - 1)
+		return w->err = VAULT_ERR_TOOBIG;
+	vault_wr_u32(w, (uint32_t)(len + 1));
+	vault_wr_u8(w, type);
+	return vault_wr_bytes(w, payload, len);
+}
+
+int
+vault_frame_get(const unsigned char *buf, size_t len, uint8_t *type, const unsigned char **payload,
+    size_t *plen, size_t *framelen)
+{
+	uint32_t n;
+
+	if (len < 4)
+		return 0;
+	n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	if (n < 1 || n > VAULT_FRAME_MAX)
+		return VAULT_ERR_PROTO;
+	if (len - 4 < n)
+		return 0;
+	*type = buf[4];
+	*payload = buf + 5;
+	*plen = n - 1;
+	*framelen = (size_t)n + 4;
+	return 1;
+}
+
+int
+vault_frame_error(vault_wr *w, int err, const char *detail)
+{
+	vault_wr p;
+	int rc;
+
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_wr_u32(&p, (uint32_t)(err < 0 ? -err : err));
+	/* Details are short; cut rather than fail. */
+	vault_wr_str(&p, detail ? detail : "", detail ? strnlen(detail, 1024) : 0);
+	rc = p.err ? p.err : vault_frame_put(w, VAULT_MSG_ERROR, p.p, p.len);
+	vault_wr_free(&p);
+	return rc;
+}
+
+int
+vault_account_encode(vault_wr *w, const vault_account *a)
+{
+	vault_wr_cstr(w, a->name);
+	vault_wr_cstr(w, a->user);
+	vault_wr_cstr(w, a->domain);
+	vault_wr_cstr(w, a->host);
+	vault_wr_cstr(w, a->note);
+	vault_wr_u8(w, (uint8_t)a->use);
+	vault_wr_u64(w, (uint64_t)a->created);
+	vault_wr_u64(w, (uint64_t)a->updated);
+	vault_wr_u32(w, a->version);
+	return vault_wr_u32(w, a->nversions);
+}
+
+/* Copies a length-prefixed string out as a C string with no NULs in it. */
+static int
+rd_cstr(vault_rd *r, char **out, size_t max)
+{
+	const unsigned char *p;
+	size_t n;
+
+	*out = NULL;
+	if (vault_rd_str(r, &p, &n) != 0 || n > max || memchr(p, '\0', n) != NULL)
+		return VAULT_ERR_PROTO;
+	if ((*out = malloc(n + 1)) == NULL)
+		return VAULT_ERR_NOMEM;
+	memcpy(*out, p, n);
+	(*out)[n] = '\0';
+	return 0;
+}
+
+int
+vault_account_decode(vault_rd *r, vault_account **out)
+{
+	vault_account *a;
+	uint64_t c, u;
+	uint8_t use;
+	int rc;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = rd_cstr(r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = rd_cstr(r, &a->user, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = rd_cstr(r, &a->domain, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = rd_cstr(r, &a->host, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = rd_cstr(r, &a->note, VAULT_NOTE_MAX)) != 0 || (rc = vault_rd_u8(r, &use)) != 0 ||
+	    (rc = vault_rd_u64(r, &c)) != 0 || (rc = vault_rd_u64(r, &u)) != 0 ||
+	    (rc = vault_rd_u32(r, &a->version)) != 0 || (rc = vault_rd_u32(r, &a->nversions)) != 0) {
+		vault_account_free(&a);
+		return rc;
+	}
+	a->use = use;
+	a->created = (int64_t)c;
+	a->updated = (int64_t)u;
+	*out = a;
+	return 0;
+}
+
+int
+vault_audit_encode(vault_wr *w, const vault_audit_entry *e)
+{
+	vault_wr_u64(w, e->seq);
+	vault_wr_u64(w, (uint64_t)e->time);
+	vault_wr_u32(w, e->uid);
+	vault_wr_u32(w, e->pid);
+	vault_wr_cstr(w, e->exe);
+	vault_wr_cstr(w, e->op);
+	vault_wr_cstr(w, e->account);
+	vault_wr_cstr(w, e->action);
+	return vault_wr_cstr(w, e->outcome);
+}
+
+void
+vault_audit_entry_clear(vault_audit_entry *e)
+{
+	free(e->exe);
+	free(e->op);
+	free(e->account);
+	free(e->action);
+	free(e->outcome);
+	memset(e, 0, sizeof(*e));
+}
+
+int
+vault_audit_decode(vault_rd *r, vault_audit_entry *e)
+{
+	uint64_t t;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if ((rc = vault_rd_u64(r, &e->seq)) != 0 || (rc = vault_rd_u64(r, &t)) != 0 ||
+	    (rc = vault_rd_u32(r, &e->uid)) != 0 || (rc = vault_rd_u32(r, &e->pid)) != 0 ||
+	    (rc = rd_cstr(r, &e->exe, 4096)) != 0 || (rc = rd_cstr(r, &e->op, 64)) != 0 ||
+	    (rc = rd_cstr(r, &e->account, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = rd_cstr(r, &e->action, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = rd_cstr(r, &e->outcome, 1024)) != 0) {
+		vault_audit_entry_clear(e);
+		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
+	}
+	e->time = (int64_t)t;
+	return 0;
+}
+
+void
+vault_peer_self(vault_peer *peer)
+{
+	ssize_t n;
+
+	memset(peer, 0, sizeof(*peer));
+	peer->uid = (uint32_t)getuid();
+	peer->pid = (uint32_t)getpid();
+	n = readlink("/proc/self/exe", peer->exe, sizeof(peer->exe) - 1);
+	peer->exe[n > 0 ? n : 0] = '\0';
+	peer->direct = 1;
+}
