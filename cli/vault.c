@@ -78,6 +78,8 @@ show_help(const char *name)
 {
 	const struct cmd *c = find_cmd(name);
 
+	if (c == NULL)
+		return VAULT_EXIT_USAGE;
 	printf("usage: vault %s\n\n%s\n", c->usage, c->help);
 	printf("\nCommon options:\n"
 	       "  --db PATH        the vault file (default: $VAULT_DB, else\n"
@@ -93,7 +95,8 @@ bad_option(const char *name)
 {
 	const struct cmd *c = find_cmd(name);
 
-	fprintf(stderr, "usage: vault %s\n(see 'vault %s --help')\n", c->usage, name);
+	if (c != NULL)
+		fprintf(stderr, "usage: vault %s\n(see 'vault %s --help')\n", c->usage, name);
 	return VAULT_EXIT_USAGE;
 }
 

@@ -14,7 +14,7 @@
 
 VAULT_DEPS=(
 	meson ninja-build pkg-config gcc clang
-	libsodium-dev libsqlite3-dev libcmocka-dev libpam0g-dev
+	libsodium-dev libsqlite3-dev libcmocka-dev libpam0g-dev libclang-rt-14-dev
 	python3 sqlite3
 )
 

@@ -17,7 +17,7 @@ usage() {
 usage: scripts/setup-demo.sh [-h|--help]
 
 Installs what is missing (Debian packages, via apt-get when root), builds
-vault in build/ (meson, --buildtype=release), then runs a demo in a
+vault in build/ (meson, --buildtype=release -Dtests=false), then runs a demo in a
 throwaway directory: init, add, list, show, get. Exits non-zero if any step
 fails.
 USAGE
@@ -51,11 +51,11 @@ deps_ensure || exit 1
 # another meson version).
 configure() {
 	if [[ -f $BUILD/meson-private/coredata.dat ]]; then
-		meson setup --reconfigure "$BUILD" --buildtype=release && return 0
+		meson setup --reconfigure "$BUILD" --buildtype=release -Dtests=false && return 0
 		echo "setup-demo: cannot reconfigure $BUILD; wiping it" >&2
-		meson setup --wipe "$BUILD" --buildtype=release
+		meson setup --wipe "$BUILD" --buildtype=release -Dtests=false
 	else
-		meson setup "$BUILD" --buildtype=release
+		meson setup "$BUILD" --buildtype=release -Dtests=false
 	fi
 }
 configure || { echo "setup-demo: FAILED: meson setup $BUILD" >&2; exit 1; }
