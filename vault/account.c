@@ -215,7 +215,7 @@ row_find(vault *v, const char *name, struct acct_row *row)
 	} else {
 		rc = vault_sql_err(v, rc, "find account");
 	}
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	return rc;
 }
 
@@ -240,7 +240,7 @@ meta_store(vault *v, const struct acct_row *row)
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store account");
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	vault_wr_free(&ad);
 	vault_wr_free(&pt);
 	vault_wr_free(&ct);
@@ -272,7 +272,7 @@ secret_store(vault *v, const struct acct_row *row, uint32_t version, const unsig
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store password");
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	vault_wr_free(&ad);
 	vault_wr_free(&pt);
 	vault_wr_free(&ct);
@@ -323,7 +323,7 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 		sqlite3_bind_blob(st, 1, row.hash, VAULT_HASHBYTES, SQLITE_STATIC);
 		if ((rc = step_done(v, st, "replace account")) != 0)
 			goto out;
-		sqlite3_finalize(st);
+		vault_stmt_done(v, st);
 		st = NULL;
 	}
 	if ((rc = vault_prepare(v, &st, "INSERT INTO accounts(name_hash, meta) VALUES (?, x'')")) != 0)
@@ -346,7 +346,7 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 		goto out;
 	rc = vault_txn_commit(v);
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
 	return rc;
@@ -368,7 +368,7 @@ prune(vault *v, const struct acct_row *row)
 	sqlite3_bind_int64(st, 2, row->a->version);
 	sqlite3_bind_int64(st, 3, row->keep);
 	rc = step_done(v, st, "prune history");
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	return rc;
 }
 
@@ -420,7 +420,7 @@ count_versions(vault *v, int64_t id, uint32_t *n)
 	} else {
 		rc = vault_sql_err(v, rc, "count versions");
 	}
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	return rc;
 }
 
@@ -492,7 +492,7 @@ vault_account_list(vault *v, vault_account ***out, size_t *n)
 	if (src != SQLITE_DONE)
 		rc = vault_sql_err(v, src, "list accounts");
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	if (rc != 0) {
 		vault_account_list_free(&list, cnt);
 		return rc;
@@ -525,7 +525,7 @@ vault_account_rm(vault *v, const char *name)
 		goto out;
 	rc = vault_txn_commit(v);
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
 	vault_account_free(&row.a);
@@ -584,7 +584,7 @@ secret_open(vault *v, const struct acct_row *row, uint32_t version, vault_secret
 	if (out != NULL)
 		rc = vault_secret_from(out, p, n);
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	vault_wr_free(&ad);
 	vault_wr_free(&pt);
 	return rc;
@@ -602,6 +602,25 @@ vault_secret_get(vault *v, const char *name, uint32_t version, vault_secret **ou
 	rc = secret_open(v, &row, version ? version : row.a->version, out, NULL);
 	vault_account_free(&row.a);
 	return rc;
+}
+
+int
+vault_account_secret(vault *v, const char *name, uint32_t version, vault_account **acct,
+    vault_secret **out)
+{
+	struct acct_row row;
+	int rc;
+
+	*acct = NULL;
+	*out = NULL;
+	if ((rc = row_find(v, name, &row)) != 0)
+		return rc;
+	if ((rc = secret_open(v, &row, version ? version : row.a->version, out, NULL)) != 0) {
+		vault_account_free(&row.a);
+		return rc;
+	}
+	*acct = row.a;
+	return 0;
 }
 
 int
@@ -639,7 +658,7 @@ vault_history(vault *v, const char *name, vault_version_info **out, size_t *n)
 	if (src != SQLITE_DONE)
 		rc = vault_sql_err(v, src, "read history");
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	vault_account_free(&row.a);
 	if (rc != 0) {
 		free(list);

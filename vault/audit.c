@@ -73,7 +73,7 @@ last_row(vault *v, uint64_t *seq, unsigned char mac[MACBYTES])
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "read audit log");
 	}
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	return rc;
 }
 
@@ -98,7 +98,8 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	vault_wr_init(&pt, 0, 0);
 	vault_wr_init(&ad, 0, 0);
 	vault_wr_init(&ct, 0, 0);
-	if ((rc = vault_txn_begin(v)) != 0)
+	/* An audit record holds no password: a crash-safe commit is enough. */
+	if ((rc = vault_txn_begin_sync(v, 0)) != 0)
 		return rc;
 	if ((rc = last_row(v, &seq, prev)) != 0)
 		goto out;
@@ -115,7 +116,7 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	sqlite3_bind_blob(st, 2, ct.p, (int)ct.len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, mac, MACBYTES, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	st = NULL;
 	if (rc != SQLITE_DONE) {
 		rc = vault_sql_err(v, rc, "append audit record");
@@ -135,7 +136,7 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	if (rc == 0)
 		rc = vault_txn_commit(v);
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
 	vault_wr_free(&pt);
@@ -173,7 +174,7 @@ check_head(vault *v, uint64_t n, const unsigned char last[MACBYTES])
 	if (rc == VAULT_ERR_CORRUPT)
 		vault_detail(v, "audit log: the last %s removed or the head was edited",
 		    hn > n ? "entries were" : "entry or head was");
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	return rc;
 }
 
@@ -247,7 +248,7 @@ vault_audit_walk(vault *v, int verify, int (*fn)(const vault_audit_entry *e, voi
 	if (verify)
 		rc = check_head(v, expect - 1, prev);
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	vault_wr_free(&ad);
 	vault_wr_free(&pt);
 	return rc;

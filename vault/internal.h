@@ -26,14 +26,23 @@ struct vault_keys {
 	unsigned char action[VAULT_KEYBYTES];
 };
 
+#define VAULT_STMT_CACHE 32
+
 struct vault {
 	sqlite3 *db;
+	/* Prepared statements kept for reuse, keyed by their SQL literal. */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+		int busy;
+	} stmts[VAULT_STMT_CACHE];
 	char *path;
 	unsigned char id[VAULT_IDBYTES];
 	struct vault_keys *keys; /* sodium_malloc; NULL while locked */
 	uint32_t unlocked_slot;
 	int schema_found;
 	int in_txn; /* inside vault_begin()/vault_commit() */
+	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	char detail[256];
 };
 
@@ -83,8 +92,16 @@ int vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path) 
 
 /* Store (store.c). */
 int vault_sql_err(vault *v, int rc, const char *what);
+/*
+ * Prepares sql, or reuses the cached statement for that same literal.
+ * Release with vault_stmt_done(), never sqlite3_finalize().
+ */
 int vault_prepare(vault *v, sqlite3_stmt **st, const char *sql) VAULT_WUR;
+void vault_stmt_done(vault *v, sqlite3_stmt *st);
 int vault_txn_begin(vault *v) VAULT_WUR;
+/* Sets PRAGMA synchronous to FULL or NORMAL outside transactions. */
+int vault_sync(vault *v, int full) VAULT_WUR;
+int vault_txn_begin_sync(vault *v, int full) VAULT_WUR;
 int vault_txn_commit(vault *v) VAULT_WUR;
 void vault_txn_rollback(vault *v);
 int64_t vault_now(void);

@@ -251,10 +251,12 @@ h_get(struct svc *s, vault_rd *r)
 	    vault_rd_u8(r, &interactive) != 0 || vault_rd_str(r, &pass, &passlen) != 0 ||
 	    vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_get(s->v, name, &a)) != 0)
+	/* One lookup opens both; the secret stays here unless policy allows. */
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_secret(s->v, name, version, &a, &sec)) != 0)
 		return reply_err(s, rc);
 	c = a->use == VAULT_USE_ANY ? 0 : confirmed(s, pass, passlen);
 	if (c == 1 && interactive) {
+		vault_secret_free(&sec);
 		vault_account_free(&a);
 		return vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
 	}
@@ -270,12 +272,9 @@ h_get(struct svc *s, vault_rd *r)
 			    a->use == VAULT_USE_ACTIONS ? "; scripts should use a saved action" : "");
 		else
 			vault_detail(s->v, "wrong passphrase; the password was not released");
+		vault_secret_free(&sec);
 		vault_account_free(&a);
 		return reply_err(s, arc != 0 ? arc : c == 1 ? VAULT_ERR_POLICY : c);
-	}
-	if ((rc = vault_secret_get(s->v, name, version, &sec)) != 0) {
-		vault_account_free(&a);
-		return reply_err(s, rc);
 	}
 	snprintf(outcome, sizeof(outcome), "released%s (version %u)",
 	    s->peer->direct ? " to a direct open" : "", version ? version : a->version);

@@ -127,7 +127,23 @@ vault_sql_err(vault *v, int rc, const char *what)
 int
 vault_prepare(vault *v, sqlite3_stmt **st, const char *sql)
 {
-	int rc = sqlite3_prepare_v2(v->db, sql, -1, st, NULL);
+	int i, rc, slot = -1;
+
+	for (i = 0; i < VAULT_STMT_CACHE; i++) {
+		if (v->stmts[i].sql == sql && !v->stmts[i].busy) {
+			v->stmts[i].busy = 1;
+			*st = v->stmts[i].st;
+			return 0;
+		}
+		if (v->stmts[i].sql == NULL && slot < 0)
+			slot = i;
+	}
+	rc = sqlite3_prepare_v3(v->db, sql, -1, slot >= 0 ? SQLITE_PREPARE_PERSISTENT : 0, st, NULL);
+	if (rc == SQLITE_OK && slot >= 0) {
+		v->stmts[slot].sql = sql;
+		v->stmts[slot].st = *st;
+		v->stmts[slot].busy = 1;
+	}
 
 	if (rc != SQLITE_OK) {
 		/* The schema is ours: a missing table means a foreign file. */
@@ -140,6 +156,37 @@ vault_prepare(vault *v, sqlite3_stmt **st, const char *sql)
 	return 0;
 }
 
+void
+vault_stmt_done(vault *v, sqlite3_stmt *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < VAULT_STMT_CACHE; i++) {
+		if (v->stmts[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			v->stmts[i].busy = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+stmt_cache_clear(vault *v)
+{
+	int i;
+
+	for (i = 0; i < VAULT_STMT_CACHE; i++) {
+		sqlite3_finalize(v->stmts[i].st);
+		v->stmts[i].sql = NULL;
+		v->stmts[i].st = NULL;
+		v->stmts[i].busy = 0;
+	}
+}
+
 static int
 exec(vault *v, const char *sql, const char *what)
 {
@@ -149,11 +196,22 @@ exec(vault *v, const char *sql, const char *what)
 }
 
 int
-vault_txn_begin(vault *v)
+vault_txn_begin_sync(vault *v, int full)
 {
+	int rc;
+
 	if (v->in_txn)
 		return 0;
+	if ((rc = vault_sync(v, full)) != 0)
+		return rc;
 	return exec(v, "BEGIN IMMEDIATE", "begin transaction");
+}
+
+int
+vault_txn_begin(vault *v)
+{
+	/* Everything but the audit log stores passwords or keys: FULL. */
+	return vault_txn_begin_sync(v, 1);
 }
 
 int
@@ -217,7 +275,7 @@ pragma_int(vault *v, const char *sql, int *out)
 	} else {
 		rc = vault_sql_err(v, rc, "read header");
 	}
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	return rc;
 }
 
@@ -249,10 +307,34 @@ db_open(vault *v, int create)
 static int
 db_settings(vault *v)
 {
-	return exec(v,
+	int rc = exec(v,
 	    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
 	    "PRAGMA synchronous=FULL;",
 	    "configure");
+
+	if (rc == 0)
+		v->sync_full = 1;
+	return rc;
+}
+
+/*
+ * Durability per write. In WAL mode, NORMAL survives a crash of any
+ * process but may lose the last commits on power loss; FULL fsyncs the
+ * WAL at every commit. Writes that hold a password or a key are FULL;
+ * audit records are NORMAL, and become durable with the next FULL commit
+ * or checkpoint. The setting is cached so a release pays no PRAGMA.
+ */
+int
+vault_sync(vault *v, int full)
+{
+	int rc;
+
+	if (v->sync_full == full || v->in_txn || !sqlite3_get_autocommit(v->db))
+		return 0;
+	rc = exec(v, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "set durability");
+	if (rc == 0)
+		v->sync_full = full;
+	return rc;
 }
 
 /* Applies migrations after `from`, in one transaction. */
@@ -352,7 +434,7 @@ load_id(vault *v)
 	} else {
 		rc = vault_sql_err(v, rc, "read vault id");
 	}
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	return rc;
 }
 
@@ -454,7 +536,7 @@ insert_slot(vault *v, const vault_wr *blob, uint32_t *id)
 	sqlite3_bind_blob(st, 1, blob->p, (int)blob->len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store keyslot");
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	if (rc == 0 && id != NULL)
 		*id = (uint32_t)sqlite3_last_insert_rowid(v->db);
 	return rc;
@@ -552,7 +634,7 @@ vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, 
 		sqlite3_bind_blob(st, 1, v->id, VAULT_IDBYTES, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store id");
-		sqlite3_finalize(st);
+		vault_stmt_done(v, st);
 	}
 	if (rc == 0)
 		rc = insert_slot(v, &blob, &v->unlocked_slot);
@@ -594,6 +676,7 @@ vault_close(vault **vp)
 	if (vp == NULL || (v = *vp) == NULL)
 		return;
 	vault_lock(v);
+	stmt_cache_clear(v);
 	if (v->db != NULL)
 		sqlite3_close_v2(v->db);
 	free(v->path);
@@ -681,7 +764,7 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 		rc = VAULT_ERR_BADPASS;
 	}
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	sodium_free(kek);
 	sodium_free(keys);
 	return rc;
@@ -756,7 +839,7 @@ vault_slot_list(vault *v, vault_slot_info **out, size_t *n)
 	if (src != SQLITE_DONE)
 		rc = vault_sql_err(v, src, "read keyslots");
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	if (rc != 0) {
 		free(list);
 		return rc;
@@ -891,7 +974,7 @@ vault_slot_rm(vault *v, uint32_t id)
 	}
 	rc = vault_txn_commit(v);
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
 	else if (id == v->unlocked_slot)
@@ -952,7 +1035,7 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 	if (rc != 0)
 		vault_txn_rollback(v);
 out:
-	sqlite3_finalize(st);
+	vault_stmt_done(v, st);
 	free(slots);
 	vault_wr_free(&blob);
 	return rc;

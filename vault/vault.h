@@ -274,9 +274,16 @@ int vault_account_list(vault *v, vault_account ***out, size_t *n) VAULT_WUR;
 int vault_account_rm(vault *v, const char *name) VAULT_WUR;
 /*
  * Opens a stored secret: version 0 means current. The caller frees it
- * with vault_secret_free(). If info is not NULL it receives the account.
+ * with vault_secret_free().
  */
 int vault_secret_get(vault *v, const char *name, uint32_t version,
+    vault_secret **out) VAULT_WUR;
+
+/*
+ * Opens an account and one of its passwords with a single lookup, for
+ * the release path. acct->nversions is not filled in.
+ */
+int vault_account_secret(vault *v, const char *name, uint32_t version, vault_account **acct,
     vault_secret **out) VAULT_WUR;
 
 typedef struct vault_version_info {
