@@ -82,9 +82,20 @@ run() {
 	fi
 }
 
-# The demo proper. Later issues add their steps here (agent, actions,
-# audit, ...): keep each one a `run vault ...` line so it shows what a
-# user would type.
+# Like run, but the step is expected to fail with exit code $1.
+run_expect() {
+	local want=$1 rc=0
+	shift
+	printf '+ %s   # expect exit %s\n' "$*" "$want"
+	"$@" || rc=$?
+	if ((rc != want)); then
+		echo "setup-demo: FAILED: expected exit $want, got $rc: $*" >&2
+		exit 1
+	fi
+}
+
+# The demo proper. Later issues add their steps here (actions, run, ...):
+# keep each one a `run vault ...` line so it shows what a user would type.
 demo() {
 	local secret=demo-Passw0rd-not-real got rc
 
@@ -95,14 +106,25 @@ demo() {
 	echo "# the account's password comes on standard input (a terminal would ask twice)"
 	printf '%s\n' "$secret" | run vault add demo-admin --user admin --domain CORP --note "demo account"
 
+	echo
+	echo "== the agent: the passphrase is given once, then every command uses the agent"
+	run vault unlock
+	run vault status
+	unset VAULT_PASSPHRASE_FILE
+	echo "# (no passphrase source from here on: the agent answers)"
 	run vault list
 	run vault show demo-admin
 
-	# Check what comes back, not just the exit code.
-	echo "+ vault get demo-admin"
-	got=$(vault get demo-admin) || {
+	echo "# use=actions (the default): through the agent, printing the password needs the"
+	echo "# master passphrase again on a terminal; this demo has none, so it is refused"
+	run_expect 5 vault get demo-admin
+	run vault log
+
+	echo "# a direct open proves the passphrase itself, so it may print the password:"
+	echo "+ VAULT_PASSPHRASE_FILE=... vault get demo-admin --no-agent"
+	got=$(VAULT_PASSPHRASE_FILE="$DEMO_DIR/passphrase" vault get demo-admin --no-agent) || {
 		rc=$?
-		echo "setup-demo: FAILED (exit $rc): vault get demo-admin" >&2
+		echo "setup-demo: FAILED (exit $rc): vault get demo-admin --no-agent" >&2
 		exit "$rc"
 	}
 	printf '%s\n' "$got"
@@ -110,17 +132,26 @@ demo() {
 		echo "setup-demo: FAILED: vault get returned something other than the stored password" >&2
 		exit 1
 	fi
+	run vault log --verify
+	run vault lock
+	run_expect 3 vault status
 	echo
-	echo "== demo passed: the vault and its passphrase file are deleted now"
+	echo "== demo passed: the agent is stopped and the vault and passphrase file deleted now"
 }
 
 DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vault-demo.XXXXXXXX")
-trap 'rm -rf -- "$DEMO_DIR"' EXIT
+cleanup() {
+	pkill -f -- "vault-agent --db $DEMO_DIR/" 2>/dev/null || true
+	rm -rf -- "$DEMO_DIR"
+}
+trap cleanup EXIT
 chmod 700 "$DEMO_DIR"
 
 export PATH="$ROOT/$BUILD/cli:$PATH"
-export VAULT_NO_AGENT=1
+export VAULT_AGENT_PROGRAM="$ROOT/$BUILD/agent/vault-agent"
+unset VAULT_NO_AGENT
 export VAULT_DB="$DEMO_DIR/vault.db"
+export VAULT_AGENT_SOCK="$DEMO_DIR/agent/agent.sock"
 unset VAULT_PASSPHRASE_FD
 # The master passphrase goes through a file only its owner can read;
 # vault refuses the file if group or others have any access.
