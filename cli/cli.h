@@ -72,6 +72,7 @@ struct session {
 	vault_peer peer;
 	char *db;
 	char *sock;
+	vault_secret *pass; /* the passphrase that unlocked the agent, if this command did */
 };
 
 int cli_db_path(const struct cli_opts *o, char **out, int *explicit_path);

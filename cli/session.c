@@ -66,14 +66,29 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 		env = o->db;
 	if (env != NULL && *env != '\0') {
 		*explicit_path = 1;
-		/* The agent compares paths: make it absolute when it exists. */
-		if ((abs = realpath(env, NULL)) != NULL) {
-			*out = abs;
-			return 0;
+		/*
+		 * The agent compares paths, so make them absolute; but resolve
+		 * only the directory: a symlinked vault file must still meet
+		 * vault_open()'s O_NOFOLLOW and be refused.
+		 */
+		{
+			char *c1 = strdup(env), *c2 = strdup(env), *base;
+			size_t len;
+
+			abs = c1 && c2 ? realpath(dirname(c1), NULL) : NULL;
+			base = c2 ? basename(c2) : NULL;
+			if (abs != NULL && base != NULL) {
+				len = strlen(abs) + strlen(base) + 2;
+				if ((*out = malloc(len)) != NULL)
+					snprintf(*out, len, "%s/%s", strcmp(abs, "/") ? abs : "", base);
+			} else {
+				*out = strdup(env);
+			}
+			free(abs);
+			free(c1);
+			free(c2);
 		}
-		if ((*out = strdup(env)) == NULL)
-			return VAULT_ERR_NOMEM;
-		return 0;
+		return *out == NULL ? VAULT_ERR_NOMEM : 0;
 	}
 	rc = vault_default_path(out, getenv("XDG_DATA_HOME"), getenv("HOME"));
 	if (rc == VAULT_ERR_NOTFOUND)
@@ -211,7 +226,8 @@ unlock_agent(struct session *s, const struct cli_opts *o, const char *db)
 		if ((rc = cli_read_passphrase(&pass, prompt, 0)) != 0)
 			return cli_exit(rc);
 		rc = vault_wr_str(&p, pass->buf, pass->len);
-		vault_secret_free(&pass);
+		/* Kept for a key change in this same command: asked once only. */
+		s->pass = pass;
 		type = VAULT_MSG_UNLOCK;
 	}
 	if (rc == 0)
@@ -224,6 +240,8 @@ unlock_agent(struct session *s, const struct cli_opts *o, const char *db)
 	} else {
 		ret = cli_report_frame(resp.p, resp.len, "cannot unlock");
 	}
+	if (ret != 0)
+		vault_secret_free(&s->pass);
 	vault_wr_free(&resp);
 	return ret;
 }
@@ -335,6 +353,7 @@ session_close(struct session *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	vault_secret_free(&s->pass);
 	vault_close(&s->v);
 	free(s->db);
 	free(s->sock);

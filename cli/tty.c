@@ -131,11 +131,19 @@ read_env_fd(vault_secret **out, const char *val)
 	return read_line_fd((int)fd, out);
 }
 
+/*
+ * The Nth passphrase a command needs comes from the Nth line of the file,
+ * so `vault passwd` reads the current one from line 1 and the new one
+ * from line 2, as it would read two lines from VAULT_PASSPHRASE_FD.
+ */
 static int
 read_env_file(vault_secret **out, const char *path)
 {
+	static unsigned line;
 	struct stat st;
-	int fd, rc;
+	vault_secret *skip = NULL;
+	unsigned i;
+	int fd, rc = 0;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -148,8 +156,14 @@ read_env_file(vault_secret **out, const char *path)
 		close(fd);
 		return VAULT_ERR_PERM;
 	}
-	rc = read_line_fd(fd, out);
+	for (i = 0; i < line && rc == 0; i++) {
+		rc = read_line_fd(fd, &skip);
+		vault_secret_free(&skip);
+	}
+	if (rc == 0)
+		rc = read_line_fd(fd, out);
 	close(fd);
+	line++;
 	return rc;
 }
 

@@ -806,6 +806,8 @@ current_passphrase(struct session *s, vault_wr *p)
 
 	if (s->fd < 0)
 		return vault_wr_str(p, NULL, 0);
+	if (s->pass != NULL)
+		return vault_wr_str(p, s->pass->buf, s->pass->len);
 	if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0)
 		return rc;
 	rc = vault_wr_str(p, cur->buf, cur->len);
@@ -1251,6 +1253,8 @@ main_usage(FILE *f)
 static int
 cmd_help(int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return show_help("help");
 	if (argc >= 2 && find_cmd(argv[1]) != NULL)
 		return show_help(argv[1]);
 	if (argc >= 2)

@@ -6,7 +6,7 @@
 -- A stolen file shows how many rows there are, nothing more.
 
 CREATE TABLE vault_meta (
-	key   TEXT PRIMARY KEY NOT NULL,  -- 'id': the public random vault id
+	key   TEXT PRIMARY KEY NOT NULL,  -- 'id': the public random vault id + its BLAKE2b-128
 	value BLOB NOT NULL
 ) STRICT;
 

@@ -590,6 +590,24 @@ out:
 	return rc;
 }
 
+/*
+ * Opens version (0: current). The current version's row must exist: its
+ * absence means rows were deleted behind our back, not "not found".
+ */
+static int
+secret_open_checked(vault *v, const struct acct_row *row, uint32_t version, vault_secret **out)
+{
+	uint32_t want = version ? version : row->a->version;
+	int rc = secret_open(v, row, want, out, NULL);
+
+	if (rc == VAULT_ERR_NOTFOUND && want == row->a->version) {
+		vault_detail(v, "account '%s': its current password (version %u) is missing; the vault "
+				"was damaged or tampered with", row->a->name, want);
+		rc = VAULT_ERR_CORRUPT;
+	}
+	return rc;
+}
+
 int
 vault_secret_get(vault *v, const char *name, uint32_t version, vault_secret **out)
 {
@@ -599,7 +617,7 @@ vault_secret_get(vault *v, const char *name, uint32_t version, vault_secret **ou
 	*out = NULL;
 	if ((rc = row_find(v, name, &row)) != 0)
 		return rc;
-	rc = secret_open(v, &row, version ? version : row.a->version, out, NULL);
+	rc = secret_open_checked(v, &row, version, out);
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -615,7 +633,7 @@ vault_account_secret(vault *v, const char *name, uint32_t version, vault_account
 	*out = NULL;
 	if ((rc = row_find(v, name, &row)) != 0)
 		return rc;
-	if ((rc = secret_open(v, &row, version ? version : row.a->version, out, NULL)) != 0) {
+	if ((rc = secret_open_checked(v, &row, version, out)) != 0) {
 		vault_account_free(&row.a);
 		return rc;
 	}
@@ -655,8 +673,19 @@ vault_history(vault *v, const char *name, vault_version_info **out, size_t *n)
 			goto out;
 		cnt++;
 	}
-	if (src != SQLITE_DONE)
+	if (src != SQLITE_DONE) {
 		rc = vault_sql_err(v, src, "read history");
+	} else {
+		size_t i, cur = 0;
+
+		for (i = 0; i < cnt; i++)
+			cur += list[i].current;
+		if (cur != 1) {
+			vault_detail(v, "account '%s': its current password (version %u) is missing; the "
+					"vault was damaged or tampered with", row.a->name, row.a->version);
+			rc = VAULT_ERR_CORRUPT;
+		}
+	}
 out:
 	vault_stmt_done(v, st);
 	vault_account_free(&row.a);

@@ -416,21 +416,48 @@ precheck(vault *v, int fd)
 	return 0;
 }
 
+/*
+ * Every keyslot is bound to the vault id, so a damaged id would look like
+ * a wrong passphrase. The stored id is therefore followed by an unkeyed
+ * BLAKE2b-128 of itself: damage is exit 6, not exit 3.
+ */
+#define ID_SUMBYTES 16U
+
+static void
+id_sum(unsigned char out[ID_SUMBYTES], const unsigned char id[VAULT_IDBYTES])
+{
+	static const unsigned char label[] = "vault-id-v1";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, ID_SUMBYTES);
+	crypto_generichash_update(&st, label, sizeof(label));
+	crypto_generichash_update(&st, id, VAULT_IDBYTES);
+	crypto_generichash_final(&st, out, ID_SUMBYTES);
+}
+
 static int
 load_id(vault *v)
 {
 	sqlite3_stmt *st = NULL;
+	unsigned char sum[ID_SUMBYTES];
+	const unsigned char *b;
 	int rc;
 
 	if ((rc = vault_prepare(v, &st, "SELECT value FROM vault_meta WHERE key='id'")) != 0)
 		return rc;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == VAULT_IDBYTES) {
-		memcpy(v->id, sqlite3_column_blob(st, 0), VAULT_IDBYTES);
-		rc = 0;
-	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		vault_detail(v, "vault id is missing or damaged");
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 		rc = VAULT_ERR_CORRUPT;
+		b = sqlite3_column_blob(st, 0);
+		if (b != NULL && sqlite3_column_bytes(st, 0) == VAULT_IDBYTES + ID_SUMBYTES) {
+			id_sum(sum, b);
+			if (sodium_memcmp(sum, b + VAULT_IDBYTES, ID_SUMBYTES) == 0) {
+				memcpy(v->id, b, VAULT_IDBYTES);
+				rc = 0;
+			}
+		}
+		if (rc != 0)
+			vault_detail(v, "vault id is missing or damaged");
 	} else {
 		rc = vault_sql_err(v, rc, "read vault id");
 	}
@@ -631,7 +658,11 @@ vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, 
 	if (rc == 0)
 		rc = exec(v, sql, "set schema version");
 	if (rc == 0 && (rc = vault_prepare(v, &st, "INSERT INTO vault_meta(key, value) VALUES ('id', ?)")) == 0) {
-		sqlite3_bind_blob(st, 1, v->id, VAULT_IDBYTES, SQLITE_STATIC);
+		unsigned char idrow[VAULT_IDBYTES + ID_SUMBYTES];
+
+		memcpy(idrow, v->id, VAULT_IDBYTES);
+		id_sum(idrow + VAULT_IDBYTES, v->id);
+		sqlite3_bind_blob(st, 1, idrow, sizeof(idrow), SQLITE_TRANSIENT);
 		rc = sqlite3_step(st);
 		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store id");
 		vault_stmt_done(v, st);
@@ -710,7 +741,7 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 	sqlite3_stmt *st = NULL;
 	struct vault_keys *keys = NULL;
 	unsigned char *kek = NULL;
-	int rc, src, tried = 0, damaged = 0;
+	int rc, src, tried = 0, damaged = 0, rows = 0;
 
 	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL ||
 	    (keys = sodium_malloc(sizeof(*keys))) == NULL) {
@@ -726,6 +757,7 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 		const unsigned char *b = sqlite3_column_blob(st, 1);
 		int r;
 
+		rows++;
 		if (vault_slot_parse(&s, b, (size_t)sqlite3_column_bytes(st, 1)) != 0) {
 			damaged = (int)id;
 			continue;
@@ -753,6 +785,9 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 	}
 	if (src != SQLITE_DONE) {
 		rc = vault_sql_err(v, src, "read keyslots");
+	} else if (rows == 0) {
+		vault_detail(v, "the vault has no keyslot at all; it was damaged or tampered with");
+		rc = VAULT_ERR_CORRUPT;
 	} else if (damaged) {
 		vault_detail(v, "keyslot %d is damaged, and no other keyslot matched", damaged);
 		rc = VAULT_ERR_CORRUPT;
