@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_keyslot.c - unit tests for vault/keyslot.c: LUKS-style slots that
+ * wrap the master key.
+ *
+ * Slot blob: "VKS1" | u8 kind | u64 created | (passphrase: u32 alg | u64
+ * opslimit | u64 memlimit) | 16-byte salt | str(sealed master key) |
+ * 16-byte unkeyed BLAKE2b of everything before. Any accidental damage must
+ * be caught by vault_slot_parse() (the checksum); a deliberate edit with a
+ * recomputed checksum must still never unwrap (the header is in the
+ * associated data). Hostile KDF parameters are refused by range checks,
+ * tested here on hand-made blobs with valid checksums so that the range
+ * check, not the checksum, is what refuses them.
+ *
+ * Passphrase slots use crypto_pwhash_OPSLIMIT_MIN/MEMLIMIT_MIN to keep the
+ * tests fast.
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+
+#define SUMBYTES 16U
+#define WRAPPEDBYTES (VAULT_SEALBYTES + VAULT_KEYBYTES)
+#define MEM_MAX (4ULL * 1024 * 1024 * 1024) /* SLOT_MEMLIMIT_MAX in keyslot.c */
+#define OPS_MAX 64ULL                       /* SLOT_OPSLIMIT_MAX in keyslot.c */
+
+static void
+fill(unsigned char *p, size_t n, unsigned char first)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(first + i);
+}
+
+static size_t
+unhex(unsigned char *out, size_t outmax, const char *hex)
+{
+	size_t n = 0;
+
+	assert_int_equal(sodium_hex2bin(out, outmax, hex, strlen(hex), NULL, &n, NULL), 0);
+	assert_int_equal(n * 2, strlen(hex));
+	return n;
+}
+
+/* Big-endian encoders independent of vault_wr, for hand-made blobs. */
+static size_t
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+static size_t
+put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+	return 8;
+}
+
+/* Recomputes the trailing checksum of a blob of len bytes (checksum included). */
+static void
+fix_sum(unsigned char *blob, size_t len)
+{
+	assert_true(len >= SUMBYTES);
+	crypto_generichash(blob + len - SUMBYTES, SUMBYTES, blob, len - SUMBYTES, NULL, 0);
+}
+
+struct hand {
+	const char *magic;
+	uint8_t kind;
+	int params; /* write alg/opslimit/memlimit */
+	uint32_t alg;
+	uint64_t ops, mem;
+	uint32_t wrappedlen_field;
+	size_t wrappedlen;
+	size_t trailing; /* junk bytes before the checksum */
+};
+
+/*
+ * Builds a slot blob by hand with a valid checksum. The wrapped key is
+ * random bytes of the right shape: parse accepts it, unwrap would not.
+ */
+static size_t
+hand_slot(unsigned char *out, size_t max, const struct hand *h)
+{
+	size_t n = 0;
+
+	assert_true(max >= 4 + 1 + 8 + 4 + 8 + 8 + 16 + 4 + h->wrappedlen + h->trailing + SUMBYTES);
+	memcpy(out, h->magic, 4);
+	n += 4;
+	out[n++] = h->kind;
+	n += put64(out + n, 1700000000);
+	if (h->params) {
+		n += put32(out + n, h->alg);
+		n += put64(out + n, h->ops);
+		n += put64(out + n, h->mem);
+	}
+	fill(out + n, 16, 0x10); /* salt */
+	n += 16;
+	n += put32(out + n, h->wrappedlen_field);
+	randombytes_buf(out + n, h->wrappedlen);
+	out[n] = VAULT_SEAL_VERSION;
+	n += h->wrappedlen;
+	memset(out + n, 0xab, h->trailing);
+	n += h->trailing;
+	n += SUMBYTES;
+	fix_sum(out, n);
+	return n;
+}
+
+static struct hand
+hand_pass(uint64_t ops, uint64_t mem)
+{
+	struct hand h = { "VKS1", VAULT_SLOT_PASSPHRASE, 1, crypto_pwhash_ALG_ARGON2ID13, ops, mem,
+		WRAPPEDBYTES, WRAPPEDBYTES, 0 };
+
+	return h;
+}
+
+static struct hand
+hand_keyfile(void)
+{
+	struct hand h = { "VKS1", VAULT_SLOT_KEYFILE, 0, 0, 0, 0, WRAPPEDBYTES, WRAPPEDBYTES, 0 };
+
+	return h;
+}
+
+/* A passphrase slot at the cheapest KDF setting, built by the library. */
+static void
+make_pass_slot(vault_wr *blob, unsigned char kek[VAULT_KEYBYTES],
+    const unsigned char id[VAULT_IDBYTES], const unsigned char master[VAULT_KEYBYTES])
+{
+	struct vault_slot s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = VAULT_SLOT_PASSPHRASE;
+	s.alg = crypto_pwhash_ALG_ARGON2ID13;
+	s.opslimit = crypto_pwhash_OPSLIMIT_MIN;
+	s.memlimit = crypto_pwhash_MEMLIMIT_MIN;
+	s.created = 1700000000;
+	randombytes_buf(s.salt, sizeof(s.salt));
+	assert_int_equal(vault_kek_passphrase(kek, &s, (const unsigned char *)"pass phrase", 11),
+	    0);
+	vault_wr_init(blob, 0, 0);
+	assert_int_equal(vault_slot_build(blob, &s, id, kek, master), 0);
+}
+
+static void
+make_keyfile_slot(vault_wr *blob, unsigned char kek[VAULT_KEYBYTES],
+    const unsigned char id[VAULT_IDBYTES], const unsigned char master[VAULT_KEYBYTES],
+    const unsigned char keyfile[VAULT_KEYFILEBYTES])
+{
+	struct vault_slot s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = VAULT_SLOT_KEYFILE;
+	s.created = 1700000001;
+	randombytes_buf(s.salt, sizeof(s.salt));
+	assert_int_equal(vault_kek_keyfile(kek, &s, keyfile), 0);
+	vault_wr_init(blob, 0, 0);
+	assert_int_equal(vault_slot_build(blob, &s, id, kek, master), 0);
+}
+
+/*
+ * Golden slot, made without libvault (see test_crypto.c): passphrase
+ * "golden passphrase", created 0x65000000, Argon2id13, opslimit 1,
+ * memlimit 8192, salt 10..1f, vault id 00..0f, master key c0..df, nonce
+ * 60..77. Pins the slot format, the KDF call and the slot's AD.
+ */
+/* clang-format off */
+static const char golden_slot_hex[] =
+    "564b5331" "01" "0000000065000000"                     /* magic, kind, created */
+    "00000002" "0000000000000001" "0000000000002000"       /* alg, opslimit, memlimit */
+    "101112131415161718191a1b1c1d1e1f"                     /* salt */
+    "00000049"                                             /* str length of the sealed key */
+    "01" "606162636465666768696a6b6c6d6e6f7071727374757677" /* version, nonce */
+    "02320b9e089ca3056909a733899535e53882f652b645e9cba0d4cd960d3d69e2" /* sealed key */
+    "a98edfab2766735141cdbcebd7567174"                     /* tag */
+    "f7f2ee4f36075e0f12fefead35ff6424";                    /* BLAKE2b-128 checksum */
+/* clang-format on */
+
+static void
+slot_golden(void **state)
+{
+	unsigned char blob[256], id[VAULT_IDBYTES], kek[VAULT_KEYBYTES], want[VAULT_KEYBYTES],
+	    master[VAULT_KEYBYTES], salt[16];
+	size_t len = unhex(blob, sizeof(blob), golden_slot_hex);
+	struct vault_slot s;
+
+	(void)state;
+	fill(id, sizeof(id), 0x00);
+	fill(salt, sizeof(salt), 0x10);
+	assert_int_equal(vault_slot_parse(&s, blob, len), 0);
+	assert_int_equal(s.kind, VAULT_SLOT_PASSPHRASE);
+	assert_true(s.created == 0x65000000);
+	assert_int_equal(s.alg, crypto_pwhash_ALG_ARGON2ID13);
+	assert_true(s.opslimit == 1);
+	assert_true(s.memlimit == 8192);
+	assert_memory_equal(s.salt, salt, 16);
+	assert_int_equal(s.wrappedlen, WRAPPEDBYTES);
+	assert_ptr_equal(s.wrapped, blob + 4 + 1 + 8 + 4 + 8 + 8 + 16 + 4);
+
+	assert_int_equal(vault_kek_passphrase(kek, &s, (const unsigned char *)"golden passphrase",
+			     17),
+	    0);
+	unhex(want, sizeof(want),
+	    "50f2be1e08bd0cd2c019917ae19b1d32750cdcf4538799afa4eb5049fdf786a5");
+	assert_memory_equal(kek, want, sizeof(want));
+	assert_int_equal(vault_slot_unwrap(&s, id, kek, master), 0);
+	fill(want, sizeof(want), 0xc0);
+	assert_memory_equal(master, want, sizeof(want));
+
+	/* Keyfile KEK: BLAKE2b-256 keyed by the file, over "vault-keyfile-kek-v1\0" | salt. */
+	{
+		unsigned char keyfile[VAULT_KEYFILEBYTES];
+
+		fill(keyfile, sizeof(keyfile), 0xe0);
+		assert_int_equal(vault_kek_keyfile(kek, &s, keyfile), 0);
+		unhex(want, sizeof(want),
+		    "17affc2f87b0663b3195a620332d650fb599624994694426f29b4a9f3360597c");
+		assert_memory_equal(kek, want, sizeof(want));
+		/* Another salt, another KEK. */
+		s.salt[0] ^= 1;
+		assert_int_equal(vault_kek_keyfile(kek, &s, keyfile), 0);
+		assert_memory_not_equal(kek, want, sizeof(want));
+	}
+}
+
+static void
+slot_pass_roundtrip(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES],
+	    kek2[VAULT_KEYBYTES], out[VAULT_KEYBYTES];
+	struct vault_slot s;
+	vault_wr blob;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	make_pass_slot(&blob, kek, id, master);
+	assert_int_equal(blob.len, 4 + 1 + 8 + 4 + 8 + 8 + 16 + 4 + WRAPPEDBYTES + SUMBYTES);
+	assert_memory_equal(blob.p, "VKS1", 4);
+	assert_int_equal(vault_slot_parse(&s, blob.p, blob.len), 0);
+	assert_int_equal(s.kind, VAULT_SLOT_PASSPHRASE);
+	assert_true(s.created == 1700000000);
+	assert_int_equal(s.alg, crypto_pwhash_ALG_ARGON2ID13);
+	assert_true(s.opslimit == crypto_pwhash_OPSLIMIT_MIN);
+	assert_true(s.memlimit == crypto_pwhash_MEMLIMIT_MIN);
+	assert_true(s.wrapped > blob.p && s.wrapped + s.wrappedlen <= blob.p + blob.len);
+
+	/* The KEK is derived again from the parsed slot, as unlocking does. */
+	assert_int_equal(vault_kek_passphrase(kek2, &s, (const unsigned char *)"pass phrase", 11),
+	    0);
+	assert_memory_equal(kek, kek2, sizeof(kek));
+	memset(out, 0, sizeof(out));
+	assert_int_equal(vault_slot_unwrap(&s, id, kek2, out), 0);
+	assert_memory_equal(out, master, sizeof(master));
+
+	/* Wrong passphrase: another KEK, BADPASS, master untouched. */
+	assert_int_equal(vault_kek_passphrase(kek2, &s, (const unsigned char *)"pass phrasE", 11),
+	    0);
+	assert_memory_not_equal(kek, kek2, sizeof(kek));
+	memset(out, 0x55, sizeof(out));
+	assert_int_equal(vault_slot_unwrap(&s, id, kek2, out), VAULT_ERR_BADPASS);
+	{
+		unsigned char same[VAULT_KEYBYTES];
+
+		memset(same, 0x55, sizeof(same));
+		assert_memory_equal(out, same, sizeof(out));
+	}
+	vault_wr_free(&blob);
+}
+
+static void
+slot_keyfile_roundtrip(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES],
+	    kek2[VAULT_KEYBYTES], out[VAULT_KEYBYTES], keyfile[VAULT_KEYFILEBYTES];
+	struct vault_slot s;
+	vault_wr blob;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	randombytes_buf(keyfile, sizeof(keyfile));
+	make_keyfile_slot(&blob, kek, id, master, keyfile);
+	assert_int_equal(blob.len, 4 + 1 + 8 + 16 + 4 + WRAPPEDBYTES + SUMBYTES);
+	assert_int_equal(vault_slot_parse(&s, blob.p, blob.len), 0);
+	assert_int_equal(s.kind, VAULT_SLOT_KEYFILE);
+	assert_true(s.created == 1700000001);
+	assert_true(s.opslimit == 0 && s.memlimit == 0);
+	assert_int_equal(vault_kek_keyfile(kek2, &s, keyfile), 0);
+	assert_memory_equal(kek, kek2, sizeof(kek));
+	assert_int_equal(vault_slot_unwrap(&s, id, kek2, out), 0);
+	assert_memory_equal(out, master, sizeof(master));
+
+	/* Another keyfile. */
+	keyfile[31] ^= 1;
+	assert_int_equal(vault_kek_keyfile(kek2, &s, keyfile), 0);
+	assert_int_equal(vault_slot_unwrap(&s, id, kek2, out), VAULT_ERR_BADPASS);
+	vault_wr_free(&blob);
+}
+
+/* A wrong KEK, or the slot of another vault: BADPASS. */
+static void
+slot_wrong_kek(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], id2[VAULT_IDBYTES], master[VAULT_KEYBYTES],
+	    kek[VAULT_KEYBYTES], bad[VAULT_KEYBYTES], out[VAULT_KEYBYTES];
+	struct vault_slot s;
+	vault_wr blob;
+	size_t i;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	make_pass_slot(&blob, kek, id, master);
+	assert_int_equal(vault_slot_parse(&s, blob.p, blob.len), 0);
+	for (i = 0; i < VAULT_KEYBYTES; i++) {
+		memcpy(bad, kek, sizeof(bad));
+		bad[i] ^= 0x80;
+		assert_int_equal(vault_slot_unwrap(&s, id, bad, out), VAULT_ERR_BADPASS);
+	}
+	memset(bad, 0, sizeof(bad));
+	assert_int_equal(vault_slot_unwrap(&s, id, bad, out), VAULT_ERR_BADPASS);
+	/* The slot is bound to its vault id. */
+	memcpy(id2, id, sizeof(id));
+	id2[3] ^= 1;
+	assert_int_equal(vault_slot_unwrap(&s, id2, kek, out), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_slot_unwrap(&s, id, kek, out), 0);
+	assert_memory_equal(out, master, sizeof(master));
+	vault_wr_free(&blob);
+}
+
+/* EVERY single-bit flip anywhere in the blob is refused by parse (the checksum). */
+static void
+slot_every_bitflip(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES],
+	    keyfile[VAULT_KEYFILEBYTES], out[VAULT_KEYBYTES];
+	vault_wr blobs[2];
+	int k;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	randombytes_buf(keyfile, sizeof(keyfile));
+	make_pass_slot(&blobs[0], kek, id, master);
+	make_keyfile_slot(&blobs[1], kek, id, master, keyfile);
+	for (k = 0; k < 2; k++) {
+		vault_wr *b = &blobs[k];
+		struct vault_slot s;
+		size_t i, flips = 0;
+		int bit;
+
+		for (i = 0; i < b->len; i++) {
+			for (bit = 0; bit < 8; bit++) {
+				b->p[i] ^= (unsigned char)(1U << bit);
+				if (vault_slot_parse(&s, b->p, b->len) == 0) {
+					/* Must not happen; if it did, unwrap must still refuse. */
+					assert_int_not_equal(vault_slot_unwrap(&s, id, kek, out),
+					    0);
+					fail_msg(
+					    "flip of bit %d in byte %zu passed vault_slot_parse",
+					    bit, i);
+				}
+				b->p[i] ^= (unsigned char)(1U << bit);
+				flips++;
+			}
+		}
+		assert_int_equal(flips, 8 * b->len);
+		assert_int_equal(vault_slot_parse(&s, b->p, b->len), 0);
+		vault_wr_free(b);
+	}
+}
+
+/*
+ * A deliberate edit with a recomputed checksum: every single-bit flip of
+ * the body (header, KDF parameters, salt, wrapped key) is refused either
+ * by parse or by unwrap; none yields the master key.
+ */
+static void
+slot_edit_with_checksum(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES],
+	    keyfile[VAULT_KEYFILEBYTES], out[VAULT_KEYBYTES];
+	vault_wr blobs[2];
+	int k;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	randombytes_buf(keyfile, sizeof(keyfile));
+	for (k = 0; k < 2; k++) {
+		vault_wr *b = &blobs[k];
+		size_t i, by_parse = 0, by_unwrap = 0;
+		int bit;
+
+		if (k == 0)
+			make_pass_slot(b, kek, id, master);
+		else
+			make_keyfile_slot(b, kek, id, master, keyfile);
+		for (i = 0; i < b->len - SUMBYTES; i++) {
+			for (bit = 0; bit < 8; bit++) {
+				struct vault_slot s;
+
+				b->p[i] ^= (unsigned char)(1U << bit);
+				fix_sum(b->p, b->len);
+				if (vault_slot_parse(&s, b->p, b->len) != 0) {
+					by_parse++;
+				} else {
+					assert_int_equal(vault_slot_unwrap(&s, id, kek, out),
+					    VAULT_ERR_BADPASS);
+					by_unwrap++;
+				}
+				b->p[i] ^= (unsigned char)(1U << bit);
+			}
+		}
+		fix_sum(b->p, b->len);
+		assert_int_equal(by_parse + by_unwrap, 8 * (b->len - SUMBYTES));
+		/* Both layers are exercised: the salt and key bytes reach unwrap. */
+		assert_true(by_parse > 0);
+		assert_true(by_unwrap > 0);
+		vault_wr_free(b);
+	}
+}
+
+/* EVERY truncation, and any extension, is refused by parse. */
+static void
+slot_every_truncation(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES],
+	    keyfile[VAULT_KEYFILEBYTES];
+	vault_wr blobs[2];
+	int k;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	randombytes_buf(keyfile, sizeof(keyfile));
+	make_pass_slot(&blobs[0], kek, id, master);
+	make_keyfile_slot(&blobs[1], kek, id, master, keyfile);
+	for (k = 0; k < 2; k++) {
+		vault_wr *b = &blobs[k];
+		struct vault_slot s;
+		size_t n;
+
+		for (n = 0; n < b->len; n++)
+			assert_int_equal(vault_slot_parse(&s, b->p, n), VAULT_ERR_CORRUPT);
+		assert_int_equal(vault_slot_parse(&s, NULL, 0), VAULT_ERR_CORRUPT);
+		/* Truncated and re-checksummed (a careful forger): still refused. */
+		for (n = SUMBYTES + 4; n < b->len; n++) {
+			unsigned char *t = malloc(n);
+
+			assert_non_null(t);
+			memcpy(t, b->p, n - SUMBYTES);
+			fix_sum(t, n);
+			assert_int_equal(vault_slot_parse(&s, t, n), VAULT_ERR_CORRUPT);
+			free(t);
+		}
+		/* One byte more, with or without a fixed checksum. */
+		{
+			unsigned char *t = malloc(b->len + 1);
+
+			assert_non_null(t);
+			memcpy(t, b->p, b->len);
+			t[b->len] = 0;
+			assert_int_equal(vault_slot_parse(&s, t, b->len + 1), VAULT_ERR_CORRUPT);
+			memcpy(t, b->p, b->len - SUMBYTES);
+			t[b->len - SUMBYTES] = 0;
+			fix_sum(t, b->len + 1);
+			assert_int_equal(vault_slot_parse(&s, t, b->len + 1), VAULT_ERR_CORRUPT);
+			free(t);
+		}
+		assert_int_equal(vault_slot_parse(&s, b->p, b->len), 0);
+		vault_wr_free(b);
+	}
+}
+
+/* Hostile KDF parameters with a valid checksum: the range check refuses them. */
+static void
+slot_kdf_ranges(void **state)
+{
+	static const struct {
+		uint64_t ops, mem;
+		int ok;
+	} cases[] = {
+		{ crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN, 1 },
+		{ OPS_MAX, MEM_MAX, 1 },
+		{ crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE, 1 },
+		{ crypto_pwhash_OPSLIMIT_SENSITIVE, crypto_pwhash_MEMLIMIT_SENSITIVE, 1 },
+		{ 0, crypto_pwhash_MEMLIMIT_MIN, 0 },           /* ops below min */
+		{ OPS_MAX + 1, crypto_pwhash_MEMLIMIT_MIN, 0 }, /* ops above max */
+		{ UINT64_MAX, crypto_pwhash_MEMLIMIT_MIN, 0 },
+		{ 0x100000001ULL, crypto_pwhash_MEMLIMIT_MIN, 0 }, /* truncates to 1 */
+		/* mem below min */
+		{ crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN - 1, 0 },
+		{ crypto_pwhash_OPSLIMIT_MIN, 0, 0 },
+		{ crypto_pwhash_OPSLIMIT_MIN, MEM_MAX + 1, 0 }, /* mem above max */
+		{ crypto_pwhash_OPSLIMIT_MIN, UINT64_MAX, 0 },
+		{ crypto_pwhash_OPSLIMIT_MIN, (1ULL << 63) + 8192, 0 },
+	};
+	unsigned char blob[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hand h = hand_pass(cases[i].ops, cases[i].mem);
+		struct vault_slot s;
+		size_t len = hand_slot(blob, sizeof(blob), &h);
+		int rc = vault_slot_parse(&s, blob, len);
+
+		if (cases[i].ok) {
+			assert_int_equal(rc, 0);
+			assert_true(s.opslimit == cases[i].ops);
+			assert_true(s.memlimit == cases[i].mem);
+		} else if (rc != VAULT_ERR_CORRUPT) {
+			fail_msg("ops %llu mem %llu: got %d, want VAULT_ERR_CORRUPT",
+			    (unsigned long long)cases[i].ops, (unsigned long long)cases[i].mem, rc);
+		}
+	}
+	/* Only Argon2id13. */
+	{
+		static const uint32_t algs[] = { 0, crypto_pwhash_ALG_ARGON2I13, 3, 0xffffffffU };
+
+		for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+			struct hand h =
+			    hand_pass(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+			struct vault_slot s;
+			size_t len;
+
+			h.alg = algs[i];
+			len = hand_slot(blob, sizeof(blob), &h);
+			assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		}
+	}
+}
+
+/* Unknown kinds and malformed structure, all with valid checksums. */
+static void
+slot_structure(void **state)
+{
+	unsigned char blob[256];
+	struct vault_slot s;
+	struct hand h;
+	size_t len;
+	unsigned kind;
+
+	(void)state;
+	/* Controls: the hand-made blobs parse when nothing is wrong. */
+	h = hand_keyfile();
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), 0);
+	assert_int_equal(s.kind, VAULT_SLOT_KEYFILE);
+	h = hand_pass(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), 0);
+
+	/* Every kind but 1 and 2, laid out either way. */
+	for (kind = 0; kind < 256; kind++) {
+		if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_KEYFILE)
+			continue;
+		h = hand_keyfile();
+		h.kind = (uint8_t)kind;
+		len = hand_slot(blob, sizeof(blob), &h);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		h = hand_pass(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+		h.kind = (uint8_t)kind;
+		len = hand_slot(blob, sizeof(blob), &h);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	}
+	/* A keyfile kind with passphrase fields, and the other way round. */
+	h = hand_pass(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+	h.kind = VAULT_SLOT_KEYFILE;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	h = hand_keyfile();
+	h.kind = VAULT_SLOT_PASSPHRASE;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+
+	/* Bad magic. */
+	h = hand_keyfile();
+	h.magic = "VKS2";
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+
+	/* Wrapped key of the wrong size (consistent prefix), shorter and longer. */
+	h = hand_keyfile();
+	h.wrappedlen = h.wrappedlen_field = WRAPPEDBYTES - 1;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	h.wrappedlen = h.wrappedlen_field = WRAPPEDBYTES + 1;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	h.wrappedlen = h.wrappedlen_field = 0;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+
+	/* Length prefix that runs past the end, or far past it. */
+	h = hand_keyfile();
+	h.wrappedlen_field = WRAPPEDBYTES + SUMBYTES + 1;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	h.wrappedlen_field = 0xffffffffU;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+
+	/* Trailing bytes between the wrapped key and the checksum. */
+	h = hand_keyfile();
+	h.trailing = 1;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+
+	/* Nothing but a checksum, and nothing but magic and a checksum. */
+	memcpy(blob, "VKS1", 4);
+	fix_sum(blob, SUMBYTES + 4);
+	assert_int_equal(vault_slot_parse(&s, blob, SUMBYTES + 4), VAULT_ERR_CORRUPT);
+	fix_sum(blob, SUMBYTES);
+	assert_int_equal(vault_slot_parse(&s, blob, SUMBYTES), VAULT_ERR_CORRUPT);
+}
+
+static void
+slot_kdf_params(void **state)
+{
+	uint64_t ops = 0, mem = 0;
+
+	(void)state;
+	assert_int_equal(vault_slot_kdf_params(VAULT_KDF_INTERACTIVE, &ops, &mem), 0);
+	assert_true(
+	    ops == crypto_pwhash_OPSLIMIT_INTERACTIVE && mem == crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	assert_int_equal(vault_slot_kdf_params(VAULT_KDF_MODERATE, &ops, &mem), 0);
+	assert_true(
+	    ops == crypto_pwhash_OPSLIMIT_MODERATE && mem == crypto_pwhash_MEMLIMIT_MODERATE);
+	assert_int_equal(vault_slot_kdf_params(VAULT_KDF_SENSITIVE, &ops, &mem), 0);
+	assert_true(
+	    ops == crypto_pwhash_OPSLIMIT_SENSITIVE && mem == crypto_pwhash_MEMLIMIT_SENSITIVE);
+	/* Every level the library can write, the parser accepts. */
+	assert_true(crypto_pwhash_OPSLIMIT_SENSITIVE <= OPS_MAX);
+	assert_true(crypto_pwhash_MEMLIMIT_SENSITIVE <= MEM_MAX);
+	assert_int_equal(vault_slot_kdf_params(0, &ops, &mem), VAULT_ERR_INVAL);
+	assert_int_equal(vault_slot_kdf_params(4, &ops, &mem), VAULT_ERR_INVAL);
+	assert_int_equal(vault_slot_kdf_params(-1, &ops, &mem), VAULT_ERR_INVAL);
+	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_PASSPHRASE), "passphrase");
+	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_KEYFILE), "keyfile");
+	assert_string_equal(vault_slot_kind_name(0), "unknown");
+	assert_string_equal(vault_slot_kind_name(3), "unknown");
+}
+
+/* Removes a temporary tree; used after every filesystem test. */
+static int
+rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+static int
+rm_tree(const char *dir)
+{
+	if (chmod(dir, 0700) != 0)
+		return -1;
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Fixture: a fresh 0700 temporary directory, removed even if the test fails. */
+static int
+tmpdir_setup(void **state)
+{
+	char *dir = strdup("/tmp/vault-unit-keyslot-XXXXXX");
+
+	if (dir == NULL || mkdtemp(dir) == NULL) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static int
+tmpdir_teardown(void **state)
+{
+	char *dir = *state;
+	int rc = rm_tree(dir);
+
+	free(dir);
+	return rc;
+}
+
+static void
+write_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+/* vault_keyfile_read: exactly 32 bytes from a private regular file. */
+static void
+keyfile_read(void **state)
+{
+	const char *dir = *state;
+	char path[128], link[128];
+	unsigned char key[VAULT_KEYFILEBYTES], want[VAULT_KEYFILEBYTES + 1],
+	    zero[VAULT_KEYFILEBYTES];
+
+	memset(zero, 0, sizeof(zero));
+	randombytes_buf(want, sizeof(want));
+
+	snprintf(path, sizeof(path), "%s/good", dir);
+	write_file(path, want, VAULT_KEYFILEBYTES, 0600);
+	assert_int_equal(vault_keyfile_read(key, path), 0);
+	assert_memory_equal(key, want, VAULT_KEYFILEBYTES);
+	/* 0400 is fine too. */
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_int_equal(vault_keyfile_read(key, path), 0);
+
+	/* Readable by group or others: refused, key wiped. */
+	assert_int_equal(chmod(path, 0644), 0);
+	memset(key, 0xff, sizeof(key));
+	assert_int_equal(vault_keyfile_read(key, path), VAULT_ERR_PERM);
+	assert_memory_equal(key, zero, sizeof(zero));
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(vault_keyfile_read(key, path), VAULT_ERR_PERM);
+	assert_int_equal(chmod(path, 0604), 0);
+	assert_int_equal(vault_keyfile_read(key, path), VAULT_ERR_PERM);
+	assert_int_equal(chmod(path, 0600), 0);
+
+	/* A symlink to a good keyfile. */
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(vault_keyfile_read(key, link), VAULT_ERR_SYMLINK);
+
+	/* Too short, empty, too long. */
+	snprintf(path, sizeof(path), "%s/short", dir);
+	write_file(path, want, VAULT_KEYFILEBYTES - 1, 0600);
+	memset(key, 0xff, sizeof(key));
+	assert_int_equal(vault_keyfile_read(key, path), VAULT_ERR_BADPASS);
+	assert_memory_equal(key, zero, sizeof(zero));
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	write_file(path, want, 0, 0600);
+	assert_int_equal(vault_keyfile_read(key, path), VAULT_ERR_BADPASS);
+	snprintf(path, sizeof(path), "%s/long", dir);
+	write_file(path, want, VAULT_KEYFILEBYTES + 1, 0600);
+	memset(key, 0xff, sizeof(key));
+	assert_int_equal(vault_keyfile_read(key, path), VAULT_ERR_BADPASS);
+	assert_memory_equal(key, zero, sizeof(zero));
+
+	/* Missing, and a directory. */
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	assert_int_equal(vault_keyfile_read(key, path), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_keyfile_read(key, dir), VAULT_ERR_PERM);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(slot_golden),
+		cmocka_unit_test(slot_pass_roundtrip),
+		cmocka_unit_test(slot_keyfile_roundtrip),
+		cmocka_unit_test(slot_wrong_kek),
+		cmocka_unit_test(slot_every_bitflip),
+		cmocka_unit_test(slot_edit_with_checksum),
+		cmocka_unit_test(slot_every_truncation),
+		cmocka_unit_test(slot_kdf_ranges),
+		cmocka_unit_test(slot_structure),
+		cmocka_unit_test(slot_kdf_params),
+		cmocka_unit_test_setup_teardown(keyfile_read, tmpdir_setup, tmpdir_teardown),
+	};
+
+	if (vault_lib_init() != 0)
+		return 1;
+	return cmocka_run_group_tests_name("keyslot", tests, NULL, NULL);
+}

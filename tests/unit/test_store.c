@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_store.c - unit tests for vault/store.c (with path.c): creating,
+ * opening, unlocking and re-keying vault files.
+ *
+ * Every test runs in its own fresh 0700 directory from mkdtemp(), removed
+ * by the fixture's teardown even when the test fails. Passphrase slots use
+ * VAULT_KDF_INTERACTIVE, the cheapest level the library offers; tests that
+ * only need to reopen a vault unlock it with a keyfile, which costs no KDF.
+ *
+ * What must hold: a file that is not a vault, or is damaged, is refused
+ * with VAULT_ERR_NOTVAULT or VAULT_ERR_CORRUPT and is never written to; a
+ * vault from a newer version is refused with VAULT_ERR_NEWER and left
+ * byte-for-byte alone; unsafe modes, owners and symlinks are refused; and
+ * no sequence of keyslot operations can leave a vault without a slot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "internal.h"
+
+#define PASS "correct horse battery staple"
+#define PASSLEN (sizeof(PASS) - 1)
+#define P(s) (const unsigned char *)(s), strlen(s)
+
+/* Known library bugs: see the comment in test_buf.c. */
+#define KNOWN_BUG(cond, msg)                                                                       \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			print_message("# KNOWN BUG, test skipped: %s\n", msg);                     \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
+struct fx {
+	char dir[64];
+	char path[128]; /* dir/vault.db, not created by the fixture */
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+static int
+fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	int rc;
+
+	(void)chmod(f->dir, 0700);
+	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return rc;
+}
+
+/* f->dir/name, into a static buffer per call site. */
+static const char *
+fx_file(const struct fx *f, char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", f->dir, name);
+	return buf;
+}
+
+/* BLAKE2b of a file's bytes, to prove that it was not written to. */
+static void
+file_hash(const char *path, unsigned char out[32])
+{
+	crypto_generichash_state st;
+	unsigned char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(crypto_generichash_init(&st, NULL, 0, 32), 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		assert_int_equal(crypto_generichash_update(&st, buf, (size_t)n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(crypto_generichash_final(&st, out, 32), 0);
+	close(fd);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_size;
+}
+
+static void
+write_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	if (n > 0)
+		assert_int_equal(write(fd, p, n), (ssize_t)n);
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Runs SQL on a closed vault file with plain SQLite, as an attacker or a damaged disk would. */
+static void
+sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int
+sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	return v;
+}
+
+/* Flips one bit of a blob column in one row, with plain SQLite. */
+static void
+sql_blob_flip(const char *path, const char *table, const char *col, const char *where, size_t byte,
+    int bit)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	unsigned char *b;
+	char sql[256];
+	int n;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s", col, table, where);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_bytes(st, 0);
+	assert_true(byte < (size_t)n);
+	b = malloc((size_t)n);
+	assert_non_null(b);
+	memcpy(b, sqlite3_column_blob(st, 0), (size_t)n);
+	sqlite3_finalize(st);
+	b[byte] ^= (unsigned char)(1U << bit);
+	snprintf(sql, sizeof(sql), "UPDATE %s SET %s=? WHERE %s", table, col, where);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_blob(st, 1, b, n, SQLITE_TRANSIENT), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	free(b);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Creates a vault with passphrase PASS and returns it unlocked. */
+static vault *
+make_vault(const char *path)
+{
+	vault *v = NULL;
+
+	assert_int_equal(vault_create(&v, path, VAULT_KDF_INTERACTIVE, P(PASS)), 0);
+	assert_non_null(v);
+	return v;
+}
+
+static void
+add_account(vault *v, const char *name, const char *secret)
+{
+	vault_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)(uintptr_t)name;
+	a.user = (char *)(uintptr_t) "admin";
+	assert_int_equal(vault_account_add(v, &a, P(secret), 0), 0);
+}
+
+static void
+assert_secret(vault *v, const char *name, const char *want)
+{
+	vault_secret *s = NULL;
+
+	assert_int_equal(vault_secret_get(v, name, 0, &s), 0);
+	assert_int_equal(s->len, strlen(want));
+	assert_memory_equal(s->buf, want, s->len);
+	vault_secret_free(&s);
+}
+
+static size_t
+slot_count(vault *v)
+{
+	vault_slot_info *slots = NULL;
+	size_t n = 0;
+
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	free(slots);
+	return n;
+}
+
+/* Create, close, open (locked), unlock; the same master key comes back. */
+static void
+create_open_unlock(void **state)
+{
+	struct fx *f = *state;
+	char id1[2 * VAULT_IDBYTES + 1], id2[2 * VAULT_IDBYTES + 1];
+	vault_slot_info *slots = NULL;
+	struct stat st;
+	vault *v = make_vault(f->path);
+	size_t n = 0;
+
+	assert_true(vault_is_unlocked(v));
+	assert_string_equal(vault_path(v), f->path);
+	assert_int_equal(vault_schema_found(v), vault_schema_known());
+	assert_true(vault_schema_known() >= 1);
+	vault_id_hex(v, id1);
+	assert_int_equal(strlen(id1), 2 * VAULT_IDBYTES);
+	add_account(v, "prod-admin", "s3cret!");
+	vault_close(&v);
+	assert_null(v);
+	vault_close(&v); /* NULL is fine */
+
+	/* The file is private, and a SQLite database with our ids in it. */
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(sql_int(f->path, "PRAGMA application_id"), 0x5641554c);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), vault_schema_known());
+
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_non_null(v);
+	assert_false(vault_is_unlocked(v));
+	vault_id_hex(v, id2);
+	assert_string_equal(id1, id2);
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0); /* readable while locked */
+	assert_int_equal(n, 1);
+	assert_int_equal(slots[0].kind, VAULT_SLOT_PASSPHRASE);
+	assert_true(slots[0].opslimit == crypto_pwhash_OPSLIMIT_INTERACTIVE);
+	assert_true(slots[0].memlimit == crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	assert_false(slots[0].in_use);
+	free(slots);
+
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_true(vault_is_unlocked(v));
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(slots[0].in_use);
+	free(slots);
+	assert_secret(v, "prod-admin", "s3cret!");
+
+	/* Locking forgets the key; locking twice is fine. */
+	vault_lock(v);
+	assert_false(vault_is_unlocked(v));
+	vault_lock(v);
+	{
+		vault_secret *s = NULL;
+
+		assert_int_equal(vault_secret_get(v, "prod-admin", 0, &s), VAULT_ERR_LOCKED);
+		assert_null(s);
+	}
+	vault_close(&v);
+}
+
+/* Wrong passphrases: BADPASS, still locked; check_passphrase changes nothing. */
+static void
+wrong_passphrase(void **state)
+{
+	struct fx *f = *state;
+	vault *v = make_vault(f->path);
+
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P("correct horse battery stapl")),
+	    VAULT_ERR_BADPASS);
+	assert_false(vault_is_unlocked(v));
+	assert_true(strlen(vault_errdetail(v)) > 0);
+	assert_int_equal(vault_unlock_passphrase(v, P("Correct horse battery staple")),
+	    VAULT_ERR_BADPASS);
+	assert_false(vault_is_unlocked(v));
+
+	assert_int_equal(vault_check_passphrase(v, P(PASS)), 0);
+	assert_false(vault_is_unlocked(v)); /* checked, not loaded */
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_true(vault_is_unlocked(v));
+	/* A failed check on an unlocked vault leaves it unlocked. */
+	assert_int_equal(vault_check_passphrase(v, P("nope")), VAULT_ERR_BADPASS);
+	assert_true(vault_is_unlocked(v));
+	vault_close(&v);
+}
+
+static void
+empty_passphrase(void **state)
+{
+	struct fx *f = *state;
+	vault *v = NULL;
+	uint32_t id = 0;
+
+	assert_int_equal(vault_create(&v, f->path, VAULT_KDF_INTERACTIVE, (const unsigned char *)"",
+			     0),
+	    VAULT_ERR_EMPTY);
+	assert_null(v);
+	assert_int_equal(access(f->path, F_OK), -1); /* nothing left behind */
+
+	v = make_vault(f->path);
+	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE,
+			     (const unsigned char *)"", 0, &id),
+	    VAULT_ERR_EMPTY);
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, (const unsigned char *)"", 0),
+	    VAULT_ERR_EMPTY);
+	assert_int_equal(slot_count(v), 1);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, (const unsigned char *)"", 0), VAULT_ERR_EMPTY);
+	assert_int_equal(vault_check_passphrase(v, (const unsigned char *)"", 0), VAULT_ERR_EMPTY);
+	assert_false(vault_is_unlocked(v));
+	vault_close(&v);
+}
+
+/* vault_create never overwrites anything, and cleans up after itself. */
+static void
+create_exists(void **state)
+{
+	struct fx *f = *state;
+	unsigned char before[32], after[32];
+	char other[160], link[160];
+	vault *v = NULL;
+
+	/* An ordinary file. */
+	write_file(f->path, "precious data", 13, 0600);
+	file_hash(f->path, before);
+	assert_int_equal(vault_create(&v, f->path, VAULT_KDF_INTERACTIVE, P(PASS)),
+	    VAULT_ERR_EXISTS);
+	assert_null(v);
+	file_hash(f->path, after);
+	assert_memory_equal(before, after, 32);
+	assert_int_equal(file_size(f->path), 13);
+	assert_true(strlen(vault_open_errdetail()) > 0);
+
+	/* An existing vault: refused, and it still opens with its passphrase. */
+	fx_file(f, other, sizeof(other), "other.db");
+	v = make_vault(other);
+	add_account(v, "keep", "me");
+	vault_close(&v);
+	file_hash(other, before);
+	assert_int_equal(vault_create(&v, other, VAULT_KDF_INTERACTIVE, P("another")),
+	    VAULT_ERR_EXISTS);
+	file_hash(other, after);
+	assert_memory_equal(before, after, 32);
+
+	/* A dangling symlink: not followed, nothing created at its target. */
+	fx_file(f, link, sizeof(link), "dangling.db");
+	{
+		char target[160];
+
+		fx_file(f, target, sizeof(target), "target.db");
+		assert_int_equal(symlink(target, link), 0);
+		assert_int_equal(vault_create(&v, link, VAULT_KDF_INTERACTIVE, P(PASS)),
+		    VAULT_ERR_EXISTS);
+		assert_int_equal(access(target, F_OK), -1);
+	}
+
+	/* A bad KDF level fails after the file was made: it is removed again. */
+	fx_file(f, other, sizeof(other), "badkdf.db");
+	assert_int_equal(vault_create(&v, other, 99, P(PASS)), VAULT_ERR_INVAL);
+	assert_null(v);
+	assert_int_equal(access(other, F_OK), -1);
+}
+
+/* Opens path and expects rc; returns the detail. The file must be unchanged. */
+static void
+expect_open_fails(const char *path, int want)
+{
+	unsigned char before[32], after[32];
+	vault *v = NULL;
+	int rc;
+
+	file_hash(path, before);
+	rc = vault_open(&v, path);
+	if (rc != want)
+		fail_msg("vault_open(%s): got %d (%s), want %d; detail: %s", path, rc,
+		    vault_strerror(rc), want, vault_open_errdetail());
+	assert_null(v);
+	assert_true(strlen(vault_open_errdetail()) > 0);
+	file_hash(path, after);
+	/* MUST: nothing is written to a file that is not ours. */
+	assert_memory_equal(before, after, 32);
+}
+
+/*
+ * Files that are not vaults. The library's answer for each is pinned:
+ * NOTVAULT for empty, foreign, random and truncated files (the cheap
+ * pre-check catches them before SQLite does), CORRUPT for a vault whose
+ * inside is damaged.
+ */
+static void
+open_not_vault(void **state)
+{
+	struct fx *f = *state;
+	unsigned char junk[8192];
+	char path[160];
+	vault *v = NULL;
+
+	/* Missing. */
+	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NOTFOUND);
+	assert_null(v);
+
+	/* Zero-length. */
+	fx_file(f, path, sizeof(path), "empty.db");
+	write_file(path, "", 0, 0600);
+	expect_open_fails(path, VAULT_ERR_NOTVAULT);
+	assert_int_equal(file_size(path), 0);
+
+	/* Random bytes, and random bytes shorter than a SQLite header. */
+	fx_file(f, path, sizeof(path), "random.db");
+	randombytes_buf(junk, sizeof(junk));
+	write_file(path, junk, sizeof(junk), 0600);
+	expect_open_fails(path, VAULT_ERR_NOTVAULT);
+	fx_file(f, path, sizeof(path), "tiny.db");
+	write_file(path, junk, 50, 0600);
+	expect_open_fails(path, VAULT_ERR_NOTVAULT);
+	/* The SQLite magic alone, followed by junk. */
+	fx_file(f, path, sizeof(path), "magic.db");
+	memcpy(junk, "SQLite format 3", 16);
+	write_file(path, junk, 16, 0600);
+	expect_open_fails(path, VAULT_ERR_NOTVAULT);
+
+	/* A valid SQLite database that is not a vault. */
+	fx_file(f, path, sizeof(path), "foreign.db");
+	{
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db,
+				     "CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1);"
+				     "CREATE TABLE keyslots(id INTEGER PRIMARY KEY, slot BLOB);",
+				     NULL, NULL, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_close(db), SQLITE_OK);
+		assert_int_equal(chmod(path, 0600), 0);
+	}
+	expect_open_fails(path, VAULT_ERR_NOTVAULT);
+	/* Even with a plausible user_version: the application id is ours only. */
+	sql_exec(path, "PRAGMA user_version=1");
+	expect_open_fails(path, VAULT_ERR_NOTVAULT);
+	/* Our application id but no schema version yet. */
+	sql_exec(path, "PRAGMA user_version=0; PRAGMA application_id=1447122252");
+	expect_open_fails(path, VAULT_ERR_NOTVAULT);
+
+	/* A real vault truncated to half its size. */
+	v = make_vault(f->path);
+	add_account(v, "a", "b");
+	vault_close(&v);
+	{
+		off_t size = file_size(f->path);
+
+		assert_true(size >= 2 * 4096);
+		assert_int_equal(truncate(f->path, size / 2), 0);
+		expect_open_fails(f->path, VAULT_ERR_NOTVAULT);
+		assert_int_equal(file_size(f->path), size / 2);
+		/* Truncated to just its header page. */
+		assert_int_equal(truncate(f->path, 100), 0);
+		expect_open_fails(f->path, VAULT_ERR_NOTVAULT);
+	}
+}
+
+/* Damage inside a vault that is still a valid SQLite file: CORRUPT. */
+static void
+open_damaged_inside(void **state)
+{
+	struct fx *f = *state;
+	vault *v = make_vault(f->path);
+
+	vault_close(&v);
+	/* The public vault id is gone. */
+	sql_exec(f->path, "DELETE FROM vault_meta WHERE key='id'");
+	expect_open_fails(f->path, VAULT_ERR_CORRUPT);
+	/* Or has the wrong size. */
+	sql_exec(f->path, "INSERT INTO vault_meta(key, value) VALUES ('id', x'0011')");
+	expect_open_fails(f->path, VAULT_ERR_CORRUPT);
+}
+
+/* A vault from a newer version: NEWER, the version reported, the file untouched. */
+static void
+open_newer(void **state)
+{
+	struct fx *f = *state;
+	unsigned char before[32], after[32];
+	char sql[64], wal[160];
+	vault *v = make_vault(f->path);
+	int newer = vault_schema_known() + 1;
+
+	add_account(v, "acct", "pw");
+	vault_close(&v);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", newer);
+	sql_exec(f->path, sql);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), newer);
+
+	file_hash(f->path, before);
+	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
+	assert_null(v);
+	assert_int_equal(vault_open_found_version(), newer);
+	assert_non_null(strstr(vault_open_errdetail(), "schema version"));
+	file_hash(f->path, after);
+	assert_memory_equal(before, after, 32);
+	/* Nothing left behind in a WAL either. */
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_true(access(wal, F_OK) != 0 || file_size(wal) == 0);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), newer);
+
+	/* Much newer, too. */
+	sql_exec(f->path, "PRAGMA user_version=1000000");
+	file_hash(f->path, before);
+	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
+	assert_int_equal(vault_open_found_version(), 1000000);
+	file_hash(f->path, after);
+	assert_memory_equal(before, after, 32);
+
+	/* Back at our version it opens, and its data is there. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", vault_schema_known());
+	sql_exec(f->path, sql);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_schema_found(v), vault_schema_known());
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_secret(v, "acct", "pw");
+	vault_close(&v);
+}
+
+/* Unsafe file modes and owners. */
+static void
+perm_file(void **state)
+{
+	struct fx *f = *state;
+	static const mode_t bad[] = { 0644, 0640, 0604, 0660, 0606, 0610, 0601, 0666, 0777 };
+	vault *v = make_vault(f->path);
+	size_t i;
+
+	vault_close(&v);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(chmod(f->path, bad[i]), 0);
+		expect_open_fails(f->path, VAULT_ERR_PERM);
+	}
+	assert_non_null(strstr(vault_open_errdetail(), "chmod 600"));
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	vault_close(&v);
+
+	/* Owned by someone else (needs root to arrange). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(f->path, 65534, 65534), 0);
+		expect_open_fails(f->path, VAULT_ERR_PERM);
+		assert_non_null(strstr(vault_open_errdetail(), "owned by"));
+		assert_int_equal(chown(f->path, 0, 0), 0);
+	}
+
+	/* Not a regular file. */
+	{
+		char d[160];
+
+		fx_file(f, d, sizeof(d), "dir.db");
+		assert_int_equal(mkdir(d, 0700), 0);
+		assert_int_equal(vault_open(&v, d), VAULT_ERR_PERM);
+		assert_null(v);
+	}
+}
+
+/* A directory that others can write to: PERM, for open and create. */
+static void
+perm_dir(void **state)
+{
+	struct fx *f = *state;
+	char other[160];
+	vault *v = make_vault(f->path);
+
+	vault_close(&v);
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	expect_open_fails(f->path, VAULT_ERR_PERM);
+	assert_non_null(strstr(vault_open_errdetail(), "chmod 700"));
+	assert_int_equal(chmod(f->dir, 0770), 0);
+	expect_open_fails(f->path, VAULT_ERR_PERM);
+	assert_int_equal(chmod(f->dir, 0702), 0);
+	expect_open_fails(f->path, VAULT_ERR_PERM);
+
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	fx_file(f, other, sizeof(other), "new.db");
+	assert_int_equal(vault_create(&v, other, VAULT_KDF_INTERACTIVE, P(PASS)), VAULT_ERR_PERM);
+	assert_int_equal(access(other, F_OK), -1);
+
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(f->dir, 0700), 0);
+		assert_int_equal(chown(f->dir, 65534, 65534), 0);
+		expect_open_fails(f->path, VAULT_ERR_PERM);
+		assert_int_equal(chown(f->dir, 0, 0), 0);
+	}
+
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	vault_close(&v);
+
+	/* A missing directory. */
+	snprintf(other, sizeof(other), "%s/nope/vault.db", f->dir);
+	assert_int_equal(vault_open(&v, other), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_create(&v, other, VAULT_KDF_INTERACTIVE, P(PASS)),
+	    VAULT_ERR_NOTFOUND);
+}
+
+static void
+symlink_refused(void **state)
+{
+	struct fx *f = *state;
+	char link[160];
+	vault *v = make_vault(f->path);
+
+	vault_close(&v);
+	fx_file(f, link, sizeof(link), "link.db");
+	assert_int_equal(symlink(f->path, link), 0);
+	assert_int_equal(vault_open(&v, link), VAULT_ERR_SYMLINK);
+	assert_null(v);
+	assert_non_null(strstr(vault_open_errdetail(), "symbolic link"));
+	/* Relative symlinks too. */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink("vault.db", link), 0);
+	assert_int_equal(vault_open(&v, link), VAULT_ERR_SYMLINK);
+}
+
+/* A second passphrase slot: either passphrase unlocks; in_use says which. */
+static void
+slot_passphrase(void **state)
+{
+	struct fx *f = *state;
+	vault_slot_info *slots = NULL;
+	uint32_t id = 0;
+	size_t n = 0;
+	vault *v = make_vault(f->path);
+
+	add_account(v, "acct", "pw");
+	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE, P("second passphrase"),
+			     &id),
+	    0);
+	assert_true(id != 0);
+	assert_int_equal(vault_slot_add_passphrase(v, 99, P("x"), NULL), VAULT_ERR_INVAL);
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(slots[1].id, id);
+	assert_int_equal(slots[1].kind, VAULT_SLOT_PASSPHRASE);
+	free(slots);
+	vault_close(&v);
+
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P("second passphrase")), 0);
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	assert_int_equal(n, 2);
+	assert_false(slots[0].in_use);
+	assert_true(slots[1].in_use);
+	free(slots);
+	assert_secret(v, "acct", "pw");
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_secret(v, "acct", "pw");
+	vault_close(&v);
+}
+
+/* Keyfile slots: created 0600, unlock, refused when readable by others. */
+static void
+slot_keyfile(void **state)
+{
+	struct fx *f = *state;
+	unsigned char before[32], after[32];
+	char kf[160], kf2[160], link[160];
+	struct stat st;
+	uint32_t id = 0, id2 = 0;
+	vault *v = make_vault(f->path);
+
+	add_account(v, "acct", "pw");
+	fx_file(f, kf, sizeof(kf), "vault.key");
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &id), 0);
+	assert_true(id != 0);
+	assert_int_equal(lstat(kf, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, VAULT_KEYFILEBYTES);
+
+	/* create=1 over an existing file: refused, file untouched. */
+	file_hash(kf, before);
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, NULL), VAULT_ERR_EXISTS);
+	file_hash(kf, after);
+	assert_memory_equal(before, after, 32);
+	assert_int_equal(slot_count(v), 2);
+	vault_close(&v);
+
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
+	assert_true(vault_is_unlocked(v));
+	assert_secret(v, "acct", "pw");
+
+	/* A second slot from an existing keyfile (create=0). */
+	fx_file(f, kf2, sizeof(kf2), "second.key");
+	{
+		unsigned char key[VAULT_KEYFILEBYTES];
+
+		randombytes_buf(key, sizeof(key));
+		write_file(kf2, key, sizeof(key), 0600);
+	}
+	assert_int_equal(vault_slot_add_keyfile(v, kf2, 0, &id2), 0);
+	assert_true(id2 != id);
+	/* create=0 of a file that does not exist. */
+	fx_file(f, link, sizeof(link), "missing.key");
+	assert_int_equal(vault_slot_add_keyfile(v, link, 0, NULL), VAULT_ERR_NOTFOUND);
+	vault_close(&v);
+
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf2), 0);
+	vault_lock(v);
+
+	/* Readable by others: refused for unlocking and for adding. */
+	assert_int_equal(chmod(kf, 0644), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), VAULT_ERR_PERM);
+	assert_false(vault_is_unlocked(v));
+	assert_int_equal(chmod(kf, 0640), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), VAULT_ERR_PERM);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 0, NULL), VAULT_ERR_PERM);
+	assert_int_equal(slot_count(v), 3);
+	vault_lock(v);
+	assert_int_equal(chmod(kf, 0600), 0);
+
+	/* A symlink to the keyfile. */
+	fx_file(f, link, sizeof(link), "link.key");
+	assert_int_equal(symlink(kf, link), 0);
+	assert_int_equal(vault_unlock_keyfile(v, link), VAULT_ERR_SYMLINK);
+
+	/* A keyfile of the right shape that is not one of ours. */
+	{
+		unsigned char key[VAULT_KEYFILEBYTES];
+		char wrong[160];
+
+		fx_file(f, wrong, sizeof(wrong), "wrong.key");
+		randombytes_buf(key, sizeof(key));
+		write_file(wrong, key, sizeof(key), 0600);
+		assert_int_equal(vault_unlock_keyfile(v, wrong), VAULT_ERR_BADPASS);
+		assert_false(vault_is_unlocked(v));
+	}
+
+	/* Locked: no slot changes. */
+	assert_int_equal(vault_slot_add_keyfile(v, kf2, 0, NULL), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE, P("x"), NULL),
+	    VAULT_ERR_LOCKED);
+	assert_int_equal(vault_slot_rm(v, id), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, P("x")), VAULT_ERR_LOCKED);
+	assert_int_equal(slot_count(v), 3);
+	vault_close(&v);
+}
+
+/* A vault with only a passphrase slot has no keyfile slot to try. */
+static void
+slot_keyfile_none(void **state)
+{
+	struct fx *f = *state;
+	unsigned char key[VAULT_KEYFILEBYTES];
+	char kf[160];
+	vault *v = make_vault(f->path);
+
+	vault_close(&v);
+	fx_file(f, kf, sizeof(kf), "some.key");
+	randombytes_buf(key, sizeof(key));
+	write_file(kf, key, sizeof(key), 0600);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), VAULT_ERR_BADPASS);
+	assert_non_null(strstr(vault_errdetail(v), "no keyfile keyslot"));
+	vault_close(&v);
+}
+
+/* Slots can be removed down to one; the last one cannot. */
+static void
+slot_rm_last(void **state)
+{
+	struct fx *f = *state;
+	vault_slot_info *slots = NULL;
+	char kf[160], kf2[160];
+	uint32_t first, k1 = 0, k2 = 0;
+	size_t n = 0;
+	vault *v = make_vault(f->path);
+
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	first = slots[0].id;
+	free(slots);
+	fx_file(f, kf, sizeof(kf), "a.key");
+	fx_file(f, kf2, sizeof(kf2), "b.key");
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &k1), 0);
+	assert_int_equal(vault_slot_add_keyfile(v, kf2, 1, &k2), 0);
+	assert_int_equal(slot_count(v), 3);
+	add_account(v, "acct", "pw");
+
+	assert_int_equal(vault_slot_rm(v, 9999), VAULT_ERR_NOTFOUND);
+	assert_int_equal(slot_count(v), 3);
+	/* The slot that unlocked the vault can go; the vault stays unlocked. */
+	assert_int_equal(vault_slot_rm(v, first), 0);
+	assert_true(vault_is_unlocked(v));
+	assert_int_equal(vault_slot_rm(v, first), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_slot_rm(v, k1), 0);
+	assert_int_equal(slot_count(v), 1);
+	assert_int_equal(vault_slot_rm(v, k2), VAULT_ERR_LASTSLOT);
+	assert_non_null(strstr(vault_errdetail(v), "last"));
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(slots[0].id, k2);
+	free(slots);
+	vault_close(&v);
+
+	/* After reopening: the removed slots are gone, the last one works. */
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(slot_count(v), 1);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_keyfile(v, kf), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_keyfile(v, kf2), 0);
+	assert_int_equal(vault_slot_rm(v, k2), VAULT_ERR_LASTSLOT);
+	assert_secret(v, "acct", "pw");
+	vault_close(&v);
+}
+
+/*
+ * The last slot cannot be removed inside a bulk transaction either.
+ *
+ * BUG (vault/store.c, vault_slot_rm() with vault_txn_rollback()):
+ * vault_slot_rm() deletes the row, then finds count <= 1 and calls
+ * vault_txn_rollback(), which does nothing inside vault_begin(). The
+ * DELETE stays in the open transaction and vault_commit() makes it
+ * permanent: the vault is left with no slot and can never be unlocked
+ * again. Fix: savepoints in vault_txn_begin/commit/rollback when in_txn.
+ */
+static void
+slot_rm_last_in_bulk(void **state)
+{
+	struct fx *f = *state;
+	char kf[160];
+	uint32_t k = 0;
+	vault_slot_info *slots = NULL;
+	size_t n = 0;
+	vault *v = make_vault(f->path);
+	int left;
+
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	assert_int_equal(n, 1);
+	fx_file(f, kf, sizeof(kf), "a.key");
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &k), 0);
+	assert_int_equal(vault_slot_rm(v, slots[0].id), 0);
+	free(slots);
+	add_account(v, "acct", "pw");
+
+	assert_int_equal(vault_begin(v), 0);
+	assert_int_equal(vault_slot_rm(v, k), VAULT_ERR_LASTSLOT);
+	add_account(v, "other", "pw2");
+	assert_int_equal(vault_commit(v), 0);
+	vault_close(&v);
+
+	left = sql_int(f->path, "SELECT count(*) FROM keyslots");
+	KNOWN_BUG(left == 0,
+	    "vault_slot_rm() inside vault_begin() removes the last slot (vault/store.c)");
+	assert_int_equal(left, 1);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
+	assert_secret(v, "other", "pw2");
+	vault_close(&v);
+}
+
+/* A damaged keyslot is reported as damage, not as a wrong passphrase. */
+static void
+slot_damaged(void **state)
+{
+	struct fx *f = *state;
+	vault_slot_info *slots = NULL;
+	size_t n = 0;
+	vault *v = make_vault(f->path);
+
+	vault_close(&v);
+	/* Flip one bit in the salt of the only slot. */
+	sql_blob_flip(f->path, "keyslots", "slot", "1=1", 40, 0);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_slot_list(v, &slots, &n), VAULT_ERR_CORRUPT);
+	assert_null(slots);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), VAULT_ERR_CORRUPT);
+	assert_non_null(strstr(vault_errdetail(v), "damaged"));
+	assert_false(vault_is_unlocked(v));
+	vault_close(&v);
+}
+
+/* vault_passwd: the old passphrase stops working, the new one works, data intact. */
+static void
+passwd_changes(void **state)
+{
+	struct fx *f = *state;
+	vault_slot_info *slots = NULL;
+	char kf[160];
+	uint32_t first, kid = 0;
+	size_t n = 0;
+	vault *v = make_vault(f->path);
+
+	add_account(v, "acct", "pw-1");
+	assert_int_equal(vault_account_set(v, "acct", P("pw-2")), 0);
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	first = slots[0].id;
+	free(slots);
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, P("new passphrase")), 0);
+	/* Same slot id: rewrapped in place, never missing. */
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(slots[0].id, first);
+	free(slots);
+	assert_secret(v, "acct", "pw-2");
+	vault_close(&v);
+
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(v, P("new passphrase")), 0);
+	assert_secret(v, "acct", "pw-2");
+	{
+		vault_secret *s = NULL;
+
+		assert_int_equal(vault_secret_get(v, "acct", 1, &s), 0);
+		assert_memory_equal(s->buf, "pw-1", 4);
+		vault_secret_free(&s);
+	}
+
+	/* Which slot: a keyfile slot is not a passphrase slot. */
+	fx_file(f, kf, sizeof(kf), "k.key");
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &kid), 0);
+	assert_int_equal(vault_passwd(v, kid, VAULT_KDF_INTERACTIVE, P("x")), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_passwd(v, 9999, VAULT_KDF_INTERACTIVE, P("x")), VAULT_ERR_NOTFOUND);
+	vault_close(&v);
+
+	/* Unlocked by keyfile, one passphrase slot: id 0 means that one. */
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, P("third")), 0);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_check_passphrase(v, P("new passphrase")), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(v, P("third")), 0);
+	assert_secret(v, "acct", "pw-2");
+	vault_close(&v);
+}
+
+static void
+bulk_txn(void **state)
+{
+	struct fx *f = *state;
+	vault *v = make_vault(f->path);
+
+	assert_int_equal(vault_commit(v), VAULT_ERR_INVAL); /* nothing to commit */
+	assert_int_equal(vault_begin(v), 0);
+	assert_int_equal(vault_begin(v), VAULT_ERR_INVAL); /* no nesting */
+	add_account(v, "one", "1");
+	vault_rollback(v);
+	{
+		vault_account *a = NULL;
+
+		assert_int_equal(vault_account_get(v, "one", &a), VAULT_ERR_NOTFOUND);
+	}
+	assert_int_equal(vault_begin(v), 0);
+	add_account(v, "two", "2");
+	assert_int_equal(vault_commit(v), 0);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_secret(v, "two", "2");
+	vault_close(&v);
+}
+
+static void
+errors_words(void **state)
+{
+	int e;
+
+	(void)state;
+	for (e = VAULT_ERR_FULL; e <= VAULT_OK; e++) {
+		assert_non_null(vault_strerror(e));
+		assert_string_not_equal(vault_strerror(e), "unknown error");
+	}
+	assert_string_equal(vault_strerror(-1000), "unknown error");
+	assert_int_equal(vault_exit_code(VAULT_OK), VAULT_EXIT_OK);
+	assert_int_equal(vault_exit_code(VAULT_ERR_BADPASS), VAULT_EXIT_LOCKED);
+	assert_int_equal(vault_exit_code(VAULT_ERR_LOCKED), VAULT_EXIT_LOCKED);
+	assert_int_equal(vault_exit_code(VAULT_ERR_NOTFOUND), VAULT_EXIT_NOTFOUND);
+	assert_int_equal(vault_exit_code(VAULT_ERR_POLICY), VAULT_EXIT_POLICY);
+	assert_int_equal(vault_exit_code(VAULT_ERR_CORRUPT), VAULT_EXIT_DAMAGED);
+	assert_int_equal(vault_exit_code(VAULT_ERR_NOTVAULT), VAULT_EXIT_DAMAGED);
+	assert_int_equal(vault_exit_code(VAULT_ERR_NEWER), VAULT_EXIT_DAMAGED);
+	assert_int_equal(vault_exit_code(VAULT_ERR_NAME), VAULT_EXIT_USAGE);
+	assert_int_equal(vault_exit_code(VAULT_ERR_IO), VAULT_EXIT_ERROR);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(create_open_unlock),
+		T(wrong_passphrase),
+		T(empty_passphrase),
+		T(create_exists),
+		T(open_not_vault),
+		T(open_damaged_inside),
+		T(open_newer),
+		T(perm_file),
+		T(perm_dir),
+		T(symlink_refused),
+		T(slot_passphrase),
+		T(slot_keyfile),
+		T(slot_keyfile_none),
+		T(slot_rm_last),
+		T(slot_rm_last_in_bulk),
+		T(slot_damaged),
+		T(passwd_changes),
+		T(bulk_txn),
+		cmocka_unit_test(errors_words),
+	};
+
+	if (vault_lib_init() != 0)
+		return 1;
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
