@@ -171,6 +171,8 @@ vault_wr_str(vault_wr *w, const void *src, size_t n)
 {
 	int rc;
 
+	if (w->err)
+		return w->err;
 	if (n > UINT32_MAX)
 		return w->err = VAULT_ERR_TOOBIG;
 	if ((rc = vault_wr_u32(w, (uint32_t)n)) != 0)

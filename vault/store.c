@@ -200,8 +200,8 @@ vault_txn_begin_sync(vault *v, int full)
 {
 	int rc;
 
-	if (v->in_txn)
-		return 0;
+	if (v->in_txn) /* inside vault_begin(): each operation stays all-or-nothing */
+		return exec(v, "SAVEPOINT vault_op", "begin savepoint");
 	if ((rc = vault_sync(v, full)) != 0)
 		return rc;
 	return exec(v, "BEGIN IMMEDIATE", "begin transaction");
@@ -218,15 +218,18 @@ int
 vault_txn_commit(vault *v)
 {
 	if (v->in_txn)
-		return 0;
+		return exec(v, "RELEASE vault_op", "release savepoint");
 	return exec(v, "COMMIT", "commit");
 }
 
 void
 vault_txn_rollback(vault *v)
 {
-	if (v->in_txn)
-		return; /* the outer vault_rollback() undoes everything */
+	if (v->in_txn) {
+		/* Undo this operation only; the caller's transaction goes on. */
+		(void)sqlite3_exec(v->db, "ROLLBACK TO vault_op; RELEASE vault_op", NULL, NULL, NULL);
+		return;
+	}
 	if (!sqlite3_get_autocommit(v->db))
 		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -997,17 +1000,17 @@ vault_slot_rm(vault *v, uint32_t id)
 		rc = vault_sql_err(v, rc, "remove keyslot");
 		goto out;
 	}
+	rc = 0;
 	if (sqlite3_changes(v->db) == 0) {
 		vault_detail(v, "no keyslot %u", id);
 		rc = VAULT_ERR_NOTFOUND;
-		goto out;
-	}
-	if (count <= 1) {
+	} else if (count <= 1) {
+		/* Rolled back below: the vault must always keep a way in. */
 		vault_detail(v, "keyslot %u is the last one; add another first", id);
 		rc = VAULT_ERR_LASTSLOT;
-		goto out;
 	}
-	rc = vault_txn_commit(v);
+	if (rc == 0)
+		rc = vault_txn_commit(v);
 out:
 	vault_stmt_done(v, st);
 	if (rc != 0)

@@ -297,7 +297,7 @@ int vault_history(vault *v, const char *name, vault_version_info **out, size_t *
 /*
  * Generates a random password of len characters from letters, digits and
  * symbols with at least one of each class, using libsodium's random
- * source. out must hold len + 1 bytes.
+ * source, into a new secret the caller frees with vault_secret_free().
  */
 int vault_password_generate(vault_secret **out, size_t len) VAULT_WUR;
 
