@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_audit.c - unit tests for vault/audit.c, the hash-chained audit log.
+ *
+ * Every test gets a fresh 0700 directory from mkdtemp() holding a vault
+ * with five audit entries (made with VAULT_KDF_INTERACTIVE, plus a keyfile
+ * slot so that reopening costs no KDF), removed by the teardown even when
+ * the test fails. Tampering is done the way an attacker with the file
+ * would do it: the vault is closed, the file edited with plain SQLite,
+ * then opened and unlocked again.
+ *
+ * What must hold: entries come back in order with the fields they were
+ * appended with; editing, deleting or swapping any row, or cutting the
+ * last one off, makes a verifying walk fail with VAULT_ERR_CORRUPT and a
+ * detail that names the entry; a locked vault refuses to read or append.
+ */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "internal.h"
+
+#define PASS "correct horse battery staple"
+#define P(s) (const unsigned char *)(s), strlen(s)
+#define NENTRIES 5
+
+struct fx {
+	char dir[64];
+	char path[128];    /* dir/vault.db */
+	char keyfile[128]; /* dir/vault.key */
+};
+
+/* The fields of entry i (1-based), as appended by the fixture. */
+static const char *const ops[NENTRIES] = { "get", "run", "rotate", "get", "get" };
+static const char *const accounts[NENTRIES] = { "web", "prod-db", "web", "", "deploy" };
+static const char *const outcomes[NENTRIES] = { "released (version 1)", "refused: use=confirm",
+	"released", "refused: no such account", "released (version 3)" };
+
+static int64_t
+entry_time(size_t i)
+{
+	return 1700000000 + 60 * (int64_t)i;
+}
+
+static void
+entry_make(vault_audit_entry *e, size_t i)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = 999; /* ignored: the log numbers its entries */
+	e->time = entry_time(i);
+	e->uid = 1000 + (uint32_t)i;
+	e->pid = 4000 + (uint32_t)i;
+	e->exe = (char *)(uintptr_t) "/usr/bin/vault";
+	e->op = (char *)(uintptr_t)ops[i];
+	e->account = (char *)(uintptr_t)accounts[i];
+	e->action = (char *)(uintptr_t)(i == 1 ? "deploy-db" : "");
+	e->outcome = (char *)(uintptr_t)outcomes[i];
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+/* A vault with NENTRIES audit entries and a keyfile slot, closed. */
+static int
+fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	vault_audit_entry e;
+	vault *v = NULL;
+	size_t i;
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-audit-XXXXXX");
+	if (mkdtemp(f->dir) == NULL || chmod(f->dir, 0700) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
+	snprintf(f->keyfile, sizeof(f->keyfile), "%s/vault.key", f->dir);
+	if (vault_create(&v, f->path, VAULT_KDF_INTERACTIVE, P(PASS)) != 0)
+		return -1;
+	if (vault_slot_add_keyfile(v, f->keyfile, 1, NULL) != 0) {
+		vault_close(&v);
+		return -1;
+	}
+	for (i = 0; i < NENTRIES; i++) {
+		entry_make(&e, i);
+		if (vault_audit_append(v, &e) != 0) {
+			vault_close(&v);
+			return -1;
+		}
+	}
+	vault_close(&v);
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	int rc;
+
+	if (f == NULL)
+		return 0;
+	(void)chmod(f->dir, 0700);
+	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return rc;
+}
+
+/* Opens the fixture's vault and unlocks it with the keyfile. */
+static vault *
+fx_open(const struct fx *f)
+{
+	vault *v = NULL;
+
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, f->keyfile), 0);
+	return v;
+}
+
+/* Runs one SQL statement on the closed vault file, as an attacker would. */
+static void
+raw_exec(const struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_true(sqlite3_changes(db) > 0);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Flips one bit in the middle of audit row id's entry blob. */
+static void
+raw_flip_entry(const struct fx *f, int id)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned char *blob;
+	sqlite3 *db = NULL;
+	size_t len;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT entry FROM audit WHERE id=?", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	len = (size_t)sqlite3_column_bytes(st, 0);
+	assert_true(len > VAULT_SEALBYTES);
+	blob = malloc(len);
+	assert_non_null(blob);
+	memcpy(blob, sqlite3_column_blob(st, 0), len);
+	sqlite3_finalize(st);
+	blob[len / 2] ^= 0x01;
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE audit SET entry=? WHERE id=?", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(st, 1, blob, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	free(blob);
+}
+
+struct seen {
+	size_t n;
+	int stop_at; /* return nonzero from the callback at this entry, or 0 */
+};
+
+static int
+check_entry(const vault_audit_entry *e, void *arg)
+{
+	struct seen *s = arg;
+	size_t i = s->n;
+
+	assert_true(i < NENTRIES);
+	assert_int_equal(e->seq, i + 1);
+	assert_true(e->time == entry_time(i));
+	assert_int_equal(e->uid, 1000 + i);
+	assert_int_equal(e->pid, 4000 + i);
+	assert_string_equal(e->exe, "/usr/bin/vault");
+	assert_string_equal(e->op, ops[i]);
+	assert_string_equal(e->account, accounts[i]);
+	assert_string_equal(e->action, i == 1 ? "deploy-db" : "");
+	assert_string_equal(e->outcome, outcomes[i]);
+	s->n++;
+	return s->stop_at != 0 && (int)s->n == s->stop_at ? 12345 : 0;
+}
+
+/* The detail names the entry, e.g. "entry 3". */
+static void
+assert_detail_names(vault *v, unsigned entry)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "entry %u", entry);
+	if (strstr(vault_errdetail(v), want) == NULL)
+		fail_msg("detail '%s' does not name '%s'", vault_errdetail(v), want);
+}
+
+/* Five appends, then a verifying walk sees all five, in order, intact. */
+static void
+append_walk(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { 0, 0 };
+	vault *v = fx_open(f);
+
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), 0);
+	assert_int_equal(s.n, NENTRIES);
+	s.n = 0;
+	assert_int_equal(vault_audit_walk(v, 0, check_entry, &s), 0);
+	assert_int_equal(s.n, NENTRIES);
+	/* fn may be NULL: a bare verification. */
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
+	vault_close(&v);
+}
+
+/* A callback's nonzero return stops the walk and is passed back. */
+static void
+walk_stops(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { 0, 2 };
+	vault *v = fx_open(f);
+
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), 12345);
+	assert_int_equal(s.n, 2);
+	vault_close(&v);
+}
+
+struct last {
+	size_t n;
+	int64_t time; /* of the last entry seen */
+};
+
+static int
+note_last(const vault_audit_entry *e, void *arg)
+{
+	struct last *l = arg;
+
+	assert_int_equal(e->seq, ++l->n);
+	l->time = e->time;
+	return 0;
+}
+
+/* Appends continue the chain across a close and reopen; time 0 means now. */
+static void
+append_after_reopen(void **state)
+{
+	struct fx *f = *state;
+	struct last l = { 0, 0 };
+	vault_audit_entry e;
+	int64_t before, after;
+	vault *v = fx_open(f);
+
+	entry_make(&e, 0);
+	e.time = 0;
+	before = vault_now();
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	after = vault_now();
+	vault_close(&v);
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, note_last, &l), 0);
+	assert_int_equal(l.n, NENTRIES + 1);
+	assert_true(l.time >= before && l.time <= after);
+	vault_close(&v);
+}
+
+/* A new vault's log is empty, and verifies. */
+static void
+empty_log(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { 0, 0 };
+	char path[160];
+	vault *v = NULL;
+
+	snprintf(path, sizeof(path), "%s/empty.db", f->dir);
+	assert_int_equal(vault_create(&v, path, VAULT_KDF_INTERACTIVE, P(PASS)), 0);
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), 0);
+	assert_int_equal(s.n, 0);
+	vault_close(&v);
+}
+
+/* One byte of a middle row's sealed entry changed. */
+static void
+tamper_edit_entry(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { 0, 0 };
+	vault *v;
+
+	raw_flip_entry(f, 3);
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 3);
+	assert_int_equal(s.n, 2); /* the rows before it were fine */
+	/* Without verify the seal still catches it. */
+	s.n = 0;
+	assert_int_equal(vault_audit_walk(v, 0, check_entry, &s), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 3);
+	assert_int_equal(s.n, 2);
+	vault_close(&v);
+}
+
+/* A middle row's mac changed: only the chain sees it. */
+static void
+tamper_edit_mac(void **state)
+{
+	struct fx *f = *state;
+	vault *v;
+
+	raw_exec(f, "UPDATE audit SET mac=zeroblob(32) WHERE id=3");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 3);
+	vault_close(&v);
+}
+
+static void
+tamper_delete_middle(void **state)
+{
+	struct fx *f = *state;
+	vault *v;
+
+	raw_exec(f, "DELETE FROM audit WHERE id=3");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 3);
+	vault_close(&v);
+}
+
+/* Rows 2..5 renumbered 1..4 after deleting the first: the chain breaks. */
+static void
+tamper_delete_first_renumber(void **state)
+{
+	struct fx *f = *state;
+	vault *v;
+
+	raw_exec(f, "DELETE FROM audit WHERE id=1");
+	raw_exec(f, "UPDATE audit SET id=id-1");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 1);
+	vault_close(&v);
+}
+
+/* Every row is intact; only the head knows one is missing. */
+static void
+tamper_delete_last(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { 0, 0 };
+	vault *v;
+
+	raw_exec(f, "DELETE FROM audit WHERE id=5");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), VAULT_ERR_CORRUPT);
+	assert_int_equal(s.n, NENTRIES - 1);
+	assert_non_null(strstr(vault_errdetail(v), "last"));
+	vault_close(&v);
+}
+
+/* The head itself deleted. */
+static void
+tamper_delete_head(void **state)
+{
+	struct fx *f = *state;
+	vault *v;
+
+	raw_exec(f, "DELETE FROM vault_meta WHERE key='audit_head'");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	vault_close(&v);
+}
+
+/* Two rows' entries exchanged; then entries and macs both exchanged. */
+static void
+tamper_swap(void **state)
+{
+	struct fx *f = *state;
+	vault *v;
+
+	raw_exec(f, "UPDATE audit SET entry=(SELECT entry FROM audit a WHERE a.id="
+		    "CASE audit.id WHEN 2 THEN 4 ELSE 2 END) WHERE id IN (2, 4)");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 2);
+	vault_close(&v);
+
+	/* Swap the macs too: each row is self-consistent but out of place. */
+	raw_exec(f, "UPDATE audit SET mac=(SELECT mac FROM audit a WHERE a.id="
+		    "CASE audit.id WHEN 2 THEN 4 ELSE 2 END) WHERE id IN (2, 4)");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 2);
+	/* Without the chain, the sealed entry's own row number catches it. */
+	assert_int_equal(vault_audit_walk(v, 0, NULL, NULL), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 2);
+	vault_close(&v);
+}
+
+/* Locked, before unlocking and after vault_lock(): nothing read or written. */
+static void
+locked(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { 0, 0 };
+	vault_audit_entry e;
+	vault *v = NULL;
+
+	entry_make(&e, 0);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_audit_walk(v, 0, NULL, NULL), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_unlock_keyfile(v, f->keyfile), 0);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
+	vault_lock(v);
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_LOCKED);
+	assert_int_equal(s.n, 0);
+	vault_close(&v);
+	/* Nothing was appended while locked. */
+	v = fx_open(f);
+	s.n = 0;
+	assert_int_equal(vault_audit_walk(v, 1, check_entry, &s), 0);
+	assert_int_equal(s.n, NENTRIES);
+	vault_close(&v);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(append_walk),
+		T(walk_stops),
+		T(append_after_reopen),
+		T(empty_log),
+		T(tamper_edit_entry),
+		T(tamper_edit_mac),
+		T(tamper_delete_middle),
+		T(tamper_delete_first_renumber),
+		T(tamper_delete_last),
+		T(tamper_delete_head),
+		T(tamper_swap),
+		T(locked),
+	};
+
+	if (vault_lib_init() != 0)
+		return 1;
+	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
+}
