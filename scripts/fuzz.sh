@@ -42,12 +42,8 @@ BUILD=build-fuzz
 WORK=tests/fuzz/corpus-work   # scratch corpora and crash files; gitignored
 LOGS=$BUILD/fuzz-logs
 # -fsanitize=fuzzer-no-link: coverage feedback from libvault itself.
-# -Wno-error=implicit-fallthrough: clang does not take the /* FALLTHROUGH */
-# comment in vault/service.c (h_keys) as an annotation, so with -Werror the
-# library does not build with clang at all. It stays a warning here until
-# service.c says __attribute__((fallthrough)).
 SETUP_OPTS=(-Dtests=true -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-	"-Dc_args=-fsanitize=fuzzer-no-link -Wno-error=implicit-fallthrough"
+	-Dc_args=-fsanitize=fuzzer-no-link
 	-Dbuildtype=debugoptimized)
 
 echo "==== fuzz: dependencies"

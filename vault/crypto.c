@@ -123,6 +123,7 @@ vault_unseal(vault_wr *out, const unsigned char *blob, size_t bloblen, const uns
     size_t adlen, const unsigned char key[VAULT_KEYBYTES])
 {
 	const unsigned char *nonce, *c;
+	unsigned char *m;
 	unsigned long long mlen;
 	size_t clen, start;
 	int rc;
@@ -135,9 +136,12 @@ vault_unseal(vault_wr *out, const unsigned char *blob, size_t bloblen, const uns
 	start = out->len;
 	if ((rc = vault_wr_bytes(out, c, clen - VAULT_TAGBYTES)) != 0)
 		return rc;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->p + start, &mlen, NULL, c, clen, ad,
-		adlen, nonce, key) != 0) {
-		sodium_memzero(out->p + start, clen - VAULT_TAGBYTES);
+	/* An empty plaintext may leave out->p NULL: libsodium takes m NULL then. */
+	m = clen > VAULT_TAGBYTES ? out->p + start : NULL;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL, c, clen, ad, adlen, nonce,
+		key) != 0) {
+		if (m != NULL)
+			sodium_memzero(m, clen - VAULT_TAGBYTES);
 		out->len = start;
 		return VAULT_ERR_CORRUPT;
 	}

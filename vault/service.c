@@ -338,7 +338,7 @@ h_keys(struct svc *s, uint8_t type, vault_rd *r)
 	case VAULT_MSG_PASSWD:
 		if (vault_rd_u32(r, &id) != 0)
 			return VAULT_ERR_PROTO;
-		/* FALLTHROUGH */
+		__attribute__((fallthrough)); /* FALLTHROUGH */
 	case VAULT_MSG_SLOT_ADD_PASS:
 		if (vault_rd_u32(r, &kdf) != 0 || vault_rd_str(r, &pass, &passlen) != 0)
 			return VAULT_ERR_PROTO;
