@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""agent_hostile.py - hostile clients against a running, unlocked vault-agent.
+
+    agent_hostile.py SOCK AGENT_PID ACCOUNT
+
+Speaks the wire protocol by hand over a raw socket (vault/vault.h):
+frame = u32 big-endian length of (type + payload) | u8 type | payload,
+fields u8/u32/u64 big-endian and u32-length-prefixed strings; the first
+request must be HELLO with u32 version 1; VAULT_FRAME_MAX is 64 KiB.
+
+Each hostile case runs on its own connection and must get that connection
+closed (recv returns b'' or the connection is reset) within CLOSE_WITHIN
+seconds, while a second, well-behaved connection opened before all of them
+(HELLO, then STATUS and a GET of ACCOUNT) keeps working before and after
+every case, and the agent's pid stays alive.
+
+Prints one line per check for agent.sh to turn into TAP:
+    PASS<TAB>description
+    FAIL<TAB>description<TAB>diagnostic
+Exits 0 when it could run at all (the checks carry the verdict), 2 on
+a usage error or when the agent cannot be reached to begin with.
+"""
+import os
+import random
+import socket
+import struct
+import sys
+import time
+
+HELLO, STATUS, GET = 1, 2, 15
+OK, ERROR, ITEM = 100, 101, 102
+PROTO_VERSION = 1
+FRAME_MAX = 64 * 1024
+ERR_PROTO, ERR_VERSION = 14, 19  # -VAULT_ERR_PROTO, -VAULT_ERR_VERSION
+
+CLOSE_WITHIN = float(os.environ.get("HOSTILE_CLOSE_WITHIN", "1.0"))
+ANSWER_WITHIN = float(os.environ.get("HOSTILE_ANSWER_WITHIN", "5.0"))
+
+failures = 0
+
+
+def report(ok, desc, why=""):
+    global failures
+    if ok:
+        print(f"PASS\t{desc}", flush=True)
+    else:
+        failures += 1
+        why = why.replace("\t", " ").replace("\n", " | ")
+        print(f"FAIL\t{desc}\t{why}", flush=True)
+
+
+def frame(ftype, payload=b""):
+    return struct.pack(">IB", len(payload) + 1, ftype) + payload
+
+
+def u8(v):
+    return struct.pack(">B", v)
+
+
+def u32(v):
+    return struct.pack(">I", v)
+
+
+def sstr(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return u32(len(b)) + b
+
+
+def get_payload(name, version=0, interactive=0, confirm=b""):
+    return sstr(name) + u32(version) + u8(interactive) + sstr(confirm)
+
+
+class Closed(Exception):
+    """The peer closed (EOF or reset)."""
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(ANSWER_WITHIN)
+    s.connect(path)
+    return s
+
+
+def send(s, data):
+    """Sends; the agent may already have closed: that is not our failure."""
+    try:
+        s.sendall(data)
+        return True
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+
+
+def recv_exact(s, n, deadline):
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("timed out")
+        s.settimeout(left)
+        try:
+            chunk = s.recv(n - len(buf))
+        except ConnectionResetError:
+            raise Closed("reset") from None
+        if not chunk:
+            if buf:
+                raise Closed(f"EOF after {len(buf)} of {n} bytes")
+            raise Closed("EOF")
+        buf += chunk
+    return buf
+
+
+def recv_frame(s, within):
+    """One whole frame as (type, payload); raises Closed or socket.timeout."""
+    deadline = time.monotonic() + within
+    hdr = recv_exact(s, 4, deadline)
+    (n,) = struct.unpack(">I", hdr)
+    if n < 1 or n > FRAME_MAX:
+        raise ValueError(f"the agent sent a frame of length {n}")
+    body = recv_exact(s, n, deadline)
+    return body[0], body[1:]
+
+
+def parse_error(payload):
+    code, dlen = struct.unpack(">II", payload[:8])
+    detail = payload[8 : 8 + dlen].decode("utf-8", "replace")
+    return code, detail
+
+
+def expect_closed(s, within=None):
+    """Reads until the peer closes. Returns (closed, frames, why)."""
+    within = CLOSE_WITHIN if within is None else within
+    frames = []
+    deadline = time.monotonic() + within
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, frames, f"still open after {within}s"
+            frames.append(recv_frame(s, left))
+    except Closed:
+        return True, frames, ""
+    except socket.timeout:
+        return False, frames, f"still open after {within}s (no EOF)"
+    except ValueError as e:
+        return False, frames, str(e)
+
+
+class Good:
+    """The well-behaved client: one connection, kept open throughout."""
+
+    def __init__(self, path, pid, account):
+        self.pid, self.account = pid, account
+        self.s = connect(path)
+        self.s.sendall(frame(HELLO, u32(PROTO_VERSION)))
+        t, p = recv_frame(self.s, ANSWER_WITHIN)
+        if t != OK or p != u32(PROTO_VERSION):
+            raise RuntimeError(f"HELLO answered with type {t} payload {p!r}")
+
+    def check(self, when):
+        """STATUS (unlocked, the same pid) then a GET that is answered OK."""
+        try:
+            self.s.sendall(frame(STATUS))
+            t, p = recv_frame(self.s, ANSWER_WITHIN)
+            if t != OK:
+                return f"STATUS answered with type {t}"
+            unlocked = p[0]
+            dlen = struct.unpack(">I", p[1:5])[0]
+            (pid,) = struct.unpack(">I", p[5 + dlen : 9 + dlen])
+            if unlocked != 1:
+                return "STATUS says locked"
+            if pid != self.pid:
+                return f"STATUS says pid {pid}, expected {self.pid}"
+            self.s.sendall(frame(GET, get_payload(self.account)))
+            t, p = recv_frame(self.s, ANSWER_WITHIN)
+            if t != OK:
+                return f"GET answered with type {t}: {p[:200]!r}"
+            (slen,) = struct.unpack(">I", p[:4])
+            if slen == 0 or len(p) != 4 + slen:
+                return "GET answer is malformed"
+            return ""
+        except (Closed, socket.timeout, OSError, ValueError) as e:
+            return f"the well-behaved connection failed {when}: {e!r}"
+
+
+def agent_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("State:"):
+                    return "Z" not in line.split()[1]
+    except OSError:
+        return False
+    return True
+
+
+def run_case(path, good, name, action, what="that connection is closed"):
+    """Runs one hostile case: good before, the case, good and pid after."""
+    why = good.check("before")
+    report(not why, f"{name}: the second connection works before", why)
+    try:
+        ok, why = action(path)
+    except Exception as e:  # a broken test is a failed check, not a crash
+        ok, why = False, f"the case itself raised {e!r}"
+    report(ok, f"{name}: {what}", why)
+    # A crash may take a moment to show.
+    time.sleep(0.05)
+    report(agent_alive(good.pid), f"{name}: the agent (pid {good.pid}) is still running",
+           "the agent died")
+    why = good.check("after")
+    report(not why, f"{name}: the second connection still works after", why)
+
+
+# --- the hostile cases: each returns (ok, why) --------------------------------
+
+
+def case_garbage(path):
+    s = connect(path)
+    rnd = random.Random(1234)
+    # The first byte is at least 0x01, so the length field reads > 64 KiB:
+    # the agent must not wait for the rest of a frame it cannot accept.
+    data = bytes([rnd.randrange(1, 256)]) + bytes(rnd.randrange(256) for _ in range(4095))
+    send(s, data)
+    closed, frames, why = expect_closed(s)
+    s.close()
+    if frames:
+        return False, f"got {len(frames)} answer frame(s) to garbage"
+    return closed, why
+
+
+def case_text(path):
+    s = connect(path)
+    send(s, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    closed, frames, why = expect_closed(s)
+    s.close()
+    return closed and not frames, why or (f"answered {frames!r}" if frames else "")
+
+
+def case_len_huge(path):
+    s = connect(path)
+    send(s, struct.pack(">IB", 0x7FFFFFFF, STATUS) + b"x" * 16)
+    closed, frames, why = expect_closed(s)
+    s.close()
+    return closed and not frames, why
+
+
+def case_len_65537(path):
+    s = connect(path)
+    # Just the header and the type byte: an agent that waited for 65 536
+    # more bytes would never close, and the check would time out.
+    send(s, struct.pack(">IB", FRAME_MAX + 1, HELLO))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    return closed and not frames, why
+
+
+def case_len_zero(path):
+    s = connect(path)
+    send(s, struct.pack(">I", 0) + frame(HELLO, u32(PROTO_VERSION)))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    return closed and not frames, why or (f"answered {frames!r}" if frames else "")
+
+
+def case_truncated_then_close(path):
+    s = connect(path)
+    send(s, frame(HELLO, u32(PROTO_VERSION)))
+    t, _ = recv_frame(s, ANSWER_WITHIN)
+    if t != OK:
+        return False, f"HELLO answered with type {t}"
+    # Announce 100 bytes, send 10, hang up.
+    send(s, struct.pack(">IB", 100, GET) + b"\x00\x00\x00\x05abc")
+    s.shutdown(socket.SHUT_RDWR)
+    s.close()
+    return True, ""
+
+
+def case_truncated_kept_open(path, good):
+    """A half-sent frame on an open connection blocks nobody else."""
+    s = connect(path)
+    send(s, frame(HELLO, u32(PROTO_VERSION)))
+    recv_frame(s, ANSWER_WITHIN)
+    send(s, struct.pack(">IB", 200, GET) + b"\x00\x00\x00\x09half")
+    why = good.check("while another connection holds half a frame")
+    s.close()
+    return not why, why
+
+
+def case_unknown_type(path):
+    s = connect(path)
+    send(s, frame(HELLO, u32(PROTO_VERSION)))
+    t, _ = recv_frame(s, ANSWER_WITHIN)
+    if t != OK:
+        s.close()
+        return False, f"HELLO answered with type {t}"
+    send(s, frame(250, b"\x01\x02\x03"))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    if len(frames) != 1 or frames[0][0] != ERROR:
+        return False, f"expected one ERROR frame before the close, got {frames!r}"
+    code, detail = parse_error(frames[0][1])
+    if code != ERR_PROTO or "250" not in detail:
+        return False, f"ERROR code {code} detail {detail!r}: expected {ERR_PROTO} naming type 250"
+    return closed, why
+
+
+def case_before_hello(path):
+    s = connect(path)
+    send(s, frame(STATUS))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    if frames:
+        return False, f"a request before HELLO was answered: {frames!r}"
+    return closed, why
+
+
+def case_get_before_hello(path, account):
+    s = connect(path)
+    send(s, frame(GET, get_payload(account)))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    if any(t == OK for t, _ in frames):
+        return False, "a GET before HELLO released the password"
+    return closed and not frames, why or f"answered {frames!r}"
+
+
+def case_bad_version(path):
+    s = connect(path)
+    send(s, frame(HELLO, u32(99)))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    if len(frames) != 1 or frames[0][0] != ERROR:
+        return False, f"expected one ERROR frame, got {frames!r}"
+    code, detail = parse_error(frames[0][1])
+    if code != ERR_VERSION:
+        return False, f"ERROR code {code}, expected {ERR_VERSION} (VAULT_ERR_VERSION): {detail!r}"
+    if "99" not in detail or str(PROTO_VERSION) not in detail.replace("99", ""):
+        return False, f"the error text does not name both versions: {detail!r}"
+    return closed, why
+
+
+def case_hello_trailing(path):
+    s = connect(path)
+    send(s, frame(HELLO, u32(PROTO_VERSION) + b"\x00"))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    return closed and not frames, why or f"answered {frames!r}"
+
+
+def case_get_trailing(path, account):
+    s = connect(path)
+    send(s, frame(HELLO, u32(PROTO_VERSION)))
+    recv_frame(s, ANSWER_WITHIN)
+    send(s, frame(GET, get_payload(account) + b"\x00TRAILING"))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    if any(t == OK for t, _ in frames):
+        return False, "a GET with trailing bytes released the password"
+    return closed and not frames, why or f"answered {frames!r}"
+
+
+def case_string_overrun(path, account):
+    """A string length that runs past the end of the frame."""
+    s = connect(path)
+    send(s, frame(HELLO, u32(PROTO_VERSION)))
+    recv_frame(s, ANSWER_WITHIN)
+    send(s, frame(GET, u32(0xFFFFFFF0) + account.encode()))
+    closed, frames, why = expect_closed(s)
+    s.close()
+    return closed and not any(t == OK for t, _ in frames), why or f"answered {frames!r}"
+
+
+# --- well-formed edge cases that must be served -------------------------------
+
+
+def case_split_writes(path):
+    """A HELLO and STATUS sent one byte at a time are answered."""
+    s = connect(path)
+    for b in frame(HELLO, u32(PROTO_VERSION)) + frame(STATUS):
+        s.sendall(bytes([b]))
+        time.sleep(0.001)
+    t1, _ = recv_frame(s, ANSWER_WITHIN)
+    t2, _ = recv_frame(s, ANSWER_WITHIN)
+    s.close()
+    return (t1, t2) == (OK, OK), f"answers {t1}, {t2}"
+
+
+def case_pipelined(path):
+    """HELLO and two STATUS in one write get three answers, in order."""
+    s = connect(path)
+    s.sendall(frame(HELLO, u32(PROTO_VERSION)) + frame(STATUS) + frame(STATUS))
+    types = [recv_frame(s, ANSWER_WITHIN)[0] for _ in range(3)]
+    s.close()
+    return types == [OK, OK, OK], f"answers {types}"
+
+
+def main():
+    if len(sys.argv) != 4:
+        print("usage: agent_hostile.py SOCK AGENT_PID ACCOUNT", file=sys.stderr)
+        return 2
+    path, pid, account = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    try:
+        good = Good(path, pid, account)
+    except Exception as e:
+        print(f"FAIL\tthe well-behaved client connects and says HELLO\t{e!r}", flush=True)
+        return 2
+    report(True, "the well-behaved client connects and says HELLO")
+
+    cases = [
+        ("random garbage (4 KiB)", case_garbage),
+        ("text garbage (an HTTP request)", case_text),
+        ("frame length 0x7fffffff", case_len_huge),
+        ("frame length 65537 (VAULT_FRAME_MAX + 1)", case_len_65537),
+        ("frame length 0", case_len_zero),
+        ("frame cut short, then the client closes", case_truncated_then_close,
+         "the client sent half a frame and hung up"),
+        ("frame cut short, connection kept open", lambda p: case_truncated_kept_open(p, good),
+         "others are served meanwhile"),
+        ("HELLO then unknown type 250 (ERROR, then close)", case_unknown_type),
+        ("STATUS before HELLO", case_before_hello),
+        ("GET before HELLO", lambda p: case_get_before_hello(p, account)),
+        ("HELLO version 99 (ERROR naming both versions)", case_bad_version),
+        ("HELLO with a trailing byte", case_hello_trailing),
+        ("GET with trailing bytes after its fields", lambda p: case_get_trailing(p, account)),
+        ("GET whose string length runs past the frame", lambda p: case_string_overrun(p, account)),
+    ]
+    for name, action, *what in cases:
+        run_case(path, good, name, action, *what)
+
+    ok, why = case_split_writes(path)
+    report(ok, "HELLO and STATUS sent one byte at a time are answered", why)
+    ok, why = case_pipelined(path)
+    report(ok, "pipelined HELLO, STATUS, STATUS get three OK answers in order", why)
+    why = good.check("at the end")
+    report(not why, "the well-behaved connection works at the end", why)
+    good.s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
