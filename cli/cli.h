@@ -6,6 +6,7 @@
 #ifndef VAULT_CLI_H
 #define VAULT_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "vault.h"
@@ -81,5 +82,50 @@ int session_open(struct session *s, const struct cli_opts *o, int need_unlock);
 int session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp);
 int session_status(struct session *s, struct agent_status *st);
 void session_close(struct session *s);
+
+/* Options every command takes, and the ids of all long options. */
+enum {
+	OPT_DB = 0x100,
+	OPT_JSON,
+	OPT_KEYFILE,
+	OPT_NOAGENT,
+	OPT_USER,
+	OPT_DOMAIN,
+	OPT_HOST,
+	OPT_NOTE,
+	OPT_USE,
+	OPT_GENERATE,
+	OPT_REPLACE,
+	OPT_VERSION,
+	OPT_KDF,
+	OPT_SLOT,
+	OPT_VERIFY,
+	OPT_AS,
+	OPT_NETONLY,
+	OPT_DELIVER,
+	OPT_PROFILE,
+	OPT_NOPROFILE,
+	OPT_ENV,
+	OPT_UNATTENDED,
+	OPT_PARAM,
+	OPT_ARGV_SECRET,
+	OPT_YES,
+};
+
+#define COMMON_OPTS                                                  \
+	{ "db", required_argument, NULL, OPT_DB },                   \
+	    { "keyfile", required_argument, NULL, OPT_KEYFILE },     \
+	    { "no-agent", no_argument, NULL, OPT_NOAGENT },          \
+	    { "help", no_argument, NULL, 'h' }
+
+/* Shared by the commands in vault.c and run.c. */
+int cli_common_opt(int c, struct cli_opts *o);
+int cli_show_help(const char *name);
+int cli_bad_option(const char *name);
+int cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp, const char *what);
+vault_rd cli_final_payload(const vault_wr *resp);
+int cli_each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg), void *arg);
+int cmd_run(int argc, char **argv);
+int cmd_action(int argc, char **argv);
 
 #endif

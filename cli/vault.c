@@ -18,30 +18,6 @@
 #include "cli.h"
 #include "config.h"
 
-enum {
-	OPT_DB = 0x100,
-	OPT_JSON,
-	OPT_KEYFILE,
-	OPT_NOAGENT,
-	OPT_USER,
-	OPT_DOMAIN,
-	OPT_HOST,
-	OPT_NOTE,
-	OPT_USE,
-	OPT_GENERATE,
-	OPT_REPLACE,
-	OPT_VERSION,
-	OPT_KDF,
-	OPT_SLOT,
-	OPT_VERIFY,
-};
-
-#define COMMON_OPTS                                                  \
-	{ "db", required_argument, NULL, OPT_DB },                   \
-	    { "keyfile", required_argument, NULL, OPT_KEYFILE },     \
-	    { "no-agent", no_argument, NULL, OPT_NOAGENT },          \
-	    { "help", no_argument, NULL, 'h' }
-
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -52,8 +28,8 @@ struct cmd {
 static const struct cmd *find_cmd(const char *name);
 
 /* Handles the options every command shares; 1 if consumed. */
-static int
-common_opt(int c, struct cli_opts *o)
+int
+cli_common_opt(int c, struct cli_opts *o)
 {
 	switch (c) {
 	case OPT_DB:
@@ -73,8 +49,8 @@ common_opt(int c, struct cli_opts *o)
 	}
 }
 
-static int
-show_help(const char *name)
+int
+cli_show_help(const char *name)
 {
 	const struct cmd *c = find_cmd(name);
 
@@ -90,8 +66,8 @@ show_help(const char *name)
 	return 0;
 }
 
-static int
-bad_option(const char *name)
+int
+cli_bad_option(const char *name)
 {
 	const struct cmd *c = find_cmd(name);
 
@@ -110,9 +86,9 @@ parse_common(int argc, char **argv, const char *name, struct cli_opts *o, int js
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
-			return show_help(name), -1;
-		if ((c == OPT_JSON && !json_ok) || !common_opt(c, o))
-			return bad_option(name);
+			return cli_show_help(name), -1;
+		if ((c == OPT_JSON && !json_ok) || !cli_common_opt(c, o))
+			return cli_bad_option(name);
 	}
 	return 0;
 }
@@ -121,8 +97,8 @@ parse_common(int argc, char **argv, const char *name, struct cli_opts *o, int js
  * Sends one request and checks that the answer ends in OK. On failure it
  * prints the error and returns its exit code; resp holds the frames.
  */
-static int
-call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp, const char *what)
+int
+cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp, const char *what)
 {
 	const unsigned char *pl, *last = NULL;
 	size_t plen, flen, off = 0;
@@ -149,8 +125,8 @@ call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp, c
 }
 
 /* The payload of the final (OK) frame of a response. */
-static vault_rd
-final_payload(const vault_wr *resp)
+vault_rd
+cli_final_payload(const vault_wr *resp)
 {
 	const unsigned char *pl = NULL;
 	size_t plen = 0, flen, off = 0;
@@ -166,8 +142,8 @@ final_payload(const vault_wr *resp)
 }
 
 /* Calls fn on each ITEM frame's payload. */
-static int
-each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg), void *arg)
+int
+cli_each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg), void *arg)
 {
 	const unsigned char *pl;
 	size_t plen, flen, off = 0, i = 0;
@@ -219,9 +195,9 @@ cmd_init(int argc, char **argv)
 			if (parse_kdf(optarg, &kdf) != 0)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
 		} else if (c == 'h') {
-			return show_help("init");
-		} else if (!common_opt(c, &o)) {
-			return bad_option("init");
+			return cli_show_help("init");
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option("init");
 		}
 	}
 	if (optind != argc)
@@ -307,10 +283,10 @@ cmd_add(int argc, char **argv)
 			if (optarg != NULL && parse_u32(optarg, VAULT_GEN_MIN, VAULT_GEN_MAX, &a.genlen) != 0)
 				return cli_usage("--generate: length must be %u to %u", VAULT_GEN_MIN, VAULT_GEN_MAX);
 			break;
-		case 'h': return show_help("add");
+		case 'h': return cli_show_help("add");
 		default:
-			if (!common_opt(c, &o))
-				return bad_option("add");
+			if (!cli_common_opt(c, &o))
+				return cli_bad_option("add");
 		}
 	}
 	/* `--generate 32`: a bare number after the name is the length. */
@@ -320,7 +296,7 @@ cmd_add(int argc, char **argv)
 		argc--;
 	}
 	if (argc - optind != 1)
-		return bad_option("add");
+		return cli_bad_option("add");
 	name = argv[optind];
 	if (vault_name_check(name) != 0)
 		return cli_usage("invalid account name: use 1 to %u printable UTF-8 characters, "
@@ -366,7 +342,7 @@ cmd_add(int argc, char **argv)
 	vault_wr_u32(&p, a.generate ? a.genlen : 0);
 	vault_wr_str(&p, secret ? secret->buf : NULL, secret ? secret->len : 0);
 	vault_secret_free(&secret);
-	ret = call(&s, VAULT_MSG_ADD, &p, &resp, "cannot add the account");
+	ret = cli_call(&s, VAULT_MSG_ADD, &p, &resp, "cannot add the account");
 	if (ret == 0) {
 		if (a.generate)
 			printf("added %s (generated a %u-character password; see it with 'vault get %s')\n",
@@ -398,13 +374,13 @@ cmd_set(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
-			return show_help("set");
+			return cli_show_help("set");
 		if (c == OPT_GENERATE) {
 			generate = 1;
 			if (optarg != NULL && parse_u32(optarg, VAULT_GEN_MIN, VAULT_GEN_MAX, &genlen) != 0)
 				return cli_usage("--generate: length must be %u to %u", VAULT_GEN_MIN, VAULT_GEN_MAX);
-		} else if (!common_opt(c, &o)) {
-			return bad_option("set");
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option("set");
 		}
 	}
 	if (generate && argc - optind == 2) {
@@ -413,7 +389,7 @@ cmd_set(int argc, char **argv)
 		argc--;
 	}
 	if (argc - optind != 1)
-		return bad_option("set");
+		return cli_bad_option("set");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
@@ -424,7 +400,7 @@ cmd_set(int argc, char **argv)
 	vault_wr_init(&resp, 1, 0);
 	/* A typo'd name should fail before anyone types a password. */
 	vault_wr_cstr(&p, argv[optind]);
-	if ((ret = call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot set the password")) != 0)
+	if ((ret = cli_call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot set the password")) != 0)
 		goto out;
 	if (!generate) {
 		if ((rc = cli_read_secret(&secret, "New password: ")) != 0) {
@@ -440,9 +416,9 @@ cmd_set(int argc, char **argv)
 	vault_wr_cstr(&p, argv[optind]);
 	vault_wr_u32(&p, generate ? genlen : 0);
 	vault_wr_str(&p, secret ? secret->buf : NULL, secret ? secret->len : 0);
-	if ((ret = call(&s, VAULT_MSG_SET, &p, &resp, "cannot set the password")) != 0)
+	if ((ret = cli_call(&s, VAULT_MSG_SET, &p, &resp, "cannot set the password")) != 0)
 		goto out;
-	r = final_payload(&resp);
+	r = cli_final_payload(&resp);
 	if (vault_rd_u32(&r, &version) != 0 || vault_rd_end(&r) != 0) {
 		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		goto out;
@@ -528,19 +504,19 @@ cmd_list(int argc, char **argv)
 	if ((ret = parse_common(argc, argv, "list", &o, 1)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
-		return bad_option("list");
+		return cli_bad_option("list");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
 		session_close(&s);
 		return ret;
 	}
 	vault_wr_init(&resp, 0, 1024U * 1024U * 1024U);
-	if ((ret = call(&s, VAULT_MSG_LIST, NULL, &resp, "cannot list accounts")) == 0) {
-		(void)each_item(&resp, count_items, &n);
+	if ((ret = cli_call(&s, VAULT_MSG_LIST, NULL, &resp, "cannot list accounts")) == 0) {
+		(void)cli_each_item(&resp, count_items, &n);
 		if (o.json)
 			printf("[");
 		else if (n == 0)
 			printf("no accounts; add one with 'vault add NAME --user USER'\n");
-		if (each_item(&resp, list_item, &o) != 0)
+		if (cli_each_item(&resp, list_item, &o) != 0)
 			ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		if (o.json)
 			printf("]\n");
@@ -564,7 +540,7 @@ cmd_show(int argc, char **argv)
 	if ((ret = parse_common(argc, argv, "show", &o, 1)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
-		return bad_option("show");
+		return cli_bad_option("show");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
@@ -574,9 +550,9 @@ cmd_show(int argc, char **argv)
 	vault_wr_init(&p, 0, 0);
 	vault_wr_init(&resp, 0, 0);
 	vault_wr_cstr(&p, argv[optind]);
-	if ((ret = call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot show the account")) != 0)
+	if ((ret = cli_call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot show the account")) != 0)
 		goto out;
-	r = final_payload(&resp);
+	r = cli_final_payload(&resp);
 	if (vault_account_decode(&r, &a) != 0 || vault_rd_end(&r) != 0) {
 		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		goto out;
@@ -641,7 +617,7 @@ cmd_history(int argc, char **argv)
 	if ((ret = parse_common(argc, argv, "history", &o, 1)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
-		return bad_option("history");
+		return cli_bad_option("history");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
@@ -651,9 +627,9 @@ cmd_history(int argc, char **argv)
 	vault_wr_init(&p, 0, 0);
 	vault_wr_init(&resp, 0, 0);
 	vault_wr_cstr(&p, argv[optind]);
-	if ((ret = call(&s, VAULT_MSG_HISTORY, &p, &resp, "cannot read history")) == 0) {
+	if ((ret = cli_call(&s, VAULT_MSG_HISTORY, &p, &resp, "cannot read history")) == 0) {
 		printf(o.json ? "[" : "%-8s %-22s %s\n", "VERSION", "CREATED", "STATE");
-		if (each_item(&resp, history_item, &o) != 0)
+		if (cli_each_item(&resp, history_item, &o) != 0)
 			ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		if (o.json)
 			printf("]\n");
@@ -712,16 +688,16 @@ cmd_get(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
-			return show_help("get");
+			return cli_show_help("get");
 		if (c == OPT_VERSION) {
 			if (parse_u32(optarg, 1, UINT32_MAX, &version) != 0)
 				return cli_usage("--version: expected a positive number, not '%s'", optarg);
-		} else if (!common_opt(c, &o)) {
-			return bad_option("get");
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option("get");
 		}
 	}
 	if (argc - optind != 1)
-		return bad_option("get");
+		return cli_bad_option("get");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
@@ -738,7 +714,7 @@ cmd_get(int argc, char **argv)
 		vault_wr_u8(&p, (uint8_t)tty);
 		vault_wr_str(&p, pass ? pass->buf : NULL, pass ? pass->len : 0);
 		vault_secret_free(&pass);
-		if ((ret = call(&s, VAULT_MSG_GET, &p, &resp, "cannot get the password")) != 0)
+		if ((ret = cli_call(&s, VAULT_MSG_GET, &p, &resp, "cannot get the password")) != 0)
 			goto out;
 		if (vault_frame_get(resp.p, resp.len, &t, &pl, &plen, &flen) != 1)
 			break;
@@ -751,7 +727,7 @@ cmd_get(int argc, char **argv)
 			goto out;
 		}
 	}
-	r = final_payload(&resp);
+	r = cli_final_payload(&resp);
 	if (t != VAULT_MSG_OK || vault_rd_str(&r, &sec, &seclen) != 0 || vault_rd_end(&r) != 0) {
 		ret = cli_fail(VAULT_ERR_PROTO, "cannot get the password: malformed answer");
 		goto out;
@@ -776,7 +752,7 @@ cmd_rm(int argc, char **argv)
 	if ((ret = parse_common(argc, argv, "rm", &o, 0)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
-		return bad_option("rm");
+		return cli_bad_option("rm");
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
@@ -786,7 +762,7 @@ cmd_rm(int argc, char **argv)
 	vault_wr_init(&p, 0, 0);
 	vault_wr_init(&resp, 0, 0);
 	vault_wr_cstr(&p, argv[optind]);
-	if ((ret = call(&s, VAULT_MSG_RM, &p, &resp, "cannot remove the account")) == 0)
+	if ((ret = cli_call(&s, VAULT_MSG_RM, &p, &resp, "cannot remove the account")) == 0)
 		printf("removed %s and its history\n", argv[optind]);
 	vault_wr_free(&p);
 	vault_wr_free(&resp);
@@ -829,19 +805,19 @@ cmd_passwd(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
-			return show_help("passwd");
+			return cli_show_help("passwd");
 		if (c == OPT_KDF) {
 			if (parse_kdf(optarg, &kdf) != 0)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
 		} else if (c == OPT_SLOT) {
 			if (parse_u32(optarg, 1, UINT32_MAX, &slot) != 0)
 				return cli_usage("--slot: expected a keyslot id, not '%s'", optarg);
-		} else if (!common_opt(c, &o)) {
-			return bad_option("passwd");
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option("passwd");
 		}
 	}
 	if (optind != argc)
-		return bad_option("passwd");
+		return cli_bad_option("passwd");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
 		session_close(&s);
 		return ret;
@@ -860,7 +836,7 @@ cmd_passwd(int argc, char **argv)
 	vault_wr_u32(&p, (uint32_t)kdf);
 	vault_wr_str(&p, pass->buf, pass->len);
 	vault_secret_free(&pass);
-	if ((ret = call(&s, VAULT_MSG_PASSWD, &p, &resp, "cannot change the passphrase")) == 0)
+	if ((ret = cli_call(&s, VAULT_MSG_PASSWD, &p, &resp, "cannot change the passphrase")) == 0)
 		printf("master passphrase changed; no account was re-encrypted\n");
 out:
 	vault_wr_free(&p);
@@ -915,20 +891,20 @@ cmd_keyslot(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
-			return show_help("keyslot");
+			return cli_show_help("keyslot");
 		if (c == OPT_KDF) {
 			if (parse_kdf(optarg, &kdf) != 0)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
-		} else if (!common_opt(c, &o)) {
-			return bad_option("keyslot");
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option("keyslot");
 		}
 	}
 	if (optind >= argc)
-		return bad_option("keyslot");
+		return cli_bad_option("keyslot");
 	sub = argv[optind++];
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "add-passphrase") == 0) {
 		if (optind != argc)
-			return bad_option("keyslot");
+			return cli_bad_option("keyslot");
 	} else if (strcmp(sub, "add-keyfile") == 0) {
 		if (argc - optind != 1)
 			return cli_usage("keyslot add-keyfile: give the keyfile PATH");
@@ -953,9 +929,9 @@ cmd_keyslot(int argc, char **argv)
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
 	if (strcmp(sub, "list") == 0) {
-		if ((ret = call(&s, VAULT_MSG_SLOT_LIST, NULL, &resp, "cannot list keyslots")) == 0) {
+		if ((ret = cli_call(&s, VAULT_MSG_SLOT_LIST, NULL, &resp, "cannot list keyslots")) == 0) {
 			printf(o.json ? "[" : "%-4s %-11s %-22s %s\n", "ID", "KIND", "CREATED", "PARAMETERS");
-			(void)each_item(&resp, slot_item, &o);
+			(void)cli_each_item(&resp, slot_item, &o);
 			if (o.json)
 				printf("]\n");
 		}
@@ -973,18 +949,18 @@ cmd_keyslot(int argc, char **argv)
 		vault_wr_u32(&p, (uint32_t)kdf);
 		vault_wr_str(&p, pass->buf, pass->len);
 		vault_secret_free(&pass);
-		ret = call(&s, VAULT_MSG_SLOT_ADD_PASS, &p, &resp, "cannot add the keyslot");
+		ret = cli_call(&s, VAULT_MSG_SLOT_ADD_PASS, &p, &resp, "cannot add the keyslot");
 	} else if (strcmp(sub, "add-keyfile") == 0) {
 		vault_wr_cstr(&p, abs);
 		vault_wr_u8(&p, (uint8_t)create);
-		ret = call(&s, VAULT_MSG_SLOT_ADD_KEYFILE, &p, &resp, "cannot add the keyslot");
+		ret = cli_call(&s, VAULT_MSG_SLOT_ADD_KEYFILE, &p, &resp, "cannot add the keyslot");
 	} else {
 		vault_wr_u32(&p, id);
-		ret = call(&s, VAULT_MSG_SLOT_RM, &p, &resp, "cannot remove the keyslot");
+		ret = cli_call(&s, VAULT_MSG_SLOT_RM, &p, &resp, "cannot remove the keyslot");
 	}
 	if (ret != 0)
 		goto out;
-	r = final_payload(&resp);
+	r = cli_final_payload(&resp);
 	if (vault_rd_u32(&r, &id) != 0) {
 		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		goto out;
@@ -1015,7 +991,7 @@ cmd_unlock(int argc, char **argv)
 	if ((ret = parse_common(argc, argv, "unlock", &o, 0)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
-		return bad_option("unlock");
+		return cli_bad_option("unlock");
 	if (o.no_agent)
 		return cli_usage("unlock: there is nothing to unlock without an agent");
 	if ((ret = session_open(&s, &o, 1)) == 0 && session_status(&s, &st) == 0)
@@ -1035,13 +1011,13 @@ cmd_lock(int argc, char **argv)
 	if ((ret = parse_common(argc, argv, "lock", &o, 0)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
-		return bad_option("lock");
+		return cli_bad_option("lock");
 	if ((ret = session_open(&s, &o, 0)) != 0) {
 		session_close(&s);
 		return ret;
 	}
 	vault_wr_init(&resp, 0, 0);
-	if ((ret = call(&s, VAULT_MSG_LOCK, NULL, &resp, "cannot lock the agent")) == 0)
+	if ((ret = cli_call(&s, VAULT_MSG_LOCK, NULL, &resp, "cannot lock the agent")) == 0)
 		printf("locked; the agent forgot the key\n");
 	vault_wr_free(&resp);
 	session_close(&s);
@@ -1070,7 +1046,7 @@ cmd_status(int argc, char **argv)
 	if ((ret = parse_common(argc, argv, "status", &o, 1)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
-		return bad_option("status");
+		return cli_bad_option("status");
 	if (o.no_agent)
 		return cli_usage("status: shows the agent; it makes no sense with --no-agent");
 	if ((ret = session_open(&s, &o, 0)) != 0) {
@@ -1128,10 +1104,13 @@ log_item(vault_rd *r, size_t i, void *arg)
 		json_str(stdout, e.action);
 		printf(",\"outcome\":");
 		json_str(stdout, e.outcome);
+		printf(",\"params\":");
+		json_str(stdout, e.params);
 		printf("}");
 	} else {
-		printf("%-6llu %s uid=%u pid=%u %-7s %-20s %s  [%s]\n", (unsigned long long)e.seq, t, e.uid,
-		    e.pid, e.op, *e.account ? e.account : "-", e.outcome, e.exe);
+		printf("%-6llu %s uid=%u pid=%u %-7s %-20s %s%s%s%s%s  [%s]\n", (unsigned long long)e.seq, t,
+		    e.uid, e.pid, e.op, *e.account ? e.account : "-", e.outcome,
+		    *e.action ? "  action=" : "", e.action, *e.params ? "  " : "", e.params, e.exe);
 	}
 	vault_audit_entry_clear(&e);
 	return 0;
@@ -1150,14 +1129,14 @@ cmd_log(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
-			return show_help("log");
+			return cli_show_help("log");
 		if (c == OPT_VERIFY)
 			verify = 1;
-		else if (!common_opt(c, &o))
-			return bad_option("log");
+		else if (!cli_common_opt(c, &o))
+			return cli_bad_option("log");
 	}
 	if (optind != argc)
-		return bad_option("log");
+		return cli_bad_option("log");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
 		session_close(&s);
 		return ret;
@@ -1165,15 +1144,15 @@ cmd_log(int argc, char **argv)
 	vault_wr_init(&p, 0, 0);
 	vault_wr_init(&resp, 0, 1024U * 1024U * 1024U);
 	vault_wr_u8(&p, (uint8_t)verify);
-	ret = call(&s, VAULT_MSG_LOG, &p, &resp, verify ? "audit log verification failed" : "cannot read the log");
+	ret = cli_call(&s, VAULT_MSG_LOG, &p, &resp, verify ? "audit log verification failed" : "cannot read the log");
 	/* Entries before a break are still worth seeing. */
 	if (o.json)
 		printf("[");
-	if (each_item(&resp, log_item, &o) != 0 && ret == 0)
+	if (cli_each_item(&resp, log_item, &o) != 0 && ret == 0)
 		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 	if (o.json)
 		printf("]\n");
-	(void)each_item(&resp, count_items, &n);
+	(void)cli_each_item(&resp, count_items, &n);
 	if (ret == 0 && verify)
 		fprintf(stderr, "audit log verified: %zu entries, chain and head intact\n", n);
 	vault_wr_free(&p);
@@ -1222,6 +1201,31 @@ static const struct cmd cmds[] = {
 	{ "log", cmd_log, "log [--json] [--verify]",
 	    "Show the audit log of releases and refusals. --verify checks the hash chain\n"
 	    "and exits 6 if an entry was edited, reordered or deleted." },
+	{ "action", cmd_action,
+	    "action add NAME --as ACCOUNT [--netonly] [--deliver askpass|stdin|fd:N|file|env:VAR]\n"
+	    "                  [--profile|--noprofile] [--env] [--unattended] [--param NAME=REGEX]...\n"
+	    "                  [--allow-argv-secret] [--replace] -- PROGRAM [ARG...]\n"
+	    "       vault action list [--json] | show NAME [--json] | rm NAME | repin NAME [--yes]",
+	    "Saved actions: the only way a use=actions password is released. PROGRAM is\n"
+	    "resolved and pinned (path and BLAKE2b hash); a changed binary is refused until\n"
+	    "'vault action repin'. Each ARG becomes exactly one argument; it may contain\n"
+	    "{param} for a declared --param (the value must match the whole REGEX), {user},\n"
+	    "{domain}, {host}, {account}, {secret_fd} (fd: delivery), {secret_file} (file:\n"
+	    "delivery) and, with --allow-argv-secret only, {secret}. No shell is involved.\n"
+	    "Without --netonly the program runs as the account's local user, logged on by\n"
+	    "vault-launch; with --netonly it runs as you and gets the password by --deliver.\n"
+	    "An action not marked --unattended runs only from a terminal." },
+	{ "run", cmd_run,
+	    "run NAME [PARAM=VALUE]...\n"
+	    "       vault run --as ACCOUNT [--netonly] [--deliver MODE] [--profile|--noprofile] [--env]\n"
+	    "                 -- PROGRAM [ARG...]",
+	    "Run a saved action, or (with --as) a program ad hoc under the account's use policy:\n"
+	    "use=actions refuses (exit 5), use=confirm asks the master passphrase on the\n"
+	    "terminal, use=any runs. --profile (default) gives the account's login\n"
+	    "environment and home; --noprofile keeps your directory; --env keeps your\n"
+	    "environment less LD_* and what sudo strips. Exit status is the program's;\n"
+	    "vault's own failures exit 125 (error), 126 (cannot execute: changed binary,\n"
+	    "logon refused) or 127 (not found); 2 usage, 3 locked, 5 refused by policy." },
 	{ "help", cmd_help, "help [COMMAND]", "Show help for vault or one of its commands." },
 };
 
@@ -1254,9 +1258,9 @@ static int
 cmd_help(int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return show_help("help");
+		return cli_show_help("help");
 	if (argc >= 2 && find_cmd(argv[1]) != NULL)
-		return show_help(argv[1]);
+		return cli_show_help(argv[1]);
 	if (argc >= 2)
 		return cli_usage("no command '%s'; see 'vault help'", argv[1]);
 	main_usage(stdout);

@@ -133,16 +133,61 @@ demo() {
 		exit 1
 	fi
 	run vault log --verify
+
+	demo_run
 	run vault lock
 	run_expect 3 vault status
 	echo
 	echo "== demo passed: the agent is stopped and the vault and passphrase file deleted now"
 }
 
+# The main job: run a program as another local account with nobody typing
+# its password. Needs root to make a throwaway account and the PAM service.
+DEMO_USER=
+DEMO_PAM=
+demo_run() {
+	local pw got
+
+	echo
+	echo "== vault run: start a program as another account, no password typed"
+	if [[ $(id -u) != 0 ]]; then
+		echo "(skipped: creating a throwaway local account needs root; run this script as root to see it)"
+		return 0
+	fi
+	DEMO_USER=vdemo-$$
+	useradd -M -d /nonexistent -s /usr/sbin/nologin "$DEMO_USER"
+	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	printf '%s:%s\n' "$DEMO_USER" "$pw" | chpasswd
+	if [[ ! -e /etc/pam.d/vault ]]; then
+		install -m 644 "$ROOT/cli/pam.d/vault" /etc/pam.d/vault
+		DEMO_PAM=/etc/pam.d/vault
+	fi
+	echo "# made local account $DEMO_USER with a random password; only the vault knows it"
+	printf '%s\n' "$pw" | run vault add demo-local --user "$DEMO_USER" --note "throwaway demo account"
+	pw=
+	run vault action add whoami --as demo-local --unattended --noprofile -- id -un
+	run vault action show whoami
+	echo "+ vault run whoami"
+	got=$(vault run whoami) || {
+		echo "setup-demo: FAILED (exit $?): vault run whoami" >&2
+		exit 1
+	}
+	printf '%s\n' "$got"
+	if [[ $got != "$DEMO_USER" ]]; then
+		echo "setup-demo: FAILED: the action did not run as $DEMO_USER" >&2
+		exit 1
+	fi
+	echo "# the same account, ad hoc: refused, because use=actions is the default"
+	run_expect 5 vault run --as demo-local -- id -un
+	run vault log
+}
+
 DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vault-demo.XXXXXXXX")
 cleanup() {
 	pkill -f -- "vault-agent --db $DEMO_DIR/" 2>/dev/null || true
 	rm -rf -- "$DEMO_DIR"
+	if [[ -n $DEMO_USER ]]; then userdel "$DEMO_USER" 2>/dev/null || true; fi
+	if [[ -n $DEMO_PAM ]]; then rm -f -- "$DEMO_PAM"; fi
 }
 trap cleanup EXIT
 chmod 700 "$DEMO_DIR"

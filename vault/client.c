@@ -98,6 +98,12 @@ vault_agent_call(int fd, uint8_t type, const unsigned char *payload, size_t len,
 int
 vault_agent_connect(int *out, const char *path, char *why, size_t whylen)
 {
+	return vault_agent_connect_uid(out, path, (unsigned long)geteuid(), why, whylen);
+}
+
+int
+vault_agent_connect_uid(int *out, const char *path, unsigned long expect, char *why, size_t whylen)
+{
 	struct sockaddr_un sun;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
@@ -122,7 +128,7 @@ vault_agent_connect(int *out, const char *path, char *why, size_t whylen)
 		close(fd);
 		return VAULT_ERR_NOAGENT;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid()) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != expect) {
 		snprintf(why, whylen, "%s is served by uid %lu, not by you; refusing to talk to it", path,
 		    (unsigned long)cred.uid);
 		close(fd);

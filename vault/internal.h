@@ -27,6 +27,25 @@ struct vault_keys {
 };
 
 #define VAULT_STMT_CACHE 32
+#define VAULT_TICKETS 64
+#define VAULT_TICKET_LAUNCH_TTL 30   /* seconds for vault-launch to redeem */
+#define VAULT_TICKET_ASKPASS_TTL 300 /* seconds for ssh & co. to ask */
+
+/*
+ * A one-use ticket held by the agent: a launch ticket releases a run plan
+ * (with its secret) to the root process the same pid became by exec'ing
+ * vault-launch; an askpass token releases a secret once to vault-askpass.
+ */
+struct vault_ticket {
+	unsigned char id[VAULT_TICKETBYTES];
+	int kind; /* 0 free, 1 launch, 2 askpass */
+	uint32_t pid;
+	int64_t expires;
+	vault_wr plan; /* secure: launch: the encoded plan with its secret */
+	vault_secret *secret; /* askpass */
+	char account[4 * VAULT_NAME_MAX + 1]; /* for the audit record */
+	char action[4 * VAULT_NAME_MAX + 1];
+};
 
 struct vault {
 	sqlite3 *db;
@@ -43,6 +62,7 @@ struct vault {
 	int schema_found;
 	int in_txn; /* inside vault_begin()/vault_commit() */
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
+	struct vault_ticket tickets[VAULT_TICKETS];
 	char detail[256];
 };
 

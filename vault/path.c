@@ -138,10 +138,20 @@ out:
 int
 vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsigned long uid)
 {
-	char buf[4096];
+	char buf[4096], run[64];
+	struct stat st;
 	int n;
 
 	*out = NULL;
+	/*
+	 * Cron and `env -i` start jobs without XDG_RUNTIME_DIR; the login
+	 * session's agent is still in /run/user/UID, so look there before
+	 * falling back to /tmp.
+	 */
+	snprintf(run, sizeof(run), "/run/user/%lu", uid);
+	if ((xdg_runtime == NULL || xdg_runtime[0] != '/') && lstat(run, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == uid)
+		xdg_runtime = run;
 	if (env_sock != NULL && *env_sock != '\0')
 		n = snprintf(buf, sizeof(buf), "%s", env_sock);
 	else if (xdg_runtime != NULL && xdg_runtime[0] == '/')

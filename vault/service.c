@@ -68,7 +68,8 @@ rd_name(vault_rd *r, char *buf, size_t size)
 }
 
 static void
-audit(struct svc *s, const char *op, const char *account, const char *outcome, int *rc)
+audit_full(struct svc *s, const char *op, const char *account, const char *action,
+    const char *outcome, const char *params, int *rc)
 {
 	vault_audit_entry e;
 
@@ -78,9 +79,16 @@ audit(struct svc *s, const char *op, const char *account, const char *outcome, i
 	e.exe = (char *)(uintptr_t)s->peer->exe;
 	e.op = (char *)(uintptr_t)op;
 	e.account = (char *)(uintptr_t)account;
-	e.action = (char *)(uintptr_t)"";
+	e.action = (char *)(uintptr_t)action;
 	e.outcome = (char *)(uintptr_t)outcome;
+	e.params = (char *)(uintptr_t)params;
 	*rc = vault_audit_append(s->v, &e);
+}
+
+static void
+audit(struct svc *s, const char *op, const char *account, const char *outcome, int *rc)
+{
+	audit_full(s, op, account, "", outcome, "", rc);
 }
 
 /*
@@ -442,6 +450,524 @@ h_log(struct svc *s, vault_rd *r)
 	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
 }
 
+static int
+h_action_add(struct svc *s, vault_rd *r)
+{
+	vault_action *a = NULL;
+	uint8_t replace;
+	int rc;
+
+	if (vault_action_decode(r, &a) != 0 || vault_rd_u8(r, &replace) != 0 || vault_rd_end(r) != 0) {
+		vault_action_free(&a);
+		return VAULT_ERR_PROTO;
+	}
+	if ((rc = need_unlocked(s)) == 0)
+		rc = vault_action_add(s->v, a, replace);
+	vault_action_free(&a);
+	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
+}
+
+static int
+h_action_list(struct svc *s, vault_rd *r)
+{
+	vault_action **list = NULL;
+	size_t n = 0, i;
+	vault_wr p;
+	int rc;
+
+	if (vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_action_list(s->v, &list, &n)) != 0)
+		return reply_err(s, rc);
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	for (i = 0; i < n && rc == 0; i++) {
+		p.len = 0;
+		vault_action_encode(&p, list[i]);
+		rc = p.err ? p.err : vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
+	}
+	vault_wr_free(&p);
+	vault_action_list_free(&list, n);
+	return rc != 0 ? rc : reply_ok(s, NULL);
+}
+
+static int
+h_action_one(struct svc *s, uint8_t type, vault_rd *r)
+{
+	char name[4 * VAULT_NAME_MAX + 1], prog[4096];
+	unsigned char pin[VAULT_PINBYTES];
+	vault_action *a = NULL;
+	const unsigned char *pp;
+	size_t plen;
+	vault_wr p;
+	int rc;
+
+	if (rd_name(r, name, sizeof(name)) != 0)
+		return VAULT_ERR_PROTO;
+	if (type == VAULT_MSG_ACTION_REPIN) {
+		if (vault_rd_str(r, &pp, &plen) != 0 || plen == 0 || plen >= sizeof(prog) ||
+		    memchr(pp, '\0', plen) != NULL || vault_rd_bytes(r, pin, sizeof(pin)) != 0)
+			return VAULT_ERR_PROTO;
+		memcpy(prog, pp, plen);
+		prog[plen] = '\0';
+	}
+	if (vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0)
+		return reply_err(s, rc);
+	if (type == VAULT_MSG_ACTION_RM) {
+		rc = vault_action_rm(s->v, name);
+		return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
+	}
+	if ((rc = vault_action_get(s->v, name, &a)) != 0)
+		return reply_err(s, rc);
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_action_encode(&p, a);
+	if (type == VAULT_MSG_ACTION_REPIN && (rc = vault_action_repin(s->v, name, prog, pin)) != 0) {
+		vault_wr_free(&p);
+		vault_action_free(&a);
+		return reply_err(s, rc);
+	}
+	/* SHOW answers the action; REPIN answers it as it was before. */
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	vault_action_free(&a);
+	return rc;
+}
+
+/* A free or expired ticket slot, or NULL when all are in use. */
+static struct vault_ticket *
+ticket_slot(vault *v)
+{
+	int64_t now = vault_now();
+	int i;
+
+	for (i = 0; i < VAULT_TICKETS; i++) {
+		struct vault_ticket *t = &v->tickets[i];
+
+		if (t->kind != 0 && t->expires < now) {
+			vault_wr_free(&t->plan);
+			vault_secret_free(&t->secret);
+			sodium_memzero(t, sizeof(*t));
+		}
+		if (t->kind == 0)
+			return t;
+	}
+	return NULL;
+}
+
+static struct vault_ticket *
+ticket_find(vault *v, int kind, const unsigned char id[VAULT_TICKETBYTES])
+{
+	int64_t now = vault_now();
+	int i;
+
+	for (i = 0; i < VAULT_TICKETS; i++) {
+		struct vault_ticket *t = &v->tickets[i];
+
+		if (t->kind == kind && t->expires >= now &&
+		    sodium_memcmp(t->id, id, VAULT_TICKETBYTES) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+static void
+ticket_burn(struct vault_ticket *t)
+{
+	vault_wr_free(&t->plan);
+	vault_secret_free(&t->secret);
+	sodium_memzero(t, sizeof(*t));
+}
+
+struct run_req {
+	int adhoc;
+	vault_action *a;      /* saved, or built from the request */
+	char **kv;
+	size_t nkv;
+	uint8_t interactive;
+	const unsigned char *confirm;
+	size_t confirmlen;
+};
+
+static void
+run_req_free(struct run_req *q)
+{
+	size_t i;
+
+	vault_action_free(&q->a);
+	for (i = 0; q->kv != NULL && i < q->nkv; i++) {
+		sodium_memzero(q->kv[i], strlen(q->kv[i]));
+		free(q->kv[i]);
+	}
+	free(q->kv);
+}
+
+static int
+rd_cstr_dup(vault_rd *r, char **out, size_t max)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (vault_rd_str(r, &p, &n) != 0 || n > max || memchr(p, '\0', n) != NULL)
+		return VAULT_ERR_PROTO;
+	if ((*out = malloc(n + 1)) == NULL)
+		return VAULT_ERR_NOMEM;
+	memcpy(*out, p, n);
+	(*out)[n] = '\0';
+	return 0;
+}
+
+/*
+ * RUN request: u8 adhoc, then either str action (saved) or an encoded
+ * vault_action (ad hoc: name "", the caller's program and arguments,
+ * taken literally), then u32 nkv, str kv..., u8 interactive, str confirm.
+ */
+static int
+run_req_read(vault_rd *r, struct run_req *q, char *name, size_t namesize)
+{
+	uint8_t adhoc;
+	uint32_t n, i;
+
+	memset(q, 0, sizeof(*q));
+	if (vault_rd_u8(r, &adhoc) != 0 || adhoc > 1)
+		return VAULT_ERR_PROTO;
+	q->adhoc = adhoc;
+	if (adhoc) {
+		if (vault_action_decode(r, &q->a) != 0)
+			return VAULT_ERR_PROTO;
+		name[0] = '\0';
+	} else if (rd_name(r, name, namesize) != 0) {
+		return VAULT_ERR_PROTO;
+	}
+	if (vault_rd_u32(r, &n) != 0 || n > VAULT_PARAMS_MAX)
+		return VAULT_ERR_PROTO;
+	if (n > 0 && (q->kv = calloc(n, sizeof(*q->kv))) == NULL)
+		return VAULT_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		q->nkv = i + 1;
+		if (rd_cstr_dup(r, &q->kv[i], 2 * VAULT_ARG_MAX) != 0)
+			return VAULT_ERR_PROTO;
+	}
+	if (vault_rd_u8(r, &q->interactive) != 0 || vault_rd_str(r, &q->confirm, &q->confirmlen) != 0 ||
+	    vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	return 0;
+}
+
+static void
+kv_join(char *out, size_t size, char *const *kv, size_t n)
+{
+	size_t i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && off + 1 < size; i++) {
+		int w = snprintf(out + off, size - off, "%s%s", i ? " " : "", kv[i]);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off >= size && size > 4)
+		memcpy(out + size - 4, "...", 4);
+}
+
+static void
+audit_run(struct svc *s, const char *op, const struct run_req *q, const char *account,
+    const char *outcome, int *rc)
+{
+	char params[1024];
+
+	kv_join(params, sizeof(params), q->kv, q->nkv);
+	audit_full(s, op, account, q->adhoc ? "" : q->a->name, outcome, params, rc);
+}
+
+/*
+ * The release policy for runs (DESIGN.md): a saved action releases its
+ * own account's password, and runs with no terminal only if marked
+ * unattended; an ad-hoc run follows the account's use policy.
+ * Returns 0 to release, 1 to ask for the passphrase, or an error with
+ * the detail set.
+ */
+static int
+run_policy(struct svc *s, const struct run_req *q, const vault_account *acct)
+{
+	int c;
+
+	if (!q->adhoc) {
+		if (!q->a->unattended && !q->interactive && !s->peer->direct) {
+			vault_detail(s->v, "action '%s' is not marked --unattended, so it runs only from a "
+					   "terminal; save it with --unattended for cron and scripts", q->a->name);
+			return VAULT_ERR_POLICY;
+		}
+		return 0;
+	}
+	switch (acct->use) {
+	case VAULT_USE_ANY:
+		return 0;
+	case VAULT_USE_CONFIRM:
+		c = confirmed(s, q->confirm, q->confirmlen);
+		if (c == 1 && q->interactive)
+			return 1;
+		if (c == 1) {
+			vault_detail(s->v, "account '%s' has use=confirm: an ad-hoc run needs the master "
+					   "passphrase on a terminal", acct->name);
+			return VAULT_ERR_POLICY;
+		}
+		if (c != 0)
+			vault_detail(s->v, "wrong passphrase; nothing was run");
+		return c;
+	default:
+		vault_detail(s->v, "account '%s' has use=actions: its password is released only to saved "
+				   "actions; save one with: vault action add NAME --as %s -- PROGRAM [ARG...]",
+		    acct->name, acct->name);
+		return VAULT_ERR_POLICY;
+	}
+}
+
+static int
+h_run(struct svc *s, vault_rd *r)
+{
+	char name[4 * VAULT_NAME_MAX + 1], fdstr[16], filestr[64], outcome[200];
+	struct run_req q;
+	vault_account *acct = NULL;
+	vault_secret *sec = NULL;
+	struct vault_ticket *t = NULL;
+	vault_plan plan;
+	vault_wr p;
+	char why[256];
+	int rc, arc = 0, pol;
+
+	memset(&plan, 0, sizeof(plan));
+	vault_wr_init(&p, 1, 0);
+	if ((rc = run_req_read(r, &q, name, sizeof(name))) != 0)
+		goto out_proto;
+	if ((rc = need_unlocked(s)) != 0)
+		goto out_err;
+	if (!q.adhoc && (rc = vault_action_get(s->v, name, &q.a)) != 0)
+		goto out_err;
+	if (q.adhoc && (rc = vault_action_check(q.a, why, sizeof(why))) != 0) {
+		vault_detail(s->v, "%s", why);
+		goto out_err;
+	}
+	if ((rc = vault_account_secret(s->v, q.a->account, 0, &acct, &sec)) != 0)
+		goto out_err;
+	if ((pol = run_policy(s, &q, acct)) == 1) {
+		rc = vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
+		goto out;
+	}
+	if (pol != 0) {
+		snprintf(outcome, sizeof(outcome), "refused: %s", pol == VAULT_ERR_POLICY ?
+		    (q.adhoc ? "account use policy" : "attended action without a terminal") : "wrong passphrase");
+		audit_run(s, "run", &q, acct->name, outcome, &arc);
+		rc = arc != 0 ? arc : pol;
+		goto out_err;
+	}
+	if (!q.a->netonly && s->peer->direct) {
+		vault_detail(s->v, "a run as a local account needs the agent: run without --no-agent");
+		rc = VAULT_ERR_INVAL;
+		goto out_err;
+	}
+	/* Expand: ad-hoc arguments are literal, saved templates are filled. */
+	snprintf(fdstr, sizeof(fdstr), "%u", q.a->deliver_fd);
+	snprintf(filestr, sizeof(filestr), "/proc/%u/fd/%u", s->peer->pid, q.a->deliver_fd);
+	if (q.adhoc) {
+		size_t i;
+
+		if ((plan.argv = calloc(q.a->nargs + 2, sizeof(*plan.argv))) == NULL) {
+			rc = VAULT_ERR_NOMEM;
+			goto out_err;
+		}
+		plan.argc = q.a->nargs + 1;
+		for (i = 0; i < plan.argc; i++) {
+			plan.argv[i] = strdup(i == 0 ? q.a->program : q.a->args[i - 1]);
+			if (plan.argv[i] == NULL) {
+				rc = VAULT_ERR_NOMEM;
+				goto out_err;
+			}
+		}
+	} else if ((rc = vault_template_expand(&plan.argv, &plan.argc, q.a, acct, q.kv, q.nkv, fdstr,
+			filestr, sec, why, sizeof(why))) != 0) {
+		vault_detail(s->v, "%s", why);
+		snprintf(outcome, sizeof(outcome), "refused: %.180s", why);
+		audit_run(s, "run", &q, acct->name, outcome, &arc);
+		rc = arc != 0 ? arc : rc;
+		goto out_err;
+	}
+	plan.netonly = q.a->netonly;
+	plan.action = q.adhoc ? (char *)(uintptr_t)"" : q.a->name;
+	plan.account = acct->name;
+	plan.user = acct->user;
+	plan.domain = acct->domain;
+	plan.host = acct->host;
+	plan.deliver = q.a->deliver;
+	plan.deliver_fd = q.a->deliver_fd;
+	plan.deliver_env = q.a->deliver_env ? q.a->deliver_env : (char *)(uintptr_t)"";
+	plan.profile = q.a->profile;
+	plan.keep_env = q.a->keep_env;
+	plan.program = q.a->program;
+	plan.pinned = !q.adhoc;
+	memcpy(plan.pin, q.a->pin, VAULT_PINBYTES);
+	if (plan.netonly && plan.deliver != VAULT_DELIVER_ASKPASS) {
+		/* The program runs as the caller: the caller gets the password. */
+		plan.secret = sec;
+		snprintf(outcome, sizeof(outcome), "released (network-only, deliver %s)",
+		    vault_deliver_name(plan.deliver));
+	} else {
+		if (plan.deliver == VAULT_DELIVER_ASKPASS && s->peer->direct) {
+			vault_detail(s->v, "askpass delivery needs the agent: run without --no-agent");
+			rc = VAULT_ERR_INVAL;
+			goto out_err;
+		}
+		if ((t = ticket_slot(s->v)) == NULL) {
+			vault_detail(s->v, "too many runs waiting to start; try again");
+			rc = VAULT_ERR_BUSY;
+			goto out_err;
+		}
+		randombytes_buf(t->id, VAULT_TICKETBYTES);
+		t->pid = s->peer->pid;
+		snprintf(t->account, sizeof(t->account), "%s", acct->name);
+		snprintf(t->action, sizeof(t->action), "%s", q.adhoc ? "" : q.a->name);
+		plan.has_ticket = 1;
+		memcpy(plan.ticket, t->id, VAULT_TICKETBYTES);
+		if (plan.netonly) {
+			t->kind = 2;
+			t->expires = vault_now() + VAULT_TICKET_ASKPASS_TTL;
+			t->secret = sec;
+			sec = NULL;
+			snprintf(outcome, sizeof(outcome), "askpass token issued (network-only)");
+		} else {
+			/* The launcher gets the whole plan, with the password. */
+			t->kind = 1;
+			t->expires = vault_now() + VAULT_TICKET_LAUNCH_TTL;
+			vault_wr_init(&t->plan, 1, 0);
+			plan.secret = sec;
+			plan.has_ticket = 0;
+			vault_plan_encode(&t->plan, &plan);
+			plan.secret = NULL;
+			plan.has_ticket = 1;
+			if (t->plan.err) {
+				rc = t->plan.err;
+				ticket_burn(t);
+				goto out_err;
+			}
+			/* The caller sees no arguments: {secret} may be among them. */
+			while (plan.argc > 1) {
+				plan.argc--;
+				sodium_memzero(plan.argv[plan.argc], strlen(plan.argv[plan.argc]));
+				free(plan.argv[plan.argc]);
+			}
+			plan.argv[1] = NULL;
+			snprintf(outcome, sizeof(outcome), "launch ticket issued (local account)");
+		}
+	}
+	audit_run(s, "run", &q, acct->name, outcome, &arc);
+	if (arc != 0) {
+		if (t != NULL)
+			ticket_burn(t);
+		vault_detail(s->v, "the audit record could not be written, so nothing was released");
+		rc = arc;
+		goto out_err;
+	}
+	vault_plan_encode(&p, &plan);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	goto out;
+out_proto:
+	rc = rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
+	goto out;
+out_err:
+	rc = reply_err(s, rc);
+out:
+	if (plan.secret == sec)
+		plan.secret = NULL;
+	if (plan.argv != NULL) {
+		size_t i;
+
+		for (i = 0; i < plan.argc; i++) {
+			sodium_memzero(plan.argv[i], strlen(plan.argv[i]));
+			free(plan.argv[i]);
+		}
+		free(plan.argv);
+	}
+	vault_wr_free(&p);
+	vault_secret_free(&sec);
+	vault_account_free(&acct);
+	run_req_free(&q);
+	return rc;
+}
+
+/*
+ * LAUNCH: the root process that the run's own pid became (vault run
+ * exec'd vault-launch) redeems its ticket for the plan and password.
+ * Anyone else — a non-root peer, another pid — burns the ticket.
+ */
+static int
+h_launch(struct svc *s, vault_rd *r)
+{
+	unsigned char id[VAULT_TICKETBYTES];
+	struct vault_ticket *t;
+	struct run_req q;
+	char outcome[200];
+	int rc, arc;
+
+	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	memset(&q, 0, sizeof(q));
+	q.adhoc = 1;
+	if ((rc = need_unlocked(s)) != 0)
+		return reply_err(s, rc);
+	if ((t = ticket_find(s->v, 1, id)) == NULL) {
+		vault_detail(s->v, "no such launch ticket (expired, used, or the agent was locked)");
+		return reply_err(s, VAULT_ERR_POLICY);
+	}
+	if (s->peer->uid != 0 || s->peer->pid != t->pid || s->peer->direct) {
+		snprintf(outcome, sizeof(outcome), "refused: launch ticket presented by uid %u pid %u, "
+		    "not by vault-launch as root in pid %u", s->peer->uid, s->peer->pid, t->pid);
+		audit_full(s, "launch", t->account, t->action, outcome, "", &arc);
+		ticket_burn(t);
+		vault_detail(s->v, "a local-account password is released only to vault-launch running "
+				   "as root in the run's own process");
+		return reply_err(s, VAULT_ERR_POLICY);
+	}
+	audit_full(s, "launch", t->account, t->action, "released to vault-launch (root)", "", &arc);
+	if (arc != 0) {
+		ticket_burn(t);
+		vault_detail(s->v, "the audit record could not be written, so nothing was released");
+		return reply_err(s, arc);
+	}
+	rc = vault_frame_put(s->out, VAULT_MSG_OK, t->plan.p, t->plan.len);
+	ticket_burn(t);
+	return rc;
+}
+
+/* ASKPASS: vault-askpass redeems a one-use token for the password. */
+static int
+h_askpass(struct svc *s, vault_rd *r)
+{
+	unsigned char id[VAULT_TICKETBYTES];
+	struct vault_ticket *t;
+	vault_wr p;
+	int rc, arc;
+
+	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0)
+		return reply_err(s, rc);
+	if ((t = ticket_find(s->v, 2, id)) == NULL) {
+		vault_detail(s->v, "no such askpass token (expired, or already answered once)");
+		return reply_err(s, VAULT_ERR_POLICY);
+	}
+	audit_full(s, "askpass", t->account, t->action, "released to askpass (network-only)", "", &arc);
+	if (arc != 0) {
+		ticket_burn(t);
+		return reply_err(s, arc);
+	}
+	vault_wr_init(&p, 1, 0);
+	vault_wr_str(&p, t->secret->buf, t->secret->len);
+	ticket_burn(t); /* one answer only */
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
 int
 vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned char *payload,
     size_t len, vault_wr *out)
@@ -484,6 +1010,26 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_LOG:
 		rc = h_log(&s, &r);
+		break;
+	case VAULT_MSG_ACTION_ADD:
+		rc = h_action_add(&s, &r);
+		break;
+	case VAULT_MSG_ACTION_LIST:
+		rc = h_action_list(&s, &r);
+		break;
+	case VAULT_MSG_ACTION_SHOW:
+	case VAULT_MSG_ACTION_RM:
+	case VAULT_MSG_ACTION_REPIN:
+		rc = h_action_one(&s, type, &r);
+		break;
+	case VAULT_MSG_RUN:
+		rc = h_run(&s, &r);
+		break;
+	case VAULT_MSG_LAUNCH:
+		rc = h_launch(&s, &r);
+		break;
+	case VAULT_MSG_ASKPASS:
+		rc = h_askpass(&s, &r);
 		break;
 	default:
 		/* Say why, then have the caller close the connection. */

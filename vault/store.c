@@ -692,10 +692,26 @@ out:
 	return rc;
 }
 
+/* Forgets every outstanding launch ticket and askpass token. */
+static void
+tickets_clear(vault *v)
+{
+	int i;
+
+	for (i = 0; i < VAULT_TICKETS; i++) {
+		vault_wr_free(&v->tickets[i].plan);
+		vault_secret_free(&v->tickets[i].secret);
+		sodium_memzero(&v->tickets[i], sizeof(v->tickets[i]));
+	}
+}
+
 void
 vault_lock(vault *v)
 {
-	if (v == NULL || v->keys == NULL)
+	if (v == NULL)
+		return;
+	tickets_clear(v);
+	if (v->keys == NULL)
 		return;
 	sodium_free(v->keys); /* wipes */
 	v->keys = NULL;

@@ -328,6 +328,7 @@ typedef struct vault_audit_entry {
 	char *account; /* account name, or empty */
 	char *action;  /* saved action, or empty for ad hoc */
 	char *outcome; /* "released", "refused: ...", ... */
+	char *params;  /* run parameters as NAME=VALUE, space-separated, or empty */
 } vault_audit_entry;
 
 int vault_audit_append(vault *v, const vault_audit_entry *e) VAULT_WUR;

@@ -129,7 +129,8 @@ vault_audit_encode(vault_wr *w, const vault_audit_entry *e)
 	vault_wr_cstr(w, e->op);
 	vault_wr_cstr(w, e->account);
 	vault_wr_cstr(w, e->action);
-	return vault_wr_cstr(w, e->outcome);
+	vault_wr_cstr(w, e->outcome);
+	return vault_wr_cstr(w, e->params);
 }
 
 void
@@ -140,6 +141,7 @@ vault_audit_entry_clear(vault_audit_entry *e)
 	free(e->account);
 	free(e->action);
 	free(e->outcome);
+	free(e->params);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -155,7 +157,7 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 	    (rc = rd_cstr(r, &e->exe, 4096)) != 0 || (rc = rd_cstr(r, &e->op, 64)) != 0 ||
 	    (rc = rd_cstr(r, &e->account, 4 * VAULT_NAME_MAX)) != 0 ||
 	    (rc = rd_cstr(r, &e->action, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = rd_cstr(r, &e->outcome, 1024)) != 0) {
+	    (rc = rd_cstr(r, &e->outcome, 1024)) != 0 || (rc = rd_cstr(r, &e->params, 16384)) != 0) {
 		vault_audit_entry_clear(e);
 		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
