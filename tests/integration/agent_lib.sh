@@ -135,7 +135,7 @@ start_agent() {
 	local out rc
 	out=$("$AGENT_BIN" -s --db "$VAULT_DB" "$@" </dev/null 2>"$D/agent.err")
 	rc=$?
-	AGENT_PID=$(sed -n 's/^VAULT_AGENT_PID=\([0-9][0-9]*\); export VAULT_AGENT_PID;$/\1/p' <<<"$out")
+	AGENT_PID=$(sed -n "s/^VAULT_AGENT_PID='\\{0,1\\}\\([0-9][0-9]*\\)'\\{0,1\\}; export VAULT_AGENT_PID;\$/\\1/p" <<<"$out")
 	track_agent "$AGENT_PID"
 	export VAULT_AGENT_PID=$AGENT_PID
 	return "$rc"
@@ -186,6 +186,22 @@ now_us() {
 		printf '%s\n' "$((10#$t))"
 	else
 		date +%s%6N
+	fi
+}
+
+# expect_env_line sh|csh NAME VALUE: the last run's stdout sets NAME to
+# VALUE in that shell's syntax, the value bare or in single quotes.
+expect_env_line() {
+	local want1 want2
+	if [[ $1 == csh ]]; then
+		want1="setenv $2 $3;" want2="setenv $2 '$3';"
+	else
+		want1="$2=$3; export $2;" want2="$2='$3'; export $2;"
+	fi
+	if grep -qxF -e "$want1" -e "$want2" "$OUT_FILE"; then
+		pass "stdout has the line $want1"
+	else
+		fail "stdout has the line $want1" "$(_last_run)"
 	fi
 }
 
