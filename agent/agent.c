@@ -77,6 +77,7 @@ static struct {
 } ag = { .listen_fd = -1, .lock_fd = -1, .spare_fd = -1, .idle_timeout = 900, .max_lifetime = 28800 };
 
 static volatile sig_atomic_t sig_lock, sig_quit;
+static sigset_t sig_orig; /* the mask to poll with: our signals arrive only there */
 
 static void
 logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -482,7 +483,12 @@ serve(void)
 				pfd[i + 1].events |= POLLOUT;
 		}
 		t = next_timeout(now);
-		n = poll(pfd, ag.nconns + 1, (int)t);
+		{
+			struct timespec ts = { (time_t)(t / 1000), (long)(t % 1000) * 1000000L };
+
+			/* Atomically unblocks our signals for the wait: none is lost. */
+			n = ppoll(pfd, ag.nconns + 1, t < 0 ? NULL : &ts, &sig_orig);
+		}
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_ERR, "poll: %s", strerror(errno));
 			break;
@@ -541,8 +547,23 @@ bind_socket(void)
 		fprintf(stderr, "vault-agent: another vault-agent already serves %s\n", ag.sock);
 		return -1;
 	}
-	/* We hold the lock, so a socket file left there is stale. */
-	(void)unlink(ag.sock);
+	/* We hold the lock, so a socket left there is stale; anything else is not ours. */
+	{
+		struct stat st;
+
+		if (lstat(ag.sock, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				fprintf(stderr, "vault-agent: %s exists and is not a socket; refusing to replace it\n",
+				    ag.sock);
+				return -1;
+			}
+			if (unlink(ag.sock) != 0) {
+				fprintf(stderr, "vault-agent: cannot remove the stale socket %s: %s\n", ag.sock,
+				    strerror(errno));
+				return -1;
+			}
+		}
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, ag.sock, strlen(ag.sock));
@@ -650,13 +671,31 @@ kill_agent(int csh)
 	return 0;
 }
 
+/* Prints s as one sh/csh word: in single quotes, each ' as '\''. */
+static void
+print_quoted(const char *s)
+{
+	putchar('\'');
+	for (; *s != '\0'; s++) {
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\'');
+}
+
 static void
 print_env(int csh, pid_t pid)
 {
 	if (csh) {
-		printf("setenv VAULT_AGENT_SOCK %s;\nsetenv VAULT_AGENT_PID %ld;\n", ag.sock, (long)pid);
+		fputs("setenv VAULT_AGENT_SOCK ", stdout);
+		print_quoted(ag.sock);
+		printf(";\nsetenv VAULT_AGENT_PID %ld;\n", (long)pid);
 	} else {
-		printf("VAULT_AGENT_SOCK=%s; export VAULT_AGENT_SOCK;\n", ag.sock);
+		fputs("VAULT_AGENT_SOCK=", stdout);
+		print_quoted(ag.sock);
+		printf("; export VAULT_AGENT_SOCK;\n");
 		printf("VAULT_AGENT_PID=%ld; export VAULT_AGENT_PID;\n", (long)pid);
 	}
 	printf("echo Agent pid %ld;\n", (long)pid);
@@ -750,6 +789,16 @@ main(int argc, char **argv)
 		return 1;
 	ag.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+	{
+		sigset_t ours;
+
+		sigemptyset(&ours);
+		sigaddset(&ours, SIGUSR1);
+		sigaddset(&ours, SIGTERM);
+		sigaddset(&ours, SIGINT);
+		sigaddset(&ours, SIGHUP);
+		sigprocmask(SIG_BLOCK, &ours, &sig_orig);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

@@ -219,10 +219,8 @@ if [[ $OUT =~ VAULT_AGENT_PID=\'?([0-9]+)\'?\; ]]; then
 	track_agent "$SP_PID"
 fi
 got_sock=$(cd "$D" && unset VAULT_AGENT_SOCK && eval "$OUT" >/dev/null 2>&1 && printf '%s' "${VAULT_AGENT_SOCK:-}")
-known_bug "print_env() does not quote the socket path, so eval splits it at the space"
 check "eval of the sh lines gives back a socket path with a space in it (got '$got_sock')" \
 	test "$got_sock" = "$D/my sock/agent.sock"
-known_bug_end
 stop_agent "${SP_PID:-}"
 
 # --foreground: no fork, logs to stderr.
@@ -347,10 +345,8 @@ else
 		skip "a SIGUSR1 that lands just before poll() wipes the key at once" \
 			"gdb could not stop the agent in poll(): $(tail -2 "$D/gdb.out" | tr '\n' ' ')"
 	else
-		known_bug "serve() checks sig_lock/sig_quit, then calls poll(): a signal in between waits for the next event"
 		check "a SIGUSR1 that lands just before poll() wipes the key at once (nobody connecting)" \
 			wait_until 3 grep -q "locked (SIGUSR1)" "$D/agent.log"
-		known_bug_end
 		expect_exit 3 vault-notty status
 	fi
 	expect_agent_alive "$RACE_PID" "the agent keeps running"
@@ -432,10 +428,8 @@ if [[ $OUT =~ VAULT_AGENT_PID=\'?([0-9]+)\'?\; ]]; then
 	track_agent "$KEEP_PID"
 	stop_agent "$KEEP_PID"
 fi
-known_bug "bind_socket() unlinks whatever is at the socket path, not only a stale socket"
 check "a regular file at the socket path is left as it was" grep -qx precious "$D/keep/notes"
 check "the agent refuses to start over a regular file (exit $keep_rc)" test "$keep_rc" != 0
-known_bug_end
 # Unsafe socket directories: the agent will not listen there, and vault
 # will not start an agent there.
 mkdir -m 755 "$D/open"
