@@ -9,10 +9,83 @@
  * wipes every buffer it discards, and keeps the first error it hits so
  * that callers can chain writes and check once.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/*
+ * Secure blocks are sodium_malloc()'d (guard pages, mlock), which costs
+ * several system calls each; on the release path that was half of the
+ * agent's time. Freed blocks are therefore wiped and kept, a few per size
+ * class, for the next request: still locked, still guarded, never holding
+ * old bytes.
+ */
+#define POOL_CLASSES 6 /* 64 B, 256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB */
+#define POOL_DEPTH 8
+
+static struct {
+	void *blk[POOL_DEPTH];
+	int n;
+} pool[POOL_CLASSES];
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+pool_class(size_t n)
+{
+	size_t size = 64;
+	int c;
+
+	for (c = 0; c < POOL_CLASSES; c++, size *= 4)
+		if (n <= size)
+			return c;
+	return -1;
+}
+
+size_t
+vault_secure_size(size_t n)
+{
+	int c = pool_class(n);
+
+	return c < 0 ? n : (size_t)64 << (2 * c);
+}
+
+void *
+vault_secure_alloc(size_t n)
+{
+	int c = pool_class(n);
+	void *p = NULL;
+
+	if (c >= 0) {
+		pthread_mutex_lock(&pool_mu);
+		if (pool[c].n > 0)
+			p = pool[c].blk[--pool[c].n];
+		pthread_mutex_unlock(&pool_mu);
+		if (p != NULL)
+			return p;
+	}
+	return sodium_malloc(vault_secure_size(n));
+}
+
+void
+vault_secure_free(void *p, size_t n)
+{
+	int c = pool_class(n);
+
+	if (p == NULL)
+		return;
+	sodium_memzero(p, vault_secure_size(n));
+	if (c >= 0) {
+		pthread_mutex_lock(&pool_mu);
+		if (pool[c].n < POOL_DEPTH) {
+			pool[c].blk[pool[c].n++] = p;
+			p = NULL;
+		}
+		pthread_mutex_unlock(&pool_mu);
+	}
+	sodium_free(p); /* NULL when pooled */
+}
 
 int
 vault_rd_bytes(vault_rd *r, void *dst, size_t n)
@@ -93,7 +166,7 @@ wr_release(unsigned char *p, size_t cap, int secure)
 	if (p == NULL)
 		return;
 	if (secure) {
-		sodium_free(p); /* wipes */
+		vault_secure_free(p, cap); /* wipes */
 	} else {
 		sodium_memzero(p, cap);
 		free(p);
@@ -115,7 +188,9 @@ wr_reserve(vault_wr *w, size_t n)
 	ncap = w->cap ? w->cap : 64;
 	while (ncap < w->len + n)
 		ncap = ncap > w->limit / 2 ? w->limit : ncap * 2;
-	np = w->secure ? sodium_malloc(ncap) : malloc(ncap);
+	if (w->secure)
+		ncap = vault_secure_size(ncap);
+	np = w->secure ? vault_secure_alloc(ncap) : malloc(ncap);
 	if (np == NULL)
 		return w->err = VAULT_ERR_NOMEM;
 	if (w->len > 0)

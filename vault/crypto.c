@@ -30,10 +30,10 @@ vault_secret_new(vault_secret **out, size_t cap)
 	*out = NULL;
 	if (cap > VAULT_WR_DEFAULT_LIMIT)
 		return VAULT_ERR_TOOBIG;
-	if ((s = sodium_malloc(sizeof(*s))) == NULL)
+	if ((s = vault_secure_alloc(sizeof(*s))) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((s->buf = sodium_malloc(cap + 1)) == NULL) {
-		sodium_free(s);
+	if ((s->buf = vault_secure_alloc(cap + 1)) == NULL) {
+		vault_secure_free(s, sizeof(*s));
 		return VAULT_ERR_NOMEM;
 	}
 	sodium_memzero(s->buf, cap + 1);
@@ -61,8 +61,8 @@ vault_secret_free(vault_secret **sp)
 {
 	if (sp == NULL || *sp == NULL)
 		return;
-	sodium_free((*sp)->buf); /* sodium_free wipes before it frees */
-	sodium_free(*sp);
+	vault_secure_free((*sp)->buf, (*sp)->cap + 1); /* wipes */
+	vault_secure_free(*sp, sizeof(**sp));
 	*sp = NULL;
 }
 

@@ -66,6 +66,14 @@ struct vault {
 	char detail[256];
 };
 
+/*
+ * Secure memory for short-lived buffers: sodium_malloc() blocks, wiped and
+ * reused by size class. free takes the size that was asked for.
+ */
+void *vault_secure_alloc(size_t n);
+void vault_secure_free(void *p, size_t n);
+size_t vault_secure_size(size_t n);
+
 /* Sets v->detail (printf-style, never with secrets). */
 void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
