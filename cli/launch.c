@@ -257,6 +257,16 @@ build_env(const vault_plan *p, const struct passwd *pw, char **caller, pam_handl
 	return e.v;
 }
 
+static void
+strv_free(char **v)
+{
+	char **q;
+
+	for (q = v; q != NULL && *q != NULL; q++)
+		free(*q);
+	free(v);
+}
+
 static char **
 copy_env(void)
 {
@@ -358,9 +368,15 @@ child(const vault_plan *p, const struct passwd *pw, char **envp, const char *cwd
 			(void)close(fd);
 	}
 	/* Opened as the target: it must be able to read what it runs. */
-	if ((rc = vault_program_open(&fd, p->program, pin)) != 0)
+	if ((rc = vault_program_open(&fd, p->program, pin)) != 0) {
+		int e = errno;
+
+		if (rc == VAULT_ERR_IO && (e == EACCES || e == EPERM))
+			die(EXIT_NOEXEC, "%s: account '%s' cannot read it (%s)", p->program, pw->pw_name,
+			    strerror(e));
 		die(rc == VAULT_ERR_NOTFOUND ? EXIT_NOTFOUND : EXIT_NOEXEC, "%s: %s", p->program,
 		    vault_strerror(rc));
+	}
 	if (p->pinned && sodium_memcmp(pin, p->pin, VAULT_PINBYTES) != 0) {
 		vault_pin_hex(was, p->pin);
 		vault_pin_hex(now, pin);
@@ -420,8 +436,11 @@ main(int argc, char **argv)
 	sodium_memzero(ticket, sizeof(ticket));
 	target_user = plan->user;
 	if ((pw = getpwnam(plan->user)) == NULL) {
+		char name[256];
+
+		snprintf(name, sizeof(name), "%s", plan->user);
 		vault_plan_free(&plan);
-		die(EXIT_NOTFOUND, "account '%s' does not exist on this machine", target_user);
+		die(EXIT_NOTFOUND, "account '%s' does not exist on this machine", name);
 	}
 	pwcopy = *pw;
 	if ((pwcopy.pw_name = strdup(pw->pw_name)) == NULL || (pwcopy.pw_dir = strdup(pw->pw_dir)) == NULL ||
@@ -472,6 +491,11 @@ main(int argc, char **argv)
 	(void)pam_setcred(ph, PAM_DELETE_CRED);
 	pam_end(ph, PAM_SUCCESS);
 	vault_plan_free(&plan);
+	strv_free(envp);
+	strv_free(caller_env);
+	free(pwcopy.pw_name);
+	free(pwcopy.pw_dir);
+	free(pwcopy.pw_shell);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

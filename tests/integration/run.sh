@@ -359,9 +359,7 @@ if lcase "a program the target cannot read: exit 126, with a message that says w
 	expect_exit 126 as_runner vault run private
 	expect_stdout_not_contains "ran"
 	expect_stderr_contains "$W/swap/private"
-	known_bug "vault-launch reports EACCES on the program as 'input/output error' (pin.c errno_to_err)"
 	expect_stderr_matches "[Pp]ermission denied|cannot read"
-	known_bug_end
 fi
 
 # PAM's clear errors: wrong stored password, expired, locked, deleted.
@@ -394,11 +392,9 @@ kill_user_procs "$BOB"
 userdel "$BOB" >/dev/null 2>&1 || bail_out "userdel $BOB failed"
 # A deleted account: getpwnam fails before PAM, so this runs in sanitizer
 # builds too (where the known bug below is a heap-use-after-free report).
-UAF="vault-launch prints the account name after vault_plan_free() (use after free in main, launch.c)"
 run as_runner vault run --as bob -- id -un
 # The bug prints freed heap bytes: keep them out of the TAP stream.
 ERR=$(LC_ALL=C tr -c '[:print:]\n' '?' <<<"$ERR")
-((SANITIZED)) && known_bug "$UAF"
 if [[ $RC == 127 ]]; then
 	pass "a deleted account: exit 127"
 else
@@ -406,9 +402,7 @@ else
 fi
 expect_stderr_contains "does not exist"
 expect_stderr_not_contains "AddressSanitizer"
-known_bug "$UAF"
 expect_stderr_contains "account '$BOB' does not exist on this machine"
-known_bug_end
 
 # Exit status passes through; a signal death is 128+N, as a shell says.
 if lcase "exit status passes through (7, SIGTERM 143, SIGKILL 137)"; then
