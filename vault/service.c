@@ -596,6 +596,8 @@ run_req_free(struct run_req *q)
 
 	vault_action_free(&q->a);
 	for (i = 0; q->kv != NULL && i < q->nkv; i++) {
+		if (q->kv[i] == NULL)
+			continue; /* the read that would have filled it failed */
 		sodium_memzero(q->kv[i], strlen(q->kv[i]));
 		free(q->kv[i]);
 	}
