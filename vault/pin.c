@@ -78,7 +78,9 @@ errno_to_err(int e)
 /*
  * Searches path_env like execvp() does, except that empty and relative
  * entries are skipped (they mean the current directory, which is nobody's
- * idea of a pinned program) and the result is canonical.
+ * idea of a pinned program) and the result is canonical: symlinks are
+ * resolved, so the pinned path names the file itself. *abs is malloc'd;
+ * the caller frees it.
  */
 int
 vault_program_resolve(char **abs, const char *prog, const char *path_env)
@@ -104,7 +106,7 @@ vault_program_resolve(char **abs, const char *prog, const char *path_env)
 		return VAULT_ERR_NOTFOUND;
 	if (path_env == NULL || path_env[0] == '\0')
 		path_env = PIN_DEFAULT_PATH;
-	for (dir = path_env; ; dir = end + 1) {
+	for (dir = path_env;; dir = end + 1) {
 		if ((end = strchr(dir, ':')) == NULL)
 			end = dir + strlen(dir);
 		dlen = (size_t)(end - dir);
@@ -249,8 +251,8 @@ vault_program_open(int *exec_fd, const char *path, unsigned char pin[VAULT_PINBY
 	}
 	crypto_generichash_final(&hs, pin, VAULT_PINBYTES);
 	if (mfd >= 0) {
-		if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-			F_SEAL_SEAL) != 0 ||
+		if (fcntl(mfd, F_ADD_SEALS,
+			F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
 		    fchmod(mfd, 0555) != 0) {
 			rc = VAULT_ERR_IO;
 			goto out;

@@ -29,7 +29,10 @@
  * Patterns are POSIX extended regular expressions (regcomp), matched in
  * the caller's locale. Back-references (\1..\9) are refused: glibc matches
  * them by backtracking, which can take exponential time, and a pattern
- * that describes an allowed value never needs one.
+ * that describes an allowed value never needs one. So are the few shapes
+ * that cost glibc's regcomp exponential or cubic time (pattern_problem()
+ * says which), so that neither `vault action add` nor a run of the
+ * action can be made to hang on one.
  */
 #include <regex.h>
 #include <stdarg.h>
@@ -44,9 +47,10 @@
 #define TPL_ENV_MAX 64U            /* characters of an env: delivery variable */
 #define TPL_FD_MIN 3U              /* 0-2 are stdio */
 #define TPL_FD_MAX 1023U
-#define TPL_DUP_MAX 255U             /* largest count in an interval {m,n} */
-#define TPL_GROUP_DEPTH_MAX 32U      /* nested groups in a pattern */
-#define TPL_PATTERN_COST_MAX 2048U   /* estimated compiled size, see pattern_problem() */
+#define TPL_DUP_MAX 255U           /* largest count in an interval {m,n} */
+#define TPL_GROUP_DEPTH_MAX 32U    /* nested groups in a pattern */
+#define TPL_PATTERN_COST_MAX 2048U /* estimated compiled size, see pattern_problem() */
+#define TPL_ANCHORS_MAX 64U        /* anchors in a pattern, copies included */
 
 /* What a placeholder name refers to. */
 enum { PH_PARAM, PH_USER, PH_DOMAIN, PH_HOST, PH_ACCOUNT, PH_SECRET, PH_SECRET_FD, PH_SECRET_FILE };
@@ -67,8 +71,8 @@ static const struct {
 /* Variables a secret must never be delivered in: they steer the program. */
 static const char *const env_refused[] = { "PATH", "HOME", "SHELL", "USER", "LOGNAME", "IFS" };
 
-static void tpl_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void
+tpl_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 tpl_why(char *why, size_t whylen, const char *fmt, ...)
@@ -329,101 +333,156 @@ bracket_end(const char *p, size_t i)
 
 /*
  * Reads an interval "{m}", "{m,}", "{m,n}", "{,n}" or "{,}" (glibc takes
- * all five) at p[i]; 0 if p[i] starts none.
+ * all five) at p[i] into its least and greatest count (*max 0: no
+ * limit); 0 if p[i] starts none. Counts past TPL_DUP_MAX are reported as
+ * TPL_DUP_MAX + 1.
  */
 static int
-interval_read(const char *p, size_t i, size_t *next, unsigned long *m, unsigned long *n,
-    int *comma)
+interval_read(const char *p, size_t i, size_t *next, unsigned long *min, unsigned long *max)
 {
 	size_t j = i + 1;
-	int digits = 0;
+	int digits = 0, comma = 0, maxdigits = 0;
 
-	*m = *n = 0;
-	*comma = 0;
+	*min = *max = 0;
 	for (; is_digit(p[j]); j++, digits = 1)
-		if (*m <= TPL_DUP_MAX) /* past the limit, the value no longer matters */
-			*m = *m * 10 + (unsigned long)(p[j] - '0');
+		if (*min <= TPL_DUP_MAX)
+			*min = *min * 10 + (unsigned long)(p[j] - '0');
 	if (p[j] == ',') {
-		*comma = 1;
-		for (j++; is_digit(p[j]); j++, digits = 1)
-			if (*n <= TPL_DUP_MAX)
-				*n = *n * 10 + (unsigned long)(p[j] - '0');
+		comma = 1;
+		for (j++; is_digit(p[j]); j++, maxdigits = 1)
+			if (*max <= TPL_DUP_MAX)
+				*max = *max * 10 + (unsigned long)(p[j] - '0');
 	}
-	if ((!digits && !*comma) || p[j] != '}')
+	if ((!digits && !comma) || p[j] != '}')
 		return 0; /* not an interval: regcomp refuses it */
+	if (*min > TPL_DUP_MAX)
+		*min = TPL_DUP_MAX + 1;
+	if (*max > TPL_DUP_MAX)
+		*max = TPL_DUP_MAX + 1;
+	if (!comma)
+		*max = *min;
+	else if (maxdigits && *max == 0)
+		*max = 1; /* "{0,0}": regcomp's business; count one copy */
 	*next = j + 1;
 	return 1;
 }
 
+/* What pattern_problem() knows about the group it is in. */
+struct pat_frame {
+	unsigned long sum;     /* estimated compiled size so far */
+	unsigned long anchors; /* anchors so far, copies included */
+	int seq_null;          /* the current alternative so far can match "" */
+	int any_null;          /* an earlier alternative can match "" */
+};
+
 /*
  * NULL if the pattern may be wrapped as "^(" p ")$" and compiled, else
- * why not. Three things are refused here rather than left to regcomp:
+ * why not. Refused here rather than left to regcomp:
  *
  *  - a ')' that closes nothing: it would close the wrapping group, and
  *    the rest would become an unanchored alternative ("a)|(.*");
  *  - back-references (see the top of this file);
- *  - patterns that cost glibc's regcomp far more than their length.
- *    regcomp copies the repeated part once per '+' and once per count
- *    of an interval, so stacked repetitions ("a++++++++++++++++++++++",
- *    undefined in POSIX anyway) take it exponential time, and nested
- *    intervals ("((a{255}){255}){255}") exponential memory. Stacked
- *    repetitions are refused, counts are at most TPL_DUP_MAX, and an
- *    estimate of the compiled size (each atom 1, a group the sum of its
- *    parts, times the copies '+' and intervals make) is capped at
- *    TPL_PATTERN_COST_MAX.
+ *  - patterns that cost glibc's regcomp or regexec far more than their
+ *    length, found by fuzzing. regcomp copies the repeated part once per
+ *    '+' and once per count of an interval, so stacked repetitions
+ *    ("a++++++++++++++++++++", undefined in POSIX anyway) take it
+ *    exponential time, and nested intervals ("((a{255}){255}){255}")
+ *    exponential memory; and a loop over something that can match the
+ *    empty string ("(a?a?a?...)+", "(|||...|a)*") costs it cubic time in
+ *    the loop's size. So stacked repetitions are refused, so is '*', '+'
+ *    or "{m,}" on something that can match "" (it adds nothing: "(a?)+"
+ *    means "(a?)" here, "(a*)*" means "a*"), so are more than
+ *    TPL_ANCHORS_MAX anchors (regcomp is cubic in those too, and the
+ *    pattern is anchored anyway), counts are at most TPL_DUP_MAX, and
+ *    an estimate of the compiled size (each atom 1, a group its parts
+ *    plus 2, each '|', '?' and '*' 1, times the copies '+' and intervals
+ *    make) is at most TPL_PATTERN_COST_MAX. Within those limits the
+ *    worst pattern found costs regexec about 0.2 s on a 4096-byte value;
+ *    patterns people write cost microseconds.
  *
- * The scan follows POSIX ERE: a bracket expression's bytes and an
- * escaped byte are atoms, not structure.
+ * The scan follows POSIX ERE: a bracket expression's bytes and an escaped
+ * byte are atoms, not structure.
  */
 static const char *
 pattern_problem(const char *p)
 {
-	unsigned long outer[TPL_GROUP_DEPTH_MAX]; /* sums of the enclosing groups */
-	unsigned long sum = 0, last = 0, m, n, k;
+	struct pat_frame outer[TPL_GROUP_DEPTH_MAX], g = { 0, 0, 1, 0 };
+	unsigned long last = 0, last_anchors = 0, min, max, copies;
 	size_t depth = 0, i = 0, next;
-	int repeated = 0, comma;
+	int have = 0;       /* an atom or group precedes: a repetition applies to it */
+	int last_null = 0;  /* that atom can match "" */
+	int seq_before = 1; /* g.seq_null before that atom */
+	int repeated = 0;   /* the previous token was a repetition */
 
 	while (p[i] != '\0') {
 		if (p[i] == '*' || p[i] == '?' || p[i] == '+' ||
-		    (p[i] == '{' && interval_read(p, i, &next, &m, &n, &comma))) {
+		    (p[i] == '{' && interval_read(p, i, &next, &min, &max))) {
 			if (repeated)
 				return "repeats a repetition (as in \"a**\" or \"a+{2}\"): write one";
 			repeated = 1;
-			if (p[i] != '{') {
+			if (p[i] == '{') {
+				if (min > TPL_DUP_MAX || max > TPL_DUP_MAX)
+					return "repeats something more than 255 times";
+				copies = max > 0 ? max : min + 1;
+				if (copies > 1) { /* more copies, each with a branch; no overflow */
+					g.sum += (last + 1) * (copies - 1);
+					g.anchors += last_anchors * (copies - 1);
+				}
+				i = next;
+			} else {
+				min = p[i] == '+';
+				max = p[i] == '?';
 				/* a+ is compiled as aa*; '*' and '?' add a branch. */
-				sum += p[i] == '+' ? last : 1;
+				g.sum += p[i] == '+' ? last : 1;
+				g.anchors += p[i] == '+' ? last_anchors : 0;
 				i++;
-				if (sum > TPL_PATTERN_COST_MAX)
-					return "is too complex: repeat less, or fewer times";
-				continue;
 			}
-			if (m > TPL_DUP_MAX || n > TPL_DUP_MAX)
-				return "repeats something more than 255 times";
-			k = comma ? (n > 0 ? n : m + 1) : m;
-			if (k > 1) /* k - 1 more copies, each with a branch; no overflow */
-				sum += (last + 1) * (k - 1);
-			i = next;
+			if (have && max == 0 && last_null)
+				return "repeats something that can match nothing: make it match at "
+				       "least one character";
+			if (min == 0)
+				last_null = 1;
+			g.seq_null = seq_before && last_null;
 		} else {
 			repeated = 0;
 			if (p[i] == '(') {
 				if (depth == TPL_GROUP_DEPTH_MAX)
 					return "nests groups more than 32 deep";
-				outer[depth++] = sum;
-				sum = last = 0;
+				outer[depth++] = g;
+				g.sum = 0;
+				g.anchors = 0;
+				g.seq_null = 1;
+				g.any_null = 0;
+				have = 0;
 				i++;
 				continue;
 			}
 			if (p[i] == ')') {
 				if (depth == 0)
 					return "has a ')' that closes nothing: write '\\)' for a literal one";
-				last = sum + 2; /* its open and close */
-				sum = outer[--depth] + last;
+				last = g.sum + 2; /* its open and close */
+				last_anchors = g.anchors;
+				last_null = g.seq_null || g.any_null;
+				g = outer[--depth];
+				g.sum += last;
+				g.anchors += last_anchors;
 				i++;
-			} else if (p[i] == '|' || p[i] == '^' || p[i] == '$') {
-				sum++;
-				last = 0;
+			} else if (p[i] == '|') {
+				g.any_null |= g.seq_null;
+				g.seq_null = 1;
+				g.sum++; /* no overflow: checked below, after every step */
+				have = 0;
 				i++;
+				if (g.sum > TPL_PATTERN_COST_MAX)
+					return "is too complex: repeat less, or fewer times";
+				continue;
 			} else {
+				/* Anchors match "", and glibc's regcomp is cubic in their number. */
+				last_null = p[i] == '^' || p[i] == '$' ||
+				    (p[i] == '\\' && p[i + 1] != '\0' &&
+					strchr("bB<>`'", p[i + 1]) != NULL);
+				last_anchors = last_null ? 1 : 0;
+				g.anchors += last_anchors;
 				if (p[i] == '\\') {
 					if (p[i + 1] == '\0')
 						return "ends with a lone '\\'";
@@ -436,11 +495,16 @@ pattern_problem(const char *p)
 					i++;
 				}
 				last = 1;
-				sum++;
+				g.sum++;
 			}
+			have = 1;
+			seq_before = g.seq_null;
+			g.seq_null = seq_before && last_null;
 		}
-		if (sum > TPL_PATTERN_COST_MAX)
+		if (g.sum > TPL_PATTERN_COST_MAX)
 			return "is too complex: repeat less, or fewer times";
+		if (g.anchors > TPL_ANCHORS_MAX)
+			return "has more than 64 anchors (^, $, \\b, \\<, ...): it is anchored already";
 	}
 	return NULL;
 }
@@ -528,22 +592,22 @@ arg_check(const vault_action *a, const char *arg, size_t argno, char *why, size_
 			break;
 		case PH_SECRET:
 			if (!a->allow_argv_secret) {
-				tpl_why(why, whylen, "argument %zu: {secret} needs --allow-argv-secret",
-				    argno);
+				tpl_why(why, whylen,
+				    "argument %zu: {secret} needs --allow-argv-secret", argno);
 				return VAULT_ERR_INVAL;
 			}
 			break;
 		case PH_SECRET_FD:
 			if (a->deliver != VAULT_DELIVER_FD) {
-				tpl_why(why, whylen, "argument %zu: {secret_fd} needs --deliver fd:N",
-				    argno);
+				tpl_why(why, whylen,
+				    "argument %zu: {secret_fd} needs --deliver fd:N", argno);
 				return VAULT_ERR_INVAL;
 			}
 			break;
 		case PH_SECRET_FILE:
 			if (a->deliver != VAULT_DELIVER_FILE) {
-				tpl_why(why, whylen, "argument %zu: {secret_file} needs --deliver file",
-				    argno);
+				tpl_why(why, whylen,
+				    "argument %zu: {secret_file} needs --deliver file", argno);
 				return VAULT_ERR_INVAL;
 			}
 			break;
@@ -574,14 +638,16 @@ deliver_check(const vault_action *a, char *why, size_t whylen)
 		return VAULT_ERR_INVAL;
 	}
 	if (!a->netonly && a->deliver != VAULT_DELIVER_NONE) {
-		tpl_why(why, whylen, "--deliver %s needs --netonly: a local-account run hands "
-				     "the password to the launcher, not to the program",
+		tpl_why(why, whylen,
+		    "--deliver %s needs --netonly: a local-account run hands "
+		    "the password to the launcher, not to the program",
 		    vault_deliver_name(a->deliver));
 		return VAULT_ERR_INVAL;
 	}
 	if (a->netonly && a->deliver == VAULT_DELIVER_NONE) {
-		tpl_why(why, whylen, "--netonly needs a delivery mode: --deliver askpass, stdin, "
-				     "fd:N, file or env:VAR");
+		tpl_why(why, whylen,
+		    "--netonly needs a delivery mode: --deliver askpass, stdin, "
+		    "fd:N, file or env:VAR");
 		return VAULT_ERR_INVAL;
 	}
 	if (a->deliver == VAULT_DELIVER_FD &&
@@ -621,14 +687,16 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 		return VAULT_ERR_INVAL;
 	}
 	if (vault_name_check(a->name) != 0) {
-		tpl_why(why, whylen, "action name: use 1 to %u printable UTF-8 characters, not "
-				     "starting with '-' or a space",
+		tpl_why(why, whylen,
+		    "action name: use 1 to %u printable UTF-8 characters, not "
+		    "starting with '-' or a space",
 		    VAULT_NAME_MAX);
 		return VAULT_ERR_NAME;
 	}
 	if (vault_name_check(a->account) != 0) {
-		tpl_why(why, whylen, "account name: use 1 to %u printable UTF-8 characters, not "
-				     "starting with '-' or a space",
+		tpl_why(why, whylen,
+		    "account name: use 1 to %u printable UTF-8 characters, not "
+		    "starting with '-' or a space",
 		    VAULT_NAME_MAX);
 		return VAULT_ERR_NAME;
 	}
@@ -645,8 +713,9 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 
 		n = name != NULL ? strnlen(name, TPL_PNAME_MAX + 1) : 0;
 		if (!pname_ok(name != NULL ? name : "", n)) {
-			tpl_why(why, whylen, "parameter %zu: a name is 1 to 32 letters, digits or "
-					     "'_', starting with a letter",
+			tpl_why(why, whylen,
+			    "parameter %zu: a name is 1 to 32 letters, digits or "
+			    "'_', starting with a letter",
 			    i + 1);
 			return VAULT_ERR_INVAL;
 		}
@@ -668,7 +737,8 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 		return VAULT_ERR_INVAL;
 	}
 	if ((rc = vault_field_check(a->program, VAULT_ARG_MAX)) != 0) {
-		tpl_why(why, whylen, rc == VAULT_ERR_TOOBIG ?
+		tpl_why(why, whylen,
+		    rc == VAULT_ERR_TOOBIG ?
 			"the program path is longer than 4096 bytes" :
 			"the program path must be printable UTF-8 with no control characters");
 		return rc;
@@ -719,8 +789,8 @@ struct tpl_ctx {
 };
 
 static int
-ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const char **v,
-    size_t *vn, char *why, size_t whylen)
+ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const char **v, size_t *vn,
+    char *why, size_t whylen)
 {
 	const char *s = NULL;
 	int kind = builtin_kind(t->p, t->n);
@@ -736,9 +806,10 @@ ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const c
 			    (int)t->n, t->p);
 			return VAULT_ERR_INVAL;
 		}
-		s = kind == PH_USER ? c->acct->user :
+		s = kind == PH_USER   ? c->acct->user :
 		    kind == PH_DOMAIN ? c->acct->domain :
-		    kind == PH_HOST ? c->acct->host : c->acct->name;
+		    kind == PH_HOST   ? c->acct->host :
+					c->acct->name;
 		break;
 	case PH_SECRET:
 		if (!c->a->allow_argv_secret || c->secret == NULL) {
@@ -746,8 +817,10 @@ ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const c
 			return VAULT_ERR_INVAL;
 		}
 		if (c->secret->len > 0 && memchr(c->secret->buf, '\0', c->secret->len) != NULL) {
-			tpl_why(why, whylen, "argument %zu: the password holds a NUL byte and "
-					     "cannot be passed in argv", argno);
+			tpl_why(why, whylen,
+			    "argument %zu: the password holds a NUL byte and "
+			    "cannot be passed in argv",
+			    argno);
 			return VAULT_ERR_INVAL;
 		}
 		*v = (const char *)c->secret->buf;
@@ -756,7 +829,8 @@ ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const c
 	case PH_SECRET_FD:
 	case PH_SECRET_FILE:
 		s = kind == PH_SECRET_FD ? c->secret_fd : c->secret_file;
-		if (c->a->deliver != (kind == PH_SECRET_FD ? VAULT_DELIVER_FD : VAULT_DELIVER_FILE) ||
+		if (c->a->deliver !=
+			(kind == PH_SECRET_FD ? VAULT_DELIVER_FD : VAULT_DELIVER_FILE) ||
 		    s == NULL) {
 			tpl_why(why, whylen, "argument %zu: {%.*s} has no value", argno, (int)t->n,
 			    t->p);
@@ -837,8 +911,9 @@ values_bind(const char **vals, const vault_action *a, const regex_t *re, char *c
 		}
 		n = (size_t)(eq - kv[i]);
 		if (!pname_ok(kv[i], n)) {
-			tpl_why(why, whylen, "value %zu: a parameter name is 1 to 32 letters, "
-					     "digits or '_', starting with a letter",
+			tpl_why(why, whylen,
+			    "value %zu: a parameter name is 1 to 32 letters, "
+			    "digits or '_', starting with a letter",
 			    i + 1);
 			return VAULT_ERR_INVAL;
 		}
@@ -855,7 +930,8 @@ values_bind(const char **vals, const vault_action *a, const regex_t *re, char *c
 	for (i = 0; i < a->nparams; i++) {
 		name = a->params[i].name;
 		if (vals[i] == NULL) {
-			tpl_why(why, whylen, "parameter '%s' is missing: give %s=VALUE", name, name);
+			tpl_why(why, whylen, "parameter '%s' is missing: give %s=VALUE", name,
+			    name);
 			return VAULT_ERR_INVAL;
 		}
 		n = strnlen(vals[i], VAULT_ARG_MAX + 1);
@@ -865,8 +941,9 @@ values_bind(const char **vals, const vault_action *a, const regex_t *re, char *c
 			return VAULT_ERR_INVAL;
 		}
 		if (vault_utf8_check((const unsigned char *)vals[i], n, NULL) != 0) {
-			tpl_why(why, whylen, "parameter '%s': value must be printable UTF-8 with "
-					     "no control characters",
+			tpl_why(why, whylen,
+			    "parameter '%s': value must be printable UTF-8 with "
+			    "no control characters",
 			    name);
 			return VAULT_ERR_INVAL;
 		}
@@ -880,9 +957,9 @@ values_bind(const char **vals, const vault_action *a, const regex_t *re, char *c
 }
 
 int
-vault_template_expand(char ***argv, size_t *argc, const vault_action *a,
-    const vault_account *acct, char *const *kv, size_t nkv, const char *secret_fd,
-    const char *secret_file, const vault_secret *secret, char *why, size_t whylen)
+vault_template_expand(char ***argv, size_t *argc, const vault_action *a, const vault_account *acct,
+    char *const *kv, size_t nkv, const char *secret_fd, const char *secret_file,
+    const vault_secret *secret, char *why, size_t whylen)
 {
 	regex_t re[VAULT_PARAMS_MAX];
 	const char *vals[VAULT_PARAMS_MAX] = { NULL };
