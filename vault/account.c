@@ -110,23 +110,6 @@ meta_encode(vault_wr *w, const vault_account *a, uint32_t next, uint32_t keep)
 }
 
 static int
-dup_field(char **out, vault_rd *r, size_t max)
-{
-	const unsigned char *p;
-	size_t n;
-
-	if (vault_rd_str(r, &p, &n) != 0 || n > max)
-		return VAULT_ERR_PROTO;
-	if (memchr(p, '\0', n) != NULL)
-		return VAULT_ERR_PROTO;
-	if ((*out = malloc(n + 1)) == NULL)
-		return VAULT_ERR_NOMEM;
-	memcpy(*out, p, n);
-	(*out)[n] = '\0';
-	return 0;
-}
-
-static int
 meta_decode(struct acct_row *row, const unsigned char *p, size_t len)
 {
 	vault_rd r = { p, len };
@@ -141,11 +124,11 @@ meta_decode(struct acct_row *row, const unsigned char *p, size_t len)
 		rc = VAULT_ERR_PROTO;
 		goto out;
 	}
-	if ((rc = dup_field(&a->name, &r, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = dup_field(&a->user, &r, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = dup_field(&a->domain, &r, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = dup_field(&a->host, &r, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = dup_field(&a->note, &r, VAULT_NOTE_MAX)) != 0)
+	if ((rc = vault_rd_cstr(&r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(&r, &a->user, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(&r, &a->domain, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(&r, &a->host, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(&r, &a->note, VAULT_NOTE_MAX)) != 0)
 		goto out;
 	if ((rc = vault_rd_u8(&r, &use)) != 0 || (rc = vault_rd_u64(&r, &created)) != 0 ||
 	    (rc = vault_rd_u64(&r, &updated)) != 0 || (rc = vault_rd_u32(&r, &a->version)) != 0 ||

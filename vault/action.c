@@ -95,23 +95,6 @@ vault_action_encode(vault_wr *w, const vault_action *a)
 	return vault_wr_u64(w, (uint64_t)a->created);
 }
 
-/* A length-prefixed string as a C string with no NUL inside, at most max bytes. */
-static int
-rd_dup(vault_rd *r, char **out, size_t max)
-{
-	const unsigned char *p;
-	size_t n;
-
-	*out = NULL;
-	if (vault_rd_str(r, &p, &n) != 0 || n > max || memchr(p, '\0', n) != NULL)
-		return VAULT_ERR_PROTO;
-	if ((*out = malloc(n + 1)) == NULL)
-		return VAULT_ERR_NOMEM;
-	memcpy(*out, p, n);
-	(*out)[n] = '\0';
-	return 0;
-}
-
 static int
 rd_flag(vault_rd *r, int *out)
 {
@@ -135,15 +118,15 @@ vault_action_decode(vault_rd *r, vault_action **out)
 	*out = NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((rc = rd_dup(r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = rd_dup(r, &a->account, 4 * VAULT_NAME_MAX)) != 0 || (rc = rd_flag(r, &a->netonly)) != 0)
+	if ((rc = vault_rd_cstr(r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->account, 4 * VAULT_NAME_MAX)) != 0 || (rc = rd_flag(r, &a->netonly)) != 0)
 		goto out;
 	if ((rc = vault_rd_u8(r, &d)) != 0 || d > VAULT_DELIVER_ENV) {
 		rc = VAULT_ERR_PROTO;
 		goto out;
 	}
 	a->deliver = d;
-	if ((rc = vault_rd_u32(r, &a->deliver_fd)) != 0 || (rc = rd_dup(r, &a->deliver_env, 256)) != 0 ||
+	if ((rc = vault_rd_u32(r, &a->deliver_fd)) != 0 || (rc = vault_rd_cstr(r, &a->deliver_env, 256)) != 0 ||
 	    (rc = rd_flag(r, &a->profile)) != 0 || (rc = rd_flag(r, &a->keep_env)) != 0 ||
 	    (rc = rd_flag(r, &a->unattended)) != 0 || (rc = rd_flag(r, &a->allow_argv_secret)) != 0 ||
 	    (rc = vault_rd_u32(r, &n)) != 0)
@@ -158,11 +141,11 @@ vault_action_decode(vault_rd *r, vault_action **out)
 	}
 	for (i = 0; i < n; i++) {
 		a->nparams = i + 1;
-		if ((rc = rd_dup(r, &a->params[i].name, 64)) != 0 ||
-		    (rc = rd_dup(r, &a->params[i].pattern, VAULT_ARG_MAX)) != 0)
+		if ((rc = vault_rd_cstr(r, &a->params[i].name, 64)) != 0 ||
+		    (rc = vault_rd_cstr(r, &a->params[i].pattern, VAULT_ARG_MAX)) != 0)
 			goto out;
 	}
-	if ((rc = rd_dup(r, &a->program, 4096)) != 0 || (rc = vault_rd_bytes(r, a->pin, VAULT_PINBYTES)) != 0 ||
+	if ((rc = vault_rd_cstr(r, &a->program, 4096)) != 0 || (rc = vault_rd_bytes(r, a->pin, VAULT_PINBYTES)) != 0 ||
 	    (rc = vault_rd_u32(r, &n)) != 0)
 		goto out;
 	if (n > VAULT_ARGS_MAX) {
@@ -175,7 +158,7 @@ vault_action_decode(vault_rd *r, vault_action **out)
 	}
 	for (i = 0; i < n; i++) {
 		a->nargs = i + 1;
-		if ((rc = rd_dup(r, &a->args[i], VAULT_ARG_MAX)) != 0)
+		if ((rc = vault_rd_cstr(r, &a->args[i], VAULT_ARG_MAX)) != 0)
 			goto out;
 	}
 	if ((rc = vault_rd_u64(r, &created)) != 0)
@@ -546,20 +529,20 @@ vault_plan_decode(vault_rd *r, vault_plan **out)
 	*out = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((rc = rd_flag(r, &p->netonly)) != 0 || (rc = rd_dup(r, &p->action, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = rd_dup(r, &p->account, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = rd_dup(r, &p->user, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = rd_dup(r, &p->domain, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = rd_dup(r, &p->host, VAULT_FIELD_MAX)) != 0 || (rc = vault_rd_u8(r, &d)) != 0)
+	if ((rc = rd_flag(r, &p->netonly)) != 0 || (rc = vault_rd_cstr(r, &p->action, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &p->account, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &p->user, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &p->domain, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &p->host, VAULT_FIELD_MAX)) != 0 || (rc = vault_rd_u8(r, &d)) != 0)
 		goto out;
 	if (d > VAULT_DELIVER_ENV) {
 		rc = VAULT_ERR_PROTO;
 		goto out;
 	}
 	p->deliver = d;
-	if ((rc = vault_rd_u32(r, &p->deliver_fd)) != 0 || (rc = rd_dup(r, &p->deliver_env, 256)) != 0 ||
+	if ((rc = vault_rd_u32(r, &p->deliver_fd)) != 0 || (rc = vault_rd_cstr(r, &p->deliver_env, 256)) != 0 ||
 	    (rc = rd_flag(r, &p->profile)) != 0 || (rc = rd_flag(r, &p->keep_env)) != 0 ||
-	    (rc = rd_dup(r, &p->program, 4096)) != 0 || (rc = rd_flag(r, &p->pinned)) != 0 ||
+	    (rc = vault_rd_cstr(r, &p->program, 4096)) != 0 || (rc = rd_flag(r, &p->pinned)) != 0 ||
 	    (rc = vault_rd_bytes(r, p->pin, VAULT_PINBYTES)) != 0 || (rc = vault_rd_u32(r, &n)) != 0)
 		goto out;
 	if (n < 1 || n > VAULT_ARGS_MAX + 1) {
@@ -572,7 +555,7 @@ vault_plan_decode(vault_rd *r, vault_plan **out)
 	}
 	for (i = 0; i < n; i++) {
 		p->argc = i + 1;
-		if ((rc = rd_dup(r, &p->argv[i], 64U * 1024U)) != 0)
+		if ((rc = vault_rd_cstr(r, &p->argv[i], 64U * 1024U)) != 0)
 			goto out;
 	}
 	if ((rc = rd_flag(r, &p->has_ticket)) != 0 ||

@@ -147,6 +147,22 @@ vault_rd_str(vault_rd *r, const unsigned char **p, size_t *n)
 }
 
 int
+vault_rd_cstr(vault_rd *r, char **out, size_t max)
+{
+	const unsigned char *p;
+	size_t n;
+
+	*out = NULL;
+	if (vault_rd_str(r, &p, &n) != 0 || n > max || memchr(p, '\0', n) != NULL)
+		return VAULT_ERR_PROTO;
+	if ((*out = malloc(n + 1)) == NULL)
+		return VAULT_ERR_NOMEM;
+	memcpy(*out, p, n);
+	(*out)[n] = '\0';
+	return 0;
+}
+
+int
 vault_rd_end(const vault_rd *r)
 {
 	return r->len == 0 ? 0 : VAULT_ERR_PROTO;

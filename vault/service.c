@@ -604,21 +604,6 @@ run_req_free(struct run_req *q)
 	free(q->kv);
 }
 
-static int
-rd_cstr_dup(vault_rd *r, char **out, size_t max)
-{
-	const unsigned char *p;
-	size_t n;
-
-	if (vault_rd_str(r, &p, &n) != 0 || n > max || memchr(p, '\0', n) != NULL)
-		return VAULT_ERR_PROTO;
-	if ((*out = malloc(n + 1)) == NULL)
-		return VAULT_ERR_NOMEM;
-	memcpy(*out, p, n);
-	(*out)[n] = '\0';
-	return 0;
-}
-
 /*
  * RUN request: u8 adhoc, then either str action (saved) or an encoded
  * vault_action (ad hoc: name "", the caller's program and arguments,
@@ -647,7 +632,7 @@ run_req_read(vault_rd *r, struct run_req *q, char *name, size_t namesize)
 		return VAULT_ERR_NOMEM;
 	for (i = 0; i < n; i++) {
 		q->nkv = i + 1;
-		if (rd_cstr_dup(r, &q->kv[i], 2 * VAULT_ARG_MAX) != 0)
+		if (vault_rd_cstr(r, &q->kv[i], 2 * VAULT_ARG_MAX) != 0)
 			return VAULT_ERR_PROTO;
 	}
 	if (vault_rd_u8(r, &q->interactive) != 0 || vault_rd_str(r, &q->confirm, &q->confirmlen) != 0 ||

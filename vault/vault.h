@@ -119,6 +119,11 @@ int vault_rd_u64(vault_rd *r, uint64_t *v) VAULT_WUR;
 int vault_rd_bytes(vault_rd *r, void *dst, size_t n) VAULT_WUR;
 /* A u32 length then that many bytes; *p points into the reader's input. */
 int vault_rd_str(vault_rd *r, const unsigned char **p, size_t *n) VAULT_WUR;
+/*
+ * A length-prefixed string of at most max bytes with no NUL inside, as a
+ * new C string (malloc) the caller frees.
+ */
+int vault_rd_cstr(vault_rd *r, char **out, size_t max) VAULT_WUR;
 /* Fails unless every byte was consumed. */
 int vault_rd_end(const vault_rd *r) VAULT_WUR;
 

@@ -73,23 +73,6 @@ vault_account_encode(vault_wr *w, const vault_account *a)
 	return vault_wr_u32(w, a->nversions);
 }
 
-/* Copies a length-prefixed string out as a C string with no NULs in it. */
-static int
-rd_cstr(vault_rd *r, char **out, size_t max)
-{
-	const unsigned char *p;
-	size_t n;
-
-	*out = NULL;
-	if (vault_rd_str(r, &p, &n) != 0 || n > max || memchr(p, '\0', n) != NULL)
-		return VAULT_ERR_PROTO;
-	if ((*out = malloc(n + 1)) == NULL)
-		return VAULT_ERR_NOMEM;
-	memcpy(*out, p, n);
-	(*out)[n] = '\0';
-	return 0;
-}
-
 int
 vault_account_decode(vault_rd *r, vault_account **out)
 {
@@ -101,11 +84,11 @@ vault_account_decode(vault_rd *r, vault_account **out)
 	*out = NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((rc = rd_cstr(r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = rd_cstr(r, &a->user, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = rd_cstr(r, &a->domain, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = rd_cstr(r, &a->host, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = rd_cstr(r, &a->note, VAULT_NOTE_MAX)) != 0 || (rc = vault_rd_u8(r, &use)) != 0 ||
+	if ((rc = vault_rd_cstr(r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->user, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->domain, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->host, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->note, VAULT_NOTE_MAX)) != 0 || (rc = vault_rd_u8(r, &use)) != 0 ||
 	    (rc = vault_rd_u64(r, &c)) != 0 || (rc = vault_rd_u64(r, &u)) != 0 ||
 	    (rc = vault_rd_u32(r, &a->version)) != 0 || (rc = vault_rd_u32(r, &a->nversions)) != 0) {
 		vault_account_free(&a);
@@ -154,10 +137,10 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 	memset(e, 0, sizeof(*e));
 	if ((rc = vault_rd_u64(r, &e->seq)) != 0 || (rc = vault_rd_u64(r, &t)) != 0 ||
 	    (rc = vault_rd_u32(r, &e->uid)) != 0 || (rc = vault_rd_u32(r, &e->pid)) != 0 ||
-	    (rc = rd_cstr(r, &e->exe, 4096)) != 0 || (rc = rd_cstr(r, &e->op, 64)) != 0 ||
-	    (rc = rd_cstr(r, &e->account, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = rd_cstr(r, &e->action, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = rd_cstr(r, &e->outcome, 1024)) != 0 || (rc = rd_cstr(r, &e->params, 16384)) != 0) {
+	    (rc = vault_rd_cstr(r, &e->exe, 4096)) != 0 || (rc = vault_rd_cstr(r, &e->op, 64)) != 0 ||
+	    (rc = vault_rd_cstr(r, &e->account, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &e->action, 4 * VAULT_NAME_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &e->outcome, 1024)) != 0 || (rc = vault_rd_cstr(r, &e->params, 16384)) != 0) {
 		vault_audit_entry_clear(e);
 		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
