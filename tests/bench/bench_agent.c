@@ -4,7 +4,13 @@
  * each with its own connection, each making R releases (GET of a use=any
  * account, so every request writes an audit record), or a request mix.
  *
- *   bench_agent SOCK ACCOUNT CLIENTS REQUESTS [--mix] [--seconds S]
+ *   bench_agent SOCK ACCOUNT CLIENTS REQUESTS [--mix] [--seconds S] [--op OP]
+ *
+ * --op makes every request one kind: get (the default: a release, with its
+ * audit record), show (the account's metadata: the same lookup, no secret
+ * opened, no audit record), list, or status (answered by the agent itself:
+ * a socket round trip, no SQLite). The benchmark uses show and status to
+ * see what a release costs beyond them (tests/bench/bench_agent.sh).
  *
  * Prints requests served, errors, releases per second and p50/p99
  * latency. Exits 1 if any request failed, so the integration suite can
@@ -43,7 +49,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* One request of the mix: get, list, show (run-prepare arrives later), add. */
+/* One request: 0 get, 1 list, 2 show, 3 add (the mix), 4 status. */
 static int
 one(int fd, const char *account, int kind, unsigned long n, pid_t me, unsigned long *busy)
 {
@@ -63,6 +69,9 @@ one(int fd, const char *account, int kind, unsigned long n, pid_t me, unsigned l
 	case 2:
 		type = VAULT_MSG_SHOW;
 		vault_wr_cstr(&p, account);
+		break;
+	case 4:
+		type = VAULT_MSG_STATUS;
 		break;
 	case 3: {
 		vault_account a = { 0 };
@@ -110,11 +119,13 @@ main(int argc, char **argv)
 	struct result *shared;
 	double *lat, seconds = 0, t0, elapsed;
 	unsigned long clients, requests, i, total_ok = 0, total_err = 0, total_busy = 0, nlat;
-	int mix = 0, a;
+	int mix = 0, op = 0, a;
 	char why[512];
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: bench_agent SOCK ACCOUNT CLIENTS REQUESTS [--mix] [--seconds S]\n");
+		fprintf(stderr,
+		    "usage: bench_agent SOCK ACCOUNT CLIENTS REQUESTS [--mix] [--seconds S] "
+		    "[--op get|show|list|status]\n");
 		return 2;
 	}
 	clients = strtoul(argv[3], NULL, 10);
@@ -124,6 +135,25 @@ main(int argc, char **argv)
 			mix = 1;
 		else if (strcmp(argv[a], "--seconds") == 0 && a + 1 < argc)
 			seconds = strtod(argv[++a], NULL);
+		else if (strcmp(argv[a], "--op") == 0 && a + 1 < argc) {
+			a++;
+			if (strcmp(argv[a], "get") == 0)
+				op = 0;
+			else if (strcmp(argv[a], "list") == 0)
+				op = 1;
+			else if (strcmp(argv[a], "show") == 0)
+				op = 2;
+			else if (strcmp(argv[a], "status") == 0)
+				op = 4;
+			else {
+				fprintf(stderr, "bench_agent: --op get, show, list or status, not '%s'\n",
+				    argv[a]);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "bench_agent: unknown argument '%s'\n", argv[a]);
+			return 2;
+		}
 	}
 	if (clients < 1 || clients > 256 || (requests < 1 && seconds <= 0) || vault_lib_init() != 0)
 		return 2;
@@ -152,7 +182,7 @@ main(int argc, char **argv)
 			}
 			for (n = 0; n < requests; n++) {
 				double t = now_s();
-				int kind = mix ? (int)(n % 10 < 6 ? 0 : n % 10 < 8 ? 1 : n % 10 < 9 ? 2 : 3) : 0;
+				int kind = mix ? (int)(n % 10 < 6 ? 0 : n % 10 < 8 ? 1 : n % 10 < 9 ? 2 : 3) : op;
 
 				if (seconds > 0 && t - start >= seconds)
 					break;

@@ -23,6 +23,9 @@
 # Environment: RUNS (timed rounds for the get figures, >= 30),
 # ADDS (accounts added through `vault add`, default 1000), TMPDIR, and
 # SIZES (default "1000 10000 100000", smallest first; for smoke tests).
+# For tests/bench/run: RESULTS_MD (where the table goes, default
+# tests/bench/RESULTS-store.md) and BENCH_KV (a file that gets the raw
+# key=value figures, one line per measurement).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -269,6 +272,13 @@ PY
 
 python3 -c "$table" "$results" "${sizes[*]}" "${ctx[@]}" "buildtype=$buildtype" \
 	>"$tmp/RESULTS-store.md"
-cp "$tmp/RESULTS-store.md" "$here/RESULTS-store.md"
+out_md=${RESULTS_MD:-$here/RESULTS-store.md}
+cp "$tmp/RESULTS-store.md" "$out_md"
 cat "$tmp/RESULTS-store.md"
-echo "(written to $here/RESULTS-store.md)" >&2
+echo "(written to $out_md)" >&2
+if [[ -n ${BENCH_KV:-} ]]; then
+	{
+		echo "sizes=$(IFS=,; echo "${sizes[*]}") get_runs=$runs adds=$adds probe=$probe"
+		cat "$results"
+	} >>"$BENCH_KV"
+fi

@@ -45,6 +45,8 @@ struct result {
 	long long wal_bytes; /* -wal left after close (-1: none) */
 	double med_total;   /* open + unlock + get, seconds */
 	double med_open, med_unlock, med_get;
+	/* The extremes of the same runs. */
+	double min_total, max_total, min_open, max_open, min_get, max_get;
 };
 
 static double
@@ -248,6 +250,13 @@ measure(struct result *res, size_t nres)
 		res[i].med_open = median(op[i], RUNS);
 		res[i].med_unlock = median(un[i], RUNS);
 		res[i].med_get = median(ge[i], RUNS);
+		/* median() sorted them: the ends are the extremes. */
+		res[i].min_total = tot[i][0];
+		res[i].max_total = tot[i][RUNS - 1];
+		res[i].min_open = op[i][0];
+		res[i].max_open = op[i][RUNS - 1];
+		res[i].min_get = ge[i][0];
+		res[i].max_get = ge[i][RUNS - 1];
 	}
 	return 0;
 }
@@ -327,11 +336,14 @@ main(int argc, char **argv)
 
 		printf("RESULT n=%lu create_s=%.6f insert_s=%.6f per_s=%.1f close_s=%.6f db_bytes=%lld "
 		       "wal_bytes=%lld bytes_per_acct=%.1f open_s=%.6f unlock_s=%.6f get_s=%.6f "
-		       "total_s=%.6f ratio=%.4f get_ratio=%.4f runs=%d path=%s\n",
+		       "total_s=%.6f ratio=%.4f get_ratio=%.4f total_min_s=%.6f total_max_s=%.6f "
+		       "open_min_s=%.6f open_max_s=%.6f get_min_s=%.6f get_max_s=%.6f runs=%d path=%s\n",
 		    r->n, r->create_s, r->insert_s, (double)r->n / r->insert_s, r->close_s, r->db_bytes,
 		    r->wal_bytes, (double)r->db_bytes / (double)r->n, r->med_open, r->med_unlock,
 		    r->med_get, r->med_total, r->med_total / res[small].med_total,
-		    r->med_get / res[small].med_get, RUNS, r->path);
+		    r->med_get / res[small].med_get, r->min_total, r->max_total, r->min_open, r->max_open,
+		    r->min_get, r->max_get,
+		    RUNS, r->path);
 	}
 	return 0;
 }
