@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,22 @@
 #define EXIT_NOTFOUND 127
 
 extern char **environ;
+
+/* Prints "vault: ..." and returns code: run's own 125/126/127. */
+static int run_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+run_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
 
 /* `vault run` keeps 2, 3 and 5 (usage, locked, policy); the rest of ours
  * move out of the way of the program's own exit codes, as env(1) does. */
@@ -524,22 +541,21 @@ exec_netonly(const vault_plan *p, const char *sock)
 	int fd, mfd, rc;
 
 	if ((rc = vault_program_open(&fd, p->program, pin)) != 0)
-		return cli_fail(rc, "%s: %s", p->program, vault_strerror(rc)),
-		       rc == VAULT_ERR_NOTFOUND ? EXIT_NOTFOUND : EXIT_NOEXEC;
+		return run_fail(rc == VAULT_ERR_NOTFOUND ? EXIT_NOTFOUND : EXIT_NOEXEC, "%s: %s", p->program,
+		    vault_strerror(rc));
 	if (p->pinned && sodium_memcmp(pin, p->pin, VAULT_PINBYTES) != 0) {
 		vault_pin_hex(was, p->pin);
 		vault_pin_hex(now, pin);
-		cli_fail(VAULT_ERR_POLICY, "action '%s': %s has changed since it was saved (pinned %s, now %s); "
-					   "if that is expected, run 'vault action repin %s'",
+		return run_fail(EXIT_NOEXEC, "action '%s': %s has changed since it was saved (pinned %s, now %s); "
+					     "if that is expected, run 'vault action repin %s'",
 		    p->action, p->program, was, now, p->action);
-		return EXIT_NOEXEC;
 	}
 	/* Keep the program's descriptor clear of where delivery puts things. */
 	if (fd <= 3 || (p->deliver_fd > 0 && (uint32_t)fd == p->deliver_fd)) {
 		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 64);
 
 		if (nfd < 0)
-			return cli_fail(VAULT_ERR_IO, "dup: %s", strerror(errno)), EXIT_VAULT;
+			return run_fail(EXIT_VAULT, "dup: %s", strerror(errno));
 		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
 			(void)fcntl(nfd, F_SETFD, 0);
 		close(fd);
@@ -548,12 +564,12 @@ exec_netonly(const vault_plan *p, const char *sock)
 	switch (p->deliver) {
 	case VAULT_DELIVER_STDIN:
 		if (pipe_with(STDIN_FILENO, p->secret->buf, p->secret->len, 1) != 0)
-			return cli_fail(VAULT_ERR_IO, "cannot set up stdin: %s", strerror(errno)), EXIT_VAULT;
+			return run_fail(EXIT_VAULT, "cannot set up stdin: %s", strerror(errno));
 		break;
 	case VAULT_DELIVER_FD:
 		if (pipe_with((int)p->deliver_fd, p->secret->buf, p->secret->len, 1) != 0)
-			return cli_fail(VAULT_ERR_IO, "cannot set up descriptor %u: %s", p->deliver_fd,
-			    strerror(errno)), EXIT_VAULT;
+			return run_fail(EXIT_VAULT, "cannot set up descriptor %u: %s", p->deliver_fd,
+			    strerror(errno));
 		break;
 	case VAULT_DELIVER_FILE:
 		/* A memory file: never on disk, gone when the last holder exits. */
@@ -561,30 +577,29 @@ exec_netonly(const vault_plan *p, const char *sock)
 		    write(mfd, p->secret->buf, p->secret->len) != (ssize_t)p->secret->len ||
 		    lseek(mfd, 0, SEEK_SET) != 0 ||
 		    ((uint32_t)mfd != p->deliver_fd && (dup2(mfd, (int)p->deliver_fd) < 0 || close(mfd) != 0)))
-			return cli_fail(VAULT_ERR_IO, "cannot make the memory file: %s", strerror(errno)), EXIT_VAULT;
+			return run_fail(EXIT_VAULT, "cannot make the memory file: %s", strerror(errno));
 		break;
 	case VAULT_DELIVER_ENV:
 		if (setenv(p->deliver_env, (const char *)p->secret->buf, 1) != 0)
-			return cli_fail(VAULT_ERR_NOMEM, "setenv: %s", strerror(errno)), EXIT_VAULT;
+			return run_fail(EXIT_VAULT, "setenv: %s", strerror(errno));
 		break;
 	case VAULT_DELIVER_ASKPASS:
 		if (askpass_program(prog, sizeof(prog)) != 0)
-			return cli_fail(VAULT_ERR_NOTFOUND, "cannot find vault-askpass"), EXIT_VAULT;
+			return run_fail(EXIT_VAULT, "cannot find vault-askpass");
 		sodium_bin2hex(tok, sizeof(tok), p->ticket, VAULT_TICKETBYTES);
 		if (setenv("SSH_ASKPASS", prog, 1) != 0 || setenv("SSH_ASKPASS_REQUIRE", "force", 1) != 0 ||
 		    setenv("SUDO_ASKPASS", prog, 1) != 0 || setenv("GIT_ASKPASS", prog, 1) != 0 ||
 		    setenv("VAULT_ASKPASS_TOKEN", tok, 1) != 0 || setenv("VAULT_AGENT_SOCK", sock, 1) != 0)
-			return cli_fail(VAULT_ERR_NOMEM, "setenv: %s", strerror(errno)), EXIT_VAULT;
+			return run_fail(EXIT_VAULT, "setenv: %s", strerror(errno));
 		sodium_memzero(tok, sizeof(tok));
 		break;
 	default:
-		return cli_fail(VAULT_ERR_PROTO, "unknown delivery"), EXIT_VAULT;
+		return run_fail(EXIT_VAULT, "unknown delivery");
 	}
 	fflush(NULL);
 	fexecve(fd, p->argv, environ);
-	rc = errno;
-	cli_fail(VAULT_ERR_IO, "cannot execute %s: %s", p->program, strerror(rc));
-	return rc == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	return run_fail(errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, "cannot execute %s: %s", p->program,
+	    strerror(errno));
 }
 
 /* Local account: hand our pid to vault-launch with the ticket on a pipe. */
@@ -595,16 +610,15 @@ exec_launch(const vault_plan *p, const char *sock)
 	int fds[2];
 
 	if (launch_program(prog, sizeof(prog)) != 0)
-		return cli_fail(VAULT_ERR_NOTFOUND, "cannot find vault-launch (set VAULT_LAUNCH_PROGRAM)"),
-		       EXIT_NOTFOUND;
+		return run_fail(EXIT_NOTFOUND, "cannot find vault-launch (set VAULT_LAUNCH_PROGRAM)");
 	if (pipe(fds) != 0 || write(fds[1], p->ticket, VAULT_TICKETBYTES) != VAULT_TICKETBYTES)
-		return cli_fail(VAULT_ERR_IO, "pipe: %s", strerror(errno)), EXIT_VAULT;
+		return run_fail(EXIT_VAULT, "pipe: %s", strerror(errno));
 	close(fds[1]);
 	snprintf(fdarg, sizeof(fdarg), "%d", fds[0]);
 	fflush(NULL);
 	execl(prog, "vault-launch", "--socket", sock, "--ticket-fd", fdarg, (char *)NULL);
-	cli_fail(VAULT_ERR_IO, "cannot execute %s: %s", prog, strerror(errno));
-	return errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	return run_fail(errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, "cannot execute %s: %s", prog,
+	    strerror(errno));
 }
 
 int
@@ -712,7 +726,7 @@ cmd_run(int argc, char **argv)
 	}
 	r = cli_final_payload(&resp);
 	if (t != VAULT_MSG_OK || vault_plan_decode(&r, &plan) != 0 || vault_rd_end(&r) != 0) {
-		ret = cli_fail(VAULT_ERR_PROTO, "cannot run: malformed answer"), ret = EXIT_VAULT;
+		ret = run_fail(EXIT_VAULT, "cannot run: malformed answer");
 		goto out;
 	}
 	vault_wr_free(&resp);

@@ -177,9 +177,10 @@ cli_read_passphrase(vault_secret **out, const char *prompt, int confirm)
 
 	*out = NULL;
 	if (fdv != NULL && *fdv != '\0') {
-		if ((rc = read_env_fd(out, fdv)) != 0)
-			return cli_fail(rc, "VAULT_PASSPHRASE_FD=%s: cannot read a passphrase: %s", fdv,
-			    vault_strerror(rc)), rc;
+		if ((rc = read_env_fd(out, fdv)) != 0) {
+			cli_fail(rc, "VAULT_PASSPHRASE_FD=%s: cannot read a passphrase: %s", fdv, vault_strerror(rc));
+			return rc;
+		}
 	} else if (file != NULL && *file != '\0') {
 		if ((rc = read_env_file(out, file)) != 0) {
 			cli_fail(rc, "VAULT_PASSPHRASE_FILE=%s: %s", file,
@@ -229,15 +230,13 @@ cli_read_secret(vault_secret **out, const char *prompt)
 	*out = NULL;
 	if (!isatty(STDIN_FILENO)) {
 		if ((rc = read_line_fd(STDIN_FILENO, out)) != 0)
-			return cli_fail(rc, "cannot read the password from standard input: %s",
-			    vault_strerror(rc)), rc;
-		return 0;
+			cli_fail(rc, "cannot read the password from standard input: %s", vault_strerror(rc));
+		return rc;
 	}
-	if ((rc = cli_tty_read(out, prompt)) != 0)
-		return cli_fail(rc, "cannot read the password: %s", vault_strerror(rc)), rc;
-	if ((rc = cli_tty_read(&again, "Repeat password: ")) != 0) {
+	if ((rc = cli_tty_read(out, prompt)) != 0 || (rc = cli_tty_read(&again, "Repeat password: ")) != 0) {
 		vault_secret_free(out);
-		return cli_fail(rc, "cannot read the password: %s", vault_strerror(rc)), rc;
+		cli_fail(rc, "cannot read the password: %s", vault_strerror(rc));
+		return rc;
 	}
 	if (again->len != (*out)->len || sodium_memcmp(again->buf, (*out)->buf, again->len) != 0) {
 		vault_secret_free(&again);
