@@ -77,10 +77,45 @@ last_row(vault *v, uint64_t *seq, unsigned char mac[MACBYTES])
 	return rc;
 }
 
+static int check_head(vault *v, uint64_t n, const unsigned char last[MACBYTES]);
+
 static int
 audit_ad(vault_wr *ad, const vault *v, uint64_t seq)
 {
 	return vault_ad_build(ad, v->id, "audit", seq, 0, NULL, 0);
+}
+
+/* Row n's mac is right for its entry and row n-1's mac (O(1)). */
+static int
+check_last(vault *v, uint64_t n, const unsigned char mac[MACBYTES])
+{
+	sqlite3_stmt *st = NULL;
+	unsigned char prev[MACBYTES], want[MACBYTES];
+	int rc;
+
+	if (n == 0)
+		return 0;
+	memset(prev, 0, MACBYTES);
+	if ((rc = vault_prepare(v, &st, "SELECT id, entry, mac FROM audit WHERE id IN (?, ?) ORDER BY id")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(n - 1));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+	rc = VAULT_ERR_CORRUPT;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if ((uint64_t)sqlite3_column_int64(st, 0) == n - 1) {
+			if (sqlite3_column_bytes(st, 2) != MACBYTES)
+				break;
+			memcpy(prev, sqlite3_column_blob(st, 2), MACBYTES);
+			continue;
+		}
+		if (chain_mac(want, v, n, prev, sqlite3_column_blob(st, 1),
+			(size_t)sqlite3_column_bytes(st, 1)) == 0 && sodium_memcmp(want, mac, MACBYTES) == 0)
+			rc = 0;
+	}
+	vault_stmt_done(v, st);
+	if (rc != 0)
+		vault_detail(v, "audit log: entry %llu was edited or its chain broken", (unsigned long long)n);
+	return rc;
 }
 
 int
@@ -102,6 +137,9 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	if ((rc = vault_txn_begin_sync(v, 0)) != 0)
 		return rc;
 	if ((rc = last_row(v, &seq, prev)) != 0)
+		goto out;
+	/* Never chain onto a tail that was cut or edited: that would re-seal it. */
+	if ((rc = check_head(v, seq, prev)) != 0 || (rc = check_last(v, seq, prev)) != 0)
 		goto out;
 	e.seq = ++seq;
 	if (e.time == 0)

@@ -182,6 +182,11 @@ vault_sock_dir_check(const char *sockpath, int create, char *why, size_t whylen)
 	}
 	/* O_NOFOLLOW: a symlinked socket directory could point anywhere. */
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(why, whylen, "socket directory %s is a symbolic link; give the real path", dir);
+		rc = VAULT_ERR_SYMLINK;
+		goto out;
+	}
 	if (fd < 0) {
 		snprintf(why, whylen, "socket directory %s: %s", dir, strerror(errno));
 		rc = errno == ENOENT ? VAULT_ERR_NOAGENT : errno == ELOOP ? VAULT_ERR_SYMLINK : VAULT_ERR_IO;
