@@ -556,7 +556,10 @@ expect_stdout_exact "$SECRET_A"$'\n'
 
 # ---------------------------------------------------------------------------
 CASE="exit 5"
-skip "exit 5 (refused by policy)" "not reachable before the agent and 'vault run' exist"
+# alpha has the default use=actions: an ad-hoc run is refused by policy,
+# even on a direct open (the unlock proves the passphrase, not a saved action).
+expect_exit 5 env -u VAULT_PASSPHRASE_FILE vault run --keyfile "$D/slot.key" --as alpha -- /bin/true
+expect_stderr_contains "use=actions"
 
 # ---------------------------------------------------------------------------
 # Damaged and tampered vaults: exit 6, a message naming the damage, and
