@@ -120,8 +120,9 @@ print_action(const vault_action *a, int json)
 					    a->profile ? "the account's login environment, cwd its home" :
 							 "the account's identity, cwd kept (--noprofile)");
 	}
-	printf("unattended: %s\nprogram:    %s\npin:        blake2b-256:%s\ncommand:    %s", a->unattended ? "yes (runs with no terminal while the agent is unlocked)" : "no (needs a terminal)",
-	    a->program, pin, a->program);
+	printf("unattended: %s\nprogram:    %s\npin:        blake2b-256:%s\ncommand:    %s",
+	    a->unattended ? "yes (runs with no terminal while the agent is unlocked)" : "no (needs a terminal)",
+	    a->program, pin, a->argv0 != NULL && *a->argv0 ? a->argv0 : a->program);
 	for (i = 0; i < a->nargs; i++)
 		printf(" %s", a->args[i]);
 	printf("\n");
@@ -194,6 +195,8 @@ set_program(vault_action *a, int argc, char **argv)
 	if ((rc = vault_program_open(&fd, a->program, a->pin)) != 0)
 		return cli_fail(rc, "%s: cannot pin it: %s", a->program, vault_strerror(rc));
 	close(fd);
+	if ((a->argv0 = strdup(argv[0])) == NULL)
+		return cli_fail(VAULT_ERR_NOMEM, "out of memory");
 	if ((a->args = calloc((size_t)argc, sizeof(*a->args))) == NULL)
 		return cli_fail(VAULT_ERR_NOMEM, "out of memory");
 	for (i = 1; i < argc; i++) {

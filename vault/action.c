@@ -11,7 +11,7 @@
  *   u32 deliver_fd | str deliver_env | u8 profile | u8 keep_env |
  *   u8 unattended | u8 allow_argv_secret | u32 nparams (str name, str
  *   pattern)... | str program | pin[32] | u32 nargs (str arg)... |
- *   u64 created
+ *   u64 created | str argv0
  */
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +49,7 @@ vault_action_free(vault_action **ap)
 	}
 	free(a->params);
 	free(a->program);
+	free(a->argv0);
 	strv_free(a->args, a->nargs);
 	free(a);
 	*ap = NULL;
@@ -92,7 +93,8 @@ vault_action_encode(vault_wr *w, const vault_action *a)
 	vault_wr_u32(w, (uint32_t)a->nargs);
 	for (i = 0; i < a->nargs; i++)
 		vault_wr_cstr(w, a->args[i]);
-	return vault_wr_u64(w, (uint64_t)a->created);
+	vault_wr_u64(w, (uint64_t)a->created);
+	return vault_wr_cstr(w, a->argv0);
 }
 
 static int
@@ -161,7 +163,7 @@ vault_action_decode(vault_rd *r, vault_action **out)
 		if ((rc = vault_rd_cstr(r, &a->args[i], VAULT_ARG_MAX)) != 0)
 			goto out;
 	}
-	if ((rc = vault_rd_u64(r, &created)) != 0)
+	if ((rc = vault_rd_u64(r, &created)) != 0 || (rc = vault_rd_cstr(r, &a->argv0, 255)) != 0)
 		goto out;
 	a->created = (int64_t)created;
 out:

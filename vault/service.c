@@ -765,7 +765,8 @@ h_run(struct svc *s, vault_rd *r)
 		}
 		plan.argc = q.a->nargs + 1;
 		for (i = 0; i < plan.argc; i++) {
-			plan.argv[i] = strdup(i == 0 ? q.a->program : q.a->args[i - 1]);
+			plan.argv[i] = strdup(i > 0 ? q.a->args[i - 1] :
+			    q.a->argv0 != NULL && q.a->argv0[0] != '\0' ? q.a->argv0 : q.a->program);
 			if (plan.argv[i] == NULL) {
 				rc = VAULT_ERR_NOMEM;
 				goto out_err;

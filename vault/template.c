@@ -743,6 +743,10 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 			"the program path must be printable UTF-8 with no control characters");
 		return rc;
 	}
+	if (a->argv0 != NULL && (strlen(a->argv0) > 255 || vault_field_check(a->argv0, 255) != 0)) {
+		snprintf(why, whylen, "the program's name (argv[0]) must be printable UTF-8, at most 255 bytes");
+		return VAULT_ERR_INVAL;
+	}
 	if (a->nargs > VAULT_ARGS_MAX) {
 		tpl_why(why, whylen, "%zu arguments: at most %u", a->nargs, VAULT_ARGS_MAX);
 		return VAULT_ERR_TOOBIG;
@@ -988,7 +992,8 @@ vault_template_expand(char ***argv, size_t *argc, const vault_action *a, const v
 		rc = VAULT_ERR_NOMEM;
 		goto out;
 	}
-	if ((av[0] = strdup(a->program)) == NULL) {
+	/* argv[0] as typed: multi-call programs (xz/unxz, busybox) go by it. */
+	if ((av[0] = strdup(a->argv0 != NULL && a->argv0[0] != '\0' ? a->argv0 : a->program)) == NULL) {
 		rc = VAULT_ERR_NOMEM;
 		goto out;
 	}

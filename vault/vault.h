@@ -513,6 +513,7 @@ typedef struct vault_action {
 	char **args; /* template for argv[1..] */
 	size_t nargs;
 	int64_t created;
+	char *argv0; /* argv[0] as typed ("unxz" for /usr/bin/xz); "" or NULL: the program path */
 } vault_action;
 
 void vault_action_free(vault_action **a);

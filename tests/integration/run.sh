@@ -557,6 +557,18 @@ if [[ -n $SSH_OK ]]; then
 	SSHD_PID=""
 fi
 
+# argv[0] is the name as typed: unxz is a symlink to xz, which decides by
+# its name whether to decompress. Pinned by its canonical path, run as unxz.
+if command -v unxz >/dev/null && [[ -L $(command -v unxz) ]]; then
+	printf 'argv0 check\n' | xz >"$W/argv0.xz"
+	chmod 644 "$W/argv0.xz"
+	save_action unxz-c --as alice --netonly --deliver stdin --unattended -- unxz -c "$W/argv0.xz"
+	expect_exit 0 as_runner vault run unxz-c
+	expect_stdout_contains "argv0 check"
+else
+	skip "argv[0] as typed (unxz)" "unxz is not a symlink here"
+fi
+
 # Every other delivery mode: the checker reads the password the way the
 # mode provides it and compares its SHA-256 (it is never given the secret).
 SHA=$(sha256_of "$ALICE_PW")
