@@ -231,6 +231,7 @@ accept_one(void)
 	c->peer.uid = (uint32_t)cred.uid;
 	c->peer.pid = (uint32_t)cred.pid;
 	peer_exe(&c->peer);
+	c->peer.tty = vault_pid_has_tty(c->peer.pid);
 	vault_wr_init(&c->out, 1, OUT_LIMIT);
 	ag.nconns++;
 }

@@ -680,7 +680,8 @@ run_policy(struct svc *s, const struct run_req *q, const vault_account *acct)
 	int c;
 
 	if (!q->adhoc) {
-		if (!q->a->unattended && !q->interactive && !s->peer->direct) {
+		/* The kernel's word, not the client's: does the peer have a terminal? */
+		if (!q->a->unattended && !s->peer->tty && !s->peer->direct) {
 			vault_detail(s->v, "action '%s' is not marked --unattended, so it runs only from a "
 					   "terminal; save it with --unattended for cron and scripts", q->a->name);
 			return VAULT_ERR_POLICY;

@@ -399,10 +399,13 @@ typedef struct vault_peer {
 	uint32_t pid;
 	char exe[256];
 	int direct; /* in-process: the caller just unlocked the vault itself */
+	int tty;    /* the kernel says the peer has a controlling terminal */
 } vault_peer;
 
 /* Fills peer for the current process (the --no-agent path). */
 void vault_peer_self(vault_peer *peer);
+/* 1 if process pid has a controlling terminal (/proc/PID/stat tty_nr). */
+int vault_pid_has_tty(uint32_t pid);
 
 /* Appends one frame (header, type, payload) to w. */
 int vault_frame_put(vault_wr *w, uint8_t type, const unsigned char *payload, size_t len) VAULT_WUR;

@@ -6,6 +6,7 @@
  * with the same bounded reader. A frame's length is checked against
  * VAULT_FRAME_MAX before anything else is looked at.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,31 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 	return 0;
 }
 
+int
+vault_pid_has_tty(uint32_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ppid, pgrp, session;
+	long tty = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%lu/stat", (unsigned long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold anything; the fields start after the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	if (sscanf(p + 1, " %*c %lu %lu %lu %ld", &ppid, &pgrp, &session, &tty) != 4)
+		return 0;
+	return tty != 0;
+}
+
 void
 vault_peer_self(vault_peer *peer)
 {
@@ -159,4 +185,5 @@ vault_peer_self(vault_peer *peer)
 	n = readlink("/proc/self/exe", peer->exe, sizeof(peer->exe) - 1);
 	peer->exe[n > 0 ? n : 0] = '\0';
 	peer->direct = 1;
+	peer->tty = vault_pid_has_tty(peer->pid);
 }
