@@ -742,6 +742,87 @@ out:
 }
 
 static int
+cmd_edit(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_OPTS, { "user", required_argument, NULL, OPT_USER },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
+		{ "host", required_argument, NULL, OPT_HOST }, { "note", required_argument, NULL, OPT_NOTE },
+		{ "use", required_argument, NULL, OPT_USE }, { NULL, 0, NULL, 0 } };
+	struct cli_opts o = { 0 };
+	struct session s;
+	vault_account ch;
+	vault_secret *cur = NULL;
+	vault_wr p, resp;
+	unsigned fields = 0;
+	int c, rc, ret;
+
+	memset(&ch, 0, sizeof(ch));
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_USER: ch.user = optarg; fields |= VAULT_EDIT_USER; break;
+		case OPT_DOMAIN: ch.domain = optarg; fields |= VAULT_EDIT_DOMAIN; break;
+		case OPT_HOST: ch.host = optarg; fields |= VAULT_EDIT_HOST; break;
+		case OPT_NOTE: ch.note = optarg; fields |= VAULT_EDIT_NOTE; break;
+		case OPT_USE:
+			if (vault_use_parse(optarg, &ch.use) != 0)
+				return cli_usage("--use: expected actions, confirm or any, not '%s'", optarg);
+			fields |= VAULT_EDIT_USE;
+			break;
+		case 'h': return cli_show_help("edit");
+		default:
+			if (!cli_common_opt(c, &o))
+				return cli_bad_option("edit");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_bad_option("edit");
+	if (vault_name_check(argv[optind]) != 0)
+		return cli_usage("invalid account name");
+	if (fields == 0)
+		return cli_usage("edit: nothing to change (give --user, --domain, --host, --note or --use)");
+	if ((fields & VAULT_EDIT_USER) && *ch.user == '\0')
+		return cli_usage("--user may not be empty");
+	if (vault_field_check(ch.user, VAULT_FIELD_MAX) != 0 || vault_field_check(ch.domain, VAULT_FIELD_MAX) != 0 ||
+	    vault_field_check(ch.host, VAULT_FIELD_MAX) != 0 || vault_field_check(ch.note, VAULT_NOTE_MAX) != 0)
+		return cli_usage("--user, --domain, --host and --note take printable UTF-8");
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	ch.name = argv[optind];
+	vault_wr_cstr(&p, argv[optind]);
+	vault_wr_u32(&p, fields);
+	vault_account_encode(&p, &ch);
+	/* Loosening the use policy through the agent needs the passphrase. */
+	if ((fields & VAULT_EDIT_USE) && ch.use != VAULT_USE_ACTIONS && s.fd >= 0) {
+		if (s.pass != NULL) {
+			vault_wr_str(&p, s.pass->buf, s.pass->len);
+		} else if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0) {
+			ret = cli_exit(rc);
+			goto out;
+		} else {
+			vault_wr_str(&p, cur->buf, cur->len);
+		}
+	} else {
+		vault_wr_str(&p, NULL, 0);
+	}
+	if ((ret = cli_call(&s, VAULT_MSG_EDIT, &p, &resp, "cannot edit the account")) == 0) {
+		printf("updated %s\n", argv[optind]);
+		if ((fields & VAULT_EDIT_USE) && ch.use == VAULT_USE_ANY)
+			fprintf(stderr, "warning: use=any releases this password to any program you run, "
+					"like runas /savecred\n");
+	}
+out:
+	vault_secret_free(&cur);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
+}
+
+static int
 cmd_rm(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
@@ -1184,6 +1265,11 @@ static const struct cmd cmds[] = {
 	    "List an account's password versions with their dates (never the passwords)." },
 	{ "get", cmd_get, "get NAME [--version N]",
 	    "Print the account's password (or version N) and a newline to standard output." },
+	{ "edit", cmd_edit, "edit NAME [--user USER] [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
+			    "            [--use actions|confirm|any]",
+	    "Change an account's details or release policy; never its password (see 'set').\n"
+	    "Loosening the policy (towards any) through the agent asks for the master\n"
+	    "passphrase; tightening it does not." },
 	{ "rm", cmd_rm, "rm NAME", "Remove an account and all its password versions." },
 	{ "passwd", cmd_passwd, "passwd [--kdf LEVEL] [--slot ID]",
 	    "Change the master passphrase. Only the master key is rewrapped; no account\n"

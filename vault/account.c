@@ -355,6 +355,50 @@ prune(vault *v, const struct acct_row *row)
 	return rc;
 }
 
+/* Replaces *dst with a copy of src. */
+static int
+set_field(char **dst, const char *src)
+{
+	char *c = strdup(src ? src : "");
+
+	if (c == NULL)
+		return VAULT_ERR_NOMEM;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+int
+vault_account_edit(vault *v, const char *name, const vault_account *ch, unsigned fields)
+{
+	struct acct_row row;
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = row_find(v, name, &row)) != 0)
+		goto out;
+	if (((fields & VAULT_EDIT_USER) && (rc = set_field(&row.a->user, ch->user)) != 0) ||
+	    ((fields & VAULT_EDIT_DOMAIN) && (rc = set_field(&row.a->domain, ch->domain)) != 0) ||
+	    ((fields & VAULT_EDIT_HOST) && (rc = set_field(&row.a->host, ch->host)) != 0) ||
+	    ((fields & VAULT_EDIT_NOTE) && (rc = set_field(&row.a->note, ch->note)) != 0))
+		goto out;
+	if (fields & VAULT_EDIT_USE)
+		row.a->use = ch->use;
+	if ((rc = check_account(row.a)) != 0)
+		goto out;
+	row.a->updated = vault_now();
+	if ((rc = meta_store(v, &row)) == 0)
+		rc = vault_txn_commit(v);
+out:
+	if (rc != 0)
+		vault_txn_rollback(v);
+	vault_account_free(&row.a);
+	return rc;
+}
+
 int
 vault_account_set(vault *v, const char *name, const unsigned char *secret, size_t secretlen)
 {

@@ -301,6 +301,58 @@ h_get(struct svc *s, vault_rd *r)
 	return rc;
 }
 
+/*
+ * EDIT: metadata only. Loosening the use policy (actions -> confirm ->
+ * any) decides future releases, so it needs the current passphrase, like
+ * a key change; tightening does not. Either is audited.
+ */
+static int
+h_edit(struct svc *s, vault_rd *r)
+{
+	char name[4 * VAULT_NAME_MAX + 1], outcome[120];
+	vault_account *ch = NULL, *cur = NULL;
+	const unsigned char *pass;
+	size_t passlen;
+	uint32_t fields;
+	int rc, arc, c;
+
+	if (rd_name(r, name, sizeof(name)) != 0 || vault_rd_u32(r, &fields) != 0 ||
+	    vault_account_decode(r, &ch) != 0 || vault_rd_str(r, &pass, &passlen) != 0 ||
+	    vault_rd_end(r) != 0) {
+		vault_account_free(&ch);
+		return VAULT_ERR_PROTO;
+	}
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_get(s->v, name, &cur)) != 0)
+		goto out;
+	if ((fields & VAULT_EDIT_USE) && ch->use > cur->use) {
+		if ((c = confirmed(s, pass, passlen)) == 1) {
+			vault_detail(s->v, "loosening the use policy of '%s' needs the current master passphrase",
+			    cur->name);
+			c = VAULT_ERR_POLICY;
+		} else if (c != 0) {
+			vault_detail(s->v, "wrong current passphrase; nothing was changed");
+		}
+		if (c != 0) {
+			snprintf(outcome, sizeof(outcome), "refused: use=%s -> use=%s without the passphrase",
+			    vault_use_name(cur->use), vault_use_name(ch->use));
+			audit(s, "edit", cur->name, outcome, &arc);
+			rc = arc != 0 ? arc : c;
+			goto out;
+		}
+	}
+	if ((rc = vault_account_edit(s->v, name, ch, fields)) != 0)
+		goto out;
+	if ((fields & VAULT_EDIT_USE) && ch->use != cur->use) {
+		snprintf(outcome, sizeof(outcome), "use=%s -> use=%s", vault_use_name(cur->use),
+		    vault_use_name(ch->use));
+		audit(s, "edit", cur->name, outcome, &arc);
+	}
+out:
+	vault_account_free(&ch);
+	vault_account_free(&cur);
+	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
+}
+
 static int
 h_rm(struct svc *s, vault_rd *r)
 {
@@ -987,6 +1039,9 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_RM:
 		rc = h_rm(&s, &r);
+		break;
+	case VAULT_MSG_EDIT:
+		rc = h_edit(&s, &r);
 		break;
 	case VAULT_MSG_PASSWD:
 	case VAULT_MSG_SLOT_ADD_PASS:

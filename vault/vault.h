@@ -271,6 +271,21 @@ void vault_account_list_free(vault_account ***list, size_t n);
  */
 int vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
     size_t secretlen, int replace) VAULT_WUR;
+/* Which fields vault_account_edit() changes. */
+enum {
+	VAULT_EDIT_USER = 1 << 0,
+	VAULT_EDIT_DOMAIN = 1 << 1,
+	VAULT_EDIT_HOST = 1 << 2,
+	VAULT_EDIT_NOTE = 1 << 3,
+	VAULT_EDIT_USE = 1 << 4,
+};
+/*
+ * Changes an account's metadata (never its password or name): the fields
+ * in the mask are taken from changes. WARNING: loosening the use policy
+ * is a release decision; vault_service() asks for the passphrase first.
+ */
+int vault_account_edit(vault *v, const char *name, const vault_account *changes,
+    unsigned fields) VAULT_WUR;
 /* Stores a new current secret; the old one is kept in history. */
 int vault_account_set(vault *v, const char *name, const unsigned char *secret,
     size_t secretlen) VAULT_WUR;
@@ -387,6 +402,7 @@ enum vault_msg {
 	VAULT_MSG_RUN = 35,      /* run request -> OK plan (see service.c) */
 	VAULT_MSG_LAUNCH = 36,   /* ticket: root peers only -> OK plan with secret */
 	VAULT_MSG_ASKPASS = 37,  /* token -> OK str secret, once */
+	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, str confirm */
 	VAULT_MSG_OK = 100,
 	VAULT_MSG_ERROR = 101,   /* u32 -err, str detail */
 	VAULT_MSG_ITEM = 102,
