@@ -16,7 +16,11 @@
  *  - the process is not dumpable and has no core limit;
  *  - a failed unlock delays its own answer (1, 2, 4 ... 30 s) without
  *    blocking other clients;
- *  - secrets are never logged.
+ *  - secrets are never logged;
+ *  - a rotation (which waits on a target: PAM, ssh, a directory) runs in
+ *    a forked worker that answers that one connection and exits, so the
+ *    loop keeps serving. The SQLite connection never crosses the fork:
+ *    it is closed before and reopened on both sides after.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +43,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "target.h"
 #include "vault.h"
 
 #define MAX_CONNS 256
@@ -56,6 +61,7 @@ struct conn {
 	int64_t reply_at; /* ms; a failed unlock answers late */
 	int hello;
 	int close_after; /* close once out is flushed */
+	int handed_off;  /* a worker process answers this connection */
 };
 
 static struct {
@@ -284,6 +290,8 @@ audit_unlock(struct conn *c, const char *how)
 		logmsg(LOG_WARNING, "could not write the unlock audit record");
 }
 
+static void recover_at_unlock(const vault_peer *peer);
+
 static int
 h_unlock(struct conn *c, uint8_t type, vault_rd *r)
 {
@@ -310,6 +318,7 @@ h_unlock(struct conn *c, uint8_t type, vault_rd *r)
 		ag.unlocked_at = ag.last_use = now_ms();
 		logmsg(LOG_INFO, "unlocked by pid %lu (%s)", (unsigned long)c->peer.pid, c->peer.exe);
 		audit_unlock(c, type == VAULT_MSG_UNLOCK ? "unlocked with passphrase" : "unlocked with keyfile");
+		recover_at_unlock(&c->peer);
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	}
 	if (rc == VAULT_ERR_BADPASS || rc == VAULT_ERR_EMPTY) {
@@ -322,6 +331,175 @@ h_unlock(struct conn *c, uint8_t type, vault_rd *r)
 		    (unsigned long)c->peer.pid, c->peer.exe);
 	}
 	return vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
+}
+
+static void
+log_recovery(void *arg, const char *account, int result, const char *why)
+{
+	(void)arg;
+	logmsg(result == VAULT_ROTATED || result == VAULT_ROLLED_BACK ? LOG_NOTICE : LOG_WARNING,
+	    "recovery of '%s': %s (%s)", account, vault_rotate_result_name(result), why);
+}
+
+/* Writes all of out to fd, blocking. */
+static int
+send_all(int fd, const vault_wr *out)
+{
+	size_t off = 0;
+
+	while (off < out->len) {
+		ssize_t n = send(fd, out->p + off, out->len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The worker's side: a fresh SQLite connection, the request it was forked
+ * for, then further rotation requests on the same connection (vault
+ * rotate --due sends hundreds), until the client hangs up or is idle for
+ * WORKER_IDLE_MS. Anything but ROTATE, RECOVER and DUE closes it.
+ */
+#define WORKER_IDLE_MS (300 * 1000)
+
+static void __attribute__((noreturn))
+worker_run(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned char *payload,
+    size_t len)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	vault_wr out;
+	size_t i;
+	int rc;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &dfl, NULL); /* target.c waits for its children */
+	sigaction(SIGTERM, &dfl, NULL);
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGHUP, &dfl, NULL);
+	sigaction(SIGUSR1, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (ag.listen_fd >= 0)
+		close(ag.listen_fd);
+	if (ag.lock_fd >= 0)
+		close(ag.lock_fd);
+	for (i = 0; i < ag.nconns; i++)
+		if (&ag.conns[i] != c)
+			close(ag.conns[i].fd);
+	vault_wr_init(&out, 1, OUT_LIMIT);
+	if ((rc = vault_reconnect(ag.v)) != 0) {
+		logmsg(LOG_ERR, "worker: cannot reopen the vault: %s", vault_strerror(rc));
+		if (c != NULL && vault_frame_error(&out, rc, vault_errdetail(ag.v)) == 0)
+			(void)send_all(c->fd, &out);
+		_exit(1);
+	}
+	if (c == NULL) {
+		if ((rc = vault_rotate_recover(ag.v, peer, log_recovery, NULL)) != 0)
+			logmsg(LOG_ERR, "recovery at unlock failed: %s (%s)", vault_strerror(rc),
+			    vault_errdetail(ag.v));
+		vault_lock(ag.v);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	{
+		int fl = fcntl(c->fd, F_GETFL);
+
+		if (fl >= 0)
+			(void)fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	/* c->in still holds the first frame at its start; payload points into it. */
+	for (;;) {
+		const unsigned char *pl;
+		size_t plen, flen;
+		struct pollfd pfd = { c->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (type != VAULT_MSG_ROTATE && type != VAULT_MSG_RECOVER && type != VAULT_MSG_DUE) {
+			if (vault_frame_error(&out, VAULT_ERR_PROTO, "a rotation connection takes only "
+				"rotation requests; open a new connection") == 0)
+				(void)send_all(c->fd, &out);
+			break;
+		}
+		if (vault_service(ag.v, peer, type, payload, len, &out) != 0 || send_all(c->fd, &out) != 0)
+			break;
+		vault_wr_free(&out);
+		vault_wr_init(&out, 1, OUT_LIMIT);
+		/* Drop the frame just served, then wait for the next one. */
+		if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) == 1) {
+			sodium_memzero(c->in, flen);
+			memmove(c->in, c->in + flen, c->inlen - flen);
+			c->inlen -= flen;
+		}
+		while ((rc = vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen)) == 0) {
+			if (c->inlen == INBUF_SIZE || poll(&pfd, 1, WORKER_IDLE_MS) <= 0)
+				break;
+			n = read(c->fd, c->in + c->inlen, INBUF_SIZE - c->inlen);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			c->inlen += (size_t)n;
+		}
+		if (rc != 1)
+			break;
+		payload = pl;
+		len = plen;
+	}
+	vault_wr_free(&out);
+	vault_lock(ag.v);
+	_exit(0);
+}
+
+/*
+ * Hands one request (or, with c NULL, recovery at unlock) to a worker.
+ * Returns 0 when the worker took it; the parent then closes its copy of
+ * the connection.
+ */
+static int
+worker_start(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned char *payload,
+    size_t len)
+{
+	pid_t pid;
+	int rc;
+
+	vault_disconnect(ag.v);
+	pid = fork();
+	if (pid == 0)
+		worker_run(c, peer, type, payload, len);
+	if ((rc = vault_reconnect(ag.v)) != 0)
+		logmsg(LOG_ERR, "cannot reopen the vault after fork: %s", vault_strerror(rc));
+	if (pid < 0) {
+		logmsg(LOG_ERR, "fork: %s", strerror(errno));
+		return c == NULL ? -1 : vault_frame_error(&c->out, VAULT_ERR_IO, "the agent cannot fork a worker");
+	}
+	if (c != NULL)
+		c->handed_off = 1;
+	return 0;
+}
+
+/* After an unlock: finish rotations a crash left pending, in a worker. */
+static void
+recover_at_unlock(const vault_peer *peer)
+{
+	vault_account **list = NULL;
+	size_t n = 0, i;
+	int pending = 0;
+
+	if (vault_account_list(ag.v, &list, &n) != 0)
+		return;
+	for (i = 0; i < n; i++)
+		pending += list[i]->rstate == VAULT_RSTATE_PENDING;
+	vault_account_list_free(&list, n);
+	if (pending > 0) {
+		logmsg(LOG_NOTICE, "%d interrupted rotation(s) found; recovering", pending);
+		(void)worker_start(NULL, peer, 0, NULL, 0);
+	}
 }
 
 /* Handles one complete frame. A negative return closes the connection. */
@@ -361,6 +539,12 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 			return VAULT_ERR_PROTO;
 		do_lock("vault lock");
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
+	case VAULT_MSG_ROTATE:
+	case VAULT_MSG_RECOVER:
+		if (!was_unlocked)
+			return vault_service(ag.v, &c->peer, type, payload, len, &c->out);
+		ag.last_use = now_ms();
+		return worker_start(c, &c->peer, type, payload, len);
 	default:
 		rc = vault_service(ag.v, &c->peer, type, payload, len, &c->out);
 		if (was_unlocked && rc == 0)
@@ -403,6 +587,8 @@ conn_serve(struct conn *c)
 		return -1;
 	}
 	rc = dispatch(c, type, payload, plen);
+	if (c->handed_off)
+		return -1; /* the worker answers; our copy of the socket just closes */
 	sodium_memzero(c->in, flen);
 	memmove(c->in, c->in + flen, c->inlen - flen);
 	c->inlen -= flen;
@@ -770,6 +956,7 @@ main(int argc, char **argv)
 		    vault_open_errdetail());
 		return vault_exit_code(rc);
 	}
+	target_install(ag.v);
 	if (keyfile != NULL) {
 		if ((rc = vault_unlock_keyfile(ag.v, keyfile)) != 0) {
 			fprintf(stderr, "vault-agent: cannot unlock with %s: %s (%s)\n", keyfile,
@@ -808,6 +995,11 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Rotation workers are never waited for: no zombies. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigaction(SIGCHLD, &sa, NULL);
 
 	if (!ag.foreground) {
 		fflush(stdout);
@@ -839,6 +1031,12 @@ main(int argc, char **argv)
 	}
 	logmsg(LOG_INFO, "serving %s on %s (%s)", ag.db, ag.sock,
 	    vault_is_unlocked(ag.v) ? "unlocked" : "locked");
+	if (vault_is_unlocked(ag.v)) {
+		vault_peer self;
+
+		vault_peer_self(&self);
+		recover_at_unlock(&self);
+	}
 	serve();
 	logmsg(LOG_INFO, "stopping (signal %d)", (int)sig_quit);
 	while (ag.nconns > 0)

@@ -110,7 +110,20 @@ enum {
 	OPT_PARAM,
 	OPT_ARGV_SECRET,
 	OPT_YES,
+	OPT_ROTATE_WITH,
+	OPT_VERIFY_WITH,
+	OPT_MAX_AGE,
+	OPT_HISTORY,
+	OPT_PWPOLICY,
+	OPT_LENGTH,
+	OPT_CHARSET,
+	OPT_DRY_RUN,
+	OPT_DUE,
+	OPT_RECOVER,
 };
+
+/* The rotation settings vault add and vault edit share. */
+#define ROTATION_OPTS                                                       	{ "rotate-with", required_argument, NULL, OPT_ROTATE_WITH },        	    { "verify-with", required_argument, NULL, OPT_VERIFY_WITH },    	    { "max-age", required_argument, NULL, OPT_MAX_AGE },            	    { "history", required_argument, NULL, OPT_HISTORY },            	    { "password-policy", required_argument, NULL, OPT_PWPOLICY }
 
 #define COMMON_OPTS                                                  \
 	{ "db", required_argument, NULL, OPT_DB },                   \
@@ -126,6 +139,15 @@ int cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr 
 vault_rd cli_final_payload(const vault_wr *resp);
 int cli_each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg), void *arg);
 int cmd_run(int argc, char **argv);
+int cmd_rotate(int argc, char **argv);
+/*
+ * Parses one rotation option into a (whose strings it allocates) and
+ * sets the VAULT_EDIT_* bit in *fields. 1 if c was one, 0 if not, or an
+ * exit code (after printing a usage error) as a negative number.
+ */
+int cli_rotation_opt(int c, const char *arg, vault_account *a, unsigned *fields);
+void cli_rotation_free(vault_account *a);
+void cli_print_rotation(const vault_account *a, int json);
 int cmd_action(int argc, char **argv);
 
 #endif

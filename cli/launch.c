@@ -9,6 +9,14 @@
  * as root. The caller never holds the password and cannot trace us.
  *
  *   vault-launch --socket PATH --ticket-fd N
+ *   vault-launch --pam-change USER   (stdin: old\nnew\n)  rotation, local target
+ *   vault-launch --pam-verify USER   (stdin: password\n)
+ *
+ * The two rotation modes give nothing a caller does not already have:
+ * --pam-change first checks the old password through PAM, exactly as
+ * `su USER -c passwd` would, and --pam-verify is the same oracle as su,
+ * with pam_unix's failure delay. They exit 0 (done), 3 (the password was
+ * rejected), 4 (no such account) or 1, and print only on errors.
  *
  * MUST rules (read this file against them):
  *  1. Not dumpable and no core file, from the first line of main.
@@ -40,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "vault.h"
@@ -394,6 +403,99 @@ child(const vault_plan *p, const struct passwd *pw, char **envp, const char *cwd
 	die(errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, "cannot execute %s: %s", p->program, strerror(errno));
 }
 
+/* Reads one line (without its newline) from stdin into a new secret. */
+static vault_secret *
+read_secret_line(const char *what)
+{
+	vault_secret *s = NULL;
+	unsigned char c;
+	ssize_t n;
+
+	if (vault_secret_new(&s, VAULT_SECRET_MAX + 1) != 0)
+		die(EXIT_VAULT, "out of memory");
+	for (;;) {
+		n = read(STDIN_FILENO, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == '\n')
+			break;
+		if (s->len >= VAULT_SECRET_MAX || c == '\0') {
+			vault_secret_free(&s);
+			die(1, "the %s password on standard input is too long or malformed", what);
+		}
+		s->buf[s->len++] = c;
+	}
+	if (s->len == 0) {
+		vault_secret_free(&s);
+		die(1, "no %s password on standard input", what);
+	}
+	s->buf[s->len] = '\0';
+	return s;
+}
+
+/* Rotation of a local account: see the top of this file. Never returns. */
+static void __attribute__((noreturn))
+pam_mode(int change, const char *user)
+{
+	struct pam_conv pc = { conv, NULL };
+	pam_handle_t *ph = NULL;
+	struct passwd *caller;
+	char callername[256] = "?";
+	vault_secret *oldpw, *newpw = NULL;
+	int rc;
+
+	if ((caller = getpwuid(getuid())) != NULL)
+		snprintf(callername, sizeof(callername), "%s", caller->pw_name);
+	target_user = user;
+	if (vault_name_check(user) != 0 || getpwnam(user) == NULL)
+		die(4, "account '%s' does not exist on this machine", user);
+	oldpw = read_secret_line(change ? "old" : "");
+	if (change)
+		newpw = read_secret_line("new");
+	/* pam_unix changes a password without asking the old one only for root. */
+	if (change && setresuid(0, 0, 0) != 0)
+		die(1, "cannot become root: %s", strerror(errno));
+	pc.appdata_ptr = oldpw;
+	if ((rc = pam_start("vault", user, &pc, &ph)) != PAM_SUCCESS)
+		die(1, "PAM: %s", pam_strerror(NULL, rc));
+	(void)pam_set_item(ph, PAM_RUSER, callername);
+	rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	vault_secret_free(&oldpw);
+	if (rc == PAM_USER_UNKNOWN) {
+		pam_end(ph, rc);
+		die(4, "account '%s' does not exist on this machine", user);
+	}
+	if (rc == PAM_AUTH_ERR || rc == PAM_CRED_INSUFFICIENT || rc == PAM_MAXTRIES) {
+		pam_end(ph, rc);
+		vault_secret_free(&newpw);
+		exit(3);
+	}
+	if (rc != PAM_SUCCESS) {
+		vault_secret_free(&newpw);
+		pam_fail(ph, rc, user);
+	}
+	if (!change) {
+		pam_end(ph, PAM_SUCCESS);
+		exit(0);
+	}
+	/* Every prompt of the password stack is answered with the new one. */
+	pc.appdata_ptr = newpw;
+	if ((rc = pam_set_item(ph, PAM_CONV, &pc)) == PAM_SUCCESS)
+		rc = pam_chauthtok(ph, PAM_SILENT);
+	vault_secret_free(&newpw);
+	if (rc != PAM_SUCCESS) {
+		const char *why = pam_strerror(ph, rc);
+
+		pam_end(ph, rc);
+		die(1, "cannot change the password of '%s': %s", user, why);
+	}
+	pam_end(ph, PAM_SUCCESS);
+	openlog("vault-launch", LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_NOTICE, "password of '%s' changed by vault rotation for '%s'", user, callername);
+	closelog();
+	exit(0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -414,6 +516,11 @@ main(int argc, char **argv)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (geteuid() != 0)
 		die(EXIT_VAULT, "must be installed setuid root (chown root %s; chmod 4755 %s)", argv[0], argv[0]);
+	if (argc == 3 && (strcmp(argv[1], "--pam-change") == 0 || strcmp(argv[1], "--pam-verify") == 0)) {
+		if (vault_lib_init() != 0)
+			die(EXIT_VAULT, "cannot initialise libsodium");
+		pam_mode(strcmp(argv[1], "--pam-change") == 0, argv[2]);
+	}
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--socket") == 0)
 			sock = argv[i + 1];
@@ -423,7 +530,8 @@ main(int argc, char **argv)
 			break;
 	}
 	if (i != argc || sock == NULL || ticket_fd < 0)
-		die(VAULT_EXIT_USAGE, "usage: vault-launch --socket PATH --ticket-fd N (started by 'vault run')");
+		die(VAULT_EXIT_USAGE, "usage: vault-launch --socket PATH --ticket-fd N (started by 'vault run')\n"
+		    "       vault-launch --pam-change USER | --pam-verify USER (started by 'vault rotate')");
 	if (vault_lib_init() != 0)
 		die(EXIT_VAULT, "cannot initialise libsodium");
 	caller_env = copy_env();

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "target.h"
 #include "config.h"
 
 #define EXIT_VAULT 125
@@ -472,29 +473,6 @@ cmd_action(int argc, char **argv)
 	return cli_usage("action: unknown subcommand '%s' (add, list, show, rm, repin)", sub);
 }
 
-/* Where vault-launch is: beside us, or VAULT_LAUNCH_PROGRAM. */
-static int
-launch_program(char *out, size_t size)
-{
-	const char *env = getenv("VAULT_LAUNCH_PROGRAM");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env != NULL && *env != '\0') {
-		snprintf(out, size, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(out, size, "%s/vault-launch", dirname(self));
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, size, "%s/vault-launch", VAULT_BINDIR);
-	return access(out, X_OK) == 0 ? 0 : VAULT_ERR_NOTFOUND;
-}
-
 static int
 askpass_program(char *out, size_t size)
 {
@@ -612,7 +590,7 @@ exec_launch(const vault_plan *p, const char *sock)
 	char prog[PATH_MAX], fdarg[16];
 	int fds[2];
 
-	if (launch_program(prog, sizeof(prog)) != 0)
+	if (target_launch_program(prog, sizeof(prog)) != 0)
 		return run_fail(EXIT_NOTFOUND, "cannot find vault-launch (set VAULT_LAUNCH_PROGRAM)");
 	if (pipe(fds) != 0 || write(fds[1], p->ticket, VAULT_TICKETBYTES) != VAULT_TICKETBYTES)
 		return run_fail(EXIT_VAULT, "pipe: %s", strerror(errno));

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "target.h"
 #include "config.h"
 
 static int
@@ -261,6 +262,7 @@ open_direct(struct session *s, const struct cli_opts *o, const char *db, int nee
 	}
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	vault_peer_self(&s->peer);
+	target_install(s->v);
 	if (!need_unlock)
 		return 0;
 	if (o->keyfile != NULL) {

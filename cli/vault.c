@@ -251,19 +251,21 @@ struct acct_opts {
 	uint32_t genlen;
 };
 
+/* cmd_add without the cleanup of what the rotation options allocated. */
 static int
-cmd_add(int argc, char **argv)
+add_account(int argc, char **argv, vault_account *rotp)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "user", required_argument, NULL, OPT_USER },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "host", required_argument, NULL, OPT_HOST }, { "note", required_argument, NULL, OPT_NOTE },
 		{ "use", required_argument, NULL, OPT_USE },
 		{ "generate", optional_argument, NULL, OPT_GENERATE },
-		{ "replace", no_argument, NULL, OPT_REPLACE }, { NULL, 0, NULL, 0 } };
+		{ "replace", no_argument, NULL, OPT_REPLACE }, ROTATION_OPTS, { NULL, 0, NULL, 0 } };
 	struct cli_opts o = { 0 };
 	struct acct_opts a = { .genlen = VAULT_GEN_DEFAULT };
 	struct session s;
-	vault_account acct;
+	vault_account acct, rot = *rotp;
+	unsigned fields = 0;
 	vault_secret *secret = NULL;
 	vault_wr p, resp;
 	const char *name;
@@ -271,6 +273,11 @@ cmd_add(int argc, char **argv)
 	int c, rc, ret, use = VAULT_USE_ACTIONS;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if ((rc = cli_rotation_opt(c, optarg, rotp, &fields)) != 0) {
+			if (rc < 0)
+				return -rc;
+			continue;
+		}
 		switch (c) {
 		case OPT_USER: a.user = optarg; break;
 		case OPT_DOMAIN: a.domain = optarg; break;
@@ -289,6 +296,9 @@ cmd_add(int argc, char **argv)
 				return cli_bad_option("add");
 		}
 	}
+	rot = *rotp;
+	if ((fields & VAULT_EDIT_VERIFY) && rot.rotate_with == VAULT_ROTATE_NONE)
+		return cli_usage("add: --verify-with needs --rotate-with");
 	/* `--generate 32`: a bare number after the name is the length. */
 	if (a.generate && argc - optind == 2) {
 		if (parse_u32(argv[optind + 1], VAULT_GEN_MIN, VAULT_GEN_MAX, &a.genlen) != 0)
@@ -335,6 +345,14 @@ cmd_add(int argc, char **argv)
 	acct.host = (char *)(uintptr_t)(a.host ? a.host : "");
 	acct.note = (char *)(uintptr_t)(a.note ? a.note : "");
 	acct.use = use;
+	acct.rotate_with = rot.rotate_with;
+	acct.rotate_cmd = rot.rotate_cmd ? rot.rotate_cmd : (char *)(uintptr_t)"";
+	acct.verify_cmd = rot.verify_cmd ? rot.verify_cmd : (char *)(uintptr_t)"";
+	acct.last_error = (char *)(uintptr_t)"";
+	acct.max_age = rot.max_age;
+	acct.history = (fields & VAULT_EDIT_HISTORY) ? rot.history : VAULT_HISTORY_DEFAULT;
+	acct.pw_length = (fields & VAULT_EDIT_POLICY) ? rot.pw_length : VAULT_GEN_DEFAULT;
+	acct.pw_classes = (fields & VAULT_EDIT_POLICY) ? rot.pw_classes : VAULT_CLASS_ALL;
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
 	vault_account_encode(&p, &acct);
@@ -356,6 +374,18 @@ cmd_add(int argc, char **argv)
 	vault_wr_free(&p);
 	vault_wr_free(&resp);
 	session_close(&s);
+	return ret;
+}
+
+static int
+cmd_add(int argc, char **argv)
+{
+	vault_account rot;
+	int ret;
+
+	memset(&rot, 0, sizeof(rot));
+	ret = add_account(argc, argv, &rot);
+	cli_rotation_free(&rot);
 	return ret;
 }
 
@@ -450,8 +480,10 @@ print_account_json(const vault_account *a)
 	json_str(stdout, a->host);
 	printf(",\"note\":");
 	json_str(stdout, a->note);
-	printf(",\"use\":\"%s\",\"version\":%u,\"versions\":%u,\"created\":\"%s\",\"updated\":\"%s\"}",
+	printf(",\"use\":\"%s\",\"version\":%u,\"versions\":%u,\"created\":\"%s\",\"updated\":\"%s\"",
 	    vault_use_name(a->use), a->version, a->nversions, c, u);
+	cli_print_rotation(a, 1);
+	printf("}");
 }
 
 static int
@@ -459,7 +491,8 @@ list_item(vault_rd *r, size_t i, void *arg)
 {
 	const struct cli_opts *o = arg;
 	vault_account *a = NULL;
-	char u[32], who[2200];
+	char u[32], due[32], who[2200];
+	const char *status;
 
 	if (vault_account_decode(r, &a) != 0 || vault_rd_end(r) != 0) {
 		vault_account_free(&a);
@@ -471,13 +504,30 @@ list_item(vault_rd *r, size_t i, void *arg)
 		print_account_json(a);
 	} else {
 		if (i == 0)
-			printf("%-24s %-32s %-8s %s\n", "NAME", "ACCOUNT", "USE", "UPDATED");
-		fmt_time(u, a->updated);
+			printf("%-24s %-32s %-8s %-20s %-20s %s\n", "NAME", "ACCOUNT", "USE", "ROTATED", "DUE",
+			    "STATUS");
+		if (a->last_rotated)
+			fmt_time(u, a->last_rotated);
+		else
+			snprintf(u, sizeof(u), "%s", a->rotate_with == VAULT_ROTATE_NONE ? "-" : "never");
+		if (vault_account_due_at(a))
+			fmt_time(due, vault_account_due_at(a));
+		else
+			snprintf(due, sizeof(due), "-");
 		if (*a->domain)
 			snprintf(who, sizeof(who), "%s\\%s", a->domain, a->user);
 		else
 			snprintf(who, sizeof(who), "%s%s%s", a->user, *a->host ? "@" : "", a->host);
-		printf("%-24s %-32s %-8s %s\n", a->name, who, vault_use_name(a->use), u);
+		status = a->rstate == VAULT_RSTATE_RECONCILE ? "NEEDS RECONCILE" :
+		    a->rstate == VAULT_RSTATE_PENDING ? "PENDING (run vault rotate --recover)" :
+		    a->rstate == VAULT_RSTATE_PARKED ? "PARKED" :
+		    a->rstate == VAULT_RSTATE_FAILING ? "failing, will retry" :
+		    vault_account_due(a, vault_time()) ? "due" : "ok";
+		printf("%-24s %-32s %-8s %-20s %-20s %s\n", a->name, who, vault_use_name(a->use), u, due, status);
+		if (a->rstate == VAULT_RSTATE_RECONCILE)
+			fprintf(stderr, "WARNING: %s needs reconcile: the vault does not know which of version %u "
+					"and version %u the target has; see 'vault show %s'\n", a->name, a->version,
+			    a->pending, a->name);
 	}
 	vault_account_free(&a);
 	return 0;
@@ -599,6 +649,7 @@ cmd_show(int argc, char **argv)
 						  "  (released only to saved actions)");
 		printf("version:  %u (%u stored)\ncreated:  %s\nupdated:  %s\n", a->version, a->nversions,
 		    cr, up);
+		cli_print_rotation(a, 0);
 	}
 out:
 	vault_account_free(&a);
@@ -613,18 +664,18 @@ history_item(vault_rd *r, size_t i, void *arg)
 	const struct cli_opts *o = arg;
 	uint32_t ver;
 	uint64_t created;
-	uint8_t cur;
+	uint8_t cur, pend;
 	char t[32];
 
 	if (vault_rd_u32(r, &ver) != 0 || vault_rd_u64(r, &created) != 0 || vault_rd_u8(r, &cur) != 0 ||
-	    vault_rd_end(r) != 0)
+	    vault_rd_u8(r, &pend) != 0 || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
 	fmt_time(t, (int64_t)created);
 	if (o->json)
-		printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s}", i ? "," : "", ver, t,
-		    cur ? "true" : "false");
+		printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s,\"pending\":%s}", i ? "," : "",
+		    ver, t, cur ? "true" : "false", pend ? "true" : "false");
 	else
-		printf("%-8u %-22s %s\n", ver, t, cur ? "current" : "old");
+		printf("%-8u %-22s %s\n", ver, t, cur ? "current" : pend ? "pending (rotation not confirmed)" : "old");
 	return 0;
 }
 
@@ -756,7 +807,7 @@ cmd_edit(int argc, char **argv)
 	static const struct option lo[] = { COMMON_OPTS, { "user", required_argument, NULL, OPT_USER },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "host", required_argument, NULL, OPT_HOST }, { "note", required_argument, NULL, OPT_NOTE },
-		{ "use", required_argument, NULL, OPT_USE }, { NULL, 0, NULL, 0 } };
+		{ "use", required_argument, NULL, OPT_USE }, ROTATION_OPTS, { NULL, 0, NULL, 0 } };
 	struct cli_opts o = { 0 };
 	struct session s;
 	vault_account ch;
@@ -767,6 +818,13 @@ cmd_edit(int argc, char **argv)
 
 	memset(&ch, 0, sizeof(ch));
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if ((rc = cli_rotation_opt(c, optarg, &ch, &fields)) != 0) {
+			if (rc < 0) {
+				cli_rotation_free(&ch);
+				return -rc;
+			}
+			continue;
+		}
 		switch (c) {
 		case OPT_USER: ch.user = optarg; fields |= VAULT_EDIT_USER; break;
 		case OPT_DOMAIN: ch.domain = optarg; fields |= VAULT_EDIT_DOMAIN; break;
@@ -777,35 +835,60 @@ cmd_edit(int argc, char **argv)
 				return cli_usage("--use: expected actions, confirm or any, not '%s'", optarg);
 			fields |= VAULT_EDIT_USE;
 			break;
-		case 'h': return cli_show_help("edit");
+		case 'h': cli_rotation_free(&ch); return cli_show_help("edit");
 		default:
-			if (!cli_common_opt(c, &o))
+			if (!cli_common_opt(c, &o)) {
+				cli_rotation_free(&ch);
 				return cli_bad_option("edit");
+			}
 		}
 	}
-	if (argc - optind != 1)
-		return cli_bad_option("edit");
-	if (vault_name_check(argv[optind]) != 0)
+	if (argc - optind != 1 || vault_name_check(argv[optind]) != 0 || fields == 0) {
+		cli_rotation_free(&ch);
+		if (argc - optind != 1)
+			return cli_bad_option("edit");
+		if (fields == 0)
+			return cli_usage("edit: nothing to change (see 'vault help edit')");
 		return cli_usage("invalid account name");
-	if (fields == 0)
-		return cli_usage("edit: nothing to change (give --user, --domain, --host, --note or --use)");
-	if ((fields & VAULT_EDIT_USER) && *ch.user == '\0')
+	}
+	if ((fields & VAULT_EDIT_USER) && *ch.user == '\0') {
+		cli_rotation_free(&ch);
 		return cli_usage("--user may not be empty");
+	}
 	if (vault_field_check(ch.user, VAULT_FIELD_MAX) != 0 || vault_field_check(ch.domain, VAULT_FIELD_MAX) != 0 ||
-	    vault_field_check(ch.host, VAULT_FIELD_MAX) != 0 || vault_field_check(ch.note, VAULT_NOTE_MAX) != 0)
+	    vault_field_check(ch.host, VAULT_FIELD_MAX) != 0 || vault_field_check(ch.note, VAULT_NOTE_MAX) != 0) {
+		cli_rotation_free(&ch);
 		return cli_usage("--user, --domain, --host and --note take printable UTF-8");
+	}
+	if ((ch.rotate_cmd == NULL && (ch.rotate_cmd = strdup("")) == NULL) ||
+	    (ch.verify_cmd == NULL && (ch.verify_cmd = strdup("")) == NULL)) {
+		cli_rotation_free(&ch);
+		return cli_fail(VAULT_ERR_NOMEM, "out of memory");
+	}
 	if ((ret = session_open(&s, &o, 1)) != 0) {
+		cli_rotation_free(&ch);
 		session_close(&s);
 		return ret;
 	}
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
 	ch.name = argv[optind];
+	/* The encoding wants every string; the agent uses only the fields named. */
+	ch.user = ch.user ? ch.user : (char *)(uintptr_t)"";
+	ch.domain = ch.domain ? ch.domain : (char *)(uintptr_t)"";
+	ch.host = ch.host ? ch.host : (char *)(uintptr_t)"";
+	ch.note = ch.note ? ch.note : (char *)(uintptr_t)"";
+	ch.last_error = (char *)(uintptr_t)"";
 	vault_wr_cstr(&p, argv[optind]);
 	vault_wr_u32(&p, fields);
 	vault_account_encode(&p, &ch);
-	/* Loosening the use policy through the agent needs the passphrase. */
-	if ((fields & VAULT_EDIT_USE) && ch.use != VAULT_USE_ACTIONS && s.fd >= 0) {
+	/*
+	 * Loosening the use policy, or giving a command that will be handed
+	 * the password, through the agent needs the passphrase.
+	 */
+	if ((((fields & VAULT_EDIT_USE) && ch.use != VAULT_USE_ACTIONS) ||
+		((fields & VAULT_EDIT_ROTATE) && ch.rotate_with == VAULT_ROTATE_COMMAND) ||
+		((fields & VAULT_EDIT_VERIFY) && *ch.verify_cmd)) && s.fd >= 0) {
 		if (s.pass != NULL) {
 			vault_wr_str(&p, s.pass->buf, s.pass->len);
 		} else if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0) {
@@ -824,6 +907,7 @@ cmd_edit(int argc, char **argv)
 					"like runas /savecred\n");
 	}
 out:
+	cli_rotation_free(&ch);
 	vault_secret_free(&cur);
 	vault_wr_free(&p);
 	vault_wr_free(&resp);
@@ -1248,12 +1332,21 @@ static const struct cmd cmds[] = {
 	    "a keyfile slot, writing a new random keyfile if PATH does not exist." },
 	{ "add", cmd_add,
 	    "add NAME --user USER [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
-	    "           [--use actions|confirm|any] [--generate [LEN]] [--replace]",
+	    "           [--use actions|confirm|any] [--generate [LEN]] [--replace]\n"
+	    "           [--rotate-with local|command:CMD] [--verify-with command:CMD]\n"
+	    "           [--max-age DAYS] [--history N] [--password-policy SPEC]",
 	    "Store an account and its password. The password is read from the terminal\n"
 	    "without echo (asked twice), or as one line from standard input when that is\n"
 	    "not a terminal. --generate makes a random one instead (default 24 characters).\n"
 	    "--use sets the release policy: actions (default: only for saved actions),\n"
-	    "confirm (ad-hoc use asks for the master passphrase), any (like /savecred)." },
+	    "confirm (ad-hoc use asks for the master passphrase), any (like /savecred).\n"
+	    "Rotation: --rotate-with local changes a local Unix account through vault-launch\n"
+	    "and PAM; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
+	    "password on stdin, one per line, and VAULT_ROTATE_USER, _DOMAIN and _HOST set;\n"
+	    "exit 0 means changed. --verify-with command:CMD gets one password on stdin and\n"
+	    "exits 0 if it logs on, 1 if not. --max-age DAYS makes it due for 'vault rotate\n"
+	    "--due' (0: never). --history N keeps N old versions (default 10).\n"
+	    "--password-policy length=24,upper,lower,digit,symbol is the default." },
 	{ "set", cmd_set, "set NAME [--generate [LEN]]",
 	    "Store a new password for an existing account. The old one is kept in history." },
 	{ "list", cmd_list, "list [--json]", "List the accounts (never their passwords)." },
@@ -1263,10 +1356,27 @@ static const struct cmd cmds[] = {
 	{ "get", cmd_get, "get NAME [--version N]",
 	    "Print the account's password (or version N) and a newline to standard output." },
 	{ "edit", cmd_edit, "edit NAME [--user USER] [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
-			    "            [--use actions|confirm|any]",
-	    "Change an account's details or release policy; never its password (see 'set').\n"
-	    "Loosening the policy (towards any) through the agent asks for the master\n"
-	    "passphrase; tightening it does not." },
+			    "            [--use actions|confirm|any] [--rotate-with local|command:CMD|none]\n"
+			    "            [--verify-with command:CMD|none] [--max-age DAYS] [--history N]\n"
+			    "            [--password-policy SPEC]",
+	    "Change an account's details, release policy or rotation settings; never its\n"
+	    "password (see 'set' and 'rotate'). Through the agent, loosening the policy\n"
+	    "(towards any) or setting a rotate or verify command (which is handed the\n"
+	    "password) asks for the master passphrase; tightening does not. A new\n"
+	    "--rotate-with clears a failing or parked status." },
+	{ "rotate", cmd_rotate, "rotate NAME [--length N] [--charset SPEC] [--dry-run]\n"
+				"       vault rotate --due [--dry-run] [--json]\n"
+				"       vault rotate --recover [--json]",
+	    "Change an account's password on its target and in the vault: a new random\n"
+	    "password is written as a pending version first, then changed on the target,\n"
+	    "verified, and only then made current; the old one stays in history. A crash\n"
+	    "at any point is finished by --recover (the agent runs it at unlock): the new\n"
+	    "password is kept if it logs on, else the old one if it does, else both are\n"
+	    "kept and the account is marked NEEDS RECONCILE. --due rotates every account\n"
+	    "past its --max-age (for cron), after recovering, with progress on a terminal\n"
+	    "and a summary; failures back off (15 min, 1 h) and park after 3 attempts.\n"
+	    "--length and --charset (upper,lower,digit,symbol,alnum,all) override the\n"
+	    "account's policy once. Exits 0 when every rotation succeeded, else 1." },
 	{ "rm", cmd_rm, "rm NAME", "Remove an account and all its password versions." },
 	{ "passwd", cmd_passwd, "passwd [--kdf LEVEL] [--slot ID]",
 	    "Change the master passphrase. Only the master key is rewrapped; no account\n"

@@ -8,9 +8,12 @@
  * open. Each password version is a row of secrets, sealed with ("secret",
  * account id, version, name_hash).
  *
- * Meta plaintext, format 1 (parsed only through vault_rd):
- *   u8 1 | str name | str user | str domain | str host | str note | u8 use
- *   | u64 created | u64 updated | u32 current | u32 next | u32 keep
+ * Meta plaintext, format 2 (parsed only through vault_rd):
+ *   u8 2 | str name | str user | str domain | str host | str note | u8 use
+ *   | u64 created | u64 updated | u32 current | u32 next | u32 history
+ *   | rotation settings and state (vault_rotation_encode)
+ * Format 1 (issue 2) ends after history; its rotation fields take their
+ * defaults when read, and it is rewritten as format 2 on the next change.
  * Secret plaintext, format 1:
  *   u8 1 | u64 created | str password
  *
@@ -22,17 +25,10 @@
 
 #include "internal.h"
 
-#define META_FORMAT 1
+#define META_FORMAT 2
 #define SECRET_FORMAT 1
-#define HISTORY_KEEP_DEFAULT 10U
 
-struct acct_row {
-	int64_t id;
-	unsigned char hash[VAULT_HASHBYTES];
-	vault_account *a;
-	uint32_t next;
-	uint32_t keep;
-};
+#define acct_row vault_row
 
 void
 vault_account_free(vault_account **ap)
@@ -49,6 +45,9 @@ vault_account_free(vault_account **ap)
 		sodium_memzero(a->note, strlen(a->note));
 		free(a->note);
 	}
+	free(a->rotate_cmd);
+	free(a->verify_cmd);
+	free(a->last_error);
 	free(a);
 	*ap = NULL;
 }
@@ -64,6 +63,83 @@ vault_account_list_free(vault_account ***lp, size_t n)
 		vault_account_free(&(*lp)[i]);
 	free(*lp);
 	*lp = NULL;
+}
+
+/* Fills in the rotation defaults of an account that has none yet. */
+int
+vault_rotation_defaults(vault_account *a)
+{
+	if ((a->rotate_cmd == NULL && (a->rotate_cmd = strdup("")) == NULL) ||
+	    (a->verify_cmd == NULL && (a->verify_cmd = strdup("")) == NULL) ||
+	    (a->last_error == NULL && (a->last_error = strdup("")) == NULL))
+		return VAULT_ERR_NOMEM;
+	if (a->pw_length == 0)
+		a->pw_length = VAULT_GEN_DEFAULT;
+	if (a->pw_classes == 0)
+		a->pw_classes = VAULT_CLASS_ALL;
+	return 0;
+}
+
+static int
+check_rotation(const vault_account *a)
+{
+	if (a->rotate_with < VAULT_ROTATE_NONE || a->rotate_with > VAULT_ROTATE_COMMAND ||
+	    (a->rotate_with == VAULT_ROTATE_COMMAND) != (a->rotate_cmd != NULL && a->rotate_cmd[0] != '\0'))
+		return VAULT_ERR_INVAL;
+	if (vault_field_check(a->rotate_cmd, VAULT_FIELD_MAX) != 0 ||
+	    vault_field_check(a->verify_cmd, VAULT_FIELD_MAX) != 0 ||
+	    vault_field_check(a->last_error, VAULT_FIELD_MAX) != 0)
+		return VAULT_ERR_INVAL;
+	if (a->max_age > VAULT_MAXAGE_MAX || a->history < 1 || a->history > VAULT_HISTORY_MAX ||
+	    a->pw_length < VAULT_GEN_MIN || a->pw_length > VAULT_GEN_MAX || a->pw_classes == 0 ||
+	    (a->pw_classes & ~(uint32_t)VAULT_CLASS_ALL) != 0 || a->rstate < VAULT_RSTATE_OK ||
+	    a->rstate > VAULT_RSTATE_RECONCILE)
+		return VAULT_ERR_INVAL;
+	return 0;
+}
+
+int
+vault_rotation_encode(vault_wr *w, const vault_account *a)
+{
+	vault_wr_u32(w, a->history);
+	vault_wr_u8(w, (uint8_t)a->rotate_with);
+	vault_wr_cstr(w, a->rotate_cmd ? a->rotate_cmd : "");
+	vault_wr_cstr(w, a->verify_cmd ? a->verify_cmd : "");
+	vault_wr_u32(w, a->max_age);
+	vault_wr_u32(w, a->pw_length);
+	vault_wr_u32(w, a->pw_classes);
+	vault_wr_u64(w, (uint64_t)a->changed);
+	vault_wr_u64(w, (uint64_t)a->last_rotated);
+	vault_wr_u8(w, (uint8_t)a->rstate);
+	vault_wr_u32(w, a->failures);
+	vault_wr_u64(w, (uint64_t)a->next_attempt);
+	vault_wr_u32(w, a->pending);
+	return vault_wr_cstr(w, a->last_error ? a->last_error : "");
+}
+
+int
+vault_rotation_decode(vault_rd *r, vault_account *a)
+{
+	uint64_t changed, last, next;
+	uint8_t with, st;
+	int rc;
+
+	if ((rc = vault_rd_u32(r, &a->history)) != 0 || (rc = vault_rd_u8(r, &with)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->rotate_cmd, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->verify_cmd, VAULT_FIELD_MAX)) != 0 ||
+	    (rc = vault_rd_u32(r, &a->max_age)) != 0 || (rc = vault_rd_u32(r, &a->pw_length)) != 0 ||
+	    (rc = vault_rd_u32(r, &a->pw_classes)) != 0 || (rc = vault_rd_u64(r, &changed)) != 0 ||
+	    (rc = vault_rd_u64(r, &last)) != 0 || (rc = vault_rd_u8(r, &st)) != 0 ||
+	    (rc = vault_rd_u32(r, &a->failures)) != 0 || (rc = vault_rd_u64(r, &next)) != 0 ||
+	    (rc = vault_rd_u32(r, &a->pending)) != 0 ||
+	    (rc = vault_rd_cstr(r, &a->last_error, VAULT_FIELD_MAX)) != 0)
+		return rc;
+	a->rotate_with = with;
+	a->rstate = st;
+	a->changed = (int64_t)changed;
+	a->last_rotated = (int64_t)last;
+	a->next_attempt = (int64_t)next;
+	return 0;
 }
 
 static int
@@ -82,7 +158,7 @@ check_account(const vault_account *a)
 		return VAULT_ERR_INVAL;
 	if (a->use != VAULT_USE_ACTIONS && a->use != VAULT_USE_CONFIRM && a->use != VAULT_USE_ANY)
 		return VAULT_ERR_INVAL;
-	return 0;
+	return check_rotation(a);
 }
 
 static int
@@ -93,7 +169,7 @@ ad_for(vault_wr *ad, vault *v, const char *table, int64_t row, uint32_t version,
 }
 
 static int
-meta_encode(vault_wr *w, const vault_account *a, uint32_t next, uint32_t keep)
+meta_encode(vault_wr *w, const vault_account *a, uint32_t next)
 {
 	vault_wr_u8(w, META_FORMAT);
 	vault_wr_cstr(w, a->name);
@@ -106,7 +182,7 @@ meta_encode(vault_wr *w, const vault_account *a, uint32_t next, uint32_t keep)
 	vault_wr_u64(w, (uint64_t)a->updated);
 	vault_wr_u32(w, a->version);
 	vault_wr_u32(w, next);
-	return vault_wr_u32(w, keep);
+	return vault_rotation_encode(w, a);
 }
 
 static int
@@ -120,7 +196,7 @@ meta_decode(struct acct_row *row, const unsigned char *p, size_t len)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((rc = vault_rd_u8(&r, &fmt)) != 0 || fmt != META_FORMAT) {
+	if ((rc = vault_rd_u8(&r, &fmt)) != 0 || (fmt != 1 && fmt != META_FORMAT)) {
 		rc = VAULT_ERR_PROTO;
 		goto out;
 	}
@@ -132,12 +208,19 @@ meta_decode(struct acct_row *row, const unsigned char *p, size_t len)
 		goto out;
 	if ((rc = vault_rd_u8(&r, &use)) != 0 || (rc = vault_rd_u64(&r, &created)) != 0 ||
 	    (rc = vault_rd_u64(&r, &updated)) != 0 || (rc = vault_rd_u32(&r, &a->version)) != 0 ||
-	    (rc = vault_rd_u32(&r, &row->next)) != 0 || (rc = vault_rd_u32(&r, &row->keep)) != 0 ||
-	    (rc = vault_rd_end(&r)) != 0)
+	    (rc = vault_rd_u32(&r, &row->next)) != 0)
+		goto out;
+	if (fmt == 1)
+		rc = vault_rd_u32(&r, &a->history);
+	else
+		rc = vault_rotation_decode(&r, a);
+	if (rc != 0 || (rc = vault_rd_end(&r)) != 0 || (rc = vault_rotation_defaults(a)) != 0)
 		goto out;
 	a->use = use;
 	a->created = (int64_t)created;
 	a->updated = (int64_t)updated;
+	if (fmt == 1)
+		a->changed = a->updated;
 	rc = check_account(a) == 0 ? 0 : VAULT_ERR_PROTO;
 out:
 	if (rc != 0)
@@ -172,8 +255,8 @@ out:
 }
 
 /* Finds an account by name. VAULT_ERR_NOTFOUND if it is not there. */
-static int
-row_find(vault *v, const char *name, struct acct_row *row)
+int
+vault_row_find(vault *v, const char *name, struct acct_row *row)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -202,8 +285,8 @@ row_find(vault *v, const char *name, struct acct_row *row)
 	return rc;
 }
 
-static int
-meta_store(vault *v, const struct acct_row *row)
+int
+vault_row_store(vault *v, const struct acct_row *row)
 {
 	sqlite3_stmt *st = NULL;
 	vault_wr ad, pt, ct;
@@ -213,7 +296,7 @@ meta_store(vault *v, const struct acct_row *row)
 	vault_wr_init(&pt, 1, 0);
 	vault_wr_init(&ct, 0, 0);
 	if ((rc = ad_for(&ad, v, "account", row->id, 0, row->hash)) != 0 ||
-	    (rc = meta_encode(&pt, row->a, row->next, row->keep)) != 0 ||
+	    (rc = meta_encode(&pt, row->a, row->next)) != 0 ||
 	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, v->keys->record)) != 0)
 		goto out;
 	if ((rc = vault_prepare(v, &st, "UPDATE accounts SET meta=? WHERE id=?")) != 0)
@@ -230,8 +313,8 @@ out:
 	return rc;
 }
 
-static int
-secret_store(vault *v, const struct acct_row *row, uint32_t version, const unsigned char *secret,
+int
+vault_row_secret_store(vault *v, const struct acct_row *row, uint32_t version, const unsigned char *secret,
     size_t len)
 {
 	sqlite3_stmt *st = NULL;
@@ -294,7 +377,22 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 	memset(&row, 0, sizeof(row));
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
-	if ((rc = check_account(a)) != 0 || (rc = check_secret(secret, secretlen)) != 0)
+	copy = *a;
+	if (copy.history == 0)
+		copy.history = VAULT_HISTORY_DEFAULT;
+	if (copy.rotate_cmd == NULL)
+		copy.rotate_cmd = (char *)(uintptr_t)"";
+	if (copy.verify_cmd == NULL)
+		copy.verify_cmd = (char *)(uintptr_t)"";
+	copy.last_error = (char *)(uintptr_t)"";
+	if (copy.pw_length == 0)
+		copy.pw_length = VAULT_GEN_DEFAULT;
+	if (copy.pw_classes == 0)
+		copy.pw_classes = VAULT_CLASS_ALL;
+	copy.rstate = VAULT_RSTATE_OK;
+	copy.failures = copy.pending = 0;
+	copy.next_attempt = copy.last_rotated = 0;
+	if ((rc = check_account(&copy)) != 0 || (rc = check_secret(secret, secretlen)) != 0)
 		return rc;
 	if ((rc = vault_name_hash(row.hash, v->keys, "account", a->name)) != 0)
 		return rc;
@@ -319,13 +417,11 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 		goto out;
 	}
 	row.id = sqlite3_last_insert_rowid(v->db);
-	copy = *a;
-	copy.created = copy.updated = vault_now();
+	copy.created = copy.updated = copy.changed = vault_now();
 	copy.version = 1;
 	row.a = &copy;
 	row.next = 2;
-	row.keep = HISTORY_KEEP_DEFAULT;
-	if ((rc = meta_store(v, &row)) != 0 || (rc = secret_store(v, &row, 1, secret, secretlen)) != 0)
+	if ((rc = vault_row_store(v, &row)) != 0 || (rc = vault_row_secret_store(v, &row, 1, secret, secretlen)) != 0)
 		goto out;
 	rc = vault_txn_commit(v);
 out:
@@ -335,21 +431,26 @@ out:
 	return rc;
 }
 
-/* Drops history beyond row->keep old versions. */
-static int
-prune(vault *v, const struct acct_row *row)
+/*
+ * Drops history beyond the account's `history` old versions. The current
+ * version and a pending (or reconcile candidate) version are never
+ * dropped: one of them may be the only password the target accepts.
+ */
+int
+vault_row_prune(vault *v, const struct acct_row *row)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if ((rc = vault_prepare(v, &st,
-		 "DELETE FROM secrets WHERE account_id=?1 AND version<>?2 AND version NOT IN "
-		 "(SELECT version FROM secrets WHERE account_id=?1 AND version<>?2 "
-		 " ORDER BY version DESC LIMIT ?3)")) != 0)
+		 "DELETE FROM secrets WHERE account_id=?1 AND version<>?2 AND version<>?4 AND "
+		 "version NOT IN (SELECT version FROM secrets WHERE account_id=?1 AND version<>?2 "
+		 "AND version<>?4 ORDER BY version DESC LIMIT ?3)")) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, row->id);
 	sqlite3_bind_int64(st, 2, row->a->version);
-	sqlite3_bind_int64(st, 3, row->keep);
+	sqlite3_bind_int64(st, 3, row->a->history);
+	sqlite3_bind_int64(st, 4, row->a->pending);
 	rc = step_done(v, st, "prune history");
 	vault_stmt_done(v, st);
 	return rc;
@@ -378,7 +479,7 @@ vault_account_edit(vault *v, const char *name, const vault_account *ch, unsigned
 		return VAULT_ERR_LOCKED;
 	if ((rc = vault_txn_begin(v)) != 0)
 		return rc;
-	if ((rc = row_find(v, name, &row)) != 0)
+	if ((rc = vault_row_find(v, name, &row)) != 0)
 		goto out;
 	if (((fields & VAULT_EDIT_USER) && (rc = set_field(&row.a->user, ch->user)) != 0) ||
 	    ((fields & VAULT_EDIT_DOMAIN) && (rc = set_field(&row.a->domain, ch->domain)) != 0) ||
@@ -387,10 +488,33 @@ vault_account_edit(vault *v, const char *name, const vault_account *ch, unsigned
 		goto out;
 	if (fields & VAULT_EDIT_USE)
 		row.a->use = ch->use;
+	if (fields & VAULT_EDIT_ROTATE) {
+		row.a->rotate_with = ch->rotate_with;
+		if ((rc = set_field(&row.a->rotate_cmd, ch->rotate_cmd)) != 0)
+			goto out;
+		/* A new target is a fresh start: no backoff, not parked. */
+		if (row.a->rstate == VAULT_RSTATE_FAILING || row.a->rstate == VAULT_RSTATE_PARKED) {
+			row.a->rstate = VAULT_RSTATE_OK;
+			row.a->failures = 0;
+			row.a->next_attempt = 0;
+		}
+	}
+	if ((fields & VAULT_EDIT_VERIFY) && (rc = set_field(&row.a->verify_cmd, ch->verify_cmd)) != 0)
+		goto out;
+	if (fields & VAULT_EDIT_MAXAGE)
+		row.a->max_age = ch->max_age;
+	if (fields & VAULT_EDIT_HISTORY)
+		row.a->history = ch->history;
+	if (fields & VAULT_EDIT_POLICY) {
+		row.a->pw_length = ch->pw_length;
+		row.a->pw_classes = ch->pw_classes;
+	}
 	if ((rc = check_account(row.a)) != 0)
 		goto out;
+	if ((fields & VAULT_EDIT_HISTORY) && (rc = vault_row_prune(v, &row)) != 0)
+		goto out;
 	row.a->updated = vault_now();
-	if ((rc = meta_store(v, &row)) == 0)
+	if ((rc = vault_row_store(v, &row)) == 0)
 		rc = vault_txn_commit(v);
 out:
 	if (rc != 0)
@@ -411,17 +535,30 @@ vault_account_set(vault *v, const char *name, const unsigned char *secret, size_
 		return VAULT_ERR_LOCKED;
 	if ((rc = vault_txn_begin(v)) != 0)
 		return rc;
-	if ((rc = row_find(v, name, &row)) != 0)
+	if ((rc = vault_row_find(v, name, &row)) != 0)
 		goto out;
+	if (row.a->rstate == VAULT_RSTATE_PENDING) {
+		vault_detail(v, "a rotation of '%s' is under way or was interrupted; run 'vault rotate "
+				"--recover' first", row.a->name);
+		rc = VAULT_ERR_BUSY;
+		goto out;
+	}
 	if (row.next == UINT32_MAX) {
 		rc = VAULT_ERR_TOOBIG;
 		goto out;
 	}
-	if ((rc = secret_store(v, &row, row.next, secret, secretlen)) != 0)
+	if ((rc = vault_row_secret_store(v, &row, row.next, secret, secretlen)) != 0)
 		goto out;
 	row.a->version = row.next++;
-	row.a->updated = vault_now();
-	if ((rc = meta_store(v, &row)) != 0 || (rc = prune(v, &row)) != 0)
+	row.a->updated = row.a->changed = vault_now();
+	/* The operator stored the password the target has: the account is settled. */
+	row.a->rstate = VAULT_RSTATE_OK;
+	row.a->failures = 0;
+	row.a->next_attempt = 0;
+	row.a->pending = 0;
+	if ((rc = set_field(&row.a->last_error, "")) != 0)
+		goto out;
+	if ((rc = vault_row_store(v, &row)) != 0 || (rc = vault_row_prune(v, &row)) != 0)
 		goto out;
 	rc = vault_txn_commit(v);
 out:
@@ -458,7 +595,7 @@ vault_account_get(vault *v, const char *name, vault_account **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = row_find(v, name, &row)) != 0)
+	if ((rc = vault_row_find(v, name, &row)) != 0)
 		return rc;
 	if ((rc = count_versions(v, row.id, &row.a->nversions)) != 0) {
 		vault_account_free(&row.a);
@@ -543,7 +680,7 @@ vault_account_rm(vault *v, const char *name)
 	if ((rc = vault_txn_begin(v)) != 0)
 		return rc;
 	/* Opening the row first means a damaged vault is reported, not edited. */
-	if ((rc = row_find(v, name, &row)) != 0)
+	if ((rc = vault_row_find(v, name, &row)) != 0)
 		goto out;
 	if ((rc = vault_prepare(v, &st, "DELETE FROM accounts WHERE id=?")) != 0)
 		goto out;
@@ -560,8 +697,8 @@ out:
 }
 
 /* Opens version `version` of an account into a secure writer. */
-static int
-secret_open(vault *v, const struct acct_row *row, uint32_t version, vault_secret **out,
+int
+vault_row_secret_open(vault *v, const struct acct_row *row, uint32_t version, vault_secret **out,
     int64_t *created)
 {
 	sqlite3_stmt *st = NULL;
@@ -622,10 +759,10 @@ out:
  * absence means rows were deleted behind our back, not "not found".
  */
 static int
-secret_open_checked(vault *v, const struct acct_row *row, uint32_t version, vault_secret **out)
+vault_row_secret_current(vault *v, const struct acct_row *row, uint32_t version, vault_secret **out)
 {
 	uint32_t want = version ? version : row->a->version;
-	int rc = secret_open(v, row, want, out, NULL);
+	int rc = vault_row_secret_open(v, row, want, out, NULL);
 
 	if (rc == VAULT_ERR_NOTFOUND && want == row->a->version) {
 		vault_detail(v, "account '%s': its current password (version %u) is missing; the vault "
@@ -642,9 +779,9 @@ vault_secret_get(vault *v, const char *name, uint32_t version, vault_secret **ou
 	int rc;
 
 	*out = NULL;
-	if ((rc = row_find(v, name, &row)) != 0)
+	if ((rc = vault_row_find(v, name, &row)) != 0)
 		return rc;
-	rc = secret_open_checked(v, &row, version, out);
+	rc = vault_row_secret_current(v, &row, version, out);
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -658,9 +795,9 @@ vault_account_secret(vault *v, const char *name, uint32_t version, vault_account
 
 	*acct = NULL;
 	*out = NULL;
-	if ((rc = row_find(v, name, &row)) != 0)
+	if ((rc = vault_row_find(v, name, &row)) != 0)
 		return rc;
-	if ((rc = secret_open_checked(v, &row, version, out)) != 0) {
+	if ((rc = vault_row_secret_current(v, &row, version, out)) != 0) {
 		vault_account_free(&row.a);
 		return rc;
 	}
@@ -679,7 +816,7 @@ vault_history(vault *v, const char *name, vault_version_info **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = row_find(v, name, &row)) != 0)
+	if ((rc = vault_row_find(v, name, &row)) != 0)
 		return rc;
 	if ((rc = vault_prepare(v, &st,
 		 "SELECT version FROM secrets WHERE account_id=? ORDER BY version DESC")) != 0)
@@ -695,8 +832,9 @@ vault_history(vault *v, const char *name, vault_version_info **out, size_t *n)
 		list = tmp;
 		list[cnt].version = ver;
 		list[cnt].current = ver == row.a->version;
+		list[cnt].pending = row.a->pending != 0 && ver == row.a->pending;
 		/* Each version's date is sealed with it; opening proves it intact. */
-		if ((rc = secret_open(v, &row, ver, NULL, &list[cnt].created)) != 0)
+		if ((rc = vault_row_secret_open(v, &row, ver, NULL, &list[cnt].created)) != 0)
 			goto out;
 		cnt++;
 	}

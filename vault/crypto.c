@@ -178,39 +178,47 @@ static const char gen_digit[] = "23456789";
 static const char gen_symbol[] = "!#%+-.:=?@^_~";
 
 int
-vault_password_generate(vault_secret **out, size_t len)
+vault_password_generate_classes(vault_secret **out, size_t len, unsigned mask)
 {
 	static const char *const classes[] = { gen_lower, gen_upper, gen_digit, gen_symbol };
 	char all[sizeof(gen_lower) + sizeof(gen_upper) + sizeof(gen_digit) + sizeof(gen_symbol)];
 	size_t i, n;
+	unsigned c;
 	int rc;
 
-	if (len < VAULT_GEN_MIN || len > VAULT_GEN_MAX)
+	*out = NULL;
+	if (len < VAULT_GEN_MIN || len > VAULT_GEN_MAX || mask == 0 || (mask & ~(unsigned)VAULT_CLASS_ALL) != 0)
 		return VAULT_ERR_INVAL;
-	snprintf(all, sizeof(all), "%s%s%s%s", gen_lower, gen_upper, gen_digit, gen_symbol);
+	all[0] = '\0';
+	for (c = 0; c < 4; c++) {
+		if (mask & (1U << c))
+			strcat(all, classes[c]);
+	}
 	n = strlen(all);
 	if ((rc = vault_secret_new(out, len)) != 0)
 		return rc;
 	/*
 	 * Uniform picks; a password missing a class is drawn again whole, so the
-	 * result is uniform over the passwords that have every class.
+	 * result is uniform over the passwords that have every class asked for.
 	 */
 	for (;;) {
-		int seen[4] = { 0, 0, 0, 0 }, ok = 1;
+		unsigned seen = 0;
 
 		for (i = 0; i < len; i++) {
-			size_t c;
-
 			(*out)->buf[i] = (unsigned char)all[randombytes_uniform((uint32_t)n)];
 			for (c = 0; c < 4; c++)
 				if (strchr(classes[c], (*out)->buf[i]) != NULL)
-					seen[c] = 1;
+					seen |= 1U << c;
 		}
-		for (i = 0; i < 4; i++)
-			ok &= seen[i];
-		if (ok)
+		if (seen == mask)
 			break;
 	}
 	(*out)->len = len;
 	return 0;
+}
+
+int
+vault_password_generate(vault_secret **out, size_t len)
+{
+	return vault_password_generate_classes(out, len, VAULT_CLASS_ALL);
 }

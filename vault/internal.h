@@ -61,8 +61,10 @@ struct vault {
 	uint32_t unlocked_slot;
 	int schema_found;
 	int in_txn; /* inside vault_begin()/vault_commit() */
+	int txn_depth; /* nesting of vault_txn_begin() */
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
+	vault_rotate_hooks hooks; /* the program's rotation targets */
 	char detail[256];
 };
 
@@ -141,6 +143,26 @@ struct vault_migration {
 };
 extern const struct vault_migration vault_migrations[];
 extern const int vault_migrations_count;
+
+/* Accounts (account.c), shared with rotate.c. */
+struct vault_row {
+	int64_t id;
+	unsigned char hash[VAULT_HASHBYTES];
+	vault_account *a;
+	uint32_t next; /* the next version number to hand out */
+};
+/* Finds and opens an account row; VAULT_ERR_NOTFOUND if absent. */
+int vault_row_find(vault *v, const char *name, struct vault_row *row) VAULT_WUR;
+/* Seals and writes row->a (and row->next) back. */
+int vault_row_store(vault *v, const struct vault_row *row) VAULT_WUR;
+int vault_row_secret_store(vault *v, const struct vault_row *row, uint32_t version,
+    const unsigned char *secret, size_t len) VAULT_WUR;
+int vault_row_secret_open(vault *v, const struct vault_row *row, uint32_t version,
+    vault_secret **out, int64_t *created) VAULT_WUR;
+int vault_row_prune(vault *v, const struct vault_row *row) VAULT_WUR;
+int vault_rotation_encode(vault_wr *w, const vault_account *a);
+int vault_rotation_decode(vault_rd *r, vault_account *a) VAULT_WUR;
+int vault_rotation_defaults(vault_account *a) VAULT_WUR;
 
 /* Paths and permissions (path.c). */
 int vault_check_dir(const char *path, char *why, size_t whylen) VAULT_WUR;

@@ -230,6 +230,7 @@ h_history(struct svc *s, vault_rd *r)
 		vault_wr_u32(&p, h[i].version);
 		vault_wr_u64(&p, (uint64_t)h[i].created);
 		vault_wr_u8(&p, (uint8_t)h[i].current);
+		vault_wr_u8(&p, (uint8_t)h[i].pending);
 		rc = p.err ? p.err : vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
 	}
 	vault_wr_free(&p);
@@ -301,6 +302,17 @@ h_get(struct svc *s, vault_rd *r)
 	return rc;
 }
 
+/* A new or changed rotate/verify command will be handed the password. */
+static int
+edits_command(const vault_account *cur, const vault_account *ch, unsigned fields)
+{
+	if ((fields & VAULT_EDIT_ROTATE) && ch->rotate_with == VAULT_ROTATE_COMMAND &&
+	    (cur->rotate_with != VAULT_ROTATE_COMMAND || strcmp(cur->rotate_cmd, ch->rotate_cmd) != 0))
+		return 1;
+	return (fields & VAULT_EDIT_VERIFY) && ch->verify_cmd[0] != '\0' &&
+	    strcmp(cur->verify_cmd, ch->verify_cmd) != 0;
+}
+
 /*
  * EDIT: metadata only. Loosening the use policy (actions -> confirm ->
  * any) decides future releases, so it needs the current passphrase, like
@@ -324,17 +336,18 @@ h_edit(struct svc *s, vault_rd *r)
 	}
 	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_get(s->v, name, &cur)) != 0)
 		goto out;
-	if ((fields & VAULT_EDIT_USE) && ch->use > cur->use) {
+	if (((fields & VAULT_EDIT_USE) && ch->use > cur->use) || edits_command(cur, ch, fields)) {
+		const char *what = ((fields & VAULT_EDIT_USE) && ch->use > cur->use) ?
+		    "loosening the use policy" : "setting a rotate or verify command (it is given the password)";
+
 		if ((c = confirmed(s, pass, passlen)) == 1) {
-			vault_detail(s->v, "loosening the use policy of '%s' needs the current master passphrase",
-			    cur->name);
+			vault_detail(s->v, "%s of '%s' needs the current master passphrase", what, cur->name);
 			c = VAULT_ERR_POLICY;
 		} else if (c != 0) {
 			vault_detail(s->v, "wrong current passphrase; nothing was changed");
 		}
 		if (c != 0) {
-			snprintf(outcome, sizeof(outcome), "refused: use=%s -> use=%s without the passphrase",
-			    vault_use_name(cur->use), vault_use_name(ch->use));
+			snprintf(outcome, sizeof(outcome), "refused: %s without the passphrase", what);
 			audit(s, "edit", cur->name, outcome, &arc);
 			rc = arc != 0 ? arc : c;
 			goto out;
@@ -345,6 +358,12 @@ h_edit(struct svc *s, vault_rd *r)
 	if ((fields & VAULT_EDIT_USE) && ch->use != cur->use) {
 		snprintf(outcome, sizeof(outcome), "use=%s -> use=%s", vault_use_name(cur->use),
 		    vault_use_name(ch->use));
+		audit(s, "edit", cur->name, outcome, &arc);
+	}
+	if (fields & (VAULT_EDIT_ROTATE | VAULT_EDIT_VERIFY | VAULT_EDIT_MAXAGE | VAULT_EDIT_HISTORY |
+		VAULT_EDIT_POLICY)) {
+		snprintf(outcome, sizeof(outcome), "rotation settings changed%s%s",
+		    (fields & VAULT_EDIT_ROTATE) ? " (target)" : "", (fields & VAULT_EDIT_VERIFY) ? " (verifier)" : "");
 		audit(s, "edit", cur->name, outcome, &arc);
 	}
 out:
@@ -1009,6 +1028,106 @@ h_askpass(struct svc *s, vault_rd *r)
 	return rc;
 }
 
+/*
+ * ROTATE: one account. The passwords stay in this process and go only to
+ * the target hooks; the reply says what happened, never a password.
+ */
+static int
+h_rotate(struct svc *s, vault_rd *r)
+{
+	char name[4 * VAULT_NAME_MAX + 1], why[600];
+	vault_rotate_opts o;
+	uint8_t dry, due;
+	vault_wr p;
+	int rc, result = VAULT_SKIPPED;
+
+	memset(&o, 0, sizeof(o));
+	if (rd_name(r, name, sizeof(name)) != 0 || vault_rd_u32(r, &o.length) != 0 ||
+	    vault_rd_u32(r, &o.classes) != 0 || vault_rd_u8(r, &dry) != 0 || vault_rd_u8(r, &due) != 0 ||
+	    vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	o.dry_run = dry != 0;
+	o.due_only = due != 0;
+	if ((o.length != 0 && (o.length < VAULT_GEN_MIN || o.length > VAULT_GEN_MAX)) ||
+	    (o.classes & ~(uint32_t)VAULT_CLASS_ALL) != 0) {
+		vault_detail(s->v, "password length must be %u to %u", VAULT_GEN_MIN, VAULT_GEN_MAX);
+		return reply_err(s, VAULT_ERR_INVAL);
+	}
+	if ((rc = need_unlocked(s)) != 0 ||
+	    (rc = vault_rotate(s->v, s->peer, name, &o, &result, why, sizeof(why))) != 0)
+		return reply_err(s, rc);
+	vault_wr_init(&p, 0, 0);
+	vault_wr_u32(&p, (uint32_t)result);
+	vault_wr_cstr(&p, why);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
+struct recover_ctx {
+	struct svc *s;
+	int rc;
+};
+
+static void
+recover_item(void *arg, const char *account, int result, const char *why)
+{
+	struct recover_ctx *c = arg;
+	vault_wr p;
+
+	vault_wr_init(&p, 0, 0);
+	vault_wr_cstr(&p, account);
+	vault_wr_u32(&p, (uint32_t)result);
+	vault_wr_cstr(&p, why);
+	if (c->rc == 0)
+		c->rc = p.err ? p.err : vault_frame_put(c->s->out, VAULT_MSG_ITEM, p.p, p.len);
+	vault_wr_free(&p);
+}
+
+static int
+h_recover(struct svc *s, vault_rd *r)
+{
+	struct recover_ctx c = { s, 0 };
+	int rc;
+
+	if (vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_rotate_recover(s->v, s->peer, recover_item, &c)) != 0)
+		return reply_err(s, rc);
+	return c.rc != 0 ? c.rc : reply_ok(s, NULL);
+}
+
+/*
+ * DUE: every account with a rotation target: 1 due now, 0 not due, 2
+ * needs attention (pending, backing off, parked, needs reconcile).
+ */
+static int
+h_due(struct svc *s, vault_rd *r)
+{
+	vault_account **list = NULL;
+	size_t n = 0, i;
+	int64_t now = vault_now();
+	vault_wr p;
+	int rc;
+
+	if (vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_list(s->v, &list, &n)) != 0)
+		return reply_err(s, rc);
+	vault_wr_init(&p, 0, 0);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (list[i]->rotate_with == VAULT_ROTATE_NONE)
+			continue;
+		p.len = 0;
+		vault_wr_cstr(&p, list[i]->name);
+		vault_wr_u8(&p, vault_account_due(list[i], now) ? 1 : list[i]->rstate != VAULT_RSTATE_OK ? 2 : 0);
+		rc = p.err ? p.err : vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
+	}
+	vault_wr_free(&p);
+	vault_account_list_free(&list, n);
+	return rc != 0 ? rc : reply_ok(s, NULL);
+}
+
 int
 vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned char *payload,
     size_t len, vault_wr *out)
@@ -1074,6 +1193,15 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_ASKPASS:
 		rc = h_askpass(&s, &r);
+		break;
+	case VAULT_MSG_ROTATE:
+		rc = h_rotate(&s, &r);
+		break;
+	case VAULT_MSG_RECOVER:
+		rc = h_recover(&s, &r);
+		break;
+	case VAULT_MSG_DUE:
+		rc = h_due(&s, &r);
 		break;
 	default:
 		/* Say why, then have the caller close the connection. */

@@ -89,10 +89,24 @@ vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1])
 	sodium_bin2hex(out, 2 * VAULT_IDBYTES + 1, v->id, VAULT_IDBYTES);
 }
 
+static int64_t clock_offset; /* test builds only: vault_test_clock_offset() */
+
 int64_t
 vault_now(void)
 {
-	return (int64_t)time(NULL);
+	return (int64_t)time(NULL) + clock_offset;
+}
+
+void
+vault_test_clock_offset(int64_t offset)
+{
+	clock_offset = offset;
+}
+
+int64_t
+vault_time(void)
+{
+	return vault_now();
 }
 
 /* Maps an SQLite result to a VAULT_ERR_* and records what failed. */
@@ -195,16 +209,27 @@ exec(vault *v, const char *sql, const char *what)
 	return rc == SQLITE_OK ? 0 : vault_sql_err(v, rc, what);
 }
 
+/*
+ * Transactions nest: the outermost is BEGIN IMMEDIATE, inner ones (and
+ * every one inside vault_begin()) are savepoints, so an operation stays
+ * all-or-nothing wherever it runs, and an audit record can commit
+ * together with the change it records.
+ */
 int
 vault_txn_begin_sync(vault *v, int full)
 {
 	int rc;
 
-	if (v->in_txn) /* inside vault_begin(): each operation stays all-or-nothing */
-		return exec(v, "SAVEPOINT vault_op", "begin savepoint");
+	if (v->in_txn || v->txn_depth > 0) {
+		if ((rc = exec(v, "SAVEPOINT vault_op", "begin savepoint")) == 0)
+			v->txn_depth++;
+		return rc;
+	}
 	if ((rc = vault_sync(v, full)) != 0)
 		return rc;
-	return exec(v, "BEGIN IMMEDIATE", "begin transaction");
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0)
+		v->txn_depth = 1;
+	return rc;
 }
 
 int
@@ -217,7 +242,11 @@ vault_txn_begin(vault *v)
 int
 vault_txn_commit(vault *v)
 {
-	if (v->in_txn)
+	int nested = v->in_txn || v->txn_depth > 1;
+
+	if (v->txn_depth > 0)
+		v->txn_depth--;
+	if (nested)
 		return exec(v, "RELEASE vault_op", "release savepoint");
 	return exec(v, "COMMIT", "commit");
 }
@@ -225,11 +254,14 @@ vault_txn_commit(vault *v)
 void
 vault_txn_rollback(vault *v)
 {
-	if (v->in_txn) {
+	if (v->in_txn || v->txn_depth > 1) {
 		/* Undo this operation only; the caller's transaction goes on. */
+		if (v->txn_depth > 0)
+			v->txn_depth--;
 		(void)sqlite3_exec(v->db, "ROLLBACK TO vault_op; RELEASE vault_op", NULL, NULL, NULL);
 		return;
 	}
+	v->txn_depth = 0;
 	if (!sqlite3_get_autocommit(v->db))
 		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -716,6 +748,33 @@ vault_lock(vault *v)
 	sodium_free(v->keys); /* wipes */
 	v->keys = NULL;
 	v->unlocked_slot = 0;
+}
+
+void
+vault_disconnect(vault *v)
+{
+	if (v == NULL || v->db == NULL)
+		return;
+	stmt_cache_clear(v);
+	(void)sqlite3_close_v2(v->db);
+	v->db = NULL;
+	v->txn_depth = 0;
+	v->in_txn = 0;
+}
+
+int
+vault_reconnect(vault *v)
+{
+	int rc;
+
+	if (v->db != NULL)
+		return 0;
+	if ((rc = db_open(v, 0)) != 0 || (rc = db_settings(v)) != 0) {
+		if (v->db != NULL)
+			(void)sqlite3_close_v2(v->db);
+		v->db = NULL;
+	}
+	return rc;
 }
 
 void

@@ -188,6 +188,13 @@ int vault_create(vault **out, const char *path, int kdf,
  */
 int vault_open(vault **out, const char *path) VAULT_WUR;
 void vault_close(vault **v);
+/*
+ * Around fork(): an SQLite connection must not cross it. disconnect
+ * closes the database (the key stays loaded); reconnect opens it again,
+ * in the parent and in the child. Nothing else may run in between.
+ */
+void vault_disconnect(vault *v);
+int vault_reconnect(vault *v) VAULT_WUR;
 
 /*
  * After VAULT_ERR_NEWER from vault_open(), these report the two schema
@@ -248,6 +255,31 @@ int vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass,
     size_t passlen) VAULT_WUR;
 
 /* Accounts. Strings are NUL-terminated, UTF-8, heap-allocated. */
+typedef struct vault_peer vault_peer; /* who is asking; see the wire protocol */
+
+/* Rotation targets and states (DESIGN.md, Rotation). */
+enum { VAULT_ROTATE_NONE = 0, VAULT_ROTATE_LOCAL = 1, VAULT_ROTATE_COMMAND = 2 };
+enum {
+	VAULT_RSTATE_OK = 0,
+	VAULT_RSTATE_PENDING = 1,   /* a new version is written but not yet current */
+	VAULT_RSTATE_FAILING = 2,   /* the last attempt failed; retried after next_attempt */
+	VAULT_RSTATE_PARKED = 3,    /* failed VAULT_ROTATE_PARK_AFTER times: no more retries */
+	VAULT_RSTATE_RECONCILE = 4, /* neither the old nor the new password logs on */
+};
+/* Character classes of generated passwords. */
+enum {
+	VAULT_CLASS_LOWER = 1,
+	VAULT_CLASS_UPPER = 2,
+	VAULT_CLASS_DIGIT = 4,
+	VAULT_CLASS_SYMBOL = 8,
+	VAULT_CLASS_ALL = 15,
+};
+#define VAULT_HISTORY_DEFAULT 10U
+#define VAULT_HISTORY_MAX 1000U
+#define VAULT_MAXAGE_MAX 36500U /* days */
+#define VAULT_ROTATE_PARK_AFTER 3U
+#define VAULT_ROTATE_BACKOFF 900 /* seconds after the first failure; x4 each time */
+
 typedef struct vault_account {
 	char *name;
 	char *user;
@@ -259,6 +291,22 @@ typedef struct vault_account {
 	int64_t updated;
 	uint32_t version;   /* current version number */
 	uint32_t nversions; /* stored versions, current included */
+	/* Rotation settings. */
+	int rotate_with;    /* VAULT_ROTATE_* */
+	char *rotate_cmd;   /* command: target, else "" */
+	char *verify_cmd;   /* "" for none */
+	uint32_t max_age;   /* days; 0: never due */
+	uint32_t history;   /* old versions kept */
+	uint32_t pw_length; /* generated length */
+	uint32_t pw_classes; /* VAULT_CLASS_* mask */
+	/* Rotation state, kept by libvault. */
+	int64_t changed;      /* when the current password became current */
+	int64_t last_rotated; /* 0: never */
+	int rstate;           /* VAULT_RSTATE_* */
+	uint32_t failures;
+	int64_t next_attempt;
+	uint32_t pending;     /* pending or candidate version; 0: none */
+	char *last_error;     /* secret-free, "" if none */
 } vault_account;
 
 void vault_account_free(vault_account **a);
@@ -278,6 +326,11 @@ enum {
 	VAULT_EDIT_HOST = 1 << 2,
 	VAULT_EDIT_NOTE = 1 << 3,
 	VAULT_EDIT_USE = 1 << 4,
+	VAULT_EDIT_ROTATE = 1 << 5,  /* rotate_with and rotate_cmd */
+	VAULT_EDIT_VERIFY = 1 << 6,
+	VAULT_EDIT_MAXAGE = 1 << 7,
+	VAULT_EDIT_HISTORY = 1 << 8,
+	VAULT_EDIT_POLICY = 1 << 9,  /* pw_length and pw_classes */
 };
 /*
  * Changes an account's metadata (never its password or name): the fields
@@ -310,6 +363,7 @@ typedef struct vault_version_info {
 	uint32_t version;
 	int64_t created;
 	int current;
+	int pending; /* a rotation's pending version, or a reconcile candidate */
 } vault_version_info;
 
 int vault_history(vault *v, const char *name, vault_version_info **out, size_t *n) VAULT_WUR;
@@ -320,6 +374,92 @@ int vault_history(vault *v, const char *name, vault_version_info **out, size_t *
  * source, into a new secret the caller frees with vault_secret_free().
  */
 int vault_password_generate(vault_secret **out, size_t len) VAULT_WUR;
+/* The same from the classes in mask (VAULT_CLASS_*), one of each at least. */
+int vault_password_generate_classes(vault_secret **out, size_t len, unsigned mask) VAULT_WUR;
+
+/*
+ * Password policies: "length=N,upper,lower,digit,symbol" (any order; the
+ * classes listed are required, "alnum" and "all" are shorthands). A
+ * charset SPEC is the class list alone. The default, 24 characters of
+ * all four classes, meets Active Directory's complexity rules.
+ */
+int vault_policy_parse(const char *spec, uint32_t *length, uint32_t *classes) VAULT_WUR;
+int vault_classes_parse(const char *spec, uint32_t *classes) VAULT_WUR;
+/* "length=24,upper,lower,digit,symbol" into out. */
+void vault_policy_format(char *out, size_t size, uint32_t length, uint32_t classes);
+/* Parses "local", "command:CMD" or "none" (and for verify, "command:CMD" or "none"). */
+int vault_rotate_with_parse(const char *s, int *kind, char **cmd) VAULT_WUR;
+const char *vault_rstate_name(int rstate);
+
+/*
+ * Rotation (DESIGN.md, Rotation). libvault runs the steps and keeps the
+ * state; the program supplies the target through hooks, because the
+ * library never starts processes. Each hook returns:
+ *   0                   done: changed, or the password logs on;
+ *   VAULT_ERR_BADPASS   the target said no: nothing changed, or the
+ *                       password does not log on;
+ *   VAULT_ERR_NOTFOUND  (verify only) no way to verify is configured;
+ *   anything else       the outcome is unknown (crash, timeout, network).
+ * why gets a secret-free reason.
+ */
+typedef struct vault_rotate_hooks {
+	int (*change)(void *arg, const vault_account *a, const vault_secret *oldpw,
+	    const vault_secret *newpw, char *why, size_t whylen);
+	int (*verify)(void *arg, const vault_account *a, const vault_secret *pw, char *why,
+	    size_t whylen);
+	/* Called after each durable step ("pending", "changed", "verified", "committed"). */
+	void (*step)(void *arg, const char *account, const char *step);
+	void *arg;
+} vault_rotate_hooks;
+
+/* The hooks vault_service() uses for ROTATE and RECOVER. */
+void vault_set_rotate_hooks(vault *v, const vault_rotate_hooks *h);
+
+/* What one rotation or recovery did. */
+enum {
+	VAULT_ROTATED = 0,      /* the new password is current and verified (or trusted) */
+	VAULT_ROLLED_BACK = 1,  /* the old password stays current */
+	VAULT_RECONCILE = 2,    /* neither logs on: both kept, operator needed */
+	VAULT_STILL_PENDING = 3,/* the target could not be checked: try --recover later */
+	VAULT_NOT_DUE = 4,
+	VAULT_SKIPPED = 5,      /* parked, backing off, or needing reconcile */
+	VAULT_DRY_RUN = 6,
+};
+const char *vault_rotate_result_name(int result);
+
+typedef struct vault_rotate_opts {
+	uint32_t length;  /* 0: the account's policy */
+	uint32_t classes; /* 0: the account's policy */
+	int dry_run;
+	int due_only;     /* do nothing unless the account is due */
+} vault_rotate_opts;
+
+/*
+ * Rotates one account: new random password, written as a pending version
+ * with synchronous=FULL, changed on the target, verified, then made
+ * current in one transaction with the old one kept in history. Every
+ * step is audited as peer. *result says what happened; the return value
+ * is an error only when the vault itself failed or refused (no target,
+ * pending rotation), and then nothing changed.
+ */
+int vault_rotate(vault *v, const vault_peer *peer, const char *name, const vault_rotate_opts *o,
+    int *result, char *why, size_t whylen) VAULT_WUR;
+/*
+ * Finishes interrupted rotations: for each pending version (and each
+ * account needing reconcile), commits it if it logs on, drops it if the
+ * old one does, else marks the account needing reconcile. Calls report
+ * for each account it looked at. Holds the rotation lock throughout.
+ */
+int vault_rotate_recover(vault *v, const vault_peer *peer,
+    void (*report)(void *arg, const char *account, int result, const char *why), void *arg)
+    VAULT_WUR;
+/* 1 if the account is due at time now (rotation set, max_age passed, not backing off). */
+int vault_account_due(const vault_account *a, int64_t now);
+/* The account's due time (0: never). */
+int64_t vault_account_due_at(const vault_account *a);
+/* Test builds only: shift vault's clock by offset seconds. */
+void vault_test_clock_offset(int64_t offset);
+int64_t vault_time(void);
 
 /*
  * Bulk insert for benchmarks and imports: begin/commit one transaction
@@ -371,7 +511,7 @@ void vault_audit_entry_clear(vault_audit_entry *e);
  * a connection is HELLO with VAULT_PROTO_VERSION; any other version is
  * answered with VAULT_ERR_VERSION and both numbers.
  */
-#define VAULT_PROTO_VERSION 1U
+#define VAULT_PROTO_VERSION 2U
 #define VAULT_FRAME_MAX (64U * 1024U)
 #define VAULT_FRAME_HDR 5U
 
@@ -403,6 +543,9 @@ enum vault_msg {
 	VAULT_MSG_LAUNCH = 36,   /* ticket: root peers only -> OK plan with secret */
 	VAULT_MSG_ASKPASS = 37,  /* token -> OK str secret, once */
 	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, str confirm */
+	VAULT_MSG_ROTATE = 40,   /* str name, u32 length, u32 classes, u8 dry, u8 due_only -> OK u32 result, str why */
+	VAULT_MSG_RECOVER = 41,  /* -> ITEM (str name, u32 result, str why)... OK */
+	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
 	VAULT_MSG_OK = 100,
 	VAULT_MSG_ERROR = 101,   /* u32 -err, str detail */
 	VAULT_MSG_ITEM = 102,
@@ -410,13 +553,13 @@ enum vault_msg {
 };
 
 /* Who is asking, as the agent sees the peer. */
-typedef struct vault_peer {
+struct vault_peer {
 	uint32_t uid;
 	uint32_t pid;
 	char exe[256];
 	int direct; /* in-process: the caller just unlocked the vault itself */
 	int tty;    /* the kernel says the peer has a controlling terminal */
-} vault_peer;
+};
 
 /* Fills peer for the current process (the --no-agent path). */
 void vault_peer_self(vault_peer *peer);

@@ -71,7 +71,8 @@ vault_account_encode(vault_wr *w, const vault_account *a)
 	vault_wr_u64(w, (uint64_t)a->created);
 	vault_wr_u64(w, (uint64_t)a->updated);
 	vault_wr_u32(w, a->version);
-	return vault_wr_u32(w, a->nversions);
+	vault_wr_u32(w, a->nversions);
+	return vault_rotation_encode(w, a);
 }
 
 int
@@ -91,7 +92,8 @@ vault_account_decode(vault_rd *r, vault_account **out)
 	    (rc = vault_rd_cstr(r, &a->host, VAULT_FIELD_MAX)) != 0 ||
 	    (rc = vault_rd_cstr(r, &a->note, VAULT_NOTE_MAX)) != 0 || (rc = vault_rd_u8(r, &use)) != 0 ||
 	    (rc = vault_rd_u64(r, &c)) != 0 || (rc = vault_rd_u64(r, &u)) != 0 ||
-	    (rc = vault_rd_u32(r, &a->version)) != 0 || (rc = vault_rd_u32(r, &a->nversions)) != 0) {
+	    (rc = vault_rd_u32(r, &a->version)) != 0 || (rc = vault_rd_u32(r, &a->nversions)) != 0 ||
+	    (rc = vault_rotation_decode(r, a)) != 0) {
 		vault_account_free(&a);
 		return rc;
 	}

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * target.c - the rotation targets, for the programs that hold the key
+ * (vault-agent, and vault --no-agent): libvault runs the rotation steps
+ * and calls these hooks to change and verify a password.
+ *
+ *   local          vault-launch --pam-change USER  (stdin: old\nnew\n)
+ *                  vault-launch --pam-verify USER  (stdin: password\n)
+ *   command:CMD    /bin/sh -c CMD, as the caller   (stdin: old\nnew\n)
+ *                  exit 0 changed; exit 1-127: nothing changed;
+ *                  killed (or exit 128+, a shell's report of a killed
+ *                  child) or timed out: unknown, verification decides
+ *   verify command /bin/sh -c CMD                  (stdin: password\n)
+ *                  exit 0 logs on, exit 1 rejected, else cannot check
+ *
+ * MUST rules:
+ *  - passwords go only down a pipe to the child's stdin: never argv, never
+ *    the environment, and the write end is closed before we wait;
+ *  - the child gets a clean environment (safe PATH, the caller's
+ *    identity, VAULT_ROTATE_USER/DOMAIN/HOST) and no descriptor but 0-2;
+ *    its stdout goes to our stderr, so `--json` output stays clean;
+ *  - a command that hangs is killed, with its process group, after
+ *    VAULT_ROTATE_TIMEOUT seconds (default 300).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "target.h"
+
+#define SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
+#define TIMEOUT_DEFAULT 300
+
+int
+target_launch_program(char *out, size_t size)
+{
+	const char *env = getenv("VAULT_LAUNCH_PROGRAM");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env != NULL && *env != '\0') {
+		snprintf(out, size, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(out, size, "%s/vault-launch", dirname(self));
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	snprintf(out, size, "%s/vault-launch", VAULT_BINDIR);
+	return access(out, X_OK) == 0 ? 0 : VAULT_ERR_NOTFOUND;
+}
+
+static int
+timeout_secs(void)
+{
+	const char *e = getenv("VAULT_ROTATE_TIMEOUT");
+	char *end;
+	long n;
+
+	if (e == NULL || *e == '\0')
+		return TIMEOUT_DEFAULT;
+	n = strtol(e, &end, 10);
+	return (*end != '\0' || n < 1 || n > 86400) ? TIMEOUT_DEFAULT : (int)n;
+}
+
+struct env {
+	char *v[16];
+	size_t n;
+};
+
+static void
+env_add(struct env *e, const char *name, const char *value)
+{
+	char *kv;
+
+	if (value == NULL || e->n + 1 >= sizeof(e->v) / sizeof(e->v[0]))
+		return;
+	if (asprintf(&kv, "%s=%s", name, value) >= 0)
+		e->v[e->n++] = kv;
+	e->v[e->n] = NULL;
+}
+
+static void
+env_build(struct env *e, const vault_account *a)
+{
+	static const char *const keep[] = { "LANG", "LC_ALL", "TZ", "SSH_AUTH_SOCK", "KRB5CCNAME", NULL };
+	struct passwd *pw = getpwuid(getuid());
+	size_t i;
+
+	e->n = 0;
+	e->v[0] = NULL;
+	env_add(e, "PATH", SAFE_PATH);
+	if (pw != NULL) {
+		env_add(e, "HOME", pw->pw_dir);
+		env_add(e, "USER", pw->pw_name);
+		env_add(e, "LOGNAME", pw->pw_name);
+	}
+	for (i = 0; keep[i] != NULL; i++)
+		env_add(e, keep[i], getenv(keep[i]));
+	if (a != NULL) {
+		env_add(e, "VAULT_ROTATE_ACCOUNT", a->name);
+		env_add(e, "VAULT_ROTATE_USER", a->user);
+		env_add(e, "VAULT_ROTATE_DOMAIN", a->domain);
+		env_add(e, "VAULT_ROTATE_HOST", a->host);
+	}
+}
+
+static void
+env_free(struct env *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i]);
+	e->n = 0;
+}
+
+/* Writes all of len bytes; the pipe is far larger than two passwords. */
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Runs argv with the secrets (each followed by a newline) on its stdin.
+ * Returns 0 and the wait status, or -1 with why set (spawn failure or
+ * timeout, *timed_out set).
+ */
+static int
+spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const vault_secret *s2,
+    int *status, int *timed_out, char *why, size_t whylen)
+{
+	struct sigaction ign, old_pipe;
+	struct env e;
+	int p[2], pidfd = -1, rc = 0;
+	pid_t pid;
+
+	*timed_out = 0;
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	env_build(&e, a);
+	if ((pid = fork()) < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		env_free(&e);
+		return -1;
+	}
+	if (pid == 0) {
+		struct sigaction dfl;
+		sigset_t none;
+		int sig;
+
+		(void)setpgid(0, 0); /* a timeout kills the command's whole group */
+		if (dup2(p[0], STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+			for (int fd = 3; fd < 1024; fd++)
+				(void)close(fd);
+		}
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (sig = 1; sig < NSIG; sig++)
+			(void)sigaction(sig, &dfl, NULL);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(argv[0], argv, e.v);
+		_exit(127);
+	}
+	env_free(&e);
+	close(p[0]);
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &ign, &old_pipe);
+	/* A command that exits without reading is its own answer: ignore EPIPE. */
+	if (s1 != NULL && write_all(p[1], s1->buf, s1->len) == 0 && write_all(p[1], (const unsigned char *)"\n", 1) == 0 &&
+	    s2 != NULL && write_all(p[1], s2->buf, s2->len) == 0)
+		(void)write_all(p[1], (const unsigned char *)"\n", 1);
+	close(p[1]);
+	(void)sigaction(SIGPIPE, &old_pipe, NULL);
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0) {
+		struct pollfd pfd = { pidfd, POLLIN, 0 };
+		int n;
+
+		do
+			n = poll(&pfd, 1, timeout_secs() * 1000);
+		while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			*timed_out = 1;
+			(void)kill(-pid, SIGKILL);
+			(void)kill(pid, SIGKILL);
+		}
+		close(pidfd);
+	}
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(why, whylen, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (*timed_out) {
+		snprintf(why, whylen, "timed out after %d s and was killed", timeout_secs());
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Describes a wait status for messages. */
+static void
+describe(char *why, size_t whylen, const char *who, int status)
+{
+	if (WIFSIGNALED(status))
+		snprintf(why, whylen, "%s was killed by signal %d", who, WTERMSIG(status));
+	else
+		snprintf(why, whylen, "%s exited with status %d", who, WEXITSTATUS(status));
+}
+
+static int
+run_shell(const char *cmd, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
+    int *status, char *why, size_t whylen)
+{
+	char *argv[] = { (char *)(uintptr_t)"/bin/sh", (char *)(uintptr_t)"-c", (char *)(uintptr_t)cmd, NULL };
+	int timed_out;
+
+	return spawn(argv, a, s1, s2, status, &timed_out, why, whylen);
+}
+
+static int
+run_launch(const char *mode, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
+    int *status, char *why, size_t whylen)
+{
+	char prog[PATH_MAX];
+	char *argv[] = { prog, (char *)(uintptr_t)mode, a->user, NULL };
+	int timed_out;
+
+	if (target_launch_program(prog, sizeof(prog)) != 0) {
+		snprintf(why, whylen, "cannot find vault-launch (set VAULT_LAUNCH_PROGRAM)");
+		return -1;
+	}
+	return spawn(argv, NULL, s1, s2, status, &timed_out, why, whylen);
+}
+
+/* vault-launch's answers in --pam-change and --pam-verify modes. */
+#define LAUNCH_REJECTED 3
+#define LAUNCH_NOUSER 4
+
+static int
+change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw,
+    char *why, size_t whylen)
+{
+	int status;
+
+	(void)arg;
+	if (a->rotate_with == VAULT_ROTATE_LOCAL) {
+		if (run_launch("--pam-change", a, oldpw, newpw, &status, why, whylen) != 0)
+			return VAULT_ERR_IO;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_REJECTED) {
+			snprintf(why, whylen, "local account '%s' does not accept the stored password", a->user);
+			return VAULT_ERR_BADPASS;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_NOUSER) {
+			snprintf(why, whylen, "there is no local account '%s'", a->user);
+			return VAULT_ERR_BADPASS;
+		}
+		describe(why, whylen, "vault-launch", status);
+		return VAULT_ERR_IO;
+	}
+	if (run_shell(a->rotate_cmd, a, oldpw, newpw, &status, why, whylen) != 0)
+		return VAULT_ERR_IO;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	describe(why, whylen, "the rotate command", status);
+	/* A clean non-zero exit says "not changed"; a crash says nothing. */
+	return WIFEXITED(status) && WEXITSTATUS(status) < 128 ? VAULT_ERR_BADPASS : VAULT_ERR_IO;
+}
+
+static int
+verify(void *arg, const vault_account *a, const vault_secret *pw, char *why, size_t whylen)
+{
+	int status;
+
+	(void)arg;
+	if (a->verify_cmd[0] != '\0') {
+		if (run_shell(a->verify_cmd, a, pw, NULL, &status, why, whylen) != 0)
+			return VAULT_ERR_IO;
+	} else if (a->rotate_with == VAULT_ROTATE_LOCAL) {
+		if (run_launch("--pam-verify", a, pw, NULL, &status, why, whylen) != 0)
+			return VAULT_ERR_IO;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_REJECTED)
+			return VAULT_ERR_BADPASS;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return 0;
+		describe(why, whylen, "vault-launch", status);
+		return VAULT_ERR_IO;
+	} else {
+		snprintf(why, whylen, "no verify command");
+		return VAULT_ERR_NOTFOUND;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+		return VAULT_ERR_BADPASS;
+	describe(why, whylen, "the verify command", status);
+	return VAULT_ERR_IO;
+}
+
+#ifdef VAULT_TEST_HOOKS
+/* Test builds: VAULT_TEST_CRASH_AFTER=STEP kills us with SIGKILL right after STEP. */
+static void
+step(void *arg, const char *account, const char *what)
+{
+	const char *want = getenv("VAULT_TEST_CRASH_AFTER");
+
+	(void)arg;
+	(void)account;
+	if (want != NULL && strcmp(want, what) == 0)
+		(void)raise(SIGKILL);
+}
+#endif
+
+void
+target_install(vault *v)
+{
+	vault_rotate_hooks h;
+
+	memset(&h, 0, sizeof(h));
+	h.change = change;
+	h.verify = verify;
+#ifdef VAULT_TEST_HOOKS
+	h.step = step;
+	{
+		const char *off = getenv("VAULT_TEST_CLOCK_OFFSET");
+
+		if (off != NULL && *off != '\0')
+			vault_test_clock_offset(strtoll(off, NULL, 10));
+	}
+#endif
+	vault_set_rotate_hooks(v, &h);
+}
+
+int
+target_test_hooks(void)
+{
+#ifdef VAULT_TEST_HOOKS
+	return 1;
+#else
+	return 0;
+#endif
+}

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * rotate.c - password rotation that never loses a password.
+ *
+ * One rotation, in order (DESIGN.md, Rotation):
+ *   1. generate the new password (libsodium's random source);
+ *   2. write it as a *pending* version, synchronous=FULL: from here on a
+ *      crash can lose neither the old nor the new password;
+ *   3. change it on the target (a program hook: vault-launch for a local
+ *      account, or the account's rotate command);
+ *   4. verify a logon with it;
+ *   5. in one FULL transaction make it current; the old one stays in
+ *      history.
+ * Resolution after a failed or interrupted step, the same in vault_rotate
+ * and vault_rotate_recover: the new password logs on -> commit; else the
+ * old one does -> drop the pending version; else both stay, and the
+ * account is marked *needs reconcile* for an operator; when the target
+ * cannot be asked at all, the version stays pending for a later recovery.
+ *
+ * MUST rules:
+ *  - no version a target might hold is ever deleted: a pending version is
+ *    dropped only when the old password was just seen to log on, or the
+ *    target said cleanly that it changed nothing;
+ *  - one rotation at a time per vault (an flock on VAULT-rotate), held
+ *    from before the pending write to after the commit, so recovery never
+ *    races a live rotation; a killed process drops its lock;
+ *  - every step is audited; the audit entry for the start is written
+ *    before anything changes, and rotation does not start without it;
+ *  - passwords live in vault_secret only, wiped on every path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static const struct {
+	const char *name;
+	uint32_t bits;
+} class_names[] = {
+	{ "lower", VAULT_CLASS_LOWER },
+	{ "upper", VAULT_CLASS_UPPER },
+	{ "digit", VAULT_CLASS_DIGIT },
+	{ "symbol", VAULT_CLASS_SYMBOL },
+	{ "alnum", VAULT_CLASS_LOWER | VAULT_CLASS_UPPER | VAULT_CLASS_DIGIT },
+	{ "all", VAULT_CLASS_ALL },
+};
+
+/* Parses a comma-separated list of classes, and length=N if allowed. */
+static int
+spec_parse(const char *spec, uint32_t *length, uint32_t *classes)
+{
+	char buf[256], *tok, *save = NULL, *end;
+	size_t i;
+
+	*classes = 0;
+	if (spec == NULL || *spec == '\0' || strlen(spec) >= sizeof(buf))
+		return VAULT_ERR_INVAL;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (length != NULL && strncmp(tok, "length=", 7) == 0) {
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(tok + 7, &end, 10);
+			if (errno != 0 || end == tok + 7 || *end != '\0' || n < VAULT_GEN_MIN || n > VAULT_GEN_MAX)
+				return VAULT_ERR_INVAL;
+			*length = (uint32_t)n;
+			continue;
+		}
+		for (i = 0; i < sizeof(class_names) / sizeof(class_names[0]); i++)
+			if (strcasecmp(tok, class_names[i].name) == 0)
+				break;
+		if (i == sizeof(class_names) / sizeof(class_names[0]))
+			return VAULT_ERR_INVAL;
+		*classes |= class_names[i].bits;
+	}
+	return 0;
+}
+
+int
+vault_policy_parse(const char *spec, uint32_t *length, uint32_t *classes)
+{
+	uint32_t len = VAULT_GEN_DEFAULT, cl = 0;
+	int rc;
+
+	if ((rc = spec_parse(spec, &len, &cl)) != 0)
+		return rc;
+	*length = len;
+	*classes = cl ? cl : VAULT_CLASS_ALL; /* "length=32" alone keeps every class */
+	return 0;
+}
+
+int
+vault_classes_parse(const char *spec, uint32_t *classes)
+{
+	uint32_t cl = 0;
+	int rc;
+
+	if ((rc = spec_parse(spec, NULL, &cl)) != 0)
+		return rc;
+	if (cl == 0)
+		return VAULT_ERR_INVAL;
+	*classes = cl;
+	return 0;
+}
+
+void
+vault_policy_format(char *out, size_t size, uint32_t length, uint32_t classes)
+{
+	size_t i, n;
+
+	n = (size_t)snprintf(out, size, "length=%u", length);
+	for (i = 0; i < 4 && n < size; i++)
+		if (classes & class_names[i].bits)
+			n += (size_t)snprintf(out + n, size - n, ",%s", class_names[i].name);
+}
+
+int
+vault_rotate_with_parse(const char *s, int *kind, char **cmd)
+{
+	const char *c = "";
+
+	*cmd = NULL;
+	if (strcmp(s, "none") == 0) {
+		*kind = VAULT_ROTATE_NONE;
+	} else if (strcmp(s, "local") == 0) {
+		*kind = VAULT_ROTATE_LOCAL;
+	} else if (strncmp(s, "command:", 8) == 0 && s[8] != '\0') {
+		*kind = VAULT_ROTATE_COMMAND;
+		c = s + 8;
+		if (vault_field_check(c, VAULT_FIELD_MAX) != 0)
+			return VAULT_ERR_INVAL;
+	} else {
+		return VAULT_ERR_INVAL;
+	}
+	if ((*cmd = strdup(c)) == NULL)
+		return VAULT_ERR_NOMEM;
+	return 0;
+}
+
+const char *
+vault_rstate_name(int rstate)
+{
+	switch (rstate) {
+	case VAULT_RSTATE_OK:
+		return "ok";
+	case VAULT_RSTATE_PENDING:
+		return "pending";
+	case VAULT_RSTATE_FAILING:
+		return "failing";
+	case VAULT_RSTATE_PARKED:
+		return "parked";
+	case VAULT_RSTATE_RECONCILE:
+		return "needs reconcile";
+	}
+	return "?";
+}
+
+const char *
+vault_rotate_result_name(int result)
+{
+	switch (result) {
+	case VAULT_ROTATED:
+		return "rotated";
+	case VAULT_ROLLED_BACK:
+		return "rolled back";
+	case VAULT_RECONCILE:
+		return "needs reconcile";
+	case VAULT_STILL_PENDING:
+		return "still pending";
+	case VAULT_NOT_DUE:
+		return "not due";
+	case VAULT_SKIPPED:
+		return "skipped";
+	case VAULT_DRY_RUN:
+		return "dry run";
+	}
+	return "?";
+}
+
+int64_t
+vault_account_due_at(const vault_account *a)
+{
+	if (a->rotate_with == VAULT_ROTATE_NONE || a->max_age == 0)
+		return 0;
+	return a->changed + (int64_t)a->max_age * 86400;
+}
+
+int
+vault_account_due(const vault_account *a, int64_t now)
+{
+	int64_t at = vault_account_due_at(a);
+
+	if (at == 0 || now < at)
+		return 0;
+	if (a->rstate == VAULT_RSTATE_OK)
+		return 1;
+	return a->rstate == VAULT_RSTATE_FAILING && now >= a->next_attempt;
+}
+
+void
+vault_set_rotate_hooks(vault *v, const vault_rotate_hooks *h)
+{
+	if (h != NULL)
+		v->hooks = *h;
+	else
+		memset(&v->hooks, 0, sizeof(v->hooks));
+}
+
+/* The rotation lock: VAULT-rotate beside the vault, flock'd exclusively. */
+static int
+rotation_lock(vault *v, int *fd)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s-rotate", v->path) >= sizeof(path))
+		return VAULT_ERR_INVAL;
+	*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (*fd < 0) {
+		vault_detail(v, "%s: %s", path, strerror(errno));
+		return VAULT_ERR_IO;
+	}
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			vault_detail(v, "cannot lock %s: %s", path, strerror(errno));
+			close(*fd);
+			*fd = -1;
+			return VAULT_ERR_IO;
+		}
+	}
+	return 0;
+}
+
+static void
+rotation_unlock(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd); /* drops the flock */
+	*fd = -1;
+}
+
+/* One rotation in progress: what every step needs. */
+struct rot {
+	vault *v;
+	const vault_peer *peer;
+	char name[4 * VAULT_NAME_MAX + 1];
+	vault_account *a;   /* as of the pending write */
+	uint32_t oldver, newver;
+	vault_secret *oldpw, *newpw;
+};
+
+static int raudit(struct rot *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+raudit(struct rot *r, const char *fmt, ...)
+{
+	vault_audit_entry e;
+	char outcome[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(outcome, sizeof(outcome), fmt, ap);
+	va_end(ap);
+	memset(&e, 0, sizeof(e));
+	e.uid = r->peer->uid;
+	e.pid = r->peer->pid;
+	e.exe = (char *)(uintptr_t)r->peer->exe;
+	e.op = (char *)(uintptr_t)"rotate";
+	e.account = r->name;
+	e.action = (char *)(uintptr_t)"";
+	e.outcome = outcome;
+	e.params = (char *)(uintptr_t)"";
+	return vault_audit_append(r->v, &e);
+}
+
+static void
+step(struct rot *r, const char *what)
+{
+	if (r->v->hooks.step != NULL)
+		r->v->hooks.step(r->v->hooks.arg, r->name, what);
+}
+
+static int
+set_error(vault_account *a, const char *why)
+{
+	char *c = strdup(why ? why : "");
+
+	if (c == NULL)
+		return VAULT_ERR_NOMEM;
+	/* A reason must fit the record's own checks. */
+	if (vault_field_check(c, VAULT_FIELD_MAX) != 0)
+		c[0] = '\0';
+	free(a->last_error);
+	a->last_error = c;
+	return 0;
+}
+
+/*
+ * The final transactions. Each re-reads the row and checks that version
+ * newver is still the pending one: someone may have run recovery or
+ * `vault set` meanwhile only if our lock failed, and then we touch
+ * nothing.
+ */
+enum { FIN_COMMIT, FIN_ROLLBACK, FIN_RECONCILE, FIN_PENDING };
+
+static int
+finish(struct rot *r, int how, int count_failure, const char *why)
+{
+	struct vault_row row;
+	sqlite3_stmt *st = NULL;
+	vault *v = r->v;
+	int64_t now = vault_now();
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = vault_row_find(v, r->name, &row)) != 0)
+		goto out;
+	if (row.a->pending != r->newver || row.a->version != r->oldver) {
+		vault_detail(v, "account '%s' changed during its rotation; nothing was done", r->name);
+		rc = VAULT_ERR_BUSY;
+		goto out;
+	}
+	switch (how) {
+	case FIN_COMMIT:
+		row.a->version = r->newver;
+		row.a->pending = 0;
+		row.a->rstate = VAULT_RSTATE_OK;
+		row.a->failures = 0;
+		row.a->next_attempt = 0;
+		row.a->changed = row.a->last_rotated = now;
+		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0 ||
+		    (rc = vault_row_prune(v, &row)) != 0)
+			goto out;
+		break;
+	case FIN_ROLLBACK:
+		if ((rc = vault_prepare(v, &st, "DELETE FROM secrets WHERE account_id=? AND version=?")) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, row.id);
+		sqlite3_bind_int64(st, 2, r->newver);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			rc = vault_sql_err(v, rc, "drop pending version");
+			goto out;
+		}
+		row.a->pending = 0;
+		if (count_failure) {
+			unsigned shift;
+
+			row.a->failures++;
+			shift = row.a->failures > 8 ? 16 : 2 * (row.a->failures - 1);
+			row.a->rstate = row.a->failures >= VAULT_ROTATE_PARK_AFTER ? VAULT_RSTATE_PARKED :
+										      VAULT_RSTATE_FAILING;
+			row.a->next_attempt = now + ((int64_t)VAULT_ROTATE_BACKOFF << shift);
+		} else {
+			row.a->rstate = row.a->failures > 0 ? VAULT_RSTATE_FAILING : VAULT_RSTATE_OK;
+		}
+		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0)
+			goto out;
+		break;
+	case FIN_RECONCILE:
+	case FIN_PENDING:
+		/* Both versions stay; the pending one is the candidate. */
+		row.a->rstate = how == FIN_RECONCILE ? VAULT_RSTATE_RECONCILE : VAULT_RSTATE_PENDING;
+		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0)
+			goto out;
+		break;
+	}
+	rc = vault_txn_commit(v);
+out:
+	vault_stmt_done(v, st);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	vault_account_free(&row.a);
+	return rc;
+}
+
+static int
+do_commit(struct rot *r, const char *note, int *result)
+{
+	int rc;
+
+	if ((rc = finish(r, FIN_COMMIT, 0, note)) != 0)
+		return rc;
+	(void)raudit(r, "committed: version %u is current, version %u kept in history%s%s", r->newver,
+	    r->oldver, *note ? "; " : "", note);
+	step(r, "committed");
+	*result = VAULT_ROTATED;
+	return 0;
+}
+
+static int
+do_rollback(struct rot *r, int count_failure, const char *why, int *result)
+{
+	int rc;
+
+	if ((rc = finish(r, FIN_ROLLBACK, count_failure, why)) != 0)
+		return rc;
+	(void)raudit(r, "rolled back: version %u dropped, version %u stays current (%s)", r->newver,
+	    r->oldver, why);
+	*result = VAULT_ROLLED_BACK;
+	return 0;
+}
+
+static int
+verify(struct rot *r, const vault_secret *pw, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	return r->v->hooks.verify(r->v->hooks.arg, r->a, pw, why, whylen);
+}
+
+/*
+ * Which password does the target accept now? Used after a failed change
+ * and by recovery. count_failure: the target failed (not a crash of ours).
+ */
+static int
+resolve(struct rot *r, int count_failure, const char *cause, int *result, char *why, size_t whylen)
+{
+	char vwhy[300], owhy[300];
+	int vn, vo;
+
+	vn = verify(r, r->newpw, vwhy, sizeof(vwhy));
+	if (vn == 0) {
+		(void)raudit(r, "verified: version %u logs on", r->newver);
+		step(r, "verified");
+		snprintf(why, whylen, "the new password logs on (%s)", cause);
+		return do_commit(r, "", result);
+	}
+	vo = verify(r, r->oldpw, owhy, sizeof(owhy));
+	if (vo == 0) {
+		snprintf(why, whylen, "%s; the old password still logs on", cause);
+		return do_rollback(r, count_failure, why, result);
+	}
+	if ((vn == VAULT_ERR_BADPASS || vn == VAULT_ERR_NOTFOUND) &&
+	    (vo == VAULT_ERR_BADPASS || vo == VAULT_ERR_NOTFOUND)) {
+		if (vn == VAULT_ERR_NOTFOUND)
+			snprintf(why, whylen, "%s, and there is no way to verify which password the target "
+			    "has (set one with --verify-with)", cause);
+		else
+			snprintf(why, whylen, "%s, and neither version %u nor version %u logs on", cause,
+			    r->oldver, r->newver);
+		if (finish(r, FIN_RECONCILE, 0, why) != 0)
+			return VAULT_ERR_IO;
+		(void)raudit(r, "needs reconcile: %s; both versions are kept", why);
+		*result = VAULT_RECONCILE;
+		return 0;
+	}
+	snprintf(why, whylen, "%s; cannot check the target now (%s); run 'vault rotate --recover' later",
+	    cause, vn != VAULT_ERR_BADPASS && vn != VAULT_ERR_NOTFOUND ? vwhy : owhy);
+	if (finish(r, FIN_PENDING, 0, why) != 0)
+		return VAULT_ERR_IO;
+	(void)raudit(r, "still pending: %s", why);
+	*result = VAULT_STILL_PENDING;
+	return 0;
+}
+
+static void
+rot_clear(struct rot *r)
+{
+	vault_secret_free(&r->oldpw);
+	vault_secret_free(&r->newpw);
+	vault_account_free(&r->a);
+}
+
+/* Step 2: the pending version, durably. Fills r. */
+static int
+write_pending(struct rot *r, const vault_rotate_opts *o, int *result, char *why, size_t whylen)
+{
+	struct vault_row row;
+	vault *v = r->v;
+	uint32_t len, classes;
+	char pol[120];
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = vault_row_find(v, r->name, &row)) != 0)
+		goto out;
+	snprintf(r->name, sizeof(r->name), "%s", row.a->name); /* as stored */
+	if (row.a->rotate_with == VAULT_ROTATE_NONE) {
+		vault_detail(v, "account '%s' has no rotation target; set one with 'vault edit %s "
+				"--rotate-with local' or '--rotate-with command:CMD'", r->name, r->name);
+		rc = VAULT_ERR_POLICY;
+		goto out;
+	}
+	if (row.a->rstate == VAULT_RSTATE_PENDING || row.a->rstate == VAULT_RSTATE_RECONCILE) {
+		vault_detail(v, row.a->rstate == VAULT_RSTATE_PENDING ?
+			"a rotation of '%s' was interrupted; run 'vault rotate --recover' first" :
+			"account '%s' needs reconcile (see 'vault show %s'); settle it before rotating again",
+		    r->name, r->name);
+		rc = VAULT_ERR_BUSY;
+		goto out;
+	}
+	if (o->due_only && !vault_account_due(row.a, vault_now())) {
+		*result = row.a->rstate == VAULT_RSTATE_OK ? VAULT_NOT_DUE : VAULT_SKIPPED;
+		snprintf(why, whylen, "%s", row.a->rstate == VAULT_RSTATE_OK ? "not due" :
+		    vault_rstate_name(row.a->rstate));
+		rc = 1;
+		goto out;
+	}
+	len = o->length ? o->length : row.a->pw_length;
+	classes = o->classes ? o->classes : row.a->pw_classes;
+	if (o->dry_run) {
+		vault_policy_format(pol, sizeof(pol), len, classes);
+		snprintf(why, whylen, "would rotate '%s' on %s with a %s password", r->name,
+		    row.a->rotate_with == VAULT_ROTATE_LOCAL ? "the local account" : "its rotate command",
+		    pol);
+		*result = VAULT_DRY_RUN;
+		rc = 1;
+		goto out;
+	}
+	if (row.next == UINT32_MAX) {
+		rc = VAULT_ERR_TOOBIG;
+		goto out;
+	}
+	if ((rc = vault_password_generate_classes(&r->newpw, len, classes)) != 0) {
+		vault_detail(v, "cannot generate a %u-character password from those classes", len);
+		goto out;
+	}
+	if ((rc = vault_row_secret_open(v, &row, row.a->version, &r->oldpw, NULL)) != 0)
+		goto out;
+	r->oldver = row.a->version;
+	r->newver = row.next++;
+	/* Audited before anything changes: no record, no rotation. */
+	if ((rc = raudit(r, "started: version %u pending (%s target)", r->newver,
+		 row.a->rotate_with == VAULT_ROTATE_LOCAL ? "local" : "command")) != 0) {
+		vault_detail(v, "the audit record could not be written, so nothing was rotated");
+		goto out;
+	}
+	if ((rc = vault_row_secret_store(v, &row, r->newver, r->newpw->buf, r->newpw->len)) != 0)
+		goto out;
+	row.a->pending = r->newver;
+	row.a->rstate = VAULT_RSTATE_PENDING;
+	if ((rc = set_error(row.a, "")) != 0 || (rc = vault_row_store(v, &row)) != 0)
+		goto out;
+	rc = vault_txn_commit(v); /* synchronous=FULL: the pending version is on disk */
+	if (rc == 0) {
+		r->a = row.a;
+		row.a = NULL;
+	}
+out:
+	if (rc != 0)
+		vault_txn_rollback(v);
+	vault_account_free(&row.a);
+	return rc;
+}
+
+int
+vault_rotate(vault *v, const vault_peer *peer, const char *name, const vault_rotate_opts *o,
+    int *result, char *why, size_t whylen)
+{
+	struct rot r;
+	char cwhy[300];
+	int rc, lockfd = -1, ch;
+
+	*result = VAULT_SKIPPED;
+	why[0] = '\0';
+	memset(&r, 0, sizeof(r));
+	r.v = v;
+	r.peer = peer;
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (v->hooks.change == NULL || v->hooks.verify == NULL) {
+		vault_detail(v, "this program cannot rotate passwords");
+		return VAULT_ERR_INVAL;
+	}
+	if ((rc = vault_name_check(name)) != 0)
+		return rc;
+	snprintf(r.name, sizeof(r.name), "%s", name);
+	if ((rc = rotation_lock(v, &lockfd)) != 0)
+		return rc;
+	rc = write_pending(&r, o, result, why, whylen);
+	if (rc == 1) { /* not due, or a dry run: nothing was written */
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	step(&r, "pending");
+
+	/* 3. Change it on the target. */
+	cwhy[0] = '\0';
+	ch = v->hooks.change(v->hooks.arg, r.a, r.oldpw, r.newpw, cwhy, sizeof(cwhy));
+	if (ch == VAULT_ERR_BADPASS) {
+		(void)raudit(&r, "target refused: %s", cwhy);
+		snprintf(why, whylen, "the target refused the change: %s", cwhy);
+		rc = do_rollback(&r, 1, why, result);
+		goto out;
+	}
+	if (ch != 0) {
+		char cause[400];
+
+		(void)raudit(&r, "target failed: %s; checking which password logs on", cwhy);
+		snprintf(cause, sizeof(cause), "the change failed: %s", cwhy);
+		rc = resolve(&r, 1, cause, result, why, whylen);
+		goto out;
+	}
+	(void)raudit(&r, "changed on the target");
+	step(&r, "changed");
+
+	/* 4. Verify a logon with it. */
+	ch = verify(&r, r.newpw, cwhy, sizeof(cwhy));
+	if (ch == 0) {
+		(void)raudit(&r, "verified: version %u logs on", r.newver);
+		step(&r, "verified");
+		rc = do_commit(&r, "", result);
+	} else if (ch == VAULT_ERR_NOTFOUND) {
+		rc = do_commit(&r, "not verified: the target has no verify command", result);
+	} else if (ch == VAULT_ERR_BADPASS) {
+		char cause[400];
+
+		snprintf(cause, sizeof(cause), "the target reported a change but the new password "
+		    "does not log on");
+		rc = resolve(&r, 1, cause, result, why, whylen);
+	} else {
+		char note[400];
+
+		/* The target said it changed; that is the better evidence. */
+		snprintf(note, sizeof(note), "committed unverified: %s", cwhy);
+		(void)raudit(&r, "verification could not run: %s", cwhy);
+		rc = do_commit(&r, note, result);
+	}
+	if (rc == 0 && *result == VAULT_ROTATED && why[0] == '\0')
+		snprintf(why, whylen, "version %u is current", r.newver);
+out:
+	rot_clear(&r);
+	rotation_unlock(&lockfd);
+	return rc;
+}
+
+/* Recovery of one account with a pending version or needing reconcile. */
+static int
+recover_one(vault *v, const vault_peer *peer, const char *name, int *result, char *why,
+    size_t whylen)
+{
+	struct vault_row row;
+	struct rot r;
+	char cause[200];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.v = v;
+	r.peer = peer;
+	snprintf(r.name, sizeof(r.name), "%s", name);
+	if ((rc = vault_row_find(v, name, &row)) != 0)
+		return rc;
+	if ((row.a->rstate != VAULT_RSTATE_PENDING && row.a->rstate != VAULT_RSTATE_RECONCILE) ||
+	    row.a->pending == 0) {
+		vault_account_free(&row.a);
+		return 1; /* nothing to do */
+	}
+	r.oldver = row.a->version;
+	r.newver = row.a->pending;
+	if ((rc = vault_row_secret_open(v, &row, r.oldver, &r.oldpw, NULL)) != 0 ||
+	    (rc = vault_row_secret_open(v, &row, r.newver, &r.newpw, NULL)) != 0) {
+		vault_account_free(&row.a);
+		rot_clear(&r);
+		return rc;
+	}
+	r.a = row.a;
+	snprintf(cause, sizeof(cause), "%s",
+	    row.a->rstate == VAULT_RSTATE_PENDING ? "an interrupted rotation" : "a rotation needing reconcile");
+	(void)raudit(&r, "recovering: version %u current, version %u pending", r.oldver, r.newver);
+	rc = resolve(&r, 0, cause, result, why, whylen);
+	rot_clear(&r);
+	return rc;
+}
+
+int
+vault_rotate_recover(vault *v, const vault_peer *peer,
+    void (*report)(void *arg, const char *account, int result, const char *why), void *arg)
+{
+	vault_account **list = NULL;
+	size_t n = 0, i;
+	char why[600];
+	int rc, lockfd = -1, result;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (v->hooks.change == NULL || v->hooks.verify == NULL) {
+		vault_detail(v, "this program cannot rotate passwords");
+		return VAULT_ERR_INVAL;
+	}
+	if ((rc = rotation_lock(v, &lockfd)) != 0)
+		return rc;
+	if ((rc = vault_account_list(v, &list, &n)) != 0)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (list[i]->rstate != VAULT_RSTATE_PENDING && list[i]->rstate != VAULT_RSTATE_RECONCILE)
+			continue;
+		why[0] = '\0';
+		result = VAULT_SKIPPED;
+		rc = recover_one(v, peer, list[i]->name, &result, why, sizeof(why));
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0 && report != NULL)
+			report(arg, list[i]->name, result, why);
+	}
+out:
+	vault_account_list_free(&list, n);
+	rotation_unlock(&lockfd);
+	return rc;
+}
