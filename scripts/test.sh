@@ -128,7 +128,7 @@ deps_ensure || exit 1
 # ------------------------------------------- 1. the whole suite, plain build
 dirs=(build-test)
 rm -f build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
-suite "tests" build-test -Dtests=true
+suite "tests" build-test -Dtests=true -Dtest_hooks=true
 
 # -------------------------------------------- 2. the whole suite, ASan+UBSan
 if ((quick)); then
@@ -138,7 +138,7 @@ else
 	# Any sanitizer report fails the test that triggered it; leaks too.
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	suite "asan+ubsan" build-asan -Dtests=true -Db_sanitize=address,undefined \
+	suite "asan+ubsan" build-asan -Dtests=true -Dtest_hooks=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debug
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 fi

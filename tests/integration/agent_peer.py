@@ -36,7 +36,7 @@ def do_connect(path):
         print(f"cannot-connect {errno.errorcode.get(e.errno, e.errno)}")
         return 1
     try:
-        s.sendall(struct.pack(">IBI", 5, 1, 1))  # HELLO, version 1
+        s.sendall(struct.pack(">IBI", 5, 1, 2))  # HELLO, version 2
     except (BrokenPipeError, ConnectionResetError):
         pass  # closed before we could even send: still "closed" below
     try:

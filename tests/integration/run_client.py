@@ -14,7 +14,7 @@ burned. Wire format (vault/vault.h): u32 big-endian length of what follows,
 u8 type, payload; strings are u32-length-prefixed.
 
 Output, one fact per line, never a secret:
-  HELLO ok version=1
+  HELLO ok version=2
   RUN ok netonly=0 argc=N has_ticket=1 secret_len=0 program=...
   RUN error code=C detail=...
   LAUNCH1 error code=13 detail=...        (or "LAUNCH1 ok plan_len=N secret_len=M")
@@ -30,7 +30,7 @@ import sys
 
 MSG_HELLO, MSG_RUN, MSG_LAUNCH = 1, 35, 36
 MSG_OK, MSG_ERROR, MSG_CONFIRM = 100, 101, 103
-PROTO_VERSION = 1
+PROTO_VERSION = 2
 TICKETBYTES = 32
 PINBYTES = 32
 

@@ -361,6 +361,20 @@ account_golden(void **state)
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, /* updated -2 */
 		0, 0, 0, 5,                       /* version */
 		0, 0, 0, 6,                       /* nversions */
+		0, 0, 0, 10,                      /* history */
+		2,                                /* rotate_with=command */
+		0, 0, 0, 1, 'c',                  /* rotate_cmd */
+		0, 0, 0, 0,                       /* verify_cmd */
+		0, 0, 0, 30,                      /* max_age */
+		0, 0, 0, 24,                      /* pw_length */
+		0, 0, 0, 15,                      /* pw_classes */
+		0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00, /* changed */
+		0, 0, 0, 0, 0, 0, 0, 0,           /* last_rotated */
+		4,                                /* rstate=reconcile */
+		0, 0, 0, 1,                       /* failures */
+		0, 0, 0, 0, 0, 0, 0, 9,           /* next_attempt */
+		0, 0, 0, 7,                       /* pending */
+		0, 0, 0, 1, 'e',                  /* last_error */
 	};
 	vault_account a;
 	vault_wr w;
@@ -375,6 +389,18 @@ account_golden(void **state)
 	a.updated = -2;
 	a.version = 5;
 	a.nversions = 6;
+	a.history = 10;
+	a.rotate_with = VAULT_ROTATE_COMMAND;
+	a.rotate_cmd = (char *)(uintptr_t) "c";
+	a.max_age = 30;
+	a.pw_length = 24;
+	a.pw_classes = VAULT_CLASS_ALL;
+	a.changed = 1700000000;
+	a.rstate = VAULT_RSTATE_RECONCILE;
+	a.failures = 1;
+	a.next_attempt = 9;
+	a.pending = 7;
+	a.last_error = (char *)(uintptr_t) "e";
 	vault_wr_init(&w, 0, 0);
 	assert_int_equal(vault_account_encode(&w, &a), 0);
 	assert_int_equal(w.len, sizeof(want));
@@ -429,6 +455,23 @@ encode_with_field(vault_wr *w, int field, const char *s, size_t n)
 	vault_wr_u64(w, 2);
 	vault_wr_u32(w, 1);
 	vault_wr_u32(w, 1);
+	/* The rotation block: history, target, commands, policy, state. */
+	{
+		vault_wr_u32(w, 10);
+		vault_wr_u8(w, 0);
+		vault_wr_cstr(w, "");
+		vault_wr_cstr(w, "");
+		vault_wr_u32(w, 0);
+		vault_wr_u32(w, 24);
+		vault_wr_u32(w, VAULT_CLASS_ALL);
+		vault_wr_u64(w, 0);
+		vault_wr_u64(w, 0);
+		vault_wr_u8(w, 0);
+		vault_wr_u32(w, 0);
+		vault_wr_u64(w, 0);
+		vault_wr_u32(w, 0);
+		vault_wr_cstr(w, "");
+	}
 	assert_int_equal(w->err, 0);
 }
 
