@@ -399,6 +399,18 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 	if ((rc = vault_txn_begin(v)) != 0)
 		return rc;
 	if (replace) {
+		struct acct_row cur;
+
+		/* A pending version may be the only password the target has. */
+		rc = vault_row_find(v, a->name, &cur);
+		if (rc == 0 && cur.a->rstate == VAULT_RSTATE_PENDING) {
+			vault_detail(v, "a rotation of '%s' is under way or was interrupted; run 'vault "
+					"rotate --recover' before replacing it", cur.a->name);
+			rc = VAULT_ERR_BUSY;
+		}
+		vault_account_free(&cur.a);
+		if (rc != 0 && rc != VAULT_ERR_NOTFOUND)
+			goto out;
 		if ((rc = vault_prepare(v, &st, "DELETE FROM accounts WHERE name_hash=?")) != 0)
 			goto out;
 		sqlite3_bind_blob(st, 1, row.hash, VAULT_HASHBYTES, SQLITE_STATIC);
@@ -682,6 +694,12 @@ vault_account_rm(vault *v, const char *name)
 	/* Opening the row first means a damaged vault is reported, not edited. */
 	if ((rc = vault_row_find(v, name, &row)) != 0)
 		goto out;
+	if (row.a->rstate == VAULT_RSTATE_PENDING) {
+		vault_detail(v, "a rotation of '%s' is under way or was interrupted; run 'vault rotate "
+				"--recover' before removing it", row.a->name);
+		rc = VAULT_ERR_BUSY;
+		goto out;
+	}
 	if ((rc = vault_prepare(v, &st, "DELETE FROM accounts WHERE id=?")) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, row.id);
