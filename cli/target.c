@@ -59,6 +59,10 @@ target_launch_program(char *out, size_t size)
 		snprintf(out, size, "%s/vault-launch", dirname(self));
 		if (access(out, X_OK) == 0)
 			return 0;
+		/* vault-agent in a build tree: agent/ beside cli/. */
+		snprintf(out, size, "%s/../cli/vault-launch", self);
+		if (access(out, X_OK) == 0)
+			return 0;
 	}
 	snprintf(out, size, "%s/vault-launch", VAULT_BINDIR);
 	return access(out, X_OK) == 0 ? 0 : VAULT_ERR_NOTFOUND;
@@ -148,9 +152,12 @@ write_all(int fd, const unsigned char *p, size_t len)
 
 /*
  * Runs argv with the secrets (each followed by a newline) on its stdin.
- * Returns 0 and the wait status, or -1 with why set (spawn failure or
- * timeout, *timed_out set).
+ * Returns 0 and the wait status; SPAWN_FAILED (nothing ran) or
+ * SPAWN_UNKNOWN (it ran: killed on timeout, or lost) with why set.
  */
+#define SPAWN_FAILED (-1)
+#define SPAWN_UNKNOWN (-2)
+
 static int
 spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const vault_secret *s2,
     int *status, int *timed_out, char *why, size_t whylen)
@@ -224,12 +231,12 @@ spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const 
 	while (waitpid(pid, status, 0) < 0) {
 		if (errno != EINTR) {
 			snprintf(why, whylen, "waitpid: %s", strerror(errno));
-			return -1;
+			return SPAWN_UNKNOWN;
 		}
 	}
 	if (*timed_out) {
 		snprintf(why, whylen, "timed out after %d s and was killed", timeout_secs());
-		rc = -1;
+		rc = SPAWN_UNKNOWN;
 	}
 	return rc;
 }
@@ -264,7 +271,7 @@ run_launch(const char *mode, const vault_account *a, const vault_secret *s1, con
 
 	if (target_launch_program(prog, sizeof(prog)) != 0) {
 		snprintf(why, whylen, "cannot find vault-launch (set VAULT_LAUNCH_PROGRAM)");
-		return -1;
+		return SPAWN_FAILED;
 	}
 	return spawn(argv, NULL, s1, s2, status, &timed_out, why, whylen);
 }
@@ -277,12 +284,13 @@ static int
 change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw,
     char *why, size_t whylen)
 {
-	int status;
+	int status, rc;
 
 	(void)arg;
 	if (a->rotate_with == VAULT_ROTATE_LOCAL) {
-		if (run_launch("--pam-change", a, oldpw, newpw, &status, why, whylen) != 0)
-			return VAULT_ERR_IO;
+		/* Nothing that never ran can have changed anything. */
+		if ((rc = run_launch("--pam-change", a, oldpw, newpw, &status, why, whylen)) != 0)
+			return rc == SPAWN_FAILED ? VAULT_ERR_BADPASS : VAULT_ERR_IO;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			return 0;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_REJECTED) {
@@ -296,8 +304,8 @@ change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault
 		describe(why, whylen, "vault-launch", status);
 		return VAULT_ERR_IO;
 	}
-	if (run_shell(a->rotate_cmd, a, oldpw, newpw, &status, why, whylen) != 0)
-		return VAULT_ERR_IO;
+	if ((rc = run_shell(a->rotate_cmd, a, oldpw, newpw, &status, why, whylen)) != 0)
+		return rc == SPAWN_FAILED ? VAULT_ERR_BADPASS : VAULT_ERR_IO;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	describe(why, whylen, "the rotate command", status);

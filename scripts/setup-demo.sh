@@ -163,8 +163,8 @@ demo_run() {
 		DEMO_PAM=/etc/pam.d/vault
 	fi
 	echo "# made local account $DEMO_USER with a random password; only the vault knows it"
-	printf '%s\n' "$pw" | run vault add demo-local --user "$DEMO_USER" --note "throwaway demo account"
-	pw=
+	printf '%s\n' "$pw" | run vault add demo-local --user "$DEMO_USER" --note "throwaway demo account" \
+		--rotate-with local --max-age 30
 	run vault action add whoami --as demo-local --unattended --noprofile -- id -un
 	run vault action show whoami
 	echo "+ vault run whoami"
@@ -179,6 +179,22 @@ demo_run() {
 	fi
 	echo "# the same account, ad hoc: refused, because use=actions is the default"
 	run_expect 5 vault run --as demo-local -- id -un
+	echo
+	echo "== vault rotate: a new random password, changed through PAM, verified, committed"
+	run vault rotate demo-local
+	run vault history demo-local
+	if printf '%s\n' "$pw" | "$ROOT/$BUILD/cli/vault-launch" --pam-verify "$DEMO_USER"; then
+		echo "setup-demo: FAILED: the old password still logs on after the rotation" >&2
+		exit 1
+	fi
+	echo "# the old password no longer logs on; the action still runs, nobody typed anything:"
+	pw=
+	got=$(vault run whoami) || {
+		echo "setup-demo: FAILED (exit $?): vault run whoami after the rotation" >&2
+		exit 1
+	}
+	printf '%s\n' "$got"
+	run vault list
 	run vault log
 }
 
