@@ -56,20 +56,24 @@ static const struct {
 static int
 spec_parse(const char *spec, uint32_t *length, uint32_t *classes)
 {
-	char buf[256], *tok, *save = NULL, *end;
+	char buf[256], *tok, *rest, *end;
 	size_t i;
 
 	*classes = 0;
 	if (spec == NULL || *spec == '\0' || strlen(spec) >= sizeof(buf))
 		return VAULT_ERR_INVAL;
 	snprintf(buf, sizeof(buf), "%s", spec);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+	rest = buf;
+	/* strsep, not strtok: an empty item ("a,,b", ",") is an error. */
+	while ((tok = strsep(&rest, ",")) != NULL) {
 		if (length != NULL && strncmp(tok, "length=", 7) == 0) {
 			unsigned long n;
 
+			if (tok[7] < '0' || tok[7] > '9') /* strtoul would take " +9" */
+				return VAULT_ERR_INVAL;
 			errno = 0;
 			n = strtoul(tok + 7, &end, 10);
-			if (errno != 0 || end == tok + 7 || *end != '\0' || n < VAULT_GEN_MIN || n > VAULT_GEN_MAX)
+			if (errno != 0 || *end != '\0' || n < VAULT_GEN_MIN || n > VAULT_GEN_MAX)
 				return VAULT_ERR_INVAL;
 			*length = (uint32_t)n;
 			continue;
@@ -310,6 +314,18 @@ set_error(vault_account *a, const char *why)
  */
 enum { FIN_COMMIT, FIN_ROLLBACK, FIN_RECONCILE, FIN_PENDING };
 
+/* One more failure, and the backoff that goes with it (x4 each time). */
+static void
+count_fail(vault_account *a, int64_t now)
+{
+	unsigned shift;
+
+	if (a->failures < UINT32_MAX)
+		a->failures++;
+	shift = a->failures > 8 ? 16 : 2 * (a->failures - 1);
+	a->next_attempt = now + ((int64_t)VAULT_ROTATE_BACKOFF << shift);
+}
+
 static int
 finish(struct rot *r, int how, int count_failure, const char *why)
 {
@@ -352,17 +368,11 @@ finish(struct rot *r, int how, int count_failure, const char *why)
 			goto out;
 		}
 		row.a->pending = 0;
-		if (count_failure) {
-			unsigned shift;
-
-			row.a->failures++;
-			shift = row.a->failures > 8 ? 16 : 2 * (row.a->failures - 1);
-			row.a->rstate = row.a->failures >= VAULT_ROTATE_PARK_AFTER ? VAULT_RSTATE_PARKED :
-										      VAULT_RSTATE_FAILING;
-			row.a->next_attempt = now + ((int64_t)VAULT_ROTATE_BACKOFF << shift);
-		} else {
-			row.a->rstate = row.a->failures > 0 ? VAULT_RSTATE_FAILING : VAULT_RSTATE_OK;
-		}
+		/* Without count_failure (a crash of ours) the count stands as it was. */
+		if (count_failure)
+			count_fail(row.a, now);
+		row.a->rstate = row.a->failures >= VAULT_ROTATE_PARK_AFTER ? VAULT_RSTATE_PARKED :
+		    row.a->failures > 0 ? VAULT_RSTATE_FAILING : VAULT_RSTATE_OK;
 		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0)
 			goto out;
 		break;
@@ -370,6 +380,13 @@ finish(struct rot *r, int how, int count_failure, const char *why)
 	case FIN_PENDING:
 		/* Both versions stay; the pending one is the candidate. */
 		row.a->rstate = how == FIN_RECONCILE ? VAULT_RSTATE_RECONCILE : VAULT_RSTATE_PENDING;
+		/*
+		 * A target failure decided later (by recovery) must still count,
+		 * or a target that keeps failing behind a flaky verifier would
+		 * never back off.
+		 */
+		if (count_failure)
+			count_fail(row.a, now);
 		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0)
 			goto out;
 		break;
@@ -447,7 +464,7 @@ resolve(struct rot *r, int count_failure, const char *cause, int *result, char *
 		else
 			snprintf(why, whylen, "%s, and neither version %u nor version %u logs on", cause,
 			    r->oldver, r->newver);
-		if (finish(r, FIN_RECONCILE, 0, why) != 0)
+		if (finish(r, FIN_RECONCILE, count_failure, why) != 0)
 			return VAULT_ERR_IO;
 		(void)raudit(r, "needs reconcile: %s; both versions are kept", why);
 		*result = VAULT_RECONCILE;
@@ -455,7 +472,7 @@ resolve(struct rot *r, int count_failure, const char *cause, int *result, char *
 	}
 	snprintf(why, whylen, "%s; cannot check the target now (%s); run 'vault rotate --recover' later",
 	    cause, vn != VAULT_ERR_BADPASS && vn != VAULT_ERR_NOTFOUND ? vwhy : owhy);
-	if (finish(r, FIN_PENDING, 0, why) != 0)
+	if (finish(r, FIN_PENDING, count_failure, why) != 0)
 		return VAULT_ERR_IO;
 	(void)raudit(r, "still pending: %s", why);
 	*result = VAULT_STILL_PENDING;

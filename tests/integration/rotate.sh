@@ -327,22 +327,28 @@ journal_count() { grep -cx -- "$1" "$CD/journal" 2>/dev/null; }
 # not_in_file TEXT FILE: FILE exists and TEXT is not in it (for check, which
 # never prints its command: TEXT may be a password).
 not_in_file() { [[ -f $2 ]] && ! grep -qF -- "$1" "$2"; }
+# not_running_cmd NAME: no process called NAME runs as the caller.
+not_running_cmd() { ! pgrep -u "$RUNNER" -x "$1" >/dev/null; }
 
-# expect_show NAME EXPR: `vault show NAME --json` holds, for the Python
-# expression EXPR over d, with now (the real clock, seconds) and ts(S) (an
-# ISO time in seconds).
-expect_show() {
-	run v show "$1" --json
+# expect_holds DESCRIPTION EXPR: the last stdout is JSON, and the Python
+# expression EXPR holds over it (d), with now (the real clock, in seconds)
+# and ts(S) (an ISO time, in seconds) at hand.
+expect_holds() {
 	if python3 -c 'import datetime, json, sys, time
 def ts(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 d = json.load(open(sys.argv[1]))
 now = time.time()
 sys.exit(0 if eval(sys.argv[2]) else 1)' "$OUT_FILE" "$2" 2>/dev/null; then
-		pass "show $1: $2"
+		pass "$1"
 	else
-		fail "show $1: $2" "$(_last_run)"
+		fail "$1" "$(_last_run)"
 	fi
+}
+# expect_show NAME EXPR: `vault show NAME --json` passes expect_holds.
+expect_show() {
+	run v show "$1" --json
+	expect_holds "show $1: $2" "$2"
 }
 # expect_rstate NAME STATE: rotation_status is STATE, and no pending version
 # unless STATE says so.
@@ -352,14 +358,15 @@ expect_rstate() {
 	*) expect_show "$1" "d['rotation_status'] == '$2' and d['pending_version'] > d['version']" ;;
 	esac
 }
-# expect_audit NAME PYTHON-STRING-TEST...: for each test, `vault log --json`
-# has a rotate entry for NAME whose outcome passes it (e.g. "o.startswith('x')").
+# expect_audit NAME TEST...: for each TEST, a Python expression over the
+# outcome o (e.g. "o.startswith('x')"), `vault log --json` has a rotate
+# entry for NAME whose outcome passes it.
 expect_audit() {
 	local name=$1 t
 	shift
 	run v log --json
 	for t in "$@"; do
-		expect_json "any(e['op'] == 'rotate' and e['account'] == '$name' and (lambda o: $t)(e['outcome']) for e in d)"
+		expect_holds "audit, rotate $name: $t" "any(e['op'] == 'rotate' and e['account'] == '$name' and (lambda o: $t)(e['outcome']) for e in d)"
 	done
 }
 # expect_killed STEP: the last command was SIGKILLed by the crash hook.
@@ -443,7 +450,7 @@ rotated_locally() {
 		"o == 'verified: version $ver logs on'" "o.startswith('committed: version $ver is current, version $((ver - 1)) kept')"
 }
 
-if lcase "local account: rotated through the caller's agent"; then
+if lcase "rotated through the caller's agent"; then
 	expect_exit 0 v rotate loc
 	expect_stdout_contains "rotated loc: version 2 is current"
 	expect_no_secret "$LOC_PW"
@@ -451,7 +458,7 @@ if lcase "local account: rotated through the caller's agent"; then
 	expect_mode "$DB-rotate" 600
 	check "the rotation lock file belongs to the caller" test "$(stat -c %U "$DB-rotate")" = "$RUNNER"
 fi
-if lcase "local account: rotated with --no-agent"; then
+if lcase "rotated with --no-agent"; then
 	OLD=$(secret loc)
 	expect_exit 0 vd rotate loc
 	expect_stdout_contains "rotated loc: version 3 is current"
@@ -459,7 +466,7 @@ if lcase "local account: rotated with --no-agent"; then
 	rotated_locally 3 "$OLD"
 	check "'vault get loc --version 1' is still the first password" test "$(secret loc --version 1)" = "$LOC_PW"
 fi
-if lcase "local account: a stored password PAM does not take is refused, and kept"; then
+if lcase "a stored password PAM does not take is refused, and kept"; then
 	reset_target local loc "$LUSER"
 	store_pw loc "not-$RESET_PW"
 	expect_exit 1 v rotate loc
@@ -510,7 +517,7 @@ crash_cycle() {
 }
 
 for step in pending changed verified committed; do
-	if lcase "local account: a --no-agent rotation killed after '$step', then --recover"; then
+	if lcase "a --no-agent rotation killed after '$step', then --recover"; then
 		crash_cycle local loc "$LUSER" "$step"
 	fi
 done
@@ -518,7 +525,7 @@ done
 CASE="local: agent worker crashes"
 # Killed after 'pending' in the agent's rotation worker; the same agent's
 # `vault rotate --recover` puts the old password back.
-if lcase "local account: the agent's worker killed after 'pending', then 'vault rotate --recover'"; then
+if lcase "the agent's worker killed after 'pending', then 'vault rotate --recover'"; then
 	restart_agent VAULT_TEST_CRASH_AFTER=pending
 	reset_target local loc "$LUSER"
 	run v rotate loc
@@ -534,7 +541,7 @@ if lcase "local account: the agent's worker killed after 'pending', then 'vault 
 fi
 # Killed after 'verified' (PAM has the new password): the next unlock of a
 # fresh agent finishes the rotation on its own.
-if lcase "local account: the agent's worker killed after 'verified', then a fresh agent's unlock recovers"; then
+if lcase "the agent's worker killed after 'verified', then a fresh agent's unlock recovers"; then
 	restart_agent VAULT_TEST_CRASH_AFTER=verified
 	reset_target local loc "$LUSER"
 	run v rotate loc
@@ -587,6 +594,21 @@ for step in pending changed verified committed; do
 	crash_cycle cmd cv "$CV_USER" "$step"
 done
 
+CASE="command: recovery killed too"
+# Recovery itself is killed after it verified the new password: the next
+# recovery still commits it.
+reset_target cmd cv "$CV_USER"
+run vd VAULT_TEST_CRASH_AFTER=changed rotate cv
+expect_killed changed
+run vd VAULT_TEST_CRASH_AFTER=verified rotate --recover
+expect_killed verified
+expect_rstate cv pending
+expect_exit 0 vd rotate --recover --json
+expect_holds "--recover --json: cv committed" "d['committed'] == 1 and d['rolled_back'] == 0 and d['reconcile'] == 0 and d['pending'] == 0 and [(a['name'], a['result']) for a in d['accounts']] == [('cv', 'rotated')]"
+check "'vault get cv' is the target's new password" test "$(secret cv)" = "$(record_of "$CV_USER")"
+check "which is not the old one" test "$(record_of "$CV_USER")" != "$RESET_PW"
+expect_rstate cv ok
+
 CASE="command: unknown outcome"
 # The command changes the password, then dies by SIGKILL: verification
 # finds the new one logs on, and commits it.
@@ -598,8 +620,20 @@ check "the target has a new password" test "$(record_of "$CV_USER")" != "$RESET_
 check "'vault get cv' is the target's new password" test "$(secret cv)" = "$(record_of "$CV_USER")"
 expect_rstate cv ok
 expect_audit cv "o.startswith('target failed: the rotate command ') and 'checking which password logs on' in o" "o.startswith('verified: version ')"
+# A command that changes the password and then hangs is killed, with its
+# process group, after VAULT_ROTATE_TIMEOUT seconds; verification decides.
+reset_target cmd cv "$CV_USER"
+control ctl "$CV_USER" hang
+t0=$(now_us)
+expect_exit 0 vd VAULT_ROTATE_TIMEOUT=2 rotate cv
+check "VAULT_ROTATE_TIMEOUT=2: done in under 20 s ($((($(now_us) - t0) / 1000)) ms)" test $(($(now_us) - t0)) -lt 20000000
+check "the hung command's sleep was killed with it" wait_until 5 not_running_cmd sleep
+check "'vault get cv' is the target's new password" test "$(secret cv)" = "$(record_of "$CV_USER")"
+expect_audit cv "o.startswith('target failed: timed out after 2 s')"
+control ctl "$CV_USER"
 # ... and with the verifier down too: still pending, until it is back.
 reset_target cmd cv "$CV_USER"
+control ctl "$CV_USER" crash
 control vctl "$CV_USER" down
 expect_exit 1 v rotate cv
 expect_stderr_contains "still pending"
@@ -658,6 +692,44 @@ control ctl cnv
 store_pw cnv "$(record_of cnv)"
 expect_rstate cnv ok
 
+CASE="command: replace or remove while pending"
+# `vault set` refuses an account whose rotation is pending (tested above);
+# so must `vault add --replace` and `vault rm`: the pending version may be
+# the only copy of the password the target has.
+add_acct crep crep "placeholder" --rotate-with "command:$TCMD" --verify-with "command:$VCMD"
+reset_target cmd crep crep
+run vd VAULT_TEST_CRASH_AFTER=changed rotate crep
+expect_killed changed
+feed "replacement"$'\n'
+expect_exit 1 v add crep --user crep --replace
+expect_stderr_contains "before replacing it"
+expect_exit 1 v rm crep
+expect_stderr_contains "before removing it"
+check "the pending version, the target's password, is still in the vault" test "$(secret crep --version 3)" = "$(record_of crep)"
+expect_exit 0 v rotate --recover
+expect_stdout_contains "recovered 1: 1 committed"
+expect_rstate crep ok
+# The same holds for an account needing reconcile: its candidate version
+# may be what the target has. (`vault set` keeps it in history.)
+add_acct crec crec "placeholder" --rotate-with "command:$TCMD"
+reset_target cmd crec crec
+run vd VAULT_TEST_CRASH_AFTER=changed rotate crec
+expect_killed changed
+run v rotate --recover
+expect_rstate crec "needs reconcile"
+known_bug "vault add --replace and vault rm drop the candidate version of an account needing reconcile (only PENDING is refused, vault/account.c)"
+feed "replacement"$'\n'
+run v add crec --user crec --replace
+if [[ $RC != 0 ]]; then pass "add --replace of an account needing reconcile is refused (exit $RC)"; else fail "add --replace of an account needing reconcile is refused" "$(_last_run)"; fi
+check "the candidate version, the target's password, is still in the vault" test "$(secret crec --version 3)" = "$(record_of crec)"
+run v rm crec
+if [[ $RC != 0 ]]; then pass "rm of an account needing reconcile is refused (exit $RC)"; else fail "rm of an account needing reconcile is refused" "$(_last_run)"; fi
+known_bug_end
+# Settled, whatever happened above, so that --due below sees no reconcile.
+if v show crec --json 2>/dev/null | grep -q '"rotation_status":"needs reconcile"'; then
+	store_pw crec "$(record_of crec)"
+fi
+
 CASE="command: --due, backoff"
 # cback is due two days on (--max-age 1); cfail is parked. The clock hook
 # moves the vault's clock; the backoff is 15 min, then 1 h.
@@ -714,7 +786,7 @@ expect_rstate cback ok
 # A parked account runs again when asked explicitly, once the target works.
 control ctl cfail
 expect_exit 0 v rotate cfail
-expect_show cfail "d['rotation_status'] == 'ok' and d['failures'] == 0 and d['version'] == 2"
+expect_show cfail "d['rotation_status'] == 'ok' and d['failures'] == 0 and d['versions'] == 2 and d['version'] > 1"
 check "'vault get cfail' is the target's new password" test "$(secret cfail)" = "$(record_of cfail)"
 
 # ===========================================================================
@@ -737,19 +809,31 @@ for bad in "rotate cv --charset nope" "rotate cv --length 3" "rotate cv --due" "
 	expect_exit 2 v $bad
 done
 expect_exit 2 vd rotate cv --charset nope
+# A local target whose user does not exist: refused, the password kept.
+add_acct ghost "vtest-nosuch$sfx" "ghost password" --rotate-with local
+expect_exit 1 v rotate ghost
+expect_stderr_contains "there is no local account 'vtest-nosuch$sfx'"
+check "'vault get ghost' is unchanged" test "$(secret ghost)" = "ghost password"
+expect_show ghost "d['rotation_status'] == 'failing' and d['failures'] == 1 and d['versions'] == 1"
 
 CASE="passphrase for a rotate command"
 # Through the agent, setting a rotate or verify command (which is handed the
 # password) needs the master passphrase; other rotation settings do not.
 put_record cedit plain-edit-pw
 add_acct cedit cedit plain-edit-pw
-expect_exit 5 v edit cedit --rotate-with "command:$TCMD"
-expect_exit 5 v edit cedit --verify-with "command:$VCMD"
+# (No passphrase source and no terminal: the client gives up before asking
+# the agent, with exit 3, as for loosening --use in agent.sh.)
+expect_exit 3 v edit cedit --rotate-with "command:$TCMD"
+expect_stderr_contains "no terminal to ask for the passphrase"
+expect_exit 3 v edit cedit --verify-with "command:$VCMD"
 printf 'wrong passphrase\n' >"$W/wrongpass"
 chown "$RUNNER:" "$W/wrongpass"
 chmod 600 "$W/wrongpass"
 run as_runner VAULT_PASSPHRASE_FILE="$W/wrongpass" vault edit cedit --rotate-with "command:$TCMD"
 check "a wrong passphrase is refused too (exit $RC)" test "$RC" != 0
+expect_stderr_contains "wrong current passphrase"
+run v log --json
+expect_json "any(e['op'] == 'edit' and e['account'] == 'cedit' and e['outcome'].startswith('refused: setting a rotate or verify command') for e in d)"
 expect_show cedit "d['rotate_with'] == 'none' and d['verify_command'] == ''"
 expect_exit 0 v edit cedit --max-age 30 --history 3 --password-policy length=16,lower,digit
 expect_show cedit "d['max_age_days'] == 30 and d['history'] == 3 and d['password_policy'] == 'length=16,lower,digit'"
@@ -758,6 +842,12 @@ expect_show cedit "d['rotate_with'] == 'command' and d['rotate_command'] == '$TC
 expect_exit 0 v rotate cedit
 if [[ $(secret cedit) =~ ^[a-z0-9]{16}$ ]]; then pass "the policy was used: 16 characters, lower and digit"; else fail "the policy was used: 16 characters, lower and digit"; fi
 check "'vault get cedit' is the target's new password" test "$(secret cedit)" = "$(record_of cedit)"
+# --history 3: after five rotations, the current version and three old ones.
+for _ in 1 2 3 4 5; do
+	v rotate cedit >/dev/null 2>&1 || fail "cedit rotates"
+done
+expect_show cedit "d['versions'] == 4 and d['version'] == 7"
+check "the current password is still the target's" test "$(secret cedit)" = "$(record_of cedit)"
 expect_exit 0 v edit cedit --rotate-with none
 expect_exit 5 v rotate cedit
 expect_stderr_contains "no rotation target"
@@ -785,6 +875,7 @@ for how in agent no-agent; do
 		expect_file_contains "$f" "PATH=/usr/local/bin:/usr/bin:/bin"
 		expect_file_contains "$f" "VAULT_ROTATE_USER=cdump"
 		expect_file_contains "$f" "VAULT_ROTATE_ACCOUNT=cdump"
+		expect_file_contains "$f" "USER=$RUNNER"
 		expect_file_lacks "$f" "VAULT_PASSPHRASE_FILE"
 		expect_file_lacks "$f" "VAULT_DB"
 		expect_file_lacks "$f" "VAULT_AGENT_SOCK"

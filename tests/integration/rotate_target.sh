@@ -11,6 +11,7 @@
 # DIR/ctl.USER, if it exists, says how to misbehave:
 #   fail   refuse (exit 1) without changing anything
 #   crash  change the password, then die by SIGKILL (the outcome is unknown)
+#   hang   change the password, then hang (a sleep in our process group)
 #   dump   first write our command line and environment to DIR/dump.USER
 #          (the test checks that no password is in them), then go on
 set -u
@@ -39,4 +40,5 @@ if [ ! -f "$rec" ] || [ "$(cat "$rec")" != "$old" ]; then
 fi
 printf '%s\n' "$new" >"$rec.tmp" && mv -f "$rec.tmp" "$rec" || exit 1
 [ "$ctl" = crash ] && kill -KILL $$
+[ "$ctl" = hang ] && sleep 120
 exit 0

@@ -76,6 +76,7 @@ struct fx {
 	char dir[64];
 	char path[128];
 	char keyfile[128];
+	int made; /* dir exists */
 	vault *v;
 	struct target *t;
 	vault_peer peer;
@@ -251,6 +252,7 @@ fx_setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-rotate-XXXXXX");
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
+	f->made = 1;
 	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
 	snprintf(f->keyfile, sizeof(f->keyfile), "%s/vault.key", f->dir);
 	m = mmap(NULL, sizeof(struct target), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -278,7 +280,7 @@ fx_teardown(void **state)
 	vault_close(&f->v);
 	if (f->t != NULL)
 		munmap(f->t, sizeof(*f->t));
-	if (f->dir[0] != '\0' && strchr(f->dir, 'X') == NULL)
+	if (f->made)
 		rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return rc;
@@ -1200,7 +1202,9 @@ reconcile_recover(void **state)
 	assert_int_equal(r.result[0], VAULT_ROLLED_BACK);
 	assert_int_equal(r.result[1], VAULT_ROLLED_BACK);
 	a = get_acct(f, "keep-old");
-	assert_int_equal(a->rstate, VAULT_RSTATE_OK);
+	/* The target failed (unknown outcome): that failure counts, once. */
+	assert_int_equal(a->rstate, VAULT_RSTATE_FAILING);
+	assert_int_equal(a->failures, 1);
 	assert_int_equal(a->pending, 0);
 	assert_int_equal(a->nversions, 1);
 	vault_account_free(&a);
@@ -1599,6 +1603,7 @@ policy_parse(void **state)
 		"", "length=7", "length=257", "length=", "length=abc", "length=24x", "length=-24",
 		"length=99999999999999999999", "upper,bogus", "bogus", "upper;lower", "upper lower",
 		"upper\n", "upper,\x01", "\x1b[31m", "LENGTH=24", "length=24,length=7",
+		",", "upper,,lower", "upper,", ",upper", "length= 9", "length=+9", "length=\t12",
 	};
 	uint32_t len, cl;
 	char buf[400], out[80];
@@ -1984,6 +1989,62 @@ assert_settled(struct fx *f, const char *name, const char *before, int rstate)
 	assert_int_equal(vault_audit_walk(f->v, 1, NULL, NULL), 0);
 }
 
+/* A crash of ours while rotating a parked account does not un-park it. */
+static void
+parked_stays_parked(void **state)
+{
+	struct fx *f = *state;
+	struct reports r;
+	vault_account *a;
+	unsigned i;
+	int status;
+
+	add_acct(f, "web", VAULT_ROTATE_COMMAND, 0, 1, OLDPW);
+	f->t->refuse = 1;
+	for (i = 0; i < VAULT_ROTATE_PARK_AFTER; i++)
+		rotate_ok(f, "web", NULL, VAULT_ROLLED_BACK);
+	f->t->refuse = 0;
+	snprintf(f->t->crash_at, sizeof(f->t->crash_at), "pending");
+	status = rotate_in_child(f, "web");
+	f->t->crash_at[0] = '\0';
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	fx_open(f);
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.result[0], VAULT_ROLLED_BACK);
+	a = get_acct(f, "web");
+	assert_int_equal(a->rstate, VAULT_RSTATE_PARKED);
+	assert_int_equal(a->failures, VAULT_ROTATE_PARK_AFTER);
+	assert_false(vault_account_due(a, vault_time() + 1000 * DAY));
+	vault_account_free(&a);
+}
+
+/* A target failure settled later by recovery still counts and backs off. */
+static void
+deferred_failure_counts(void **state)
+{
+	struct fx *f = *state;
+	struct reports r;
+	vault_account *a;
+
+	add_acct(f, "web", VAULT_ROTATE_COMMAND, 0, 1, OLDPW);
+	f->t->unknown = 1;
+	f->t->verify_down = 1;
+	rotate_ok(f, "web", NULL, VAULT_STILL_PENDING);
+	f->t->unknown = 0;
+	f->t->verify_down = 0;
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.result[0], VAULT_ROLLED_BACK);
+	a = get_acct(f, "web");
+	assert_int_equal(a->rstate, VAULT_RSTATE_FAILING);
+	assert_int_equal(a->failures, 1);
+	assert_true(a->next_attempt > vault_time());
+	assert_false(vault_account_due(a, vault_time()));
+	vault_account_free(&a);
+	assert_secret(f, "web", 0, OLDPW);
+}
+
 static void
 crash_matrix(void **state)
 {
@@ -2047,9 +2108,21 @@ crash_matrix(void **state)
 			}
 			killed += (unsigned)was_killed;
 
-			/* The next process: recover. */
+			/* The next process: both passwords were durable before the target was touched. */
 			target_reset(f->t, NULL);
 			fx_open(f);
+			if (was_killed && s < 3) {
+				vault_account *a = get_acct(f, name);
+
+				assert_int_equal(a->rstate, VAULT_RSTATE_PENDING);
+				assert_int_equal(a->version, 1);
+				assert_int_equal(a->pending, 2);
+				assert_int_equal(a->nversions, 2);
+				vault_account_free(&a);
+				assert_secret(f, name, 0, init);
+				if (s >= 1)
+					assert_secret(f, name, 2, f->t->pw);
+			}
 			recover(f, &r);
 			if (was_killed && strcmp(steps[s], "committed") != 0) {
 				assert_int_equal(r.n, 1);
@@ -2271,6 +2344,8 @@ main(void)
 		cmocka_unit_test(rotate_with_parse),
 		T(settings_checked),
 		T(meta_format1),
+		T(parked_stays_parked),
+		T(deferred_failure_counts),
 		T(crash_matrix),
 		T(crash_in_change),
 		T(rotation_lock_held),
