@@ -401,7 +401,7 @@ worker_run(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned 
 		_exit(1);
 	}
 	if (c == NULL) {
-		if ((rc = vault_rotate_recover(ag.v, peer, log_recovery, NULL)) != 0)
+		if ((rc = vault_rotate_recover(ag.v, peer, 0, log_recovery, NULL)) != 0)
 			logmsg(LOG_ERR, "recovery at unlock failed: %s (%s)", vault_strerror(rc),
 			    vault_errdetail(ag.v));
 		vault_lock(ag.v);

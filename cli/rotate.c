@@ -245,15 +245,18 @@ recover_item(vault_rd *r, size_t i, void *arg)
 }
 
 static int
-do_recover(struct session *s, struct tally *t)
+do_recover(struct session *s, struct tally *t, uint32_t flags)
 {
-	vault_wr resp;
+	vault_wr p, resp;
 	int ret;
 
+	vault_wr_init(&p, 0, 0);
 	vault_wr_init(&resp, 0, 0);
-	if ((ret = cli_call(s, VAULT_MSG_RECOVER, NULL, &resp, "cannot recover")) == 0 &&
+	vault_wr_u32(&p, flags);
+	if ((ret = cli_call(s, VAULT_MSG_RECOVER, &p, &resp, "cannot recover")) == 0 &&
 	    cli_each_item(&resp, recover_item, t) != 0)
 		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+	vault_wr_free(&p);
 	vault_wr_free(&resp);
 	return ret;
 }
@@ -303,7 +306,7 @@ progress(size_t done, size_t total, const char *name, int tty)
 	if (tty) {
 		fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, total, done == total ? "done\n" : name);
 		fflush(stderr);
-	} else if (done == total || (total >= 10 && done % (total / 10) == 0)) {
+	} else if (done > 0 && (done == total || (total >= 10 && done % (total / 10) == 0))) {
 		fprintf(stderr, "vault: rotate --due: %zu/%zu accounts done\n", done, total);
 	}
 }
@@ -311,7 +314,7 @@ progress(size_t done, size_t total, const char *name, int tty)
 static int
 rotate_due(struct session *s, const struct cli_opts *o, int dry)
 {
-	struct tally t;
+	struct tally t, rec;
 	struct due_list d;
 	vault_wr resp;
 	char why[600];
@@ -319,13 +322,19 @@ rotate_due(struct session *s, const struct cli_opts *o, int dry)
 	int ret, tty = isatty(STDERR_FILENO) && !o->json, bad;
 
 	memset(&t, 0, sizeof(t));
+	memset(&rec, 0, sizeof(rec));
 	memset(&d, 0, sizeof(d));
-	t.json = o->json;
+	t.json = rec.json = o->json;
 	if (t.json)
-		printf("{\"accounts\":[");
-	/* Interrupted rotations first: an account pending is not rotated again. */
-	if (!dry && (ret = do_recover(s, &t)) != 0)
+		printf("{\"recovered\":[");
+	/*
+	 * Interrupted rotations first: an account pending is not rotated
+	 * again. Accounts needing reconcile are left to the operator.
+	 */
+	if (!dry && (ret = do_recover(s, &rec, 0)) != 0)
 		return ret;
+	if (t.json)
+		printf("],\"accounts\":[");
 	vault_wr_init(&resp, 0, 1024U * 1024U * 1024U);
 	if ((ret = cli_call(s, VAULT_MSG_DUE, NULL, &resp, "cannot list due accounts")) == 0 &&
 	    cli_each_item(&resp, due_item, &d) != 0)
@@ -358,7 +367,8 @@ rotate_due(struct session *s, const struct cli_opts *o, int dry)
 	free(d.names);
 	if (ret != 0)
 		return ret;
-	bad = (int)(t.n[VAULT_ROLLED_BACK] + t.n[VAULT_RECONCILE] + t.n[VAULT_STILL_PENDING]);
+	bad = (int)(t.n[VAULT_ROLLED_BACK] + t.n[VAULT_RECONCILE] + t.n[VAULT_STILL_PENDING] +
+	    rec.n[VAULT_RECONCILE] + rec.n[VAULT_STILL_PENDING]);
 	if (t.json) {
 		printf("],\"due\":%zu,\"rotated\":%u,\"failed\":%u,\"reconcile\":%u,\"pending\":%u,"
 		       "\"not_due\":%u,\"attention\":%u,\"dry_run\":%s}\n",
@@ -435,7 +445,7 @@ cmd_rotate(int argc, char **argv)
 		t.json = o.json;
 		if (t.json)
 			printf("{\"accounts\":[");
-		if ((ret = do_recover(&s, &t)) == 0) {
+		if ((ret = do_recover(&s, &t, VAULT_RECOVER_RECONCILE)) == 0) {
 			unsigned looked = t.n[0] + t.n[1] + t.n[2] + t.n[3];
 
 			if (t.json)

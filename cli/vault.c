@@ -110,6 +110,10 @@ cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *res
 	if ((rc = session_call(s, type, payload, resp)) != 0) {
 		if (resp->len > 0 && s->fd < 0)
 			return cli_report_frame(resp->p, resp->len, what);
+		/* A rotation worker that died mid-way is no locked vault (exit 3). */
+		if (rc == VAULT_ERR_NOAGENT && (type == VAULT_MSG_ROTATE || type == VAULT_MSG_RECOVER))
+			return cli_fail(VAULT_ERR_IO, "%s: the agent's rotation worker stopped before it "
+			    "answered; a rotation may be pending: run 'vault rotate --recover'", what);
 		return cli_fail(rc, "%s: %s", what,
 		    rc == VAULT_ERR_NOAGENT ? "the agent closed the connection" : vault_strerror(rc));
 	}

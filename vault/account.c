@@ -365,6 +365,26 @@ step_done(vault *v, sqlite3_stmt *st, const char *what)
 	return rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, what);
 }
 
+/*
+ * A pending version, or a reconcile candidate, may be the only password
+ * the target has: the account is not deleted or replaced until settled.
+ */
+static int
+unsettled(vault *v, const vault_account *a, const char *doing)
+{
+	if (a->rstate == VAULT_RSTATE_PENDING) {
+		vault_detail(v, "a rotation of '%s' is under way or was interrupted; run 'vault rotate "
+				"--recover' before %s it", a->name, doing);
+		return VAULT_ERR_BUSY;
+	}
+	if (a->rstate == VAULT_RSTATE_RECONCILE) {
+		vault_detail(v, "'%s' needs reconcile: version %u may be the password the target has; "
+				"settle it with 'vault set %s' before %s it", a->name, a->pending, a->name, doing);
+		return VAULT_ERR_BUSY;
+	}
+	return 0;
+}
+
 int
 vault_account_add(vault *v, const vault_account *a, const unsigned char *secret, size_t secretlen,
     int replace)
@@ -401,13 +421,9 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 	if (replace) {
 		struct acct_row cur;
 
-		/* A pending version may be the only password the target has. */
 		rc = vault_row_find(v, a->name, &cur);
-		if (rc == 0 && cur.a->rstate == VAULT_RSTATE_PENDING) {
-			vault_detail(v, "a rotation of '%s' is under way or was interrupted; run 'vault "
-					"rotate --recover' before replacing it", cur.a->name);
-			rc = VAULT_ERR_BUSY;
-		}
+		if (rc == 0)
+			rc = unsettled(v, cur.a, "replacing");
 		vault_account_free(&cur.a);
 		if (rc != 0 && rc != VAULT_ERR_NOTFOUND)
 			goto out;
@@ -694,12 +710,8 @@ vault_account_rm(vault *v, const char *name)
 	/* Opening the row first means a damaged vault is reported, not edited. */
 	if ((rc = vault_row_find(v, name, &row)) != 0)
 		goto out;
-	if (row.a->rstate == VAULT_RSTATE_PENDING) {
-		vault_detail(v, "a rotation of '%s' is under way or was interrupted; run 'vault rotate "
-				"--recover' before removing it", row.a->name);
-		rc = VAULT_ERR_BUSY;
+	if ((rc = unsettled(v, row.a, "removing")) != 0)
 		goto out;
-	}
 	if ((rc = vault_prepare(v, &st, "DELETE FROM accounts WHERE id=?")) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, row.id);

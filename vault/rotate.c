@@ -352,7 +352,7 @@ finish(struct rot *r, int how, int count_failure, const char *why)
 		row.a->rstate = VAULT_RSTATE_OK;
 		row.a->failures = 0;
 		row.a->next_attempt = 0;
-		row.a->changed = row.a->last_rotated = now;
+		row.a->changed = row.a->last_rotated = row.a->updated = now;
 		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0 ||
 		    (rc = vault_row_prune(v, &row)) != 0)
 			goto out;
@@ -693,7 +693,7 @@ recover_one(vault *v, const vault_peer *peer, const char *name, int *result, cha
 }
 
 int
-vault_rotate_recover(vault *v, const vault_peer *peer,
+vault_rotate_recover(vault *v, const vault_peer *peer, unsigned flags,
     void (*report)(void *arg, const char *account, int result, const char *why), void *arg)
 {
 	vault_account **list = NULL;
@@ -712,7 +712,8 @@ vault_rotate_recover(vault *v, const vault_peer *peer,
 	if ((rc = vault_account_list(v, &list, &n)) != 0)
 		goto out;
 	for (i = 0; i < n && rc == 0; i++) {
-		if (list[i]->rstate != VAULT_RSTATE_PENDING && list[i]->rstate != VAULT_RSTATE_RECONCILE)
+		if (list[i]->rstate != VAULT_RSTATE_PENDING &&
+		    (list[i]->rstate != VAULT_RSTATE_RECONCILE || !(flags & VAULT_RECOVER_RECONCILE)))
 			continue;
 		why[0] = '\0';
 		result = VAULT_SKIPPED;

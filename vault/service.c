@@ -1088,11 +1088,13 @@ static int
 h_recover(struct svc *s, vault_rd *r)
 {
 	struct recover_ctx c = { s, 0 };
+	uint32_t flags;
 	int rc;
 
-	if (vault_rd_end(r) != 0)
+	if (vault_rd_u32(r, &flags) != 0 || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = need_unlocked(s)) != 0 || (rc = vault_rotate_recover(s->v, s->peer, recover_item, &c)) != 0)
+	if ((rc = need_unlocked(s)) != 0 ||
+	    (rc = vault_rotate_recover(s->v, s->peer, flags & VAULT_RECOVER_RECONCILE, recover_item, &c)) != 0)
 		return reply_err(s, rc);
 	return c.rc != 0 ? c.rc : reply_ok(s, NULL);
 }

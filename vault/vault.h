@@ -445,14 +445,22 @@ typedef struct vault_rotate_opts {
 int vault_rotate(vault *v, const vault_peer *peer, const char *name, const vault_rotate_opts *o,
     int *result, char *why, size_t whylen) VAULT_WUR;
 /*
- * Finishes interrupted rotations: for each pending version (and each
- * account needing reconcile), commits it if it logs on, drops it if the
+ * Finishes interrupted rotations: for each pending version (and, with
+ * VAULT_RECOVER_RECONCILE, each account needing reconcile), commits it if it logs on, drops it if the
  * old one does, else marks the account needing reconcile. Calls report
  * for each account it looked at. Holds the rotation lock throughout.
  */
-int vault_rotate_recover(vault *v, const vault_peer *peer,
+int vault_rotate_recover(vault *v, const vault_peer *peer, unsigned flags,
     void (*report)(void *arg, const char *account, int result, const char *why), void *arg)
     VAULT_WUR;
+/*
+ * Flags of vault_rotate_recover. Without VAULT_RECOVER_RECONCILE only
+ * pending rotations are looked at: the automatic callers (agent unlock,
+ * --due in cron) must not try two known-bad passwords against a target
+ * on every run, which can lock an account out. An operator's
+ * `vault rotate --recover` asks again about accounts needing reconcile.
+ */
+#define VAULT_RECOVER_RECONCILE 1U
 /* 1 if the account is due at time now (rotation set, max_age passed, not backing off). */
 int vault_account_due(const vault_account *a, int64_t now);
 /* The account's due time (0: never). */
@@ -544,7 +552,7 @@ enum vault_msg {
 	VAULT_MSG_ASKPASS = 37,  /* token -> OK str secret, once */
 	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, str confirm */
 	VAULT_MSG_ROTATE = 40,   /* str name, u32 length, u32 classes, u8 dry, u8 due_only -> OK u32 result, str why */
-	VAULT_MSG_RECOVER = 41,  /* -> ITEM (str name, u32 result, str why)... OK */
+	VAULT_MSG_RECOVER = 41,  /* u32 flags -> ITEM (str name, u32 result, str why)... OK */
 	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
 	VAULT_MSG_OK = 100,
 	VAULT_MSG_ERROR = 101,   /* u32 -err, str detail */

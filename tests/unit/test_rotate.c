@@ -419,12 +419,24 @@ on_report(void *arg, const char *account, int result, const char *why)
 }
 
 static void
+recover_flags(struct fx *f, struct reports *r, unsigned flags)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = vault_rotate_recover(f->v, &f->peer, flags, on_report, r);
+	if (rc != 0)
+		fail_msg("recover: %s (%s)", vault_strerror(rc), vault_errdetail(f->v));
+}
+
+/* What `vault rotate --recover` does: pending and reconcile accounts. */
+static void
 recover(struct fx *f, struct reports *r)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	rc = vault_rotate_recover(f->v, &f->peer, on_report, r);
+	rc = vault_rotate_recover(f->v, &f->peer, VAULT_RECOVER_RECONCILE, on_report, r);
 	if (rc != 0)
 		fail_msg("recover: %s (%s)", vault_strerror(rc), vault_errdetail(f->v));
 }
@@ -1184,6 +1196,9 @@ reconcile_recover(void **state)
 	rotate_ok(f, "keep-old", NULL, VAULT_RECONCILE);
 	rotate_ok(f, "take-new", NULL, VAULT_RECONCILE);
 
+	/* The automatic recovery (agent unlock, --due) leaves them alone. */
+	recover_flags(f, &r, 0);
+	assert_int_equal(r.n, 0);
 	/* Still no verifier: recovery leaves them needing reconcile. */
 	recover(f, &r);
 	assert_int_equal(r.n, 2);
@@ -1384,12 +1399,12 @@ refusals(void **state)
 	/* A program without hooks cannot rotate. */
 	vault_set_rotate_hooks(f->v, NULL);
 	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), VAULT_ERR_INVAL);
-	assert_int_equal(vault_rotate_recover(f->v, &f->peer, NULL, NULL), VAULT_ERR_INVAL);
+	assert_int_equal(vault_rotate_recover(f->v, &f->peer, 0, NULL, NULL), VAULT_ERR_INVAL);
 	install_hooks(f);
 	/* Locked. */
 	vault_lock(f->v);
 	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), VAULT_ERR_LOCKED);
-	assert_int_equal(vault_rotate_recover(f->v, &f->peer, NULL, NULL), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_rotate_recover(f->v, &f->peer, 0, NULL, NULL), VAULT_ERR_LOCKED);
 	fx_close(f);
 	fx_open(f);
 	/* A policy the generator cannot meet is refused before anything is written. */
