@@ -154,13 +154,22 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 	case VAULT_MSG_LOG:
 		rc = vault_rd_u8(&r, &u8);
 		break;
+	case VAULT_MSG_ROTATE:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) || vault_rd_u32(&r, &u32) ||
+		    vault_rd_u8(&r, &u8) || vault_rd_u8(&r, &u8);
+		break;
+	case VAULT_MSG_RECOVER:
+		rc = vault_rd_u32(&r, &u32);
+		break;
 	case VAULT_MSG_ERROR:
 		rc = vault_rd_u32(&r, &u32) || vault_rd_str(&r, &s, &n);
 		break;
 	case VAULT_MSG_ITEM:
-		/* A HISTORY item; slot items and accounts are longer. */
+		/* HISTORY: u32 u64 u8 u8; SLOT_LIST: u32 u8 u64 u64 u64 u8. */
 		rc = vault_rd_u32(&r, &u32) || vault_rd_u64(&r, &u64) || vault_rd_u8(&r, &u8);
-		if (rc == 0 && r.len > 0) /* SLOT_LIST: u32 id u8 kind u64 u64 u64 u8 */
+		if (rc == 0 && r.len == 1)
+			rc = vault_rd_u8(&r, &u8);
+		else if (rc == 0 && r.len > 0)
 			rc = vault_rd_u64(&r, &u64) || vault_rd_u64(&r, &u64) || vault_rd_u8(&r, &u8);
 		break;
 	default: /* STATUS, LOCK, LIST, SLOT_LIST, OK, CONFIRM: no fields */
@@ -180,6 +189,7 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 	const unsigned char *s;
 	vault_rd r = { p, len };
 	uint32_t code;
+	uint8_t u8;
 	size_t n;
 
 	switch (type) {
@@ -192,6 +202,13 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 		} else if (req == VAULT_MSG_LOG) {
 			FUZZ_CHECK(vault_audit_decode(&r, &e) == 0 && vault_rd_end(&r) == 0);
 			vault_audit_entry_clear(&e);
+		} else if (req == VAULT_MSG_DUE) {
+			/* str name, u8 state (0 not due, 1 due, 2 attention) */
+			FUZZ_CHECK(vault_rd_str(&r, &s, &n) == 0 && vault_rd_u8(&r, &u8) == 0 &&
+			    vault_rd_end(&r) == 0 && u8 <= 2);
+		} else if (req == VAULT_MSG_RECOVER) {
+			FUZZ_CHECK(vault_rd_str(&r, &s, &n) == 0 && vault_rd_u32(&r, &code) == 0 &&
+			    vault_rd_str(&r, &s, &n) == 0 && vault_rd_end(&r) == 0);
 		} else {
 			FUZZ_CHECK(req == VAULT_MSG_HISTORY || req == VAULT_MSG_SLOT_LIST);
 			FUZZ_CHECK(rd_request(VAULT_MSG_ITEM, p, len) == 0);
@@ -208,6 +225,9 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 			FUZZ_CHECK(n > 0 && n <= VAULT_SECRET_MAX);
 		} else if (req == VAULT_MSG_SET) {
 			FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_end(&r) == 0);
+		} else if (req == VAULT_MSG_ROTATE) {
+			FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_str(&r, &s, &n) == 0 &&
+			    vault_rd_end(&r) == 0 && code <= VAULT_DRY_RUN);
 		} else {
 			FUZZ_CHECK(len == 0);
 		}
