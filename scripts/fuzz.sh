@@ -25,7 +25,7 @@ if ! [[ $FUZZ_SECONDS =~ ^[1-9][0-9]*$ ]]; then
 	echo "fuzz.sh: FUZZ_SECONDS must be a positive number of seconds, not '$FUZZ_SECONDS'" >&2
 	exit 2
 fi
-ALL_TARGETS=(fuzz_frame fuzz_record fuzz_keyslot fuzz_names fuzz_template)
+ALL_TARGETS=(fuzz_frame fuzz_record fuzz_keyslot fuzz_names fuzz_template fuzz_askpass)
 if (($# > 0)); then
 	targets=("$@")
 	for t in "${targets[@]}"; do
