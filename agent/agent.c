@@ -113,6 +113,13 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* SIGXFSZ: a file-size limit fails the write with EFBIG instead of killing us. */
+static void
+on_xfsz(int sig)
+{
+	(void)sig;
+}
+
 static void
 on_signal(int sig)
 {
@@ -995,6 +1002,14 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * ulimit -f: a write past the limit must fail (EFBIG -> VAULT_ERR_FULL,
+	 * answered to that client) and the agent keep serving. A handler, not
+	 * SIG_IGN, so that rotation commands it execs get the default back.
+	 */
+	sa.sa_handler = on_xfsz;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGXFSZ, &sa, NULL);
 	/* Rotation workers are never waited for: no zombies. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;

@@ -168,33 +168,50 @@ agent_program(char *out, size_t size)
  * the child we wait for exits as soon as the socket is listening.
  */
 static int
-start_agent(const char *db, const char *sock)
+start_agent(const char *db, const char *sock, char *err, size_t errlen)
 {
 	char prog[PATH_MAX];
 	pid_t pid;
-	int status, nul;
+	int status, nul, p[2];
+	ssize_t n;
 
+	err[0] = '\0';
 	if (agent_program(prog, sizeof(prog)) != 0)
 		return cli_fail(VAULT_ERR_NOTFOUND, "cannot find vault-agent to start (set VAULT_AGENT_PROGRAM, "
 						    "or use --no-agent)");
-	if ((pid = fork()) < 0)
+	/* Its stderr is kept back: a loser of a start race has nothing to say. */
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return cli_fail(VAULT_ERR_IO, "pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
 		return cli_fail(VAULT_ERR_IO, "fork: %s", strerror(errno));
+	}
 	if (pid == 0) {
 		/* The agent's shell lines are for humans starting it by hand. */
 		if ((nul = open("/dev/null", O_WRONLY)) >= 0)
 			dup2(nul, STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
 		setenv("VAULT_AGENT_SOCK", sock, 1);
 		execl(prog, "vault-agent", "--db", db, (char *)NULL);
 		_exit(127);
 	}
+	close(p[1]);
 	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			close(p[0]);
 			return cli_fail(VAULT_ERR_IO, "waitpid: %s", strerror(errno));
+		}
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		/* vault-agent already said why on stderr; keep its code. */
+	/* What it said before it exited; the daemon it left behind keeps nothing of ours open for long. */
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	n = read(p[0], err, errlen - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return WIFEXITED(status) && WEXITSTATUS(status) != 127 ? WEXITSTATUS(status) : VAULT_EXIT_ERROR;
-	}
+	if (err[0] != '\0')
+		fputs(err, stderr);
 	return 0;
 }
 
@@ -287,7 +304,7 @@ int
 session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 {
 	struct agent_status st;
-	char why[600];
+	char why[600], err[1024];
 	int rc, explicit_path, started = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -310,10 +327,29 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 			    "VAULT_PASSPHRASE_FILE, or start 'vault-agent --unlock-keyfile PATH'");
 		if ((rc = vault_sock_dir_check(s->sock, 1, why, sizeof(why))) != 0)
 			return cli_fail(rc, "cannot start an agent: %s", why);
-		if ((rc = start_agent(s->db, s->sock)) != 0)
-			return rc;
-		started = 1;
-		rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
+		if ((rc = start_agent(s->db, s->sock, err, sizeof(err))) == 0) {
+			started = 1;
+			rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
+		} else {
+			/*
+			 * Another command may have started one at the same moment
+			 * (cron): its agent wins the socket and ours gives up. Use
+			 * the winner; speak for ours only if there is none.
+			 */
+			int code = rc, i, won = 0;
+
+			for (i = 0; !won && strstr(err, "already serves") != NULL && i < 50; i++) {
+				if (vault_agent_connect(&s->fd, s->sock, why, sizeof(why)) == 0)
+					won = 1;
+				else
+					(void)nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+			}
+			if (!won) {
+				fputs(err, stderr);
+				return code;
+			}
+			rc = 0;
+		}
 	}
 	if (rc != 0)
 		return cli_fail(rc, "cannot talk to the agent: %s", why);

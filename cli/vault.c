@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <string.h>
@@ -1464,17 +1465,36 @@ cmd_help(int argc, char **argv)
 	return 0;
 }
 
+/* SIGXFSZ is caught, not left fatal: see main(). */
+static void
+on_xfsz(int sig)
+{
+	(void)sig;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct cmd *c;
 	struct rlimit nocore = { 0, 0 };
+	struct sigaction xfsz;
 
 	/*
 	 * Secrets pass through this process: no core dumps. PR_SET_DUMPABLE
 	 * is cleared in session.c, once the agent has read who we are.
 	 */
 	(void)setrlimit(RLIMIT_CORE, &nocore);
+	/*
+	 * A file-size limit (ulimit -f) must fail the write with EFBIG, which
+	 * becomes VAULT_ERR_FULL and a clear message, not kill us mid-write.
+	 * A handler rather than SIG_IGN: exec resets it, so programs that
+	 * vault run starts get the default disposition.
+	 */
+	memset(&xfsz, 0, sizeof(xfsz));
+	xfsz.sa_handler = on_xfsz;
+	xfsz.sa_flags = SA_RESTART;
+	sigemptyset(&xfsz.sa_mask);
+	(void)sigaction(SIGXFSZ, &xfsz, NULL);
 	if (vault_lib_init() != 0) {
 		fprintf(stderr, "vault: cannot initialise libsodium\n");
 		return VAULT_EXIT_ERROR;
