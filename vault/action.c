@@ -203,8 +203,11 @@ body_open(vault *v, struct act_row *row, const void *blob, size_t len)
 	if (rc == 0) {
 		r.p = pt.p;
 		r.len = pt.len;
-		if (vault_rd_u8(&r, &fmt) != 0 || fmt != BODY_FORMAT ||
-		    vault_action_decode(&r, &row->a) != 0 || vault_rd_end(&r) != 0)
+		if (vault_rd_u8(&r, &fmt) != 0 || fmt != BODY_FORMAT)
+			rc = VAULT_ERR_CORRUPT;
+		else if ((rc = vault_action_decode(&r, &row->a)) != 0)
+			rc = rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_CORRUPT; /* not damage */
+		else if (vault_rd_end(&r) != 0)
 			rc = VAULT_ERR_CORRUPT;
 	}
 	if (rc == VAULT_ERR_CORRUPT) {
@@ -495,7 +498,6 @@ void
 vault_plan_free(vault_plan **pp)
 {
 	vault_plan *p;
-	size_t i;
 
 	if (pp == NULL || (p = *pp) == NULL)
 		return;
@@ -506,12 +508,11 @@ vault_plan_free(vault_plan **pp)
 	free(p->host);
 	free(p->deliver_env);
 	free(p->program);
-	for (i = 0; p->argv != NULL && i < p->argc; i++) {
-		/* An argv may carry {secret} when an action opted in. */
-		sodium_memzero(p->argv[i], strlen(p->argv[i]));
-		free(p->argv[i]);
-	}
-	free(p->argv);
+	/*
+	 * An argv may carry {secret} when an action opted in; a decode cut
+	 * short leaves NULLs at its end, which vault_argv_free() skips.
+	 */
+	vault_argv_free(&p->argv, p->argc);
 	vault_secret_free(&p->secret);
 	sodium_memzero(p, sizeof(*p));
 	free(p);

@@ -91,7 +91,7 @@ check_last(vault *v, uint64_t n, const unsigned char mac[MACBYTES])
 {
 	sqlite3_stmt *st = NULL;
 	unsigned char prev[MACBYTES], want[MACBYTES];
-	int rc;
+	int rc, src;
 
 	if (n == 0)
 		return 0;
@@ -101,7 +101,7 @@ check_last(vault *v, uint64_t n, const unsigned char mac[MACBYTES])
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)(n - 1));
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
 	rc = VAULT_ERR_CORRUPT;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((uint64_t)sqlite3_column_int64(st, 0) == n - 1) {
 			if (sqlite3_column_bytes(st, 2) != MACBYTES)
 				break;
@@ -112,8 +112,11 @@ check_last(vault *v, uint64_t n, const unsigned char mac[MACBYTES])
 			(size_t)sqlite3_column_bytes(st, 1)) == 0 && sodium_memcmp(want, mac, MACBYTES) == 0)
 			rc = 0;
 	}
+	/* A read that failed (out of memory, I/O) says nothing about the chain. */
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = vault_sql_err(v, src, "read audit log");
 	vault_stmt_done(v, st);
-	if (rc != 0)
+	if (rc == VAULT_ERR_CORRUPT)
 		vault_detail(v, "audit log: entry %llu was edited or its chain broken", (unsigned long long)n);
 	return rc;
 }
@@ -260,18 +263,25 @@ vault_audit_walk(vault *v, int verify, int (*fn)(const vault_audit_entry *e, voi
 		ad.len = pt.len = 0;
 		if ((rc = audit_ad(&ad, v, seq)) != 0)
 			goto out;
-		if (vault_unseal(&pt, ent, entlen, ad.p, ad.len, v->keys->record) != 0) {
-			vault_detail(v, "audit log: entry %llu is damaged or was tampered with",
-			    (unsigned long long)seq);
-			rc = VAULT_ERR_CORRUPT;
+		/* Out of memory is not damage: only a bad record is CORRUPT. */
+		if ((rc = vault_unseal(&pt, ent, entlen, ad.p, ad.len, v->keys->record)) != 0) {
+			if (rc != VAULT_ERR_NOMEM) {
+				vault_detail(v, "audit log: entry %llu is damaged or was tampered "
+						"with", (unsigned long long)seq);
+				rc = VAULT_ERR_CORRUPT;
+			}
 			goto out;
 		}
 		r.p = pt.p;
 		r.len = pt.len;
-		if (vault_audit_decode(&r, &e) != 0 || vault_rd_end(&r) != 0 || e.seq != seq) {
+		if ((rc = vault_audit_decode(&r, &e)) != 0 || vault_rd_end(&r) != 0 ||
+		    e.seq != seq) {
 			vault_audit_entry_clear(&e);
-			vault_detail(v, "audit log: entry %llu is malformed", (unsigned long long)seq);
-			rc = VAULT_ERR_CORRUPT;
+			if (rc != VAULT_ERR_NOMEM) {
+				vault_detail(v, "audit log: entry %llu is malformed",
+				    (unsigned long long)seq);
+				rc = VAULT_ERR_CORRUPT;
+			}
 			goto out;
 		}
 		rc = fn ? fn(&e, arg) : 0;

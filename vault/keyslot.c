@@ -180,7 +180,8 @@ vault_slot_unwrap(const struct vault_slot *s, const unsigned char id[VAULT_IDBYT
 	if ((rc = slot_ad(&ad, s, id)) != 0)
 		goto out;
 	if ((rc = vault_unseal(&mk, s->wrapped, s->wrappedlen, ad.p, ad.len, kek)) != 0) {
-		rc = VAULT_ERR_BADPASS; /* wrong KEK and a damaged slot look alike */
+		if (rc != VAULT_ERR_NOMEM)
+			rc = VAULT_ERR_BADPASS; /* wrong KEK and a damaged slot look alike */
 		goto out;
 	}
 	if (mk.len != VAULT_KEYBYTES) {

@@ -442,7 +442,7 @@ static int
 resolve(struct rot *r, int count_failure, const char *cause, int *result, char *why, size_t whylen)
 {
 	char vwhy[300], owhy[300];
-	int vn, vo;
+	int vn, vo, rc;
 
 	vn = verify(r, r->newpw, vwhy, sizeof(vwhy));
 	if (vn == 0) {
@@ -464,16 +464,16 @@ resolve(struct rot *r, int count_failure, const char *cause, int *result, char *
 		else
 			snprintf(why, whylen, "%s, and neither version %u nor version %u logs on", cause,
 			    r->oldver, r->newver);
-		if (finish(r, FIN_RECONCILE, count_failure, why) != 0)
-			return VAULT_ERR_IO;
+		if ((rc = finish(r, FIN_RECONCILE, count_failure, why)) != 0)
+			return rc;
 		(void)raudit(r, "needs reconcile: %s; both versions are kept", why);
 		*result = VAULT_RECONCILE;
 		return 0;
 	}
 	snprintf(why, whylen, "%s; cannot check the target now (%s); run 'vault rotate --recover' later",
 	    cause, vn != VAULT_ERR_BADPASS && vn != VAULT_ERR_NOTFOUND ? vwhy : owhy);
-	if (finish(r, FIN_PENDING, count_failure, why) != 0)
-		return VAULT_ERR_IO;
+	if ((rc = finish(r, FIN_PENDING, count_failure, why)) != 0)
+		return rc;
 	(void)raudit(r, "still pending: %s", why);
 	*result = VAULT_STILL_PENDING;
 	return 0;

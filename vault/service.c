@@ -528,9 +528,10 @@ h_action_add(struct svc *s, vault_rd *r)
 	uint8_t replace;
 	int rc;
 
-	if (vault_action_decode(r, &a) != 0 || vault_rd_u8(r, &replace) != 0 || vault_rd_end(r) != 0) {
+	if ((rc = vault_action_decode(r, &a)) != 0 || (rc = vault_rd_u8(r, &replace)) != 0 ||
+	    (rc = vault_rd_end(r)) != 0) {
 		vault_action_free(&a);
-		return VAULT_ERR_PROTO;
+		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
 	if ((rc = need_unlocked(s)) == 0)
 		rc = vault_action_add(s->v, a, replace);
@@ -685,14 +686,15 @@ run_req_read(vault_rd *r, struct run_req *q, char *name, size_t namesize)
 {
 	uint8_t adhoc;
 	uint32_t n, i;
+	int rc;
 
 	memset(q, 0, sizeof(*q));
 	if (vault_rd_u8(r, &adhoc) != 0 || adhoc > 1)
 		return VAULT_ERR_PROTO;
 	q->adhoc = adhoc;
 	if (adhoc) {
-		if (vault_action_decode(r, &q->a) != 0)
-			return VAULT_ERR_PROTO;
+		if ((rc = vault_action_decode(r, &q->a)) != 0)
+			return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 		name[0] = '\0';
 	} else if (rd_name(r, name, namesize) != 0) {
 		return VAULT_ERR_PROTO;
@@ -703,8 +705,8 @@ run_req_read(vault_rd *r, struct run_req *q, char *name, size_t namesize)
 		return VAULT_ERR_NOMEM;
 	for (i = 0; i < n; i++) {
 		q->nkv = i + 1;
-		if (vault_rd_cstr(r, &q->kv[i], 2 * VAULT_ARG_MAX) != 0)
-			return VAULT_ERR_PROTO;
+		if ((rc = vault_rd_cstr(r, &q->kv[i], 2 * VAULT_ARG_MAX)) != 0)
+			return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
 	if (vault_rd_u8(r, &q->interactive) != 0 || vault_rd_str(r, &q->confirm, &q->confirmlen) != 0 ||
 	    vault_rd_end(r) != 0)
@@ -929,6 +931,8 @@ h_run(struct svc *s, vault_rd *r)
 	}
 	vault_plan_encode(&p, &plan);
 	rc = p.err ? p.err : reply_ok(s, &p);
+	if (rc != 0 && t != NULL)
+		ticket_burn(t); /* nobody was told its id */
 	goto out;
 out_proto:
 	rc = rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
@@ -938,15 +942,8 @@ out_err:
 out:
 	if (plan.secret == sec)
 		plan.secret = NULL;
-	if (plan.argv != NULL) {
-		size_t i;
-
-		for (i = 0; i < plan.argc; i++) {
-			sodium_memzero(plan.argv[i], strlen(plan.argv[i]));
-			free(plan.argv[i]);
-		}
-		free(plan.argv);
-	}
+	/* An ad-hoc argv whose copy ran out of memory ends in NULLs. */
+	vault_argv_free(&plan.argv, plan.argc);
 	vault_wr_free(&p);
 	vault_secret_free(&sec);
 	vault_account_free(&acct);

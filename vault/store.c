@@ -201,6 +201,25 @@ stmt_cache_clear(vault *v)
 	}
 }
 
+/*
+ * Kept prepared from the moment the connection is set up (db_settings):
+ * undoing a failed write must not need memory, or running out of it
+ * would leave that write's transaction open, its lock held and its
+ * half-done rows visible to every later read on this handle.
+ */
+static const char sql_rollback[] = "ROLLBACK";
+
+static void
+rollback_all(vault *v)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_get_autocommit(v->db) || vault_prepare(v, &st, sql_rollback) != 0)
+		return;
+	(void)sqlite3_step(st);
+	vault_stmt_done(v, st);
+}
+
 static int
 exec(vault *v, const char *sql, const char *what)
 {
@@ -262,8 +281,7 @@ vault_txn_rollback(vault *v)
 		return;
 	}
 	v->txn_depth = 0;
-	if (!sqlite3_get_autocommit(v->db))
-		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback_all(v);
 }
 
 int
@@ -291,8 +309,7 @@ void
 vault_rollback(vault *v)
 {
 	v->in_txn = 0;
-	if (!sqlite3_get_autocommit(v->db))
-		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback_all(v);
 }
 
 static int
@@ -342,14 +359,23 @@ db_open(vault *v, int create)
 static int
 db_settings(vault *v)
 {
+	sqlite3_stmt *st = NULL;
 	int rc = exec(v,
 	    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
 	    "PRAGMA synchronous=FULL;",
 	    "configure");
 
-	if (rc == 0)
-		v->sync_full = 1;
-	return rc;
+	if (rc != 0)
+		return rc;
+	v->sync_full = 1;
+	/*
+	 * Prepared after the pragmas above, which expire every statement:
+	 * an expired one would need memory to be prepared again.
+	 */
+	if ((rc = vault_prepare(v, &st, sql_rollback)) != 0)
+		return rc;
+	vault_stmt_done(v, st);
+	return 0;
 }
 
 /*
@@ -848,6 +874,10 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 			goto out;
 		}
 		r = vault_slot_unwrap(&s, v->id, kek, keys->master);
+		if (r == VAULT_ERR_NOMEM) {
+			rc = r; /* not a wrong passphrase: say so, try no more */
+			goto out;
+		}
 		if (r == 0) {
 			if (load) {
 				if ((rc = vault_keys_derive(keys)) != 0)
