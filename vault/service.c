@@ -328,9 +328,11 @@ h_edit(struct svc *s, vault_rd *r)
 	uint32_t fields;
 	int rc, arc, c;
 
-	if (rd_name(r, name, sizeof(name)) != 0 || vault_rd_u32(r, &fields) != 0 ||
-	    vault_account_decode(r, &ch) != 0 || vault_rd_str(r, &pass, &passlen) != 0 ||
-	    vault_rd_end(r) != 0) {
+	if (rd_name(r, name, sizeof(name)) != 0 || vault_rd_u32(r, &fields) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = vault_account_decode(r, &ch)) != 0)
+		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO; /* out of memory is no bad frame */
+	if (vault_rd_str(r, &pass, &passlen) != 0 || vault_rd_end(r) != 0) {
 		vault_account_free(&ch);
 		return VAULT_ERR_PROTO;
 	}

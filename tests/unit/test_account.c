@@ -829,6 +829,89 @@ account_bulk(void **state)
 	assert_secret(f->v, "acct-0500", 0, "pw-500");
 }
 
+/*
+ * vault_account_edit changes only the fields in the mask, needs the
+ * vault unlocked and the account there, and refuses what would not pass
+ * the account's own checks, leaving it unchanged.
+ */
+static void
+account_edit(void **state)
+{
+	struct fx *f = *state;
+	vault_account ch = mk_acct("ignored", "newuser"), *got = NULL;
+	int64_t before;
+
+	add(f->v, "acct", "pw");
+	assert_int_equal(vault_account_get(f->v, "acct", &got), 0);
+	before = got->updated;
+	vault_account_free(&got);
+	ch.domain = (char *)(uintptr_t) "NEWDOM";
+	ch.host = (char *)(uintptr_t) "h2";
+	ch.note = (char *)(uintptr_t) "n2";
+	ch.use = VAULT_USE_ANY;
+	assert_int_equal(vault_account_edit(f->v, "ACCT", &ch, VAULT_EDIT_USER | VAULT_EDIT_HOST), 0);
+	fx_reopen(f);
+	assert_int_equal(vault_account_get(f->v, "acct", &got), 0);
+	assert_string_equal(got->name, "acct"); /* never renamed */
+	assert_string_equal(got->user, "newuser");
+	assert_string_equal(got->host, "h2");
+	assert_string_equal(got->domain, "");   /* not in the mask */
+	assert_string_equal(got->note, "");
+	assert_int_equal(got->use, VAULT_USE_ACTIONS);
+	assert_int_equal(got->version, 1);
+	assert_true(got->updated >= before);
+	vault_account_free(&got);
+	assert_secret(f->v, "acct", 0, "pw");
+	assert_int_equal(vault_account_edit(f->v, "acct", &ch,
+			     VAULT_EDIT_DOMAIN | VAULT_EDIT_NOTE | VAULT_EDIT_USE),
+	    0);
+	assert_int_equal(vault_account_get(f->v, "acct", &got), 0);
+	assert_string_equal(got->domain, "NEWDOM");
+	assert_string_equal(got->note, "n2");
+	assert_int_equal(got->use, VAULT_USE_ANY);
+	vault_account_free(&got);
+
+	/* Refused, and nothing changes: an empty user, a bad use, a control character. */
+	ch.user = (char *)(uintptr_t) "";
+	assert_int_equal(vault_account_edit(f->v, "acct", &ch, VAULT_EDIT_USER), VAULT_ERR_INVAL);
+	ch.use = 9;
+	assert_int_equal(vault_account_edit(f->v, "acct", &ch, VAULT_EDIT_USE), VAULT_ERR_INVAL);
+	ch.note = (char *)(uintptr_t) "a\x1b[31m";
+	assert_int_equal(vault_account_edit(f->v, "acct", &ch, VAULT_EDIT_NOTE), VAULT_ERR_INVAL);
+	assert_int_equal(vault_account_get(f->v, "acct", &got), 0);
+	assert_string_equal(got->user, "newuser");
+	assert_int_equal(got->use, VAULT_USE_ANY);
+	assert_string_equal(got->note, "n2");
+	vault_account_free(&got);
+
+	assert_int_equal(vault_account_edit(f->v, "nobody", &ch, VAULT_EDIT_HOST), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_account_edit(f->v, "-bad", &ch, VAULT_EDIT_HOST), VAULT_ERR_NAME);
+	vault_lock(f->v);
+	assert_int_equal(vault_account_edit(f->v, "acct", &ch, VAULT_EDIT_HOST), VAULT_ERR_LOCKED);
+}
+
+/* An account row whose name hash was cut short: listing says which row. */
+static void
+tamper_short_name_hash(void **state)
+{
+	struct fx *f = *state;
+	vault_account **list = NULL, *got = NULL;
+	size_t n = 7;
+
+	add(f->v, "one", "pw-1");
+	add(f->v, "two", "pw-2");
+	fx_close(f);
+	sql_exec(f->path, "UPDATE accounts SET name_hash=substr(name_hash, 1, 16) WHERE id=2");
+	fx_open(f);
+	assert_int_equal(vault_account_list(f->v, &list, &n), VAULT_ERR_CORRUPT);
+	assert_null(list);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(vault_errdetail(f->v), "account row 2: name hash is damaged"));
+	/* The other account is untouched; the damaged one is simply not found by name. */
+	assert_secret(f->v, "one", 0, "pw-1");
+	assert_int_equal(vault_account_get(f->v, "two", &got), VAULT_ERR_NOTFOUND);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -849,6 +932,8 @@ main(void)
 		T(tamper_copy_secret),
 		T(tamper_copy_row),
 		T(account_bulk),
+		T(account_edit),
+		T(tamper_short_name_hash),
 	};
 
 	if (vault_lib_init() != 0)

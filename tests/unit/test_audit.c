@@ -450,6 +450,76 @@ locked(void **state)
 	vault_close(&v);
 }
 
+/* Rows 5's entry edited: a verifying walk says so, and nothing is ever chained onto it. */
+static void
+tamper_append_refused(void **state)
+{
+	struct fx *f = *state;
+	vault_audit_entry e;
+	vault *v;
+
+	raw_flip_entry(f, 5);
+	v = fx_open(f);
+	entry_make(&e, 0);
+	assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 5);
+	vault_close(&v);
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	vault_close(&v);
+	/* Still five rows: the refused append wrote nothing. */
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+
+		assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), NENTRIES);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	}
+}
+
+/* Blobs of the wrong length where a mac or the head should be. */
+static void
+tamper_short_blobs(void **state)
+{
+	struct fx *f = *state;
+	vault_audit_entry e;
+	vault *v;
+
+	entry_make(&e, 0);
+	/* The last row's mac cut short: the append stops at once. */
+	raw_exec(f, "UPDATE audit SET mac=zeroblob(16) WHERE id=5");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_CORRUPT);
+	assert_non_null(strstr(vault_errdetail(v), "audit row 5: mac is damaged"));
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	vault_close(&v);
+	/* The row before it: the last row can no longer be checked. */
+	raw_exec(f, "UPDATE audit SET mac=(SELECT mac FROM audit WHERE id=4) WHERE id=5");
+	raw_exec(f, "UPDATE audit SET mac=zeroblob(16) WHERE id=4");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_CORRUPT);
+	vault_close(&v);
+}
+
+static void
+tamper_head_length(void **state)
+{
+	struct fx *f = *state;
+	vault_audit_entry e;
+	vault *v;
+
+	raw_exec(f, "UPDATE vault_meta SET value=zeroblob(12) WHERE key='audit_head'");
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	entry_make(&e, 0);
+	assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_CORRUPT);
+	vault_close(&v);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -468,6 +538,9 @@ main(void)
 		T(tamper_delete_head),
 		T(tamper_swap),
 		T(locked),
+		T(tamper_append_refused),
+		T(tamper_short_blobs),
+		T(tamper_head_length),
 	};
 
 	if (vault_lib_init() != 0)

@@ -503,6 +503,42 @@ pins_differ(void **state)
 	    "ab00000000000000000000000000000000000000000000000000000000000001");
 }
 
+/* Names too long to be a program, and a program too big to pin. */
+static void
+open_limits(void **state)
+{
+	struct fx *f = *state;
+	unsigned char pin[VAULT_PINBYTES], zero[VAULT_PINBYTES] = { 0 };
+	char *longp, *abs = NULL;
+	int fd = 99;
+
+	/* A name past PATH_MAX is refused without a lookup; one past NAME_MAX is nowhere. */
+	longp = malloc(PATH_MAX + 2);
+	assert_non_null(longp);
+	memset(longp, 'a', PATH_MAX + 1);
+	longp[PATH_MAX + 1] = '\0';
+	assert_int_equal(vault_program_resolve(&abs, longp, "/usr/bin"), VAULT_ERR_TOOBIG);
+	assert_null(abs);
+	longp[NAME_MAX + 1] = '\0';
+	assert_int_equal(vault_program_resolve(&abs, longp, "/usr/bin:/bin"), VAULT_ERR_NOTFOUND);
+	assert_null(abs);
+	assert_int_equal(vault_program_resolve(&abs, NULL, "/usr/bin"), VAULT_ERR_INVAL);
+	free(longp);
+
+	/* Over 1 GiB (a sparse file, so it costs nothing): refused before any read. */
+	fd = open(fx_path(f, "huge"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)1024 * 1024 * 1024 + 1), 0);
+	assert_int_equal(close(fd), 0);
+	fd = 99;
+	memset(pin, 0xaa, sizeof(pin));
+	assert_int_equal(vault_program_open(&fd, f->path, pin), VAULT_ERR_TOOBIG);
+	assert_int_equal(fd, -1);
+	assert_memory_equal(pin, zero, sizeof(pin));
+	/* Exactly 1 GiB of holes would be allowed; we do not read it here. */
+	assert_int_equal(vault_program_open(&fd, NULL, pin), VAULT_ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -515,6 +551,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(open_script, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(open_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(pins_differ, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(open_limits, fx_setup, fx_teardown),
 	};
 
 	if (vault_lib_init() != 0)

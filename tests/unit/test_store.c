@@ -1031,6 +1031,372 @@ errors_words(void **state)
 	assert_int_equal(vault_exit_code(VAULT_ERR_IO), VAULT_EXIT_ERROR);
 }
 
+/*
+ * SQLite result codes, extended ones included, map to the errors the
+ * programs turn into exit codes; the detail names what failed. A full disk
+ * shows up as an I/O error with errno EFBIG or ENOSPC, and must say so.
+ */
+static void
+sql_errors_mapped(void **state)
+{
+	static const struct {
+		int sqlite;
+		int want;
+	} map[] = {
+		{ SQLITE_BUSY, VAULT_ERR_BUSY },
+		{ SQLITE_BUSY_SNAPSHOT, VAULT_ERR_BUSY },
+		{ SQLITE_LOCKED, VAULT_ERR_BUSY },
+		{ SQLITE_NOMEM, VAULT_ERR_NOMEM },
+		{ SQLITE_FULL, VAULT_ERR_FULL },
+		{ SQLITE_CORRUPT, VAULT_ERR_CORRUPT },
+		{ SQLITE_CORRUPT_INDEX, VAULT_ERR_CORRUPT },
+		{ SQLITE_NOTADB, VAULT_ERR_NOTVAULT },
+		{ SQLITE_CONSTRAINT, VAULT_ERR_EXISTS },
+		{ SQLITE_CONSTRAINT_UNIQUE, VAULT_ERR_EXISTS },
+		{ SQLITE_ERROR, VAULT_ERR_IO },
+		{ SQLITE_READONLY, VAULT_ERR_IO },
+		{ SQLITE_PERM, VAULT_ERR_IO },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		assert_int_equal(vault_sql_err(NULL, map[i].sqlite, "probe"), map[i].want);
+		/* No handle: the detail goes where vault_open() leaves its own. */
+		assert_non_null(strstr(vault_open_errdetail(), "probe: "));
+	}
+	errno = EFBIG;
+	assert_int_equal(vault_sql_err(NULL, SQLITE_IOERR_WRITE, "write"), VAULT_ERR_FULL);
+	errno = ENOSPC;
+	assert_int_equal(vault_sql_err(NULL, SQLITE_IOERR_FSYNC, "sync"), VAULT_ERR_FULL);
+	errno = EIO;
+	assert_int_equal(vault_sql_err(NULL, SQLITE_IOERR_READ, "read"), VAULT_ERR_IO);
+	assert_string_equal(vault_open_errdetail(), "read: disk I/O error");
+}
+
+/*
+ * A vault made by an older version is brought up to date when opened:
+ * the missing tables appear, user_version follows, nothing stored is
+ * lost. A migration that fails leaves the file as it was.
+ */
+static void
+migrate_older(void **state)
+{
+	struct fx *f = *state;
+	vault_action **acts = NULL;
+	vault *v = make_vault(f->path);
+	char kf[160], sql[96];
+	size_t n = 9;
+	int known = vault_schema_known();
+
+	fx_file(f, kf, sizeof(kf), "k");
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, NULL), 0);
+	add_account(v, "kept", "kept-pw");
+	vault_close(&v);
+	assert_int_equal(known, 3);
+
+	/* A version 2 vault: no actions table yet. */
+	sql_exec(f->path, "DROP TABLE actions; PRAGMA user_version=2");
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_schema_found(v), known);
+	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
+	assert_secret(v, "kept", "kept-pw");
+	assert_int_equal(vault_action_list(v, &acts, &n), 0);
+	assert_int_equal(n, 0);
+	vault_close(&v);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), known);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='actions'"), 1);
+
+	/* Version 1: neither the audit log nor actions. */
+	sql_exec(f->path, "DROP TABLE actions; DROP TABLE audit; DELETE FROM vault_meta WHERE key != 'id';"
+			  "PRAGMA user_version=1");
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
+	assert_secret(v, "kept", "kept-pw");
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
+	vault_close(&v);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), known);
+
+	/* Says it is version 2, but the actions table is there: 003 fails, and rolls back. */
+	sql_exec(f->path, "PRAGMA user_version=2");
+	assert_int_not_equal(vault_open(&v, f->path), 0);
+	assert_null(v);
+	if (strstr(vault_open_errdetail(), "actions") == NULL)
+		fail_msg("detail: %s", vault_open_errdetail());
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", known);
+	sql_exec(f->path, sql);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
+	assert_secret(v, "kept", "kept-pw");
+	vault_close(&v);
+}
+
+/*
+ * Around fork(): disconnect drops the SQLite connection and keeps the
+ * key; reconnect opens the file again and everything still reads. Both
+ * are idempotent; a file that went away cannot be reconnected.
+ */
+static void
+disconnect_reconnect(void **state)
+{
+	struct fx *f = *state;
+	vault *v = make_vault(f->path);
+	char moved[160];
+
+	add_account(v, "a", "pw-a");
+	vault_disconnect(v);
+	vault_disconnect(v);
+	vault_disconnect(NULL);
+	assert_true(vault_is_unlocked(v));
+	assert_null(v->db);
+	assert_int_equal(vault_reconnect(v), 0);
+	assert_int_equal(vault_reconnect(v), 0);
+	assert_secret(v, "a", "pw-a");
+	add_account(v, "b", "pw-b");
+
+	/* The file went away meanwhile: the reconnect fails, the handle stays closed. */
+	vault_disconnect(v);
+	fx_file(f, moved, sizeof(moved), "moved.db");
+	assert_int_equal(rename(f->path, moved), 0);
+	assert_int_not_equal(vault_reconnect(v), 0);
+	assert_null(v->db);
+	assert_int_equal(access(f->path, F_OK), -1); /* and was not created */
+	assert_int_equal(rename(moved, f->path), 0);
+	assert_int_equal(vault_reconnect(v), 0);
+	assert_secret(v, "b", "pw-b");
+	vault_lock(v);
+	vault_lock(v); /* locking twice is fine */
+	vault_lock(NULL);
+	assert_false(vault_is_unlocked(v));
+	vault_close(&v);
+	vault_close(&v);
+}
+
+/* Where the agent socket lives, and what its directory must look like. */
+static void
+sock_paths(void **state)
+{
+	struct fx *f = *state;
+	char run[64], want[128], why[256], sub[160], sock[200], link[160], lsock[200];
+	char longp[300];
+	struct stat st;
+	char *p = NULL;
+	unsigned long uid = 4000000123UL; /* nobody has a /run/user for this one */
+
+	assert_int_equal(vault_sock_path(&p, "/x/given.sock", "/run/me", uid), 0);
+	assert_string_equal(p, "/x/given.sock");
+	free(p);
+	assert_int_equal(vault_sock_path(&p, "", "/run/me", uid), 0);
+	assert_string_equal(p, "/run/me/vault/agent.sock");
+	free(p);
+	assert_int_equal(vault_sock_path(&p, NULL, NULL, uid), 0);
+	assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+	free(p);
+	/* A relative XDG_RUNTIME_DIR is ignored, like an absent one. */
+	assert_int_equal(vault_sock_path(&p, NULL, "run/me", uid), 0);
+	assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+	free(p);
+	/* Cron has no XDG_RUNTIME_DIR: the login session's /run/user/UID, if it is ours. */
+	snprintf(run, sizeof(run), "/run/user/%lu", (unsigned long)getuid());
+	if (lstat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+		snprintf(want, sizeof(want), "%s/vault/agent.sock", run);
+	else
+		snprintf(want, sizeof(want), "/tmp/vault-%lu/agent.sock", (unsigned long)getuid());
+	assert_int_equal(vault_sock_path(&p, NULL, NULL, (unsigned long)getuid()), 0);
+	assert_string_equal(p, want);
+	free(p);
+	/* Longer than sun_path: refused, not cut. */
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	p = (char *)(uintptr_t)1;
+	assert_int_equal(vault_sock_path(&p, longp, NULL, uid), VAULT_ERR_TOOBIG);
+	assert_null(p);
+	assert_int_equal(vault_sock_path(&p, NULL, longp, uid), VAULT_ERR_TOOBIG);
+	assert_null(p);
+
+	/* Made 0700 when asked to create it; a second check is fine. */
+	fx_file(f, sub, sizeof(sub), "rt");
+	snprintf(sock, sizeof(sock), "%s/agent.sock", sub);
+	why[0] = '\0';
+	assert_int_equal(vault_sock_dir_check(sock, 0, why, sizeof(why)), VAULT_ERR_NOAGENT);
+	assert_non_null(strstr(why, "socket directory"));
+	assert_int_equal(vault_sock_dir_check(sock, 1, why, sizeof(why)), 0);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(vault_sock_dir_check(sock, 0, why, sizeof(why)), 0);
+	/* Open to group or others: refused, even just readable. */
+	assert_int_equal(chmod(sub, 0750), 0);
+	assert_int_equal(vault_sock_dir_check(sock, 0, why, sizeof(why)), VAULT_ERR_PERM);
+	assert_non_null(strstr(why, "must be 0700"));
+	assert_int_equal(chmod(sub, 0700), 0);
+	/* A symlinked directory could point anywhere. */
+	fx_file(f, link, sizeof(link), "rt-link");
+	assert_int_equal(symlink(sub, link), 0);
+	snprintf(lsock, sizeof(lsock), "%s/agent.sock", link);
+	assert_int_equal(vault_sock_dir_check(lsock, 0, why, sizeof(why)), VAULT_ERR_SYMLINK);
+	assert_non_null(strstr(why, "symbolic link"));
+	assert_int_equal(vault_sock_dir_check(lsock, 1, why, sizeof(why)), VAULT_ERR_SYMLINK);
+	/* Cannot be created where the parent is missing. */
+	snprintf(sock, sizeof(sock), "%s/no/such/agent.sock", f->dir);
+	assert_int_equal(vault_sock_dir_check(sock, 1, why, sizeof(why)), VAULT_ERR_IO);
+	assert_non_null(strstr(why, "cannot create"));
+	/* A file where the directory should be. */
+	fx_file(f, sub, sizeof(sub), "plain");
+	write_file(sub, "x", 1, 0600);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", sub);
+	assert_int_equal(vault_sock_dir_check(sock, 0, why, sizeof(why)), VAULT_ERR_IO);
+	/* Someone else's directory (root can make one). */
+	if (geteuid() == 0) {
+		fx_file(f, sub, sizeof(sub), "theirs");
+		assert_int_equal(mkdir(sub, 0700), 0);
+		assert_int_equal(chown(sub, 4242, 4242), 0);
+		snprintf(sock, sizeof(sock), "%s/agent.sock", sub);
+		assert_int_equal(vault_sock_dir_check(sock, 0, why, sizeof(why)), VAULT_ERR_PERM);
+		assert_non_null(strstr(why, "owned by uid 4242"));
+	}
+}
+
+/* The default vault path, the parent directory maker and the file checks. */
+static void
+path_helpers(void **state)
+{
+	struct fx *f = *state;
+	char deep[200], why[256], file[160], dir[160];
+	struct stat st;
+	char *p = NULL;
+	int fd;
+
+	assert_int_equal(vault_default_path(&p, "/data", "/home/u"), 0);
+	assert_string_equal(p, "/data/vault/vault.db");
+	free(p);
+	assert_int_equal(vault_default_path(&p, "relative", "/home/u"), 0);
+	assert_string_equal(p, "/home/u/.local/share/vault/vault.db");
+	free(p);
+	assert_int_equal(vault_default_path(&p, NULL, "/home/u"), 0);
+	assert_string_equal(p, "/home/u/.local/share/vault/vault.db");
+	free(p);
+	assert_int_equal(vault_default_path(&p, "", "home"), VAULT_ERR_NOTFOUND);
+	assert_null(p);
+	assert_int_equal(vault_default_path(&p, NULL, NULL), VAULT_ERR_NOTFOUND);
+
+	/* mkdir -p, 0700 for what it makes; existing parts are left alone. */
+	snprintf(deep, sizeof(deep), "%s/a/b/c/vault.db", f->dir);
+	assert_int_equal(vault_mkdir_parent(deep), 0);
+	snprintf(dir, sizeof(dir), "%s/a/b/c", f->dir);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(chmod(dir, 0711), 0);
+	assert_int_equal(vault_mkdir_parent(deep), 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0711);
+	assert_int_equal(vault_mkdir_parent("vault.db"), 0); /* no directory part */
+	assert_int_equal(vault_mkdir_parent("/vault.db"), 0);
+	fx_file(f, file, sizeof(file), "blocker");
+	write_file(file, "x", 1, 0600);
+	snprintf(deep, sizeof(deep), "%s/blocker/sub/vault.db", f->dir);
+	assert_int_equal(vault_mkdir_parent(deep), VAULT_ERR_IO);
+
+	/* vault_check_dir: the directory must exist. */
+	snprintf(deep, sizeof(deep), "%s/nowhere/vault.db", f->dir);
+	assert_int_equal(vault_check_dir(deep, why, sizeof(why)), VAULT_ERR_NOTFOUND);
+	assert_non_null(strstr(why, "nowhere"));
+
+	/* vault_check_fd: strict (0600) and lax (no group/other write) modes. */
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(vault_check_fd(fd, 1, why, sizeof(why)), 0);
+	assert_int_equal(fchmod(fd, 0640), 0);
+	assert_int_equal(vault_check_fd(fd, 1, why, sizeof(why)), VAULT_ERR_PERM);
+	assert_non_null(strstr(why, "mode 0640"));
+	assert_int_equal(vault_check_fd(fd, 0, why, sizeof(why)), 0);
+	assert_int_equal(fchmod(fd, 0620), 0);
+	assert_int_equal(vault_check_fd(fd, 0, why, sizeof(why)), VAULT_ERR_PERM);
+	assert_int_equal(fchmod(fd, 0600), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(fchown(fd, 4242, 4242), 0);
+		assert_int_equal(vault_check_fd(fd, 1, why, sizeof(why)), VAULT_ERR_PERM);
+		assert_non_null(strstr(why, "owned by uid 4242"));
+		assert_int_equal(fchown(fd, 0, 0), 0);
+	}
+	close(fd);
+	fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(vault_check_fd(fd, 1, why, sizeof(why)), VAULT_ERR_PERM);
+	assert_string_equal(why, "not a regular file");
+	close(fd);
+	assert_int_equal(vault_check_fd(-1, 1, why, sizeof(why)), VAULT_ERR_IO);
+	assert_non_null(strstr(why, "cannot stat"));
+}
+
+/* Odd things where the vault file should be, and odd places to create one. */
+static void
+open_odd_paths(void **state)
+{
+	struct fx *f = *state;
+	char p[200];
+	vault *v = NULL;
+
+	/* A directory is not a vault file. */
+	fx_file(f, p, sizeof(p), "adir");
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(vault_open(&v, p), VAULT_ERR_PERM);
+	assert_null(v);
+	assert_non_null(strstr(vault_open_errdetail(), "not a regular file"));
+	/* The directory that should hold it is missing. */
+	snprintf(p, sizeof(p), "%s/missing/vault.db", f->dir);
+	assert_int_equal(vault_open(&v, p), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_create(&v, p, VAULT_KDF_INTERACTIVE, P(PASS)), VAULT_ERR_NOTFOUND);
+	assert_null(v);
+	/* No file: says how to make one. */
+	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NOTFOUND);
+	assert_non_null(strstr(vault_open_errdetail(), "vault init"));
+	/* An unknown KDF level makes nothing, and leaves no file behind. */
+	assert_int_equal(vault_create(&v, f->path, 9, P(PASS)), VAULT_ERR_INVAL);
+	assert_null(v);
+	assert_int_equal(access(f->path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* Two more shapes of "not a vault": 64 KiB pages (page size field 1), and names too long. */
+static void
+open_odd_files(void **state)
+{
+	struct fx *f = *state;
+	char p[400];
+	vault *v = NULL;
+	sqlite3 *db = NULL;
+	unsigned char before[32], after[32];
+	size_t n;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA page_size=65536; CREATE TABLE t(x); INSERT INTO t VALUES(1)",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(sql_int(f->path, "PRAGMA page_size"), 65536);
+	file_hash(f->path, before);
+	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NOTVAULT);
+	assert_null(v);
+	assert_non_null(strstr(vault_open_errdetail(), "not a vault"));
+	file_hash(f->path, after);
+	assert_memory_equal(before, after, sizeof(before));
+
+	/* A file name longer than NAME_MAX: the open's own error, for create and open. */
+	n = (size_t)snprintf(p, sizeof(p), "%s/", f->dir);
+	memset(p + n, 'v', 300);
+	p[n + 300] = '\0';
+	assert_int_equal(vault_open(&v, p), VAULT_ERR_IO);
+	assert_non_null(strstr(vault_open_errdetail(), "/vvvv")); /* names it (cut to fit) */
+	assert_int_equal(vault_create(&v, p, VAULT_KDF_INTERACTIVE, P(PASS)), VAULT_ERR_IO);
+	assert_non_null(strstr(vault_open_errdetail(), "/vvvv"));
+	assert_null(v);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -1056,6 +1422,13 @@ main(void)
 		T(passwd_changes),
 		T(bulk_txn),
 		cmocka_unit_test(errors_words),
+		cmocka_unit_test(sql_errors_mapped),
+		T(migrate_older),
+		T(disconnect_reconnect),
+		T(sock_paths),
+		T(path_helpers),
+		T(open_odd_paths),
+		T(open_odd_files),
 	};
 
 	if (vault_lib_init() != 0)

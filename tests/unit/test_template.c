@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "internal.h"
 
@@ -1202,6 +1204,482 @@ deliver_parse(void **state)
 	assert_string_equal(vault_deliver_name(42), "?");
 }
 
+/* argv[0] as typed: printable UTF-8 of at most 255 bytes. */
+static void
+check_argv0(void **state)
+{
+	struct fx *f = *state;
+	char name[260];
+
+	memset(name, 'x', 255);
+	name[255] = '\0';
+	f->a.argv0 = name;
+	check_ok(f);
+	name[255] = 'x';
+	name[256] = '\0';
+	check_fails(f, VAULT_ERR_INVAL, "the program's name (argv[0]) must be printable UTF-8, at most 255 bytes");
+	strcpy(name, "unxz\n");
+	check_fails(f, VAULT_ERR_INVAL, "the program's name (argv[0]) must be printable UTF-8, at most 255 bytes");
+	f->a.argv0 = "";
+	check_ok(f);
+	f->a.argv0 = NULL;
+	check_ok(f);
+}
+
+/* ------------------------------------------- encodings and storage */
+
+/*
+ * vault_action_encode/decode (action.c), what the agent stores and sends:
+ * every field comes back; every cut is malformed; bytes the decoder
+ * bounds (flags, delivery, counts) are refused, never clamped.
+ */
+static void
+action_codec(void **state)
+{
+	struct fx *f = *state;
+	vault_action *d = NULL;
+	vault_wr w;
+	vault_rd r;
+	size_t cut, i;
+
+	fx_netonly(f, VAULT_DELIVER_FD);
+	f->a.unattended = 1;
+	f->a.created = 1700000000;
+	f->a.argv0 = "ssh-client";
+	memset(f->a.pin, 0x3c, sizeof(f->a.pin));
+	vault_wr_init(&w, 0, 0);
+	assert_int_equal(vault_action_encode(&w, &f->a), 0);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_action_decode(&r, &d), 0);
+	assert_int_equal(vault_rd_end(&r), 0);
+	assert_string_equal(d->name, "deploy-web");
+	assert_string_equal(d->account, "prod-admin");
+	assert_int_equal(d->netonly, 1);
+	assert_int_equal(d->deliver, VAULT_DELIVER_FD);
+	assert_int_equal(d->deliver_fd, 5);
+	assert_int_equal(d->profile, 1);
+	assert_int_equal(d->unattended, 1);
+	assert_int_equal(d->nparams, 2);
+	assert_string_equal(d->params[1].name, "port");
+	assert_string_equal(d->params[1].pattern, "[0-9]{1,5}");
+	assert_string_equal(d->program, "/usr/bin/ssh");
+	assert_memory_equal(d->pin, f->a.pin, VAULT_PINBYTES);
+	assert_int_equal(d->nargs, 5);
+	for (i = 0; i < d->nargs; i++)
+		assert_string_equal(d->args[i], f->args[i]);
+	assert_null(d->args[d->nargs]);
+	assert_true(d->created == 1700000000);
+	assert_string_equal(d->argv0, "ssh-client");
+	vault_action_free(&d);
+	assert_null(d);
+	vault_action_free(&d);
+	vault_action_free(NULL);
+	vault_action_list_free(NULL, 0);
+
+	for (cut = 0; cut < w.len; cut++) {
+		r.p = w.p;
+		r.len = cut;
+		d = (vault_action *)(uintptr_t)1;
+		assert_int_equal(vault_action_decode(&r, &d), VAULT_ERR_PROTO);
+		assert_null(d);
+	}
+	/* Flag bytes are 0 or 1; delivery at most VAULT_DELIVER_ENV. */
+	{
+		/* name, account: u32 length + bytes each; then netonly, deliver. */
+		size_t off = 4 + strlen(f->a.name) + 4 + strlen(f->a.account);
+		unsigned char save;
+
+		save = w.p[off];
+		w.p[off] = 2;
+		r.p = w.p;
+		r.len = w.len;
+		assert_int_equal(vault_action_decode(&r, &d), VAULT_ERR_PROTO);
+		w.p[off] = save;
+		save = w.p[off + 1];
+		w.p[off + 1] = VAULT_DELIVER_ENV + 1;
+		r.p = w.p;
+		r.len = w.len;
+		assert_int_equal(vault_action_decode(&r, &d), VAULT_ERR_PROTO);
+		w.p[off + 1] = save;
+		r.p = w.p;
+		r.len = w.len;
+		assert_int_equal(vault_action_decode(&r, &d), 0);
+		vault_action_free(&d);
+	}
+	vault_wr_free(&w);
+
+	/* Too many parameters or arguments on the wire: refused before allocating. */
+	f->a.nparams = VAULT_PARAMS_MAX + 1;
+	for (i = 2; i < f->a.nparams; i++) {
+		f->params[i].name = "p";
+		f->params[i].pattern = "x";
+	}
+	vault_wr_init(&w, 0, 0);
+	vault_action_encode(&w, &f->a);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_action_decode(&r, &d), VAULT_ERR_PROTO);
+	vault_wr_free(&w);
+	f->a.nparams = 2;
+	f->a.nargs = VAULT_ARGS_MAX + 1;
+	for (i = 5; i < f->a.nargs; i++)
+		f->args[i] = "x";
+	vault_wr_init(&w, 0, 0);
+	vault_action_encode(&w, &f->a);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_action_decode(&r, &d), VAULT_ERR_PROTO);
+	assert_null(d);
+	vault_wr_free(&w);
+}
+
+/* A run plan: what the agent hands vault run and vault-launch. */
+static void
+plan_codec(void **state)
+{
+	static char *argv[] = { "/usr/bin/ssh", "-p", "22", "admin@db1", NULL };
+	vault_plan p, *d = NULL;
+	vault_secret *sec = NULL;
+	unsigned char big[VAULT_SECRET_MAX + 1];
+	vault_wr w;
+	vault_rd r;
+	size_t cut, i;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.netonly = 1;
+	p.action = "deploy-web";
+	p.account = "prod-admin";
+	p.user = "admin";
+	p.domain = "CORP";
+	p.host = "db1";
+	p.deliver = VAULT_DELIVER_FILE;
+	p.deliver_fd = 0;
+	p.deliver_env = "";
+	p.profile = 1;
+	p.keep_env = 1;
+	p.program = "/usr/bin/ssh";
+	p.pinned = 1;
+	memset(p.pin, 0x11, sizeof(p.pin));
+	p.argv = argv;
+	p.argc = 4;
+	p.has_ticket = 1;
+	memset(p.ticket, 0x22, sizeof(p.ticket));
+	assert_int_equal(vault_secret_from(&sec, "s3cret pw", 9), 0);
+	p.secret = sec;
+	vault_wr_init(&w, 1, 0);
+	assert_int_equal(vault_plan_encode(&w, &p), 0);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_plan_decode(&r, &d), 0);
+	assert_int_equal(vault_rd_end(&r), 0);
+	assert_int_equal(d->netonly, 1);
+	assert_string_equal(d->action, "deploy-web");
+	assert_string_equal(d->account, "prod-admin");
+	assert_string_equal(d->user, "admin");
+	assert_string_equal(d->domain, "CORP");
+	assert_string_equal(d->host, "db1");
+	assert_int_equal(d->deliver, VAULT_DELIVER_FILE);
+	assert_int_equal(d->keep_env, 1);
+	assert_string_equal(d->program, "/usr/bin/ssh");
+	assert_int_equal(d->pinned, 1);
+	assert_memory_equal(d->pin, p.pin, VAULT_PINBYTES);
+	assert_int_equal(d->argc, 4);
+	for (i = 0; i < 4; i++)
+		assert_string_equal(d->argv[i], argv[i]);
+	assert_null(d->argv[4]);
+	assert_int_equal(d->has_ticket, 1);
+	assert_memory_equal(d->ticket, p.ticket, VAULT_TICKETBYTES);
+	assert_non_null(d->secret);
+	assert_int_equal(d->secret->len, 9);
+	assert_memory_equal(d->secret->buf, "s3cret pw", 9);
+	vault_plan_free(&d);
+	assert_null(d);
+	vault_plan_free(&d);
+	vault_plan_free(NULL);
+	for (cut = 0; cut < w.len; cut++) {
+		r.p = w.p;
+		r.len = cut;
+		assert_int_equal(vault_plan_decode(&r, &d), VAULT_ERR_PROTO);
+		assert_null(d);
+	}
+	vault_wr_free(&w);
+
+	/* No secret: none comes back. */
+	p.secret = NULL;
+	vault_wr_init(&w, 1, 0);
+	vault_plan_encode(&w, &p);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_plan_decode(&r, &d), 0);
+	assert_null(d->secret);
+	vault_plan_free(&d);
+	vault_wr_free(&w);
+
+	/* Refused: no argv[0], an unknown delivery, a flag of 2, an over-long secret. */
+	p.argc = 0;
+	vault_wr_init(&w, 1, 0);
+	vault_plan_encode(&w, &p);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_plan_decode(&r, &d), VAULT_ERR_PROTO);
+	vault_wr_free(&w);
+	p.argc = 4;
+	p.deliver = VAULT_DELIVER_ENV + 1;
+	vault_wr_init(&w, 1, 0);
+	vault_plan_encode(&w, &p);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_plan_decode(&r, &d), VAULT_ERR_PROTO);
+	vault_wr_free(&w);
+	p.deliver = VAULT_DELIVER_STDIN;
+	p.netonly = 2;
+	vault_wr_init(&w, 1, 0);
+	vault_plan_encode(&w, &p);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_plan_decode(&r, &d), VAULT_ERR_PROTO);
+	vault_wr_free(&w);
+	p.netonly = 1;
+	vault_secret_free(&sec);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(vault_secret_new(&sec, sizeof(big)), 0);
+	memcpy(sec->buf, big, sizeof(big));
+	sec->len = sizeof(big);
+	p.secret = sec;
+	vault_wr_init(&w, 1, 0);
+	vault_plan_encode(&w, &p);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_plan_decode(&r, &d), VAULT_ERR_PROTO);
+	assert_null(d);
+	vault_wr_free(&w);
+	vault_secret_free(&sec);
+}
+
+/* A vault with one account, for the storage tests. */
+struct vfx {
+	char dir[64];
+	char path[128];
+	vault *v;
+	struct fx f;
+};
+
+static int
+vfx_setup(void **state)
+{
+	struct vfx *x = calloc(1, sizeof(*x));
+	vault_account a;
+
+	if (x == NULL)
+		return -1;
+	*state = x;
+	fx_init(&x->f);
+	snprintf(x->dir, sizeof(x->dir), "/tmp/vault-unit-action-XXXXXX");
+	if (mkdtemp(x->dir) == NULL)
+		return -1;
+	snprintf(x->path, sizeof(x->path), "%s/vault.db", x->dir);
+	if (vault_create(&x->v, x->path, VAULT_KDF_INTERACTIVE, (const unsigned char *)"pw", 2) != 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.name = "prod-admin";
+	a.user = "admin";
+	return vault_account_add(x->v, &a, (const unsigned char *)"secret", 6, 0);
+}
+
+static int
+vfx_teardown(void **state)
+{
+	struct vfx *x = *state;
+	char p[160];
+
+	vault_close(&x->v);
+	if (x->path[0] != '\0') {
+		static const char *const sfx[] = { "", "-wal", "-shm", "-rotate" };
+		size_t i;
+
+		for (i = 0; i < N(sfx); i++) {
+			snprintf(p, sizeof(p), "%s%s", x->path, sfx[i]);
+			(void)unlink(p);
+		}
+		(void)rmdir(x->dir);
+	}
+	free(x);
+	return 0;
+}
+
+/* Runs one statement on the closed vault file, as someone with the file could. */
+static void
+file_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+#define SWAP_BODIES                                                                                \
+	"CREATE TEMP TABLE t AS SELECT id, body FROM actions;"                                     \
+	"UPDATE actions SET body = (SELECT body FROM t WHERE t.id != actions.id)"
+
+/* Flips the low bit of byte off of action row id's body. */
+static void
+file_flip(const char *path, int id, int off)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	unsigned char *b;
+	int n;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM actions WHERE id=?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_bytes(st, 0);
+	assert_true(off < n);
+	b = malloc((size_t)n);
+	assert_non_null(b);
+	memcpy(b, sqlite3_column_blob(st, 0), (size_t)n);
+	sqlite3_finalize(st);
+	b[off] ^= 1;
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE actions SET body=? WHERE id=?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, b, n, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	free(b);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void
+vfx_reopen(struct vfx *x)
+{
+	vault_close(&x->v);
+	assert_int_equal(vault_open(&x->v, x->path), 0);
+	assert_int_equal(vault_unlock_passphrase(x->v, (const unsigned char *)"pw", 2), 0);
+}
+
+/*
+ * Saved actions on disk: add, get, list (sorted), replace, repin, rm; all
+ * need the vault unlocked; an action bound to an account that is not
+ * there, or that does not check, is not stored.
+ */
+static void
+action_store(void **state)
+{
+	struct vfx *x = *state;
+	vault_action *got = NULL, **list = NULL;
+	unsigned char pin[VAULT_PINBYTES];
+	size_t n = 0;
+
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), 0);
+	x->f.a.name = "backup";
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), 0);
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), VAULT_ERR_EXISTS);
+	x->f.a.args[4] = "df";
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 1), 0);
+	x->f.a.name = "orphan";
+	x->f.a.account = "nobody";
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), VAULT_ERR_NOTFOUND);
+	x->f.a.account = "prod-admin";
+	x->f.a.program = "ssh";
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), VAULT_ERR_INVAL);
+	assert_non_null(strstr(vault_errdetail(x->v), "absolute path"));
+	vfx_reopen(x);
+
+	assert_int_equal(vault_action_list(x->v, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0]->name, "backup");
+	assert_string_equal(list[0]->args[4], "df");
+	assert_string_equal(list[1]->name, "deploy-web");
+	assert_string_equal(list[1]->args[4], "uptime");
+	vault_action_list_free(&list, n);
+	assert_null(list);
+
+	memset(pin, 0x77, sizeof(pin));
+	assert_int_equal(vault_action_repin(x->v, "Backup", "/usr/bin/ssh2", pin), 0);
+	assert_int_equal(vault_action_repin(x->v, "backup", "ssh2", pin), VAULT_ERR_INVAL);
+	assert_int_equal(vault_action_repin(x->v, "backup", NULL, pin), VAULT_ERR_INVAL);
+	assert_int_equal(vault_action_repin(x->v, "gone", "/bin/true", pin), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_action_get(x->v, "backup", &got), 0);
+	assert_string_equal(got->program, "/usr/bin/ssh2");
+	assert_memory_equal(got->pin, pin, sizeof(pin));
+	assert_string_equal(got->account, "prod-admin");
+	vault_action_free(&got);
+
+	assert_int_equal(vault_action_get(x->v, "bad\x01name", &got), VAULT_ERR_NAME);
+	assert_null(got);
+	assert_int_equal(vault_action_rm(x->v, "deploy-web"), 0);
+	assert_int_equal(vault_action_rm(x->v, "deploy-web"), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_action_get(x->v, "deploy-web", &got), VAULT_ERR_NOTFOUND);
+
+	vault_lock(x->v);
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_action_get(x->v, "backup", &got), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_action_list(x->v, &list, &n), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_action_rm(x->v, "backup"), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_action_repin(x->v, "backup", "/bin/true", pin), VAULT_ERR_LOCKED);
+}
+
+/*
+ * An action row edited in the file does not open: a flipped bit in the
+ * body, a body moved to another row, a damaged name hash. Each is
+ * VAULT_ERR_CORRUPT naming the row, never a wrong action.
+ */
+static void
+action_tampered(void **state)
+{
+	struct vfx *x = *state;
+	vault_action *got = NULL, **list = NULL;
+	unsigned char pin[VAULT_PINBYTES] = { 0 };
+	size_t n = 9;
+
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), 0);
+	x->f.a.name = "second";
+	assert_int_equal(vault_action_add(x->v, &x->f.a, 0), 0);
+	vault_close(&x->v);
+
+	/* Swap the two bodies: each is sealed to its own row. */
+	file_sql(x->path, SWAP_BODIES);
+	vfx_reopen(x);
+	assert_int_equal(vault_action_get(x->v, "deploy-web", &got), VAULT_ERR_CORRUPT);
+	assert_null(got);
+	assert_non_null(strstr(vault_errdetail(x->v), "action row 1 is damaged or was tampered with"));
+	assert_int_equal(vault_action_list(x->v, &list, &n), VAULT_ERR_CORRUPT);
+	assert_null(list);
+	assert_int_equal(n, 0);
+	assert_int_equal(vault_action_repin(x->v, "second", "/bin/true", pin), VAULT_ERR_CORRUPT);
+	assert_int_equal(vault_action_rm(x->v, "second"), VAULT_ERR_CORRUPT);
+	vault_close(&x->v);
+	file_sql(x->path, SWAP_BODIES);
+	vfx_reopen(x);
+	assert_int_equal(vault_action_list(x->v, &list, &n), 0);
+	assert_int_equal(n, 2);
+	vault_action_list_free(&list, n);
+
+	/* One flipped bit in a body. */
+	vault_close(&x->v);
+	file_flip(x->path, 2, 30);
+	vfx_reopen(x);
+	assert_int_equal(vault_action_get(x->v, "deploy-web", &got), 0);
+	vault_action_free(&got);
+	assert_int_equal(vault_action_get(x->v, "second", &got), VAULT_ERR_CORRUPT);
+	assert_int_equal(vault_action_list(x->v, &list, &n), VAULT_ERR_CORRUPT);
+
+	/* A name hash cut short. */
+	vault_close(&x->v);
+	file_sql(x->path, "DELETE FROM actions WHERE id = 2; UPDATE actions SET name_hash = substr(name_hash, 1, 31)");
+	vfx_reopen(x);
+	assert_int_equal(vault_action_list(x->v, &list, &n), VAULT_ERR_CORRUPT);
+	assert_non_null(strstr(vault_errdetail(x->v), "name hash is damaged"));
+	/* Not found by name either: the hash no longer matches. */
+	assert_int_equal(vault_action_get(x->v, "deploy-web", &got), VAULT_ERR_NOTFOUND);
+}
+
 int
 main(void)
 {
@@ -1230,6 +1708,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(expand_toobig, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(expand_rechecks, fx_setup, fx_teardown),
 		cmocka_unit_test(deliver_parse),
+		cmocka_unit_test_setup_teardown(check_argv0, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(action_codec, fx_setup, fx_teardown),
+		cmocka_unit_test(plan_codec),
+		cmocka_unit_test_setup_teardown(action_store, vfx_setup, vfx_teardown),
+		cmocka_unit_test_setup_teardown(action_tampered, vfx_setup, vfx_teardown),
 	};
 
 	if (vault_lib_init() != 0)
