@@ -208,16 +208,26 @@ stmt_cache_clear(vault *v)
  * half-done rows visible to every later read on this handle.
  */
 static const char sql_rollback[] = "ROLLBACK";
+static const char sql_rollback_to[] = "ROLLBACK TO vault_op";
+static const char sql_release[] = "RELEASE vault_op";
+
+/* Steps one of the statements above (all prepared by db_settings). */
+static void
+step_prepared(vault *v, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (vault_prepare(v, &st, sql) != 0)
+		return;
+	(void)sqlite3_step(st);
+	vault_stmt_done(v, st);
+}
 
 static void
 rollback_all(vault *v)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_get_autocommit(v->db) || vault_prepare(v, &st, sql_rollback) != 0)
-		return;
-	(void)sqlite3_step(st);
-	vault_stmt_done(v, st);
+	if (!sqlite3_get_autocommit(v->db))
+		step_prepared(v, sql_rollback);
 }
 
 static int
@@ -277,7 +287,8 @@ vault_txn_rollback(vault *v)
 		/* Undo this operation only; the caller's transaction goes on. */
 		if (v->txn_depth > 0)
 			v->txn_depth--;
-		(void)sqlite3_exec(v->db, "ROLLBACK TO vault_op; RELEASE vault_op", NULL, NULL, NULL);
+		step_prepared(v, sql_rollback_to);
+		step_prepared(v, sql_release);
 		return;
 	}
 	v->txn_depth = 0;
@@ -373,6 +384,12 @@ db_settings(vault *v)
 	 * an expired one would need memory to be prepared again.
 	 */
 	if ((rc = vault_prepare(v, &st, sql_rollback)) != 0)
+		return rc;
+	vault_stmt_done(v, st);
+	if ((rc = vault_prepare(v, &st, sql_rollback_to)) != 0)
+		return rc;
+	vault_stmt_done(v, st);
+	if ((rc = vault_prepare(v, &st, sql_release)) != 0)
 		return rc;
 	vault_stmt_done(v, st);
 	return 0;
