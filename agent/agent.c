@@ -1038,6 +1038,11 @@ main(int argc, char **argv)
 				dup2(nul, 2);
 				if (nul > 2)
 					close(nul);
+			} else {
+				/* Never keep the caller's pipes: `$(vault-agent)` would wait forever. */
+				close(0);
+				close(1);
+				close(2);
 			}
 		}
 		openlog("vault-agent", LOG_PID, LOG_AUTHPRIV);

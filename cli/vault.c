@@ -98,6 +98,27 @@ parse_common(int argc, char **argv, const char *name, struct cli_opts *o, int js
  * Sends one request and checks that the answer ends in OK. On failure it
  * prints the error and returns its exit code; resp holds the frames.
  */
+/* Requests that change the vault. */
+static int
+is_write(uint8_t type)
+{
+	switch (type) {
+	case VAULT_MSG_ADD:
+	case VAULT_MSG_SET:
+	case VAULT_MSG_RM:
+	case VAULT_MSG_EDIT:
+	case VAULT_MSG_PASSWD:
+	case VAULT_MSG_SLOT_ADD_PASS:
+	case VAULT_MSG_SLOT_ADD_KEYFILE:
+	case VAULT_MSG_SLOT_RM:
+	case VAULT_MSG_ACTION_ADD:
+	case VAULT_MSG_ACTION_RM:
+	case VAULT_MSG_ACTION_REPIN:
+		return 1;
+	}
+	return 0;
+}
+
 int
 cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp, const char *what)
 {
@@ -111,12 +132,18 @@ cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *res
 	if ((rc = session_call(s, type, payload, resp)) != 0) {
 		if (resp->len > 0 && s->fd < 0)
 			return cli_report_frame(resp->p, resp->len, what);
-		/* A rotation worker that died mid-way is no locked vault (exit 3). */
+		/*
+		 * An agent (or rotation worker) that died mid-request is no
+		 * locked vault (exit 3): the outcome is unknown, exit 1.
+		 */
 		if (rc == VAULT_ERR_NOAGENT && (type == VAULT_MSG_ROTATE || type == VAULT_MSG_RECOVER))
 			return cli_fail(VAULT_ERR_IO, "%s: the agent's rotation worker stopped before it "
 			    "answered; a rotation may be pending: run 'vault rotate --recover'", what);
-		return cli_fail(rc, "%s: %s", what,
-		    rc == VAULT_ERR_NOAGENT ? "the agent closed the connection" : vault_strerror(rc));
+		if (rc == VAULT_ERR_NOAGENT)
+			return cli_fail(VAULT_ERR_IO, "%s: the agent stopped before it answered%s", what,
+			    is_write(type) ? "; the change may or may not have been made: check with "
+					     "'vault list', 'vault show' or 'vault keyslot list'" : "");
+		return cli_fail(rc, "%s: %s", what, vault_strerror(rc));
 	}
 	while (vault_frame_get(resp->p + off, resp->len - off, &t, &pl, &plen, &flen) == 1) {
 		last = resp->p + off;
