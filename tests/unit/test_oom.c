@@ -308,7 +308,8 @@ target_find(const char *name)
 	for (i = 0; i < NTARGETS; i++)
 		if (strcmp(targets[i].name, name) == 0)
 			return &targets[i];
-	return NULL;
+	fail_msg("no target %s", name);
+	abort(); /* never NULL: -O3 -Wnull-dereference sees it */
 }
 
 /* The hooks run while armed: they must not allocate. */
@@ -777,7 +778,7 @@ model_acct(struct model *m, const char *name)
 		if (strcmp(m->acct[i].name, name) == 0)
 			return &m->acct[i];
 	fail_msg("model: no account %s", name);
-	return NULL;
+	abort();
 }
 
 static void
