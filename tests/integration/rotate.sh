@@ -50,6 +50,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib_init
 # shellcheck source=agent_lib.sh
 . "$here/agent_lib.sh"
+# shellcheck source=users_lib.sh
+. "$here/users_lib.sh"
 agent_lib_init
 : "${VAULT_SOURCE_ROOT:=$(cd "$here/../.." && pwd)}"
 
@@ -83,46 +85,21 @@ fi
 
 # ---------------------------------------------------------------------------
 # Cleanup, registered before anything is made.
-ROT_USERS=()
 ROT_PIDS=()
 PAM_INSTALLED=""
 W=""
 
-not_running_as() { ! pgrep -u "$1" >/dev/null 2>&1; }
-
 rotate_cleanup() {
-	local rc=$? pid u
+	local rc=$? pid
 	for pid in "${ROT_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for u in "${ROT_USERS[@]}"; do
-		if id "$u" >/dev/null 2>&1; then
-			for pid in $(pgrep -u "$u" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-			wait_until 3 not_running_as "$u"
-		fi
-		userdel -r "$u" >/dev/null 2>&1 || userdel -f "$u" >/dev/null 2>&1
-		getent group "$u" >/dev/null 2>&1 && groupdel "$u" >/dev/null 2>&1
-	done
+	remove_test_users
 	[[ -n $PAM_INSTALLED ]] && rm -f /etc/pam.d/vault
 	[[ -n $W && -d $W ]] && rm -rf -- "$W"
 	return "$rc"
 }
 trap 'rotate_cleanup; agent_cleanup; lib_cleanup' EXIT
-
-# add_user NAME [useradd options...]: creates a user, remembered for cleanup.
-add_user() {
-	local name=$1
-	shift
-	useradd "$@" "$name" >/dev/null 2>&1 || bail_out "useradd $name failed"
-	ROT_USERS+=("$name")
-}
-
-# set_password USER PASSWORD (on chpasswd's stdin: never in an argv).
-set_password() {
-	printf '%s:%s\n' "$1" "$2" | chpasswd || bail_out "chpasswd for $1 failed"
-}
 
 # new_pw: a fresh password with a space, ';', '$', quotes and a backslash,
 # and random bytes so that a hit in a dump can only be the real thing.

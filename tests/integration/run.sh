@@ -47,6 +47,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib_init
 # shellcheck source=agent_lib.sh
 . "$here/agent_lib.sh"
+# shellcheck source=users_lib.sh
+. "$here/users_lib.sh"
 agent_lib_init
 : "${VAULT_SOURCE_ROOT:=$(cd "$here/../.." && pwd)}"
 
@@ -66,7 +68,6 @@ fi
 
 # ---------------------------------------------------------------------------
 # Cleanup, registered before anything is made.
-RUN_USERS=()
 RUN_PIDS=()
 SSHD_PID=""
 PAM_INSTALLED=""
@@ -74,18 +75,8 @@ RUN_SSHD_DIR=""
 DEFAULT_SOCK_DIR=""
 W=""
 
-kill_user_procs() {
-	local u=$1 pid
-	id "$u" >/dev/null 2>&1 || return 0
-	for pid in $(pgrep -u "$u" 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null
-	done
-	wait_until 3 not_running_as "$u"
-}
-not_running_as() { ! pgrep -u "$1" >/dev/null 2>&1; }
-
 run_cleanup() {
-	local rc=$? pid u
+	local rc=$? pid
 	if [[ -n $SSHD_PID ]] && [[ $(cat "/proc/$SSHD_PID/comm" 2>/dev/null) == sshd ]]; then
 		kill -TERM "$SSHD_PID" 2>/dev/null
 		wait "$SSHD_PID" 2>/dev/null
@@ -93,11 +84,7 @@ run_cleanup() {
 	for pid in "${RUN_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for u in "${RUN_USERS[@]}"; do
-		kill_user_procs "$u"
-		userdel -r "$u" >/dev/null 2>&1 || userdel -f "$u" >/dev/null 2>&1
-		getent group "$u" >/dev/null 2>&1 && groupdel "$u" >/dev/null 2>&1
-	done
+	remove_test_users
 	[[ -n $PAM_INSTALLED ]] && rm -f /etc/pam.d/vault
 	[[ -n $RUN_SSHD_DIR ]] && rmdir "$RUN_SSHD_DIR" 2>/dev/null
 	[[ -n $DEFAULT_SOCK_DIR && -d $DEFAULT_SOCK_DIR ]] && rm -rf -- "$DEFAULT_SOCK_DIR"
@@ -105,19 +92,6 @@ run_cleanup() {
 	return "$rc"
 }
 trap 'run_cleanup; agent_cleanup; lib_cleanup' EXIT
-
-# add_user NAME [useradd options...]: creates a user, remembered for cleanup.
-add_user() {
-	local name=$1
-	shift
-	useradd "$@" "$name" >/dev/null 2>&1 || bail_out "useradd $name failed"
-	RUN_USERS+=("$name")
-}
-
-# set_password USER PASSWORD (on chpasswd's stdin: never in an argv).
-set_password() {
-	printf '%s:%s\n' "$1" "$2" | chpasswd || bail_out "chpasswd for $1 failed"
-}
 
 # not_in_file TEXT FILE: FILE exists and TEXT is not in it (for check, which
 # never prints its command: TEXT may be a password).
