@@ -397,9 +397,9 @@ add_account(int argc, char **argv, vault_account *rotp)
 	if (ret == 0) {
 		if (a.generate)
 			printf("added %s (generated a %u-character password; see it with 'vault get %s')\n",
-			    name, a.genlen, name);
+			    cli_esc(name), a.genlen, cli_esc(name));
 		else
-			printf("added %s\n", name);
+			printf("added %s\n", cli_esc(name));
 		if (use == VAULT_USE_ANY)
 			fprintf(stderr, "warning: use=any releases this password to any program you run, "
 					"like runas /savecred\n");
@@ -487,7 +487,7 @@ cmd_set(int argc, char **argv)
 		goto out;
 	}
 	printf("stored a new password for %s (version %u); the old one is kept in history\n",
-	    argv[optind], version);
+	    cli_esc(argv[optind]), version);
 out:
 	vault_secret_free(&secret);
 	vault_wr_free(&p);
@@ -548,19 +548,20 @@ list_item(vault_rd *r, size_t i, void *arg)
 		else
 			snprintf(due, sizeof(due), "-");
 		if (*a->domain)
-			snprintf(who, sizeof(who), "%s\\%s", a->domain, a->user);
+			snprintf(who, sizeof(who), "%s\\%s", cli_esc(a->domain), cli_esc(a->user));
 		else
-			snprintf(who, sizeof(who), "%s%s%s", a->user, *a->host ? "@" : "", a->host);
+			snprintf(who, sizeof(who), "%s%s%s", cli_esc(a->user), *a->host ? "@" : "", cli_esc(a->host));
 		status = a->rstate == VAULT_RSTATE_RECONCILE ? "NEEDS RECONCILE" :
 		    a->rstate == VAULT_RSTATE_PENDING ? "PENDING (run vault rotate --recover)" :
 		    a->rstate == VAULT_RSTATE_PARKED ? "PARKED" :
 		    a->rstate == VAULT_RSTATE_FAILING ? "failing, will retry" :
 		    vault_account_due(a, vault_time()) ? "due" : "ok";
-		printf("%-24s %-32s %-8s %-20s %-20s %s\n", a->name, who, vault_use_name(a->use), u, due, status);
+		printf("%-24s %-32s %-8s %-20s %-20s %s\n", cli_esc(a->name), who, vault_use_name(a->use), u, due,
+		    status);
 		if (a->rstate == VAULT_RSTATE_RECONCILE)
 			fprintf(stderr, "WARNING: %s needs reconcile: the vault does not know which of version %u "
-					"and version %u the target has; see 'vault show %s'\n", a->name, a->version,
-			    a->pending, a->name);
+					"and version %u the target has; see 'vault show %s'\n", cli_esc(a->name),
+			    a->version, a->pending, cli_esc(a->name));
 	}
 	vault_account_free(&a);
 	return 0;
@@ -669,13 +670,13 @@ cmd_show(int argc, char **argv)
 	} else {
 		fmt_time(cr, a->created);
 		fmt_time(up, a->updated);
-		printf("name:     %s\nuser:     %s\n", a->name, a->user);
+		printf("name:     %s\nuser:     %s\n", cli_esc(a->name), cli_esc(a->user));
 		if (*a->domain)
-			printf("domain:   %s\n", a->domain);
+			printf("domain:   %s\n", cli_esc(a->domain));
 		if (*a->host)
-			printf("host:     %s\n", a->host);
+			printf("host:     %s\n", cli_esc(a->host));
 		if (*a->note)
-			printf("note:     %s\n", a->note);
+			printf("note:     %s\n", cli_esc(a->note));
 		printf("use:      %s%s\n", vault_use_name(a->use),
 		    a->use == VAULT_USE_ANY ? "  (WARNING: released to any program, like runas /savecred)" :
 		    a->use == VAULT_USE_CONFIRM ? "  (ad-hoc use asks for the master passphrase)" :
@@ -934,7 +935,7 @@ cmd_edit(int argc, char **argv)
 		vault_wr_str(&p, NULL, 0);
 	}
 	if ((ret = cli_call(&s, VAULT_MSG_EDIT, &p, &resp, "cannot edit the account")) == 0) {
-		printf("updated %s\n", argv[optind]);
+		printf("updated %s\n", cli_esc(argv[optind]));
 		if ((fields & VAULT_EDIT_USE) && ch.use == VAULT_USE_ANY)
 			fprintf(stderr, "warning: use=any releases this password to any program you run, "
 					"like runas /savecred\n");
@@ -959,7 +960,7 @@ cmd_rm(int argc, char **argv)
 	if ((ret = name_request(argc, argv, "rm", 0, VAULT_MSG_RM, "cannot remove the account", &o, &s,
 		 &resp)) != 0)
 		return ret < 0 ? 0 : ret;
-	printf("removed %s and its history\n", argv[optind]);
+	printf("removed %s and its history\n", cli_esc(argv[optind]));
 	vault_wr_free(&resp);
 	session_close(&s);
 	return 0;
@@ -1719,7 +1720,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if ((c = find_cmd(argv[1])) == NULL) {
-		fprintf(stderr, "vault: unknown command '%s'\n", argv[1]);
+		fprintf(stderr, "vault: unknown command '%s'\n", cli_esc(argv[1]));
 		main_usage(stderr);
 		return VAULT_EXIT_USAGE;
 	}
