@@ -571,10 +571,30 @@ out:
 	return rc;
 }
 
+struct walk_ctx {
+	int (*fn)(const vault_audit_entry *e, void *arg);
+	void *arg;
+	int rc;
+};
+
+/* A walk's callback may return any nonzero value: it stops the walk and is passed back. */
+static int
+walk_one(const vault_audit_entry *e, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	if (w->fn == NULL || (w->rc = w->fn(e, w->arg)) == 0)
+		return 0;
+	return 1;
+}
+
 int
 vault_audit_walk(vault *v, int verify, int (*fn)(const vault_audit_entry *e, void *arg), void *arg)
 {
+	struct walk_ctx w = { fn, arg, 0 };
 	uint64_t next;
+	int rc;
 
-	return vault_audit_page(v, verify ? VAULT_AUDIT_VERIFY : 0, 1, SIZE_MAX, fn, arg, &next);
+	rc = vault_audit_page(v, verify ? VAULT_AUDIT_VERIFY : 0, 1, SIZE_MAX, walk_one, &w, &next);
+	return rc != 0 ? rc : w.rc;
 }
