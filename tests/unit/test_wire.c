@@ -862,6 +862,18 @@ rq(struct sx *x)
 	return &x->req;
 }
 
+/* A LOG request for the first page, no filter: flags (VAULT_AUDIT_VERIFY). */
+static void
+log_rq(vault_wr *w, uint8_t flags)
+{
+	vault_wr_u8(w, flags);
+	vault_wr_u64(w, 0);
+	vault_wr_u32(w, 0);
+	vault_wr_u64(w, 0);
+	vault_wr_cstr(w, "");
+	vault_wr_cstr(w, "");
+}
+
 /*
  * Serves x->req as type. Returns 0 for an answer ending in OK, 1 for
  * CONFIRM, the (negative) error of an ERROR frame, or vault_service()'s
@@ -1029,7 +1041,7 @@ log_outcomes(struct sx *x, const char *ops, char out[][160], size_t max)
 {
 	size_t i, n = 0;
 
-	vault_wr_u8(rq(x), 1);
+	log_rq(rq(x), VAULT_AUDIT_VERIFY);
 	assert_int_equal(svc(x, VAULT_MSG_LOG), 0);
 	for (i = 0; i < x->items; i++) {
 		vault_rd r = item(x, i);
@@ -1124,7 +1136,7 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		vault_wr_u32(w, 2);
 		break;
 	case VAULT_MSG_LOG:
-		vault_wr_u8(w, 1);
+		log_rq(w, VAULT_AUDIT_VERIFY);
 		break;
 	case VAULT_MSG_ACTION_ADD:
 		vault_action_encode(w, &act);
@@ -1214,7 +1226,7 @@ svc_malformed(void **state)
 	rq(x);
 	assert_int_equal(svc(x, VAULT_MSG_LIST), 0);
 	assert_int_equal(x->items, 0);
-	vault_wr_u8(rq(x), 1);
+	log_rq(rq(x), VAULT_AUDIT_VERIFY);
 	assert_int_equal(svc(x, VAULT_MSG_LOG), 0);
 	assert_int_equal(x->items, 0);
 
@@ -2260,7 +2272,7 @@ svc_run_params(void **state)
 	req_run(x, "fetch", NULL, "ver=12", 0, "");
 	assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
 
-	vault_wr_u8(rq(x), 0);
+	log_rq(rq(x), 0);
 	assert_int_equal(svc(x, VAULT_MSG_LOG), 0);
 	assert_int_equal(x->items, 2);
 	for (i = 0; i < 2; i++) {
