@@ -317,6 +317,10 @@ prepare() {
 	rm -f -- "$TGT/journal" "$TGT/rec.$ROT_USER.tmp"
 	AGENT_PID=""
 	AGENT_PIDS=()
+	# Each trial's agent starts from the pristine copy: it must not
+	# remember the last trial's audit log (it would rightly call the
+	# fresh copy a rollback).
+	export XDG_STATE_HOME=$T/state
 	[[ $1 == direct-* ]] && return 0
 	# Its shell lines go to a file, not a pipe: a daemon that kept its
 	# stdout (it does when it cannot open /dev/null) would hang $(...).
