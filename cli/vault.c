@@ -1280,7 +1280,7 @@ cmd_status(int argc, char **argv)
 static void
 log_print(const struct cli_opts *o, const vault_audit_entry *e, size_t i)
 {
-	char t[32];
+	char t[32], rep[80];
 
 	fmt_time(t, e->time);
 	if (o->json) {
@@ -1297,16 +1297,24 @@ log_print(const struct cli_opts *o, const vault_audit_entry *e, size_t i)
 		json_str(stdout, e->outcome);
 		printf(",\"params\":");
 		json_str(stdout, e->params);
-		printf("}");
+		fmt_time(t, e->last);
+		printf(",\"count\":%u,\"last\":\"%s\"}", e->count > 1 ? e->count : 1, t);
 		return;
 	}
 	if (i == 0)
 		printf("%-7s %-20s %-8s %-20s %-16s %s\n", "SEQ", "TIME", "OP", "ACCOUNT", "ACTION",
 		    "OUTCOME  [WHO]  PARAMETERS");
-	printf("%-7llu %-20s %-8s %-20s %-16s %s  [uid %u pid %u %s]%s%s\n", (unsigned long long)e->seq, t,
+	if (e->count > 1) {
+		fmt_time(rep + 32, e->last);
+		snprintf(rep, 32, "  (x%u, until ", e->count);
+		snprintf(rep + 32 + strlen(rep + 32), 8, ")");
+	} else {
+		rep[0] = rep[32] = '\0';
+	}
+	printf("%-7llu %-20s %-8s %-20s %-16s %s%s%s  [uid %u pid %u %s]%s%s\n", (unsigned long long)e->seq, t,
 	    cli_esc(e->op), *e->account ? cli_esc(e->account) : "-", *e->action ? cli_esc(e->action) : "-",
-	    cli_esc(e->outcome), e->uid, e->pid, *e->exe ? cli_esc(e->exe) : "?", *e->params ? "  " : "",
-	    cli_esc(e->params));
+	    cli_esc(e->outcome), rep, rep + 32, e->uid, e->pid, *e->exe ? cli_esc(e->exe) : "?",
+	    *e->params ? "  " : "", cli_esc(e->params));
 }
 
 /*

@@ -89,6 +89,8 @@ last_row(vault *v, uint64_t *seq, unsigned char mac[MACBYTES])
 
 static int check_head(vault *v, uint64_t n, const unsigned char last[MACBYTES]);
 static int row_mac(vault *v, uint64_t seq, unsigned char mac[MACBYTES]);
+static int entry_open(vault *v, uint64_t seq, const unsigned char *ent, size_t entlen, vault_wr *ad,
+    vault_wr *pt, vault_audit_entry *e);
 
 /*
  * Freshness. v->audit_seen is the highest entry this process has seen
@@ -142,12 +144,17 @@ state_hint(const vault *v)
 int
 vault_audit_fresh(vault *v)
 {
-	unsigned char mac[MACBYTES], seen[MACBYTES];
+	unsigned char mac[MACBYTES], before[MACBYTES];
 	uint64_t n;
 	int rc;
 
-	if (v->audit_seen == 0)
-		goto ok;
+	if (v->audit_seen == 0) {
+		/* Nothing seen yet: remember where the log is; damage is verify's to report. */
+		if (last_row(v, &n, mac) == 0 && n > 0 && row_mac(v, n - 1, before) == 0)
+			seen_update(v, n, before);
+		v->detail[0] = '\0';
+		return 0;
+	}
 	if ((rc = last_row(v, &n, mac)) != 0)
 		return rc;
 	if (n < v->audit_seen) {
@@ -156,16 +163,25 @@ vault_audit_fresh(vault *v)
 		    (unsigned long long)n, (unsigned long long)v->audit_seen, state_hint(v));
 		return VAULT_ERR_CORRUPT;
 	}
-	if ((rc = row_mac(v, v->audit_seen, seen)) != 0)
-		return rc;
-	if (sodium_memcmp(seen, v->audit_seen_mac, MACBYTES) != 0) {
-		vault_detail(v, "audit entry %llu is not the one seen before: the log was replaced by "
-				"another copy. If you restored a backup on purpose, remove %s",
-		    (unsigned long long)v->audit_seen, state_hint(v));
-		return VAULT_ERR_CORRUPT;
+	/*
+	 * The row before the newest one seen can no longer change (only the
+	 * newest takes repeats): a different mac there is a different log.
+	 */
+	if (v->audit_seen > 1) {
+		if ((rc = row_mac(v, v->audit_seen - 1, before)) != 0)
+			return rc;
+		if (sodium_memcmp(before, v->audit_seen_mac, MACBYTES) != 0) {
+			vault_detail(v, "audit entry %llu is not the one seen before: the log was replaced by "
+					"another copy; if you restored a backup on purpose, remove %s",
+			    (unsigned long long)(v->audit_seen - 1), state_hint(v));
+			return VAULT_ERR_CORRUPT;
+		}
 	}
-	seen_update(v, n, mac);
-ok:
+	if (n > v->audit_seen) {
+		if ((rc = row_mac(v, n - 1, before)) != 0)
+			return rc;
+		seen_update(v, n, before);
+	}
 	return 0;
 }
 
@@ -315,16 +331,64 @@ check_last(vault *v, uint64_t n, const unsigned char mac[MACBYTES])
 	return rc;
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/*
+ * Is e a repeat of the newest entry (row seq, whose sealed entry is ent),
+ * within the window? Then *old gets that entry, for the caller to count
+ * in. Only refusals repeat: releases and changes each keep a row.
+ */
+static int
+repeat_of(vault *v, uint64_t seq, const vault_audit_entry *e, vault_audit_entry *old)
+{
+	sqlite3_stmt *st = NULL;
+	vault_wr ad, pt;
+	int rc, hit = 0;
+
+	memset(old, 0, sizeof(*old));
+	if (seq == 0 || e->outcome == NULL || strncmp(e->outcome, "refused", 7) != 0)
+		return 0;
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	if ((rc = vault_prepare(v, &st, "SELECT entry FROM audit WHERE id = ?")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? VAULT_ERR_CORRUPT : vault_sql_err(v, rc, "read audit log");
+		goto out;
+	}
+	if ((rc = entry_open(v, seq, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &ad,
+		 &pt, old)) != 0)
+		goto out;
+	hit = old->uid == e->uid && old->pid == e->pid && same_str(old->exe, e->exe) &&
+	    same_str(old->op, e->op) && same_str(old->account, e->account) &&
+	    same_str(old->action, e->action) && same_str(old->outcome, e->outcome) &&
+	    same_str(old->params, e->params) && e->time >= old->last &&
+	    e->time - old->last <= VAULT_AUDIT_REPEAT_WINDOW && old->count < UINT32_MAX;
+out:
+	vault_stmt_done(v, st);
+	vault_wr_free(&ad);
+	vault_wr_free(&pt);
+	if (!hit)
+		vault_audit_entry_clear(old);
+	return rc != 0 ? rc : hit;
+}
+
 int
 vault_audit_append(vault *v, const vault_audit_entry *in)
 {
-	vault_audit_entry e = *in;
+	vault_audit_entry e = *in, old;
 	unsigned char prev[MACBYTES], mac[MACBYTES], head[8 + MACBYTES];
 	sqlite3_stmt *st = NULL;
 	vault_wr pt, ad, ct;
 	uint64_t seq;
-	int rc, i;
+	int rc, i, rep = 0;
 
+	memset(&old, 0, sizeof(old));
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
 	vault_wr_init(&pt, 0, 0);
@@ -341,14 +405,33 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	/* Never chain onto a tail that was cut or edited: that would re-seal it. */
 	if ((rc = check_head(v, seq, prev)) != 0 || (rc = check_last(v, seq, prev)) != 0)
 		goto out;
-	e.seq = ++seq;
 	if (e.time == 0)
 		e.time = vault_now();
-	if ((rc = vault_audit_encode(&pt, &e)) != 0 || (rc = audit_ad(&ad, v, seq)) != 0 ||
+	e.count = 1;
+	e.last = e.time;
+	/*
+	 * A refusal repeated within the window counts into the newest entry,
+	 * which is sealed and chained again onto the row before it: a loop
+	 * cannot bloat the file, and nothing but the newest row ever changes.
+	 */
+	if ((rep = repeat_of(v, seq, &e, &old)) < 0) {
+		rc = rep;
+		goto out;
+	}
+	if (rep) {
+		old.count = old.count > 1 ? old.count + 1 : 2;
+		old.last = e.time;
+		if ((rc = row_mac(v, seq - 1, prev)) != 0)
+			goto out;
+	} else {
+		e.seq = ++seq;
+	}
+	if ((rc = vault_audit_encode(&pt, rep ? &old : &e)) != 0 || (rc = audit_ad(&ad, v, seq)) != 0 ||
 	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, v->keys->record)) != 0 ||
 	    (rc = chain_mac(mac, v, seq, prev, ct.p, ct.len)) != 0)
 		goto out;
-	if ((rc = vault_prepare(v, &st, "INSERT INTO audit(id, entry, mac) VALUES (?,?,?)")) != 0)
+	if ((rc = vault_prepare(v, &st, rep ? "UPDATE audit SET entry = ?2, mac = ?3 WHERE id = ?1" :
+					      "INSERT INTO audit(id, entry, mac) VALUES (?,?,?)")) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	sqlite3_bind_blob(st, 2, ct.p, (int)ct.len, SQLITE_STATIC);
@@ -374,13 +457,14 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	if (rc == 0)
 		rc = vault_txn_commit(v);
 	if (rc == 0) {
-		seen_update(v, seq, mac);
+		seen_update(v, seq, prev);
 		head_syslog(v, seq, head + 8);
 	}
 out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	vault_audit_entry_clear(&old);
 	vault_wr_free(&pt);
 	vault_wr_free(&ad);
 	vault_wr_free(&ct);
@@ -562,8 +646,8 @@ vault_audit_page(vault *v, unsigned flags, uint64_t from, size_t max,
 		goto out;
 	}
 	/* The end: the head must name the last row we chained. */
-	if (verify && (rc = check_head(v, expect - 1, prev)) == 0 && expect - 1 > v->audit_seen)
-		seen_update(v, expect - 1, prev);
+	if (verify && (rc = check_head(v, expect - 1, prev)) == 0)
+		rc = vault_audit_fresh(v);
 out:
 	vault_stmt_done(v, st);
 	vault_wr_free(&ad);

@@ -497,7 +497,16 @@ typedef struct vault_audit_entry {
 	char *action;  /* saved action, or empty for ad hoc */
 	char *outcome; /* "released", "refused: ...", ... */
 	char *params;  /* run parameters as NAME=VALUE, space-separated, or empty */
+	/*
+	 * A refusal repeated by the same peer (uid, pid, program) with the
+	 * same request within VAULT_AUDIT_REPEAT_WINDOW seconds of the last
+	 * one is one entry: count is how many (0 or 1: once), last the time
+	 * of the latest. Only the newest entry is ever updated this way.
+	 */
+	uint32_t count;
+	int64_t last;
 } vault_audit_entry;
+#define VAULT_AUDIT_REPEAT_WINDOW 1
 
 int vault_audit_append(vault *v, const vault_audit_entry *e) VAULT_WUR;
 /*

@@ -116,7 +116,10 @@ vault_audit_encode(vault_wr *w, const vault_audit_entry *e)
 	vault_wr_cstr(w, e->account);
 	vault_wr_cstr(w, e->action);
 	vault_wr_cstr(w, e->outcome);
-	return vault_wr_cstr(w, e->params);
+	vault_wr_cstr(w, e->params);
+	/* Repeats: absent in entries written before they existed. */
+	vault_wr_u32(w, e->count > 1 ? e->count : 1);
+	return vault_wr_u64(w, (uint64_t)(e->count > 1 ? e->last : e->time));
 }
 
 void
@@ -148,6 +151,16 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
 	e->time = (int64_t)t;
+	e->count = 1;
+	e->last = e->time;
+	if (r->len > 0) {
+		if (vault_rd_u32(r, &e->count) != 0 || vault_rd_u64(r, &t) != 0 || e->count == 0 ||
+		    t > INT64_MAX || (int64_t)t < e->time) {
+			vault_audit_entry_clear(e);
+			return VAULT_ERR_PROTO;
+		}
+		e->last = (int64_t)t;
+	}
 	return 0;
 }
 

@@ -83,6 +83,31 @@ expect_stderr_contains "audit log verified: $ALL entries"
 read -r hn hm <<<"$(head_hex "$DB")"
 expect_stderr_contains "audit head: entry $hn, mac $hm"
 check "the head pair names the newest entry ($hn of $ALL)" test "$hn" = "$ALL"
+# One peer repeating a refused request in a loop: one entry with a count.
+before=$ALL
+cat >"$D/repeat.py" <<'PYEOF'
+import re, socket, struct, sys
+ver = int(re.search(r"#define VAULT_PROTO_VERSION (\d+)U", open(sys.argv[2]).read()).group(1))
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+def call(t, payload):
+    s.sendall(struct.pack(">IB", len(payload) + 1, t) + payload)
+    n, rt = struct.unpack(">IB", s.recv(5, socket.MSG_WAITALL))
+    s.recv(n - 1, socket.MSG_WAITALL) if n > 1 else b""
+    return rt
+def cstr(b):
+    return struct.pack(">I", len(b)) + b
+assert call(1, struct.pack(">I", ver)) == 100
+codes = [call(15, cstr(b"actacct") + struct.pack(">IB", 0, 0) + cstr(b"")) for _ in range(50)]
+print(sorted(set(codes)))
+PYEOF
+run "$PY" "$D/repeat.py" "$SOCK" "$VAULT_SOURCE_ROOT/vault/vault.h"
+check "50 refused GETs on one connection (answers $OUT)" test "$OUT" = "[101]"
+expect_exit 0 vault log --json --last 1
+expect_json "len(d) == 1 and d[0][\"seq\"] == $before + 1 and d[0][\"count\"] == 50 and d[0][\"outcome\"].startswith(\"refused\")"
+expect_exit 0 vault log --last 1
+expect_stdout_contains "(x50, until "
+expect_exit 0 vault log --verify
 stop_agent "$AGENT_PID"
 
 # ---------------------------------------------------------------------------

@@ -695,7 +695,9 @@ rewind_memory(void **state)
 	assert_int_equal(vault_audit_append(v, &e), 0);
 	assert_int_equal(vault_audit_fresh(v), 0);
 	raw_rewind(f, old, len, NENTRIES);
-	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0); /* the chain alone is fooled */
+	/* The chain alone is fooled; the verifying walk asks the memory too. */
+	assert_int_equal(vault_audit_walk(v, 0, NULL, NULL), 0);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
 	assert_int_equal(vault_audit_fresh(v), VAULT_ERR_CORRUPT);
 	assert_non_null(strstr(vault_errdetail(v), "ends at entry 5 but entry 6 was seen"));
 	assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_CORRUPT);
@@ -763,9 +765,9 @@ rewind_replaced(void **state)
 	vault *v = fx_open(f);
 
 	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0); /* sees entry 5 */
-	raw_exec(f, "UPDATE audit SET mac=(SELECT mac FROM audit WHERE id=4) WHERE id=5");
+	raw_exec(f, "UPDATE audit SET mac=(SELECT mac FROM audit WHERE id=3) WHERE id=4");
 	assert_int_equal(vault_audit_fresh(v), VAULT_ERR_CORRUPT);
-	assert_non_null(strstr(vault_errdetail(v), "not the one seen"));
+	assert_non_null(strstr(vault_errdetail(v), "entry 4 is not the one seen"));
 	vault_close(&v);
 }
 
@@ -809,6 +811,130 @@ state_file_checks(void **state)
 	vault_close(&v);
 }
 
+
+struct rows {
+	uint64_t seq[16];
+	uint32_t count[16];
+	int64_t last[16];
+	size_t n;
+};
+
+static int
+rows_collect(const vault_audit_entry *e, void *arg)
+{
+	struct rows *r = arg;
+
+	assert_true(r->n < 16);
+	r->seq[r->n] = e->seq;
+	r->count[r->n] = e->count;
+	r->last[r->n] = e->last;
+	r->n++;
+	return 0;
+}
+
+/*
+ * A refusal repeated by one peer within a second is one entry with a
+ * count; anything else (a later time, another pid, a release, another
+ * outcome) starts a new entry. The chain verifies throughout, and the
+ * vault that saw the repeats is not fooled into calling it a rewind.
+ */
+static void
+repeats_coalesce(void **state)
+{
+	struct fx *f = *state;
+	vault_audit_entry e;
+	struct rows r;
+	vault *v = fx_open(f);
+	int64_t t0 = 1800000000;
+	int i;
+
+	entry_make(&e, 1); /* "refused: use=confirm" */
+	for (i = 0; i < 3; i++) {
+		e.time = t0 + (i > 0); /* t0, t0+1, t0+1 */
+		assert_int_equal(vault_audit_append(v, &e), 0);
+	}
+	e.time = t0 + 2; /* within a second of the last repeat */
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	e.time = t0 + 4; /* two seconds later: a new entry */
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	e.pid++; /* another peer */
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	e.pid--;
+	entry_make(&e, 0); /* a release between two refusals */
+	e.time = t0 + 4;
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	entry_make(&e, 1);
+	e.time = t0 + 4;
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(vault_audit_fresh(v), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(vault_audit_walk(v, 1, rows_collect, &r), 0);
+	assert_int_equal(r.n, NENTRIES + 5);
+	assert_int_equal(r.seq[NENTRIES], NENTRIES + 1);
+	assert_int_equal(r.count[NENTRIES], 4);
+	assert_true(r.last[NENTRIES] == t0 + 2);
+	for (i = NENTRIES + 1; i < NENTRIES + 5; i++)
+		assert_int_equal(r.count[i], 1);
+	vault_close(&v);
+	/* A new process sees the same: the repeats were sealed and chained. */
+	v = fx_open(f);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(vault_audit_walk(v, 1, rows_collect, &r), 0);
+	assert_int_equal(r.count[NENTRIES], 4);
+	vault_close(&v);
+	/* Releases never merge, however fast. */
+	v = fx_open(f);
+	entry_make(&e, 0);
+	e.time = t0 + 10;
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(vault_audit_walk(v, 1, rows_collect, &r), 0);
+	assert_int_equal(r.n, NENTRIES + 7);
+	vault_close(&v);
+}
+
+/* The repeat count is sealed: a cut-and-paste of an older newest row is a broken chain. */
+static void
+repeats_tamper(void **state)
+{
+	struct fx *f = *state;
+	unsigned char oldent[64 * 16];
+	vault_audit_entry e;
+	vault *v = fx_open(f);
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	size_t len;
+
+	entry_make(&e, 1);
+	e.time = 1800000000;
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	vault_close(&v);
+	/* Keep the single entry's row, let it count to 3, then put the old row back. */
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT entry FROM audit WHERE id=6", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	len = (size_t)sqlite3_column_bytes(st, 0);
+	assert_true(len <= sizeof(oldent));
+	memcpy(oldent, sqlite3_column_blob(st, 0), len);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	v = fx_open(f);
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	vault_close(&v);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE audit SET entry=? WHERE id=6", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, oldent, (int)len, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	v = fx_open(f);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+	assert_detail_names(v, 6);
+	vault_close(&v);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -839,6 +965,8 @@ main(void)
 		T(rewind_state_file),
 		T(rewind_replaced),
 		T(state_file_checks),
+		T(repeats_coalesce),
+		T(repeats_tamper),
 	};
 
 	if (vault_lib_init() != 0)
