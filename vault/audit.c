@@ -11,8 +11,17 @@
  * with mac_0 all zeros. vault_meta 'audit_head' = u64 n | BLAKE2b(key,
  * "vault-audit-head" | u64 n | mac_n). Editing, reordering or deleting a
  * row breaks a mac; cutting rows off the end breaks the head. What the
- * chain cannot show is the whole file rolled back to an older copy: that
- * is a limit stated in SECURITY.md.
+ * chain cannot show is the whole file rolled back to an older copy: for
+ * that the vault remembers the newest entry it has seen (in memory, and
+ * in a state file outside the vault) and syslog gets each new head.
+ *
+ * MUST rules:
+ *  - only the newest row ever changes after it is written (a repeated
+ *    refusal counts into it), and it is sealed and chained again whole;
+ *  - nothing is appended to a log that is shorter than, or differs
+ *    from, one this process saw (vault_audit_fresh);
+ *  - reading pages never holds more than one page: the log may be of
+ *    any size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +35,7 @@
 #include "internal.h"
 
 #define MACBYTES 32U
-/* State file: "VAS1" | vault id | u64 seq | mac of that entry. */
+/* State file: "VAS1" | vault id | u64 seq | mac of the entry before it. */
 #define STATEMAGIC "VAS1"
 #define STATEBYTES (4U + VAULT_IDBYTES + 8U + MACBYTES)
 
@@ -93,10 +102,12 @@ static int entry_open(vault *v, uint64_t seq, const unsigned char *ent, size_t e
     vault_wr *pt, vault_audit_entry *e);
 
 /*
- * Freshness. v->audit_seen is the highest entry this process has seen
- * with its mac; with a state file (vault_audit_state_dir) it survives the
- * process. Written after each change, without fsync: it is a witness, not
- * data, and a crash loses at most the newest few entries of it.
+ * Freshness. v->audit_seen is the highest entry this process has seen,
+ * with the mac of the entry before it (which can no longer change: only
+ * the newest entry takes repeats); with a state file
+ * (vault_audit_state_dir) it survives the process. Written after each
+ * change, without fsync: it is a witness, not data, and a crash loses at
+ * most the newest few entries of it.
  */
 static void
 state_save(vault *v)

@@ -65,7 +65,7 @@ struct vault {
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
 	vault_rotate_hooks hooks; /* the program's rotation targets */
-	/* The newest audit entry this process has seen, and its mac (audit.c). */
+	/* The newest audit entry this process has seen, and the mac of the one before it (audit.c). */
 	uint64_t audit_seen;
 	unsigned char audit_seen_mac[32];
 	char *audit_state; /* the state file that outlives us, or NULL */
