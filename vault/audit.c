@@ -160,10 +160,16 @@ vault_audit_fresh(vault *v)
 	int rc;
 
 	if (v->audit_seen == 0) {
-		/* Nothing seen yet: remember where the log is; damage is verify's to report. */
+		/*
+		 * Nothing seen yet: remember where the log is. Damage is
+		 * verify's to report, and the caller's detail stays as it was.
+		 */
+		char keep[sizeof(v->detail)];
+
+		memcpy(keep, v->detail, sizeof(keep));
 		if (last_row(v, &n, mac) == 0 && n > 0 && row_mac(v, n - 1, before) == 0)
 			seen_update(v, n, before);
-		v->detail[0] = '\0';
+		memcpy(v->detail, keep, sizeof(keep));
 		return 0;
 	}
 	if ((rc = last_row(v, &n, mac)) != 0)
