@@ -117,9 +117,12 @@ vault_audit_encode(vault_wr *w, const vault_audit_entry *e)
 	vault_wr_cstr(w, e->action);
 	vault_wr_cstr(w, e->outcome);
 	vault_wr_cstr(w, e->params);
-	/* Repeats: absent in entries written before they existed. */
-	vault_wr_u32(w, e->count > 1 ? e->count : 1);
-	return vault_wr_u64(w, (uint64_t)(e->count > 1 ? e->last : e->time));
+	/* Repeats only: an entry made once has no trailer, as before repeats existed. */
+	if (e->count > 1) {
+		vault_wr_u32(w, e->count);
+		vault_wr_u64(w, (uint64_t)e->last);
+	}
+	return w->err;
 }
 
 void
@@ -153,13 +156,22 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 	e->time = (int64_t)t;
 	e->count = 1;
 	e->last = e->time;
-	if (r->len > 0) {
-		if (vault_rd_u32(r, &e->count) != 0 || vault_rd_u64(r, &t) != 0 || e->count == 0 ||
-		    t > INT64_MAX || (int64_t)t < e->time) {
-			vault_audit_entry_clear(e);
-			return VAULT_ERR_PROTO;
+	/*
+	 * One encoding per entry: a trailer means a repeat (count >= 2, last
+	 * not before time). Anything else is left in the reader, for the
+	 * caller's vault_rd_end to refuse, as trailing bytes always were.
+	 */
+	if (r->len >= 12) {
+		vault_rd save = *r;
+		uint32_t c;
+
+		if (vault_rd_u32(r, &c) == 0 && vault_rd_u64(r, &t) == 0 && c >= 2 && t <= INT64_MAX &&
+		    (int64_t)t >= e->time) {
+			e->count = c;
+			e->last = (int64_t)t;
+		} else {
+			*r = save;
 		}
-		e->last = (int64_t)t;
 	}
 	return 0;
 }

@@ -302,6 +302,12 @@ gen_frames(void)
 	audit_init(&e, 7);
 	ONE("reply-item-audit", pl_init(&pl); vault_audit_encode(&pl, &e);
 	    put(w, VAULT_MSG_ITEM, &pl));
+	e.outcome = (char *)(uintptr_t) "refused: use=actions, no confirmation possible";
+	e.count = 50;
+	e.last = e.time + 1;
+	ONE("reply-item-audit-repeat", pl_init(&pl); vault_audit_encode(&pl, &e);
+	    put(w, VAULT_MSG_ITEM, &pl));
+	e.count = 0;
 	ONE("reply-item-history", pl_init(&pl); vault_wr_u32(&pl, 2);
 	    vault_wr_u64(&pl, 1700000000); vault_wr_u8(&pl, 1); put(w, VAULT_MSG_ITEM, &pl));
 	ONE("reply-item-slot", pl_init(&pl); vault_wr_u32(&pl, 1);
