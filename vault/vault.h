@@ -587,7 +587,13 @@ enum vault_msg {
 	VAULT_MSG_SLOT_ADD_PASS = 19, /* u32 kdf, str passphrase -> OK u32 id */
 	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* str path, u8 create -> OK u32 id */
 	VAULT_MSG_SLOT_RM = 21,  /* u32 id */
-	VAULT_MSG_LOG = 22,      /* u8 verify -> ITEM entry... OK */
+	/*
+	 * One page of the audit log (service.c): u8 flags (VAULT_AUDIT_*),
+	 * u64 from, u32 max entries, u64 since, str account, str action ->
+	 * ITEM entry... OK u64 next (0: the end), u64 head entry, head mac
+	 * prefix (VAULT_AUDIT_PREFIXBYTES)
+	 */
+	VAULT_MSG_LOG = 22,
 	VAULT_MSG_ACTION_ADD = 30,  /* action, u8 replace */
 	VAULT_MSG_ACTION_LIST = 31, /* -> ITEM action... OK */
 	VAULT_MSG_ACTION_SHOW = 32, /* str name -> OK action */
