@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <sys/types.h>
 
 #include "vault.h"
 
@@ -65,6 +66,16 @@ struct vault {
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
 	vault_rotate_hooks hooks; /* the program's rotation targets */
+	/*
+	 * The vault file as we checked it: a descriptor kept open (never
+	 * closed while SQLite may have the file open: store.c, held_fd) and
+	 * its identity, so a file replaced under us is noticed.
+	 */
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	int64_t data_version; /* PRAGMA data_version when last looked at */
+	uint64_t gen; /* bumped by every change seen, ours or another process's */
 	char detail[256];
 };
 

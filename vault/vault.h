@@ -65,6 +65,7 @@ enum {
 	VAULT_ERR_NOAGENT = -20,  /* no agent answers */
 	VAULT_ERR_SYMLINK = -21,  /* path is a symbolic link */
 	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
+	VAULT_ERR_REPLACED = -23, /* the vault file was replaced or deleted under an open handle */
 };
 
 /* Exit codes of the programs (DESIGN.md, Errors). */
@@ -194,7 +195,22 @@ void vault_close(vault **v);
  * in the parent and in the child. Nothing else may run in between.
  */
 void vault_disconnect(vault *v);
+/* VAULT_ERR_REPLACED if the file at the path is no longer the one opened. */
 int vault_reconnect(vault *v) VAULT_WUR;
+/*
+ * For a long-lived handle (the agent), before each request: checks that
+ * the file at the vault's path is still the one this handle opened
+ * (VAULT_ERR_REPLACED if it was replaced, moved or deleted: the handle
+ * must not be used any more), and notices commits by other processes
+ * (PRAGMA data_version). Costs an lstat and a PRAGMA, nothing per row.
+ */
+int vault_refresh(vault *v) VAULT_WUR;
+/*
+ * A number that changes whenever the vault's contents may have changed:
+ * a commit or rollback through this handle, or one by another process
+ * seen by vault_refresh(). Caches keyed on it are never stale.
+ */
+uint64_t vault_generation(const vault *v);
 
 /*
  * After VAULT_ERR_NEWER from vault_open(), these report the two schema
