@@ -87,6 +87,12 @@ void *vault_secure_alloc(size_t n);
 void vault_secure_free(void *p, size_t n);
 size_t vault_secure_size(size_t n);
 
+/*
+ * After the file's contents were replaced in place (a restore through the
+ * backup API): reads the vault id again and drops what was cached.
+ */
+int vault_store_reload(vault *v) VAULT_WUR;
+
 /* Sets v->detail (printf-style, never with secrets). */
 void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1129,6 +1129,70 @@ h_due(struct svc *s, vault_rd *r)
 	return rc != 0 ? rc : reply_ok(s, NULL);
 }
 
+/* Reads an absolute path (the client resolved it: the agent runs in /). */
+static int
+rd_path(vault_rd *r, char *buf, size_t size)
+{
+	int rc = rd_name(r, buf, size);
+
+	if (rc == 0 && buf[0] != '/')
+		return VAULT_ERR_PROTO;
+	return rc;
+}
+
+static int
+h_backup(struct svc *s, vault_rd *r)
+{
+	vault_backup_info info;
+	vault_wr p;
+	char path[4096], outcome[4200];
+	uint8_t force;
+	int rc, arc = 0;
+
+	if (rd_path(r, path, sizeof(path)) != 0 || vault_rd_u8(r, &force) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_backup(s->v, path, force, &info)) != 0)
+		return reply_err(s, rc);
+	snprintf(outcome, sizeof(outcome), "backup written to %s", path);
+	audit(s, "backup", "", outcome, &arc);
+	vault_wr_init(&p, 0, 64);
+	vault_wr_u64(&p, info.accounts);
+	vault_wr_u64(&p, info.entries);
+	vault_wr_u64(&p, info.bytes);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
+static int
+h_restore(struct svc *s, vault_rd *r)
+{
+	const unsigned char *pass, *kf;
+	size_t passlen, kflen;
+	char path[4096], keyfile[4096], kept[4200], outcome[8500];
+	uint8_t force;
+	vault_wr p;
+	int rc, arc = 0;
+
+	if (rd_path(r, path, sizeof(path)) != 0 || vault_rd_u8(r, &force) != 0 ||
+	    vault_rd_str(r, &pass, &passlen) != 0 || vault_rd_str(r, &kf, &kflen) != 0 ||
+	    vault_rd_end(r) != 0 || kflen >= sizeof(keyfile) || memchr(kf, '\0', kflen) != NULL)
+		return VAULT_ERR_PROTO;
+	memcpy(keyfile, kf, kflen);
+	keyfile[kflen] = '\0';
+	rc = vault_restore(s->v, path, pass, passlen, kflen > 0 ? keyfile : NULL, force, kept, sizeof(kept));
+	if (rc != 0)
+		return reply_err(s, rc);
+	/* Recorded in the restored log: its chain goes on from the backup's head. */
+	snprintf(outcome, sizeof(outcome), "restored from %s; the replaced vault is kept at %s", path, kept);
+	audit(s, "restore", "", outcome, &arc);
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_wr_cstr(&p, kept);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
 int
 vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned char *payload,
     size_t len, vault_wr *out)
@@ -1177,6 +1241,12 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_ACTION_ADD:
 		rc = h_action_add(&s, &r);
+		break;
+	case VAULT_MSG_BACKUP:
+		rc = h_backup(&s, &r);
+		break;
+	case VAULT_MSG_RESTORE:
+		rc = h_restore(&s, &r);
 		break;
 	case VAULT_MSG_ACTION_LIST:
 		rc = h_action_list(&s, &r);

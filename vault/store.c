@@ -1099,6 +1099,17 @@ vault_refresh(vault *v)
 	return 0;
 }
 
+int
+vault_store_reload(vault *v)
+{
+	int rc;
+
+	if ((rc = load_id(v)) != 0 || (rc = data_version(v, &v->data_version)) != 0)
+		return rc;
+	v->gen++;
+	return 0;
+}
+
 uint64_t
 vault_generation(const vault *v)
 {
