@@ -73,7 +73,8 @@ for c in $(seq 1 16); do
 		done
 	) </dev/null &
 done
-wait_until 30 test "$(cat "$W"/ack.* 2>/dev/null | wc -l)" -ge 64
+acked_at_least() { test "$(cat "$W"/ack.* 2>/dev/null | wc -l)" -ge "$1"; }
+wait_until 30 acked_at_least 64
 # Every write acknowledged up to here must be in the backup.
 sort -u "$W"/ack.* >"$W/before"
 run vault backup "$D/live.bak"
