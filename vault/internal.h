@@ -28,6 +28,7 @@ struct vault_keys {
 };
 
 #define VAULT_STMT_CACHE 32
+#define VAULT_LIST_CACHE_MAX (512U * 1024U * 1024U) /* as the agent's answer limit */
 #define VAULT_TICKETS 64
 #define VAULT_TICKET_LAUNCH_TTL 30   /* seconds for vault-launch to redeem */
 #define VAULT_TICKET_ASKPASS_TTL 300 /* seconds for ssh & co. to ask */
@@ -75,7 +76,16 @@ struct vault {
 	dev_t dev;
 	ino_t ino;
 	int64_t data_version; /* PRAGMA data_version when last looked at */
-	uint64_t gen; /* bumped by every change seen, ours or another process's */
+	uint64_t gen; /* bumped by every change seen, ours or another process's; not by audit-only commits */
+	int txn_full; /* the outermost transaction was begun with synchronous=FULL (not audit-only) */
+	/*
+	 * LIST's answer (ITEM frames of account metadata, never a password),
+	 * kept in secure memory while unlocked and valid while gen is
+	 * list_gen: LIST no longer decrypts every account each time.
+	 */
+	vault_wr list_cache;
+	uint64_t list_gen;
+	int list_ok;
 	char detail[256];
 };
 
@@ -92,6 +102,9 @@ size_t vault_secure_size(size_t n);
  * backup API): reads the vault id again and drops what was cached.
  */
 int vault_store_reload(vault *v) VAULT_WUR;
+
+/* Drops the cached LIST answer (wiped). */
+void vault_list_cache_drop(vault *v);
 
 /* Sets v->detail (printf-style, never with secrets). */
 void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -176,19 +176,38 @@ h_list(struct svc *s, vault_rd *r)
 	vault_wr p;
 	int rc;
 
+	vault *v = s->v;
+
 	if (vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_list(s->v, &list, &n)) != 0)
+	if ((rc = need_unlocked(s)) != 0)
 		return reply_err(s, rc);
-	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
-	for (i = 0; i < n && rc == 0; i++) {
-		p.len = 0;
-		if ((rc = vault_account_encode(&p, list[i])) == 0)
-			rc = vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
+	/*
+	 * The answer is kept (secure memory, metadata only) until anything
+	 * commits: ours, or another process's (vault_refresh, data_version).
+	 */
+	if (!v->list_ok || v->list_gen != vault_generation(v)) {
+		vault_list_cache_drop(v);
+		if ((rc = vault_account_list(v, &list, &n)) != 0)
+			return reply_err(s, rc);
+		vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+		for (i = 0; i < n && rc == 0; i++) {
+			p.len = 0;
+			if ((rc = vault_account_encode(&p, list[i])) == 0)
+				rc = vault_frame_put(&v->list_cache, VAULT_MSG_ITEM, p.p, p.len);
+		}
+		vault_wr_free(&p);
+		vault_account_list_free(&list, n);
+		if (rc != 0) {
+			vault_list_cache_drop(v);
+			return rc;
+		}
+		v->list_ok = 1;
+		v->list_gen = vault_generation(v);
 	}
-	vault_wr_free(&p);
-	vault_account_list_free(&list, n);
-	return rc != 0 ? rc : reply_ok(s, NULL);
+	if ((rc = vault_wr_bytes(s->out, v->list_cache.p, v->list_cache.len)) != 0)
+		return rc;
+	return reply_ok(s, NULL);
 }
 
 static int

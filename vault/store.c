@@ -417,8 +417,10 @@ vault_txn_begin_sync(vault *v, int full)
 	}
 	if ((rc = vault_sync(v, full)) != 0)
 		return rc;
-	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0)
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->txn_depth = 1;
+		v->txn_full = full;
+	}
 	return rc;
 }
 
@@ -436,7 +438,9 @@ vault_txn_commit(vault *v)
 
 	if (v->txn_depth > 0)
 		v->txn_depth--;
-	v->gen++; /* whatever happens, cached reads are stale now */
+	/* Whatever happens, cached reads are stale now; an audit record changes none. */
+	if (nested || v->txn_full)
+		v->gen++;
 	if (nested)
 		return exec(v, "RELEASE vault_op", "release savepoint");
 	return exec(v, "COMMIT", "commit");
@@ -445,7 +449,8 @@ vault_txn_commit(vault *v)
 void
 vault_txn_rollback(vault *v)
 {
-	v->gen++;
+	if (v->txn_full || v->in_txn || v->txn_depth > 1)
+		v->gen++;
 	if (v->in_txn || v->txn_depth > 1) {
 		/* Undo this operation only; the caller's transaction goes on. */
 		if (v->txn_depth > 0)
@@ -756,6 +761,7 @@ vault_alloc(vault **out, const char *path)
 		return VAULT_ERR_NOMEM;
 	}
 	v->fd = -1;
+	vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
 	*out = v;
 	return 0;
 }
@@ -1023,11 +1029,20 @@ tickets_clear(vault *v)
 }
 
 void
+vault_list_cache_drop(vault *v)
+{
+	vault_wr_free(&v->list_cache); /* wipes */
+	vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
+	v->list_ok = 0;
+}
+
+void
 vault_lock(vault *v)
 {
 	if (v == NULL)
 		return;
 	tickets_clear(v);
+	vault_list_cache_drop(v); /* decrypted metadata goes with the key */
 	if (v->keys == NULL)
 		return;
 	sodium_free(v->keys); /* wipes */

@@ -99,9 +99,18 @@ agent_env
 start_agent
 expect_exit 0 vault unlock
 add_via_agent b1 p1
+# The agent's list (now cached) ...
+expect_exit 0 vault list
+expect_stdout_not_contains b2
 add_direct b2 p2
-# The agent serves what the direct write committed (data_version).
+# ... and everything else it serves show what the direct write committed (data_version).
+expect_exit 0 vault list
+expect_stdout_contains b2
 expect_secret b2 p2
+expect_exit 0 vault rm b2 --no-agent
+expect_exit 0 vault list
+expect_stdout_not_contains b2
+add_direct b2 p2
 add_via_agent b3 p3
 expect_exit 0 stop_agent "$AGENT_PID"
 # A stale checkpoint on the way out would have overwritten b2.
