@@ -86,6 +86,14 @@ struct vault {
 	vault_wr list_cache;
 	uint64_t list_gen;
 	int list_ok;
+	/*
+	 * Per account row: its sealed metadata as last seen and its ITEM
+	 * frame (secure memory). A rebuild re-opens only rows whose sealed
+	 * blob or version count changed, so one add does not cost a decrypt
+	 * of every account.
+	 */
+	struct vault_list_row *lrows;
+	size_t nlrows;
 	char detail[256];
 };
 
@@ -103,8 +111,22 @@ size_t vault_secure_size(size_t n);
  */
 int vault_store_reload(vault *v) VAULT_WUR;
 
-/* Drops the cached LIST answer (wiped). */
+struct vault_list_row {
+	int64_t id;
+	int64_t nversions;
+	unsigned char *blob; /* the sealed metadata as stored (ciphertext: heap) */
+	size_t bloblen;
+	unsigned char *item; /* the ITEM frame: vault_secure_alloc */
+	size_t itemlen;
+};
+
+/* Drops the cached LIST answer and rows (wiped). */
 void vault_list_cache_drop(vault *v);
+/*
+ * Appends LIST's ITEM frames (sorted by name) to out, from v's row cache,
+ * re-opening only rows that changed since it was filled.
+ */
+int vault_account_list_frames(vault *v, vault_wr *out) VAULT_WUR;
 
 /* Sets v->detail (printf-style, never with secrets). */
 void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

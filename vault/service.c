@@ -171,12 +171,8 @@ h_set(struct svc *s, vault_rd *r)
 static int
 h_list(struct svc *s, vault_rd *r)
 {
-	vault_account **list = NULL;
-	size_t n = 0, i;
-	vault_wr p;
-	int rc;
-
 	vault *v = s->v;
+	int rc;
 
 	if (vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
@@ -187,20 +183,13 @@ h_list(struct svc *s, vault_rd *r)
 	 * commits: ours, or another process's (vault_refresh, data_version).
 	 */
 	if (!v->list_ok || v->list_gen != vault_generation(v)) {
-		vault_list_cache_drop(v);
-		if ((rc = vault_account_list(v, &list, &n)) != 0)
-			return reply_err(s, rc);
-		vault_wr_init(&p, 0, VAULT_FRAME_MAX);
-		for (i = 0; i < n && rc == 0; i++) {
-			p.len = 0;
-			if ((rc = vault_account_encode(&p, list[i])) == 0)
-				rc = vault_frame_put(&v->list_cache, VAULT_MSG_ITEM, p.p, p.len);
-		}
-		vault_wr_free(&p);
-		vault_account_list_free(&list, n);
-		if (rc != 0) {
+		/* Rows whose sealed metadata did not change are not opened again. */
+		vault_wr_free(&v->list_cache);
+		vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
+		v->list_ok = 0;
+		if ((rc = vault_account_list_frames(v, &v->list_cache)) != 0) {
 			vault_list_cache_drop(v);
-			return rc;
+			return rc == VAULT_ERR_NOMEM || rc == VAULT_ERR_TOOBIG ? rc : reply_err(s, rc);
 		}
 		v->list_ok = 1;
 		v->list_gen = vault_generation(v);

@@ -1034,6 +1034,13 @@ vault_list_cache_drop(vault *v)
 	vault_wr_free(&v->list_cache); /* wipes */
 	vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
 	v->list_ok = 0;
+	for (size_t i = 0; i < v->nlrows; i++) {
+		free(v->lrows[i].blob);
+		vault_secure_free(v->lrows[i].item, v->lrows[i].itemlen); /* wipes */
+	}
+	free(v->lrows);
+	v->lrows = NULL;
+	v->nlrows = 0;
 }
 
 void
