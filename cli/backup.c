@@ -50,23 +50,31 @@ out:
 	return rc;
 }
 
+/* Options of both commands; 1 when --help was shown, else 0 or an exit code (with a usage error). */
 static int
-parse(int argc, char **argv, const char *name, struct cli_opts *o, int *force)
+parse(int argc, char **argv, const char *name, struct cli_opts *o, int *force, int *ret)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (c == 'h')
-			return -cli_show_help(name) - 1000;
-		if (c == OPT_FORCE)
+		if (c == 'h') {
+			*ret = cli_show_help(name);
+			return 1;
+		}
+		if (c == OPT_FORCE) {
 			*force = 1;
-		else if (!cli_common_opt(c, o))
-			return cli_bad_option(name);
+		} else if (!cli_common_opt(c, o)) {
+			*ret = cli_bad_option(name);
+			return 1;
+		}
 	}
-	if (optind + 1 != argc)
-		return cli_bad_option(name);
+	if (optind + 1 != argc) {
+		*ret = cli_bad_option(name);
+		return 1;
+	}
+	*ret = 0;
 	return 0;
 }
 
@@ -80,8 +88,8 @@ cmd_backup(int argc, char **argv)
 	uint64_t accounts, entries, bytes;
 	int force = 0, ret;
 
-	if ((ret = parse(argc, argv, "backup", &o, &force)) != 0)
-		return ret <= -1000 ? -(ret + 1000) : ret;
+	if (parse(argc, argv, "backup", &o, &force, &ret) != 0)
+		return ret;
 	if ((ret = abs_path(argv[optind], path, sizeof(path))) != 0)
 		return ret;
 	if ((ret = session_open(&s, &o, 1)) != 0) {
@@ -122,8 +130,8 @@ cmd_restore(int argc, char **argv)
 	const char *env = getenv("VAULT_NO_AGENT");
 	int force = 0, ret, rc, direct;
 
-	if ((ret = parse(argc, argv, "restore", &o, &force)) != 0)
-		return ret <= -1000 ? -(ret + 1000) : ret;
+	if (parse(argc, argv, "restore", &o, &force, &ret) != 0)
+		return ret;
 	if ((ret = abs_path(argv[optind], path, sizeof(path))) != 0)
 		return ret;
 	kf[0] = '\0';
