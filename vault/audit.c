@@ -202,6 +202,16 @@ vault_audit_fresh(vault *v)
 	return 0;
 }
 
+void
+vault_audit_forget(vault *v)
+{
+	v->audit_seen = 0;
+	sodium_memzero(v->audit_seen_mac, sizeof(v->audit_seen_mac));
+	/* The next vault_audit_fresh records the log as it now is, and rewrites the file. */
+	if (v->audit_state != NULL)
+		(void)unlink(v->audit_state);
+}
+
 int
 vault_audit_state_dir(vault *v, const char *dir)
 {
