@@ -212,7 +212,7 @@ handle(struct relay *r, const struct sigmsg *m, int *status)
 		return 0;
 	}
 	/* Never back to the program, or its process group: no loops. */
-	if (m->pid != 0 && (m->pid == r->child || (r->use_pty && getpgid(m->pid) == r->child)))
+	if (m->pid != 0 && (m->pid == r->child || (r->use_pty && getsid(m->pid) == r->child)))
 		return 0;
 	if (r->use_pty) {
 		if (m->signo == SIGWINCH) {
@@ -229,6 +229,96 @@ handle(struct relay *r, const struct sigmsg *m, int *status)
 	return 0;
 }
 
+/*
+ * The monitor (sudo's exec_monitor): with a pty, the program cannot be the
+ * leader of the pty's session, or its process group would be orphaned (its
+ * parent, us, is in another session) and the kernel would drop ^Z. So the
+ * monitor leads the session, runs the program in a process group of its
+ * own in the foreground of the pty, forwards what we relay, stops itself
+ * when the program stops (so that we see it), and reports the program's
+ * wait status on status_fd when it ends.
+ */
+static volatile sig_atomic_t mon_prog;
+
+static void
+mon_forward(int signo)
+{
+	int saved = errno;
+
+	if (mon_prog > 0)
+		(void)kill(mon_prog, signo);
+	errno = saved;
+}
+
+/* tcsetpgrp from outside the foreground needs SIGTTOU held off. */
+static void
+fg_pgrp(int tty, pid_t pgrp)
+{
+	sigset_t ttou, prev;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	(void)sigprocmask(SIG_BLOCK, &ttou, &prev);
+	(void)tcsetpgrp(tty, pgrp);
+	(void)sigprocmask(SIG_SETMASK, &prev, NULL);
+}
+
+static void __attribute__((noreturn))
+monitor(int slave, int status_fd, void (*child_fn)(void *), void *arg)
+{
+	struct sigaction sa;
+	sigset_t none;
+	pid_t prog;
+	size_t i;
+	int st, fd;
+
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) != 0)
+		_exit(125);
+	if ((prog = fork()) < 0)
+		_exit(125);
+	if (prog == 0) {
+		close(status_fd);
+		(void)setpgid(0, 0);
+		fg_pgrp(slave, getpid());
+		for (fd = 0; fd <= 2; fd++)
+			if (isatty(fd) && dup2(slave, fd) < 0)
+				_exit(125);
+		if (slave > 2)
+			close(slave);
+		child_fn(arg);
+		_exit(125);
+	}
+	(void)setpgid(prog, prog);
+	fg_pgrp(slave, prog);
+	mon_prog = prog;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = mon_forward;
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < NRELAYED; i++)
+		if (relayed[i] != SIGCHLD)
+			(void)sigaction(relayed[i], &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	for (;;) {
+		if (waitpid(prog, &st, WUNTRACED) != prog) {
+			if (errno == EINTR)
+				continue;
+			_exit(125);
+		}
+		if (WIFSTOPPED(st)) {
+			/* SIGSTOP: an orphaned group ignores SIGTSTP. vault-launch sees us stop. */
+			(void)raise(SIGSTOP);
+			fg_pgrp(slave, prog);
+			(void)kill(-prog, SIGCONT);
+			continue;
+		}
+		break;
+	}
+	if (write(status_fd, &st, sizeof(st)) != (ssize_t)sizeof(st))
+		_exit(125);
+	_exit(0);
+}
+
 int
 launch_run(int use_pty, void (*child_fn)(void *), void *arg)
 {
@@ -237,7 +327,7 @@ launch_run(int use_pty, void (*child_fn)(void *), void *arg)
 	sigset_t block, prev;
 	struct pollfd pf[3];
 	struct sigmsg m;
-	int slave = -1, status = 0, done = 0, e;
+	int slave = -1, status = 0, done = 0, e, status_pipe[2] = { -1, -1 };
 	size_t i;
 	nfds_t np;
 
@@ -258,7 +348,8 @@ launch_run(int use_pty, void (*child_fn)(void *), void *arg)
 			(void)ioctl(slave, TIOCSWINSZ, &ws);
 		(void)fcntl(r.master, F_SETFD, FD_CLOEXEC);
 	}
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    (r.use_pty && pipe2(status_pipe, O_CLOEXEC) != 0)) {
 		e = errno;
 		goto fail;
 	}
@@ -286,23 +377,19 @@ launch_run(int use_pty, void (*child_fn)(void *), void *arg)
 		close(sig_pipe[0]);
 		close(sig_pipe[1]);
 		if (r.use_pty) {
-			int fd;
-
 			close(r.master);
-			/* A new session whose controlling terminal is the pty. */
-			if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) != 0)
-				_exit(125);
-			for (fd = 0; fd <= 2; fd++)
-				if (isatty(fd) && dup2(slave, fd) < 0)
-					_exit(125);
-			if (slave > 2)
-				close(slave);
+			close(status_pipe[0]);
+			monitor(slave, status_pipe[1], child_fn, arg);
 		}
 		child_fn(arg);
 		_exit(125);
 	}
 	if (slave >= 0)
 		close(slave);
+	if (status_pipe[1] >= 0) {
+		close(status_pipe[1]);
+		status_pipe[1] = -1;
+	}
 	if (r.use_pty) {
 		(void)fcntl(r.master, F_SETFL, fcntl(r.master, F_GETFL) | O_NONBLOCK);
 		term_raw(&r);
@@ -357,6 +444,17 @@ launch_run(int use_pty, void (*child_fn)(void *), void *arg)
 		while (waitpid(r.child, &status, 0) < 0 && errno == EINTR)
 			;
 	}
+	/* With a pty, the program's own status comes from the monitor. */
+	if (status_pipe[0] >= 0) {
+		int st;
+
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		    read(status_pipe[0], &st, sizeof(st)) == (ssize_t)sizeof(st))
+			status = st;
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			status = 125 << 8;
+		close(status_pipe[0]);
+	}
 	/*
 	 * What the program wrote last (the pty may pass it on a moment after
 	 * the program ended), then its terminal goes away with it, even if a
@@ -383,6 +481,15 @@ launch_run(int use_pty, void (*child_fn)(void *), void *arg)
 	close(sig_pipe[1]);
 	return status;
 fail:
+	if (status_pipe[0] >= 0) {
+		close(status_pipe[0]);
+		close(status_pipe[1]);
+	}
+	if (sig_pipe[0] >= 0) {
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		sig_pipe[0] = sig_pipe[1] = -1;
+	}
 	if (r.master >= 0)
 		close(r.master);
 	if (slave >= 0)
