@@ -49,6 +49,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "launch.h"
@@ -393,68 +394,165 @@ read_secret_line(const char *what)
 	return s;
 }
 
-/* Rotation of a local account: see the top of this file. Never returns. */
+/*
+ * The conversation of a password change, as the target would hold it
+ * with passwd(1): the first hidden prompt (pam_unix's "Current password")
+ * gets the old password, every later one the new; what PAM says (the
+ * site's password rules explaining a refusal) is kept for the error.
+ */
+struct change_conv {
+	const vault_secret *oldpw, *newpw;
+	int asked;
+	char said[400];
+};
+
+static int
+conv_change(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct change_conv *cc = data;
+	struct pam_response *r;
+	const vault_secret *s;
+	size_t used;
+	int i;
+
+	if (n <= 0 || n > PAM_MAX_NUM_MSG || (r = calloc((size_t)n, sizeof(*r))) == NULL)
+		return PAM_CONV_ERR;
+	for (i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+			s = cc->asked++ == 0 ? cc->oldpw : cc->newpw;
+			if ((r[i].resp = strdup((const char *)s->buf)) == NULL)
+				goto fail;
+			break;
+		case PAM_TEXT_INFO:
+			break; /* "Changing password for ..." */
+		case PAM_ERROR_MSG:
+			used = strlen(cc->said);
+			if (msg[i]->msg != NULL && used + 3 < sizeof(cc->said))
+				snprintf(cc->said + used, sizeof(cc->said) - used, "%s%s", used ? "; " : "", msg[i]->msg);
+			break;
+		default:
+			goto fail;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+fail:
+	for (i = 0; i < n; i++) {
+		if (r[i].resp != NULL) {
+			explicit_bzero(r[i].resp, strlen(r[i].resp));
+			free(r[i].resp);
+		}
+	}
+	free(r);
+	return PAM_CONV_ERR;
+}
+
+/* Sleeps until `until` (CLOCK_MONOTONIC), whatever signal comes. */
+static void
+wait_until(const struct timespec *until)
+{
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until, NULL) == EINTR)
+		;
+}
+
+/*
+ * Rotation of a local account (--pam-verify, --pam-change). Any local user
+ * can start these, so they must not be a faster password oracle than su:
+ *  - attempts on one account run one at a time (a root-owned lock), and
+ *    each lasts LAUNCH_ATTEMPT_SECONDS from its start whatever the
+ *    outcome, so killing an attempt early tells nothing and skips nothing;
+ *  - the old password is checked through the full auth stack (pam_faillock
+ *    counts failures, as for su);
+ *  - the change runs with the target's real uid, as passwd(1) run by the
+ *    target does, so pam_unix asks for the old password and the site's
+ *    password rules (obscure, minlen, pam_pwquality, pam_pwhistory) apply
+ *    as they would to the account's owner; a refusal exits 5 with PAM's
+ *    words, and nothing is changed.
+ * Exit: 0 done, 3 the password was rejected, 4 no such account, 5 the new
+ * password was refused by the site's rules, 1 other errors. Never returns.
+ */
 static void __attribute__((noreturn))
 pam_mode(int change, const char *user)
 {
-	struct pam_conv pc = { conv, NULL };
+	struct pam_conv pc = { conv, NULL }, pcc = { conv_change, NULL };
+	struct change_conv cc;
+	struct timespec until;
 	pam_handle_t *ph = NULL;
-	struct passwd *caller;
-	char callername[256] = "?";
+	struct passwd *pw;
 	vault_secret *oldpw, *newpw = NULL;
-	int rc;
+	char why[300], msg[600] = "", callername[256] = "?";
+	int rc, code = 0, dirfd, lockfd;
+	uid_t uid;
 
-	if ((caller = getpwuid(getuid())) != NULL)
-		snprintf(callername, sizeof(callername), "%s", caller->pw_name);
+	if ((pw = getpwuid(getuid())) != NULL)
+		snprintf(callername, sizeof(callername), "%s", pw->pw_name);
 	target_user = user;
-	if (vault_name_check(user) != 0 || getpwnam(user) == NULL)
+	if (vault_name_check(user) != 0 || (pw = getpwnam(user)) == NULL)
 		die_unknown(4, user);
+	uid = pw->pw_uid;
 	oldpw = read_secret_line(change ? "old" : "");
 	if (change)
 		newpw = read_secret_line("new");
-	/* pam_unix changes a password without asking the old one only for root. */
-	if (change && setresuid(0, 0, 0) != 0)
-		die(1, "cannot become root: %s", strerror(errno));
-	pc.appdata_ptr = oldpw;
-	if ((rc = pam_start("vault", user, &pc, &ph)) != PAM_SUCCESS)
-		die(1, "PAM: %s", pam_strerror(NULL, rc));
-	(void)pam_set_item(ph, PAM_RUSER, callername);
-	rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-	vault_secret_free(&oldpw);
-	if (rc == PAM_USER_UNKNOWN) {
-		pam_end(ph, rc);
-		die(4, "account '%s' does not exist on this machine", user);
-	}
-	if (rc == PAM_AUTH_ERR || rc == PAM_CRED_INSUFFICIENT || rc == PAM_MAXTRIES) {
-		pam_end(ph, rc);
+	if ((dirfd = launch_rundir_open(why, sizeof(why))) < 0 ||
+	    (lockfd = launch_attempt_lock(dirfd, uid, why, sizeof(why))) < 0) {
+		vault_secret_free(&oldpw);
 		vault_secret_free(&newpw);
-		exit(3);
+		die(1, "%s", why);
 	}
-	if (rc != PAM_SUCCESS) {
-		vault_secret_free(&newpw);
-		pam_fail(ph, rc, user);
-	}
-	if (!change) {
-		pam_forget_password(ph);
-		pam_end(ph, PAM_SUCCESS);
-		exit(0);
-	}
-	/* Every prompt of the password stack is answered with the new one. */
-	pc.appdata_ptr = newpw;
-	if ((rc = pam_set_item(ph, PAM_CONV, &pc)) == PAM_SUCCESS)
-		rc = pam_chauthtok(ph, PAM_SILENT);
-	vault_secret_free(&newpw);
-	if (rc != PAM_SUCCESS) {
-		const char *why = pam_strerror(ph, rc);
+	/* The attempt's clock starts once it holds the lock. */
+	(void)clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += LAUNCH_ATTEMPT_SECONDS;
 
-		pam_end(ph, rc);
-		die(1, "cannot change the password of '%s': %s", user, why);
+	pc.appdata_ptr = oldpw;
+	ph = pam_begin(user, &pc);
+	rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	if (rc == PAM_SUCCESS)
+		pam_forget_password(ph);
+	pam_end(ph, rc);
+	if (rc == PAM_USER_UNKNOWN) {
+		code = 4;
+		snprintf(msg, sizeof(msg), "account '%s' does not exist on this machine", user);
+	} else if (rc == PAM_AUTH_ERR || rc == PAM_CRED_INSUFFICIENT || rc == PAM_MAXTRIES) {
+		code = 3;
+	} else if (rc != PAM_SUCCESS) {
+		code = 1;
+		snprintf(msg, sizeof(msg), "PAM refused '%s': %s", user, pam_strerror(NULL, rc));
+	} else if (change) {
+		/* passwd(1) as the target: real uid the target's, effective root to write shadow. */
+		if (setresuid(uid, 0, 0) != 0) {
+			code = 1;
+			snprintf(msg, sizeof(msg), "cannot take the identity of '%s': %s", user, strerror(errno));
+		} else {
+			memset(&cc, 0, sizeof(cc));
+			cc.oldpw = oldpw;
+			cc.newpw = newpw;
+			pcc.appdata_ptr = &cc;
+			ph = pam_begin(user, &pcc);
+			rc = pam_chauthtok(ph, 0);
+			if (rc != PAM_SUCCESS) {
+				code = rc == PAM_AUTHTOK_ERR || rc == PAM_AUTHTOK_RECOVERY_ERR ? 5 : 1;
+				snprintf(msg, sizeof(msg), "cannot change the password of '%s': %s", user,
+				    cc.said[0] ? cc.said : pam_strerror(ph, rc));
+			}
+			pam_end(ph, rc);
+			sodium_memzero(&cc, sizeof(cc));
+		}
 	}
-	pam_end(ph, PAM_SUCCESS);
-	openlog("vault-launch", LOG_PID, LOG_AUTHPRIV);
-	syslog(LOG_NOTICE, "password of '%s' changed by vault rotation for '%s'", user, callername);
-	closelog();
-	exit(0);
+	vault_secret_free(&oldpw);
+	vault_secret_free(&newpw);
+	if (change && code == 0) {
+		openlog("vault-launch", LOG_PID, LOG_AUTHPRIV);
+		syslog(LOG_NOTICE, "password of '%s' changed by vault rotation for '%s'", user, callername);
+		closelog();
+	}
+	/* Nobody learns the outcome before the attempt's time is up. */
+	wait_until(&until);
+	close(lockfd);
+	close(dirfd);
+	if (msg[0] != '\0')
+		die(code, "%s", msg);
+	exit(code);
 }
 
 /* A descriptor number above 2, in decimal, nothing else (never atoi). */

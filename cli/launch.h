@@ -69,4 +69,20 @@ int launch_run(int use_pty, void (*child_fn)(void *), void *arg);
 /* In the child, before exec: the signal state a fresh program expects. */
 void launch_signals_default(void);
 
+/* Root's state: 0700 root, on a tmpfs (gone at reboot). */
+#define LAUNCH_RUNDIR "/run/vault-launch"
+/*
+ * Every --pam-verify/--pam-change attempt lasts this long from its start,
+ * whatever its outcome (longer than pam_unix's 2 s +-25% failure delay),
+ * and attempts on one account run one at a time.
+ */
+#define LAUNCH_ATTEMPT_SECONDS 3
+
+/* Opens LAUNCH_RUNDIR, making it 0700 root if missing; checks it (fstat). -1 with why. */
+int launch_rundir_open(char *why, size_t whylen);
+/* 1 if fd is a regular file, owned by root, mode 0600, one link. */
+int launch_file_ok(int fd);
+/* Takes the exclusive lock of one target account's attempts (blocks). The fd, or -1 with why. */
+int launch_attempt_lock(int dirfd, uid_t target, char *why, size_t whylen);
+
 #endif

@@ -461,6 +461,121 @@ if lcase "TIOCSTI from the program never reaches the caller's shell"; then
 	check "--no-pty turns the pty off: the program holds the caller's terminal (and TIOCSTI reaches it)" grep -q INJ42ECTED "$OUT_FILE"
 fi
 
+# ===========================================================================
+CASE="no oracle"
+# --pam-verify and --pam-change can be started by any local user (here
+# $ALICE, who has no vault) against any account ($BOB). Each attempt takes
+# LAUNCH_ATTEMPT_SECONDS (3 s) whatever the outcome, one at a time per
+# account, so killing attempts early tells nothing and skips nothing.
+pam_use shipped
+as_alice() { timeout -k 5 60 runuser -u "$ALICE" -- env -i PATH=/usr/bin:/bin "$@"; }
+# elapsed_of CMD...: runs CMD (stdin from feed), sets RC and ELAPSED_MS.
+elapsed_of() {
+	local t0
+	t0=$(now_us)
+	run "$@"
+	ELAPSED_MS=$((($(now_us) - t0) / 1000))
+}
+if lcase "--pam-verify by a user with no vault: right and wrong both take the full attempt time"; then
+	feed "$BOB_PW"$'\n'
+	elapsed_of as_alice "$LAUNCH" --pam-verify "$BOB"
+	check "the right password: exit 0 (got $RC)" test "$RC" = 0
+	check "... only after the attempt's 3 s ($ELAPSED_MS ms)" test "$ELAPSED_MS" -ge 3000
+	feed "wrong-$BOB_PW"$'\n'
+	elapsed_of as_alice "$LAUNCH" --pam-verify "$BOB"
+	check "a wrong password: exit 3 (got $RC)" test "$RC" = 3
+	check "... after the same 3 s ($ELAPSED_MS ms)" test "$ELAPSED_MS" -ge 3000
+	expect_stderr_empty
+fi
+# kill_early PASSWORD: one attempt, SIGKILLed 0.5 s after it started (as
+# the caller may: it is the real uid). Prints the attempt's exit status.
+kill_early() {
+	printf '%s\n' "$1" >"$W/ke.in"
+	chmod 644 "$W/ke.in"
+	as_alice "$LAUNCH" --pam-verify "$BOB" <"$W/ke.in" >/dev/null 2>&1 &
+	local bg=$! lp=""
+	sleep 0.5
+	lp=$(pgrep -U "$AUID" -x vault-launch | head -1)
+	[[ -n $lp ]] && kill -KILL "$lp"
+	wait "$bg"
+	echo "$?"
+}
+if lcase "killing an attempt early: a right and a wrong password look the same"; then
+	r_right=$(kill_early "$BOB_PW")
+	r_wrong=$(kill_early "wrong-$BOB_PW")
+	check "right password, killed at 0.5 s: still running, killed (got $r_right, want 137)" test "$r_right" = 137
+	check "wrong password, killed at 0.5 s: still running, killed (got $r_wrong, want 137)" test "$r_wrong" = 137
+fi
+if lcase "attempts on one account run one at a time (3 in parallel take >= 9 s)"; then
+	t0=$(now_us)
+	for i in 1 2 3; do
+		printf 'wrong-%s\n' "$i" | as_alice "$LAUNCH" --pam-verify "$BOB" >/dev/null 2>&1 &
+		pids[i]=$!
+	done
+	codes=""
+	for i in 1 2 3; do
+		wait "${pids[i]}"
+		codes+="$? "
+	done
+	ms=$((($(now_us) - t0) / 1000))
+	check "3 parallel wrong guesses: all exit 3 ($codes)" test "$codes" = "3 3 3 "
+	check "... and took $ms ms (>= 9000: one at a time)" test "$ms" -ge 9000
+	expect_mode /run/vault-launch 700
+	check "/run/vault-launch belongs to root" test "$(stat -c %u /run/vault-launch)" = 0
+fi
+
+# --pam-change runs as the target, like passwd(1): the site's password
+# rules apply (here pam_unix minlen=40, which pam_unix skips for root).
+BOB_HASH() { getent shadow "$BOB" | cut -d: -f2; }
+cat >"$W/pam.new" <<PAMEOF
+@include common-auth
+@include common-account
+@include common-session
+password [success=1 default=ignore] pam_unix.so obscure minlen=40 yescrypt
+password requisite pam_deny.so
+password required pam_permit.so
+PAMEOF
+install -m 644 -o root -g root "$W/pam.new" /etc/pam.d/vault || bail_out "cannot install the minlen stack"
+if lcase "--pam-change: the site's rules refuse a short password (exit 5, PAM's words), nothing changes"; then
+	before=$(BOB_HASH)
+	feed "$BOB_PW"$'\n'"Short-new-pw-1"$'\n'
+	expect_exit 5 as_alice "$LAUNCH" --pam-change "$BOB"
+	expect_stderr_contains "cannot change the password of '$BOB'"
+	expect_stderr_matches "longer|short"
+	check "$BOB's shadow entry is unchanged" test "$(BOB_HASH)" = "$before"
+	NEW_BOB="Long-enough-${rnd}-new-password-for-bob-xyz"
+	feed "$BOB_PW"$'\n'"$NEW_BOB"$'\n'
+	expect_exit 0 as_alice "$LAUNCH" --pam-change "$BOB"
+	check "$BOB's shadow entry changed" test "$(BOB_HASH)" != "$before"
+	feed "$NEW_BOB"$'\n'
+	expect_exit 0 as_alice "$LAUNCH" --pam-verify "$BOB"
+	feed "wrong-$NEW_BOB"$'\n'"Another-long-enough-new-password-$rnd"$'\n'
+	expect_exit 3 as_alice "$LAUNCH" --pam-change "$BOB"
+	set_password "$BOB" "$BOB_PW"
+fi
+# Through vault rotate: the refusal is a rotation failure with PAM's words.
+printf '%s\n' "$BOB_PW" | as_runner vault add bobrot --user "$BOB" --use any --rotate-with local >/dev/null 2>"$W/add.err" ||
+	bail_out "cannot add bobrot: $(cat "$W/add.err")"
+sed -i 's/minlen=40/minlen=200/' "$W/pam.new"
+install -m 644 -o root -g root "$W/pam.new" /etc/pam.d/vault || bail_out "cannot install the minlen stack"
+if lcase "vault rotate: a password the site's rules refuse is a rotation failure with PAM's message"; then
+	before=$(BOB_HASH)
+	expect_exit 1 as_runner vault rotate bobrot
+	expect_stderr_matches "longer|short"
+	check "$BOB's shadow entry is unchanged" test "$(BOB_HASH)" = "$before"
+	expect_exit 0 as_runner vault get bobrot
+	expect_stdout_exact "$BOB_PW"$'\n'
+fi
+sed -i 's/minlen=200/minlen=12/' "$W/pam.new"
+install -m 644 -o root -g root "$W/pam.new" /etc/pam.d/vault || bail_out "cannot install the minlen stack"
+if lcase "vault rotate: a generated password meets the site's rules (minlen=12, obscure) and is set"; then
+	before=$(BOB_HASH)
+	expect_exit 0 as_runner vault rotate bobrot
+	check "$BOB's shadow entry changed" test "$(BOB_HASH)" != "$before"
+	set_password "$BOB" "$BOB_PW"
+fi
+pam_use test
+
 # ---------------------------------------------------------------------------
 CASE="teardown"
 stop_agent "$AGENT_PID" || fail "the caller's agent stopped on SIGTERM"
