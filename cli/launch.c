@@ -2,35 +2,45 @@
 /*
  * launch.c - vault-launch: the small setuid-root program that starts a
  * saved action (or an allowed ad-hoc run) as another local account.
+ * The other files of this program: launch_env.c (the environment),
+ * launch_limits.c (resource limits), launch_pty.c (signals, job control,
+ * the pty), launch_stamp.c (/run/vault-launch: attempt locks, timestamp).
  *
- * `vault run` execs it, so the terminal, process group and signals stay
- * the user's, and the pid stays the same: the agent issued its launch
- * ticket to this pid and releases the password only to this pid running
- * as root. The caller never holds the password and cannot trace us.
+ * `vault run` execs it, so the pid stays the same: the agent issued its
+ * launch ticket to this pid and releases the password only to this pid
+ * running as root. The caller never holds the password and cannot trace us.
  *
- *   vault-launch --socket PATH --ticket-fd N
+ *   vault-launch [--no-pty] --socket PATH --ticket-fd N
  *   vault-launch --pam-change USER   (stdin: old\nnew\n)  rotation, local target
  *   vault-launch --pam-verify USER   (stdin: password\n)
  *
- * The two rotation modes give nothing a caller does not already have:
- * --pam-change first checks the old password through PAM, exactly as
- * `su USER -c passwd` would, and --pam-verify is the same oracle as su,
- * with pam_unix's failure delay. They exit 0 (done), 3 (the password was
- * rejected), 4 (no such account) or 1, and print only on errors.
+ * The rotation modes exit 0 (done), 3 (the password was rejected), 4 (no
+ * such account), 5 (the site's password rules refused the new one) or 1,
+ * and print only on errors; each takes LAUNCH_ATTEMPT_SECONDS (pam_mode).
  *
  * MUST rules (read this file against them):
  *  1. Not dumpable and no core file, from the first line of main.
  *  2. Talk only to an agent run by the calling (real) uid: the socket's
  *     owner and the peer's SO_PEERCRED uid are both checked.
  *  3. The password lives in sodium_malloc memory and is wiped right after
- *     PAM authentication; every PAM response copy is wiped by PAM.
- *  4. Authenticate the target through PAM service "vault" (no pam_rootok:
- *     root must know the password too), then account management.
+ *     PAM authentication, which runs in a PAM handle of its own that is
+ *     ended at once (pam_end wipes PAM_AUTHTOK) after its conversation
+ *     was replaced by one that refuses every prompt. Everything after
+ *     authentication uses a second handle that never saw the password and
+ *     refuses every prompt.
+ *  4. Authenticate the target through PAM service "vault" (the site's
+ *     stacks, no pam_rootok: root must know the password too), unless a
+ *     valid timestamp (launch_stamp.c) says this caller presented this
+ *     password for this account and shadow entry within root's lifetime;
+ *     account management, limits, credentials and the session always run.
  *  5. Drop privileges in doas's order, setresgid, initgroups, setresuid,
  *     each checked, then check that regaining root fails.
  *  6. Run exactly the bytes that were hashed (vault_program_open) and
  *     refuse a pinned program whose hash changed.
- *  7. Close descriptors above 2, reset signals, build a clean environment.
+ *  7. Close descriptors above 2, reset signals, build the environment from
+ *     an allow-list (launch_env.c), reset limits to the system's.
+ *  8. Stay the program's parent until it ends, relaying signals, and then
+ *     close the PAM session (launch_pty.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -585,6 +595,7 @@ main(int argc, char **argv)
 	char **caller_env, **envp, **pam_env, cwd[4096], why[300];
 	struct passwd *pw, pwcopy;
 	struct child_ctx cx;
+	launch_stamp_ctx *stamp;
 	vault_plan *plan;
 	int i, ticket_fd = -1, rc, status, no_pty = 0;
 	uint32_t fdnum;
@@ -642,14 +653,24 @@ main(int argc, char **argv)
 	 * second, which never saw the password and whose conversation refuses
 	 * every prompt, does account management, credentials and the session.
 	 */
-	pc.appdata_ptr = plan->secret;
-	ph = pam_begin(plan->user, &pc);
-	rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	stamp = launch_stamp_open(getuid(), pwcopy.pw_uid, pwcopy.pw_name, plan->secret->buf, plan->secret->len);
+	if (!launch_stamp_valid(stamp)) {
+		pc.appdata_ptr = plan->secret;
+		ph = pam_begin(plan->user, &pc);
+		rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+		vault_secret_free(&plan->secret);
+		if (rc != PAM_SUCCESS) {
+			launch_stamp_void(stamp);
+			launch_stamp_close(&stamp);
+			pam_fail(ph, rc, plan->account);
+		}
+		pam_forget_password(ph);
+		pam_end(ph, PAM_SUCCESS);
+		launch_stamp_write(stamp);
+	}
+	/* 7. Within the timestamp's lifetime: no password hash, but everything below. */
 	vault_secret_free(&plan->secret);
-	if (rc != PAM_SUCCESS)
-		pam_fail(ph, rc, plan->account);
-	pam_forget_password(ph);
-	pam_end(ph, PAM_SUCCESS);
+	launch_stamp_close(&stamp);
 	ph = pam_begin(plan->user, &refuse_conv);
 	if ((rc = pam_acct_mgmt(ph, PAM_SILENT)) != PAM_SUCCESS)
 		pam_fail(ph, rc, plan->account);

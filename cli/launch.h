@@ -85,4 +85,26 @@ int launch_file_ok(int fd);
 /* Takes the exclusive lock of one target account's attempts (blocks). The fd, or -1 with why. */
 int launch_attempt_lock(int dirfd, uid_t target, char *why, size_t whylen);
 
+/*
+ * The timestamp (launch_stamp.c). Lifetime in seconds from root's
+ * LAUNCH_CONF ("timestamp_timeout = SECONDS"; 0 disables), default
+ * LAUNCH_STAMP_DEFAULT; 0 when that file is not root's alone or holds
+ * anything else.
+ */
+#define LAUNCH_CONF "/etc/vault/launch.conf"
+#define LAUNCH_STAMP_DEFAULT 300L
+#define LAUNCH_STAMP_MAX 86400L
+typedef struct launch_stamp_ctx launch_stamp_ctx;
+long launch_stamp_lifetime(void);
+/* NULL when timestamps are off or cannot be used (then: authenticate in full). */
+launch_stamp_ctx *launch_stamp_open(uid_t caller, uid_t target, const char *user, const unsigned char *pw,
+    size_t pwlen);
+/* 1 if a stamp for this caller, target, password and shadow entry is within its lifetime. */
+int launch_stamp_valid(launch_stamp_ctx *c);
+/* After a successful pam_authenticate through the full stack. */
+void launch_stamp_write(launch_stamp_ctx *c);
+/* After a failed one. */
+void launch_stamp_void(launch_stamp_ctx *c);
+void launch_stamp_close(launch_stamp_ctx **c);
+
 #endif

@@ -57,12 +57,17 @@ RUN_PIDS=()
 W=""
 PAM_SAVED=""
 PAM_HAD=""
+CONF_HAD=""
+ETC_VAULT_MADE=""
 launch_cleanup() {
 	local rc=$? pid
 	for pid in "${RUN_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
 	remove_test_users
+	[[ -n $CONF_HAD ]] && cp -p "$W/conf.saved" /etc/vault/launch.conf
+	[[ -z $CONF_HAD ]] && rm -f /etc/vault/launch.conf
+	[[ -n $ETC_VAULT_MADE ]] && rmdir /etc/vault 2>/dev/null
 	if [[ -n $PAM_HAD ]]; then
 		cp -p "$PAM_SAVED" /etc/pam.d/vault
 	else
@@ -100,6 +105,16 @@ cd "$W" || bail_out "cannot cd to $W"
 
 # --- PAM: this script's own, restored at exit --------------------------------
 PAM_SAVED=$W/pam.saved
+if [[ -e /etc/vault/launch.conf ]]; then
+	cp -p /etc/vault/launch.conf "$W/conf.saved" || bail_out "cannot save /etc/vault/launch.conf"
+	CONF_HAD=1
+fi
+[[ -d /etc/vault ]] || ETC_VAULT_MADE=1
+# Timestamps off, except in the section that tests them: the other
+# sections count what the auth stack sees.
+mkdir -p /etc/vault
+printf 'timestamp_timeout = 0\n' >/etc/vault/launch.conf
+chmod 644 /etc/vault/launch.conf
 if [[ -e /etc/pam.d/vault ]]; then
 	cp -p /etc/pam.d/vault "$PAM_SAVED" || bail_out "cannot save /etc/pam.d/vault"
 	PAM_HAD=1
@@ -438,7 +453,9 @@ if lcase "^C on the caller's terminal reaches the program through the pty"; then
 	[[ $RC == 0 ]] || diag "$(tail -c 800 "$OUT_FILE")" "$ERR"
 fi
 if lcase "^Z stops the run, fg resumes it; a resize reaches the program"; then
-	steps 'expect \$ ' "send vault run --as alice -- sh -c 'echo ONE-\$((0+1)); sleep 2; echo THREE-\$((1+2))'\\n" \
+	# One process, no fork: dash vforks sleep, and a ^Z between its fork and exec
+	# leaves the shell in vfork's wait, unstoppable (the same under sudo).
+	steps 'expect \$ ' "send vault run --as alice -- $PY3 -c 'import time; print(\"ONE-%d\" % 1, flush=True); time.sleep(2); print(\"THREE-%d\" % 3)'\\n" \
 		'expect ONE-1' 'send \x1a' 'expect [Ss]topped' 'send fg\n' 'expect THREE-3' 'expect \$ ' \
 		"send vault run --as alice -- sh -c 'trap \"stty size; exit 0\" WINCH; echo WAIT-\$((1+1)); while :; do sleep 0.1; done'\\n" \
 		'expect WAIT-2' 'resize 33 101' 'expect 33 101' 'expect \$ ' 'send exit\n' 'eof'
@@ -460,6 +477,147 @@ if lcase "TIOCSTI from the program never reaches the caller's shell"; then
 	on_pty
 	check "--no-pty turns the pty off: the program holds the caller's terminal (and TIOCSTI reaches it)" grep -q INJ42ECTED "$OUT_FILE"
 fi
+
+# ===========================================================================
+CASE="timestamp"
+# Like sudo's: after a full authentication, a run within the lifetime that
+# presents the same password skips pam_authenticate (pam_vaulttest.so logs
+# "auth USER" each time the auth stack runs), never account or session.
+CONF=/etc/vault/launch.conf
+STAMP=/run/vault-launch/ts.$RUID.$AUID
+set_conf() { # set_conf CONTENT [MODE]
+	mkdir -p /etc/vault
+	printf '%s\n' "$1" >"$CONF"
+	chown root:root "$CONF"
+	chmod "${2:-644}" "$CONF"
+}
+auths() { grep -c "^auth $ALICE\$" "$PAMLOG"; }
+opens() { grep -c "^open $ALICE " "$PAMLOG"; }
+# run_alice ACCOUNT: a run as $ALICE; passes if it printed her name.
+run_alice() { run as_runner vault run --as "${1:-alice}" -- id -un; }
+# expect_auths N DESCRIPTION: the auth stack has run N times since the log was cleared.
+expect_auths() { local n; n=$(auths); check "$2 (auth stack ran $n times, want $1)" test "$n" = "$1"; }
+if lcase "timestamp: the second run skips pam_authenticate, never account or session"; then
+	set_conf 'timestamp_timeout = 300'
+	rm -f "$STAMP"
+	: >"$PAMLOG"
+	run_alice
+	check "first run works" test "$RC/$OUT" = "0/$ALICE"
+	expect_auths 1 "the first run authenticates"
+	expect_exists "$STAMP"
+	expect_mode "$STAMP" 600
+	check "the stamp is root's" test "$(stat -c %u "$STAMP")" = 0
+	expect_mode /run/vault-launch 700
+	check "the key is root's 0600" test "$(stat -c %u:%a /run/vault-launch/key)" = 0:600
+	run_alice
+	check "second run works" test "$RC/$OUT" = "0/$ALICE"
+	expect_auths 1 "the second run skips pam_authenticate"
+	check "... but both runs opened a session" test "$(opens)" = 2
+	check "... and both ran account management" test "$(grep -c "^account $ALICE\$" "$PAMLOG")" = 2
+	expect_no_secret "$ALICE_PW"
+	check "the stamp file does not hold the password" not_in_file "$ALICE_PW" "$STAMP"
+
+	# Another password for the same target (a second vault account): in full, fails, voids.
+	add_acct alice-wrong "$ALICE" any "wrong-$ALICE_PW"
+	: >"$PAMLOG"
+	expect_exit 126 as_runner vault run --as alice-wrong -- id -un
+	expect_auths 1 "another password authenticates in full (and fails)"
+	expect_absent "$STAMP"
+	run_alice
+	expect_auths 2 "after a failed authentication the stamp is void: in full again"
+	run_alice
+	expect_auths 2 "... and then a new stamp holds"
+
+	# A planted stamp (a valid one, owned by a user) and one whose MAC fails: ignored.
+	cp -p "$STAMP" "$W/stamp.good"
+	chown "$RUNNER" "$STAMP"
+	: >"$PAMLOG"
+	run_alice
+	expect_auths 1 "a stamp file not owned by root is ignored"
+	cp -p "$W/stamp.good" "$STAMP"
+	printf '\xff' | dd of="$STAMP" bs=1 seek=24 conv=notrunc status=none # the 'made' field
+	: >"$PAMLOG"
+	run_alice
+	expect_auths 1 "a stamp whose MAC does not verify (its time moved) is ignored"
+	cp -p "$W/stamp.good" "$STAMP"
+	chmod 644 "$STAMP"
+	: >"$PAMLOG"
+	run_alice
+	expect_auths 1 "a stamp with mode 0644 is ignored"
+	run_alice
+	expect_auths 1 "(a fresh stamp holds again)"
+
+	# The directory is checked on every use.
+	chmod 755 /run/vault-launch
+	: >"$PAMLOG"
+	run_alice
+	check "with /run/vault-launch 0755 the run still works" test "$RC/$OUT" = "0/$ALICE"
+	expect_auths 1 "with /run/vault-launch 0755 the stamp is not used"
+	chmod 700 /run/vault-launch
+
+	# passwd -l: the shadow entry changed, the stamp is void; the run fails.
+	run_alice
+	: >"$PAMLOG"
+	passwd -l "$ALICE" >/dev/null 2>&1 || bail_out "passwd -l failed"
+	expect_exit 126 as_runner vault run --as alice -- id -un
+	expect_stderr_contains "is locked"
+	expect_auths 1 "after passwd -l: authenticates in full (and is refused)"
+	passwd -u "$ALICE" >/dev/null 2>&1 || bail_out "passwd -u failed"
+	run_alice
+	expect_auths 2 "after passwd -u: in full again (the failure voided the stamp)"
+
+	# An expiry date set by root: the shadow entry changed.
+	: >"$PAMLOG"
+	chage -E "$(date -d '+30 days' +%Y-%m-%d)" "$ALICE" || bail_out "chage -E failed"
+	run_alice
+	expect_auths 1 "after chage -E: in full"
+	chage -E -1 "$ALICE"
+
+	# A password change (and the vault told): in full.
+	run_alice
+	ALICE_PW2="Al1ce-second-${rnd}"
+	set_password "$ALICE" "$ALICE_PW2"
+	printf '%s\n' "$ALICE_PW2" | as_runner vault set alice >/dev/null 2>&1 || bail_out "vault set alice failed"
+	: >"$PAMLOG"
+	run_alice
+	check "after a password change the run works" test "$RC/$OUT" = "0/$ALICE"
+	expect_auths 1 "after a password change: in full"
+
+	# The lifetime: root's setting, read at each use.
+	set_conf 'timestamp_timeout = 2'
+	: >"$PAMLOG"
+	run_alice
+	run_alice
+	expect_auths 0 "within a 2 s lifetime: skipped"
+	sleep 2.2
+	run_alice
+	expect_auths 1 "after the lifetime: in full"
+	set_conf 'timestamp_timeout = 0'
+	: >"$PAMLOG"
+	run_alice
+	run_alice
+	expect_auths 2 "timestamp_timeout = 0: every run authenticates"
+	set_conf 'timestamp_timeout = 300' 666
+	: >"$PAMLOG"
+	run_alice
+	run_alice
+	expect_auths 2 "a launch.conf others may write: no timestamps at all"
+	set_conf 'timestamp_timeout = 300
+stamp_forever = 1'
+	: >"$PAMLOG"
+	run_alice
+	run_alice
+	expect_auths 2 "a launch.conf with an unknown setting: no timestamps at all"
+	set_conf 'timestamp_timeout = 300'
+	rm -f "$STAMP"
+	: >"$PAMLOG"
+	run_alice
+	run_alice
+	expect_auths 1 "back to 300 s (no stamp left): one full authentication for two runs"
+	set_password "$ALICE" "$ALICE_PW"
+	printf '%s\n' "$ALICE_PW" | as_runner vault set alice >/dev/null 2>&1 || bail_out "vault set alice failed"
+fi
+set_conf 'timestamp_timeout = 0'
 
 # ===========================================================================
 CASE="no oracle"
