@@ -19,6 +19,9 @@
  *  3. The caller's terminal is put back as it was on every way out,
  *     including before we stop for job control.
  *  4. launch_run returns only when the program has ended (wait status).
+ *  5. With a pty, a monitor process (root, not dumpable, holding nothing
+ *     secret) leads the pty's session and is the program's parent; it
+ *     only forwards signals, follows stops and reports the wait status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -297,6 +300,8 @@ monitor(int slave, int status_fd, void (*child_fn)(void *), void *arg)
 	for (i = 0; i < NRELAYED; i++)
 		if (relayed[i] != SIGCHLD)
 			(void)sigaction(relayed[i], &sa, NULL);
+	sa.sa_handler = SIG_DFL; /* the parent's handler writes to a pipe the monitor closed */
+	(void)sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	for (;;) {
