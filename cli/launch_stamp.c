@@ -43,6 +43,8 @@ launch_rundir_open(char *why, size_t whylen)
 		snprintf(why, whylen, "cannot open %s: %s", LAUNCH_RUNDIR, strerror(errno));
 		return -1;
 	}
+	/* We are setuid, not setgid: what we make would be in the caller's group. */
+	(void)fchown(fd, 0, 0);
 	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 07777) != 0700) {
 		close(fd);
 		snprintf(why, whylen, "%s is not a directory owned by root with mode 0700; refusing it", LAUNCH_RUNDIR);
@@ -67,7 +69,9 @@ launch_attempt_lock(int dirfd, uid_t target, char *why, size_t whylen)
 	int fd;
 
 	snprintf(name, sizeof(name), "attempt.%lu.lock", (unsigned long)target);
-	if ((fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 || !launch_file_ok(fd)) {
+	if ((fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
+		(void)fchown(fd, 0, 0);
+	if (fd < 0 || !launch_file_ok(fd)) {
 		snprintf(why, whylen, "cannot use the lock %s/%s", LAUNCH_RUNDIR, name);
 		if (fd >= 0)
 			close(fd);
@@ -190,6 +194,7 @@ load_key(int dirfd, unsigned char key[STAMP_KEYBYTES])
 	ssize_t n;
 
 	if ((fd = openat(dirfd, "key", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
+		(void)fchown(fd, 0, 0);
 		randombytes_buf(fresh, sizeof(fresh));
 		n = write(fd, fresh, sizeof(fresh));
 		sodium_memzero(fresh, sizeof(fresh));
@@ -319,7 +324,7 @@ launch_stamp_write(launch_stamp_ctx *c)
 	    rnd[4], rnd[5], rnd[6], rnd[7]);
 	if ((fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		return;
-	if (write(fd, &s, sizeof(s)) != (ssize_t)sizeof(s) || fchmod(fd, 0600) != 0 ||
+	if (write(fd, &s, sizeof(s)) != (ssize_t)sizeof(s) || fchown(fd, 0, 0) != 0 || fchmod(fd, 0600) != 0 ||
 	    renameat(c->dirfd, tmp, c->dirfd, c->name) != 0)
 		(void)unlinkat(c->dirfd, tmp, 0);
 	close(fd);
