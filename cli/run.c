@@ -587,6 +587,10 @@ exec_netonly(const vault_plan *p, const char *sock)
 	    strerror(errno));
 }
 
+/* vault run --no-pty: the program gets the caller's terminal itself (vault-launch --no-pty). */
+#define OPT_NOPTY 0x1000
+static int run_no_pty;
+
 /* Local account: hand our pid to vault-launch with the ticket on a pipe. */
 static int
 exec_launch(const vault_plan *p, const char *sock)
@@ -601,7 +605,10 @@ exec_launch(const vault_plan *p, const char *sock)
 	close(fds[1]);
 	snprintf(fdarg, sizeof(fdarg), "%d", fds[0]);
 	fflush(NULL);
-	execl(prog, "vault-launch", "--socket", sock, "--ticket-fd", fdarg, (char *)NULL);
+	if (run_no_pty)
+		execl(prog, "vault-launch", "--no-pty", "--socket", sock, "--ticket-fd", fdarg, (char *)NULL);
+	else
+		execl(prog, "vault-launch", "--socket", sock, "--ticket-fd", fdarg, (char *)NULL);
 	return run_fail(errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, "cannot execute %s: %s", prog,
 	    strerror(errno));
 }
@@ -609,7 +616,8 @@ exec_launch(const vault_plan *p, const char *sock)
 int
 cmd_run(int argc, char **argv)
 {
-	static const struct option lo[] = { COMMON_OPTS, RUNAS_OPTS, { NULL, 0, NULL, 0 } };
+	static const struct option lo[] = { COMMON_OPTS, RUNAS_OPTS, { "no-pty", no_argument, NULL, OPT_NOPTY },
+		{ NULL, 0, NULL, 0 } };
 	struct cli_opts o = { 0 };
 	struct session s;
 	vault_action *adhoc = NULL;
@@ -631,6 +639,10 @@ cmd_run(int argc, char **argv)
 		if (c == 'h') {
 			vault_action_free(&adhoc);
 			return cli_show_help("run");
+		}
+		if (c == OPT_NOPTY) {
+			run_no_pty = 1;
+			continue;
 		}
 		if ((n = runas_opt(c, adhoc)) < 0) {
 			vault_action_free(&adhoc);
