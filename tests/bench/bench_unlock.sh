@@ -47,8 +47,8 @@ measure() {
 	export VAULT_DB=$d/vault.db VAULT_PASSPHRASE_FILE=$d/pass VAULT_AGENT_SOCK=$d/sock/agent.sock
 	export XDG_RUNTIME_DIR=$d/run
 	VAULT_NO_AGENT=1 "$b/cli/vault" init </dev/null >/dev/null
-	printf 'any-secret\n' | VAULT_NO_AGENT=1 "$b/cli/vault" add bench-any --use any >/dev/null
-	printf 'confirm-secret\n' | VAULT_NO_AGENT=1 "$b/cli/vault" add bench-confirm --use confirm >/dev/null
+	printf 'any-secret\n' | VAULT_NO_AGENT=1 "$b/cli/vault" add bench-any --user bench --use any >/dev/null
+	printf 'confirm-secret\n' | VAULT_NO_AGENT=1 "$b/cli/vault" add bench-confirm --user bench --use confirm >/dev/null
 	"$b/agent/vault-agent" --foreground --idle-timeout 0 --max-lifetime 0 --db "$VAULT_DB" \
 		</dev/null >"$d/agent.out" 2>"$d/agent.log" &
 	agent_pid=$!
