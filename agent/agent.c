@@ -859,6 +859,8 @@ worker_run(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned 
 				(void)send_all(c->fd, &out);
 			break;
 		}
+		/* The rotation lock is waited for only until the deadline. */
+		vault_rotate_lock_wait(ag.v, (uint32_t)((deadline - now_ms()) / 1000) + 1);
 		if (vault_service(ag.v, peer, type, payload, len, &out) != 0 || send_all(c->fd, &out) != 0)
 			break;
 		{

@@ -670,6 +670,12 @@ expect_file_contains "$D/agent.log" "connection limit: closed an idle connection
 expect_agent_alive "$F_PID" "the agent (pid $F_PID) is still running"
 expect_exit 0 vault-notty get anyacct
 expect_stdout_exact "$S_ANY"$'\n'
+# A passphrase typed slower than --conn-timeout: the agent has closed the
+# idle connection meanwhile, and vault connects again instead of failing.
+expect_exit 0 vault lock
+expect_exit 0 env -u VAULT_PASSPHRASE_FILE VAULT_PASSPHRASE_FD=3 vault unlock 3< <(sleep 5; printf '%s\n' "$PASS")
+expect_exit 0 vault-notty get anyacct
+expect_stdout_exact "$S_ANY"$'\n'
 stop_agent "$F_PID"
 expect_no_sanitizer_report "$D/agent.log"
 expect_exit 2 vault-agent --conn-timeout 0 --db "$DB"
