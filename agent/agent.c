@@ -485,6 +485,7 @@ audit_unlock(const vault_peer *peer, const char *how)
 }
 
 static void recover_at_unlock(const vault_peer *peer);
+static int fresh(void);
 
 /* A wrong passphrase: the whole agent backs off, and c's answer waits too. */
 static void
@@ -611,7 +612,9 @@ kdf_schedule(int64_t now)
 				c->close_after = 1;
 				continue;
 			}
-			if (vault_is_unlocked(ag.v)) {
+			if ((rc = fresh()) != 0) {
+				rc = vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
+			} else if (vault_is_unlocked(ag.v)) {
 				rc = vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 			} else if (type == VAULT_MSG_UNLOCK_KEYFILE) {
 				rc = unlock_keyfile_now(c, p, n, now);
@@ -678,7 +681,9 @@ kdf_done(int64_t now)
 		vault_kdf_free(&job);
 		return;
 	}
-	rc = vault_kdf_finish(ag.v, job);
+	/* The file may have been replaced, or written by another process, meanwhile. */
+	if ((rc = fresh()) == 0)
+		rc = vault_kdf_finish(ag.v, job); /* else the job stays unanswered: an error */
 	if (rc == VAULT_ERR_BADPASS)
 		penalise(c, now, kdf.kind == W_UNLOCK ? "unlock" : "passphrase confirmation");
 	if (kdf.kind == W_CHECK) {
@@ -1034,6 +1039,25 @@ service(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 	return 1;
 }
 
+/*
+ * Before each request that reads or writes the vault: is the file at our
+ * path still the one we opened, and has another process committed since
+ * (then libvault's caches are dropped)? A replaced or deleted file is
+ * never served again: the key is wiped and every request refused with a
+ * clear error, rather than writing into a file nobody will read.
+ */
+static int
+fresh(void)
+{
+	int rc = vault_refresh(ag.v);
+
+	if (rc == VAULT_ERR_REPLACED && vault_is_unlocked(ag.v)) {
+		do_lock("the vault file was replaced or deleted");
+		logmsg(LOG_ERR, "%s", vault_errdetail(ag.v));
+	}
+	return rc;
+}
+
 /* Handles one complete frame. A negative return closes the connection; 1: it waits. */
 static int
 dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
@@ -1058,6 +1082,8 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 	}
 	if (!c->hello)
 		return VAULT_ERR_PROTO; /* no HELLO: not our client */
+	if (type != VAULT_MSG_STATUS && type != VAULT_MSG_LOCK && (rc = fresh()) != 0)
+		return vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
 	switch (type) {
 	case VAULT_MSG_STATUS:
 		if (vault_rd_end(&r) != 0)
@@ -1638,6 +1664,13 @@ main(int argc, char **argv)
 	}
 
 	if (!ag.foreground) {
+		/*
+		 * POSIX locks do not pass to a child: the daemon must hold its
+		 * own. The vault was opened above only so that errors reach the
+		 * terminal; the connection (and our descriptor of the file)
+		 * closes here and the daemon opens it again after the fork.
+		 */
+		vault_disconnect(ag.v);
 		fflush(stdout);
 		if ((pid = fork()) < 0) {
 			fprintf(stderr, "vault-agent: fork: %s\n", strerror(errno));
@@ -1667,6 +1700,13 @@ main(int argc, char **argv)
 			}
 		}
 		openlog("vault-agent", LOG_PID, LOG_AUTHPRIV);
+		if ((rc = vault_reconnect(ag.v)) != 0) {
+			logmsg(LOG_ERR, "cannot reopen %s after daemonising: %s (%s)", ag.db,
+			    vault_strerror(rc), vault_errdetail(ag.v));
+			if (!ag.socket_activated)
+				(void)unlink(ag.sock);
+			return vault_exit_code(rc);
+		}
 	} else if (!ag.socket_activated) {
 		print_env(csh, getpid());
 	}

@@ -125,7 +125,8 @@ kdf_new(vault_kdf **out, vault *v, int mode, const unsigned char *pass, size_t p
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return VAULT_ERR_NOMEM;
 	k->mode = mode;
-	k->rc = VAULT_ERR_INVAL; /* not run yet */
+	k->rc = VAULT_ERR_INVAL;     /* not run yet */
+	k->answer = VAULT_ERR_INVAL; /* not finished: a replay must not take it as proof */
 	memcpy(k->vid, v->id, sizeof(k->vid));
 	if ((rc = vault_secret_from(&k->pass, pass, passlen)) != 0 ||
 	    (k->master = sodium_malloc(VAULT_KEYBYTES)) == NULL || (rc = kdf_load(v, k)) != 0) {
