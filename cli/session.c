@@ -15,9 +15,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -136,6 +138,37 @@ session_status(struct session *s, struct agent_status *st)
 	return status_of(s, st);
 }
 
+/*
+ * The agent closes a connection that sends no complete request for a
+ * while (--conn-timeout, 60 s): a prompt the user answers slowly must not
+ * lose the command. Before a request that may follow a prompt, if the
+ * agent has hung up, connect again; the new agent must serve the same
+ * vault. On any failure the old (closed) descriptor stays, and the call
+ * fails as it would have.
+ */
+static void
+session_fresh(struct session *s)
+{
+	struct pollfd p = { s->fd, POLLIN | POLLRDHUP, 0 };
+	struct agent_status st;
+	struct session n;
+	char why[600], b;
+
+	if (s->fd < 0 || s->sock == NULL || poll(&p, 1, 0) != 1)
+		return;
+	if (!(p.revents & (POLLHUP | POLLRDHUP | POLLERR)) && recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
+		return;
+	memset(&n, 0, sizeof(n));
+	if (vault_agent_connect(&n.fd, s->sock, why, sizeof(why)) != 0)
+		return;
+	if (status_of(&n, &st) != 0 || s->db == NULL || strcmp(st.db, s->db) != 0) {
+		close(n.fd);
+		return;
+	}
+	close(s->fd);
+	s->fd = n.fd;
+}
+
 /* Where vault-agent is: beside us when installed, ../agent in a build tree. */
 static int
 agent_program(char *out, size_t size)
@@ -248,8 +281,10 @@ unlock_agent(struct session *s, const struct cli_opts *o, const char *db)
 		s->pass = pass;
 		type = VAULT_MSG_UNLOCK;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		session_fresh(s); /* the prompt may have outlasted the agent's patience */
 		rc = vault_agent_call(s->fd, type, p.p, p.len, &resp);
+	}
 	vault_wr_free(&p);
 	if (rc != 0) {
 		ret = cli_fail(rc, "cannot unlock the agent: %s", vault_strerror(rc));
@@ -380,8 +415,10 @@ session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr 
 	const unsigned char *p = payload ? payload->p : NULL;
 	size_t n = payload ? payload->len : 0;
 
-	if (s->fd >= 0)
+	if (s->fd >= 0) {
+		session_fresh(s);
 		return vault_agent_call(s->fd, type, p, n, resp);
+	}
 	return vault_service(s->v, &s->peer, type, p, n, resp);
 }
 

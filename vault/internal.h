@@ -98,6 +98,14 @@ struct vault {
 	 */
 	struct vault_list_row *lrows;
 	size_t nlrows;
+	uint32_t rotate_lock_wait; /* seconds; 0: VAULT_ROTATE_LOCK_WAIT */
+	/* Deferred passphrase checks (derive.c): set only inside vault_defer_begin/end. */
+	struct {
+		int on;
+		vault_kdf *const *done;
+		size_t ndone;
+		vault_kdf *job; /* asked for in this pass; no transaction may begin */
+	} defer;
 	char detail[256];
 };
 
@@ -106,6 +114,8 @@ struct vault {
  * reused by size class. free takes the size that was asked for.
  */
 void *vault_secure_alloc(size_t n);
+/* Once, from vault_lib_init(): keeps the pool usable across fork(). */
+void vault_buf_init(void);
 void vault_secure_free(void *p, size_t n);
 size_t vault_secure_size(size_t n);
 
@@ -134,6 +144,9 @@ int vault_account_list_frames(vault *v, vault_wr *out) VAULT_WUR;
 
 /* Sets v->detail (printf-style, never with secrets). */
 void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Deferral (derive.c): vault_check_passphrase() between vault_defer_begin/end. */
+int vault_defer_check(vault *v, const unsigned char *pass, size_t passlen);
 
 /* Crypto (crypto.c). */
 int vault_keys_derive(struct vault_keys *k) VAULT_WUR;

@@ -66,6 +66,8 @@ enum {
 	VAULT_ERR_SYMLINK = -21,  /* path is a symbolic link */
 	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
 	VAULT_ERR_REPLACED = -23, /* the vault file was replaced or deleted under an open handle */
+	/* Never on the wire: a passphrase check is needed first (vault_defer_begin). */
+	VAULT_ERR_DEFER = -40,
 };
 
 /* Exit codes of the programs (DESIGN.md, Errors). */
@@ -258,6 +260,38 @@ int vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen)
 int vault_unlock_keyfile(vault *v, const char *keyfile_path) VAULT_WUR;
 /* Checks a passphrase against the slots without changing state. */
 int vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
+
+/*
+ * Derivations off the caller's thread (an event loop must not stall for
+ * the second an Argon2id costs). vault_kdf_unlock_new() reads the slots
+ * and copies the passphrase (the vault's thread); vault_kdf_run() derives
+ * and tries every passphrase slot, touching only the job (any thread, the
+ * vault may be used meanwhile); vault_kdf_finish() installs the key and
+ * returns 0, or returns the error (the vault's thread). Free with
+ * vault_kdf_free() on every path: it wipes.
+ *
+ * Deferred checks, for request handlers (vault_service): between
+ * vault_defer_begin(v, done, n) and vault_defer_end(v),
+ * vault_check_passphrase() never derives. It returns the answer of a
+ * finished job in done[] made for the same bytes, or else makes a job,
+ * returns VAULT_ERR_DEFER, and from then on every transaction (so every
+ * write and audit record) fails with VAULT_ERR_DEFER. vault_defer_end()
+ * hands that job (or NULL) to the caller, who must throw the pass's reply
+ * away, run the job, vault_kdf_finish() it, and replay the same request
+ * with the job in done[]. WARNING: a handler must check its passphrase
+ * before it changes anything, and treat any error as a refusal.
+ */
+typedef struct vault_kdf vault_kdf;
+int vault_kdf_unlock_new(vault_kdf **out, vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
+void vault_kdf_run(vault_kdf *k);
+int vault_kdf_finish(vault *v, vault_kdf *k) VAULT_WUR;
+void vault_kdf_free(vault_kdf **k);
+/* What vault_kdf_run() found (0, or VAULT_ERR_BADPASS ...), without finishing. */
+int vault_kdf_result(const vault_kdf *k);
+void vault_defer_begin(vault *v, vault_kdf *const *done, size_t n);
+vault_kdf *vault_defer_end(vault *v) VAULT_WUR;
+int vault_defer_pending(const vault *v);
+
 /* Wipes the master key and subkeys. Safe to call when locked. */
 void vault_lock(vault *v);
 int vault_is_unlocked(const vault *v);
@@ -458,6 +492,13 @@ typedef struct vault_rotate_hooks {
 
 /* The hooks vault_service() uses for ROTATE and RECOVER. */
 void vault_set_rotate_hooks(vault *v, const vault_rotate_hooks *h);
+/*
+ * One rotation at a time per vault: a rotation waits at most this many
+ * seconds (0: VAULT_ROTATE_LOCK_WAIT) for another to finish, then fails
+ * with VAULT_ERR_BUSY and says so.
+ */
+#define VAULT_ROTATE_LOCK_WAIT 900U
+void vault_rotate_lock_wait(vault *v, uint32_t seconds);
 
 /* What one rotation or recovery did. */
 enum {
