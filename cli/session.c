@@ -309,6 +309,7 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->keyfile = o->keyfile;
 	if ((rc = cli_db_path(o, &s->db, &explicit_path)) != 0)
 		return cli_exit(rc);
 	if (o->no_agent || env_true("VAULT_NO_AGENT"))
@@ -372,6 +373,34 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 			    st.idle_timeout);
 	}
 	return 0;
+}
+
+int
+session_proof(struct session *s, int needed, const char *prompt, vault_wr *p)
+{
+	vault_secret *sec = NULL;
+	uint8_t kind = VAULT_PROOF_PASSPHRASE;
+	int rc;
+
+	/* A direct open proved a master secret when it unlocked. */
+	if (!needed || s->fd < 0)
+		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
+	if (s->keyfile != NULL) {
+		if ((rc = vault_keyfile_load(&sec, s->keyfile)) != 0)
+			return cli_fail(rc, "keyfile %s: %s", s->keyfile, vault_strerror(rc));
+		kind = VAULT_PROOF_KEYFILE;
+	} else if (s->pass != NULL) {
+		rc = vault_proof_encode(p, VAULT_PROOF_PASSPHRASE, s->pass->buf, s->pass->len);
+		return p->err ? cli_fail(p->err, "%s", vault_strerror(p->err)) : rc;
+	} else if (!passphrase_available()) {
+		/* Send none: the agent refuses, audits the attempt, and says what to do. */
+		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
+	} else if ((rc = cli_read_passphrase(&sec, prompt, 0)) != 0) {
+		return cli_exit(rc);
+	}
+	vault_proof_encode(p, kind, sec->buf, sec->len);
+	vault_secret_free(&sec);
+	return p->err ? cli_fail(p->err, "%s", vault_strerror(p->err)) : 0;
 }
 
 int

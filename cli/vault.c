@@ -392,7 +392,10 @@ add_account(int argc, char **argv, vault_account *rotp)
 	vault_wr_u32(&p, a.generate ? a.genlen : 0);
 	vault_wr_str(&p, secret ? secret->buf : NULL, secret ? secret->len : 0);
 	vault_secret_free(&secret);
-	ret = cli_call(&s, VAULT_MSG_ADD, &p, &resp, "cannot add the account");
+	/* Replacing an existing account changes what its password is for. */
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_ADD, (uint32_t)a.replace) != 0,
+		 "Master passphrase to replace the account: ", &p)) == 0)
+		ret = cli_call(&s, VAULT_MSG_ADD, &p, &resp, "cannot add the account");
 	if (ret == 0) {
 		if (a.generate)
 			printf("added %s (generated a %u-character password; see it with 'vault get %s')\n",
@@ -843,7 +846,6 @@ cmd_edit(int argc, char **argv)
 	struct cli_opts o = { 0 };
 	struct session s;
 	vault_account ch;
-	vault_secret *cur = NULL;
 	vault_wr p, resp;
 	unsigned fields = 0;
 	int c, rc, ret;
@@ -914,24 +916,10 @@ cmd_edit(int argc, char **argv)
 	vault_wr_cstr(&p, argv[optind]);
 	vault_wr_u32(&p, fields);
 	vault_account_encode(&p, &ch);
-	/*
-	 * Loosening the use policy, or giving a command that will be handed
-	 * the password, through the agent needs the passphrase.
-	 */
-	if ((((fields & VAULT_EDIT_USE) && ch.use != VAULT_USE_ACTIONS) ||
-		((fields & VAULT_EDIT_ROTATE) && ch.rotate_with == VAULT_ROTATE_COMMAND) ||
-		((fields & VAULT_EDIT_VERIFY) && *ch.verify_cmd)) && s.fd >= 0) {
-		if (s.pass != NULL) {
-			vault_wr_str(&p, s.pass->buf, s.pass->len);
-		} else if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0) {
-			ret = cli_exit(rc);
-			goto out;
-		} else {
-			vault_wr_str(&p, cur->buf, cur->len);
-		}
-	} else {
-		vault_wr_str(&p, NULL, 0);
-	}
+	/* Every field but the note needs proof of a master secret (proof.c). */
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_EDIT, fields), "Master passphrase to confirm the edit: ",
+		 &p)) != 0)
+		goto out;
 	if ((ret = cli_call(&s, VAULT_MSG_EDIT, &p, &resp, "cannot edit the account")) == 0) {
 		printf("updated %s\n", argv[optind]);
 		if ((fields & VAULT_EDIT_USE) && ch.use == VAULT_USE_ANY)
@@ -940,7 +928,6 @@ cmd_edit(int argc, char **argv)
 	}
 out:
 	cli_rotation_free(&ch);
-	vault_secret_free(&cur);
 	vault_wr_free(&p);
 	vault_wr_free(&resp);
 	session_close(&s);
@@ -952,16 +939,34 @@ cmd_rm(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	struct session s;
-	vault_wr resp;
+	vault_wr p, resp;
 	int ret;
 
-	if ((ret = name_request(argc, argv, "rm", 0, VAULT_MSG_RM, "cannot remove the account", &o, &s,
-		 &resp)) != 0)
+	if ((ret = parse_common(argc, argv, "rm", &o, 0)) != 0)
 		return ret < 0 ? 0 : ret;
-	printf("removed %s and its history\n", argv[optind]);
+	if (argc - optind != 1)
+		return cli_bad_option("rm");
+	if (vault_name_check(argv[optind]) != 0)
+		return cli_usage("invalid account name");
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 0, 0);
+	vault_wr_cstr(&p, argv[optind]);
+	/* A typo'd name should fail before anyone types a passphrase. */
+	if ((ret = cli_call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot remove the account")) == 0) {
+		resp.len = 0;
+		if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_RM, 0), "Master passphrase to remove the account: ",
+			 &p)) == 0 &&
+		    (ret = cli_call(&s, VAULT_MSG_RM, &p, &resp, "cannot remove the account")) == 0)
+			printf("removed %s and its history\n", argv[optind]);
+	}
+	vault_wr_free(&p);
 	vault_wr_free(&resp);
 	session_close(&s);
-	return 0;
+	return ret;
 }
 
 /*
@@ -971,18 +976,7 @@ cmd_rm(int argc, char **argv)
 static int
 current_passphrase(struct session *s, vault_wr *p)
 {
-	vault_secret *cur = NULL;
-	int rc;
-
-	if (s->fd < 0)
-		return vault_wr_str(p, NULL, 0);
-	if (s->pass != NULL)
-		return vault_wr_str(p, s->pass->buf, s->pass->len);
-	if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0)
-		return rc;
-	rc = vault_wr_str(p, cur->buf, cur->len);
-	vault_secret_free(&cur);
-	return rc;
+	return session_proof(s, 1, "Current master passphrase: ", p);
 }
 
 static int
@@ -1018,10 +1012,8 @@ cmd_passwd(int argc, char **argv)
 	}
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
-	if ((rc = current_passphrase(&s, &p)) != 0) {
-		ret = cli_exit(rc);
+	if ((ret = current_passphrase(&s, &p)) != 0)
 		goto out;
-	}
 	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
 		ret = cli_exit(rc);
 		goto out;
@@ -1131,10 +1123,8 @@ cmd_keyslot(int argc, char **argv)
 		}
 		goto out;
 	}
-	if ((rc = current_passphrase(&s, &p)) != 0) {
-		ret = cli_exit(rc);
+	if ((ret = current_passphrase(&s, &p)) != 0)
 		goto out;
-	}
 	if (strcmp(sub, "add-passphrase") == 0) {
 		if ((rc = cli_read_passphrase(&pass, "Passphrase for the new keyslot: ", 1)) != 0) {
 			ret = cli_exit(rc);

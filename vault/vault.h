@@ -519,7 +519,7 @@ void vault_audit_entry_clear(vault_audit_entry *e);
  * a connection is HELLO with VAULT_PROTO_VERSION; any other version is
  * answered with VAULT_ERR_VERSION and both numbers.
  */
-#define VAULT_PROTO_VERSION 2U
+#define VAULT_PROTO_VERSION 3U
 #define VAULT_FRAME_MAX (64U * 1024U)
 #define VAULT_FRAME_HDR 5U
 
@@ -529,28 +529,34 @@ enum vault_msg {
 	VAULT_MSG_UNLOCK = 3,    /* str passphrase */
 	VAULT_MSG_UNLOCK_KEYFILE = 4, /* str path */
 	VAULT_MSG_LOCK = 5,
-	VAULT_MSG_ADD = 10,      /* account, u8 replace, u32 genlen, str secret */
+	VAULT_MSG_ADD = 10,      /* account, u8 replace, u32 genlen, str secret, proof */
 	VAULT_MSG_SET = 11,      /* str name, u32 genlen, str secret -> OK u32 version */
 	VAULT_MSG_LIST = 12,     /* -> ITEM account... OK */
 	VAULT_MSG_SHOW = 13,     /* str name -> OK account */
 	VAULT_MSG_HISTORY = 14,  /* str name -> ITEM version... OK */
 	VAULT_MSG_GET = 15,      /* str name, u32 version, u8 interactive, str confirm -> OK str secret */
-	VAULT_MSG_RM = 16,       /* str name */
-	VAULT_MSG_PASSWD = 17,   /* u32 slot, u32 kdf, str passphrase */
+	VAULT_MSG_RM = 16,       /* str name, proof */
+	VAULT_MSG_PASSWD = 17,   /* proof, u32 slot, u32 kdf, str passphrase */
 	VAULT_MSG_SLOT_LIST = 18,
-	VAULT_MSG_SLOT_ADD_PASS = 19, /* u32 kdf, str passphrase -> OK u32 id */
-	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* str path, u8 create -> OK u32 id */
-	VAULT_MSG_SLOT_RM = 21,  /* u32 id */
+	VAULT_MSG_SLOT_ADD_PASS = 19, /* proof, u32 kdf, str passphrase -> OK u32 id */
+	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* proof, str path, u8 create -> OK u32 id */
+	VAULT_MSG_SLOT_RM = 21,  /* proof, u32 id */
 	VAULT_MSG_LOG = 22,      /* u8 verify -> ITEM entry... OK */
-	VAULT_MSG_ACTION_ADD = 30,  /* action, u8 replace */
+	VAULT_MSG_ACTION_ADD = 30,  /* action (its pin is ignored: the agent hashes), u8 replace, proof -> OK pin */
 	VAULT_MSG_ACTION_LIST = 31, /* -> ITEM action... OK */
 	VAULT_MSG_ACTION_SHOW = 32, /* str name -> OK action */
-	VAULT_MSG_ACTION_RM = 33,   /* str name */
-	VAULT_MSG_ACTION_REPIN = 34, /* str name, str program, pin -> OK pin(old) */
+	VAULT_MSG_ACTION_RM = 33,   /* str name, proof */
+	/*
+	 * str name, u8 commit, pin shown, proof -> OK action(old), pin(now):
+	 * the agent hashes the program itself; commit 0 only shows the hash,
+	 * commit 1 repins if the hash still equals the one shown.
+	 */
+	VAULT_MSG_ACTION_REPIN = 34,
 	VAULT_MSG_RUN = 35,      /* run request -> OK plan (see service.c) */
-	VAULT_MSG_LAUNCH = 36,   /* ticket: root peers only -> OK plan with secret */
+	VAULT_MSG_LAUNCH = 36,   /* ticket: root peers only -> OK plan, without the secret */
 	VAULT_MSG_ASKPASS = 37,  /* token -> OK str secret, once */
-	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, str confirm */
+	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, proof */
+	VAULT_MSG_LAUNCH_CLAIM = 39, /* ticket, pin the launcher hashed -> OK str secret */
 	VAULT_MSG_ROTATE = 40,   /* str name, u32 length, u32 classes, u8 dry, u8 due_only -> OK u32 result, str why */
 	VAULT_MSG_RECOVER = 41,  /* u32 flags -> ITEM (str name, u32 result, str why)... OK */
 	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
@@ -559,6 +565,36 @@ enum vault_msg {
 	VAULT_MSG_ITEM = 102,
 	VAULT_MSG_CONFIRM = 103, /* policy wants the master passphrase again */
 };
+
+/*
+ * Proof of a master secret (DESIGN.md, Release policy): every request
+ * that changes what a credential may be used for carries one, encoded
+ * as u8 kind | str bytes. NONE is an empty proof; PASSPHRASE carries the
+ * master passphrase given again; KEYFILE carries a keyfile slot's 32-byte
+ * key. The agent checks it against the vault's slots.
+ */
+enum { VAULT_PROOF_NONE = 0, VAULT_PROOF_PASSPHRASE = 1, VAULT_PROOF_KEYFILE = 2 };
+
+typedef struct vault_proof {
+	uint8_t kind;
+	const unsigned char *p; /* points into the request; never copied */
+	size_t len;
+} vault_proof;
+
+int vault_proof_encode(vault_wr *w, uint8_t kind, const unsigned char *p, size_t len);
+int vault_proof_decode(vault_rd *r, vault_proof *out) VAULT_WUR;
+/*
+ * The rule, in one table: does a request of this type (for EDIT, with
+ * these VAULT_EDIT_* fields; for ADD, fields is the replace flag) need a
+ * proof? 0 never, 1 always, 2 only if it replaces something that exists
+ * (ADD --replace of an existing account). Clients use it to know when to
+ * ask; the agent uses it to refuse.
+ */
+int vault_proof_needed(uint8_t type, uint32_t fields);
+/* "passphrase", "keyfile" or "none", for audit records. */
+const char *vault_proof_kind_name(uint8_t kind);
+/* Reads a keyfile (owned by the caller, no group or other access) into a secret. */
+int vault_keyfile_load(vault_secret **out, const char *path) VAULT_WUR;
 
 /* Who is asking, as the agent sees the peer. */
 struct vault_peer {
@@ -573,6 +609,8 @@ struct vault_peer {
 void vault_peer_self(vault_peer *peer);
 /* 1 if process pid has a controlling terminal (/proc/PID/stat tty_nr). */
 int vault_pid_has_tty(uint32_t pid);
+/* 1 if process pid is ancestor or descends from it (/proc/PID/stat ppid chain). */
+int vault_pid_descends(uint32_t pid, uint32_t ancestor);
 
 /* Appends one frame (header, type, payload) to w. */
 int vault_frame_put(vault_wr *w, uint8_t type, const unsigned char *payload, size_t len) VAULT_WUR;
