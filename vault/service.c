@@ -116,13 +116,40 @@ proof_gate(struct svc *s, uint8_t type, uint32_t fields, int exists, const vault
 	return arc != 0 ? arc : rc;
 }
 
-/* Writes a success record; a failure is reported but the change stands. */
-static void
-audit_done(struct svc *s, const char *op, const char *account, const char *action, const char *outcome)
+/*
+ * A change and its audit record are one transaction: change_begin()
+ * before the library call, change_end() with its result after. No
+ * change without its record, and no record of a change that did not
+ * happen. Returns the result.
+ */
+static int
+change_begin(struct svc *s)
 {
+	return vault_txn_begin(s->v);
+}
+
+static int
+change_end(struct svc *s, int rc, const char *op, const char *account, const char *action,
+    const char *outcome)
+{
+	if (rc == 0)
+		audit_full(s, op, account, action, outcome, "", &rc);
+	if (rc == 0 && (rc = vault_txn_commit(s->v)) == 0)
+		return 0;
+	vault_txn_rollback(s->v);
+	return rc;
+}
+
+/* A refusal after the gate (the program changed again): audited on its own. */
+static void
+audit_refusal(struct svc *s, const char *op, const char *account, const char *action, const char *outcome)
+{
+	char keep[sizeof(s->v->detail)];
 	int arc;
 
+	memcpy(keep, s->v->detail, sizeof(keep));
 	audit_full(s, op, account, action, outcome, "", &arc);
+	memcpy(s->v->detail, keep, sizeof(keep));
 }
 
 static int
@@ -161,16 +188,13 @@ h_add(struct svc *s, vault_rd *r)
 		sec = gen->buf;
 		seclen = gen->len;
 	}
-	if (rc == 0)
-		rc = vault_account_add(s->v, a, sec, seclen, replace);
+	snprintf(outcome, sizeof(outcome), "%s (user %.60s, use=%s%s; %s)", exists ? "replaced" : "added",
+	    a->user, vault_use_name(a->use), a->rotate_with == VAULT_ROTATE_COMMAND ? ", rotate command" : "",
+	    how);
+	if (rc == 0 && (rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_account_add(s->v, a, sec, seclen, replace), "add", a->name, "", outcome);
 	if (rc == VAULT_ERR_EXISTS)
 		vault_detail(s->v, "an account named '%s' already exists; use --replace to overwrite it", a->name);
-	if (rc == 0) {
-		snprintf(outcome, sizeof(outcome), "%s (user %.60s, use=%s%s; %s)", exists ? "replaced" : "added",
-		    a->user, vault_use_name(a->use), a->rotate_with == VAULT_ROTATE_COMMAND ? ", rotate command" : "",
-		    how);
-		audit_done(s, "add", a->name, "", outcome);
-	}
 out:
 	vault_secret_free(&gen);
 	vault_account_free(&a);
@@ -197,14 +221,19 @@ h_set(struct svc *s, vault_rd *r)
 		sec = gen->buf;
 		seclen = gen->len;
 	}
-	if (rc == 0 && (rc = vault_account_set(s->v, name, sec, seclen)) == 0)
-		rc = vault_account_get(s->v, name, &a);
+	if (rc == 0 && (rc = change_begin(s)) == 0) {
+		if ((rc = vault_account_set(s->v, name, sec, seclen)) == 0)
+			rc = vault_account_get(s->v, name, &a);
+		if (rc == 0)
+			snprintf(outcome, sizeof(outcome), "new password stored (version %u%s)", a->version,
+			    genlen > 0 ? ", generated" : "");
+		rc = change_end(s, rc, "set", rc == 0 ? a->name : name, "", outcome);
+	}
 	vault_secret_free(&gen);
-	if (rc != 0)
+	if (rc != 0) {
+		vault_account_free(&a);
 		return reply_err(s, rc);
-	snprintf(outcome, sizeof(outcome), "new password stored (version %u%s)", a->version,
-	    genlen > 0 ? ", generated" : "");
-	audit_done(s, "set", a->name, "", outcome);
+	}
 	vault_wr_init(&p, 0, 0);
 	vault_wr_u32(&p, a->version);
 	vault_account_free(&a);
@@ -385,14 +414,13 @@ h_edit(struct svc *s, vault_rd *r)
 	snprintf(outcome, sizeof(outcome), "editing %s of '%s'", what, cur->name);
 	if ((rc = proof_gate(s, VAULT_MSG_EDIT, fields, 1, &pf, outcome, "edit", cur->name, "", &how)) != 0)
 		goto out;
-	if ((rc = vault_account_edit(s->v, name, ch, fields)) != 0)
-		goto out;
 	if ((fields & VAULT_EDIT_USE) && ch->use != cur->use)
 		snprintf(outcome, sizeof(outcome), "changed %s (use=%s -> use=%s; %s)", what,
 		    vault_use_name(cur->use), vault_use_name(ch->use), how);
 	else
 		snprintf(outcome, sizeof(outcome), "changed %s (%s)", what, how);
-	audit_done(s, "edit", cur->name, "", outcome);
+	if ((rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_account_edit(s->v, name, ch, fields), "edit", cur->name, "", outcome);
 out:
 	vault_account_free(&ch);
 	vault_account_free(&cur);
@@ -414,9 +442,9 @@ h_rm(struct svc *s, vault_rd *r)
 		return reply_err(s, rc);
 	snprintf(outcome, sizeof(outcome), "removing account '%s'", cur->name);
 	if ((rc = proof_gate(s, VAULT_MSG_RM, 0, 1, &pf, outcome, "rm", cur->name, "", &how)) == 0 &&
-	    (rc = vault_account_rm(s->v, name)) == 0) {
+	    (rc = change_begin(s)) == 0) {
 		snprintf(outcome, sizeof(outcome), "removed with its history (%s)", how);
-		audit_done(s, "rm", cur->name, "", outcome);
+		rc = change_end(s, vault_account_rm(s->v, name), "rm", cur->name, "", outcome);
 	}
 	vault_account_free(&cur);
 	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
@@ -467,6 +495,8 @@ h_keys(struct svc *s, uint8_t type, vault_rd *r)
 	if ((rc = need_unlocked(s)) != 0 ||
 	    (rc = proof_gate(s, type, 0, 1, &pf, "changing keyslots", op, "", "", &how)) != 0)
 		return reply_err(s, rc);
+	if ((rc = change_begin(s)) != 0)
+		return reply_err(s, rc);
 	switch (type) {
 	case VAULT_MSG_PASSWD:
 		rc = vault_passwd(s->v, id, (int)kdf, pass, passlen);
@@ -481,12 +511,11 @@ h_keys(struct svc *s, uint8_t type, vault_rd *r)
 		rc = vault_slot_rm(s->v, id);
 		break;
 	}
-	if (rc != 0)
-		return reply_err(s, rc);
 	snprintf(outcome, sizeof(outcome), "%s slot %u (%s)",
 	    type == VAULT_MSG_PASSWD ? "changed the passphrase of" : type == VAULT_MSG_SLOT_RM ? "removed" :
 	    type == VAULT_MSG_SLOT_ADD_PASS ? "added passphrase" : "added keyfile", id, how);
-	audit_done(s, op, "", "", outcome);
+	if ((rc = change_end(s, rc, op, "", "", outcome)) != 0)
+		return reply_err(s, rc);
 	vault_wr_init(&p, 0, 0);
 	vault_wr_u32(&p, id);
 	rc = reply_ok(s, &p);
@@ -621,13 +650,14 @@ h_action_add(struct svc *s, vault_rd *r)
 	if ((rc = proof_gate(s, VAULT_MSG_ACTION_ADD, replace, exists, &pf, outcome,
 		 exists ? "action replace" : "action add", a->account, a->name, &how)) != 0)
 		goto out;
-	if ((rc = pin_now(s, a->program, a->pin)) != 0 || (rc = vault_action_add(s->v, a, replace)) != 0)
+	if ((rc = pin_now(s, a->program, a->pin)) != 0 || (rc = vault_wr_bytes(&p, a->pin, VAULT_PINBYTES)) != 0)
 		goto out;
 	action_body_hash(body, a);
 	snprintf(outcome, sizeof(outcome), "%s %s (%s%s; %s)", exists ? "replaced" : "saved", body,
 	    a->netonly ? "network-only" : "local", a->unattended ? ", unattended" : "", how);
-	audit_done(s, exists ? "action replace" : "action add", a->account, a->name, outcome);
-	vault_wr_bytes(&p, a->pin, VAULT_PINBYTES);
+	if ((rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_action_add(s->v, a, replace), exists ? "action replace" : "action add",
+		    a->account, a->name, outcome);
 out:
 	if (rc == 0)
 		rc = p.err ? p.err : reply_ok(s, &p);
@@ -698,10 +728,10 @@ h_action_one(struct svc *s, uint8_t type, vault_rd *r)
 	if (type == VAULT_MSG_ACTION_RM) {
 		snprintf(outcome, sizeof(outcome), "removing action '%s'", a->name);
 		if ((rc = proof_gate(s, type, 0, 1, &pf, outcome, "action rm", a->account, a->name, &how)) != 0 ||
-		    (rc = vault_action_rm(s->v, name)) != 0)
+		    (rc = change_begin(s)) != 0)
 			goto out;
 		snprintf(outcome, sizeof(outcome), "removed %s (%s)", body, how);
-		audit_done(s, "action rm", a->account, a->name, outcome);
+		rc = change_end(s, vault_action_rm(s->v, name), "action rm", a->account, a->name, outcome);
 		goto out;
 	}
 	vault_action_encode(&p, a);
@@ -722,14 +752,14 @@ h_action_one(struct svc *s, uint8_t type, vault_rd *r)
 		    a->program);
 		snprintf(outcome, sizeof(outcome), "refused: program changed after its hash was shown (now %.16s)",
 		    now);
-		audit_done(s, "action repin", a->account, a->name, outcome);
+		audit_refusal(s, "action repin", a->account, a->name, outcome);
 		rc = VAULT_ERR_POLICY;
 		goto out;
 	}
-	if ((rc = vault_action_repin(s->v, name, a->program, pin)) != 0)
-		goto out;
 	snprintf(outcome, sizeof(outcome), "repinned %s from %.16s to %.16s (%s)", body, was, now, how);
-	audit_done(s, "action repin", a->account, a->name, outcome);
+	if ((rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_action_repin(s->v, name, a->program, pin), "action repin", a->account,
+		    a->name, outcome);
 out:
 	if (rc == 0)
 		rc = p.err ? p.err : reply_ok(s, &p);
