@@ -972,7 +972,7 @@ main(int argc, char **argv)
 		}
 		ag.unlocked_at = ag.last_use = now_ms();
 	}
-	if (vault_sock_path(&ag.sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+	if (vault_sock_path_home(&ag.sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"), getenv("HOME"),
 		(unsigned long)getuid()) != 0) {
 		fprintf(stderr, "vault-agent: socket path too long\n");
 		return 1;

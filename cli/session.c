@@ -314,8 +314,8 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 		return cli_exit(rc);
 	if (o->no_agent || env_true("VAULT_NO_AGENT"))
 		return open_direct(s, o, s->db, need_unlock);
-	if ((rc = vault_sock_path(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
-		 (unsigned long)getuid())) != 0)
+	if ((rc = vault_sock_path_home(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+		 getenv("HOME"), (unsigned long)getuid())) != 0)
 		return cli_fail(rc, "agent socket path: %s", vault_strerror(rc));
 	rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
 	if (rc == VAULT_ERR_NOAGENT) {
@@ -354,6 +354,20 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 	}
 	if (rc != 0)
 		return cli_fail(rc, "cannot talk to the agent: %s", why);
+	/*
+	 * Before anything is typed: does the process behind the socket run
+	 * the vault-agent we would start? A proxy put in the socket's place
+	 * to record the next passphrase runs something else. Where the kernel
+	 * hides the peer's executable (it is not dumpable, as the agent is),
+	 * this cannot tell; SECURITY.md says what that leaves.
+	 */
+	{
+		char prog[PATH_MAX];
+
+		if (agent_program(prog, sizeof(prog)) == 0 &&
+		    vault_agent_peer_check(s->fd, prog, why, sizeof(why)) == VAULT_ERR_PERM)
+			return cli_fail(VAULT_ERR_PERM, "%s", why);
+	}
 	/* The agent has read who we are; now keep same-uid debuggers out. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = status_of(s, &st)) != 0)

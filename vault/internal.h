@@ -201,6 +201,7 @@ struct vault_release {
 	const unsigned char *pin;      /* the hash the receiver computed, NULL if none */
 	uint32_t ticket_pid;           /* LAUNCH, ASKPASS: the run's pid */
 	const char *released;          /* the outcome recorded on release */
+	const char *needs_agent;       /* RUN: why a direct open cannot do it, or NULL */
 };
 
 /*

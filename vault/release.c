@@ -226,6 +226,11 @@ vault_release(vault *v, const vault_peer *peer, const struct vault_release *r)
 		vault_detail(v, "unknown kind of release");
 		return VAULT_ERR_INVAL;
 	}
+	/* Allowed, but not in-process: a usage error, not a refusal, so not audited. */
+	if (r->needs_agent != NULL && peer->direct) {
+		vault_detail(v, "%s", r->needs_agent);
+		return VAULT_ERR_INVAL;
+	}
 	snprintf(outcome, sizeof(outcome), "%s", r->released ? r->released : "released");
 	if ((arc = write_audit(v, peer, r, outcome)) != 0) {
 		vault_detail(v, "the audit record could not be written, so nothing was released");

@@ -935,16 +935,6 @@ h_run(struct svc *s, vault_rd *r)
 	}
 	if ((rc = vault_account_secret(s->v, q.a->account, 0, &acct, &sec)) != 0)
 		goto out_err;
-	if (!q.a->netonly && s->peer->direct) {
-		vault_detail(s->v, "a run as a local account needs the agent: run without --no-agent");
-		rc = VAULT_ERR_INVAL;
-		goto out_err;
-	}
-	if (q.a->netonly && q.a->deliver == VAULT_DELIVER_ASKPASS && s->peer->direct) {
-		vault_detail(s->v, "askpass delivery needs the agent: run without --no-agent");
-		rc = VAULT_ERR_INVAL;
-		goto out_err;
-	}
 	/* Expand: ad-hoc arguments are literal, saved templates are filled. */
 	snprintf(fdstr, sizeof(fdstr), "%u", q.a->deliver_fd);
 	snprintf(filestr, sizeof(filestr), "/proc/%u/fd/%u", s->peer->pid, q.a->deliver_fd);
@@ -997,6 +987,10 @@ h_run(struct svc *s, vault_rd *r)
 	rel.pinned = q.adhoc ? NULL : q.a->pin;
 	rel.pin = q.pin;
 	rel.released = outcome;
+	if (!q.a->netonly)
+		rel.needs_agent = "a run as a local account needs the agent: run without --no-agent";
+	else if (q.a->deliver == VAULT_DELIVER_ASKPASS)
+		rel.needs_agent = "askpass delivery needs the agent: run without --no-agent";
 	if ((pol = vault_release(s->v, s->peer, &rel)) == 1) {
 		rc = vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
 		goto out;

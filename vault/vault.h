@@ -650,6 +650,20 @@ int vault_service(vault *v, const vault_peer *peer, uint8_t type,
  */
 int vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsigned long uid) VAULT_WUR;
 /*
+ * The same, but when /tmp/vault-UID exists and is not a directory of
+ * uid's (another user made it first), home/.vault-agent/agent.sock.
+ */
+int vault_sock_path_home(char **out, const char *env_sock, const char *xdg_runtime, const char *home,
+    unsigned long uid) VAULT_WUR;
+/*
+ * Checks that the process behind a connected agent socket runs the
+ * vault-agent executable at expect_exe (same file: device and inode of
+ * /proc/PID/exe). Returns 0 if it does, 1 if the kernel does not let us
+ * look (a process that is not dumpable, no /proc), VAULT_ERR_PERM (why
+ * says what runs there) if it runs something else.
+ */
+int vault_agent_peer_check(int fd, const char *expect_exe, char *why, size_t whylen) VAULT_WUR;
+/*
  * Checks (and with create, makes) the socket's directory: owned by the
  * caller, no access for group or others when we made it, never writable
  * by them. why gets the reason for a refusal.

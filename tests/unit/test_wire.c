@@ -2700,6 +2700,15 @@ client_connect(void **state)
 	fake_agent_start(&a);
 	assert_int_equal(vault_agent_connect(&fd, a.path, why, sizeof(why)), 0);
 	assert_true(fd >= 0);
+	/*
+	 * Issue 10 item 9: the executable behind the socket (here this very
+	 * program, serving from a thread) is checked against the expected
+	 * agent's; anything else is named and refused.
+	 */
+	assert_int_equal(vault_agent_peer_check(fd, "/proc/self/exe", why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_peer_check(fd, "/bin/true", why, sizeof(why)), VAULT_ERR_PERM);
+	assert_non_null(strstr(why, "impersonating the agent"));
+	assert_int_equal(vault_agent_peer_check(fd, "/nonexistent/vault-agent", why, sizeof(why)), 1);
 	vault_wr_init(&resp, 1, 0);
 	assert_int_equal(vault_agent_call(fd, VAULT_MSG_LIST, NULL, 0, &resp), 0);
 	assert_int_equal(resp.len, off);
