@@ -129,13 +129,42 @@ on_signal(int sig)
 		sig_quit = sig;
 }
 
+/*
+ * Forgets the key. The audit record (it needs the key) comes first; who
+ * is the peer that asked, or the agent itself for timeouts and signals.
+ */
+static void
+do_lock_by(const vault_peer *by, const char *why)
+{
+	vault_audit_entry e;
+	vault_peer self;
+	char outcome[96];
+
+	if (!vault_is_unlocked(ag.v))
+		return;
+	if (by == NULL) {
+		vault_peer_self(&self);
+		self.direct = 0;
+		by = &self;
+	}
+	memset(&e, 0, sizeof(e));
+	e.uid = by->uid;
+	e.pid = by->pid;
+	e.exe = (char *)(uintptr_t)by->exe;
+	e.op = (char *)(uintptr_t)"lock";
+	e.account = e.action = e.params = (char *)(uintptr_t)"";
+	snprintf(outcome, sizeof(outcome), "locked (%s)", why);
+	e.outcome = outcome;
+	if (vault_audit_append(ag.v, &e) != 0)
+		logmsg(LOG_WARNING, "could not write the lock audit record");
+	vault_lock(ag.v);
+	logmsg(LOG_INFO, "locked (%s); the key was wiped", why);
+}
+
 static void
 do_lock(const char *why)
 {
-	if (!vault_is_unlocked(ag.v))
-		return;
-	vault_lock(ag.v);
-	logmsg(LOG_INFO, "locked (%s); the key was wiped", why);
+	do_lock_by(NULL, why);
 }
 
 /* Seconds left before idle or lifetime locks; UINT64_MAX for never. */
@@ -321,10 +350,15 @@ h_unlock(struct conn *c, uint8_t type, vault_rd *r)
 		rc = vault_unlock_keyfile(ag.v, path);
 	}
 	if (rc == 0) {
+		char how[120];
+
+		/* Failed unlocks cannot be sealed without the key: they are told here, at the next success. */
+		snprintf(how, sizeof(how), "unlocked with a %s slot; %u failed attempts since the last unlock",
+		    type == VAULT_MSG_UNLOCK ? "passphrase" : "keyfile", ag.fails);
 		ag.fails = 0;
 		ag.unlocked_at = ag.last_use = now_ms();
 		logmsg(LOG_INFO, "unlocked by pid %lu (%s)", (unsigned long)c->peer.pid, c->peer.exe);
-		audit_unlock(c, type == VAULT_MSG_UNLOCK ? "unlocked with passphrase" : "unlocked with keyfile");
+		audit_unlock(c, how);
 		recover_at_unlock(&c->peer);
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	}
@@ -544,7 +578,7 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 	case VAULT_MSG_LOCK:
 		if (vault_rd_end(&r) != 0)
 			return VAULT_ERR_PROTO;
-		do_lock("vault lock");
+		do_lock_by(&c->peer, "vault lock");
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	case VAULT_MSG_ROTATE:
 	case VAULT_MSG_RECOVER:

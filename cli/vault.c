@@ -61,7 +61,8 @@ cli_show_help(const char *name)
 	printf("\nCommon options:\n"
 	       "  --db PATH        the vault file (default: $VAULT_DB, else\n"
 	       "                   $XDG_DATA_HOME/vault/vault.db or ~/.local/share/vault/vault.db)\n"
-	       "  --keyfile PATH   unlock with a keyfile slot instead of the passphrase\n"
+	       "  --keyfile PATH   unlock with a keyfile slot instead of the passphrase; also the\n"
+	       "                   proof of a master secret that changes through the agent need\n"
 	       "  --no-agent       open the vault directly for this one command (VAULT_NO_AGENT=1)\n"
 	       "  -h, --help       this help\n");
 	return 0;
@@ -1382,10 +1383,10 @@ static const struct cmd cmds[] = {
 			    "            [--verify-with command:CMD|none] [--max-age DAYS] [--history N]\n"
 			    "            [--password-policy SPEC]",
 	    "Change an account's details, release policy or rotation settings; never its\n"
-	    "password (see 'set' and 'rotate'). Through the agent, loosening the policy\n"
-	    "(towards any) or setting a rotate or verify command (which is handed the\n"
-	    "password) asks for the master passphrase; tightening does not. A new\n"
-	    "--rotate-with clears a failing or parked status." },
+	    "password (see 'set' and 'rotate'). Through the agent, every field but --note\n"
+	    "needs proof of a master secret: the passphrase again (terminal,\n"
+	    "VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH. A new --rotate-with clears a\n"
+	    "failing or parked status." },
 	{ "rotate", cmd_rotate, "rotate NAME [--length N] [--charset SPEC] [--dry-run]\n"
 				"       vault rotate --due [--dry-run] [--json]\n"
 				"       vault rotate --recover [--json]",
@@ -1399,7 +1400,9 @@ static const struct cmd cmds[] = {
 	    "and a summary; failures back off (15 min, 1 h) and park after 3 attempts.\n"
 	    "--length and --charset (upper,lower,digit,symbol,alnum,all) override the\n"
 	    "account's policy once. Exits 0 when every rotation succeeded, else 1." },
-	{ "rm", cmd_rm, "rm NAME", "Remove an account and all its password versions." },
+	{ "rm", cmd_rm, "rm NAME",
+	    "Remove an account and all its password versions. Through the agent this needs\n"
+	    "proof of a master secret (the passphrase again, or --keyfile PATH)." },
 	{ "passwd", cmd_passwd, "passwd [--kdf LEVEL] [--slot ID]",
 	    "Change the master passphrase. Only the master key is rewrapped; no account\n"
 	    "is re-encrypted." },
@@ -1429,7 +1432,10 @@ static const struct cmd cmds[] = {
 	    "delivery) and, with --allow-argv-secret only, {secret}. No shell is involved.\n"
 	    "Without --netonly the program runs as the account's local user, logged on by\n"
 	    "vault-launch; with --netonly it runs as you and gets the password by --deliver.\n"
-	    "An action not marked --unattended runs only from a terminal." },
+	    "An action not marked --unattended runs only from a terminal.\n"
+	    "Through the agent, add, rm and repin need proof of a master secret: the\n"
+	    "passphrase again (terminal, VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH; the\n"
+	    "agent hashes PROGRAM itself, and repin shows both hashes before it asks." },
 	{ "run", cmd_run,
 	    "run NAME [PARAM=VALUE]...\n"
 	    "       vault run --as ACCOUNT [--netonly] [--deliver MODE] [--profile|--noprofile] [--env]\n"

@@ -8,11 +8,15 @@
  * handler per message type, dispatched by a switch, as in ssh-agent.
  *
  * MUST rules:
- *  - a secret is released only from release_check(), and only after its
- *    audit record is written: no audit, no release;
- *  - adding a keyslot or changing the passphrase needs the current
- *    passphrase, so malware riding an unlocked agent cannot plant a
- *    permanent way in;
+ *  - a secret leaves only after vault_release() (release.c) returned 0,
+ *    which means its audit record is written: no audit, no release;
+ *  - a request that changes what a credential may be used for passes
+ *    proof_gate() (the rule in proof.c) before anything changes, so
+ *    malware riding an unlocked agent can use what was saved but cannot
+ *    save something new, redirect an account or plant a keyslot;
+ *  - the agent pins programs itself; a pin in a request is never stored;
+ *  - a change and its audit record are one transaction (change_begin(),
+ *    change_end()); every refusal is audited;
  *  - a malformed request returns VAULT_ERR_PROTO and the caller closes
  *    that connection; library failures become ERROR frames.
  */

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -2807,6 +2808,53 @@ peer_tty(void **state)
 	assert_int_equal(p.tty, vault_pid_has_tty(p.pid));
 }
 
+/*
+ * The proof rule (vault/proof.c), as a table: what changes the use of a
+ * credential needs proof, what grants nothing does not. And the ancestry
+ * check askpass answers by (vault/release.c).
+ */
+static void
+proof_rule(void **state)
+{
+	uint32_t f;
+	pid_t child;
+	int st;
+
+	(void)state;
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_ADD, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_ADD, 1), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_RM, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_REPIN, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_RM, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ADD, 0), 0);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ADD, 1), 2); /* only if it exists */
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SET, 0), 0);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_PASSWD, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_ADD_PASS, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_ADD_KEYFILE, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_RM, 0), 1);
+	for (f = 1; f <= VAULT_EDIT_POLICY; f <<= 1)
+		assert_int_equal(vault_proof_needed(VAULT_MSG_EDIT, f), f != VAULT_EDIT_NOTE);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_EDIT, VAULT_EDIT_NOTE | VAULT_EDIT_HOST), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_GET, 0), 0); /* a release, not a change */
+	assert_int_equal(vault_proof_needed(VAULT_MSG_RUN, 0), 0);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_LIST, 0), 0);
+
+	assert_int_equal(vault_pid_descends((uint32_t)getpid(), (uint32_t)getpid()), 1);
+	assert_int_equal(vault_pid_descends((uint32_t)getpid(), (uint32_t)getppid()), 1);
+	assert_int_equal(vault_pid_descends((uint32_t)getppid(), (uint32_t)getpid()), 0);
+	assert_int_equal(vault_pid_descends(1, (uint32_t)getpid()), 0);
+	assert_int_equal(vault_pid_descends(0x7ffffff0U, (uint32_t)getpid()), 0); /* no such process */
+	if ((child = fork()) == 0) {
+		/* The child descends from us; we do not descend from it. */
+		_exit(vault_pid_descends((uint32_t)getpid(), (uint32_t)getppid()) == 1 &&
+			vault_pid_descends((uint32_t)getppid(), (uint32_t)getpid()) == 0 ? 0 : 1);
+	}
+	assert_true(child > 0);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 #define S(f) cmocka_unit_test_setup_teardown(f, sx_setup, sx_teardown)
 
 int
@@ -2841,6 +2889,7 @@ main(void)
 		S(svc_run_adhoc),
 		S(svc_run_params),
 		cmocka_unit_test(client_connect),
+		cmocka_unit_test(proof_rule),
 		cmocka_unit_test(peer_tty),
 	};
 
