@@ -129,6 +129,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_DUE,
 	OPT_RECOVER,
+	OPT_FORCE,
 };
 
 /* The rotation settings vault add and vault edit share. */
@@ -158,5 +159,8 @@ int cli_rotation_opt(int c, const char *arg, vault_account *a, unsigned *fields)
 void cli_rotation_free(vault_account *a);
 void cli_print_rotation(const vault_account *a, int json);
 int cmd_action(int argc, char **argv);
+/* backup.c */
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif
