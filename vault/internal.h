@@ -71,6 +71,10 @@ struct vault {
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
 	vault_rotate_hooks hooks; /* the program's rotation targets */
+	/* The newest audit entry this process has seen, and the mac of the one before it (audit.c). */
+	uint64_t audit_seen;
+	unsigned char audit_seen_mac[32];
+	char *audit_state; /* the state file that outlives us, or NULL */
 	/*
 	 * The vault file as we checked it: a descriptor kept open (never
 	 * closed while SQLite may have the file open: store.c, held_fd) and
@@ -263,6 +267,13 @@ struct vault_release {
  * audited and the detail saying why.
  */
 int vault_release(vault *v, const vault_peer *peer, const struct vault_release *r) VAULT_WUR;
+
+/*
+ * Audit (audit.c): forget the newest entry seen, in memory and in the
+ * state file. Only for a deliberate rollback that proved the passphrase
+ * (vault_restore); the next check starts from the log as it then is.
+ */
+void vault_audit_forget(vault *v);
 
 /* Paths and permissions (path.c). */
 int vault_check_dir(const char *path, char *why, size_t whylen) VAULT_WUR;

@@ -27,7 +27,7 @@ import sys
 
 HELLO, RUN, ASKPASS = 1, 35, 37
 OK, ERROR = 100, 101
-PROTO_VERSION = 3
+PROTO_VERSION = 4
 
 
 def s(b):
