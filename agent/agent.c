@@ -278,15 +278,44 @@ unlocks_cancel(const char *why)
 	}
 }
 
+/*
+ * Forgets the key. The audit record (it needs the key) comes first; who
+ * is the peer that asked, or the agent itself for timeouts and signals.
+ */
 static void
-do_lock(const char *why)
+do_lock_by(const vault_peer *by, const char *why)
 {
+	vault_audit_entry e;
+	vault_peer self;
+	char outcome[96];
+
 	workers_kill(why);
 	unlocks_cancel(why);
 	if (!vault_is_unlocked(ag.v))
 		return;
+	if (by == NULL) {
+		vault_peer_self(&self);
+		self.direct = 0;
+		by = &self;
+	}
+	memset(&e, 0, sizeof(e));
+	e.uid = by->uid;
+	e.pid = by->pid;
+	e.exe = (char *)(uintptr_t)by->exe;
+	e.op = (char *)(uintptr_t)"lock";
+	e.account = e.action = e.params = (char *)(uintptr_t)"";
+	snprintf(outcome, sizeof(outcome), "locked (%s)", why);
+	e.outcome = outcome;
+	if (vault_audit_append(ag.v, &e) != 0)
+		logmsg(LOG_WARNING, "could not write the lock audit record");
 	vault_lock(ag.v);
 	logmsg(LOG_INFO, "locked (%s); the key was wiped", why);
+}
+
+static void
+do_lock(const char *why)
+{
+	do_lock_by(NULL, why);
 }
 
 /* Seconds left before idle or lifetime locks; UINT64_MAX for never. */
@@ -509,8 +538,13 @@ penalise(struct conn *c, int64_t now, const char *what)
 }
 
 static void
-unlocked_by(struct conn *c, const char *how)
+unlocked_by(struct conn *c, const char *kind)
 {
+	char how[120];
+
+	/* Failed unlocks cannot be sealed without the key: they are told here, at the next success. */
+	snprintf(how, sizeof(how), "unlocked with a %s slot; %u failed attempts since the last unlock",
+	    kind, ag.fails);
 	ag.fails = 0;
 	ag.unlocked_at = ag.last_use = now_ms();
 	logmsg(LOG_INFO, "unlocked by pid %lu (%s)", (unsigned long)c->peer.pid, c->peer.exe);
@@ -552,7 +586,7 @@ unlock_keyfile_now(struct conn *c, const unsigned char *p, size_t n, int64_t now
 	memcpy(path, p, n);
 	path[n] = '\0';
 	if ((rc = vault_unlock_keyfile(ag.v, path)) == 0) {
-		unlocked_by(c, "unlocked with keyfile");
+		unlocked_by(c, "keyfile");
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	}
 	if (rc == VAULT_ERR_BADPASS)
@@ -699,7 +733,7 @@ kdf_done(int64_t now)
 		conn_consume(c, flen);
 	c->wait = W_NONE;
 	if (rc == 0 && vault_is_unlocked(ag.v)) {
-		unlocked_by(c, "unlocked with passphrase");
+		unlocked_by(c, "passphrase");
 		rc = vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	} else {
 		rc = vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
@@ -1095,7 +1129,7 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 	case VAULT_MSG_LOCK:
 		if (vault_rd_end(&r) != 0)
 			return VAULT_ERR_PROTO;
-		do_lock("vault lock");
+		do_lock_by(&c->peer, "vault lock");
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	case VAULT_MSG_ROTATE:
 	case VAULT_MSG_RECOVER:
@@ -1649,7 +1683,7 @@ main(int argc, char **argv)
 		}
 		ag.unlocked_at = ag.last_use = now_ms();
 	}
-	if (vault_sock_path(&ag.sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+	if (vault_sock_path_home(&ag.sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"), getenv("HOME"),
 		(unsigned long)getuid()) != 0) {
 		fprintf(stderr, "vault-agent: socket path too long\n");
 		return 1;

@@ -344,12 +344,13 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->keyfile = o->keyfile;
 	if ((rc = cli_db_path(o, &s->db, &explicit_path)) != 0)
 		return cli_exit(rc);
 	if (o->no_agent || env_true("VAULT_NO_AGENT"))
 		return open_direct(s, o, s->db, need_unlock);
-	if ((rc = vault_sock_path(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
-		 (unsigned long)getuid())) != 0)
+	if ((rc = vault_sock_path_home(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+		 getenv("HOME"), (unsigned long)getuid())) != 0)
 		return cli_fail(rc, "agent socket path: %s", vault_strerror(rc));
 	rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
 	if (rc == VAULT_ERR_NOAGENT) {
@@ -388,6 +389,20 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 	}
 	if (rc != 0)
 		return cli_fail(rc, "cannot talk to the agent: %s", why);
+	/*
+	 * Before anything is typed: does the process behind the socket run
+	 * the vault-agent we would start? A proxy put in the socket's place
+	 * to record the next passphrase runs something else. Where the kernel
+	 * hides the peer's executable (it is not dumpable, as the agent is),
+	 * this cannot tell; SECURITY.md says what that leaves.
+	 */
+	{
+		char prog[PATH_MAX];
+
+		if (agent_program(prog, sizeof(prog)) == 0 &&
+		    vault_agent_peer_check(s->fd, prog, why, sizeof(why)) == VAULT_ERR_PERM)
+			return cli_fail(VAULT_ERR_PERM, "%s", why);
+	}
 	/* The agent has read who we are; now keep same-uid debuggers out. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = status_of(s, &st)) != 0)
@@ -407,6 +422,34 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 			    st.idle_timeout);
 	}
 	return 0;
+}
+
+int
+session_proof(struct session *s, int needed, const char *prompt, vault_wr *p)
+{
+	vault_secret *sec = NULL;
+	uint8_t kind = VAULT_PROOF_PASSPHRASE;
+	int rc;
+
+	/* A direct open proved a master secret when it unlocked. */
+	if (!needed || s->fd < 0)
+		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
+	if (s->keyfile != NULL) {
+		if ((rc = vault_keyfile_load(&sec, s->keyfile)) != 0)
+			return cli_fail(rc, "keyfile %s: %s", s->keyfile, vault_strerror(rc));
+		kind = VAULT_PROOF_KEYFILE;
+	} else if (s->pass != NULL) {
+		rc = vault_proof_encode(p, VAULT_PROOF_PASSPHRASE, s->pass->buf, s->pass->len);
+		return p->err ? cli_fail(p->err, "%s", vault_strerror(p->err)) : rc;
+	} else if (!passphrase_available()) {
+		/* Send none: the agent refuses, audits the attempt, and says what to do. */
+		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
+	} else if ((rc = cli_read_passphrase(&sec, prompt, 0)) != 0) {
+		return cli_exit(rc);
+	}
+	vault_proof_encode(p, kind, sec->buf, sec->len);
+	vault_secret_free(&sec);
+	return p->err ? cli_fail(p->err, "%s", vault_strerror(p->err)) : 0;
 }
 
 int

@@ -1276,6 +1276,12 @@ vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen)
 }
 
 int
+vault_check_keyfile_key(vault *v, const unsigned char key[VAULT_KEYFILEBYTES])
+{
+	return try_slots(v, VAULT_SLOT_KEYFILE, kek_file, key, VAULT_KEYFILEBYTES, 0);
+}
+
+int
 vault_unlock_keyfile(vault *v, const char *keyfile_path)
 {
 	unsigned char *key;

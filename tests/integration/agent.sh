@@ -154,9 +154,11 @@ expect_json 'any(e["account"] == "anyacct" and e["outcome"].startswith("released
 expect_json "all(e[\"uid\"] == $(id -u) and e[\"pid\"] > 0 and e[\"exe\"] for e in d)"
 expect_json 'any(e["exe"].endswith("/vault") for e in d if e["op"] == "get")'
 expect_json '[e["seq"] for e in d] == list(range(1, len(d) + 1))'
-# Loosening a use policy through the agent needs the passphrase: malware
-# on an unlocked agent cannot turn use=actions into use=any and read it.
-expect_exit 3 vault-notty edit actacct --use any
+# Changing a use policy through the agent needs proof of a master secret:
+# malware on an unlocked agent cannot turn use=actions into use=any and
+# read it. With none it is refused (exit 5) and told how to give one.
+expect_exit 5 vault-notty edit actacct --use any
+expect_stderr_contains "needs proof of a master secret"
 expect_exit 0 vault-notty edit actacct --note "metadata needs no passphrase"
 pass_file "$D/wrong2" "not the passphrase"
 expect_exit 3 env VAULT_PASSPHRASE_FILE="$D/wrong2" setsid -w vault edit actacct --use any </dev/null
@@ -165,7 +167,9 @@ expect_no_secret "$S_ACT"
 expect_exit 0 setsid -w vault edit actacct --use any </dev/null
 expect_exit 0 vault-notty get actacct
 expect_stdout_exact "$S_ACT"$'\n'
-expect_exit 0 vault-notty edit actacct --use actions
+# Tightening it is a change of use too: proof again (the passphrase file).
+expect_exit 5 vault-notty edit actacct --use actions
+expect_exit 0 setsid -w vault edit actacct --use actions </dev/null
 expect_exit 5 vault-notty get actacct
 expect_exit 0 vault log
 expect_stdout_contains "use=actions -> use=any"

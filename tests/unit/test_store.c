@@ -1346,6 +1346,31 @@ sock_paths(void **state)
 	assert_int_equal(vault_sock_path(&p, NULL, NULL, (unsigned long)getuid()), 0);
 	assert_string_equal(p, want);
 	free(p);
+	/*
+	 * Issue 10 item 9: /tmp/vault-UID made first by someone else (here
+	 * root, for a uid that is not root's): a directory under the home
+	 * instead of failing; our own, or none yet, is used as before.
+	 */
+	if (getuid() == 0) {
+		snprintf(sub, sizeof(sub), "/tmp/vault-%lu", uid);
+		(void)rmdir(sub);
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, "/home/someone", uid), 0);
+		assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+		free(p);
+		assert_int_equal(mkdir(sub, 0777), 0);
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, "/home/someone", uid), 0);
+		assert_string_equal(p, "/home/someone/.vault-agent/agent.sock");
+		free(p);
+		/* Without a home to go to, the old path (which the directory check then refuses). */
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, NULL, uid), 0);
+		assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+		free(p);
+		assert_int_equal(chown(sub, (uid_t)uid, (gid_t)-1), 0);
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, "/home/someone", uid), 0);
+		assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+		free(p);
+		assert_int_equal(rmdir(sub), 0);
+	}
 	/* Longer than sun_path: refused, not cut. */
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[0] = '/';
