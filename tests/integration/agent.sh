@@ -116,8 +116,10 @@ wrong_pid=$!
 sleep 0.5
 t1=$(now_us)
 expect_exit 3 vault-notty status
-check "another client is answered at once while the failed unlock waits ($((($(now_us) - t1) / 1000)) ms)" \
-	test $(($(now_us) - t1)) -lt 400000
+# Ordering, not a time bound: the other client's answer came while the
+# failed unlock was still waiting for its own (derivation, then 1 s delay).
+check "another client is answered while the failed unlock waits ($((($(now_us) - t1) / 1000)) ms)" \
+	kill -0 "$wrong_pid"
 wait "$wrong_pid"
 wrong_rc=$?
 check "the wrong passphrase: exit 3 (got $wrong_rc)" test "$wrong_rc" = 3
@@ -288,17 +290,18 @@ expect_no_sanitizer_report "$D/fg.log"
 CASE="idle timeout"
 agent_env
 add_account anyacct "$S_ANY" any
-start_fg_agent "$D/agent.log" --idle-timeout 2
+start_fg_agent "$D/agent.log" --idle-timeout 4
 IDLE_PID=$AGENT_PID
 expect_exit 0 vault unlock
 expect_exit 0 vault status --json
-expect_json 'd["idle_timeout"] == 2 and d["idle_left"] is not None and d["idle_left"] <= 2'
-# The timeout slides: a use every ~1.2 s keeps it unlocked past 2 s.
-sleep 1.2
+expect_json 'd["idle_timeout"] == 4 and d["idle_left"] is not None and d["idle_left"] <= 4'
+# The timeout slides: a use every ~2.5 s keeps it unlocked past 4 s (the
+# margins are wide so that a loaded machine does not lock it in between).
+sleep 2.5
 expect_exit 0 vault-notty get anyacct
-sleep 1.2
+sleep 2.5
 expect_exit 0 vault-notty status
-sleep 3
+sleep 5.5
 # The agent wipes the key by itself, not when the next client shows up.
 expect_file_contains "$D/agent.log" "locked (idle timeout); the key was wiped"
 expect_exit 3 vault-notty status
@@ -316,15 +319,15 @@ expect_no_sanitizer_report "$D/agent.log"
 CASE="max lifetime"
 agent_env
 add_account anyacct "$S_ANY" any
-start_fg_agent "$D/agent.log" --idle-timeout 0 --max-lifetime 2
+start_fg_agent "$D/agent.log" --idle-timeout 0 --max-lifetime 4
 LIFE_PID=$AGENT_PID
 expect_exit 0 vault unlock
 expect_exit 0 vault status --json
-expect_json 'd["max_lifetime"] == 2 and d["idle_timeout"] == 0 and d["idle_left"] is None and d["lifetime_left"] <= 2'
+expect_json 'd["max_lifetime"] == 4 and d["idle_timeout"] == 0 and d["idle_left"] is None and d["lifetime_left"] <= 4'
 sleep 1
 expect_exit 0 vault-notty get anyacct
 # Use does not extend the lifetime.
-sleep 2
+sleep 4
 expect_file_contains "$D/agent.log" "locked (maximum lifetime reached); the key was wiped"
 expect_exit 3 vault-notty status
 expect_exit 3 vault-notty status --json
