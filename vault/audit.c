@@ -133,7 +133,7 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
-	vault_wr_init(&pt, 0, 0);
+	vault_wr_init(&pt, 1, 0); /* sealed from secure memory, like every record */
 	vault_wr_init(&ad, 0, 0);
 	vault_wr_init(&ct, 0, 0);
 	/* An audit record holds no password: a crash-safe commit is enough. */
