@@ -704,10 +704,13 @@ history_item(vault_rd *r, size_t i, void *arg)
 		return VAULT_ERR_PROTO;
 	fmt_time(t, (int64_t)created);
 	if (o->json)
-		printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s,\"pending\":%s}", i ? "," : "",
-		    ver, t, cur ? "true" : "false", pend ? "true" : "false");
+		printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s,\"pending\":%s,"
+		       "\"candidate\":%s}", i ? "," : "",
+		    ver, t, cur ? "true" : "false", pend == 1 ? "true" : "false", pend == 2 ? "true" : "false");
 	else
-		printf("%-8u %-22s %s\n", ver, t, cur ? "current" : pend ? "pending (rotation not confirmed)" : "old");
+		printf("%-8u %-22s %s\n", ver, t, cur ? "current" : pend == 1 ? "pending (rotation not confirmed)" :
+		    pend == 2 ? "candidate (a change that may have reached the target; kept until "
+				"'vault rotate --recover' settles it)" : "old");
 	return 0;
 }
 

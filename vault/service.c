@@ -230,7 +230,8 @@ h_history(struct svc *s, vault_rd *r)
 		vault_wr_u32(&p, h[i].version);
 		vault_wr_u64(&p, (uint64_t)h[i].created);
 		vault_wr_u8(&p, (uint8_t)h[i].current);
-		vault_wr_u8(&p, (uint8_t)h[i].pending);
+		/* 0 old, 1 pending, 2 a rotation candidate the target may hold */
+		vault_wr_u8(&p, (uint8_t)(h[i].pending ? 1 : h[i].candidate ? 2 : 0));
 		rc = p.err ? p.err : vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
 	}
 	vault_wr_free(&p);

@@ -278,6 +278,7 @@ enum {
 #define VAULT_HISTORY_MAX 1000U
 #define VAULT_MAXAGE_MAX 36500U /* days */
 #define VAULT_ROTATE_PARK_AFTER 3U
+#define VAULT_CANDIDATES_MAX 16U /* a rotation refuses to start with this many */
 #define VAULT_ROTATE_BACKOFF 900 /* seconds after the first failure; x4 each time */
 
 typedef struct vault_account {
@@ -307,6 +308,14 @@ typedef struct vault_account {
 	int64_t next_attempt;
 	uint32_t pending;     /* pending or candidate version; 0: none */
 	char *last_error;     /* secret-free, "" if none */
+	/*
+	 * Candidates: versions a change step ran for (or may have run for)
+	 * without the vault seeing them log on. The target may hold one of
+	 * them (a late-applying change), so they are never pruned; a later
+	 * verification settles them (vault_rotate_recover).
+	 */
+	uint32_t ncandidates;
+	uint32_t candidates[VAULT_CANDIDATES_MAX];
 } vault_account;
 
 void vault_account_free(vault_account **a);
@@ -364,6 +373,7 @@ typedef struct vault_version_info {
 	int64_t created;
 	int current;
 	int pending; /* a rotation's pending version, or a reconcile candidate */
+	int candidate; /* kept from a rotation whose change may have reached the target */
 } vault_version_info;
 
 int vault_history(vault *v, const char *name, vault_version_info **out, size_t *n) VAULT_WUR;
@@ -424,6 +434,7 @@ enum {
 	VAULT_NOT_DUE = 4,
 	VAULT_SKIPPED = 5,      /* parked, backing off, or needing reconcile */
 	VAULT_DRY_RUN = 6,
+	VAULT_SETTLED = 7,      /* recovery: the current version logs on; candidates kept as history */
 };
 const char *vault_rotate_result_name(int result);
 
@@ -446,8 +457,11 @@ int vault_rotate(vault *v, const vault_peer *peer, const char *name, const vault
     int *result, char *why, size_t whylen) VAULT_WUR;
 /*
  * Finishes interrupted rotations: for each pending version (and, with
- * VAULT_RECOVER_RECONCILE, each account needing reconcile), commits it if it logs on, drops it if the
- * old one does, else marks the account needing reconcile. Calls report
+ * VAULT_RECOVER_RECONCILE, each account needing reconcile or holding
+ * candidates), commits it if it logs on, keeps it as a candidate if the
+ * old one does, else marks the account needing reconcile. A candidate
+ * that logs on becomes current; when the current version logs on, the
+ * candidates become ordinary history (VAULT_SETTLED). Calls report
  * for each account it looked at. Holds the rotation lock throughout.
  */
 int vault_rotate_recover(vault *v, const vault_peer *peer, unsigned flags,

@@ -551,8 +551,11 @@ expect_stderr_contains "the target refused the change"
 check "the target's record is unchanged" test "$(record_of cfail)" = "$CFAIL_PW"
 check "'vault get cfail' is the target's password" test "$(secret cfail)" = "$CFAIL_PW"
 check "the target was asked once" test "$(journal_count cfail)" = 1
-expect_show cfail "d['rotation_status'] == 'failing' and d['failures'] == 1 and d['version'] == 1 and d['versions'] == 1 and 800 < ts(d['next_attempt']) - now < 1000"
-expect_audit cfail "o.startswith('target refused: the rotate command exited with status 1')" "o.startswith('rolled back: version 2 dropped, version 1 stays current')"
+# A non-zero exit may still have changed something: version 2 is kept as a candidate.
+expect_show cfail "d['rotation_status'] == 'failing' and d['failures'] == 1 and d['version'] == 1 and d['versions'] == 2 and 800 < ts(d['next_attempt']) - now < 1000"
+expect_audit cfail "o.startswith('target refused: the rotate command exited with status 1')" "o.startswith('rolled back: version 1 stays current, version 2 kept as a candidate')"
+run v history cfail --json
+expect_holds "history cfail: version 2 is a candidate, version 1 current" "[(h['version'], h['current'], h['candidate']) for h in d] == [(2, False, True), (1, True, False)]"
 expect_exit 1 v rotate cfail
 expect_show cfail "d['rotation_status'] == 'failing' and d['failures'] == 2 and 3500 < ts(d['next_attempt']) - now < 3700"
 expect_exit 1 v rotate cfail
@@ -562,6 +565,58 @@ expect_stdout_contains "status:   PARKED after 3 failures"
 expect_exit 0 v list
 if grep -Eq '^cfail .*PARKED' "$OUT_FILE"; then pass "vault list: cfail is PARKED"; else fail "vault list: cfail is PARKED" "$(_last_run)"; fi
 check "through all this, the record and the vault agree" test "$(secret cfail)" = "$(record_of cfail)"
+
+# ===========================================================================
+CASE="command: a target that applies its change late"
+# The command exits 0 but the change lands 3 s later (AD replication, a
+# remote chpasswd still running, a child that escaped the process-group
+# kill): verification sees only the old password, so the rotation rolls
+# back, but the new version is kept as a candidate, not dropped. Once the
+# target holds it, 'vault rotate --recover' finds it and makes it current.
+LATE_PW=$(new_pw)
+put_record clate "$LATE_PW"
+add_acct clate clate "$LATE_PW" --rotate-with "command:$TCMD" --verify-with "command:$VCMD" --history 1
+control ctl clate late
+expect_exit 1 v rotate clate
+expect_stderr_contains "the old password stays current and the new one is kept as a candidate"
+expect_stderr_contains "version 2 is kept as a candidate"
+run v history clate --json
+expect_holds "history clate: version 2 a candidate" "[(h['version'], h['current'], h['candidate']) for h in d] == [(2, False, True), (1, True, False)]"
+expect_exit 0 v history clate
+expect_stdout_contains "candidate (a change that may have reached the target"
+late_applied() { [[ "$(record_of clate)" != "$LATE_PW" ]]; }
+check "the target applies the change late (within 10 s)" wait_until 10 late_applied
+check "the target now holds version 2, which the vault kept" test "$(secret clate --version 2)" = "$(record_of clate)"
+check "the vault's current password no longer logs on" test "$(secret clate)" != "$(record_of clate)"
+control ctl clate
+expect_exit 0 v rotate --recover
+expect_stdout_contains "recovered clate: rotated"
+expect_stdout_contains "candidate version 2 (from an earlier rotation) logs on and is now current"
+check "'vault get clate' is the target's password" test "$(secret clate)" = "$(record_of clate)"
+expect_show clate "d['version'] == 2 and d['rotation_status'] == 'ok'"
+expect_audit clate "o.startswith('rolled back: version 1 stays current, version 2 kept as a candidate')" "o.startswith('verified: candidate version 2 logs on')"
+# The current version logs on: recovery settles nothing more, and the next
+# verified rotation works from version 2.
+expect_exit 0 v rotate --recover
+expect_stdout_contains "nothing to recover"
+expect_exit 0 v rotate clate
+check "'vault get clate' is the target's new password" test "$(secret clate)" = "$(record_of clate)"
+# A late change whose candidate the current version outlives: --recover
+# sees the current one log on and keeps the candidate as ordinary history.
+control ctl clate late
+expect_exit 1 v rotate clate
+late4_applied() { [[ "$(secret clate --version 4)" == "$(record_of clate)" ]]; }
+check "the target applies version 4 late (within 10 s)" wait_until 10 late4_applied
+# ... and an administrator then puts the current version back.
+put_record clate "$(secret clate)"
+control ctl clate
+expect_exit 0 v rotate --recover
+expect_stdout_contains "recovered clate: settled"
+run v history clate --json
+expect_holds "history clate: the candidate is ordinary history now" "not any(h['candidate'] for h in d) and [h['version'] for h in d if h['current']] == [3]"
+# (A working rotation leaves clate settled for the --due cases below.)
+expect_exit 0 v rotate clate
+expect_rstate clate ok
 
 # ===========================================================================
 CV_USER=cv
@@ -763,7 +818,10 @@ expect_rstate cback ok
 # A parked account runs again when asked explicitly, once the target works.
 control ctl cfail
 expect_exit 0 v rotate cfail
-expect_show cfail "d['rotation_status'] == 'ok' and d['failures'] == 0 and d['versions'] == 2 and d['version'] > 1"
+# The verified commit settles the three refused candidates into ordinary history.
+expect_show cfail "d['rotation_status'] == 'ok' and d['failures'] == 0 and d['versions'] == 5 and d['version'] == 5"
+run v history cfail --json
+expect_holds "history cfail: no candidate left" "not any(h['candidate'] for h in d) and len(d) == 5"
 check "'vault get cfail' is the target's new password" test "$(secret cfail)" = "$(record_of cfail)"
 
 # ===========================================================================
@@ -791,7 +849,7 @@ add_acct ghost "vtest-nosuch$sfx" "ghost password" --rotate-with local
 expect_exit 1 v rotate ghost
 expect_stderr_contains "there is no local account 'vtest-nosuch$sfx'"
 check "'vault get ghost' is unchanged" test "$(secret ghost)" = "ghost password"
-expect_show ghost "d['rotation_status'] == 'failing' and d['failures'] == 1 and d['versions'] == 1"
+expect_show ghost "d['rotation_status'] == 'failing' and d['failures'] == 1 and d['versions'] == 2"
 
 CASE="passphrase for a rotate command"
 # Through the agent, setting a rotate or verify command (which is handed the
