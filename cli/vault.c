@@ -495,6 +495,8 @@ out:
 	return ret;
 }
 
+static void warn_unsafe(const vault_account *a);
+
 static void
 print_account_json(const vault_account *a)
 {
@@ -508,6 +510,16 @@ print_account_json(const vault_account *a)
 	json_str(stdout, a->user);
 	printf(",\"domain\":");
 	json_str(stdout, a->domain);
+	{
+		char why[200];
+
+		/* null, or why a stored user/domain/host is refused at run and rotation time */
+		printf(",\"unsafe_field\":");
+		if (vault_account_fields_safe(a, why, sizeof(why)) != 0)
+			json_str(stdout, why);
+		else
+			printf("null");
+	}
 	printf(",\"host\":");
 	json_str(stdout, a->host);
 	printf(",\"note\":");
@@ -560,9 +572,21 @@ list_item(vault_rd *r, size_t i, void *arg)
 			fprintf(stderr, "WARNING: %s needs reconcile: the vault does not know which of version %u "
 					"and version %u the target has; see 'vault show %s'\n", a->name, a->version,
 			    a->pending, a->name);
+		warn_unsafe(a);
 	}
 	vault_account_free(&a);
 	return 0;
+}
+
+/* A stored user, domain or host that is not a safe value: say so, and what it costs. */
+static void
+warn_unsafe(const vault_account *a)
+{
+	char why[200];
+
+	if (vault_account_fields_safe(a, why, sizeof(why)) != 0)
+		fprintf(stderr, "WARNING: %s: %s; runs and rotations of it are refused until it is fixed "
+				"with 'vault edit %s'\n", a->name, why, a->name);
 }
 
 static int
@@ -682,6 +706,7 @@ cmd_show(int argc, char **argv)
 		printf("version:  %u (%u stored)\ncreated:  %s\nupdated:  %s\n", a->version, a->nversions,
 		    cr, up);
 		cli_print_rotation(a, 0);
+		warn_unsafe(a);
 	}
 out:
 	vault_account_free(&a);

@@ -151,6 +151,8 @@ vault_rotation_decode(vault_rd *r, vault_account *a)
 	return 0;
 }
 
+static int fields_safe(vault *v, const vault_account *a, unsigned mask);
+
 static int
 check_account(const vault_account *a)
 {
@@ -433,6 +435,8 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 	copy.next_attempt = copy.last_rotated = 0;
 	if ((rc = check_account(&copy)) != 0 || (rc = check_secret(secret, secretlen)) != 0)
 		return rc;
+	if ((rc = fields_safe(v, &copy, VAULT_EDIT_USER | VAULT_EDIT_DOMAIN | VAULT_EDIT_HOST)) != 0)
+		return rc;
 	if ((rc = vault_name_hash(row.hash, v->keys, "account", a->name)) != 0)
 		return rc;
 	if ((rc = vault_txn_begin(v)) != 0)
@@ -475,6 +479,8 @@ out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else if (replace)
+		(void)vault_scrub(v); /* the replaced account's ciphertexts */
 	return rc;
 }
 
@@ -547,6 +553,41 @@ vault_row_prune(vault *v, const struct acct_row *row)
 	return 0;
 }
 
+/* Test builds: lets a test plant an unsafe field, as an older version could have stored. */
+static int allow_unsafe_fields;
+
+void
+vault_test_unsafe_fields(int allow)
+{
+	allow_unsafe_fields = allow;
+}
+
+/* The safe-value check of the fields in mask (VAULT_EDIT_USER, _DOMAIN, _HOST). */
+static int
+fields_safe(vault *v, const vault_account *a, unsigned mask)
+{
+	static const struct {
+		unsigned bit;
+		int field;
+	} f[] = { { VAULT_EDIT_USER, VAULT_FIELD_USER }, { VAULT_EDIT_DOMAIN, VAULT_FIELD_DOMAIN },
+		{ VAULT_EDIT_HOST, VAULT_FIELD_HOST } };
+	char why[200];
+	size_t i;
+
+	if (allow_unsafe_fields)
+		return 0;
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const char *val = f[i].field == VAULT_FIELD_USER ? a->user :
+		    f[i].field == VAULT_FIELD_DOMAIN ? a->domain : a->host;
+
+		if ((mask & f[i].bit) && vault_field_safe(f[i].field, val, why, sizeof(why)) != 0) {
+			vault_detail(v, "%s; see 'vault help add' for what each field may hold", why);
+			return VAULT_ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
 /* Replaces *dst with a copy of src. */
 static int
 set_field(char **dst, const char *src)
@@ -602,6 +643,9 @@ vault_account_edit(vault *v, const char *name, const vault_account *ch, unsigned
 	}
 	if ((rc = check_account(row.a)) != 0)
 		goto out;
+	/* Only the fields edited: a bad stored value can be fixed one field at a time. */
+	if ((rc = fields_safe(v, row.a, fields)) != 0)
+		goto out;
 	if ((fields & VAULT_EDIT_HISTORY) && (rc = vault_row_prune(v, &row)) != 0)
 		goto out;
 	row.a->updated = vault_now();
@@ -610,6 +654,8 @@ vault_account_edit(vault *v, const char *name, const vault_account *ch, unsigned
 out:
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* pruned versions, and the old meta (its note) */
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -657,6 +703,8 @@ vault_account_set(vault *v, const char *name, const unsigned char *secret, size_
 out:
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* pruned versions */
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -787,6 +835,8 @@ out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* every version of it */
 	vault_account_free(&row.a);
 	return rc;
 }

@@ -133,6 +133,8 @@ int vault_txn_begin(vault *v) VAULT_WUR;
 int vault_sync(vault *v, int full) VAULT_WUR;
 int vault_txn_begin_sync(vault *v, int full) VAULT_WUR;
 int vault_txn_commit(vault *v) VAULT_WUR;
+/* Checkpoints and truncates the WAL after a change that supersedes a secret. */
+int vault_scrub(vault *v);
 void vault_txn_rollback(vault *v);
 int64_t vault_now(void);
 /* Schema migrations, compiled in from schema/NNN_*.sql (schema.c). */

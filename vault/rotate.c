@@ -231,6 +231,23 @@ vault_set_rotate_hooks(vault *v, const vault_rotate_hooks *h)
 		memset(&v->hooks, 0, sizeof(v->hooks));
 }
 
+/*
+ * User, domain and host reach the rotate and verify commands: a stored
+ * value that is not safe (planted, or stored by an older version) is
+ * refused before any command sees it.
+ */
+static int
+fields_refused(vault *v, const vault_account *a)
+{
+	char why[200];
+
+	if (vault_account_fields_safe(a, why, sizeof(why)) == 0)
+		return 0;
+	vault_detail(v, "account '%s': %s; nothing was run. Fix it with 'vault edit %s --user/--domain/"
+			"--host'", a->name, why, a->name);
+	return VAULT_ERR_POLICY;
+}
+
 /* The rotation lock: VAULT-rotate beside the vault, flock'd exclusively. */
 static int
 rotation_lock(vault *v, int *fd)
@@ -468,6 +485,8 @@ out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else if (how == FIN_COMMIT || how == FIN_ADOPT || how == FIN_SETTLE)
+		(void)vault_scrub(v); /* pruned versions */
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -638,6 +657,8 @@ write_pending(struct rot *r, const vault_rotate_opts *o, int *result, char *why,
 		rc = VAULT_ERR_POLICY;
 		goto out;
 	}
+	if ((rc = fields_refused(v, row.a)) != 0)
+		goto out;
 	if (row.a->ncandidates >= VAULT_CANDIDATES_MAX) {
 		vault_detail(v, "account '%s' keeps %u rotation candidates, versions the target may hold; "
 				"settle them with 'vault rotate --recover' (or 'vault set %s') first",
@@ -853,6 +874,12 @@ recover_one(vault *v, const vault_peer *peer, const char *name, int *result, cha
 	snprintf(r.name, sizeof(r.name), "%s", name);
 	if ((rc = vault_row_find(v, name, &row)) != 0)
 		return rc;
+	if ((rc = fields_refused(v, row.a)) != 0) {
+		snprintf(why, whylen, "%s", vault_errdetail(v));
+		*result = VAULT_SKIPPED;
+		vault_account_free(&row.a);
+		return 0;
+	}
 	if (((row.a->rstate != VAULT_RSTATE_PENDING && row.a->rstate != VAULT_RSTATE_RECONCILE) ||
 		row.a->pending == 0) && row.a->ncandidates > 0)
 		return settle_one(&r, &row, result, why, whylen);

@@ -814,6 +814,15 @@ h_run(struct svc *s, vault_rd *r)
 	}
 	if ((rc = vault_account_secret(s->v, q.a->account, 0, &acct, &sec)) != 0)
 		goto out_err;
+	/* {user}, {domain}, {host} and the launcher's target: only safe values. */
+	if (vault_account_fields_safe(acct, why, sizeof(why)) != 0) {
+		vault_detail(s->v, "account '%s': %s; nothing was run. Fix it with 'vault edit %s "
+				   "--user/--domain/--host'", acct->name, why, acct->name);
+		snprintf(outcome, sizeof(outcome), "refused: unsafe account field: %.150s", why);
+		audit_run(s, "run", &q, acct->name, outcome, &arc);
+		rc = arc != 0 ? arc : VAULT_ERR_POLICY;
+		goto out_err;
+	}
 	if ((pol = run_policy(s, &q, acct)) == 1) {
 		rc = vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
 		goto out;

@@ -162,6 +162,21 @@ int vault_field_check(const char *s, size_t max) VAULT_WUR;
 /* Strict UTF-8 check with no control characters; sets *chars. */
 int vault_utf8_check(const unsigned char *s, size_t len, size_t *chars) VAULT_WUR;
 
+/*
+ * Account fields that reach commands and templates (user, domain, host)
+ * must be safe values: a character set per field, no leading '-', no
+ * whitespace or control characters; DOMAIN\user and user@domain (UPN)
+ * are allowed for the user (check.c has the exact sets). Checked when an
+ * account is added or edited, and again before a run or a rotation, so
+ * that a value stored by an older version or planted in the file is
+ * refused where it would be used. why gets a secret-free reason.
+ */
+enum { VAULT_FIELD_USER = 1, VAULT_FIELD_DOMAIN = 2, VAULT_FIELD_HOST = 3 };
+const char *vault_field_name(int field);
+int vault_field_safe(int field, const char *s, char *why, size_t whylen) VAULT_WUR;
+typedef struct vault_account vault_account;
+int vault_account_fields_safe(const vault_account *a, char *why, size_t whylen) VAULT_WUR;
+
 /* KDF strength for passphrase keyslots: libsodium's three levels. */
 enum { VAULT_KDF_INTERACTIVE = 1, VAULT_KDF_MODERATE = 2, VAULT_KDF_SENSITIVE = 3 };
 
@@ -281,7 +296,7 @@ enum {
 #define VAULT_CANDIDATES_MAX 16U /* a rotation refuses to start with this many */
 #define VAULT_ROTATE_BACKOFF 900 /* seconds after the first failure; x4 each time */
 
-typedef struct vault_account {
+struct vault_account {
 	char *name;
 	char *user;
 	char *domain; /* may be empty */
@@ -316,7 +331,7 @@ typedef struct vault_account {
 	 */
 	uint32_t ncandidates;
 	uint32_t candidates[VAULT_CANDIDATES_MAX];
-} vault_account;
+};
 
 void vault_account_free(vault_account **a);
 void vault_account_list_free(vault_account ***list, size_t n);
@@ -479,6 +494,12 @@ int vault_rotate_recover(vault *v, const vault_peer *peer, unsigned flags,
 int vault_account_due(const vault_account *a, int64_t now);
 /* The account's due time (0: never). */
 int64_t vault_account_due_at(const vault_account *a);
+/*
+ * Test builds only: with allow set, add and edit store unsafe user,
+ * domain and host values (as an older version could have), so that the
+ * refusals at run and rotation time can be tested.
+ */
+void vault_test_unsafe_fields(int allow);
 /* Test builds only: shift vault's clock by offset seconds. */
 void vault_test_clock_offset(int64_t offset);
 int64_t vault_time(void);

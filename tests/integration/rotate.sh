@@ -851,6 +851,49 @@ expect_stderr_contains "there is no local account 'vtest-nosuch$sfx'"
 check "'vault get ghost' is unchanged" test "$(secret ghost)" = "ghost password"
 expect_show ghost "d['rotation_status'] == 'failing' and d['failures'] == 1 and d['versions'] == 2"
 
+CASE="unsafe account fields"
+# The injection: a user of '-oProxyCommand=... #' reached
+# `ssh "$VAULT_ROTATE_USER@$VAULT_ROTATE_HOST"` as an option. Refused at
+# add and edit; a value planted anyway (the test hook stands for an older
+# version's store) is reported by show and list and refused at rotation
+# and run time, before any command runs.
+EVIL='-oProxyCommand=/tmp/evil.sh #'
+INJ_PW=$(new_pw)
+put_record cinj "$INJ_PW"
+add_acct cinj cinj "$INJ_PW" --rotate-with "command:$TCMD" --verify-with "command:$VCMD"
+expect_exit 1 vd edit cinj --user "$EVIL"
+expect_stderr_contains "starts with '-'"
+expect_exit 1 vd edit cinj --host "web 01"
+expect_stderr_contains "contains a space"
+feed "x"$'\n'
+expect_exit 1 vd add cinj2 --user "a;b" --use any
+expect_stderr_contains "contains ';'"
+expect_exit 4 v show cinj2
+expect_exit 0 vd edit cinj --user 'CORP\cinj'
+expect_exit 0 vd edit cinj --user 'cinj@corp.example.com'
+expect_exit 0 vd edit cinj --user cinj
+expect_show cinj "d['user'] == 'cinj' and d['unsafe_field'] is None"
+expect_exit 0 vd VAULT_TEST_UNSAFE_FIELDS=1 edit cinj --user "$EVIL"
+expect_exit 0 v show cinj
+expect_stderr_contains "WARNING: cinj: the user starts with '-'"
+expect_show cinj "d['user'] == '$EVIL' and 'starts with' in d['unsafe_field']"
+expect_exit 0 v list
+expect_stderr_contains "WARNING: cinj: the user starts with '-'"
+JBEFORE=$(journal_count cinj)
+expect_exit 5 v rotate cinj
+expect_stderr_contains "the user starts with '-'"
+expect_stderr_contains "nothing was run"
+expect_exit 5 vd rotate cinj
+check "the rotate command never ran" test "$(journal_count cinj)" = "$JBEFORE"
+check "the target's record is unchanged" test "$(record_of cinj)" = "$INJ_PW"
+expect_exit 5 v run --netonly --as cinj -- /bin/true
+expect_stderr_contains "the user starts with '-'"
+run v log --json
+expect_holds "the refused run is audited" "any(e['op'] == 'run' and e['account'] == 'cinj' and e['outcome'].startswith('refused: unsafe account field') for e in d)"
+expect_exit 0 vd edit cinj --user cinj
+expect_exit 0 v rotate cinj
+check "fixed, it rotates: 'vault get cinj' is the target's new password" test "$(secret cinj)" = "$(record_of cinj)"
+
 CASE="passphrase for a rotate command"
 # Through the agent, setting a rotate or verify command (which is handed the
 # password) needs the master passphrase; other rotation settings do not.

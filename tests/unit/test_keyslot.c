@@ -775,6 +775,155 @@ keyfile_read(void **state)
 	assert_int_equal(vault_keyfile_read(key, dir), VAULT_ERR_PERM);
 }
 
+/* ---- an old secret dies with its slot (issue 13) ------------------------ */
+
+#define PASS_OLD "the old master passphrase"
+#define PASS_NEW "the new master passphrase"
+#define PASS_3 "a third passphrase"
+
+/* 1 if the file at path holds the n bytes at p anywhere. */
+static int
+file_holds(const char *path, const unsigned char *p, size_t n)
+{
+	unsigned char *buf;
+	struct stat st;
+	int fd, found;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0; /* no file, nothing in it */
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	found = memmem(buf, (size_t)st.st_size, p, n) != NULL;
+	free(buf);
+	return found;
+}
+
+/* 1 if the vault's own files (main, -wal, -shm, -journal) hold the bytes. */
+static int
+vault_files_hold(const char *db, const vault_wr *blob)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, sfx[i]);
+		if (file_holds(path, blob->p, blob->len))
+			return 1;
+	}
+	return 0;
+}
+
+/* A copy of one column of the first row sql returns. */
+static void
+row_blob(vault *v, const char *sql, vault_wr *out)
+{
+	sqlite3_stmt *st = NULL;
+
+	vault_wr_init(out, 0, 0);
+	assert_int_equal(sqlite3_prepare_v2(v->db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_bytes(st, 0) > 32);
+	assert_int_equal(vault_wr_bytes(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)), 0);
+	sqlite3_finalize(st);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+
+	assert_true(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+static void
+add_web(vault *v, const char *pw, uint32_t history)
+{
+	vault_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)(uintptr_t)"web";
+	a.user = (char *)(uintptr_t)"admin";
+	a.domain = a.host = a.note = (char *)(uintptr_t)"";
+	a.history = history;
+	assert_int_equal(vault_account_add(v, &a, (const unsigned char *)pw, strlen(pw), 0), 0);
+}
+
+/*
+ * After passwd, keyslot rm, history pruning and rm, the superseded slot or
+ * ciphertext is in none of the vault's files, and a copy of the main file
+ * made after passwd does not open with the old passphrase (the issue: it
+ * did, from the main file the WAL had not been checkpointed into).
+ */
+static void
+old_secrets_die(void **state)
+{
+	const char *dir = *state;
+	char db[256], copydir[256], copy[300];
+	vault_wr slot1, slot3, ct1, ct_all;
+	vault *v = NULL, *c = NULL;
+	uint32_t id3 = 0;
+
+	snprintf(db, sizeof(db), "%s/vault.db", dir);
+	assert_int_equal(vault_create(&v, db, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_OLD,
+			     strlen(PASS_OLD)), 0);
+	add_web(v, "Old-Secret-1", 1);
+	row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot1);
+	row_blob(v, "SELECT blob FROM secrets WHERE version=1", &ct1);
+
+	/* passwd: the old slot is gone from the files, and a later copy refuses the old passphrase. */
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_NEW,
+			     strlen(PASS_NEW)), 0);
+	assert_false(vault_files_hold(db, &slot1));
+	snprintf(copydir, sizeof(copydir), "%s/copy", dir);
+	assert_int_equal(mkdir(copydir, 0700), 0);
+	snprintf(copy, sizeof(copy), "%s/vault.db", copydir);
+	copy_file(db, copy);
+	assert_int_equal(vault_open(&c, copy), 0);
+	assert_int_equal(vault_unlock_passphrase(c, (const unsigned char *)PASS_OLD, strlen(PASS_OLD)),
+	    VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(c, (const unsigned char *)PASS_NEW, strlen(PASS_NEW)), 0);
+	vault_close(&c);
+
+	/* keyslot rm. */
+	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_3,
+			     strlen(PASS_3), &id3), 0);
+	row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &slot3);
+	assert_true(vault_files_hold(db, &slot3)); /* the check can see a live slot */
+	assert_int_equal(vault_slot_rm(v, id3), 0);
+	assert_false(vault_files_hold(db, &slot3));
+
+	/* History pruning (history 1): version 1's ciphertext goes with it. */
+	assert_true(vault_files_hold(db, &ct1));
+	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"Old-Secret-2", 12), 0);
+	assert_true(vault_files_hold(db, &ct1)); /* still history */
+	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"Old-Secret-3", 12), 0);
+	assert_false(vault_files_hold(db, &ct1));
+
+	/* rm: every version. */
+	row_blob(v, "SELECT blob FROM secrets ORDER BY version DESC LIMIT 1", &ct_all);
+	assert_int_equal(vault_account_rm(v, "web"), 0);
+	assert_false(vault_files_hold(db, &ct_all));
+
+	vault_close(&v);
+	vault_wr_free(&slot1);
+	vault_wr_free(&slot3);
+	vault_wr_free(&ct1);
+	vault_wr_free(&ct_all);
+}
+
 int
 main(void)
 {
@@ -790,6 +939,7 @@ main(void)
 		cmocka_unit_test(slot_structure),
 		cmocka_unit_test(slot_kdf_params),
 		cmocka_unit_test_setup_teardown(keyfile_read, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(old_secrets_die, tmpdir_setup, tmpdir_teardown),
 	};
 
 	if (vault_lib_init() != 0)

@@ -1433,6 +1433,164 @@ reconcile_recover(void **state)
 	assert_no_passwords(f, NULL);
 }
 
+
+/* ---- account fields are safe values (issue 13) -------------------------- */
+
+static void
+field_safe_sets(void **state)
+{
+	static const struct {
+		int field;
+		const char *s;
+	} good[] = {
+		{ VAULT_FIELD_USER, "admin" }, { VAULT_FIELD_USER, "CORP\\admin" },
+		{ VAULT_FIELD_USER, "admin@corp.example.com" }, { VAULT_FIELD_USER, "WEB01$" },
+		{ VAULT_FIELD_USER, "j\xc3\xb6rg.m-x_1" }, { VAULT_FIELD_DOMAIN, "" },
+		{ VAULT_FIELD_DOMAIN, "CORP" }, { VAULT_FIELD_DOMAIN, "corp.example.com" },
+		{ VAULT_FIELD_HOST, "" }, { VAULT_FIELD_HOST, "web01.example.com" },
+		{ VAULT_FIELD_HOST, "[::1]" }, { VAULT_FIELD_HOST, "fe80::1" }, { VAULT_FIELD_HOST, "10.0.0.1" },
+	};
+	static const struct {
+		int field;
+		const char *s, *why;
+	} bad[] = {
+		{ VAULT_FIELD_USER, "-oProxyCommand=/tmp/evil.sh #", "starts with '-'" },
+		{ VAULT_FIELD_USER, "-l", "starts with '-'" },
+		{ VAULT_FIELD_USER, "", "empty" },
+		{ VAULT_FIELD_USER, "a b", "space" },
+		{ VAULT_FIELD_USER, "a\tb", "control" },
+		{ VAULT_FIELD_USER, "a\nb", "control" },
+		{ VAULT_FIELD_USER, "a;b", "';'" },
+		{ VAULT_FIELD_USER, "$(id)", "'('" },
+		{ VAULT_FIELD_USER, "a`id`", "'`'" },
+		{ VAULT_FIELD_USER, "a'b", "'''" },
+		{ VAULT_FIELD_USER, "a\"b", "'\"'" },
+		{ VAULT_FIELD_USER, "a/b", "'/'" },
+		{ VAULT_FIELD_USER, "a=b", "'='" },
+		{ VAULT_FIELD_USER, "A\\B\\c", "one '\\'" },
+		{ VAULT_FIELD_USER, "a@b@c", "one '\\'" },
+		{ VAULT_FIELD_USER, "A\\b@c", "one '\\'" },
+		{ VAULT_FIELD_USER, "\\user", "starts with" },
+		{ VAULT_FIELD_USER, "user\\", "ends with" },
+		{ VAULT_FIELD_USER, "@x", "starts with" },
+		{ VAULT_FIELD_USER, "x@", "ends with" },
+		{ VAULT_FIELD_USER, ".hidden", "starts with" },
+		{ VAULT_FIELD_USER, "a\xc2\xa0" "b", "space" },         /* U+00A0 */
+		{ VAULT_FIELD_USER, "a\xe2\x80\x83" "b", "space" },     /* U+2003 */
+		{ VAULT_FIELD_USER, "a\xe3\x80\x80" "b", "space" },     /* U+3000 */
+		{ VAULT_FIELD_USER, "a\xe2\x80\x8b" "b", "space" },     /* U+200B */
+		{ VAULT_FIELD_USER, "a\xff" "b", "UTF-8" },
+		{ VAULT_FIELD_DOMAIN, "-x", "starts with '-'" },
+		{ VAULT_FIELD_DOMAIN, "a:b", "':'" },
+		{ VAULT_FIELD_DOMAIN, "a b", "space" },
+		{ VAULT_FIELD_DOMAIN, "a\\b", "'\\'" },
+		{ VAULT_FIELD_HOST, "-oProxyCommand=x", "starts with '-'" },
+		{ VAULT_FIELD_HOST, "a/b", "'/'" },
+		{ VAULT_FIELD_HOST, "host name", "space" },
+		{ VAULT_FIELD_HOST, "h@x", "'@'" },
+		{ VAULT_FIELD_HOST, ":22", "starts with" },
+	};
+	char why[200], longuser[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (vault_field_safe(good[i].field, good[i].s, why, sizeof(why)) != 0)
+			fail_msg("%s '%s' refused: %s", vault_field_name(good[i].field), good[i].s, why);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (vault_field_safe(bad[i].field, bad[i].s, why, sizeof(why)) != VAULT_ERR_INVAL)
+			fail_msg("%s '%s' accepted", vault_field_name(bad[i].field), bad[i].s);
+		if (strstr(why, bad[i].why) == NULL)
+			fail_msg("%s '%s': reason '%s' does not say '%s'", vault_field_name(bad[i].field),
+			    bad[i].s, why, bad[i].why);
+	}
+	memset(longuser, 'a', 257);
+	longuser[257] = '\0';
+	assert_int_equal(vault_field_safe(VAULT_FIELD_USER, longuser, why, sizeof(why)), VAULT_ERR_INVAL);
+	longuser[256] = '\0';
+	assert_int_equal(vault_field_safe(VAULT_FIELD_USER, longuser, why, sizeof(why)), 0);
+	assert_int_equal(vault_field_safe(99, "x", why, sizeof(why)), VAULT_ERR_INVAL);
+}
+
+/*
+ * The issue's injection: `vault edit srvadmin --user '-oProxyCommand=...'`
+ * made a stored `ssh "$VAULT_ROTATE_USER@$VAULT_ROTATE_HOST"` rotate
+ * command run the caller's program. Refused at add and edit; a value
+ * planted in the store anyway is refused at rotation and recovery time,
+ * before any hook (command) sees it.
+ */
+static void
+unsafe_fields_refused(void **state)
+{
+	struct fx *f = *state;
+	char evil[] = "-oProxyCommand=/tmp/evil.sh #", good[] = "srvadmin", host[] = "-oX";
+	struct reports r;
+	vault_account *a, ch, fix;
+	char why[600];
+	int result;
+
+	add_acct(f, "srv", VAULT_ROTATE_COMMAND, 0, 0, OLDPW);
+	memset(&ch, 0, sizeof(ch));
+	memset(&fix, 0, sizeof(fix));
+	fix.user = good;
+	ch.user = evil;
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_USER), VAULT_ERR_INVAL);
+	assert_non_null(strstr(vault_errdetail(f->v), "starts with '-'"));
+	ch.host = host;
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_HOST), VAULT_ERR_INVAL);
+	a = get_acct(f, "srv");
+	assert_string_equal(a->user, "svc");
+	assert_string_equal(a->host, "");
+	/* ... and at add. */
+	free(a->name);
+	a->name = strdup("srv2");
+	free(a->user);
+	a->user = strdup(evil);
+	assert_non_null(a->name);
+	assert_non_null(a->user);
+	assert_int_equal(vault_account_add(f->v, a, P(OLDPW), 0), VAULT_ERR_INVAL);
+	vault_account_free(&a);
+	assert_int_equal(vault_account_get(f->v, "srv2", &a), VAULT_ERR_NOTFOUND);
+
+	/* Planted (as an older version could have stored it): refused at rotation time. */
+	vault_test_unsafe_fields(1);
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_USER), 0);
+	vault_test_unsafe_fields(0);
+	a = get_acct(f, "srv");
+	assert_string_equal(a->user, evil);
+	assert_int_not_equal(vault_account_fields_safe(a, why, sizeof(why)), 0);
+	vault_account_free(&a);
+	f->t->changes = f->t->verifies = 0;
+	assert_int_equal(rotate(f, "srv", NULL, &result, why, sizeof(why)), VAULT_ERR_POLICY);
+	assert_non_null(strstr(vault_errdetail(f->v), "starts with '-'"));
+	assert_non_null(strstr(vault_errdetail(f->v), "vault edit srv"));
+	assert_int_equal(f->t->changes, 0);
+	assert_int_equal(f->t->verifies, 0);
+	a = get_acct(f, "srv");
+	assert_int_equal(a->version, 1);
+	assert_int_equal(a->nversions, 1);
+	vault_account_free(&a);
+	/* A pending rotation is not verified with it either. */
+	assert_int_equal(vault_account_edit(f->v, "srv", &fix, VAULT_EDIT_USER), 0);
+	f->t->unknown = 1;
+	f->t->verify_down = 1;
+	rotate_ok(f, "srv", NULL, VAULT_STILL_PENDING);
+	vault_test_unsafe_fields(1);
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_USER), 0);
+	vault_test_unsafe_fields(0);
+	target_reset(f->t, NULL);
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.result[0], VAULT_SKIPPED);
+	assert_int_equal(f->t->verifies, 0);
+	/* Fixing the field lets recovery run. */
+	assert_int_equal(vault_account_edit(f->v, "srv", &fix, VAULT_EDIT_USER), 0);
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_not_equal(r.result[0], VAULT_SKIPPED);
+	assert_true(f->t->verifies > 0);
+}
+
 /* ---- pending: busy, still pending, recovery ---------------------------- */
 
 static void
@@ -2589,6 +2747,8 @@ main(void)
 		T(liar_keeps_candidate),
 		T(late_target_keeps_candidate),
 		T(candidates_bounded),
+		cmocka_unit_test(field_safe_sets),
+		T(unsafe_fields_refused),
 		T(unknown_no_verifier_reconcile),
 		T(reconcile_recover),
 		T(pending_is_busy),
