@@ -120,6 +120,8 @@ enum {
 	OPT_DRY_RUN,
 	OPT_DUE,
 	OPT_RECOVER,
+	OPT_REKEY,
+	OPT_DROP_SLOTS,
 };
 
 /* The rotation settings vault add and vault edit share. */

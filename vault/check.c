@@ -210,7 +210,7 @@ vault_field_safe(int field, const char *s, char *why, size_t whylen)
 				REFUSE("the %s contains a space", vault_field_name(field));
 			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 				safe_punct(field, c)))
-				REFUSE("the %s contains '%c', which is not allowed there (see 'vault help add')",
+				REFUSE("the %s contains '%c', which is not allowed there",
 				    vault_field_name(field), c);
 			backslash += c == '\\';
 			at += c == '@';

@@ -162,6 +162,8 @@ int vault_row_secret_store(vault *v, const struct vault_row *row, uint32_t versi
 int vault_row_secret_open(vault *v, const struct vault_row *row, uint32_t version,
     vault_secret **out, int64_t *created) VAULT_WUR;
 int vault_row_prune(vault *v, const struct vault_row *row) VAULT_WUR;
+/* Rekey (rekey.c) of the audit log: verifies the old chain, re-seals under nk. */
+int vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count) VAULT_WUR;
 /* 1 if version is one of a's rotation candidates. */
 int vault_account_is_candidate(const vault_account *a, uint32_t version);
 int vault_rotation_encode(vault_wr *w, const vault_account *a);

@@ -466,6 +466,46 @@ h_keys(struct svc *s, uint8_t type, vault_rd *r)
 	return rc;
 }
 
+/*
+ * A new master key. The passphrase is needed in every case, direct or
+ * through the agent: the slot it opens is the one re-wrapped. Argon2 runs
+ * here (twice with a new passphrase), as for PASSWD.
+ */
+static int
+h_rekey(struct svc *s, vault_rd *r)
+{
+	const unsigned char *cur, *np;
+	size_t curlen, nplen;
+	uint32_t kdf, flags;
+	vault_rekey_info info;
+	vault_wr p;
+	int rc;
+
+	if (vault_rd_str(r, &cur, &curlen) != 0 || vault_rd_str(r, &np, &nplen) != 0 ||
+	    vault_rd_u32(r, &kdf) != 0 || vault_rd_u32(r, &flags) != 0 || vault_rd_end(r) != 0 ||
+	    curlen > VAULT_PASSPHRASE_MAX || nplen > VAULT_PASSPHRASE_MAX || kdf > VAULT_KDF_SENSITIVE ||
+	    (flags & ~VAULT_REKEY_DROP_SLOTS) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0)
+		return reply_err(s, rc);
+	if (curlen == 0) {
+		vault_detail(s->v, "a rekey needs the current master passphrase");
+		return reply_err(s, VAULT_ERR_POLICY);
+	}
+	if ((rc = vault_rekey(s->v, s->peer, cur, curlen, np, nplen, (int)kdf, flags, &info)) != 0)
+		return reply_err(s, rc);
+	vault_wr_init(&p, 0, 0);
+	vault_wr_u64(&p, info.accounts);
+	vault_wr_u64(&p, info.versions);
+	vault_wr_u64(&p, info.actions);
+	vault_wr_u64(&p, info.audit);
+	vault_wr_u32(&p, info.slot);
+	vault_wr_u32(&p, info.slots_dropped);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
 static int
 h_slot_list(struct svc *s, vault_rd *r)
 {
@@ -1213,6 +1253,9 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_DUE:
 		rc = h_due(&s, &r);
+		break;
+	case VAULT_MSG_REKEY:
+		rc = h_rekey(&s, &r);
 		break;
 	default:
 		/* Say why, then have the caller close the connection. */

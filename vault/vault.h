@@ -186,6 +186,7 @@ const char *vault_use_name(int use);
 int vault_use_parse(const char *s, int *use) VAULT_WUR;
 
 typedef struct vault vault;
+typedef struct vault_peer vault_peer; /* who is asking; see the wire protocol */
 
 /*
  * Creates a new vault at path (which must not exist; its directory must
@@ -269,8 +270,27 @@ int vault_slot_rm(vault *v, uint32_t id) VAULT_WUR;
 int vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass,
     size_t passlen) VAULT_WUR;
 
+/*
+ * Rekey: a new random master key; every account, password version,
+ * action and audit entry re-sealed, the audit chain rebuilt, and the
+ * passphrase slot that pass opens re-wrapped (under newpass if given,
+ * with kdf if not 0), in one transaction; an audit record says so. Other
+ * slots cannot be re-wrapped without their own keys: with
+ * VAULT_REKEY_DROP_SLOTS they are removed, else VAULT_ERR_INVAL and
+ * nothing changes. Afterwards no old keyslot, and no copy of the file
+ * made before, opens anything stored after. v holds the new key.
+ */
+#define VAULT_REKEY_DROP_SLOTS 1U
+typedef struct vault_rekey_info {
+	uint64_t accounts, versions, actions, audit;
+	uint32_t slot;          /* the slot that was re-wrapped */
+	uint32_t slots_dropped;
+} vault_rekey_info;
+int vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t passlen,
+    const unsigned char *newpass, size_t newpasslen, int kdf, unsigned flags, vault_rekey_info *info)
+    VAULT_WUR;
+
 /* Accounts. Strings are NUL-terminated, UTF-8, heap-allocated. */
-typedef struct vault_peer vault_peer; /* who is asking; see the wire protocol */
 
 /* Rotation targets and states (DESIGN.md, Rotation). */
 enum { VAULT_ROTATE_NONE = 0, VAULT_ROTATE_LOCAL = 1, VAULT_ROTATE_COMMAND = 2 };
@@ -589,6 +609,8 @@ enum vault_msg {
 	VAULT_MSG_ROTATE = 40,   /* str name, u32 length, u32 classes, u8 dry, u8 due_only -> OK u32 result, str why */
 	VAULT_MSG_RECOVER = 41,  /* u32 flags -> ITEM (str name, u32 result, str why)... OK */
 	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
+	VAULT_MSG_REKEY = 43,    /* str passphrase, str new (empty: same), u32 kdf (0: same), u32 flags
+				    -> OK u64 accounts, u64 versions, u64 actions, u64 audit, u32 slot, u32 dropped */
 	VAULT_MSG_OK = 100,
 	VAULT_MSG_ERROR = 101,   /* u32 -err, str detail */
 	VAULT_MSG_ITEM = 102,

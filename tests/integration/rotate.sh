@@ -861,12 +861,12 @@ EVIL='-oProxyCommand=/tmp/evil.sh #'
 INJ_PW=$(new_pw)
 put_record cinj "$INJ_PW"
 add_acct cinj cinj "$INJ_PW" --rotate-with "command:$TCMD" --verify-with "command:$VCMD"
-expect_exit 1 vd edit cinj --user "$EVIL"
+expect_exit 2 vd edit cinj --user "$EVIL"
 expect_stderr_contains "starts with '-'"
-expect_exit 1 vd edit cinj --host "web 01"
+expect_exit 2 vd edit cinj --host "web 01"
 expect_stderr_contains "contains a space"
 feed "x"$'\n'
-expect_exit 1 vd add cinj2 --user "a;b" --use any
+expect_exit 2 vd add cinj2 --user "a;b" --use any
 expect_stderr_contains "contains ';'"
 expect_exit 4 v show cinj2
 expect_exit 0 vd edit cinj --user 'CORP\cinj'
