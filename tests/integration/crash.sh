@@ -3,7 +3,9 @@
 #
 # crash.sh - crash injection (issue 6, section 3): SIGKILL `vault` or
 # `vault-agent` at a random moment during add, set, rm, passwd, keyslot
-# add-passphrase / add-keyfile / rm, action add and rotation, in at least
+# add-passphrase / add-keyfile / rm, action add, rotation and rekey (a new
+# master key, everything re-sealed: the vault must open with the old key or
+# the new one, never neither), in at least
 # 500 trials, and check after every kill that nothing was lost and that the
 # interrupted operation happened completely or not at all.
 #
@@ -253,6 +255,7 @@ spec = {
         # The action it adds: as act0, under another name and account.
         "action-add": dict(prog, name="act-new", account="a3"),
         "rotate": {"name": "rot", "record": e["CRASH_RECORD"]},
+        "rekey": {"slot": 1},
     },
 }
 with open(e["CRASH_SPEC"], "w") as f:
@@ -267,11 +270,11 @@ diag "pristine vault: $(du -k "$P/v.db" | cut -f1) KiB, $(wc -l <"$W/spec.json")
 export VAULT_DB=$T/v.db
 
 # --- operations and how they are reached --------------------------------------
-OPS=(add set rm passwd slot-add-pass slot-add-key slot-rm action-add rotate)
+OPS=(add set rm passwd slot-add-pass slot-add-key slot-rm action-add rotate rekey)
 modes_of() {
 	case $1 in
 	add | set | rm | action-add) MODES=(direct-pass direct-key client agent) ;;
-	passwd | slot-*) MODES=(direct-pass client agent) ;;
+	passwd | slot-* | rekey) MODES=(direct-pass client agent) ;;
 	rotate) MODES=(direct-pass direct-key client agent worker) ;;
 	esac
 }
@@ -290,6 +293,7 @@ op_cmd() {
 	slot-rm) OPA=(keyslot rm 3) ;;
 	action-add) OPA=(action add act-new --as a3 --netonly --deliver stdin) tail=(-- /bin/cat) ;;
 	rotate) OPA=(rotate rot) ;;
+	rekey) OPA=(rekey --drop-other-slots) ;;
 	esac
 	case $2 in
 	direct-pass) OPA+=(--no-agent) ;;
