@@ -24,7 +24,7 @@
  * (vault_begin/vault_rollback), so the audit records GET writes and the
  * rows ADD, SET and RM change never reach the disk and every input starts
  * from the same vault. Key-management requests (PASSWD, SLOT_ADD_*,
- * SLOT_RM) are only decoded, never served: SLOT_ADD_KEYFILE writes a file
+ * SLOT_RM, REKEY) are only decoded, never served: SLOT_ADD_KEYFILE writes a file
  * wherever the input says, and a KDF level of SENSITIVE costs 1 GiB.
  */
 #include <stdio.h>
@@ -150,6 +150,10 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 		break;
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
+		break;
+	case VAULT_MSG_REKEY:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) ||
+		    vault_rd_u32(&r, &u32);
 		break;
 	case VAULT_MSG_LOG:
 		rc = vault_rd_u8(&r, &u8);
@@ -293,6 +297,7 @@ served(uint8_t type)
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 	case VAULT_MSG_SLOT_RM:
+	case VAULT_MSG_REKEY:
 		return 0;
 	default:
 		return 1; /* the read-only ones, ADD/SET/RM, and unknown types */
