@@ -509,6 +509,25 @@ recover_at_unlock(const vault_peer *peer)
 	}
 }
 
+/*
+ * Before each request that reads or writes the vault: is the file at our
+ * path still the one we opened, and has another process committed since
+ * (then libvault's caches are dropped)? A replaced or deleted file is
+ * never served again: the key is wiped and every request refused with a
+ * clear error, rather than writing into a file nobody will read.
+ */
+static int
+fresh(void)
+{
+	int rc = vault_refresh(ag.v);
+
+	if (rc == VAULT_ERR_REPLACED && vault_is_unlocked(ag.v)) {
+		do_lock("the vault file was replaced or deleted");
+		logmsg(LOG_ERR, "%s", vault_errdetail(ag.v));
+	}
+	return rc;
+}
+
 /* Handles one complete frame. A negative return closes the connection. */
 static int
 dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
@@ -533,6 +552,8 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 	}
 	if (!c->hello)
 		return VAULT_ERR_PROTO; /* no HELLO: not our client */
+	if (type != VAULT_MSG_STATUS && type != VAULT_MSG_LOCK && (rc = fresh()) != 0)
+		return vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
 	switch (type) {
 	case VAULT_MSG_STATUS:
 		if (vault_rd_end(&r) != 0)
@@ -1017,6 +1038,13 @@ main(int argc, char **argv)
 	sigaction(SIGCHLD, &sa, NULL);
 
 	if (!ag.foreground) {
+		/*
+		 * POSIX locks do not pass to a child: the daemon must hold its
+		 * own. The vault was opened above only so that errors reach the
+		 * terminal; the connection (and our descriptor of the file)
+		 * closes here and the daemon opens it again after the fork.
+		 */
+		vault_disconnect(ag.v);
 		fflush(stdout);
 		if ((pid = fork()) < 0) {
 			fprintf(stderr, "vault-agent: fork: %s\n", strerror(errno));
@@ -1046,6 +1074,13 @@ main(int argc, char **argv)
 			}
 		}
 		openlog("vault-agent", LOG_PID, LOG_AUTHPRIV);
+		if ((rc = vault_reconnect(ag.v)) != 0) {
+			logmsg(LOG_ERR, "cannot reopen %s after daemonising: %s (%s)", ag.db,
+			    vault_strerror(rc), vault_errdetail(ag.v));
+			if (!ag.socket_activated)
+				(void)unlink(ag.sock);
+			return vault_exit_code(rc);
+		}
 	} else if (!ag.socket_activated) {
 		print_env(csh, getpid());
 	}

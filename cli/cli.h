@@ -122,6 +122,7 @@ enum {
 	OPT_RECOVER,
 	OPT_REKEY,
 	OPT_DROP_SLOTS,
+	OPT_FORCE,
 };
 
 /* The rotation settings vault add and vault edit share. */
@@ -151,5 +152,8 @@ int cli_rotation_opt(int c, const char *arg, vault_account *a, unsigned *fields)
 void cli_rotation_free(vault_account *a);
 void cli_print_rotation(const vault_account *a, int json);
 int cmd_action(int argc, char **argv);
+/* backup.c */
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

@@ -1576,6 +1576,16 @@ static const struct cmd cmds[] = {
 	{ "log", cmd_log, "log [--json] [--verify]",
 	    "Show the audit log of releases and refusals. --verify checks the hash chain\n"
 	    "and exits 6 if an entry was edited, reordered or deleted." },
+	{ "backup", cmd_backup, "backup FILE [--force]",
+	    "Write a consistent, verified copy of the vault to FILE (0600, fsync'd), through\n"
+	    "the agent or directly, while other commands keep working. The copy is checked\n"
+	    "(integrity check, audit chain) before it appears. --force replaces an existing\n"
+	    "FILE. Never copy a vault in use with cp: recent changes may still be in its -wal." },
+	{ "restore", cmd_restore, "restore FILE [--force]",
+	    "Put a backup back. Asks the current master passphrase (or uses --keyfile) and\n"
+	    "refuses a backup that does not open with it, or that fails its check. The vault\n"
+	    "being replaced is kept beside it as VAULT.replaced-TIME; running agents and\n"
+	    "commands see the restored state at once. --force allows a backup of another vault." },
 	{ "action", cmd_action,
 	    "action add NAME --as ACCOUNT [--netonly] [--deliver askpass|stdin|fd:N|file|env:VAR]\n"
 	    "                  [--profile|--noprofile] [--env] [--unattended] [--param NAME=REGEX]...\n"

@@ -752,6 +752,154 @@ cmp_name(const void *a, const void *b)
 	return strcmp((*(vault_account *const *)a)->name, (*(vault_account *const *)b)->name);
 }
 
+static void
+lrow_free(struct vault_list_row *r)
+{
+	free(r->blob);
+	vault_secure_free(r->item, r->itemlen);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+lrows_free(struct vault_list_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lrow_free(&rows[i]);
+	free(rows);
+}
+
+/* Opens one account row into a fresh cache entry: blob copy and ITEM frame. */
+static int
+lrow_fill(vault *v, struct vault_list_row *e, const unsigned char hash[VAULT_HASHBYTES], const void *blob,
+    size_t bloblen)
+{
+	struct acct_row row;
+	vault_wr item;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	row.id = e->id;
+	memcpy(row.hash, hash, VAULT_HASHBYTES);
+	vault_wr_init(&item, 1, VAULT_FRAME_MAX);
+	if ((rc = meta_open(v, &row, blob, bloblen)) != 0)
+		return rc;
+	row.a->nversions = (uint32_t)e->nversions;
+	{
+		vault_wr p;
+
+		vault_wr_init(&p, 1, VAULT_FRAME_MAX);
+		if ((rc = vault_account_encode(&p, row.a)) == 0)
+			rc = vault_frame_put(&item, VAULT_MSG_ITEM, p.p, p.len);
+		vault_wr_free(&p);
+	}
+	vault_account_free(&row.a);
+	if (rc == 0 && ((e->blob = malloc(bloblen ? bloblen : 1)) == NULL ||
+			   (e->item = vault_secure_alloc(item.len)) == NULL))
+		rc = VAULT_ERR_NOMEM;
+	if (rc == 0) {
+		memcpy(e->blob, blob, bloblen);
+		e->bloblen = bloblen;
+		memcpy(e->item, item.p, item.len);
+		e->itemlen = item.len;
+	}
+	vault_wr_free(&item);
+	return rc;
+}
+
+/* Orders ITEM frames by the account name, their first field. */
+static int
+cmp_item(const void *pa, const void *pb)
+{
+	const struct vault_list_row *a = *(const struct vault_list_row *const *)pa;
+	const struct vault_list_row *b = *(const struct vault_list_row *const *)pb;
+	const unsigned char *na = a->item + 9, *nb = b->item + 9;
+	size_t la = (size_t)a->item[5] << 24 | (size_t)a->item[6] << 16 | (size_t)a->item[7] << 8 | a->item[8];
+	size_t lb = (size_t)b->item[5] << 24 | (size_t)b->item[6] << 16 | (size_t)b->item[7] << 8 | b->item[8];
+	int c = memcmp(na, nb, la < lb ? la : lb);
+
+	return c != 0 ? c : la < lb ? -1 : la > lb;
+}
+
+int
+vault_account_list_frames(vault *v, vault_wr *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct vault_list_row *nw = NULL, *tmp, **order = NULL;
+	size_t cnt = 0, cap = 0, old = 0, i;
+	int rc, src;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_prepare(v, &st,
+		 "SELECT id, name_hash, meta, (SELECT count(*) FROM secrets s WHERE s.account_id=a.id) "
+		 "FROM accounts a ORDER BY id")) != 0)
+		return rc;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vault_list_row *e;
+		const void *blob = sqlite3_column_blob(st, 2);
+		size_t bloblen = (size_t)sqlite3_column_bytes(st, 2);
+
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((tmp = realloc(nw, cap * sizeof(*nw))) == NULL) {
+				rc = VAULT_ERR_NOMEM;
+				goto out;
+			}
+			nw = tmp;
+		}
+		e = &nw[cnt];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(st, 0);
+		e->nversions = sqlite3_column_int64(st, 3);
+		if (sqlite3_column_bytes(st, 1) != VAULT_HASHBYTES) {
+			vault_detail(v, "account row %lld: name hash is damaged", (long long)e->id);
+			rc = VAULT_ERR_CORRUPT;
+			goto out;
+		}
+		/* Both scans are in id order: walk the old one alongside. */
+		while (old < v->nlrows && v->lrows[old].id < e->id)
+			old++;
+		if (old < v->nlrows && v->lrows[old].id == e->id && v->lrows[old].item != NULL &&
+		    v->lrows[old].nversions == e->nversions && v->lrows[old].bloblen == bloblen &&
+		    memcmp(v->lrows[old].blob, blob, bloblen) == 0) {
+			*e = v->lrows[old]; /* unchanged: the sealed blob is byte for byte the same */
+			memset(&v->lrows[old], 0, sizeof(v->lrows[old]));
+		} else if ((rc = lrow_fill(v, e, sqlite3_column_blob(st, 1), blob, bloblen)) != 0) {
+			lrow_free(e);
+			goto out;
+		}
+		cnt++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = vault_sql_err(v, src, "list accounts");
+		goto out;
+	}
+	if (cnt > 0 && (order = malloc(cnt * sizeof(*order))) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < cnt; i++)
+		order[i] = &nw[i];
+	if (cnt > 1)
+		qsort(order, cnt, sizeof(*order), cmp_item);
+	for (i = 0; i < cnt && rc == 0; i++)
+		rc = vault_wr_bytes(out, order[i]->item, order[i]->itemlen);
+out:
+	vault_stmt_done(v, st);
+	free(order);
+	/* The old rows not carried over go; the new set replaces them. */
+	lrows_free(v->lrows, v->nlrows);
+	v->lrows = NULL;
+	v->nlrows = 0;
+	if (rc != 0) {
+		lrows_free(nw, cnt);
+		return rc;
+	}
+	v->lrows = nw;
+	v->nlrows = cnt;
+	return 0;
+}
+
 int
 vault_account_list(vault *v, vault_account ***out, size_t *n)
 {

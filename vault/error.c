@@ -57,6 +57,8 @@ vault_strerror(int err)
 		return "path is a symbolic link";
 	case VAULT_ERR_FULL:
 		return "disk full or file size limit reached";
+	case VAULT_ERR_REPLACED:
+		return "the vault file was replaced or deleted while open";
 	default:
 		return "unknown error";
 	}

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <sys/types.h>
 
 #include "vault.h"
 
@@ -27,6 +28,7 @@ struct vault_keys {
 };
 
 #define VAULT_STMT_CACHE 32
+#define VAULT_LIST_CACHE_MAX (512U * 1024U * 1024U) /* as the agent's answer limit */
 #define VAULT_TICKETS 64
 #define VAULT_TICKET_LAUNCH_TTL 30   /* seconds for vault-launch to redeem */
 #define VAULT_TICKET_ASKPASS_TTL 300 /* seconds for ssh & co. to ask */
@@ -65,6 +67,33 @@ struct vault {
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
 	vault_rotate_hooks hooks; /* the program's rotation targets */
+	/*
+	 * The vault file as we checked it: a descriptor kept open (never
+	 * closed while SQLite may have the file open: store.c, held_fd) and
+	 * its identity, so a file replaced under us is noticed.
+	 */
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	int64_t data_version; /* PRAGMA data_version when last looked at */
+	uint64_t gen; /* bumped by every change seen, ours or another process's; not by audit-only commits */
+	int txn_full; /* the outermost transaction was begun with synchronous=FULL (not audit-only) */
+	/*
+	 * LIST's answer (ITEM frames of account metadata, never a password),
+	 * kept in secure memory while unlocked and valid while gen is
+	 * list_gen: LIST no longer decrypts every account each time.
+	 */
+	vault_wr list_cache;
+	uint64_t list_gen;
+	int list_ok;
+	/*
+	 * Per account row: its sealed metadata as last seen and its ITEM
+	 * frame (secure memory). A rebuild re-opens only rows whose sealed
+	 * blob or version count changed, so one add does not cost a decrypt
+	 * of every account.
+	 */
+	struct vault_list_row *lrows;
+	size_t nlrows;
 	char detail[256];
 };
 
@@ -75,6 +104,29 @@ struct vault {
 void *vault_secure_alloc(size_t n);
 void vault_secure_free(void *p, size_t n);
 size_t vault_secure_size(size_t n);
+
+/*
+ * After the file's contents were replaced in place (a restore through the
+ * backup API): reads the vault id again and drops what was cached.
+ */
+int vault_store_reload(vault *v) VAULT_WUR;
+
+struct vault_list_row {
+	int64_t id;
+	int64_t nversions;
+	unsigned char *blob; /* the sealed metadata as stored (ciphertext: heap) */
+	size_t bloblen;
+	unsigned char *item; /* the ITEM frame: vault_secure_alloc */
+	size_t itemlen;
+};
+
+/* Drops the cached LIST answer and rows (wiped). */
+void vault_list_cache_drop(vault *v);
+/*
+ * Appends LIST's ITEM frames (sorted by name) to out, from v's row cache,
+ * re-opening only rows that changed since it was filled.
+ */
+int vault_account_list_frames(vault *v, vault_wr *out) VAULT_WUR;
 
 /* Sets v->detail (printf-style, never with secrets). */
 void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

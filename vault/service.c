@@ -171,24 +171,32 @@ h_set(struct svc *s, vault_rd *r)
 static int
 h_list(struct svc *s, vault_rd *r)
 {
-	vault_account **list = NULL;
-	size_t n = 0, i;
-	vault_wr p;
+	vault *v = s->v;
 	int rc;
 
 	if (vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_list(s->v, &list, &n)) != 0)
+	if ((rc = need_unlocked(s)) != 0)
 		return reply_err(s, rc);
-	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
-	for (i = 0; i < n && rc == 0; i++) {
-		p.len = 0;
-		if ((rc = vault_account_encode(&p, list[i])) == 0)
-			rc = vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
+	/*
+	 * The answer is kept (secure memory, metadata only) until anything
+	 * commits: ours, or another process's (vault_refresh, data_version).
+	 */
+	if (!v->list_ok || v->list_gen != vault_generation(v)) {
+		/* Rows whose sealed metadata did not change are not opened again. */
+		vault_wr_free(&v->list_cache);
+		vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
+		v->list_ok = 0;
+		if ((rc = vault_account_list_frames(v, &v->list_cache)) != 0) {
+			vault_list_cache_drop(v);
+			return rc == VAULT_ERR_NOMEM || rc == VAULT_ERR_TOOBIG ? rc : reply_err(s, rc);
+		}
+		v->list_ok = 1;
+		v->list_gen = vault_generation(v);
 	}
-	vault_wr_free(&p);
-	vault_account_list_free(&list, n);
-	return rc != 0 ? rc : reply_ok(s, NULL);
+	if ((rc = vault_wr_bytes(s->out, v->list_cache.p, v->list_cache.len)) != 0)
+		return rc;
+	return reply_ok(s, NULL);
 }
 
 static int
@@ -1179,6 +1187,70 @@ h_due(struct svc *s, vault_rd *r)
 	return rc != 0 ? rc : reply_ok(s, NULL);
 }
 
+/* Reads an absolute path (the client resolved it: the agent runs in /). */
+static int
+rd_path(vault_rd *r, char *buf, size_t size)
+{
+	int rc = rd_name(r, buf, size);
+
+	if (rc == 0 && buf[0] != '/')
+		return VAULT_ERR_PROTO;
+	return rc;
+}
+
+static int
+h_backup(struct svc *s, vault_rd *r)
+{
+	vault_backup_info info;
+	vault_wr p;
+	char path[4096], outcome[4200];
+	uint8_t force;
+	int rc, arc = 0;
+
+	if (rd_path(r, path, sizeof(path)) != 0 || vault_rd_u8(r, &force) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_backup(s->v, path, force, &info)) != 0)
+		return reply_err(s, rc);
+	snprintf(outcome, sizeof(outcome), "backup written to %s", path);
+	audit(s, "backup", "", outcome, &arc);
+	vault_wr_init(&p, 0, 64);
+	vault_wr_u64(&p, info.accounts);
+	vault_wr_u64(&p, info.entries);
+	vault_wr_u64(&p, info.bytes);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
+static int
+h_restore(struct svc *s, vault_rd *r)
+{
+	const unsigned char *pass, *kf;
+	size_t passlen, kflen;
+	char path[4096], keyfile[4096], kept[4200], outcome[8500];
+	uint8_t force;
+	vault_wr p;
+	int rc, arc = 0;
+
+	if (rd_path(r, path, sizeof(path)) != 0 || vault_rd_u8(r, &force) != 0 ||
+	    vault_rd_str(r, &pass, &passlen) != 0 || vault_rd_str(r, &kf, &kflen) != 0 ||
+	    vault_rd_end(r) != 0 || kflen >= sizeof(keyfile) || memchr(kf, '\0', kflen) != NULL)
+		return VAULT_ERR_PROTO;
+	memcpy(keyfile, kf, kflen);
+	keyfile[kflen] = '\0';
+	rc = vault_restore(s->v, path, pass, passlen, kflen > 0 ? keyfile : NULL, force, kept, sizeof(kept));
+	if (rc != 0)
+		return reply_err(s, rc);
+	/* Recorded in the restored log: its chain goes on from the backup's head. */
+	snprintf(outcome, sizeof(outcome), "restored from %s; the replaced vault is kept at %s", path, kept);
+	audit(s, "restore", "", outcome, &arc);
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_wr_cstr(&p, kept);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
 int
 vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned char *payload,
     size_t len, vault_wr *out)
@@ -1227,6 +1299,12 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_ACTION_ADD:
 		rc = h_action_add(&s, &r);
+		break;
+	case VAULT_MSG_BACKUP:
+		rc = h_backup(&s, &r);
+		break;
+	case VAULT_MSG_RESTORE:
+		rc = h_restore(&s, &r);
 		break;
 	case VAULT_MSG_ACTION_LIST:
 		rc = h_action_list(&s, &r);

@@ -11,10 +11,21 @@
  *    file cannot make us run its triggers or views with our privileges;
  *  - every write is one BEGIN IMMEDIATE transaction;
  *  - the master key is loaded only into sodium_malloc() memory, and
- *    vault_lock() wipes it.
+ *    vault_lock() wipes it;
+ *  - no descriptor of a vault file (or its -wal, -shm) that we opened is
+ *    ever closed while an SQLite connection of this process may have that
+ *    file open: POSIX locks belong to the process, and closing any one
+ *    descriptor of a file drops all of them, SQLite's included. Another
+ *    process would then think itself alone, delete the WAL on close, and
+ *    our later commits would go into a deleted file (issue 12). Our own
+ *    descriptors live in held_fd below until the last connection closes;
+ *  - whether a file may be opened at all (a vault, a schema we know) is
+ *    decided on a read-only connection that cannot checkpoint, before any
+ *    read-write open: a refused file and its WAL stay byte for byte.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +98,156 @@ void
 vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1])
 {
 	sodium_bin2hex(out, 2 * VAULT_IDBYTES + 1, v->id, VAULT_IDBYTES);
+}
+
+
+/*
+ * Descriptors we opened on vault files, kept until no handle of this
+ * process has that inode open any more (see the MUST rule above). A
+ * released descriptor stays open while another handle on the same inode
+ * is live, and all of them are closed together after the last one's
+ * SQLite connection is gone. A fixed table: registering must not fail
+ * for want of memory.
+ */
+#define HELD_MAX 64
+
+static struct held_fd {
+	dev_t dev;
+	ino_t ino;
+	int fd; /* -1: slot free */
+	int live;
+} held[HELD_MAX];
+static int held_ready;
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+held_init(void)
+{
+	if (!held_ready) {
+		for (size_t i = 0; i < HELD_MAX; i++)
+			held[i].fd = -1;
+		held_ready = 1;
+	}
+}
+
+/*
+ * Takes fd (a descriptor on the vault file whose stat is st) into the
+ * table; from now on only held_release() closes it. VAULT_ERR_TOOBIG
+ * when the table is full: fd is then closed only if no other handle of
+ * ours has that inode, and otherwise left open on purpose.
+ */
+static int
+held_take(int fd, const struct stat *st)
+{
+	size_t i;
+	int same = 0;
+
+	pthread_mutex_lock(&held_mu);
+	held_init();
+	for (i = 0; i < HELD_MAX; i++) {
+		if (held[i].fd >= 0 && held[i].dev == st->st_dev && held[i].ino == st->st_ino)
+			same = 1;
+	}
+	for (i = 0; i < HELD_MAX; i++) {
+		if (held[i].fd < 0) {
+			held[i].dev = st->st_dev;
+			held[i].ino = st->st_ino;
+			held[i].fd = fd;
+			held[i].live = 1;
+			pthread_mutex_unlock(&held_mu);
+			return 0;
+		}
+	}
+	/* Safe: no SQLite connection of ours can have this inode open. */
+	if (!same)
+		close(fd);
+	pthread_mutex_unlock(&held_mu);
+	return VAULT_ERR_TOOBIG;
+}
+
+/*
+ * Gives fd back. Call only after this handle's SQLite connection is
+ * closed. Closes every descriptor on that inode once none is live: at
+ * that moment no connection of this process has the file open, so no
+ * lock of ours can be dropped by it.
+ */
+static void
+held_release(int fd)
+{
+	size_t i;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	int found = 0, live = 0;
+
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&held_mu);
+	held_init();
+	for (i = 0; i < HELD_MAX; i++) {
+		if (held[i].fd == fd && held[i].live) {
+			held[i].live = 0;
+			dev = held[i].dev;
+			ino = held[i].ino;
+			found = 1;
+			break;
+		}
+	}
+	if (found) {
+		for (i = 0; i < HELD_MAX; i++)
+			if (held[i].fd >= 0 && held[i].live && held[i].dev == dev && held[i].ino == ino)
+				live = 1;
+		for (i = 0; i < HELD_MAX && !live; i++) {
+			if (held[i].fd >= 0 && held[i].dev == dev && held[i].ino == ino) {
+				close(held[i].fd);
+				held[i].fd = -1;
+			}
+		}
+	}
+	pthread_mutex_unlock(&held_mu);
+}
+
+/*
+ * Opens path for our own checks (O_NOFOLLOW, read-only) and checks owner,
+ * mode and type on the descriptor. On success *fdp is open and *st filled.
+ */
+static int
+open_checked(vault *v, const char *path, int *fdp, struct stat *st)
+{
+	char why[200];
+	int fd, rc;
+
+	*fdp = -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
+		vault_detail(v, "%s: %s", path,
+		    rc == VAULT_ERR_SYMLINK ? "is a symbolic link; give the real path" :
+		    rc == VAULT_ERR_NOTFOUND ? "no vault here; create one with 'vault init'" :
+					       strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, st) != 0) {
+		vault_detail(v, "%s: %s", path, strerror(errno));
+		/* Cannot say which file it is; with no identity, nothing else of ours can match it. */
+		close(fd);
+		return VAULT_ERR_IO;
+	}
+	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0) {
+		vault_detail(v, "%s: %s", path, why);
+		/*
+		 * Another handle of ours may have this file open (it was fine
+		 * then): through the table, it is closed only if none has.
+		 */
+		if (held_take(fd, st) == 0)
+			held_release(fd);
+		return rc;
+	}
+	if ((rc = held_take(fd, st)) != 0) {
+		vault_detail(v, "%s: too many vault handles open in this process", path);
+		return rc;
+	}
+	*fdp = fd;
+	return 0;
 }
 
 static int64_t clock_offset; /* test builds only: vault_test_clock_offset() */
@@ -256,8 +417,10 @@ vault_txn_begin_sync(vault *v, int full)
 	}
 	if ((rc = vault_sync(v, full)) != 0)
 		return rc;
-	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0)
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->txn_depth = 1;
+		v->txn_full = full;
+	}
 	return rc;
 }
 
@@ -275,6 +438,9 @@ vault_txn_commit(vault *v)
 
 	if (v->txn_depth > 0)
 		v->txn_depth--;
+	/* Whatever happens, cached reads are stale now; an audit record changes none. */
+	if (nested || v->txn_full)
+		v->gen++;
 	if (nested)
 		return exec(v, "RELEASE vault_op", "release savepoint");
 	return exec(v, "COMMIT", "commit");
@@ -283,6 +449,8 @@ vault_txn_commit(vault *v)
 void
 vault_txn_rollback(vault *v)
 {
+	if (v->txn_full || v->in_txn || v->txn_depth > 1)
+		v->gen++;
 	if (v->in_txn || v->txn_depth > 1) {
 		/* Undo this operation only; the caller's transaction goes on. */
 		if (v->txn_depth > 0)
@@ -313,6 +481,7 @@ vault_commit(vault *v)
 	if (!v->in_txn)
 		return VAULT_ERR_INVAL;
 	v->in_txn = 0;
+	v->gen++;
 	return exec(v, "COMMIT", "commit");
 }
 
@@ -320,6 +489,7 @@ void
 vault_rollback(vault *v)
 {
 	v->in_txn = 0;
+	v->gen++;
 	rollback_all(v);
 }
 
@@ -342,14 +512,20 @@ pragma_int(vault *v, const char *sql, int *out)
 	return rc;
 }
 
+/*
+ * Opens the SQLite connection. A read-only one is for deciding whether the
+ * file may be opened at all; either kind starts with checkpoint-on-close
+ * off, so closing it after a refusal writes nothing (db_settings turns it
+ * back on once the file is accepted). The file itself is always created
+ * by us (vault_create: O_EXCL, 0600), never by SQLite.
+ */
 static int
-db_open(vault *v, int create)
+db_open(vault *v, int readonly)
 {
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX |
-	    SQLITE_OPEN_EXRESCODE;
+	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW |
+	    SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc;
 
-	(void)create; /* the file itself is always created by us, O_EXCL, 0600 */
 	rc = sqlite3_open_v2(v->path, &v->db, flags, NULL);
 	if (rc != SQLITE_OK)
 		return vault_sql_err(v, rc, "open");
@@ -359,11 +535,34 @@ db_open(vault *v, int create)
 	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) != SQLITE_OK ||
 	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL) != SQLITE_OK ||
 	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL) != SQLITE_OK ||
-	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL) != SQLITE_OK) {
+	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(v->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK) {
 		vault_detail(v, "cannot harden the SQLite connection");
 		return VAULT_ERR_IO;
 	}
 	return 0;
+}
+
+static const char sql_data_version[] = "PRAGMA data_version";
+
+/* PRAGMA data_version: changes when another connection commits. */
+static int
+data_version(vault *v, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = vault_prepare(v, &st, sql_data_version)) != 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = vault_sql_err(v, rc, "read data version");
+	}
+	vault_stmt_done(v, st);
+	return rc;
 }
 
 /* Settings that write to the file: only once it is known to be ours. */
@@ -384,6 +583,13 @@ db_settings(vault *v)
 	if (rc != 0)
 		return rc;
 	v->sync_full = 1;
+	/* Accepted: the last connection to close folds the WAL back in, as usual. */
+	if (sqlite3_db_config(v->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL) != SQLITE_OK) {
+		vault_detail(v, "cannot configure the SQLite connection");
+		return VAULT_ERR_IO;
+	}
+	if ((rc = data_version(v, &v->data_version)) != 0)
+		return rc;
 	/*
 	 * Prepared after the pragmas above, which expire every statement:
 	 * an expired one would need memory to be prepared again.
@@ -583,6 +789,8 @@ vault_alloc(vault **out, const char *path)
 		free(v);
 		return VAULT_ERR_NOMEM;
 	}
+	v->fd = -1;
+	vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
 	*out = v;
 	return 0;
 }
@@ -595,12 +803,53 @@ keep_detail(vault *v)
 		snprintf(open_detail, sizeof(open_detail), "%s", v->detail);
 }
 
+/*
+ * Reads what decides whether the file may be opened: application_id,
+ * user_version and the vault id. Writes nothing.
+ */
+static int
+check_header(vault *v, const char *path, int *uvp)
+{
+	int rc, appid = 0, uv = 0;
+
+	if ((rc = pragma_int(v, "PRAGMA application_id", &appid)) != 0) {
+		if (rc == VAULT_ERR_NOTVAULT || rc == VAULT_ERR_CORRUPT)
+			vault_detail(v, "%s is not a vault or is damaged (%s)", path, sqlite3_errmsg(v->db));
+		return rc;
+	}
+	if ((rc = pragma_int(v, "PRAGMA user_version", &uv)) != 0)
+		return rc;
+	v->schema_found = open_found = uv;
+	if (appid != VAULT_APPLICATION_ID || uv < 1) {
+		vault_detail(v, "%s is an SQLite database but not a vault", path);
+		return VAULT_ERR_NOTVAULT;
+	}
+	if (uv > vault_migrations_count) {
+		vault_detail(v, "%s has schema version %d; this vault understands up to %d. "
+				"Upgrade vault; the file was not changed", path, uv, vault_migrations_count);
+		return VAULT_ERR_NEWER;
+	}
+	*uvp = uv;
+	return load_id(v);
+}
+
+/* Closes the SQLite connection only (our descriptor stays held). */
+static void
+db_close(vault *v)
+{
+	stmt_cache_clear(v);
+	if (v->db != NULL)
+		(void)sqlite3_close_v2(v->db);
+	v->db = NULL;
+}
+
 int
 vault_open(vault **out, const char *path)
 {
 	vault *v = NULL;
+	struct stat st;
 	char why[200];
-	int fd = -1, rc, appid = 0, uv = 0;
+	int rc, uv = 0;
 
 	*out = NULL;
 	open_detail[0] = '\0';
@@ -611,49 +860,32 @@ vault_open(vault **out, const char *path)
 		vault_detail(v, "%s", why);
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
-		vault_detail(v, "%s: %s", path,
-		    rc == VAULT_ERR_SYMLINK ? "is a symbolic link; give the real path" :
-		    rc == VAULT_ERR_NOTFOUND ? "no vault here; create one with 'vault init'" :
-					       strerror(errno));
+	/*
+	 * Our descriptor: checked here, then held (not closed) until the
+	 * handle's connection is gone; see the MUST rules on top.
+	 */
+	if ((rc = open_checked(v, path, &v->fd, &st)) != 0)
 		goto out;
-	}
-	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0) {
-		vault_detail(v, "%s: %s", path, why);
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	if ((rc = precheck(v, v->fd)) != 0)
 		goto out;
-	}
-	if ((rc = precheck(v, fd)) != 0)
+	/* Decide on a read-only connection first: a refusal writes nothing. */
+	if ((rc = db_open(v, 1)) != 0 || (rc = check_header(v, path, &uv)) != 0)
 		goto out;
-	if ((rc = db_open(v, 0)) != 0)
+	db_close(v);
+	/*
+	 * Then read-write, checking again (another process may have changed
+	 * the file in between); checkpoint-on-close stays off until
+	 * db_settings, so a refusal here writes nothing either.
+	 */
+	if ((rc = db_open(v, 0)) != 0 || (rc = check_header(v, path, &uv)) != 0)
 		goto out;
-	if ((rc = pragma_int(v, "PRAGMA application_id", &appid)) != 0) {
-		if (rc == VAULT_ERR_NOTVAULT || rc == VAULT_ERR_CORRUPT)
-			vault_detail(v, "%s is not a vault or is damaged (%s)", path, sqlite3_errmsg(v->db));
-		goto out;
-	}
-	if ((rc = pragma_int(v, "PRAGMA user_version", &uv)) != 0)
-		goto out;
-	v->schema_found = open_found = uv;
-	if (appid != VAULT_APPLICATION_ID || uv < 1) {
-		vault_detail(v, "%s is an SQLite database but not a vault", path);
-		rc = VAULT_ERR_NOTVAULT;
-		goto out;
-	}
-	if (uv > vault_migrations_count) {
-		vault_detail(v, "%s has schema version %d; this vault understands up to %d. "
-				"Upgrade vault; the file was not changed", path, uv, vault_migrations_count);
-		rc = VAULT_ERR_NEWER;
-		goto out;
-	}
-	if ((rc = db_settings(v)) != 0 || (rc = migrate(v, uv)) != 0 || (rc = load_id(v)) != 0)
+	if ((rc = db_settings(v)) != 0 || (rc = migrate(v, uv)) != 0)
 		goto out;
 	*out = v;
 	v = NULL;
 out:
-	if (fd >= 0)
-		close(fd);
 	keep_detail(v);
 	vault_close(&v);
 	return rc;
@@ -741,15 +973,30 @@ vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, 
 		goto out;
 	}
 	made = 1;
-	close(fd);
-	fd = -1;
+	{
+		struct stat fst;
+
+		/* Held, not closed: see the MUST rules on top. */
+		if (fstat(fd, &fst) != 0) {
+			rc = VAULT_ERR_IO;
+			goto out;
+		}
+		v->dev = fst.st_dev;
+		v->ino = fst.st_ino;
+		v->fd = fd;
+		fd = -1;
+		if ((rc = held_take(v->fd, &fst)) != 0) {
+			v->fd = -1;
+			goto out;
+		}
+	}
 	if ((v->keys = sodium_malloc(sizeof(*v->keys))) == NULL) {
 		rc = VAULT_ERR_NOMEM;
 		goto out;
 	}
 	randombytes_buf(v->keys->master, VAULT_KEYBYTES);
 	randombytes_buf(v->id, VAULT_IDBYTES);
-	if ((rc = vault_keys_derive(v->keys)) != 0 || (rc = db_open(v, 1)) != 0 ||
+	if ((rc = vault_keys_derive(v->keys)) != 0 || (rc = db_open(v, 0)) != 0 ||
 	    (rc = db_settings(v)) != 0)
 		goto out;
 	if ((rc = make_pass_slot(v, &blob, kdf, pass, passlen)) != 0)
@@ -782,6 +1029,7 @@ vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, 
 		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
 	v->schema_found = vault_migrations_count;
 out:
+	/* Only when fstat failed: SQLite never opened this new file. */
 	if (fd >= 0)
 		close(fd);
 	vault_wr_free(&blob);
@@ -810,11 +1058,27 @@ tickets_clear(vault *v)
 }
 
 void
+vault_list_cache_drop(vault *v)
+{
+	vault_wr_free(&v->list_cache); /* wipes */
+	vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
+	v->list_ok = 0;
+	for (size_t i = 0; i < v->nlrows; i++) {
+		free(v->lrows[i].blob);
+		vault_secure_free(v->lrows[i].item, v->lrows[i].itemlen); /* wipes */
+	}
+	free(v->lrows);
+	v->lrows = NULL;
+	v->nlrows = 0;
+}
+
+void
 vault_lock(vault *v)
 {
 	if (v == NULL)
 		return;
 	tickets_clear(v);
+	vault_list_cache_drop(v); /* decrypted metadata goes with the key */
 	if (v->keys == NULL)
 		return;
 	sodium_free(v->keys); /* wipes */
@@ -827,9 +1091,10 @@ vault_disconnect(vault *v)
 {
 	if (v == NULL || v->db == NULL)
 		return;
-	stmt_cache_clear(v);
-	(void)sqlite3_close_v2(v->db);
-	v->db = NULL;
+	db_close(v);
+	/* After the connection: only now may our descriptor go. */
+	held_release(v->fd);
+	v->fd = -1;
 	v->txn_depth = 0;
 	v->in_txn = 0;
 }
@@ -837,16 +1102,69 @@ vault_disconnect(vault *v)
 int
 vault_reconnect(vault *v)
 {
+	struct stat st;
 	int rc;
 
 	if (v->db != NULL)
 		return 0;
-	if ((rc = db_open(v, 0)) != 0 || (rc = db_settings(v)) != 0) {
-		if (v->db != NULL)
-			(void)sqlite3_close_v2(v->db);
-		v->db = NULL;
+	if ((rc = open_checked(v, v->path, &v->fd, &st)) != 0)
+		return rc;
+	if (st.st_dev != v->dev || st.st_ino != v->ino) {
+		held_release(v->fd);
+		v->fd = -1;
+		vault_detail(v, "%s was replaced by another file while open; not opening the new one "
+				"in its place", v->path);
+		return VAULT_ERR_REPLACED;
 	}
+	if ((rc = db_open(v, 0)) != 0 || (rc = db_settings(v)) != 0) {
+		db_close(v);
+		held_release(v->fd);
+		v->fd = -1;
+	}
+	v->gen++;
 	return rc;
+}
+
+int
+vault_refresh(vault *v)
+{
+	struct stat st;
+	int64_t dv = 0;
+	int rc;
+
+	if (v->db == NULL)
+		return 0;
+	/* lstat, no open: a descriptor opened and closed here would drop our locks. */
+	if ((rc = lstat(v->path, &st)) != 0 || st.st_dev != v->dev || st.st_ino != v->ino) {
+		vault_detail(v, "%s was %s while open; nothing more is read from or written to the old "
+				"file. Restart the agent (vault-agent -k) to serve the file now there",
+		    v->path, rc != 0 ? "deleted or moved away" : "replaced by another file");
+		return VAULT_ERR_REPLACED;
+	}
+	if ((rc = data_version(v, &dv)) != 0)
+		return rc;
+	if (dv != v->data_version) {
+		v->data_version = dv;
+		v->gen++;
+	}
+	return 0;
+}
+
+int
+vault_store_reload(vault *v)
+{
+	int rc;
+
+	if ((rc = load_id(v)) != 0 || (rc = data_version(v, &v->data_version)) != 0)
+		return rc;
+	v->gen++;
+	return 0;
+}
+
+uint64_t
+vault_generation(const vault *v)
+{
+	return v->gen;
 }
 
 void
@@ -857,9 +1175,8 @@ vault_close(vault **vp)
 	if (vp == NULL || (v = *vp) == NULL)
 		return;
 	vault_lock(v);
-	stmt_cache_clear(v);
-	if (v->db != NULL)
-		sqlite3_close_v2(v->db);
+	db_close(v);
+	held_release(v->fd); /* after the connection, never before */
 	free(v->path);
 	sodium_memzero(v, sizeof(*v));
 	free(v);

@@ -65,6 +65,7 @@ enum {
 	VAULT_ERR_NOAGENT = -20,  /* no agent answers */
 	VAULT_ERR_SYMLINK = -21,  /* path is a symbolic link */
 	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
+	VAULT_ERR_REPLACED = -23, /* the vault file was replaced or deleted under an open handle */
 };
 
 /* Exit codes of the programs (DESIGN.md, Errors). */
@@ -210,7 +211,22 @@ void vault_close(vault **v);
  * in the parent and in the child. Nothing else may run in between.
  */
 void vault_disconnect(vault *v);
+/* VAULT_ERR_REPLACED if the file at the path is no longer the one opened. */
 int vault_reconnect(vault *v) VAULT_WUR;
+/*
+ * For a long-lived handle (the agent), before each request: checks that
+ * the file at the vault's path is still the one this handle opened
+ * (VAULT_ERR_REPLACED if it was replaced, moved or deleted: the handle
+ * must not be used any more), and notices commits by other processes
+ * (PRAGMA data_version). Costs an lstat and a PRAGMA, nothing per row.
+ */
+int vault_refresh(vault *v) VAULT_WUR;
+/*
+ * A number that changes whenever the vault's contents may have changed:
+ * a commit or rollback through this handle, or one by another process
+ * seen by vault_refresh(). Caches keyed on it are never stale.
+ */
+uint64_t vault_generation(const vault *v);
 
 /*
  * After VAULT_ERR_NEWER from vault_open(), these report the two schema
@@ -224,6 +240,34 @@ const char *vault_errdetail(const vault *v);
  * detail here, per thread. */
 const char *vault_open_errdetail(void);
 int vault_open_found_version(void);
+
+/*
+ * Backups (backup.c). vault_backup writes a consistent copy of the open
+ * vault to dest through SQLite's online backup API (one transaction's
+ * state, whatever other processes write), 0600, fsync'd, and checks it
+ * (integrity_check, the whole audit chain: needs the vault unlocked)
+ * before it appears under its name. An existing dest is replaced only
+ * with force; a directory never. On any error no file is left and the
+ * vault is unchanged; VAULT_ERR_FULL when the disk is full.
+ */
+typedef struct vault_backup_info {
+	uint64_t accounts; /* in the copy */
+	uint64_t entries;  /* audit entries in the copy */
+	uint64_t bytes;    /* size of the copy */
+} vault_backup_info;
+
+int vault_backup(vault *v, const char *dest, int force, vault_backup_info *info) VAULT_WUR;
+/*
+ * Puts a backup back: checks that pass (or keyfile, if not NULL) opens
+ * the vault now and opens src too (VAULT_ERR_BADPASS otherwise, e.g. a
+ * backup made before a passphrase change), that src is sound, and that it
+ * is a backup of this vault (else VAULT_ERR_EXISTS unless force); keeps
+ * the current state in a new file beside the vault (its path in kept),
+ * then copies src into the open file in one transaction. The vault is
+ * left unlocked with the restored key. Nothing changes on any error.
+ */
+int vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passlen,
+    const char *keyfile, int force, char *kept, size_t keptlen) VAULT_WUR;
 
 /* Unlocking: one KDF per passphrase slot tried, nothing per account. */
 int vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
@@ -611,6 +655,8 @@ enum vault_msg {
 	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
 	VAULT_MSG_REKEY = 43,    /* str passphrase, str new (empty: same), u32 kdf (0: same), u32 flags
 				    -> OK u64 accounts, u64 versions, u64 actions, u64 audit, u32 slot, u32 dropped */
+	VAULT_MSG_BACKUP = 50,   /* str path, u8 force -> OK u64 accounts, u64 entries, u64 bytes */
+	VAULT_MSG_RESTORE = 51,  /* str path, u8 force, str passphrase, str keyfile -> OK str kept */
 	VAULT_MSG_OK = 100,
 	VAULT_MSG_ERROR = 101,   /* u32 -err, str detail */
 	VAULT_MSG_ITEM = 102,

@@ -24,8 +24,10 @@
  * (vault_begin/vault_rollback), so the audit records GET writes and the
  * rows ADD, SET and RM change never reach the disk and every input starts
  * from the same vault. Key-management requests (PASSWD, SLOT_ADD_*,
- * SLOT_RM, REKEY) are only decoded, never served: SLOT_ADD_KEYFILE writes a file
- * wherever the input says, and a KDF level of SENSITIVE costs 1 GiB.
+ * SLOT_RM, REKEY) and BACKUP and RESTORE are only decoded, never served:
+ * SLOT_ADD_KEYFILE and BACKUP write a file wherever the input says, RESTORE
+ * replaces the vault, REKEY re-seals it, and a KDF level of SENSITIVE costs
+ * 1 GiB.
  */
 #include <stdio.h>
 #include <string.h>
@@ -158,6 +160,13 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 	case VAULT_MSG_LOG:
 		rc = vault_rd_u8(&r, &u8);
 		break;
+	case VAULT_MSG_BACKUP:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
+		break;
+	case VAULT_MSG_RESTORE:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8) || vault_rd_str(&r, &s, &n) ||
+		    vault_rd_str(&r, &s, &n);
+		break;
 	case VAULT_MSG_ROTATE:
 		rc = vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) || vault_rd_u32(&r, &u32) ||
 		    vault_rd_u8(&r, &u8) || vault_rd_u8(&r, &u8);
@@ -229,6 +238,8 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 			FUZZ_CHECK(n > 0 && n <= VAULT_SECRET_MAX);
 		} else if (req == VAULT_MSG_SET) {
 			FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_end(&r) == 0);
+		} else if (req == VAULT_MSG_BACKUP || req == VAULT_MSG_RESTORE) {
+			FUZZ_CHECK(0); /* never served here: they write files wherever the input says */
 		} else if (req == VAULT_MSG_ROTATE) {
 			FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_str(&r, &s, &n) == 0 &&
 			    vault_rd_end(&r) == 0 && code <= VAULT_DRY_RUN);
@@ -240,7 +251,7 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 		FUZZ_CHECK(last);
 		FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_str(&r, &s, &n) == 0 &&
 		    vault_rd_end(&r) == 0);
-		FUZZ_CHECK(code >= 1 && code <= (uint32_t)-VAULT_ERR_FULL);
+		FUZZ_CHECK(code >= 1 && code <= (uint32_t)-VAULT_ERR_REPLACED);
 		FUZZ_CHECK(n <= 1024 && memchr(s, '\0', n) == NULL);
 		break;
 	case VAULT_MSG_CONFIRM:
@@ -298,6 +309,8 @@ served(uint8_t type)
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 	case VAULT_MSG_SLOT_RM:
 	case VAULT_MSG_REKEY:
+	case VAULT_MSG_BACKUP:  /* writes a file wherever the input says */
+	case VAULT_MSG_RESTORE: /* replaces the vault; Argon2 on every input */
 		return 0;
 	default:
 		return 1; /* the read-only ones, ADD/SET/RM, and unknown types */

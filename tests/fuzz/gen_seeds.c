@@ -279,6 +279,14 @@ gen_frames(void)
 	ONE("reply-rekey", pl_init(&pl); vault_wr_u64(&pl, 3); vault_wr_u64(&pl, 9);
 	    vault_wr_u64(&pl, 1); vault_wr_u64(&pl, 40); vault_wr_u32(&pl, 1); vault_wr_u32(&pl, 2);
 	    put(w, VAULT_MSG_OK, &pl));
+	ONE("backup", pl_init(&pl); vault_wr_cstr(&pl, "/nonexistent/vault.bak"); vault_wr_u8(&pl, 0);
+	    put(w, VAULT_MSG_BACKUP, &pl));
+	ONE("backup-force", pl_init(&pl); vault_wr_cstr(&pl, "/nonexistent/vault.bak"); vault_wr_u8(&pl, 1);
+	    put(w, VAULT_MSG_BACKUP, &pl));
+	ONE("restore", pl_init(&pl); vault_wr_cstr(&pl, "/nonexistent/vault.bak"); vault_wr_u8(&pl, 0);
+	    vault_wr_cstr(&pl, pass); vault_wr_cstr(&pl, ""); put(w, VAULT_MSG_RESTORE, &pl));
+	ONE("restore-keyfile", pl_init(&pl); vault_wr_cstr(&pl, "/nonexistent/vault.bak"); vault_wr_u8(&pl, 1);
+	    vault_wr_cstr(&pl, ""); vault_wr_cstr(&pl, "/nonexistent/vault.key"); put(w, VAULT_MSG_RESTORE, &pl));
 
 	/* Replies, as a client reads them. */
 	ONE("reply-ok", put_empty(w, VAULT_MSG_OK));

@@ -132,7 +132,7 @@ class Checker:
         return rc == 0
 
     # ------------------------------------------------------------------
-    def run(self, op):
+    def run(self, op, bg=None):
         s = self.s
         if op == "rotate-late":
             op = "rotate"  # the same checks: after --recover the vault has what the target has
@@ -156,6 +156,9 @@ class Checker:
         accounts = self.vault_json("list", what="the vault opens (vault list)")
         if accounts is None:
             return None
+        # A second writer's accounts (bg-*): every acknowledged one is
+        # there with its password; the rest of the checks ignore them.
+        accounts = self.check_second_writer(accounts, bg)
 
         # Rotation: recover first, as an operator would, then compare.
         if op == "rotate":
@@ -175,6 +178,7 @@ class Checker:
             accounts = self.vault_json("list", what="vault list after recovery")
             if accounts is None:
                 return None
+            accounts = [a for a in accounts if not a["name"].startswith("bg-")]
         names = {a["name"]: a for a in accounts}
         want = set(s["accounts"])
         if op == "add":
@@ -362,6 +366,28 @@ class Checker:
             self.problem(f"sqlite3: {e}")
         return happened
 
+    def check_second_writer(self, accounts, bg):
+        """bg: a file of NAME<TAB>PASSWORD lines, the writes the second writer saw acknowledged."""
+        if bg is None:
+            return accounts
+        present = {a["name"] for a in accounts}
+        acked = 0
+        try:
+            with open(bg) as f:
+                lines = [l.rstrip("\n") for l in f if l.strip()]
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            name, pw = line.split("\t", 1)
+            acked += 1
+            if name not in present:
+                self.problem(f"the second writer's acknowledged account {name} is lost")
+                continue
+            self.expect_secret(name, pw, f"the second writer's acknowledged account {name}")
+        self.notes.append(f"(second writer: {acked} acknowledged, "
+                          f"{sum(1 for n in present if n.startswith('bg-'))} present)")
+        return [a for a in accounts if not a["name"].startswith("bg-")]
+
     def check_rotation(self, names):
         r = self.s["ops"]["rotate"]
         name, old = r["name"], self.s["accounts"][r["name"]]
@@ -399,10 +425,12 @@ class Checker:
         return True
 
 
-def check(spec, op):
-    """One check: (True, summary) or (False, [problems])."""
+def check(spec, line):
+    """One check: (True, summary) or (False, [problems]). line: OP [bg=FILE]."""
+    op, _, rest = line.partition(" ")
+    bg = rest[3:] if rest.startswith("bg=") else None
     c = Checker(spec)
-    happened = c.run(op)
+    happened = c.run(op, bg)
     if op == "none" and happened:
         c.problem("something happened, and nothing ran")
     if op != "none" and happened is None and not c.problems:

@@ -567,6 +567,47 @@ open_newer(void **state)
 	vault_close(&v);
 }
 
+/*
+ * Issue 13 item 7: a newer schema is refused and nothing written, even
+ * when a WAL holds pages not yet folded into the file (the schema change
+ * itself is in it here). Before the read-only check, the refused open's
+ * connection checkpointed the WAL into the file and deleted it on close.
+ */
+static void
+open_newer_with_wal(void **state)
+{
+	struct fx *f = *state;
+	unsigned char before[32], after[32], wbefore[32], wafter[32];
+	char sql[96], wal[160];
+	sqlite3 *db = NULL;
+	vault *v = make_vault(f->path);
+	int newer = vault_schema_known() + 1;
+
+	add_account(v, "acct", "pw");
+	vault_close(&v);
+	/* Another program's commit, left in the WAL: it closes without a checkpoint. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d; CREATE TABLE later(x);", newer);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_true(file_size(wal) > 0);
+
+	file_hash(f->path, before);
+	file_hash(wal, wbefore);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
+		assert_null(v);
+		assert_int_equal(vault_open_found_version(), newer);
+		file_hash(f->path, after);
+		assert_memory_equal(before, after, 32);
+		assert_true(file_size(wal) > 0);
+		file_hash(wal, wafter);
+		assert_memory_equal(wbefore, wafter, 32);
+	}
+}
+
 /* Unsafe file modes and owners. */
 static void
 perm_file(void **state)
@@ -1410,6 +1451,7 @@ main(void)
 		T(open_not_vault),
 		T(open_damaged_inside),
 		T(open_newer),
+		T(open_newer_with_wal),
 		T(perm_file),
 		T(perm_dir),
 		T(symlink_refused),
