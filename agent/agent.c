@@ -917,6 +917,40 @@ print_env(int csh, pid_t pid)
 	fflush(stdout);
 }
 
+/*
+ * The agent remembers the newest audit entry it has seen for its whole
+ * life, and in $XDG_STATE_HOME/vault (else ~/.local/state/vault) beyond
+ * it, so a vault file rolled back while no agent ran is refused at the
+ * next unlock. That file is as writable by the user's processes as the
+ * vault is: SECURITY.md says what it does and does not stop.
+ */
+static int
+audit_state(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX], probe[PATH_MAX + 4];
+	int n, rc;
+
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/vault", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/.local/state/vault", home);
+	else
+		return 0; /* nowhere to keep it: memory only */
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return 0;
+	snprintf(probe, sizeof(probe), "%s/x", dir);
+	if (vault_mkdir_parent(probe) != 0) {
+		logmsg(LOG_WARNING, "cannot make %s; the audit position is kept in memory only", dir);
+		return 0;
+	}
+	if ((rc = vault_audit_state_dir(ag.v, dir)) != 0) {
+		fprintf(stderr, "vault-agent: audit state: %s (%s)\n", vault_strerror(rc), vault_errdetail(ag.v));
+		return vault_exit_code(rc);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -985,6 +1019,8 @@ main(int argc, char **argv)
 		return vault_exit_code(rc);
 	}
 	target_install(ag.v);
+	if ((rc = audit_state()) != 0)
+		return rc;
 	if (keyfile != NULL) {
 		if ((rc = vault_unlock_keyfile(ag.v, keyfile)) != 0) {
 			fprintf(stderr, "vault-agent: cannot unlock with %s: %s (%s)\n", keyfile,

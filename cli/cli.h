@@ -33,7 +33,14 @@ int cli_tty_read(vault_secret **out, const char *prompt);
 int cli_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* JSON and time output. */
+/*
+ * Output of values that came from input (names, notes, parameters, log
+ * entries, error details). cli_esc returns s with control characters,
+ * invisible reordering characters and bytes that are not UTF-8 escaped
+ * (\e, \u{202e}, \xff), in one of 8 static buffers that later calls reuse;
+ * json_str writes a JSON string that is always valid UTF-8.
+ */
+const char *cli_esc(const char *s);
 void json_str(FILE *f, const char *s);
 void fmt_time(char out[32], int64_t t);
 
@@ -122,6 +129,10 @@ enum {
 	OPT_RECOVER,
 	OPT_REKEY,
 	OPT_DROP_SLOTS,
+	OPT_SINCE,
+	OPT_ACCOUNT,
+	OPT_ACTION,
+	OPT_LAST,
 	OPT_FORCE,
 };
 

@@ -2,35 +2,45 @@
 /*
  * launch.c - vault-launch: the small setuid-root program that starts a
  * saved action (or an allowed ad-hoc run) as another local account.
+ * The other files of this program: launch_env.c (the environment),
+ * launch_limits.c (resource limits), launch_pty.c (signals, job control,
+ * the pty), launch_stamp.c (/run/vault-launch: attempt locks, timestamp).
  *
- * `vault run` execs it, so the terminal, process group and signals stay
- * the user's, and the pid stays the same: the agent issued its launch
- * ticket to this pid and releases the password only to this pid running
- * as root. The caller never holds the password and cannot trace us.
+ * `vault run` execs it, so the pid stays the same: the agent issued its
+ * launch ticket to this pid and releases the password only to this pid
+ * running as root. The caller never holds the password and cannot trace us.
  *
- *   vault-launch --socket PATH --ticket-fd N
+ *   vault-launch [--no-pty] --socket PATH --ticket-fd N
  *   vault-launch --pam-change USER   (stdin: old\nnew\n)  rotation, local target
  *   vault-launch --pam-verify USER   (stdin: password\n)
  *
- * The two rotation modes give nothing a caller does not already have:
- * --pam-change first checks the old password through PAM, exactly as
- * `su USER -c passwd` would, and --pam-verify is the same oracle as su,
- * with pam_unix's failure delay. They exit 0 (done), 3 (the password was
- * rejected), 4 (no such account) or 1, and print only on errors.
+ * The rotation modes exit 0 (done), 3 (the password was rejected), 4 (no
+ * such account), 5 (the site's password rules refused the new one) or 1,
+ * and print only on errors; each takes LAUNCH_ATTEMPT_SECONDS (pam_mode).
  *
  * MUST rules (read this file against them):
  *  1. Not dumpable and no core file, from the first line of main.
  *  2. Talk only to an agent run by the calling (real) uid: the socket's
  *     owner and the peer's SO_PEERCRED uid are both checked.
  *  3. The password lives in sodium_malloc memory and is wiped right after
- *     PAM authentication; every PAM response copy is wiped by PAM.
- *  4. Authenticate the target through PAM service "vault" (no pam_rootok:
- *     root must know the password too), then account management.
+ *     PAM authentication, which runs in a PAM handle of its own that is
+ *     ended at once (pam_end wipes PAM_AUTHTOK) after its conversation
+ *     was replaced by one that refuses every prompt. Everything after
+ *     authentication uses a second handle that never saw the password and
+ *     refuses every prompt.
+ *  4. Authenticate the target through PAM service "vault" (the site's
+ *     stacks, no pam_rootok: root must know the password too), unless a
+ *     valid timestamp (launch_stamp.c) says this caller presented this
+ *     password for this account and shadow entry within root's lifetime;
+ *     account management, limits, credentials and the session always run.
  *  5. Drop privileges in doas's order, setresgid, initgroups, setresuid,
  *     each checked, then check that regaining root fails.
  *  6. Run exactly the bytes that were hashed (vault_program_open) and
  *     refuse a pinned program whose hash changed.
- *  7. Close descriptors above 2, reset signals, build a clean environment.
+ *  7. Close descriptors above 2, reset signals, build the environment from
+ *     an allow-list (launch_env.c), reset limits to the system's.
+ *  8. Stay the program's parent until it ends, relaying signals, and then
+ *     close the PAM session (launch_pty.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,14 +59,15 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "launch.h"
 #include "vault.h"
 
 #define EXIT_VAULT 125
 #define EXIT_NOEXEC 126
 #define EXIT_NOTFOUND 127
-#define SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
 
 extern char **environ;
 
@@ -113,6 +124,60 @@ fail:
 	return PAM_CONV_ERR;
 }
 
+/*
+ * The conversation once authentication is done: it refuses every prompt.
+ * PAM keeps its own copy of the pam_conv struct, so clearing the caller's
+ * copy would change nothing; this replaces PAM's (MUST rule 3).
+ */
+static int
+conv_refuse(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	(void)n;
+	(void)msg;
+	(void)resp;
+	(void)data;
+	return PAM_CONV_ERR;
+}
+
+static const struct pam_conv refuse_conv = { conv_refuse, NULL };
+
+/* Right after pam_authenticate: nothing in this handle gets an answer any more. */
+static void
+pam_forget_password(pam_handle_t *ph)
+{
+	if (pam_set_item(ph, PAM_CONV, &refuse_conv) != PAM_SUCCESS) {
+		pam_end(ph, PAM_ABORT);
+		die(EXIT_VAULT, "PAM: cannot replace the conversation after authentication");
+	}
+}
+
+/* pam_start for service "vault", with who asks (PAM_RUSER) and from where (PAM_TTY). */
+static pam_handle_t *
+pam_begin(const char *user, const struct pam_conv *pc)
+{
+	pam_handle_t *ph = NULL;
+	struct passwd *caller;
+	char *tty;
+	int rc;
+
+	if ((rc = pam_start("vault", user, pc, &ph)) != PAM_SUCCESS)
+		die(EXIT_VAULT, "PAM: %s", pam_strerror(NULL, rc));
+	if ((caller = getpwuid(getuid())) != NULL && pam_set_item(ph, PAM_RUSER, caller->pw_name) != PAM_SUCCESS)
+		die(EXIT_VAULT, "PAM: cannot set PAM_RUSER");
+	if ((tty = ttyname(STDIN_FILENO)) != NULL && pam_set_item(ph, PAM_TTY, tty) != PAM_SUCCESS)
+		die(EXIT_VAULT, "PAM: cannot set PAM_TTY");
+	return ph;
+}
+
+/* A target getpwnam does not know: say where to look (NSS: files, SSSD, winbind). */
+static void __attribute__((noreturn))
+die_unknown(int code, const char *user)
+{
+	die(code, "account '%s' does not exist on this machine (getpwnam does not know it; "
+	    "for a domain account, check that 'getent passwd %s' finds it through SSSD, winbind or LDAP)",
+	    user, user);
+}
+
 static int
 account_locked(const char *user)
 {
@@ -152,128 +217,17 @@ pam_fail(pam_handle_t *ph, int rc, const char *account)
 		snprintf(msg, sizeof(msg), "account '%s' has expired", target_user);
 		break;
 	case PAM_PERM_DENIED:
-		snprintf(msg, sizeof(msg), "account '%s' is locked or not allowed to log in", target_user);
+		if (account_locked(target_user))
+			snprintf(msg, sizeof(msg), "account '%s' is locked", target_user);
+		else
+			snprintf(msg, sizeof(msg), "account '%s' is not allowed to log in here: the site's PAM "
+			    "rules (pam_access, pam_time, pam_nologin, ...) refused it", target_user);
 		break;
 	default:
 		snprintf(msg, sizeof(msg), "PAM refused '%s': %s", target_user, why);
 	}
 	pam_end(ph, rc);
 	die(code, "%s", msg);
-}
-
-/* Variables sudo strips (env_delete), kept out of --env runs. */
-static int
-env_unsafe(const char *kv)
-{
-	static const char *const bad[] = { "LD_", "IFS=", "BASH_ENV=", "ENV=", "SHELLOPTS=", "PS4=",
-		"GLOBIGNORE=", "BASHOPTS=", "BASH_FUNC_", "PERL5LIB=", "PERLLIB=", "PERL5OPT=",
-		"PYTHONPATH=", "PYTHONHOME=", "PYTHONSTARTUP=", "PYTHONINSPECT=", "RUBYLIB=", "RUBYOPT=",
-		"NODE_OPTIONS=", "NODE_PATH=", "JAVA_TOOL_OPTIONS=", "GCONV_PATH=", "LOCALDOMAIN=",
-		"RES_OPTIONS=", "HOSTALIASES=", "NLSPATH=", "PATH_LOCALE=", "TERMINFO=", "TERMINFO_DIRS=",
-		"TERMPATH=", "TERMCAP=", "KRB5_CONFIG=", "KRB5_KTNAME=", "MALLOC_", "GLIBC_TUNABLES=",
-		"TZDIR=", "LOCPATH=", "VAULT_", "SSH_AUTH_SOCK=", NULL };
-	size_t i;
-
-	for (i = 0; bad[i] != NULL; i++)
-		if (strncmp(kv, bad[i], strlen(bad[i])) == 0)
-			return 1;
-	return 0;
-}
-
-struct envb {
-	char **v;
-	size_t n, cap;
-};
-
-static void
-env_put(struct envb *e, const char *name, const char *value)
-{
-	size_t i, nl = strlen(name);
-	char *kv;
-
-	if (value == NULL)
-		return;
-	if (asprintf(&kv, "%s=%s", name, value) < 0)
-		die(EXIT_VAULT, "out of memory");
-	for (i = 0; i < e->n; i++) {
-		if (strncmp(e->v[i], name, nl) == 0 && e->v[i][nl] == '=') {
-			free(e->v[i]);
-			e->v[i] = kv;
-			return;
-		}
-	}
-	if (e->n + 2 > e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 32;
-		if ((e->v = realloc(e->v, e->cap * sizeof(*e->v))) == NULL)
-			die(EXIT_VAULT, "out of memory");
-	}
-	e->v[e->n++] = kv;
-	e->v[e->n] = NULL;
-}
-
-static void
-env_put_kv(struct envb *e, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	char name[256];
-
-	if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof(name))
-		return;
-	memcpy(name, kv, (size_t)(eq - kv));
-	name[eq - kv] = '\0';
-	env_put(e, name, eq + 1);
-}
-
-/*
- * --profile (default) and --noprofile: the target's identity, a safe PATH
- * and the caller's TERM and locale. --env: the caller's environment less
- * what sudo strips. PAM's environment (pam_env) goes on top.
- */
-static char **
-build_env(const vault_plan *p, const struct passwd *pw, char **caller, pam_handle_t *ph)
-{
-	static const char *const keep[] = { "TERM", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
-		"LC_MESSAGES", "COLORTERM", "DISPLAY", "TZ", NULL };
-	struct envb e = { NULL, 0, 0 };
-	char **pe, **q;
-	size_t i;
-
-	if (p->keep_env) {
-		for (q = caller; q != NULL && *q != NULL; q++)
-			if (!env_unsafe(*q))
-				env_put_kv(&e, *q);
-	} else {
-		for (i = 0; keep[i] != NULL; i++)
-			for (q = caller; q != NULL && *q != NULL; q++)
-				if (strncmp(*q, keep[i], strlen(keep[i])) == 0 && (*q)[strlen(keep[i])] == '=')
-					env_put_kv(&e, *q);
-		env_put(&e, "PATH", SAFE_PATH);
-	}
-	env_put(&e, "HOME", pw->pw_dir);
-	env_put(&e, "SHELL", pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
-	env_put(&e, "USER", pw->pw_name);
-	env_put(&e, "LOGNAME", pw->pw_name);
-	if ((pe = pam_getenvlist(ph)) != NULL) {
-		for (q = pe; *q != NULL; q++) {
-			if (!env_unsafe(*q))
-				env_put_kv(&e, *q);
-			free(*q);
-		}
-		free(pe);
-	}
-	if (e.v == NULL)
-		env_put(&e, "PATH", SAFE_PATH);
-	return e.v;
-}
-
-static void
-strv_free(char **v)
-{
-	char **q;
-
-	for (q = v; q != NULL && *q != NULL; q++)
-		free(*q);
-	free(v);
 }
 
 static char **
@@ -359,9 +313,7 @@ child(const vault_plan *p, const struct passwd *pw, char **envp, const char *cwd
 {
 	unsigned char pin[VAULT_PINBYTES];
 	char was[2 * VAULT_PINBYTES + 1], now[2 * VAULT_PINBYTES + 1];
-	struct sigaction sa;
-	sigset_t all;
-	int fd, rc, sig;
+	int fd, rc;
 
 	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 	    initgroups(pw->pw_name, pw->pw_gid) != 0 ||
@@ -393,14 +345,33 @@ child(const vault_plan *p, const struct passwd *pw, char **envp, const char *cwd
 		    "if that is expected, run 'vault action repin %s'", p->action, p->program, was, now,
 		    p->action);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
-	sigemptyset(&all);
-	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+	launch_signals_default();
 	fexecve(fd, p->argv, envp);
 	die(errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, "cannot execute %s: %s", p->program, strerror(errno));
+}
+
+struct child_ctx {
+	const vault_plan *plan;
+	const struct passwd *pw;
+	char **envp;
+	const char *cwd;
+};
+
+static void
+child_start(void *arg)
+{
+	const struct child_ctx *cx = arg;
+
+	child(cx->plan, cx->pw, cx->envp, cx->cwd);
+}
+
+/* Closes what PAM opened when we give up after pam_open_session. */
+static void
+end_session(pam_handle_t *ph)
+{
+	(void)pam_close_session(ph, PAM_SILENT);
+	(void)pam_setcred(ph, PAM_DELETE_CRED);
+	pam_end(ph, PAM_SUCCESS);
 }
 
 /* Reads one line (without its newline) from stdin into a new secret. */
@@ -433,67 +404,184 @@ read_secret_line(const char *what)
 	return s;
 }
 
-/* Rotation of a local account: see the top of this file. Never returns. */
+/*
+ * The conversation of a password change, as the target would hold it
+ * with passwd(1): the first hidden prompt (pam_unix's "Current password")
+ * gets the old password, every later one the new; what PAM says (the
+ * site's password rules explaining a refusal) is kept for the error.
+ */
+struct change_conv {
+	const vault_secret *oldpw, *newpw;
+	int asked;
+	char said[400];
+};
+
+static int
+conv_change(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct change_conv *cc = data;
+	struct pam_response *r;
+	const vault_secret *s;
+	size_t used;
+	int i;
+
+	if (n <= 0 || n > PAM_MAX_NUM_MSG || (r = calloc((size_t)n, sizeof(*r))) == NULL)
+		return PAM_CONV_ERR;
+	for (i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+			s = cc->asked++ == 0 ? cc->oldpw : cc->newpw;
+			if ((r[i].resp = strdup((const char *)s->buf)) == NULL)
+				goto fail;
+			break;
+		case PAM_TEXT_INFO:
+			break; /* "Changing password for ..." */
+		case PAM_ERROR_MSG:
+			used = strlen(cc->said);
+			if (msg[i]->msg != NULL && used + 3 < sizeof(cc->said))
+				snprintf(cc->said + used, sizeof(cc->said) - used, "%s%s", used ? "; " : "", msg[i]->msg);
+			break;
+		default:
+			goto fail;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+fail:
+	for (i = 0; i < n; i++) {
+		if (r[i].resp != NULL) {
+			explicit_bzero(r[i].resp, strlen(r[i].resp));
+			free(r[i].resp);
+		}
+	}
+	free(r);
+	return PAM_CONV_ERR;
+}
+
+/* Sleeps until `until` (CLOCK_MONOTONIC), whatever signal comes. */
+static void
+wait_until(const struct timespec *until)
+{
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until, NULL) == EINTR)
+		;
+}
+
+/*
+ * Rotation of a local account (--pam-verify, --pam-change). Any local user
+ * can start these, so they must not be a faster password oracle than su:
+ *  - attempts on one account run one at a time (a root-owned lock), and
+ *    each lasts LAUNCH_ATTEMPT_SECONDS from its start whatever the
+ *    outcome, so killing an attempt early tells nothing and skips nothing;
+ *  - the old password is checked through the full auth stack (pam_faillock
+ *    counts failures, as for su);
+ *  - the change runs with the target's real uid, as passwd(1) run by the
+ *    target does, so pam_unix asks for the old password and the site's
+ *    password rules (obscure, minlen, pam_pwquality, pam_pwhistory) apply
+ *    as they would to the account's owner; a refusal exits 5 with PAM's
+ *    words, and nothing is changed.
+ * Exit: 0 done, 3 the password was rejected, 4 no such account, 5 the new
+ * password was refused by the site's rules, 1 other errors. Never returns.
+ */
 static void __attribute__((noreturn))
 pam_mode(int change, const char *user)
 {
-	struct pam_conv pc = { conv, NULL };
+	struct pam_conv pc = { conv, NULL }, pcc = { conv_change, NULL };
+	struct change_conv cc;
+	struct timespec until;
 	pam_handle_t *ph = NULL;
-	struct passwd *caller;
-	char callername[256] = "?";
+	struct passwd *pw;
 	vault_secret *oldpw, *newpw = NULL;
-	int rc;
+	char why[300], msg[600] = "", callername[256] = "?";
+	int rc, code = 0, dirfd, lockfd;
+	uid_t uid;
 
-	if ((caller = getpwuid(getuid())) != NULL)
-		snprintf(callername, sizeof(callername), "%s", caller->pw_name);
+	if ((pw = getpwuid(getuid())) != NULL)
+		snprintf(callername, sizeof(callername), "%s", pw->pw_name);
 	target_user = user;
-	if (vault_name_check(user) != 0 || getpwnam(user) == NULL)
-		die(4, "account '%s' does not exist on this machine", user);
+	if (vault_name_check(user) != 0 || (pw = getpwnam(user)) == NULL)
+		die_unknown(4, user);
+	uid = pw->pw_uid;
 	oldpw = read_secret_line(change ? "old" : "");
 	if (change)
 		newpw = read_secret_line("new");
-	/* pam_unix changes a password without asking the old one only for root. */
-	if (change && setresuid(0, 0, 0) != 0)
-		die(1, "cannot become root: %s", strerror(errno));
-	pc.appdata_ptr = oldpw;
-	if ((rc = pam_start("vault", user, &pc, &ph)) != PAM_SUCCESS)
-		die(1, "PAM: %s", pam_strerror(NULL, rc));
-	(void)pam_set_item(ph, PAM_RUSER, callername);
-	rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-	vault_secret_free(&oldpw);
-	if (rc == PAM_USER_UNKNOWN) {
-		pam_end(ph, rc);
-		die(4, "account '%s' does not exist on this machine", user);
-	}
-	if (rc == PAM_AUTH_ERR || rc == PAM_CRED_INSUFFICIENT || rc == PAM_MAXTRIES) {
-		pam_end(ph, rc);
+	if ((dirfd = launch_rundir_open(why, sizeof(why))) < 0 ||
+	    (lockfd = launch_attempt_lock(dirfd, uid, why, sizeof(why))) < 0) {
+		vault_secret_free(&oldpw);
 		vault_secret_free(&newpw);
-		exit(3);
+		die(1, "%s", why);
 	}
-	if (rc != PAM_SUCCESS) {
-		vault_secret_free(&newpw);
-		pam_fail(ph, rc, user);
-	}
-	if (!change) {
-		pam_end(ph, PAM_SUCCESS);
-		exit(0);
-	}
-	/* Every prompt of the password stack is answered with the new one. */
-	pc.appdata_ptr = newpw;
-	if ((rc = pam_set_item(ph, PAM_CONV, &pc)) == PAM_SUCCESS)
-		rc = pam_chauthtok(ph, PAM_SILENT);
-	vault_secret_free(&newpw);
-	if (rc != PAM_SUCCESS) {
-		const char *why = pam_strerror(ph, rc);
+	/* The attempt's clock starts once it holds the lock. */
+	(void)clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += LAUNCH_ATTEMPT_SECONDS;
 
-		pam_end(ph, rc);
-		die(1, "cannot change the password of '%s': %s", user, why);
+	pc.appdata_ptr = oldpw;
+	ph = pam_begin(user, &pc);
+	rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	if (rc == PAM_SUCCESS)
+		pam_forget_password(ph);
+	pam_end(ph, rc);
+	if (rc == PAM_USER_UNKNOWN) {
+		code = 4;
+		snprintf(msg, sizeof(msg), "account '%s' does not exist on this machine", user);
+	} else if (rc == PAM_AUTH_ERR || rc == PAM_CRED_INSUFFICIENT || rc == PAM_MAXTRIES) {
+		code = 3;
+	} else if (rc != PAM_SUCCESS) {
+		code = 1;
+		snprintf(msg, sizeof(msg), "PAM refused '%s': %s", user, pam_strerror(NULL, rc));
+	} else if (change) {
+		/* passwd(1) as the target: real uid the target's, effective root to write shadow. */
+		if (setresuid(uid, 0, 0) != 0) {
+			code = 1;
+			snprintf(msg, sizeof(msg), "cannot take the identity of '%s': %s", user, strerror(errno));
+		} else {
+			memset(&cc, 0, sizeof(cc));
+			cc.oldpw = oldpw;
+			cc.newpw = newpw;
+			pcc.appdata_ptr = &cc;
+			ph = pam_begin(user, &pcc);
+			rc = pam_chauthtok(ph, 0);
+			if (rc != PAM_SUCCESS) {
+				code = rc == PAM_AUTHTOK_ERR || rc == PAM_AUTHTOK_RECOVERY_ERR ? 5 : 1;
+				snprintf(msg, sizeof(msg), "cannot change the password of '%s': %s", user,
+				    cc.said[0] ? cc.said : pam_strerror(ph, rc));
+			}
+			pam_end(ph, rc);
+			sodium_memzero(&cc, sizeof(cc));
+		}
 	}
-	pam_end(ph, PAM_SUCCESS);
-	openlog("vault-launch", LOG_PID, LOG_AUTHPRIV);
-	syslog(LOG_NOTICE, "password of '%s' changed by vault rotation for '%s'", user, callername);
-	closelog();
-	exit(0);
+	vault_secret_free(&oldpw);
+	vault_secret_free(&newpw);
+	if (change && code == 0) {
+		openlog("vault-launch", LOG_PID, LOG_AUTHPRIV);
+		syslog(LOG_NOTICE, "password of '%s' changed by vault rotation for '%s'", user, callername);
+		closelog();
+	}
+	/* Nobody learns the outcome before the attempt's time is up. */
+	wait_until(&until);
+	close(lockfd);
+	close(dirfd);
+	if (msg[0] != '\0')
+		die(code, "%s", msg);
+	exit(code);
+}
+
+/* A descriptor number above 2, in decimal, nothing else (never atoi). */
+static int
+parse_fd(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > 100000)
+			return -1;
+		v = v * 10 + (uint32_t)(*s - '0');
+	}
+	if (v < 3 || v > 100000)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 int
@@ -504,12 +592,13 @@ main(int argc, char **argv)
 	pam_handle_t *ph = NULL;
 	unsigned char ticket[VAULT_TICKETBYTES];
 	const char *sock = NULL;
-	char **caller_env, **envp, cwd[4096], *tty;
+	char **caller_env, **envp, **pam_env, cwd[4096], why[300];
 	struct passwd *pw, pwcopy;
+	struct child_ctx cx;
+	launch_stamp_ctx *stamp;
 	vault_plan *plan;
-	struct sigaction ign, old_int, old_quit;
-	int i, ticket_fd = -1, rc, status;
-	pid_t pid;
+	int i, ticket_fd = -1, rc, status, no_pty = 0;
+	uint32_t fdnum;
 
 	/* 1. Before anything else. */
 	(void)setrlimit(RLIMIT_CORE, &nocore);
@@ -521,16 +610,18 @@ main(int argc, char **argv)
 			die(EXIT_VAULT, "cannot initialise libsodium");
 		pam_mode(strcmp(argv[1], "--pam-change") == 0, argv[2]);
 	}
-	for (i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--socket") == 0)
-			sock = argv[i + 1];
-		else if (strcmp(argv[i], "--ticket-fd") == 0)
-			ticket_fd = atoi(argv[i + 1]) > 2 ? atoi(argv[i + 1]) : -1;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--no-pty") == 0)
+			no_pty = 1;
+		else if (i + 1 < argc && strcmp(argv[i], "--socket") == 0)
+			sock = argv[++i];
+		else if (i + 1 < argc && strcmp(argv[i], "--ticket-fd") == 0)
+			ticket_fd = parse_fd(argv[++i], &fdnum) == 0 ? (int)fdnum : -1;
 		else
 			break;
 	}
 	if (i != argc || sock == NULL || ticket_fd < 0)
-		die(VAULT_EXIT_USAGE, "usage: vault-launch --socket PATH --ticket-fd N (started by 'vault run')\n"
+		die(VAULT_EXIT_USAGE, "usage: vault-launch [--no-pty] --socket PATH --ticket-fd N (started by 'vault run')\n"
 		    "       vault-launch --pam-change USER | --pam-verify USER (started by 'vault rotate')");
 	if (vault_lib_init() != 0)
 		die(EXIT_VAULT, "cannot initialise libsodium");
@@ -548,59 +639,77 @@ main(int argc, char **argv)
 
 		snprintf(name, sizeof(name), "%s", plan->user);
 		vault_plan_free(&plan);
-		die(EXIT_NOTFOUND, "account '%s' does not exist on this machine", name);
+		die_unknown(EXIT_NOTFOUND, name);
 	}
 	pwcopy = *pw;
 	if ((pwcopy.pw_name = strdup(pw->pw_name)) == NULL || (pwcopy.pw_dir = strdup(pw->pw_dir)) == NULL ||
 	    (pwcopy.pw_shell = strdup(pw->pw_shell ? pw->pw_shell : "")) == NULL)
 		die(EXIT_VAULT, "out of memory");
 
-	/* 3-4. PAM: authenticate with the stored password, then wipe it. */
-	pc.appdata_ptr = plan->secret;
-	if ((rc = pam_start("vault", plan->user, &pc, &ph)) != PAM_SUCCESS)
-		die(EXIT_VAULT, "PAM: %s", pam_strerror(NULL, rc));
-	{
-		struct passwd *caller = getpwuid(getuid());
-
-		if (caller != NULL)
-			(void)pam_set_item(ph, PAM_RUSER, caller->pw_name);
-		if ((tty = ttyname(STDIN_FILENO)) != NULL)
-			(void)pam_set_item(ph, PAM_TTY, tty);
+	/*
+	 * 3-4. PAM, in two handles. The first authenticates with the stored
+	 * password and is ended at once: pam_end wipes PAM_AUTHTOK, which an
+	 * application cannot clear otherwise (pam_set_item refuses it). The
+	 * second, which never saw the password and whose conversation refuses
+	 * every prompt, does account management, credentials and the session.
+	 */
+	stamp = launch_stamp_open(getuid(), pwcopy.pw_uid, pwcopy.pw_name, plan->secret->buf, plan->secret->len);
+	if (!launch_stamp_valid(stamp)) {
+		pc.appdata_ptr = plan->secret;
+		ph = pam_begin(plan->user, &pc);
+		rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+		vault_secret_free(&plan->secret);
+		if (rc != PAM_SUCCESS) {
+			launch_stamp_void(stamp);
+			launch_stamp_close(&stamp);
+			pam_fail(ph, rc, plan->account);
+		}
+		pam_forget_password(ph);
+		pam_end(ph, PAM_SUCCESS);
+		launch_stamp_write(stamp);
 	}
-	rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	/* 7. Within the timestamp's lifetime: no password hash, but everything below. */
 	vault_secret_free(&plan->secret);
-	pc.appdata_ptr = NULL;
-	if (rc != PAM_SUCCESS)
-		pam_fail(ph, rc, plan->account);
+	launch_stamp_close(&stamp);
+	ph = pam_begin(plan->user, &refuse_conv);
 	if ((rc = pam_acct_mgmt(ph, PAM_SILENT)) != PAM_SUCCESS)
 		pam_fail(ph, rc, plan->account);
+	/* Limits: the system's, then the site's pam_limits (in the session). */
+	if (launch_limits_reset(why, sizeof(why)) != 0) {
+		pam_end(ph, PAM_ABORT);
+		die(EXIT_VAULT, "%s", why);
+	}
 	if ((rc = pam_setcred(ph, PAM_ESTABLISH_CRED)) != PAM_SUCCESS)
 		pam_fail(ph, rc, plan->account);
 	if ((rc = pam_open_session(ph, PAM_SILENT)) != PAM_SUCCESS) {
 		(void)pam_setcred(ph, PAM_DELETE_CRED);
 		pam_fail(ph, rc, plan->account);
 	}
-	envp = build_env(plan, &pwcopy, caller_env, ph);
+	pam_env = pam_getenvlist(ph);
+	envp = launch_env_build(caller_env, plan->keep_env, &pwcopy, pam_env);
+	launch_strv_free(pam_env);
+	if (envp == NULL) {
+		end_session(ph);
+		die(EXIT_VAULT, "out of memory");
+	}
 
-	/* 5-7. A child becomes the target; we stay to close the session. */
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	(void)sigaction(SIGINT, &ign, &old_int);
-	(void)sigaction(SIGQUIT, &ign, &old_quit);
-	if ((pid = fork()) < 0)
-		die(EXIT_VAULT, "fork: %s", strerror(errno));
-	if (pid == 0)
-		child(plan, &pwcopy, envp, plan->profile ? pwcopy.pw_dir : cwd);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			die(EXIT_VAULT, "waitpid: %s", strerror(errno));
+	/* 5-7. A child becomes the target; we stay its parent until it ends, then close the session. */
+	cx.plan = plan;
+	cx.pw = &pwcopy;
+	cx.envp = envp;
+	cx.cwd = plan->profile ? pwcopy.pw_dir : cwd;
+	if ((status = launch_run(!no_pty, child_start, &cx)) < 0) {
+		int e = errno;
+
+		end_session(ph);
+		die(EXIT_VAULT, "cannot start the program: %s", strerror(e));
 	}
 	(void)pam_close_session(ph, PAM_SILENT);
 	(void)pam_setcred(ph, PAM_DELETE_CRED);
 	pam_end(ph, PAM_SUCCESS);
 	vault_plan_free(&plan);
-	strv_free(envp);
-	strv_free(caller_env);
+	launch_strv_free(envp);
+	launch_strv_free(caller_env);
 	free(pwcopy.pw_name);
 	free(pwcopy.pw_dir);
 	free(pwcopy.pw_shell);

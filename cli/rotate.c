@@ -112,14 +112,14 @@ cli_print_rotation(const vault_account *a, int json)
 		return;
 	}
 	if (a->rotate_with == VAULT_ROTATE_NONE) {
-		printf("rotate:   none (set with 'vault edit %s --rotate-with local|command:CMD')\n", a->name);
+		printf("rotate:   none (set with 'vault edit %s --rotate-with local|command:CMD')\n", cli_esc(a->name));
 	} else {
 		if (a->rotate_with == VAULT_ROTATE_LOCAL)
 			printf("rotate:   local account, through vault-launch and PAM\n");
 		else
-			printf("rotate:   command: %s\n", a->rotate_cmd);
+			printf("rotate:   command: %s\n", cli_esc(a->rotate_cmd));
 		if (*a->verify_cmd)
-			printf("verify:   command: %s\n", a->verify_cmd);
+			printf("verify:   command: %s\n", cli_esc(a->verify_cmd));
 		else
 			printf("verify:   %s\n", a->rotate_with == VAULT_ROTATE_LOCAL ? "PAM logon" :
 			    "none (exit 0 of the rotate command is trusted)");
@@ -149,17 +149,17 @@ cli_print_rotation(const vault_account *a, int json)
 		break;
 	case VAULT_RSTATE_PARKED:
 		printf("status:   PARKED after %u failures: no more automatic attempts; fix the target, "
-		       "then 'vault rotate %s'\n", a->failures, a->name);
+		       "then 'vault rotate %s'\n", a->failures, cli_esc(a->name));
 		break;
 	case VAULT_RSTATE_RECONCILE:
 		printf("status:   NEEDS RECONCILE: neither version %u (current) nor version %u is known to "
 		       "log on. Find which one the target has ('vault get %s --version N'), or reset it "
-		       "there, then store it with 'vault set %s'\n", a->version, a->pending, a->name,
-		    a->name);
+		       "there, then store it with 'vault set %s'\n", a->version, a->pending, cli_esc(a->name),
+		    cli_esc(a->name));
 		break;
 	}
 	if (*a->last_error)
-		printf("last:     %s\n", a->last_error);
+		printf("last:     %s\n", cli_esc(a->last_error));
 }
 
 struct tally {
@@ -305,7 +305,7 @@ static void
 progress(size_t done, size_t total, const char *name, int tty)
 {
 	if (tty) {
-		fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, total, done == total ? "done\n" : name);
+		fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, total, done == total ? "done\n" : cli_esc(name));
 		fflush(stderr);
 	} else if (done > 0 && (done == total || (total >= 10 && done % (total / 10) == 0))) {
 		fprintf(stderr, "vault: rotate --due: %zu/%zu accounts done\n", done, total);
@@ -353,12 +353,12 @@ rotate_due(struct session *s, const struct cli_opts *o, int dry)
 		if (t.json) {
 			json_result(&t, d.names[i], result, why);
 		} else if (dry) {
-			printf("%s\n", why);
+			printf("%s\n", cli_esc(why));
 		} else if (!result_ok(result)) {
 			if (tty)
 				fprintf(stderr, "\r\033[K");
-			fprintf(stderr, "vault: rotate %s: %s: %s\n", d.names[i], vault_rotate_result_name(result),
-			    why);
+			fprintf(stderr, "vault: rotate %s: %s: %s\n", cli_esc(d.names[i]), vault_rotate_result_name(result),
+			    cli_esc(why));
 		}
 	}
 	if (ret == 0 && !dry && d.n > 0)
@@ -467,25 +467,25 @@ cmd_rotate(int argc, char **argv)
 	} else if ((ret = rotate_one(&s, argv[optind], length, classes, dry, 0, &result, why, sizeof(why))) == 0) {
 		switch (result) {
 		case VAULT_ROTATED:
-			printf("rotated %s: %s\n", argv[optind], why);
+			printf("rotated %s: %s\n", cli_esc(argv[optind]), cli_esc(why));
 			break;
 		case VAULT_DRY_RUN:
-			printf("%s\n", why);
+			printf("%s\n", cli_esc(why));
 			break;
 		case VAULT_ROLLED_BACK:
 			fprintf(stderr, "vault: rotate %s failed; the old password stays current and the new "
 					"one is kept as a candidate: %s\n",
-			    argv[optind], why);
+			    cli_esc(argv[optind]), cli_esc(why));
 			ret = VAULT_EXIT_ERROR;
 			break;
 		case VAULT_RECONCILE:
 			fprintf(stderr, "vault: rotate %s: NEEDS RECONCILE: %s. Both passwords are kept; "
-					"see 'vault show %s'\n", argv[optind], why, argv[optind]);
+					"see 'vault show %s'\n", cli_esc(argv[optind]), cli_esc(why), cli_esc(argv[optind]));
 			ret = VAULT_EXIT_ERROR;
 			break;
 		default:
-			fprintf(stderr, "vault: rotate %s: %s: %s\n", argv[optind],
-			    vault_rotate_result_name(result), why);
+			fprintf(stderr, "vault: rotate %s: %s: %s\n", cli_esc(argv[optind]),
+			    vault_rotate_result_name(result), cli_esc(why));
 			ret = VAULT_EXIT_ERROR;
 		}
 	}

@@ -42,12 +42,13 @@ static int
 run_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[4096];
 
-	fprintf(stderr, "%s: ", cli_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* Names, parameters and programs in it came from input. */
+	fprintf(stderr, "%s: %s\n", cli_prog, cli_esc(msg));
 	return code;
 }
 
@@ -106,7 +107,7 @@ print_action(const vault_action *a, int json)
 		printf("},\"created\":\"%s\"}", t);
 		return;
 	}
-	printf("name:       %s\naccount:    %s\n", a->name, a->account);
+	printf("name:       %s\naccount:    %s\n", cli_esc(a->name), cli_esc(a->account));
 	printf("mode:       %s\n", a->netonly ? "network-only (runs as you, gets the password)" :
 					    "local account (vault-launch logs on as the account)");
 	if (a->netonly) {
@@ -114,7 +115,7 @@ print_action(const vault_action *a, int json)
 		if (a->deliver == VAULT_DELIVER_FD || a->deliver == VAULT_DELIVER_FILE)
 			printf(" (descriptor %u)", a->deliver_fd);
 		if (a->deliver == VAULT_DELIVER_ENV)
-			printf(" (%s)", a->deliver_env);
+			printf(" (%s)", cli_esc(a->deliver_env));
 		printf("\n");
 	} else {
 		printf("env:        %s\n", a->keep_env ? "yours, less LD_* and what sudo strips" :
@@ -123,19 +124,20 @@ print_action(const vault_action *a, int json)
 	}
 	printf("unattended: %s\nprogram:    %s\npin:        blake2b-256:%s\ncommand:    %s",
 	    a->unattended ? "yes (runs with no terminal while the agent is unlocked)" : "no (needs a terminal)",
-	    a->program, pin, a->argv0 != NULL && *a->argv0 ? a->argv0 : a->program);
+	    cli_esc(a->program), pin, cli_esc(a->argv0 != NULL && *a->argv0 ? a->argv0 : a->program));
 	for (i = 0; i < a->nargs; i++)
-		printf(" %s", a->args[i]);
+		printf(" %s", cli_esc(a->args[i]));
 	printf("\n");
 	for (i = 0; i < a->nparams; i++)
-		printf("param:      %s must match ^(%s)$\n", a->params[i].name, a->params[i].pattern);
+		printf("param:      %s must match ^(%s)$\n", cli_esc(a->params[i].name),
+		    cli_esc(a->params[i].pattern));
 	printf("created:    %s\n", t);
 	if (a->allow_argv_secret)
 		printf("WARNING: {secret} puts the password in the command line: anyone on this machine "
 		       "can read it in the process list (ps, /proc/PID/cmdline) while it runs.\n");
 	if (a->deliver == VAULT_DELIVER_ENV)
 		printf("WARNING: env delivery puts the password in %s: it shows in /proc/PID/environ to "
-		       "you and root, and every child process inherits it.\n", a->deliver_env);
+		       "you and root, and every child process inherits it.\n", cli_esc(a->deliver_env));
 }
 
 static int
@@ -155,8 +157,8 @@ action_item(vault_rd *r, size_t i, void *arg)
 	} else {
 		if (i == 0)
 			printf("%-24s %-24s %-10s %s\n", "NAME", "ACCOUNT", "MODE", "PROGRAM");
-		printf("%-24s %-24s %-10s %s%s\n", a->name, a->account,
-		    a->netonly ? vault_deliver_name(a->deliver) : "local", a->program,
+		printf("%-24s %-24s %-10s %s%s\n", cli_esc(a->name), cli_esc(a->account),
+		    a->netonly ? vault_deliver_name(a->deliver) : "local", cli_esc(a->program),
 		    a->unattended ? "  (unattended)" : "");
 	}
 	vault_action_free(&a);
@@ -343,10 +345,11 @@ action_add(int argc, char **argv)
 	vault_action_encode(&p, a);
 	vault_wr_u8(&p, (uint8_t)replace);
 	if ((ret = cli_call(&s, VAULT_MSG_ACTION_ADD, &p, &resp, "cannot save the action")) == 0) {
-		printf("saved action %s: runs %s as %s\n", a->name, a->program, a->account);
+		printf("saved action %s: runs %s as %s\n", cli_esc(a->name), cli_esc(a->program),
+		    cli_esc(a->account));
 		if (a->allow_argv_secret || a->deliver == VAULT_DELIVER_ENV)
 			fprintf(stderr, "warning: this action exposes the password (%s); see 'vault action show %s'\n",
-			    a->allow_argv_secret ? "in the process list" : "in the environment", a->name);
+			    a->allow_argv_secret ? "in the process list" : "in the environment", cli_esc(a->name));
 	}
 	vault_wr_free(&p);
 	vault_wr_free(&resp);
@@ -403,7 +406,7 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 	vault_wr_cstr(&p, argv[optind]);
 	if (strcmp(sub, "rm") == 0) {
 		if ((ret = cli_call(&s, VAULT_MSG_ACTION_RM, &p, &resp, "cannot remove the action")) == 0)
-			printf("removed action %s\n", argv[optind]);
+			printf("removed action %s\n", cli_esc(argv[optind]));
 		goto out;
 	}
 	if ((ret = cli_call(&s, VAULT_MSG_ACTION_SHOW, &p, &resp, "cannot show the action")) != 0)
@@ -427,7 +430,8 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 	close(fd);
 	vault_pin_hex(was, a->pin);
 	vault_pin_hex(now, pin);
-	printf("action:  %s\nprogram: %s\npinned:  %s\nnow:     %s\n", a->name, a->program, was, now);
+	printf("action:  %s\nprogram: %s\npinned:  %s\nnow:     %s\n", cli_esc(a->name), cli_esc(a->program),
+	    was, now);
 	if (sodium_memcmp(pin, a->pin, VAULT_PINBYTES) == 0) {
 		printf("unchanged; nothing to do\n");
 		goto out;
@@ -448,7 +452,7 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 	vault_wr_cstr(&p, a->program);
 	vault_wr_bytes(&p, pin, VAULT_PINBYTES);
 	if ((ret = cli_call(&s, VAULT_MSG_ACTION_REPIN, &p, &resp, "cannot repin")) == 0)
-		printf("repinned %s\n", a->name);
+		printf("repinned %s\n", cli_esc(a->name));
 out:
 	vault_action_free(&a);
 	vault_wr_free(&p);
@@ -583,6 +587,10 @@ exec_netonly(const vault_plan *p, const char *sock)
 	    strerror(errno));
 }
 
+/* vault run --no-pty: the program gets the caller's terminal itself (vault-launch --no-pty). */
+#define OPT_NOPTY 0x1000
+static int run_no_pty;
+
 /* Local account: hand our pid to vault-launch with the ticket on a pipe. */
 static int
 exec_launch(const vault_plan *p, const char *sock)
@@ -597,7 +605,10 @@ exec_launch(const vault_plan *p, const char *sock)
 	close(fds[1]);
 	snprintf(fdarg, sizeof(fdarg), "%d", fds[0]);
 	fflush(NULL);
-	execl(prog, "vault-launch", "--socket", sock, "--ticket-fd", fdarg, (char *)NULL);
+	if (run_no_pty)
+		execl(prog, "vault-launch", "--no-pty", "--socket", sock, "--ticket-fd", fdarg, (char *)NULL);
+	else
+		execl(prog, "vault-launch", "--socket", sock, "--ticket-fd", fdarg, (char *)NULL);
 	return run_fail(errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, "cannot execute %s: %s", prog,
 	    strerror(errno));
 }
@@ -605,7 +616,8 @@ exec_launch(const vault_plan *p, const char *sock)
 int
 cmd_run(int argc, char **argv)
 {
-	static const struct option lo[] = { COMMON_OPTS, RUNAS_OPTS, { NULL, 0, NULL, 0 } };
+	static const struct option lo[] = { COMMON_OPTS, RUNAS_OPTS, { "no-pty", no_argument, NULL, OPT_NOPTY },
+		{ NULL, 0, NULL, 0 } };
 	struct cli_opts o = { 0 };
 	struct session s;
 	vault_action *adhoc = NULL;
@@ -627,6 +639,10 @@ cmd_run(int argc, char **argv)
 		if (c == 'h') {
 			vault_action_free(&adhoc);
 			return cli_show_help("run");
+		}
+		if (c == OPT_NOPTY) {
+			run_no_pty = 1;
+			continue;
 		}
 		if ((n = runas_opt(c, adhoc)) < 0) {
 			vault_action_free(&adhoc);

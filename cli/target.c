@@ -6,6 +6,9 @@
  *
  *   local          vault-launch --pam-change USER  (stdin: old\nnew\n)
  *                  vault-launch --pam-verify USER  (stdin: password\n)
+ *                  each takes LAUNCH_ATTEMPT_SECONDS (3 s, see launch.c);
+ *                  exit 5: the site's password rules refused the new
+ *                  password (nothing changed; why holds PAM's words)
  *   command:CMD    /bin/sh -c CMD, as the caller   (stdin: old\nnew\n)
  *                  exit 0 changed; exit 1-127: nothing changed;
  *                  killed (or exit 128+, a shell's report of a killed
@@ -158,6 +161,9 @@ write_all(int fd, const unsigned char *p, size_t len)
 #define SPAWN_FAILED (-1)
 #define SPAWN_UNKNOWN (-2)
 
+/* When >= 0, the child's stdout and stderr go there (vault-launch's words, kept for why). */
+static int spawn_errfd = -1;
+
 static int
 spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const vault_secret *s2,
     int *status, int *timed_out, char *why, size_t whylen)
@@ -187,6 +193,8 @@ spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const 
 
 		(void)setpgid(0, 0); /* a timeout kills the command's whole group */
 		if (dup2(p[0], STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		if (spawn_errfd >= 0 && (dup2(spawn_errfd, STDOUT_FILENO) < 0 || dup2(spawn_errfd, STDERR_FILENO) < 0))
 			_exit(127);
 		if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
 			for (int fd = 3; fd < 1024; fd++)
@@ -265,20 +273,44 @@ static int
 run_launch(const char *mode, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
     int *status, char *why, size_t whylen)
 {
-	char prog[PATH_MAX];
+	char prog[PATH_MAX], said[512];
 	char *argv[] = { prog, (char *)(uintptr_t)mode, a->user, NULL };
-	int timed_out;
+	int timed_out, rc, ep[2];
+	ssize_t n;
+	size_t got = 0;
 
+	if (whylen > 0)
+		why[0] = '\0';
 	if (target_launch_program(prog, sizeof(prog)) != 0) {
 		snprintf(why, whylen, "cannot find vault-launch (set VAULT_LAUNCH_PROGRAM)");
 		return SPAWN_FAILED;
 	}
-	return spawn(argv, NULL, s1, s2, status, &timed_out, why, whylen);
+	/* Its one line of error (PAM's words on a refusal) becomes why; a pipe holds far more. */
+	if (pipe2(ep, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return SPAWN_FAILED;
+	}
+	spawn_errfd = ep[1];
+	rc = spawn(argv, NULL, s1, s2, status, &timed_out, why, whylen);
+	spawn_errfd = -1;
+	close(ep[1]);
+	while (got + 1 < sizeof(said) && ((n = read(ep[0], said + got, sizeof(said) - 1 - got)) > 0 ||
+	                                     (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	close(ep[0]);
+	said[got] = '\0';
+	said[strcspn(said, "\n")] = '\0';
+	if (rc == 0 && said[0] != '\0') {
+		fprintf(stderr, "%s\n", said);
+		snprintf(why, whylen, "%s", strncmp(said, "vault-launch: ", 14) == 0 ? said + 14 : said);
+	}
+	return rc;
 }
 
 /* vault-launch's answers in --pam-change and --pam-verify modes. */
 #define LAUNCH_REJECTED 3
 #define LAUNCH_NOUSER 4
+#define LAUNCH_REFUSED 5
 
 static int
 change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw,
@@ -301,7 +333,11 @@ change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault
 			snprintf(why, whylen, "there is no local account '%s'", a->user);
 			return VAULT_ERR_BADPASS;
 		}
-		describe(why, whylen, "vault-launch", status);
+		/* The site's password rules refused the new one: why holds PAM's words. */
+		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_REFUSED)
+			return VAULT_ERR_BADPASS;
+		if (why[0] == '\0')
+			describe(why, whylen, "vault-launch", status);
 		return VAULT_ERR_IO;
 	}
 	if ((rc = run_shell(a->rotate_cmd, a, oldpw, newpw, &status, why, whylen)) != 0)

@@ -11,14 +11,33 @@
  * with mac_0 all zeros. vault_meta 'audit_head' = u64 n | BLAKE2b(key,
  * "vault-audit-head" | u64 n | mac_n). Editing, reordering or deleting a
  * row breaks a mac; cutting rows off the end breaks the head. What the
- * chain cannot show is the whole file rolled back to an older copy: that
- * is a limit stated in SECURITY.md.
+ * chain cannot show is the whole file rolled back to an older copy: for
+ * that the vault remembers the newest entry it has seen (in memory, and
+ * in a state file outside the vault) and syslog gets each new head.
+ *
+ * MUST rules:
+ *  - only the newest row ever changes after it is written (a repeated
+ *    refusal counts into it), and it is sealed and chained again whole;
+ *  - nothing is appended to a log that is shorter than, or differs
+ *    from, one this process saw (vault_audit_fresh);
+ *  - reading pages never holds more than one page: the log may be of
+ *    any size.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "internal.h"
 
 #define MACBYTES 32U
+/* State file: "VAS1" | vault id | u64 seq | mac of the entry before it. */
+#define STATEMAGIC "VAS1"
+#define STATEBYTES (4U + VAULT_IDBYTES + 8U + MACBYTES)
 
 static int
 chain_mac_key(unsigned char out[MACBYTES], const unsigned char key[VAULT_KEYBYTES], uint64_t seq,
@@ -85,6 +104,224 @@ last_row(vault *v, uint64_t *seq, unsigned char mac[MACBYTES])
 }
 
 static int check_head(vault *v, uint64_t n, const unsigned char last[MACBYTES]);
+static int row_mac(vault *v, uint64_t seq, unsigned char mac[MACBYTES]);
+static int entry_open(vault *v, uint64_t seq, const unsigned char *ent, size_t entlen, vault_wr *ad,
+    vault_wr *pt, vault_audit_entry *e);
+
+/*
+ * Freshness. v->audit_seen is the highest entry this process has seen,
+ * with the mac of the entry before it (which can no longer change: only
+ * the newest entry takes repeats); with a state file
+ * (vault_audit_state_dir) it survives the process. Written after each
+ * change, without fsync: it is a witness, not data, and a crash loses at
+ * most the newest few entries of it.
+ */
+static void
+state_save(vault *v)
+{
+	unsigned char buf[STATEBYTES];
+	char tmp[4096 + 8];
+	int fd, i, ok;
+
+	if (v->audit_state == NULL)
+		return;
+	memcpy(buf, STATEMAGIC, 4);
+	memcpy(buf + 4, v->id, VAULT_IDBYTES);
+	for (i = 0; i < 8; i++)
+		buf[4 + VAULT_IDBYTES + i] = (unsigned char)(v->audit_seen >> (56 - 8 * i));
+	memcpy(buf + 12 + VAULT_IDBYTES, v->audit_seen_mac, MACBYTES);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", v->audit_state) >= sizeof(tmp))
+		return;
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return;
+	ok = write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf);
+	ok = close(fd) == 0 && ok;
+	/* Best effort: a full disk must not stop the vault; memory still holds. */
+	if (!ok || rename(tmp, v->audit_state) != 0)
+		(void)unlink(tmp);
+}
+
+static void
+seen_update(vault *v, uint64_t seq, const unsigned char mac[MACBYTES])
+{
+	if (seq < v->audit_seen ||
+	    (seq == v->audit_seen && sodium_memcmp(mac, v->audit_seen_mac, MACBYTES) == 0))
+		return;
+	v->audit_seen = seq;
+	memcpy(v->audit_seen_mac, mac, MACBYTES);
+	state_save(v);
+}
+
+static const char *
+state_hint(const vault *v)
+{
+	return v->audit_state != NULL ? v->audit_state : "(this process's memory)";
+}
+
+int
+vault_audit_fresh(vault *v)
+{
+	unsigned char mac[MACBYTES], before[MACBYTES];
+	uint64_t n;
+	int rc;
+
+	if (v->audit_seen == 0) {
+		/*
+		 * Nothing seen yet: remember where the log is. Damage is
+		 * verify's to report, and the caller's detail stays as it was.
+		 */
+		char keep[sizeof(v->detail)];
+
+		memcpy(keep, v->detail, sizeof(keep));
+		if (last_row(v, &n, mac) == 0 && n > 0 && row_mac(v, n - 1, before) == 0)
+			seen_update(v, n, before);
+		memcpy(v->detail, keep, sizeof(keep));
+		return 0;
+	}
+	if ((rc = last_row(v, &n, mac)) != 0)
+		return rc;
+	if (n < v->audit_seen) {
+		vault_detail(v, "the audit log ends at entry %llu but entry %llu was seen: the vault file "
+				"was rolled back or its log cut; if you restored a backup on purpose, remove %s",
+		    (unsigned long long)n, (unsigned long long)v->audit_seen, state_hint(v));
+		return VAULT_ERR_CORRUPT;
+	}
+	/*
+	 * The row before the newest one seen can no longer change (only the
+	 * newest takes repeats): a different mac there is a different log.
+	 */
+	if (v->audit_seen > 1) {
+		if ((rc = row_mac(v, v->audit_seen - 1, before)) != 0)
+			return rc;
+		if (sodium_memcmp(before, v->audit_seen_mac, MACBYTES) != 0) {
+			vault_detail(v, "audit entry %llu is not the one seen before: the log was replaced by "
+					"another copy; if you restored a backup on purpose, remove %s",
+			    (unsigned long long)(v->audit_seen - 1), state_hint(v));
+			return VAULT_ERR_CORRUPT;
+		}
+	}
+	if (n > v->audit_seen) {
+		if ((rc = row_mac(v, n - 1, before)) != 0)
+			return rc;
+		seen_update(v, n, before);
+	}
+	return 0;
+}
+
+void
+vault_audit_forget(vault *v)
+{
+	v->audit_seen = 0;
+	sodium_memzero(v->audit_seen_mac, sizeof(v->audit_seen_mac));
+	/* The next vault_audit_fresh records the log as it now is, and rewrites the file. */
+	if (v->audit_state != NULL)
+		(void)unlink(v->audit_state);
+}
+
+int
+vault_audit_state_dir(vault *v, const char *dir)
+{
+	unsigned char buf[STATEBYTES + 1], h[8];
+	char idhex[2 * VAULT_IDBYTES + 1], hhex[2 * sizeof(h) + 1], *real = NULL, *path = NULL;
+	uint64_t seq = 0;
+	struct stat sb;
+	ssize_t got;
+	size_t len;
+	int fd = -1, rc = 0, i;
+
+	if ((real = realpath(v->path, NULL)) == NULL)
+		return VAULT_ERR_IO;
+	/* One file per vault and place: a backup copy elsewhere has a past of its own. */
+	crypto_generichash(h, sizeof(h), (const unsigned char *)real, strlen(real), NULL, 0);
+	free(real);
+	vault_id_hex(v, idhex);
+	sodium_bin2hex(hhex, sizeof(hhex), h, sizeof(h));
+	len = strlen(dir) + sizeof("/audit-") + strlen(idhex) + 1 + strlen(hhex);
+	if ((path = malloc(len)) == NULL)
+		return VAULT_ERR_NOMEM;
+	snprintf(path, len, "%s/audit-%s-%s", dir, idhex, hhex);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		if (errno != ENOENT) {
+			vault_detail(v, "cannot read %s: %s", path, strerror(errno));
+			rc = errno == ELOOP ? VAULT_ERR_SYMLINK : VAULT_ERR_IO;
+		}
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 022) != 0) {
+		vault_detail(v, "%s is not a regular file of ours that only we can write", path);
+		rc = VAULT_ERR_PERM;
+		goto out;
+	}
+	got = read(fd, buf, sizeof(buf));
+	if (got != (ssize_t)STATEBYTES || memcmp(buf, STATEMAGIC, 4) != 0 ||
+	    memcmp(buf + 4, v->id, VAULT_IDBYTES) != 0) {
+		vault_detail(v, "%s is damaged; remove it to start afresh", path);
+		rc = VAULT_ERR_CORRUPT;
+		goto out;
+	}
+	for (i = 0; i < 8; i++)
+		seq = seq << 8 | buf[4 + VAULT_IDBYTES + i];
+	if (seq > v->audit_seen) {
+		v->audit_seen = seq;
+		memcpy(v->audit_seen_mac, buf + 12 + VAULT_IDBYTES, MACBYTES);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0) {
+		free(v->audit_state);
+		v->audit_state = path;
+		path = NULL;
+	}
+	free(path);
+	return rc;
+}
+
+int
+vault_audit_head(vault *v, uint64_t *seq, unsigned char mac[VAULT_AUDIT_HEADBYTES])
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *h;
+	int rc, i;
+
+	*seq = 0;
+	memset(mac, 0, VAULT_AUDIT_HEADBYTES);
+	if ((rc = vault_prepare(v, &st, "SELECT value FROM vault_meta WHERE key='audit_head'")) != 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 8 + MACBYTES) {
+		h = sqlite3_column_blob(st, 0);
+		for (i = 0; i < 8; i++)
+			*seq = *seq << 8 | h[i];
+		memcpy(mac, h + 8, VAULT_AUDIT_HEADBYTES);
+		rc = 0;
+	} else if (rc == SQLITE_ROW) {
+		rc = VAULT_ERR_CORRUPT;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "read audit head");
+	}
+	vault_stmt_done(v, st);
+	return rc;
+}
+
+/*
+ * The witness outside the file: each new head goes to the system log
+ * (authpriv), where a whole-file rollback cannot reach it. `vault log
+ * --verify` prints the same pair for an administrator to compare. This
+ * is the audit record's own side channel, not a message to the user.
+ */
+static void
+head_syslog(const vault *v, uint64_t seq, const unsigned char head[MACBYTES])
+{
+	char idhex[2 * VAULT_IDBYTES + 1], mhex[2 * VAULT_AUDIT_PREFIXBYTES + 1];
+
+	vault_id_hex(v, idhex);
+	sodium_bin2hex(mhex, sizeof(mhex), head, VAULT_AUDIT_PREFIXBYTES);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "vault %s: audit entry %llu, head %s", idhex,
+	    (unsigned long long)seq, mhex);
+}
 
 static int
 audit_ad(vault_wr *ad, const vault *v, uint64_t seq)
@@ -128,16 +365,64 @@ check_last(vault *v, uint64_t n, const unsigned char mac[MACBYTES])
 	return rc;
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/*
+ * Is e a repeat of the newest entry (row seq, whose sealed entry is ent),
+ * within the window? Then *old gets that entry, for the caller to count
+ * in. Only refusals repeat: releases and changes each keep a row.
+ */
+static int
+repeat_of(vault *v, uint64_t seq, const vault_audit_entry *e, vault_audit_entry *old)
+{
+	sqlite3_stmt *st = NULL;
+	vault_wr ad, pt;
+	int rc, hit = 0;
+
+	memset(old, 0, sizeof(*old));
+	if (seq == 0 || e->outcome == NULL || strncmp(e->outcome, "refused", 7) != 0)
+		return 0;
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	if ((rc = vault_prepare(v, &st, "SELECT entry FROM audit WHERE id = ?")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? VAULT_ERR_CORRUPT : vault_sql_err(v, rc, "read audit log");
+		goto out;
+	}
+	if ((rc = entry_open(v, seq, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &ad,
+		 &pt, old)) != 0)
+		goto out;
+	hit = old->uid == e->uid && old->pid == e->pid && same_str(old->exe, e->exe) &&
+	    same_str(old->op, e->op) && same_str(old->account, e->account) &&
+	    same_str(old->action, e->action) && same_str(old->outcome, e->outcome) &&
+	    same_str(old->params, e->params) && e->time >= old->last &&
+	    e->time - old->last <= VAULT_AUDIT_REPEAT_WINDOW && old->count < UINT32_MAX;
+out:
+	vault_stmt_done(v, st);
+	vault_wr_free(&ad);
+	vault_wr_free(&pt);
+	if (!hit)
+		vault_audit_entry_clear(old);
+	return rc != 0 ? rc : hit;
+}
+
 int
 vault_audit_append(vault *v, const vault_audit_entry *in)
 {
-	vault_audit_entry e = *in;
+	vault_audit_entry e = *in, old;
 	unsigned char prev[MACBYTES], mac[MACBYTES], head[8 + MACBYTES];
 	sqlite3_stmt *st = NULL;
 	vault_wr pt, ad, ct;
 	uint64_t seq;
-	int rc, i;
+	int rc, i, rep = 0;
 
+	memset(&old, 0, sizeof(old));
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
 	vault_wr_init(&pt, 1, 0); /* sealed from secure memory, like every record */
@@ -148,17 +433,39 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 		return rc;
 	if ((rc = last_row(v, &seq, prev)) != 0)
 		goto out;
+	/* Never append to a log shorter than one we saw: that would hide the cut. */
+	if ((rc = vault_audit_fresh(v)) != 0)
+		goto out;
 	/* Never chain onto a tail that was cut or edited: that would re-seal it. */
 	if ((rc = check_head(v, seq, prev)) != 0 || (rc = check_last(v, seq, prev)) != 0)
 		goto out;
-	e.seq = ++seq;
 	if (e.time == 0)
 		e.time = vault_now();
-	if ((rc = vault_audit_encode(&pt, &e)) != 0 || (rc = audit_ad(&ad, v, seq)) != 0 ||
+	e.count = 1;
+	e.last = e.time;
+	/*
+	 * A refusal repeated within the window counts into the newest entry,
+	 * which is sealed and chained again onto the row before it: a loop
+	 * cannot bloat the file, and nothing but the newest row ever changes.
+	 */
+	if ((rep = repeat_of(v, seq, &e, &old)) < 0) {
+		rc = rep;
+		goto out;
+	}
+	if (rep) {
+		old.count = old.count > 1 ? old.count + 1 : 2;
+		old.last = e.time;
+		if ((rc = row_mac(v, seq - 1, prev)) != 0)
+			goto out;
+	} else {
+		e.seq = ++seq;
+	}
+	if ((rc = vault_audit_encode(&pt, rep ? &old : &e)) != 0 || (rc = audit_ad(&ad, v, seq)) != 0 ||
 	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, v->keys->record)) != 0 ||
 	    (rc = chain_mac(mac, v, seq, prev, ct.p, ct.len)) != 0)
 		goto out;
-	if ((rc = vault_prepare(v, &st, "INSERT INTO audit(id, entry, mac) VALUES (?,?,?)")) != 0)
+	if ((rc = vault_prepare(v, &st, rep ? "UPDATE audit SET entry = ?2, mac = ?3 WHERE id = ?1" :
+					      "INSERT INTO audit(id, entry, mac) VALUES (?,?,?)")) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	sqlite3_bind_blob(st, 2, ct.p, (int)ct.len, SQLITE_STATIC);
@@ -183,10 +490,15 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "update audit head");
 	if (rc == 0)
 		rc = vault_txn_commit(v);
+	if (rc == 0) {
+		seen_update(v, seq, prev);
+		head_syslog(v, seq, head + 8);
+	}
 out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	vault_audit_entry_clear(&old);
 	vault_wr_free(&pt);
 	vault_wr_free(&ad);
 	vault_wr_free(&ct);
@@ -226,29 +538,107 @@ check_head(vault *v, uint64_t n, const unsigned char last[MACBYTES])
 	return rc;
 }
 
+/* Opens and decodes row seq's sealed entry into e (cleared on failure). */
+static int
+entry_open(vault *v, uint64_t seq, const unsigned char *ent, size_t entlen, vault_wr *ad, vault_wr *pt,
+    vault_audit_entry *e)
+{
+	vault_rd r;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	ad->len = pt->len = 0;
+	if ((rc = audit_ad(ad, v, seq)) != 0)
+		return rc;
+	/* Out of memory is not damage: only a bad record is CORRUPT. */
+	if ((rc = vault_unseal(pt, ent, entlen, ad->p, ad->len, v->keys->record)) != 0) {
+		if (rc != VAULT_ERR_NOMEM) {
+			vault_detail(v, "audit log: entry %llu is damaged or was tampered with",
+			    (unsigned long long)seq);
+			rc = VAULT_ERR_CORRUPT;
+		}
+		return rc;
+	}
+	r.p = pt->p;
+	r.len = pt->len;
+	if ((rc = vault_audit_decode(&r, e)) != 0 || vault_rd_end(&r) != 0 || e->seq != seq) {
+		vault_audit_entry_clear(e);
+		if (rc != VAULT_ERR_NOMEM) {
+			vault_detail(v, "audit log: entry %llu is malformed", (unsigned long long)seq);
+			rc = VAULT_ERR_CORRUPT;
+		}
+	}
+	return rc;
+}
+
+/* The stored mac of row seq (zeros for row 0); CORRUPT if it is missing. */
+static int
+row_mac(vault *v, uint64_t seq, unsigned char mac[MACBYTES])
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(mac, 0, MACBYTES);
+	if (seq == 0)
+		return 0;
+	if ((rc = vault_prepare(v, &st, "SELECT mac FROM audit WHERE id = ?")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == MACBYTES) {
+		memcpy(mac, sqlite3_column_blob(st, 0), MACBYTES);
+		rc = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		vault_detail(v, "audit log: entry %llu is missing", (unsigned long long)seq);
+		rc = VAULT_ERR_CORRUPT;
+	} else {
+		rc = vault_sql_err(v, rc, "read audit log");
+	}
+	vault_stmt_done(v, st);
+	return rc;
+}
+
 int
-vault_audit_walk(vault *v, int verify, int (*fn)(const vault_audit_entry *e, void *arg), void *arg)
+vault_audit_page(vault *v, unsigned flags, uint64_t from, size_t max,
+    int (*fn)(const vault_audit_entry *e, void *arg), void *arg, uint64_t *next)
 {
 	unsigned char prev[MACBYTES], mac[MACBYTES];
 	sqlite3_stmt *st = NULL;
 	vault_wr ad, pt;
-	uint64_t expect = 1;
-	int rc, src;
+	int verify = (flags & VAULT_AUDIT_VERIFY) != 0, reverse = (flags & VAULT_AUDIT_REVERSE) != 0;
+	uint64_t expect, seq = 0;
+	size_t rows = 0;
+	int rc, src = SQLITE_DONE;
 
+	*next = 0;
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
-	memset(prev, 0, sizeof(prev));
+	if (verify && reverse)
+		return VAULT_ERR_INVAL;
+	if (!reverse && from == 0)
+		from = 1;
+	if (reverse && from == 0)
+		from = UINT64_MAX >> 1; /* the newest: ids are SQLite's signed 64 bits */
+	if (from > (UINT64_MAX >> 1))
+		return VAULT_ERR_INVAL;
+	expect = from;
 	vault_wr_init(&ad, 0, 0);
-	vault_wr_init(&pt, 0, 0);
-	if ((rc = vault_prepare(v, &st, "SELECT id, entry, mac FROM audit ORDER BY id")) != 0)
+	vault_wr_init(&pt, 1, 0);
+	/* A page that starts in the middle chains onto the stored mac before it. */
+	if (verify && (rc = row_mac(v, from - 1, prev)) != 0)
 		return rc;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+	if ((rc = vault_prepare(v, &st, reverse ?
+		 "SELECT id, entry, mac FROM audit WHERE id <= ? ORDER BY id DESC" :
+		 "SELECT id, entry, mac FROM audit WHERE id >= ? ORDER BY id")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+	while (rows < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *ent = sqlite3_column_blob(st, 1);
 		size_t entlen = (size_t)sqlite3_column_bytes(st, 1);
 		vault_audit_entry e;
-		vault_rd r;
 
+		seq = (uint64_t)sqlite3_column_int64(st, 0);
+		rows++;
 		if (verify) {
 			if (seq != expect) {
 				vault_detail(v, "audit log: entry %llu is missing", (unsigned long long)expect);
@@ -267,41 +657,31 @@ vault_audit_walk(vault *v, int verify, int (*fn)(const vault_audit_entry *e, voi
 			memcpy(prev, mac, MACBYTES);
 			expect++;
 		}
-		ad.len = pt.len = 0;
-		if ((rc = audit_ad(&ad, v, seq)) != 0)
+		if ((rc = entry_open(v, seq, ent, entlen, &ad, &pt, &e)) != 0)
 			goto out;
-		/* Out of memory is not damage: only a bad record is CORRUPT. */
-		if ((rc = vault_unseal(&pt, ent, entlen, ad.p, ad.len, v->keys->record)) != 0) {
-			if (rc != VAULT_ERR_NOMEM) {
-				vault_detail(v, "audit log: entry %llu is damaged or was tampered "
-						"with", (unsigned long long)seq);
-				rc = VAULT_ERR_CORRUPT;
-			}
-			goto out;
-		}
-		r.p = pt.p;
-		r.len = pt.len;
-		if ((rc = vault_audit_decode(&r, &e)) != 0 || vault_rd_end(&r) != 0 ||
-		    e.seq != seq) {
-			vault_audit_entry_clear(&e);
-			if (rc != VAULT_ERR_NOMEM) {
-				vault_detail(v, "audit log: entry %llu is malformed",
-				    (unsigned long long)seq);
-				rc = VAULT_ERR_CORRUPT;
-			}
-			goto out;
-		}
 		rc = fn ? fn(&e, arg) : 0;
 		vault_audit_entry_clear(&e);
-		if (rc != 0)
+		if (rc < 0)
 			goto out;
+		if (rc == 1) {
+			rc = 0;
+			src = SQLITE_ROW;
+			break;
+		}
+	}
+	if (rows == max || src == SQLITE_ROW) {
+		/* More may follow: the caller asks again from *next. */
+		*next = reverse ? seq - 1 : seq + 1;
+		rc = 0;
+		goto out;
 	}
 	if (src != SQLITE_DONE) {
 		rc = vault_sql_err(v, src, "read audit log");
 		goto out;
 	}
-	if (verify)
-		rc = check_head(v, expect - 1, prev);
+	/* The end: the head must name the last row we chained. */
+	if (verify && (rc = check_head(v, expect - 1, prev)) == 0)
+		rc = vault_audit_fresh(v);
 out:
 	vault_stmt_done(v, st);
 	vault_wr_free(&ad);
@@ -318,7 +698,7 @@ out:
  * Memory does not grow with the log.
  */
 int
-vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count)
+vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, unsigned char *seen_mac)
 {
 	static const unsigned char hlabel[] = "vault-audit-head";
 	unsigned char prev_old[MACBYTES], prev_new[MACBYTES], mac[MACBYTES], head[8 + MACBYTES];
@@ -380,6 +760,9 @@ vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count)
 			goto out;
 		}
 		rc = 0;
+		/* The rewind memory names an entry by its mac: the same entry, new mac. */
+		if (seen_mac != NULL && seq + 1 == v->audit_seen)
+			memcpy(seen_mac, prev_new, MACBYTES);
 	}
 	if (n > 0) {
 		for (i = 0; i < 8; i++)
@@ -399,4 +782,32 @@ out:
 	vault_wr_free(&pt);
 	vault_wr_free(&ct);
 	return rc;
+}
+
+struct walk_ctx {
+	int (*fn)(const vault_audit_entry *e, void *arg);
+	void *arg;
+	int rc;
+};
+
+/* A walk's callback may return any nonzero value: it stops the walk and is passed back. */
+static int
+walk_one(const vault_audit_entry *e, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	if (w->fn == NULL || (w->rc = w->fn(e, w->arg)) == 0)
+		return 0;
+	return 1;
+}
+
+int
+vault_audit_walk(vault *v, int verify, int (*fn)(const vault_audit_entry *e, void *arg), void *arg)
+{
+	struct walk_ctx w = { fn, arg, 0 };
+	uint64_t next;
+	int rc;
+
+	rc = vault_audit_page(v, verify ? VAULT_AUDIT_VERIFY : 0, 1, SIZE_MAX, walk_one, &w, &next);
+	return rc != 0 ? rc : w.rc;
 }

@@ -404,6 +404,8 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 	if ((rc = copy_into_live(v, b)) != 0)
 		goto out;
 	rc = vault_store_reload(v);
+	/* A deliberate rollback, by someone who proved the passphrase: the rewind memory starts again. */
+	vault_audit_forget(v);
 	/* Its key may differ (another vault, with --force): load the restored one. */
 	if (rc == 0)
 		rc = keyfile != NULL ? vault_unlock_keyfile(v, keyfile) : vault_unlock_passphrase(v, pass, passlen);

@@ -67,6 +67,10 @@ struct vault {
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
 	vault_rotate_hooks hooks; /* the program's rotation targets */
+	/* The newest audit entry this process has seen, and the mac of the one before it (audit.c). */
+	uint64_t audit_seen;
+	unsigned char audit_seen_mac[32];
+	char *audit_state; /* the state file that outlives us, or NULL */
 	/*
 	 * The vault file as we checked it: a descriptor kept open (never
 	 * closed while SQLite may have the file open: store.c, held_fd) and
@@ -214,13 +218,25 @@ int vault_row_secret_store(vault *v, const struct vault_row *row, uint32_t versi
 int vault_row_secret_open(vault *v, const struct vault_row *row, uint32_t version,
     vault_secret **out, int64_t *created) VAULT_WUR;
 int vault_row_prune(vault *v, const struct vault_row *row) VAULT_WUR;
-/* Rekey (rekey.c) of the audit log: verifies the old chain, re-seals under nk. */
-int vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count) VAULT_WUR;
+/*
+ * Rekey (rekey.c) of the audit log: verifies the old chain, re-seals under
+ * nk. seen_mac (MACBYTES) gets the new mac of the entry v's rewind memory
+ * names (v->audit_seen - 1), for the caller to swap in once committed.
+ */
+int vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, unsigned char *seen_mac)
+    VAULT_WUR;
 /* 1 if version is one of a's rotation candidates. */
 int vault_account_is_candidate(const vault_account *a, uint32_t version);
 int vault_rotation_encode(vault_wr *w, const vault_account *a);
 int vault_rotation_decode(vault_rd *r, vault_account *a) VAULT_WUR;
 int vault_rotation_defaults(vault_account *a) VAULT_WUR;
+
+/*
+ * Audit (audit.c): forget the newest entry seen, in memory and in the
+ * state file. Only for a deliberate rollback that proved the passphrase
+ * (vault_restore); the next check starts from the log as it then is.
+ */
+void vault_audit_forget(vault *v);
 
 /* Paths and permissions (path.c). */
 int vault_check_dir(const char *path, char *why, size_t whylen) VAULT_WUR;

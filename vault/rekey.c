@@ -313,6 +313,7 @@ vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t 
 	sqlite3_stmt *st = NULL;
 	vault_audit_entry e;
 	char outcome[300];
+	unsigned char seen_old[sizeof(v->audit_seen_mac)], seen_new[sizeof(v->audit_seen_mac)];
 	uint32_t id = 0, others = 0;
 	int rc, began = 0;
 
@@ -358,7 +359,7 @@ vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t 
 	began = 1;
 	if ((rc = rekey_named(v, nk, 1, &info->accounts, &info->versions)) != 0 ||
 	    (rc = rekey_named(v, nk, 0, &info->actions, &info->versions)) != 0 ||
-	    (rc = vault_audit_rekey(v, nk, &info->audit)) != 0)
+	    (rc = vault_audit_rekey(v, nk, &info->audit, seen_new)) != 0)
 		goto out;
 	if ((rc = vault_prepare(v, &st, "UPDATE keyslots SET slot=? WHERE id=?")) != 0)
 		goto out;
@@ -395,12 +396,22 @@ vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t 
 	e.outcome = outcome;
 	old = v->keys;
 	v->keys = nk;
+	/*
+	 * The rewind memory (audit.c, vault_audit_fresh) names the entry before
+	 * the newest one seen by its mac, which the new audit key changed: the
+	 * same entry, translated, so the append below and every later request
+	 * still refuse a shorter or replaced log. Put back if nothing commits.
+	 */
+	memcpy(seen_old, v->audit_seen_mac, sizeof(seen_old));
+	if (v->audit_seen > 1)
+		memcpy(v->audit_seen_mac, seen_new, sizeof(seen_new));
 	rc = vault_audit_append(v, &e);
 	if (rc == 0)
 		rc = vault_txn_commit(v);
 	if (rc != 0) {
 		v->keys = old; /* nothing changed: the old keys stay */
 		old = NULL;
+		memcpy(v->audit_seen_mac, seen_old, sizeof(seen_old));
 		goto out;
 	}
 	began = 0;

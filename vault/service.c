@@ -542,34 +542,83 @@ h_slot_list(struct svc *s, vault_rd *r)
 	return rc != 0 ? rc : reply_ok(s, NULL);
 }
 
+/*
+ * LOG streams: each request returns one page, so no reply grows with the
+ * log and the agent is never busy with it for long.
+ *   request: u8 flags (VAULT_AUDIT_VERIFY, VAULT_AUDIT_REVERSE), u64 from,
+ *            u32 max entries wanted, u64 since (unix time, 0: any),
+ *            str account, str action ("" : any)
+ *   reply:   ITEM entry... OK u64 next (0: the end), u64 head entry,
+ *            head mac prefix (VAULT_AUDIT_PREFIXBYTES)
+ * At most LOG_PAGE_ROWS rows are read per request, matching or not.
+ */
+#define LOG_PAGE_ROWS 4096U
+#define LOG_PAGE_MAX 1024U
+
+struct log_q {
+	struct svc *s;
+	int64_t since;
+	char account[4 * VAULT_NAME_MAX + 1];
+	char action[4 * VAULT_NAME_MAX + 1];
+	uint32_t want;
+	uint32_t sent;
+};
+
 static int
 log_item(const vault_audit_entry *e, void *arg)
 {
-	struct svc *s = arg;
+	struct log_q *q = arg;
 	vault_wr p;
 	int rc;
 
+	if ((q->since != 0 && e->time < q->since) || (*q->account && strcmp(q->account, e->account) != 0) ||
+	    (*q->action && strcmp(q->action, e->action) != 0))
+		return 0;
 	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
 	if ((rc = vault_audit_encode(&p, e)) == 0)
-		rc = vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
+		rc = vault_frame_put(q->s->out, VAULT_MSG_ITEM, p.p, p.len);
 	vault_wr_free(&p);
-	return rc;
+	if (rc != 0)
+		return rc;
+	return ++q->sent >= q->want ? 1 : 0;
 }
 
 static int
 h_log(struct svc *s, vault_rd *r)
 {
-	uint8_t verify;
+	unsigned char head[VAULT_AUDIT_HEADBYTES];
+	struct log_q q;
+	uint64_t from, since, next = 0, hseq = 0;
+	uint8_t flags;
+	vault_wr p;
 	int rc;
 
-	if (vault_rd_u8(r, &verify) != 0 || vault_rd_end(r) != 0)
+	memset(&q, 0, sizeof(q));
+	q.s = s;
+	if (vault_rd_u8(r, &flags) != 0 || vault_rd_u64(r, &from) != 0 || vault_rd_u32(r, &q.want) != 0 ||
+	    vault_rd_u64(r, &since) != 0 || rd_name(r, q.account, sizeof(q.account)) != 0 ||
+	    rd_name(r, q.action, sizeof(q.action)) != 0 || vault_rd_end(r) != 0 ||
+	    (flags & ~(VAULT_AUDIT_VERIFY | VAULT_AUDIT_REVERSE)) != 0 || since > INT64_MAX)
 		return VAULT_ERR_PROTO;
+	q.since = (int64_t)since;
+	if (q.want == 0 || q.want > LOG_PAGE_MAX)
+		q.want = LOG_PAGE_MAX;
 	if ((rc = need_unlocked(s)) != 0)
 		return reply_err(s, rc);
-	rc = vault_audit_walk(s->v, verify, log_item, s);
+	rc = vault_audit_page(s->v, flags, from, LOG_PAGE_ROWS, log_item, &q, &next);
 	if (rc == VAULT_ERR_TOOBIG || rc == VAULT_ERR_NOMEM)
 		return rc;
-	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
+	if (rc == 0)
+		rc = vault_audit_head(s->v, &hseq, head);
+	if (rc != 0)
+		return reply_err(s, rc);
+	vault_wr_init(&p, 0, 0);
+	vault_wr_u64(&p, next);
+	vault_wr_u64(&p, hseq);
+	vault_wr_bytes(&p, head, VAULT_AUDIT_PREFIXBYTES);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
 }
 
 static int
@@ -1260,6 +1309,9 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 	int rc;
 
 	v->detail[0] = '\0';
+	/* A log shorter than one already seen means a rolled-back file: serve nothing. */
+	if (v->keys != NULL && (rc = vault_audit_fresh(v)) != 0)
+		return vault_frame_error(out, rc, v->detail);
 	switch (type) {
 	case VAULT_MSG_ADD:
 		rc = h_add(&s, &r);

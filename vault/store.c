@@ -1178,6 +1178,7 @@ vault_close(vault **vp)
 	db_close(v);
 	held_release(v->fd); /* after the connection, never before */
 	free(v->path);
+	free(v->audit_state);
 	sodium_memzero(v, sizeof(*v));
 	free(v);
 	*vp = NULL;
@@ -1249,6 +1250,11 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 				v->keys = keys;
 				keys = NULL;
 				v->unlocked_slot = id;
+				/* A rolled-back log is refused at unlock, not served. */
+				if ((rc = vault_audit_fresh(v)) != 0) {
+					vault_lock(v);
+					goto out;
+				}
 			}
 			rc = 0;
 			goto out;

@@ -596,7 +596,16 @@ typedef struct vault_audit_entry {
 	char *action;  /* saved action, or empty for ad hoc */
 	char *outcome; /* "released", "refused: ...", ... */
 	char *params;  /* run parameters as NAME=VALUE, space-separated, or empty */
+	/*
+	 * A refusal repeated by the same peer (uid, pid, program) with the
+	 * same request within VAULT_AUDIT_REPEAT_WINDOW seconds of the last
+	 * one is one entry: count is how many (0 or 1: once), last the time
+	 * of the latest. Only the newest entry is ever updated this way.
+	 */
+	uint32_t count;
+	int64_t last;
 } vault_audit_entry;
+#define VAULT_AUDIT_REPEAT_WINDOW 1
 
 int vault_audit_append(vault *v, const vault_audit_entry *e) VAULT_WUR;
 /*
@@ -607,6 +616,43 @@ int vault_audit_append(vault *v, const vault_audit_entry *e) VAULT_WUR;
 int vault_audit_walk(vault *v, int verify,
     int (*fn)(const vault_audit_entry *e, void *arg), void *arg) VAULT_WUR;
 void vault_audit_entry_clear(vault_audit_entry *e);
+
+/*
+ * One page of the log, for streaming: at most max rows from entry from
+ * on (VAULT_AUDIT_REVERSE: from down, newest first; from 0 means the
+ * first, or with REVERSE the newest), calling fn on each. fn returns 0 to
+ * go on, 1 to stop after this entry, or a negative error. *next is where
+ * the next page starts, 0 when there is nothing more. With
+ * VAULT_AUDIT_VERIFY (forward only) the page's first row is chained onto
+ * the stored mac of the row before it, each row checked, and once the
+ * end is reached the head: pages that cover 1..n verify the whole log in
+ * constant memory.
+ */
+#define VAULT_AUDIT_VERIFY 1U
+#define VAULT_AUDIT_REVERSE 2U
+int vault_audit_page(vault *v, unsigned flags, uint64_t from, size_t max,
+    int (*fn)(const vault_audit_entry *e, void *arg), void *arg, uint64_t *next) VAULT_WUR;
+/*
+ * The head: the number of entries and the head mac that vault_meta holds
+ * (zeros for an empty log). Each append also sends the entry number and
+ * the first VAULT_AUDIT_PREFIXBYTES of this mac to syslog (authpriv), so
+ * a whole-file rollback can be seen by comparing the two.
+ */
+#define VAULT_AUDIT_HEADBYTES 32U
+#define VAULT_AUDIT_PREFIXBYTES 8U
+int vault_audit_head(vault *v, uint64_t *seq, unsigned char mac[VAULT_AUDIT_HEADBYTES]) VAULT_WUR;
+/*
+ * Rewind detection. The vault remembers the newest audit entry it has
+ * seen (appended, verified or checked here) and its mac. vault_audit_fresh
+ * fails with VAULT_ERR_CORRUPT if the log is now shorter, or that entry
+ * is a different one: the file was rolled back or replaced. The agent
+ * calls it on every request; unlocking calls it too.
+ * vault_audit_state_dir makes that memory outlive the process: a small
+ * file in dir (which must exist), named after the vault id and path,
+ * read now and rewritten after each new entry.
+ */
+int vault_audit_fresh(vault *v) VAULT_WUR;
+int vault_audit_state_dir(vault *v, const char *dir) VAULT_WUR;
 
 /*
  * Wire protocol between vault, vault-agent and vault-launch.
@@ -640,7 +686,13 @@ enum vault_msg {
 	VAULT_MSG_SLOT_ADD_PASS = 19, /* u32 kdf, str passphrase -> OK u32 id */
 	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* str path, u8 create -> OK u32 id */
 	VAULT_MSG_SLOT_RM = 21,  /* u32 id */
-	VAULT_MSG_LOG = 22,      /* u8 verify -> ITEM entry... OK */
+	/*
+	 * One page of the audit log (service.c): u8 flags (VAULT_AUDIT_*),
+	 * u64 from, u32 max entries, u64 since, str account, str action ->
+	 * ITEM entry... OK u64 next (0: the end), u64 head entry, head mac
+	 * prefix (VAULT_AUDIT_PREFIXBYTES)
+	 */
+	VAULT_MSG_LOG = 22,
 	VAULT_MSG_ACTION_ADD = 30,  /* action, u8 replace */
 	VAULT_MSG_ACTION_LIST = 31, /* -> ITEM action... OK */
 	VAULT_MSG_ACTION_SHOW = 32, /* str name -> OK action */

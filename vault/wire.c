@@ -116,7 +116,13 @@ vault_audit_encode(vault_wr *w, const vault_audit_entry *e)
 	vault_wr_cstr(w, e->account);
 	vault_wr_cstr(w, e->action);
 	vault_wr_cstr(w, e->outcome);
-	return vault_wr_cstr(w, e->params);
+	vault_wr_cstr(w, e->params);
+	/* Repeats only: an entry made once has no trailer, as before repeats existed. */
+	if (e->count > 1) {
+		vault_wr_u32(w, e->count);
+		vault_wr_u64(w, (uint64_t)e->last);
+	}
+	return w->err;
 }
 
 void
@@ -148,6 +154,25 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
 	e->time = (int64_t)t;
+	e->count = 1;
+	e->last = e->time;
+	/*
+	 * One encoding per entry: a trailer means a repeat (count >= 2, last
+	 * not before time). Anything else is left in the reader, for the
+	 * caller's vault_rd_end to refuse, as trailing bytes always were.
+	 */
+	if (r->len >= 12) {
+		vault_rd save = *r;
+		uint32_t c;
+
+		if (vault_rd_u32(r, &c) == 0 && vault_rd_u64(r, &t) == 0 && c >= 2 && t <= INT64_MAX &&
+		    (int64_t)t >= e->time) {
+			e->count = c;
+			e->last = (int64_t)t;
+		} else {
+			*r = save;
+		}
+	}
 	return 0;
 }
 

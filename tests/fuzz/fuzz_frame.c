@@ -158,7 +158,9 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 		    vault_rd_u32(&r, &u32);
 		break;
 	case VAULT_MSG_LOG:
-		rc = vault_rd_u8(&r, &u8);
+		/* u8 flags, u64 from, u32 max, u64 since, str account, str action */
+		rc = vault_rd_u8(&r, &u8) || vault_rd_u64(&r, &u64) || vault_rd_u32(&r, &u32) ||
+		    vault_rd_u64(&r, &u64) || vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n);
 		break;
 	case VAULT_MSG_BACKUP:
 		rc = vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
@@ -243,6 +245,13 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 		} else if (req == VAULT_MSG_ROTATE) {
 			FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_str(&r, &s, &n) == 0 &&
 			    vault_rd_end(&r) == 0 && code <= VAULT_DRY_RUN);
+		} else if (req == VAULT_MSG_LOG) {
+			/* u64 next page (0: the end), u64 head entry, head mac prefix */
+			unsigned char pfx[VAULT_AUDIT_PREFIXBYTES];
+			uint64_t next, head;
+
+			FUZZ_CHECK(vault_rd_u64(&r, &next) == 0 && vault_rd_u64(&r, &head) == 0 &&
+			    vault_rd_bytes(&r, pfx, sizeof(pfx)) == 0 && vault_rd_end(&r) == 0);
 		} else {
 			FUZZ_CHECK(len == 0);
 		}

@@ -177,13 +177,25 @@ put_set(vault_wr *w, const char *name, uint32_t genlen, const char *secret)
 }
 
 static void
-put_log(vault_wr *w, uint8_t verify)
+put_log_page(vault_wr *w, uint8_t flags, uint64_t from, uint32_t max, uint64_t since, const char *account,
+    const char *action)
 {
 	vault_wr pl;
 
 	pl_init(&pl);
-	vault_wr_u8(&pl, verify);
+	vault_wr_u8(&pl, flags);
+	vault_wr_u64(&pl, from);
+	vault_wr_u32(&pl, max);
+	vault_wr_u64(&pl, since);
+	vault_wr_cstr(&pl, account);
+	vault_wr_cstr(&pl, action);
 	put(w, VAULT_MSG_LOG, &pl);
+}
+
+static void
+put_log(vault_wr *w, uint8_t verify)
+{
+	put_log_page(w, verify ? VAULT_AUDIT_VERIFY : 0, 0, 0, 0, "", "");
 }
 
 static void
@@ -258,6 +270,13 @@ gen_frames(void)
 	ONE("rm", put_str(w, VAULT_MSG_RM, FUZZ_ACCT_ACTIONS));
 	ONE("log", put_log(w, 0));
 	ONE("log-verify", put_log(w, 1));
+	/* Pages: newest first, filtered, a verify that starts mid-log, out-of-range values. */
+	ONE("log-last", put_log_page(w, VAULT_AUDIT_REVERSE, 0, 1, 0, "", ""));
+	ONE("log-filter", put_log_page(w, 0, 0, 10, 1700000000, FUZZ_ACCT_ANY, "deploy"));
+	ONE("log-verify-mid", put_log_page(w, VAULT_AUDIT_VERIFY, 2, 1, 0, "", ""));
+	ONE("log-verify-reverse", put_log_page(w, VAULT_AUDIT_VERIFY | VAULT_AUDIT_REVERSE, 0, 1, 0, "", ""));
+	ONE("log-huge", put_log_page(w, 0xff, UINT64_MAX, UINT32_MAX, UINT64_MAX, "", ""));
+	ONE("log-old-format", put_empty(w, VAULT_MSG_LOG));
 	ONE("slot-list", put_empty(w, VAULT_MSG_SLOT_LIST));
 
 	/* Key management: decoded only, never served by the target. */
@@ -298,6 +317,12 @@ gen_frames(void)
 	audit_init(&e, 7);
 	ONE("reply-item-audit", pl_init(&pl); vault_audit_encode(&pl, &e);
 	    put(w, VAULT_MSG_ITEM, &pl));
+	e.outcome = (char *)(uintptr_t) "refused: use=actions, no confirmation possible";
+	e.count = 50;
+	e.last = e.time + 1;
+	ONE("reply-item-audit-repeat", pl_init(&pl); vault_audit_encode(&pl, &e);
+	    put(w, VAULT_MSG_ITEM, &pl));
+	e.count = 0;
 	ONE("reply-item-history", pl_init(&pl); vault_wr_u32(&pl, 2);
 	    vault_wr_u64(&pl, 1700000000); vault_wr_u8(&pl, 1); put(w, VAULT_MSG_ITEM, &pl));
 	ONE("reply-item-slot", pl_init(&pl); vault_wr_u32(&pl, 1);

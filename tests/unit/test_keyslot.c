@@ -1000,6 +1000,10 @@ rekey_everything(void **state)
 	e.op = (char *)(uintptr_t)"get";
 	e.exe = e.account = e.action = e.outcome = e.params = (char *)(uintptr_t)"x";
 	assert_int_equal(vault_audit_append(v, &e), 0);
+	/* Several entries: the handle's rewind memory then names an entry by its mac. */
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_true(v->audit_seen >= 3);
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &kid), 0);
 	row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot_before);
 	row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &kfslot_before);
@@ -1040,6 +1044,9 @@ rekey_everything(void **state)
 	assert_false(vault_files_hold(db, &body_before));
 	assert_false(vault_files_hold(db, &slot_before));
 	assert_false(vault_files_hold(db, &kfslot_before));
+	/* The rewind memory followed the new macs: appending and checking still work. */
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
 	/* Stored after the rekey. */
 	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"After-Rekey-3", 13), 0);
 	vault_close(&v);

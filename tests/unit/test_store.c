@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -606,6 +607,103 @@ open_newer_with_wal(void **state)
 		file_hash(wal, wafter);
 		assert_memory_equal(wbefore, wafter, 32);
 	}
+}
+
+/* Another process opens and closes the vault file: 0 if it ran. */
+static int
+other_process_opens(const char *path)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0) {
+		/*
+		 * A fresh program, not this one forked: a forked child would
+		 * inherit SQLite's per-process lock bookkeeping and never try
+		 * the locks. Closing its connection checkpoints and deletes the
+		 * WAL if it believes it is alone.
+		 */
+		execlp("python3", "python3", "-c",
+		    "import sqlite3, sys\n"
+		    "db = sqlite3.connect(sys.argv[1])\n"
+		    "db.execute('SELECT count(*) FROM sqlite_master').fetchone()\n"
+		    "db.close()\n",
+		    path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/*
+ * Issue 12: our own descriptors never drop SQLite's locks. While this
+ * process has the vault open (through one handle, or two of which one
+ * closed), another process that opens and closes it must see it is not
+ * alone: the WAL stays (same inode), and a write made after that is in
+ * the file the next opener reads. Before the fix vault_open closed its
+ * check descriptor after SQLite took its locks, the other process deleted
+ * the WAL, and later commits went into the deleted file.
+ */
+static void
+locks_survive_our_descriptors(void **state)
+{
+	struct fx *f = *state;
+	char wal[160];
+	struct stat a, b;
+	vault *v = make_vault(f->path), *v2 = NULL, *v3 = NULL;
+
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	add_account(v, "one", "pw1");
+	assert_int_equal(stat(wal, &a), 0);
+	assert_int_equal(other_process_opens(f->path), 0);
+	assert_int_equal(stat(wal, &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+
+	/* A second handle in this process, closed: the first keeps its locks. */
+	assert_int_equal(vault_open(&v2, f->path), 0);
+	vault_close(&v2);
+	assert_int_equal(other_process_opens(f->path), 0);
+	assert_int_equal(stat(wal, &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	/* And one refused at open (a check failed) does not drop them either. */
+	assert_int_equal(chmod(f->path, 0640), 0);
+	assert_int_equal(vault_open(&v3, f->path), VAULT_ERR_PERM);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(other_process_opens(f->path), 0);
+	assert_int_equal(stat(wal, &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+
+	add_account(v, "two", "pw2");
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, f->path), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_secret(v, "one", "pw1");
+	assert_secret(v, "two", "pw2");
+	vault_close(&v);
+}
+
+/* A file replaced under an open handle: refresh and reconnect refuse it. */
+static void
+replaced_file_refused(void **state)
+{
+	struct fx *f = *state;
+	char other[160];
+	vault *v = make_vault(f->path), *w = NULL;
+
+	assert_int_equal(vault_refresh(v), 0);
+	snprintf(other, sizeof(other), "%s.other", f->path);
+	w = make_vault(other);
+	vault_close(&w);
+	assert_int_equal(rename(other, f->path), 0);
+	assert_int_equal(vault_refresh(v), VAULT_ERR_REPLACED);
+	assert_non_null(strstr(vault_errdetail(v), "replaced"));
+	vault_disconnect(v);
+	assert_int_equal(vault_reconnect(v), VAULT_ERR_REPLACED);
+	vault_close(&v);
 }
 
 /* Unsafe file modes and owners. */
@@ -1452,6 +1550,8 @@ main(void)
 		T(open_damaged_inside),
 		T(open_newer),
 		T(open_newer_with_wal),
+		T(locks_survive_our_descriptors),
+		T(replaced_file_refused),
 		T(perm_file),
 		T(perm_dir),
 		T(symlink_refused),

@@ -633,6 +633,65 @@ audit_round_trip(void **state)
 	vault_wr_free(&w);
 }
 
+/*
+ * The repeat trailer (u32 count, u64 last) is there only for a repeat:
+ * count >= 2 and last >= time, so every entry has one encoding, and an
+ * entry made once encodes as entries did before repeats existed.
+ */
+static void
+audit_repeats(void **state)
+{
+	vault_audit_entry e, d;
+	vault_wr w, bad;
+	vault_rd r;
+	size_t once;
+
+	(void)state;
+	sample_entry(&e);
+	vault_wr_init(&w, 0, 0);
+	assert_int_equal(vault_audit_encode(&w, &e), 0);
+	once = w.len;
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_audit_decode(&r, &d), 0);
+	assert_int_equal(d.count, 1);
+	assert_true(d.last == d.time);
+	vault_audit_entry_clear(&d);
+	e.count = 3;
+	e.last = e.time + 1;
+	w.len = 0;
+	assert_int_equal(vault_audit_encode(&w, &e), 0);
+	assert_int_equal(w.len, once + 12);
+	r.p = w.p;
+	r.len = w.len;
+	assert_int_equal(vault_audit_decode(&r, &d), 0);
+	assert_int_equal(vault_rd_end(&r), 0);
+	assert_int_equal(d.count, 3);
+	assert_true(d.last == e.time + 1);
+	vault_audit_entry_clear(&d);
+	/* A trailer saying "once", or a last before the first: not a trailer, so trailing bytes. */
+	vault_wr_init(&bad, 0, 0);
+	vault_wr_bytes(&bad, w.p, once);
+	vault_wr_u32(&bad, 1);
+	vault_wr_u64(&bad, (uint64_t)e.time);
+	r.p = bad.p;
+	r.len = bad.len;
+	assert_int_equal(vault_audit_decode(&r, &d), 0);
+	assert_int_equal(d.count, 1);
+	assert_int_equal(vault_rd_end(&r), VAULT_ERR_PROTO);
+	vault_audit_entry_clear(&d);
+	bad.len = once;
+	vault_wr_u32(&bad, 2);
+	vault_wr_u64(&bad, (uint64_t)(e.time - 1));
+	r.p = bad.p;
+	r.len = bad.len;
+	assert_int_equal(vault_audit_decode(&r, &d), 0);
+	assert_int_equal(vault_rd_end(&r), VAULT_ERR_PROTO);
+	vault_audit_entry_clear(&d);
+	vault_wr_free(&bad);
+	vault_wr_free(&w);
+}
+
 static void
 audit_truncated(void **state)
 {
@@ -862,6 +921,18 @@ rq(struct sx *x)
 	return &x->req;
 }
 
+/* A LOG request for the first page, no filter: flags (VAULT_AUDIT_VERIFY). */
+static void
+log_rq(vault_wr *w, uint8_t flags)
+{
+	vault_wr_u8(w, flags);
+	vault_wr_u64(w, 0);
+	vault_wr_u32(w, 0);
+	vault_wr_u64(w, 0);
+	vault_wr_cstr(w, "");
+	vault_wr_cstr(w, "");
+}
+
 /*
  * Serves x->req as type. Returns 0 for an answer ending in OK, 1 for
  * CONFIRM, the (negative) error of an ERROR frame, or vault_service()'s
@@ -1029,7 +1100,7 @@ log_outcomes(struct sx *x, const char *ops, char out[][160], size_t max)
 {
 	size_t i, n = 0;
 
-	vault_wr_u8(rq(x), 1);
+	log_rq(rq(x), VAULT_AUDIT_VERIFY);
 	assert_int_equal(svc(x, VAULT_MSG_LOG), 0);
 	for (i = 0; i < x->items; i++) {
 		vault_rd r = item(x, i);
@@ -1039,8 +1110,9 @@ log_outcomes(struct sx *x, const char *ops, char out[][160], size_t max)
 		assert_int_equal(vault_rd_end(&r), 0);
 		assert_int_equal(e.seq, i + 1);
 		if (ops == NULL || strstr(ops, e.op) != NULL) {
-			if (n < max) /* the first max of them */
-				snprintf(out[n], 160, "%s %s: %s", e.op, e.account, e.outcome);
+			if (n < max) /* the first max of them; a repeated refusal says how often */
+				snprintf(out[n], 160, "%s %s: %s%s", e.op, e.account, e.outcome,
+				    e.count == 2 ? " (x2)" : e.count > 2 ? " (x3+)" : "");
 			n++;
 		}
 		vault_audit_entry_clear(&e);
@@ -1124,7 +1196,7 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		vault_wr_u32(w, 2);
 		break;
 	case VAULT_MSG_LOG:
-		vault_wr_u8(w, 1);
+		log_rq(w, VAULT_AUDIT_VERIFY);
 		break;
 	case VAULT_MSG_ACTION_ADD:
 		vault_action_encode(w, &act);
@@ -1214,7 +1286,7 @@ svc_malformed(void **state)
 	rq(x);
 	assert_int_equal(svc(x, VAULT_MSG_LIST), 0);
 	assert_int_equal(x->items, 0);
-	vault_wr_u8(rq(x), 1);
+	log_rq(rq(x), VAULT_AUDIT_VERIFY);
 	assert_int_equal(svc(x, VAULT_MSG_LOG), 0);
 	assert_int_equal(x->items, 0);
 
@@ -1533,17 +1605,17 @@ svc_edit_policy(void **state)
 #undef SHOW
 
 	n = log_outcomes(x, "edit", outs, 16);
-	assert_int_equal(n, 9);
-	assert_string_equal(outs[0], "edit e1: refused: loosening the use policy without the passphrase");
-	assert_string_equal(outs[1], "edit e1: refused: loosening the use policy without the passphrase");
-	assert_string_equal(outs[2], "edit e1: use=actions -> use=any");
-	assert_string_equal(outs[3], "edit e1: use=any -> use=confirm");
-	assert_string_equal(outs[4], "edit e1: refused: setting a rotate or verify command (it is given "
+	/* The two refusals in a row (same peer, same outcome, same second) are one entry. */
+	assert_int_equal(n, 8);
+	assert_string_equal(outs[0], "edit e1: refused: loosening the use policy without the passphrase (x2)");
+	assert_string_equal(outs[1], "edit e1: use=actions -> use=any");
+	assert_string_equal(outs[2], "edit e1: use=any -> use=confirm");
+	assert_string_equal(outs[3], "edit e1: refused: setting a rotate or verify command (it is given "
 				     "the password) without the passphrase");
+	assert_string_equal(outs[4], "edit e1: rotation settings changed (target)");
 	assert_string_equal(outs[5], "edit e1: rotation settings changed (target)");
-	assert_string_equal(outs[6], "edit e1: rotation settings changed (target)");
-	assert_string_equal(outs[7], outs[4]);
-	assert_string_equal(outs[8], "edit e1: rotation settings changed (verifier)");
+	assert_string_equal(outs[6], outs[3]);
+	assert_string_equal(outs[7], "edit e1: rotation settings changed (verifier)");
 }
 
 /* Key changes through the agent need the current passphrase (service.c's MUST rules). */
@@ -2260,7 +2332,7 @@ svc_run_params(void **state)
 	req_run(x, "fetch", NULL, "ver=12", 0, "");
 	assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
 
-	vault_wr_u8(rq(x), 0);
+	log_rq(rq(x), 0);
 	assert_int_equal(svc(x, VAULT_MSG_LOG), 0);
 	assert_int_equal(x->items, 2);
 	for (i = 0; i < 2; i++) {
@@ -2576,6 +2648,7 @@ main(void)
 		cmocka_unit_test(account_trailing),
 		cmocka_unit_test(audit_round_trip),
 		cmocka_unit_test(audit_truncated),
+		cmocka_unit_test(audit_repeats),
 		cmocka_unit_test(audit_bad_strings),
 		S(svc_malformed),
 		S(svc_accounts),
