@@ -12,32 +12,66 @@
  *    is logged and closed before a byte is read;
  *  - a malformed frame closes that connection only; the agent keeps
  *    serving everyone else;
- *  - the key is wiped on lock, idle timeout, max lifetime and SIGUSR1;
+ *  - the key is wiped on lock, idle timeout, max lifetime and SIGUSR1,
+ *    and every rotation worker (a process holding the key) is killed
+ *    then;
  *  - the process is not dumpable and has no core limit;
- *  - a failed unlock delays its own answer (1, 2, 4 ... 30 s) without
- *    blocking other clients;
+ *  - no client waits for another: an Argon2id derivation (an unlock, or
+ *    a passphrase a request must confirm) runs on the derivation thread,
+ *    a rotation in a worker process, and every buffered frame is served
+ *    without waiting for more input;
+ *  - failed passphrases (unlock or confirmation) cost a growing delay
+ *    (1, 2, 4 ... 30 s) for the whole agent: the next derivation, from
+ *    any connection, does not start before it has passed; only the
+ *    failing client's answer waits, the others are served meanwhile;
+ *  - a connection that sends no complete frame for --conn-timeout seconds
+ *    is closed, and at the connection cap an idle connection makes room
+ *    for a new one: only live requests count;
  *  - secrets are never logged;
  *  - a rotation (which waits on a target: PAM, ssh, a directory) runs in
- *    a forked worker that answers that one connection and exits, so the
- *    loop keeps serving. The SQLite connection never crosses the fork:
- *    it is closed before and reopened on both sides after.
+ *    a forked worker that answers that one request (or one `rotate --due`
+ *    batch) and exits, within an absolute deadline. The agent tracks its
+ *    pid. The SQLite connection never crosses the fork: it is closed
+ *    before and reopened on both sides after.
+ *
+ * Derivations off the loop (issue 10, item 10). Any request can need one:
+ *  - UNLOCK is the agent's own: h_unlock() queues the connection
+ *    (W_UNLOCK); kdf_schedule() makes a vault_kdf job and starts the
+ *    derivation thread; kdf_done() finishes it on the loop (installs the
+ *    key) and answers.
+ *  - Every libvault handler: dispatch() runs vault_service() between
+ *    vault_defer_begin() and vault_defer_end(). A handler that calls
+ *    vault_check_passphrase() (directly or through any libvault helper
+ *    that does, such as a proof-of-master-secret check) gets
+ *    VAULT_ERR_DEFER instead of a derivation, writes nothing (every
+ *    transaction fails during such a pass), and vault_defer_end() hands
+ *    the job here. The pass's reply is thrown away, the frame stays
+ *    buffered, the connection waits (W_CHECK) until the thread has run
+ *    the job, and the same frame is then replayed with the finished job:
+ *    vault_check_passphrase() returns its answer at once. So a new check
+ *    needs nothing in this file; it must only check before it writes and
+ *    treat an error as a refusal (vault.h, vault_defer_begin).
+ * One derivation runs at a time (each can take 1 GiB), in FIFO order.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,21 +81,42 @@
 #include "vault.h"
 
 #define MAX_CONNS 256
+#define MAX_WORKERS 16
+#define MAX_PROOFS 4 /* passphrase checks one request may need */
 #define INBUF_SIZE (VAULT_FRAME_MAX + 4)
 #define OUT_LIMIT (512U * 1024U * 1024U) /* a list of very many accounts */
 #define UNLOCK_DELAY_MAX_MS 30000
+#define WORKER_GRACE_S 60 /* past its deadline, a worker is killed */
+
+/* What a connection waits for before its buffered request goes on. */
+enum { W_NONE, W_UNLOCK, W_CHECK };
 
 struct conn {
 	int fd;
+	uint64_t serial; /* names the connection across conn_close()'s moves */
 	vault_peer peer;
 	unsigned char *in; /* sodium_malloc: frames may carry passphrases */
 	size_t inlen;
 	vault_wr out;
 	size_t outoff;
-	int64_t reply_at; /* ms; a failed unlock answers late */
+	int64_t reply_at; /* ms; a failed passphrase answers late */
+	int64_t idle_at;  /* ms; closed then unless it is waiting on us */
 	int hello;
 	int close_after; /* close once out is flushed */
 	int handed_off;  /* a worker process answers this connection */
+	int wait;        /* W_*: the first buffered frame waits for a derivation */
+	int running;     /* its derivation is on the thread now */
+	uint64_t ticket; /* FIFO order among waiting connections */
+	vault_kdf *job;  /* W_CHECK: the job vault_service() asked for */
+	vault_kdf *proofs[MAX_PROOFS]; /* finished checks for the replay */
+	size_t nproofs;
+};
+
+struct worker {
+	pid_t pid;
+	int fd;           /* read end of its status pipe: a byte per request served */
+	int64_t deadline; /* ms: killed after this */
+	int killed;
 };
 
 static struct {
@@ -75,12 +130,30 @@ static struct {
 	int socket_activated;
 	uint32_t idle_timeout; /* seconds; 0 = never */
 	uint32_t max_lifetime;
+	uint32_t conn_timeout;   /* seconds without a complete frame */
+	uint32_t worker_timeout; /* seconds a rotation worker may live */
 	int64_t last_use;  /* ms */
 	int64_t unlocked_at;
 	unsigned fails;
+	int64_t next_try; /* ms: no derivation starts before (the back-off) */
+	uint64_t serials, tickets;
 	struct conn conns[MAX_CONNS];
 	size_t nconns;
-} ag = { .listen_fd = -1, .lock_fd = -1, .spare_fd = -1, .idle_timeout = 900, .max_lifetime = 28800 };
+	struct worker workers[MAX_WORKERS];
+	size_t nworkers;
+} ag = { .listen_fd = -1, .lock_fd = -1, .spare_fd = -1, .idle_timeout = 900, .max_lifetime = 28800,
+	.conn_timeout = 60, .worker_timeout = 3600 };
+
+/* The derivation thread: one job at a time, its end signalled on efd. */
+static struct {
+	int efd;
+	int busy;
+	pthread_t th;
+	vault_kdf *job;
+	uint64_t serial; /* the connection it is for (it may have gone) */
+	int kind;        /* W_UNLOCK or W_CHECK */
+	int cancelled;   /* an unlock overtaken by a lock: never installed */
+} kdf = { .efd = -1 };
 
 static volatile sig_atomic_t sig_lock, sig_quit;
 static sigset_t sig_orig; /* the mask to poll with: our signals arrive only there */
@@ -129,13 +202,120 @@ on_signal(int sig)
 		sig_quit = sig;
 }
 
+static struct conn *
+conn_by_serial(uint64_t serial)
+{
+	size_t i;
+
+	for (i = 0; i < ag.nconns; i++)
+		if (ag.conns[i].serial == serial)
+			return &ag.conns[i];
+	return NULL;
+}
+
+/* Drops the first buffered frame (flen bytes), wiping it. */
+static void
+conn_consume(struct conn *c, size_t flen)
+{
+	sodium_memzero(c->in, flen);
+	memmove(c->in, c->in + flen, c->inlen - flen);
+	c->inlen -= flen;
+}
+
+static void
+conn_proofs_free(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nproofs; i++)
+		vault_kdf_free(&c->proofs[i]);
+	c->nproofs = 0;
+	vault_kdf_free(&c->job);
+}
+
+/* Kills every rotation worker: each holds a copy of the master key. */
+static void
+workers_kill(const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < ag.nworkers; i++) {
+		struct worker *w = &ag.workers[i];
+
+		if (w->killed)
+			continue;
+		/* Not reaped yet (we reap only here), so the pid is still ours. */
+		(void)kill(w->pid, SIGKILL);
+		w->killed = 1;
+		logmsg(LOG_INFO, "ended rotation worker pid %ld (%s)", (long)w->pid, why);
+	}
+}
+
+/* Answers an unlock that waits in the queue, or marks the running one cancelled. */
+static void
+unlocks_cancel(const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < ag.nconns; i++) {
+		struct conn *c = &ag.conns[i];
+		const unsigned char *pl;
+		size_t plen, flen;
+		uint8_t type;
+		char msg[160];
+
+		if (c->wait != W_UNLOCK)
+			continue;
+		if (c->running)
+			kdf.cancelled = 1;
+		if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) == 1)
+			conn_consume(c, flen);
+		c->wait = W_NONE;
+		c->running = 0;
+		snprintf(msg, sizeof(msg), "the agent was locked (%s) before this unlock finished", why);
+		if (vault_frame_error(&c->out, VAULT_ERR_LOCKED, msg) != 0)
+			c->close_after = 1;
+	}
+}
+
+/*
+ * Forgets the key. The audit record (it needs the key) comes first; who
+ * is the peer that asked, or the agent itself for timeouts and signals.
+ */
+static void
+do_lock_by(const vault_peer *by, const char *why)
+{
+	vault_audit_entry e;
+	vault_peer self;
+	char outcome[96];
+
+	workers_kill(why);
+	unlocks_cancel(why);
+	if (!vault_is_unlocked(ag.v))
+		return;
+	if (by == NULL) {
+		vault_peer_self(&self);
+		self.direct = 0;
+		by = &self;
+	}
+	memset(&e, 0, sizeof(e));
+	e.uid = by->uid;
+	e.pid = by->pid;
+	e.exe = (char *)(uintptr_t)by->exe;
+	e.op = (char *)(uintptr_t)"lock";
+	e.account = e.action = e.params = (char *)(uintptr_t)"";
+	snprintf(outcome, sizeof(outcome), "locked (%s)", why);
+	e.outcome = outcome;
+	if (vault_audit_append(ag.v, &e) != 0)
+		logmsg(LOG_WARNING, "could not write the lock audit record");
+	vault_lock(ag.v);
+	logmsg(LOG_INFO, "locked (%s); the key was wiped", why);
+}
+
 static void
 do_lock(const char *why)
 {
-	if (!vault_is_unlocked(ag.v))
-		return;
-	vault_lock(ag.v);
-	logmsg(LOG_INFO, "locked (%s); the key was wiped", why);
+	do_lock_by(NULL, why);
 }
 
 /* Seconds left before idle or lifetime locks; UINT64_MAX for never. */
@@ -167,6 +347,7 @@ conn_close(size_t i)
 	close(c->fd);
 	sodium_free(c->in);
 	vault_wr_free(&c->out);
+	conn_proofs_free(c);
 	ag.conns[i] = ag.conns[--ag.nconns];
 }
 
@@ -196,8 +377,39 @@ peer_exe(vault_peer *p)
 	p->exe[n] = '\0';
 }
 
-static void
-accept_one(void)
+/* 1 if the agent owes c nothing: no partial frame, no answer, no derivation. */
+static int
+conn_idle(const struct conn *c)
+{
+	return c->inlen == 0 && c->out.len == 0 && c->wait == W_NONE;
+}
+
+/*
+ * At the connection cap, the idle connection that has been quiet longest
+ * makes room: idle ones cannot lock the owner out. Returns 0 if a slot is
+ * free now.
+ */
+static int
+make_room(void)
+{
+	size_t i, best = MAX_CONNS;
+
+	if (ag.nconns < MAX_CONNS)
+		return 0;
+	for (i = 0; i < ag.nconns; i++)
+		if (conn_idle(&ag.conns[i]) && (best == MAX_CONNS || ag.conns[i].idle_at < ag.conns[best].idle_at))
+			best = i;
+	if (best == MAX_CONNS)
+		return -1;
+	logmsg(LOG_NOTICE, "connection limit: closed an idle connection of pid %lu",
+	    (unsigned long)ag.conns[best].peer.pid);
+	conn_close(best);
+	return 0;
+}
+
+/* Accepts one connection; 0 when there was none to accept. */
+static int
+accept_one(int64_t now)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -217,36 +429,40 @@ accept_one(void)
 				ag.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			}
 		}
-		return;
+		return 0;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
 		close(fd);
-		return;
+		return 1;
 	}
 	if (cred.uid != getuid() && cred.uid != 0) {
 		logmsg(LOG_WARNING, "refused a connection from uid %lu (pid %lu): not the owner",
 		    (unsigned long)cred.uid, (unsigned long)cred.pid);
 		close(fd);
-		return;
+		return 1;
 	}
-	if (ag.nconns == MAX_CONNS) {
-		logmsg(LOG_WARNING, "too many connections; refusing pid %lu", (unsigned long)cred.pid);
+	if (make_room() != 0) {
+		logmsg(LOG_WARNING, "too many connections with requests in progress; refusing pid %lu",
+		    (unsigned long)cred.pid);
 		close(fd);
-		return;
+		return 1;
 	}
 	c = &ag.conns[ag.nconns];
 	memset(c, 0, sizeof(*c));
 	if ((c->in = sodium_malloc(INBUF_SIZE)) == NULL) {
 		close(fd);
-		return;
+		return 1;
 	}
 	c->fd = fd;
+	c->serial = ++ag.serials;
+	c->idle_at = now + (int64_t)ag.conn_timeout * 1000;
 	c->peer.uid = (uint32_t)cred.uid;
 	c->peer.pid = (uint32_t)cred.pid;
 	peer_exe(&c->peer);
 	c->peer.tty = vault_pid_has_tty(c->peer.pid);
 	vault_wr_init(&c->out, 1, OUT_LIMIT);
 	ag.nconns++;
+	return 1;
 }
 
 static int
@@ -281,14 +497,14 @@ h_status(struct conn *c)
 }
 
 static void
-audit_unlock(struct conn *c, const char *how)
+audit_unlock(const vault_peer *peer, const char *how)
 {
 	vault_audit_entry e;
 
 	memset(&e, 0, sizeof(e));
-	e.uid = c->peer.uid;
-	e.pid = c->peer.pid;
-	e.exe = c->peer.exe;
+	e.uid = peer->uid;
+	e.pid = peer->pid;
+	e.exe = (char *)(uintptr_t)peer->exe;
 	e.op = (char *)(uintptr_t)"unlock";
 	e.account = (char *)(uintptr_t)"";
 	e.action = (char *)(uintptr_t)"";
@@ -298,46 +514,232 @@ audit_unlock(struct conn *c, const char *how)
 }
 
 static void recover_at_unlock(const vault_peer *peer);
+static int fresh(void);
 
+/* A wrong passphrase: the whole agent backs off, and c's answer waits too. */
+static void
+penalise(struct conn *c, int64_t now, const char *what)
+{
+	unsigned shift = ag.fails < 15 ? ag.fails : 15;
+	int64_t delay = (int64_t)1000 << shift;
+
+	if (delay > UNLOCK_DELAY_MAX_MS)
+		delay = UNLOCK_DELAY_MAX_MS;
+	ag.fails++;
+	ag.next_try = now + delay;
+	if (c != NULL) {
+		c->reply_at = ag.next_try;
+		logmsg(LOG_WARNING, "failed %s %u by pid %lu (%s); next attempt in %lld ms", what, ag.fails,
+		    (unsigned long)c->peer.pid, c->peer.exe, (long long)delay);
+	} else {
+		logmsg(LOG_WARNING, "failed %s %u (the client had gone); next attempt in %lld ms", what,
+		    ag.fails, (long long)delay);
+	}
+}
+
+static void
+unlocked_by(struct conn *c, const char *kind)
+{
+	char how[120];
+
+	/* Failed unlocks cannot be sealed without the key: they are told here, at the next success. */
+	snprintf(how, sizeof(how), "unlocked with a %s slot; %u failed attempts since the last unlock",
+	    kind, ag.fails);
+	ag.fails = 0;
+	ag.unlocked_at = ag.last_use = now_ms();
+	logmsg(LOG_INFO, "unlocked by pid %lu (%s)", (unsigned long)c->peer.pid, c->peer.exe);
+	audit_unlock(&c->peer, how);
+	recover_at_unlock(&c->peer);
+}
+
+/*
+ * UNLOCK and UNLOCK_KEYFILE wait their turn (the back-off is the agent's,
+ * not the connection's): the frame stays buffered and kdf_schedule()
+ * takes it up. Returns 1 when the request waits.
+ */
 static int
 h_unlock(struct conn *c, uint8_t type, vault_rd *r)
 {
 	const unsigned char *p;
-	char path[PATH_MAX];
 	size_t n;
-	int rc;
 
 	if (vault_rd_str(r, &p, &n) != 0 || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
+	if (type == VAULT_MSG_UNLOCK_KEYFILE && (n == 0 || n >= PATH_MAX || memchr(p, '\0', n) != NULL))
+		return VAULT_ERR_PROTO;
 	if (vault_is_unlocked(ag.v))
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
-	if (type == VAULT_MSG_UNLOCK) {
-		rc = vault_unlock_passphrase(ag.v, p, n);
-	} else {
-		if (n == 0 || n >= sizeof(path) || memchr(p, '\0', n) != NULL)
-			return VAULT_ERR_PROTO;
-		memcpy(path, p, n);
-		path[n] = '\0';
-		rc = vault_unlock_keyfile(ag.v, path);
-	}
-	if (rc == 0) {
-		ag.fails = 0;
-		ag.unlocked_at = ag.last_use = now_ms();
-		logmsg(LOG_INFO, "unlocked by pid %lu (%s)", (unsigned long)c->peer.pid, c->peer.exe);
-		audit_unlock(c, type == VAULT_MSG_UNLOCK ? "unlocked with passphrase" : "unlocked with keyfile");
-		recover_at_unlock(&c->peer);
+	c->wait = W_UNLOCK;
+	c->ticket = ++ag.tickets;
+	return 1;
+}
+
+/* A keyfile unlock, its turn come: cheap (BLAKE2b), so on the loop. */
+static int
+unlock_keyfile_now(struct conn *c, const unsigned char *p, size_t n, int64_t now)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if (n >= sizeof(path))
+		return VAULT_ERR_PROTO; /* h_unlock() checked it */
+	memcpy(path, p, n);
+	path[n] = '\0';
+	if ((rc = vault_unlock_keyfile(ag.v, path)) == 0) {
+		unlocked_by(c, "keyfile");
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	}
-	if (rc == VAULT_ERR_BADPASS || rc == VAULT_ERR_EMPTY) {
-		unsigned shift = ag.fails < 15 ? ag.fails : 15;
-		int64_t delay = (int64_t)1000 << shift;
-
-		ag.fails++;
-		c->reply_at = now_ms() + (delay > UNLOCK_DELAY_MAX_MS ? UNLOCK_DELAY_MAX_MS : delay);
-		logmsg(LOG_WARNING, "failed unlock %u by pid %lu (%s)", ag.fails,
-		    (unsigned long)c->peer.pid, c->peer.exe);
-	}
+	if (rc == VAULT_ERR_BADPASS)
+		penalise(c, now, "unlock");
 	return vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
+}
+
+static void *
+kdf_thread(void *arg)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	/*
+	 * Nice 10 for this thread only (Linux: a thread's own id): when CPUs
+	 * are scarce the loop's short requests run first, the second of
+	 * Argon2id waits. Raising one's niceness needs no privilege.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	vault_kdf_run(arg);
+	do
+		n = write(kdf.efd, &one, sizeof(one));
+	while (n < 0 && errno == EINTR);
+	return NULL;
+}
+
+/* Starts the oldest waiting request's turn, if the back-off allows. */
+static void
+kdf_schedule(int64_t now)
+{
+	struct conn *c = NULL;
+	const unsigned char *pl, *p;
+	size_t i, plen, flen, n;
+	uint8_t type;
+	int rc;
+
+	while (!kdf.busy && now >= ag.next_try) {
+		c = NULL;
+		for (i = 0; i < ag.nconns; i++)
+			if (ag.conns[i].wait != W_NONE && !ag.conns[i].running &&
+			    (c == NULL || ag.conns[i].ticket < c->ticket))
+				c = &ag.conns[i];
+		if (c == NULL)
+			return;
+		if (c->wait == W_UNLOCK) {
+			vault_rd r;
+
+			if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) != 1) {
+				c->wait = W_NONE; /* cannot happen: it was parsed before */
+				c->close_after = 1;
+				continue;
+			}
+			r.p = pl;
+			r.len = plen;
+			if (vault_rd_str(&r, &p, &n) != 0) {
+				c->wait = W_NONE;
+				c->close_after = 1;
+				continue;
+			}
+			if ((rc = fresh()) != 0) {
+				rc = vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
+			} else if (vault_is_unlocked(ag.v)) {
+				rc = vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
+			} else if (type == VAULT_MSG_UNLOCK_KEYFILE) {
+				rc = unlock_keyfile_now(c, p, n, now);
+			} else if ((rc = vault_kdf_unlock_new(&c->job, ag.v, p, n)) == 0) {
+				kdf.job = c->job;
+				c->job = NULL;
+				kdf.kind = W_UNLOCK;
+			} else {
+				if (rc == VAULT_ERR_EMPTY)
+					penalise(c, now, "unlock");
+				rc = vault_frame_error(&c->out, rc, vault_strerror(rc));
+			}
+			if (kdf.job == NULL) {
+				/* Answered here: the frame is done. */
+				conn_consume(c, flen);
+				c->wait = W_NONE;
+				if (rc != 0)
+					c->close_after = 1;
+				continue;
+			}
+		} else {
+			kdf.job = c->job;
+			c->job = NULL;
+			kdf.kind = W_CHECK;
+		}
+		kdf.serial = c->serial;
+		kdf.cancelled = 0;
+		if (pthread_create(&kdf.th, NULL, kdf_thread, kdf.job) != 0) {
+			/* No thread: derive here, stalling everyone, rather than fail. */
+			logmsg(LOG_WARNING, "cannot start the derivation thread; deriving on the loop");
+			(void)kdf_thread(kdf.job);
+			kdf.th = pthread_self();
+		}
+		kdf.busy = 1;
+		c->running = 1;
+	}
+}
+
+/* The thread has finished: take its result to the loop. */
+static void
+kdf_done(int64_t now)
+{
+	uint64_t cnt;
+	struct conn *c;
+	vault_kdf *job = kdf.job;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+	int rc;
+
+	if (read(kdf.efd, &cnt, sizeof(cnt)) != sizeof(cnt) || !kdf.busy)
+		return;
+	if (!pthread_equal(kdf.th, pthread_self()))
+		(void)pthread_join(kdf.th, NULL);
+	kdf.busy = 0;
+	kdf.job = NULL;
+	c = conn_by_serial(kdf.serial);
+	if (c != NULL)
+		c->running = 0;
+	if (c == NULL || kdf.cancelled || (kdf.kind == W_UNLOCK && c->wait != W_UNLOCK)) {
+		/* Nobody to answer, or locked meanwhile: count a failure, install nothing. */
+		if (vault_kdf_result(job) == VAULT_ERR_BADPASS)
+			penalise(NULL, now, kdf.kind == W_UNLOCK ? "unlock" : "passphrase confirmation");
+		vault_kdf_free(&job);
+		return;
+	}
+	/* The file may have been replaced, or written by another process, meanwhile. */
+	if ((rc = fresh()) == 0)
+		rc = vault_kdf_finish(ag.v, job); /* else the job stays unanswered: an error */
+	if (rc == VAULT_ERR_BADPASS)
+		penalise(c, now, kdf.kind == W_UNLOCK ? "unlock" : "passphrase confirmation");
+	if (kdf.kind == W_CHECK) {
+		if (rc == 0)
+			ag.fails = 0;
+		/* Replayed by conn_serve() with the answer. */
+		c->proofs[c->nproofs++] = job;
+		c->wait = W_NONE;
+		return;
+	}
+	vault_kdf_free(&job);
+	if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) == 1)
+		conn_consume(c, flen);
+	c->wait = W_NONE;
+	if (rc == 0 && vault_is_unlocked(ag.v)) {
+		unlocked_by(c, "passphrase");
+		rc = vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
+	} else {
+		rc = vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
+	}
+	if (rc != 0)
+		c->close_after = 1;
 }
 
 static void
@@ -367,23 +769,28 @@ send_all(int fd, const vault_wr *out)
 }
 
 /*
- * The worker's side: a fresh SQLite connection, the request it was forked
- * for, then further rotation requests on the same connection (vault
- * rotate --due sends hundreds), until the client hangs up or is idle for
- * WORKER_IDLE_MS. Anything but ROTATE, RECOVER and DUE closes it.
+ * The worker's side: a fresh SQLite connection, then the one request it
+ * was forked for. A `vault rotate --due` run (its first frame a RECOVER,
+ * or a ROTATE with due_only set) is one batch: the worker then also
+ * serves one DUE and at most one due_only ROTATE per account that has a
+ * rotation target, and nothing else. It begins nothing after its
+ * deadline (ag.worker_timeout seconds), waits at most that long for the
+ * rotation lock, and SIGALRM ends it WORKER_GRACE_S later whatever it is
+ * doing; the agent kills it then too, and at every lock. It writes one
+ * byte to status_fd per request served: the agent counts that as use.
  */
-#define WORKER_IDLE_MS (300 * 1000)
-
 static void __attribute__((noreturn))
 worker_run(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned char *payload,
-    size_t len)
+    size_t len, int status_fd)
 {
 	struct sigaction dfl;
 	sigset_t none;
 	vault_wr out;
-	size_t i;
-	int rc;
+	size_t i, rotations = 0, limit = 0;
+	int64_t deadline = now_ms() + (int64_t)ag.worker_timeout * 1000;
+	int rc, batch = 0, dues = 0;
 
+	alarm(ag.worker_timeout + WORKER_GRACE_S);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &dfl, NULL); /* target.c waits for its children */
@@ -391,15 +798,26 @@ worker_run(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned 
 	sigaction(SIGINT, &dfl, NULL);
 	sigaction(SIGHUP, &dfl, NULL);
 	sigaction(SIGUSR1, &dfl, NULL);
+	sigaction(SIGALRM, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (ag.listen_fd >= 0)
 		close(ag.listen_fd);
 	if (ag.lock_fd >= 0)
 		close(ag.lock_fd);
-	for (i = 0; i < ag.nconns; i++)
-		if (&ag.conns[i] != c)
-			close(ag.conns[i].fd);
+	if (kdf.efd >= 0)
+		close(kdf.efd);
+	/* Other clients' buffered frames may hold passphrases: not ours to keep. */
+	for (i = 0; i < ag.nconns; i++) {
+		if (&ag.conns[i] == c)
+			continue;
+		close(ag.conns[i].fd);
+		sodium_memzero(ag.conns[i].in, INBUF_SIZE);
+		conn_proofs_free(&ag.conns[i]);
+	}
+	vault_kdf_free(&kdf.job); /* the parent's thread is not here: our copy is idle */
+	for (i = 0; i < ag.nworkers; i++)
+		close(ag.workers[i].fd);
 	vault_wr_init(&out, 1, OUT_LIMIT);
 	if ((rc = vault_reconnect(ag.v)) != 0) {
 		logmsg(LOG_ERR, "worker: cannot reopen the vault: %s", vault_strerror(rc));
@@ -407,6 +825,7 @@ worker_run(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned 
 			(void)send_all(c->fd, &out);
 		_exit(1);
 	}
+	vault_rotate_lock_wait(ag.v, ag.worker_timeout);
 	if (c == NULL) {
 		if ((rc = vault_rotate_recover(ag.v, peer, 0, log_recovery, NULL)) != 0)
 			logmsg(LOG_ERR, "recovery at unlock failed: %s (%s)", vault_strerror(rc),
@@ -416,35 +835,92 @@ worker_run(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned 
 	}
 	{
 		int fl = fcntl(c->fd, F_GETFL);
+		vault_rd r = { payload, len };
+		const unsigned char *nm;
+		size_t nlen;
+		uint32_t u;
+		uint8_t dry, due;
 
 		if (fl >= 0)
 			(void)fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+		if (type == VAULT_MSG_RECOVER)
+			batch = 1;
+		else if (vault_rd_str(&r, &nm, &nlen) == 0 && vault_rd_u32(&r, &u) == 0 &&
+		    vault_rd_u32(&r, &u) == 0 && vault_rd_u8(&r, &dry) == 0 && vault_rd_u8(&r, &due) == 0)
+			batch = due != 0;
+		if (batch) {
+			vault_account **list = NULL;
+			size_t n = 0;
+
+			if (vault_account_list(ag.v, &list, &n) == 0)
+				for (i = 0; i < n; i++)
+					limit += list[i]->rotate_with != VAULT_ROTATE_NONE;
+			vault_account_list_free(&list, n);
+		}
 	}
 	/* c->in still holds the first frame at its start; payload points into it. */
 	for (;;) {
 		const unsigned char *pl;
 		size_t plen, flen;
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
+		const char *refuse = NULL;
+		int64_t left;
 		ssize_t n;
 
-		if (type != VAULT_MSG_ROTATE && type != VAULT_MSG_RECOVER && type != VAULT_MSG_DUE) {
-			if (vault_frame_error(&out, VAULT_ERR_PROTO, "a rotation connection takes only "
-				"rotation requests; open a new connection") == 0)
+		if (type == VAULT_MSG_ROTATE) {
+			vault_rd r = { payload, len };
+			const unsigned char *nm;
+			size_t nlen;
+			uint32_t u;
+			uint8_t dry, due = 0;
+
+			if (rotations > 0 &&
+			    (vault_rd_str(&r, &nm, &nlen) != 0 || vault_rd_u32(&r, &u) != 0 || vault_rd_u32(&r, &u) != 0 ||
+				vault_rd_u8(&r, &dry) != 0 || vault_rd_u8(&r, &due) != 0 || !due || !batch))
+				refuse = "a rotation worker serves only the request (or the 'rotate --due' batch) it "
+					 "was started for; open a new connection";
+			else if (rotations > 0 && rotations >= limit)
+				refuse = "this 'rotate --due' batch has rotated as many accounts as have a target";
+			rotations++;
+		} else if (type == VAULT_MSG_DUE) {
+			if (!batch || dues++ > 0)
+				refuse = "a rotation worker serves only the request (or the 'rotate --due' batch) it "
+					 "was started for; open a new connection";
+		} else if (type != VAULT_MSG_RECOVER || rotations > 0 || dues > 0) {
+			refuse = "a rotation worker serves only the request (or the 'rotate --due' batch) it was "
+				 "started for; open a new connection";
+		}
+		if (refuse == NULL && now_ms() >= deadline)
+			refuse = "the agent's rotation worker reached its time limit (--worker-timeout); run the "
+				 "command again";
+		if (refuse != NULL) {
+			if (vault_frame_error(&out, VAULT_ERR_PROTO, refuse) == 0)
 				(void)send_all(c->fd, &out);
 			break;
 		}
+		/* The rotation lock is waited for only until the deadline. */
+		vault_rotate_lock_wait(ag.v, (uint32_t)((deadline - now_ms()) / 1000) + 1);
 		if (vault_service(ag.v, peer, type, payload, len, &out) != 0 || send_all(c->fd, &out) != 0)
 			break;
+		{
+			char b = 1;
+
+			if (write(status_fd, &b, 1) < 0) {
+				/* The agent is gone or busy: it kills us when it must. */
+			}
+		}
 		vault_wr_free(&out);
 		vault_wr_init(&out, 1, OUT_LIMIT);
+		if (!batch)
+			break;
 		/* Drop the frame just served, then wait for the next one. */
-		if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) == 1) {
-			sodium_memzero(c->in, flen);
-			memmove(c->in, c->in + flen, c->inlen - flen);
-			c->inlen -= flen;
-		}
+		if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) == 1)
+			conn_consume(c, flen);
 		while ((rc = vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen)) == 0) {
-			if (c->inlen == INBUF_SIZE || poll(&pfd, 1, WORKER_IDLE_MS) <= 0)
+			left = deadline - now_ms();
+			if (left > (int64_t)ag.conn_timeout * 1000)
+				left = (int64_t)ag.conn_timeout * 1000;
+			if (c->inlen == INBUF_SIZE || left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 				break;
 			n = read(c->fd, c->in + c->inlen, INBUF_SIZE - c->inlen);
 			if (n < 0 && errno == EINTR)
@@ -472,22 +948,79 @@ static int
 worker_start(struct conn *c, const vault_peer *peer, uint8_t type, const unsigned char *payload,
     size_t len)
 {
+	struct worker *w;
+	int pfd[2];
 	pid_t pid;
 	int rc;
 
+	if (ag.nworkers == MAX_WORKERS) {
+		logmsg(LOG_WARNING, "%d rotation workers already running; refusing another", MAX_WORKERS);
+		return c == NULL ? -1 : vault_frame_error(&c->out, VAULT_ERR_BUSY,
+		    "too many rotations are in progress in this agent; try again later");
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		logmsg(LOG_ERR, "pipe: %s", strerror(errno));
+		return c == NULL ? -1 : vault_frame_error(&c->out, VAULT_ERR_IO, "the agent cannot start a worker");
+	}
 	vault_disconnect(ag.v);
 	pid = fork();
-	if (pid == 0)
-		worker_run(c, peer, type, payload, len);
+	if (pid == 0) {
+		close(pfd[0]);
+		worker_run(c, peer, type, payload, len, pfd[1]);
+	}
+	close(pfd[1]);
 	if ((rc = vault_reconnect(ag.v)) != 0)
 		logmsg(LOG_ERR, "cannot reopen the vault after fork: %s", vault_strerror(rc));
 	if (pid < 0) {
+		close(pfd[0]);
 		logmsg(LOG_ERR, "fork: %s", strerror(errno));
 		return c == NULL ? -1 : vault_frame_error(&c->out, VAULT_ERR_IO, "the agent cannot fork a worker");
 	}
+	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	w = &ag.workers[ag.nworkers++];
+	w->pid = pid;
+	w->fd = pfd[0];
+	w->killed = 0;
+	w->deadline = now_ms() + ((int64_t)ag.worker_timeout + WORKER_GRACE_S) * 1000;
 	if (c != NULL)
 		c->handed_off = 1;
 	return 0;
+}
+
+/* Reaps workers that exited; kills those past their deadline. */
+static void
+workers_check(int64_t now)
+{
+	size_t i;
+	int st;
+
+	for (i = ag.nworkers; i-- > 0;) {
+		struct worker *w = &ag.workers[i];
+		pid_t r;
+
+		if (!w->killed && now >= w->deadline) {
+			(void)kill(w->pid, SIGKILL);
+			w->killed = 1;
+			logmsg(LOG_WARNING, "rotation worker pid %ld passed its deadline; killed", (long)w->pid);
+		}
+		r = waitpid(w->pid, &st, WNOHANG);
+		if (r == w->pid || (r < 0 && errno == ECHILD)) {
+			close(w->fd);
+			ag.workers[i] = ag.workers[--ag.nworkers];
+		}
+	}
+}
+
+/* A worker reported a served request: that is use of the unlocked agent. */
+static void
+worker_read(struct worker *w, int64_t now)
+{
+	char buf[64];
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
+		if (!w->killed && vault_is_unlocked(ag.v))
+			ag.last_use = now;
 }
 
 /* After an unlock: finish rotations a crash left pending, in a worker. */
@@ -510,6 +1043,37 @@ recover_at_unlock(const vault_peer *peer)
 }
 
 /*
+ * Runs one libvault request with deferred passphrase checks (see the
+ * header). Returns 1 when it waits for a derivation.
+ */
+static int
+service(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
+{
+	vault_kdf *job;
+	int rc;
+
+	vault_defer_begin(ag.v, c->proofs, c->nproofs);
+	rc = vault_service(ag.v, &c->peer, type, payload, len, &c->out);
+	job = vault_defer_end(ag.v);
+	if (job == NULL) {
+		conn_proofs_free(c);
+		return rc;
+	}
+	/* The pass is thrown away: only the replay answers. */
+	vault_wr_free(&c->out);
+	vault_wr_init(&c->out, 1, OUT_LIMIT);
+	if (c->nproofs == MAX_PROOFS) {
+		vault_kdf_free(&job);
+		conn_proofs_free(c);
+		return vault_frame_error(&c->out, VAULT_ERR_INVAL, "too many passphrase checks in one request");
+	}
+	c->job = job;
+	c->wait = W_CHECK;
+	c->ticket = ++ag.tickets;
+	return 1;
+}
+
+/*
  * Before each request that reads or writes the vault: is the file at our
  * path still the one we opened, and has another process committed since
  * (then libvault's caches are dropped)? A replaced or deleted file is
@@ -528,7 +1092,7 @@ fresh(void)
 	return rc;
 }
 
-/* Handles one complete frame. A negative return closes the connection. */
+/* Handles one complete frame. A negative return closes the connection; 1: it waits. */
 static int
 dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 {
@@ -565,7 +1129,7 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 	case VAULT_MSG_LOCK:
 		if (vault_rd_end(&r) != 0)
 			return VAULT_ERR_PROTO;
-		do_lock("vault lock");
+		do_lock_by(&c->peer, "vault lock");
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	case VAULT_MSG_ROTATE:
 	case VAULT_MSG_RECOVER:
@@ -574,7 +1138,7 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 		ag.last_use = now_ms();
 		return worker_start(c, &c->peer, type, payload, len);
 	default:
-		rc = vault_service(ag.v, &c->peer, type, payload, len, &c->out);
+		rc = service(c, type, payload, len);
 		if (was_unlocked && rc == 0)
 			ag.last_use = now_ms(); /* the idle timeout slides */
 		return rc;
@@ -596,15 +1160,28 @@ conn_read(struct conn *c)
 	return 1;
 }
 
+/* 1 if c has a buffered frame (or bad bytes) that serving would take up now. */
 static int
-conn_serve(struct conn *c)
+conn_ready(const struct conn *c)
+{
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+
+	if (c->out.len > 0 || c->close_after || c->wait != W_NONE || c->inlen == 0)
+		return 0;
+	return vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) != 0;
+}
+
+static int
+conn_serve(struct conn *c, int64_t now)
 {
 	const unsigned char *payload;
 	size_t plen, flen;
 	uint8_t type;
 	int rc;
 
-	if (c->out.len > 0 || c->close_after)
+	if (c->out.len > 0 || c->close_after || c->wait != W_NONE)
 		return 0; /* one request at a time: answer first */
 	rc = vault_frame_get(c->in, c->inlen, &type, &payload, &plen, &flen);
 	if (rc == 0)
@@ -614,12 +1191,13 @@ conn_serve(struct conn *c)
 		    (unsigned long)c->peer.pid);
 		return -1;
 	}
+	c->idle_at = now + (int64_t)ag.conn_timeout * 1000; /* a complete frame */
 	rc = dispatch(c, type, payload, plen);
 	if (c->handed_off)
 		return -1; /* the worker answers; our copy of the socket just closes */
-	sodium_memzero(c->in, flen);
-	memmove(c->in, c->in + flen, c->inlen - flen);
-	c->inlen -= flen;
+	if (rc == 1)
+		return 0; /* waits for a derivation; the frame stays */
+	conn_consume(c, flen);
 	if (rc < 0) {
 		logmsg(LOG_WARNING, "bad request (type %u) from pid %lu: %s; closing that connection",
 		    type, (unsigned long)c->peer.pid, vault_strerror(rc));
@@ -647,11 +1225,20 @@ conn_write(struct conn *c, int64_t now)
 		vault_wr_free(&c->out); /* wipes: responses may hold secrets */
 		vault_wr_init(&c->out, 1, OUT_LIMIT);
 		c->outoff = 0;
+		if (c->reply_at != 0)
+			c->idle_at = now + (int64_t)ag.conn_timeout * 1000; /* its wait was ours */
 		c->reply_at = 0;
 		if (c->close_after)
 			return -1;
 	}
 	return 0;
+}
+
+/* 1 if the agent itself holds c up: a derivation or a delayed answer. */
+static int
+conn_held(const struct conn *c, int64_t now)
+{
+	return c->wait != W_NONE || (c->out.len > 0 && c->reply_at > now);
 }
 
 static int64_t
@@ -660,21 +1247,42 @@ next_timeout(int64_t now)
 	uint64_t idle = left_ms(ag.last_use, ag.idle_timeout, now);
 	uint64_t life = left_ms(ag.unlocked_at, ag.max_lifetime, now);
 	uint64_t t = idle < life ? idle : life;
+	int queued = 0;
 	size_t i;
 
+#define AT_MOST(when)                                                   \
+	do {                                                            \
+		int64_t w_ = (when);                                    \
+		uint64_t d_ = w_ > now ? (uint64_t)(w_ - now) : 0;      \
+		if (d_ < t)                                             \
+			t = d_;                                         \
+	} while (0)
 	for (i = 0; i < ag.nconns; i++) {
-		if (ag.conns[i].out.len > 0 && ag.conns[i].reply_at > now &&
-		    (uint64_t)(ag.conns[i].reply_at - now) < t)
-			t = (uint64_t)(ag.conns[i].reply_at - now);
+		const struct conn *c = &ag.conns[i];
+
+		if (conn_ready(c))
+			t = 0; /* pipelined frames are served without waiting for input */
+		if (c->out.len > 0 && c->reply_at > now)
+			AT_MOST(c->reply_at);
+		if (!conn_held(c, now))
+			AT_MOST(c->idle_at);
+		queued |= c->wait != W_NONE && !c->running;
 	}
+	if (queued && !kdf.busy)
+		AT_MOST(ag.next_try);
+	for (i = 0; i < ag.nworkers; i++)
+		AT_MOST(ag.workers[i].killed ? now + 20 : ag.workers[i].deadline);
+#undef AT_MOST
 	return t > INT_MAX ? -1 : (int64_t)t;
 }
+
+enum { PFD_LISTEN, PFD_KDF, PFD_FIXED };
 
 static void
 serve(void)
 {
-	struct pollfd pfd[MAX_CONNS + 1];
-	size_t i;
+	struct pollfd pfd[PFD_FIXED + MAX_WORKERS + MAX_CONNS];
+	size_t i, nw;
 
 	while (!sig_quit) {
 		int64_t now = now_ms(), t;
@@ -685,34 +1293,49 @@ serve(void)
 			do_lock("SIGUSR1");
 		}
 		check_timers(now);
-		pfd[0].fd = ag.listen_fd;
-		pfd[0].events = POLLIN;
+		workers_check(now);
+		kdf_schedule(now);
+		pfd[PFD_LISTEN].fd = ag.listen_fd;
+		pfd[PFD_LISTEN].events = POLLIN;
+		pfd[PFD_KDF].fd = kdf.efd;
+		pfd[PFD_KDF].events = POLLIN;
+		nw = ag.nworkers;
+		for (i = 0; i < nw; i++) {
+			pfd[PFD_FIXED + i].fd = ag.workers[i].fd;
+			pfd[PFD_FIXED + i].events = POLLIN;
+		}
 		for (i = 0; i < ag.nconns; i++) {
 			struct conn *c = &ag.conns[i];
+			struct pollfd *p = &pfd[PFD_FIXED + nw + i];
 
-			pfd[i + 1].fd = c->fd;
-			pfd[i + 1].events = 0;
-			if (c->out.len == 0 && !c->close_after && c->inlen < INBUF_SIZE)
-				pfd[i + 1].events |= POLLIN;
+			p->fd = c->fd;
+			p->events = 0;
+			if (c->out.len == 0 && !c->close_after && c->inlen < INBUF_SIZE && c->wait == W_NONE)
+				p->events |= POLLIN;
 			if (c->out.len > 0 && now >= c->reply_at)
-				pfd[i + 1].events |= POLLOUT;
+				p->events |= POLLOUT;
 		}
 		t = next_timeout(now);
 		{
 			struct timespec ts = { (time_t)(t / 1000), (long)(t % 1000) * 1000000L };
 
 			/* Atomically unblocks our signals for the wait: none is lost. */
-			n = ppoll(pfd, ag.nconns + 1, t < 0 ? NULL : &ts, &sig_orig);
+			n = ppoll(pfd, PFD_FIXED + nw + ag.nconns, t < 0 ? NULL : &ts, &sig_orig);
 		}
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
 		now = now_ms();
+		if (n > 0 && (pfd[PFD_KDF].revents & POLLIN))
+			kdf_done(now);
+		for (i = 0; n > 0 && i < nw; i++)
+			if (pfd[PFD_FIXED + i].revents & (POLLIN | POLLHUP))
+				worker_read(&ag.workers[i], now);
 		/* Walk backwards: conn_close() moves the last entry into slot i. */
 		for (i = ag.nconns; i-- > 0;) {
 			struct conn *c = &ag.conns[i];
-			short re = n > 0 ? pfd[i + 1].revents : 0;
+			short re = n > 0 ? pfd[PFD_FIXED + nw + i].revents : 0;
 			int rc = 0;
 
 			if (re & POLLIN)
@@ -721,21 +1344,31 @@ serve(void)
 				rc = -1;
 			/*
 			 * Serve pipelined requests one by one while answers go out
-			 * at once; a bounded number per round keeps it fair.
+			 * at once; a bounded number per round keeps it fair, and
+			 * next_timeout() brings the next round at once while
+			 * frames are left.
 			 */
 			for (int round = 0; rc >= 0 && round < 8; round++) {
 				size_t before = c->inlen;
 
-				if ((rc = conn_serve(c)) >= 0)
+				if ((rc = conn_serve(c, now)) >= 0)
 					rc = conn_write(c, now);
 				if (c->out.len > 0 || c->inlen == before)
 					break;
 			}
+			if (rc >= 0 && c->close_after && c->out.len == 0)
+				rc = -1;
+			if (rc >= 0 && !conn_held(c, now) && now >= c->idle_at) {
+				logmsg(LOG_NOTICE, "closed a connection of pid %lu: no complete request in %u s",
+				    (unsigned long)c->peer.pid, ag.conn_timeout);
+				rc = -1;
+			}
 			if (rc < 0)
 				conn_close(i);
 		}
-		if (n > 0 && (pfd[0].revents & POLLIN))
-			accept_one();
+		if (n > 0 && (pfd[PFD_LISTEN].revents & POLLIN))
+			for (int k = 0; k < 16 && accept_one(now); k++)
+				;
 	}
 }
 
@@ -828,7 +1461,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: vault-agent [-c | -s] [--foreground] [--db PATH] [--idle-timeout SECONDS]\n"
-	    "                   [--max-lifetime SECONDS] [--unlock-keyfile PATH]\n"
+	    "                   [--max-lifetime SECONDS] [--conn-timeout SECONDS]\n"
+	    "                   [--worker-timeout SECONDS] [--unlock-keyfile PATH]\n"
 	    "       vault-agent -k\n\n"
 	    "Keeps a vault unlocked for a while and serves it on a local socket\n"
 	    "($VAULT_AGENT_SOCK, else $XDG_RUNTIME_DIR/vault/agent.sock, else\n"
@@ -838,6 +1472,10 @@ usage(FILE *f)
 	    "  --db PATH            the vault (default: $VAULT_DB or the usual path)\n"
 	    "  --idle-timeout S     lock after S seconds unused (default 900; 0 never)\n"
 	    "  --max-lifetime S     lock S seconds after unlocking (default 28800; 0 never)\n"
+	    "  --conn-timeout S     close a connection that sends no complete request\n"
+	    "                       for S seconds (default 60)\n"
+	    "  --worker-timeout S   a rotation worker begins nothing after S seconds and\n"
+	    "                       is killed 60 s later (default 3600)\n"
 	    "  --unlock-keyfile P   unlock at start with a keyfile slot (unattended hosts)\n"
 	    "  -k                   stop the agent named by $VAULT_AGENT_PID\n");
 }
@@ -957,6 +1595,8 @@ main(int argc, char **argv)
 	static const struct option lo[] = { { "foreground", no_argument, NULL, 'd' },
 		{ "db", required_argument, NULL, 'D' }, { "idle-timeout", required_argument, NULL, 'i' },
 		{ "max-lifetime", required_argument, NULL, 'l' },
+		{ "conn-timeout", required_argument, NULL, 'T' },
+		{ "worker-timeout", required_argument, NULL, 'W' },
 		{ "unlock-keyfile", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	struct rlimit nocore = { 0, 0 };
@@ -987,6 +1627,20 @@ main(int argc, char **argv)
 		case 'l':
 			if (parse_secs(optarg, &ag.max_lifetime) != 0) {
 				fprintf(stderr, "vault-agent: --max-lifetime: expected seconds, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (parse_secs(optarg, &ag.conn_timeout) != 0 || ag.conn_timeout == 0) {
+				fprintf(stderr, "vault-agent: --conn-timeout: expected seconds (1 or more), not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'W':
+			if (parse_secs(optarg, &ag.worker_timeout) != 0 || ag.worker_timeout == 0 ||
+			    ag.worker_timeout > 7 * 86400) {
+				fprintf(stderr, "vault-agent: --worker-timeout: expected 1 to 604800 seconds, not '%s'\n",
+				    optarg);
 				return 2;
 			}
 			break;
@@ -1029,7 +1683,7 @@ main(int argc, char **argv)
 		}
 		ag.unlocked_at = ag.last_use = now_ms();
 	}
-	if (vault_sock_path(&ag.sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+	if (vault_sock_path_home(&ag.sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"), getenv("HOME"),
 		(unsigned long)getuid()) != 0) {
 		fprintf(stderr, "vault-agent: socket path too long\n");
 		return 1;
@@ -1067,11 +1721,17 @@ main(int argc, char **argv)
 	sa.sa_handler = on_xfsz;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGXFSZ, &sa, NULL);
-	/* Rotation workers are never waited for: no zombies. */
+	/*
+	 * Rotation workers are reaped by workers_check(), never automatically:
+	 * until we reap one, its pid cannot be reused, so kill() hits it only.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
-	sa.sa_flags = SA_NOCLDWAIT;
 	sigaction(SIGCHLD, &sa, NULL);
+	if ((kdf.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		fprintf(stderr, "vault-agent: eventfd: %s\n", strerror(errno));
+		return 1;
+	}
 
 	if (!ag.foreground) {
 		/*
@@ -1130,6 +1790,12 @@ main(int argc, char **argv)
 	}
 	serve();
 	logmsg(LOG_INFO, "stopping (signal %d)", (int)sig_quit);
+	workers_kill("stopping");
+	if (kdf.busy) {
+		if (!pthread_equal(kdf.th, pthread_self()))
+			(void)pthread_join(kdf.th, NULL);
+		vault_kdf_free(&kdf.job);
+	}
 	while (ag.nconns > 0)
 		conn_close(ag.nconns - 1);
 	vault_close(&ag.v);

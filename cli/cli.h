@@ -81,12 +81,21 @@ struct session {
 	char *db;
 	char *sock;
 	vault_secret *pass; /* the passphrase that unlocked the agent, if this command did */
+	const char *keyfile; /* --keyfile: unlocks, and proves a master secret */
 };
 
 int cli_db_path(const struct cli_opts *o, char **out, int *explicit_path);
 /* Returns an exit code: 0, or the code of the error it printed. */
 int session_open(struct session *s, const struct cli_opts *o, int need_unlock);
 int session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp);
+/*
+ * Appends the proof of a master secret a request needs (proof.c): none if
+ * not needed or direct; else the --keyfile's key, the passphrase this
+ * command unlocked the agent with, or the passphrase read by
+ * cli_read_passphrase() (FD, FILE, terminal). With no source at all it
+ * sends none, so that the agent refuses and audits. Returns an exit code.
+ */
+int session_proof(struct session *s, int needed, const char *prompt, vault_wr *p);
 int session_status(struct session *s, struct agent_status *st);
 void session_close(struct session *s);
 

@@ -263,30 +263,20 @@ read_ticket(int fd, unsigned char ticket[VAULT_TICKETBYTES])
 	close(fd);
 }
 
-/* Asks the caller's agent for the plan this pid's ticket stands for. */
-static vault_plan *
-fetch_plan(const char *sock, const unsigned char ticket[VAULT_TICKETBYTES])
+/* Dies with the agent's refusal, or returns the payload of its OK. */
+static vault_rd
+agent_answer(int rc, const vault_wr *resp)
 {
-	struct stat st;
-	vault_wr resp;
-	vault_plan *plan = NULL;
 	const unsigned char *pl;
 	size_t plen, flen;
 	uint8_t type;
-	char why[600];
-	int fd, rc;
+	vault_rd r;
 
-	if (lstat(sock, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != getuid())
-		die(EXIT_VAULT, "%s is not a socket owned by you; refusing it", sock);
-	if ((rc = vault_agent_connect_uid(&fd, sock, (unsigned long)getuid(), why, sizeof(why))) != 0)
-		die(EXIT_VAULT, "cannot reach your agent: %s", why);
-	vault_wr_init(&resp, 1, 0);
-	rc = vault_agent_call(fd, VAULT_MSG_LAUNCH, ticket, VAULT_TICKETBYTES, &resp);
-	close(fd);
-	if (rc != 0 || vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) != 1)
+	if (rc != 0 || vault_frame_get(resp->p, resp->len, &type, &pl, &plen, &flen) != 1)
 		die(EXIT_VAULT, "the agent did not answer: %s", vault_strerror(rc ? rc : VAULT_ERR_PROTO));
+	r.p = pl;
+	r.len = plen;
 	if (type == VAULT_MSG_ERROR) {
-		vault_rd r = { pl, plen };
 		const unsigned char *d = (const unsigned char *)"";
 		size_t dlen = 0;
 		uint32_t code = 0;
@@ -296,13 +286,55 @@ fetch_plan(const char *sock, const unsigned char ticket[VAULT_TICKETBYTES])
 		die(-(int)code == VAULT_ERR_POLICY ? VAULT_EXIT_POLICY : EXIT_VAULT, "refused: %.*s",
 		    (int)(dlen > 400 ? 400 : dlen), (const char *)d);
 	}
-	{
-		vault_rd r = { pl, plen };
+	if (type != VAULT_MSG_OK)
+		die(EXIT_VAULT, "the agent sent a malformed answer");
+	return r;
+}
 
-		if (type != VAULT_MSG_OK || vault_plan_decode(&r, &plan) != 0 || vault_rd_end(&r) != 0 ||
-		    plan->secret == NULL || plan->netonly)
-			die(EXIT_VAULT, "the agent sent a malformed plan");
-	}
+/*
+ * The claim: asks the caller's agent for the plan this pid's ticket
+ * stands for (without the password), opens and hashes the program, and
+ * only then claims the password with that hash (LAUNCH_CLAIM). The agent
+ * compares it with the pin and audits a release or a refusal: a changed
+ * binary never gets the password into this process.
+ */
+static vault_plan *
+fetch_plan(const char *sock, const unsigned char ticket[VAULT_TICKETBYTES])
+{
+	unsigned char pin[VAULT_PINBYTES], req[VAULT_TICKETBYTES + VAULT_PINBYTES];
+	const unsigned char *sec;
+	struct stat st;
+	vault_wr resp;
+	vault_plan *plan = NULL;
+	size_t seclen;
+	vault_rd r;
+	char why[600];
+	int fd, pfd, rc;
+
+	if (lstat(sock, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != getuid())
+		die(EXIT_VAULT, "%s is not a socket owned by you; refusing it", sock);
+	if ((rc = vault_agent_connect_uid(&fd, sock, (unsigned long)getuid(), why, sizeof(why))) != 0)
+		die(EXIT_VAULT, "cannot reach your agent: %s", why);
+	vault_wr_init(&resp, 1, 0);
+	rc = vault_agent_call(fd, VAULT_MSG_LAUNCH, ticket, VAULT_TICKETBYTES, &resp);
+	r = agent_answer(rc, &resp);
+	if (vault_plan_decode(&r, &plan) != 0 || vault_rd_end(&r) != 0 || plan->secret != NULL || plan->netonly)
+		die(EXIT_VAULT, "the agent sent a malformed plan");
+	/* The child opens it again as the target and checks the pin again. */
+	if ((rc = vault_program_open(&pfd, plan->program, pin)) != 0)
+		die(rc == VAULT_ERR_NOTFOUND ? EXIT_NOTFOUND : EXIT_NOEXEC, "%s: %s", plan->program,
+		    vault_strerror(rc));
+	close(pfd);
+	memcpy(req, ticket, VAULT_TICKETBYTES);
+	memcpy(req + VAULT_TICKETBYTES, pin, VAULT_PINBYTES);
+	resp.len = 0;
+	rc = vault_agent_call(fd, VAULT_MSG_LAUNCH_CLAIM, req, sizeof(req), &resp);
+	sodium_memzero(req, sizeof(req));
+	close(fd);
+	r = agent_answer(rc, &resp);
+	if (vault_rd_str(&r, &sec, &seclen) != 0 || vault_rd_end(&r) != 0 ||
+	    vault_secret_from(&plan->secret, sec, seclen) != 0)
+		die(EXIT_VAULT, "the agent sent a malformed answer");
 	vault_wr_free(&resp);
 	return plan;
 }

@@ -344,7 +344,10 @@ action_add(int argc, char **argv)
 	vault_wr_init(&resp, 0, 0);
 	vault_action_encode(&p, a);
 	vault_wr_u8(&p, (uint8_t)replace);
-	if ((ret = cli_call(&s, VAULT_MSG_ACTION_ADD, &p, &resp, "cannot save the action")) == 0) {
+	/* A new use of a credential: the agent wants proof of a master secret, and pins it itself. */
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_ACTION_ADD, (uint32_t)replace),
+		 "Master passphrase to save the action: ", &p)) == 0 &&
+	    (ret = cli_call(&s, VAULT_MSG_ACTION_ADD, &p, &resp, "cannot save the action")) == 0) {
 		printf("saved action %s: runs %s as %s\n", cli_esc(a->name), cli_esc(a->program),
 		    cli_esc(a->account));
 		if (a->allow_argv_secret || a->deliver == VAULT_DELIVER_ENV)
@@ -371,7 +374,7 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 	vault_rd r;
 	unsigned char pin[VAULT_PINBYTES];
 	char was[2 * VAULT_PINBYTES + 1], now[2 * VAULT_PINBYTES + 1];
-	int c, ret, yes = 0, fd, rc;
+	int c, ret, yes = 0;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
@@ -405,7 +408,13 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 	}
 	vault_wr_cstr(&p, argv[optind]);
 	if (strcmp(sub, "rm") == 0) {
-		if ((ret = cli_call(&s, VAULT_MSG_ACTION_RM, &p, &resp, "cannot remove the action")) == 0)
+		/* A typo'd name should fail before anyone types a passphrase. */
+		if ((ret = cli_call(&s, VAULT_MSG_ACTION_SHOW, &p, &resp, "cannot remove the action")) != 0)
+			goto out;
+		resp.len = 0;
+		if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_ACTION_RM, 0),
+			 "Master passphrase to remove the action: ", &p)) == 0 &&
+		    (ret = cli_call(&s, VAULT_MSG_ACTION_RM, &p, &resp, "cannot remove the action")) == 0)
 			printf("removed action %s\n", cli_esc(argv[optind]));
 		goto out;
 	}
@@ -422,16 +431,29 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 			printf("\n");
 		goto out;
 	}
-	/* repin: hash the program as it is now, show both, ask. */
-	if ((rc = vault_program_open(&fd, a->program, pin)) != 0) {
-		ret = cli_fail(rc, "%s: %s", a->program, vault_strerror(rc));
+	/*
+	 * repin: the agent hashes the program as it is now; show both, ask,
+	 * then send the proof with the hash that was shown, so that a program
+	 * swapped again meanwhile is refused rather than pinned.
+	 */
+	p.len = resp.len = 0;
+	vault_wr_cstr(&p, a->name);
+	vault_wr_u8(&p, 0);
+	vault_wr_bytes(&p, NULL, VAULT_PINBYTES);
+	vault_proof_encode(&p, VAULT_PROOF_NONE, NULL, 0);
+	if ((ret = cli_call(&s, VAULT_MSG_ACTION_REPIN, &p, &resp, "cannot repin")) != 0)
+		goto out;
+	r = cli_final_payload(&resp);
+	vault_action_free(&a);
+	if (vault_action_decode(&r, &a) != 0 || vault_rd_bytes(&r, pin, sizeof(pin)) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		goto out;
 	}
-	close(fd);
 	vault_pin_hex(was, a->pin);
 	vault_pin_hex(now, pin);
 	printf("action:  %s\nprogram: %s\npinned:  %s\nnow:     %s\n", cli_esc(a->name), cli_esc(a->program),
 	    was, now);
+	fflush(stdout);
 	if (sodium_memcmp(pin, a->pin, VAULT_PINBYTES) == 0) {
 		printf("unchanged; nothing to do\n");
 		goto out;
@@ -449,9 +471,11 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 	}
 	p.len = resp.len = 0;
 	vault_wr_cstr(&p, a->name);
-	vault_wr_cstr(&p, a->program);
+	vault_wr_u8(&p, 1);
 	vault_wr_bytes(&p, pin, VAULT_PINBYTES);
-	if ((ret = cli_call(&s, VAULT_MSG_ACTION_REPIN, &p, &resp, "cannot repin")) == 0)
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_ACTION_REPIN, 0), "Master passphrase to repin: ",
+		 &p)) == 0 &&
+	    (ret = cli_call(&s, VAULT_MSG_ACTION_REPIN, &p, &resp, "cannot repin")) == 0)
 		printf("repinned %s\n", cli_esc(a->name));
 out:
 	vault_action_free(&a);
@@ -516,16 +540,22 @@ pipe_with(int target, const unsigned char *data, size_t len, int newline)
 	return 0;
 }
 
-/* Network-only: deliver the password, then exec the pinned bytes. */
+/*
+ * Network-only: deliver the password, then exec the pinned bytes. fd and
+ * pin are the program as opened and hashed before the agent was asked
+ * (the agent released the password against that hash), or fd -1.
+ */
 static int
-exec_netonly(const vault_plan *p, const char *sock)
+exec_netonly(const vault_plan *p, const char *sock, int fd, const unsigned char *opened_pin)
 {
 	unsigned char pin[VAULT_PINBYTES];
 	char was[2 * VAULT_PINBYTES + 1], now[2 * VAULT_PINBYTES + 1], prog[PATH_MAX];
 	char tok[2 * VAULT_TICKETBYTES + 1];
-	int fd, mfd, rc;
+	int mfd, rc;
 
-	if ((rc = vault_program_open(&fd, p->program, pin)) != 0)
+	if (fd >= 0)
+		memcpy(pin, opened_pin, VAULT_PINBYTES);
+	else if ((rc = vault_program_open(&fd, p->program, pin)) != 0)
 		return run_fail(rc == VAULT_ERR_NOTFOUND ? EXIT_NOTFOUND : EXIT_NOEXEC, "%s: %s", p->program,
 		    vault_strerror(rc));
 	if (p->pinned && sodium_memcmp(pin, p->pin, VAULT_PINBYTES) != 0) {
@@ -626,7 +656,9 @@ cmd_run(int argc, char **argv)
 	vault_wr p, resp;
 	const unsigned char *pl;
 	size_t plen, flen;
-	char **kv = NULL, abs_sock[PATH_MAX];
+	char **kv = NULL, abs_sock[PATH_MAX], *shown = NULL;
+	unsigned char pin[VAULT_PINBYTES];
+	int progfd = -1;
 	size_t nkv = 0, i;
 	uint8_t t = 0;
 	vault_rd r;
@@ -697,6 +729,39 @@ cmd_run(int argc, char **argv)
 	tty = cli_can_prompt();
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
+	memset(pin, 0, sizeof(pin));
+	if (adhoc == NULL) {
+		/*
+		 * A network-only action's password comes to this process: open
+		 * and hash the program first, so the agent can refuse a changed
+		 * one before it releases anything, and exec exactly those bytes.
+		 */
+		vault_action *sa = NULL;
+
+		vault_wr_cstr(&p, argv[optind]);
+		if ((ret = cli_call(&s, VAULT_MSG_ACTION_SHOW, &p, &resp, "cannot run")) != 0) {
+			ret = run_exit(ret);
+			goto out;
+		}
+		r = cli_final_payload(&resp);
+		if (vault_action_decode(&r, &sa) != 0 || vault_rd_end(&r) != 0) {
+			vault_action_free(&sa);
+			ret = run_fail(EXIT_VAULT, "cannot run: malformed answer");
+			goto out;
+		}
+		if (sa->netonly && (rc = vault_program_open(&progfd, sa->program, pin)) != 0) {
+			ret = run_fail(rc == VAULT_ERR_NOTFOUND ? EXIT_NOTFOUND : EXIT_NOEXEC, "%s: %s", sa->program,
+			    vault_strerror(rc));
+			vault_action_free(&sa);
+			goto out;
+		}
+		if ((shown = strdup(sa->program)) == NULL) {
+			vault_action_free(&sa);
+			ret = EXIT_VAULT;
+			goto out;
+		}
+		vault_action_free(&sa);
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		p.len = resp.len = 0;
 		vault_wr_u8(&p, adhoc != NULL);
@@ -709,6 +774,7 @@ cmd_run(int argc, char **argv)
 			vault_wr_cstr(&p, kv[i]);
 		vault_wr_u8(&p, (uint8_t)tty);
 		vault_wr_str(&p, pass ? pass->buf : NULL, pass ? pass->len : 0);
+		vault_wr_bytes(&p, pin, VAULT_PINBYTES);
 		vault_secret_free(&pass);
 		if ((ret = cli_call(&s, VAULT_MSG_RUN, &p, &resp, "cannot run")) != 0) {
 			ret = run_exit(ret);
@@ -731,13 +797,22 @@ cmd_run(int argc, char **argv)
 	vault_action_free(&adhoc);
 	snprintf(abs_sock, sizeof(abs_sock), "%s", s.sock ? s.sock : "");
 	session_close(&s); /* the agent connection must not leak into the program */
+	if (progfd >= 0 && (!plan->netonly || shown == NULL || strcmp(shown, plan->program) != 0)) {
+		/* The action changed between the two requests: open what the plan names. */
+		close(progfd);
+		progfd = -1;
+	}
+	free(shown);
 	if (plan->netonly)
-		ret = exec_netonly(plan, abs_sock);
+		ret = exec_netonly(plan, abs_sock, progfd, pin);
 	else
 		ret = exec_launch(plan, abs_sock);
 	vault_plan_free(&plan);
 	return ret;
 out:
+	free(shown);
+	if (progfd >= 0)
+		close(progfd);
 	vault_secret_free(&pass);
 	vault_plan_free(&plan);
 	vault_wr_free(&p);

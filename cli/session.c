@@ -15,9 +15,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -136,6 +138,37 @@ session_status(struct session *s, struct agent_status *st)
 	return status_of(s, st);
 }
 
+/*
+ * The agent closes a connection that sends no complete request for a
+ * while (--conn-timeout, 60 s): a prompt the user answers slowly must not
+ * lose the command. Before a request that may follow a prompt, if the
+ * agent has hung up, connect again; the new agent must serve the same
+ * vault. On any failure the old (closed) descriptor stays, and the call
+ * fails as it would have.
+ */
+static void
+session_fresh(struct session *s)
+{
+	struct pollfd p = { s->fd, POLLIN | POLLRDHUP, 0 };
+	struct agent_status st;
+	struct session n;
+	char why[600], b;
+
+	if (s->fd < 0 || s->sock == NULL || poll(&p, 1, 0) != 1)
+		return;
+	if (!(p.revents & (POLLHUP | POLLRDHUP | POLLERR)) && recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
+		return;
+	memset(&n, 0, sizeof(n));
+	if (vault_agent_connect(&n.fd, s->sock, why, sizeof(why)) != 0)
+		return;
+	if (status_of(&n, &st) != 0 || s->db == NULL || strcmp(st.db, s->db) != 0) {
+		close(n.fd);
+		return;
+	}
+	close(s->fd);
+	s->fd = n.fd;
+}
+
 /* Where vault-agent is: beside us when installed, ../agent in a build tree. */
 static int
 agent_program(char *out, size_t size)
@@ -248,8 +281,10 @@ unlock_agent(struct session *s, const struct cli_opts *o, const char *db)
 		s->pass = pass;
 		type = VAULT_MSG_UNLOCK;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		session_fresh(s); /* the prompt may have outlasted the agent's patience */
 		rc = vault_agent_call(s->fd, type, p.p, p.len, &resp);
+	}
 	vault_wr_free(&p);
 	if (rc != 0) {
 		ret = cli_fail(rc, "cannot unlock the agent: %s", vault_strerror(rc));
@@ -313,12 +348,13 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->keyfile = o->keyfile;
 	if ((rc = cli_db_path(o, &s->db, &explicit_path)) != 0)
 		return cli_exit(rc);
 	if (o->no_agent || env_true("VAULT_NO_AGENT"))
 		return open_direct(s, o, s->db, need_unlock);
-	if ((rc = vault_sock_path(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
-		 (unsigned long)getuid())) != 0)
+	if ((rc = vault_sock_path_home(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
+		 getenv("HOME"), (unsigned long)getuid())) != 0)
 		return cli_fail(rc, "agent socket path: %s", vault_strerror(rc));
 	rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
 	if (rc == VAULT_ERR_NOAGENT) {
@@ -357,6 +393,20 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 	}
 	if (rc != 0)
 		return cli_fail(rc, "cannot talk to the agent: %s", why);
+	/*
+	 * Before anything is typed: does the process behind the socket run
+	 * the vault-agent we would start? A proxy put in the socket's place
+	 * to record the next passphrase runs something else. Where the kernel
+	 * hides the peer's executable (it is not dumpable, as the agent is),
+	 * this cannot tell; SECURITY.md says what that leaves.
+	 */
+	{
+		char prog[PATH_MAX];
+
+		if (agent_program(prog, sizeof(prog)) == 0 &&
+		    vault_agent_peer_check(s->fd, prog, why, sizeof(why)) == VAULT_ERR_PERM)
+			return cli_fail(VAULT_ERR_PERM, "%s", why);
+	}
 	/* The agent has read who we are; now keep same-uid debuggers out. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = status_of(s, &st)) != 0)
@@ -379,13 +429,43 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 }
 
 int
+session_proof(struct session *s, int needed, const char *prompt, vault_wr *p)
+{
+	vault_secret *sec = NULL;
+	uint8_t kind = VAULT_PROOF_PASSPHRASE;
+	int rc;
+
+	/* A direct open proved a master secret when it unlocked. */
+	if (!needed || s->fd < 0)
+		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
+	if (s->keyfile != NULL) {
+		if ((rc = vault_keyfile_load(&sec, s->keyfile)) != 0)
+			return cli_fail(rc, "keyfile %s: %s", s->keyfile, vault_strerror(rc));
+		kind = VAULT_PROOF_KEYFILE;
+	} else if (s->pass != NULL) {
+		rc = vault_proof_encode(p, VAULT_PROOF_PASSPHRASE, s->pass->buf, s->pass->len);
+		return p->err ? cli_fail(p->err, "%s", vault_strerror(p->err)) : rc;
+	} else if (!passphrase_available()) {
+		/* Send none: the agent refuses, audits the attempt, and says what to do. */
+		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
+	} else if ((rc = cli_read_passphrase(&sec, prompt, 0)) != 0) {
+		return cli_exit(rc);
+	}
+	vault_proof_encode(p, kind, sec->buf, sec->len);
+	vault_secret_free(&sec);
+	return p->err ? cli_fail(p->err, "%s", vault_strerror(p->err)) : 0;
+}
+
+int
 session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp)
 {
 	const unsigned char *p = payload ? payload->p : NULL;
 	size_t n = payload ? payload->len : 0;
 
-	if (s->fd >= 0)
+	if (s->fd >= 0) {
+		session_fresh(s);
 		return vault_agent_call(s->fd, type, p, n, resp);
+	}
 	return vault_service(s->v, &s->peer, type, p, n, resp);
 }
 

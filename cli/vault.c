@@ -62,7 +62,8 @@ cli_show_help(const char *name)
 	printf("\nCommon options:\n"
 	       "  --db PATH        the vault file (default: $VAULT_DB, else\n"
 	       "                   $XDG_DATA_HOME/vault/vault.db or ~/.local/share/vault/vault.db)\n"
-	       "  --keyfile PATH   unlock with a keyfile slot instead of the passphrase\n"
+	       "  --keyfile PATH   unlock with a keyfile slot instead of the passphrase; also the\n"
+	       "                   proof of a master secret that changes through the agent need\n"
 	       "  --no-agent       open the vault directly for this one command (VAULT_NO_AGENT=1)\n"
 	       "  -h, --help       this help\n");
 	return 0;
@@ -393,7 +394,10 @@ add_account(int argc, char **argv, vault_account *rotp)
 	vault_wr_u32(&p, a.generate ? a.genlen : 0);
 	vault_wr_str(&p, secret ? secret->buf : NULL, secret ? secret->len : 0);
 	vault_secret_free(&secret);
-	ret = cli_call(&s, VAULT_MSG_ADD, &p, &resp, "cannot add the account");
+	/* Replacing an existing account changes what its password is for. */
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_ADD, (uint32_t)a.replace) != 0,
+		 "Master passphrase to replace the account: ", &p)) == 0)
+		ret = cli_call(&s, VAULT_MSG_ADD, &p, &resp, "cannot add the account");
 	if (ret == 0) {
 		if (a.generate)
 			printf("added %s (generated a %u-character password; see it with 'vault get %s')\n",
@@ -873,7 +877,6 @@ cmd_edit(int argc, char **argv)
 	struct cli_opts o = { 0 };
 	struct session s;
 	vault_account ch;
-	vault_secret *cur = NULL;
 	vault_wr p, resp;
 	unsigned fields = 0;
 	int c, rc, ret;
@@ -944,24 +947,10 @@ cmd_edit(int argc, char **argv)
 	vault_wr_cstr(&p, argv[optind]);
 	vault_wr_u32(&p, fields);
 	vault_account_encode(&p, &ch);
-	/*
-	 * Loosening the use policy, or giving a command that will be handed
-	 * the password, through the agent needs the passphrase.
-	 */
-	if ((((fields & VAULT_EDIT_USE) && ch.use != VAULT_USE_ACTIONS) ||
-		((fields & VAULT_EDIT_ROTATE) && ch.rotate_with == VAULT_ROTATE_COMMAND) ||
-		((fields & VAULT_EDIT_VERIFY) && *ch.verify_cmd)) && s.fd >= 0) {
-		if (s.pass != NULL) {
-			vault_wr_str(&p, s.pass->buf, s.pass->len);
-		} else if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0) {
-			ret = cli_exit(rc);
-			goto out;
-		} else {
-			vault_wr_str(&p, cur->buf, cur->len);
-		}
-	} else {
-		vault_wr_str(&p, NULL, 0);
-	}
+	/* Every field but the note needs proof of a master secret (proof.c). */
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_EDIT, fields), "Master passphrase to confirm the edit: ",
+		 &p)) != 0)
+		goto out;
 	if ((ret = cli_call(&s, VAULT_MSG_EDIT, &p, &resp, "cannot edit the account")) == 0) {
 		printf("updated %s\n", cli_esc(argv[optind]));
 		if ((fields & VAULT_EDIT_USE) && ch.use == VAULT_USE_ANY)
@@ -970,7 +959,6 @@ cmd_edit(int argc, char **argv)
 	}
 out:
 	cli_rotation_free(&ch);
-	vault_secret_free(&cur);
 	vault_wr_free(&p);
 	vault_wr_free(&resp);
 	session_close(&s);
@@ -982,16 +970,34 @@ cmd_rm(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	struct session s;
-	vault_wr resp;
+	vault_wr p, resp;
 	int ret;
 
-	if ((ret = name_request(argc, argv, "rm", 0, VAULT_MSG_RM, "cannot remove the account", &o, &s,
-		 &resp)) != 0)
+	if ((ret = parse_common(argc, argv, "rm", &o, 0)) != 0)
 		return ret < 0 ? 0 : ret;
-	printf("removed %s and its history\n", cli_esc(argv[optind]));
+	if (argc - optind != 1)
+		return cli_bad_option("rm");
+	if (vault_name_check(argv[optind]) != 0)
+		return cli_usage("invalid account name");
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 0, 0);
+	vault_wr_cstr(&p, argv[optind]);
+	/* A typo'd name should fail before anyone types a passphrase. */
+	if ((ret = cli_call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot remove the account")) == 0) {
+		resp.len = 0;
+		if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_RM, 0), "Master passphrase to remove the account: ",
+			 &p)) == 0 &&
+		    (ret = cli_call(&s, VAULT_MSG_RM, &p, &resp, "cannot remove the account")) == 0)
+			printf("removed %s and its history\n", cli_esc(argv[optind]));
+	}
+	vault_wr_free(&p);
 	vault_wr_free(&resp);
 	session_close(&s);
-	return 0;
+	return ret;
 }
 
 /*
@@ -1001,18 +1007,7 @@ cmd_rm(int argc, char **argv)
 static int
 current_passphrase(struct session *s, vault_wr *p)
 {
-	vault_secret *cur = NULL;
-	int rc;
-
-	if (s->fd < 0)
-		return vault_wr_str(p, NULL, 0);
-	if (s->pass != NULL)
-		return vault_wr_str(p, s->pass->buf, s->pass->len);
-	if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0)
-		return rc;
-	rc = vault_wr_str(p, cur->buf, cur->len);
-	vault_secret_free(&cur);
-	return rc;
+	return session_proof(s, 1, "Current master passphrase: ", p);
 }
 
 /*
@@ -1155,10 +1150,8 @@ cmd_passwd(int argc, char **argv)
 	}
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
-	if ((rc = current_passphrase(&s, &p)) != 0) {
-		ret = cli_exit(rc);
+	if ((ret = current_passphrase(&s, &p)) != 0)
 		goto out;
-	}
 	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
 		ret = cli_exit(rc);
 		goto out;
@@ -1268,10 +1261,8 @@ cmd_keyslot(int argc, char **argv)
 		}
 		goto out;
 	}
-	if ((rc = current_passphrase(&s, &p)) != 0) {
-		ret = cli_exit(rc);
+	if ((ret = current_passphrase(&s, &p)) != 0)
 		goto out;
-	}
 	if (strcmp(sub, "add-passphrase") == 0) {
 		if ((rc = cli_read_passphrase(&pass, "Passphrase for the new keyslot: ", 1)) != 0) {
 			ret = cli_exit(rc);
@@ -1713,10 +1704,10 @@ static const struct cmd cmds[] = {
 			    "            [--verify-with command:CMD|none] [--max-age DAYS] [--history N]\n"
 			    "            [--password-policy SPEC]",
 	    "Change an account's details, release policy or rotation settings; never its\n"
-	    "password (see 'set' and 'rotate'). Through the agent, loosening the policy\n"
-	    "(towards any) or setting a rotate or verify command (which is handed the\n"
-	    "password) asks for the master passphrase; tightening does not. A new\n"
-	    "--rotate-with clears a failing or parked status." },
+	    "password (see 'set' and 'rotate'). Through the agent, every field but --note\n"
+	    "needs proof of a master secret: the passphrase again (terminal,\n"
+	    "VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH. A new --rotate-with clears a\n"
+	    "failing or parked status." },
 	{ "rotate", cmd_rotate, "rotate NAME [--length N] [--charset SPEC] [--dry-run]\n"
 				"       vault rotate --due [--dry-run] [--json]\n"
 				"       vault rotate --recover [--json]",
@@ -1730,7 +1721,9 @@ static const struct cmd cmds[] = {
 	    "and a summary; failures back off (15 min, 1 h) and park after 3 attempts.\n"
 	    "--length and --charset (upper,lower,digit,symbol,alnum,all) override the\n"
 	    "account's policy once. Exits 0 when every rotation succeeded, else 1." },
-	{ "rm", cmd_rm, "rm NAME", "Remove an account and all its password versions." },
+	{ "rm", cmd_rm, "rm NAME",
+	    "Remove an account and all its password versions. Through the agent this needs\n"
+	    "proof of a master secret (the passphrase again, or --keyfile PATH)." },
 	{ "passwd", cmd_passwd, "passwd [--kdf LEVEL] [--slot ID] [--rekey [--drop-other-slots]]",
 	    "Change the master passphrase. Only the master key is rewrapped; no account\n"
 	    "is re-encrypted, so a copy of the vault made before (or an old keyslot put\n"
@@ -1788,7 +1781,10 @@ static const struct cmd cmds[] = {
 	    "delivery) and, with --allow-argv-secret only, {secret}. No shell is involved.\n"
 	    "Without --netonly the program runs as the account's local user, logged on by\n"
 	    "vault-launch; with --netonly it runs as you and gets the password by --deliver.\n"
-	    "An action not marked --unattended runs only from a terminal." },
+	    "An action not marked --unattended runs only from a terminal.\n"
+	    "Through the agent, add, rm and repin need proof of a master secret: the\n"
+	    "passphrase again (terminal, VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH; the\n"
+	    "agent hashes PROGRAM itself, and repin shows both hashes before it asks." },
 	{ "run", cmd_run,
 	    "run [--no-pty] NAME [PARAM=VALUE]...\n"
 	    "       vault run --as ACCOUNT [--netonly] [--deliver MODE] [--profile|--noprofile] [--env]\n"

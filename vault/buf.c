@@ -31,6 +31,37 @@ static struct {
 } pool[POOL_CLASSES];
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * vault-agent forks rotation workers while its derivation thread may be
+ * inside vault_secure_alloc(): without these the child could inherit a
+ * held pool_mu and hang on its first secure buffer.
+ */
+static void
+pool_prefork(void)
+{
+	pthread_mutex_lock(&pool_mu);
+}
+
+static void
+pool_postfork(void)
+{
+	pthread_mutex_unlock(&pool_mu);
+}
+
+static void
+pool_atfork(void)
+{
+	(void)pthread_atfork(pool_prefork, pool_postfork, pool_postfork);
+}
+
+void
+vault_buf_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, pool_atfork);
+}
+
 static int
 pool_class(size_t n)
 {

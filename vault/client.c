@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -165,4 +166,32 @@ vault_agent_connect_uid(int *out, const char *path, unsigned long expect, char *
 	}
 	*out = fd;
 	return 0;
+}
+
+int
+vault_agent_peer_check(int fd, const char *expect_exe, char *why, size_t whylen)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct stat want, got;
+	char path[64], exe[512];
+	ssize_t n;
+
+	why[0] = '\0';
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.pid <= 0)
+		return 1;
+	if (stat(expect_exe, &want) != 0)
+		return 1; /* nothing to compare with */
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)cred.pid);
+	/* A non-dumpable process's exe is hidden from its own uid: the real agent is one. */
+	if (stat(path, &got) != 0)
+		return 1;
+	if (got.st_dev == want.st_dev && got.st_ino == want.st_ino)
+		return 0;
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(why, whylen, "the process behind the agent socket (pid %ld) runs %s, not %s: something may be "
+	    "impersonating the agent to capture your passphrase; refusing to talk to it",
+	    (long)cred.pid, n > 0 ? exe : "another program", expect_exe);
+	return VAULT_ERR_PERM;
 }

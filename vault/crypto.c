@@ -19,6 +19,7 @@
 int
 vault_lib_init(void)
 {
+	vault_buf_init();
 	return sodium_init() < 0 ? VAULT_ERR_IO : 0;
 }
 

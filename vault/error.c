@@ -59,6 +59,8 @@ vault_strerror(int err)
 		return "disk full or file size limit reached";
 	case VAULT_ERR_REPLACED:
 		return "the vault file was replaced or deleted while open";
+	case VAULT_ERR_DEFER:
+		return "a passphrase check is in progress";
 	default:
 		return "unknown error";
 	}

@@ -43,10 +43,14 @@ struct vault_ticket {
 	int kind; /* 0 free, 1 launch, 2 askpass */
 	uint32_t pid;
 	int64_t expires;
-	vault_wr plan; /* secure: launch: the encoded plan with its secret */
-	vault_secret *secret; /* askpass */
+	vault_wr plan; /* secure: launch: the encoded plan, without its secret */
+	vault_secret *secret; /* released by LAUNCH_CLAIM or ASKPASS, through vault_release() */
+	int pinned; /* a saved action: the launcher's hash must equal pin */
+	unsigned char pin[VAULT_PINBYTES];
+	int fetched; /* launch: the plan went to vault-launch; next comes the claim */
 	char account[4 * VAULT_NAME_MAX + 1]; /* for the audit record */
 	char action[4 * VAULT_NAME_MAX + 1];
+	char user[VAULT_FIELD_MAX + 1]; /* askpass: the answer to "Username for ..." */
 };
 
 struct vault {
@@ -98,6 +102,14 @@ struct vault {
 	 */
 	struct vault_list_row *lrows;
 	size_t nlrows;
+	uint32_t rotate_lock_wait; /* seconds; 0: VAULT_ROTATE_LOCK_WAIT */
+	/* Deferred passphrase checks (derive.c): set only inside vault_defer_begin/end. */
+	struct {
+		int on;
+		vault_kdf *const *done;
+		size_t ndone;
+		vault_kdf *job; /* asked for in this pass; no transaction may begin */
+	} defer;
 	char detail[256];
 };
 
@@ -106,6 +118,8 @@ struct vault {
  * reused by size class. free takes the size that was asked for.
  */
 void *vault_secure_alloc(size_t n);
+/* Once, from vault_lib_init(): keeps the pool usable across fork(). */
+void vault_buf_init(void);
 void vault_secure_free(void *p, size_t n);
 size_t vault_secure_size(size_t n);
 
@@ -134,6 +148,9 @@ int vault_account_list_frames(vault *v, vault_wr *out) VAULT_WUR;
 
 /* Sets v->detail (printf-style, never with secrets). */
 void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Deferral (derive.c): vault_check_passphrase() between vault_defer_begin/end. */
+int vault_defer_check(vault *v, const unsigned char *pass, size_t passlen);
 
 /* Crypto (crypto.c). */
 int vault_keys_derive(struct vault_keys *k) VAULT_WUR;
@@ -175,6 +192,8 @@ int vault_kek_passphrase(unsigned char kek[VAULT_KEYBYTES], const struct vault_s
 int vault_kek_keyfile(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s,
     const unsigned char keyfile[VAULT_KEYFILEBYTES]) VAULT_WUR;
 int vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path) VAULT_WUR;
+/* Checks a keyfile slot's key against the slots without changing state (store.c). */
+int vault_check_keyfile_key(vault *v, const unsigned char key[VAULT_KEYFILEBYTES]) VAULT_WUR;
 
 /* Store (store.c). */
 int vault_sql_err(vault *v, int rc, const char *what);
@@ -230,6 +249,48 @@ int vault_account_is_candidate(const vault_account *a, uint32_t version);
 int vault_rotation_encode(vault_wr *w, const vault_account *a);
 int vault_rotation_decode(vault_rd *r, vault_account *a) VAULT_WUR;
 int vault_rotation_defaults(vault_account *a) VAULT_WUR;
+
+/*
+ * Proof of a master secret (proof.c). vault_proof_required() applies the
+ * rule (exists: the request replaces something that is there);
+ * vault_proof_check() returns 0 if the proof opens a slot (or the peer is
+ * direct), VAULT_ERR_POLICY with the detail saying what to do if there is
+ * none, VAULT_ERR_BADPASS if it is wrong. what names the change for the
+ * detail ("saving an action").
+ */
+int vault_proof_required(uint8_t type, uint32_t fields, int exists);
+int vault_proof_check(vault *v, const vault_peer *peer, const vault_proof *p, const char *what) VAULT_WUR;
+
+/*
+ * The one release check (release.c). kind says what is released to whom;
+ * the fields that kind does not use stay NULL/0.
+ */
+enum { VAULT_REL_GET = 1, VAULT_REL_RUN, VAULT_REL_LAUNCH, VAULT_REL_ASKPASS, VAULT_REL_ROTATE };
+
+struct vault_release {
+	int kind;
+	const vault_account *acct;     /* GET, RUN: its use policy decides */
+	const char *acct_name;         /* LAUNCH, ASKPASS: from the ticket (else acct->name) */
+	const vault_action *action;    /* RUN: the saved action, NULL ad hoc */
+	const char *action_name;       /* for the audit record ("" ad hoc) */
+	const char *params;            /* run parameters, for the audit record */
+	int interactive;               /* the client can ask for the passphrase */
+	const unsigned char *confirm;  /* the master passphrase given again */
+	size_t confirmlen;
+	const unsigned char *pinned;   /* the pin the release is bound to, NULL if none */
+	const unsigned char *pin;      /* the hash the receiver computed, NULL if none */
+	uint32_t ticket_pid;           /* LAUNCH, ASKPASS: the run's pid */
+	const char *released;          /* the outcome recorded on release */
+	const char *needs_agent;       /* RUN: why a direct open cannot do it, or NULL */
+};
+
+/*
+ * Decides one release, audits it, and returns 0 to release (the record
+ * saying so is written), 1 to ask for the master passphrase (nothing
+ * written, nothing released), or an error: refused, with the refusal
+ * audited and the detail saying why.
+ */
+int vault_release(vault *v, const vault_peer *peer, const struct vault_release *r) VAULT_WUR;
 
 /*
  * Audit (audit.c): forget the newest entry seen, in memory and in the

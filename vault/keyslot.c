@@ -229,7 +229,12 @@ vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path)
 	size_t got = 0;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK: a FIFO (or a device) named here must not block the
+	 * agent in open(); vault_check_fd() then refuses anything but a
+	 * regular file, where O_NONBLOCK changes nothing.
+	 */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
 	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0)

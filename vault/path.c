@@ -138,7 +138,14 @@ out:
 int
 vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsigned long uid)
 {
-	char buf[4096], run[64];
+	return vault_sock_path_home(out, env_sock, xdg_runtime, NULL, uid);
+}
+
+int
+vault_sock_path_home(char **out, const char *env_sock, const char *xdg_runtime, const char *home,
+    unsigned long uid)
+{
+	char buf[4096], run[64], tmp[64];
 	struct stat st;
 	int n;
 
@@ -156,8 +163,20 @@ vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsig
 		n = snprintf(buf, sizeof(buf), "%s", env_sock);
 	else if (xdg_runtime != NULL && xdg_runtime[0] == '/')
 		n = snprintf(buf, sizeof(buf), "%s/vault/agent.sock", xdg_runtime);
-	else
-		n = snprintf(buf, sizeof(buf), "/tmp/vault-%lu/agent.sock", uid);
+	else {
+		/*
+		 * Anyone can create /tmp/vault-UID first. If someone else did
+		 * (or put something that is no directory there), use a
+		 * directory under the user's home rather than fail: that one
+		 * only the user (and root) can create.
+		 */
+		snprintf(tmp, sizeof(tmp), "/tmp/vault-%lu", uid);
+		if (home != NULL && home[0] == '/' && lstat(tmp, &st) == 0 &&
+		    (!S_ISDIR(st.st_mode) || st.st_uid != uid))
+			n = snprintf(buf, sizeof(buf), "%s/.vault-agent/agent.sock", home);
+		else
+			n = snprintf(buf, sizeof(buf), "%s/agent.sock", tmp);
+	}
 	if (n < 0 || (size_t)n >= sizeof(buf) || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return VAULT_ERR_TOOBIG;
 	if ((*out = strdup(buf)) == NULL)

@@ -47,6 +47,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -261,15 +262,41 @@ rotation_lock(vault *v, int *fd)
 		vault_detail(v, "%s: %s", path, strerror(errno));
 		return VAULT_ERR_IO;
 	}
-	while (flock(*fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			vault_detail(v, "cannot lock %s: %s", path, strerror(errno));
-			close(*fd);
-			*fd = -1;
-			return VAULT_ERR_IO;
+	/*
+	 * Bounded: a rotation that waits forever (another one hung on its
+	 * target) would hold the master key in an agent worker forever.
+	 */
+	{
+		uint32_t wait_s = v->rotate_lock_wait ? v->rotate_lock_wait : VAULT_ROTATE_LOCK_WAIT;
+		struct timespec t0, t, nap = { 0, 50 * 1000 * 1000 };
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+			if (errno != EINTR && errno != EWOULDBLOCK) {
+				vault_detail(v, "cannot lock %s: %s", path, strerror(errno));
+				close(*fd);
+				*fd = -1;
+				return VAULT_ERR_IO;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec >= (time_t)wait_s) {
+				vault_detail(v, "another rotation of this vault has held %s for %lu s; gave up "
+				    "waiting (nothing was changed); try again when it has finished", path,
+				    (unsigned long)wait_s);
+				close(*fd);
+				*fd = -1;
+				return VAULT_ERR_BUSY;
+			}
+			nanosleep(&nap, NULL);
 		}
 	}
 	return 0;
+}
+
+void
+vault_rotate_lock_wait(vault *v, uint32_t seconds)
+{
+	v->rotate_lock_wait = seconds;
 }
 
 static void

@@ -8,17 +8,22 @@
  * handler per message type, dispatched by a switch, as in ssh-agent.
  *
  * MUST rules:
- *  - a secret is released only from release_check(), and only after its
- *    audit record is written: no audit, no release;
- *  - adding a keyslot or changing the passphrase needs the current
- *    passphrase, so malware riding an unlocked agent cannot plant a
- *    permanent way in;
+ *  - a secret leaves only after vault_release() (release.c) returned 0,
+ *    which means its audit record is written: no audit, no release;
+ *  - a request that changes what a credential may be used for passes
+ *    proof_gate() (the rule in proof.c) before anything changes, so
+ *    malware riding an unlocked agent can use what was saved but cannot
+ *    save something new, redirect an account or plant a keyslot;
+ *  - the agent pins programs itself; a pin in a request is never stored;
+ *  - a change and its audit record are one transaction (change_begin(),
+ *    change_end()); every refusal is audited;
  *  - a malformed request returns VAULT_ERR_PROTO and the caller closes
  *    that connection; library failures become ERROR frames.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -92,54 +97,125 @@ audit(struct svc *s, const char *op, const char *account, const char *outcome, i
 }
 
 /*
- * Checks the master passphrase sent along with a request that policy
- * guards. Direct (in-process) callers proved it when they unlocked.
- * Returns 0 if confirmed, 1 if a confirmation is missing, or an error.
+ * The proof rule (proof.c) applied to one request: 0 to go ahead, or the
+ * error, with the refusal audited as op on account/action. On success
+ * *how names the proof for the success record.
  */
 static int
-confirmed(struct svc *s, const unsigned char *pass, size_t len)
+proof_gate(struct svc *s, uint8_t type, uint32_t fields, int exists, const vault_proof *pf,
+    const char *what, const char *op, const char *account, const char *action, const char **how)
 {
-	if (s->peer->direct)
+	char outcome[200], keep[sizeof(s->v->detail)];
+	int rc, arc;
+
+	*how = s->peer->direct ? "direct open" : "no proof needed";
+	if (!vault_proof_required(type, fields, exists))
 		return 0;
-	if (len == 0)
-		return 1;
-	return vault_check_passphrase(s->v, pass, len);
+	if ((rc = vault_proof_check(s->v, s->peer, pf, what)) == 0) {
+		if (!s->peer->direct)
+			*how = pf->kind == VAULT_PROOF_KEYFILE ? "proof: keyfile" : "proof: passphrase";
+		return 0;
+	}
+	snprintf(outcome, sizeof(outcome), "refused: %s", rc == VAULT_ERR_POLICY ?
+	    "no proof of a master secret" : rc == VAULT_ERR_BADPASS ?
+	    (pf->kind == VAULT_PROOF_KEYFILE ? "wrong keyfile" : "wrong master passphrase") :
+	    vault_strerror(rc));
+	memcpy(keep, s->v->detail, sizeof(keep));
+	audit_full(s, op, account, action, outcome, "", &arc);
+	memcpy(s->v->detail, keep, sizeof(keep));
+	return arc != 0 ? arc : rc;
+}
+
+/*
+ * A change and its audit record are one transaction: change_begin()
+ * before the library call, change_end() with its result after. No
+ * change without its record, and no record of a change that did not
+ * happen. Returns the result.
+ */
+static int
+change_begin(struct svc *s)
+{
+	return vault_txn_begin(s->v);
+}
+
+static int
+change_end(struct svc *s, int rc, const char *op, const char *account, const char *action,
+    const char *outcome)
+{
+	if (rc == 0)
+		audit_full(s, op, account, action, outcome, "", &rc);
+	if (rc == 0 && (rc = vault_txn_commit(s->v)) == 0)
+		return 0;
+	vault_txn_rollback(s->v);
+	return rc;
+}
+
+/* A refusal after the gate (the program changed again): audited on its own. */
+static void
+audit_refusal(struct svc *s, const char *op, const char *account, const char *action, const char *outcome)
+{
+	char keep[sizeof(s->v->detail)];
+	int arc;
+
+	memcpy(keep, s->v->detail, sizeof(keep));
+	audit_full(s, op, account, action, outcome, "", &arc);
+	memcpy(s->v->detail, keep, sizeof(keep));
 }
 
 static int
 h_add(struct svc *s, vault_rd *r)
 {
-	vault_account *a = NULL;
+	vault_account *a = NULL, *old = NULL;
 	vault_secret *gen = NULL;
 	const unsigned char *sec;
+	const char *how = "";
+	char outcome[200];
+	vault_proof pf;
 	size_t seclen;
 	uint32_t genlen;
 	uint8_t replace;
-	int rc;
+	int rc, exists = 0;
 
 	if ((rc = vault_account_decode(r, &a)) != 0 || (rc = vault_rd_u8(r, &replace)) != 0 ||
 	    (rc = vault_rd_u32(r, &genlen)) != 0 || (rc = vault_rd_str(r, &sec, &seclen)) != 0 ||
-	    (rc = vault_rd_end(r)) != 0) {
+	    (rc = vault_proof_decode(r, &pf)) != 0 || (rc = vault_rd_end(r)) != 0) {
 		vault_account_free(&a);
 		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
-	if ((rc = need_unlocked(s)) == 0 && genlen > 0 && (rc = vault_password_generate(&gen, genlen)) == 0) {
+	if ((rc = need_unlocked(s)) != 0)
+		goto out;
+	if (replace) {
+		rc = vault_account_get(s->v, a->name, &old);
+		if (rc != 0 && rc != VAULT_ERR_NOTFOUND)
+			goto out;
+		exists = rc == 0;
+		rc = 0;
+	}
+	if ((rc = proof_gate(s, VAULT_MSG_ADD, replace, exists, &pf, "replacing an existing account", "add",
+		 a->name, "", &how)) != 0)
+		goto out;
+	if (genlen > 0 && (rc = vault_password_generate(&gen, genlen)) == 0) {
 		sec = gen->buf;
 		seclen = gen->len;
 	}
-	if (rc == 0)
-		rc = vault_account_add(s->v, a, sec, seclen, replace);
+	snprintf(outcome, sizeof(outcome), "%s (user %.60s, use=%s%s; %s)", exists ? "replaced" : "added",
+	    a->user, vault_use_name(a->use), a->rotate_with == VAULT_ROTATE_COMMAND ? ", rotate command" : "",
+	    how);
+	if (rc == 0 && (rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_account_add(s->v, a, sec, seclen, replace), "add", a->name, "", outcome);
 	if (rc == VAULT_ERR_EXISTS)
 		vault_detail(s->v, "an account named '%s' already exists; use --replace to overwrite it", a->name);
+out:
 	vault_secret_free(&gen);
 	vault_account_free(&a);
+	vault_account_free(&old);
 	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
 }
 
 static int
 h_set(struct svc *s, vault_rd *r)
 {
-	char name[4 * VAULT_NAME_MAX + 1];
+	char name[4 * VAULT_NAME_MAX + 1], outcome[80];
 	vault_secret *gen = NULL;
 	vault_account *a = NULL;
 	const unsigned char *sec;
@@ -155,11 +231,19 @@ h_set(struct svc *s, vault_rd *r)
 		sec = gen->buf;
 		seclen = gen->len;
 	}
-	if (rc == 0 && (rc = vault_account_set(s->v, name, sec, seclen)) == 0)
-		rc = vault_account_get(s->v, name, &a);
+	if (rc == 0 && (rc = change_begin(s)) == 0) {
+		if ((rc = vault_account_set(s->v, name, sec, seclen)) == 0)
+			rc = vault_account_get(s->v, name, &a);
+		if (rc == 0)
+			snprintf(outcome, sizeof(outcome), "new password stored (version %u%s)", a->version,
+			    genlen > 0 ? ", generated" : "");
+		rc = change_end(s, rc, "set", rc == 0 ? a->name : name, "", outcome);
+	}
 	vault_secret_free(&gen);
-	if (rc != 0)
+	if (rc != 0) {
+		vault_account_free(&a);
 		return reply_err(s, rc);
+	}
 	vault_wr_init(&p, 0, 0);
 	vault_wr_u32(&p, a->version);
 	vault_account_free(&a);
@@ -247,15 +331,12 @@ h_history(struct svc *s, vault_rd *r)
 	return rc != 0 ? rc : reply_ok(s, NULL);
 }
 
-/*
- * The release policy for printing a password (DESIGN.md, Release
- * policy): use=any releases; confirm and actions need the master
- * passphrase again. Every release and refusal is audited.
- */
+/* GET: printing a password is a release (release.c decides). */
 static int
 h_get(struct svc *s, vault_rd *r)
 {
 	char name[4 * VAULT_NAME_MAX + 1], outcome[160];
+	struct vault_release rel;
 	const unsigned char *pass;
 	vault_account *a = NULL;
 	vault_secret *sec = NULL;
@@ -263,7 +344,7 @@ h_get(struct svc *s, vault_rd *r)
 	uint8_t interactive;
 	size_t passlen;
 	vault_wr p;
-	int rc, arc, c;
+	int rc;
 
 	if (rd_name(r, name, sizeof(name)) != 0 || vault_rd_u32(r, &version) != 0 ||
 	    vault_rd_u8(r, &interactive) != 0 || vault_rd_str(r, &pass, &passlen) != 0 ||
@@ -272,36 +353,24 @@ h_get(struct svc *s, vault_rd *r)
 	/* One lookup opens both; the secret stays here unless policy allows. */
 	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_secret(s->v, name, version, &a, &sec)) != 0)
 		return reply_err(s, rc);
-	c = a->use == VAULT_USE_ANY ? 0 : confirmed(s, pass, passlen);
-	if (c == 1 && interactive) {
-		vault_secret_free(&sec);
-		vault_account_free(&a);
-		return vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
-	}
-	if (c != 0) {
-		snprintf(outcome, sizeof(outcome), "refused: use=%s, %s", vault_use_name(a->use),
-		    c == 1 ? "no confirmation possible" : "wrong confirmation passphrase");
-		audit(s, "get", a->name, outcome, &arc);
-		if (c == 1)
-			vault_detail(s->v,
-			    "account '%s' has use=%s: its password is printed only after the master "
-			    "passphrase is given again on a terminal%s",
-			    a->name, vault_use_name(a->use),
-			    a->use == VAULT_USE_ACTIONS ? "; scripts should use a saved action" : "");
-		else
-			vault_detail(s->v, "wrong passphrase; the password was not released");
-		vault_secret_free(&sec);
-		vault_account_free(&a);
-		return reply_err(s, arc != 0 ? arc : c == 1 ? VAULT_ERR_POLICY : c);
-	}
 	snprintf(outcome, sizeof(outcome), "released%s (version %u)",
 	    s->peer->direct ? " to a direct open" : "", version ? version : a->version);
-	audit(s, "get", a->name, outcome, &arc);
+	memset(&rel, 0, sizeof(rel));
+	rel.kind = VAULT_REL_GET;
+	rel.acct = a;
+	rel.interactive = interactive;
+	rel.confirm = pass;
+	rel.confirmlen = passlen;
+	rel.released = outcome;
+	rc = vault_release(s->v, s->peer, &rel);
 	vault_account_free(&a);
-	if (arc != 0) {
+	if (rc == 1) {
 		vault_secret_free(&sec);
-		vault_detail(s->v, "the audit record could not be written, so nothing was released");
-		return reply_err(s, arc);
+		return vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
+	}
+	if (rc != 0) {
+		vault_secret_free(&sec);
+		return reply_err(s, rc);
 	}
 	vault_wr_init(&p, 1, 0);
 	if ((rc = vault_wr_str(&p, sec->buf, sec->len)) == 0)
@@ -311,72 +380,66 @@ h_get(struct svc *s, vault_rd *r)
 	return rc;
 }
 
-/* A new or changed rotate/verify command will be handed the password. */
-static int
-edits_command(const vault_account *cur, const vault_account *ch, unsigned fields)
+/* Names the edited fields for the audit record. */
+static void
+edit_fields(char *out, size_t size, uint32_t fields)
 {
-	if ((fields & VAULT_EDIT_ROTATE) && ch->rotate_with == VAULT_ROTATE_COMMAND &&
-	    (cur->rotate_with != VAULT_ROTATE_COMMAND || strcmp(cur->rotate_cmd, ch->rotate_cmd) != 0))
-		return 1;
-	return (fields & VAULT_EDIT_VERIFY) && ch->verify_cmd[0] != '\0' &&
-	    strcmp(cur->verify_cmd, ch->verify_cmd) != 0;
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} f[] = { { VAULT_EDIT_USER, "user" }, { VAULT_EDIT_DOMAIN, "domain" }, { VAULT_EDIT_HOST, "host" },
+		{ VAULT_EDIT_NOTE, "note" }, { VAULT_EDIT_USE, "use" }, { VAULT_EDIT_ROTATE, "rotate-with" },
+		{ VAULT_EDIT_VERIFY, "verify-with" }, { VAULT_EDIT_MAXAGE, "max-age" },
+		{ VAULT_EDIT_HISTORY, "history" }, { VAULT_EDIT_POLICY, "password-policy" } };
+	size_t i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if ((fields & f[i].bit) == 0)
+			continue;
+		int w = snprintf(out + off, size - off, "%s%s", off ? "," : "", f[i].name);
+		if (w < 0 || (size_t)w >= size - off)
+			break;
+		off += (size_t)w;
+	}
 }
 
 /*
- * EDIT: metadata only. Loosening the use policy (actions -> confirm ->
- * any) decides future releases, so it needs the current passphrase, like
- * a key change; tightening does not. Either is audited.
+ * EDIT: metadata only. Every field but the note decides what the
+ * password is for or who gets it, so it needs proof (proof.c); each
+ * edit is audited with the fields it changed.
  */
 static int
 h_edit(struct svc *s, vault_rd *r)
 {
-	char name[4 * VAULT_NAME_MAX + 1], outcome[120];
+	char name[4 * VAULT_NAME_MAX + 1], outcome[300], what[160];
 	vault_account *ch = NULL, *cur = NULL;
-	const unsigned char *pass;
-	size_t passlen;
+	const char *how = "";
+	vault_proof pf;
 	uint32_t fields;
-	int rc, arc, c;
+	int rc;
 
 	if (rd_name(r, name, sizeof(name)) != 0 || vault_rd_u32(r, &fields) != 0)
 		return VAULT_ERR_PROTO;
 	if ((rc = vault_account_decode(r, &ch)) != 0)
 		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO; /* out of memory is no bad frame */
-	if (vault_rd_str(r, &pass, &passlen) != 0 || vault_rd_end(r) != 0) {
+	if (vault_proof_decode(r, &pf) != 0 || vault_rd_end(r) != 0) {
 		vault_account_free(&ch);
 		return VAULT_ERR_PROTO;
 	}
 	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_get(s->v, name, &cur)) != 0)
 		goto out;
-	if (((fields & VAULT_EDIT_USE) && ch->use > cur->use) || edits_command(cur, ch, fields)) {
-		const char *what = ((fields & VAULT_EDIT_USE) && ch->use > cur->use) ?
-		    "loosening the use policy" : "setting a rotate or verify command (it is given the password)";
-
-		if ((c = confirmed(s, pass, passlen)) == 1) {
-			vault_detail(s->v, "%s of '%s' needs the current master passphrase", what, cur->name);
-			c = VAULT_ERR_POLICY;
-		} else if (c != 0) {
-			vault_detail(s->v, "wrong current passphrase; nothing was changed");
-		}
-		if (c != 0) {
-			snprintf(outcome, sizeof(outcome), "refused: %s without the passphrase", what);
-			audit(s, "edit", cur->name, outcome, &arc);
-			rc = arc != 0 ? arc : c;
-			goto out;
-		}
-	}
-	if ((rc = vault_account_edit(s->v, name, ch, fields)) != 0)
+	edit_fields(what, sizeof(what), fields);
+	snprintf(outcome, sizeof(outcome), "editing %s of '%s'", what, cur->name);
+	if ((rc = proof_gate(s, VAULT_MSG_EDIT, fields, 1, &pf, outcome, "edit", cur->name, "", &how)) != 0)
 		goto out;
-	if ((fields & VAULT_EDIT_USE) && ch->use != cur->use) {
-		snprintf(outcome, sizeof(outcome), "use=%s -> use=%s", vault_use_name(cur->use),
-		    vault_use_name(ch->use));
-		audit(s, "edit", cur->name, outcome, &arc);
-	}
-	if (fields & (VAULT_EDIT_ROTATE | VAULT_EDIT_VERIFY | VAULT_EDIT_MAXAGE | VAULT_EDIT_HISTORY |
-		VAULT_EDIT_POLICY)) {
-		snprintf(outcome, sizeof(outcome), "rotation settings changed%s%s",
-		    (fields & VAULT_EDIT_ROTATE) ? " (target)" : "", (fields & VAULT_EDIT_VERIFY) ? " (verifier)" : "");
-		audit(s, "edit", cur->name, outcome, &arc);
-	}
+	if ((fields & VAULT_EDIT_USE) && ch->use != cur->use)
+		snprintf(outcome, sizeof(outcome), "changed %s (use=%s -> use=%s; %s)", what,
+		    vault_use_name(cur->use), vault_use_name(ch->use), how);
+	else
+		snprintf(outcome, sizeof(outcome), "changed %s (%s)", what, how);
+	if ((rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_account_edit(s->v, name, ch, fields), "edit", cur->name, "", outcome);
 out:
 	vault_account_free(&ch);
 	vault_account_free(&cur);
@@ -386,43 +449,41 @@ out:
 static int
 h_rm(struct svc *s, vault_rd *r)
 {
-	char name[4 * VAULT_NAME_MAX + 1];
+	char name[4 * VAULT_NAME_MAX + 1], outcome[120];
+	vault_account *cur = NULL;
+	const char *how = "";
+	vault_proof pf;
 	int rc;
 
-	if (rd_name(r, name, sizeof(name)) != 0 || vault_rd_end(r) != 0)
+	if (rd_name(r, name, sizeof(name)) != 0 || vault_proof_decode(r, &pf) != 0 || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_rm(s->v, name)) != 0)
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_account_get(s->v, name, &cur)) != 0)
 		return reply_err(s, rc);
-	return reply_ok(s, NULL);
-}
-
-/* Key management needs the current passphrase (see the MUST rules). */
-static int
-key_confirm(struct svc *s, const unsigned char *cur, size_t curlen)
-{
-	int c;
-
-	if ((c = confirmed(s, cur, curlen)) == 1) {
-		vault_detail(s->v, "changing keyslots needs the current master passphrase");
-		return VAULT_ERR_POLICY;
+	snprintf(outcome, sizeof(outcome), "removing account '%s'", cur->name);
+	if ((rc = proof_gate(s, VAULT_MSG_RM, 0, 1, &pf, outcome, "rm", cur->name, "", &how)) == 0 &&
+	    (rc = change_begin(s)) == 0) {
+		snprintf(outcome, sizeof(outcome), "removed with its history (%s)", how);
+		rc = change_end(s, vault_account_rm(s->v, name), "rm", cur->name, "", outcome);
 	}
-	if (c != 0)
-		vault_detail(s->v, "wrong current passphrase; nothing was changed");
-	return c;
+	vault_account_free(&cur);
+	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
 }
 
+/* Key management needs proof too (see the MUST rules and proof.c). */
 static int
 h_keys(struct svc *s, uint8_t type, vault_rd *r)
 {
-	const unsigned char *cur, *pass = NULL, *path = NULL;
-	size_t curlen, passlen = 0, pathlen = 0;
+	const unsigned char *pass = NULL, *path = NULL;
+	size_t passlen = 0, pathlen = 0;
 	uint32_t id = 0, kdf = 0;
 	uint8_t create = 0;
-	char file[4096];
+	const char *how = "", *op;
+	char file[4096], outcome[120];
+	vault_proof pf;
 	vault_wr p;
 	int rc;
 
-	if (vault_rd_str(r, &cur, &curlen) != 0)
+	if (vault_proof_decode(r, &pf) != 0)
 		return VAULT_ERR_PROTO;
 	switch (type) {
 	case VAULT_MSG_PASSWD:
@@ -449,7 +510,11 @@ h_keys(struct svc *s, uint8_t type, vault_rd *r)
 	}
 	if (vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = need_unlocked(s)) != 0 || (rc = key_confirm(s, cur, curlen)) != 0)
+	op = type == VAULT_MSG_PASSWD ? "passwd" : type == VAULT_MSG_SLOT_RM ? "keyslot rm" : "keyslot add";
+	if ((rc = need_unlocked(s)) != 0 ||
+	    (rc = proof_gate(s, type, 0, 1, &pf, "changing keyslots", op, "", "", &how)) != 0)
+		return reply_err(s, rc);
+	if ((rc = change_begin(s)) != 0)
 		return reply_err(s, rc);
 	switch (type) {
 	case VAULT_MSG_PASSWD:
@@ -465,7 +530,10 @@ h_keys(struct svc *s, uint8_t type, vault_rd *r)
 		rc = vault_slot_rm(s->v, id);
 		break;
 	}
-	if (rc != 0)
+	snprintf(outcome, sizeof(outcome), "%s slot %u (%s)",
+	    type == VAULT_MSG_PASSWD ? "changed the passphrase of" : type == VAULT_MSG_SLOT_RM ? "removed" :
+	    type == VAULT_MSG_SLOT_ADD_PASS ? "added passphrase" : "added keyfile", id, how);
+	if ((rc = change_end(s, rc, op, "", "", outcome)) != 0)
 		return reply_err(s, rc);
 	vault_wr_init(&p, 0, 0);
 	vault_wr_u32(&p, id);
@@ -621,22 +689,92 @@ h_log(struct svc *s, vault_rd *r)
 	return rc;
 }
 
+/* "blake2b:<hex>" of the encoded action, so the log shows which body it was. */
+static void
+action_body_hash(char out[8 + 2 * VAULT_PINBYTES + 1], const vault_action *a)
+{
+	unsigned char h[VAULT_PINBYTES];
+	vault_wr w;
+
+	vault_wr_init(&w, 0, VAULT_FRAME_MAX);
+	vault_action_encode(&w, a);
+	memcpy(out, "blake2b:", 8);
+	if (w.err != 0 || crypto_generichash(h, sizeof(h), w.p, w.len, NULL, 0) != 0)
+		memset(h, 0, sizeof(h));
+	vault_pin_hex(out + 8, h);
+	vault_wr_free(&w);
+}
+
+/*
+ * Hashes the program as it is now; the agent never takes a pin (or an
+ * unresolved path) from the client.
+ */
+static int
+pin_now(struct svc *s, const char *program, unsigned char pin[VAULT_PINBYTES])
+{
+	int fd, rc;
+
+	if (program == NULL || program[0] != '/') {
+		vault_detail(s->v, "the program must be an absolute path");
+		return VAULT_ERR_INVAL;
+	}
+	if ((rc = vault_program_open(&fd, program, pin)) != 0) {
+		vault_detail(s->v, "cannot pin %.200s: %s", program, vault_strerror(rc));
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+/* ACTION_ADD: a new use of a credential; needs proof, pinned here. */
 static int
 h_action_add(struct svc *s, vault_rd *r)
 {
-	vault_action *a = NULL;
+	char outcome[300], body[8 + 2 * VAULT_PINBYTES + 1], why[256];
+	vault_action *a = NULL, *old = NULL;
+	const char *how = "";
+	vault_proof pf;
 	uint8_t replace;
-	int rc;
+	vault_wr p;
+	int rc, exists = 0;
 
 	if ((rc = vault_action_decode(r, &a)) != 0 || (rc = vault_rd_u8(r, &replace)) != 0 ||
-	    (rc = vault_rd_end(r)) != 0) {
+	    (rc = vault_proof_decode(r, &pf)) != 0 || (rc = vault_rd_end(r)) != 0) {
 		vault_action_free(&a);
 		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
-	if ((rc = need_unlocked(s)) == 0)
-		rc = vault_action_add(s->v, a, replace);
+	vault_wr_init(&p, 0, 0);
+	if ((rc = need_unlocked(s)) != 0)
+		goto out;
+	rc = vault_action_get(s->v, a->name, &old);
+	if (rc != 0 && rc != VAULT_ERR_NOTFOUND)
+		goto out;
+	exists = rc == 0;
+	if ((rc = vault_action_check(a, why, sizeof(why))) != 0) {
+		vault_detail(s->v, "%s", why);
+		goto out;
+	}
+	snprintf(outcome, sizeof(outcome), "%s action '%s'", exists ? "replacing" : "saving", a->name);
+	if ((rc = proof_gate(s, VAULT_MSG_ACTION_ADD, replace, exists, &pf, outcome,
+		 exists ? "action replace" : "action add", a->account, a->name, &how)) != 0)
+		goto out;
+	if ((rc = pin_now(s, a->program, a->pin)) != 0 || (rc = vault_wr_bytes(&p, a->pin, VAULT_PINBYTES)) != 0)
+		goto out;
+	action_body_hash(body, a);
+	snprintf(outcome, sizeof(outcome), "%s %s (%s%s; %s)", exists ? "replaced" : "saved", body,
+	    a->netonly ? "network-only" : "local", a->unattended ? ", unattended" : "", how);
+	if ((rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_action_add(s->v, a, replace), exists ? "action replace" : "action add",
+		    a->account, a->name, outcome);
+out:
+	if (rc == 0)
+		rc = p.err ? p.err : reply_ok(s, &p);
+	else
+		rc = reply_err(s, rc);
+	vault_wr_free(&p);
 	vault_action_free(&a);
-	return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
+	vault_action_free(&old);
+	return rc;
 }
 
 static int
@@ -662,45 +800,79 @@ h_action_list(struct svc *s, vault_rd *r)
 	return rc != 0 ? rc : reply_ok(s, NULL);
 }
 
+/*
+ * ACTION_SHOW, ACTION_RM, ACTION_REPIN. REPIN hashes the program itself:
+ * commit 0 only answers the old action and the hash now, so the user can
+ * look before giving the proof; commit 1 repins only if the program
+ * still hashes to what was shown.
+ */
 static int
 h_action_one(struct svc *s, uint8_t type, vault_rd *r)
 {
-	char name[4 * VAULT_NAME_MAX + 1], prog[4096];
-	unsigned char pin[VAULT_PINBYTES];
+	char name[4 * VAULT_NAME_MAX + 1], outcome[300], body[8 + 2 * VAULT_PINBYTES + 1];
+	char was[2 * VAULT_PINBYTES + 1], now[2 * VAULT_PINBYTES + 1];
+	unsigned char shown[VAULT_PINBYTES], pin[VAULT_PINBYTES];
 	vault_action *a = NULL;
-	const unsigned char *pp;
-	size_t plen;
+	const char *how = "";
+	vault_proof pf;
+	uint8_t commit = 0;
 	vault_wr p;
 	int rc;
 
+	memset(&pf, 0, sizeof(pf));
 	if (rd_name(r, name, sizeof(name)) != 0)
 		return VAULT_ERR_PROTO;
-	if (type == VAULT_MSG_ACTION_REPIN) {
-		if (vault_rd_str(r, &pp, &plen) != 0 || plen == 0 || plen >= sizeof(prog) ||
-		    memchr(pp, '\0', plen) != NULL || vault_rd_bytes(r, pin, sizeof(pin)) != 0)
-			return VAULT_ERR_PROTO;
-		memcpy(prog, pp, plen);
-		prog[plen] = '\0';
-	}
+	if (type == VAULT_MSG_ACTION_REPIN &&
+	    (vault_rd_u8(r, &commit) != 0 || commit > 1 || vault_rd_bytes(r, shown, sizeof(shown)) != 0))
+		return VAULT_ERR_PROTO;
+	if (type != VAULT_MSG_ACTION_SHOW && vault_proof_decode(r, &pf) != 0)
+		return VAULT_ERR_PROTO;
 	if (vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = need_unlocked(s)) != 0)
-		return reply_err(s, rc);
-	if (type == VAULT_MSG_ACTION_RM) {
-		rc = vault_action_rm(s->v, name);
-		return rc == 0 ? reply_ok(s, NULL) : reply_err(s, rc);
-	}
-	if ((rc = vault_action_get(s->v, name, &a)) != 0)
+	if ((rc = need_unlocked(s)) != 0 || (rc = vault_action_get(s->v, name, &a)) != 0)
 		return reply_err(s, rc);
 	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
-	vault_action_encode(&p, a);
-	if (type == VAULT_MSG_ACTION_REPIN && (rc = vault_action_repin(s->v, name, prog, pin)) != 0) {
-		vault_wr_free(&p);
-		vault_action_free(&a);
-		return reply_err(s, rc);
+	action_body_hash(body, a);
+	if (type == VAULT_MSG_ACTION_RM) {
+		snprintf(outcome, sizeof(outcome), "removing action '%s'", a->name);
+		if ((rc = proof_gate(s, type, 0, 1, &pf, outcome, "action rm", a->account, a->name, &how)) != 0 ||
+		    (rc = change_begin(s)) != 0)
+			goto out;
+		snprintf(outcome, sizeof(outcome), "removed %s (%s)", body, how);
+		rc = change_end(s, vault_action_rm(s->v, name), "action rm", a->account, a->name, outcome);
+		goto out;
 	}
-	/* SHOW answers the action; REPIN answers it as it was before. */
-	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_action_encode(&p, a);
+	if (type == VAULT_MSG_ACTION_SHOW)
+		goto out;
+	if ((rc = pin_now(s, a->program, pin)) != 0)
+		goto out;
+	vault_wr_bytes(&p, pin, VAULT_PINBYTES);
+	if (!commit)
+		goto out;
+	vault_pin_hex(was, a->pin);
+	vault_pin_hex(now, pin);
+	snprintf(outcome, sizeof(outcome), "repinning action '%s'", a->name);
+	if ((rc = proof_gate(s, type, 0, 1, &pf, outcome, "action repin", a->account, a->name, &how)) != 0)
+		goto out;
+	if (sodium_memcmp(shown, pin, VAULT_PINBYTES) != 0) {
+		vault_detail(s->v, "%s changed again after its hash was shown; nothing was repinned",
+		    a->program);
+		snprintf(outcome, sizeof(outcome), "refused: program changed after its hash was shown (now %.16s)",
+		    now);
+		audit_refusal(s, "action repin", a->account, a->name, outcome);
+		rc = VAULT_ERR_POLICY;
+		goto out;
+	}
+	snprintf(outcome, sizeof(outcome), "repinned %s from %.16s to %.16s (%s)", body, was, now, how);
+	if ((rc = change_begin(s)) == 0)
+		rc = change_end(s, vault_action_repin(s->v, name, a->program, pin), "action repin", a->account,
+		    a->name, outcome);
+out:
+	if (rc == 0)
+		rc = p.err ? p.err : reply_ok(s, &p);
+	else
+		rc = reply_err(s, rc);
 	vault_wr_free(&p);
 	vault_action_free(&a);
 	return rc;
@@ -759,6 +931,7 @@ struct run_req {
 	uint8_t interactive;
 	const unsigned char *confirm;
 	size_t confirmlen;
+	unsigned char pin[VAULT_PINBYTES]; /* the client's hash of the program, zeros if none */
 };
 
 static void
@@ -779,7 +952,9 @@ run_req_free(struct run_req *q)
 /*
  * RUN request: u8 adhoc, then either str action (saved) or an encoded
  * vault_action (ad hoc: name "", the caller's program and arguments,
- * taken literally), then u32 nkv, str kv..., u8 interactive, str confirm.
+ * taken literally), then u32 nkv, str kv..., u8 interactive, str confirm,
+ * and the pin of the program the client opened (network-only runs: the
+ * agent releases nothing to a program that does not hash to the pin).
  */
 static int
 run_req_read(vault_rd *r, struct run_req *q, char *name, size_t namesize)
@@ -809,7 +984,7 @@ run_req_read(vault_rd *r, struct run_req *q, char *name, size_t namesize)
 			return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_PROTO;
 	}
 	if (vault_rd_u8(r, &q->interactive) != 0 || vault_rd_str(r, &q->confirm, &q->confirmlen) != 0 ||
-	    vault_rd_end(r) != 0)
+	    vault_rd_bytes(r, q->pin, sizeof(q->pin)) != 0 || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
 	return 0;
 }
@@ -840,54 +1015,11 @@ audit_run(struct svc *s, const char *op, const struct run_req *q, const char *ac
 	audit_full(s, op, account, q->adhoc ? "" : q->a->name, outcome, params, rc);
 }
 
-/*
- * The release policy for runs (DESIGN.md): a saved action releases its
- * own account's password, and runs with no terminal only if marked
- * unattended; an ad-hoc run follows the account's use policy.
- * Returns 0 to release, 1 to ask for the passphrase, or an error with
- * the detail set.
- */
-static int
-run_policy(struct svc *s, const struct run_req *q, const vault_account *acct)
-{
-	int c;
-
-	if (!q->adhoc) {
-		/* The kernel's word, not the client's: does the peer have a terminal? */
-		if (!q->a->unattended && !s->peer->tty && !s->peer->direct) {
-			vault_detail(s->v, "action '%s' is not marked --unattended, so it runs only from a "
-					   "terminal; save it with --unattended for cron and scripts", q->a->name);
-			return VAULT_ERR_POLICY;
-		}
-		return 0;
-	}
-	switch (acct->use) {
-	case VAULT_USE_ANY:
-		return 0;
-	case VAULT_USE_CONFIRM:
-		c = confirmed(s, q->confirm, q->confirmlen);
-		if (c == 1 && q->interactive)
-			return 1;
-		if (c == 1) {
-			vault_detail(s->v, "account '%s' has use=confirm: an ad-hoc run needs the master "
-					   "passphrase on a terminal", acct->name);
-			return VAULT_ERR_POLICY;
-		}
-		if (c != 0)
-			vault_detail(s->v, "wrong passphrase; nothing was run");
-		return c;
-	default:
-		vault_detail(s->v, "account '%s' has use=actions: its password is released only to saved "
-				   "actions; save one with: vault action add NAME --as %s -- PROGRAM [ARG...]",
-		    acct->name, acct->name);
-		return VAULT_ERR_POLICY;
-	}
-}
-
 static int
 h_run(struct svc *s, vault_rd *r)
 {
-	char name[4 * VAULT_NAME_MAX + 1], fdstr[16], filestr[64], outcome[200];
+	char name[4 * VAULT_NAME_MAX + 1], fdstr[16], filestr[64], outcome[200], params[1024];
+	struct vault_release rel;
 	struct run_req q;
 	vault_account *acct = NULL;
 	vault_secret *sec = NULL;
@@ -920,22 +1052,6 @@ h_run(struct svc *s, vault_rd *r)
 		rc = arc != 0 ? arc : VAULT_ERR_POLICY;
 		goto out_err;
 	}
-	if ((pol = run_policy(s, &q, acct)) == 1) {
-		rc = vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
-		goto out;
-	}
-	if (pol != 0) {
-		snprintf(outcome, sizeof(outcome), "refused: %s", pol == VAULT_ERR_POLICY ?
-		    (q.adhoc ? "account use policy" : "attended action without a terminal") : "wrong passphrase");
-		audit_run(s, "run", &q, acct->name, outcome, &arc);
-		rc = arc != 0 ? arc : pol;
-		goto out_err;
-	}
-	if (!q.a->netonly && s->peer->direct) {
-		vault_detail(s->v, "a run as a local account needs the agent: run without --no-agent");
-		rc = VAULT_ERR_INVAL;
-		goto out_err;
-	}
 	/* Expand: ad-hoc arguments are literal, saved templates are filled. */
 	snprintf(fdstr, sizeof(fdstr), "%u", q.a->deliver_fd);
 	snprintf(filestr, sizeof(filestr), "/proc/%u/fd/%u", s->peer->pid, q.a->deliver_fd);
@@ -963,6 +1079,43 @@ h_run(struct svc *s, vault_rd *r)
 		rc = arc != 0 ? arc : rc;
 		goto out_err;
 	}
+	if ((!q.a->netonly || q.a->deliver == VAULT_DELIVER_ASKPASS) && (t = ticket_slot(s->v)) == NULL) {
+		vault_detail(s->v, "too many runs waiting to start; try again");
+		rc = VAULT_ERR_BUSY;
+		goto out_err;
+	}
+	if (!q.a->netonly)
+		snprintf(outcome, sizeof(outcome), "launch ticket issued (local account)");
+	else if (q.a->deliver == VAULT_DELIVER_ASKPASS)
+		snprintf(outcome, sizeof(outcome), "askpass token issued (network-only)");
+	else
+		snprintf(outcome, sizeof(outcome), "released (network-only, deliver %s%s)",
+		    vault_deliver_name(q.a->deliver), q.adhoc ? "" : ", program hash verified");
+	kv_join(params, sizeof(params), q.kv, q.nkv);
+	memset(&rel, 0, sizeof(rel));
+	rel.kind = VAULT_REL_RUN;
+	rel.acct = acct;
+	rel.action = q.adhoc ? NULL : q.a;
+	rel.action_name = q.adhoc ? "" : q.a->name;
+	rel.params = params;
+	rel.interactive = q.interactive;
+	rel.confirm = q.confirm;
+	rel.confirmlen = q.confirmlen;
+	rel.pinned = q.adhoc ? NULL : q.a->pin;
+	rel.pin = q.pin;
+	rel.released = outcome;
+	if (!q.a->netonly)
+		rel.needs_agent = "a run as a local account needs the agent: run without --no-agent";
+	else if (q.a->deliver == VAULT_DELIVER_ASKPASS)
+		rel.needs_agent = "askpass delivery needs the agent: run without --no-agent";
+	if ((pol = vault_release(s->v, s->peer, &rel)) == 1) {
+		rc = vault_frame_put(s->out, VAULT_MSG_CONFIRM, NULL, 0);
+		goto out;
+	}
+	if (pol != 0) {
+		rc = pol;
+		goto out_err;
+	}
 	plan.netonly = q.a->netonly;
 	plan.action = q.adhoc ? (char *)(uintptr_t)"" : q.a->name;
 	plan.account = acct->name;
@@ -977,43 +1130,31 @@ h_run(struct svc *s, vault_rd *r)
 	plan.program = q.a->program;
 	plan.pinned = !q.adhoc;
 	memcpy(plan.pin, q.a->pin, VAULT_PINBYTES);
-	if (plan.netonly && plan.deliver != VAULT_DELIVER_ASKPASS) {
-		/* The program runs as the caller: the caller gets the password. */
+	if (t == NULL) {
+		/* Network-only: the program runs as the caller, who gets the password. */
 		plan.secret = sec;
-		snprintf(outcome, sizeof(outcome), "released (network-only, deliver %s)",
-		    vault_deliver_name(plan.deliver));
 	} else {
-		if (plan.deliver == VAULT_DELIVER_ASKPASS && s->peer->direct) {
-			vault_detail(s->v, "askpass delivery needs the agent: run without --no-agent");
-			rc = VAULT_ERR_INVAL;
-			goto out_err;
-		}
-		if ((t = ticket_slot(s->v)) == NULL) {
-			vault_detail(s->v, "too many runs waiting to start; try again");
-			rc = VAULT_ERR_BUSY;
-			goto out_err;
-		}
 		randombytes_buf(t->id, VAULT_TICKETBYTES);
 		t->pid = s->peer->pid;
+		t->pinned = !q.adhoc;
+		memcpy(t->pin, q.a->pin, VAULT_PINBYTES);
 		snprintf(t->account, sizeof(t->account), "%s", acct->name);
 		snprintf(t->action, sizeof(t->action), "%s", q.adhoc ? "" : q.a->name);
+		snprintf(t->user, sizeof(t->user), "%s", acct->user);
+		t->secret = sec;
+		sec = NULL;
 		plan.has_ticket = 1;
 		memcpy(plan.ticket, t->id, VAULT_TICKETBYTES);
 		if (plan.netonly) {
 			t->kind = 2;
 			t->expires = vault_now() + VAULT_TICKET_ASKPASS_TTL;
-			t->secret = sec;
-			sec = NULL;
-			snprintf(outcome, sizeof(outcome), "askpass token issued (network-only)");
 		} else {
-			/* The launcher gets the whole plan, with the password. */
+			/* The launcher gets the plan, then claims the password with its hash. */
 			t->kind = 1;
 			t->expires = vault_now() + VAULT_TICKET_LAUNCH_TTL;
 			vault_wr_init(&t->plan, 1, 0);
-			plan.secret = sec;
 			plan.has_ticket = 0;
 			vault_plan_encode(&t->plan, &plan);
-			plan.secret = NULL;
 			plan.has_ticket = 1;
 			if (t->plan.err) {
 				rc = t->plan.err;
@@ -1027,16 +1168,7 @@ h_run(struct svc *s, vault_rd *r)
 				free(plan.argv[plan.argc]);
 			}
 			plan.argv[1] = NULL;
-			snprintf(outcome, sizeof(outcome), "launch ticket issued (local account)");
 		}
-	}
-	audit_run(s, "run", &q, acct->name, outcome, &arc);
-	if (arc != 0) {
-		if (t != NULL)
-			ticket_burn(t);
-		vault_detail(s->v, "the audit record could not be written, so nothing was released");
-		rc = arc;
-		goto out_err;
 	}
 	vault_plan_encode(&p, &plan);
 	rc = p.err ? p.err : reply_ok(s, &p);
@@ -1062,25 +1194,23 @@ out:
 
 /*
  * LAUNCH: the root process that the run's own pid became (vault run
- * exec'd vault-launch) redeems its ticket for the plan and password.
- * Anyone else — a non-root peer, another pid — burns the ticket.
+ * exec'd vault-launch) fetches the plan its ticket stands for, without
+ * the password: it must hash the program first (LAUNCH_CLAIM). Anyone
+ * else (a non-root peer, another pid) burns the ticket, audited.
  */
 static int
 h_launch(struct svc *s, vault_rd *r)
 {
 	unsigned char id[VAULT_TICKETBYTES];
 	struct vault_ticket *t;
-	struct run_req q;
 	char outcome[200];
 	int rc, arc;
 
 	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	memset(&q, 0, sizeof(q));
-	q.adhoc = 1;
 	if ((rc = need_unlocked(s)) != 0)
 		return reply_err(s, rc);
-	if ((t = ticket_find(s->v, 1, id)) == NULL) {
+	if ((t = ticket_find(s->v, 1, id)) == NULL || t->fetched) {
 		vault_detail(s->v, "no such launch ticket (expired, used, or the agent was locked)");
 		return reply_err(s, VAULT_ERR_POLICY);
 	}
@@ -1091,44 +1221,125 @@ h_launch(struct svc *s, vault_rd *r)
 		ticket_burn(t);
 		vault_detail(s->v, "a local-account password is released only to vault-launch running "
 				   "as root in the run's own process");
+		return reply_err(s, arc != 0 ? arc : VAULT_ERR_POLICY);
+	}
+	t->fetched = 1;
+	return vault_frame_put(s->out, VAULT_MSG_OK, t->plan.p, t->plan.len);
+}
+
+/*
+ * LAUNCH_CLAIM: vault-launch has opened and hashed the program; the
+ * password goes to it only if the hash is the pin (release.c). The
+ * ticket is burnt either way.
+ */
+static int
+h_launch_claim(struct svc *s, vault_rd *r)
+{
+	unsigned char id[VAULT_TICKETBYTES], pin[VAULT_PINBYTES];
+	struct vault_release rel;
+	struct vault_ticket *t;
+	vault_wr p;
+	int rc;
+
+	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_bytes(r, pin, sizeof(pin)) != 0 ||
+	    vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0)
+		return reply_err(s, rc);
+	if ((t = ticket_find(s->v, 1, id)) == NULL || !t->fetched) {
+		vault_detail(s->v, "no such launch ticket (expired, used, or the agent was locked)");
 		return reply_err(s, VAULT_ERR_POLICY);
 	}
-	audit_full(s, "launch", t->account, t->action, "released to vault-launch (root)", "", &arc);
-	if (arc != 0) {
+	memset(&rel, 0, sizeof(rel));
+	rel.kind = VAULT_REL_LAUNCH;
+	rel.acct_name = t->account;
+	rel.action_name = t->action;
+	rel.pinned = t->pinned ? t->pin : NULL;
+	rel.pin = pin;
+	rel.ticket_pid = t->pid;
+	rel.released = t->pinned ? "released to vault-launch (root), program hash verified" :
+				   "released to vault-launch (root), ad-hoc run";
+	if ((rc = vault_release(s->v, s->peer, &rel)) != 0) {
 		ticket_burn(t);
-		vault_detail(s->v, "the audit record could not be written, so nothing was released");
-		return reply_err(s, arc);
+		return reply_err(s, rc < 0 ? rc : VAULT_ERR_POLICY);
 	}
-	rc = vault_frame_put(s->out, VAULT_MSG_OK, t->plan.p, t->plan.len);
+	vault_wr_init(&p, 1, 0);
+	vault_wr_str(&p, t->secret->buf, t->secret->len);
 	ticket_burn(t);
+	rc = p.err ? p.err : reply_ok(s, &p);
+	vault_wr_free(&p);
 	return rc;
 }
 
-/* ASKPASS: vault-askpass redeems a one-use token for the password. */
+/* What an askpass prompt asks for: 0 a password, 1 a user name, 2 a yes/no question. */
+static int
+prompt_kind(const char *pr)
+{
+	if (strstr(pr, "yes/no") != NULL || strstr(pr, "(y/n)") != NULL || strstr(pr, "[y/N]") != NULL ||
+	    strstr(pr, "[Y/n]") != NULL || strstr(pr, "fingerprint") != NULL)
+		return 2;
+	if (strncmp(pr, "Username", 8) == 0 || strncmp(pr, "username", 8) == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * ASKPASS: token, str prompt. vault-askpass, started by the program that
+ * `vault run` started (or one of its descendants), trades the token for
+ * the answer to the prompt: the password, as often as the program asks
+ * until the token expires; the account's user for "Username for ...";
+ * never a yes/no answer. A process outside the run's tree gets nothing,
+ * and the token stays good for the run.
+ */
 static int
 h_askpass(struct svc *s, vault_rd *r)
 {
 	unsigned char id[VAULT_TICKETBYTES];
+	struct vault_release rel;
 	struct vault_ticket *t;
+	char prompt[512], outcome[300];
+	const unsigned char *pp;
+	size_t plen, i;
 	vault_wr p;
-	int rc, arc;
+	int rc, arc, kind;
 
-	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_end(r) != 0)
+	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_str(r, &pp, &plen) != 0 || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
+	/* The prompt goes into the audit record: printable ASCII only, cut short. */
+	for (i = 0; i < plen && i < sizeof(prompt) - 1; i++)
+		prompt[i] = pp[i] >= 0x20 && pp[i] < 0x7f ? (char)pp[i] : '?';
+	prompt[i] = '\0';
 	if ((rc = need_unlocked(s)) != 0)
 		return reply_err(s, rc);
 	if ((t = ticket_find(s->v, 2, id)) == NULL) {
-		vault_detail(s->v, "no such askpass token (expired, or already answered once)");
-		return reply_err(s, VAULT_ERR_POLICY);
+		vault_detail(s->v, "no such askpass token (expired, or the agent was locked)");
+		audit_full(s, "askpass", "", "", "refused: unknown or expired askpass token", "", &arc);
+		return reply_err(s, arc != 0 ? arc : VAULT_ERR_POLICY);
 	}
-	audit_full(s, "askpass", t->account, t->action, "released to askpass (network-only)", "", &arc);
-	if (arc != 0) {
-		ticket_burn(t);
-		return reply_err(s, arc);
+	memset(&rel, 0, sizeof(rel));
+	rel.kind = VAULT_REL_ASKPASS;
+	rel.acct_name = t->account;
+	rel.action_name = t->action;
+	rel.params = prompt;
+	rel.ticket_pid = t->pid;
+	kind = prompt_kind(prompt);
+	if (kind == 2) {
+		vault_detail(s->v, "vault answers password and user-name prompts only; this is a yes/no "
+				   "question for you to answer (for ssh's host key: connect once by hand, or "
+				   "add the key to known_hosts)");
+		snprintf(outcome, sizeof(outcome), "refused: a yes/no question, not a password prompt");
+		audit_full(s, "askpass", t->account, t->action, outcome, prompt, &arc);
+		return reply_err(s, arc != 0 ? arc : VAULT_ERR_POLICY);
 	}
+	rel.released = kind == 1 ? "user name given to askpass (network-only)" :
+				   "released to askpass (network-only)";
+	if ((rc = vault_release(s->v, s->peer, &rel)) != 0)
+		return reply_err(s, rc < 0 ? rc : VAULT_ERR_POLICY);
 	vault_wr_init(&p, 1, 0);
-	vault_wr_str(&p, t->secret->buf, t->secret->len);
-	ticket_burn(t); /* one answer only */
+	if (kind == 1)
+		vault_wr_cstr(&p, t->user);
+	else
+		vault_wr_str(&p, t->secret->buf, t->secret->len);
 	rc = p.err ? p.err : reply_ok(s, &p);
 	vault_wr_free(&p);
 	return rc;
@@ -1371,6 +1582,9 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_LAUNCH:
 		rc = h_launch(&s, &r);
+		break;
+	case VAULT_MSG_LAUNCH_CLAIM:
+		rc = h_launch_claim(&s, &r);
 		break;
 	case VAULT_MSG_ASKPASS:
 		rc = h_askpass(&s, &r);

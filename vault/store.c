@@ -410,6 +410,8 @@ vault_txn_begin_sync(vault *v, int full)
 {
 	int rc;
 
+	if (v->defer.job != NULL)
+		return VAULT_ERR_DEFER; /* a pass that will be replayed writes nothing */
 	if (v->in_txn || v->txn_depth > 0) {
 		if ((rc = exec(v, "SAVEPOINT vault_op", "begin savepoint")) == 0)
 			v->txn_depth++;
@@ -470,6 +472,8 @@ vault_begin(vault *v)
 
 	if (v->in_txn)
 		return VAULT_ERR_INVAL;
+	if (v->defer.job != NULL)
+		return VAULT_ERR_DEFER;
 	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0)
 		v->in_txn = 1;
 	return rc;
@@ -1295,7 +1299,15 @@ vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen)
 {
 	if (passlen == 0)
 		return VAULT_ERR_EMPTY;
+	if (v->defer.on)
+		return vault_defer_check(v, pass, passlen); /* derive.c: off this thread */
 	return try_slots(v, VAULT_SLOT_PASSPHRASE, kek_pass, pass, passlen, 0);
+}
+
+int
+vault_check_keyfile_key(vault *v, const unsigned char key[VAULT_KEYFILEBYTES])
+{
+	return try_slots(v, VAULT_SLOT_KEYFILE, kek_file, key, VAULT_KEYFILEBYTES, 0);
 }
 
 int

@@ -66,6 +66,8 @@ enum {
 	VAULT_ERR_SYMLINK = -21,  /* path is a symbolic link */
 	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
 	VAULT_ERR_REPLACED = -23, /* the vault file was replaced or deleted under an open handle */
+	/* Never on the wire: a passphrase check is needed first (vault_defer_begin). */
+	VAULT_ERR_DEFER = -40,
 };
 
 /* Exit codes of the programs (DESIGN.md, Errors). */
@@ -274,6 +276,38 @@ int vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen)
 int vault_unlock_keyfile(vault *v, const char *keyfile_path) VAULT_WUR;
 /* Checks a passphrase against the slots without changing state. */
 int vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
+
+/*
+ * Derivations off the caller's thread (an event loop must not stall for
+ * the second an Argon2id costs). vault_kdf_unlock_new() reads the slots
+ * and copies the passphrase (the vault's thread); vault_kdf_run() derives
+ * and tries every passphrase slot, touching only the job (any thread, the
+ * vault may be used meanwhile); vault_kdf_finish() installs the key and
+ * returns 0, or returns the error (the vault's thread). Free with
+ * vault_kdf_free() on every path: it wipes.
+ *
+ * Deferred checks, for request handlers (vault_service): between
+ * vault_defer_begin(v, done, n) and vault_defer_end(v),
+ * vault_check_passphrase() never derives. It returns the answer of a
+ * finished job in done[] made for the same bytes, or else makes a job,
+ * returns VAULT_ERR_DEFER, and from then on every transaction (so every
+ * write and audit record) fails with VAULT_ERR_DEFER. vault_defer_end()
+ * hands that job (or NULL) to the caller, who must throw the pass's reply
+ * away, run the job, vault_kdf_finish() it, and replay the same request
+ * with the job in done[]. WARNING: a handler must check its passphrase
+ * before it changes anything, and treat any error as a refusal.
+ */
+typedef struct vault_kdf vault_kdf;
+int vault_kdf_unlock_new(vault_kdf **out, vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
+void vault_kdf_run(vault_kdf *k);
+int vault_kdf_finish(vault *v, vault_kdf *k) VAULT_WUR;
+void vault_kdf_free(vault_kdf **k);
+/* What vault_kdf_run() found (0, or VAULT_ERR_BADPASS ...), without finishing. */
+int vault_kdf_result(const vault_kdf *k);
+void vault_defer_begin(vault *v, vault_kdf *const *done, size_t n);
+vault_kdf *vault_defer_end(vault *v) VAULT_WUR;
+int vault_defer_pending(const vault *v);
+
 /* Wipes the master key and subkeys. Safe to call when locked. */
 void vault_lock(vault *v);
 int vault_is_unlocked(const vault *v);
@@ -503,6 +537,13 @@ typedef struct vault_rotate_hooks {
 
 /* The hooks vault_service() uses for ROTATE and RECOVER. */
 void vault_set_rotate_hooks(vault *v, const vault_rotate_hooks *h);
+/*
+ * One rotation at a time per vault: a rotation waits at most this many
+ * seconds (0: VAULT_ROTATE_LOCK_WAIT) for another to finish, then fails
+ * with VAULT_ERR_BUSY and says so.
+ */
+#define VAULT_ROTATE_LOCK_WAIT 900U
+void vault_rotate_lock_wait(vault *v, uint32_t seconds);
 
 /* What one rotation or recovery did. */
 enum {
@@ -664,7 +705,7 @@ int vault_audit_state_dir(vault *v, const char *dir) VAULT_WUR;
  * a connection is HELLO with VAULT_PROTO_VERSION; any other version is
  * answered with VAULT_ERR_VERSION and both numbers.
  */
-#define VAULT_PROTO_VERSION 2U
+#define VAULT_PROTO_VERSION 4U
 #define VAULT_FRAME_MAX (64U * 1024U)
 #define VAULT_FRAME_HDR 5U
 
@@ -674,18 +715,18 @@ enum vault_msg {
 	VAULT_MSG_UNLOCK = 3,    /* str passphrase */
 	VAULT_MSG_UNLOCK_KEYFILE = 4, /* str path */
 	VAULT_MSG_LOCK = 5,
-	VAULT_MSG_ADD = 10,      /* account, u8 replace, u32 genlen, str secret */
+	VAULT_MSG_ADD = 10,      /* account, u8 replace, u32 genlen, str secret, proof */
 	VAULT_MSG_SET = 11,      /* str name, u32 genlen, str secret -> OK u32 version */
 	VAULT_MSG_LIST = 12,     /* -> ITEM account... OK */
 	VAULT_MSG_SHOW = 13,     /* str name -> OK account */
 	VAULT_MSG_HISTORY = 14,  /* str name -> ITEM version... OK */
 	VAULT_MSG_GET = 15,      /* str name, u32 version, u8 interactive, str confirm -> OK str secret */
-	VAULT_MSG_RM = 16,       /* str name */
-	VAULT_MSG_PASSWD = 17,   /* u32 slot, u32 kdf, str passphrase */
+	VAULT_MSG_RM = 16,       /* str name, proof */
+	VAULT_MSG_PASSWD = 17,   /* proof, u32 slot, u32 kdf, str passphrase */
 	VAULT_MSG_SLOT_LIST = 18,
-	VAULT_MSG_SLOT_ADD_PASS = 19, /* u32 kdf, str passphrase -> OK u32 id */
-	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* str path, u8 create -> OK u32 id */
-	VAULT_MSG_SLOT_RM = 21,  /* u32 id */
+	VAULT_MSG_SLOT_ADD_PASS = 19, /* proof, u32 kdf, str passphrase -> OK u32 id */
+	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* proof, str path, u8 create -> OK u32 id */
+	VAULT_MSG_SLOT_RM = 21,  /* proof, u32 id */
 	/*
 	 * One page of the audit log (service.c): u8 flags (VAULT_AUDIT_*),
 	 * u64 from, u32 max entries, u64 since, str account, str action ->
@@ -693,15 +734,21 @@ enum vault_msg {
 	 * prefix (VAULT_AUDIT_PREFIXBYTES)
 	 */
 	VAULT_MSG_LOG = 22,
-	VAULT_MSG_ACTION_ADD = 30,  /* action, u8 replace */
+	VAULT_MSG_ACTION_ADD = 30,  /* action (its pin is ignored: the agent hashes), u8 replace, proof -> OK pin */
 	VAULT_MSG_ACTION_LIST = 31, /* -> ITEM action... OK */
 	VAULT_MSG_ACTION_SHOW = 32, /* str name -> OK action */
-	VAULT_MSG_ACTION_RM = 33,   /* str name */
-	VAULT_MSG_ACTION_REPIN = 34, /* str name, str program, pin -> OK pin(old) */
+	VAULT_MSG_ACTION_RM = 33,   /* str name, proof */
+	/*
+	 * str name, u8 commit, pin shown, proof -> OK action(old), pin(now):
+	 * the agent hashes the program itself; commit 0 only shows the hash,
+	 * commit 1 repins if the hash still equals the one shown.
+	 */
+	VAULT_MSG_ACTION_REPIN = 34,
 	VAULT_MSG_RUN = 35,      /* run request -> OK plan (see service.c) */
-	VAULT_MSG_LAUNCH = 36,   /* ticket: root peers only -> OK plan with secret */
+	VAULT_MSG_LAUNCH = 36,   /* ticket: root peers only -> OK plan, without the secret */
 	VAULT_MSG_ASKPASS = 37,  /* token -> OK str secret, once */
-	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, str confirm */
+	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, proof */
+	VAULT_MSG_LAUNCH_CLAIM = 39, /* ticket, pin the launcher hashed -> OK str secret */
 	VAULT_MSG_ROTATE = 40,   /* str name, u32 length, u32 classes, u8 dry, u8 due_only -> OK u32 result, str why */
 	VAULT_MSG_RECOVER = 41,  /* u32 flags -> ITEM (str name, u32 result, str why)... OK */
 	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
@@ -714,6 +761,36 @@ enum vault_msg {
 	VAULT_MSG_ITEM = 102,
 	VAULT_MSG_CONFIRM = 103, /* policy wants the master passphrase again */
 };
+
+/*
+ * Proof of a master secret (DESIGN.md, Release policy): every request
+ * that changes what a credential may be used for carries one, encoded
+ * as u8 kind | str bytes. NONE is an empty proof; PASSPHRASE carries the
+ * master passphrase given again; KEYFILE carries a keyfile slot's 32-byte
+ * key. The agent checks it against the vault's slots.
+ */
+enum { VAULT_PROOF_NONE = 0, VAULT_PROOF_PASSPHRASE = 1, VAULT_PROOF_KEYFILE = 2 };
+
+typedef struct vault_proof {
+	uint8_t kind;
+	const unsigned char *p; /* points into the request; never copied */
+	size_t len;
+} vault_proof;
+
+int vault_proof_encode(vault_wr *w, uint8_t kind, const unsigned char *p, size_t len);
+int vault_proof_decode(vault_rd *r, vault_proof *out) VAULT_WUR;
+/*
+ * The rule, in one table: does a request of this type (for EDIT, with
+ * these VAULT_EDIT_* fields; for ADD, fields is the replace flag) need a
+ * proof? 0 never, 1 always, 2 only if it replaces something that exists
+ * (ADD --replace of an existing account). Clients use it to know when to
+ * ask; the agent uses it to refuse.
+ */
+int vault_proof_needed(uint8_t type, uint32_t fields);
+/* "passphrase", "keyfile" or "none", for audit records. */
+const char *vault_proof_kind_name(uint8_t kind);
+/* Reads a keyfile (owned by the caller, no group or other access) into a secret. */
+int vault_keyfile_load(vault_secret **out, const char *path) VAULT_WUR;
 
 /* Who is asking, as the agent sees the peer. */
 struct vault_peer {
@@ -728,6 +805,8 @@ struct vault_peer {
 void vault_peer_self(vault_peer *peer);
 /* 1 if process pid has a controlling terminal (/proc/PID/stat tty_nr). */
 int vault_pid_has_tty(uint32_t pid);
+/* 1 if process pid is ancestor or descends from it (/proc/PID/stat ppid chain). */
+int vault_pid_descends(uint32_t pid, uint32_t ancestor);
 
 /* Appends one frame (header, type, payload) to w. */
 int vault_frame_put(vault_wr *w, uint8_t type, const unsigned char *payload, size_t len) VAULT_WUR;
@@ -766,6 +845,20 @@ int vault_service(vault *v, const vault_peer *peer, uint8_t type,
  * xdg_runtime/vault/agent.sock, else /tmp/vault-UID/agent.sock.
  */
 int vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsigned long uid) VAULT_WUR;
+/*
+ * The same, but when /tmp/vault-UID exists and is not a directory of
+ * uid's (another user made it first), home/.vault-agent/agent.sock.
+ */
+int vault_sock_path_home(char **out, const char *env_sock, const char *xdg_runtime, const char *home,
+    unsigned long uid) VAULT_WUR;
+/*
+ * Checks that the process behind a connected agent socket runs the
+ * vault-agent executable at expect_exe (same file: device and inode of
+ * /proc/PID/exe). Returns 0 if it does, 1 if the kernel does not let us
+ * look (a process that is not dumpable, no /proc), VAULT_ERR_PERM (why
+ * says what runs there) if it runs something else.
+ */
+int vault_agent_peer_check(int fd, const char *expect_exe, char *why, size_t whylen) VAULT_WUR;
 /*
  * Checks (and with create, makes) the socket's directory: owned by the
  * caller, no access for group or others when we made it, never writable

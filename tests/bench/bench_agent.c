@@ -86,6 +86,8 @@ one(int fd, const char *account, int kind, unsigned long n, pid_t me, unsigned l
 		vault_wr_u8(&p, 1);
 		vault_wr_u32(&p, 0);
 		vault_wr_str(&p, "load-secret", 11);
+		/* a new name: replace is a no-op and needs no proof */
+		(void)vault_proof_encode(&p, VAULT_PROOF_NONE, NULL, 0);
 		break;
 	}
 	default:

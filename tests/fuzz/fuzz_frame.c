@@ -110,6 +110,8 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 {
 	vault_account *a = NULL;
 	const unsigned char *s;
+	unsigned char pin[VAULT_PINBYTES];
+	vault_proof pf;
 	vault_rd r = { p, len };
 	uint64_t u64;
 	uint32_t u32;
@@ -122,18 +124,37 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 		rc = vault_rd_u32(&r, &u32);
 		break;
 	case VAULT_MSG_SLOT_RM:
-		rc = vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32);
+		rc = vault_proof_decode(&r, &pf) || vault_rd_u32(&r, &u32);
 		break;
 	case VAULT_MSG_UNLOCK:
 	case VAULT_MSG_UNLOCK_KEYFILE:
 	case VAULT_MSG_SHOW:
 	case VAULT_MSG_HISTORY:
-	case VAULT_MSG_RM:
+	case VAULT_MSG_ACTION_SHOW:
 		rc = vault_rd_str(&r, &s, &n);
+		break;
+	case VAULT_MSG_RM:
+	case VAULT_MSG_ACTION_RM:
+		rc = vault_rd_str(&r, &s, &n) || vault_proof_decode(&r, &pf);
+		break;
+	case VAULT_MSG_ACTION_REPIN:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8) || vault_rd_bytes(&r, pin, sizeof(pin)) ||
+		    vault_proof_decode(&r, &pf);
+		break;
+	case VAULT_MSG_LAUNCH_CLAIM:
+		rc = vault_rd_bytes(&r, pin, sizeof(pin)) || vault_rd_bytes(&r, pin, sizeof(pin));
+		break;
+	case VAULT_MSG_ASKPASS:
+		rc = vault_rd_bytes(&r, pin, sizeof(pin)) || vault_rd_str(&r, &s, &n);
 		break;
 	case VAULT_MSG_ADD:
 		rc = vault_account_decode(&r, &a) || vault_rd_u8(&r, &u8) || vault_rd_u32(&r, &u32) ||
-		    vault_rd_str(&r, &s, &n);
+		    vault_rd_str(&r, &s, &n) || vault_proof_decode(&r, &pf);
+		vault_account_free(&a);
+		break;
+	case VAULT_MSG_EDIT:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) || vault_account_decode(&r, &a) ||
+		    vault_proof_decode(&r, &pf);
 		vault_account_free(&a);
 		break;
 	case VAULT_MSG_SET:
@@ -144,14 +165,14 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 		    vault_rd_str(&r, &s, &n);
 		break;
 	case VAULT_MSG_PASSWD:
-		rc = vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) || vault_rd_u32(&r, &u32) ||
+		rc = vault_proof_decode(&r, &pf) || vault_rd_u32(&r, &u32) || vault_rd_u32(&r, &u32) ||
 		    vault_rd_str(&r, &s, &n);
 		break;
 	case VAULT_MSG_SLOT_ADD_PASS:
-		rc = vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) || vault_rd_str(&r, &s, &n);
+		rc = vault_proof_decode(&r, &pf) || vault_rd_u32(&r, &u32) || vault_rd_str(&r, &s, &n);
 		break;
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
-		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
+		rc = vault_proof_decode(&r, &pf) || vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
 		break;
 	case VAULT_MSG_REKEY:
 		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) ||

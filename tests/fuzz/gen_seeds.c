@@ -151,6 +151,16 @@ account_init(vault_account *a, const char *name, int use)
 	a->nversions = 1;
 }
 
+/* A proof of a master secret: the passphrase, or none for "". */
+static void
+put_proof(vault_wr *pl, const char *pass)
+{
+	if (*pass == '\0')
+		(void)vault_proof_encode(pl, VAULT_PROOF_NONE, NULL, 0);
+	else
+		(void)vault_proof_encode(pl, VAULT_PROOF_PASSPHRASE, (const unsigned char *)pass, strlen(pass));
+}
+
 static void
 put_add(vault_wr *w, const vault_account *a, uint8_t replace, uint32_t genlen, const char *secret)
 {
@@ -161,7 +171,20 @@ put_add(vault_wr *w, const vault_account *a, uint8_t replace, uint32_t genlen, c
 	vault_wr_u8(&pl, replace);
 	vault_wr_u32(&pl, genlen);
 	vault_wr_cstr(&pl, secret);
+	put_proof(&pl, replace ? FUZZ_PASS : "");
 	put(w, VAULT_MSG_ADD, &pl);
+}
+
+/* A name and a proof (RM, ACTION_RM). */
+static void
+put_name_proof(vault_wr *w, uint8_t type, const char *name, const char *proof)
+{
+	vault_wr pl;
+
+	pl_init(&pl);
+	vault_wr_cstr(&pl, name);
+	put_proof(&pl, proof);
+	put(w, type, &pl);
 }
 
 static void
@@ -267,7 +290,34 @@ gen_frames(void)
 	ONE("get-confirm-wrong", put_get(w, FUZZ_ACCT_CONFIRM, 0, 0, "wrong"));
 	ONE("get-actions", put_get(w, FUZZ_ACCT_ACTIONS, 0, 0, ""));
 	ONE("get-actions-pass", put_get(w, FUZZ_ACCT_ACTIONS, 1, 0, pass));
-	ONE("rm", put_str(w, VAULT_MSG_RM, FUZZ_ACCT_ACTIONS));
+	ONE("rm", put_name_proof(w, VAULT_MSG_RM, FUZZ_ACCT_ACTIONS, pass));
+	ONE("rm-noproof", put_name_proof(w, VAULT_MSG_RM, FUZZ_ACCT_ACTIONS, ""));
+	ONE("rm-wrongproof", put_name_proof(w, VAULT_MSG_RM, FUZZ_ACCT_ACTIONS, "wrong"));
+	ONE("rm-keyfile-proof", pl_init(&pl); vault_wr_cstr(&pl, FUZZ_ACCT_ACTIONS);
+	    vault_wr_u8(&pl, VAULT_PROOF_KEYFILE); vault_wr_u32(&pl, VAULT_KEYFILEBYTES);
+	    vault_wr_bytes(&pl, NULL, VAULT_KEYFILEBYTES); put(w, VAULT_MSG_RM, &pl));
+	ONE("rm-proof-badkind", pl_init(&pl); vault_wr_cstr(&pl, FUZZ_ACCT_ACTIONS);
+	    vault_wr_u8(&pl, 9); vault_wr_cstr(&pl, "x"); put(w, VAULT_MSG_RM, &pl));
+	account_init(&a, FUZZ_ACCT_ANY, VAULT_USE_ANY);
+	ONE("edit-host-noproof", pl_init(&pl); vault_wr_cstr(&pl, FUZZ_ACCT_ACTIONS);
+	    vault_wr_u32(&pl, VAULT_EDIT_HOST); vault_account_encode(&pl, &a); put_proof(&pl, "");
+	    put(w, VAULT_MSG_EDIT, &pl));
+	ONE("edit-use-proof", pl_init(&pl); vault_wr_cstr(&pl, FUZZ_ACCT_ACTIONS);
+	    vault_wr_u32(&pl, VAULT_EDIT_USE); vault_account_encode(&pl, &a); put_proof(&pl, pass);
+	    put(w, VAULT_MSG_EDIT, &pl));
+	ONE("edit-note", pl_init(&pl); vault_wr_cstr(&pl, FUZZ_ACCT_ACTIONS);
+	    vault_wr_u32(&pl, VAULT_EDIT_NOTE); vault_account_encode(&pl, &a); put_proof(&pl, "");
+	    put(w, VAULT_MSG_EDIT, &pl));
+	ONE("action-rm-noproof", put_name_proof(w, VAULT_MSG_ACTION_RM, "deploy", ""));
+	ONE("action-repin-show", pl_init(&pl); vault_wr_cstr(&pl, "deploy"); vault_wr_u8(&pl, 0);
+	    vault_wr_bytes(&pl, NULL, VAULT_PINBYTES); put_proof(&pl, ""); put(w, VAULT_MSG_ACTION_REPIN, &pl));
+	ONE("action-repin-commit", pl_init(&pl); vault_wr_cstr(&pl, "deploy"); vault_wr_u8(&pl, 1);
+	    vault_wr_bytes(&pl, NULL, VAULT_PINBYTES); put_proof(&pl, pass);
+	    put(w, VAULT_MSG_ACTION_REPIN, &pl));
+	ONE("launch-claim", pl_init(&pl); vault_wr_bytes(&pl, NULL, VAULT_TICKETBYTES);
+	    vault_wr_bytes(&pl, NULL, VAULT_PINBYTES); put(w, VAULT_MSG_LAUNCH_CLAIM, &pl));
+	ONE("askpass-prompt", pl_init(&pl); vault_wr_bytes(&pl, NULL, VAULT_TICKETBYTES);
+	    vault_wr_cstr(&pl, "Password: "); put(w, VAULT_MSG_ASKPASS, &pl));
 	ONE("log", put_log(w, 0));
 	ONE("log-verify", put_log(w, 1));
 	/* Pages: newest first, filtered, a verify that starts mid-log, out-of-range values. */
@@ -280,16 +330,16 @@ gen_frames(void)
 	ONE("slot-list", put_empty(w, VAULT_MSG_SLOT_LIST));
 
 	/* Key management: decoded only, never served by the target. */
-	ONE("passwd", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_u32(&pl, 1);
+	ONE("passwd", pl_init(&pl); put_proof(&pl, pass); vault_wr_u32(&pl, 1);
 	    vault_wr_u32(&pl, VAULT_KDF_INTERACTIVE); vault_wr_cstr(&pl, "new pass");
 	    put(w, VAULT_MSG_PASSWD, &pl));
-	ONE("slot-add-pass", pl_init(&pl); vault_wr_cstr(&pl, pass);
+	ONE("slot-add-pass", pl_init(&pl); put_proof(&pl, pass);
 	    vault_wr_u32(&pl, VAULT_KDF_INTERACTIVE); vault_wr_cstr(&pl, "second pass");
 	    put(w, VAULT_MSG_SLOT_ADD_PASS, &pl));
-	ONE("slot-add-keyfile", pl_init(&pl); vault_wr_cstr(&pl, pass);
+	ONE("slot-add-keyfile", pl_init(&pl); put_proof(&pl, pass);
 	    vault_wr_cstr(&pl, "/nonexistent/vault.key"); vault_wr_u8(&pl, 1);
 	    put(w, VAULT_MSG_SLOT_ADD_KEYFILE, &pl));
-	ONE("slot-rm", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_u32(&pl, 2);
+	ONE("slot-rm", pl_init(&pl); put_proof(&pl, pass); vault_wr_u32(&pl, 2);
 	    put(w, VAULT_MSG_SLOT_RM, &pl));
 	ONE("rekey", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_cstr(&pl, "");
 	    vault_wr_u32(&pl, 0); vault_wr_u32(&pl, VAULT_REKEY_DROP_SLOTS); put(w, VAULT_MSG_REKEY, &pl));
@@ -344,7 +394,7 @@ gen_frames(void)
 	ONE("session-write", put_hello(w, VAULT_PROTO_VERSION); put_add(w, &a, 0, 0, "pw one");
 	    put_set(w, "staging", 0, "pw two"); put_set(w, "staging", 16, "");
 	    put_str(w, VAULT_MSG_HISTORY, "staging"); put_get(w, "staging", 2, 0, pass);
-	    put_empty(w, VAULT_MSG_LIST); put_str(w, VAULT_MSG_RM, "staging");
+	    put_empty(w, VAULT_MSG_LIST); put_name_proof(w, VAULT_MSG_RM, "staging", pass);
 	    put_log(w, 1));
 	ONE("session-unknown-then-list", put_empty(w, 99); put_empty(w, VAULT_MSG_LIST));
 
@@ -535,6 +585,45 @@ gen_names(void)
 	write_seed("fuzz_names", "embedded-nul", "ab\0cd", 5);
 }
 
+/* ------------------------------------------------------------ askpass */
+
+/* mode byte, then an ASKPASS payload: the token (fuzz_askpass plants it) and a prompt. */
+static void
+askpass_seed(const char *name, uint8_t mode, int flip, const char *prompt, int extra)
+{
+	unsigned char tok[VAULT_TICKETBYTES];
+	vault_wr w;
+
+	fuzz_fill(tok, sizeof(tok), 0xa5);
+	tok[0] ^= (unsigned char)flip;
+	vault_wr_init(&w, 0, 0);
+	vault_wr_u8(&w, mode);
+	vault_wr_bytes(&w, tok, sizeof(tok));
+	if (prompt != NULL)
+		vault_wr_cstr(&w, prompt);
+	if (extra)
+		vault_wr_u8(&w, 0);
+	write_wr("fuzz_askpass", name, &w);
+}
+
+static void
+gen_askpass(void)
+{
+	askpass_seed("exact", 0, 0, "Password: ", 0);
+	askpass_seed("git-password", 0, 0, "Password for 'https://admin@example.org': ", 0);
+	askpass_seed("username", 0, 0, "Username for 'https://example.org': ", 0);
+	askpass_seed("yes-no", 0, 0, "Are you sure you want to continue connecting (yes/no/[fingerprint])? ", 0);
+	askpass_seed("outside-tree", 8, 0, "Password: ", 0);
+	askpass_seed("expired", 1, 0, "Password: ", 0);
+	askpass_seed("launch-kind", 2, 0, "Password: ", 0);
+	askpass_seed("locked", 4, 0, "Password: ", 0);
+	askpass_seed("one-bit", 0, 1, "Password: ", 0);
+	askpass_seed("long", 0, 0, "Password: ", 1);
+	askpass_seed("short", 0, 0, NULL, 0);
+	write_seed("fuzz_askpass", "empty", "", 0);
+	write_seed("fuzz_askpass", "zeros", "\0\0\0\0\0\0\0\0", 8);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -550,6 +639,7 @@ main(int argc, char **argv)
 	gen_records();
 	gen_keyslots();
 	gen_names();
+	gen_askpass();
 	printf("gen_seeds: wrote %u files under %s\n", nfiles, outdir);
 	return 0;
 }

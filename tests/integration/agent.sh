@@ -34,6 +34,18 @@ lib_init
 . "$here/agent_lib.sh"
 agent_lib_init
 
+# hostile_lines FILE: turns agent_hostile.py's PASS/FAIL lines into TAP; sets N_LINES.
+hostile_lines() {
+	N_LINES=0
+	while IFS=$'\t' read -r verdict desc why; do
+		case $verdict in
+		PASS) pass "$desc"; N_LINES=$((N_LINES + 1)) ;;
+		FAIL) fail "$desc" "$why"; N_LINES=$((N_LINES + 1)) ;;
+		esac
+	done <"$1"
+}
+
+
 S_ANY='any-S3cret!pw'
 S_ACT='actions-secret-never-printed'
 S_CONF='confirm-secret-never-printed'
@@ -142,9 +154,11 @@ expect_json 'any(e["account"] == "anyacct" and e["outcome"].startswith("released
 expect_json "all(e[\"uid\"] == $(id -u) and e[\"pid\"] > 0 and e[\"exe\"] for e in d)"
 expect_json 'any(e["exe"].endswith("/vault") for e in d if e["op"] == "get")'
 expect_json '[e["seq"] for e in d] == list(range(1, len(d) + 1))'
-# Loosening a use policy through the agent needs the passphrase: malware
-# on an unlocked agent cannot turn use=actions into use=any and read it.
-expect_exit 3 vault-notty edit actacct --use any
+# Changing a use policy through the agent needs proof of a master secret:
+# malware on an unlocked agent cannot turn use=actions into use=any and
+# read it. With none it is refused (exit 5) and told how to give one.
+expect_exit 5 vault-notty edit actacct --use any
+expect_stderr_contains "needs proof of a master secret"
 expect_exit 0 vault-notty edit actacct --note "metadata needs no passphrase"
 pass_file "$D/wrong2" "not the passphrase"
 expect_exit 3 env VAULT_PASSPHRASE_FILE="$D/wrong2" setsid -w vault edit actacct --use any </dev/null
@@ -153,7 +167,9 @@ expect_no_secret "$S_ACT"
 expect_exit 0 setsid -w vault edit actacct --use any </dev/null
 expect_exit 0 vault-notty get actacct
 expect_stdout_exact "$S_ACT"$'\n'
-expect_exit 0 vault-notty edit actacct --use actions
+# Tightening it is a change of use too: proof again (the passphrase file).
+expect_exit 5 vault-notty edit actacct --use actions
+expect_exit 0 setsid -w vault edit actacct --use actions </dev/null
 expect_exit 5 vault-notty get actacct
 expect_exit 0 vault log
 expect_stdout_contains "use=actions -> use=any"
@@ -627,14 +643,8 @@ H_PID=$AGENT_PID
 expect_exit 0 vault unlock
 run "$PY" "$here/agent_hostile.py" "$SOCK" "$H_PID" anyacct
 hostile_rc=$RC
-n_lines=0
-while IFS=$'\t' read -r verdict desc why; do
-	case $verdict in
-	PASS) pass "$desc"; n_lines=$((n_lines + 1)) ;;
-	FAIL) fail "$desc" "$why"; n_lines=$((n_lines + 1)) ;;
-	esac
-done <"$OUT_FILE"
-check "agent_hostile.py ran to the end (exit $hostile_rc, $n_lines checks)" test "$hostile_rc" = 0 -a "$n_lines" -ge 50
+hostile_lines "$OUT_FILE"
+check "agent_hostile.py ran to the end (exit $hostile_rc, $N_LINES checks)" test "$hostile_rc" = 0 -a "$N_LINES" -ge 50
 [[ -z $ERR ]] || diag "agent_hostile.py stderr: $ERR"
 expect_agent_alive "$H_PID" "after all of it the agent (pid $H_PID) is still running"
 expect_exit 0 vault-notty get anyacct
@@ -644,6 +654,161 @@ expect_json "d[\"pid\"] == $H_PID and d[\"unlocked\"] is True"
 expect_file_contains "$D/agent.log" "malformed frame"
 expect_file_lacks "$D/agent.log" "$S_ANY"
 stop_agent "$H_PID"
+expect_no_sanitizer_report "$D/agent.log"
+
+# ---------------------------------------------------------------------------
+# Issue 13, item 8: the agent serves its own user fairly.
+CASE="fairness: pipelining, slow-loris, 300 idle connections"
+agent_env
+add_account anyacct "$S_ANY" any
+start_fg_agent "$D/agent.log" --conn-timeout 3
+F_PID=$AGENT_PID
+expect_exit 0 vault unlock
+run "$PY" "$here/agent_hostile.py" "$SOCK" "$F_PID" anyacct fair 3
+fair_rc=$RC
+hostile_lines "$OUT_FILE"
+check "agent_hostile.py fair ran to the end (exit $fair_rc, $N_LINES checks)" test "$fair_rc" = 0 -a "$N_LINES" -ge 8
+[[ -z $ERR ]] || diag "agent_hostile.py stderr: $ERR"
+expect_file_contains "$D/agent.log" "no complete request in 3 s"
+expect_file_contains "$D/agent.log" "connection limit: closed an idle connection"
+expect_agent_alive "$F_PID" "the agent (pid $F_PID) is still running"
+expect_exit 0 vault-notty get anyacct
+expect_stdout_exact "$S_ANY"$'\n'
+# A passphrase typed slower than --conn-timeout: the agent has closed the
+# idle connection meanwhile, and vault connects again instead of failing.
+expect_exit 0 vault lock
+expect_exit 0 env -u VAULT_PASSPHRASE_FILE VAULT_PASSPHRASE_FD=3 vault unlock 3< <(sleep 5; printf '%s\n' "$PASS")
+expect_exit 0 vault-notty get anyacct
+expect_stdout_exact "$S_ANY"$'\n'
+stop_agent "$F_PID"
+expect_no_sanitizer_report "$D/agent.log"
+expect_exit 2 vault-agent --conn-timeout 0 --db "$DB"
+expect_stderr_contains "--conn-timeout"
+
+CASE="the failed-unlock back-off is the agent's, not the connection's"
+agent_env
+start_fg_agent "$D/agent.log"
+B_PID=$AGENT_PID
+# For 4 s a client sends a wrong UNLOCK on a new connection every 50 ms
+# and hangs up without waiting. The back-off (1 s, 2 s, 4 s ...) lets at
+# most 3 derivations start in that time (a 4th cannot start before 7 s);
+# with a per-connection delay every attempt derived.
+run "$PY" "$here/agent_hostile.py" "$SOCK" "$B_PID" none backoff 4
+attempts=$(sed -n 's/^ATTEMPTS\t//p' "$OUT_FILE")
+sleep 0.5
+tried=$(grep -c "failed unlock" "$D/agent.log")
+check "the client reconnected and tried ${attempts:-0} times (at least 20)" test "${attempts:-0}" -ge 20
+check "only $tried of those were derived and failed (at most 4)" test "$tried" -le 4 -a "$tried" -ge 1
+expect_agent_alive "$B_PID" "the agent is still running"
+# The owner, with the right passphrase, gets in once the delay has passed.
+expect_exit 0 timeout 60 vault unlock
+expect_exit 0 vault-notty status
+stop_agent "$B_PID"
+expect_no_sanitizer_report "$D/agent.log"
+
+CASE="a keyfile path naming a FIFO"
+agent_env
+start_fg_agent "$D/agent.log"
+K_PID=$AGENT_PID
+mkfifo -m 600 "$D/fifo"
+# The agent opens the path: a FIFO must be refused, not block its loop.
+expect_exit 1 timeout 20 vault-notty unlock --keyfile "$D/fifo"
+expect_stderr_contains "keyfile"
+expect_exit 3 vault-notty status
+expect_stdout_contains "locked"
+expect_exit 0 vault unlock
+expect_exit 0 vault-notty status
+stop_agent "$K_PID"
+expect_no_sanitizer_report "$D/agent.log"
+
+# ---------------------------------------------------------------------------
+# Issue 10, item 10: Argon2id (an unlock or a confirmation) runs off the
+# event loop, with the default moderate cost.
+CASE="derivations off the event loop"
+agent_env
+VAULT_NO_AGENT=1 vault init --kdf moderate --db "$D/mod/vault.db" </dev/null >"$D/mod.out" 2>&1 ||
+	bail_out "cannot create a moderate vault: $(cat "$D/mod.out")"
+export VAULT_DB=$D/mod/vault.db
+DB=$VAULT_DB
+add_account anyacct "$S_ANY" any
+add_account confacct "$S_CONF" confirm
+start_fg_agent "$D/agent.log"
+M_PID=$AGENT_PID
+run "$PY" "$here/agent_hostile.py" "$SOCK" "$M_PID" anyacct kdf "$PASS" confacct
+kdf_rc=$RC
+hostile_lines "$OUT_FILE"
+check "agent_hostile.py kdf ran to the end (exit $kdf_rc, $N_LINES checks)" test "$kdf_rc" = 0 -a "$N_LINES" -ge 6
+[[ -z $ERR ]] || diag "agent_hostile.py stderr: $ERR"
+expect_file_contains "$D/agent.log" "failed passphrase confirmation 3"
+expect_file_lacks "$D/agent.log" "$PASS"
+expect_exit 0 vault log --json
+expect_json 'any(e["account"] == "confacct" and e["outcome"].startswith("released") for e in d)'
+expect_json 'sum(e["account"] == "confacct" and "wrong confirmation" in e["outcome"] for e in d) == 3'
+stop_agent "$M_PID"
+expect_no_sanitizer_report "$D/agent.log"
+
+# ---------------------------------------------------------------------------
+# Issue 13, item 2: rotation workers obey the agent's lock.
+# live_children PID: the pids of PID's children that are not zombies.
+live_children() {
+	ps -o pid=,stat= --ppid "$1" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }'
+}
+no_live_children() { [[ -z $(live_children "$1") ]]; }
+
+CASE="rotation workers obey the lock"
+agent_env
+printf '#!/bin/sh\necho $$ >"%s"\nexec sleep 30\n' "$D/slow.pid" >"$D/slow.sh"
+chmod 755 "$D/slow.sh"
+printf 'old-rot-pw\n' | VAULT_NO_AGENT=1 vault add slowrot --user u-slow --use any \
+	--rotate-with "command:$D/slow.sh" >/dev/null 2>"$D/add.err" || bail_out "cannot add slowrot: $(cat "$D/add.err")"
+start_fg_agent "$D/agent.log"
+W_PID=$AGENT_PID
+expect_exit 0 vault unlock
+run "$PY" "$here/agent_hostile.py" "$SOCK" "$W_PID" slowrot worker slowrot
+worker_rc=$RC
+hostile_lines "$OUT_FILE"
+check "agent_hostile.py worker ran to the end (exit $worker_rc, $N_LINES checks)" test "$worker_rc" = 0 -a "$N_LINES" -ge 4
+[[ -z $ERR ]] || diag "agent_hostile.py stderr: $ERR"
+# A real rotation, stuck in its change command: its worker holds the key.
+vault-notty rotate slowrot >"$D/rot.out" 2>"$D/rot.err" &
+rot_bg=$!
+wait_until 10 test -s "$D/slow.pid"
+check "control: while the rotation runs, the agent has a live child (its worker)" test -n "$(live_children "$W_PID")"
+expect_exit 0 vault lock
+check "after lock, no live child of the agent remains (no process holding the key)" wait_until 5 no_live_children "$W_PID"
+[[ -z $(live_children "$W_PID") ]] || diag "children: $(ps -o pid=,stat=,args= --ppid "$W_PID")"
+wait "$rot_bg"
+rot_rc=$?
+check "the rotation's client was cut off, not answered (exit $rot_rc)" test "$rot_rc" != 0 -a "$rot_rc" != 124
+expect_file_contains "$D/rot.err" "worker stopped before it answered"
+expect_file_contains "$D/agent.log" "ended rotation worker pid"
+[[ -s $D/slow.pid ]] && kill "$(cat "$D/slow.pid")" 2>/dev/null
+stop_agent "$W_PID"
+expect_no_sanitizer_report "$D/agent.log"
+
+CASE="a worker waiting on the rotation lock gives up"
+agent_env
+printf 'old-rot-pw\n' | VAULT_NO_AGENT=1 vault add lockrot --user u-lock --use any \
+	--rotate-with "command:/bin/true" >/dev/null 2>"$D/add.err" || bail_out "cannot add lockrot: $(cat "$D/add.err")"
+start_fg_agent "$D/agent.log" --worker-timeout 2
+LW_PID=$AGENT_PID
+expect_exit 0 vault unlock
+# Another rotation holds the lock (here: a process that just sits on it).
+"$PY" -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)' "$DB-rotate" >"$D/holder.out" &
+holder=$!
+wait_until 10 grep -q locked "$D/holder.out"
+expect_exit 1 timeout 30 vault-notty rotate lockrot
+expect_stderr_contains "another rotation"
+check "after giving up, the worker is gone" wait_until 5 no_live_children "$LW_PID"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+expect_exit 0 vault-notty show lockrot
+expect_stdout_contains "lockrot"
+stop_agent "$LW_PID"
 expect_no_sanitizer_report "$D/agent.log"
 
 # ---------------------------------------------------------------------------

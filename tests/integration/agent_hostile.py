@@ -3,6 +3,19 @@
 """agent_hostile.py - hostile clients against a running, unlocked vault-agent.
 
     agent_hostile.py SOCK AGENT_PID ACCOUNT
+    agent_hostile.py SOCK AGENT_PID ACCOUNT fair CONN_TIMEOUT
+    agent_hostile.py SOCK AGENT_PID ACCOUNT kdf PASSPHRASE CONFIRM_ACCOUNT
+    agent_hostile.py SOCK AGENT_PID ACCOUNT backoff SECONDS
+    agent_hostile.py SOCK AGENT_PID ACCOUNT worker ROTATE_ACCOUNT
+
+The extra modes (issue 13, item 8; issue 10, item 10) need an agent set
+up for them by agent.sh: "fair" one started with --conn-timeout
+CONN_TIMEOUT (slow-loris and 300 idle connections), "kdf" a locked one
+whose vault has a moderate KDF and CONFIRM_ACCOUNT with use=confirm (the
+loop keeps serving while Argon2id runs), "backoff" a locked one
+(reconnecting does not skip the failed-unlock delay), "worker" an
+unlocked one where ROTATE_ACCOUNT has a command target (a worker serves
+only its own request).
 
 Speaks the wire protocol by hand over a raw socket (vault/vault.h):
 frame = u32 big-endian length of (type + payload) | u8 type | payload,
@@ -23,14 +36,16 @@ a usage error or when the agent cannot be reached to begin with.
 """
 import os
 import random
+import select
 import socket
 import struct
 import sys
 import time
 
-HELLO, STATUS, GET = 1, 2, 15
+HELLO, STATUS, UNLOCK, LOCK, GET = 1, 2, 3, 5, 15
+ROTATE, RECOVER, DUE = 40, 41, 42
 OK, ERROR, ITEM = 100, 101, 102
-PROTO_VERSION = 2
+PROTO_VERSION = 4
 FRAME_MAX = 64 * 1024
 ERR_PROTO, ERR_VERSION = 14, 19  # -VAULT_ERR_PROTO, -VAULT_ERR_VERSION
 
@@ -401,17 +416,288 @@ def case_pipelined(path):
     return types == [OK, OK, OK], f"answers {types}"
 
 
+def case_pipelined_many(path):
+    """HELLO and 20 STATUS in one write get 21 answers (not 8, then nothing)."""
+    s = connect(path)
+    s.sendall(frame(HELLO, u32(PROTO_VERSION)) + frame(STATUS) * 20)
+    types = []
+    try:
+        for _ in range(21):
+            types.append(recv_frame(s, ANSWER_WITHIN)[0])
+    except (Closed, socket.timeout) as e:
+        s.close()
+        return False, f"{len(types)} answers, then {e!r}"
+    s.close()
+    return types == [OK] * 21, f"answers {types}"
+
+
+def hello(path):
+    s = connect(path)
+    s.sendall(frame(HELLO, u32(PROTO_VERSION)))
+    t, _ = recv_frame(s, ANSWER_WITHIN)
+    if t != OK:
+        raise RuntimeError(f"HELLO answered with type {t}")
+    return s
+
+
+def fresh_get(path, account):
+    """What `vault get` does: a new connection, HELLO, GET. '' when it worked."""
+    try:
+        s = hello(path)
+        s.sendall(frame(GET, get_payload(account)))
+        t, p = recv_frame(s, ANSWER_WITHIN)
+        s.close()
+        return "" if t == OK else f"GET answered with type {t}: {p[:120]!r}"
+    except (Closed, socket.timeout, OSError, RuntimeError, ValueError) as e:
+        return f"{e!r}"
+
+
+def status_unlocked(s):
+    s.sendall(frame(STATUS))
+    t, p = recv_frame(s, ANSWER_WITHIN)
+    if t != OK:
+        raise RuntimeError(f"STATUS answered with type {t}")
+    return p[0] == 1
+
+
+def fair_main(path, good, account, timeout):
+    """Slow-loris and idle connections cannot starve the owner."""
+    # A client that trickles one byte of a frame every 0.3 s never sends a
+    # complete one: closed after about timeout seconds, not kept forever.
+    s = hello(path)
+    partial = struct.pack(">IB", 200, GET) + b"\x00" * 60
+    t0 = time.monotonic()
+    closed_at = None
+    served = 0
+    for i, b in enumerate(partial):
+        if i % 3 == 0:
+            # Meanwhile the well-behaved client is served (and, asking
+            # more often than the timeout, keeps its connection).
+            served += not good.check("while a slow-loris client trickles")
+        if not send(s, bytes([b])):
+            closed_at = time.monotonic()
+            break
+        s.settimeout(0.3)
+        try:
+            if s.recv(1) == b"":
+                closed_at = time.monotonic()
+                break
+        except socket.timeout:
+            pass
+        except (ConnectionResetError, BrokenPipeError):
+            closed_at = time.monotonic()
+            break
+        if time.monotonic() - t0 > timeout + 10:
+            break
+    s.close()
+    report(closed_at is not None,
+           f"slow-loris: a client trickling a frame byte by byte is closed (--conn-timeout {timeout})",
+           f"still open after {time.monotonic() - t0:.1f} s")
+    why = good.check("after the slow-loris client")
+    report(not why and served >= 3, f"slow-loris: the well-behaved connection was served {served} times "
+           "meanwhile and still works", why or "not served meanwhile")
+
+    # Control: a client that sends a complete request more often than the
+    # timeout stays open for twice the timeout.
+    s = hello(path)
+    ok, why = True, ""
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < 2 * timeout:
+            status_unlocked(s)
+            time.sleep(timeout / 3)
+        status_unlocked(s)
+    except (Closed, socket.timeout, OSError, RuntimeError) as e:
+        ok, why = False, f"closed after {time.monotonic() - t0:.1f} s: {e!r}"
+    s.close()
+    report(ok, "control: a client that completes a request every timeout/3 stays open for 2 x timeout", why)
+
+    # 300 idle connections (more than the agent's cap of 256), half of
+    # them after HELLO: the owner's own `vault get`s keep working.
+    idle = []
+    try:
+        for i in range(300):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(path)
+            if i % 2:
+                c.sendall(frame(HELLO, u32(PROTO_VERSION)))
+            idle.append(c)
+    except OSError as e:
+        report(False, "300 idle connections could be opened", repr(e))
+    else:
+        report(True, "300 idle connections opened")
+    time.sleep(0.5)
+    fails = [w for w in (fresh_get(path, account) for _ in range(20)) if w]
+    report(not fails, "with 300 idle connections open, 20 fresh GETs (as `vault get` makes them) all work",
+           "; ".join(fails[:3]))
+    why = good.check("with 300 idle connections open")
+    # The long-lived good connection may itself have been the oldest idle
+    # one: that is the price of the cap, and reconnecting works.
+    if why:
+        good.__init__(path, good.pid, good.account)
+        why = good.check("after reconnecting")
+    report(not why, "a client that reconnects is served with 300 idle connections open", why)
+    # And after the timeout the idle ones are gone: count EOFs.
+    time.sleep(timeout + 1.5)
+    gone = 0
+    for c in idle:
+        c.settimeout(0.01)
+        try:
+            while True:
+                d = c.recv(4096)
+                if d == b"":
+                    gone += 1
+                    break
+        except socket.timeout:
+            pass
+        except OSError:
+            gone += 1
+        c.close()
+    report(gone == len(idle), f"after the connection timeout every idle connection was closed ({gone} of {len(idle)})",
+           f"{len(idle) - gone} still open")
+    return 0
+
+
+def kdf_main(path, pid, account, passphrase, confirm_account):
+    """While Argon2id runs for one client, the others are served."""
+    # The agent is locked. A: UNLOCK with the right passphrase. B: STATUS
+    # over and over until A's answer comes. With the derivation on the
+    # loop B would get at most the answers sent before the agent read A.
+    a, b = hello(path), hello(path)
+    a.sendall(frame(UNLOCK, sstr(passphrase)))
+    served_locked = 0
+    answer = None
+    t0 = time.monotonic()
+    while answer is None and time.monotonic() - t0 < 60:
+        if not status_unlocked(b):
+            served_locked += 1
+        if select.select([a], [], [], 0.01)[0]:
+            answer = recv_frame(a, ANSWER_WITHIN)
+    report(answer is not None and answer[0] == OK, "the unlock (moderate KDF) succeeded", repr(answer))
+    report(served_locked >= 5,
+           f"another client was answered {served_locked} times while the unlock derived (want >= 5)",
+           "the loop waited for the derivation")
+    a.close()
+
+    # A confirmation: GET of a use=confirm account with the passphrase,
+    # deferred to the thread; STATUS on B is answered meanwhile.
+    def confirm_get(pw):
+        c = hello(path)
+        c.sendall(frame(GET, get_payload(confirm_account, 0, 1, pw)))
+        n = 0
+        t1 = time.monotonic()
+        res = None
+        while res is None and time.monotonic() - t1 < 60:
+            status_unlocked(b)
+            n += 1
+            if select.select([c], [], [], 0.01)[0]:
+                res = recv_frame(c, 60)
+        c.close()
+        return res, n, time.monotonic() - t1
+
+    res, n, _ = confirm_get(passphrase)
+    report(res is not None and res[0] == OK, "GET of a use=confirm account with the right passphrase is released",
+           repr(res and (res[0], res[1][:60])))
+    report(n >= 5, f"another client was answered {n} times while the confirmation derived (want >= 5)",
+           "the loop waited for the derivation")
+    # Wrong confirmations: refused, and each one costs more than the last
+    # (the same growing delay as failed unlocks: 1 s, 2 s, then 4 s on
+    # top of the derivation, which costs the same each time).
+    res1, _, d1 = confirm_get("not the passphrase")
+    res2, _, d2 = confirm_get("not the passphrase either")
+    res3, _, d3 = confirm_get("still not the passphrase")
+    report(all(r is not None and r[0] == ERROR for r in (res1, res2, res3)),
+           "wrong confirmations are refused", f"{res1!r} {res2!r} {res3!r}")
+    report(d3 >= d1 + 2.0,
+           f"failed confirmations back off like failed unlocks ({d1:.2f} s, {d2:.2f} s, then {d3:.2f} s)",
+           "no growing delay")
+    b.close()
+    return 0
+
+
+def backoff_main(path, seconds):
+    """Reconnecting does not skip the failed-unlock delay.
+
+    For SECONDS, open a connection, send a wrong UNLOCK and hang up at
+    once, again and again. agent.sh then counts the failed unlocks the
+    agent logged: with a per-connection delay each of these derives.
+    """
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < seconds:
+        try:
+            s = hello(path)
+            s.sendall(frame(UNLOCK, sstr("wrong passphrase %d" % n)))
+            time.sleep(0.05)
+            s.close()
+            n += 1
+        except (OSError, Closed, socket.timeout, RuntimeError):
+            time.sleep(0.05)
+    print(f"ATTEMPTS\t{n}", flush=True)
+    return 0
+
+
+def rotate_payload(name, dry, due):
+    return sstr(name) + u32(0) + u32(0) + u8(dry) + u8(due)
+
+
+def worker_main(path, rot_account):
+    """A rotation worker serves the request it was forked for, no more."""
+    s = hello(path)
+    s.sendall(frame(ROTATE, rotate_payload(rot_account, 1, 0)))
+    t, _ = recv_frame(s, 30)
+    report(t == OK, "a dry-run ROTATE through a worker is answered", f"type {t}")
+    # The same connection belonged to that worker, which has exited: a
+    # second ROTATE (not part of a --due batch) gets no answer, only EOF.
+    send(s, frame(ROTATE, rotate_payload(rot_account, 1, 0)))
+    closed, frames, why = expect_closed(s, 10)
+    s.close()
+    ok = closed and all(f[0] != OK for f in frames)
+    report(ok, "a second request to a single-request worker is not served: its connection is closed",
+           why or repr(frames))
+    # A --due batch worker takes DUE after RECOVER, but not a GET.
+    s = hello(path)
+    s.sendall(frame(RECOVER, u32(0)))
+    frames = []
+    while True:
+        t, p = recv_frame(s, 30)
+        frames.append(t)
+        if t != 102:
+            break
+    s.sendall(frame(DUE))
+    t = None
+    while True:
+        t, p = recv_frame(s, 30)
+        if t != 102:
+            break
+    report(t == OK, "a --due batch worker serves RECOVER then DUE", f"type {t}")
+    send(s, frame(GET, get_payload(rot_account)))
+    closed, frames, why = expect_closed(s, 10)
+    s.close()
+    report(closed and all(f[0] != OK for f in frames), "it refuses a GET and closes", why or repr(frames))
+    return 0
+
+
 def main():
-    if len(sys.argv) != 4:
-        print("usage: agent_hostile.py SOCK AGENT_PID ACCOUNT", file=sys.stderr)
+    if len(sys.argv) < 4:
+        print("usage: agent_hostile.py SOCK AGENT_PID ACCOUNT [MODE ARGS]", file=sys.stderr)
         return 2
     path, pid, account = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    mode = sys.argv[4] if len(sys.argv) > 4 else ""
+    if mode == "kdf":
+        return kdf_main(path, pid, account, sys.argv[5], sys.argv[6])
+    if mode == "backoff":
+        return backoff_main(path, float(sys.argv[5]))
+    if mode == "worker":
+        return worker_main(path, sys.argv[5])
     try:
         good = Good(path, pid, account)
     except Exception as e:
         print(f"FAIL\tthe well-behaved client connects and says HELLO\t{e!r}", flush=True)
         return 2
     report(True, "the well-behaved client connects and says HELLO")
+    if mode == "fair":
+        return fair_main(path, good, account, float(sys.argv[5]))
 
     cases = [
         ("random garbage (4 KiB)", case_garbage),
@@ -438,6 +724,8 @@ def main():
     report(ok, "HELLO and STATUS sent one byte at a time are answered", why)
     ok, why = case_pipelined(path)
     report(ok, "pipelined HELLO, STATUS, STATUS get three OK answers in order", why)
+    ok, why = case_pipelined_many(path)
+    report(ok, "pipelined HELLO and 20 STATUS in one write get 21 OK answers", why)
     why = good.check("at the end")
     report(not why, "the well-behaved connection works at the end", why)
     good.s.close()

@@ -478,7 +478,10 @@ stop_agent "$AGENT_PID"
 expect_no_sanitizer_report "$D/agent.log"
 
 CASE="connection cap"
-# Plenty of descriptors: its own cap of 256 connections holds instead.
+# Plenty of descriptors: its own cap of 256 connections holds instead, and
+# it counts only live requests (issue 13, item 8): at the cap, the idle
+# connection quiet longest is closed to make room, so idle connections
+# cannot lock the owner out.
 "$TEST_ROOT/bin/limited" n 1024 "$AGENT_BIN" --foreground --db "$DB" </dev/null >"$D/agent2.out" 2>"$D/agent2.log" &
 AGENT_PID=$!
 track_agent "$AGENT_PID"
@@ -493,10 +496,10 @@ if wait_until 60 test -e "$D/ready"; then
 	diag "of 300 connections at once, $served served, $shed shed, $refused refused at connect, $silent never answered; 10 more: $xshed shed, $xserved served"
 	check "every connection was served or shed, none left hanging" \
 		test "$((served + shed + refused))" = 300 -a "$silent" = 0 -a "$xsilent" = 0
-	check "it served 256 at once, its cap (got $served)" test "$served" = 256
-	check "the served connections still work ($held_ok of $served)" test "$held_ok" = "$served"
-	check "while full, new connections are shed ($xshed of 10)" test "$xshed" = 10
-	expect_file_contains "$D/agent2.log" "too many connections"
+	check "it served at least its cap of 256 (got $served)" test "$served" -ge 256
+	check "at most 256 of them were still open together ($held_ok answered later)" test "$held_ok" -le 256 -a "$held_ok" -ge 1
+	check "while full of idle connections, new connections are served ($xserved of 10)" test "$xserved" = 10
+	expect_file_contains "$D/agent2.log" "connection limit: closed an idle connection"
 else
 	fail "the flood client got its answers" "$(cat "$D/flood.out" "$D/flood.err")"
 fi

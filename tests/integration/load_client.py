@@ -54,6 +54,7 @@ of type+payload | u8 type | payload; strings are u32-length-prefixed.
 """
 import errno
 import json
+import hashlib
 import os
 import socket
 import struct
@@ -61,9 +62,9 @@ import sys
 import threading
 import time
 
-HELLO, STATUS, ADD, LIST, GET, RUN = 1, 2, 10, 12, 15, 35
+HELLO, STATUS, ADD, SET, LIST, GET, RUN = 1, 2, 10, 11, 12, 15, 35
 OK, ERROR, ITEM = 100, 101, 102
-PROTO_VERSION = 2
+PROTO_VERSION = 4
 FRAME_MAX = 64 * 1024
 TICKETBYTES = PINBYTES = 32
 TIMEOUT = float(os.environ.get("LOAD_TIMEOUT", "30"))
@@ -231,8 +232,14 @@ def parse_plan(p):
     return plan
 
 
+with open("/bin/true", "rb") as _f:
+    RUN_PIN = hashlib.blake2b(_f.read(), digest_size=32).digest()
+
+
 def req_run(c, action, kv, secret):
-    payload = u8(0) + s(action) + u32(len(kv)) + b"".join(s(x) for x in kv) + u8(0) + s(b"")
+    # The pin: the BLAKE2b-256 of the program vault run opened (load.sh saves /bin/true).
+    payload = (u8(0) + s(action) + u32(len(kv)) + b"".join(s(x) for x in kv) + u8(0) + s(b"") +
+               RUN_PIN)
     p, _ = call(c, RUN, payload)
     plan = parse_plan(p)
     if not plan["netonly"] or plan["secret"] != secret or plan["action"] != action.encode():
@@ -250,10 +257,16 @@ def account_payload(name, secret, replace=0):
          u64(0) + u64(0) + u32(0) + u32(0) +
          u32(0) + u8(0) + s("") + s("") + u32(0) + u32(0) + u32(0) + u64(0) + u64(0) + u8(0) +
          u32(0) + u64(0) + u32(0) + s(""))
-    return a + u8(replace) + u32(0) + s(secret)
+    # proof: none (u8 0, empty str); a new account needs none
+    return a + u8(replace) + u32(0) + s(secret) + u8(0) + s(b"")
 
 
 def req_add(c, name, replace):
+    if replace:
+        # Replacing an account needs proof of a master secret (an Argon2id
+        # run); a new password for it (SET) keeps the vault as bounded.
+        call(c, SET, s(name) + u32(0) + s(b"load-secret-" + name.encode()))
+        return
     call(c, ADD, account_payload(name, b"load-secret-" + name.encode(), replace))
 
 

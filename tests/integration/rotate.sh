@@ -185,6 +185,8 @@ as_runner() {
 }
 # v ARGS: vault through the caller's agent, no passphrase source.
 v() { as_runner vault "$@"; }
+# vp ARGS: the same with the passphrase file: proof of a master secret for changes.
+vp() { as_runner VAULT_PASSPHRASE_FILE="$PF" vault "$@"; }
 # vd [VAR=VALUE...] ARGS: vault --no-agent with the passphrase file.
 vd() {
 	local envs=()
@@ -732,9 +734,10 @@ reset_target cmd crep crep
 run vd VAULT_TEST_CRASH_AFTER=changed rotate crep
 expect_killed changed
 feed "replacement"$'\n'
-expect_exit 1 v add crep --user crep --replace
+# (with proof of a master secret, so that it is the pending rotation that refuses)
+expect_exit 1 vp add crep --user crep --replace
 expect_stderr_contains "before replacing it"
-expect_exit 1 v rm crep
+expect_exit 1 vp rm crep
 expect_stderr_contains "before removing it"
 check "the pending version, the target's password, is still in the vault" test "$(secret crep --version 3)" = "$(record_of crep)"
 expect_exit 0 v rotate --recover
@@ -749,10 +752,10 @@ expect_killed changed
 run v rotate --recover
 expect_rstate crec "needs reconcile"
 feed "replacement"$'\n'
-expect_exit 1 v add crec --user crec --replace
+expect_exit 1 vp add crec --user crec --replace
 expect_stderr_contains "needs reconcile"
 check "the candidate version, the target's password, is still in the vault" test "$(secret crec --version 3)" = "$(record_of crec)"
-expect_exit 1 v rm crec
+expect_exit 1 vp rm crec
 expect_stderr_contains "settle it with 'vault set crec'"
 # The automatic recovery (--due in cron) does not retry it; --recover does.
 run v rotate --due
@@ -895,25 +898,26 @@ expect_exit 0 v rotate cinj
 check "fixed, it rotates: 'vault get cinj' is the target's new password" test "$(secret cinj)" = "$(record_of cinj)"
 
 CASE="passphrase for a rotate command"
-# Through the agent, setting a rotate or verify command (which is handed the
-# password) needs the master passphrase; other rotation settings do not.
+# Through the agent, every rotation setting (a rotate or verify command is
+# handed the password) needs proof of a master secret (SECURITY.md).
 put_record cedit plain-edit-pw
 add_acct cedit cedit plain-edit-pw
-# (No passphrase source and no terminal: the client gives up before asking
-# the agent, with exit 3, as for loosening --use in agent.sh.)
-expect_exit 3 v edit cedit --rotate-with "command:$TCMD"
-expect_stderr_contains "no terminal to ask for the passphrase"
-expect_exit 3 v edit cedit --verify-with "command:$VCMD"
+# (No passphrase source and no terminal: the agent refuses, exit 5, audited.)
+expect_exit 5 v edit cedit --rotate-with "command:$TCMD"
+expect_stderr_contains "needs proof of a master secret"
+expect_exit 5 v edit cedit --verify-with "command:$VCMD"
 printf 'wrong passphrase\n' >"$W/wrongpass"
 chown "$RUNNER:" "$W/wrongpass"
 chmod 600 "$W/wrongpass"
 run as_runner VAULT_PASSPHRASE_FILE="$W/wrongpass" vault edit cedit --rotate-with "command:$TCMD"
 check "a wrong passphrase is refused too (exit $RC)" test "$RC" != 0
-expect_stderr_contains "wrong current passphrase"
+expect_stderr_contains "wrong master passphrase"
 run v log --json
-expect_json "any(e['op'] == 'edit' and e['account'] == 'cedit' and e['outcome'].startswith('refused: setting a rotate or verify command') for e in d)"
+expect_json "any(e['op'] == 'edit' and e['account'] == 'cedit' and e['outcome'] == 'refused: no proof of a master secret' for e in d)"
+expect_json "any(e['op'] == 'edit' and e['account'] == 'cedit' and e['outcome'] == 'refused: wrong master passphrase' for e in d)"
 expect_show cedit "d['rotate_with'] == 'none' and d['verify_command'] == ''"
-expect_exit 0 v edit cedit --max-age 30 --history 3 --password-policy length=16,lower,digit
+expect_exit 5 v edit cedit --max-age 30 --history 3 --password-policy length=16,lower,digit
+expect_exit 0 vp edit cedit --max-age 30 --history 3 --password-policy length=16,lower,digit
 expect_show cedit "d['max_age_days'] == 30 and d['history'] == 3 and d['password_policy'] == 'length=16,lower,digit'"
 expect_exit 0 as_runner VAULT_PASSPHRASE_FILE="$PF" vault edit cedit --rotate-with "command:$TCMD" --verify-with "command:$VCMD"
 expect_show cedit "d['rotate_with'] == 'command' and d['rotate_command'] == '$TCMD' and d['verify_command'] == '$VCMD'"
@@ -926,7 +930,7 @@ for _ in 1 2 3 4 5; do
 done
 expect_show cedit "d['versions'] == 4 and d['version'] == 7"
 check "the current password is still the target's" test "$(secret cedit)" = "$(record_of cedit)"
-expect_exit 0 v edit cedit --rotate-with none
+expect_exit 0 vp edit cedit --rotate-with none
 expect_exit 5 v rotate cedit
 expect_stderr_contains "no rotation target"
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1345,6 +1346,31 @@ sock_paths(void **state)
 	assert_int_equal(vault_sock_path(&p, NULL, NULL, (unsigned long)getuid()), 0);
 	assert_string_equal(p, want);
 	free(p);
+	/*
+	 * Issue 10 item 9: /tmp/vault-UID made first by someone else (here
+	 * root, for a uid that is not root's): a directory under the home
+	 * instead of failing; our own, or none yet, is used as before.
+	 */
+	if (getuid() == 0) {
+		snprintf(sub, sizeof(sub), "/tmp/vault-%lu", uid);
+		(void)rmdir(sub);
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, "/home/someone", uid), 0);
+		assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+		free(p);
+		assert_int_equal(mkdir(sub, 0777), 0);
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, "/home/someone", uid), 0);
+		assert_string_equal(p, "/home/someone/.vault-agent/agent.sock");
+		free(p);
+		/* Without a home to go to, the old path (which the directory check then refuses). */
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, NULL, uid), 0);
+		assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+		free(p);
+		assert_int_equal(chown(sub, (uid_t)uid, (gid_t)-1), 0);
+		assert_int_equal(vault_sock_path_home(&p, NULL, NULL, "/home/someone", uid), 0);
+		assert_string_equal(p, "/tmp/vault-4000000123/agent.sock");
+		free(p);
+		assert_int_equal(rmdir(sub), 0);
+	}
 	/* Longer than sun_path: refused, not cut. */
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[0] = '/';
@@ -1536,6 +1562,170 @@ open_odd_files(void **state)
 	assert_null(v);
 }
 
+/*
+ * Derivations off the caller's thread (derive.c): an unlock job runs on
+ * another thread while the vault is used, and only its finish installs
+ * the key; a wrong passphrase installs nothing.
+ */
+struct kdf_arg {
+	vault_kdf *k;
+};
+
+static void *
+kdf_thread(void *arg)
+{
+	vault_kdf_run(((struct kdf_arg *)arg)->k);
+	return NULL;
+}
+
+static void
+kdf_unlock_job(void **state)
+{
+	struct fx *f = *state;
+	struct kdf_arg a;
+	pthread_t th;
+	vault *v = make_vault(f->path);
+
+	add_account(v, "acct", "pw");
+	vault_lock(v);
+	/* Wrong: BADPASS, still locked. */
+	assert_int_equal(vault_kdf_unlock_new(&a.k, v, P("wrong passphrase")), 0);
+	assert_int_equal(pthread_create(&th, NULL, kdf_thread, &a), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(vault_kdf_result(a.k), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_kdf_finish(v, a.k), VAULT_ERR_BADPASS);
+	assert_false(vault_is_unlocked(v));
+	assert_non_null(strstr(vault_errdetail(v), "wrong passphrase"));
+	vault_kdf_free(&a.k);
+	assert_null(a.k);
+	/* Right: the vault is used meanwhile (still locked), then unlocked by finish. */
+	assert_int_equal(vault_kdf_unlock_new(&a.k, v, P(PASS)), 0);
+	assert_int_equal(pthread_create(&th, NULL, kdf_thread, &a), 0);
+	assert_int_equal(vault_check_passphrase(v, P("nope")), VAULT_ERR_BADPASS);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_false(vault_is_unlocked(v));
+	assert_int_equal(vault_kdf_result(a.k), 0);
+	assert_int_equal(vault_kdf_finish(v, a.k), 0);
+	assert_true(vault_is_unlocked(v));
+	assert_secret(v, "acct", "pw");
+	vault_kdf_free(&a.k);
+	/* Empty and unfinished jobs are refused. */
+	assert_int_equal(vault_kdf_unlock_new(&a.k, v, (const unsigned char *)"", 0), VAULT_ERR_EMPTY);
+	assert_null(a.k);
+	vault_lock(v);
+	assert_int_equal(vault_kdf_unlock_new(&a.k, v, P(PASS)), 0);
+	assert_int_equal(vault_kdf_finish(v, a.k), VAULT_ERR_INVAL);
+	assert_false(vault_is_unlocked(v));
+	vault_kdf_free(&a.k);
+	vault_kdf_free(NULL);
+	vault_close(&v);
+}
+
+/* A slot changed while its job ran: the job's answer is not trusted. */
+static void
+kdf_slot_changed(void **state)
+{
+	struct fx *f = *state;
+	vault_kdf *k = NULL;
+	vault *v = make_vault(f->path);
+
+	vault_lock(v);
+	assert_int_equal(vault_kdf_unlock_new(&k, v, P(PASS)), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, P("a new passphrase")), 0);
+	vault_lock(v);
+	assert_int_equal(vault_kdf_finish(v, k), VAULT_ERR_BADPASS);
+	assert_false(vault_is_unlocked(v));
+	assert_non_null(strstr(vault_errdetail(v), "changed"));
+	vault_kdf_free(&k);
+	vault_close(&v);
+}
+
+/*
+ * Deferred checks: during a pass, vault_check_passphrase() derives
+ * nothing, asks for a job, and no transaction (so no write, no audit
+ * record) can begin; replayed with the finished job, it answers.
+ */
+static void
+defer_check(void **state)
+{
+	struct fx *f = *state;
+	vault_kdf *k, *done[2] = { NULL, NULL };
+	vault *v = make_vault(f->path);
+
+	/* Outside a pass: as before. */
+	assert_int_equal(vault_check_passphrase(v, P(PASS)), 0);
+	assert_null(vault_defer_end(v));
+	/* A pass: DEFER, a job, and nothing may be written. */
+	vault_defer_begin(v, NULL, 0);
+	assert_int_equal(vault_check_passphrase(v, P(PASS)), VAULT_ERR_DEFER);
+	assert_true(vault_defer_pending(v));
+	assert_int_equal(vault_txn_begin(v), VAULT_ERR_DEFER);
+	assert_int_equal(vault_begin(v), VAULT_ERR_DEFER);
+	{
+		vault_audit_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.exe = e.op = e.account = e.action = e.outcome = e.params = (char *)(uintptr_t)"";
+		assert_int_equal(vault_audit_append(v, &e), VAULT_ERR_DEFER);
+	}
+	k = vault_defer_end(v);
+	assert_non_null(k);
+	assert_false(vault_defer_pending(v));
+	assert_int_equal(vault_txn_begin(v), 0); /* after the pass, writes work again */
+	assert_int_equal(vault_txn_commit(v), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), 0);
+	done[0] = k;
+	/* The replay: the answer for those bytes, at once; other bytes defer again. */
+	vault_defer_begin(v, done, 1);
+	assert_int_equal(vault_check_passphrase(v, P(PASS)), 0);
+	assert_false(vault_defer_pending(v));
+	assert_int_equal(vault_check_passphrase(v, P("correct horse battery stapl")), VAULT_ERR_DEFER);
+	k = vault_defer_end(v);
+	assert_non_null(k);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), VAULT_ERR_BADPASS);
+	done[1] = k;
+	vault_defer_begin(v, done, 2);
+	assert_int_equal(vault_check_passphrase(v, P("correct horse battery stapl")), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_check_passphrase(v, P(PASS)), 0);
+	assert_null(vault_defer_end(v));
+	/* A check answers only for the master key loaded now: locked, it fails. */
+	vault_lock(v);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
+	vault_defer_begin(v, NULL, 0);
+	assert_int_equal(vault_check_passphrase(v, P(PASS)), VAULT_ERR_DEFER);
+	k = vault_defer_end(v);
+	vault_kdf_run(k);
+	vault_lock(v);
+	assert_int_equal(vault_kdf_finish(v, k), VAULT_ERR_LOCKED);
+	vault_kdf_free(&k);
+	vault_kdf_free(&done[0]);
+	vault_kdf_free(&done[1]);
+	vault_close(&v);
+}
+
+/* A keyfile path naming a FIFO is refused at once, never blocks in open(). */
+static void
+keyfile_fifo(void **state)
+{
+	struct fx *f = *state;
+	char fifo[160];
+	vault *v = make_vault(f->path);
+
+	vault_lock(v);
+	fx_file(f, fifo, sizeof(fifo), "fifo");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(20); /* the old open() blocked here forever */
+	assert_int_equal(vault_unlock_keyfile(v, fifo), VAULT_ERR_PERM);
+	alarm(0);
+	assert_false(vault_is_unlocked(v));
+	assert_non_null(strstr(vault_errdetail(v), "fifo"));
+	vault_close(&v);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -1563,6 +1753,10 @@ main(void)
 		T(slot_damaged),
 		T(passwd_changes),
 		T(bulk_txn),
+		T(kdf_unlock_job),
+		T(kdf_slot_changed),
+		T(defer_check),
+		T(keyfile_fifo),
 		cmocka_unit_test(errors_words),
 		cmocka_unit_test(sql_errors_mapped),
 		T(migrate_older),

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1042,6 +1043,29 @@ acct_init(vault_account *a, const char *name, int use)
 	a->use = use;
 }
 
+/* A proof of a master secret: the passphrase, or none for "". */
+static void
+put_proof(vault_wr *w, const char *pass)
+{
+	if (pass == NULL || *pass == '\0')
+		assert_int_equal(vault_proof_encode(w, VAULT_PROOF_NONE, NULL, 0), 0);
+	else
+		assert_int_equal(vault_proof_encode(w, VAULT_PROOF_PASSPHRASE, (const unsigned char *)pass,
+				     strlen(pass)), 0);
+}
+
+/* The pin of the program the action fixtures name, as the agent computes it. */
+static unsigned char env_pin[VAULT_PINBYTES];
+
+static void
+env_pin_init(void)
+{
+	int fd;
+
+	assert_int_equal(vault_program_open(&fd, "/usr/bin/env", env_pin), 0);
+	close(fd);
+}
+
 static void
 req_add(struct sx *x, const vault_account *a, int replace, uint32_t genlen, const char *secret)
 {
@@ -1051,6 +1075,7 @@ req_add(struct sx *x, const vault_account *a, int replace, uint32_t genlen, cons
 	vault_wr_u8(w, (uint8_t)replace);
 	vault_wr_u32(w, genlen);
 	vault_wr_cstr(w, secret);
+	put_proof(w, replace ? PASS : "");
 }
 
 static void
@@ -1109,6 +1134,8 @@ log_outcomes(struct sx *x, const char *ops, char out[][160], size_t max)
 		assert_int_equal(vault_audit_decode(&r, &e), 0);
 		assert_int_equal(vault_rd_end(&r), 0);
 		assert_int_equal(e.seq, i + 1);
+		if (getenv("WIRE_DEBUG") != NULL)
+			fprintf(stderr, "# %s %s: %s [%s]\n", e.op, e.account, e.outcome, e.params);
 		if (ops == NULL || strstr(ops, e.op) != NULL) {
 			if (n < max) /* the first max of them; a repeated refusal says how often */
 				snprintf(out[n], 160, "%s %s: %s%s", e.op, e.account, e.outcome,
@@ -1150,6 +1177,7 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		vault_wr_u8(w, 0);
 		vault_wr_u32(w, 0);
 		vault_wr_cstr(w, "pw");
+		put_proof(w, "");
 		break;
 	case VAULT_MSG_SET:
 		vault_wr_cstr(w, "acct");
@@ -1158,10 +1186,13 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		break;
 	case VAULT_MSG_SHOW:
 	case VAULT_MSG_HISTORY:
-	case VAULT_MSG_RM:
 	case VAULT_MSG_ACTION_SHOW:
+		vault_wr_cstr(w, "acct");
+		break;
+	case VAULT_MSG_RM:
 	case VAULT_MSG_ACTION_RM:
 		vault_wr_cstr(w, "acct");
+		put_proof(w, PASS);
 		break;
 	case VAULT_MSG_GET:
 		vault_wr_cstr(w, "acct");
@@ -1173,26 +1204,26 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		vault_wr_cstr(w, "acct");
 		vault_wr_u32(w, VAULT_EDIT_NOTE);
 		vault_account_encode(w, &a);
-		vault_wr_cstr(w, "");
+		put_proof(w, "");
 		break;
 	case VAULT_MSG_PASSWD:
-		vault_wr_cstr(w, PASS);
+		put_proof(w, PASS);
 		vault_wr_u32(w, 1);
 		vault_wr_u32(w, VAULT_KDF_INTERACTIVE);
 		vault_wr_cstr(w, "new");
 		break;
 	case VAULT_MSG_SLOT_ADD_PASS:
-		vault_wr_cstr(w, PASS);
+		put_proof(w, PASS);
 		vault_wr_u32(w, VAULT_KDF_INTERACTIVE);
 		vault_wr_cstr(w, "new");
 		break;
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
-		vault_wr_cstr(w, PASS);
+		put_proof(w, PASS);
 		vault_wr_cstr(w, "/nonexistent/k");
 		vault_wr_u8(w, 1);
 		break;
 	case VAULT_MSG_SLOT_RM:
-		vault_wr_cstr(w, PASS);
+		put_proof(w, PASS);
 		vault_wr_u32(w, 2);
 		break;
 	case VAULT_MSG_LOG:
@@ -1201,11 +1232,13 @@ req_valid(struct sx *x, uint8_t type, int variant)
 	case VAULT_MSG_ACTION_ADD:
 		vault_action_encode(w, &act);
 		vault_wr_u8(w, 0);
+		put_proof(w, PASS);
 		break;
 	case VAULT_MSG_ACTION_REPIN:
 		vault_wr_cstr(w, "deploy");
-		vault_wr_cstr(w, "/bin/true");
+		vault_wr_u8(w, 1);
 		vault_wr_bytes(w, pin, sizeof(pin));
+		put_proof(w, PASS);
 		break;
 	case VAULT_MSG_RUN:
 		vault_wr_u8(w, (uint8_t)variant);
@@ -1217,10 +1250,18 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		vault_wr_cstr(w, "ver=1");
 		vault_wr_u8(w, 0);
 		vault_wr_cstr(w, "");
+		vault_wr_bytes(w, pin, VAULT_PINBYTES);
 		break;
 	case VAULT_MSG_LAUNCH:
+		vault_wr_bytes(w, pin, VAULT_TICKETBYTES);
+		break;
+	case VAULT_MSG_LAUNCH_CLAIM:
+		vault_wr_bytes(w, pin, VAULT_TICKETBYTES);
+		vault_wr_bytes(w, pin, VAULT_PINBYTES);
+		break;
 	case VAULT_MSG_ASKPASS:
 		vault_wr_bytes(w, pin, VAULT_TICKETBYTES);
+		vault_wr_cstr(w, "Password: ");
 		break;
 	case VAULT_MSG_ROTATE:
 		vault_wr_cstr(w, "acct");
@@ -1249,7 +1290,7 @@ static const struct {
 	{ VAULT_MSG_SLOT_ADD_KEYFILE, 0 }, { VAULT_MSG_SLOT_RM, 0 }, { VAULT_MSG_LOG, 0 },
 	{ VAULT_MSG_ACTION_ADD, 0 }, { VAULT_MSG_ACTION_LIST, 0 }, { VAULT_MSG_ACTION_SHOW, 0 },
 	{ VAULT_MSG_ACTION_RM, 0 }, { VAULT_MSG_ACTION_REPIN, 0 }, { VAULT_MSG_RUN, 0 },
-	{ VAULT_MSG_RUN, 1 }, { VAULT_MSG_LAUNCH, 0 }, { VAULT_MSG_ASKPASS, 0 },
+	{ VAULT_MSG_RUN, 1 }, { VAULT_MSG_LAUNCH, 0 }, { VAULT_MSG_LAUNCH_CLAIM, 0 }, { VAULT_MSG_ASKPASS, 0 },
 	{ VAULT_MSG_ROTATE, 0 }, { VAULT_MSG_RECOVER, 0 }, { VAULT_MSG_DUE, 0 },
 };
 
@@ -1319,14 +1360,27 @@ svc_malformed(void **state)
 	}
 	vault_wr_u8(rq(x), 2); /* RUN: adhoc is 0 or 1 */
 	assert_int_equal(svc(x, VAULT_MSG_RUN), VAULT_ERR_PROTO);
-	vault_wr_cstr(rq(x), PASS); /* SLOT_ADD_KEYFILE: an empty path */
+	put_proof(rq(x), PASS); /* SLOT_ADD_KEYFILE: an empty path */
 	vault_wr_cstr(&x->req, "");
 	vault_wr_u8(&x->req, 1);
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_KEYFILE), VAULT_ERR_PROTO);
-	vault_wr_cstr(rq(x), "deploy"); /* REPIN: an empty program */
-	vault_wr_cstr(&x->req, "");
+	vault_wr_cstr(rq(x), "deploy"); /* REPIN: commit is 0 or 1 */
+	vault_wr_u8(&x->req, 2);
 	vault_wr_bytes(&x->req, NULL, VAULT_PINBYTES);
+	put_proof(&x->req, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), VAULT_ERR_PROTO);
+	vault_wr_cstr(rq(x), "acct"); /* a proof of an unknown kind, a keyfile proof of the wrong size */
+	vault_wr_u8(&x->req, 7);
+	vault_wr_cstr(&x->req, "x");
+	assert_int_equal(svc(x, VAULT_MSG_RM), VAULT_ERR_PROTO);
+	vault_wr_cstr(rq(x), "acct");
+	vault_wr_u8(&x->req, VAULT_PROOF_KEYFILE);
+	vault_wr_cstr(&x->req, "short");
+	assert_int_equal(svc(x, VAULT_MSG_RM), VAULT_ERR_PROTO);
+	vault_wr_cstr(rq(x), "acct");
+	vault_wr_u8(&x->req, VAULT_PROOF_NONE);
+	vault_wr_cstr(&x->req, "x");
+	assert_int_equal(svc(x, VAULT_MSG_RM), VAULT_ERR_PROTO);
 }
 
 /* ADD, SET, LIST, SHOW, HISTORY, GET and RM through the service. */
@@ -1456,8 +1510,17 @@ svc_accounts(void **state)
 	assert_int_equal(svc(x, VAULT_MSG_GET), VAULT_ERR_NOTFOUND);
 
 	req_name(x, "beta");
+	put_proof(&x->req, "");
+	assert_int_equal(svc(x, VAULT_MSG_RM), VAULT_ERR_POLICY);
+	assert_detail(x, "needs proof of a master secret");
+	req_name(x, "beta");
+	put_proof(&x->req, "wrong");
+	assert_int_equal(svc(x, VAULT_MSG_RM), VAULT_ERR_BADPASS);
+	req_name(x, "beta");
+	put_proof(&x->req, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_RM), 0);
 	assert_int_equal(svc(x, VAULT_MSG_RM), VAULT_ERR_NOTFOUND);
+	req_name(x, "beta");
 	assert_int_equal(svc(x, VAULT_MSG_SHOW), VAULT_ERR_NOTFOUND);
 	rq(x);
 	assert_int_equal(svc(x, VAULT_MSG_LIST), 0);
@@ -1517,9 +1580,11 @@ svc_get_policy(void **state)
 }
 
 /*
- * EDIT: loosening the use policy and setting a command that will be
- * handed the password need the passphrase (through the agent); other
- * edits do not. What changed is audited.
+ * EDIT: every field but the note changes what the password is for or who
+ * gets it, so through the agent it needs proof of a master secret
+ * (proof.c): refused without one (POLICY, with what to do), refused with
+ * a wrong one (BADPASS), done with the right one or on a direct open.
+ * Every edit and every refusal is audited with the fields it named.
  */
 static void
 svc_edit_policy(void **state)
@@ -1536,7 +1601,7 @@ svc_edit_policy(void **state)
 		vault_wr_cstr(rq(x), "e1");                                                        \
 		vault_wr_u32(&x->req, (fields));                                                   \
 		vault_account_encode(&x->req, &ch);                                                \
-		vault_wr_cstr(&x->req, (confirm));                                                 \
+		put_proof(&x->req, (confirm));                                                     \
 	} while (0)
 #define SHOW()                                                                                     \
 	do {                                                                                       \
@@ -1549,35 +1614,50 @@ svc_edit_policy(void **state)
 	acct_init(&ch, "e1", VAULT_USE_ANY);
 	EDIT(VAULT_EDIT_USE, "");
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_POLICY);
-	assert_detail(x, "loosening the use policy of 'e1' needs the current master passphrase");
+	assert_detail(x, "editing use of 'e1' needs proof of a master secret");
+	assert_detail(x, "VAULT_PASSPHRASE_FILE");
 	EDIT(VAULT_EDIT_USE, "wrong");
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_BADPASS);
-	assert_detail(x, "wrong current passphrase; nothing was changed");
+	assert_detail(x, "wrong master passphrase; nothing was changed");
 	SHOW();
 	assert_int_equal(got->use, VAULT_USE_ACTIONS);
 	EDIT(VAULT_EDIT_USE, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), 0);
 	SHOW();
 	assert_int_equal(got->use, VAULT_USE_ANY);
-	/* Tightening, and plain details, need nothing. */
+	/* The note alone needs nothing; tightening the use policy needs proof too. */
 	ch.use = VAULT_USE_CONFIRM;
 	ch.note = (char *)(uintptr_t) "tightened";
+	EDIT(VAULT_EDIT_NOTE, "");
+	assert_int_equal(svc(x, VAULT_MSG_EDIT), 0);
 	EDIT(VAULT_EDIT_USE | VAULT_EDIT_NOTE, "");
+	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_POLICY);
+	EDIT(VAULT_EDIT_USE | VAULT_EDIT_NOTE, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), 0);
 	SHOW();
 	assert_int_equal(got->use, VAULT_USE_CONFIRM);
 	assert_string_equal(got->note, "tightened");
-	/* A rotate command gets the password: the passphrase again. */
+	/* Redirecting the account (user, domain, host) needs proof. */
+	ch.user = (char *)(uintptr_t) "attacker";
+	ch.host = (char *)(uintptr_t) "attacker.example";
+	EDIT(VAULT_EDIT_USER | VAULT_EDIT_HOST, "");
+	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_POLICY);
+	SHOW();
+	assert_string_equal(got->user, "admin");
+	assert_string_equal(got->host, "");
+	ch.user = (char *)(uintptr_t) "admin";
+	ch.host = (char *)(uintptr_t) "";
+	/* A rotate command gets the password: proof. */
 	ch.rotate_with = VAULT_ROTATE_COMMAND;
 	ch.rotate_cmd = (char *)(uintptr_t) "chpasswd-remote";
 	EDIT(VAULT_EDIT_ROTATE, "");
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_POLICY);
-	assert_detail(x, "setting a rotate or verify command");
 	EDIT(VAULT_EDIT_ROTATE, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), 0);
-	/* The same command again is no new grant. */
 	ch.max_age = 30;
 	EDIT(VAULT_EDIT_ROTATE | VAULT_EDIT_MAXAGE, "");
+	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_POLICY);
+	EDIT(VAULT_EDIT_ROTATE | VAULT_EDIT_MAXAGE, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), 0);
 	ch.verify_cmd = (char *)(uintptr_t) "check-login";
 	EDIT(VAULT_EDIT_VERIFY, "");
@@ -1594,28 +1674,29 @@ svc_edit_policy(void **state)
 	vault_account_free(&got);
 	/* Refused by the library: a bad history; and a name that is not there. */
 	ch.history = VAULT_HISTORY_MAX + 1;
-	EDIT(VAULT_EDIT_HISTORY, "");
+	EDIT(VAULT_EDIT_HISTORY, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_INVAL);
 	vault_wr_cstr(rq(x), "nobody");
 	vault_wr_u32(&x->req, VAULT_EDIT_NOTE);
 	vault_account_encode(&x->req, &ch);
-	vault_wr_cstr(&x->req, "");
+	put_proof(&x->req, "");
 	assert_int_equal(svc(x, VAULT_MSG_EDIT), VAULT_ERR_NOTFOUND);
 #undef EDIT
 #undef SHOW
 
 	n = log_outcomes(x, "edit", outs, 16);
-	/* The two refusals in a row (same peer, same outcome, same second) are one entry. */
-	assert_int_equal(n, 8);
-	assert_string_equal(outs[0], "edit e1: refused: loosening the use policy without the passphrase (x2)");
-	assert_string_equal(outs[1], "edit e1: use=actions -> use=any");
-	assert_string_equal(outs[2], "edit e1: use=any -> use=confirm");
-	assert_string_equal(outs[3], "edit e1: refused: setting a rotate or verify command (it is given "
-				     "the password) without the passphrase");
-	assert_string_equal(outs[4], "edit e1: rotation settings changed (target)");
-	assert_string_equal(outs[5], "edit e1: rotation settings changed (target)");
-	assert_string_equal(outs[6], outs[3]);
-	assert_string_equal(outs[7], "edit e1: rotation settings changed (verifier)");
+	/* The two refusals in a row (user/host, then rotate-with: same peer, outcome, second) are one entry. */
+	assert_int_equal(n, 12);
+	assert_string_equal(outs[0], "edit e1: refused: no proof of a master secret");
+	assert_string_equal(outs[1], "edit e1: refused: wrong master passphrase");
+	assert_string_equal(outs[2], "edit e1: changed use (use=actions -> use=any; proof: passphrase)");
+	assert_string_equal(outs[3], "edit e1: changed note (no proof needed)");
+	assert_string_equal(outs[4], outs[0]);
+	assert_string_equal(outs[5], "edit e1: changed note,use (use=any -> use=confirm; proof: passphrase)");
+	assert_non_null(strstr(outs[6], "edit e1: refused: no proof of a master secret"));
+	assert_string_equal(outs[7], "edit e1: changed rotate-with (proof: passphrase)");
+	assert_string_equal(outs[9], "edit e1: changed rotate-with,max-age (proof: passphrase)");
+	assert_string_equal(outs[11], "edit e1: changed verify-with (direct open)");
 }
 
 /* Key changes through the agent need the current passphrase (service.c's MUST rules). */
@@ -1623,7 +1704,7 @@ static void
 svc_keys(void **state)
 {
 	struct sx *x = *state;
-	char kf[160], outs[4][160];
+	char kf[160], outs[12][160];
 	uint32_t id, u32;
 	uint64_t ops, mem, created;
 	uint8_t kind, inuse;
@@ -1657,16 +1738,16 @@ svc_keys(void **state)
 
 #define SLOT_ADD_PASS(cur)                                                                         \
 	do {                                                                                       \
-		vault_wr_cstr(rq(x), (cur));                                                       \
+		put_proof(rq(x), (cur));                                                           \
 		vault_wr_u32(&x->req, VAULT_KDF_INTERACTIVE);                                      \
 		vault_wr_cstr(&x->req, "second passphrase");                                       \
 	} while (0)
 	SLOT_ADD_PASS("");
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_PASS), VAULT_ERR_POLICY);
-	assert_detail(x, "changing keyslots needs the current master passphrase");
+	assert_detail(x, "changing keyslots needs proof of a master secret");
 	SLOT_ADD_PASS("guess");
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_PASS), VAULT_ERR_BADPASS);
-	assert_detail(x, "wrong current passphrase");
+	assert_detail(x, "wrong master passphrase");
 	SLOT_ADD_PASS(PASS);
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_PASS), 0);
 	r = okpl(x);
@@ -1676,7 +1757,7 @@ svc_keys(void **state)
 	assert_int_equal(vault_check_passphrase(x->v, PL("second passphrase")), 0);
 
 	/* PASSWD rewraps one slot; the old passphrase stops working. */
-	vault_wr_cstr(rq(x), "second passphrase");
+	put_proof(rq(x), "second passphrase");
 	vault_wr_u32(&x->req, 3);
 	vault_wr_u32(&x->req, VAULT_KDF_INTERACTIVE);
 	vault_wr_cstr(&x->req, "third passphrase");
@@ -1686,7 +1767,7 @@ svc_keys(void **state)
 	assert_int_equal(id, 3);
 	assert_int_equal(vault_check_passphrase(x->v, PL("second passphrase")), VAULT_ERR_BADPASS);
 	assert_int_equal(vault_check_passphrase(x->v, PL("third passphrase")), 0);
-	vault_wr_cstr(rq(x), PASS);
+	put_proof(rq(x), PASS);
 	vault_wr_u32(&x->req, 1);
 	vault_wr_u32(&x->req, 9); /* no such KDF level */
 	vault_wr_cstr(&x->req, "x");
@@ -1694,7 +1775,7 @@ svc_keys(void **state)
 
 	/* A keyfile slot, written fresh; not over an existing file. */
 	snprintf(kf, sizeof(kf), "%s/new.key", x->dir);
-	vault_wr_cstr(rq(x), PASS);
+	put_proof(rq(x), PASS);
 	vault_wr_cstr(&x->req, kf);
 	vault_wr_u8(&x->req, 1);
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_KEYFILE), 0);
@@ -1707,18 +1788,42 @@ svc_keys(void **state)
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_KEYFILE), VAULT_ERR_EXISTS);
 
 	/* SLOT_RM: gated the same way; a direct open needs no passphrase. */
-	vault_wr_cstr(rq(x), "");
+	put_proof(rq(x), "");
 	vault_wr_u32(&x->req, 4);
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_RM), VAULT_ERR_POLICY);
 	x->peer.direct = 1;
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_RM), 0);
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_RM), VAULT_ERR_NOTFOUND);
 	x->peer.direct = 0;
+	/* A keyfile slot's key is proof too; the wrong key is not. */
+	{
+		vault_secret *key = NULL;
+
+		assert_int_equal(vault_keyfile_load(&key, tmpl_key), 0);
+		assert_int_equal(vault_proof_encode(rq(x), VAULT_PROOF_KEYFILE, key->buf, key->len), 0);
+		vault_wr_u32(&x->req, 4);
+		assert_int_equal(svc(x, VAULT_MSG_SLOT_RM), VAULT_ERR_NOTFOUND); /* past the gate */
+		key->buf[0] ^= 1;
+		assert_int_equal(vault_proof_encode(rq(x), VAULT_PROOF_KEYFILE, key->buf, key->len), 0);
+		vault_wr_u32(&x->req, 4);
+		assert_int_equal(svc(x, VAULT_MSG_SLOT_RM), VAULT_ERR_BADPASS);
+		assert_detail(x, "wrong keyfile");
+		vault_secret_free(&key);
+	}
 	rq(x);
 	assert_int_equal(svc(x, VAULT_MSG_SLOT_LIST), 0);
 	assert_int_equal(x->items, 3);
-	/* Key changes are not audit records (the slots themselves are the record). */
-	assert_int_equal(log_outcomes(x, NULL, outs, 4), 0);
+	/* Every key change and every refusal is an audit record. */
+	assert_int_equal(log_outcomes(x, NULL, outs, 12), 8);
+	assert_string_equal(outs[0], "keyslot add : refused: no proof of a master secret");
+	assert_string_equal(outs[1], "keyslot add : refused: wrong master passphrase");
+	assert_string_equal(outs[2], "keyslot add : added passphrase slot 3 (proof: passphrase)");
+	assert_string_equal(outs[3], "passwd : changed the passphrase of slot 3 (proof: passphrase)");
+	assert_string_equal(outs[4], "keyslot add : added keyfile slot 4 (proof: passphrase)");
+	assert_string_equal(outs[5], "keyslot rm : refused: no proof of a master secret");
+	assert_string_equal(outs[6], "keyslot rm : removed slot 4 (direct open)");
+	/* the keyfile proof that passed reached a slot that was gone: no change, no record */
+	assert_string_equal(outs[7], "keyslot rm : refused: wrong keyfile");
 }
 
 static int
@@ -1910,6 +2015,7 @@ action_add(struct sx *x, const struct act *t, int replace, int want)
 {
 	vault_action_encode(rq(x), &t->a);
 	vault_wr_u8(&x->req, (uint8_t)replace);
+	put_proof(&x->req, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_ADD), want);
 }
 
@@ -1929,6 +2035,7 @@ req_run(struct sx *x, const char *action, const struct act *adhoc, const char *k
 		vault_wr_cstr(w, kv);
 	vault_wr_u8(w, (uint8_t)interactive);
 	vault_wr_cstr(w, confirm);
+	vault_wr_bytes(w, env_pin, VAULT_PINBYTES); /* what vault run hashed */
 }
 
 /* The plan in an OK answer to RUN or LAUNCH. */
@@ -1953,19 +2060,49 @@ tickets(const vault *v, int kind)
 	return n;
 }
 
-/* ACTION_ADD, LIST, SHOW, REPIN and RM through the service. */
+static void
+req_repin(struct sx *x, const char *name, int commit, const unsigned char *shown, const char *proof)
+{
+	vault_wr_cstr(rq(x), name);
+	vault_wr_u8(&x->req, (uint8_t)commit);
+	vault_wr_bytes(&x->req, shown, VAULT_PINBYTES);
+	put_proof(&x->req, proof);
+}
+
+/*
+ * ACTION_ADD, LIST, SHOW, REPIN and RM through the service. Saving,
+ * replacing, repinning and removing need proof of a master secret; the
+ * agent pins the program itself, whatever pin the client sent.
+ */
 static void
 svc_actions(void **state)
 {
 	struct sx *x = *state;
 	struct act t;
 	vault_action *got = NULL;
-	unsigned char pin[VAULT_PINBYTES];
+	unsigned char pin[VAULT_PINBYTES], zero[VAULT_PINBYTES] = { 0 };
+	char prog[160], outs[16][160];
 	vault_rd r;
+	FILE *f;
 
 	add_acct(x, "acct", VAULT_USE_ACTIONS, "pw-acct");
 	act_init(&t, "deploy", "acct", 1, VAULT_DELIVER_STDIN);
+	/* No proof, a wrong one: refused, and nothing saved. */
+	vault_action_encode(rq(x), &t.a);
+	vault_wr_u8(&x->req, 0);
+	put_proof(&x->req, "");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_ADD), VAULT_ERR_POLICY);
+	assert_detail(x, "saving action 'deploy' needs proof of a master secret");
+	vault_action_encode(rq(x), &t.a);
+	vault_wr_u8(&x->req, 0);
+	put_proof(&x->req, "guess");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_ADD), VAULT_ERR_BADPASS);
+	req_name(x, "deploy");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_SHOW), VAULT_ERR_NOTFOUND);
 	action_add(x, &t, 0, 0);
+	r = okpl(x);
+	assert_int_equal(vault_rd_bytes(&r, pin, sizeof(pin)), 0);
+	assert_memory_equal(pin, env_pin, sizeof(pin)); /* the agent's hash, not the 0xab sent */
 	action_add(x, &t, 0, VAULT_ERR_EXISTS);
 	assert_detail(x, "an action named 'deploy' already exists");
 	action_add(x, &t, 1, 0);
@@ -2000,43 +2137,83 @@ svc_actions(void **state)
 	assert_int_equal(vault_action_decode(&r, &got), 0);
 	assert_int_equal(vault_rd_end(&r), 0);
 	assert_string_equal(got->program, "/usr/bin/env");
-	assert_int_equal(got->pin[0], 0xab);
+	assert_memory_equal(got->pin, env_pin, VAULT_PINBYTES);
 	vault_action_free(&got);
 
-	/* REPIN answers the action as it was, and stores the new pin. */
-	memset(pin, 0x5c, sizeof(pin));
-	vault_wr_cstr(rq(x), "deploy");
-	vault_wr_cstr(&x->req, "/bin/true");
-	vault_wr_bytes(&x->req, pin, sizeof(pin));
+	/* REPIN: the agent hashes the program as it is now. */
+	snprintf(prog, sizeof(prog), "%s/prog.sh", x->dir);
+	assert_non_null(f = fopen(prog, "w"));
+	fputs("#!/bin/sh\necho one\n", f);
+	fclose(f);
+	assert_int_equal(chmod(prog, 0700), 0);
+	act_init(&t, "mine", "acct", 0, VAULT_DELIVER_NONE);
+	t.a.program = prog;
+	action_add(x, &t, 0, 0);
+	assert_non_null(f = fopen(prog, "w"));
+	fputs("#!/bin/sh\necho two\n", f);
+	fclose(f);
+	req_repin(x, "mine", 0, zero, ""); /* show: no proof needed, nothing changes */
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), 0);
 	r = okpl(x);
 	assert_int_equal(vault_action_decode(&r, &got), 0);
-	assert_string_equal(got->program, "/usr/bin/env");
+	assert_int_equal(vault_rd_bytes(&r, pin, sizeof(pin)), 0);
+	assert_int_equal(vault_rd_end(&r), 0);
+	assert_memory_not_equal(got->pin, pin, sizeof(pin));
 	vault_action_free(&got);
-	req_name(x, "deploy");
+	req_repin(x, "mine", 1, pin, "");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), VAULT_ERR_POLICY);
+	req_repin(x, "mine", 1, zero, PASS); /* not the hash that was shown: changed again */
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), VAULT_ERR_POLICY);
+	assert_detail(x, "changed again after its hash was shown");
+	req_name(x, "mine");
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_SHOW), 0);
 	r = okpl(x);
 	assert_int_equal(vault_action_decode(&r, &got), 0);
-	assert_string_equal(got->program, "/bin/true");
+	assert_memory_not_equal(got->pin, pin, sizeof(pin));
+	vault_action_free(&got);
+	req_repin(x, "mine", 1, pin, PASS);
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), 0);
+	req_name(x, "mine");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_SHOW), 0);
+	r = okpl(x);
+	assert_int_equal(vault_action_decode(&r, &got), 0);
+	assert_string_equal(got->program, prog);
 	assert_memory_equal(got->pin, pin, sizeof(pin));
 	vault_action_free(&got);
-	vault_wr_cstr(rq(x), "deploy");
-	vault_wr_cstr(&x->req, "relative/true");
-	vault_wr_bytes(&x->req, pin, sizeof(pin));
-	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), VAULT_ERR_INVAL);
-	vault_wr_cstr(rq(x), "nothing");
-	vault_wr_cstr(&x->req, "/bin/true");
-	vault_wr_bytes(&x->req, pin, sizeof(pin));
+	req_repin(x, "nothing", 0, zero, "");
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), VAULT_ERR_NOTFOUND);
+	unlink(prog);
+	req_repin(x, "mine", 0, zero, "");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_REPIN), VAULT_ERR_NOTFOUND);
+	assert_detail(x, "cannot pin");
 
 	req_name(x, "deploy");
+	put_proof(&x->req, "");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_RM), VAULT_ERR_POLICY);
+	req_name(x, "deploy");
+	put_proof(&x->req, PASS);
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_RM), 0);
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_RM), VAULT_ERR_NOTFOUND);
+	req_name(x, "deploy");
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_SHOW), VAULT_ERR_NOTFOUND);
 	assert_detail(x, "no action named 'deploy'");
 	rq(x);
 	assert_int_equal(svc(x, VAULT_MSG_ACTION_LIST), 0);
-	assert_int_equal(x->items, 1);
+	assert_int_equal(x->items, 2);
+
+	/* Every change and refusal is audited, with a hash of the body. */
+	assert_int_equal(log_outcomes(x, "action add action replace action repin action rm", outs, 16), 12);
+	assert_string_equal(outs[0], "add acct: added (user admin, use=actions; no proof needed)");
+	assert_string_equal(outs[1], "action add acct: refused: no proof of a master secret");
+	assert_string_equal(outs[2], "action add acct: refused: wrong master passphrase");
+	assert_non_null(strstr(outs[3], "action add acct: saved blake2b:"));
+	assert_non_null(strstr(outs[3], "(network-only; proof: passphrase)"));
+	assert_non_null(strstr(outs[4], "action replace acct: replaced blake2b:"));
+	assert_string_equal(outs[7], "action repin acct: refused: no proof of a master secret");
+	assert_non_null(strstr(outs[8], "action repin acct: refused: program changed after its hash was shown"));
+	assert_non_null(strstr(outs[9], "action repin acct: repinned blake2b:"));
+	assert_string_equal(outs[10], "action rm acct: refused: no proof of a master secret");
+	assert_non_null(strstr(outs[11], "action rm acct: removed blake2b:"));
 }
 
 /*
@@ -2053,7 +2230,7 @@ svc_run_saved(void **state)
 	struct act t;
 	vault_plan *p;
 	unsigned char id[VAULT_TICKETBYTES];
-	char outs[16][160];
+	char outs[24][160];
 	size_t n;
 	int i;
 
@@ -2081,7 +2258,7 @@ svc_run_saved(void **state)
 	assert_string_equal(p->user, "admin");
 	assert_string_equal(p->domain, "CORP");
 	assert_int_equal(p->pinned, 1);
-	assert_int_equal(p->pin[0], 0xab);
+	assert_memory_equal(p->pin, env_pin, VAULT_PINBYTES);
 	assert_int_equal(p->argc, 3);
 	assert_string_equal(p->argv[0], "/usr/bin/env");
 	assert_string_equal(p->argv[1], "--version=42");
@@ -2091,6 +2268,13 @@ svc_run_saved(void **state)
 	assert_int_equal(p->has_ticket, 0);
 	vault_plan_free(&p);
 	assert_null(p);
+
+	/* A program that does not hash to the pin gets nothing (a swapped binary, a lying client). */
+	req_run(x, "fetch", NULL, "ver=42", 0, "");
+	memset(x->req.p + x->req.len - VAULT_PINBYTES, 0, VAULT_PINBYTES);
+	assert_int_equal(svc(x, VAULT_MSG_RUN), VAULT_ERR_POLICY);
+	assert_detail(x, "has changed since it was saved");
+	assert_int_equal(x->items, 0);
 
 	/* Not the pattern, and unknown or missing parameters: refused. */
 	req_run(x, "fetch", NULL, "ver=4;2", 0, "");
@@ -2125,11 +2309,38 @@ svc_run_saved(void **state)
 	assert_int_equal(tickets(x->v, 2), 1);
 	vault_wr_bytes(rq(x), id, sizeof(id));
 	assert_int_equal(svc(x, VAULT_MSG_LAUNCH), VAULT_ERR_POLICY); /* not a launch ticket */
+#define ASKPASS(prompt)                                                                            \
+	do {                                                                                       \
+		vault_wr_bytes(rq(x), id, sizeof(id));                                             \
+		vault_wr_cstr(&x->req, (prompt));                                                  \
+	} while (0)
+	/* As often as the program asks (git asks twice), within the run. */
+	ASKPASS("Password for 'https://admin@example.org': ");
 	assert_int_equal(svc(x, VAULT_MSG_ASKPASS), 0);
 	assert_released(x, "pw-acct");
-	assert_int_equal(tickets(x->v, 2), 0);
+	assert_int_equal(svc(x, VAULT_MSG_ASKPASS), 0);
+	assert_released(x, "pw-acct");
+	assert_int_equal(tickets(x->v, 2), 1);
+	ASKPASS("Username for 'https://example.org': ");
+	assert_int_equal(svc(x, VAULT_MSG_ASKPASS), 0);
+	assert_released(x, "admin");
+	/* A yes/no question is the user's: refused, the token stays. */
+	ASKPASS("Are you sure you want to continue connecting (yes/no/[fingerprint])? ");
+	assert_int_equal(svc(x, VAULT_MSG_ASKPASS), VAULT_ERR_POLICY);
+	assert_detail(x, "yes/no question");
+	assert_int_equal(tickets(x->v, 2), 1);
+	/* A process outside the run's tree (pid 1 is nobody's child) gets nothing. */
+	x->peer.pid = 1;
+	ASKPASS("Password: ");
+	assert_int_equal(svc(x, VAULT_MSG_ASKPASS), VAULT_ERR_POLICY);
+	assert_detail(x, "answers only processes of the run");
+	x->peer.pid = (uint32_t)getpid();
+	/* Expired: gone. */
+	vault_test_clock_offset(VAULT_TICKET_ASKPASS_TTL + 5);
 	assert_int_equal(svc(x, VAULT_MSG_ASKPASS), VAULT_ERR_POLICY);
 	assert_detail(x, "no such askpass token");
+	vault_test_clock_offset(0);
+#undef ASKPASS
 	x->peer.direct = 1; /* askpass needs the agent */
 	req_run(x, "ssh", NULL, "ver=7", 0, "");
 	assert_int_equal(svc(x, VAULT_MSG_RUN), VAULT_ERR_INVAL);
@@ -2161,22 +2372,49 @@ svc_run_saved(void **state)
 	assert_int_equal(svc(x, VAULT_MSG_LAUNCH), VAULT_ERR_POLICY);
 	assert_detail(x, "no such launch ticket");
 	x->peer.pid--;
-	/* Redeemed by root in the run's own pid: the whole plan, once. */
-	req_run(x, "restart", NULL, "ver=9", 0, "");
-	assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
-	p = plan_of(x);
-	memcpy(id, p->ticket, sizeof(id));
-	vault_plan_free(&p);
-	vault_wr_bytes(rq(x), id, sizeof(id));
-	assert_int_equal(svc(x, VAULT_MSG_LAUNCH), 0);
-	p = plan_of(x);
-	assert_int_equal(p->argc, 3);
-	assert_string_equal(p->argv[1], "--version=9");
-	assert_non_null(p->secret);
-	assert_memory_equal(p->secret->buf, "pw-acct", 7);
-	assert_int_equal(p->has_ticket, 0);
-	vault_plan_free(&p);
-	assert_int_equal(svc(x, VAULT_MSG_LAUNCH), VAULT_ERR_POLICY);
+	/*
+	 * Fetched by root in the run's own pid: the whole plan, without the
+	 * password, once; then the claim with the hash the launcher computed:
+	 * a wrong hash is refused and burns the ticket.
+	 */
+#define CLAIM(hash)                                                                                \
+	do {                                                                                       \
+		vault_wr_bytes(rq(x), id, sizeof(id));                                             \
+		vault_wr_bytes(&x->req, (hash), VAULT_PINBYTES);                                   \
+	} while (0)
+	for (i = 0; i < 2; i++) {
+		unsigned char bad[VAULT_PINBYTES];
+
+		req_run(x, "restart", NULL, "ver=9", 0, "");
+		assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
+		p = plan_of(x);
+		memcpy(id, p->ticket, sizeof(id));
+		vault_plan_free(&p);
+		CLAIM(env_pin); /* not before the plan was fetched */
+		assert_int_equal(svc(x, VAULT_MSG_LAUNCH_CLAIM), VAULT_ERR_POLICY);
+		vault_wr_bytes(rq(x), id, sizeof(id));
+		assert_int_equal(svc(x, VAULT_MSG_LAUNCH), 0);
+		p = plan_of(x);
+		assert_int_equal(p->argc, 3);
+		assert_string_equal(p->argv[1], "--version=9");
+		assert_null(p->secret);
+		assert_int_equal(p->has_ticket, 0);
+		vault_plan_free(&p);
+		assert_int_equal(svc(x, VAULT_MSG_LAUNCH), VAULT_ERR_POLICY); /* once */
+		memcpy(bad, env_pin, sizeof(bad));
+		bad[0] ^= 1;
+		CLAIM(i == 0 ? bad : env_pin);
+		if (i == 0) {
+			assert_int_equal(svc(x, VAULT_MSG_LAUNCH_CLAIM), VAULT_ERR_POLICY);
+			assert_detail(x, "the program has changed since the action was saved");
+		} else {
+			assert_int_equal(svc(x, VAULT_MSG_LAUNCH_CLAIM), 0);
+			assert_released(x, "pw-acct");
+		}
+		assert_int_equal(tickets(x->v, 1), 0);
+		assert_int_equal(svc(x, VAULT_MSG_LAUNCH_CLAIM), VAULT_ERR_POLICY);
+	}
+#undef CLAIM
 	/* A launch ticket of a non-root peer is refused too. */
 	x->peer.uid = 1000;
 	req_run(x, "restart", NULL, "ver=9", 0, "");
@@ -2191,7 +2429,7 @@ svc_run_saved(void **state)
 	/* Locking forgets every ticket. */
 	req_run(x, "ssh", NULL, "ver=7", 0, "");
 	assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
-	assert_int_equal(tickets(x->v, 2), 1);
+	assert_true(tickets(x->v, 2) >= 1);
 	vault_lock(x->v);
 	assert_int_equal(tickets(x->v, 2), 0);
 	assert_int_equal(vault_unlock_keyfile(x->v, tmpl_key), 0);
@@ -2208,23 +2446,31 @@ svc_run_saved(void **state)
 	assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
 	vault_test_clock_offset(0);
 
-	n = log_outcomes(x, "run launch askpass", outs, 16);
-	assert_int_equal(n, 14 + VAULT_TICKETS + 1);
-	assert_string_equal(outs[0], "run acct: released (network-only, deliver stdin)");
-	assert_non_null(strstr(outs[1], "run acct: refused: "));
-	assert_non_null(strstr(outs[1], "ver"));
+	n = log_outcomes(x, "run launch askpass", outs, 24);
+	assert_int_equal(n, 22 + VAULT_TICKETS + 1);
+	assert_string_equal(outs[0], "run acct: released (network-only, deliver stdin, program hash verified)");
+	assert_non_null(strstr(outs[1], "run acct: refused: program hash differs from the pin"));
 	assert_non_null(strstr(outs[2], "run acct: refused: "));
-	assert_string_equal(outs[3], "run acct: refused: attended action without a terminal");
-	assert_string_equal(outs[4], "run acct: released (network-only, deliver fd)");
-	assert_string_equal(outs[5], "run acct: askpass token issued (network-only)");
-	assert_string_equal(outs[6], "askpass acct: released to askpass (network-only)");
-	assert_string_equal(outs[7], "run acct: launch ticket issued (local account)");
-	assert_non_null(strstr(outs[8], "launch acct: refused: launch ticket presented by uid 0 pid "));
-	assert_string_equal(outs[9], "run acct: launch ticket issued (local account)");
-	assert_string_equal(outs[10], "launch acct: released to vault-launch (root)");
-	assert_string_equal(outs[11], outs[9]);
-	assert_non_null(strstr(outs[12], "launch acct: refused: launch ticket presented by uid 1000 pid "));
-	assert_string_equal(outs[13], outs[5]);
+	assert_non_null(strstr(outs[2], "ver"));
+	assert_non_null(strstr(outs[3], "run acct: refused: "));
+	assert_string_equal(outs[4], "run acct: refused: attended action without a terminal");
+	assert_string_equal(outs[5], "run acct: released (network-only, deliver fd, program hash verified)");
+	assert_string_equal(outs[6], "run acct: askpass token issued (network-only)");
+	assert_string_equal(outs[7], "askpass acct: released to askpass (network-only)");
+	assert_string_equal(outs[8], outs[7]);
+	assert_string_equal(outs[9], "askpass acct: user name given to askpass (network-only)");
+	assert_string_equal(outs[10], "askpass acct: refused: a yes/no question, not a password prompt");
+	assert_non_null(strstr(outs[11], "askpass acct: refused: askpass token presented by pid 1, outside the run's process tree"));
+	assert_string_equal(outs[12], "askpass : refused: unknown or expired askpass token");
+	assert_string_equal(outs[13], "run acct: launch ticket issued (local account)");
+	assert_non_null(strstr(outs[14], "launch acct: refused: launch ticket presented by uid 0 pid "));
+	assert_string_equal(outs[15], outs[13]);
+	assert_string_equal(outs[16], "launch acct: refused: the program vault-launch hashed differs from the pin");
+	assert_string_equal(outs[17], outs[13]);
+	assert_string_equal(outs[18], "launch acct: released to vault-launch (root), program hash verified");
+	assert_string_equal(outs[19], outs[13]);
+	assert_non_null(strstr(outs[20], "launch acct: refused: launch ticket presented by uid 1000 pid "));
+	assert_string_equal(outs[21], outs[6]);
 }
 
 /*
@@ -2334,9 +2580,9 @@ svc_run_params(void **state)
 
 	log_rq(rq(x), 0);
 	assert_int_equal(svc(x, VAULT_MSG_LOG), 0);
-	assert_int_equal(x->items, 2);
+	assert_int_equal(x->items, 4); /* add, action add, then the two runs */
 	for (i = 0; i < 2; i++) {
-		vault_rd r = item(x, i);
+		vault_rd r = item(x, i + 2);
 		vault_audit_entry e;
 		size_t n;
 
@@ -2528,6 +2774,15 @@ client_connect(void **state)
 	fake_agent_start(&a);
 	assert_int_equal(vault_agent_connect(&fd, a.path, why, sizeof(why)), 0);
 	assert_true(fd >= 0);
+	/*
+	 * Issue 10 item 9: the executable behind the socket (here this very
+	 * program, serving from a thread) is checked against the expected
+	 * agent's; anything else is named and refused.
+	 */
+	assert_int_equal(vault_agent_peer_check(fd, "/proc/self/exe", why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_peer_check(fd, "/bin/true", why, sizeof(why)), VAULT_ERR_PERM);
+	assert_non_null(strstr(why, "impersonating the agent"));
+	assert_int_equal(vault_agent_peer_check(fd, "/nonexistent/vault-agent", why, sizeof(why)), 1);
 	vault_wr_init(&resp, 1, 0);
 	assert_int_equal(vault_agent_call(fd, VAULT_MSG_LIST, NULL, 0, &resp), 0);
 	assert_int_equal(resp.len, off);
@@ -2626,6 +2881,53 @@ peer_tty(void **state)
 	assert_int_equal(p.tty, vault_pid_has_tty(p.pid));
 }
 
+/*
+ * The proof rule (vault/proof.c), as a table: what changes the use of a
+ * credential needs proof, what grants nothing does not. And the ancestry
+ * check askpass answers by (vault/release.c).
+ */
+static void
+proof_rule(void **state)
+{
+	uint32_t f;
+	pid_t child;
+	int st;
+
+	(void)state;
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_ADD, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_ADD, 1), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_RM, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_REPIN, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_RM, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ADD, 0), 0);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ADD, 1), 2); /* only if it exists */
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SET, 0), 0);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_PASSWD, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_ADD_PASS, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_ADD_KEYFILE, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_RM, 0), 1);
+	for (f = 1; f <= VAULT_EDIT_POLICY; f <<= 1)
+		assert_int_equal(vault_proof_needed(VAULT_MSG_EDIT, f), f != VAULT_EDIT_NOTE);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_EDIT, VAULT_EDIT_NOTE | VAULT_EDIT_HOST), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_GET, 0), 0); /* a release, not a change */
+	assert_int_equal(vault_proof_needed(VAULT_MSG_RUN, 0), 0);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_LIST, 0), 0);
+
+	assert_int_equal(vault_pid_descends((uint32_t)getpid(), (uint32_t)getpid()), 1);
+	assert_int_equal(vault_pid_descends((uint32_t)getpid(), (uint32_t)getppid()), 1);
+	assert_int_equal(vault_pid_descends((uint32_t)getppid(), (uint32_t)getpid()), 0);
+	assert_int_equal(vault_pid_descends(1, (uint32_t)getpid()), 0);
+	assert_int_equal(vault_pid_descends(0x7ffffff0U, (uint32_t)getpid()), 0); /* no such process */
+	if ((child = fork()) == 0) {
+		/* The child descends from us; we do not descend from it. */
+		_exit(vault_pid_descends((uint32_t)getpid(), (uint32_t)getppid()) == 1 &&
+			vault_pid_descends((uint32_t)getppid(), (uint32_t)getpid()) == 0 ? 0 : 1);
+	}
+	assert_true(child > 0);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 #define S(f) cmocka_unit_test_setup_teardown(f, sx_setup, sx_teardown)
 
 int
@@ -2661,10 +2963,12 @@ main(void)
 		S(svc_run_adhoc),
 		S(svc_run_params),
 		cmocka_unit_test(client_connect),
+		cmocka_unit_test(proof_rule),
 		cmocka_unit_test(peer_tty),
 	};
 
 	if (vault_lib_init() != 0)
 		return 1;
+	env_pin_init();
 	return cmocka_run_group_tests_name("wire", tests, NULL, group_teardown);
 }
