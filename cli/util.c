@@ -19,6 +19,8 @@ const char *cli_prog = "vault";
  * parameters, the agent's detail) came from input, so the whole line is
  * escaped and cannot drive the terminal.
  */
+static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static void
 say(const char *fmt, va_list ap)
 {
