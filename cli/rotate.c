@@ -163,7 +163,7 @@ cli_print_rotation(const vault_account *a, int json)
 }
 
 struct tally {
-	unsigned n[7];
+	unsigned n[VAULT_SETTLED + 1];
 	int json;
 	int printed;
 };
@@ -229,14 +229,15 @@ recover_item(vault_rd *r, size_t i, void *arg)
 
 	(void)i;
 	if (vault_rd_cstr(r, &name, 4 * VAULT_NAME_MAX) != 0 || vault_rd_u32(r, &res) != 0 ||
-	    vault_rd_cstr(r, &why, 4096) != 0 || vault_rd_end(r) != 0 || res > VAULT_DRY_RUN) {
+	    vault_rd_cstr(r, &why, 4096) != 0 || vault_rd_end(r) != 0 || res > VAULT_SETTLED) {
 		rc = VAULT_ERR_PROTO;
 	} else {
 		t->n[res]++;
 		if (t->json)
 			json_result(t, name, (int)res, why);
 		else
-			fprintf(res == VAULT_ROTATED || res == VAULT_ROLLED_BACK ? stdout : stderr,
+			fprintf(res == VAULT_ROTATED || res == VAULT_ROLLED_BACK || res == VAULT_SETTLED ?
+				stdout : stderr,
 			    "recovered %s: %s (%s)\n", name, vault_rotate_result_name((int)res), why);
 	}
 	free(name);
@@ -446,18 +447,20 @@ cmd_rotate(int argc, char **argv)
 		if (t.json)
 			printf("{\"accounts\":[");
 		if ((ret = do_recover(&s, &t, VAULT_RECOVER_RECONCILE)) == 0) {
-			unsigned looked = t.n[0] + t.n[1] + t.n[2] + t.n[3];
+			unsigned looked = t.n[0] + t.n[1] + t.n[2] + t.n[3] + t.n[VAULT_SETTLED];
 
 			if (t.json)
-				printf("],\"committed\":%u,\"rolled_back\":%u,\"reconcile\":%u,\"pending\":%u}\n",
+				printf("],\"committed\":%u,\"rolled_back\":%u,\"reconcile\":%u,\"pending\":%u,"
+				       "\"settled\":%u}\n",
 				    t.n[VAULT_ROTATED], t.n[VAULT_ROLLED_BACK], t.n[VAULT_RECONCILE],
-				    t.n[VAULT_STILL_PENDING]);
+				    t.n[VAULT_STILL_PENDING], t.n[VAULT_SETTLED]);
 			else if (looked == 0)
 				printf("nothing to recover\n");
 			else
-				printf("recovered %u: %u committed, %u rolled back, %u need reconcile, %u still pending\n",
+				printf("recovered %u: %u committed, %u rolled back, %u need reconcile, %u still pending, "
+				       "%u settled\n",
 				    looked, t.n[VAULT_ROTATED], t.n[VAULT_ROLLED_BACK], t.n[VAULT_RECONCILE],
-				    t.n[VAULT_STILL_PENDING]);
+				    t.n[VAULT_STILL_PENDING], t.n[VAULT_SETTLED]);
 			if (t.n[VAULT_RECONCILE] + t.n[VAULT_STILL_PENDING] > 0)
 				ret = VAULT_EXIT_ERROR;
 		}
@@ -470,7 +473,8 @@ cmd_rotate(int argc, char **argv)
 			printf("%s\n", cli_esc(why));
 			break;
 		case VAULT_ROLLED_BACK:
-			fprintf(stderr, "vault: rotate %s failed; the old password stays current: %s\n",
+			fprintf(stderr, "vault: rotate %s failed; the old password stays current and the new "
+					"one is kept as a candidate: %s\n",
 			    cli_esc(argv[optind]), cli_esc(why));
 			ret = VAULT_EXIT_ERROR;
 			break;

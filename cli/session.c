@@ -324,7 +324,11 @@ open_direct(struct session *s, const struct cli_opts *o, const char *db, int nee
 		if ((rc = cli_read_passphrase(&pass, prompt, 0)) != 0)
 			return cli_exit(rc);
 		rc = vault_unlock_passphrase(s->v, pass->buf, pass->len);
-		vault_secret_free(&pass);
+		/* Kept (secure memory, freed at session_close) for vault rekey, which re-wraps with it. */
+		if (rc == 0)
+			s->pass = pass;
+		else
+			vault_secret_free(&pass);
 	}
 	if (rc != 0) {
 		const char *d = vault_errdetail(s->v);

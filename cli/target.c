@@ -408,6 +408,8 @@ target_install(vault *v)
 
 		if (off != NULL && *off != '\0')
 			vault_test_clock_offset(strtoll(off, NULL, 10));
+		if (getenv("VAULT_TEST_UNSAFE_FIELDS") != NULL)
+			vault_test_unsafe_fields(1);
 	}
 #endif
 	vault_set_rotate_hooks(v, &h);

@@ -500,6 +500,8 @@ out:
 	return ret;
 }
 
+static void warn_unsafe(const vault_account *a);
+
 static void
 print_account_json(const vault_account *a)
 {
@@ -513,6 +515,16 @@ print_account_json(const vault_account *a)
 	json_str(stdout, a->user);
 	printf(",\"domain\":");
 	json_str(stdout, a->domain);
+	{
+		char why[200];
+
+		/* null, or why a stored user/domain/host is refused at run and rotation time */
+		printf(",\"unsafe_field\":");
+		if (vault_account_fields_safe(a, why, sizeof(why)) != 0)
+			json_str(stdout, why);
+		else
+			printf("null");
+	}
 	printf(",\"host\":");
 	json_str(stdout, a->host);
 	printf(",\"note\":");
@@ -566,9 +578,21 @@ list_item(vault_rd *r, size_t i, void *arg)
 			fprintf(stderr, "WARNING: %s needs reconcile: the vault does not know which of version %u "
 					"and version %u the target has; see 'vault show %s'\n", cli_esc(a->name),
 			    a->version, a->pending, cli_esc(a->name));
+		warn_unsafe(a);
 	}
 	vault_account_free(&a);
 	return 0;
+}
+
+/* A stored user, domain or host that is not a safe value: say so, and what it costs. */
+static void
+warn_unsafe(const vault_account *a)
+{
+	char why[200];
+
+	if (vault_account_fields_safe(a, why, sizeof(why)) != 0)
+		fprintf(stderr, "WARNING: %s: %s; runs and rotations of it are refused until it is fixed "
+				"with 'vault edit %s'\n", a->name, why, a->name);
 }
 
 static int
@@ -688,6 +712,7 @@ cmd_show(int argc, char **argv)
 		printf("version:  %u (%u stored)\ncreated:  %s\nupdated:  %s\n", a->version, a->nversions,
 		    cr, up);
 		cli_print_rotation(a, 0);
+		warn_unsafe(a);
 	}
 out:
 	vault_account_free(&a);
@@ -710,10 +735,13 @@ history_item(vault_rd *r, size_t i, void *arg)
 		return VAULT_ERR_PROTO;
 	fmt_time(t, (int64_t)created);
 	if (o->json)
-		printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s,\"pending\":%s}", i ? "," : "",
-		    ver, t, cur ? "true" : "false", pend ? "true" : "false");
+		printf("%s{\"version\":%u,\"created\":\"%s\",\"current\":%s,\"pending\":%s,"
+		       "\"candidate\":%s}", i ? "," : "",
+		    ver, t, cur ? "true" : "false", pend == 1 ? "true" : "false", pend == 2 ? "true" : "false");
 	else
-		printf("%-8u %-22s %s\n", ver, t, cur ? "current" : pend ? "pending (rotation not confirmed)" : "old");
+		printf("%-8u %-22s %s\n", ver, t, cur ? "current" : pend == 1 ? "pending (rotation not confirmed)" :
+		    pend == 2 ? "candidate (a change that may have reached the target; kept until "
+				"'vault rotate --recover' settles it)" : "old");
 	return 0;
 }
 
@@ -982,17 +1010,105 @@ current_passphrase(struct session *s, vault_wr *p)
 	return session_proof(s, 1, "Current master passphrase: ", p);
 }
 
+/*
+ * vault rekey and passwd --rekey: a new master key, everything re-sealed.
+ * The current passphrase is needed even with --no-agent (its slot is the
+ * one re-wrapped); newpass NULL keeps it.
+ */
+static int
+rekey_call(struct session *s, const vault_secret *newpass, int kdf, uint32_t flags)
+{
+	vault_secret *cur = NULL;
+	vault_wr p, resp;
+	vault_rd r;
+	uint64_t acc, ver, act, aud;
+	uint32_t slot, dropped;
+	int rc, ret;
+
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	if (s->pass != NULL) {
+		vault_wr_str(&p, s->pass->buf, s->pass->len);
+	} else {
+		if ((rc = cli_read_passphrase(&cur, "Current master passphrase: ", 0)) != 0) {
+			ret = cli_exit(rc);
+			goto out;
+		}
+		vault_wr_str(&p, cur->buf, cur->len);
+		vault_secret_free(&cur);
+	}
+	vault_wr_str(&p, newpass ? newpass->buf : NULL, newpass ? newpass->len : 0);
+	vault_wr_u32(&p, (uint32_t)kdf);
+	vault_wr_u32(&p, flags);
+	if ((ret = cli_call(s, VAULT_MSG_REKEY, &p, &resp, "cannot rekey the vault")) == 0) {
+		r = cli_final_payload(&resp);
+		if (vault_rd_u64(&r, &acc) != 0 || vault_rd_u64(&r, &ver) != 0 || vault_rd_u64(&r, &act) != 0 ||
+		    vault_rd_u64(&r, &aud) != 0 || vault_rd_u32(&r, &slot) != 0 ||
+		    vault_rd_u32(&r, &dropped) != 0 || vault_rd_end(&r) != 0) {
+			ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+			goto out;
+		}
+		printf("rekeyed: a new master key; %llu accounts (%llu password versions), %llu actions and "
+		       "%llu audit entries re-encrypted; keyslot %u re-wrapped%s",
+		    (unsigned long long)acc, (unsigned long long)ver, (unsigned long long)act,
+		    (unsigned long long)aud, slot, newpass ? " under the new passphrase" : "");
+		if (dropped)
+			printf("; %u other keyslot%s removed: add %s again with 'vault keyslot add-...'", dropped,
+			    dropped == 1 ? "" : "s", dropped == 1 ? "it" : "them");
+		printf("\nbackups and copies made before now still open with the old passphrase or keys, "
+		       "and hold what was stored until now\n");
+	}
+out:
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	return ret;
+}
+
+static int
+cmd_rekey(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
+		{ "drop-other-slots", no_argument, NULL, OPT_DROP_SLOTS }, { NULL, 0, NULL, 0 } };
+	struct cli_opts o = { 0 };
+	struct session s;
+	uint32_t flags = 0;
+	int c, ret, kdf = 0;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h')
+			return cli_show_help("rekey");
+		if (c == OPT_KDF) {
+			if (parse_kdf(optarg, &kdf) != 0)
+				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
+		} else if (c == OPT_DROP_SLOTS) {
+			flags |= VAULT_REKEY_DROP_SLOTS;
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option("rekey");
+		}
+	}
+	if (optind != argc)
+		return cli_bad_option("rekey");
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	ret = rekey_call(&s, NULL, kdf, flags);
+	session_close(&s);
+	return ret;
+}
+
 static int
 cmd_passwd(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
-		{ "slot", required_argument, NULL, OPT_SLOT }, { NULL, 0, NULL, 0 } };
+		{ "slot", required_argument, NULL, OPT_SLOT }, { "rekey", no_argument, NULL, OPT_REKEY },
+		{ "drop-other-slots", no_argument, NULL, OPT_DROP_SLOTS }, { NULL, 0, NULL, 0 } };
 	struct cli_opts o = { 0 };
 	struct session s;
 	vault_secret *pass = NULL;
 	vault_wr p, resp;
-	uint32_t slot = 0;
-	int c, rc, ret, kdf = VAULT_KDF_MODERATE;
+	uint32_t slot = 0, flags = 0;
+	int c, rc, ret, kdf = VAULT_KDF_MODERATE, rekey = 0, kdf_given = 0;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 'h')
@@ -1000,16 +1116,35 @@ cmd_passwd(int argc, char **argv)
 		if (c == OPT_KDF) {
 			if (parse_kdf(optarg, &kdf) != 0)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
+			kdf_given = 1;
 		} else if (c == OPT_SLOT) {
 			if (parse_u32(optarg, 1, UINT32_MAX, &slot) != 0)
 				return cli_usage("--slot: expected a keyslot id, not '%s'", optarg);
+		} else if (c == OPT_REKEY) {
+			rekey = 1;
+		} else if (c == OPT_DROP_SLOTS) {
+			flags |= VAULT_REKEY_DROP_SLOTS;
 		} else if (!cli_common_opt(c, &o)) {
 			return cli_bad_option("passwd");
 		}
 	}
 	if (optind != argc)
 		return cli_bad_option("passwd");
+	if (flags && !rekey)
+		return cli_usage("passwd: --drop-other-slots goes with --rekey");
+	if (rekey && slot)
+		return cli_usage("passwd: --rekey re-wraps the slot the current passphrase opens; no --slot");
 	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	if (rekey) {
+		if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
+			ret = cli_exit(rc);
+		} else {
+			ret = rekey_call(&s, pass, kdf_given ? kdf : 0, flags);
+			vault_secret_free(&pass);
+		}
 		session_close(&s);
 		return ret;
 	}
@@ -1546,6 +1681,9 @@ static const struct cmd cmds[] = {
 	    "not a terminal. --generate makes a random one instead (default 24 characters).\n"
 	    "--use sets the release policy: actions (default: only for saved actions),\n"
 	    "confirm (ad-hoc use asks for the master passphrase), any (like /savecred).\n"
+	    "USER: letters, digits and . _ - $, with one \\ (DOMAIN\\user) or one @ (UPN);\n"
+	    "DOMAIN: letters, digits and . _ -; HOST: letters, digits and . _ - : [ ].\n"
+	    "None may start with - or . or hold spaces: they reach commands and templates.\n"
 	    "Rotation: --rotate-with local changes a local Unix account through vault-launch\n"
 	    "and PAM; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
 	    "password on stdin, one per line, and VAULT_ROTATE_USER, _DOMAIN and _HOST set;\n"
@@ -1586,9 +1724,21 @@ static const struct cmd cmds[] = {
 	{ "rm", cmd_rm, "rm NAME",
 	    "Remove an account and all its password versions. Through the agent this needs\n"
 	    "proof of a master secret (the passphrase again, or --keyfile PATH)." },
-	{ "passwd", cmd_passwd, "passwd [--kdf LEVEL] [--slot ID]",
+	{ "passwd", cmd_passwd, "passwd [--kdf LEVEL] [--slot ID] [--rekey [--drop-other-slots]]",
 	    "Change the master passphrase. Only the master key is rewrapped; no account\n"
-	    "is re-encrypted." },
+	    "is re-encrypted, so a copy of the vault made before (or an old keyslot put\n"
+	    "back into it) still opens with the old passphrase. --rekey also makes a new\n"
+	    "master key, as 'vault rekey' does, so the old passphrase opens nothing stored\n"
+	    "from now on." },
+	{ "rekey", cmd_rekey, "rekey [--kdf LEVEL] [--drop-other-slots]",
+	    "Make a new master key and re-encrypt everything under it in one transaction:\n"
+	    "every account and password version, every action, the audit log; the\n"
+	    "passphrase slot the current passphrase opens is re-wrapped (asked even with\n"
+	    "--no-agent). Other keyslots cannot be re-wrapped without their own keys:\n"
+	    "--drop-other-slots removes them (add them again afterwards), else nothing is\n"
+	    "done. An old keyslot, or a copy of the vault made before, then opens nothing\n"
+	    "stored afterwards. Through the agent, the agent holds the new key. A crash\n"
+	    "at any moment leaves the vault under the old key or the new one." },
 	{ "keyslot", cmd_keyslot, "keyslot list|add-passphrase|add-keyfile PATH|rm ID",
 	    "Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
 	    "slot cannot be removed." },

@@ -13,7 +13,10 @@
  *   | u64 created | u64 updated | u32 current | u32 next | u32 history
  *   | rotation settings and state (vault_rotation_encode)
  * Format 1 (issue 2) ends after history; its rotation fields take their
- * defaults when read, and it is rewritten as format 2 on the next change.
+ * defaults when read, and it is rewritten as format 3 on the next change.
+ * Format 3 (issue 13) appends the rotation candidates:
+ *   | u32 n | n x u32 version      (n <= VAULT_CANDIDATES_MAX)
+ * Format 2 has none.
  * Secret plaintext, format 1:
  *   u8 1 | u64 created | str password
  *
@@ -25,7 +28,7 @@
 
 #include "internal.h"
 
-#define META_FORMAT 2
+#define META_FORMAT 3
 #define SECRET_FORMAT 1
 
 #define acct_row vault_row
@@ -95,6 +98,12 @@ check_rotation(const vault_account *a)
 	    (a->pw_classes & ~(uint32_t)VAULT_CLASS_ALL) != 0 || a->rstate < VAULT_RSTATE_OK ||
 	    a->rstate > VAULT_RSTATE_RECONCILE)
 		return VAULT_ERR_INVAL;
+	if (a->ncandidates > VAULT_CANDIDATES_MAX)
+		return VAULT_ERR_INVAL;
+	for (uint32_t i = 0; i < a->ncandidates; i++)
+		if (a->candidates[i] == 0 || a->candidates[i] == a->version ||
+		    a->candidates[i] == a->pending)
+			return VAULT_ERR_INVAL;
 	return 0;
 }
 
@@ -142,6 +151,8 @@ vault_rotation_decode(vault_rd *r, vault_account *a)
 	return 0;
 }
 
+static int fields_safe(vault *v, const vault_account *a, unsigned mask);
+
 static int
 check_account(const vault_account *a)
 {
@@ -182,7 +193,11 @@ meta_encode(vault_wr *w, const vault_account *a, uint32_t next)
 	vault_wr_u64(w, (uint64_t)a->updated);
 	vault_wr_u32(w, a->version);
 	vault_wr_u32(w, next);
-	return vault_rotation_encode(w, a);
+	vault_rotation_encode(w, a);
+	vault_wr_u32(w, a->ncandidates);
+	for (uint32_t i = 0; i < a->ncandidates && i < VAULT_CANDIDATES_MAX; i++)
+		vault_wr_u32(w, a->candidates[i]);
+	return w->err;
 }
 
 static int
@@ -196,7 +211,7 @@ meta_decode(struct acct_row *row, const unsigned char *p, size_t len)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((rc = vault_rd_u8(&r, &fmt)) != 0 || (fmt != 1 && fmt != META_FORMAT)) {
+	if ((rc = vault_rd_u8(&r, &fmt)) != 0 || fmt < 1 || fmt > META_FORMAT) {
 		rc = VAULT_ERR_PROTO;
 		goto out;
 	}
@@ -214,6 +229,12 @@ meta_decode(struct acct_row *row, const unsigned char *p, size_t len)
 		rc = vault_rd_u32(&r, &a->history);
 	else
 		rc = vault_rotation_decode(&r, a);
+	if (rc == 0 && fmt >= 3) {
+		if ((rc = vault_rd_u32(&r, &a->ncandidates)) == 0 && a->ncandidates > VAULT_CANDIDATES_MAX)
+			rc = VAULT_ERR_PROTO;
+		for (uint32_t i = 0; rc == 0 && i < a->ncandidates; i++)
+			rc = vault_rd_u32(&r, &a->candidates[i]);
+	}
 	if (rc != 0 || (rc = vault_rd_end(&r)) != 0 || (rc = vault_rotation_defaults(a)) != 0)
 		goto out;
 	a->use = use;
@@ -410,9 +431,11 @@ vault_account_add(vault *v, const vault_account *a, const unsigned char *secret,
 	if (copy.pw_classes == 0)
 		copy.pw_classes = VAULT_CLASS_ALL;
 	copy.rstate = VAULT_RSTATE_OK;
-	copy.failures = copy.pending = 0;
+	copy.failures = copy.pending = copy.ncandidates = 0;
 	copy.next_attempt = copy.last_rotated = 0;
 	if ((rc = check_account(&copy)) != 0 || (rc = check_secret(secret, secretlen)) != 0)
+		return rc;
+	if ((rc = fields_safe(v, &copy, VAULT_EDIT_USER | VAULT_EDIT_DOMAIN | VAULT_EDIT_HOST)) != 0)
 		return rc;
 	if ((rc = vault_name_hash(row.hash, v->keys, "account", a->name)) != 0)
 		return rc;
@@ -456,32 +479,113 @@ out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else if (replace)
+		(void)vault_scrub(v); /* the replaced account's ciphertexts */
 	return rc;
+}
+
+int
+vault_account_is_candidate(const vault_account *a, uint32_t version)
+{
+	for (uint32_t i = 0; i < a->ncandidates && i < VAULT_CANDIDATES_MAX; i++)
+		if (a->candidates[i] == version)
+			return 1;
+	return 0;
 }
 
 /*
  * Drops history beyond the account's `history` old versions. The current
- * version and a pending (or reconcile candidate) version are never
- * dropped: one of them may be the only password the target accepts.
+ * version, a pending (or reconcile candidate) version and every rotation
+ * candidate are never dropped, nor counted: one of them may be the only
+ * password the target accepts.
  */
 int
 vault_row_prune(vault *v, const struct acct_row *row)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	sqlite3_stmt *st = NULL, *del = NULL;
+	uint32_t kept = 0, drop[64];
+	size_t ndrop = 0, i;
+	int rc, src, more = 1;
 
-	if ((rc = vault_prepare(v, &st,
-		 "DELETE FROM secrets WHERE account_id=?1 AND version<>?2 AND version<>?4 AND "
-		 "version NOT IN (SELECT version FROM secrets WHERE account_id=?1 AND version<>?2 "
-		 "AND version<>?4 ORDER BY version DESC LIMIT ?3)")) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, row->id);
-	sqlite3_bind_int64(st, 2, row->a->version);
-	sqlite3_bind_int64(st, 3, row->a->history);
-	sqlite3_bind_int64(st, 4, row->a->pending);
-	rc = step_done(v, st, "prune history");
-	vault_stmt_done(v, st);
-	return rc;
+	/* In rounds of at most 64: a statement must not write while it is read. */
+	while (more) {
+		more = 0;
+		ndrop = 0;
+		kept = 0;
+		if ((rc = vault_prepare(v, &st,
+			 "SELECT version FROM secrets WHERE account_id=? ORDER BY version DESC")) != 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, row->id);
+		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			uint32_t ver = (uint32_t)sqlite3_column_int64(st, 0);
+
+			if (ver == row->a->version || ver == row->a->pending ||
+			    vault_account_is_candidate(row->a, ver))
+				continue;
+			if (kept < row->a->history) {
+				kept++;
+				continue;
+			}
+			if (ndrop == sizeof(drop) / sizeof(drop[0])) {
+				more = 1;
+				break;
+			}
+			drop[ndrop++] = ver;
+		}
+		rc = src == SQLITE_ROW || src == SQLITE_DONE ? 0 : vault_sql_err(v, src, "prune history");
+		vault_stmt_done(v, st);
+		st = NULL;
+		if (rc != 0)
+			return rc;
+		for (i = 0; i < ndrop && rc == 0; i++) {
+			if ((rc = vault_prepare(v, &del,
+				 "DELETE FROM secrets WHERE account_id=? AND version=?")) != 0)
+				return rc;
+			sqlite3_bind_int64(del, 1, row->id);
+			sqlite3_bind_int64(del, 2, drop[i]);
+			rc = step_done(v, del, "prune history");
+			vault_stmt_done(v, del);
+			del = NULL;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Test builds: lets a test plant an unsafe field, as an older version could have stored. */
+static int allow_unsafe_fields;
+
+void
+vault_test_unsafe_fields(int allow)
+{
+	allow_unsafe_fields = allow;
+}
+
+/* The safe-value check of the fields in mask (VAULT_EDIT_USER, _DOMAIN, _HOST). */
+static int
+fields_safe(vault *v, const vault_account *a, unsigned mask)
+{
+	static const struct {
+		unsigned bit;
+		int field;
+	} f[] = { { VAULT_EDIT_USER, VAULT_FIELD_USER }, { VAULT_EDIT_DOMAIN, VAULT_FIELD_DOMAIN },
+		{ VAULT_EDIT_HOST, VAULT_FIELD_HOST } };
+	char why[200];
+	size_t i;
+
+	if (allow_unsafe_fields)
+		return 0;
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const char *val = f[i].field == VAULT_FIELD_USER ? a->user :
+		    f[i].field == VAULT_FIELD_DOMAIN ? a->domain : a->host;
+
+		if ((mask & f[i].bit) && vault_field_safe(f[i].field, val, why, sizeof(why)) != 0) {
+			vault_detail(v, "%s; see 'vault help add' for what each field may hold", why);
+			return VAULT_ERR_INVAL;
+		}
+	}
+	return 0;
 }
 
 /* Replaces *dst with a copy of src. */
@@ -539,6 +643,9 @@ vault_account_edit(vault *v, const char *name, const vault_account *ch, unsigned
 	}
 	if ((rc = check_account(row.a)) != 0)
 		goto out;
+	/* Only the fields edited: a bad stored value can be fixed one field at a time. */
+	if ((rc = fields_safe(v, row.a, fields)) != 0)
+		goto out;
 	if ((fields & VAULT_EDIT_HISTORY) && (rc = vault_row_prune(v, &row)) != 0)
 		goto out;
 	row.a->updated = vault_now();
@@ -547,6 +654,8 @@ vault_account_edit(vault *v, const char *name, const vault_account *ch, unsigned
 out:
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* pruned versions, and the old meta (its note) */
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -584,6 +693,8 @@ vault_account_set(vault *v, const char *name, const unsigned char *secret, size_
 	row.a->failures = 0;
 	row.a->next_attempt = 0;
 	row.a->pending = 0;
+	/* The candidates become ordinary history, pruned as such. */
+	row.a->ncandidates = 0;
 	if ((rc = set_field(&row.a->last_error, "")) != 0)
 		goto out;
 	if ((rc = vault_row_store(v, &row)) != 0 || (rc = vault_row_prune(v, &row)) != 0)
@@ -592,6 +703,8 @@ vault_account_set(vault *v, const char *name, const unsigned char *secret, size_
 out:
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* pruned versions */
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -870,6 +983,8 @@ out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* every version of it */
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -1011,6 +1126,7 @@ vault_history(vault *v, const char *name, vault_version_info **out, size_t *n)
 		list[cnt].version = ver;
 		list[cnt].current = ver == row.a->version;
 		list[cnt].pending = row.a->pending != 0 && ver == row.a->pending;
+		list[cnt].candidate = vault_account_is_candidate(row.a, ver);
 		/* Each version's date is sealed with it; opening proves it intact. */
 		if ((rc = vault_row_secret_open(v, &row, ver, NULL, &list[cnt].created)) != 0)
 			goto out;

@@ -40,7 +40,7 @@
 #define STATEBYTES (4U + VAULT_IDBYTES + 8U + MACBYTES)
 
 static int
-chain_mac(unsigned char out[MACBYTES], const vault *v, uint64_t seq,
+chain_mac_key(unsigned char out[MACBYTES], const unsigned char key[VAULT_KEYBYTES], uint64_t seq,
     const unsigned char prev[MACBYTES], const unsigned char *entry, size_t len)
 {
 	static const char label[] = "vault-audit-v1";
@@ -50,7 +50,7 @@ chain_mac(unsigned char out[MACBYTES], const vault *v, uint64_t seq,
 
 	for (i = 0; i < 8; i++)
 		s[i] = (unsigned char)(seq >> (56 - 8 * i));
-	if (crypto_generichash_init(&st, v->keys->audit, VAULT_KEYBYTES, MACBYTES) != 0 ||
+	if (crypto_generichash_init(&st, key, VAULT_KEYBYTES, MACBYTES) != 0 ||
 	    crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)) != 0 ||
 	    crypto_generichash_update(&st, s, sizeof(s)) != 0 ||
 	    crypto_generichash_update(&st, prev, MACBYTES) != 0 ||
@@ -58,6 +58,13 @@ chain_mac(unsigned char out[MACBYTES], const vault *v, uint64_t seq,
 	    crypto_generichash_final(&st, out, MACBYTES) != 0)
 		return VAULT_ERR_IO;
 	return 0;
+}
+
+static int
+chain_mac(unsigned char out[MACBYTES], const vault *v, uint64_t seq,
+    const unsigned char prev[MACBYTES], const unsigned char *entry, size_t len)
+{
+	return chain_mac_key(out, v->keys->audit, seq, prev, entry, len);
 }
 
 static int
@@ -418,7 +425,7 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	memset(&old, 0, sizeof(old));
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
-	vault_wr_init(&pt, 0, 0);
+	vault_wr_init(&pt, 1, 0); /* sealed from secure memory, like every record */
 	vault_wr_init(&ad, 0, 0);
 	vault_wr_init(&ct, 0, 0);
 	/* An audit record holds no password: a crash-safe commit is enough. */
@@ -679,6 +686,101 @@ out:
 	vault_stmt_done(v, st);
 	vault_wr_free(&ad);
 	vault_wr_free(&pt);
+	return rc;
+}
+
+/*
+ * Rekey (rekey.c): re-seals every entry under nk's record subkey and
+ * rebuilds the chain and the head under nk's audit subkey, inside the
+ * caller's transaction. The old chain is verified on the way, entry by
+ * entry, and the old head at the end: a damaged or rewound log is
+ * refused (VAULT_ERR_CORRUPT), never laundered into a valid new chain.
+ * Memory does not grow with the log.
+ */
+int
+vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, unsigned char *seen_mac)
+{
+	static const unsigned char hlabel[] = "vault-audit-head";
+	unsigned char prev_old[MACBYTES], prev_new[MACBYTES], mac[MACBYTES], head[8 + MACBYTES];
+	sqlite3_stmt *st = NULL, *up = NULL;
+	vault_wr ad, pt, ct;
+	uint64_t n, seq;
+	int rc = 0, i;
+
+	*count = 0;
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	vault_wr_init(&ct, 0, 0);
+	if ((rc = last_row(v, &n, mac)) != 0 || (rc = check_head(v, n, mac)) != 0)
+		return rc;
+	memset(prev_old, 0, MACBYTES);
+	memset(prev_new, 0, MACBYTES);
+	for (seq = 1; seq <= n; seq++) {
+		unsigned char want[MACBYTES];
+
+		ad.len = pt.len = ct.len = 0;
+		if ((rc = vault_prepare(v, &st, "SELECT entry, mac FROM audit WHERE id=?")) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			rc = rc == SQLITE_DONE ? VAULT_ERR_CORRUPT : vault_sql_err(v, rc, "read audit log");
+			if (rc == VAULT_ERR_CORRUPT)
+				vault_detail(v, "audit log: entry %llu is missing", (unsigned long long)seq);
+			goto out;
+		}
+		if (sqlite3_column_bytes(st, 1) != MACBYTES ||
+		    chain_mac(want, v, seq, prev_old, sqlite3_column_blob(st, 0),
+			(size_t)sqlite3_column_bytes(st, 0)) != 0 ||
+		    sodium_memcmp(want, sqlite3_column_blob(st, 1), MACBYTES) != 0) {
+			vault_detail(v, "audit log: entry %llu was edited or its chain broken; nothing was "
+					"rekeyed", (unsigned long long)seq);
+			rc = VAULT_ERR_CORRUPT;
+			goto out;
+		}
+		memcpy(prev_old, want, MACBYTES);
+		if ((rc = audit_ad(&ad, v, seq)) != 0 ||
+		    (rc = vault_unseal(&pt, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+			 ad.p, ad.len, v->keys->record)) != 0)
+			goto out;
+		vault_stmt_done(v, st);
+		st = NULL;
+		if ((rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, nk->record)) != 0 ||
+		    (rc = chain_mac_key(prev_new, nk->audit, seq, prev_new, ct.p, ct.len)) != 0)
+			goto out;
+		if ((rc = vault_prepare(v, &up, "UPDATE audit SET entry=?, mac=? WHERE id=?")) != 0)
+			goto out;
+		sqlite3_bind_blob(up, 1, ct.p, (int)ct.len, SQLITE_STATIC);
+		sqlite3_bind_blob(up, 2, prev_new, MACBYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(up, 3, (sqlite3_int64)seq);
+		rc = sqlite3_step(up);
+		vault_stmt_done(v, up);
+		up = NULL;
+		if (rc != SQLITE_DONE) {
+			rc = vault_sql_err(v, rc, "rekey audit log");
+			goto out;
+		}
+		rc = 0;
+		/* The rewind memory names an entry by its mac: the same entry, new mac. */
+		if (seen_mac != NULL && seq + 1 == v->audit_seen)
+			memcpy(seen_mac, prev_new, MACBYTES);
+	}
+	if (n > 0) {
+		for (i = 0; i < 8; i++)
+			head[i] = (unsigned char)(n >> (56 - 8 * i));
+		if ((rc = chain_mac_key(head + 8, nk->audit, n, prev_new, hlabel, sizeof(hlabel))) != 0 ||
+		    (rc = vault_prepare(v, &up, "UPDATE vault_meta SET value=? WHERE key='audit_head'")) != 0)
+			goto out;
+		sqlite3_bind_blob(up, 1, head, sizeof(head), SQLITE_STATIC);
+		rc = sqlite3_step(up);
+		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "rekey audit head");
+	}
+	*count = n;
+out:
+	vault_stmt_done(v, st);
+	vault_stmt_done(v, up);
+	vault_wr_free(&ad);
+	vault_wr_free(&pt);
+	vault_wr_free(&ct);
 	return rc;
 }
 

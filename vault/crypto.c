@@ -94,6 +94,11 @@ vault_ad_build(vault_wr *ad, const unsigned char id[VAULT_IDBYTES], const char *
 	return vault_wr_str(ad, extra, extra ? extralen : 0);
 }
 
+/*
+ * Seals ptlen bytes of pt into out. pt must be secure memory (a secure
+ * vault_wr, a vault_secret, the keys): the plaintext is read from there
+ * and only ciphertext is ever written to out.
+ */
 int
 vault_seal(vault_wr *out, const unsigned char *pt, size_t ptlen, const unsigned char *ad,
     size_t adlen, const unsigned char key[VAULT_KEYBYTES])
@@ -110,12 +115,16 @@ vault_seal(vault_wr *out, const unsigned char *pt, size_t ptlen, const unsigned 
 	    (rc = vault_wr_bytes(out, nonce, sizeof(nonce))) != 0)
 		return rc;
 	start = out->len;
-	/* Reserve room, then encrypt in place at the end of the buffer. */
-	if ((rc = vault_wr_bytes(out, pt, ptlen)) != 0 ||
-	    (rc = vault_wr_bytes(out, nonce, VAULT_TAGBYTES)) != 0)
+	/*
+	 * Reserve zeroed room, then encrypt from pt straight into it. Never
+	 * copy pt into out first and encrypt in place: out is usually a plain
+	 * heap buffer, and the plaintext (a master key, a password) would
+	 * sit there, and in whatever realloc left behind, until encrypted.
+	 */
+	if ((rc = vault_wr_bytes(out, NULL, ptlen + VAULT_TAGBYTES)) != 0)
 		return rc;
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out->p + start, &clen, out->p + start, ptlen, ad,
-	    adlen, NULL, nonce, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out->p + start, &clen, pt, ptlen, ad, adlen, NULL,
+	    nonce, key);
 	return 0;
 }
 

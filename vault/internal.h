@@ -208,6 +208,8 @@ int vault_txn_begin(vault *v) VAULT_WUR;
 int vault_sync(vault *v, int full) VAULT_WUR;
 int vault_txn_begin_sync(vault *v, int full) VAULT_WUR;
 int vault_txn_commit(vault *v) VAULT_WUR;
+/* Checkpoints and truncates the WAL after a change that supersedes a secret. */
+int vault_scrub(vault *v);
 void vault_txn_rollback(vault *v);
 int64_t vault_now(void);
 /* Schema migrations, compiled in from schema/NNN_*.sql (schema.c). */
@@ -235,6 +237,15 @@ int vault_row_secret_store(vault *v, const struct vault_row *row, uint32_t versi
 int vault_row_secret_open(vault *v, const struct vault_row *row, uint32_t version,
     vault_secret **out, int64_t *created) VAULT_WUR;
 int vault_row_prune(vault *v, const struct vault_row *row) VAULT_WUR;
+/*
+ * Rekey (rekey.c) of the audit log: verifies the old chain, re-seals under
+ * nk. seen_mac (MACBYTES) gets the new mac of the entry v's rewind memory
+ * names (v->audit_seen - 1), for the caller to swap in once committed.
+ */
+int vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, unsigned char *seen_mac)
+    VAULT_WUR;
+/* 1 if version is one of a's rotation candidates. */
+int vault_account_is_candidate(const vault_account *a, uint32_t version);
 int vault_rotation_encode(vault_wr *w, const vault_account *a);
 int vault_rotation_decode(vault_rd *r, vault_account *a) VAULT_WUR;
 int vault_rotation_defaults(vault_account *a) VAULT_WUR;

@@ -13,14 +13,25 @@
  *      history.
  * Resolution after a failed or interrupted step, the same in vault_rotate
  * and vault_rotate_recover: the new password logs on -> commit; else the
- * old one does -> drop the pending version; else both stay, and the
- * account is marked *needs reconcile* for an operator; when the target
- * cannot be asked at all, the version stays pending for a later recovery.
+ * old one does -> the old stays current and the new version is kept as a
+ * *candidate*; else a candidate of an earlier rotation logs on -> it
+ * becomes current; else both stay, and the account is marked *needs
+ * reconcile* for an operator; when the target cannot be asked at all, the
+ * version stays pending for a later recovery.
+ *
+ * Candidates (issue 13): once the change step has run, or may have run
+ * (killed, timed out, exited non-zero, refused), the target may hold the
+ * new password now or later (AD replication, a remote chpasswd still
+ * running, a child that escaped the kill). Such a version is kept, flagged,
+ * non-current, skipped by pruning, until a later verification proves which
+ * password the target holds: a verified commit of a later rotation, or
+ * `vault rotate --recover` seeing the current version (the candidates then
+ * become ordinary history) or a candidate (it becomes current) log on.
  *
  * MUST rules:
- *  - no version a target might hold is ever deleted: a pending version is
- *    dropped only when the old password was just seen to log on, or the
- *    target said cleanly that it changed nothing;
+ *  - no version a target might hold is ever deleted: a version is never
+ *    dropped by rotation at all; candidates become ordinary history only
+ *    after a later verification;
  *  - one rotation at a time per vault (an flock on VAULT-rotate), held
  *    from before the pending write to after the commit, so recovery never
  *    races a live rotation; a killed process drops its lock;
@@ -186,6 +197,8 @@ vault_rotate_result_name(int result)
 		return "skipped";
 	case VAULT_DRY_RUN:
 		return "dry run";
+	case VAULT_SETTLED:
+		return "settled";
 	}
 	return "?";
 }
@@ -217,6 +230,23 @@ vault_set_rotate_hooks(vault *v, const vault_rotate_hooks *h)
 		v->hooks = *h;
 	else
 		memset(&v->hooks, 0, sizeof(v->hooks));
+}
+
+/*
+ * User, domain and host reach the rotate and verify commands: a stored
+ * value that is not safe (planted, or stored by an older version) is
+ * refused before any command sees it.
+ */
+static int
+fields_refused(vault *v, const vault_account *a)
+{
+	char why[200];
+
+	if (vault_account_fields_safe(a, why, sizeof(why)) == 0)
+		return 0;
+	vault_detail(v, "account '%s': %s; nothing was run. Fix it with 'vault edit %s --user/--domain/"
+			"--host'", a->name, why, a->name);
+	return VAULT_ERR_POLICY;
 }
 
 /* The rotation lock: VAULT-rotate beside the vault, flock'd exclusively. */
@@ -283,7 +313,9 @@ struct rot {
 	const vault_peer *peer;
 	char name[4 * VAULT_NAME_MAX + 1];
 	vault_account *a;   /* as of the pending write */
-	uint32_t oldver, newver;
+	uint32_t oldver, newver; /* newver 0: recovery of candidates only */
+	uint32_t adopt;          /* FIN_ADOPT: the candidate that logs on */
+	int verified;            /* FIN_COMMIT: the new password was seen to log on */
 	vault_secret *oldpw, *newpw;
 };
 
@@ -339,7 +371,32 @@ set_error(vault_account *a, const char *why)
  * `vault set` meanwhile only if our lock failed, and then we touch
  * nothing.
  */
-enum { FIN_COMMIT, FIN_ROLLBACK, FIN_RECONCILE, FIN_PENDING };
+enum { FIN_COMMIT, FIN_ROLLBACK, FIN_RECONCILE, FIN_PENDING, FIN_ADOPT, FIN_SETTLE };
+
+static void
+cand_remove(vault_account *a, uint32_t ver)
+{
+	uint32_t i, j;
+
+	for (i = j = 0; i < a->ncandidates; i++)
+		if (a->candidates[i] != ver)
+			a->candidates[j++] = a->candidates[i];
+	a->ncandidates = j;
+}
+
+/* Room was checked before the pending write (write_pending). */
+static int
+cand_add(vault *v, vault_account *a, uint32_t ver)
+{
+	if (ver == 0 || vault_account_is_candidate(a, ver))
+		return 0;
+	if (a->ncandidates >= VAULT_CANDIDATES_MAX) {
+		vault_detail(v, "account '%s' has %u rotation candidates already", a->name, a->ncandidates);
+		return VAULT_ERR_TOOBIG;
+	}
+	a->candidates[a->ncandidates++] = ver;
+	return 0;
+}
 
 /* One more failure, and the backoff that goes with it (x4 each time). */
 static void
@@ -380,20 +437,52 @@ finish(struct rot *r, int how, int count_failure, const char *why)
 		row.a->failures = 0;
 		row.a->next_attempt = 0;
 		row.a->changed = row.a->last_rotated = row.a->updated = now;
+		/* Seen to log on: earlier candidates are settled, ordinary history now. */
+		if (r->verified)
+			row.a->ncandidates = 0;
+		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0 ||
+		    (rc = vault_row_prune(v, &row)) != 0)
+			goto out;
+		break;
+	case FIN_SETTLE:
+		/* Recovery saw the current version log on. */
+		row.a->ncandidates = 0;
+		row.a->updated = now;
+		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0 ||
+		    (rc = vault_row_prune(v, &row)) != 0)
+			goto out;
+		break;
+	case FIN_ADOPT:
+		/* A candidate logs on: it is current; the pending version (if any) is a candidate. */
+		if (!vault_account_is_candidate(row.a, r->adopt)) {
+			vault_detail(v, "account '%s' changed during its recovery; nothing was done", r->name);
+			rc = VAULT_ERR_BUSY;
+			goto out;
+		}
+		cand_remove(row.a, r->adopt);
+		if ((rc = cand_add(v, row.a, r->newver)) != 0)
+			goto out;
+		row.a->version = r->adopt;
+		row.a->pending = 0;
+		if (r->newver == 0) {
+			/* Recovery: the rotation that made it did succeed, only late. */
+			row.a->failures = 0;
+			row.a->next_attempt = 0;
+			row.a->last_rotated = now;
+		} else if (count_failure) {
+			count_fail(row.a, now);
+		}
+		row.a->rstate = row.a->failures >= VAULT_ROTATE_PARK_AFTER ? VAULT_RSTATE_PARKED :
+		    row.a->failures > 0 ? VAULT_RSTATE_FAILING : VAULT_RSTATE_OK;
+		row.a->changed = row.a->updated = now;
 		if ((rc = set_error(row.a, why)) != 0 || (rc = vault_row_store(v, &row)) != 0 ||
 		    (rc = vault_row_prune(v, &row)) != 0)
 			goto out;
 		break;
 	case FIN_ROLLBACK:
-		if ((rc = vault_prepare(v, &st, "DELETE FROM secrets WHERE account_id=? AND version=?")) != 0)
+		/* Never deleted: the change ran, the target may hold it now or later. */
+		if ((rc = cand_add(v, row.a, r->newver)) != 0)
 			goto out;
-		sqlite3_bind_int64(st, 1, row.id);
-		sqlite3_bind_int64(st, 2, r->newver);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE) {
-			rc = vault_sql_err(v, rc, "drop pending version");
-			goto out;
-		}
 		row.a->pending = 0;
 		/* Without count_failure (a crash of ours) the count stands as it was. */
 		if (count_failure)
@@ -423,6 +512,8 @@ out:
 	vault_stmt_done(v, st);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else if (how == FIN_COMMIT || how == FIN_ADOPT || how == FIN_SETTLE)
+		(void)vault_scrub(v); /* pruned versions */
 	vault_account_free(&row.a);
 	return rc;
 }
@@ -448,10 +539,61 @@ do_rollback(struct rot *r, int count_failure, const char *why, int *result)
 
 	if ((rc = finish(r, FIN_ROLLBACK, count_failure, why)) != 0)
 		return rc;
-	(void)raudit(r, "rolled back: version %u dropped, version %u stays current (%s)", r->newver,
-	    r->oldver, why);
+	(void)raudit(r, "rolled back: version %u stays current, version %u kept as a candidate (%s)",
+	    r->oldver, r->newver, why);
 	*result = VAULT_ROLLED_BACK;
 	return 0;
+}
+
+/*
+ * Tries each candidate of r->a; when one logs on, makes it current. Returns
+ * 1 when none does (and *all_bad says whether every answer was a clean no).
+ */
+static int
+try_candidates(struct rot *r, int count_failure, const char *cause, int *result, char *why,
+    size_t whylen, int *all_bad)
+{
+	struct vault_row row;
+	vault_secret *pw = NULL;
+	char cwhy[300];
+	uint32_t i;
+	int rc, vc;
+
+	*all_bad = 1;
+	if (r->a->ncandidates == 0)
+		return 1;
+	if ((rc = vault_row_find(r->v, r->name, &row)) != 0)
+		return rc;
+	for (i = 0; i < r->a->ncandidates && i < VAULT_CANDIDATES_MAX; i++) {
+		uint32_t c = r->a->candidates[i];
+
+		if ((rc = vault_row_secret_open(r->v, &row, c, &pw, NULL)) != 0)
+			break;
+		cwhy[0] = '\0';
+		vc = r->v->hooks.verify(r->v->hooks.arg, r->a, pw, cwhy, sizeof(cwhy));
+		vault_secret_free(&pw);
+		if (vc == 0) {
+			vault_account_free(&row.a);
+			r->adopt = c;
+			(void)raudit(r, "verified: candidate version %u logs on", c);
+			snprintf(why, whylen, "%s; candidate version %u (from an earlier rotation) logs on and "
+			    "is now current", cause, c);
+			if ((rc = finish(r, FIN_ADOPT, count_failure, why)) != 0)
+				return rc;
+			if (r->newver != 0)
+				(void)raudit(r, "candidate version %u is current; version %u kept as a candidate, "
+				    "version %u kept in history", c, r->newver, r->oldver);
+			else
+				(void)raudit(r, "candidate version %u is current; version %u kept in history", c,
+				    r->oldver);
+			*result = VAULT_ROTATED;
+			return 0;
+		}
+		if (vc != VAULT_ERR_BADPASS && vc != VAULT_ERR_NOTFOUND)
+			*all_bad = 0;
+	}
+	vault_account_free(&row.a);
+	return rc != 0 ? rc : 1;
 }
 
 static int
@@ -471,18 +613,24 @@ resolve(struct rot *r, int count_failure, const char *cause, int *result, char *
 	char vwhy[300], owhy[300];
 	int vn, vo, rc;
 
+	int all_bad;
+
 	vn = verify(r, r->newpw, vwhy, sizeof(vwhy));
 	if (vn == 0) {
 		(void)raudit(r, "verified: version %u logs on", r->newver);
 		step(r, "verified");
 		snprintf(why, whylen, "the new password logs on (%s)", cause);
+		r->verified = 1;
 		return do_commit(r, "", result);
 	}
 	vo = verify(r, r->oldpw, owhy, sizeof(owhy));
 	if (vo == 0) {
-		snprintf(why, whylen, "%s; the old password still logs on", cause);
+		snprintf(why, whylen, "%s; the old password still logs on; version %u is kept as a "
+		    "candidate until 'vault rotate --recover' settles it", cause, r->newver);
 		return do_rollback(r, count_failure, why, result);
 	}
+	if ((rc = try_candidates(r, count_failure, cause, result, why, whylen, &all_bad)) <= 0)
+		return rc;
 	if ((vn == VAULT_ERR_BADPASS || vn == VAULT_ERR_NOTFOUND) &&
 	    (vo == VAULT_ERR_BADPASS || vo == VAULT_ERR_NOTFOUND)) {
 		if (vn == VAULT_ERR_NOTFOUND)
@@ -534,6 +682,15 @@ write_pending(struct rot *r, const vault_rotate_opts *o, int *result, char *why,
 		vault_detail(v, "account '%s' has no rotation target; set one with 'vault edit %s "
 				"--rotate-with local' or '--rotate-with command:CMD'", r->name, r->name);
 		rc = VAULT_ERR_POLICY;
+		goto out;
+	}
+	if ((rc = fields_refused(v, row.a)) != 0)
+		goto out;
+	if (row.a->ncandidates >= VAULT_CANDIDATES_MAX) {
+		vault_detail(v, "account '%s' keeps %u rotation candidates, versions the target may hold; "
+				"settle them with 'vault rotate --recover' (or 'vault set %s') first",
+		    r->name, row.a->ncandidates, r->name);
+		rc = VAULT_ERR_BUSY;
 		goto out;
 	}
 	if (row.a->rstate == VAULT_RSTATE_PENDING || row.a->rstate == VAULT_RSTATE_RECONCILE) {
@@ -656,6 +813,7 @@ vault_rotate(vault *v, const vault_peer *peer, const char *name, const vault_rot
 	if (ch == 0) {
 		(void)raudit(&r, "verified: version %u logs on", r.newver);
 		step(&r, "verified");
+		r.verified = 1;
 		rc = do_commit(&r, "", result);
 	} else if (ch == VAULT_ERR_NOTFOUND) {
 		rc = do_commit(&r, "not verified: the target has no verify command", result);
@@ -681,6 +839,52 @@ out:
 	return rc;
 }
 
+/*
+ * Recovery of an account with candidates and nothing pending: which of
+ * its versions does the target hold? Takes row->a.
+ */
+static int
+settle_one(struct rot *r, struct vault_row *row, int *result, char *why, size_t whylen)
+{
+	char owhy[300];
+	int vo, rc, all_bad;
+
+	r->oldver = row->a->version;
+	r->newver = 0;
+	r->a = row->a;
+	row->a = NULL;
+	if ((rc = vault_row_secret_open(r->v, row, r->oldver, &r->oldpw, NULL)) != 0)
+		goto out;
+	(void)raudit(r, "recovering: version %u current, %u candidates", r->oldver, r->a->ncandidates);
+	vo = verify(r, r->oldpw, owhy, sizeof(owhy));
+	if (vo == 0) {
+		snprintf(why, whylen, "version %u (current) logs on; %u candidates kept as ordinary history",
+		    r->oldver, r->a->ncandidates);
+		if ((rc = finish(r, FIN_SETTLE, 0, "")) != 0)
+			goto out;
+		(void)raudit(r, "settled: %s", why);
+		*result = VAULT_SETTLED;
+		goto out;
+	}
+	if ((rc = try_candidates(r, 0, "the current version does not log on", result, why, whylen,
+		 &all_bad)) <= 0)
+		goto out;
+	rc = 0;
+	if (all_bad && vo == VAULT_ERR_BADPASS) {
+		snprintf(why, whylen, "neither version %u (current) nor any of %u candidates logs on; set "
+		    "the password the target has with 'vault set'", r->oldver, r->a->ncandidates);
+		*result = VAULT_RECONCILE;
+	} else {
+		snprintf(why, whylen, "cannot check the target now (%s); candidates kept; run 'vault "
+		    "rotate --recover' later", vo == VAULT_ERR_NOTFOUND ? "no verify command" : owhy);
+		*result = VAULT_STILL_PENDING;
+	}
+	(void)raudit(r, "not settled: %s", why);
+out:
+	rot_clear(r);
+	return rc;
+}
+
 /* Recovery of one account with a pending version or needing reconcile. */
 static int
 recover_one(vault *v, const vault_peer *peer, const char *name, int *result, char *why,
@@ -697,6 +901,15 @@ recover_one(vault *v, const vault_peer *peer, const char *name, int *result, cha
 	snprintf(r.name, sizeof(r.name), "%s", name);
 	if ((rc = vault_row_find(v, name, &row)) != 0)
 		return rc;
+	if ((rc = fields_refused(v, row.a)) != 0) {
+		snprintf(why, whylen, "%s", vault_errdetail(v));
+		*result = VAULT_SKIPPED;
+		vault_account_free(&row.a);
+		return 0;
+	}
+	if (((row.a->rstate != VAULT_RSTATE_PENDING && row.a->rstate != VAULT_RSTATE_RECONCILE) ||
+		row.a->pending == 0) && row.a->ncandidates > 0)
+		return settle_one(&r, &row, result, why, whylen);
 	if ((row.a->rstate != VAULT_RSTATE_PENDING && row.a->rstate != VAULT_RSTATE_RECONCILE) ||
 	    row.a->pending == 0) {
 		vault_account_free(&row.a);
@@ -740,7 +953,8 @@ vault_rotate_recover(vault *v, const vault_peer *peer, unsigned flags,
 		goto out;
 	for (i = 0; i < n && rc == 0; i++) {
 		if (list[i]->rstate != VAULT_RSTATE_PENDING &&
-		    (list[i]->rstate != VAULT_RSTATE_RECONCILE || !(flags & VAULT_RECOVER_RECONCILE)))
+		    ((list[i]->rstate != VAULT_RSTATE_RECONCILE && list[i]->ncandidates == 0) ||
+			!(flags & VAULT_RECOVER_RECONCILE)))
 			continue;
 		why[0] = '\0';
 		result = VAULT_SKIPPED;

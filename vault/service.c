@@ -322,7 +322,8 @@ h_history(struct svc *s, vault_rd *r)
 		vault_wr_u32(&p, h[i].version);
 		vault_wr_u64(&p, (uint64_t)h[i].created);
 		vault_wr_u8(&p, (uint8_t)h[i].current);
-		vault_wr_u8(&p, (uint8_t)h[i].pending);
+		/* 0 old, 1 pending, 2 a rotation candidate the target may hold */
+		vault_wr_u8(&p, (uint8_t)(h[i].pending ? 1 : h[i].candidate ? 2 : 0));
 		rc = p.err ? p.err : vault_frame_put(s->out, VAULT_MSG_ITEM, p.p, p.len);
 	}
 	vault_wr_free(&p);
@@ -537,6 +538,46 @@ h_keys(struct svc *s, uint8_t type, vault_rd *r)
 	vault_wr_init(&p, 0, 0);
 	vault_wr_u32(&p, id);
 	rc = reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
+}
+
+/*
+ * A new master key. The passphrase is needed in every case, direct or
+ * through the agent: the slot it opens is the one re-wrapped. Argon2 runs
+ * here (twice with a new passphrase), as for PASSWD.
+ */
+static int
+h_rekey(struct svc *s, vault_rd *r)
+{
+	const unsigned char *cur, *np;
+	size_t curlen, nplen;
+	uint32_t kdf, flags;
+	vault_rekey_info info;
+	vault_wr p;
+	int rc;
+
+	if (vault_rd_str(r, &cur, &curlen) != 0 || vault_rd_str(r, &np, &nplen) != 0 ||
+	    vault_rd_u32(r, &kdf) != 0 || vault_rd_u32(r, &flags) != 0 || vault_rd_end(r) != 0 ||
+	    curlen > VAULT_PASSPHRASE_MAX || nplen > VAULT_PASSPHRASE_MAX || kdf > VAULT_KDF_SENSITIVE ||
+	    (flags & ~VAULT_REKEY_DROP_SLOTS) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = need_unlocked(s)) != 0)
+		return reply_err(s, rc);
+	if (curlen == 0) {
+		vault_detail(s->v, "a rekey needs the current master passphrase");
+		return reply_err(s, VAULT_ERR_POLICY);
+	}
+	if ((rc = vault_rekey(s->v, s->peer, cur, curlen, np, nplen, (int)kdf, flags, &info)) != 0)
+		return reply_err(s, rc);
+	vault_wr_init(&p, 0, 0);
+	vault_wr_u64(&p, info.accounts);
+	vault_wr_u64(&p, info.versions);
+	vault_wr_u64(&p, info.actions);
+	vault_wr_u64(&p, info.audit);
+	vault_wr_u32(&p, info.slot);
+	vault_wr_u32(&p, info.slots_dropped);
+	rc = p.err ? p.err : reply_ok(s, &p);
 	vault_wr_free(&p);
 	return rc;
 }
@@ -1002,6 +1043,15 @@ h_run(struct svc *s, vault_rd *r)
 	}
 	if ((rc = vault_account_secret(s->v, q.a->account, 0, &acct, &sec)) != 0)
 		goto out_err;
+	/* {user}, {domain}, {host} and the launcher's target: only safe values. */
+	if (vault_account_fields_safe(acct, why, sizeof(why)) != 0) {
+		vault_detail(s->v, "account '%s': %s; nothing was run. Fix it with 'vault edit %s "
+				   "--user/--domain/--host'", acct->name, why, acct->name);
+		snprintf(outcome, sizeof(outcome), "refused: unsafe account field: %.150s", why);
+		audit_run(s, "run", &q, acct->name, outcome, &arc);
+		rc = arc != 0 ? arc : VAULT_ERR_POLICY;
+		goto out_err;
+	}
 	/* Expand: ad-hoc arguments are literal, saved templates are filled. */
 	snprintf(fdstr, sizeof(fdstr), "%u", q.a->deliver_fd);
 	snprintf(filestr, sizeof(filestr), "/proc/%u/fd/%u", s->peer->pid, q.a->deliver_fd);
@@ -1547,6 +1597,9 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 		break;
 	case VAULT_MSG_DUE:
 		rc = h_due(&s, &r);
+		break;
+	case VAULT_MSG_REKEY:
+		rc = h_rekey(&s, &r);
 		break;
 	default:
 		/* Say why, then have the caller close the connection. */

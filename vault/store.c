@@ -574,9 +574,14 @@ static int
 db_settings(vault *v)
 {
 	sqlite3_stmt *st = NULL;
+	/*
+	 * journal_size_limit=0: a WAL that was reset is truncated, so frames
+	 * holding superseded keyslots and ciphertexts do not linger in it
+	 * (issue 13; vault_scrub() checkpoints after the changes that matter).
+	 */
 	int rc = exec(v,
 	    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
-	    "PRAGMA synchronous=FULL;",
+	    "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=0;",
 	    "configure");
 
 	if (rc != 0)
@@ -623,6 +628,30 @@ vault_sync(vault *v, int full)
 	if (rc == 0)
 		v->sync_full = full;
 	return rc;
+}
+
+/*
+ * After a change that supersedes a keyslot or a ciphertext (passwd, keyslot
+ * rm, rm, history pruning, a rotation's commit, rekey): copies the WAL into
+ * the main file, where secure_delete has zeroed the old cells, and
+ * truncates the WAL, so the old bytes survive in neither file. Outside a
+ * transaction only; inside one (vault_begin) it is the caller's to do.
+ * Best effort: the change is committed already. A reader in another
+ * process (the agent, a --no-agent command) can hold the checkpoint off
+ * past the busy timeout; then VAULT_ERR_BUSY, and the old frames stay in
+ * the WAL until a later checkpoint overwrites or truncates them.
+ */
+int
+vault_scrub(vault *v)
+{
+	int rc, log = 0, done = 0;
+
+	if (v->db == NULL || v->in_txn || v->txn_depth > 0 || !sqlite3_get_autocommit(v->db))
+		return 0;
+	rc = sqlite3_wal_checkpoint_v2(v->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+	if (rc != SQLITE_OK)
+		return vault_sql_err(v, rc, "checkpoint");
+	return 0;
 }
 
 /* Applies migrations after `from`, in one transaction. */
@@ -1474,6 +1503,8 @@ out:
 		vault_txn_rollback(v);
 	else if (id == v->unlocked_slot)
 		v->unlocked_slot = 0;
+	if (rc == 0)
+		(void)vault_scrub(v); /* the removed slot must not outlive it in the WAL */
 	return rc;
 }
 
@@ -1529,6 +1560,8 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 		rc = vault_txn_commit(v);
 	if (rc != 0)
 		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* the old slot must not outlive it in the WAL */
 out:
 	vault_stmt_done(v, st);
 	free(slots);

@@ -165,6 +165,21 @@ int vault_field_check(const char *s, size_t max) VAULT_WUR;
 /* Strict UTF-8 check with no control characters; sets *chars. */
 int vault_utf8_check(const unsigned char *s, size_t len, size_t *chars) VAULT_WUR;
 
+/*
+ * Account fields that reach commands and templates (user, domain, host)
+ * must be safe values: a character set per field, no leading '-', no
+ * whitespace or control characters; DOMAIN\user and user@domain (UPN)
+ * are allowed for the user (check.c has the exact sets). Checked when an
+ * account is added or edited, and again before a run or a rotation, so
+ * that a value stored by an older version or planted in the file is
+ * refused where it would be used. why gets a secret-free reason.
+ */
+enum { VAULT_FIELD_USER = 1, VAULT_FIELD_DOMAIN = 2, VAULT_FIELD_HOST = 3 };
+const char *vault_field_name(int field);
+int vault_field_safe(int field, const char *s, char *why, size_t whylen) VAULT_WUR;
+typedef struct vault_account vault_account;
+int vault_account_fields_safe(const vault_account *a, char *why, size_t whylen) VAULT_WUR;
+
 /* KDF strength for passphrase keyslots: libsodium's three levels. */
 enum { VAULT_KDF_INTERACTIVE = 1, VAULT_KDF_MODERATE = 2, VAULT_KDF_SENSITIVE = 3 };
 
@@ -174,6 +189,7 @@ const char *vault_use_name(int use);
 int vault_use_parse(const char *s, int *use) VAULT_WUR;
 
 typedef struct vault vault;
+typedef struct vault_peer vault_peer; /* who is asking; see the wire protocol */
 
 /*
  * Creates a new vault at path (which must not exist; its directory must
@@ -332,8 +348,27 @@ int vault_slot_rm(vault *v, uint32_t id) VAULT_WUR;
 int vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass,
     size_t passlen) VAULT_WUR;
 
+/*
+ * Rekey: a new random master key; every account, password version,
+ * action and audit entry re-sealed, the audit chain rebuilt, and the
+ * passphrase slot that pass opens re-wrapped (under newpass if given,
+ * with kdf if not 0), in one transaction; an audit record says so. Other
+ * slots cannot be re-wrapped without their own keys: with
+ * VAULT_REKEY_DROP_SLOTS they are removed, else VAULT_ERR_INVAL and
+ * nothing changes. Afterwards no old keyslot, and no copy of the file
+ * made before, opens anything stored after. v holds the new key.
+ */
+#define VAULT_REKEY_DROP_SLOTS 1U
+typedef struct vault_rekey_info {
+	uint64_t accounts, versions, actions, audit;
+	uint32_t slot;          /* the slot that was re-wrapped */
+	uint32_t slots_dropped;
+} vault_rekey_info;
+int vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t passlen,
+    const unsigned char *newpass, size_t newpasslen, int kdf, unsigned flags, vault_rekey_info *info)
+    VAULT_WUR;
+
 /* Accounts. Strings are NUL-terminated, UTF-8, heap-allocated. */
-typedef struct vault_peer vault_peer; /* who is asking; see the wire protocol */
 
 /* Rotation targets and states (DESIGN.md, Rotation). */
 enum { VAULT_ROTATE_NONE = 0, VAULT_ROTATE_LOCAL = 1, VAULT_ROTATE_COMMAND = 2 };
@@ -356,9 +391,10 @@ enum {
 #define VAULT_HISTORY_MAX 1000U
 #define VAULT_MAXAGE_MAX 36500U /* days */
 #define VAULT_ROTATE_PARK_AFTER 3U
+#define VAULT_CANDIDATES_MAX 16U /* a rotation refuses to start with this many */
 #define VAULT_ROTATE_BACKOFF 900 /* seconds after the first failure; x4 each time */
 
-typedef struct vault_account {
+struct vault_account {
 	char *name;
 	char *user;
 	char *domain; /* may be empty */
@@ -385,7 +421,15 @@ typedef struct vault_account {
 	int64_t next_attempt;
 	uint32_t pending;     /* pending or candidate version; 0: none */
 	char *last_error;     /* secret-free, "" if none */
-} vault_account;
+	/*
+	 * Candidates: versions a change step ran for (or may have run for)
+	 * without the vault seeing them log on. The target may hold one of
+	 * them (a late-applying change), so they are never pruned; a later
+	 * verification settles them (vault_rotate_recover).
+	 */
+	uint32_t ncandidates;
+	uint32_t candidates[VAULT_CANDIDATES_MAX];
+};
 
 void vault_account_free(vault_account **a);
 void vault_account_list_free(vault_account ***list, size_t n);
@@ -442,6 +486,7 @@ typedef struct vault_version_info {
 	int64_t created;
 	int current;
 	int pending; /* a rotation's pending version, or a reconcile candidate */
+	int candidate; /* kept from a rotation whose change may have reached the target */
 } vault_version_info;
 
 int vault_history(vault *v, const char *name, vault_version_info **out, size_t *n) VAULT_WUR;
@@ -509,6 +554,7 @@ enum {
 	VAULT_NOT_DUE = 4,
 	VAULT_SKIPPED = 5,      /* parked, backing off, or needing reconcile */
 	VAULT_DRY_RUN = 6,
+	VAULT_SETTLED = 7,      /* recovery: the current version logs on; candidates kept as history */
 };
 const char *vault_rotate_result_name(int result);
 
@@ -531,8 +577,11 @@ int vault_rotate(vault *v, const vault_peer *peer, const char *name, const vault
     int *result, char *why, size_t whylen) VAULT_WUR;
 /*
  * Finishes interrupted rotations: for each pending version (and, with
- * VAULT_RECOVER_RECONCILE, each account needing reconcile), commits it if it logs on, drops it if the
- * old one does, else marks the account needing reconcile. Calls report
+ * VAULT_RECOVER_RECONCILE, each account needing reconcile or holding
+ * candidates), commits it if it logs on, keeps it as a candidate if the
+ * old one does, else marks the account needing reconcile. A candidate
+ * that logs on becomes current; when the current version logs on, the
+ * candidates become ordinary history (VAULT_SETTLED). Calls report
  * for each account it looked at. Holds the rotation lock throughout.
  */
 int vault_rotate_recover(vault *v, const vault_peer *peer, unsigned flags,
@@ -550,6 +599,12 @@ int vault_rotate_recover(vault *v, const vault_peer *peer, unsigned flags,
 int vault_account_due(const vault_account *a, int64_t now);
 /* The account's due time (0: never). */
 int64_t vault_account_due_at(const vault_account *a);
+/*
+ * Test builds only: with allow set, add and edit store unsafe user,
+ * domain and host values (as an older version could have), so that the
+ * refusals at run and rotation time can be tested.
+ */
+void vault_test_unsafe_fields(int allow);
 /* Test builds only: shift vault's clock by offset seconds. */
 void vault_test_clock_offset(int64_t offset);
 int64_t vault_time(void);
@@ -697,6 +752,8 @@ enum vault_msg {
 	VAULT_MSG_ROTATE = 40,   /* str name, u32 length, u32 classes, u8 dry, u8 due_only -> OK u32 result, str why */
 	VAULT_MSG_RECOVER = 41,  /* u32 flags -> ITEM (str name, u32 result, str why)... OK */
 	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
+	VAULT_MSG_REKEY = 43,    /* str passphrase, str new (empty: same), u32 kdf (0: same), u32 flags
+				    -> OK u64 accounts, u64 versions, u64 actions, u64 audit, u32 slot, u32 dropped */
 	VAULT_MSG_BACKUP = 50,   /* str path, u8 force -> OK u64 accounts, u64 entries, u64 bytes */
 	VAULT_MSG_RESTORE = 51,  /* str path, u8 force, str passphrase, str keyfile -> OK str kept */
 	VAULT_MSG_OK = 100,

@@ -24,9 +24,10 @@
  * (vault_begin/vault_rollback), so the audit records GET writes and the
  * rows ADD, SET and RM change never reach the disk and every input starts
  * from the same vault. Key-management requests (PASSWD, SLOT_ADD_*,
- * SLOT_RM) and BACKUP and RESTORE are only decoded, never served:
+ * SLOT_RM, REKEY) and BACKUP and RESTORE are only decoded, never served:
  * SLOT_ADD_KEYFILE and BACKUP write a file wherever the input says, RESTORE
- * replaces the vault, and a KDF level of SENSITIVE costs 1 GiB.
+ * replaces the vault, REKEY re-seals it, and a KDF level of SENSITIVE costs
+ * 1 GiB.
  */
 #include <stdio.h>
 #include <string.h>
@@ -172,6 +173,10 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 		break;
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 		rc = vault_proof_decode(&r, &pf) || vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
+		break;
+	case VAULT_MSG_REKEY:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) ||
+		    vault_rd_u32(&r, &u32);
 		break;
 	case VAULT_MSG_LOG:
 		/* u8 flags, u64 from, u32 max, u64 since, str account, str action */
@@ -333,6 +338,7 @@ served(uint8_t type)
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 	case VAULT_MSG_SLOT_RM:
+	case VAULT_MSG_REKEY:
 	case VAULT_MSG_BACKUP:  /* writes a file wherever the input says */
 	case VAULT_MSG_RESTORE: /* replaces the vault; Argon2 on every input */
 		return 0;

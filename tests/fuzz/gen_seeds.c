@@ -341,6 +341,13 @@ gen_frames(void)
 	    put(w, VAULT_MSG_SLOT_ADD_KEYFILE, &pl));
 	ONE("slot-rm", pl_init(&pl); put_proof(&pl, pass); vault_wr_u32(&pl, 2);
 	    put(w, VAULT_MSG_SLOT_RM, &pl));
+	ONE("rekey", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_cstr(&pl, "");
+	    vault_wr_u32(&pl, 0); vault_wr_u32(&pl, VAULT_REKEY_DROP_SLOTS); put(w, VAULT_MSG_REKEY, &pl));
+	ONE("rekey-newpass", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_cstr(&pl, "new pass");
+	    vault_wr_u32(&pl, VAULT_KDF_INTERACTIVE); vault_wr_u32(&pl, 0); put(w, VAULT_MSG_REKEY, &pl));
+	ONE("reply-rekey", pl_init(&pl); vault_wr_u64(&pl, 3); vault_wr_u64(&pl, 9);
+	    vault_wr_u64(&pl, 1); vault_wr_u64(&pl, 40); vault_wr_u32(&pl, 1); vault_wr_u32(&pl, 2);
+	    put(w, VAULT_MSG_OK, &pl));
 	ONE("backup", pl_init(&pl); vault_wr_cstr(&pl, "/nonexistent/vault.bak"); vault_wr_u8(&pl, 0);
 	    put(w, VAULT_MSG_BACKUP, &pl));
 	ONE("backup-force", pl_init(&pl); vault_wr_cstr(&pl, "/nonexistent/vault.bak"); vault_wr_u8(&pl, 1);

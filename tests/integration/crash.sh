@@ -3,7 +3,11 @@
 #
 # crash.sh - crash injection (issue 6, section 3): SIGKILL `vault` or
 # `vault-agent` at a random moment during add, set, rm, passwd, keyslot
-# add-passphrase / add-keyfile / rm, action add and rotation, in at least
+# add-passphrase / add-keyfile / rm, action add, rotation (also against a
+# target that applies its change 3 s late: rotate_target.sh 'late'; the
+# version is kept as a candidate and recovery finds it) and rekey (a new
+# master key, everything re-sealed: the vault must open with the old key or
+# the new one, never neither), in at least
 # 500 trials, and check after every kill that nothing was lost and that the
 # interrupted operation happened completely or not at all.
 #
@@ -256,6 +260,7 @@ spec = {
         # The action it adds: as act0, under another name and account.
         "action-add": dict(prog, name="act-new", account="a3"),
         "rotate": {"name": "rot", "record": e["CRASH_RECORD"]},
+        "rekey": {"slot": 1},
     },
 }
 with open(e["CRASH_SPEC"], "w") as f:
@@ -270,19 +275,20 @@ diag "pristine vault: $(du -k "$P/v.db" | cut -f1) KiB, $(wc -l <"$W/spec.json")
 export VAULT_DB=$T/v.db
 
 # --- operations and how they are reached --------------------------------------
-OPS=(add set rm passwd slot-add-pass slot-add-key slot-rm action-add rotate)
+OPS=(add set rm passwd slot-add-pass slot-add-key slot-rm action-add rotate rotate-late rekey)
 modes_of() {
 	case $1 in
 	add | set | rm | action-add) MODES=(direct-pass direct-key client agent) ;;
-	passwd | slot-*) MODES=(direct-pass client agent) ;;
+	passwd | slot-* | rekey) MODES=(direct-pass client agent) ;;
 	rotate) MODES=(direct-pass direct-key client agent worker) ;;
+	rotate-late) MODES=(direct-key agent worker) ;; # each trial waits 3 s for the late change
 	esac
 }
 # op_cmd OP MODE: sets OPA (vault's arguments), OPIN (stdin), OPPF (the
 # passphrase file: line 1 the current passphrase, line 2 a new one).
 op_cmd() {
 	local tail=()
-	OPIN=$EMPTY OPPF=$W/pf.master
+	OPIN=$EMPTY OPPF=$W/pf.master LATE=""
 	case $1 in
 	add) OPA=(add n-new --user user-new --use any) OPIN=$W/in.add ;;
 	set) OPA=(set a1) OPIN=$W/in.set ;;
@@ -293,6 +299,8 @@ op_cmd() {
 	slot-rm) OPA=(keyslot rm 3) ;;
 	action-add) OPA=(action add act-new --as a3 --netonly --deliver stdin) tail=(-- /bin/cat) ;;
 	rotate) OPA=(rotate rot) ;;
+	rotate-late) OPA=(rotate rot) LATE=1 ;;
+	rekey) OPA=(rekey --drop-other-slots) ;;
 	esac
 	case $2 in
 	direct-pass) OPA+=(--no-agent) ;;
@@ -318,6 +326,11 @@ prepare() {
 	cp -- "${PRISTINE_FILES[@]}" "$T/" || bail_out "cannot copy the pristine vault"
 	printf '%s\n' "$PW_ROT" >"$TGT/rec.$ROT_USER"
 	rm -f -- "$TGT/journal" "$TGT/rec.$ROT_USER.tmp"
+	if [[ -n ${LATE:-} ]]; then
+		printf 'late\n' >"$TGT/ctl.$ROT_USER"
+	else
+		rm -f -- "$TGT/ctl.$ROT_USER"
+	fi
 	AGENT_PID=""
 	AGENT_PIDS=()
 	# Each trial's agent starts from the pristine copy: it must not
@@ -445,7 +458,7 @@ for op in "${OPS[@]}"; do
 		for ((c = 0; c < CAL; c++)); do
 			prepare "$PATH_OF"
 			launch
-			if [[ $op == rotate && $PATH_OF == agent ]]; then
+			if [[ ($op == rotate || $op == rotate-late) && $PATH_OF == agent ]]; then
 				# How long the rotation worker lives, from when it appears.
 				find_worker
 				now
@@ -463,7 +476,8 @@ for op in "${OPS[@]}"; do
 				ok=0
 				fail "$op via $PATH_OF settles" "$SETTLE_ERR"
 			fi
-			if [[ $RC != 0 ]]; then
+			# A late target: the rotation rolls back (exit 1), keeping a candidate.
+			if [[ $RC != 0 && ! ($op == rotate-late && $RC == 1) ]]; then
 				ok=0
 				fail "$op via $PATH_OF runs to the end (exit 0)" "exit $RC: $(head -c 600 "$T/op.err")"
 				break
@@ -558,7 +572,8 @@ for ((i = 1; i <= TRIALS; i++)); do
 	case $mode in
 	direct-* | client)
 		((RC == 137)) && midrun=1
-		[[ $RC == 0 || $RC == 137 ]] || rc_err="exit $RC: expected 0 (done) or 137 (killed)"
+		[[ $RC == 0 || $RC == 137 || ($op == rotate-late && $RC == 1) ]] ||
+			rc_err="exit $RC: expected 0 (done; 1 for a late target) or 137 (killed)"
 		;;
 	*) ((RC < 128)) || rc_err="the client died (exit $RC) when its agent did" ;;
 	esac

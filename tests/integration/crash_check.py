@@ -10,7 +10,7 @@ vault file, the keyfile that unlocks it (slot 2, never touched by a trial:
 a keyfile unlock costs no Argon2, so the checks stay cheap), the accounts,
 actions, keyslots and passphrases of the pristine vault, and what each
 operation writes. OP is the operation that was interrupted (add, set, rm,
-passwd, slot-add-pass, slot-add-key, slot-rm, action-add, rotate), or
+passwd, slot-add-pass, slot-add-key, slot-rm, action-add, rotate, rekey), or
 "none" (nothing was run: the vault must be exactly the pristine one).
 
 Every check goes through the real `vault --no-agent` (nothing here reads
@@ -27,7 +27,11 @@ the vault file itself, except SQLite's own integrity check at the end):
     old kept in history), rm (intact, or gone), passwd (exactly one of the
     old and the new passphrase opens), keyslot add (one more slot that
     opens with its passphrase or keyfile, or no new slot at all), keyslot
-    rm (the slot and its passphrase, or neither);
+    rm (the slot and its passphrase, or neither), rekey (the old key: the
+    keyfile opens, every slot is there, no rekey in the log; or the new
+    key: only the master passphrase's slot, re-wrapped, opens everything,
+    the keyfile opens nothing, the log records the rekey; never neither);
+    after a rekey the checks unlock with the master passphrase;
   - nothing else changed: the account, action and keyslot sets;
   - `vault log --verify` passes with at least as many entries as before;
   - PRAGMA integrity_check is "ok".
@@ -56,6 +60,7 @@ class Checker:
         env["VAULT_NO_AGENT"] = "1"
         env["VAULT_DB"] = spec["db"]
         self.env = env
+        self.default_pass = None  # after a rekey the keyfile slot is gone
 
     def problem(self, text):
         self.problems.append(text)
@@ -65,6 +70,8 @@ class Checker:
         env = dict(self.env)
         argv = [self.s["vault"], *args, "--no-agent"]
         pf = None
+        if passphrase is None and keyfile is None and self.default_pass is not None:
+            passphrase = self.default_pass
         if passphrase is not None:
             fd, pf = tempfile.mkstemp(dir=self.s["tmp"])
             with os.fdopen(fd, "w") as f:
@@ -127,8 +134,23 @@ class Checker:
     # ------------------------------------------------------------------
     def run(self, op, bg=None):
         s = self.s
+        if op == "rotate-late":
+            op = "rotate"  # the same checks: after --recover the vault has what the target has
         o = s["ops"]
         happened = None
+
+        # Rekey: the old key (the keyfile opens) or the new one (only the
+        # master passphrase does), never neither.
+        rekeyed = None
+        if op == "rekey":
+            by_key = self.opens_with_keyfile(s["keyfile"], "(the checks' keyfile)")
+            by_pass = self.opens_with_passphrase(s["pass"]["master"], "the master passphrase")
+            if not by_pass:
+                self.problem("after the rekey was killed, the master passphrase does not open the vault")
+                return None
+            rekeyed = not by_key
+            if rekeyed:
+                self.default_pass = s["pass"]["master"]
 
         # The vault opens at all.
         accounts = self.vault_json("list", what="the vault opens (vault list)")
@@ -297,6 +319,18 @@ class Checker:
                     if opens == happened:
                         self.problem(f"keyslot {rid} {'removed' if happened else 'kept'}, but its "
                                      f"passphrase {'still opens' if opens else 'does not open'} the vault")
+            elif op == "rekey":
+                happened = rekeyed
+                want_ids = [o["rekey"]["slot"]] if rekeyed else base
+                if ids != want_ids:
+                    self.problem(f"keyslots {ids}, expected {want_ids} "
+                                 f"({'rekeyed' if rekeyed else 'not rekeyed'})")
+                log = self.vault_json("log", what="vault log")
+                if log is not None:
+                    n = sum(1 for e in log if e.get("op") == "rekey")
+                    if n != (1 if rekeyed else 0):
+                        self.problem(f"{n} rekey entries in the log, but the vault is "
+                                     f"{'rekeyed' if rekeyed else 'not rekeyed'}")
             elif ids != base:
                 self.problem(f"keyslots {ids}, expected {base}: nothing touched them")
 

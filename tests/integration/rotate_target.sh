@@ -12,6 +12,8 @@
 #   fail   refuse (exit 1) without changing anything
 #   crash  change the password, then die by SIGKILL (the outcome is unknown)
 #   hang   change the password, then hang (a sleep in our process group)
+#   late   exit 0 at once, and change the password 3 s later from a
+#          process outside our process group (a late-applying target)
 #   dump   first write our command line and environment to DIR/dump.USER
 #          (the test checks that no password is in them), then go on
 set -u
@@ -37,6 +39,12 @@ fi
 if [ ! -f "$rec" ] || [ "$(cat "$rec")" != "$old" ]; then
 	echo "rotate_target: wrong old password for $user" >&2
 	exit 1
+fi
+if [ "$ctl" = late ]; then
+	# setsid: out of the process group the vault kills; no inherited output.
+	setsid sh -c 'sleep 3; printf "%s\n" "$1" >"$2.tmp" && mv -f "$2.tmp" "$2"' late "$new" "$rec" \
+		</dev/null >/dev/null 2>&1 &
+	exit 0
 fi
 printf '%s\n' "$new" >"$rec.tmp" && mv -f "$rec.tmp" "$rec" || exit 1
 [ "$ctl" = crash ] && kill -KILL $$

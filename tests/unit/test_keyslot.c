@@ -775,6 +775,365 @@ keyfile_read(void **state)
 	assert_int_equal(vault_keyfile_read(key, dir), VAULT_ERR_PERM);
 }
 
+/* ---- an old secret dies with its slot (issue 13) ------------------------ */
+
+#define PASS_OLD "the old master passphrase"
+#define PASS_NEW "the new master passphrase"
+#define PASS_3 "a third passphrase"
+
+/* 1 if the file at path holds the n bytes at p anywhere. */
+static int
+file_holds(const char *path, const unsigned char *p, size_t n)
+{
+	unsigned char *buf;
+	struct stat st;
+	int fd, found;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0; /* no file, nothing in it */
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	found = memmem(buf, (size_t)st.st_size, p, n) != NULL;
+	free(buf);
+	return found;
+}
+
+/* 1 if the vault's own files (main, -wal, -shm, -journal) hold the bytes. */
+static int
+vault_files_hold(const char *db, const vault_wr *blob)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, sfx[i]);
+		if (file_holds(path, blob->p, blob->len))
+			return 1;
+	}
+	return 0;
+}
+
+/* A copy of one column of the first row sql returns. */
+static void
+row_blob(vault *v, const char *sql, vault_wr *out)
+{
+	sqlite3_stmt *st = NULL;
+
+	vault_wr_init(out, 0, 0);
+	assert_int_equal(sqlite3_prepare_v2(v->db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_bytes(st, 0) > 32);
+	assert_int_equal(vault_wr_bytes(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)), 0);
+	sqlite3_finalize(st);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+
+	assert_true(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+static void
+add_web(vault *v, const char *pw, uint32_t history)
+{
+	vault_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)(uintptr_t)"web";
+	a.user = (char *)(uintptr_t)"admin";
+	a.domain = a.host = a.note = (char *)(uintptr_t)"";
+	a.history = history;
+	assert_int_equal(vault_account_add(v, &a, (const unsigned char *)pw, strlen(pw), 0), 0);
+}
+
+/*
+ * After passwd, keyslot rm, history pruning and rm, the superseded slot or
+ * ciphertext is in none of the vault's files, and a copy of the main file
+ * made after passwd does not open with the old passphrase (the issue: it
+ * did, from the main file the WAL had not been checkpointed into).
+ */
+static void
+old_secrets_die(void **state)
+{
+	const char *dir = *state;
+	char db[256], copydir[256], copy[300];
+	vault_wr slot1, slot3, ct1, ct_all;
+	vault *v = NULL, *c = NULL;
+	uint32_t id3 = 0;
+
+	snprintf(db, sizeof(db), "%s/vault.db", dir);
+	assert_int_equal(vault_create(&v, db, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_OLD,
+			     strlen(PASS_OLD)), 0);
+	add_web(v, "Old-Secret-1", 1);
+	row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot1);
+	row_blob(v, "SELECT blob FROM secrets WHERE version=1", &ct1);
+
+	/* passwd: the old slot is gone from the files, and a later copy refuses the old passphrase. */
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_NEW,
+			     strlen(PASS_NEW)), 0);
+	assert_false(vault_files_hold(db, &slot1));
+	snprintf(copydir, sizeof(copydir), "%s/copy", dir);
+	assert_int_equal(mkdir(copydir, 0700), 0);
+	snprintf(copy, sizeof(copy), "%s/vault.db", copydir);
+	copy_file(db, copy);
+	assert_int_equal(vault_open(&c, copy), 0);
+	assert_int_equal(vault_unlock_passphrase(c, (const unsigned char *)PASS_OLD, strlen(PASS_OLD)),
+	    VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(c, (const unsigned char *)PASS_NEW, strlen(PASS_NEW)), 0);
+	vault_close(&c);
+
+	/* keyslot rm. */
+	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_3,
+			     strlen(PASS_3), &id3), 0);
+	row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &slot3);
+	assert_true(vault_files_hold(db, &slot3)); /* the check can see a live slot */
+	assert_int_equal(vault_slot_rm(v, id3), 0);
+	assert_false(vault_files_hold(db, &slot3));
+
+	/* History pruning (history 1): version 1's ciphertext goes with it. */
+	assert_true(vault_files_hold(db, &ct1));
+	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"Old-Secret-2", 12), 0);
+	assert_true(vault_files_hold(db, &ct1)); /* still history */
+	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"Old-Secret-3", 12), 0);
+	assert_false(vault_files_hold(db, &ct1));
+
+	/* rm: every version. */
+	row_blob(v, "SELECT blob FROM secrets ORDER BY version DESC LIMIT 1", &ct_all);
+	assert_int_equal(vault_account_rm(v, "web"), 0);
+	assert_false(vault_files_hold(db, &ct_all));
+
+	vault_close(&v);
+	vault_wr_free(&slot1);
+	vault_wr_free(&slot3);
+	vault_wr_free(&ct1);
+	vault_wr_free(&ct_all);
+}
+
+/* ---- rekey (issue 13) ---------------------------------------------------- */
+
+static void
+peer_test(vault_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->uid = (uint32_t)getuid();
+	p->pid = (uint32_t)getpid();
+	snprintf(p->exe, sizeof(p->exe), "/test/keyslot");
+	p->direct = 1;
+}
+
+static int
+last_op_fn(const vault_audit_entry *e, void *arg)
+{
+	snprintf(arg, 64, "%s", e->op);
+	return 0;
+}
+
+static void
+assert_pw(vault *v, const char *name, uint32_t version, const char *want)
+{
+	vault_secret *s = NULL;
+
+	assert_int_equal(vault_secret_get(v, name, version, &s), 0);
+	assert_int_equal(s->len, strlen(want));
+	assert_memory_equal(s->buf, want, s->len);
+	vault_secret_free(&s);
+}
+
+/*
+ * A new master key, everything re-sealed, the passphrase slot re-wrapped.
+ * Splicing the slot from before the rekey (or the keyfile slot it dropped)
+ * back into the file unlocks only the old master key, which opens nothing
+ * stored now.
+ */
+static void
+rekey_everything(void **state)
+{
+	const char *dir = *state;
+	char db[256], kf[256], op[64] = "";
+	vault_wr slot_before, kfslot_before, body_before;
+	vault_action act;
+	char *args[1] = { (char *)(uintptr_t)"--version" };
+	vault_rekey_info info;
+	vault_slot_info *slots = NULL;
+	vault_peer peer;
+	vault_audit_entry e;
+	sqlite3_stmt *st = NULL;
+	vault *v = NULL;
+	vault_account **list = NULL;
+	size_t n = 0;
+	uint32_t kid = 0;
+
+	peer_test(&peer);
+	snprintf(db, sizeof(db), "%s/vault.db", dir);
+	snprintf(kf, sizeof(kf), "%s/key", dir);
+	assert_int_equal(vault_create(&v, db, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_OLD,
+			     strlen(PASS_OLD)), 0);
+	add_web(v, "Web-Secret-1", 10);
+	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"Web-Secret-2", 12), 0);
+	memset(&act, 0, sizeof(act));
+	act.name = (char *)(uintptr_t)"ver";
+	act.account = (char *)(uintptr_t)"web";
+	act.netonly = 1;
+	act.deliver = VAULT_DELIVER_STDIN;
+	act.deliver_env = act.argv0 = (char *)(uintptr_t)"";
+	act.profile = 1;
+	act.program = (char *)(uintptr_t)"/usr/bin/env";
+	act.args = args;
+	act.nargs = 1;
+	assert_int_equal(vault_action_add(v, &act, 0), 0);
+	memset(&e, 0, sizeof(e));
+	e.op = (char *)(uintptr_t)"get";
+	e.exe = e.account = e.action = e.outcome = e.params = (char *)(uintptr_t)"x";
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	/* Several entries: the handle's rewind memory then names an entry by its mac. */
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_true(v->audit_seen >= 3);
+	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &kid), 0);
+	row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot_before);
+	row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &kfslot_before);
+	row_blob(v, "SELECT blob FROM secrets WHERE version=2", &body_before);
+
+	/* Refusals change nothing: a wrong passphrase; a slot that cannot be re-wrapped. */
+	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)"wrong", 5, NULL, 0, 0, 0, &info),
+	    VAULT_ERR_BADPASS);
+	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)PASS_OLD, strlen(PASS_OLD), NULL, 0, 0,
+			     0, &info), VAULT_ERR_INVAL);
+	assert_non_null(strstr(vault_errdetail(v), "--drop-other-slots"));
+	assert_true(vault_files_hold(db, &body_before));
+	assert_pw(v, "web", 0, "Web-Secret-2");
+
+	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)PASS_OLD, strlen(PASS_OLD), NULL, 0, 0,
+			     VAULT_REKEY_DROP_SLOTS, &info), 0);
+	assert_int_equal(info.accounts, 1);
+	assert_int_equal(info.versions, 2);
+	assert_int_equal(info.actions, 1);
+	assert_true(info.audit >= 1);
+	assert_int_equal(info.slots_dropped, 1);
+	/* The handle holds the new key: everything opens, the chain verifies, the rekey is logged. */
+	assert_pw(v, "web", 0, "Web-Secret-2");
+	assert_pw(v, "web", 1, "Web-Secret-1");
+	{
+		vault_action *got = NULL;
+
+		assert_int_equal(vault_action_get(v, "ver", &got), 0);
+		assert_string_equal(got->program, "/usr/bin/env");
+		vault_action_free(&got);
+	}
+	assert_int_equal(vault_audit_walk(v, 1, last_op_fn, op), 0);
+	assert_string_equal(op, "rekey");
+	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
+	assert_int_equal(n, 1);
+	free(slots);
+	/* Every ciphertext changed; the old ones are in none of the files. */
+	assert_false(vault_files_hold(db, &body_before));
+	assert_false(vault_files_hold(db, &slot_before));
+	assert_false(vault_files_hold(db, &kfslot_before));
+	/* The rewind memory followed the new macs: appending and checking still work. */
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
+	/* Stored after the rekey. */
+	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"After-Rekey-3", 13), 0);
+	vault_close(&v);
+
+	/* The same passphrase opens the re-wrapped slot. */
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_passphrase(v, (const unsigned char *)PASS_OLD, strlen(PASS_OLD)), 0);
+	assert_pw(v, "web", 0, "After-Rekey-3");
+	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
+	vault_close(&v);
+
+	/* Splice the old passphrase slot back in: it unwraps the old key, which opens nothing. */
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(sqlite3_prepare_v2(v->db, "UPDATE keyslots SET slot=?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, slot_before.p, (int)slot_before.len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(v->db, "INSERT INTO keyslots(slot) VALUES (?)", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, kfslot_before.p, (int)kfslot_before.len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(vault_unlock_passphrase(v, (const unsigned char *)PASS_OLD, strlen(PASS_OLD)), 0);
+	{
+		vault_secret *s = NULL;
+
+		assert_int_not_equal(vault_secret_get(v, "web", 0, &s), 0);
+		assert_null(s);
+		assert_int_not_equal(vault_account_list(v, &list, &n), 0);
+		assert_null(list);
+		assert_int_not_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
+	}
+	vault_lock(v);
+	/* ... and so does the dropped keyfile slot with its keyfile. */
+	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
+	{
+		vault_secret *s = NULL;
+
+		assert_int_not_equal(vault_secret_get(v, "web", 0, &s), 0);
+		assert_null(s);
+	}
+	vault_close(&v);
+	vault_wr_free(&slot_before);
+	vault_wr_free(&kfslot_before);
+	vault_wr_free(&body_before);
+}
+
+/* passwd --rekey: a new passphrase and a new master key; a damaged audit chain refuses it. */
+static void
+rekey_new_passphrase(void **state)
+{
+	const char *dir = *state;
+	char db[256];
+	vault_rekey_info info;
+	vault_peer peer;
+	vault_audit_entry e;
+	vault *v = NULL;
+
+	peer_test(&peer);
+	snprintf(db, sizeof(db), "%s/vault.db", dir);
+	assert_int_equal(vault_create(&v, db, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_OLD,
+			     strlen(PASS_OLD)), 0);
+	add_web(v, "Web-Secret-1", 10);
+	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)PASS_OLD, strlen(PASS_OLD),
+			     (const unsigned char *)PASS_NEW, strlen(PASS_NEW), VAULT_KDF_INTERACTIVE, 0, &info), 0);
+	assert_int_equal(info.slots_dropped, 0);
+	assert_int_equal(vault_check_passphrase(v, (const unsigned char *)PASS_OLD, strlen(PASS_OLD)),
+	    VAULT_ERR_BADPASS);
+	assert_int_equal(vault_check_passphrase(v, (const unsigned char *)PASS_NEW, strlen(PASS_NEW)), 0);
+	assert_pw(v, "web", 0, "Web-Secret-1");
+
+	/* A tampered audit chain is refused, not laundered under the new key. */
+	memset(&e, 0, sizeof(e));
+	e.op = (char *)(uintptr_t)"get";
+	e.exe = e.account = e.action = e.outcome = e.params = (char *)(uintptr_t)"x";
+	assert_int_equal(vault_audit_append(v, &e), 0);
+	assert_int_equal(sqlite3_exec(v->db, "UPDATE audit SET mac=zeroblob(32) WHERE id=1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)PASS_NEW, strlen(PASS_NEW), NULL, 0, 0,
+			     0, &info), VAULT_ERR_CORRUPT);
+	assert_pw(v, "web", 0, "Web-Secret-1"); /* still the key from before: nothing changed */
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_passphrase(v, (const unsigned char *)PASS_NEW, strlen(PASS_NEW)), 0);
+	assert_pw(v, "web", 0, "Web-Secret-1");
+	vault_close(&v);
+}
+
 int
 main(void)
 {
@@ -790,6 +1149,9 @@ main(void)
 		cmocka_unit_test(slot_structure),
 		cmocka_unit_test(slot_kdf_params),
 		cmocka_unit_test_setup_teardown(keyfile_read, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(old_secrets_die, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(rekey_everything, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(rekey_new_passphrase, tmpdir_setup, tmpdir_teardown),
 	};
 
 	if (vault_lib_init() != 0)

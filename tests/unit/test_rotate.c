@@ -70,6 +70,8 @@ struct target {
 	char steps[MAXSTEPS][16];
 	unsigned nseen;
 	char seen[MAXSEEN][PWMAX]; /* every password handed to a hook */
+	unsigned nlate;
+	char late[4][PWMAX];       /* t_change_late: changes not applied yet */
 };
 
 struct fx {
@@ -367,6 +369,20 @@ has_version(struct fx *f, const char *name, uint32_t version)
 	assert_int_equal(vault_history(f->v, name, &h, &n), 0);
 	for (i = 0; i < n; i++)
 		found |= h[i].version == version;
+	free(h);
+	return found;
+}
+
+static int
+is_candidate(struct fx *f, const char *name, uint32_t version)
+{
+	vault_version_info *h = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	assert_int_equal(vault_history(f->v, name, &h, &n), 0);
+	for (i = 0; i < n; i++)
+		found |= h[i].version == version && h[i].candidate && !h[i].current && !h[i].pending;
 	free(h);
 	return found;
 }
@@ -725,8 +741,11 @@ rotate_refused(void **state)
 
 	a = get_acct(f, "web");
 	assert_int_equal(a->version, 1);
-	assert_int_equal(a->nversions, 1); /* the pending row is gone */
+	/* A refusal may still have reached the target: version 2 is kept, a candidate. */
+	assert_int_equal(a->nversions, 2);
 	assert_int_equal(a->pending, 0);
+	assert_int_equal(a->ncandidates, 1);
+	assert_int_equal(a->candidates[0], 2);
 	assert_int_equal(a->failures, 1);
 	assert_int_equal(a->rstate, VAULT_RSTATE_FAILING);
 	assert_true(a->next_attempt >= before + VAULT_ROTATE_BACKOFF &&
@@ -734,22 +753,25 @@ rotate_refused(void **state)
 	assert_int_equal(a->last_rotated, 0);
 	assert_non_null(strstr(a->last_error, "refused"));
 	vault_account_free(&a);
-	assert_int_equal(nhistory(f, "web", NULL), 1);
+	assert_int_equal(nhistory(f, "web", NULL), 2);
+	assert_true(is_candidate(f, "web", 2));
 	assert_secret(f, "web", 0, OLDPW);
 	assert_string_equal(f->t->pw, OLDPW);
-	assert_int_equal(vault_secret_get(f->v, "web", 2, &(vault_secret *){ NULL }), VAULT_ERR_NOTFOUND);
 	assert_steps(f, "pending", NULL);
-	assert_trail(f, "web", "started: version 2 pending", "target refused", "rolled back: version 2 dropped",
-	    NULL);
+	assert_trail(f, "web", "started: version 2 pending", "target refused",
+	    "rolled back: version 1 stays current, version 2 kept as a candidate", NULL);
 
 	/*
-	 * The next rotation succeeds with a fresh version number: the dropped
-	 * one is never reused, so "version 2" in the log means one password.
+	 * The next rotation succeeds with a fresh version number, so "version
+	 * 2" in the log means one password; its verified logon settles the
+	 * candidate into ordinary history.
 	 */
 	target_reset(f->t, NULL);
 	rotate_ok(f, "web", NULL, VAULT_ROTATED);
 	a = get_acct(f, "web");
 	assert_int_equal(a->version, 3);
+	assert_int_equal(a->ncandidates, 0);
+	assert_int_equal(a->nversions, 3);
 	assert_int_equal(a->failures, 0);
 	assert_int_equal(a->rstate, VAULT_RSTATE_OK);
 	assert_int_equal(a->next_attempt, 0);
@@ -771,7 +793,8 @@ rotate_old_password_wrong(void **state)
 	rotate_ok(f, "web", NULL, VAULT_ROLLED_BACK);
 	a = get_acct(f, "web");
 	assert_int_equal(a->rstate, VAULT_RSTATE_FAILING);
-	assert_int_equal(a->nversions, 1);
+	assert_int_equal(a->nversions, 2);
+	assert_int_equal(a->ncandidates, 1);
 	vault_account_free(&a);
 	assert_secret(f, "web", 0, OLDPW);
 	assert_no_passwords(f, (const char *const[]){ "Someone-Else-Changed-It-1", NULL });
@@ -796,7 +819,8 @@ rotate_parks(void **state)
 		after = vault_time();
 		a = get_acct(f, "web");
 		assert_int_equal(a->failures, i);
-		assert_int_equal(a->nversions, 1);
+		assert_int_equal(a->nversions, 1 + i); /* each refused version kept, a candidate */
+		assert_int_equal(a->ncandidates, i);
 		assert_int_equal(a->rstate, i < VAULT_ROTATE_PARK_AFTER ? VAULT_RSTATE_FAILING : VAULT_RSTATE_PARKED);
 		/* 15 min, then x4 each time. */
 		assert_true(a->next_attempt >= before + backoff && a->next_attempt <= after + backoff);
@@ -1060,11 +1084,13 @@ unknown_old_logs_on(void **state)
 	rotate_ok(f, "web", NULL, VAULT_ROLLED_BACK);
 	a = get_acct(f, "web");
 	assert_int_equal(a->version, 1);
-	assert_int_equal(a->nversions, 1);
+	assert_int_equal(a->nversions, 2);
+	assert_int_equal(a->ncandidates, 1);
 	assert_int_equal(a->failures, 1);
 	assert_int_equal(a->rstate, VAULT_RSTATE_FAILING);
 	vault_account_free(&a);
 	assert_secret(f, "web", 0, OLDPW);
+	assert_true(is_candidate(f, "web", 2));
 	assert_trail(f, "web", "started", "target failed", "rolled back", NULL);
 }
 
@@ -1084,8 +1110,12 @@ t_change_liar(void *arg, const vault_account *a, const vault_secret *oldpw, cons
 	return 0;
 }
 
+/*
+ * A target that reports success but keeps the old password: the new
+ * version is kept as a candidate (the change may yet apply), not dropped.
+ */
 static void
-liar_rolls_back(void **state)
+liar_keeps_candidate(void **state)
 {
 	struct fx *f = *state;
 	vault_rotate_hooks h;
@@ -1103,16 +1133,21 @@ liar_rolls_back(void **state)
 	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), 0);
 	assert_int_equal(result, VAULT_ROLLED_BACK);
 	assert_non_null(strstr(why, "old password still logs on"));
+	assert_non_null(strstr(why, "kept as a candidate"));
 	a = get_acct(f, "web");
 	assert_int_equal(a->version, 1);
-	assert_int_equal(a->nversions, 1);
+	assert_int_equal(a->nversions, 2);
+	assert_int_equal(a->ncandidates, 1);
+	assert_int_equal(a->candidates[0], 2);
 	assert_int_equal(a->failures, 1);
 	assert_int_equal(a->rstate, VAULT_RSTATE_FAILING);
 	vault_account_free(&a);
 	assert_secret(f, "web", 0, OLDPW);
-	assert_trail(f, "web", "started", "changed on the target", "rolled back", NULL);
+	assert_true(is_candidate(f, "web", 2));
+	assert_trail(f, "web", "started", "changed on the target",
+	    "rolled back: version 1 stays current, version 2 kept as a candidate", NULL);
 
-	/* Neither logs on (the target was reset behind our back): reconcile. */
+	/* Neither logs on, nor the candidate (the target was reset behind our back): reconcile. */
 	target_reset(f->t, "Reset-By-Helpdesk-42");
 	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), 0);
 	assert_int_equal(result, VAULT_RECONCILE);
@@ -1120,9 +1155,157 @@ liar_rolls_back(void **state)
 	assert_int_equal(a->rstate, VAULT_RSTATE_RECONCILE);
 	assert_int_equal(a->version, 1);
 	assert_int_equal(a->pending, 3);
-	assert_int_equal(a->nversions, 2);
+	assert_int_equal(a->nversions, 3);
+	assert_int_equal(a->ncandidates, 1);
 	vault_account_free(&a);
 	assert_no_passwords(f, (const char *const[]){ "Reset-By-Helpdesk-42", NULL });
+}
+
+/*
+ * A target that applies its change late (AD replication, a remote chpasswd
+ * still running after ssh was killed): at verification time only the old
+ * password logs on; later the new one does. The issue's finding: the
+ * version was dropped and the target held a password the vault no longer
+ * had. Now it is kept as a candidate, pruning skips it, history shows it,
+ * and recovery makes it current once it logs on.
+ */
+static int
+t_change_late(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw,
+    char *why, size_t whylen)
+{
+	struct target *t = arg;
+
+	(void)a;
+	t->changes++;
+	remember(t, oldpw);
+	remember(t, newpw);
+	if (!secret_is(oldpw, t->pw) || newpw->len >= PWMAX || t->nlate >= 4) {
+		snprintf(why, whylen, "the old password is wrong");
+		return VAULT_ERR_BADPASS;
+	}
+	memcpy(t->late[t->nlate], newpw->buf, newpw->len); /* applied later, by late_apply */
+	t->late[t->nlate][newpw->len] = '\0';
+	t->nlate++;
+	return 0;
+}
+
+static void
+late_apply(struct target *t, unsigned which)
+{
+	snprintf(t->pw, sizeof(t->pw), "%s", t->late[which]);
+}
+
+static void
+late_target_keeps_candidate(void **state)
+{
+	struct fx *f = *state;
+	vault_rotate_hooks h;
+	vault_version_info *hist = NULL;
+	struct reports r;
+	vault_account *a;
+	char why[600], v2[PWMAX];
+	size_t n = 0;
+	int result;
+
+	add_acct(f, "web", VAULT_ROTATE_COMMAND, 1, 0, OLDPW); /* history 1 */
+	memset(&h, 0, sizeof(h));
+	h.change = t_change_late;
+	h.verify = t_verify;
+	h.step = t_step;
+	h.arg = f->t;
+	vault_set_rotate_hooks(f->v, &h);
+	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), 0);
+	assert_int_equal(result, VAULT_ROLLED_BACK);
+	assert_non_null(strstr(why, "version 2 is kept as a candidate"));
+	read_secret(f, "web", 2, v2, sizeof(v2));
+	assert_string_equal(v2, f->t->late[0]);
+
+	/* A second late change: with history 1, both candidates survive pruning. */
+	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), 0);
+	assert_int_equal(result, VAULT_ROLLED_BACK);
+	a = get_acct(f, "web");
+	assert_int_equal(a->version, 1);
+	assert_int_equal(a->ncandidates, 2);
+	assert_int_equal(a->nversions, 3);
+	vault_account_free(&a);
+	assert_int_equal(vault_history(f->v, "web", &hist, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(hist[0].version == 3 && hist[0].candidate && !hist[0].current);
+	assert_true(hist[1].version == 2 && hist[1].candidate && !hist[1].current);
+	assert_true(hist[2].version == 1 && hist[2].current && !hist[2].candidate);
+	free(hist);
+
+	/* The automatic recovery does not try candidates (account lockout). */
+	recover_flags(f, &r, 0);
+	assert_int_equal(r.n, 0);
+
+	/* Later, the target applies the first change: recovery adopts version 2. */
+	late_apply(f->t, 0);
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.result[0], VAULT_ROTATED);
+	a = get_acct(f, "web");
+	assert_int_equal(a->version, 2);
+	assert_int_equal(a->ncandidates, 1);
+	assert_int_equal(a->candidates[0], 3);
+	assert_int_equal(a->nversions, 3); /* 1 (history), 2 (current), 3 (candidate) */
+	/* The rotation that made version 2 did succeed, late: no failure stands. */
+	assert_int_equal(a->rstate, VAULT_RSTATE_OK);
+	assert_int_equal(a->failures, 0);
+	assert_true(a->last_rotated > 0);
+	vault_account_free(&a);
+	assert_secret(f, "web", 0, f->t->late[0]);
+	assert_secret(f, "web", 1, OLDPW);
+
+	/* Recovery again: the current version logs on; the candidate becomes history. */
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.result[0], VAULT_SETTLED);
+	a = get_acct(f, "web");
+	assert_int_equal(a->version, 2);
+	assert_int_equal(a->ncandidates, 0);
+	assert_int_equal(a->nversions, 2); /* history 1: version 3 kept, version 1 pruned */
+	vault_account_free(&a);
+	assert_false(is_candidate(f, "web", 3));
+	assert_true(has_version(f, "web", 3));
+	assert_trail(f, "web", "started", "changed on the target", "rolled back", "started",
+	    "changed on the target", "rolled back", "recovering", "verified: candidate version 2",
+	    "candidate version 2 is current", "recovering", "settled", NULL);
+
+	/* Recovery with nothing left to settle reports nothing. */
+	recover(f, &r);
+	assert_int_equal(r.n, 0);
+	assert_no_passwords(f, NULL);
+}
+
+/* Rotation refuses to pile up more than VAULT_CANDIDATES_MAX candidates. */
+static void
+candidates_bounded(void **state)
+{
+	struct fx *f = *state;
+	vault_account *a;
+	char why[600];
+	unsigned i;
+	int result;
+
+	add_acct(f, "web", VAULT_ROTATE_COMMAND, 1, 0, OLDPW);
+	f->t->refuse = 1;
+	for (i = 0; i < VAULT_CANDIDATES_MAX; i++)
+		rotate_ok(f, "web", NULL, VAULT_ROLLED_BACK);
+	f->t->changes = 0;
+	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), VAULT_ERR_BUSY);
+	assert_non_null(strstr(vault_errdetail(f->v), "--recover"));
+	assert_int_equal(f->t->changes, 0);
+	a = get_acct(f, "web");
+	assert_int_equal(a->ncandidates, VAULT_CANDIDATES_MAX);
+	assert_int_equal(a->nversions, 1 + VAULT_CANDIDATES_MAX);
+	vault_account_free(&a);
+	/* vault set settles them into ordinary history, pruned to 1. */
+	assert_int_equal(vault_account_set(f->v, "web", P("Operator-Set-It-1")), 0);
+	a = get_acct(f, "web");
+	assert_int_equal(a->ncandidates, 0);
+	assert_int_equal(a->nversions, 2);
+	vault_account_free(&a);
 }
 
 static void
@@ -1221,7 +1404,8 @@ reconcile_recover(void **state)
 	assert_int_equal(a->rstate, VAULT_RSTATE_FAILING);
 	assert_int_equal(a->failures, 1);
 	assert_int_equal(a->pending, 0);
-	assert_int_equal(a->nversions, 1);
+	assert_int_equal(a->nversions, 2); /* version 2 stays, a candidate */
+	assert_int_equal(a->ncandidates, 1);
 	vault_account_free(&a);
 	assert_secret(f, "keep-old", 0, OLDPW);
 
@@ -1234,9 +1418,12 @@ reconcile_recover(void **state)
 	vault_account_free(&a);
 	target_reset(f->t, cand);
 	recover(f, &r);
-	assert_int_equal(r.n, 1);
-	assert_string_equal(r.name[0], "take-new");
-	assert_int_equal(r.result[0], VAULT_ROTATED);
+	/* keep-old's candidate is looked at too; on this shared target nothing of it logs on. */
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.name[0], "keep-old");
+	assert_int_equal(r.result[0], VAULT_RECONCILE);
+	assert_string_equal(r.name[1], "take-new");
+	assert_int_equal(r.result[1], VAULT_ROTATED);
 	a = get_acct(f, "take-new");
 	assert_int_equal(a->rstate, VAULT_RSTATE_OK);
 	assert_int_equal(a->pending, 0);
@@ -1244,6 +1431,164 @@ reconcile_recover(void **state)
 	assert_secret(f, "take-new", 0, cand);
 	assert_secret(f, "take-new", 1, OLDPW);
 	assert_no_passwords(f, NULL);
+}
+
+
+/* ---- account fields are safe values (issue 13) -------------------------- */
+
+static void
+field_safe_sets(void **state)
+{
+	static const struct {
+		int field;
+		const char *s;
+	} good[] = {
+		{ VAULT_FIELD_USER, "admin" }, { VAULT_FIELD_USER, "CORP\\admin" },
+		{ VAULT_FIELD_USER, "admin@corp.example.com" }, { VAULT_FIELD_USER, "WEB01$" },
+		{ VAULT_FIELD_USER, "j\xc3\xb6rg.m-x_1" }, { VAULT_FIELD_DOMAIN, "" },
+		{ VAULT_FIELD_DOMAIN, "CORP" }, { VAULT_FIELD_DOMAIN, "corp.example.com" },
+		{ VAULT_FIELD_HOST, "" }, { VAULT_FIELD_HOST, "web01.example.com" },
+		{ VAULT_FIELD_HOST, "[::1]" }, { VAULT_FIELD_HOST, "fe80::1" }, { VAULT_FIELD_HOST, "10.0.0.1" },
+	};
+	static const struct {
+		int field;
+		const char *s, *why;
+	} bad[] = {
+		{ VAULT_FIELD_USER, "-oProxyCommand=/tmp/evil.sh #", "starts with '-'" },
+		{ VAULT_FIELD_USER, "-l", "starts with '-'" },
+		{ VAULT_FIELD_USER, "", "empty" },
+		{ VAULT_FIELD_USER, "a b", "space" },
+		{ VAULT_FIELD_USER, "a\tb", "control" },
+		{ VAULT_FIELD_USER, "a\nb", "control" },
+		{ VAULT_FIELD_USER, "a;b", "';'" },
+		{ VAULT_FIELD_USER, "$(id)", "'('" },
+		{ VAULT_FIELD_USER, "a`id`", "'`'" },
+		{ VAULT_FIELD_USER, "a'b", "'''" },
+		{ VAULT_FIELD_USER, "a\"b", "'\"'" },
+		{ VAULT_FIELD_USER, "a/b", "'/'" },
+		{ VAULT_FIELD_USER, "a=b", "'='" },
+		{ VAULT_FIELD_USER, "A\\B\\c", "one '\\'" },
+		{ VAULT_FIELD_USER, "a@b@c", "one '\\'" },
+		{ VAULT_FIELD_USER, "A\\b@c", "one '\\'" },
+		{ VAULT_FIELD_USER, "\\user", "starts with" },
+		{ VAULT_FIELD_USER, "user\\", "ends with" },
+		{ VAULT_FIELD_USER, "@x", "starts with" },
+		{ VAULT_FIELD_USER, "x@", "ends with" },
+		{ VAULT_FIELD_USER, ".hidden", "starts with" },
+		{ VAULT_FIELD_USER, "a\xc2\xa0" "b", "space" },         /* U+00A0 */
+		{ VAULT_FIELD_USER, "a\xe2\x80\x83" "b", "space" },     /* U+2003 */
+		{ VAULT_FIELD_USER, "a\xe3\x80\x80" "b", "space" },     /* U+3000 */
+		{ VAULT_FIELD_USER, "a\xe2\x80\x8b" "b", "space" },     /* U+200B */
+		{ VAULT_FIELD_USER, "a\xff" "b", "UTF-8" },
+		{ VAULT_FIELD_DOMAIN, "-x", "starts with '-'" },
+		{ VAULT_FIELD_DOMAIN, "a:b", "':'" },
+		{ VAULT_FIELD_DOMAIN, "a b", "space" },
+		{ VAULT_FIELD_DOMAIN, "a\\b", "'\\'" },
+		{ VAULT_FIELD_HOST, "-oProxyCommand=x", "starts with '-'" },
+		{ VAULT_FIELD_HOST, "a/b", "'/'" },
+		{ VAULT_FIELD_HOST, "host name", "space" },
+		{ VAULT_FIELD_HOST, "h@x", "'@'" },
+		{ VAULT_FIELD_HOST, ":22", "starts with" },
+	};
+	char why[200], longuser[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (vault_field_safe(good[i].field, good[i].s, why, sizeof(why)) != 0)
+			fail_msg("%s '%s' refused: %s", vault_field_name(good[i].field), good[i].s, why);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (vault_field_safe(bad[i].field, bad[i].s, why, sizeof(why)) != VAULT_ERR_INVAL)
+			fail_msg("%s '%s' accepted", vault_field_name(bad[i].field), bad[i].s);
+		if (strstr(why, bad[i].why) == NULL)
+			fail_msg("%s '%s': reason '%s' does not say '%s'", vault_field_name(bad[i].field),
+			    bad[i].s, why, bad[i].why);
+	}
+	memset(longuser, 'a', 257);
+	longuser[257] = '\0';
+	assert_int_equal(vault_field_safe(VAULT_FIELD_USER, longuser, why, sizeof(why)), VAULT_ERR_INVAL);
+	longuser[256] = '\0';
+	assert_int_equal(vault_field_safe(VAULT_FIELD_USER, longuser, why, sizeof(why)), 0);
+	assert_int_equal(vault_field_safe(99, "x", why, sizeof(why)), VAULT_ERR_INVAL);
+}
+
+/*
+ * The issue's injection: `vault edit srvadmin --user '-oProxyCommand=...'`
+ * made a stored `ssh "$VAULT_ROTATE_USER@$VAULT_ROTATE_HOST"` rotate
+ * command run the caller's program. Refused at add and edit; a value
+ * planted in the store anyway is refused at rotation and recovery time,
+ * before any hook (command) sees it.
+ */
+static void
+unsafe_fields_refused(void **state)
+{
+	struct fx *f = *state;
+	char evil[] = "-oProxyCommand=/tmp/evil.sh #", good[] = "srvadmin", host[] = "-oX";
+	struct reports r;
+	vault_account *a, ch, fix;
+	char why[600];
+	int result;
+
+	add_acct(f, "srv", VAULT_ROTATE_COMMAND, 0, 0, OLDPW);
+	memset(&ch, 0, sizeof(ch));
+	memset(&fix, 0, sizeof(fix));
+	fix.user = good;
+	ch.user = evil;
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_USER), VAULT_ERR_INVAL);
+	assert_non_null(strstr(vault_errdetail(f->v), "starts with '-'"));
+	ch.host = host;
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_HOST), VAULT_ERR_INVAL);
+	a = get_acct(f, "srv");
+	assert_string_equal(a->user, "svc");
+	assert_string_equal(a->host, "");
+	/* ... and at add. */
+	free(a->name);
+	a->name = strdup("srv2");
+	free(a->user);
+	a->user = strdup(evil);
+	assert_non_null(a->name);
+	assert_non_null(a->user);
+	assert_int_equal(vault_account_add(f->v, a, P(OLDPW), 0), VAULT_ERR_INVAL);
+	vault_account_free(&a);
+	assert_int_equal(vault_account_get(f->v, "srv2", &a), VAULT_ERR_NOTFOUND);
+
+	/* Planted (as an older version could have stored it): refused at rotation time. */
+	vault_test_unsafe_fields(1);
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_USER), 0);
+	vault_test_unsafe_fields(0);
+	a = get_acct(f, "srv");
+	assert_string_equal(a->user, evil);
+	assert_int_not_equal(vault_account_fields_safe(a, why, sizeof(why)), 0);
+	vault_account_free(&a);
+	f->t->changes = f->t->verifies = 0;
+	assert_int_equal(rotate(f, "srv", NULL, &result, why, sizeof(why)), VAULT_ERR_POLICY);
+	assert_non_null(strstr(vault_errdetail(f->v), "starts with '-'"));
+	assert_non_null(strstr(vault_errdetail(f->v), "vault edit srv"));
+	assert_int_equal(f->t->changes, 0);
+	assert_int_equal(f->t->verifies, 0);
+	a = get_acct(f, "srv");
+	assert_int_equal(a->version, 1);
+	assert_int_equal(a->nversions, 1);
+	vault_account_free(&a);
+	/* A pending rotation is not verified with it either. */
+	assert_int_equal(vault_account_edit(f->v, "srv", &fix, VAULT_EDIT_USER), 0);
+	f->t->unknown = 1;
+	f->t->verify_down = 1;
+	rotate_ok(f, "srv", NULL, VAULT_STILL_PENDING);
+	vault_test_unsafe_fields(1);
+	assert_int_equal(vault_account_edit(f->v, "srv", &ch, VAULT_EDIT_USER), 0);
+	vault_test_unsafe_fields(0);
+	target_reset(f->t, NULL);
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.result[0], VAULT_SKIPPED);
+	assert_int_equal(f->t->verifies, 0);
+	/* Fixing the field lets recovery run. */
+	assert_int_equal(vault_account_edit(f->v, "srv", &fix, VAULT_EDIT_USER), 0);
+	recover(f, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_not_equal(r.result[0], VAULT_SKIPPED);
+	assert_true(f->t->verifies > 0);
 }
 
 /* ---- pending: busy, still pending, recovery ---------------------------- */
@@ -1857,6 +2202,43 @@ write_meta_v1(struct fx *f, const char *name, uint32_t history, int64_t updated)
 	vault_account_free(&row.a);
 }
 
+/* Rewrites an account's format-3 meta (no candidates) as format 2 had it. */
+static void
+write_meta_v2(struct fx *f, const char *name)
+{
+	static const unsigned char zero[4];
+	struct vault_row row;
+	vault_wr pt, ad, ct;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(vault_row_find(f->v, name, &row), 0);
+	assert_int_equal(row.a->ncandidates, 0);
+	vault_wr_init(&pt, 1, 0);
+	vault_wr_init(&ad, 0, 0);
+	vault_wr_init(&ct, 0, 0);
+	assert_int_equal(vault_ad_build(&ad, f->v->id, "account", (uint64_t)row.id, 0, row.hash, VAULT_HASHBYTES), 0);
+	assert_int_equal(sqlite3_prepare_v2(f->v->db, "SELECT meta FROM accounts WHERE id=?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, row.id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(vault_unseal(&pt, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), ad.p,
+			     ad.len, f->v->keys->record), 0);
+	sqlite3_finalize(st);
+	/* Format 3 is format 2 and then u32 ncandidates (0 here). */
+	assert_int_equal(pt.p[0], 3);
+	assert_memory_equal(pt.p + pt.len - 4, zero, 4);
+	pt.p[0] = 2;
+	assert_int_equal(vault_seal(&ct, pt.p, pt.len - 4, ad.p, ad.len, f->v->keys->record), 0);
+	assert_int_equal(sqlite3_prepare_v2(f->v->db, "UPDATE accounts SET meta=? WHERE id=?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, ct.p, (int)ct.len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, row.id);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	vault_wr_free(&pt);
+	vault_wr_free(&ad);
+	vault_wr_free(&ct);
+	vault_account_free(&row.a);
+}
+
 /* The format byte of an account's stored meta. */
 static int
 meta_format(struct fx *f, const char *name)
@@ -1894,7 +2276,7 @@ meta_format1(void **state)
 
 	add_acct(f, "old", VAULT_ROTATE_NONE, 0, 0, OLDPW);
 	assert_int_equal(vault_account_set(f->v, "old", P("Second-Secret-2")), 0);
-	assert_int_equal(meta_format(f, "old"), 2);
+	assert_int_equal(meta_format(f, "old"), 3);
 	a = get_acct(f, "old");
 	updated = a->updated - 5000;
 	vault_account_free(&a);
@@ -1927,13 +2309,13 @@ meta_format1(void **state)
 	assert_secret(f, "old", 1, OLDPW);
 	assert_int_equal(meta_format(f, "old"), 1); /* reading does not rewrite */
 
-	/* Rotation settings can be given to it; it is then written as format 2. */
+	/* Rotation settings can be given to it; it is then written as format 3. */
 	memset(&ch, 0, sizeof(ch));
 	ch.rotate_with = VAULT_ROTATE_COMMAND;
 	ch.rotate_cmd = cmd;
 	ch.max_age = 30;
 	assert_int_equal(vault_account_edit(f->v, "old", &ch, VAULT_EDIT_ROTATE | VAULT_EDIT_MAXAGE), 0);
-	assert_int_equal(meta_format(f, "old"), 2);
+	assert_int_equal(meta_format(f, "old"), 3);
 	a = get_acct(f, "old");
 	assert_int_equal(vault_account_due_at(a), updated + 30 * DAY);
 	assert_int_equal(a->history, 3);
@@ -1945,6 +2327,20 @@ meta_format1(void **state)
 	assert_int_equal(a->rstate, VAULT_RSTATE_OK);
 	vault_account_free(&a);
 	assert_secret(f, "old", 0, f->t->pw);
+
+	/* Format 2 (before candidates): read with none, rewritten as format 3 on a change. */
+	write_meta_v2(f, "old");
+	assert_int_equal(meta_format(f, "old"), 2);
+	fx_close(f);
+	fx_open(f);
+	a = get_acct(f, "old");
+	assert_int_equal(a->version, 3);
+	assert_int_equal(a->ncandidates, 0);
+	assert_int_equal(a->max_age, 30);
+	vault_account_free(&a);
+	assert_int_equal(meta_format(f, "old"), 2);
+	rotate_ok(f, "old", NULL, VAULT_ROTATED);
+	assert_int_equal(meta_format(f, "old"), 3);
 
 	/* Format 1 with a bad history value is damage, not defaults. */
 	write_meta_v1(f, "old", 0, updated);
@@ -1992,8 +2388,10 @@ assert_settled(struct fx *f, const char *name, const char *before, int rstate)
 	assert_int_equal(a->rstate, rstate);
 	assert_int_equal(a->pending, 0);
 	if (strcmp(f->t->pw, before) == 0) {
+		/* A pending version that may have reached the target stays, a candidate. */
 		assert_int_equal(a->version, 1);
-		assert_int_equal(a->nversions, 1);
+		assert_int_equal(a->nversions, 1 + a->ncandidates);
+		assert_true(a->ncandidates == 0 || is_candidate(f, name, 2));
 	} else {
 		assert_int_equal(a->version, 2);
 		assert_int_equal(a->nversions, 2);
@@ -2138,7 +2536,8 @@ crash_matrix(void **state)
 				if (s >= 1)
 					assert_secret(f, name, 2, f->t->pw);
 			}
-			recover(f, &r);
+			/* Pending ones only: earlier rows keep candidates this shared target does not hold. */
+			recover_flags(f, &r, 0);
 			if (was_killed && strcmp(steps[s], "committed") != 0) {
 				assert_int_equal(r.n, 1);
 				assert_string_equal(r.name[0], name);
@@ -2322,7 +2721,7 @@ audit_trails(void **state)
 	assert_trail(f, "ok", "started: version 2 pending (command target)", "changed on the target",
 	    "verified: version 2 logs on", "committed: version 2 is current, version 1 kept in history", NULL);
 	assert_trail(f, "no", "started: version 2 pending (command target)", "target refused: the target said no",
-	    "rolled back: version 2 dropped, version 1 stays current", NULL);
+	    "rolled back: version 1 stays current, version 2 kept as a candidate", NULL);
 	assert_int_equal(vault_audit_walk(f->v, 1, peer_fn, &other), 0);
 	assert_no_passwords(f, NULL);
 }
@@ -2345,7 +2744,11 @@ main(void)
 		T(dry_run),
 		T(crash_after_change_commits),
 		T(unknown_old_logs_on),
-		T(liar_rolls_back),
+		T(liar_keeps_candidate),
+		T(late_target_keeps_candidate),
+		T(candidates_bounded),
+		cmocka_unit_test(field_safe_sets),
+		T(unsafe_fields_refused),
 		T(unknown_no_verifier_reconcile),
 		T(reconcile_recover),
 		T(pending_is_busy),
