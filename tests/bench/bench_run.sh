@@ -181,9 +181,9 @@ agent_pid=$(sed -n "s/^VAULT_AGENT_PID='\{0,1\}\([0-9][0-9]*\)'\{0,1\}; export V
 [[ -n $agent_pid ]] || die "no agent pid in: $out"
 as_caller VAULT_PASSPHRASE_FILE="$pf" "$tmp/bin/vault" unlock </dev/null >/dev/null 2>"$tmp/unlock.err" ||
 	die "vault unlock failed: $(cat "$tmp/unlock.err")"
-as_caller "$tmp/bin/vault" action add "$action" --as "$account" --netonly --deliver stdin --unattended \
+as_caller VAULT_PASSPHRASE_FILE="$pf" "$tmp/bin/vault" action add "$action" --as "$account" --netonly --deliver stdin --unattended \
 	-- "$true_bin" </dev/null >/dev/null 2>"$tmp/action.err" || die "vault action add failed: $(cat "$tmp/action.err")"
-as_caller "$tmp/bin/vault" action add bench-net-check --as "$account" --netonly --deliver stdin --unattended \
+as_caller VAULT_PASSPHRASE_FILE="$pf" "$tmp/bin/vault" action add bench-net-check --as "$account" --netonly --deliver stdin --unattended \
 	-- "$head_bin" -c 200 </dev/null >/dev/null 2>"$tmp/action.err" || die "vault action add failed: $(cat "$tmp/action.err")"
 echo "== caller $caller (uid $(id -u "$caller")), target $target, agent pid $agent_pid" >&2
 

@@ -218,7 +218,8 @@ runner_copy() {
 
 # save_action NAME ARGS...: `vault action add` as a setup step that must work.
 save_action() {
-	run as_runner vault action add "$@"
+	# Saving an action needs proof of a master secret (issue 10).
+	run as_runner env VAULT_PASSPHRASE_FILE="$PF" vault action add "$@"
 	[[ $RC == 0 ]] || bail_out "cannot save action $1: $ERR"
 }
 
@@ -316,7 +317,7 @@ if lcase "a swapped binary is refused with exit 126, naming the action and both 
 	expect_stderr_contains "vault action repin swapped"
 	expect_stdout_not_contains "tmp"
 fi
-expect_exit 0 as_runner vault action repin swapped --yes
+expect_exit 0 as_runner env VAULT_PASSPHRASE_FILE="$PF" vault action repin swapped --yes
 expect_stdout_contains "$ECHO_PIN"
 expect_stdout_contains "$LS_PIN"
 run as_runner vault action show swapped --json
@@ -566,7 +567,7 @@ SELF_PID=$(sed -n 's/^SELF=//p' "$OUT_FILE")
 check "{secret_file} named the program's own descriptor (/proc/$SELF_PID/fd/3)" test "$SECRET_PATH" = "/proc/$SELF_PID/fd/3"
 check "after the run, $SECRET_PATH no longer opens (the memory file is gone)" test ! -e "$SECRET_PATH"
 
-run as_runner vault action add dc-env --as alice --netonly --deliver env:MYPW --unattended -- "$CHECK" env "$SHA" MYPW
+run as_runner env VAULT_PASSPHRASE_FILE="$PF" vault action add dc-env --as alice --netonly --deliver env:MYPW --unattended -- "$CHECK" env "$SHA" MYPW
 check "dc-env saved" test "$RC" = 0
 expect_stderr_contains "exposes the password"
 expect_exit 0 as_runner vault run dc-env
@@ -574,7 +575,7 @@ expect_stdout_contains "MATCH env"
 expect_exit 0 as_runner vault action show dc-env
 expect_stdout_contains "WARNING: env delivery puts the password in MYPW"
 
-run as_runner vault action add dc-argv --as alice --netonly --deliver stdin --allow-argv-secret --unattended -- "$CHECK" argv "$SHA" '{secret}'
+run as_runner env VAULT_PASSPHRASE_FILE="$PF" vault action add dc-argv --as alice --netonly --deliver stdin --allow-argv-secret --unattended -- "$CHECK" argv "$SHA" '{secret}'
 check "dc-argv saved" test "$RC" = 0
 expect_stderr_contains "exposes the password"
 expect_exit 0 as_runner vault run dc-argv
@@ -584,8 +585,8 @@ expect_stdout_contains "WARNING: {secret} puts the password in the command line"
 expect_exit 0 as_runner vault action show dc-stdin
 expect_stdout_not_contains "WARNING"
 # Without the opt-in, {secret} is refused; so is a placeholder for another mode.
-expect_exit 2 as_runner vault action add dc-bad --as alice --netonly --deliver stdin --unattended -- "$CHECK" argv "$SHA" '{secret}'
-expect_exit 2 as_runner vault action add dc-bad --as alice --netonly --deliver stdin --unattended -- "$CHECK" fd "$SHA" '{secret_fd}'
+expect_exit 2 as_runner env VAULT_PASSPHRASE_FILE="$PF" vault action add dc-bad --as alice --netonly --deliver stdin --unattended -- "$CHECK" argv "$SHA" '{secret}'
+expect_exit 2 as_runner env VAULT_PASSPHRASE_FILE="$PF" vault action add dc-bad --as alice --netonly --deliver stdin --unattended -- "$CHECK" fd "$SHA" '{secret_fd}'
 
 # askpass: answered once. The checker asks twice in the same run; then the
 # used token is tried by hand.
