@@ -153,6 +153,22 @@ seen_update(vault *v, uint64_t seq, const unsigned char mac[MACBYTES])
 	state_save(v);
 }
 
+static void head_syslog(const vault *v, uint64_t seq, const unsigned char head[MACBYTES]);
+
+void
+vault_audit_committed(vault *v, int committed)
+{
+	if (v->audit_pend == 0)
+		return;
+	if (committed) {
+		seen_update(v, v->audit_pend, v->audit_pend_mac);
+		head_syslog(v, v->audit_pend, v->audit_pend_head);
+	}
+	v->audit_pend = 0;
+	sodium_memzero(v->audit_pend_mac, sizeof(v->audit_pend_mac));
+	sodium_memzero(v->audit_pend_head, sizeof(v->audit_pend_head));
+}
+
 static const char *
 state_hint(const vault *v)
 {
@@ -491,8 +507,12 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 	if (rc == 0)
 		rc = vault_txn_commit(v);
 	if (rc == 0) {
-		seen_update(v, seq, prev);
-		head_syslog(v, seq, head + 8);
+		/* Inside a caller's transaction: seen once that commits (store.c calls back). */
+		v->audit_pend = seq;
+		memcpy(v->audit_pend_mac, prev, MACBYTES);
+		memcpy(v->audit_pend_head, head + 8, MACBYTES);
+		if (sqlite3_get_autocommit(v->db))
+			vault_audit_committed(v, 1);
 	}
 out:
 	vault_stmt_done(v, st);

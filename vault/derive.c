@@ -266,6 +266,9 @@ vault_kdf_finish(vault *v, vault_kdf *k)
 	v->keys = keys;
 	keys = NULL;
 	v->unlocked_slot = k->slot;
+	/* A rolled-back log is refused at unlock, not served (as store.c's unlock). */
+	if ((rc = vault_audit_fresh(v)) != 0)
+		vault_lock(v);
 out:
 	sodium_free(keys);
 	sodium_memzero(k->master, VAULT_KEYBYTES);

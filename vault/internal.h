@@ -74,6 +74,15 @@ struct vault {
 	/* The newest audit entry this process has seen, and the mac of the one before it (audit.c). */
 	uint64_t audit_seen;
 	unsigned char audit_seen_mac[32];
+	/*
+	 * An entry appended inside a caller's transaction is "seen" only once
+	 * that transaction commits (vault_audit_committed): a rolled-back entry
+	 * (a full disk, a file size limit) must not become a witness that the
+	 * log later "lacks". audit_pend is 0 when nothing waits.
+	 */
+	uint64_t audit_pend;
+	unsigned char audit_pend_mac[32];
+	unsigned char audit_pend_head[32];
 	char *audit_state; /* the state file that outlives us, or NULL */
 	/*
 	 * The vault file as we checked it: a descriptor kept open (never
@@ -204,6 +213,8 @@ int vault_sql_err(vault *v, int rc, const char *what);
 int vault_prepare(vault *v, sqlite3_stmt **st, const char *sql) VAULT_WUR;
 void vault_stmt_done(vault *v, sqlite3_stmt *st);
 int vault_txn_begin(vault *v) VAULT_WUR;
+/* audit.c: the outermost transaction committed (apply) or rolled back (drop) a pending "seen" entry. */
+void vault_audit_committed(vault *v, int committed);
 /* Sets PRAGMA synchronous to FULL or NORMAL outside transactions. */
 int vault_sync(vault *v, int full) VAULT_WUR;
 int vault_txn_begin_sync(vault *v, int full) VAULT_WUR;

@@ -389,6 +389,7 @@ rollback_all(vault *v)
 {
 	if (!sqlite3_get_autocommit(v->db))
 		step_prepared(v, sql_rollback);
+	vault_audit_committed(v, 0);
 }
 
 static int
@@ -437,6 +438,7 @@ int
 vault_txn_commit(vault *v)
 {
 	int nested = v->in_txn || v->txn_depth > 1;
+	int rc;
 
 	if (v->txn_depth > 0)
 		v->txn_depth--;
@@ -445,7 +447,9 @@ vault_txn_commit(vault *v)
 		v->gen++;
 	if (nested)
 		return exec(v, "RELEASE vault_op", "release savepoint");
-	return exec(v, "COMMIT", "commit");
+	rc = exec(v, "COMMIT", "commit");
+	vault_audit_committed(v, rc == 0);
+	return rc;
 }
 
 void
@@ -482,11 +486,15 @@ vault_begin(vault *v)
 int
 vault_commit(vault *v)
 {
+	int rc;
+
 	if (!v->in_txn)
 		return VAULT_ERR_INVAL;
 	v->in_txn = 0;
 	v->gen++;
-	return exec(v, "COMMIT", "commit");
+	rc = exec(v, "COMMIT", "commit");
+	vault_audit_committed(v, rc == 0);
+	return rc;
 }
 
 void
