@@ -309,7 +309,7 @@ fetch_plan(const char *sock, const unsigned char ticket[VAULT_TICKETBYTES])
 	size_t seclen;
 	vault_rd r;
 	char why[600];
-	int fd, pfd, rc;
+	int fd, pfd, rc, mismatch;
 
 	if (lstat(sock, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != getuid())
 		die(EXIT_VAULT, "%s is not a socket owned by you; refusing it", sock);
@@ -325,12 +325,24 @@ fetch_plan(const char *sock, const unsigned char ticket[VAULT_TICKETBYTES])
 		die(rc == VAULT_ERR_NOTFOUND ? EXIT_NOTFOUND : EXIT_NOEXEC, "%s: %s", plan->program,
 		    vault_strerror(rc));
 	close(pfd);
+	mismatch = plan->pinned && sodium_memcmp(pin, plan->pin, VAULT_PINBYTES) != 0;
 	memcpy(req, ticket, VAULT_TICKETBYTES);
 	memcpy(req + VAULT_TICKETBYTES, pin, VAULT_PINBYTES);
 	resp.len = 0;
+	/* Claimed even when the hash differs: the agent refuses and audits it. */
 	rc = vault_agent_call(fd, VAULT_MSG_LAUNCH_CLAIM, req, sizeof(req), &resp);
 	sodium_memzero(req, sizeof(req));
 	close(fd);
+	if (mismatch) {
+		char was[2 * VAULT_PINBYTES + 1], now[2 * VAULT_PINBYTES + 1];
+
+		vault_wr_free(&resp); /* a refusal; never used whatever it says */
+		vault_pin_hex(was, plan->pin);
+		vault_pin_hex(now, pin);
+		die(EXIT_NOEXEC, "action '%s': %s has changed since it was saved (pinned %s, now %s); "
+		    "the password was not released; if that is expected, run 'vault action repin %s'",
+		    plan->action, plan->program, was, now, plan->action);
+	}
 	r = agent_answer(rc, &resp);
 	if (vault_rd_str(&r, &sec, &seclen) != 0 || vault_rd_end(&r) != 0 ||
 	    vault_secret_from(&plan->secret, sec, seclen) != 0)

@@ -656,7 +656,8 @@ cmd_run(int argc, char **argv)
 	vault_wr p, resp;
 	const unsigned char *pl;
 	size_t plen, flen;
-	char **kv = NULL, abs_sock[PATH_MAX], *shown = NULL;
+	char **kv = NULL, abs_sock[PATH_MAX], *shown = NULL, *changed = NULL;
+	char was_hex[2 * VAULT_PINBYTES + 1], now_hex[2 * VAULT_PINBYTES + 1];
 	unsigned char pin[VAULT_PINBYTES];
 	int progfd = -1;
 	size_t nkv = 0, i;
@@ -755,6 +756,20 @@ cmd_run(int argc, char **argv)
 			vault_action_free(&sa);
 			goto out;
 		}
+		if (sa->netonly && sodium_memcmp(pin, sa->pin, VAULT_PINBYTES) != 0) {
+			/*
+			 * Changed since it was saved: still asked, so that the agent
+			 * refuses it and audits the refusal, but this is exit 126
+			 * whatever it answers (a changed binary cannot be executed).
+			 */
+			vault_pin_hex(was_hex, sa->pin);
+			vault_pin_hex(now_hex, pin);
+			if ((changed = strdup(sa->name)) == NULL) {
+				vault_action_free(&sa);
+				ret = EXIT_VAULT;
+				goto out;
+			}
+		}
 		if ((shown = strdup(sa->program)) == NULL) {
 			vault_action_free(&sa);
 			ret = EXIT_VAULT;
@@ -776,6 +791,14 @@ cmd_run(int argc, char **argv)
 		vault_wr_str(&p, pass ? pass->buf : NULL, pass ? pass->len : 0);
 		vault_wr_bytes(&p, pin, VAULT_PINBYTES);
 		vault_secret_free(&pass);
+		if (changed != NULL) {
+			(void)session_call(&s, VAULT_MSG_RUN, &p, &resp); /* audited there; answer unused */
+			ret = run_fail(EXIT_NOEXEC, "action '%s': %s has changed since it was saved (pinned %s, now %s); "
+						     "the password was not released; if that is expected, run "
+						     "'vault action repin %s'",
+			    changed, shown, was_hex, now_hex, changed);
+			goto out;
+		}
 		if ((ret = cli_call(&s, VAULT_MSG_RUN, &p, &resp, "cannot run")) != 0) {
 			ret = run_exit(ret);
 			goto out;
@@ -803,6 +826,7 @@ cmd_run(int argc, char **argv)
 		progfd = -1;
 	}
 	free(shown);
+	free(changed);
 	if (plan->netonly)
 		ret = exec_netonly(plan, abs_sock, progfd, pin);
 	else
@@ -811,6 +835,7 @@ cmd_run(int argc, char **argv)
 	return ret;
 out:
 	free(shown);
+	free(changed);
 	if (progfd >= 0)
 		close(progfd);
 	vault_secret_free(&pass);

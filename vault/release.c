@@ -163,8 +163,8 @@ vault_release(vault *v, const vault_peer *peer, const struct vault_release *r)
 				vault_pin_hex(was, r->pinned);
 				if (r->pin != NULL)
 					vault_pin_hex(now, r->pin);
-				vault_detail(v, "action '%s': %s has changed since it was saved (pinned %.16s..., "
-						"now %.16s...); the password was not released; if that is expected, run "
+				vault_detail(v, "action '%s': %s has changed since it was saved (pinned %s, "
+						"now %s); the password was not released; if that is expected, run "
 						"'vault action repin %s'",
 				    r->action->name, r->action->program, was, now, r->action->name);
 				snprintf(why, sizeof(why), "program hash differs from the pin (pinned %.16s, now %.16s)",

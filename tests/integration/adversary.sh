@@ -105,7 +105,7 @@ expect_exit 0 vault action show vetted
 
 # ---------------------------------------------------------------------------
 CASE="attack: run the swapped binary; a hand-written client lies about the hash"
-expect_exit 5 vault-notty run vetted
+expect_exit 126 vault-notty run vetted
 expect_stderr_contains "has changed since it was saved"
 expect_no_secret "$S_OPS"
 expect_audited "run" "refused: program hash differs from the pin"

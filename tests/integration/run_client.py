@@ -14,7 +14,7 @@ burned. Wire format (vault/vault.h): u32 big-endian length of what follows,
 u8 type, payload; strings are u32-length-prefixed.
 
 Output, one fact per line, never a secret:
-  HELLO ok version=2
+  HELLO ok version=4
   RUN ok netonly=0 argc=N has_ticket=1 secret_len=0 program=...
   RUN error code=C detail=...
   LAUNCH1 error code=13 detail=...        (or "LAUNCH1 ok plan_len=N secret_len=M")
@@ -121,8 +121,9 @@ def parse_plan(p):
 
 
 def run_request(c, action):
-    # RUN: u8 adhoc=0, str action, u32 nkv=0, u8 interactive=0, str confirm="".
-    payload = b"\x00" + s(action.encode()) + struct.pack(">I", 0) + b"\x00" + s(b"")
+    # RUN: u8 adhoc=0, str action, u32 nkv=0, u8 interactive=0, str confirm="",
+    # then the program's hash (32 bytes; zeros: only a network-only run sends one).
+    payload = b"\x00" + s(action.encode()) + struct.pack(">I", 0) + b"\x00" + s(b"") + bytes(32)
     t, p = call(c, MSG_RUN, payload)
     if t == MSG_ERROR:
         print(f"RUN error {error_text(p)}")
