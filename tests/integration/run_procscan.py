@@ -86,6 +86,9 @@ def main(argv):
                     environ_read += 1
                 if secret in data and (pid, where) not in found:
                     found.add((pid, where))
+                    # Read again: the process may have exec'd since comm was
+                    # read (the same pid, a new image: this data is the new one's).
+                    comm = (read(f"/proc/{pid}/comm") or b"?").decode(errors="replace").strip()
                     print(f"FOUND pid={pid} uid={owner(pid)} comm={comm} in={where}", flush=True)
         r += 1
         if r >= rounds and (until is None or os.path.exists(until)
