@@ -400,6 +400,10 @@ expect_stdout_contains "keyslot"
 expect_mode "$D/keyfile" 600
 expect_size "$D/keyfile" 32
 stop_agent "$AGENT_PID"
+# Under ASan the socket's lock file was once still held just after the old
+# agent was gone (cause not found; see the session note): wait until it is free.
+lock_free() { flock -n "$SOCK.lock" true; }
+wait_until 20 lock_free || diag "the socket lock is still held 20 s after the agent stopped"
 expect_exit 0 vault-agent --db "$DB" --unlock-keyfile "$D/keyfile"
 [[ $OUT =~ VAULT_AGENT_PID=\'?([0-9]+)\'?\; ]] && KF_PID=${BASH_REMATCH[1]} && track_agent "$KF_PID"
 expect_exit 0 vault-notty status
