@@ -238,7 +238,13 @@ else
 	check "the newest one last" grep -q "^$hn " <(tail -1 "$D/all.txt")
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$AGENT_PID/status")
 	diag "agent peak RSS after streaming $hn entries: ${hwm} kB"
-	check "the agent never held the log: peak RSS ${hwm} kB < 64 MiB" test "${hwm:-999999}" -lt 65536
+	# ASan keeps freed memory in quarantine (hundreds of MB here): the bound
+	# means something only in a plain build.
+	if ldd "$VAULT_BUILD_ROOT/agent/vault-agent" 2>/dev/null | grep -q libasan; then
+		skip "the agent never held the log (peak RSS ${hwm} kB)" "ASan's quarantine keeps freed memory"
+	else
+		check "the agent never held the log: peak RSS ${hwm} kB < 64 MiB" test "${hwm:-999999}" -lt 65536
+	fi
 	expect_agent_alive "$AGENT_PID" "the agent (pid $AGENT_PID) kept serving"
 	stop_agent "$AGENT_PID"
 fi
