@@ -44,7 +44,7 @@ launch_rundir_open(char *why, size_t whylen)
 		return -1;
 	}
 	/* We are setuid, not setgid: what we make would be in the caller's group. */
-	(void)fchown(fd, 0, 0);
+	if (fchown(fd, 0, 0) != 0) { /* owner and mode are checked with fstat before use */ }
 	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 07777) != 0700) {
 		close(fd);
 		snprintf(why, whylen, "%s is not a directory owned by root with mode 0700; refusing it", LAUNCH_RUNDIR);
@@ -70,7 +70,7 @@ launch_attempt_lock(int dirfd, uid_t target, char *why, size_t whylen)
 
 	snprintf(name, sizeof(name), "attempt.%lu.lock", (unsigned long)target);
 	if ((fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
-		(void)fchown(fd, 0, 0);
+		if (fchown(fd, 0, 0) != 0) { /* owner and mode are checked with fstat before use */ }
 	if (fd < 0 || !launch_file_ok(fd)) {
 		snprintf(why, whylen, "cannot use the lock %s/%s", LAUNCH_RUNDIR, name);
 		if (fd >= 0)
@@ -194,7 +194,7 @@ load_key(int dirfd, unsigned char key[STAMP_KEYBYTES])
 	ssize_t n;
 
 	if ((fd = openat(dirfd, "key", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
-		(void)fchown(fd, 0, 0);
+		if (fchown(fd, 0, 0) != 0) { /* owner and mode are checked with fstat before use */ }
 		randombytes_buf(fresh, sizeof(fresh));
 		n = write(fd, fresh, sizeof(fresh));
 		sodium_memzero(fresh, sizeof(fresh));

@@ -64,7 +64,7 @@ write_audit(vault *v, const vault_peer *peer, const struct vault_release *r, con
 static int
 refuse(vault *v, const vault_peer *peer, const struct vault_release *r, int err, const char *why)
 {
-	char outcome[300], keep[sizeof(v->detail)];
+	char outcome[320], keep[sizeof(v->detail)]; /* "refused: " + a why[300] */
 	int arc;
 
 	/* The audit write may overwrite the detail; the user needs it. */
