@@ -165,7 +165,12 @@ demo_run() {
 	echo "# made local account $DEMO_USER with a random password; only the vault knows it"
 	printf '%s\n' "$pw" | run vault add demo-local --user "$DEMO_USER" --note "throwaway demo account" \
 		--rotate-with local --max-age 30
-	run vault action add whoami --as demo-local --unattended --noprofile -- id -un
+	echo "# saving an action changes what the password may be used for: without the master"
+	echo "# passphrase (malware running as you has none) it is refused and audited"
+	run_expect 5 vault action add whoami --as demo-local --unattended --noprofile -- id -un
+	echo "# with it (a terminal would ask; this demo gives the 0600 file):"
+	VAULT_PASSPHRASE_FILE="$DEMO_DIR/passphrase" run vault action add whoami --as demo-local \
+		--unattended --noprofile -- id -un
 	run vault action show whoami
 	echo "+ vault run whoami"
 	got=$(vault run whoami) || {
