@@ -181,7 +181,10 @@ cp "$OLD/vault.db" "$DB" && rm -f "$DB-wal" "$DB-shm"
 start_agent
 expect_exit 6 vault unlock
 stop_agent "$AGENT_PID"
-# A restore on purpose: remove the state file, as the message says.
+# A restore on purpose: remove the state file, as the message says, once
+# no process of this vault is left to write it again (slow to exit under ASan).
+no_vault_procs() { ! pgrep -f -- "$DB" >/dev/null; }
+wait_until 20 no_vault_procs || diag "processes of $DB still running: $(pgrep -af -- "$DB")"
 rm -f "$STATE"
 start_agent
 expect_exit 0 vault unlock
