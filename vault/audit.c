@@ -162,31 +162,11 @@ vault_audit_committed(vault *v, int committed)
 		return;
 	if (committed) {
 		seen_update(v, v->audit_pend, v->audit_pend_mac);
-		if (v->audit_pend_log)
-			head_syslog(v, v->audit_pend, v->audit_pend_head);
+		head_syslog(v, v->audit_pend, v->audit_pend_head);
 	}
 	v->audit_pend = 0;
 	sodium_memzero(v->audit_pend_mac, sizeof(v->audit_pend_mac));
 	sodium_memzero(v->audit_pend_head, sizeof(v->audit_pend_head));
-}
-
-/*
- * Records what a read showed: at once outside a transaction; inside one,
- * only when it commits (the rows may be our own, not yet committed, and a
- * rollback would leave the memory ahead of the log).
- */
-static void
-seen_note(vault *v, uint64_t seq, const unsigned char mac[MACBYTES])
-{
-	if (sqlite3_get_autocommit(v->db)) {
-		seen_update(v, seq, mac);
-		return;
-	}
-	if (seq > v->audit_pend) {
-		v->audit_pend = seq;
-		memcpy(v->audit_pend_mac, mac, MACBYTES);
-		v->audit_pend_log = 0;
-	}
 }
 
 static const char *
@@ -211,7 +191,7 @@ vault_audit_fresh(vault *v)
 
 		memcpy(keep, v->detail, sizeof(keep));
 		if (last_row(v, &n, mac) == 0 && n > 0 && row_mac(v, n - 1, before) == 0)
-			seen_note(v, n, before);
+			seen_update(v, n, before);
 		memcpy(v->detail, keep, sizeof(keep));
 		return 0;
 	}
@@ -240,7 +220,7 @@ vault_audit_fresh(vault *v)
 	if (n > v->audit_seen) {
 		if ((rc = row_mac(v, n - 1, before)) != 0)
 			return rc;
-		seen_note(v, n, before);
+		seen_update(v, n, before);
 	}
 	return 0;
 }
@@ -531,7 +511,6 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 		v->audit_pend = seq;
 		memcpy(v->audit_pend_mac, prev, MACBYTES);
 		memcpy(v->audit_pend_head, head + 8, MACBYTES);
-		v->audit_pend_log = 1;
 		if (sqlite3_get_autocommit(v->db))
 			vault_audit_committed(v, 1);
 	}

@@ -83,7 +83,6 @@ struct vault {
 	uint64_t audit_pend;
 	unsigned char audit_pend_mac[32];
 	unsigned char audit_pend_head[32];
-	int audit_pend_log; /* the pending entry is one we appended: send its head to syslog */
 	char *audit_state; /* the state file that outlives us, or NULL */
 	/*
 	 * The vault file as we checked it: a descriptor kept open (never
