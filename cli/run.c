@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -26,12 +25,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common.h"
 #include "target.h"
 #include "config.h"
 
-#define EXIT_VAULT 125
-#define EXIT_NOEXEC 126
-#define EXIT_NOTFOUND 127
 
 extern char **environ;
 
@@ -501,20 +498,11 @@ cmd_action(int argc, char **argv)
 	return cli_usage("action: unknown subcommand '%s' (add, list, show, rm, repin)", sub);
 }
 
+/* vault-askpass is beside us, in a build tree too (cli/). */
 static int
 askpass_program(char *out, size_t size)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(out, size, "%s/vault-askpass", dirname(self));
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, size, "%s/vault-askpass", VAULT_BINDIR);
-	return access(out, X_OK) == 0 ? 0 : VAULT_ERR_NOTFOUND;
+	return sibling_program(NULL, "vault-askpass", NULL, out, size) == 0 ? 0 : VAULT_ERR_NOTFOUND;
 }
 
 /* A pipe whose read end lands on descriptor target, holding data. */
