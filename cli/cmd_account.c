@@ -62,8 +62,10 @@ const struct cli_cmd cli_cmd_rm = { "rm", cmd_rm, "rm NAME",
 	    "Remove an account and all its password versions. Through the agent this needs\n"
 	    "proof of a master secret (the passphrase again, or --keyfile PATH)." };
 
+/* The strings point into argv: borrowed, and writable as libvault's vault_account wants them. */
 struct acct_opts {
-	const char *user, *domain, *host, *note, *use;
+	char *user, *domain, *host, *note;
+	const char *use;
 	int generate, replace;
 	uint32_t genlen;
 };
@@ -85,7 +87,7 @@ add_account(int argc, char **argv, vault_account *rotp)
 	unsigned fields = 0;
 	vault_secret *secret = NULL;
 	vault_wr p, resp;
-	const char *name;
+	char *name, empty[] = "";
 	char prompt[300];
 	int c, rc, ret, use = VAULT_USE_ACTIONS;
 
@@ -156,16 +158,17 @@ add_account(int argc, char **argv, vault_account *rotp)
 		}
 	}
 	memset(&acct, 0, sizeof(acct));
-	acct.name = (char *)(uintptr_t)name;
-	acct.user = (char *)(uintptr_t)a.user;
-	acct.domain = (char *)(uintptr_t)(a.domain ? a.domain : "");
-	acct.host = (char *)(uintptr_t)(a.host ? a.host : "");
-	acct.note = (char *)(uintptr_t)(a.note ? a.note : "");
+	/* Borrowed: the request encoder only reads these. */
+	acct.name = name;
+	acct.user = a.user;
+	acct.domain = a.domain ? a.domain : empty;
+	acct.host = a.host ? a.host : empty;
+	acct.note = a.note ? a.note : empty;
 	acct.use = use;
 	acct.rotate_with = rot.rotate_with;
-	acct.rotate_cmd = rot.rotate_cmd ? rot.rotate_cmd : (char *)(uintptr_t)"";
-	acct.verify_cmd = rot.verify_cmd ? rot.verify_cmd : (char *)(uintptr_t)"";
-	acct.last_error = (char *)(uintptr_t)"";
+	acct.rotate_cmd = rot.rotate_cmd ? rot.rotate_cmd : empty;
+	acct.verify_cmd = rot.verify_cmd ? rot.verify_cmd : empty;
+	acct.last_error = empty;
 	acct.max_age = rot.max_age;
 	acct.history = (fields & VAULT_EDIT_HISTORY) ? rot.history : VAULT_HISTORY_DEFAULT;
 	acct.pw_length = (fields & VAULT_EDIT_POLICY) ? rot.pw_length : VAULT_GEN_DEFAULT;
@@ -293,6 +296,7 @@ cmd_edit(int argc, char **argv)
 	struct cli_opts o = { 0 };
 	struct session s;
 	vault_account ch;
+	char empty[] = ""; /* for the fields not given: the request encoder only reads it */
 	vault_wr p, resp;
 	unsigned fields = 0;
 	int c, rc, ret;
@@ -355,11 +359,11 @@ cmd_edit(int argc, char **argv)
 	vault_wr_init(&resp, 1, 0);
 	ch.name = argv[optind];
 	/* The encoding wants every string; the agent uses only the fields named. */
-	ch.user = ch.user ? ch.user : (char *)(uintptr_t)"";
-	ch.domain = ch.domain ? ch.domain : (char *)(uintptr_t)"";
-	ch.host = ch.host ? ch.host : (char *)(uintptr_t)"";
-	ch.note = ch.note ? ch.note : (char *)(uintptr_t)"";
-	ch.last_error = (char *)(uintptr_t)"";
+	ch.user = ch.user ? ch.user : empty;
+	ch.domain = ch.domain ? ch.domain : empty;
+	ch.host = ch.host ? ch.host : empty;
+	ch.note = ch.note ? ch.note : empty;
+	ch.last_error = empty;
 	vault_wr_cstr(&p, argv[optind]);
 	vault_wr_u32(&p, fields);
 	vault_account_encode(&p, &ch);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cmd_run.c - `vault run`, the product's main job: start a program as the stored account with nobody typing a
- * password, and only as the account's policy allows.
+ * cmd_run.c - `vault run`, the product's main job: start a program as
+ * the stored account with nobody typing a password, and only as the
+ * account's policy allows. (Saved actions are made in cmd_action.c.)
  *
  * A local-account run never sees the password here: the agent gives us a
  * launch ticket, and we exec vault-launch (setuid root) in this same

@@ -222,21 +222,21 @@ describe(char *why, size_t whylen, const char *who, int status)
 }
 
 static int
-run_shell(const char *cmd, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
+run_shell(char *cmd, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
     int *status, char *why, size_t whylen)
 {
-	char *argv[] = { (char *)(uintptr_t)"/bin/sh", (char *)(uintptr_t)"-c", (char *)(uintptr_t)cmd, NULL };
+	char sh[] = "/bin/sh", dash_c[] = "-c", *argv[] = { sh, dash_c, cmd, NULL };
 	int timed_out;
 
 	return spawn(argv, a, s1, s2, status, &timed_out, why, whylen);
 }
 
 static int
-run_launch(const char *mode, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
+run_launch(int change, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
     int *status, char *why, size_t whylen)
 {
-	char prog[PATH_MAX], said[512];
-	char *argv[] = { prog, (char *)(uintptr_t)mode, a->user, NULL };
+	char prog[PATH_MAX], said[512], chg[] = "--pam-change", ver[] = "--pam-verify";
+	char *argv[] = { prog, change ? chg : ver, a->user, NULL };
 	int timed_out, rc, ep[2];
 	ssize_t n;
 	size_t got = 0;
@@ -283,7 +283,7 @@ change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault
 	(void)arg;
 	if (a->rotate_with == VAULT_ROTATE_LOCAL) {
 		/* Nothing that never ran can have changed anything. */
-		if ((rc = run_launch("--pam-change", a, oldpw, newpw, &status, why, whylen)) != 0)
+		if ((rc = run_launch(1, a, oldpw, newpw, &status, why, whylen)) != 0)
 			return rc == SPAWN_FAILED ? VAULT_ERR_BADPASS : VAULT_ERR_IO;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			return 0;
@@ -321,7 +321,7 @@ verify(void *arg, const vault_account *a, const vault_secret *pw, char *why, siz
 		if (run_shell(a->verify_cmd, a, pw, NULL, &status, why, whylen) != 0)
 			return VAULT_ERR_IO;
 	} else if (a->rotate_with == VAULT_ROTATE_LOCAL) {
-		if (run_launch("--pam-verify", a, pw, NULL, &status, why, whylen) != 0)
+		if (run_launch(0, a, pw, NULL, &status, why, whylen) != 0)
 			return VAULT_ERR_IO;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_REJECTED)
 			return VAULT_ERR_BADPASS;
