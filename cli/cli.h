@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cli.h - the shared plumbing of the vault command, which the commands
- * (cmd_*.c, listed in cmds.h) use and which never uses a command:
+ * (cmd_*.c, and main.c lists them) use and which never uses a command:
  * a command's description (struct cli_cmd), terminal and passphrase
  * input (tty.c), output and errors (output.c), option parsing (opts.c,
  * rotation.c, runas.c), the session (session.c) and requests (request.c).
