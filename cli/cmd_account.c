@@ -25,42 +25,43 @@ static int cmd_rm(int argc, char **argv);
 static int cmd_set(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_add = { "add", cmd_add,
-	    "add NAME --user USER [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
-	    "           [--use actions|confirm|any] [--generate [LEN]] [--replace]\n"
-	    "           [--rotate-with local|command:CMD] [--verify-with command:CMD]\n"
-	    "           [--max-age DAYS] [--history N] [--password-policy SPEC]",
-	    "Store an account and its password. The password is read from the terminal\n"
-	    "without echo (asked twice), or as one line from standard input when that is\n"
-	    "not a terminal. --generate makes a random one instead (default 24 characters).\n"
-	    "--use sets the release policy: actions (default: only for saved actions),\n"
-	    "confirm (ad-hoc use asks for the master passphrase), any (like /savecred).\n"
-	    "USER: letters, digits and . _ - $, with one \\ (DOMAIN\\user) or one @ (UPN);\n"
-	    "DOMAIN: letters, digits and . _ -; HOST: letters, digits and . _ - : [ ].\n"
-	    "None may start with - or . or hold spaces: they reach commands and templates.\n"
-	    "Rotation: --rotate-with local changes a local Unix account through vault-launch\n"
-	    "and PAM; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
-	    "password on stdin, one per line, and VAULT_ROTATE_USER, _DOMAIN and _HOST set;\n"
-	    "exit 0 means changed. --verify-with command:CMD gets one password on stdin and\n"
-	    "exits 0 if it logs on, 1 if not. --max-age DAYS makes it due for 'vault rotate\n"
-	    "--due' (0: never). --history N keeps N old versions (default 10).\n"
-	    "--password-policy length=24,upper,lower,digit,symbol is the default." };
+	"add NAME --user USER [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
+	"           [--use actions|confirm|any] [--generate [LEN]] [--replace]\n"
+	"           [--rotate-with local|command:CMD] [--verify-with command:CMD]\n"
+	"           [--max-age DAYS] [--history N] [--password-policy SPEC]",
+	"Store an account and its password. The password is read from the terminal\n"
+	"without echo (asked twice), or as one line from standard input when that is\n"
+	"not a terminal. --generate makes a random one instead (default 24 characters).\n"
+	"--use sets the release policy: actions (default: only for saved actions),\n"
+	"confirm (ad-hoc use asks for the master passphrase), any (like /savecred).\n"
+	"USER: letters, digits and . _ - $, with one \\ (DOMAIN\\user) or one @ (UPN);\n"
+	"DOMAIN: letters, digits and . _ -; HOST: letters, digits and . _ - : [ ].\n"
+	"None may start with - or . or hold spaces: they reach commands and templates.\n"
+	"Rotation: --rotate-with local changes a local Unix account through vault-launch\n"
+	"and PAM; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
+	"password on stdin, one per line, and VAULT_ROTATE_USER, _DOMAIN and _HOST set;\n"
+	"exit 0 means changed. --verify-with command:CMD gets one password on stdin and\n"
+	"exits 0 if it logs on, 1 if not. --max-age DAYS makes it due for 'vault rotate\n"
+	"--due' (0: never). --history N keeps N old versions (default 10).\n"
+	"--password-policy length=24,upper,lower,digit,symbol is the default." };
 
 const struct cli_cmd cli_cmd_set = { "set", cmd_set, "set NAME [--generate [LEN]]",
-	    "Store a new password for an existing account. The old one is kept in history." };
+	"Store a new password for an existing account. The old one is kept in history." };
 
-const struct cli_cmd cli_cmd_edit = { "edit", cmd_edit, "edit NAME [--user USER] [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
-			    "            [--use actions|confirm|any] [--rotate-with local|command:CMD|none]\n"
-			    "            [--verify-with command:CMD|none] [--max-age DAYS] [--history N]\n"
-			    "            [--password-policy SPEC]",
-	    "Change an account's details, release policy or rotation settings; never its\n"
-	    "password (see 'set' and 'rotate'). Through the agent, every field but --note\n"
-	    "needs proof of a master secret: the passphrase again (terminal,\n"
-	    "VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH. A new --rotate-with clears a\n"
-	    "failing or parked status." };
+const struct cli_cmd cli_cmd_edit = { "edit", cmd_edit,
+	"edit NAME [--user USER] [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
+	"            [--use actions|confirm|any] [--rotate-with local|command:CMD|none]\n"
+	"            [--verify-with command:CMD|none] [--max-age DAYS] [--history N]\n"
+	"            [--password-policy SPEC]",
+	"Change an account's details, release policy or rotation settings; never its\n"
+	"password (see 'set' and 'rotate'). Through the agent, every field but --note\n"
+	"needs proof of a master secret: the passphrase again (terminal,\n"
+	"VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH. A new --rotate-with clears a\n"
+	"failing or parked status." };
 
 const struct cli_cmd cli_cmd_rm = { "rm", cmd_rm, "rm NAME",
-	    "Remove an account and all its password versions. Through the agent this needs\n"
-	    "proof of a master secret (the passphrase again, or --keyfile PATH)." };
+	"Remove an account and all its password versions. Through the agent this needs\n"
+	"proof of a master secret (the passphrase again, or --keyfile PATH)." };
 
 /* The strings point into argv: borrowed, and writable as libvault's vault_account wants them. */
 struct acct_opts {

@@ -23,15 +23,17 @@ static int cmd_history(int argc, char **argv);
 static int cmd_list(int argc, char **argv);
 static int cmd_show(int argc, char **argv);
 
-const struct cli_cmd cli_cmd_list = { "list", cmd_list, "list [--json]", "List the accounts (never their passwords)." };
+const struct cli_cmd cli_cmd_list = { "list", cmd_list, "list [--json]",
+	"List the accounts (never their passwords)." };
 
-const struct cli_cmd cli_cmd_show = { "show", cmd_show, "show NAME [--json]", "Show one account's details (never its password)." };
+const struct cli_cmd cli_cmd_show = { "show", cmd_show, "show NAME [--json]",
+	"Show one account's details (never its password)." };
 
 const struct cli_cmd cli_cmd_history = { "history", cmd_history, "history NAME [--json]",
-	    "List an account's password versions with their dates (never the passwords)." };
+	"List an account's password versions with their dates (never the passwords)." };
 
 const struct cli_cmd cli_cmd_get = { "get", cmd_get, "get NAME [--version N]",
-	    "Print the account's password (or version N) and a newline to standard output." };
+	"Print the account's password (or version N) and a newline to standard output." };
 
 static void warn_unsafe(const vault_account *a);
 

@@ -22,22 +22,22 @@
 static int cmd_action(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_action = { "action", cmd_action,
-	    "action add NAME --as ACCOUNT [--netonly] [--deliver askpass|stdin|fd:N|file|env:VAR]\n"
-	    "                  [--profile|--noprofile] [--env] [--unattended] [--param NAME=REGEX]...\n"
-	    "                  [--allow-argv-secret] [--replace] -- PROGRAM [ARG...]\n"
-	    "       vault action list [--json] | show NAME [--json] | rm NAME | repin NAME [--yes]",
-	    "Saved actions: the only way a use=actions password is released. PROGRAM is\n"
-	    "resolved and pinned (path and BLAKE2b hash); a changed binary is refused until\n"
-	    "'vault action repin'. Each ARG becomes exactly one argument; it may contain\n"
-	    "{param} for a declared --param (the value must match the whole REGEX), {user},\n"
-	    "{domain}, {host}, {account}, {secret_fd} (fd: delivery), {secret_file} (file:\n"
-	    "delivery) and, with --allow-argv-secret only, {secret}. No shell is involved.\n"
-	    "Without --netonly the program runs as the account's local user, logged on by\n"
-	    "vault-launch; with --netonly it runs as you and gets the password by --deliver.\n"
-	    "An action not marked --unattended runs only from a terminal.\n"
-	    "Through the agent, add, rm and repin need proof of a master secret: the\n"
-	    "passphrase again (terminal, VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH; the\n"
-	    "agent hashes PROGRAM itself, and repin shows both hashes before it asks." };
+	"action add NAME --as ACCOUNT [--netonly] [--deliver askpass|stdin|fd:N|file|env:VAR]\n"
+	"                  [--profile|--noprofile] [--env] [--unattended] [--param NAME=REGEX]...\n"
+	"                  [--allow-argv-secret] [--replace] -- PROGRAM [ARG...]\n"
+	"       vault action list [--json] | show NAME [--json] | rm NAME | repin NAME [--yes]",
+	"Saved actions: the only way a use=actions password is released. PROGRAM is\n"
+	"resolved and pinned (path and BLAKE2b hash); a changed binary is refused until\n"
+	"'vault action repin'. Each ARG becomes exactly one argument; it may contain\n"
+	"{param} for a declared --param (the value must match the whole REGEX), {user},\n"
+	"{domain}, {host}, {account}, {secret_fd} (fd: delivery), {secret_file} (file:\n"
+	"delivery) and, with --allow-argv-secret only, {secret}. No shell is involved.\n"
+	"Without --netonly the program runs as the account's local user, logged on by\n"
+	"vault-launch; with --netonly it runs as you and gets the password by --deliver.\n"
+	"An action not marked --unattended runs only from a terminal.\n"
+	"Through the agent, add, rm and repin need proof of a master secret: the\n"
+	"passphrase again (terminal, VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH; the\n"
+	"agent hashes PROGRAM itself, and repin shows both hashes before it asks." };
 
 static void
 print_action(const vault_action *a, int json)

@@ -22,14 +22,15 @@ static int cmd_status(int argc, char **argv);
 static int cmd_unlock(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_unlock = { "unlock", cmd_unlock, "unlock",
-	    "Unlock the agent (starting one if none runs), asking the passphrase once.\n"
-	    "Later commands use the agent with no prompt until it locks." };
+	"Unlock the agent (starting one if none runs), asking the passphrase once.\n"
+	"Later commands use the agent with no prompt until it locks." };
 
-const struct cli_cmd cli_cmd_lock = { "lock", cmd_lock, "lock", "Make the agent forget the key now. It keeps running, locked." };
+const struct cli_cmd cli_cmd_lock = { "lock", cmd_lock, "lock",
+	"Make the agent forget the key now. It keeps running, locked." };
 
 const struct cli_cmd cli_cmd_status = { "status", cmd_status, "status [--json]",
-	    "Show whether the agent is unlocked, its vault, pid, and the seconds left before\n"
-	    "the idle timeout and the maximum lifetime lock it. Exits 3 when locked." };
+	"Show whether the agent is unlocked, its vault, pid, and the seconds left before\n"
+	"the idle timeout and the maximum lifetime lock it. Exits 3 when locked." };
 
 static int
 cmd_unlock(int argc, char **argv)

@@ -28,16 +28,16 @@ static int cmd_backup(int argc, char **argv);
 static int cmd_restore(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_backup = { "backup", cmd_backup, "backup FILE [--force]",
-	    "Write a consistent, verified copy of the vault to FILE (0600, fsync'd), through\n"
-	    "the agent or directly, while other commands keep working. The copy is checked\n"
-	    "(integrity check, audit chain) before it appears. --force replaces an existing\n"
-	    "FILE. Never copy a vault in use with cp: recent changes may still be in its -wal." };
+	"Write a consistent, verified copy of the vault to FILE (0600, fsync'd), through\n"
+	"the agent or directly, while other commands keep working. The copy is checked\n"
+	"(integrity check, audit chain) before it appears. --force replaces an existing\n"
+	"FILE. Never copy a vault in use with cp: recent changes may still be in its -wal." };
 
 const struct cli_cmd cli_cmd_restore = { "restore", cmd_restore, "restore FILE [--force]",
-	    "Put a backup back. Asks the current master passphrase (or uses --keyfile) and\n"
-	    "refuses a backup that does not open with it, or that fails its check. The vault\n"
-	    "being replaced is kept beside it as VAULT.replaced-TIME; running agents and\n"
-	    "commands see the restored state at once. --force allows a backup of another vault." };
+	"Put a backup back. Asks the current master passphrase (or uses --keyfile) and\n"
+	"refuses a backup that does not open with it, or that fails its check. The vault\n"
+	"being replaced is kept beside it as VAULT.replaced-TIME; running agents and\n"
+	"commands see the restored state at once. --force allows a backup of another vault." };
 
 /* An absolute path with the directory resolved (the agent runs in /); the name itself is not followed. */
 static int

@@ -20,10 +20,11 @@
 
 static int cmd_init(int argc, char **argv);
 
-const struct cli_cmd cli_cmd_init = { "init", cmd_init, "init [--kdf interactive|moderate|sensitive] [--keyfile PATH]",
-	    "Create a new vault protected by a master passphrase (asked twice).\n"
-	    "--kdf sets the Argon2id cost (default moderate). --keyfile PATH also adds\n"
-	    "a keyfile slot, writing a new random keyfile if PATH does not exist." };
+const struct cli_cmd cli_cmd_init = { "init", cmd_init,
+	"init [--kdf interactive|moderate|sensitive] [--keyfile PATH]",
+	"Create a new vault protected by a master passphrase (asked twice).\n"
+	"--kdf sets the Argon2id cost (default moderate). --keyfile PATH also adds\n"
+	"a keyfile slot, writing a new random keyfile if PATH does not exist." };
 
 static int
 cmd_init(int argc, char **argv)

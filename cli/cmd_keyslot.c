@@ -23,26 +23,29 @@ static int cmd_keyslot(int argc, char **argv);
 static int cmd_passwd(int argc, char **argv);
 static int cmd_rekey(int argc, char **argv);
 
-const struct cli_cmd cli_cmd_passwd = { "passwd", cmd_passwd, "passwd [--kdf LEVEL] [--slot ID] [--rekey [--drop-other-slots]]",
-	    "Change the master passphrase. Only the master key is rewrapped; no account\n"
-	    "is re-encrypted, so a copy of the vault made before (or an old keyslot put\n"
-	    "back into it) still opens with the old passphrase. --rekey also makes a new\n"
-	    "master key, as 'vault rekey' does, so the old passphrase opens nothing stored\n"
-	    "from now on." };
+const struct cli_cmd cli_cmd_passwd = { "passwd", cmd_passwd,
+	"passwd [--kdf LEVEL] [--slot ID] [--rekey [--drop-other-slots]]",
+	"Change the master passphrase. Only the master key is rewrapped; no account\n"
+	"is re-encrypted, so a copy of the vault made before (or an old keyslot put\n"
+	"back into it) still opens with the old passphrase. --rekey also makes a new\n"
+	"master key, as 'vault rekey' does, so the old passphrase opens nothing stored\n"
+	"from now on." };
 
-const struct cli_cmd cli_cmd_rekey = { "rekey", cmd_rekey, "rekey [--kdf LEVEL] [--drop-other-slots]",
-	    "Make a new master key and re-encrypt everything under it in one transaction:\n"
-	    "every account and password version, every action, the audit log; the\n"
-	    "passphrase slot the current passphrase opens is re-wrapped (asked even with\n"
-	    "--no-agent). Other keyslots cannot be re-wrapped without their own keys:\n"
-	    "--drop-other-slots removes them (add them again afterwards), else nothing is\n"
-	    "done. An old keyslot, or a copy of the vault made before, then opens nothing\n"
-	    "stored afterwards. Through the agent, the agent holds the new key. A crash\n"
-	    "at any moment leaves the vault under the old key or the new one." };
+const struct cli_cmd cli_cmd_rekey = { "rekey", cmd_rekey,
+	"rekey [--kdf LEVEL] [--drop-other-slots]",
+	"Make a new master key and re-encrypt everything under it in one transaction:\n"
+	"every account and password version, every action, the audit log; the\n"
+	"passphrase slot the current passphrase opens is re-wrapped (asked even with\n"
+	"--no-agent). Other keyslots cannot be re-wrapped without their own keys:\n"
+	"--drop-other-slots removes them (add them again afterwards), else nothing is\n"
+	"done. An old keyslot, or a copy of the vault made before, then opens nothing\n"
+	"stored afterwards. Through the agent, the agent holds the new key. A crash\n"
+	"at any moment leaves the vault under the old key or the new one." };
 
-const struct cli_cmd cli_cmd_keyslot = { "keyslot", cmd_keyslot, "keyslot list|add-passphrase|add-keyfile PATH|rm ID",
-	    "Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
-	    "slot cannot be removed." };
+const struct cli_cmd cli_cmd_keyslot = { "keyslot", cmd_keyslot,
+	"keyslot list|add-passphrase|add-keyfile PATH|rm ID",
+	"Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
+	"slot cannot be removed." };
 
 /*
  * Key management over the agent needs the current passphrase in the

@@ -20,15 +20,16 @@
 
 static int cmd_log(int argc, char **argv);
 
-const struct cli_cmd cli_cmd_log = { "log", cmd_log, "log [--json] [--verify] [--since DATE] [--account NAME] [--action NAME] [--last N]",
-	    "Show the audit log: for each entry who asked (uid, pid, program), what\n"
-	    "(operation, account, action, parameters) and the outcome. --since DATE\n"
-	    "(YYYY-MM-DD[THH:MM[:SS]] UTC, @UNIXTIME, or 30m, 2h, 7d ago), --account and\n"
-	    "--action filter it; --last N shows the newest N that match. The log is read\n"
-	    "page by page, so it can be any size. --verify checks the whole hash chain and\n"
-	    "the head, prints the head's entry number and mac prefix (compare them with\n"
-	    "the authpriv system log) and exits 6 if an entry was edited, reordered or\n"
-	    "deleted, or the log is shorter than one the agent saw." };
+const struct cli_cmd cli_cmd_log = { "log", cmd_log,
+	"log [--json] [--verify] [--since DATE] [--account NAME] [--action NAME] [--last N]",
+	"Show the audit log: for each entry who asked (uid, pid, program), what\n"
+	"(operation, account, action, parameters) and the outcome. --since DATE\n"
+	"(YYYY-MM-DD[THH:MM[:SS]] UTC, @UNIXTIME, or 30m, 2h, 7d ago), --account and\n"
+	"--action filter it; --last N shows the newest N that match. The log is read\n"
+	"page by page, so it can be any size. --verify checks the whole hash chain and\n"
+	"the head, prints the head's entry number and mac prefix (compare them with\n"
+	"the authpriv system log) and exits 6 if an entry was edited, reordered or\n"
+	"deleted, or the log is shorter than one the agent saw." };
 
 /* One entry: who (uid, pid, program), what (operation, account, action) and the outcome. */
 static void

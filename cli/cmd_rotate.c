@@ -26,19 +26,20 @@
 
 static int cmd_rotate(int argc, char **argv);
 
-const struct cli_cmd cli_cmd_rotate = { "rotate", cmd_rotate, "rotate NAME [--length N] [--charset SPEC] [--dry-run]\n"
-				"       vault rotate --due [--dry-run] [--json]\n"
-				"       vault rotate --recover [--json]",
-	    "Change an account's password on its target and in the vault: a new random\n"
-	    "password is written as a pending version first, then changed on the target,\n"
-	    "verified, and only then made current; the old one stays in history. A crash\n"
-	    "at any point is finished by --recover (the agent runs it at unlock): the new\n"
-	    "password is kept if it logs on, else the old one if it does, else both are\n"
-	    "kept and the account is marked NEEDS RECONCILE. --due rotates every account\n"
-	    "past its --max-age (for cron), after recovering, with progress on a terminal\n"
-	    "and a summary; failures back off (15 min, 1 h) and park after 3 attempts.\n"
-	    "--length and --charset (upper,lower,digit,symbol,alnum,all) override the\n"
-	    "account's policy once. Exits 0 when every rotation succeeded, else 1." };
+const struct cli_cmd cli_cmd_rotate = { "rotate", cmd_rotate,
+	"rotate NAME [--length N] [--charset SPEC] [--dry-run]\n"
+	"       vault rotate --due [--dry-run] [--json]\n"
+	"       vault rotate --recover [--json]",
+	"Change an account's password on its target and in the vault: a new random\n"
+	"password is written as a pending version first, then changed on the target,\n"
+	"verified, and only then made current; the old one stays in history. A crash\n"
+	"at any point is finished by --recover (the agent runs it at unlock): the new\n"
+	"password is kept if it logs on, else the old one if it does, else both are\n"
+	"kept and the account is marked NEEDS RECONCILE. --due rotates every account\n"
+	"past its --max-age (for cron), after recovering, with progress on a terminal\n"
+	"and a summary; failures back off (15 min, 1 h) and park after 3 attempts.\n"
+	"--length and --charset (upper,lower,digit,symbol,alnum,all) override the\n"
+	"account's policy once. Exits 0 when every rotation succeeded, else 1." };
 
 struct tally {
 	unsigned n[VAULT_SETTLED + 1];

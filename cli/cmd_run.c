@@ -37,20 +37,20 @@
 static int cmd_run(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_run = { "run", cmd_run,
-	    "run [--no-pty] NAME [PARAM=VALUE]...\n"
-	    "       vault run --as ACCOUNT [--netonly] [--deliver MODE] [--profile|--noprofile] [--env]\n"
-	    "                 [--no-pty] -- PROGRAM [ARG...]",
-	    "Run a saved action, or (with --as) a program ad hoc under the account's use policy:\n"
-	    "use=actions refuses (exit 5), use=confirm asks the master passphrase on the\n"
-	    "terminal, use=any runs. --profile (default) gives the account's login\n"
-	    "environment and home; --noprofile keeps your directory; --env keeps your\n"
-	    "environment less what sudo strips, with a safe PATH. Only TERM, DISPLAY,\n"
-	    "locale and TZ values that hold no path pass otherwise. A program run as a\n"
-	    "local account gets its own pseudo-terminal when you have one (signals,\n"
-	    "^Z and resizes are relayed); --no-pty gives it your terminal instead, for a\n"
-	    "program that needs the real one. Exit status is the program's;\n"
-	    "vault's own failures exit 125 (error), 126 (cannot execute: changed binary,\n"
-	    "logon refused) or 127 (not found); 2 usage, 3 locked, 5 refused by policy." };
+	"run [--no-pty] NAME [PARAM=VALUE]...\n"
+	"       vault run --as ACCOUNT [--netonly] [--deliver MODE] [--profile|--noprofile] [--env]\n"
+	"                 [--no-pty] -- PROGRAM [ARG...]",
+	"Run a saved action, or (with --as) a program ad hoc under the account's use policy:\n"
+	"use=actions refuses (exit 5), use=confirm asks the master passphrase on the\n"
+	"terminal, use=any runs. --profile (default) gives the account's login\n"
+	"environment and home; --noprofile keeps your directory; --env keeps your\n"
+	"environment less what sudo strips, with a safe PATH. Only TERM, DISPLAY,\n"
+	"locale and TZ values that hold no path pass otherwise. A program run as a\n"
+	"local account gets its own pseudo-terminal when you have one (signals,\n"
+	"^Z and resizes are relayed); --no-pty gives it your terminal instead, for a\n"
+	"program that needs the real one. Exit status is the program's;\n"
+	"vault's own failures exit 125 (error), 126 (cannot execute: changed binary,\n"
+	"logon refused) or 127 (not found); 2 usage, 3 locked, 5 refused by policy." };
 
 extern char **environ;
 

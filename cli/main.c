@@ -28,7 +28,8 @@
 
 static int cmd_help(int argc, char **argv);
 
-static const struct cli_cmd cli_cmd_help = { "help", cmd_help, "help [COMMAND]", "Show help for vault or one of its commands." };
+static const struct cli_cmd cli_cmd_help = { "help", cmd_help, "help [COMMAND]",
+	"Show help for vault or one of its commands." };
 
 /* The order of `vault help`. */
 static const struct cli_cmd *const cmds[] = {
@@ -72,13 +73,15 @@ main_usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: vault COMMAND [OPTIONS]\n\n"
-		   "vault keeps the passwords of privileged accounts in an encrypted file\n"
-		   "and releases them only as its policy allows.\n\nCommands:\n");
+	fprintf(f,
+	    "usage: vault COMMAND [OPTIONS]\n\n"
+	    "vault keeps the passwords of privileged accounts in an encrypted file\n"
+	    "and releases them only as its policy allows.\n\nCommands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i]->usage);
-	fprintf(f, "\nRun 'vault COMMAND --help' for details. Exit codes: 0 ok, 1 error, 2 usage,\n"
-		   "3 locked or wrong passphrase, 4 not found, 5 refused by policy, 6 damaged vault.\n");
+	fprintf(f,
+	    "\nRun 'vault COMMAND --help' for details. Exit codes: 0 ok, 1 error, 2 usage,\n"
+	    "3 locked or wrong passphrase, 4 not found, 5 refused by policy, 6 damaged vault.\n");
 }
 
 static int

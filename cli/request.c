@@ -61,13 +61,19 @@ cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *res
 		 * An agent (or rotation worker) that died mid-request is no
 		 * locked vault (exit 3): the outcome is unknown, exit 1.
 		 */
-		if (rc == VAULT_ERR_NOAGENT && (type == VAULT_MSG_ROTATE || type == VAULT_MSG_RECOVER))
-			return cli_fail(VAULT_ERR_IO, "%s: the agent's rotation worker stopped before it "
-			    "answered; a rotation may be pending: run 'vault rotate --recover'", what);
+		if (rc == VAULT_ERR_NOAGENT &&
+		    (type == VAULT_MSG_ROTATE || type == VAULT_MSG_RECOVER))
+			return cli_fail(VAULT_ERR_IO,
+			    "%s: the agent's rotation worker stopped before it "
+			    "answered; a rotation may be pending: run 'vault rotate --recover'",
+			    what);
 		if (rc == VAULT_ERR_NOAGENT)
-			return cli_fail(VAULT_ERR_IO, "%s: the agent stopped before it answered%s", what,
-			    is_write(type) ? "; the change may or may not have been made: check with "
-					     "'vault list', 'vault show' or 'vault keyslot list'" : "");
+			return cli_fail(VAULT_ERR_IO, "%s: the agent stopped before it answered%s",
+			    what,
+			    is_write(type) ?
+				"; the change may or may not have been made: check with "
+				"'vault list', 'vault show' or 'vault keyslot list'" :
+				"");
 		return cli_fail(rc, "%s: %s", what, vault_strerror(rc));
 	}
 	while (vault_frame_get(resp->p + off, resp->len - off, &t, &pl, &plen, &flen) == 1) {

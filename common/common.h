@@ -31,7 +31,8 @@
  * else in the installed bindir. Writes the path to out (size bytes) and
  * returns 0 if it is executable, else -1 (out holds the last guess).
  */
-int sibling_program(const char *env, const char *name, const char *builddir, char *out, size_t size);
+int
+sibling_program(const char *env, const char *name, const char *builddir, char *out, size_t size);
 
 /*
  * Writes all n bytes of p to fd, retrying on EINTR and short writes.
