@@ -49,8 +49,7 @@ race: runs two copies of CMD released at the same instant (both block on
 one pipe until the parent closes it), stdout and stderr to OUTDIR/a1.out,
 a1.err, a2.out, a2.err; prints RACE<TAB>exit1<TAB>exit2 (-N: signal N).
 
-Standard library only. Wire format (vault/vault.h): u32 big-endian length
-of type+payload | u8 type | payload; strings are u32-length-prefixed.
+Standard library and vault_wire.py (the wire format, vault/vault.h) only.
 """
 import errno
 import json
@@ -62,11 +61,12 @@ import sys
 import threading
 import time
 
-HELLO, STATUS, ADD, SET, LIST, GET, RUN = 1, 2, 10, 11, 12, 15, 35
-OK, ERROR, ITEM = 100, 101, 102
-PROTO_VERSION = 4
-FRAME_MAX = 64 * 1024
-TICKETBYTES = PINBYTES = 32
+import vault_wire
+from vault_wire import ADD, ERROR, GET, HELLO, ITEM, LIST, OK, PINBYTES, PROTO_VERSION, RUN, SET, STATUS
+from vault_wire import TICKETBYTES
+from vault_wire import frame, u8, u32, u64
+from vault_wire import sstr as s
+
 TIMEOUT = float(os.environ.get("LOAD_TIMEOUT", "30"))
 RECONNECT = int(os.environ.get("LOAD_RECONNECT", "50"))
 ADD_RING = int(os.environ.get("LOAD_ADD_RING", "8"))
@@ -78,24 +78,6 @@ class Broken(Exception):
 
 class AgentError(Exception):
     """The agent answered ERROR."""
-
-
-def u8(v):
-    return struct.pack(">B", v)
-
-
-def u32(v):
-    return struct.pack(">I", v)
-
-
-def u64(v):
-    return struct.pack(">Q", v)
-
-
-def s(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return u32(len(b)) + b
 
 
 class Reader:
@@ -137,32 +119,21 @@ def connect(path, timeout=TIMEOUT):
     return c
 
 
-def recv_exact(c, n):
-    buf = b""
-    while len(buf) < n:
-        try:
-            chunk = c.recv(n - len(buf))
-        except ConnectionResetError:
-            raise Broken("connection reset") from None
-        except socket.timeout:
-            raise Broken(f"no answer in {c.gettimeout():.0f} s") from None
-        if not chunk:
-            raise Broken(f"EOF after {len(buf)} of {n} bytes")
-        buf += chunk
-    return buf
-
-
 def recv_frame(c):
-    (n,) = struct.unpack(">I", recv_exact(c, 4))
-    if n < 1 or n > FRAME_MAX:
-        raise Broken(f"the agent sent a frame of length {n}")
-    body = recv_exact(c, n)
-    return body[0], body[1:]
+    """vault_wire.recv_frame, its failures as Broken."""
+    try:
+        return vault_wire.recv_frame(c)
+    except vault_wire.Closed as e:
+        raise Broken(f"connection {e}") from None
+    except socket.timeout:
+        raise Broken(f"no answer in {c.gettimeout():.0f} s") from None
+    except ValueError as e:
+        raise Broken(str(e)) from None
 
 
 def send(c, mtype, payload=b""):
     try:
-        c.sendall(struct.pack(">IB", 1 + len(payload), mtype) + payload)
+        c.sendall(frame(mtype, payload))
     except (BrokenPipeError, ConnectionResetError) as e:
         raise Broken(f"send: {e}") from None
 
