@@ -4,6 +4,7 @@
  * a vault in one, raw SQLite on the file. See fixture.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "fixture.h"
@@ -146,4 +148,21 @@ fx_sql_blob_flip(const char *path, const char *table, const char *col, const cha
 	free(b);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	return (size_t)n;
+}
+
+void
+fx_file_hash(const char *path, unsigned char out[32])
+{
+	crypto_generichash_state st;
+	unsigned char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(crypto_generichash_init(&st, NULL, 0, 32), 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		assert_int_equal(crypto_generichash_update(&st, buf, (size_t)n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(crypto_generichash_final(&st, out, 32), 0);
+	close(fd);
 }

@@ -11,6 +11,7 @@
  *   plain SQLite on a closed vault file, as an
  *   attacker with the file (or a bad disk) would      fx_sql_exec, fx_sql_int,
  *                                                     fx_sql_blob_flip
+ *   a hash of a whole file (to show nothing wrote it)  fx_file_hash
  *
  * Each program keeps its own struct fx (what its tests need) and builds it
  * from these. The fx_sql_* helpers fail the running cmocka test on any
@@ -62,5 +63,8 @@ int fx_sql_int(const char *path, const char *sql);
  */
 size_t fx_sql_blob_flip(const char *path, const char *table, const char *col, const char *where,
     size_t byte, int bit);
+
+/* BLAKE2b-256 of the whole file at path. */
+void fx_file_hash(const char *path, unsigned char out[32]);
 
 #endif

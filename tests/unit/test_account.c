@@ -88,24 +88,6 @@ fx_reopen(struct fx *f)
 	fx_open(f);
 }
 
-/* A hash of the whole file, to show that refusing damage wrote nothing. */
-static void
-file_hash(const char *path, unsigned char out[32])
-{
-	crypto_generichash_state st;
-	unsigned char buf[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(crypto_generichash_init(&st, NULL, 0, 32), 0);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		assert_int_equal(crypto_generichash_update(&st, buf, (size_t)n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(crypto_generichash_final(&st, out, 32), 0);
-	close(fd);
-}
-
 static vault_account
 mk_acct(const char *name, const char *user)
 {
@@ -509,7 +491,7 @@ tamper_meta_bitflip(void **state)
 		size_t n = 0;
 
 		fx_sql_blob_flip(f->path, "accounts", "meta", "id=1", where[i], (int)i % 8);
-		file_hash(f->path, before);
+		fx_file_hash(f->path, before);
 		fx_open(f);
 		expect_corrupt(f->v, vault_account_get(f->v, "alpha", &got), "account row 1");
 		assert_null(got);
@@ -525,7 +507,7 @@ tamper_meta_bitflip(void **state)
 		assert_secret(f->v, "beta", 0, "beta-pw-1");
 		fx_close(f);
 		/* Refusing wrote nothing: no edit, no removal. */
-		file_hash(f->path, after);
+		fx_file_hash(f->path, after);
 		assert_memory_equal(before, after, 32);
 		fx_sql_blob_flip(f->path, "accounts", "meta", "id=1", where[i], (int)i % 8); /* undo */
 		fx_open(f);

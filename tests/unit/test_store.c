@@ -88,24 +88,6 @@ fx_file(const struct fx *f, char *buf, size_t size, const char *name)
 	return buf;
 }
 
-/* BLAKE2b of a file's bytes, to prove that it was not written to. */
-static void
-file_hash(const char *path, unsigned char out[32])
-{
-	crypto_generichash_state st;
-	unsigned char buf[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(crypto_generichash_init(&st, NULL, 0, 32), 0);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		assert_int_equal(crypto_generichash_update(&st, buf, (size_t)n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(crypto_generichash_final(&st, out, 32), 0);
-	close(fd);
-}
-
 static off_t
 file_size(const char *path)
 {
@@ -315,11 +297,11 @@ create_exists(void **state)
 
 	/* An ordinary file. */
 	write_file(f->path, "precious data", 13, 0600);
-	file_hash(f->path, before);
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_create(&v, f->path, VAULT_KDF_INTERACTIVE, P(PASS)),
 	    VAULT_ERR_EXISTS);
 	assert_null(v);
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, 32);
 	assert_int_equal(file_size(f->path), 13);
 	assert_true(strlen(vault_open_errdetail()) > 0);
@@ -329,10 +311,10 @@ create_exists(void **state)
 	v = make_vault(other);
 	add_account(v, "keep", "me");
 	vault_close(&v);
-	file_hash(other, before);
+	fx_file_hash(other, before);
 	assert_int_equal(vault_create(&v, other, VAULT_KDF_INTERACTIVE, P("another")),
 	    VAULT_ERR_EXISTS);
-	file_hash(other, after);
+	fx_file_hash(other, after);
 	assert_memory_equal(before, after, 32);
 
 	/* A dangling symlink: not followed, nothing created at its target. */
@@ -362,14 +344,14 @@ expect_open_fails(const char *path, int want)
 	vault *v = NULL;
 	int rc;
 
-	file_hash(path, before);
+	fx_file_hash(path, before);
 	rc = vault_open(&v, path);
 	if (rc != want)
 		fail_msg("vault_open(%s): got %d (%s), want %d; detail: %s", path, rc,
 		    vault_strerror(rc), want, vault_open_errdetail());
 	assert_null(v);
 	assert_true(strlen(vault_open_errdetail()) > 0);
-	file_hash(path, after);
+	fx_file_hash(path, after);
 	/* MUST: nothing is written to a file that is not ours. */
 	assert_memory_equal(before, after, 32);
 }
@@ -483,12 +465,12 @@ open_newer(void **state)
 	fx_sql_exec(f->path, sql);
 	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), newer);
 
-	file_hash(f->path, before);
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
 	assert_null(v);
 	assert_int_equal(vault_open_found_version(), newer);
 	assert_non_null(strstr(vault_open_errdetail(), "schema version"));
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, 32);
 	/* Nothing left behind in a WAL either. */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
@@ -497,10 +479,10 @@ open_newer(void **state)
 
 	/* Much newer, too. */
 	fx_sql_exec(f->path, "PRAGMA user_version=1000000");
-	file_hash(f->path, before);
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
 	assert_int_equal(vault_open_found_version(), 1000000);
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, 32);
 
 	/* Back at our version it opens, and its data is there. */
@@ -540,16 +522,16 @@ open_newer_with_wal(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_true(file_size(wal) > 0);
 
-	file_hash(f->path, before);
-	file_hash(wal, wbefore);
+	fx_file_hash(f->path, before);
+	fx_file_hash(wal, wbefore);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
 		assert_null(v);
 		assert_int_equal(vault_open_found_version(), newer);
-		file_hash(f->path, after);
+		fx_file_hash(f->path, after);
 		assert_memory_equal(before, after, 32);
 		assert_true(file_size(wal) > 0);
-		file_hash(wal, wafter);
+		fx_file_hash(wal, wafter);
 		assert_memory_equal(wbefore, wafter, 32);
 	}
 }
@@ -807,9 +789,9 @@ slot_keyfile(void **state)
 	assert_int_equal(st.st_size, VAULT_KEYFILEBYTES);
 
 	/* create=1 over an existing file: refused, file untouched. */
-	file_hash(kf, before);
+	fx_file_hash(kf, before);
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, NULL), VAULT_ERR_EXISTS);
-	file_hash(kf, after);
+	fx_file_hash(kf, after);
 	assert_memory_equal(before, after, 32);
 	assert_int_equal(slot_count(v), 2);
 	vault_close(&v);
@@ -1488,11 +1470,11 @@ open_odd_files(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_int_equal(chmod(f->path, 0600), 0);
 	assert_int_equal(sql_int(f->path, "PRAGMA page_size"), 65536);
-	file_hash(f->path, before);
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NOTVAULT);
 	assert_null(v);
 	assert_non_null(strstr(vault_open_errdetail(), "not a vault"));
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, sizeof(before));
 
 	/* A file name longer than NAME_MAX: the open's own error, for create and open. */
