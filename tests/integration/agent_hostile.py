@@ -44,7 +44,8 @@ import time
 
 from vault_wire import DUE, ERR_PROTO, ERR_VERSION, ERROR, FRAME_MAX, GET, HELLO, OK, PROTO_VERSION
 from vault_wire import RECOVER, ROTATE, STATUS, UNLOCK
-from vault_wire import Closed, frame, recv_frame, sstr, u8, u32
+from vault_wire import connect as vault_connect
+from vault_wire import Closed, frame, recv_frame, send_quiet, sstr, u8, u32
 
 CLOSE_WITHIN = float(os.environ.get("HOSTILE_CLOSE_WITHIN", "1.0"))
 ANSWER_WITHIN = float(os.environ.get("HOSTILE_ANSWER_WITHIN", "5.0"))
@@ -67,19 +68,12 @@ def get_payload(name, version=0, interactive=0, confirm=b""):
 
 
 def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(ANSWER_WITHIN)
-    s.connect(path)
-    return s
+    return vault_connect(path, ANSWER_WITHIN)
 
 
 def send(s, data):
     """Sends; the agent may already have closed: that is not our failure."""
-    try:
-        s.sendall(data)
-        return True
-    except (BrokenPipeError, ConnectionResetError):
-        return False
+    return send_quiet(s, data)
 
 
 def parse_error(payload):

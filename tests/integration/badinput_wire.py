@@ -26,7 +26,8 @@ import sys
 import time
 
 from vault_wire import ERR_PROTO, ERR_VERSION, ERROR, FRAME_MAX, GET, HELLO, OK, PROTO_VERSION
-from vault_wire import Closed, frame, recv_frame, sstr, u32
+from vault_wire import connect as vault_connect
+from vault_wire import Closed, frame, recv_frame, send_quiet, sstr, u32
 
 CLOSE_WITHIN = 2.0
 ANSWER_WITHIN = 5.0
@@ -37,17 +38,12 @@ def get_payload(name):
 
 
 def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(ANSWER_WITHIN)
-    s.connect(path)
-    return s
+    return vault_connect(path, ANSWER_WITHIN)
 
 
 def send(s, data):
-    try:
-        s.sendall(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass
+    """Sends; the agent may already have closed: that is not our failure."""
+    return send_quiet(s, data)
 
 
 def until_closed(s):

@@ -56,14 +56,12 @@ import json
 import hashlib
 import os
 import socket
-import struct
 import sys
 import threading
 import time
 
 import vault_wire
-from vault_wire import ADD, ERROR, GET, HELLO, ITEM, LIST, OK, PINBYTES, PROTO_VERSION, RUN, SET, STATUS
-from vault_wire import TICKETBYTES
+from vault_wire import ADD, ERROR, GET, HELLO, ITEM, LIST, OK, PROTO_VERSION, RUN, SET, STATUS
 from vault_wire import frame, u8, u32, u64
 from vault_wire import sstr as s
 
@@ -80,43 +78,24 @@ class AgentError(Exception):
     """The agent answered ERROR."""
 
 
-class Reader:
-    def __init__(self, data):
-        self.d, self.i = data, 0
+class Reader(vault_wire.Reader):
+    """vault_wire.Reader, its failures as Broken."""
 
     def take(self, n):
-        if self.i + n > len(self.d):
-            raise Broken("short payload")
-        v = self.d[self.i:self.i + n]
-        self.i += n
-        return v
-
-    def u8(self):
-        return self.take(1)[0]
-
-    def u32(self):
-        return struct.unpack(">I", self.take(4))[0]
-
-    def u64(self):
-        return struct.unpack(">Q", self.take(8))[0]
-
-    def str(self):
-        return self.take(self.u32())
+        try:
+            return super().take(n)
+        except ValueError as e:
+            raise Broken(str(e)) from None
 
     def end(self):
-        if self.i != len(self.d):
-            raise Broken(f"{len(self.d) - self.i} trailing bytes")
+        try:
+            super().end()
+        except ValueError as e:
+            raise Broken(str(e)) from None
 
 
 def connect(path, timeout=TIMEOUT):
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(timeout)
-    try:
-        c.connect(path)
-    except BaseException:
-        c.close()
-        raise
-    return c
+    return vault_wire.connect(path, timeout)
 
 
 def recv_frame(c):
@@ -188,19 +167,7 @@ def req_list(c, account):
 
 
 def parse_plan(p):
-    """vault_plan_encode() order (vault/action.c), as run_client.py reads it."""
-    r = Reader(p)
-    plan = {"netonly": r.u8(), "action": r.str(), "account": r.str(), "user": r.str(),
-            "domain": r.str(), "host": r.str(), "deliver": r.u8(), "deliver_fd": r.u32(),
-            "deliver_env": r.str(), "profile": r.u8(), "keep_env": r.u8(), "program": r.str(),
-            "pinned": r.u8(), "pin": r.take(PINBYTES)}
-    argc = r.u32()
-    plan["argv"] = [r.str() for _ in range(argc)]
-    plan["has_ticket"] = r.u8()
-    plan["ticket"] = r.take(TICKETBYTES)
-    plan["secret"] = r.str()
-    r.end()
-    return plan
+    return vault_wire.parse_plan(p, Reader)
 
 
 with open("/bin/true", "rb") as _f:

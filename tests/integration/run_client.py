@@ -24,24 +24,21 @@ Exit 0 when the exchange could be made, 1 when the agent misbehaved at the
 protocol level, 2 on a usage error. Standard library and vault_wire.py only.
 """
 import os
-import socket
 import struct
 import sys
 
+import vault_wire
 from vault_wire import ERROR as MSG_ERROR
 from vault_wire import HELLO as MSG_HELLO
 from vault_wire import LAUNCH as MSG_LAUNCH
 from vault_wire import OK as MSG_OK
-from vault_wire import PINBYTES, PROTO_VERSION, TICKETBYTES, Reader, error_text, frame, recv_frame
+from vault_wire import PROTO_VERSION, error_text, frame, recv_frame
 from vault_wire import RUN as MSG_RUN
 from vault_wire import sstr as s
 
 
 def connect(path):
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(10.0)
-    c.connect(path)
-    return c
+    return vault_wire.connect(path, 10.0)
 
 
 def call(c, mtype, payload=b""):
@@ -59,18 +56,9 @@ def hello(c):
 
 
 def parse_plan(p):
-    """vault_plan_encode() order (vault/action.c)."""
-    r = Reader(p)
-    plan = {"netonly": r.u8(), "action": r.str(), "account": r.str(), "user": r.str(),
-            "domain": r.str(), "host": r.str(), "deliver": r.u8(), "deliver_fd": r.u32(),
-            "deliver_env": r.str(), "profile": r.u8(), "keep_env": r.u8(), "program": r.str(),
-            "pinned": r.u8(), "pin": r.take(PINBYTES)}
-    argc = r.u32()
-    plan["argv"] = [r.str() for _ in range(argc)]
-    plan["has_ticket"] = r.u8()
-    plan["ticket"] = r.take(TICKETBYTES)
-    plan["secret_len"] = len(r.str())
-    r.end()
+    """vault_wire.parse_plan, keeping only the password's length."""
+    plan = vault_wire.parse_plan(p)
+    plan["secret_len"] = len(plan.pop("secret"))
     return plan
 
 

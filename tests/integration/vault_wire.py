@@ -132,6 +132,45 @@ class Reader:
             raise ValueError(f"{len(self.d) - self.i} trailing bytes")
 
 
+def parse_plan(p, reader=Reader):
+    """A RUN answer's plan, in vault_plan_encode() order (vault/action.c),
+    as a dict; "secret" is the password (empty for a local-account run)."""
+    r = reader(p)
+    plan = {"netonly": r.u8(), "action": r.str(), "account": r.str(), "user": r.str(),
+            "domain": r.str(), "host": r.str(), "deliver": r.u8(), "deliver_fd": r.u32(),
+            "deliver_env": r.str(), "profile": r.u8(), "keep_env": r.u8(), "program": r.str(),
+            "pinned": r.u8(), "pin": r.take(PINBYTES)}
+    argc = r.u32()
+    plan["argv"] = [r.str() for _ in range(argc)]
+    plan["has_ticket"] = r.u8()
+    plan["ticket"] = r.take(TICKETBYTES)
+    plan["secret"] = r.str()
+    r.end()
+    return plan
+
+
+def connect(path, timeout=None):
+    """A connected AF_UNIX stream socket with this timeout (None: none)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def send_quiet(s, data):
+    """Sends; False when the agent had already closed (not the client's
+    failure in a test that expects the close)."""
+    try:
+        s.sendall(data)
+        return True
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+
+
 def error_text(p):
     """An ERROR payload as "code=N detail=..."."""
     r = Reader(p)
