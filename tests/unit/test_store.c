@@ -109,22 +109,6 @@ write_file(const char *path, const void *p, size_t n, mode_t mode)
 	assert_int_equal(close(fd), 0);
 }
 
-static int
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int v;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	return v;
-}
-
 /* Creates a vault with passphrase PASS and returns it unlocked. */
 static vault *
 make_vault(const char *path)
@@ -194,8 +178,8 @@ create_open_unlock(void **state)
 	/* The file is private, and a SQLite database with our ids in it. */
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(sql_int(f->path, "PRAGMA application_id"), 0x5641554c);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), vault_schema_known());
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA application_id"), 0x5641554c);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), vault_schema_known());
 
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_non_null(v);
@@ -463,7 +447,7 @@ open_newer(void **state)
 	vault_close(&v);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", newer);
 	fx_sql_exec(f->path, sql);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), newer);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), newer);
 
 	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
@@ -475,7 +459,7 @@ open_newer(void **state)
 	/* Nothing left behind in a WAL either. */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_true(access(wal, F_OK) != 0 || file_size(wal) == 0);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), newer);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), newer);
 
 	/* Much newer, too. */
 	fx_sql_exec(f->path, "PRAGMA user_version=1000000");
@@ -961,7 +945,7 @@ slot_rm_last_in_bulk(void **state)
 	assert_int_equal(vault_commit(v), 0);
 	vault_close(&v);
 
-	left = sql_int(f->path, "SELECT count(*) FROM keyslots");
+	left = fx_sql_int(f->path, "SELECT count(*) FROM keyslots");
 	KNOWN_BUG(left == 0,
 	    "vault_slot_rm() inside vault_begin() removes the last slot (vault/store.c)");
 	assert_int_equal(left, 1);
@@ -1170,8 +1154,8 @@ migrate_older(void **state)
 	assert_int_equal(vault_action_list(v, &acts, &n), 0);
 	assert_int_equal(n, 0);
 	vault_close(&v);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), known);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='actions'"), 1);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), known);
+	assert_int_equal(fx_sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='actions'"), 1);
 
 	/* Version 1: neither the audit log nor actions. */
 	fx_sql_exec(f->path, "DROP TABLE actions; DROP TABLE audit; DELETE FROM vault_meta WHERE key != 'id';"
@@ -1181,7 +1165,7 @@ migrate_older(void **state)
 	assert_secret(v, "kept", "kept-pw");
 	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
 	vault_close(&v);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), known);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), known);
 
 	/* Says it is version 2, but the actions table is there: 003 fails, and rolls back. */
 	fx_sql_exec(f->path, "PRAGMA user_version=2");
@@ -1189,7 +1173,7 @@ migrate_older(void **state)
 	assert_null(v);
 	if (strstr(vault_open_errdetail(), "actions") == NULL)
 		fail_msg("detail: %s", vault_open_errdetail());
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), 2);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", known);
 	fx_sql_exec(f->path, sql);
 	assert_int_equal(vault_open(&v, f->path), 0);
@@ -1469,7 +1453,7 @@ open_odd_files(void **state)
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_int_equal(chmod(f->path, 0600), 0);
-	assert_int_equal(sql_int(f->path, "PRAGMA page_size"), 65536);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA page_size"), 65536);
 	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NOTVAULT);
 	assert_null(v);
