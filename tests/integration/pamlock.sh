@@ -28,11 +28,12 @@ export VAULT_SOURCE_ROOT
 
 HOLDER_PIDS=()
 pamlock_cleanup() {
-	local pid
+	local rc=$? pid
 	for pid in "${HOLDER_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	return "$rc" # the script's status, for lib_cleanup
 }
 trap 'pamlock_cleanup; lib_cleanup' EXIT
 
