@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: ISC
 #
 # test.sh - one command that builds vault and runs every test: installs the
-# Debian packages that are missing (scripts/deps.sh), runs the whole meson
-# test suite in build-test/, then again in build-asan/ under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then the fuzz step when
-# there is one. CI runs exactly this (.ci/run).
+# Debian packages that are missing (scripts/deps.sh), runs the meson test
+# suite in build-test/ (every test, the soak tests of suite 'slow' at full
+# length), then again in build-asan/ under AddressSanitizer +
+# UndefinedBehaviorSanitizer (every test but those of suite 'slow', which
+# run there as their '_short' twins: suite 'short'), then the fuzz step
+# (scripts/fuzz.sh, two targets at a time). CI runs exactly this (.ci/run).
 #
 # Every step runs even when an earlier one failed, so one run shows every
-# failure; the exit status is non-zero if any step failed. The last line
-# counts the meson tests: "tests: N passed, N failed, N skipped".
+# failure; the exit status is non-zero if any step failed. The last two
+# lines: the time of each step, and the meson tests counted:
+# "tests: N passed, N failed, N skipped".
 set -euo pipefail
 
 usage() {
@@ -17,16 +20,26 @@ usage() {
 usage: scripts/test.sh [--quick] [-h|--help]
 
 Installs what is missing (Debian packages, via apt-get when root), then:
-  1. build-test/: meson setup + meson test --print-errorlogs (every test)
+  1. build-test/: meson setup + meson test --print-errorlogs --no-suite short:
+     every test; the soak tests (suite 'slow': load, crash) at full length
   2. build-asan/: the same under AddressSanitizer + UndefinedBehaviorSanitizer
-     (-Db_sanitize=address,undefined, debug, leak checking on)
+     (-Db_sanitize=address,undefined, debug, leak checking on), with
+     --no-suite slow: the soak tests run as their short twins (suite 'short':
+     load_short, crash_short; same checks, fewer seconds and trials)
   3. fuzz: scripts/fuzz.sh, when it exists, for FUZZ_SECONDS (default 60)
+     per target, FUZZ_JOBS (default 2) targets at a time
 
   --quick     run step 1 only: skip the sanitizer build and the fuzz step
   -h, --help  this help
 
-Existing build directories are reused (reconfigured, or wiped when they
-cannot be). Exits non-zero if any step fails.
+Existing build directories are reused (set up once, reconfigured only when
+their options differ, wiped when that fails). The summary gives each step's
+time. Exits non-zero if any step fails.
+
+The same selections by hand:
+  meson test -C build-test --no-suite short    (plain: slow ones at full length)
+  meson test -C build-asan --no-suite slow     (sanitizers: short twins)
+  meson test -C build-test --suite slow        (only the soak tests)
 USAGE
 }
 
@@ -52,6 +65,7 @@ cd "$ROOT"
 . scripts/deps.sh
 
 failed=()
+times=() # "step Ns", in order, for the summary
 start=$SECONDS
 
 step() {
@@ -59,41 +73,59 @@ step() {
 }
 
 # configure DIR OPTION... - makes DIR a meson build with these options:
-# set up if new (or left half-made by a failed first setup), reconfigured
-# if it exists (which applies the options), wiped and set up afresh if
-# reconfiguring fails (say, another meson version made it).
+# set up if new (or left half-made by a failed first setup), left as it is
+# when it was set up with exactly these options (the next ninja rebuilds
+# only what changed), reconfigured otherwise (which applies the options),
+# wiped and set up afresh if reconfiguring fails (say, another meson
+# version made it).
 configure() {
-	local dir=$1
+	local dir=$1 want
 	shift
+	want="$(meson --version) $*"
 	if [[ -f $dir/meson-private/coredata.dat ]]; then
-		meson setup --reconfigure "$dir" "$@" && return 0
+		if [[ -f $dir/.test-sh-options && $(cat "$dir/.test-sh-options") == "$want" ]]; then
+			echo "test.sh: reusing $dir (same options)"
+			return 0
+		fi
+		if meson setup --reconfigure "$dir" "$@"; then
+			printf '%s\n' "$want" >"$dir/.test-sh-options" || true
+			return 0
+		fi
 		echo "test.sh: cannot reconfigure $dir; wiping it" >&2
-		meson setup --wipe "$dir" "$@"
+		meson setup --wipe "$dir" "$@" || return 1
 	else
-		meson setup "$dir" "$@"
+		meson setup "$dir" "$@" || return 1
 	fi
+	# Only a note for the next run: without it, that run reconfigures.
+	printf '%s\n' "$want" >"$dir/.test-sh-options" || true
 }
 
-# suite NAME DIR OPTION... - configures DIR, builds it, runs all its tests.
-# Records NAME in failed[] if any part fails.
+# suite NAME DIR 'MESON-TEST-ARGS' OPTION... - configures DIR, builds it,
+# runs its tests with MESON-TEST-ARGS (split on spaces). Records NAME in
+# failed[] if any part fails, and its time in times[].
 suite() {
 	local name=$1 dir=$2 t0=$SECONDS
-	shift 2
+	local -a test_args
+	read -r -a test_args <<<"$3"
+	shift 3
 
 	step "$name: configure $dir"
 	if ! configure "$dir" "$@"; then
 		failed+=("$name (meson setup)")
+		times+=("$name $((SECONDS - t0))s")
 		return
 	fi
 	step "$name: build"
 	if ! ninja -C "$dir"; then
 		failed+=("$name (build)")
+		times+=("$name $((SECONDS - t0))s")
 		return
 	fi
-	step "$name: meson test -C $dir --print-errorlogs"
-	if ! meson test -C "$dir" --print-errorlogs; then
+	step "$name: meson test -C $dir --print-errorlogs ${test_args[*]}"
+	if ! meson test -C "$dir" --print-errorlogs "${test_args[@]}"; then
 		failed+=("$name (tests)")
 	fi
+	times+=("$name $((SECONDS - t0))s")
 	echo "---- $name: $((SECONDS - t0))s"
 }
 
@@ -123,14 +155,16 @@ PY
 
 # ---------------------------------------------------------------- install
 step "dependencies"
+t0=$SECONDS
 deps_ensure || exit 1
+times+=("deps $((SECONDS - t0))s")
 
-# ------------------------------------------- 1. the whole suite, plain build
+# -------------------------- 1. the whole suite, plain build, soak tests in full
 dirs=(build-test)
 rm -f build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
-suite "tests" build-test -Dtests=true -Dtest_hooks=true
+suite "tests" build-test "--no-suite short" -Dtests=true -Dtest_hooks=true
 
-# -------------------------------------------- 2. the whole suite, ASan+UBSan
+# ----------------- 2. the whole suite, ASan+UBSan, soak tests as short twins
 if ((quick)); then
 	step "asan+ubsan: skipped (--quick)"
 else
@@ -138,26 +172,28 @@ else
 	# Any sanitizer report fails the test that triggered it; leaks too.
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	suite "asan+ubsan" build-asan -Dtests=true -Dtest_hooks=true -Db_sanitize=address,undefined \
+	suite "asan+ubsan" build-asan "--no-suite slow" -Dtests=true -Dtest_hooks=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debug
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
 # ---------------------------------------------------------- 3. FUZZ HOOK
-# The fuzz issue adds scripts/fuzz.sh (executable); it runs here for
-# FUZZ_SECONDS (default 60) and must exit non-zero on a crash.
+# scripts/fuzz.sh runs every target for FUZZ_SECONDS (default 60), FUZZ_JOBS
+# (default 2) at a time, and exits non-zero on a crash.
 if ((quick)); then
 	step "fuzz: skipped (--quick)"
 elif [[ -x scripts/fuzz.sh ]]; then
-	export FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
-	step "fuzz: scripts/fuzz.sh (FUZZ_SECONDS=$FUZZ_SECONDS)"
+	export FUZZ_SECONDS="${FUZZ_SECONDS:-60}" FUZZ_JOBS="${FUZZ_JOBS:-2}"
+	step "fuzz: scripts/fuzz.sh (FUZZ_SECONDS=$FUZZ_SECONDS, FUZZ_JOBS=$FUZZ_JOBS)"
+	t0=$SECONDS
 	scripts/fuzz.sh || failed+=("fuzz")
+	times+=("fuzz $((SECONDS - t0))s")
 else
 	step "fuzz: no scripts/fuzz.sh yet"
 fi
 
 # ---------------------------------------------------------------- summary
-step "summary ($((SECONDS - start))s)"
+step "summary ($((SECONDS - start))s: $(IFS=,; echo "${times[*]}" | sed 's/,/, /g'))"
 if ((${#failed[@]})); then
 	printf 'FAILED: %s\n' "${failed[@]}"
 else

@@ -664,12 +664,12 @@ vault_audit_rows_check(vault *v)
 	sqlite3_stmt *st = NULL;
 	unsigned char mac[MACBYTES], want[VAULT_ROWS_MACBYTES];
 	uint64_t n;
-	int rc, src, two = 0;
+	int rc, src, two = 0, own;
 
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
-	if (sqlite3_exec(v->db, "SAVEPOINT vault_rows", NULL, NULL, NULL) != SQLITE_OK)
-		return vault_sql_err(v, sqlite3_errcode(v->db), "read the rows");
+	if ((rc = vault_read_begin(v, &own)) != 0)
+		return rc;
 	if ((rc = last_row(v, &n, mac)) != 0 || (rc = check_head(v, n, mac)) != 0 ||
 	    (rc = vault_prepare(v, &st, "SELECT value FROM vault_meta WHERE key='audit_head'")) != 0)
 		goto out;
@@ -684,7 +684,7 @@ vault_audit_rows_check(vault *v)
 	if (rc == 0 && two)
 		rc = vault_rows_verify(v, n, mac, want);
 out:
-	(void)sqlite3_exec(v->db, "RELEASE vault_rows", NULL, NULL, NULL);
+	vault_read_end(v, own);
 	v->rows_bad = rc == VAULT_ERR_CORRUPT;
 	return rc;
 }

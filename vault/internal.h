@@ -87,7 +87,7 @@ struct vault {
 	int audit_state_fd; /* open on it once written (-1 until then): rewritten in place */
 	uint32_t audit_state_gen; /* the generation of the slot we wrote last */
 	/*
-	 * The rows' digest D (rows.c), kept by TEMP triggers while valid;
+	 * The rows' digest D (rows.c), kept by SQLite's pre-update hook while valid;
 	 * rows_txn_* is D when the outermost transaction began; rows_dirty:
 	 * a row changed since the head was last written; rows_bad: another
 	 * process's commit did not match its head (refused until it does).
@@ -224,6 +224,9 @@ int vault_sql_err(vault *v, int rc, const char *what);
 int vault_prepare(vault *v, sqlite3_stmt **st, const char *sql) VAULT_WUR;
 void vault_stmt_done(vault *v, sqlite3_stmt *st);
 int vault_txn_begin(vault *v) VAULT_WUR;
+/* A read snapshot outside transactions (*own: one was begun, end it with vault_read_end). */
+int vault_read_begin(vault *v, int *own) VAULT_WUR;
+void vault_read_end(vault *v, int own);
 /* rows.c: the rows bound to the audit head (see there). */
 #define VAULT_ROWS_MACBYTES 32U
 enum { VAULT_ROWS_BEGIN, VAULT_ROWS_ROLLBACK, VAULT_ROWS_PARTIAL };

@@ -23,16 +23,19 @@
  * older head with it, changes D or breaks the chain (audit.c); rolling the
  * whole file back is the rewind memory's job (audit.c, vault_audit_fresh).
  *
- * D is kept up to date in memory by TEMP triggers, which live only in this
- * connection (never in the file; SQLITE_DBCONFIG_ENABLE_TRIGGER off still
- * runs them and no trigger in the file), calling a SQLITE_DIRECTONLY
- * function that nothing in the file can call. Every write of ours is in a
+ * D is kept up to date in memory by SQLite's pre-update hook, a callback
+ * of this connection that sees the old and new values of every row
+ * written (foreign-key cascades included); nothing in the file can reach
+ * or change it, and it costs no parsing. Every write of ours is in a
  * transaction; at its commit store.c has audit.c rewrite the head when a
  * row changed (vault_audit_reseal). A rollback restores D; where that is
  * not exact (a savepoint), D is recomputed from the rows before it is next
  * used. It is checked in full (recomputed and compared) at unlock, by
  * `vault log --verify`, and by an agent when another process committed.
  */
+/* Debian's libsqlite3 is built with it; meson.build refuses a SQLite without it. */
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+
 #include <string.h>
 
 #include "config.h"
@@ -42,64 +45,34 @@
 
 enum { T_ACCOUNTS = 1, T_SECRETS, T_ACTIONS, T_KEYSLOTS, T_META };
 
-/* One trigger per table and event; OLD and NEW rows go through vault_row(). */
-static const char sql_triggers[] =
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_a_i AFTER INSERT ON main.accounts BEGIN "
-    "SELECT vault_row(1, NEW.id, NEW.name_hash, NEW.meta); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_a_d AFTER DELETE ON main.accounts BEGIN "
-    "SELECT vault_row(1, OLD.id, OLD.name_hash, OLD.meta); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_a_u AFTER UPDATE ON main.accounts BEGIN "
-    "SELECT vault_row(1, OLD.id, OLD.name_hash, OLD.meta), vault_row(1, NEW.id, NEW.name_hash, NEW.meta); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_s_i AFTER INSERT ON main.secrets BEGIN "
-    "SELECT vault_row(2, NEW.account_id, NEW.version, NEW.blob); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_s_d AFTER DELETE ON main.secrets BEGIN "
-    "SELECT vault_row(2, OLD.account_id, OLD.version, OLD.blob); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_s_u AFTER UPDATE ON main.secrets BEGIN "
-    "SELECT vault_row(2, OLD.account_id, OLD.version, OLD.blob), "
-    "vault_row(2, NEW.account_id, NEW.version, NEW.blob); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_c_i AFTER INSERT ON main.actions BEGIN "
-    "SELECT vault_row(3, NEW.id, NEW.name_hash, NEW.body); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_c_d AFTER DELETE ON main.actions BEGIN "
-    "SELECT vault_row(3, OLD.id, OLD.name_hash, OLD.body); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_c_u AFTER UPDATE ON main.actions BEGIN "
-    "SELECT vault_row(3, OLD.id, OLD.name_hash, OLD.body), vault_row(3, NEW.id, NEW.name_hash, NEW.body); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_k_i AFTER INSERT ON main.keyslots BEGIN "
-    "SELECT vault_row(4, NEW.id, NEW.slot); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_k_d AFTER DELETE ON main.keyslots BEGIN "
-    "SELECT vault_row(4, OLD.id, OLD.slot); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_k_u AFTER UPDATE ON main.keyslots BEGIN "
-    "SELECT vault_row(4, OLD.id, OLD.slot), vault_row(4, NEW.id, NEW.slot); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_m_i AFTER INSERT ON main.vault_meta "
-    "WHEN NEW.key <> 'audit_head' BEGIN SELECT vault_row(5, NEW.key, NEW.value); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_m_d AFTER DELETE ON main.vault_meta "
-    "WHEN OLD.key <> 'audit_head' BEGIN SELECT vault_row(5, OLD.key, OLD.value); END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_m_u AFTER UPDATE ON main.vault_meta "
-    "WHEN OLD.key <> 'audit_head' OR NEW.key <> 'audit_head' BEGIN "
-    "SELECT vault_row(5, OLD.key, OLD.value), vault_row(5, NEW.key, NEW.value); END;";
-
-/* The same rows, read whole: table tag first, then the columns vault_row() gets. */
-static const char *const sql_scan[] = {
-	"SELECT 1, id, name_hash, meta FROM accounts",
-	"SELECT 2, account_id, version, blob FROM secrets",
-	"SELECT 3, id, name_hash, body FROM actions",
-	"SELECT 4, id, slot FROM keyslots",
-	"SELECT 5, key, value FROM vault_meta WHERE key <> 'audit_head'",
-};
+/*
+ * The same rows, read whole, in one statement (one prepare: unlock pays
+ * for it): the table's tag first, then the table's columns in order; the
+ * two-column tables are padded with a NULL that is not hashed.
+ */
+static const char sql_scan[] =
+    "SELECT 1, id, name_hash, meta FROM accounts UNION ALL "
+    "SELECT 2, account_id, version, blob FROM secrets UNION ALL "
+    "SELECT 3, id, name_hash, body FROM actions UNION ALL "
+    "SELECT 4, id, slot, NULL FROM keyslots UNION ALL "
+    "SELECT 5, key, value, NULL FROM vault_meta WHERE key <> 'audit_head'";
 
 /*
- * One row's term: every value typed and length-prefixed, so no two rows
- * (or tables) can encode alike.
+ * One row's term: the table's tag, then every value typed and
+ * length-prefixed, so no two rows (or tables) can encode alike.
  */
 static int
-row_term(const struct vault_keys *k, sqlite3_value **val, int n, unsigned char out[DBYTES])
+row_term(const struct vault_keys *k, int tag, sqlite3_value **val, int n, unsigned char out[DBYTES])
 {
 	static const char label[] = "vault-row-v1";
 	crypto_generichash_state st;
 	unsigned char hdr[9];
 	int i, j;
 
+	hdr[0] = (unsigned char)tag;
 	if (crypto_generichash_init(&st, k->audit, VAULT_KEYBYTES, DBYTES) != 0 ||
-	    crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)) != 0)
+	    crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)) != 0 ||
+	    crypto_generichash_update(&st, hdr, 1) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		int type = sqlite3_value_type(val[i]);
@@ -112,6 +85,8 @@ row_term(const struct vault_keys *k, sqlite3_value **val, int n, unsigned char o
 		} else if (type == SQLITE_BLOB || type == SQLITE_TEXT) {
 			p = type == SQLITE_BLOB ? sqlite3_value_blob(val[i]) : sqlite3_value_text(val[i]);
 			len = (uint64_t)sqlite3_value_bytes(val[i]);
+			if (p == NULL && len > 0)
+				return -1; /* out of memory converting it */
 		}
 		for (j = 0; j < 8; j++)
 			hdr[1 + j] = (unsigned char)(len >> (56 - 8 * j));
@@ -131,38 +106,78 @@ xor_into(unsigned char *d, const unsigned char *t)
 		d[i] ^= t[i];
 }
 
-/* vault_row(table, columns...): a row went into or out of the table. */
-static void
-fn_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The tables whose rows are bound, by name, as their tag (0: not bound). */
+static int
+table_tag(const char *db, const char *name)
 {
-	vault *v = sqlite3_user_data(ctx);
-	unsigned char t[DBYTES];
+	static const char *const names[] = { "accounts", "secrets", "actions", "keyslots", "vault_meta" };
+	size_t i;
 
+	if (db == NULL || name == NULL || strcmp(db, "main") != 0)
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i + T_ACCOUNTS;
+	return 0;
+}
+
+/* XORs one side (old or new) of a written row into D; -1 if it cannot. */
+static int
+row_side(vault *v, sqlite3 *db, int tag, int new_side)
+{
+	sqlite3_value *val[3];
+	unsigned char t[DBYTES];
+	int i, n = sqlite3_preupdate_count(db);
+
+	if (n != (tag >= T_KEYSLOTS ? 2 : 3))
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((new_side ? sqlite3_preupdate_new(db, i, &val[i]) : sqlite3_preupdate_old(db, i, &val[i])) !=
+		    SQLITE_OK)
+			return -1;
+	/* vault_meta's audit_head is the binding itself, not a bound row. */
+	if (tag == T_META && sqlite3_value_type(val[0]) == SQLITE_TEXT && sqlite3_value_text(val[0]) != NULL &&
+	    strcmp((const char *)sqlite3_value_text(val[0]), "audit_head") == 0)
+		return 0;
+	if (row_term(v->keys, tag, val, n, t) != 0)
+		return -1;
+	xor_into(v->rows_sum, t);
+	sodium_memzero(t, sizeof(t));
+	return 0;
+}
+
+/* SQLite's pre-update hook: a row of a bound table is about to change. */
+static void
+on_write(void *arg, sqlite3 *db, int op, const char *zdb, const char *table, sqlite3_int64 k1, sqlite3_int64 k2)
+{
+	vault *v = arg;
+	int tag = table_tag(zdb, table);
+
+	(void)k1;
+	(void)k2;
+	if (tag == 0)
+		return;
 	v->rows_dirty = 1;
 #ifdef VAULT_TEST_HOOKS
 	/* Test builds: every write of ours is in a transaction, so its commit reseals the head. */
-	if (sqlite3_get_autocommit(v->db))
+	if (sqlite3_get_autocommit(db))
 		v->rows_unsealed = 1;
 #endif
-	if (v->keys == NULL || !v->rows_valid || argc < 1 || row_term(v->keys, argv, argc, t) != 0) {
-		v->rows_valid = 0; /* recomputed from the rows before it is next used */
-		return;
-	}
-	xor_into(v->rows_sum, t);
-	sodium_memzero(t, sizeof(t));
+	if (v->keys == NULL || !v->rows_valid)
+		goto invalid;
+	if ((op == SQLITE_DELETE || op == SQLITE_UPDATE) && row_side(v, db, tag, 0) != 0)
+		goto invalid;
+	if ((op == SQLITE_INSERT || op == SQLITE_UPDATE) && row_side(v, db, tag, 1) != 0)
+		goto invalid;
+	return;
+invalid:
+	v->rows_valid = 0; /* recomputed from the rows before it is next used */
 }
 
 int
 vault_rows_attach(vault *v)
 {
-	int rc;
-
-	rc = sqlite3_create_function_v2(v->db, "vault_row", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, v, fn_row,
-	    NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(v->db, sql_triggers, NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return vault_sql_err(v, rc, "watch the rows");
+	(void)sqlite3_preupdate_hook(v->db, on_write, v);
 	v->rows_valid = 0;
 	v->rows_dirty = 0;
 	return 0;
@@ -204,30 +219,27 @@ static int
 rows_scan(vault *v, unsigned char d[DBYTES])
 {
 	sqlite3_stmt *st = NULL;
-	sqlite3_value *val[4];
+	sqlite3_value *val[3];
 	unsigned char t[DBYTES];
-	size_t q;
-	int rc = 0, src, i, n;
+	int rc = 0, src, i, n, tag;
 
 	memset(d, 0, DBYTES);
-	for (q = 0; q < sizeof(sql_scan) / sizeof(sql_scan[0]) && rc == 0; q++) {
-		if ((rc = vault_prepare(v, &st, sql_scan[q])) != 0)
+	if ((rc = vault_prepare(v, &st, sql_scan)) != 0)
+		return rc;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		tag = sqlite3_column_int(st, 0);
+		n = tag >= T_KEYSLOTS ? 2 : 3;
+		for (i = 0; i < n; i++)
+			val[i] = sqlite3_column_value(st, i + 1);
+		if (row_term(v->keys, tag, val, n, t) != 0) {
+			rc = VAULT_ERR_NOMEM;
 			break;
-		n = sqlite3_column_count(st); /* the table's tag first, as vault_row() gets it */
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			for (i = 0; i < n; i++)
-				val[i] = sqlite3_column_value(st, i);
-			if (row_term(v->keys, val, n, t) != 0) {
-				rc = VAULT_ERR_IO;
-				break;
-			}
-			xor_into(d, t);
 		}
-		if (rc == 0 && src != SQLITE_DONE)
-			rc = vault_sql_err(v, src, "read the rows");
-		vault_stmt_done(v, st);
-		st = NULL;
+		xor_into(d, t);
 	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = vault_sql_err(v, src, "read the rows");
+	vault_stmt_done(v, st);
 	sodium_memzero(t, sizeof(t));
 	return rc;
 }
@@ -281,7 +293,7 @@ vault_rows_head(vault *v, uint64_t n, const unsigned char last[32], unsigned cha
 	}
 #ifdef VAULT_TEST_HOOKS
 	if (v->rows_dirty && rows_selfcheck) {
-		/* Test builds: what the triggers kept must be what the rows say. */
+		/* Test builds: what the hook kept must be what the rows say. */
 		unsigned char full[DBYTES];
 
 		if ((rc = rows_scan(v, full)) != 0)
@@ -292,7 +304,7 @@ vault_rows_head(vault *v, uint64_t n, const unsigned char last[32], unsigned cha
 		}
 		if (sodium_memcmp(full, v->rows_sum, DBYTES) != 0) {
 			vault_detail(v, "internal error: the row digest kept in memory is not the rows' "
-					"(a write that no trigger saw)");
+					"(a write the pre-update hook did not see)");
 			return VAULT_ERR_IO;
 		}
 	}

@@ -422,6 +422,49 @@ commit_outer(vault *v)
  * all-or-nothing wherever it runs, and an audit record can commit
  * together with the change it records.
  */
+/*
+ * A read snapshot outside any transaction (rows.c's check reads the head
+ * and every row as of one moment). Both statements are prepared before
+ * the BEGIN, so running out of memory cannot leave it open; *own is 0
+ * inside a transaction already, where there is nothing to begin or end.
+ */
+int
+vault_read_begin(vault *v, int *own)
+{
+	sqlite3_stmt *b = NULL, *c = NULL;
+	int rc;
+
+	*own = 0;
+	if (!sqlite3_get_autocommit(v->db))
+		return 0;
+	if ((rc = vault_prepare(v, &c, "COMMIT")) != 0)
+		return rc;
+	vault_stmt_done(v, c);
+	if ((rc = vault_prepare(v, &b, "BEGIN")) != 0)
+		return rc;
+	rc = sqlite3_step(b);
+	vault_stmt_done(v, b);
+	if (rc != SQLITE_DONE)
+		return vault_sql_err(v, rc, "begin reading");
+	*own = 1;
+	return 0;
+}
+
+void
+vault_read_end(vault *v, int own)
+{
+	sqlite3_stmt *c = NULL;
+
+	if (!own)
+		return;
+	if (vault_prepare(v, &c, "COMMIT") == 0) {
+		(void)sqlite3_step(c);
+		vault_stmt_done(v, c);
+	}
+	if (!sqlite3_get_autocommit(v->db))
+		step_prepared(v, sql_rollback);
+}
+
 int
 vault_txn_begin_sync(vault *v, int full)
 {
@@ -614,7 +657,7 @@ db_settings(vault *v)
 		vault_detail(v, "cannot configure the SQLite connection");
 		return VAULT_ERR_IO;
 	}
-	if ((rc = data_version(v, &v->data_version)) != 0)
+	if ((rc = data_version(v, &v->data_version)) != 0 || (rc = vault_rows_attach(v)) != 0)
 		return rc;
 	/*
 	 * Prepared after the pragmas above, which expire every statement:
@@ -677,9 +720,9 @@ vault_scrub(vault *v)
 }
 
 /*
- * Applies migrations after `from`, in one transaction. Before the rows are
- * watched (rows.c): a migration that rewrites rows must also write the
- * audit head again, or the next check calls the rows put back.
+ * Applies migrations after `from`, in one transaction (raw SQL, not
+ * vault_txn_*: a migration that rewrites rows must also write the audit
+ * head again, or the next check calls the rows put back; rows.c).
  */
 static int
 migrate(vault *v, int from)
@@ -872,6 +915,7 @@ db_close(vault *v)
 	if (v->db != NULL)
 		(void)sqlite3_close_v2(v->db);
 	v->db = NULL;
+	v->rows_valid = 0; /* its pre-update hook went with it */
 }
 
 int
@@ -912,7 +956,7 @@ vault_open(vault **out, const char *path)
 	 */
 	if ((rc = db_open(v, 0)) != 0 || (rc = check_header(v, path, &uv)) != 0)
 		goto out;
-	if ((rc = db_settings(v)) != 0 || (rc = migrate(v, uv)) != 0 || (rc = vault_rows_attach(v)) != 0)
+	if ((rc = db_settings(v)) != 0 || (rc = migrate(v, uv)) != 0)
 		goto out;
 	*out = v;
 	v = NULL;
@@ -1038,8 +1082,6 @@ vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, 
 	for (int i = 0; i < vault_migrations_count && rc == 0; i++)
 		rc = exec(v, vault_migrations[i].sql, vault_migrations[i].name);
 	if (rc == 0)
-		rc = vault_rows_attach(v); /* the tables exist now; the first audit entry binds these rows */
-	if (rc == 0)
 		rc = exec(v, sql, "set application id");
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", vault_migrations_count);
 	if (rc == 0)
@@ -1150,7 +1192,7 @@ vault_reconnect(vault *v)
 				"in its place", v->path);
 		return VAULT_ERR_REPLACED;
 	}
-	if ((rc = db_open(v, 0)) != 0 || (rc = db_settings(v)) != 0 || (rc = vault_rows_attach(v)) != 0) {
+	if ((rc = db_open(v, 0)) != 0 || (rc = db_settings(v)) != 0) {
 		db_close(v);
 		held_release(v->fd);
 		v->fd = -1;

@@ -614,7 +614,7 @@ void vault_test_unsafe_fields(int allow);
 void vault_test_rows_unchecked(int skip);
 /*
  * Test builds only: on (the default), every head written after a row
- * changed first checks the digest the triggers kept against the rows.
+ * changed first checks the digest the hook kept against the rows.
  */
 void vault_test_rows_selfcheck(int on);
 /* Test builds only: shift vault's clock by offset seconds. */

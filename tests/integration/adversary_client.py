@@ -10,8 +10,7 @@ adversary.sh runs it as the agent's owner, with no terminal and no
 passphrase, to show that what the kernel or the vault knows decides, not
 what a client says: a RUN whose program hash is not the pin gets no
 password, and an askpass token presented from outside the run's process
-tree gets nothing. Wire format (vault/vault.h): u32 big-endian length of
-what follows, u8 type, payload; strings are u32-length-prefixed.
+tree gets nothing. The wire format is vault_wire.py's (vault/vault.h).
 
 Output, one line, never a secret:
   RUN ok plan_len=N              (the agent released; the test fails on this)
@@ -19,45 +18,19 @@ Output, one line, never a secret:
   ASKPASS ok answer_len=N
   ASKPASS error code=C detail=...
 Exit 0 when the exchange could be made, 1 on a protocol failure, 2 on usage.
-Standard library only.
+Standard library and vault_wire.py only.
 """
 import socket
 import struct
 import sys
 
-HELLO, RUN, ASKPASS = 1, 35, 37
-OK, ERROR = 100, 101
-PROTO_VERSION = 4
-
-
-def s(b):
-    return struct.pack(">I", len(b)) + b
-
-
-def frame(t, p=b""):
-    return struct.pack(">IB", len(p) + 1, t) + p
-
-
-def recv_exact(c, n):
-    b = b""
-    while len(b) < n:
-        got = c.recv(n - len(b))
-        if not got:
-            raise EOFError("the agent closed the connection")
-        b += got
-    return b
+from vault_wire import ASKPASS, ERROR, HELLO, OK, PROTO_VERSION, RUN, error_text, frame, recv_frame
+from vault_wire import sstr as s
 
 
 def call(c, t, p):
     c.sendall(frame(t, p))
-    n, typ = struct.unpack(">IB", recv_exact(c, 5))
-    return typ, recv_exact(c, n - 1)
-
-
-def error_text(p):
-    code = struct.unpack(">I", p[:4])[0]
-    n = struct.unpack(">I", p[4:8])[0]
-    return f"code={code} detail={p[8:8 + n].decode(errors='replace')}"
+    return recv_frame(c)
 
 
 def connect(path):

@@ -7,7 +7,7 @@
 # hostile input, audit and load.
 #
 # Every test has its own 0700 directory, vault, passphrase file and agent
-# socket (agent_lib.sh: agent_env); every agent started is killed at exit,
+# socket (lib.sh: agent_env); every agent started is killed at exit,
 # and every vtest-* user made is deleted. Vaults use --kdf interactive.
 # "No terminal" means setsid and </dev/null; `vault-notty` runs vault that
 # way with no passphrase source at all. Tests that need a second uid need
@@ -30,8 +30,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 lib_init
-# shellcheck source=agent_lib.sh
-. "$here/agent_lib.sh"
 agent_lib_init
 
 # hostile_lines FILE: turns agent_hostile.py's PASS/FAIL lines into TAP; sets N_LINES.

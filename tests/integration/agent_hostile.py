@@ -42,12 +42,10 @@ import struct
 import sys
 import time
 
-HELLO, STATUS, UNLOCK, LOCK, GET = 1, 2, 3, 5, 15
-ROTATE, RECOVER, DUE = 40, 41, 42
-OK, ERROR, ITEM = 100, 101, 102
-PROTO_VERSION = 4
-FRAME_MAX = 64 * 1024
-ERR_PROTO, ERR_VERSION = 14, 19  # -VAULT_ERR_PROTO, -VAULT_ERR_VERSION
+from vault_wire import DUE, ERR_PROTO, ERR_VERSION, ERROR, FRAME_MAX, GET, HELLO, OK, PROTO_VERSION
+from vault_wire import RECOVER, ROTATE, STATUS, UNLOCK
+from vault_wire import connect as vault_connect
+from vault_wire import Closed, frame, recv_frame, send_quiet, sstr, u8, u32
 
 CLOSE_WITHIN = float(os.environ.get("HOSTILE_CLOSE_WITHIN", "1.0"))
 ANSWER_WITHIN = float(os.environ.get("HOSTILE_ANSWER_WITHIN", "5.0"))
@@ -65,76 +63,17 @@ def report(ok, desc, why=""):
         print(f"FAIL\t{desc}\t{why}", flush=True)
 
 
-def frame(ftype, payload=b""):
-    return struct.pack(">IB", len(payload) + 1, ftype) + payload
-
-
-def u8(v):
-    return struct.pack(">B", v)
-
-
-def u32(v):
-    return struct.pack(">I", v)
-
-
-def sstr(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return u32(len(b)) + b
-
-
 def get_payload(name, version=0, interactive=0, confirm=b""):
     return sstr(name) + u32(version) + u8(interactive) + sstr(confirm)
 
 
-class Closed(Exception):
-    """The peer closed (EOF or reset)."""
-
-
 def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(ANSWER_WITHIN)
-    s.connect(path)
-    return s
+    return vault_connect(path, ANSWER_WITHIN)
 
 
 def send(s, data):
     """Sends; the agent may already have closed: that is not our failure."""
-    try:
-        s.sendall(data)
-        return True
-    except (BrokenPipeError, ConnectionResetError):
-        return False
-
-
-def recv_exact(s, n, deadline):
-    buf = b""
-    while len(buf) < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise socket.timeout("timed out")
-        s.settimeout(left)
-        try:
-            chunk = s.recv(n - len(buf))
-        except ConnectionResetError:
-            raise Closed("reset") from None
-        if not chunk:
-            if buf:
-                raise Closed(f"EOF after {len(buf)} of {n} bytes")
-            raise Closed("EOF")
-        buf += chunk
-    return buf
-
-
-def recv_frame(s, within):
-    """One whole frame as (type, payload); raises Closed or socket.timeout."""
-    deadline = time.monotonic() + within
-    hdr = recv_exact(s, 4, deadline)
-    (n,) = struct.unpack(">I", hdr)
-    if n < 1 or n > FRAME_MAX:
-        raise ValueError(f"the agent sent a frame of length {n}")
-    body = recv_exact(s, n, deadline)
-    return body[0], body[1:]
+    return send_quiet(s, data)
 
 
 def parse_error(payload):

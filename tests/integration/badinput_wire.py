@@ -25,30 +25,12 @@ import struct
 import sys
 import time
 
-HELLO, STATUS, GET = 1, 2, 15
-OK, ERROR = 100, 101
-PROTO_VERSION = 4
-FRAME_MAX = 64 * 1024
-ERR_PROTO, ERR_VERSION = 14, 19
+from vault_wire import ERR_PROTO, ERR_VERSION, ERROR, FRAME_MAX, GET, HELLO, OK, PROTO_VERSION
+from vault_wire import connect as vault_connect
+from vault_wire import Closed, frame, recv_frame, send_quiet, sstr, u32
+
 CLOSE_WITHIN = 2.0
 ANSWER_WITHIN = 5.0
-
-
-class Closed(Exception):
-    pass
-
-
-def frame(t, payload=b""):
-    return struct.pack(">IB", len(payload) + 1, t) + payload
-
-
-def u32(v):
-    return struct.pack(">I", v)
-
-
-def sstr(b):
-    b = b.encode() if isinstance(b, str) else b
-    return u32(len(b)) + b
 
 
 def get_payload(name):
@@ -56,43 +38,12 @@ def get_payload(name):
 
 
 def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(ANSWER_WITHIN)
-    s.connect(path)
-    return s
+    return vault_connect(path, ANSWER_WITHIN)
 
 
 def send(s, data):
-    try:
-        s.sendall(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-
-
-def recv_exact(s, n, deadline):
-    buf = b""
-    while len(buf) < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise socket.timeout("timed out")
-        s.settimeout(left)
-        try:
-            chunk = s.recv(n - len(buf))
-        except ConnectionResetError:
-            raise Closed("reset") from None
-        if not chunk:
-            raise Closed("EOF")
-        buf += chunk
-    return buf
-
-
-def recv_frame(s, within):
-    deadline = time.monotonic() + within
-    (n,) = struct.unpack(">I", recv_exact(s, 4, deadline))
-    if n < 1 or n > FRAME_MAX:
-        raise ValueError(f"the agent sent a frame of length {n}")
-    body = recv_exact(s, n, deadline)
-    return body[0], body[1:]
+    """Sends; the agent may already have closed: that is not our failure."""
+    return send_quiet(s, data)
 
 
 def until_closed(s):

@@ -28,8 +28,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 lib_init
-# shellcheck source=agent_lib.sh
-. "$here/agent_lib.sh"
 agent_lib_init
 
 # add_via_agent NAME SECRET: an add through the agent, checked "added".

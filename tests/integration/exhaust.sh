@@ -48,8 +48,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 lib_init
-# shellcheck source=agent_lib.sh
-. "$here/agent_lib.sh"
 agent_lib_init
 : "${VAULT_SOURCE_ROOT:=$(cd "$here/../.." && pwd)}"
 CLIENT=$here/load_client.py

@@ -19,8 +19,9 @@
 #    TIOCSTI never reaches the caller's shell (it does with --no-pty).
 #
 # Root only (CI runs as root); otherwise every case is a TAP skip. This
-# script owns /etc/pam.d/vault while it runs: it saves what was there and
-# puts it back at exit. Never run beside run.sh or rotate.sh.
+# script owns /etc/pam.d/vault and /etc/vault/launch.conf while it runs
+# (lib.sh's `pam_claim exclusive`: run.sh and rotate.sh wait for it, and it
+# for them; what was there is put back at exit).
 #
 #   VAULT_BUILD_ROOT=$PWD/build VAULT_SOURCE_ROOT=$PWD bash tests/integration/launch.sh
 
@@ -35,10 +36,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 lib_init
-# shellcheck source=agent_lib.sh
-. "$here/agent_lib.sh"
-# shellcheck source=users_lib.sh
-. "$here/users_lib.sh"
 agent_lib_init
 : "${VAULT_SOURCE_ROOT:=$(cd "$here/../.." && pwd)}"
 
@@ -55,24 +52,13 @@ not_in_file() { [[ -f $2 ]] && ! grep -qF -- "$1" "$2"; }
 
 RUN_PIDS=()
 W=""
-PAM_SAVED=""
-PAM_HAD=""
-CONF_HAD=""
-ETC_VAULT_MADE=""
 launch_cleanup() {
 	local rc=$? pid
 	for pid in "${RUN_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
 	remove_test_users
-	[[ -n $CONF_HAD ]] && cp -p "$W/conf.saved" /etc/vault/launch.conf
-	[[ -z $CONF_HAD ]] && rm -f /etc/vault/launch.conf
-	[[ -n $ETC_VAULT_MADE ]] && rmdir /etc/vault 2>/dev/null
-	if [[ -n $PAM_HAD ]]; then
-		cp -p "$PAM_SAVED" /etc/pam.d/vault
-	else
-		rm -f /etc/pam.d/vault
-	fi
+	pam_release
 	[[ -n $W && -d $W ]] && rm -rf -- "$W"
 	return "$rc"
 }
@@ -103,22 +89,13 @@ W=$(mktemp -d "$base/vault-launch.XXXXXXXX") || bail_out "mktemp failed"
 chmod 755 "$W"
 cd "$W" || bail_out "cannot cd to $W"
 
-# --- PAM: this script's own, restored at exit --------------------------------
-PAM_SAVED=$W/pam.saved
-if [[ -e /etc/vault/launch.conf ]]; then
-	cp -p /etc/vault/launch.conf "$W/conf.saved" || bail_out "cannot save /etc/vault/launch.conf"
-	CONF_HAD=1
-fi
-[[ -d /etc/vault ]] || ETC_VAULT_MADE=1
+# --- PAM: this script's own, restored at exit (lib.sh) -----------------------
+pam_claim exclusive
 # Timestamps off, except in the section that tests them: the other
 # sections count what the auth stack sees.
 mkdir -p /etc/vault
 printf 'timestamp_timeout = 0\n' >/etc/vault/launch.conf
 chmod 644 /etc/vault/launch.conf
-if [[ -e /etc/pam.d/vault ]]; then
-	cp -p /etc/pam.d/vault "$PAM_SAVED" || bail_out "cannot save /etc/pam.d/vault"
-	PAM_HAD=1
-fi
 PAMLOG=$W/pam.log
 MOD=$W/bin/pam_vaulttest.so
 # pam_use shipped | test [EXTRA-ACCOUNT-LINE...]: installs /etc/pam.d/vault.

@@ -42,8 +42,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 lib_init
-# shellcheck source=agent_lib.sh
-. "$here/agent_lib.sh"
 agent_lib_init
 CLIENT=$here/load_client.py
 LOAD_SECONDS=${LOAD_SECONDS:-60}

@@ -49,24 +49,22 @@ race: runs two copies of CMD released at the same instant (both block on
 one pipe until the parent closes it), stdout and stderr to OUTDIR/a1.out,
 a1.err, a2.out, a2.err; prints RACE<TAB>exit1<TAB>exit2 (-N: signal N).
 
-Standard library only. Wire format (vault/vault.h): u32 big-endian length
-of type+payload | u8 type | payload; strings are u32-length-prefixed.
+Standard library and vault_wire.py (the wire format, vault/vault.h) only.
 """
 import errno
 import json
 import hashlib
 import os
 import socket
-import struct
 import sys
 import threading
 import time
 
-HELLO, STATUS, ADD, SET, LIST, GET, RUN = 1, 2, 10, 11, 12, 15, 35
-OK, ERROR, ITEM = 100, 101, 102
-PROTO_VERSION = 4
-FRAME_MAX = 64 * 1024
-TICKETBYTES = PINBYTES = 32
+import vault_wire
+from vault_wire import ADD, ERROR, GET, HELLO, ITEM, LIST, OK, PROTO_VERSION, RUN, SET, STATUS
+from vault_wire import frame, u8, u32, u64
+from vault_wire import sstr as s
+
 TIMEOUT = float(os.environ.get("LOAD_TIMEOUT", "30"))
 RECONNECT = int(os.environ.get("LOAD_RECONNECT", "50"))
 ADD_RING = int(os.environ.get("LOAD_ADD_RING", "8"))
@@ -80,89 +78,41 @@ class AgentError(Exception):
     """The agent answered ERROR."""
 
 
-def u8(v):
-    return struct.pack(">B", v)
-
-
-def u32(v):
-    return struct.pack(">I", v)
-
-
-def u64(v):
-    return struct.pack(">Q", v)
-
-
-def s(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return u32(len(b)) + b
-
-
-class Reader:
-    def __init__(self, data):
-        self.d, self.i = data, 0
+class Reader(vault_wire.Reader):
+    """vault_wire.Reader, its failures as Broken."""
 
     def take(self, n):
-        if self.i + n > len(self.d):
-            raise Broken("short payload")
-        v = self.d[self.i:self.i + n]
-        self.i += n
-        return v
-
-    def u8(self):
-        return self.take(1)[0]
-
-    def u32(self):
-        return struct.unpack(">I", self.take(4))[0]
-
-    def u64(self):
-        return struct.unpack(">Q", self.take(8))[0]
-
-    def str(self):
-        return self.take(self.u32())
+        try:
+            return super().take(n)
+        except ValueError as e:
+            raise Broken(str(e)) from None
 
     def end(self):
-        if self.i != len(self.d):
-            raise Broken(f"{len(self.d) - self.i} trailing bytes")
+        try:
+            super().end()
+        except ValueError as e:
+            raise Broken(str(e)) from None
 
 
 def connect(path, timeout=TIMEOUT):
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(timeout)
-    try:
-        c.connect(path)
-    except BaseException:
-        c.close()
-        raise
-    return c
-
-
-def recv_exact(c, n):
-    buf = b""
-    while len(buf) < n:
-        try:
-            chunk = c.recv(n - len(buf))
-        except ConnectionResetError:
-            raise Broken("connection reset") from None
-        except socket.timeout:
-            raise Broken(f"no answer in {c.gettimeout():.0f} s") from None
-        if not chunk:
-            raise Broken(f"EOF after {len(buf)} of {n} bytes")
-        buf += chunk
-    return buf
+    return vault_wire.connect(path, timeout)
 
 
 def recv_frame(c):
-    (n,) = struct.unpack(">I", recv_exact(c, 4))
-    if n < 1 or n > FRAME_MAX:
-        raise Broken(f"the agent sent a frame of length {n}")
-    body = recv_exact(c, n)
-    return body[0], body[1:]
+    """vault_wire.recv_frame, its failures as Broken."""
+    try:
+        return vault_wire.recv_frame(c)
+    except vault_wire.Closed as e:
+        raise Broken(f"connection {e}") from None
+    except socket.timeout:
+        raise Broken(f"no answer in {c.gettimeout():.0f} s") from None
+    except ValueError as e:
+        raise Broken(str(e)) from None
 
 
 def send(c, mtype, payload=b""):
     try:
-        c.sendall(struct.pack(">IB", 1 + len(payload), mtype) + payload)
+        c.sendall(frame(mtype, payload))
     except (BrokenPipeError, ConnectionResetError) as e:
         raise Broken(f"send: {e}") from None
 
@@ -217,19 +167,7 @@ def req_list(c, account):
 
 
 def parse_plan(p):
-    """vault_plan_encode() order (vault/action.c), as run_client.py reads it."""
-    r = Reader(p)
-    plan = {"netonly": r.u8(), "action": r.str(), "account": r.str(), "user": r.str(),
-            "domain": r.str(), "host": r.str(), "deliver": r.u8(), "deliver_fd": r.u32(),
-            "deliver_env": r.str(), "profile": r.u8(), "keep_env": r.u8(), "program": r.str(),
-            "pinned": r.u8(), "pin": r.take(PINBYTES)}
-    argc = r.u32()
-    plan["argv"] = [r.str() for _ in range(argc)]
-    plan["has_ticket"] = r.u8()
-    plan["ticket"] = r.take(TICKETBYTES)
-    plan["secret"] = r.str()
-    r.end()
-    return plan
+    return vault_wire.parse_plan(p, Reader)
 
 
 with open("/bin/true", "rb") as _f:

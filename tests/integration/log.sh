@@ -25,7 +25,6 @@ fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 lib_init
-. "$here/agent_lib.sh"
 agent_lib_init
 
 S_ANY='any-S3cret!pw'

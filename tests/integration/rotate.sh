@@ -14,10 +14,9 @@
 #  - users vtest-rrunN (the unprivileged caller: owns the vaults, the
 #    passphrase file, the agents, and runs the rotate commands) and
 #    vtest-rlocN (the local account rotated through PAM), N unique;
-#  - /etc/pam.d/vault from cli/pam.d/vault if missing (removed at exit only
-#    if this script put it there). One that exists without a `password`
-#    line cannot change passwords: the local cases are then SKIPs, and the
-#    file is left alone;
+#  - /etc/pam.d/vault: the shipped cli/pam.d/vault, through lib.sh's
+#    `pam_claim shared` (run.sh may use it meanwhile, launch.sh waits; the
+#    machine's own file is put back when the last script leaves);
 #  - a root-owned 0755 directory $W/bin with copies of vault, vault-agent,
 #    the two helper scripts, and vault-launch chown root, chmod 4755
 #    (VAULT_LAUNCH_PROGRAM points at it);
@@ -48,10 +47,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 lib_init
-# shellcheck source=agent_lib.sh
-. "$here/agent_lib.sh"
-# shellcheck source=users_lib.sh
-. "$here/users_lib.sh"
 agent_lib_init
 : "${VAULT_SOURCE_ROOT:=$(cd "$here/../.." && pwd)}"
 
@@ -86,7 +81,6 @@ fi
 # ---------------------------------------------------------------------------
 # Cleanup, registered before anything is made.
 ROT_PIDS=()
-PAM_INSTALLED=""
 W=""
 
 rotate_cleanup() {
@@ -95,7 +89,6 @@ rotate_cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	remove_test_users
-	[[ -n $PAM_INSTALLED ]] && rm -f /etc/pam.d/vault
 	[[ -n $W && -d $W ]] && rm -rf -- "$W"
 	return "$rc"
 }
@@ -134,15 +127,7 @@ cd "$W" || bail_out "cannot cd to $W"
 LAUNCH_SKIP=""
 
 # --- PAM service ------------------------------------------------------------
-if [[ ! -e /etc/pam.d/vault ]]; then
-	install -m 644 -o root -g root "$VAULT_SOURCE_ROOT/cli/pam.d/vault" /etc/pam.d/vault ||
-		bail_out "cannot install /etc/pam.d/vault"
-	PAM_INSTALLED=1
-	diag "installed /etc/pam.d/vault for this run"
-elif ! grep -Eq '^[[:space:]]*password[[:space:]]' /etc/pam.d/vault; then
-	LAUNCH_SKIP="/etc/pam.d/vault exists without a 'password' line (install cli/pam.d/vault), so PAM cannot change passwords; left as it is"
-	diag "$LAUNCH_SKIP"
-fi
+pam_claim shared
 
 # --- binaries: root-owned, world-readable, and a real setuid launcher --------
 mkdir -m 755 "$W/bin"

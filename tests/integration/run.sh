@@ -11,8 +11,9 @@
 #    passphrase file and the agent), vtest-aliceN (the target, password
 #    set with chpasswd) and vtest-bobN (wrong password, expired, locked,
 #    deleted), N being this shell's pid, so runs never collide;
-#  - /etc/pam.d/vault from cli/pam.d/vault if missing (removed at exit only
-#    if this script put it there);
+#  - /etc/pam.d/vault: the shipped cli/pam.d/vault, through lib.sh's
+#    `pam_claim shared` (rotate.sh may use it meanwhile, launch.sh waits;
+#    the machine's own file is put back when the last script leaves);
 #  - a root-owned 0755 directory $W/bin with copies of vault, vault-agent,
 #    vault-askpass, the helpers, and vault-launch chown root, chmod 4755
 #    (VAULT_LAUNCH_PROGRAM points at it; it is also where `vault` looks by
@@ -45,10 +46,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 lib_init
-# shellcheck source=agent_lib.sh
-. "$here/agent_lib.sh"
-# shellcheck source=users_lib.sh
-. "$here/users_lib.sh"
 agent_lib_init
 : "${VAULT_SOURCE_ROOT:=$(cd "$here/../.." && pwd)}"
 
@@ -70,7 +67,6 @@ fi
 # Cleanup, registered before anything is made.
 RUN_PIDS=()
 SSHD_PID=""
-PAM_INSTALLED=""
 RUN_SSHD_DIR=""
 DEFAULT_SOCK_DIR=""
 W=""
@@ -85,7 +81,6 @@ run_cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	remove_test_users
-	[[ -n $PAM_INSTALLED ]] && rm -f /etc/pam.d/vault
 	[[ -n $RUN_SSHD_DIR ]] && rmdir "$RUN_SSHD_DIR" 2>/dev/null
 	[[ -n $DEFAULT_SOCK_DIR && -d $DEFAULT_SOCK_DIR ]] && rm -rf -- "$DEFAULT_SOCK_DIR"
 	[[ -n $W && -d $W ]] && rm -rf -- "$W"
@@ -130,18 +125,13 @@ chmod 755 "$W"
 cd "$W" || bail_out "cannot cd to $W"
 
 # --- PAM service ------------------------------------------------------------
-if [[ ! -e /etc/pam.d/vault ]]; then
-	install -m 644 -o root -g root "$VAULT_SOURCE_ROOT/cli/pam.d/vault" /etc/pam.d/vault ||
-		bail_out "cannot install /etc/pam.d/vault"
-	PAM_INSTALLED=1
-	diag "installed /etc/pam.d/vault for this run"
-fi
+pam_claim shared
 
 # --- binaries: root-owned, world-readable, and a real setuid launcher --------
 mkdir -m 755 "$W/bin"
 for f in "$VAULT_BUILD_ROOT/cli/vault" "$VAULT_BUILD_ROOT/agent/vault-agent" \
 	"$VAULT_BUILD_ROOT/cli/vault-askpass" "$VAULT_BUILD_ROOT/cli/vault-launch" \
-	"$here/run_client.py" "$here/run_procscan.py" "$here/run_delivery_check.sh"; do
+	"$here/run_client.py" "$here/vault_wire.py" "$here/run_procscan.py" "$here/run_delivery_check.sh"; do
 	[[ -f $f ]] || bail_out "missing $f (build it first)"
 	cp "$f" "$W/bin/" || bail_out "cannot copy $f"
 done

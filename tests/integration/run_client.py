@@ -10,8 +10,8 @@ releases a local-account password only to vault-launch running as root in
 the run's own process: a non-root peer that obtains a real launch ticket
 (by sending RUN itself, exactly as `vault run` does) and then speaks the
 launcher's part of the protocol (LAUNCH) gets an ERROR, and the ticket is
-burned. Wire format (vault/vault.h): u32 big-endian length of what follows,
-u8 type, payload; strings are u32-length-prefixed.
+burned. The wire format is vault_wire.py's (vault/vault.h), copied beside
+this file by run.sh.
 
 Output, one fact per line, never a secret:
   HELLO ok version=4
@@ -21,71 +21,29 @@ Output, one fact per line, never a secret:
   LAUNCH2 error code=13 detail=...        (a second try, on a new connection)
   TICKET written                          (ticket mode)
 Exit 0 when the exchange could be made, 1 when the agent misbehaved at the
-protocol level, 2 on a usage error. Standard library only.
+protocol level, 2 on a usage error. Standard library and vault_wire.py only.
 """
 import os
-import socket
 import struct
 import sys
 
-MSG_HELLO, MSG_RUN, MSG_LAUNCH = 1, 35, 36
-MSG_OK, MSG_ERROR, MSG_CONFIRM = 100, 101, 103
-PROTO_VERSION = 4
-TICKETBYTES = 32
-PINBYTES = 32
-
-
-def s(b):
-    return struct.pack(">I", len(b)) + b
-
-
-class Reader:
-    def __init__(self, data):
-        self.d, self.i = data, 0
-
-    def take(self, n):
-        if self.i + n > len(self.d):
-            raise ValueError("short payload")
-        v = self.d[self.i:self.i + n]
-        self.i += n
-        return v
-
-    def u8(self):
-        return self.take(1)[0]
-
-    def u32(self):
-        return struct.unpack(">I", self.take(4))[0]
-
-    def str(self):
-        return self.take(self.u32())
-
-    def end(self):
-        if self.i != len(self.d):
-            raise ValueError(f"{len(self.d) - self.i} trailing bytes")
+import vault_wire
+from vault_wire import ERROR as MSG_ERROR
+from vault_wire import HELLO as MSG_HELLO
+from vault_wire import LAUNCH as MSG_LAUNCH
+from vault_wire import OK as MSG_OK
+from vault_wire import PROTO_VERSION, error_text, frame, recv_frame
+from vault_wire import RUN as MSG_RUN
+from vault_wire import sstr as s
 
 
 def connect(path):
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(10.0)
-    c.connect(path)
-    return c
-
-
-def recv_exact(c, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = c.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("the agent closed the connection")
-        buf += chunk
-    return buf
+    return vault_wire.connect(path, 10.0)
 
 
 def call(c, mtype, payload=b""):
-    c.sendall(struct.pack(">IB", 1 + len(payload), mtype) + payload)
-    (n,) = struct.unpack(">I", recv_exact(c, 4))
-    body = recv_exact(c, n)
-    return body[0], body[1:]
+    c.sendall(frame(mtype, payload))
+    return recv_frame(c)
 
 
 def hello(c):
@@ -97,26 +55,10 @@ def hello(c):
     return True
 
 
-def error_text(p):
-    r = Reader(p)
-    code = r.u32()
-    detail = r.str().decode(errors="replace")
-    return f"code={code} detail={detail}"
-
-
 def parse_plan(p):
-    """vault_plan_encode() order (vault/action.c)."""
-    r = Reader(p)
-    plan = {"netonly": r.u8(), "action": r.str(), "account": r.str(), "user": r.str(),
-            "domain": r.str(), "host": r.str(), "deliver": r.u8(), "deliver_fd": r.u32(),
-            "deliver_env": r.str(), "profile": r.u8(), "keep_env": r.u8(), "program": r.str(),
-            "pinned": r.u8(), "pin": r.take(PINBYTES)}
-    argc = r.u32()
-    plan["argv"] = [r.str() for _ in range(argc)]
-    plan["has_ticket"] = r.u8()
-    plan["ticket"] = r.take(TICKETBYTES)
-    plan["secret_len"] = len(r.str())
-    r.end()
+    """vault_wire.parse_plan, keeping only the password's length."""
+    plan = vault_wire.parse_plan(p)
+    plan["secret_len"] = len(plan.pop("secret"))
     return plan
 
 

@@ -26,27 +26,18 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 #define PASS "correct horse battery staple"
 #define P(s) (const unsigned char *)(s), strlen(s)
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char path[128];
 	char keyfile[128];
 	vault *v; /* open and unlocked between tests' steps */
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static int
 fx_setup(void **state)
@@ -55,18 +46,12 @@ fx_setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-account-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
-	snprintf(f->keyfile, sizeof(f->keyfile), "%s/vault.key", f->dir);
 	*state = f;
-	if (vault_create(&f->v, f->path, VAULT_KDF_INTERACTIVE, P(PASS)) != 0 ||
-	    vault_slot_add_keyfile(f->v, f->keyfile, 1, NULL) != 0)
+	if (fx_tmpdir(f->dir, NULL, "account") != 0 ||
+	    fx_join(f->path, sizeof(f->path), f->dir, "vault.db") != 0 ||
+	    fx_join(f->keyfile, sizeof(f->keyfile), f->dir, "vault.key") != 0)
 		return -1;
-	return 0;
+	return fx_vault_new(&f->v, f->path, PASS, f->keyfile) == 0 ? 0 : -1;
 }
 
 static int
@@ -76,8 +61,7 @@ fx_teardown(void **state)
 	int rc;
 
 	vault_close(&f->v);
-	(void)chmod(f->dir, 0700);
-	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = fx_rmtree(f->dir);
 	free(f);
 	return rc;
 }
@@ -102,87 +86,6 @@ fx_reopen(struct fx *f)
 {
 	fx_close(f);
 	fx_open(f);
-}
-
-static void
-sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err ? err : "?");
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-static int
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int v;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	return v;
-}
-
-/* Flips one bit of a blob column in one row; returns the blob's length. */
-static size_t
-sql_blob_flip(const char *path, const char *table, const char *col, const char *where, size_t byte,
-    int bit)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	unsigned char *b;
-	char sql[256];
-	int n;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s", col, table, where);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_bytes(st, 0);
-	b = malloc((size_t)n + 1);
-	assert_non_null(b);
-	memcpy(b, sqlite3_column_blob(st, 0), (size_t)n);
-	sqlite3_finalize(st);
-	if (byte == SIZE_MAX)
-		byte = (size_t)n - 1; /* the last byte */
-	assert_true(byte < (size_t)n);
-	b[byte] ^= (unsigned char)(1U << bit);
-	snprintf(sql, sizeof(sql), "UPDATE %s SET %s=? WHERE %s", table, col, where);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_bind_blob(st, 1, b, n, SQLITE_TRANSIENT), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	assert_int_equal(sqlite3_changes(db), 1);
-	sqlite3_finalize(st);
-	free(b);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	return (size_t)n;
-}
-
-/* A hash of the whole file, to show that refusing damage wrote nothing. */
-static void
-file_hash(const char *path, unsigned char out[32])
-{
-	crypto_generichash_state st;
-	unsigned char buf[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(crypto_generichash_init(&st, NULL, 0, 32), 0);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		assert_int_equal(crypto_generichash_update(&st, buf, (size_t)n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(crypto_generichash_final(&st, out, 32), 0);
-	close(fd);
 }
 
 static vault_account
@@ -317,8 +220,8 @@ account_roundtrip(void **state)
 	assert_int_equal(count(f->v), 1);
 	fx_close(f);
 	/* Its passwords went with it (ON DELETE CASCADE, foreign keys on). */
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM secrets"), 1);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM accounts"), 1);
+	assert_int_equal(fx_sql_int(f->path, "SELECT count(*) FROM secrets"), 1);
+	assert_int_equal(fx_sql_int(f->path, "SELECT count(*) FROM accounts"), 1);
 	fx_open(f);
 	assert_int_equal(count(f->v), 1);
 }
@@ -356,7 +259,7 @@ account_duplicate(void **state)
 	assert_int_equal(n, 1);
 	free(h);
 	fx_close(f);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM secrets"), 1);
+	assert_int_equal(fx_sql_int(f->path, "SELECT count(*) FROM secrets"), 1);
 	fx_open(f);
 
 	/* replace=1 for a new name simply adds. */
@@ -543,8 +446,8 @@ account_history(void **state)
 	assert_int_equal(vault_secret_get(f->v, "svc", 17, &s), VAULT_ERR_NOTFOUND);
 	assert_int_equal(vault_secret_get(f->v, "svc", UINT32_MAX, &s), VAULT_ERR_NOTFOUND);
 	fx_close(f);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM secrets"), 11);
-	assert_int_equal(sql_int(f->path, "SELECT min(version) FROM secrets"), 6);
+	assert_int_equal(fx_sql_int(f->path, "SELECT count(*) FROM secrets"), 11);
+	assert_int_equal(fx_sql_int(f->path, "SELECT min(version) FROM secrets"), 6);
 	fx_open(f);
 }
 
@@ -556,8 +459,8 @@ two_accounts(struct fx *f)
 	assert_int_equal(vault_account_set(f->v, "alpha", P("alpha-pw-2")), 0);
 	add(f->v, "beta", "beta-pw-1");
 	fx_close(f);
-	assert_int_equal(sql_int(f->path, "SELECT id FROM accounts ORDER BY id LIMIT 1"), 1);
-	assert_int_equal(sql_int(f->path, "SELECT max(id) FROM accounts"), 2);
+	assert_int_equal(fx_sql_int(f->path, "SELECT id FROM accounts ORDER BY id LIMIT 1"), 1);
+	assert_int_equal(fx_sql_int(f->path, "SELECT max(id) FROM accounts"), 2);
 }
 
 /* Expects a refusal with CORRUPT and a detail containing `what`. */
@@ -587,8 +490,8 @@ tamper_meta_bitflip(void **state)
 		vault_version_info *h = NULL;
 		size_t n = 0;
 
-		sql_blob_flip(f->path, "accounts", "meta", "id=1", where[i], (int)i % 8);
-		file_hash(f->path, before);
+		fx_sql_blob_flip(f->path, "accounts", "meta", "id=1", where[i], (int)i % 8);
+		fx_file_hash(f->path, before);
 		fx_open(f);
 		expect_corrupt(f->v, vault_account_get(f->v, "alpha", &got), "account row 1");
 		assert_null(got);
@@ -604,9 +507,9 @@ tamper_meta_bitflip(void **state)
 		assert_secret(f->v, "beta", 0, "beta-pw-1");
 		fx_close(f);
 		/* Refusing wrote nothing: no edit, no removal. */
-		file_hash(f->path, after);
+		fx_file_hash(f->path, after);
 		assert_memory_equal(before, after, 32);
-		sql_blob_flip(f->path, "accounts", "meta", "id=1", where[i], (int)i % 8); /* undo */
+		fx_sql_blob_flip(f->path, "accounts", "meta", "id=1", where[i], (int)i % 8); /* undo */
 		fx_open(f);
 		assert_secret(f->v, "alpha", 0, "alpha-pw-2");
 		fx_close(f);
@@ -629,7 +532,7 @@ tamper_secret_bitflip(void **state)
 		vault_account *got = NULL;
 		size_t n = 0;
 
-		sql_blob_flip(f->path, "secrets", "blob", "account_id=1 AND version=2", where[i],
+		fx_sql_blob_flip(f->path, "secrets", "blob", "account_id=1 AND version=2", where[i],
 		    7 - (int)i);
 		fx_open(f);
 		expect_corrupt(f->v, vault_secret_get(f->v, "alpha", 0, &s), "version 2");
@@ -644,7 +547,7 @@ tamper_secret_bitflip(void **state)
 		assert_secret(f->v, "alpha", 1, "alpha-pw-1");
 		assert_secret(f->v, "beta", 0, "beta-pw-1");
 		fx_close(f);
-		sql_blob_flip(f->path, "secrets", "blob", "account_id=1 AND version=2", where[i],
+		fx_sql_blob_flip(f->path, "secrets", "blob", "account_id=1 AND version=2", where[i],
 		    7 - (int)i);
 	}
 	fx_open(f);
@@ -660,7 +563,7 @@ tamper_swap_meta(void **state)
 	size_t n = 0;
 
 	two_accounts(f);
-	sql_exec(f->path,
+	fx_sql_exec(f->path,
 	    "CREATE TEMP TABLE m AS SELECT id, meta FROM accounts;"
 	    "UPDATE accounts SET meta=(SELECT meta FROM m WHERE m.id = 3 - accounts.id);");
 	fx_open(f);
@@ -681,7 +584,7 @@ tamper_swap_name_hash(void **state)
 	size_t n = 0;
 
 	two_accounts(f);
-	sql_exec(f->path,
+	fx_sql_exec(f->path,
 	    "CREATE TEMP TABLE h AS SELECT id, name_hash FROM accounts;"
 	    "UPDATE accounts SET name_hash = x'00' WHERE id = 1;"
 	    "UPDATE accounts SET name_hash = (SELECT name_hash FROM h WHERE id = 1) WHERE id = 2;"
@@ -704,7 +607,7 @@ tamper_move_version(void **state)
 
 	two_accounts(f);
 	/* Replace the current version 2 with the old version 1 under the number 2. */
-	sql_exec(f->path,
+	fx_sql_exec(f->path,
 	    "DELETE FROM secrets WHERE account_id=1 AND version=2;"
 	    "UPDATE secrets SET version=2 WHERE account_id=1 AND version=1;");
 	fx_open(f);
@@ -715,7 +618,7 @@ tamper_move_version(void **state)
 	fx_close(f);
 
 	/* Moved forward to a number that was never used. */
-	sql_exec(f->path, "UPDATE secrets SET version=7 WHERE account_id=2 AND version=1;");
+	fx_sql_exec(f->path, "UPDATE secrets SET version=7 WHERE account_id=2 AND version=1;");
 	fx_open(f);
 	expect_corrupt(f->v, vault_secret_get(f->v, "beta", 7, &s), "version 7");
 	/* And the current version's row is now missing: damage too, not "not found". */
@@ -731,7 +634,7 @@ tamper_copy_secret(void **state)
 	vault_secret *s = NULL;
 
 	two_accounts(f);
-	sql_exec(f->path,
+	fx_sql_exec(f->path,
 	    "UPDATE secrets SET blob=(SELECT blob FROM secrets WHERE account_id=1 AND version=1) "
 	    "WHERE account_id=2 AND version=1;");
 	fx_open(f);
@@ -742,7 +645,7 @@ tamper_copy_secret(void **state)
 	fx_close(f);
 
 	/* Within one account: version 1's blob as version 2. */
-	sql_exec(f->path,
+	fx_sql_exec(f->path,
 	    "UPDATE secrets SET blob=(SELECT blob FROM secrets WHERE account_id=1 AND version=1) "
 	    "WHERE account_id=1 AND version=2;");
 	fx_open(f);
@@ -751,7 +654,7 @@ tamper_copy_secret(void **state)
 	fx_close(f);
 
 	/* Into a brand-new row for the other account with the same version number. */
-	sql_exec(f->path,
+	fx_sql_exec(f->path,
 	    "DELETE FROM secrets WHERE account_id=2;"
 	    "INSERT INTO secrets(account_id, version, blob) "
 	    "SELECT 2, 1, blob FROM secrets WHERE account_id=1 AND version=1;");
@@ -769,7 +672,7 @@ tamper_copy_row(void **state)
 	size_t n = 0;
 
 	two_accounts(f);
-	sql_exec(f->path,
+	fx_sql_exec(f->path,
 	    "DELETE FROM accounts WHERE id=2;"
 	    "UPDATE accounts SET id=5 WHERE id=1;");
 	fx_open(f);
@@ -901,7 +804,7 @@ tamper_short_name_hash(void **state)
 	add(f->v, "one", "pw-1");
 	add(f->v, "two", "pw-2");
 	fx_close(f);
-	sql_exec(f->path, "UPDATE accounts SET name_hash=substr(name_hash, 1, 16) WHERE id=2");
+	fx_sql_exec(f->path, "UPDATE accounts SET name_hash=substr(name_hash, 1, 16) WHERE id=2");
 	fx_open(f);
 	assert_int_equal(vault_account_list(f->v, &list, &n), VAULT_ERR_CORRUPT);
 	assert_null(list);

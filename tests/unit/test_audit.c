@@ -29,6 +29,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 #define PASS "correct horse battery staple"
@@ -36,7 +37,7 @@
 #define NENTRIES 5
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char path[128];    /* dir/vault.db */
 	char keyfile[128]; /* dir/vault.key */
 };
@@ -68,16 +69,6 @@ entry_make(vault_audit_entry *e, size_t i)
 	e->outcome = (char *)(uintptr_t)outcomes[i];
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
-
 /* A vault with NENTRIES audit entries and a keyfile slot, closed. */
 static int
 fx_setup(void **state)
@@ -89,20 +80,12 @@ fx_setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-audit-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || chmod(f->dir, 0700) != 0) {
-		free(f);
-		return -1;
-	}
 	*state = f;
-	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
-	snprintf(f->keyfile, sizeof(f->keyfile), "%s/vault.key", f->dir);
-	if (vault_create(&v, f->path, VAULT_KDF_INTERACTIVE, P(PASS)) != 0)
+	if (fx_tmpdir(f->dir, NULL, "audit") != 0 ||
+	    fx_join(f->path, sizeof(f->path), f->dir, "vault.db") != 0 ||
+	    fx_join(f->keyfile, sizeof(f->keyfile), f->dir, "vault.key") != 0 ||
+	    fx_vault_new(&v, f->path, PASS, f->keyfile) != 0)
 		return -1;
-	if (vault_slot_add_keyfile(v, f->keyfile, 1, NULL) != 0) {
-		vault_close(&v);
-		return -1;
-	}
 	for (i = 0; i < NENTRIES; i++) {
 		entry_make(&e, i);
 		if (vault_audit_append(v, &e) != 0) {
@@ -122,8 +105,7 @@ fx_teardown(void **state)
 
 	if (f == NULL)
 		return 0;
-	(void)chmod(f->dir, 0700);
-	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = fx_rmtree(f->dir);
 	free(f);
 	return rc;
 }

@@ -29,6 +29,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 #define SUMBYTES 16U
@@ -664,32 +665,13 @@ slot_kdf_params(void **state)
 	assert_string_equal(vault_slot_kind_name(3), "unknown");
 }
 
-/* Removes a temporary tree; used after every filesystem test. */
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
-
-static int
-rm_tree(const char *dir)
-{
-	if (chmod(dir, 0700) != 0)
-		return -1;
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Fixture: a fresh 0700 temporary directory, removed even if the test fails. */
 static int
 tmpdir_setup(void **state)
 {
-	char *dir = strdup("/tmp/vault-unit-keyslot-XXXXXX");
+	char *dir = malloc(FX_DIR_MAX);
 
-	if (dir == NULL || mkdtemp(dir) == NULL) {
+	if (dir == NULL || fx_tmpdir(dir, NULL, "keyslot") != 0) {
 		free(dir);
 		return -1;
 	}
@@ -701,7 +683,7 @@ static int
 tmpdir_teardown(void **state)
 {
 	char *dir = *state;
-	int rc = rm_tree(dir);
+	int rc = fx_rmtree(dir);
 
 	free(dir);
 	return rc;

@@ -33,24 +33,15 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 extern char **environ;
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char path[PATH_MAX];
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static int
 fx_setup(void **state)
@@ -59,8 +50,7 @@ fx_setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-pin-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (fx_tmpdir(f->dir, NULL, "pin") != 0) {
 		free(f);
 		return -1;
 	}
@@ -74,7 +64,7 @@ fx_teardown(void **state)
 	struct fx *f = *state;
 	int rc;
 
-	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = fx_rmtree(f->dir);
 	free(f);
 	return rc;
 }

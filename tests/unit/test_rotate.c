@@ -41,6 +41,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 #define PASS "correct horse battery staple"
@@ -75,24 +76,13 @@ struct target {
 };
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char path[128];
 	char keyfile[128];
-	int made; /* dir exists */
 	vault *v;
 	struct target *t;
 	vault_peer peer;
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static int
 secret_is(const vault_secret *s, const char *want)
@@ -251,12 +241,10 @@ fx_setup(void **state)
 	if (f == NULL)
 		return -1;
 	*state = f;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-rotate-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (fx_tmpdir(f->dir, NULL, "rotate") != 0 ||
+	    fx_join(f->path, sizeof(f->path), f->dir, "vault.db") != 0 ||
+	    fx_join(f->keyfile, sizeof(f->keyfile), f->dir, "vault.key") != 0)
 		return -1;
-	f->made = 1;
-	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
-	snprintf(f->keyfile, sizeof(f->keyfile), "%s/vault.key", f->dir);
 	m = mmap(NULL, sizeof(struct target), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return -1;
@@ -265,8 +253,7 @@ fx_setup(void **state)
 	target_reset(f->t, OLDPW);
 	vault_test_clock_offset(0);
 	vault_peer_self(&f->peer);
-	if (vault_create(&f->v, f->path, VAULT_KDF_INTERACTIVE, P(PASS)) != 0 ||
-	    vault_slot_add_keyfile(f->v, f->keyfile, 1, NULL) != 0)
+	if (fx_vault_new(&f->v, f->path, PASS, f->keyfile) != 0)
 		return -1;
 	install_hooks(f);
 	return 0;
@@ -282,8 +269,7 @@ fx_teardown(void **state)
 	vault_close(&f->v);
 	if (f->t != NULL)
 		munmap(f->t, sizeof(*f->t));
-	if (f->made)
-		rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = fx_rmtree(f->dir);
 	free(f);
 	return rc;
 }

@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 #define PASS "correct horse battery staple"
@@ -213,7 +214,7 @@ disarm_check(const char *what, unsigned long min_seals)
 }
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char path[96];
 	char keyfile[96];
 	vault *v;
@@ -225,11 +226,9 @@ fx_setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/vault-seal-XXXXXX",
-	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
-	snprintf(f->keyfile, sizeof(f->keyfile), "%s/key", f->dir);
+	assert_int_equal(fx_tmpdir(f->dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NULL, "seal"), 0);
+	assert_int_equal(fx_join(f->path, sizeof(f->path), f->dir, "vault.db"), 0);
+	assert_int_equal(fx_join(f->keyfile, sizeof(f->keyfile), f->dir, "key"), 0);
 	*state = f;
 	return 0;
 }
@@ -238,14 +237,12 @@ static int
 fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
+	int rc;
 
 	vault_close(&f->v);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	rc = fx_rmtree(f->dir);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* Every seal libvault makes, through the public operations that make them. */

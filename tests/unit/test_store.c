@@ -32,6 +32,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 #define PASS "correct horse battery staple"
@@ -48,19 +49,9 @@
 	} while (0)
 
 struct fx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char path[128]; /* dir/vault.db, not created by the fixture */
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static int
 fx_setup(void **state)
@@ -69,12 +60,11 @@ fx_setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vault-unit-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (fx_tmpdir(f->dir, NULL, "store") != 0 ||
+	    fx_join(f->path, sizeof(f->path), f->dir, "vault.db") != 0) {
 		free(f);
 		return -1;
 	}
-	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
 	*state = f;
 	return 0;
 }
@@ -85,8 +75,7 @@ fx_teardown(void **state)
 	struct fx *f = *state;
 	int rc;
 
-	(void)chmod(f->dir, 0700);
-	rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = fx_rmtree(f->dir);
 	free(f);
 	return rc;
 }
@@ -97,24 +86,6 @@ fx_file(const struct fx *f, char *buf, size_t size, const char *name)
 {
 	snprintf(buf, size, "%s/%s", f->dir, name);
 	return buf;
-}
-
-/* BLAKE2b of a file's bytes, to prove that it was not written to. */
-static void
-file_hash(const char *path, unsigned char out[32])
-{
-	crypto_generichash_state st;
-	unsigned char buf[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(crypto_generichash_init(&st, NULL, 0, 32), 0);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		assert_int_equal(crypto_generichash_update(&st, buf, (size_t)n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(crypto_generichash_final(&st, out, 32), 0);
-	close(fd);
 }
 
 static off_t
@@ -136,67 +107,6 @@ write_file(const char *path, const void *p, size_t n, mode_t mode)
 		assert_int_equal(write(fd, p, n), (ssize_t)n);
 	assert_int_equal(fchmod(fd, mode), 0);
 	assert_int_equal(close(fd), 0);
-}
-
-/* Runs SQL on a closed vault file with plain SQLite, as an attacker or a damaged disk would. */
-static void
-sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err ? err : "?");
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-static int
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int v;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	return v;
-}
-
-/* Flips one bit of a blob column in one row, with plain SQLite. */
-static void
-sql_blob_flip(const char *path, const char *table, const char *col, const char *where, size_t byte,
-    int bit)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	unsigned char *b;
-	char sql[256];
-	int n;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s", col, table, where);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_bytes(st, 0);
-	assert_true(byte < (size_t)n);
-	b = malloc((size_t)n);
-	assert_non_null(b);
-	memcpy(b, sqlite3_column_blob(st, 0), (size_t)n);
-	sqlite3_finalize(st);
-	b[byte] ^= (unsigned char)(1U << bit);
-	snprintf(sql, sizeof(sql), "UPDATE %s SET %s=? WHERE %s", table, col, where);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_bind_blob(st, 1, b, n, SQLITE_TRANSIENT), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	assert_int_equal(sqlite3_changes(db), 1);
-	sqlite3_finalize(st);
-	free(b);
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
 /* Creates a vault with passphrase PASS and returns it unlocked. */
@@ -268,8 +178,8 @@ create_open_unlock(void **state)
 	/* The file is private, and a SQLite database with our ids in it. */
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(sql_int(f->path, "PRAGMA application_id"), 0x5641554c);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), vault_schema_known());
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA application_id"), 0x5641554c);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), vault_schema_known());
 
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_non_null(v);
@@ -371,11 +281,11 @@ create_exists(void **state)
 
 	/* An ordinary file. */
 	write_file(f->path, "precious data", 13, 0600);
-	file_hash(f->path, before);
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_create(&v, f->path, VAULT_KDF_INTERACTIVE, P(PASS)),
 	    VAULT_ERR_EXISTS);
 	assert_null(v);
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, 32);
 	assert_int_equal(file_size(f->path), 13);
 	assert_true(strlen(vault_open_errdetail()) > 0);
@@ -385,10 +295,10 @@ create_exists(void **state)
 	v = make_vault(other);
 	add_account(v, "keep", "me");
 	vault_close(&v);
-	file_hash(other, before);
+	fx_file_hash(other, before);
 	assert_int_equal(vault_create(&v, other, VAULT_KDF_INTERACTIVE, P("another")),
 	    VAULT_ERR_EXISTS);
-	file_hash(other, after);
+	fx_file_hash(other, after);
 	assert_memory_equal(before, after, 32);
 
 	/* A dangling symlink: not followed, nothing created at its target. */
@@ -418,14 +328,14 @@ expect_open_fails(const char *path, int want)
 	vault *v = NULL;
 	int rc;
 
-	file_hash(path, before);
+	fx_file_hash(path, before);
 	rc = vault_open(&v, path);
 	if (rc != want)
 		fail_msg("vault_open(%s): got %d (%s), want %d; detail: %s", path, rc,
 		    vault_strerror(rc), want, vault_open_errdetail());
 	assert_null(v);
 	assert_true(strlen(vault_open_errdetail()) > 0);
-	file_hash(path, after);
+	fx_file_hash(path, after);
 	/* MUST: nothing is written to a file that is not ours. */
 	assert_memory_equal(before, after, 32);
 }
@@ -484,10 +394,10 @@ open_not_vault(void **state)
 	}
 	expect_open_fails(path, VAULT_ERR_NOTVAULT);
 	/* Even with a plausible user_version: the application id is ours only. */
-	sql_exec(path, "PRAGMA user_version=1");
+	fx_sql_exec(path, "PRAGMA user_version=1");
 	expect_open_fails(path, VAULT_ERR_NOTVAULT);
 	/* Our application id but no schema version yet. */
-	sql_exec(path, "PRAGMA user_version=0; PRAGMA application_id=1447122252");
+	fx_sql_exec(path, "PRAGMA user_version=0; PRAGMA application_id=1447122252");
 	expect_open_fails(path, VAULT_ERR_NOTVAULT);
 
 	/* A real vault truncated to half its size. */
@@ -516,10 +426,10 @@ open_damaged_inside(void **state)
 
 	vault_close(&v);
 	/* The public vault id is gone. */
-	sql_exec(f->path, "DELETE FROM vault_meta WHERE key='id'");
+	fx_sql_exec(f->path, "DELETE FROM vault_meta WHERE key='id'");
 	expect_open_fails(f->path, VAULT_ERR_CORRUPT);
 	/* Or has the wrong size. */
-	sql_exec(f->path, "INSERT INTO vault_meta(key, value) VALUES ('id', x'0011')");
+	fx_sql_exec(f->path, "INSERT INTO vault_meta(key, value) VALUES ('id', x'0011')");
 	expect_open_fails(f->path, VAULT_ERR_CORRUPT);
 }
 
@@ -536,32 +446,32 @@ open_newer(void **state)
 	add_account(v, "acct", "pw");
 	vault_close(&v);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", newer);
-	sql_exec(f->path, sql);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), newer);
+	fx_sql_exec(f->path, sql);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), newer);
 
-	file_hash(f->path, before);
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
 	assert_null(v);
 	assert_int_equal(vault_open_found_version(), newer);
 	assert_non_null(strstr(vault_open_errdetail(), "schema version"));
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, 32);
 	/* Nothing left behind in a WAL either. */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_true(access(wal, F_OK) != 0 || file_size(wal) == 0);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), newer);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), newer);
 
 	/* Much newer, too. */
-	sql_exec(f->path, "PRAGMA user_version=1000000");
-	file_hash(f->path, before);
+	fx_sql_exec(f->path, "PRAGMA user_version=1000000");
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
 	assert_int_equal(vault_open_found_version(), 1000000);
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, 32);
 
 	/* Back at our version it opens, and its data is there. */
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", vault_schema_known());
-	sql_exec(f->path, sql);
+	fx_sql_exec(f->path, sql);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_schema_found(v), vault_schema_known());
 	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
@@ -596,16 +506,16 @@ open_newer_with_wal(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_true(file_size(wal) > 0);
 
-	file_hash(f->path, before);
-	file_hash(wal, wbefore);
+	fx_file_hash(f->path, before);
+	fx_file_hash(wal, wbefore);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NEWER);
 		assert_null(v);
 		assert_int_equal(vault_open_found_version(), newer);
-		file_hash(f->path, after);
+		fx_file_hash(f->path, after);
 		assert_memory_equal(before, after, 32);
 		assert_true(file_size(wal) > 0);
-		file_hash(wal, wafter);
+		fx_file_hash(wal, wafter);
 		assert_memory_equal(wbefore, wafter, 32);
 	}
 }
@@ -863,9 +773,9 @@ slot_keyfile(void **state)
 	assert_int_equal(st.st_size, VAULT_KEYFILEBYTES);
 
 	/* create=1 over an existing file: refused, file untouched. */
-	file_hash(kf, before);
+	fx_file_hash(kf, before);
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, NULL), VAULT_ERR_EXISTS);
-	file_hash(kf, after);
+	fx_file_hash(kf, after);
 	assert_memory_equal(before, after, 32);
 	assert_int_equal(slot_count(v), 2);
 	vault_close(&v);
@@ -1035,7 +945,7 @@ slot_rm_last_in_bulk(void **state)
 	assert_int_equal(vault_commit(v), 0);
 	vault_close(&v);
 
-	left = sql_int(f->path, "SELECT count(*) FROM keyslots");
+	left = fx_sql_int(f->path, "SELECT count(*) FROM keyslots");
 	KNOWN_BUG(left == 0,
 	    "vault_slot_rm() inside vault_begin() removes the last slot (vault/store.c)");
 	assert_int_equal(left, 1);
@@ -1056,7 +966,7 @@ slot_damaged(void **state)
 
 	vault_close(&v);
 	/* Flip one bit in the salt of the only slot. */
-	sql_blob_flip(f->path, "keyslots", "slot", "1=1", 40, 0);
+	fx_sql_blob_flip(f->path, "keyslots", "slot", "1=1", 40, 0);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_slot_list(v, &slots, &n), VAULT_ERR_CORRUPT);
 	assert_null(slots);
@@ -1236,7 +1146,7 @@ migrate_older(void **state)
 	assert_int_equal(known, 3);
 
 	/* A version 2 vault: no actions table yet. */
-	sql_exec(f->path, "DROP TABLE actions; PRAGMA user_version=2");
+	fx_sql_exec(f->path, "DROP TABLE actions; PRAGMA user_version=2");
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_schema_found(v), known);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
@@ -1244,28 +1154,28 @@ migrate_older(void **state)
 	assert_int_equal(vault_action_list(v, &acts, &n), 0);
 	assert_int_equal(n, 0);
 	vault_close(&v);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), known);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='actions'"), 1);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), known);
+	assert_int_equal(fx_sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='actions'"), 1);
 
 	/* Version 1: neither the audit log nor actions. */
-	sql_exec(f->path, "DROP TABLE actions; DROP TABLE audit; DELETE FROM vault_meta WHERE key != 'id';"
+	fx_sql_exec(f->path, "DROP TABLE actions; DROP TABLE audit; DELETE FROM vault_meta WHERE key != 'id';"
 			  "PRAGMA user_version=1");
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
 	assert_secret(v, "kept", "kept-pw");
 	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
 	vault_close(&v);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), known);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), known);
 
 	/* Says it is version 2, but the actions table is there: 003 fails, and rolls back. */
-	sql_exec(f->path, "PRAGMA user_version=2");
+	fx_sql_exec(f->path, "PRAGMA user_version=2");
 	assert_int_not_equal(vault_open(&v, f->path), 0);
 	assert_null(v);
 	if (strstr(vault_open_errdetail(), "actions") == NULL)
 		fail_msg("detail: %s", vault_open_errdetail());
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), 2);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", known);
-	sql_exec(f->path, sql);
+	fx_sql_exec(f->path, sql);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
 	assert_secret(v, "kept", "kept-pw");
@@ -1543,12 +1453,12 @@ open_odd_files(void **state)
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_int_equal(chmod(f->path, 0600), 0);
-	assert_int_equal(sql_int(f->path, "PRAGMA page_size"), 65536);
-	file_hash(f->path, before);
+	assert_int_equal(fx_sql_int(f->path, "PRAGMA page_size"), 65536);
+	fx_file_hash(f->path, before);
 	assert_int_equal(vault_open(&v, f->path), VAULT_ERR_NOTVAULT);
 	assert_null(v);
 	assert_non_null(strstr(vault_open_errdetail(), "not a vault"));
-	file_hash(f->path, after);
+	fx_file_hash(f->path, after);
 	assert_memory_equal(before, after, sizeof(before));
 
 	/* A file name longer than NAME_MAX: the open's own error, for create and open. */

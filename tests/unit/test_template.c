@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "internal.h"
 
 #define WHYLEN 512
@@ -1460,7 +1461,7 @@ plan_codec(void **state)
 
 /* A vault with one account, for the storage tests. */
 struct vfx {
-	char dir[64];
+	char dir[FX_DIR_MAX];
 	char path[128];
 	vault *v;
 	struct fx f;
@@ -1476,11 +1477,9 @@ vfx_setup(void **state)
 		return -1;
 	*state = x;
 	fx_init(&x->f);
-	snprintf(x->dir, sizeof(x->dir), "/tmp/vault-unit-action-XXXXXX");
-	if (mkdtemp(x->dir) == NULL)
-		return -1;
-	snprintf(x->path, sizeof(x->path), "%s/vault.db", x->dir);
-	if (vault_create(&x->v, x->path, VAULT_KDF_INTERACTIVE, (const unsigned char *)"pw", 2) != 0)
+	if (fx_tmpdir(x->dir, NULL, "action") != 0 ||
+	    fx_join(x->path, sizeof(x->path), x->dir, "vault.db") != 0 ||
+	    fx_vault_new(&x->v, x->path, "pw", NULL) != 0)
 		return -1;
 	memset(&a, 0, sizeof(a));
 	a.name = "prod-admin";
@@ -1492,34 +1491,12 @@ static int
 vfx_teardown(void **state)
 {
 	struct vfx *x = *state;
-	char p[160];
+	int rc;
 
 	vault_close(&x->v);
-	if (x->path[0] != '\0') {
-		static const char *const sfx[] = { "", "-wal", "-shm", "-rotate" };
-		size_t i;
-
-		for (i = 0; i < N(sfx); i++) {
-			snprintf(p, sizeof(p), "%s%s", x->path, sfx[i]);
-			(void)unlink(p);
-		}
-		(void)rmdir(x->dir);
-	}
+	rc = fx_rmtree(x->dir);
 	free(x);
-	return 0;
-}
-
-/* Runs one statement on the closed vault file, as someone with the file could. */
-static void
-file_sql(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err ? err : "?");
-	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	return rc;
 }
 
 #define SWAP_BODIES                                                                                \
@@ -1644,7 +1621,7 @@ action_tampered(void **state)
 	vault_close(&x->v);
 
 	/* Swap the two bodies: each is sealed to its own row. */
-	file_sql(x->path, SWAP_BODIES);
+	fx_sql_exec(x->path, SWAP_BODIES);
 	/* Unlock itself refuses a vault whose rows are not the ones its log bound (rows.c)... */
 	assert_int_equal(vault_open(&x->v, x->path), 0);
 	assert_int_equal(vault_unlock_passphrase(x->v, (const unsigned char *)"pw", 2), VAULT_ERR_CORRUPT);
@@ -1662,7 +1639,7 @@ action_tampered(void **state)
 	assert_int_equal(vault_action_repin(x->v, "second", "/bin/true", pin), VAULT_ERR_CORRUPT);
 	assert_int_equal(vault_action_rm(x->v, "second"), VAULT_ERR_CORRUPT);
 	vault_close(&x->v);
-	file_sql(x->path, SWAP_BODIES);
+	fx_sql_exec(x->path, SWAP_BODIES);
 	vfx_reopen(x);
 	assert_int_equal(vault_action_list(x->v, &list, &n), 0);
 	assert_int_equal(n, 2);
@@ -1679,7 +1656,7 @@ action_tampered(void **state)
 
 	/* A name hash cut short. */
 	vault_close(&x->v);
-	file_sql(x->path, "DELETE FROM actions WHERE id = 2; UPDATE actions SET name_hash = substr(name_hash, 1, 31)");
+	fx_sql_exec(x->path, "DELETE FROM actions WHERE id = 2; UPDATE actions SET name_hash = substr(name_hash, 1, 31)");
 	vfx_reopen(x);
 	assert_int_equal(vault_action_list(x->v, &list, &n), VAULT_ERR_CORRUPT);
 	assert_non_null(strstr(vault_errdetail(x->v), "name hash is damaged"));

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fixture.h - what the unit programs' fixtures share (fixture.c, linked
+ * into every program that makes files):
+ *
+ *   a fresh 0700 scratch directory from mkdtemp()   fx_tmpdir
+ *   its removal, whatever the test left in it        fx_rmtree
+ *   a path inside it                                  fx_join
+ *   a vault with a passphrase slot (interactive KDF)
+ *   and, if asked, a keyfile slot                     fx_vault_new
+ *   plain SQLite on a closed vault file, as an
+ *   attacker with the file (or a bad disk) would      fx_sql_exec, fx_sql_int,
+ *                                                     fx_sql_blob_flip
+ *   a hash of a whole file (to show nothing wrote it)  fx_file_hash
+ *
+ * Each program keeps its own struct fx (what its tests need) and builds it
+ * from these. The fx_sql_* helpers fail the running cmocka test on any
+ * SQLite error.
+ */
+#ifndef VAULT_TEST_FIXTURE_H
+#define VAULT_TEST_FIXTURE_H
+
+#include <stddef.h>
+
+#include "vault.h"
+
+/* Room for "/dev/shm/vault-unit-<tag>-XXXXXX" with a short tag. */
+#define FX_DIR_MAX 64
+
+/*
+ * Makes a fresh directory BASE/vault-unit-TAG-XXXXXX, mode 0700, into dir.
+ * BASE NULL is /tmp. Returns 0, or -1 (errno set) with dir[0] = '\0'.
+ */
+int fx_tmpdir(char dir[FX_DIR_MAX], const char *base, const char *tag);
+
+/*
+ * Removes dir and everything below it (no symlink is followed); first
+ * gives dir back mode 0700, for tests that took it away. 0 or -1. An
+ * empty dir (no fx_tmpdir succeeded) is 0.
+ */
+int fx_rmtree(const char *dir);
+
+/* out = DIR/NAME. 0, or -1 if it does not fit. */
+int fx_join(char *out, size_t size, const char *dir, const char *name);
+
+/*
+ * *v = a new vault at path with passphrase pass (VAULT_KDF_INTERACTIVE),
+ * unlocked, plus a keyfile slot written to keyfile unless keyfile is NULL.
+ * Returns 0 or the library's error, with *v closed (NULL) on error.
+ */
+int fx_vault_new(vault **v, const char *path, const char *pass, const char *keyfile);
+
+/* Runs sql on the vault file at path (read-write). */
+void fx_sql_exec(const char *path, const char *sql);
+
+/* The first column of the first row sql returns, as an int. */
+int fx_sql_int(const char *path, const char *sql);
+
+/*
+ * Flips bit `bit` of byte `byte` (SIZE_MAX: the last byte) of the blob in
+ * column col of the one row of table matching where. Returns the blob's
+ * length.
+ */
+size_t fx_sql_blob_flip(const char *path, const char *table, const char *col, const char *where,
+    size_t byte, int bit);
+
+/* BLAKE2b-256 of the whole file at path. */
+void fx_file_hash(const char *path, unsigned char out[32]);
+
+#endif
