@@ -46,6 +46,18 @@ lib_init
 . "$here/agent_lib.sh"
 agent_lib_init
 CLIENT=$here/load_client.py
+LOAD_BIN=$VAULT_BUILD_ROOT/tests/integration/load_client
+[[ -x $LOAD_BIN ]] || bail_out "$LOAD_BIN is missing: build with -Dtests=true"
+# LOAD_CLIENT=python: the old Python load (8 processes x 8 threads), for comparison.
+load_run() { # load_run CLIENTS SECONDS PREFIX
+	if [[ ${LOAD_CLIENT:-c} == python ]]; then
+		LOAD_SECRET=$S_LOAD run timeout $(($2 + 120)) "$PY" "$CLIENT" load "$SOCK" --clients "$1" \
+			--procs $(($1 < 8 ? $1 : 8)) --seconds "$2" --get anyacct --run loadrun --kv unit=web-1 --add-prefix "$3"
+	else
+		LOAD_SECRET=$S_LOAD run timeout $(($2 + 120)) "$LOAD_BIN" "$SOCK" --clients "$1" --seconds "$2" \
+			--get anyacct --run loadrun --kv unit=web-1 --add-prefix "$3"
+	fi
+}
 LOAD_SECONDS=${LOAD_SECONDS:-60}
 LOAD_CLIENTS=${LOAD_CLIENTS:-64}
 RACE_ROUNDS=${RACE_ROUNDS:-20}
@@ -69,8 +81,7 @@ check "the agent listens" test -S "$SOCK"
 expect_exit 0 vault unlock
 diag "$LOAD_CLIENTS clients for $LOAD_SECONDS s: 50% get, 30% run-prepare, 10% list, 10% add"
 t0=$SECONDS
-LOAD_SECRET=$S_LOAD run timeout $((LOAD_SECONDS + 120)) "$PY" "$CLIENT" load "$SOCK" --clients "$LOAD_CLIENTS" \
-	--procs 8 --seconds "$LOAD_SECONDS" --get anyacct --run loadrun --kv unit=web-1 --add-prefix load
+load_run "$LOAD_CLIENTS" "$LOAD_SECONDS" load
 diag "load client: exit $RC after $((SECONDS - t0)) s"
 declare -A N=() E=() P50=() P99=()
 while IFS=$'\t' read -r tag kind n e p50 p99; do
@@ -107,8 +118,7 @@ expect_json 'len([a for a in d if a["name"].startswith("load-")]) >= 64 and any(
 # For scale: the same mix from one client, for 3 s: what a request costs
 # the agent when nobody queues in front of it (LIST decrypts every
 # account's metadata, so it grows with the ~$((LOAD_CLIENTS * 8)) accounts the load added).
-LOAD_SECRET=$S_LOAD run timeout 120 "$PY" "$CLIENT" load "$SOCK" --clients 1 --procs 1 --seconds 3 \
-	--get anyacct --run loadrun --kv unit=web-1 --add-prefix solo
+load_run 1 3 solo
 while IFS=$'\t' read -r tag kind n e p50 p99; do
 	[[ $tag == STAT && $kind != all ]] || continue
 	[[ $kind == run ]] && kind=run-prepare
