@@ -35,9 +35,18 @@
 #include "internal.h"
 
 #define MACBYTES 32U
-/* State file: "VAS1" | vault id | u64 seq | mac of the entry before it. */
+/* Legacy state file (one record, replaced by rename): "VAS1" | vault id | u64 seq | mac. */
 #define STATEMAGIC "VAS1"
 #define STATEBYTES (4U + VAULT_IDBYTES + 8U + MACBYTES)
+/*
+ * State file: two slots, rewritten in place in turn, each
+ * "VAS2" | vault id | u64 seq | mac | u32 generation | BLAKE2b-128 of the
+ * rest. A torn write spoils one slot; the reader takes the valid slot of
+ * the highest generation.
+ */
+#define SLOTMAGIC "VAS2"
+#define SLOTCHECK 16U
+#define SLOTBYTES (4U + VAULT_IDBYTES + 8U + MACBYTES + 4U + SLOTCHECK)
 
 static int
 chain_mac_key(unsigned char out[MACBYTES], const unsigned char key[VAULT_KEYBYTES], uint64_t seq,
@@ -114,32 +123,65 @@ static int entry_open(vault *v, uint64_t seq, const unsigned char *ent, size_t e
  * the newest entry takes repeats); with a state file
  * (vault_audit_state_dir) it survives the process. Written after each
  * change, without fsync: it is a witness, not data, and a crash loses at
- * most the newest few entries of it.
+ * most the newest few entries of it. Written in place (pwrite of one
+ * slot, no rename): a rename over the old file made ext4 flush it to the
+ * disk on every release, which was half of the agent's time under load.
  */
+static void
+slot_check(unsigned char out[SLOTCHECK], const unsigned char *slot)
+{
+	crypto_generichash(out, SLOTCHECK, slot, SLOTBYTES - SLOTCHECK, NULL, 0);
+}
+
+void
+vault_audit_state_close(vault *v)
+{
+	if (v->audit_state_fd >= 0)
+		(void)close(v->audit_state_fd); /* not a vault file: no SQLite lock rides on it */
+	v->audit_state_fd = -1;
+}
+
+static int
+state_open(vault *v)
+{
+	struct stat sb;
+	int fd;
+
+	/* Still the file at the path? Removed on purpose (vault_audit_forget, a user): start a new one. */
+	if (v->audit_state_fd >= 0 && (fstat(v->audit_state_fd, &sb) != 0 || sb.st_nlink == 0))
+		vault_audit_state_close(v);
+	if (v->audit_state_fd >= 0)
+		return 0;
+	if ((fd = open(v->audit_state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600)) < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022) != 0) {
+		(void)close(fd);
+		return -1;
+	}
+	v->audit_state_fd = fd;
+	return 0;
+}
+
 static void
 state_save(vault *v)
 {
-	unsigned char buf[STATEBYTES];
-	char tmp[4096 + 8];
-	int fd, i, ok;
+	unsigned char buf[SLOTBYTES];
+	uint32_t gen;
+	int i;
 
-	if (v->audit_state == NULL)
-		return;
-	memcpy(buf, STATEMAGIC, 4);
+	if (v->audit_state == NULL || state_open(v) != 0)
+		return; /* best effort: memory still holds */
+	gen = ++v->audit_state_gen;
+	memcpy(buf, SLOTMAGIC, 4);
 	memcpy(buf + 4, v->id, VAULT_IDBYTES);
 	for (i = 0; i < 8; i++)
 		buf[4 + VAULT_IDBYTES + i] = (unsigned char)(v->audit_seen >> (56 - 8 * i));
 	memcpy(buf + 12 + VAULT_IDBYTES, v->audit_seen_mac, MACBYTES);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", v->audit_state) >= sizeof(tmp))
-		return;
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return;
-	ok = write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf);
-	ok = close(fd) == 0 && ok;
-	/* Best effort: a full disk must not stop the vault; memory still holds. */
-	if (!ok || rename(tmp, v->audit_state) != 0)
-		(void)unlink(tmp);
+	for (i = 0; i < 4; i++)
+		buf[12 + VAULT_IDBYTES + MACBYTES + i] = (unsigned char)(gen >> (24 - 8 * i));
+	slot_check(buf + SLOTBYTES - SLOTCHECK, buf);
+	/* A full disk must not stop the vault: the other slot still holds the one before. */
+	(void)pwrite(v->audit_state_fd, buf, sizeof(buf), (off_t)(gen & 1) * SLOTBYTES);
 }
 
 static void
@@ -231,20 +273,44 @@ vault_audit_forget(vault *v)
 	v->audit_seen = 0;
 	sodium_memzero(v->audit_seen_mac, sizeof(v->audit_seen_mac));
 	/* The next vault_audit_fresh records the log as it now is, and rewrites the file. */
+	vault_audit_state_close(v);
+	v->audit_state_gen = 0;
 	if (v->audit_state != NULL)
 		(void)unlink(v->audit_state);
+}
+
+/* One slot of the state file: 0 and its seq, mac and generation when it is whole and ours. */
+static int
+slot_read(const vault *v, const unsigned char *b, uint64_t *seq, unsigned char mac[MACBYTES], uint32_t *gen)
+{
+	unsigned char check[SLOTCHECK];
+	int i;
+
+	slot_check(check, b);
+	if (memcmp(b, SLOTMAGIC, 4) != 0 || memcmp(b + 4, v->id, VAULT_IDBYTES) != 0 ||
+	    sodium_memcmp(check, b + SLOTBYTES - SLOTCHECK, SLOTCHECK) != 0)
+		return -1;
+	*seq = 0;
+	for (i = 0; i < 8; i++)
+		*seq = *seq << 8 | b[4 + VAULT_IDBYTES + i];
+	memcpy(mac, b + 12 + VAULT_IDBYTES, MACBYTES);
+	*gen = 0;
+	for (i = 0; i < 4; i++)
+		*gen = *gen << 8 | b[12 + VAULT_IDBYTES + MACBYTES + i];
+	return 0;
 }
 
 int
 vault_audit_state_dir(vault *v, const char *dir)
 {
-	unsigned char buf[STATEBYTES + 1], h[8];
+	unsigned char buf[2 * SLOTBYTES + 1], h[8], mac[MACBYTES], smac[MACBYTES];
 	char idhex[2 * VAULT_IDBYTES + 1], hhex[2 * sizeof(h) + 1], *real = NULL, *path = NULL;
-	uint64_t seq = 0;
+	uint64_t seq = 0, sseq;
+	uint32_t gen = 0, sgen;
 	struct stat sb;
 	ssize_t got;
 	size_t len;
-	int fd = -1, rc = 0, i;
+	int fd = -1, rc = 0, i, found = 0;
 
 	if ((real = realpath(v->path, NULL)) == NULL)
 		return VAULT_ERR_IO;
@@ -270,28 +336,46 @@ vault_audit_state_dir(vault *v, const char *dir)
 		rc = VAULT_ERR_PERM;
 		goto out;
 	}
-	got = read(fd, buf, sizeof(buf));
-	if (got != (ssize_t)STATEBYTES || memcmp(buf, STATEMAGIC, 4) != 0 ||
-	    memcmp(buf + 4, v->id, VAULT_IDBYTES) != 0) {
+	got = pread(fd, buf, sizeof(buf), 0);
+	if (got == (ssize_t)STATEBYTES && memcmp(buf, STATEMAGIC, 4) == 0 &&
+	    memcmp(buf + 4, v->id, VAULT_IDBYTES) == 0) {
+		/* Written by an older vault: one record. */
+		for (i = 0; i < 8; i++)
+			seq = seq << 8 | buf[4 + VAULT_IDBYTES + i];
+		memcpy(mac, buf + 12 + VAULT_IDBYTES, MACBYTES);
+		found = 1;
+	} else if (got >= (ssize_t)SLOTBYTES && got <= (ssize_t)(2 * SLOTBYTES)) {
+		for (i = 0; i * SLOTBYTES + SLOTBYTES <= (size_t)got; i++) {
+			if (slot_read(v, buf + i * SLOTBYTES, &sseq, smac, &sgen) != 0 ||
+			    (found && (sgen < gen || (sgen == gen && sseq <= seq))))
+				continue;
+			seq = sseq;
+			gen = sgen;
+			memcpy(mac, smac, MACBYTES);
+			found = 1;
+		}
+	}
+	if (!found) {
 		vault_detail(v, "%s is damaged; remove it to start afresh", path);
 		rc = VAULT_ERR_CORRUPT;
 		goto out;
 	}
-	for (i = 0; i < 8; i++)
-		seq = seq << 8 | buf[4 + VAULT_IDBYTES + i];
+	v->audit_state_gen = gen;
 	if (seq > v->audit_seen) {
 		v->audit_seen = seq;
-		memcpy(v->audit_seen_mac, buf + 12 + VAULT_IDBYTES, MACBYTES);
+		memcpy(v->audit_seen_mac, mac, MACBYTES);
 	}
 out:
 	if (fd >= 0)
 		close(fd);
 	if (rc == 0) {
+		vault_audit_state_close(v);
 		free(v->audit_state);
 		v->audit_state = path;
 		path = NULL;
 	}
 	free(path);
+	sodium_memzero(buf, sizeof(buf));
 	return rc;
 }
 

@@ -84,6 +84,8 @@ struct vault {
 	unsigned char audit_pend_mac[32];
 	unsigned char audit_pend_head[32];
 	char *audit_state; /* the state file that outlives us, or NULL */
+	int audit_state_fd; /* open on it once written (-1 until then): rewritten in place */
+	uint32_t audit_state_gen; /* the generation of the slot we wrote last */
 	/*
 	 * The vault file as we checked it: a descriptor kept open (never
 	 * closed while SQLite may have the file open: store.c, held_fd) and
@@ -309,6 +311,7 @@ int vault_release(vault *v, const vault_peer *peer, const struct vault_release *
  * (vault_restore); the next check starts from the log as it then is.
  */
 void vault_audit_forget(vault *v);
+void vault_audit_state_close(vault *v);
 
 /* Paths and permissions (path.c). */
 int vault_check_dir(const char *path, char *why, size_t whylen) VAULT_WUR;

@@ -802,6 +802,7 @@ vault_alloc(vault **out, const char *path)
 		return VAULT_ERR_NOMEM;
 	}
 	v->fd = -1;
+	v->audit_state_fd = -1;
 	vault_wr_init(&v->list_cache, 1, VAULT_LIST_CACHE_MAX);
 	*out = v;
 	return 0;
@@ -1190,6 +1191,7 @@ vault_close(vault **vp)
 	db_close(v);
 	held_release(v->fd); /* after the connection, never before */
 	free(v->path);
+	vault_audit_state_close(v);
 	free(v->audit_state);
 	sodium_memzero(v, sizeof(*v));
 	free(v);
