@@ -95,8 +95,9 @@ struct conn {
 	int fd;
 	uint64_t serial; /* names the connection across conn_close()'s moves */
 	vault_peer peer;
-	unsigned char *in; /* sodium_malloc: frames may carry passphrases */
+	unsigned char *in; /* secure (pooled sodium_malloc): frames may carry passphrases */
 	size_t inlen;
+	size_t in_hwm; /* the most bytes in ever held: wiped over that on close */
 	vault_wr out;
 	size_t outoff;
 	int64_t reply_at; /* ms; a failed passphrase answers late */
@@ -345,7 +346,7 @@ conn_close(size_t i)
 	struct conn *c = &ag.conns[i];
 
 	close(c->fd);
-	sodium_free(c->in);
+	vault_secure_free_used(c->in, INBUF_SIZE, c->in_hwm); /* wipes what it held */
 	vault_wr_free(&c->out);
 	conn_proofs_free(c);
 	ag.conns[i] = ag.conns[--ag.nconns];
@@ -449,7 +450,7 @@ accept_one(int64_t now)
 	}
 	c = &ag.conns[ag.nconns];
 	memset(c, 0, sizeof(*c));
-	if ((c->in = sodium_malloc(INBUF_SIZE)) == NULL) {
+	if ((c->in = vault_secure_alloc(INBUF_SIZE)) == NULL) {
 		close(fd);
 		return 1;
 	}
@@ -1157,6 +1158,8 @@ conn_read(struct conn *c)
 	if (n <= 0)
 		return -1;
 	c->inlen += (size_t)n;
+	if (c->inlen > c->in_hwm)
+		c->in_hwm = c->inlen; /* conn_consume's memmove leaves copies below it */
 	return 1;
 }
 

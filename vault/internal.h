@@ -126,9 +126,9 @@ struct vault {
 
 /*
  * Secure memory for short-lived buffers: sodium_malloc() blocks, wiped and
- * reused by size class. free takes the size that was asked for.
+ * reused by size class (vault_secure_alloc and vault_secure_free_used are
+ * in vault.h). free takes the size that was asked for.
  */
-void *vault_secure_alloc(size_t n);
 /* Once, from vault_lib_init(): keeps the pool usable across fork(). */
 void vault_buf_init(void);
 void vault_secure_free(void *p, size_t n);

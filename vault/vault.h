@@ -88,6 +88,15 @@ int vault_exit_code(int err);
 
 /* Must be called once before anything else; wraps sodium_init(). */
 int vault_lib_init(void) VAULT_WUR;
+/*
+ * Secure memory (sodium_malloc: guard pages, mlock) from libvault's pool,
+ * for callers that hold secrets in buffers of their own (vault-agent's
+ * connection input). vault_secure_free_used() wipes the first used bytes
+ * (all the caller ever wrote) and keeps the block for the next request;
+ * n is the size that was asked for.
+ */
+void *vault_secure_alloc(size_t n);
+void vault_secure_free_used(void *p, size_t n, size_t used);
 
 /*
  * Secure buffers. A vault_secret holds a password, passphrase or key in
@@ -138,6 +147,7 @@ typedef struct vault_wr {
 	unsigned char *p;
 	size_t len;
 	size_t cap;
+	size_t hwm;   /* the most bytes ever written (len may be reset): wiped on release */
 	size_t limit; /* 0: VAULT_WR_DEFAULT_LIMIT */
 	int secure;
 	int err; /* sticky: first failure, so calls can be chained */
