@@ -97,6 +97,8 @@ struct vault {
 	int64_t data_version; /* PRAGMA data_version when last looked at */
 	uint64_t gen; /* bumped by every change seen, ours or another process's; not by audit-only commits */
 	int txn_full; /* the outermost transaction was begun with synchronous=FULL (not audit-only) */
+	uint64_t sp_audit; /* bit d: the savepoint at txn_depth d is audit-only (its release changes no cached read) */
+	int batch; /* inside vault_batch_begin()/vault_batch_end() (vault-agent's group commit) */
 	/*
 	 * LIST's answer (ITEM frames of account metadata, never a password),
 	 * kept in secure memory while unlocked and valid while gen is

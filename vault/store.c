@@ -414,8 +414,11 @@ vault_txn_begin_sync(vault *v, int full)
 	if (v->defer.job != NULL)
 		return VAULT_ERR_DEFER; /* a pass that will be replayed writes nothing */
 	if (v->in_txn || v->txn_depth > 0) {
-		if ((rc = exec(v, "SAVEPOINT vault_op", "begin savepoint")) == 0)
-			v->txn_depth++;
+		if ((rc = exec(v, "SAVEPOINT vault_op", "begin savepoint")) == 0) {
+			uint64_t bit = (uint64_t)1 << (++v->txn_depth & 63);
+
+			v->sp_audit = full ? v->sp_audit & ~bit : v->sp_audit | bit;
+		}
 		return rc;
 	}
 	if ((rc = vault_sync(v, full)) != 0)
@@ -438,12 +441,17 @@ int
 vault_txn_commit(vault *v)
 {
 	int nested = v->in_txn || v->txn_depth > 1;
+	int audit_only = nested && (v->sp_audit >> (v->txn_depth & 63) & 1);
 	int rc;
 
 	if (v->txn_depth > 0)
 		v->txn_depth--;
-	/* Whatever happens, cached reads are stale now; an audit record changes none. */
-	if (nested || v->txn_full)
+	/*
+	 * Whatever happens, cached reads are stale now; an audit record
+	 * changes none (a savepoint begun for one only: the agent's group
+	 * commit appends many into one transaction, and LIST's cache stays).
+	 */
+	if ((nested && !audit_only) || v->txn_full)
 		v->gen++;
 	if (nested)
 		return exec(v, "RELEASE vault_op", "release savepoint");
@@ -488,12 +496,61 @@ vault_commit(vault *v)
 {
 	int rc;
 
-	if (!v->in_txn)
+	if (!v->in_txn || v->batch)
 		return VAULT_ERR_INVAL;
 	v->in_txn = 0;
 	v->gen++;
 	rc = exec(v, "COMMIT", "commit");
 	vault_audit_committed(v, rc == 0);
+	return rc;
+}
+
+/*
+ * Group commit (vault-agent, under load): the requests that are ready at
+ * once run in one transaction, each in its own savepoint as inside
+ * vault_begin(), and their answers are sent only once vault_batch_end()
+ * committed: an audit record is still written before its secret leaves,
+ * it just shares its commit (and the WAL sync, the rewind-memory update)
+ * with its neighbours. synchronous=FULL: whatever a request in the batch
+ * writes is durable at the commit, as if each had committed alone with
+ * the strictest setting any of them uses. The generation is bumped by the
+ * savepoints that change something (audit-only ones do not), not by the
+ * batch itself, so LIST's cache survives a batch of releases.
+ */
+int
+vault_batch_begin(vault *v)
+{
+	int rc;
+
+	if (v->in_txn || v->txn_depth > 0 || v->db == NULL)
+		return VAULT_ERR_INVAL;
+	if (v->defer.job != NULL)
+		return VAULT_ERR_DEFER;
+	if ((rc = vault_sync(v, 1)) != 0)
+		return rc;
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
+		v->in_txn = 1;
+		v->batch = 1;
+	}
+	return rc;
+}
+
+int
+vault_batch_end(vault *v, int commit)
+{
+	int rc = 0;
+
+	if (!v->batch)
+		return VAULT_ERR_INVAL;
+	v->batch = 0;
+	v->in_txn = 0;
+	v->txn_depth = 0;
+	if (commit && (rc = exec(v, "COMMIT", "commit")) == 0) {
+		vault_audit_committed(v, 1);
+		return 0;
+	}
+	v->gen++;
+	rollback_all(v); /* the rewind memory forgets what it did not commit */
 	return rc;
 }
 

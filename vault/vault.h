@@ -163,7 +163,13 @@ int vault_wr_u64(vault_wr *w, uint64_t v);
 int vault_wr_bytes(vault_wr *w, const void *src, size_t n);
 int vault_wr_str(vault_wr *w, const void *src, size_t n);
 int vault_wr_cstr(vault_wr *w, const char *s);
+/* Wipes and frees the buffer; the writer can be written again. */
 void vault_wr_free(vault_wr *w);
+/*
+ * Empties the writer for its next use: wipes what it held and keeps the
+ * buffer if it is at most keep bytes (else frees it as vault_wr_free).
+ */
+void vault_wr_reset(vault_wr *w, size_t keep);
 
 /*
  * Validation of user input. Names are 1 to VAULT_NAME_MAX characters of
@@ -626,6 +632,16 @@ int64_t vault_time(void);
 int vault_begin(vault *v) VAULT_WUR;
 int vault_commit(vault *v) VAULT_WUR;
 void vault_rollback(vault *v);
+/*
+ * Group commit, for vault-agent under load: vault_batch_begin() opens one
+ * transaction (BEGIN IMMEDIATE, synchronous=FULL) in which every request
+ * served (vault_service) runs in its own savepoint; vault_batch_end(v, 1)
+ * commits them all, vault_batch_end(v, 0) rolls them all back. The caller
+ * must not let any answer of the batch out before vault_batch_end()
+ * returned 0: the audit records they depend on are committed only then.
+ */
+int vault_batch_begin(vault *v) VAULT_WUR;
+int vault_batch_end(vault *v, int commit) VAULT_WUR;
 
 /* Paths: the default vault path from the caller's environment values. */
 int vault_default_path(char **out, const char *xdg_data_home, const char *home) VAULT_WUR;
