@@ -129,6 +129,50 @@ stop_agent "$LOAD_PID"
 expect_no_sanitizer_report "$D/agent.log"
 
 # ===========================================================================
+CASE="group commit: no answer without its committed audit record"
+# Under load the agent commits the releases that are ready together
+# (serve_batch) and sends their answers only after that one commit. Here
+# every commit soon fails: the agent runs with a file-size limit just
+# above the vault's size, so the WAL stops growing after a few commits,
+# while 16 clients ask GET after GET. A secret may leave only with its
+# audit record committed: the audit log must hold at least one new
+# record per GET the clients got the secret from. (Sending a failed
+# batch's answers anyway makes the clients count more secrets than there
+# are records.)
+agent_env
+add_account anyacct "$S_LOAD" any
+expect_exit 0 env VAULT_NO_AGENT=1 vault log --verify
+e0=$(sed -n 's/.*audit log verified: \([0-9][0-9]*\) entries.*/\1/p' <<<"$ERR")
+lim=$(( ($(stat -c %s "$DB") + 1023) / 1024 + 48 ))
+bash -c 'ulimit -S -f "$1" && shift && exec "$@"' limit "$lim" "$AGENT_BIN" --foreground --db "$DB" \
+	</dev/null >"$D/agent.log.out" 2>"$D/agent.log" &
+GC_PID=$!
+track_agent "$GC_PID"
+export VAULT_AGENT_PID=$GC_PID
+check "the agent (file-size limit $lim KiB) listens" wait_until 10 test -S "$SOCK"
+expect_exit 0 vault unlock
+LOAD_SECRET=$S_LOAD run timeout 120 "$LOAD_BIN" "$SOCK" --clients 16 --seconds 3 --get anyacct --run loadrun \
+	--only get
+got=$(awk -F'\t' '$1 == "STAT" && $2 == "get" {print $3}' "$OUT_FILE")
+gerr=$(awk -F'\t' '$1 == "STAT" && $2 == "get" {print $4}' "$OUT_FILE")
+diag "at the limit: ${got:-?} GETs answered with the secret, ${gerr:-?} refused; $(grep -c 'group commit of' "$D/agent.log") group commits failed"
+grep '^ERR' "$OUT_FILE" | head -3 | while IFS= read -r line; do diag "$line"; done
+grep 'group commit\|could not' "$D/agent.log" | head -3 | while IFS= read -r line; do diag "agent: $line"; done
+check "some GETs were answered (${got:-none})" test "${got:-0}" -gt 0
+check "some GETs failed at the limit (${gerr:-none})" test "${gerr:-0}" -gt 0
+check "some failed commits were group commits (the case was exercised)" grep -q "group commit of [0-9]* requests failed" "$D/agent.log"
+check "every failure was an ERROR answer (no broken connection, no wrong secret)" \
+	bash -c '! grep "^ERR" "$1" | grep -v "^ERR	client [0-9]* get: ERROR [0-9]*: " | grep -q .' _ "$OUT_FILE"
+expect_agent_alive "$GC_PID" "the agent survived the failed commits"
+stop_agent "$GC_PID"
+expect_no_sanitizer_report "$D/agent.log"
+expect_exit 0 env VAULT_NO_AGENT=1 vault log --verify
+expect_stderr_contains "chain and head intact"
+e1=$(sed -n 's/.*audit log verified: \([0-9][0-9]*\) entries.*/\1/p' <<<"$ERR")
+check "the log gained a record for each of the ${got:-?} secrets sent ($((${e1:-0} - ${e0:-0})) new records)" \
+	test "$((${e1:-0} - ${e0:-0}))" -ge "${got:-1}"
+
+# ===========================================================================
 CASE="two agents racing"
 agent_env
 add_account anyacct "$S_LOAD" any

@@ -5,7 +5,10 @@
  * SECONDS, every answer checked.
  *
  *   load_client SOCK --clients 64 --seconds 60 --get ACCOUNT --run ACTION
- *               [--kv K=V]... [--add-prefix P]
+ *               [--kv K=V]... [--add-prefix P] [--only get]
+ *
+ * --only get: every request is a GET (load.sh's group-commit case counts
+ * the releases against the audit records).
  *
  * The secret that GET of ACCOUNT and RUN of ACTION must return comes from
  * the environment (LOAD_SECRET), never argv.
@@ -62,6 +65,7 @@ static struct {
 	size_t secretlen;
 	unsigned char pin[VAULT_PINBYTES];
 	unsigned reconnect, ring;
+	int only_get;
 	double deadline;
 	pthread_mutex_t mu;
 	char msgs[MAX_MSGS][300];
@@ -124,10 +128,12 @@ lat_add(struct lat *l, double x)
 	return 0;
 }
 
+/* A request's outcome besides 0: the connection broke or the answer was wrong; an ERROR answer. */
+enum { R_BROKEN = -1, R_ERROR = -2 };
+
 /*
  * One request and its answer frames. Returns the type of the last frame
- * (OK, ERROR or CONFIRM) with *items set to the first frame; -1 if the
- * connection broke (why says how).
+ * (OK, ERROR or CONFIRM); -1 if the connection broke (why says how).
  */
 static int
 call(int fd, uint8_t type, const vault_wr *req, vault_wr *resp, char *why, size_t whylen)
@@ -191,7 +197,7 @@ req_get(int fd, vault_wr *req, vault_wr *resp, char *why, size_t whylen)
 	if (req->err)
 		return req->err;
 	if ((t = call(fd, VAULT_MSG_GET, req, resp, why, whylen)) != VAULT_MSG_OK)
-		return t == VAULT_MSG_CONFIRM ? (snprintf(why, whylen, "CONFIRM asked"), -1) : -1;
+		return t == VAULT_MSG_ERROR ? R_ERROR : (snprintf(why, whylen, "answer type %d", t), R_BROKEN);
 	last_frame(resp, &r);
 	if (vault_rd_str(&r, &s, &slen) != 0 || vault_rd_end(&r) != 0) {
 		snprintf(why, whylen, "GET %s: a malformed answer", G.get);
@@ -223,7 +229,7 @@ req_run(int fd, vault_wr *req, vault_wr *resp, char *why, size_t whylen)
 	if (req->err)
 		return req->err;
 	if ((t = call(fd, VAULT_MSG_RUN, req, resp, why, whylen)) != VAULT_MSG_OK)
-		return t == VAULT_MSG_CONFIRM ? (snprintf(why, whylen, "CONFIRM asked"), -1) : -1;
+		return t == VAULT_MSG_ERROR ? R_ERROR : (snprintf(why, whylen, "answer type %d", t), R_BROKEN);
 	last_frame(resp, &r);
 	if (vault_plan_decode(&r, &plan) != 0 || vault_rd_end(&r) != 0)
 		snprintf(why, whylen, "RUN %s: a malformed plan", G.run);
@@ -243,10 +249,10 @@ req_list(int fd, vault_wr *req, vault_wr *resp, char *why, size_t whylen)
 	const unsigned char *pl, *name;
 	size_t plen, flen, nlen, off = 0, n = 0, want = strlen(G.get);
 	uint8_t t;
-	int found = 0;
+	int found = 0, tt;
 
-	if (call(fd, VAULT_MSG_LIST, req, resp, why, whylen) != VAULT_MSG_OK)
-		return -1;
+	if ((tt = call(fd, VAULT_MSG_LIST, req, resp, why, whylen)) != VAULT_MSG_OK)
+		return tt == VAULT_MSG_ERROR ? R_ERROR : R_BROKEN;
 	while (off < resp->len && vault_frame_get(resp->p + off, resp->len - off, &t, &pl, &plen, &flen) == 1) {
 		vault_rd r = { pl, plen };
 
@@ -274,6 +280,7 @@ req_add(int fd, struct client *c, unsigned adds, vault_wr *req, vault_wr *resp, 
 	char name[128], secret[160];
 	vault_rd r;
 	uint32_t version;
+	int t;
 
 	snprintf(name, sizeof(name), "%s-%u-%u", G.prefix, c->idx, adds % G.ring);
 	snprintf(secret, sizeof(secret), "load-secret-%s", name);
@@ -284,8 +291,8 @@ req_add(int fd, struct client *c, unsigned adds, vault_wr *req, vault_wr *resp, 
 		vault_wr_cstr(req, secret);
 		if (req->err)
 			return req->err;
-		if (call(fd, VAULT_MSG_SET, req, resp, why, whylen) != VAULT_MSG_OK)
-			return -1;
+		if ((t = call(fd, VAULT_MSG_SET, req, resp, why, whylen)) != VAULT_MSG_OK)
+			return t == VAULT_MSG_ERROR ? R_ERROR : R_BROKEN;
 		last_frame(resp, &r);
 		if (vault_rd_u32(&r, &version) != 0 || vault_rd_end(&r) != 0 || version < 2) {
 			snprintf(why, whylen, "SET %s: a malformed answer", name);
@@ -310,8 +317,8 @@ req_add(int fd, struct client *c, unsigned adds, vault_wr *req, vault_wr *resp, 
 	(void)vault_proof_encode(req, VAULT_PROOF_NONE, NULL, 0); /* a new account needs none */
 	if (req->err)
 		return req->err;
-	if (call(fd, VAULT_MSG_ADD, req, resp, why, whylen) != VAULT_MSG_OK)
-		return -1;
+	if ((t = call(fd, VAULT_MSG_ADD, req, resp, why, whylen)) != VAULT_MSG_OK)
+		return t == VAULT_MSG_ERROR ? R_ERROR : R_BROKEN;
 	last_frame(resp, &r);
 	if (vault_rd_end(&r) != 0) {
 		snprintf(why, whylen, "ADD %s: a malformed answer", name);
@@ -333,7 +340,7 @@ client_main(void *arg)
 	vault_wr_init(&req, 0, 0);
 	vault_wr_init(&resp, 1, 0); /* answers carry the secret */
 	while (now_s() < G.deadline) {
-		int kind = MIX[(n + c->idx) % 10], rc;
+		int kind = G.only_get ? K_GET : MIX[(n + c->idx) % 10], rc;
 		double t0 = now_s();
 
 		req.len = 0;
@@ -367,9 +374,11 @@ client_main(void *arg)
 		} else {
 			c->errs[kind]++;
 			note(c, kind, "%s", why[0] ? why : vault_strerror(rc));
-			if (fd >= 0)
+			/* An ERROR answer leaves the connection usable; anything else ends it. */
+			if (fd >= 0 && rc != R_ERROR) {
 				close(fd);
-			fd = -1;
+				fd = -1;
+			}
 		}
 		n++;
 		if (fd >= 0 && n % G.reconnect == 0) {
@@ -416,7 +425,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: load_client SOCK --clients N --seconds S --get ACCOUNT --run ACTION "
-			"[--kv K=V]... [--add-prefix P]   (LOAD_SECRET in the environment)\n");
+			"[--kv K=V]... [--add-prefix P] [--only get]   (LOAD_SECRET in the environment)\n");
 	return 2;
 }
 
@@ -448,6 +457,8 @@ main(int argc, char **argv)
 			G.run = v;
 		else if (strcmp(o, "--add-prefix") == 0)
 			G.prefix = v;
+		else if (strcmp(o, "--only") == 0 && strcmp(v, "get") == 0)
+			G.only_get = 1;
 		else if (strcmp(o, "--kv") == 0 && G.nkv < MAX_KV)
 			G.kv[G.nkv++] = v;
 		else
