@@ -22,8 +22,7 @@
  * the agent's time. Freed blocks are therefore wiped and kept, a few per
  * size class, for the next request: still locked, still guarded, never
  * holding old bytes. The two big classes are for what a busy agent makes
- * over and over: a connection's 64 KiB input buffer (256 KiB class) and
- * LIST answers of hundreds of accounts (256 KiB, 1 MiB).
+ * over and over: LIST answers of hundreds of accounts (256 KiB, 1 MiB).
  *
  * Wiping: a block is wiped over the bytes its user wrote (vault_wr keeps
  * that high-water mark, vault_secure_free_used()), not over the whole
@@ -41,7 +40,7 @@
  * agent's group commit holds one answer per connection in the batch (up
  * to 64 clients at once in load.sh) until the commit.
  */
-static const int pool_depth[POOL_CLASSES] = { 32, 32, 32, 16, 8, 8, 4, 2 };
+static const int pool_depth[POOL_CLASSES] = { 32, 32, 32, 16, 8, 8, 8, 2 };
 
 static struct {
 	void *blk[POOL_DEPTH];

@@ -99,6 +99,8 @@ struct vault {
 	int txn_full; /* the outermost transaction was begun with synchronous=FULL (not audit-only) */
 	uint64_t sp_audit; /* bit d: the savepoint at txn_depth d is audit-only (its release changes no cached read) */
 	int batch; /* inside vault_batch_begin()/vault_batch_end() (vault-agent's group commit) */
+	uint64_t batch_seen; /* audit_seen when the batch began: what a failed batch goes back to */
+	unsigned char batch_seen_mac[32];
 	/*
 	 * LIST's answer (ITEM frames of account metadata, never a password),
 	 * kept in secure memory while unlocked and valid while gen is

@@ -531,6 +531,8 @@ vault_batch_begin(vault *v)
 	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->in_txn = 1;
 		v->batch = 1;
+		v->batch_seen = v->audit_seen;
+		memcpy(v->batch_seen_mac, v->audit_seen_mac, sizeof(v->batch_seen_mac));
 	}
 	return rc;
 }
@@ -550,7 +552,19 @@ vault_batch_end(vault *v, int commit)
 		return 0;
 	}
 	v->gen++;
-	rollback_all(v); /* the rewind memory forgets what it did not commit */
+	rollback_all(v);
+	/*
+	 * Each audit append reads the log first (vault_audit_fresh), and in a
+	 * batch it sees the entries appended before it in the same
+	 * transaction: the rewind memory noted them, and they are gone now.
+	 * Back to what was committed, or every later request would take our
+	 * own failed commit for a rolled-back file. (The state file catches
+	 * up at the next entry that commits.)
+	 */
+	if (v->audit_seen > v->batch_seen) {
+		v->audit_seen = v->batch_seen;
+		memcpy(v->audit_seen_mac, v->batch_seen_mac, sizeof(v->audit_seen_mac));
+	}
 	return rc;
 }
 

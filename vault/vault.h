@@ -90,8 +90,8 @@ int vault_exit_code(int err);
 int vault_lib_init(void) VAULT_WUR;
 /*
  * Secure memory (sodium_malloc: guard pages, mlock) from libvault's pool,
- * for callers that hold secrets in buffers of their own (vault-agent's
- * connection input). vault_secure_free_used() wipes the first used bytes
+ * for callers that hold secrets in buffers of their own.
+ * vault_secure_free_used() wipes the first used bytes
  * (all the caller ever wrote) and keeps the block for the next request;
  * n is the size that was asked for.
  */

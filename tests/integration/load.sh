@@ -156,7 +156,7 @@ LOAD_SECRET=$S_LOAD run timeout 120 "$LOAD_BIN" "$SOCK" --clients 16 --seconds 3
 got=$(awk -F'\t' '$1 == "STAT" && $2 == "get" {print $3}' "$OUT_FILE")
 gerr=$(awk -F'\t' '$1 == "STAT" && $2 == "get" {print $4}' "$OUT_FILE")
 diag "at the limit: ${got:-?} GETs answered with the secret, ${gerr:-?} refused; $(grep -c 'group commit of' "$D/agent.log") group commits failed"
-grep '^ERR' "$OUT_FILE" | head -3 | while IFS= read -r line; do diag "$line"; done
+grep '^ERR' "$OUT_FILE" | sed -n '1p;$p' | while IFS= read -r line; do diag "$line"; done
 grep 'group commit\|could not' "$D/agent.log" | head -3 | while IFS= read -r line; do diag "agent: $line"; done
 check "some GETs were answered (${got:-none})" test "${got:-0}" -gt 0
 check "some GETs failed at the limit (${gerr:-none})" test "${gerr:-0}" -gt 0
@@ -164,6 +164,15 @@ check "some failed commits were group commits (the case was exercised)" grep -q 
 check "every failure was an ERROR answer (no broken connection, no wrong secret)" \
 	bash -c '! grep "^ERR" "$1" | grep -v "^ERR	client [0-9]* get: ERROR [0-9]*: " | grep -q .' _ "$OUT_FILE"
 expect_agent_alive "$GC_PID" "the agent survived the failed commits"
+# A failed group commit is not a rolled-back file: once there is room
+# again, the same agent releases again (its rewind memory had noted the
+# batch's own uncommitted entries; they must be forgotten with it).
+if prlimit --pid "$GC_PID" --fsize=unlimited 2>"$D/prlimit.err"; then
+	expect_exit 0 vault-notty get anyacct
+	expect_stdout_exact "$S_LOAD"$'\n'
+else
+	skip "the same agent releases again once the limit is raised" "prlimit: $(head -c 200 "$D/prlimit.err")"
+fi
 stop_agent "$GC_PID"
 expect_no_sanitizer_report "$D/agent.log"
 expect_exit 0 env VAULT_NO_AGENT=1 vault log --verify

@@ -106,9 +106,13 @@ note(struct client *c, int kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* The first MAX_MSGS - 3 errors, then the last 3 (what it ended in). */
 	pthread_mutex_lock(&G.mu);
-	if (G.nmsgs < MAX_MSGS)
-		snprintf(G.msgs[G.nmsgs++], sizeof(G.msgs[0]), "client %u %s: %s", c->idx, kind_name[kind], text);
+	if (G.nmsgs == MAX_MSGS) {
+		memmove(G.msgs[MAX_MSGS - 3], G.msgs[MAX_MSGS - 2], 2 * sizeof(G.msgs[0]));
+		G.nmsgs--;
+	}
+	snprintf(G.msgs[G.nmsgs++], sizeof(G.msgs[0]), "client %u %s: %s", c->idx, kind_name[kind], text);
 	pthread_mutex_unlock(&G.mu);
 }
 

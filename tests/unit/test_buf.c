@@ -559,7 +559,7 @@ secure_pool(void **state)
 	assert_non_null(p);
 	p[0] = 1;
 	vault_secure_free(p, 64U * 1024U * 1024U);
-	/* The big classes (a connection's input buffer, a LIST answer) are pooled too. */
+	/* The big classes (LIST answers of hundreds of accounts) are pooled too. */
 	assert_int_equal(vault_secure_size(64U * 1024U + 4U), 256U * 1024U);
 	assert_int_equal(vault_secure_size(300U * 1024U), 1024U * 1024U);
 	assert_int_equal(vault_secure_size(1024U * 1024U + 1U), 1024U * 1024U + 1U);
