@@ -1375,6 +1375,7 @@ serve_batch(int64_t now, int *st)
 		c->batched = 1;
 		if (conn_serve(c, now) < 0)
 			st[i] = -1;
+		vault_batch_next(ag.v);
 	}
 	ag.in_batch = 0;
 	rc = vault_batch_end(ag.v, 1);

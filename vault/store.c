@@ -537,6 +537,23 @@ vault_batch_begin(vault *v)
 	return rc;
 }
 
+/*
+ * Between two requests of a batch. Each audit append reads the log first
+ * (vault_audit_fresh) and would note the entries appended before it in
+ * the batch as seen, writing them to the rewind-memory state file before
+ * they committed: an agent killed then would, once restarted, take the
+ * log for rolled back. So the entries the batch appended count as seen
+ * in memory only; vault_batch_end() notes them for real once committed.
+ */
+void
+vault_batch_next(vault *v)
+{
+	if (v->batch && v->audit_pend > v->audit_seen) {
+		v->audit_seen = v->audit_pend;
+		memcpy(v->audit_seen_mac, v->audit_pend_mac, sizeof(v->audit_seen_mac));
+	}
+}
+
 int
 vault_batch_end(vault *v, int commit)
 {
@@ -548,6 +565,15 @@ vault_batch_end(vault *v, int commit)
 	v->in_txn = 0;
 	v->txn_depth = 0;
 	if (commit && (rc = exec(v, "COMMIT", "commit")) == 0) {
+		/*
+		 * vault_batch_next() let the rewind memory run with the batch in
+		 * memory only; now that it committed, note the newest entry for
+		 * real (the state file, syslog's head) from where it stood.
+		 */
+		if (v->audit_pend != 0 && v->audit_seen > v->batch_seen) {
+			v->audit_seen = v->batch_seen;
+			memcpy(v->audit_seen_mac, v->batch_seen_mac, sizeof(v->audit_seen_mac));
+		}
 		vault_audit_committed(v, 1);
 		return 0;
 	}

@@ -641,6 +641,8 @@ void vault_rollback(vault *v);
  * returned 0: the audit records they depend on are committed only then.
  */
 int vault_batch_begin(vault *v) VAULT_WUR;
+/* After each request of the batch (the rewind memory, store.c). */
+void vault_batch_next(vault *v);
 int vault_batch_end(vault *v, int commit) VAULT_WUR;
 
 /* Paths: the default vault path from the caller's environment values. */
