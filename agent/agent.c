@@ -28,6 +28,9 @@
  *    is closed, and at the connection cap an idle connection makes room
  *    for a new one: only live requests count;
  *  - secrets are never logged;
+ *  - under load, the releases and reads ready at once share one
+ *    transaction (serve_batch); none of their answers is written before
+ *    it committed, and a failed commit replaces them all by the error;
  *  - a rotation (which waits on a target: PAM, ssh, a directory) runs in
  *    a forked worker that answers that one request (or one `rotate --due`
  *    batch) and exits, within an absolute deadline. The agent tracks its
@@ -96,7 +99,7 @@ struct conn {
 	int fd;
 	uint64_t serial; /* names the connection across conn_close()'s moves */
 	vault_peer peer;
-	unsigned char *in; /* secure (pooled sodium_malloc): frames may carry passphrases */
+	unsigned char *in; /* sodium_malloc (inbuf_get): frames may carry passphrases */
 	size_t inlen;
 	size_t in_hwm; /* the most bytes in ever held: wiped over that on close */
 	vault_wr out;
