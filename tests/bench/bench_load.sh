@@ -49,6 +49,7 @@ run_one() {
 		export VAULT_DB=$d/vault/vault.db VAULT_AGENT_SOCK=$d/s/agent.sock XDG_RUNTIME_DIR=$d \
 			VAULT_PASSPHRASE_FILE=$d/pp
 		V=$tree/cli/vault
+		# shellcheck disable=SC2015 # any step failing ends the run
 		VAULT_NO_AGENT=1 "$V" init --kdf interactive </dev/null >"$d/setup.log" 2>&1 &&
 			printf '%s\n' "$SECRET" | VAULT_NO_AGENT=1 "$V" add anyacct --user u --use any >>"$d/setup.log" 2>&1 &&
 			VAULT_NO_AGENT=1 "$V" action add loadrun --as anyacct --netonly --deliver stdin --unattended \

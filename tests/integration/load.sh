@@ -173,6 +173,7 @@ grep 'group commit\|could not' "$D/agent.log" | head -3 | while IFS= read -r lin
 check "some GETs were answered (${got:-none})" test "${got:-0}" -gt 0
 check "some GETs failed at the limit (${gerr:-none})" test "${gerr:-0}" -gt 0
 check "some failed commits were group commits (the case was exercised)" grep -q "group commit of [0-9]* requests failed" "$D/agent.log"
+# shellcheck disable=SC2016 # $1 is the inner shell's
 check "every failure was an ERROR answer (no broken connection, no wrong secret)" \
 	bash -c '! grep "^ERR" "$1" | grep -v "^ERR	client [0-9]* get: ERROR [0-9]*: " | grep -q .' _ "$OUT_FILE"
 expect_agent_alive "$GC_PID" "the agent survived the failed commits"
