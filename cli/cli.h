@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cli.h - shared pieces of the vault command: terminal and passphrase
- * input, output helpers, and the error reporter.
+ * cli.h - the shared plumbing of the vault command, which the commands
+ * (cmd_*.c, and main.c lists them) use and which never uses a command:
+ * a command's description (struct cli_cmd), terminal and passphrase
+ * input (tty.c), output and errors (output.c), option parsing (opts.c,
+ * rotation.c, runas.c), the session (session.c) and requests (request.c).
  */
 #ifndef VAULT_CLI_H
 #define VAULT_CLI_H
@@ -44,7 +47,7 @@ const char *cli_esc(const char *s);
 void json_str(FILE *f, const char *s);
 void fmt_time(char out[32], int64_t t);
 
-/* Bounded integer parsing, never atoi. */
+/* Bounded integer parsing (parse_num, common.h), never atoi. */
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
 extern const char *cli_prog;
@@ -154,15 +157,46 @@ enum {
 	    { "no-agent", no_argument, NULL, OPT_NOAGENT },          \
 	    { "help", no_argument, NULL, 'h' }
 
-/* Shared by the commands in vault.c and run.c. */
+/*
+ * One command: its name, its code, and the usage and help text that
+ * `vault help NAME` and `vault NAME --help` show. Each cmd_*.c defines
+ * its own; main.c lists them.
+ */
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+/* opts.c */
+/* Handles the options every command shares; 1 if consumed. */
 int cli_common_opt(int c, struct cli_opts *o);
-int cli_show_help(const char *name);
-int cli_bad_option(const char *name);
+/* Prints c's usage, help and the common options to stdout; returns 0. */
+int cli_show_help(const struct cli_cmd *c);
+/* Prints c's usage to stderr; returns VAULT_EXIT_USAGE. */
+int cli_bad_option(const struct cli_cmd *c);
+/*
+ * Parses the common options only (and --json if json_ok), for commands
+ * with none of their own: 0, -1 after --help was shown, or an exit code.
+ */
+int cli_parse_common(int argc, char **argv, const struct cli_cmd *c, struct cli_opts *o, int json_ok);
+/* interactive, moderate or sensitive: 0 and *kdf, else VAULT_ERR_INVAL. */
+int cli_parse_kdf(const char *s, int *kdf);
+
+/* request.c */
+/*
+ * Sends one request and checks that the answer ends in OK. On failure it
+ * prints the error (what: ...) and returns its exit code; resp holds the
+ * frames either way.
+ */
 int cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp, const char *what);
+/* The payload of the final (OK) frame of a response. */
 vault_rd cli_final_payload(const vault_wr *resp);
+/* Calls fn on each ITEM frame's payload, in order; stops at fn's first non-zero, which it returns. */
 int cli_each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg), void *arg);
-int cmd_run(int argc, char **argv);
-int cmd_rotate(int argc, char **argv);
+
+/* rotation.c */
 /*
  * Parses one rotation option into a (whose strings it allocates) and
  * sets the VAULT_EDIT_* bit in *fields. 1 if c was one, 0 if not, or an
@@ -171,9 +205,20 @@ int cmd_rotate(int argc, char **argv);
 int cli_rotation_opt(int c, const char *arg, vault_account *a, unsigned *fields);
 void cli_rotation_free(vault_account *a);
 void cli_print_rotation(const vault_account *a, int json);
-int cmd_action(int argc, char **argv);
-/* backup.c */
-int cmd_backup(int argc, char **argv);
-int cmd_restore(int argc, char **argv);
+
+/* runas.c: the options of `vault action add` and `vault run --as`. */
+#define RUNAS_OPTS                                                            \
+	{ "as", required_argument, NULL, OPT_AS },                            \
+	    { "netonly", no_argument, NULL, OPT_NETONLY },                    \
+	    { "deliver", required_argument, NULL, OPT_DELIVER },              \
+	    { "profile", no_argument, NULL, OPT_PROFILE },                    \
+	    { "noprofile", no_argument, NULL, OPT_NOPROFILE },                \
+	    { "env", no_argument, NULL, OPT_ENV }
+/* Resolves PROGRAM (argv[0]), pins it, and copies the arguments into a; an exit code. */
+int cli_set_program(vault_action *a, int argc, char **argv);
+/* One of RUNAS_OPTS into a: 1 if c was one, 0 if not, -1 if its value is bad. */
+int cli_runas_opt(int c, vault_action *a);
+/* Fills defaults: stdin for a network-only run, descriptor 3 for file. */
+void cli_runas_defaults(vault_action *a);
 
 #endif

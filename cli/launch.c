@@ -65,9 +65,6 @@
 #include "launch.h"
 #include "vault.h"
 
-#define EXIT_VAULT 125
-#define EXIT_NOEXEC 126
-#define EXIT_NOTFOUND 127
 
 extern char **environ;
 
@@ -611,20 +608,13 @@ pam_mode(int change, const char *user)
 
 /* A descriptor number above 2, in decimal, nothing else (never atoi). */
 static int
-parse_fd(const char *s, uint32_t *out)
+parse_fd(const char *s, int *out)
 {
-	uint32_t v = 0;
+	long long v;
 
-	if (*s == '\0')
+	if (parse_num(s, 3, 100000, &v) != 0)
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > 100000)
-			return -1;
-		v = v * 10 + (uint32_t)(*s - '0');
-	}
-	if (v < 3 || v > 100000)
-		return -1;
-	*out = v;
+	*out = (int)v;
 	return 0;
 }
 
@@ -642,7 +632,7 @@ main(int argc, char **argv)
 	launch_stamp_ctx *stamp;
 	vault_plan *plan;
 	int i, ticket_fd = -1, rc, status, no_pty = 0;
-	uint32_t fdnum;
+	int fdnum;
 
 	/* 1. Before anything else. */
 	(void)setrlimit(RLIMIT_CORE, &nocore);
@@ -660,7 +650,7 @@ main(int argc, char **argv)
 		else if (i + 1 < argc && strcmp(argv[i], "--socket") == 0)
 			sock = argv[++i];
 		else if (i + 1 < argc && strcmp(argv[i], "--ticket-fd") == 0)
-			ticket_fd = parse_fd(argv[++i], &fdnum) == 0 ? (int)fdnum : -1;
+			ticket_fd = parse_fd(argv[++i], &fdnum) == 0 ? fdnum : -1;
 		else
 			break;
 	}

@@ -12,8 +12,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The only PATH a program run as another account ever gets. */
-#define LAUNCH_SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
+/* SAFE_PATH (common.h) is the only PATH a program run as another account ever gets. */
+#include "common.h"
+
 /* Where a TZ that names a file must point (sudo's _PATH_ZONEINFO). */
 #define LAUNCH_ZONEINFO "/usr/share/zoneinfo"
 
@@ -24,7 +25,7 @@
  * DISPLAY, XAUTHORITY, WAYLAND_DISPLAY, LANG, LANGUAGE, LINGUAS, LC_* and
  * TZ, each checked (launch_env_value_ok). keep_env 1 (--env): the caller's
  * variables less launch_env_is_bad() and the checked ones that fail their
- * check. In both: PATH is LAUNCH_SAFE_PATH, HOME, SHELL, USER, LOGNAME and
+ * check. In both: PATH is SAFE_PATH, HOME, SHELL, USER, LOGNAME and
  * MAIL are the target's, and `pam_env` (pam_getenvlist, the site's
  * pam_env; may be NULL) goes on top, less launch_env_is_bad().
  * Returns a NULL-terminated malloc'd vector (free with launch_strv_free),

@@ -14,7 +14,7 @@
  *     the caller, each value checked as sudo's env_check does.
  *  2. --env: the caller's variables less sudo's env_delete list, shell
  *     functions and ours, and the checked ones still checked.
- *  3. PATH is always LAUNCH_SAFE_PATH; the identity variables always the
+ *  3. PATH is always SAFE_PATH; the identity variables always the
  *     target's. Nothing the caller set survives under those names.
  */
 #include <ctype.h>
@@ -198,7 +198,7 @@ launch_env_build(char *const *caller, int keep_env, const struct passwd *pw, cha
 		if (keep_env || in_list(*q, keep_list))
 			put_kv(&e, *q);
 	}
-	put(&e, "PATH", LAUNCH_SAFE_PATH);
+	put(&e, "PATH", SAFE_PATH);
 	put(&e, "HOME", pw->pw_dir);
 	put(&e, "SHELL", pw->pw_shell != NULL && pw->pw_shell[0] != '\0' ? pw->pw_shell : "/bin/sh");
 	put(&e, "USER", pw->pw_name);

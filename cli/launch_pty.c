@@ -134,21 +134,6 @@ sync_winsize(const struct relay *r)
 		(void)ioctl(r->master, TIOCSWINSZ, &ws); /* the pty sends SIGWINCH */
 }
 
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0 && fd >= 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* the caller's side is gone: drop the output */
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* Copies what the program wrote to the caller; 0 once the pty has no writer left. */
 static int
 drain_master(struct relay *r)
@@ -159,7 +144,8 @@ drain_master(struct relay *r)
 	for (;;) {
 		n = read(r->master, buf, sizeof(buf));
 		if (n > 0) {
-			write_all(r->out, buf, (size_t)n);
+			if (r->out >= 0) /* else, or once the caller's side is gone: drop it */
+				(void)write_all(r->out, buf, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -439,7 +425,7 @@ launch_run(int use_pty, void (*child_fn)(void *), void *arg)
 			ssize_t n = read(r.in, buf, sizeof(buf));
 
 			if (n > 0)
-				write_all(r.master, buf, (size_t)n);
+				(void)write_all(r.master, buf, (size_t)n);
 			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 				r.in = -1; /* the caller's terminal went away */
 		}

@@ -26,8 +26,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "target.h"
+#include "common.h"
 #include "config.h"
+#include "target.h"
 
 static int
 env_true(const char *name)
@@ -173,27 +174,7 @@ session_fresh(struct session *s)
 static int
 agent_program(char *out, size_t size)
 {
-	const char *env = getenv("VAULT_AGENT_PROGRAM");
-	char self[PATH_MAX], *dir;
-	ssize_t n;
-
-	if (env != NULL && *env != '\0') {
-		snprintf(out, size, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		dir = dirname(self);
-		snprintf(out, size, "%s/vault-agent", dir);
-		if (access(out, X_OK) == 0)
-			return 0;
-		snprintf(out, size, "%s/../agent/vault-agent", dir);
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, size, "%s/vault-agent", VAULT_BINDIR);
-	return access(out, X_OK) == 0 ? 0 : VAULT_ERR_NOTFOUND;
+	return sibling_program("VAULT_AGENT_PROGRAM", "vault-agent", "agent", out, size) == 0 ? 0 : VAULT_ERR_NOTFOUND;
 }
 
 /*

@@ -9,8 +9,12 @@
  *                       "vault-audit-v1" | u64 i | mac_{i-1} | entry_i)
  *
  * with mac_0 all zeros. vault_meta 'audit_head' = u64 n | BLAKE2b(key,
- * "vault-audit-head" | u64 n | mac_n). Editing, reordering or deleting a
- * row breaks a mac; cutting rows off the end breaks the head. What the
+ * "vault-audit-head2" | u64 n | mac_n) | rows_mac, where rows_mac binds
+ * every other row of the vault to entry n (rows.c); a head written by an
+ * older vault is the first 40 bytes under the label "vault-audit-head".
+ * Editing, reordering or deleting a row breaks a mac; cutting rows off
+ * the end breaks the head; a row put back to an older copy breaks
+ * rows_mac. What the
  * chain cannot show is the whole file rolled back to an older copy: for
  * that the vault remembers the newest entry it has seen (in memory, and
  * in a state file outside the vault) and syslog gets each new head.
@@ -44,6 +48,8 @@
  * rest. A torn write spoils one slot; the reader takes the valid slot of
  * the highest generation.
  */
+#define HEAD1BYTES (8U + MACBYTES)
+#define HEAD2BYTES (8U + MACBYTES + VAULT_ROWS_MACBYTES)
 #define SLOTMAGIC "VAS2"
 #define SLOTCHECK 16U
 #define SLOTBYTES (4U + VAULT_IDBYTES + 8U + MACBYTES + 4U + SLOTCHECK)
@@ -77,11 +83,34 @@ chain_mac(unsigned char out[MACBYTES], const vault *v, uint64_t seq,
 }
 
 static int
-head_mac(unsigned char out[MACBYTES], const vault *v, uint64_t n, const unsigned char last[MACBYTES])
+head_mac(unsigned char out[MACBYTES], const vault *v, uint64_t n, const unsigned char last[MACBYTES], int two)
 {
-	static const unsigned char label[] = "vault-audit-head";
+	static const unsigned char label1[] = "vault-audit-head", label2[] = "vault-audit-head2";
 
-	return chain_mac(out, v, n, last, label, sizeof(label));
+	return two ? chain_mac(out, v, n, last, label2, sizeof(label2)) :
+		     chain_mac(out, v, n, last, label1, sizeof(label1));
+}
+
+/* Writes the head for entry n with mac last: the chain's and the rows' macs. */
+static int
+head_write(vault *v, uint64_t n, const unsigned char last[MACBYTES], unsigned char head[HEAD2BYTES])
+{
+	sqlite3_stmt *st = NULL;
+	int rc, i;
+
+	for (i = 0; i < 8; i++)
+		head[i] = (unsigned char)(n >> (56 - 8 * i));
+	if ((rc = head_mac(head + 8, v, n, last, 1)) != 0 ||
+	    (rc = vault_rows_head(v, n, last, head + HEAD1BYTES)) != 0)
+		return rc;
+	if ((rc = vault_prepare(v, &st,
+		 "INSERT INTO vault_meta(key, value) VALUES ('audit_head', ?) "
+		 "ON CONFLICT(key) DO UPDATE SET value=excluded.value")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, head, HEAD2BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	vault_stmt_done(v, st);
+	return rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "update audit head");
 }
 
 /* Reads the last row's id and mac; zeros when the log is empty. */
@@ -391,7 +420,8 @@ vault_audit_head(vault *v, uint64_t *seq, unsigned char mac[VAULT_AUDIT_HEADBYTE
 	if ((rc = vault_prepare(v, &st, "SELECT value FROM vault_meta WHERE key='audit_head'")) != 0)
 		return rc;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 8 + MACBYTES) {
+	if (rc == SQLITE_ROW &&
+	    (sqlite3_column_bytes(st, 0) == HEAD1BYTES || sqlite3_column_bytes(st, 0) == HEAD2BYTES)) {
 		h = sqlite3_column_blob(st, 0);
 		for (i = 0; i < 8; i++)
 			*seq = *seq << 8 | h[i];
@@ -516,11 +546,11 @@ int
 vault_audit_append(vault *v, const vault_audit_entry *in)
 {
 	vault_audit_entry e = *in, old;
-	unsigned char prev[MACBYTES], mac[MACBYTES], head[8 + MACBYTES];
+	unsigned char prev[MACBYTES], mac[MACBYTES], head[HEAD2BYTES];
 	sqlite3_stmt *st = NULL;
 	vault_wr pt, ad, ct;
 	uint64_t seq;
-	int rc, i, rep = 0;
+	int rc, rep = 0;
 
 	memset(&old, 0, sizeof(old));
 	if (v->keys == NULL)
@@ -577,17 +607,7 @@ vault_audit_append(vault *v, const vault_audit_entry *in)
 		rc = vault_sql_err(v, rc, "append audit record");
 		goto out;
 	}
-	for (i = 0; i < 8; i++)
-		head[i] = (unsigned char)(seq >> (56 - 8 * i));
-	if ((rc = head_mac(head + 8, v, seq, mac)) != 0)
-		goto out;
-	if ((rc = vault_prepare(v, &st,
-		 "INSERT INTO vault_meta(key, value) VALUES ('audit_head', ?) "
-		 "ON CONFLICT(key) DO UPDATE SET value=excluded.value")) != 0)
-		goto out;
-	sqlite3_bind_blob(st, 1, head, sizeof(head), SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "update audit head");
+	rc = head_write(v, seq, mac, head);
 	if (rc == 0)
 		rc = vault_txn_commit(v);
 	if (rc == 0) {
@@ -609,6 +629,66 @@ out:
 	return rc;
 }
 
+/*
+ * Before the outermost commit (store.c): a row changed since the head was
+ * last written (a change made after its audit record, or one with none),
+ * so the head is written again for the same last entry.
+ */
+int
+vault_audit_reseal(vault *v)
+{
+	unsigned char mac[MACBYTES], head[HEAD2BYTES];
+	uint64_t n;
+	int rc;
+
+	if (!v->rows_dirty)
+		return 0;
+	if (v->keys == NULL) {
+		vault_detail(v, "internal error: a row changed while the vault was locked");
+		return VAULT_ERR_LOCKED;
+	}
+	if ((rc = last_row(v, &n, mac)) == 0)
+		rc = head_write(v, n, mac, head);
+	sodium_memzero(head, sizeof(head));
+	return rc;
+}
+
+/*
+ * The rows as they are now against the head's rows mac, in one read
+ * snapshot. A head from an older vault binds no rows yet (the next append
+ * does); no head at all is an empty log, which the rewind memory judges.
+ */
+int
+vault_audit_rows_check(vault *v)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned char mac[MACBYTES], want[VAULT_ROWS_MACBYTES];
+	uint64_t n;
+	int rc, src, two = 0;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (sqlite3_exec(v->db, "SAVEPOINT vault_rows", NULL, NULL, NULL) != SQLITE_OK)
+		return vault_sql_err(v, sqlite3_errcode(v->db), "read the rows");
+	if ((rc = last_row(v, &n, mac)) != 0 || (rc = check_head(v, n, mac)) != 0 ||
+	    (rc = vault_prepare(v, &st, "SELECT value FROM vault_meta WHERE key='audit_head'")) != 0)
+		goto out;
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HEAD2BYTES) {
+		memcpy(want, (const unsigned char *)sqlite3_column_blob(st, 0) + HEAD1BYTES, sizeof(want));
+		two = 1;
+	} else if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = vault_sql_err(v, src, "read audit head");
+	}
+	vault_stmt_done(v, st);
+	if (rc == 0 && two)
+		rc = vault_rows_verify(v, n, mac, want);
+out:
+	(void)sqlite3_exec(v->db, "RELEASE vault_rows", NULL, NULL, NULL);
+	v->rows_bad = rc == VAULT_ERR_CORRUPT;
+	return rc;
+}
+
 static int
 check_head(vault *v, uint64_t n, const unsigned char last[MACBYTES])
 {
@@ -625,13 +705,13 @@ check_head(vault *v, uint64_t n, const unsigned char last[MACBYTES])
 		rc = n == 0 ? 0 : VAULT_ERR_CORRUPT;
 	} else if (rc != SQLITE_ROW) {
 		rc = vault_sql_err(v, rc, "read audit head");
-	} else if (sqlite3_column_bytes(st, 0) != 8 + MACBYTES) {
+	} else if (sqlite3_column_bytes(st, 0) != HEAD1BYTES && sqlite3_column_bytes(st, 0) != HEAD2BYTES) {
 		rc = VAULT_ERR_CORRUPT;
 	} else {
 		h = sqlite3_column_blob(st, 0);
 		for (i = 0; i < 8; i++)
 			hn = hn << 8 | h[i];
-		rc = head_mac(want, v, n, last);
+		rc = head_mac(want, v, n, last, sqlite3_column_bytes(st, 0) == HEAD2BYTES);
 		if (rc == 0 && (hn != n || sodium_memcmp(want, h + 8, MACBYTES) != 0))
 			rc = VAULT_ERR_CORRUPT;
 	}
@@ -784,8 +864,8 @@ vault_audit_page(vault *v, unsigned flags, uint64_t from, size_t max,
 		goto out;
 	}
 	/* The end: the head must name the last row we chained. */
-	if (verify && (rc = check_head(v, expect - 1, prev)) == 0)
-		rc = vault_audit_fresh(v);
+	if (verify && (rc = check_head(v, expect - 1, prev)) == 0 && (rc = vault_audit_fresh(v)) == 0)
+		rc = vault_audit_rows_check(v); /* and every other row is the one the log last bound */
 out:
 	vault_stmt_done(v, st);
 	vault_wr_free(&ad);
@@ -805,7 +885,7 @@ int
 vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, unsigned char *seen_mac)
 {
 	static const unsigned char hlabel[] = "vault-audit-head";
-	unsigned char prev_old[MACBYTES], prev_new[MACBYTES], mac[MACBYTES], head[8 + MACBYTES];
+	unsigned char prev_old[MACBYTES], prev_new[MACBYTES], mac[MACBYTES], head[HEAD1BYTES];
 	sqlite3_stmt *st = NULL, *up = NULL;
 	vault_wr ad, pt, ct;
 	uint64_t n, seq;
@@ -868,16 +948,23 @@ vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, unsign
 		if (seen_mac != NULL && seq + 1 == v->audit_seen)
 			memcpy(seen_mac, prev_new, MACBYTES);
 	}
-	if (n > 0) {
-		for (i = 0; i < 8; i++)
-			head[i] = (unsigned char)(n >> (56 - 8 * i));
-		if ((rc = chain_mac_key(head + 8, nk->audit, n, prev_new, hlabel, sizeof(hlabel))) != 0 ||
-		    (rc = vault_prepare(v, &up, "UPDATE vault_meta SET value=? WHERE key='audit_head'")) != 0)
-			goto out;
-		sqlite3_bind_blob(up, 1, head, sizeof(head), SQLITE_STATIC);
-		rc = sqlite3_step(up);
-		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "rekey audit head");
-	}
+	/*
+	 * The head under the new keys, in the older form: the append that
+	 * records the rekey writes it again with the rows (which rows.c can
+	 * only digest once the new keys are the vault's). An empty log may
+	 * have a head too (a change was committed before any entry).
+	 */
+	for (i = 0; i < 8; i++)
+		head[i] = (unsigned char)(n >> (56 - 8 * i));
+	if ((rc = chain_mac_key(head + 8, nk->audit, n, prev_new, hlabel, sizeof(hlabel))) != 0 ||
+	    (rc = vault_prepare(v, &up, "INSERT INTO vault_meta(key, value) VALUES ('audit_head', ?) "
+				    "ON CONFLICT(key) DO UPDATE SET value=excluded.value")) != 0)
+		goto out;
+	sqlite3_bind_blob(up, 1, head, sizeof(head), SQLITE_STATIC);
+	rc = sqlite3_step(up);
+	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "rekey audit head");
+	if (rc != 0)
+		goto out;
 	*count = n;
 out:
 	vault_stmt_done(v, st);

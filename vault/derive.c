@@ -266,8 +266,8 @@ vault_kdf_finish(vault *v, vault_kdf *k)
 	v->keys = keys;
 	keys = NULL;
 	v->unlocked_slot = k->slot;
-	/* A rolled-back log is refused at unlock, not served (as store.c's unlock). */
-	if ((rc = vault_audit_fresh(v)) != 0)
+	/* A rolled-back log or row is refused at unlock, not served (as store.c's unlock). */
+	if ((rc = vault_audit_fresh(v)) != 0 || (rc = vault_rows_unlock_check(v)) != 0)
 		vault_lock(v);
 out:
 	sodium_free(keys);

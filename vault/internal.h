@@ -87,6 +87,15 @@ struct vault {
 	int audit_state_fd; /* open on it once written (-1 until then): rewritten in place */
 	uint32_t audit_state_gen; /* the generation of the slot we wrote last */
 	/*
+	 * The rows' digest D (rows.c), kept by TEMP triggers while valid;
+	 * rows_txn_* is D when the outermost transaction began; rows_dirty:
+	 * a row changed since the head was last written; rows_bad: another
+	 * process's commit did not match its head (refused until it does).
+	 */
+	unsigned char rows_sum[32];
+	unsigned char rows_txn_sum[32];
+	int rows_valid, rows_txn_valid, rows_dirty, rows_bad, rows_unsealed;
+	/*
 	 * The vault file as we checked it: a descriptor kept open (never
 	 * closed while SQLite may have the file open: store.c, held_fd) and
 	 * its identity, so a file replaced under us is noticed.
@@ -219,6 +228,23 @@ int vault_sql_err(vault *v, int rc, const char *what);
 int vault_prepare(vault *v, sqlite3_stmt **st, const char *sql) VAULT_WUR;
 void vault_stmt_done(vault *v, sqlite3_stmt *st);
 int vault_txn_begin(vault *v) VAULT_WUR;
+/* rows.c: the rows bound to the audit head (see there). */
+#define VAULT_ROWS_MACBYTES 32U
+enum { VAULT_ROWS_BEGIN, VAULT_ROWS_ROLLBACK, VAULT_ROWS_PARTIAL };
+int vault_rows_attach(vault *v) VAULT_WUR;
+void vault_rows_forget(vault *v);
+void vault_rows_txn(vault *v, int event);
+/* The head's rows mac for log entry n with mac last (recomputes D if needed). */
+int vault_rows_head(vault *v, uint64_t n, const unsigned char last[32], unsigned char out[VAULT_ROWS_MACBYTES]) VAULT_WUR;
+/* Recomputes D from the rows and checks it against a head's rows mac: VAULT_ERR_CORRUPT if not. */
+int vault_rows_verify(vault *v, uint64_t n, const unsigned char last[32],
+    const unsigned char want[VAULT_ROWS_MACBYTES]) VAULT_WUR;
+/* At unlock: vault_audit_rows_check, unless a test build skips it (vault_test_rows_unchecked). */
+int vault_rows_unlock_check(vault *v) VAULT_WUR;
+/* audit.c: rewrites the head when a row changed in the transaction about to commit. */
+int vault_audit_reseal(vault *v) VAULT_WUR;
+/* audit.c: the rows as they are now match the head (outside a write transaction). */
+int vault_audit_rows_check(vault *v) VAULT_WUR;
 /* audit.c: the outermost transaction committed (apply) or rolled back (drop) a pending "seen" entry. */
 void vault_audit_committed(vault *v, int committed);
 /* Sets PRAGMA synchronous to FULL or NORMAL outside transactions. */

@@ -396,6 +396,7 @@ vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t 
 	e.outcome = outcome;
 	old = v->keys;
 	v->keys = nk;
+	v->rows_valid = 0; /* the rows' digest is keyed: recomputed under the new keys (rows.c) */
 	/*
 	 * The rewind memory (audit.c, vault_audit_fresh) names the entry before
 	 * the newest one seen by its mac, which the new audit key changed: the
@@ -411,6 +412,7 @@ vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t 
 	if (rc != 0) {
 		v->keys = old; /* nothing changed: the old keys stay */
 		old = NULL;
+		v->rows_valid = 0;
 		memcpy(v->audit_seen_mac, seen_old, sizeof(seen_old));
 		goto out;
 	}

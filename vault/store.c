@@ -390,6 +390,7 @@ rollback_all(vault *v)
 	if (!sqlite3_get_autocommit(v->db))
 		step_prepared(v, sql_rollback);
 	vault_audit_committed(v, 0);
+	vault_rows_txn(v, VAULT_ROWS_ROLLBACK);
 }
 
 static int
@@ -398,6 +399,21 @@ exec(vault *v, const char *sql, const char *what)
 	int rc = sqlite3_exec(v->db, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? 0 : vault_sql_err(v, rc, what);
+}
+
+/* The outermost COMMIT: the audit head is written again first if a row changed (rows.c). */
+static int
+commit_outer(vault *v)
+{
+	int rc;
+
+	if ((rc = vault_audit_reseal(v)) != 0) {
+		rollback_all(v);
+		return rc;
+	}
+	rc = exec(v, "COMMIT", "commit");
+	vault_audit_committed(v, rc == 0);
+	return rc;
 }
 
 /*
@@ -426,6 +442,7 @@ vault_txn_begin_sync(vault *v, int full)
 	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->txn_depth = 1;
 		v->txn_full = full;
+		vault_rows_txn(v, VAULT_ROWS_BEGIN);
 	}
 	return rc;
 }
@@ -442,7 +459,6 @@ vault_txn_commit(vault *v)
 {
 	int nested = v->in_txn || v->txn_depth > 1;
 	int audit_only = nested && (v->sp_audit >> (v->txn_depth & 63) & 1);
-	int rc;
 
 	if (v->txn_depth > 0)
 		v->txn_depth--;
@@ -455,9 +471,7 @@ vault_txn_commit(vault *v)
 		v->gen++;
 	if (nested)
 		return exec(v, "RELEASE vault_op", "release savepoint");
-	rc = exec(v, "COMMIT", "commit");
-	vault_audit_committed(v, rc == 0);
-	return rc;
+	return commit_outer(v);
 }
 
 void
@@ -471,6 +485,7 @@ vault_txn_rollback(vault *v)
 			v->txn_depth--;
 		step_prepared(v, sql_rollback_to);
 		step_prepared(v, sql_release);
+		vault_rows_txn(v, VAULT_ROWS_PARTIAL);
 		return;
 	}
 	v->txn_depth = 0;
@@ -486,23 +501,22 @@ vault_begin(vault *v)
 		return VAULT_ERR_INVAL;
 	if (v->defer.job != NULL)
 		return VAULT_ERR_DEFER;
-	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0)
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->in_txn = 1;
+		vault_rows_txn(v, VAULT_ROWS_BEGIN);
+	}
 	return rc;
 }
 
 int
 vault_commit(vault *v)
 {
-	int rc;
 
 	if (!v->in_txn || v->batch)
 		return VAULT_ERR_INVAL;
 	v->in_txn = 0;
 	v->gen++;
-	rc = exec(v, "COMMIT", "commit");
-	vault_audit_committed(v, rc == 0);
-	return rc;
+	return commit_outer(v);
 }
 
 /*
@@ -531,6 +545,7 @@ vault_batch_begin(vault *v)
 	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->in_txn = 1;
 		v->batch = 1;
+		vault_rows_txn(v, VAULT_ROWS_BEGIN);
 		v->batch_seen = v->audit_seen;
 		memcpy(v->batch_seen_mac, v->audit_seen_mac, sizeof(v->batch_seen_mac));
 	}
@@ -564,33 +579,23 @@ vault_batch_end(vault *v, int commit)
 	v->batch = 0;
 	v->in_txn = 0;
 	v->txn_depth = 0;
-	if (commit && (rc = exec(v, "COMMIT", "commit")) == 0) {
-		/*
-		 * vault_batch_next() let the rewind memory run with the batch in
-		 * memory only; now that it committed, note the newest entry for
-		 * real (the state file, syslog's head) from where it stood.
-		 */
-		if (v->audit_pend != 0 && v->audit_seen > v->batch_seen) {
-			v->audit_seen = v->batch_seen;
-			memcpy(v->audit_seen_mac, v->batch_seen_mac, sizeof(v->audit_seen_mac));
-		}
-		vault_audit_committed(v, 1);
-		return 0;
-	}
-	v->gen++;
-	rollback_all(v);
 	/*
-	 * Each audit append reads the log first (vault_audit_fresh), and in a
-	 * batch it sees the entries appended before it in the same
-	 * transaction: the rewind memory noted them, and they are gone now.
-	 * Back to what was committed, or every later request would take our
-	 * own failed commit for a rolled-back file. (The state file catches
-	 * up at the next entry that commits.)
+	 * vault_batch_next() let the rewind memory run with the batch in
+	 * memory only. Back to where it stood: a commit notes the newest
+	 * entry for real from there (the state file, syslog's head), and a
+	 * failed batch leaves nothing noted that did not commit (in a batch
+	 * each audit append also read the entries appended before it), or
+	 * every later request would take our own failed commit for a
+	 * rolled-back file.
 	 */
 	if (v->audit_seen > v->batch_seen) {
 		v->audit_seen = v->batch_seen;
 		memcpy(v->audit_seen_mac, v->batch_seen_mac, sizeof(v->audit_seen_mac));
 	}
+	if (commit && (rc = commit_outer(v)) == 0) /* reseals the head if a row changed (rows.c) */
+		return 0;
+	v->gen++;
+	rollback_all(v);
 	return rc;
 }
 
@@ -759,7 +764,11 @@ vault_scrub(vault *v)
 	return 0;
 }
 
-/* Applies migrations after `from`, in one transaction. */
+/*
+ * Applies migrations after `from`, in one transaction. Before the rows are
+ * watched (rows.c): a migration that rewrites rows must also write the
+ * audit head again, or the next check calls the rows put back.
+ */
 static int
 migrate(vault *v, int from)
 {
@@ -991,7 +1000,7 @@ vault_open(vault **out, const char *path)
 	 */
 	if ((rc = db_open(v, 0)) != 0 || (rc = check_header(v, path, &uv)) != 0)
 		goto out;
-	if ((rc = db_settings(v)) != 0 || (rc = migrate(v, uv)) != 0)
+	if ((rc = db_settings(v)) != 0 || (rc = migrate(v, uv)) != 0 || (rc = vault_rows_attach(v)) != 0)
 		goto out;
 	*out = v;
 	v = NULL;
@@ -1117,6 +1126,8 @@ vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, 
 	for (int i = 0; i < vault_migrations_count && rc == 0; i++)
 		rc = exec(v, vault_migrations[i].sql, vault_migrations[i].name);
 	if (rc == 0)
+		rc = vault_rows_attach(v); /* the tables exist now; the first audit entry binds these rows */
+	if (rc == 0)
 		rc = exec(v, sql, "set application id");
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", vault_migrations_count);
 	if (rc == 0)
@@ -1189,6 +1200,7 @@ vault_lock(vault *v)
 		return;
 	tickets_clear(v);
 	vault_list_cache_drop(v); /* decrypted metadata goes with the key */
+	vault_rows_forget(v);
 	if (v->keys == NULL)
 		return;
 	sodium_free(v->keys); /* wipes */
@@ -1226,7 +1238,7 @@ vault_reconnect(vault *v)
 				"in its place", v->path);
 		return VAULT_ERR_REPLACED;
 	}
-	if ((rc = db_open(v, 0)) != 0 || (rc = db_settings(v)) != 0) {
+	if ((rc = db_open(v, 0)) != 0 || (rc = db_settings(v)) != 0 || (rc = vault_rows_attach(v)) != 0) {
 		db_close(v);
 		held_release(v->fd);
 		v->fd = -1;
@@ -1254,8 +1266,23 @@ vault_refresh(vault *v)
 	if ((rc = data_version(v, &dv)) != 0)
 		return rc;
 	if (dv != v->data_version) {
+		int64_t was = v->data_version;
+
 		v->data_version = dv;
 		v->gen++;
+		/* Another process committed: its rows must match the head it wrote (rows.c). */
+		v->rows_valid = 0;
+		if (v->keys != NULL && sqlite3_get_autocommit(v->db) &&
+		    (rc = vault_audit_rows_check(v)) != 0 && rc != VAULT_ERR_CORRUPT) {
+			v->data_version = was; /* not checked: the next request tries again */
+			return rc;
+		}
+	}
+	if (v->rows_bad) {
+		vault_detail(v, "the vault's records do not match its audit log: an account, password, "
+				"action or keyslot was put back to an older copy, removed or added outside "
+				"vault. Nothing is served from it; `vault log --verify` says the same");
+		return VAULT_ERR_CORRUPT;
 	}
 	return 0;
 }
@@ -1361,8 +1388,11 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 				v->keys = keys;
 				keys = NULL;
 				v->unlocked_slot = id;
-				/* A rolled-back log is refused at unlock, not served. */
-				if ((rc = vault_audit_fresh(v)) != 0) {
+				/*
+				 * A rolled-back log, or a row put back to an older
+				 * copy, is refused at unlock, not served.
+				 */
+				if ((rc = vault_audit_fresh(v)) != 0 || (rc = vault_rows_unlock_check(v)) != 0) {
 					vault_lock(v);
 					goto out;
 				}

@@ -621,6 +621,18 @@ int64_t vault_account_due_at(const vault_account *a);
  * refusals at run and rotation time can be tested.
  */
 void vault_test_unsafe_fields(int allow);
+/*
+ * Test builds only (-Dtest_hooks=true; a no-op otherwise): with skip set,
+ * unlock does not check the rows against the audit head (rows.c), so that
+ * tests can reach the per-row authentication behind it with a tampered
+ * file. `vault log --verify` still checks.
+ */
+void vault_test_rows_unchecked(int skip);
+/*
+ * Test builds only: on (the default), every head written after a row
+ * changed first checks the digest the triggers kept against the rows.
+ */
+void vault_test_rows_selfcheck(int on);
 /* Test builds only: shift vault's clock by offset seconds. */
 void vault_test_clock_offset(int64_t offset);
 int64_t vault_time(void);

@@ -19,10 +19,10 @@
  *       step hook timestamps the steps, which splits it;
  *   (b) one spawn of the target alone: fork + exec of
  *       /bin/sh -c 'cat >/dev/null' with two 24-character lines on a pipe
- *       as stdin, waited for, the way cli/target.c does it (clean
+ *       as stdin, waited for, the way target/target.c does it (clean
  *       environment, descriptors closed, a pidfd to wait on);
  *   (c) one vault_rotate() with the real program-side targets
- *       (cli/target.c, target_install(), linked in as vault-agent does):
+ *       (target/target.c, target_install(), linked in as vault-agent does):
  *       the end-to-end rotation of a command account, which spawns the
  *       rotate command and then the verify command. The target's hooks
  *       are wrapped (which is why this includes internal.h: the hooks
@@ -186,7 +186,7 @@ minor_faults(void)
 }
 
 /*
- * (b): what cli/target.c's spawn() does for one command, without the
+ * (b): what target/target.c's spawn() does for one command, without the
  * rotation around it: a CLOEXEC pipe, fork, a new process group, stdin
  * from the pipe, stdout to stderr, every other descriptor closed, default
  * signals, a clean environment, exec of /bin/sh -c CMD; the parent writes

@@ -13,8 +13,8 @@
 # interleaves, RUNS times:
 #   (a) vault_rotate with no-op in-process hooks: libvault alone;
 #   (b) the target's spawn alone: /bin/sh -c 'cat >/dev/null' with two
-#       lines on stdin, as cli/target.c starts it;
-#   (c) vault_rotate through cli/target.c with --rotate-with and
+#       lines on stdin, as target/target.c starts it;
+#   (c) vault_rotate through target/target.c with --rotate-with and
 #       --verify-with 'command:cat >/dev/null': end to end.
 # Then it prints one markdown table and writes it to
 # tests/bench/RESULTS-rotate.md. About 5 seconds with the defaults.

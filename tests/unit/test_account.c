@@ -914,6 +914,22 @@ tamper_short_name_hash(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
+/* Tampering tests reach the per-row checks behind the rows check at unlock (rows.c). */
+static int
+fx_setup_tamper(void **state)
+{
+	vault_test_rows_unchecked(1);
+	return fx_setup(state);
+}
+
+static int
+fx_teardown_tamper(void **state)
+{
+	vault_test_rows_unchecked(0);
+	return fx_teardown(state);
+}
+#define TT(f) cmocka_unit_test_setup_teardown(f, fx_setup_tamper, fx_teardown_tamper)
+
 int
 main(void)
 {
@@ -924,16 +940,16 @@ main(void)
 		T(account_validation),
 		T(account_locked),
 		T(account_history),
-		T(tamper_meta_bitflip),
-		T(tamper_secret_bitflip),
-		T(tamper_swap_meta),
-		T(tamper_swap_name_hash),
-		T(tamper_move_version),
-		T(tamper_copy_secret),
-		T(tamper_copy_row),
+		TT(tamper_meta_bitflip),
+		TT(tamper_secret_bitflip),
+		TT(tamper_swap_meta),
+		TT(tamper_swap_name_hash),
+		TT(tamper_move_version),
+		TT(tamper_copy_secret),
+		TT(tamper_copy_row),
 		T(account_bulk),
 		T(account_edit),
-		T(tamper_short_name_hash),
+		TT(tamper_short_name_hash),
 	};
 
 	if (vault_lib_init() != 0)

@@ -534,7 +534,7 @@ raw_blob(const struct fx *f, const char *sql, unsigned char *out)
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	len = (size_t)sqlite3_column_bytes(st, 0);
-	assert_true(len <= 64);
+	assert_true(len <= 80);
 	memcpy(out, sqlite3_column_blob(st, 0), len);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
@@ -665,11 +665,11 @@ static void
 head_pair(void **state)
 {
 	struct fx *f = *state;
-	unsigned char raw[64], mac[VAULT_AUDIT_HEADBYTES];
+	unsigned char raw[80], mac[VAULT_AUDIT_HEADBYTES];
 	uint64_t seq;
 	vault *v;
 
-	assert_int_equal(raw_blob(f, "SELECT value FROM vault_meta WHERE key='audit_head'", raw), 40);
+	assert_int_equal(raw_blob(f, "SELECT value FROM vault_meta WHERE key='audit_head'", raw), 72); /* u64 n | chain mac | rows mac */
 	v = fx_open(f);
 	assert_int_equal(vault_audit_head(v, &seq, mac), 0);
 	assert_int_equal(seq, NENTRIES);
@@ -686,7 +686,7 @@ static void
 rewind_memory(void **state)
 {
 	struct fx *f = *state;
-	unsigned char old[64];
+	unsigned char old[80];
 	size_t len = raw_blob(f, "SELECT value FROM vault_meta WHERE key='audit_head'", old);
 	vault_audit_entry e;
 	vault *v = fx_open(f);
@@ -713,7 +713,7 @@ static void
 rewind_state_file(void **state)
 {
 	struct fx *f = *state;
-	unsigned char old[64];
+	unsigned char old[80];
 	char sdir[128], sfile[512];
 	size_t len = raw_blob(f, "SELECT value FROM vault_meta WHERE key='audit_head'", old);
 	vault_audit_entry e;
@@ -937,6 +937,22 @@ repeats_tamper(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
+/* Tampering tests reach the per-row checks behind the rows check at unlock (rows.c). */
+static int
+fx_setup_tamper(void **state)
+{
+	vault_test_rows_unchecked(1);
+	return fx_setup(state);
+}
+
+static int
+fx_teardown_tamper(void **state)
+{
+	vault_test_rows_unchecked(0);
+	return fx_teardown(state);
+}
+#define TT(f) cmocka_unit_test_setup_teardown(f, fx_setup_tamper, fx_teardown_tamper)
+
 int
 main(void)
 {
@@ -945,17 +961,17 @@ main(void)
 		T(walk_stops),
 		T(append_after_reopen),
 		T(empty_log),
-		T(tamper_edit_entry),
-		T(tamper_edit_mac),
-		T(tamper_delete_middle),
-		T(tamper_delete_first_renumber),
-		T(tamper_delete_last),
-		T(tamper_delete_head),
-		T(tamper_swap),
+		TT(tamper_edit_entry),
+		TT(tamper_edit_mac),
+		TT(tamper_delete_middle),
+		TT(tamper_delete_first_renumber),
+		TT(tamper_delete_last),
+		TT(tamper_delete_head),
+		TT(tamper_swap),
 		T(locked),
-		T(tamper_append_refused),
-		T(tamper_short_blobs),
-		T(tamper_head_length),
+		TT(tamper_append_refused),
+		TT(tamper_short_blobs),
+		TT(tamper_head_length),
 		T(page_forward),
 		T(page_reverse),
 		T(page_stop),

@@ -107,7 +107,7 @@ profile_mode(void **state)
 
 	(void)state;
 	assert_non_null(e);
-	assert_string_equal(get(e, "PATH"), LAUNCH_SAFE_PATH);
+	assert_string_equal(get(e, "PATH"), SAFE_PATH);
 	assert_string_equal(get(e, "HOME"), "/home/alice");
 	assert_string_equal(get(e, "USER"), "alice");
 	assert_string_equal(get(e, "LOGNAME"), "alice");
@@ -141,7 +141,7 @@ env_mode(void **state)
 	assert_non_null(e);
 	assert_string_equal(get(e, "FOO"), "bar");
 	assert_string_equal(get(e, "EDITOR"), "vi");
-	assert_string_equal(get(e, "PATH"), LAUNCH_SAFE_PATH);
+	assert_string_equal(get(e, "PATH"), SAFE_PATH);
 	assert_string_equal(get(e, "HOME"), "/home/alice");
 	assert_string_equal(get(e, "USER"), "alice");
 	assert_null(get(e, "LANGUAGE"));
@@ -160,7 +160,7 @@ empty_caller(void **state)
 
 	(void)state;
 	assert_non_null(e);
-	assert_string_equal(get(e, "PATH"), LAUNCH_SAFE_PATH);
+	assert_string_equal(get(e, "PATH"), SAFE_PATH);
 	assert_null(get(e, "TERM"));
 	launch_strv_free(e);
 }

@@ -2728,6 +2728,22 @@ audit_trails(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
+/* Tampering tests reach the per-row checks behind the rows check at unlock (rows.c). */
+static int
+fx_setup_tamper(void **state)
+{
+	vault_test_rows_unchecked(1);
+	return fx_setup(state);
+}
+
+static int
+fx_teardown_tamper(void **state)
+{
+	vault_test_rows_unchecked(0);
+	return fx_teardown(state);
+}
+#define TT(f) cmocka_unit_test_setup_teardown(f, fx_setup_tamper, fx_teardown_tamper)
+
 int
 main(void)
 {
@@ -2761,7 +2777,7 @@ main(void)
 		cmocka_unit_test(policy_parse),
 		cmocka_unit_test(rotate_with_parse),
 		T(settings_checked),
-		T(meta_format1),
+		TT(meta_format1),
 		T(parked_stays_parked),
 		T(deferred_failure_counts),
 		T(crash_matrix),

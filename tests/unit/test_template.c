@@ -1645,6 +1645,13 @@ action_tampered(void **state)
 
 	/* Swap the two bodies: each is sealed to its own row. */
 	file_sql(x->path, SWAP_BODIES);
+	/* Unlock itself refuses a vault whose rows are not the ones its log bound (rows.c)... */
+	assert_int_equal(vault_open(&x->v, x->path), 0);
+	assert_int_equal(vault_unlock_passphrase(x->v, (const unsigned char *)"pw", 2), VAULT_ERR_CORRUPT);
+	assert_non_null(strstr(vault_errdetail(x->v), "do not match its audit log"));
+	vault_close(&x->v);
+	/* ... and behind that check, each row's own seal names the damage. */
+	vault_test_rows_unchecked(1);
 	vfx_reopen(x);
 	assert_int_equal(vault_action_get(x->v, "deploy-web", &got), VAULT_ERR_CORRUPT);
 	assert_null(got);
@@ -1678,6 +1685,7 @@ action_tampered(void **state)
 	assert_non_null(strstr(vault_errdetail(x->v), "name hash is damaged"));
 	/* Not found by name either: the hash no longer matches. */
 	assert_int_equal(vault_action_get(x->v, "deploy-web", &got), VAULT_ERR_NOTFOUND);
+	vault_test_rows_unchecked(0);
 }
 
 int

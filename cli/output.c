@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * util.c - error reporting, JSON strings, times and integer parsing for
- * the vault command. None of these ever sees a secret.
+ * output.c - what the vault command prints: one-line errors and the exit
+ * code for them, the ERROR frame of an answer, values from input escaped
+ * for a terminal (cli_esc) or JSON (json_str), and times. None of these
+ * ever sees a secret.
  */
 #include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -237,20 +244,4 @@ fmt_time(char out[32], int64_t t)
 
 	if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, 32, "-");
-}
-
-int
-parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return VAULT_ERR_INVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return VAULT_ERR_INVAL;
-	*out = (uint32_t)v;
-	return 0;
 }

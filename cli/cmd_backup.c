@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * backup.c - `vault backup FILE` and `vault restore FILE`.
+ * cmd_backup.c - `vault backup FILE` and `vault restore FILE`.
  *
  * Both go through the agent when one serves the vault (it has the file
  * open, and its key verifies the copy's audit chain), else directly
@@ -10,13 +10,34 @@
  * vault in use copies a file without the commits still in its -wal.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "cmds.h"
+
+static int cmd_backup(int argc, char **argv);
+static int cmd_restore(int argc, char **argv);
+
+const struct cli_cmd cli_cmd_backup = { "backup", cmd_backup, "backup FILE [--force]",
+	"Write a consistent, verified copy of the vault to FILE (0600, fsync'd), through\n"
+	"the agent or directly, while other commands keep working. The copy is checked\n"
+	"(integrity check, audit chain) before it appears. --force replaces an existing\n"
+	"FILE. Never copy a vault in use with cp: recent changes may still be in its -wal." };
+
+const struct cli_cmd cli_cmd_restore = { "restore", cmd_restore, "restore FILE [--force]",
+	"Put a backup back. Asks the current master passphrase (or uses --keyfile) and\n"
+	"refuses a backup that does not open with it, or that fails its check. The vault\n"
+	"being replaced is kept beside it as VAULT.replaced-TIME; running agents and\n"
+	"commands see the restored state at once. --force allows a backup of another vault." };
 
 /* An absolute path with the directory resolved (the agent runs in /); the name itself is not followed. */
 static int
@@ -52,7 +73,7 @@ out:
 
 /* Options of both commands; 1 when --help was shown, else 0 or an exit code (with a usage error). */
 static int
-parse(int argc, char **argv, const char *name, struct cli_opts *o, int *force, int *ret)
+parse(int argc, char **argv, const struct cli_cmd *name, struct cli_opts *o, int *force, int *ret)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 } };
@@ -78,7 +99,7 @@ parse(int argc, char **argv, const char *name, struct cli_opts *o, int *force, i
 	return 0;
 }
 
-int
+static int
 cmd_backup(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
@@ -88,7 +109,7 @@ cmd_backup(int argc, char **argv)
 	uint64_t accounts, entries, bytes;
 	int force = 0, ret;
 
-	if (parse(argc, argv, "backup", &o, &force, &ret) != 0)
+	if (parse(argc, argv, &cli_cmd_backup, &o, &force, &ret) != 0)
 		return ret;
 	if ((ret = abs_path(argv[optind], path, sizeof(path))) != 0)
 		return ret;
@@ -119,7 +140,7 @@ cmd_backup(int argc, char **argv)
 	return ret;
 }
 
-int
+static int
 cmd_restore(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
@@ -130,7 +151,7 @@ cmd_restore(int argc, char **argv)
 	const char *env = getenv("VAULT_NO_AGENT");
 	int force = 0, ret, rc, direct;
 
-	if (parse(argc, argv, "restore", &o, &force, &ret) != 0)
+	if (parse(argc, argv, &cli_cmd_restore, &o, &force, &ret) != 0)
 		return ret;
 	if ((ret = abs_path(argv[optind], path, sizeof(path))) != 0)
 		return ret;

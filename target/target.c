@@ -27,7 +27,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -39,36 +38,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "config.h"
 #include "target.h"
 
-#define SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
 #define TIMEOUT_DEFAULT 300
 
 int
 target_launch_program(char *out, size_t size)
 {
-	const char *env = getenv("VAULT_LAUNCH_PROGRAM");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env != NULL && *env != '\0') {
-		snprintf(out, size, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(out, size, "%s/vault-launch", dirname(self));
-		if (access(out, X_OK) == 0)
-			return 0;
-		/* vault-agent in a build tree: agent/ beside cli/. */
-		snprintf(out, size, "%s/../cli/vault-launch", self);
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, size, "%s/vault-launch", VAULT_BINDIR);
-	return access(out, X_OK) == 0 ? 0 : VAULT_ERR_NOTFOUND;
+	return sibling_program("VAULT_LAUNCH_PROGRAM", "vault-launch", "cli", out, size) == 0 ? 0 : VAULT_ERR_NOTFOUND;
 }
 
 static int
@@ -136,23 +115,6 @@ env_free(struct env *e)
 	e->n = 0;
 }
 
-/* Writes all of len bytes; the pipe is far larger than two passwords. */
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Runs argv with the secrets (each followed by a newline) on its stdin.
  * Returns 0 and the wait status; SPAWN_FAILED (nothing ran) or
@@ -215,9 +177,9 @@ spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const 
 	ign.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &ign, &old_pipe);
 	/* A command that exits without reading is its own answer: ignore EPIPE. */
-	if (s1 != NULL && write_all(p[1], s1->buf, s1->len) == 0 && write_all(p[1], (const unsigned char *)"\n", 1) == 0 &&
+	if (s1 != NULL && write_all(p[1], s1->buf, s1->len) == 0 && write_all(p[1], "\n", 1) == 0 &&
 	    s2 != NULL && write_all(p[1], s2->buf, s2->len) == 0)
-		(void)write_all(p[1], (const unsigned char *)"\n", 1);
+		(void)write_all(p[1], "\n", 1);
 	close(p[1]);
 	(void)sigaction(SIGPIPE, &old_pipe, NULL);
 
@@ -260,21 +222,21 @@ describe(char *why, size_t whylen, const char *who, int status)
 }
 
 static int
-run_shell(const char *cmd, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
+run_shell(char *cmd, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
     int *status, char *why, size_t whylen)
 {
-	char *argv[] = { (char *)(uintptr_t)"/bin/sh", (char *)(uintptr_t)"-c", (char *)(uintptr_t)cmd, NULL };
+	char sh[] = "/bin/sh", dash_c[] = "-c", *argv[] = { sh, dash_c, cmd, NULL };
 	int timed_out;
 
 	return spawn(argv, a, s1, s2, status, &timed_out, why, whylen);
 }
 
 static int
-run_launch(const char *mode, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
+run_launch(int change, const vault_account *a, const vault_secret *s1, const vault_secret *s2,
     int *status, char *why, size_t whylen)
 {
-	char prog[PATH_MAX], said[512];
-	char *argv[] = { prog, (char *)(uintptr_t)mode, a->user, NULL };
+	char prog[PATH_MAX], said[512], chg[] = "--pam-change", ver[] = "--pam-verify";
+	char *argv[] = { prog, change ? chg : ver, a->user, NULL };
 	int timed_out, rc, ep[2];
 	ssize_t n;
 	size_t got = 0;
@@ -321,7 +283,7 @@ change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault
 	(void)arg;
 	if (a->rotate_with == VAULT_ROTATE_LOCAL) {
 		/* Nothing that never ran can have changed anything. */
-		if ((rc = run_launch("--pam-change", a, oldpw, newpw, &status, why, whylen)) != 0)
+		if ((rc = run_launch(1, a, oldpw, newpw, &status, why, whylen)) != 0)
 			return rc == SPAWN_FAILED ? VAULT_ERR_BADPASS : VAULT_ERR_IO;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			return 0;
@@ -359,7 +321,7 @@ verify(void *arg, const vault_account *a, const vault_secret *pw, char *why, siz
 		if (run_shell(a->verify_cmd, a, pw, NULL, &status, why, whylen) != 0)
 			return VAULT_ERR_IO;
 	} else if (a->rotate_with == VAULT_ROTATE_LOCAL) {
-		if (run_launch("--pam-verify", a, pw, NULL, &status, why, whylen) != 0)
+		if (run_launch(0, a, pw, NULL, &status, why, whylen) != 0)
 			return VAULT_ERR_IO;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_REJECTED)
 			return VAULT_ERR_BADPASS;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * rotate.c - vault rotate, and the rotation settings of vault add/edit.
+ * cmd_rotate.c - `vault rotate`:
  *
  *   vault rotate NAME [--length N] [--charset SPEC] [--dry-run]
  *   vault rotate --due [--dry-run] [--json]
@@ -10,157 +10,36 @@
  * process with --no-agent); this file only asks and reports. No password
  * ever reaches it.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmds.h"
 
-void
-cli_rotation_free(vault_account *a)
-{
-	free(a->rotate_cmd);
-	free(a->verify_cmd);
-	a->rotate_cmd = a->verify_cmd = NULL;
-}
+static int cmd_rotate(int argc, char **argv);
 
-int
-cli_rotation_opt(int c, const char *arg, vault_account *a, unsigned *fields)
-{
-	int kind;
-	char *cmd = NULL;
-
-	switch (c) {
-	case OPT_ROTATE_WITH:
-		if (vault_rotate_with_parse(arg, &kind, &cmd) != 0)
-			return -cli_usage("--rotate-with: expected local, command:CMD or none, not '%s'", arg);
-		free(a->rotate_cmd);
-		a->rotate_with = kind;
-		a->rotate_cmd = cmd;
-		*fields |= VAULT_EDIT_ROTATE;
-		return 1;
-	case OPT_VERIFY_WITH:
-		if (vault_rotate_with_parse(arg, &kind, &cmd) != 0 || kind == VAULT_ROTATE_LOCAL) {
-			free(cmd);
-			return -cli_usage("--verify-with: expected command:CMD or none, not '%s'", arg);
-		}
-		free(a->verify_cmd);
-		a->verify_cmd = cmd;
-		*fields |= VAULT_EDIT_VERIFY;
-		return 1;
-	case OPT_MAX_AGE:
-		if (parse_u32(arg, 0, VAULT_MAXAGE_MAX, &a->max_age) != 0)
-			return -cli_usage("--max-age: expected days from 0 (never due) to %u, not '%s'",
-			    VAULT_MAXAGE_MAX, arg);
-		*fields |= VAULT_EDIT_MAXAGE;
-		return 1;
-	case OPT_HISTORY:
-		if (parse_u32(arg, 1, VAULT_HISTORY_MAX, &a->history) != 0)
-			return -cli_usage("--history: expected 1 to %u old versions, not '%s'", VAULT_HISTORY_MAX, arg);
-		*fields |= VAULT_EDIT_HISTORY;
-		return 1;
-	case OPT_PWPOLICY:
-		if (vault_policy_parse(arg, &a->pw_length, &a->pw_classes) != 0)
-			return -cli_usage("--password-policy: expected e.g. length=24,upper,lower,digit,symbol "
-					  "(length %u to %u; classes upper, lower, digit, symbol, alnum, all), not '%s'",
-			    VAULT_GEN_MIN, VAULT_GEN_MAX, arg);
-		*fields |= VAULT_EDIT_POLICY;
-		return 1;
-	}
-	return 0;
-}
-
-static void
-json_time_or_null(const char *key, int64_t t)
-{
-	char b[32];
-
-	printf(",\"%s\":", key);
-	if (t == 0) {
-		printf("null");
-		return;
-	}
-	fmt_time(b, t);
-	printf("\"%s\"", b);
-}
-
-/* The rotation part of vault show (text) or of an account's JSON object. */
-void
-cli_print_rotation(const vault_account *a, int json)
-{
-	char pol[120], t[32];
-	int64_t due = vault_account_due_at(a);
-
-	vault_policy_format(pol, sizeof(pol), a->pw_length, a->pw_classes);
-	if (json) {
-		printf(",\"rotate_with\":");
-		json_str(stdout, a->rotate_with == VAULT_ROTATE_NONE ? "none" :
-		    a->rotate_with == VAULT_ROTATE_LOCAL ? "local" : "command");
-		printf(",\"rotate_command\":");
-		json_str(stdout, a->rotate_cmd);
-		printf(",\"verify_command\":");
-		json_str(stdout, a->verify_cmd);
-		printf(",\"max_age_days\":%u,\"history\":%u,\"password_policy\":", a->max_age, a->history);
-		json_str(stdout, pol);
-		json_time_or_null("last_rotated", a->last_rotated);
-		json_time_or_null("due", due);
-		printf(",\"rotation_status\":\"%s\",\"failures\":%u", vault_rstate_name(a->rstate), a->failures);
-		json_time_or_null("next_attempt", a->rstate == VAULT_RSTATE_FAILING ? a->next_attempt : 0);
-		printf(",\"pending_version\":%u,\"last_error\":", a->pending);
-		json_str(stdout, a->last_error);
-		return;
-	}
-	if (a->rotate_with == VAULT_ROTATE_NONE) {
-		printf("rotate:   none (set with 'vault edit %s --rotate-with local|command:CMD')\n", cli_esc(a->name));
-	} else {
-		if (a->rotate_with == VAULT_ROTATE_LOCAL)
-			printf("rotate:   local account, through vault-launch and PAM\n");
-		else
-			printf("rotate:   command: %s\n", cli_esc(a->rotate_cmd));
-		if (*a->verify_cmd)
-			printf("verify:   command: %s\n", cli_esc(a->verify_cmd));
-		else
-			printf("verify:   %s\n", a->rotate_with == VAULT_ROTATE_LOCAL ? "PAM logon" :
-			    "none (exit 0 of the rotate command is trusted)");
-	}
-	printf("policy:   %s; %u old versions kept\n", pol, a->history);
-	if (a->last_rotated) {
-		fmt_time(t, a->last_rotated);
-		printf("rotated:  %s\n", t);
-	} else {
-		printf("rotated:  never\n");
-	}
-	if (due) {
-		fmt_time(t, due);
-		printf("due:      %s (every %u days)%s\n", t, a->max_age,
-		    vault_account_due(a, vault_time()) ? "  DUE NOW" : "");
-	}
-	switch (a->rstate) {
-	case VAULT_RSTATE_OK:
-		break;
-	case VAULT_RSTATE_PENDING:
-		printf("status:   PENDING: version %u was written but not confirmed; run 'vault rotate "
-		       "--recover'\n", a->pending);
-		break;
-	case VAULT_RSTATE_FAILING:
-		fmt_time(t, a->next_attempt);
-		printf("status:   FAILING (%u failures; next attempt after %s)\n", a->failures, t);
-		break;
-	case VAULT_RSTATE_PARKED:
-		printf("status:   PARKED after %u failures: no more automatic attempts; fix the target, "
-		       "then 'vault rotate %s'\n", a->failures, cli_esc(a->name));
-		break;
-	case VAULT_RSTATE_RECONCILE:
-		printf("status:   NEEDS RECONCILE: neither version %u (current) nor version %u is known to "
-		       "log on. Find which one the target has ('vault get %s --version N'), or reset it "
-		       "there, then store it with 'vault set %s'\n", a->version, a->pending, cli_esc(a->name),
-		    cli_esc(a->name));
-		break;
-	}
-	if (*a->last_error)
-		printf("last:     %s\n", cli_esc(a->last_error));
-}
+const struct cli_cmd cli_cmd_rotate = { "rotate", cmd_rotate,
+	"rotate NAME [--length N] [--charset SPEC] [--dry-run]\n"
+	"       vault rotate --due [--dry-run] [--json]\n"
+	"       vault rotate --recover [--json]",
+	"Change an account's password on its target and in the vault: a new random\n"
+	"password is written as a pending version first, then changed on the target,\n"
+	"verified, and only then made current; the old one stays in history. A crash\n"
+	"at any point is finished by --recover (the agent runs it at unlock): the new\n"
+	"password is kept if it logs on, else the old one if it does, else both are\n"
+	"kept and the account is marked NEEDS RECONCILE. --due rotates every account\n"
+	"past its --max-age (for cron), after recovering, with progress on a terminal\n"
+	"and a summary; failures back off (15 min, 1 h) and park after 3 attempts.\n"
+	"--length and --charset (upper,lower,digit,symbol,alnum,all) override the\n"
+	"account's policy once. Exits 0 when every rotation succeeded, else 1." };
 
 struct tally {
 	unsigned n[VAULT_SETTLED + 1];
@@ -387,7 +266,7 @@ rotate_due(struct session *s, const struct cli_opts *o, int dry)
 	return bad ? VAULT_EXIT_ERROR : 0;
 }
 
-int
+static int
 cmd_rotate(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
@@ -418,10 +297,10 @@ cmd_rotate(int argc, char **argv)
 				return cli_usage("--charset: expected classes from upper, lower, digit, symbol, "
 						 "alnum, all (comma-separated), not '%s'", optarg);
 			break;
-		case 'h': return cli_show_help("rotate");
+		case 'h': return cli_show_help(&cli_cmd_rotate);
 		default:
 			if (!cli_common_opt(c, &o))
-				return cli_bad_option("rotate");
+				return cli_bad_option(&cli_cmd_rotate);
 		}
 	}
 	if (due + recover + (argc - optind == 1) != 1 || argc - optind > 1)

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cmd_init.c - `vault init`: create a new vault file, protected by a
+ * master passphrase (and, with --keyfile, a keyfile slot). It never goes
+ * through an agent: there is no vault for one to serve yet.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static int cmd_init(int argc, char **argv);
+
+const struct cli_cmd cli_cmd_init = { "init", cmd_init,
+	"init [--kdf interactive|moderate|sensitive] [--keyfile PATH]",
+	"Create a new vault protected by a master passphrase (asked twice).\n"
+	"--kdf sets the Argon2id cost (default moderate). --keyfile PATH also adds\n"
+	"a keyfile slot, writing a new random keyfile if PATH does not exist." };
+
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
+		{ NULL, 0, NULL, 0 } };
+	struct cli_opts o = { 0 };
+	const char *keyfile = NULL;
+	vault_secret *pass = NULL;
+	vault *v = NULL;
+	char *path = NULL, id[2 * VAULT_IDBYTES + 1];
+	int c, rc, kdf = VAULT_KDF_MODERATE, ret, explicit_path;
+	uint32_t slot;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == OPT_KEYFILE) {
+			keyfile = optarg;
+		} else if (c == OPT_KDF) {
+			if (cli_parse_kdf(optarg, &kdf) != 0)
+				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
+		} else if (c == 'h') {
+			return cli_show_help(&cli_cmd_init);
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option(&cli_cmd_init);
+		}
+	}
+	if (optind != argc)
+		return cli_usage("init: unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_db_path(&o, &path, &explicit_path)) != 0)
+		return cli_exit(rc);
+	if (access(path, F_OK) == 0 || errno != ENOENT) {
+		ret = cli_fail(VAULT_ERR_EXISTS, "%s already exists; refusing to overwrite it", path);
+		free(path);
+		return ret;
+	}
+	if ((rc = vault_mkdir_parent(path)) != 0) {
+		ret = cli_fail(rc, "cannot create the directory for %s: %s", path, strerror(errno));
+		free(path);
+		return ret;
+	}
+	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
+		free(path);
+		return cli_exit(rc);
+	}
+	if (kdf != VAULT_KDF_INTERACTIVE)
+		fprintf(stderr, "Deriving the key (Argon2id, %s)...\n",
+		    kdf == VAULT_KDF_SENSITIVE ? "sensitive: this takes a few seconds" : "moderate: about a second");
+	rc = vault_create(&v, path, kdf, pass->buf, pass->len);
+	vault_secret_free(&pass);
+	if (rc != 0) {
+		ret = cli_fail(rc, "cannot create vault: %s (%s)", vault_strerror(rc), vault_open_errdetail());
+		free(path);
+		return ret;
+	}
+	ret = 0;
+	if (keyfile != NULL) {
+		int create = access(keyfile, F_OK) != 0;
+
+		if ((rc = vault_slot_add_keyfile(v, keyfile, create, &slot)) != 0)
+			ret = cli_fail(rc, "vault created, but the keyfile slot was not added: %s (%s)",
+			    vault_strerror(rc), vault_errdetail(v));
+		else
+			printf("%s keyfile %s as keyslot %u\n", create ? "wrote new" : "added", keyfile, slot);
+	}
+	vault_id_hex(v, id);
+	printf("created vault %s at %s\n", id, path);
+	vault_close(&v);
+	free(path);
+	return ret;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cmds.h - the commands of vault, one struct cli_cmd each, defined in
+ * cmd_<command>.c beside the code, options and help of the command, and
+ * listed in `vault help` order by main.c's table.
+ */
+#ifndef VAULT_CMDS_H
+#define VAULT_CMDS_H
+
+#include "cli.h"
+
+extern const struct cli_cmd cli_cmd_init;    /* cmd_init.c */
+extern const struct cli_cmd cli_cmd_add;     /* cmd_account.c */
+extern const struct cli_cmd cli_cmd_set;     /* cmd_account.c */
+extern const struct cli_cmd cli_cmd_list;    /* cmd_account_show.c */
+extern const struct cli_cmd cli_cmd_show;    /* cmd_account_show.c */
+extern const struct cli_cmd cli_cmd_history; /* cmd_account_show.c */
+extern const struct cli_cmd cli_cmd_get;     /* cmd_account_show.c */
+extern const struct cli_cmd cli_cmd_edit;    /* cmd_account.c */
+extern const struct cli_cmd cli_cmd_rotate;  /* cmd_rotate.c */
+extern const struct cli_cmd cli_cmd_rm;      /* cmd_account.c */
+extern const struct cli_cmd cli_cmd_passwd;  /* cmd_keyslot.c */
+extern const struct cli_cmd cli_cmd_rekey;   /* cmd_keyslot.c */
+extern const struct cli_cmd cli_cmd_keyslot; /* cmd_keyslot.c */
+extern const struct cli_cmd cli_cmd_unlock;  /* cmd_agent.c */
+extern const struct cli_cmd cli_cmd_lock;    /* cmd_agent.c */
+extern const struct cli_cmd cli_cmd_status;  /* cmd_agent.c */
+extern const struct cli_cmd cli_cmd_log;     /* cmd_log.c */
+extern const struct cli_cmd cli_cmd_backup;  /* cmd_backup.c */
+extern const struct cli_cmd cli_cmd_restore; /* cmd_backup.c */
+extern const struct cli_cmd cli_cmd_action;  /* cmd_action.c */
+extern const struct cli_cmd cli_cmd_run;     /* cmd_run.c */
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * common.h - the few small things vault, vault-agent and vault-launch
+ * all need, defined once: the exit codes of a program that runs another,
+ * the PATH a program started on the user's behalf gets, finding a sibling
+ * program, writing a whole buffer, and bounded integer parsing.
+ *
+ * Nothing here sees a secret it keeps: write_all only passes bytes on.
+ */
+#ifndef VAULT_COMMON_H
+#define VAULT_COMMON_H
+
+#include <stddef.h>
+
+/*
+ * Exit codes of `vault run` and vault-launch for their own failures, as
+ * env(1), sudo and the shell use them; the program's own status is
+ * passed through otherwise.
+ */
+#define EXIT_VAULT 125    /* an error of ours */
+#define EXIT_NOEXEC 126   /* found but not run: changed binary, logon refused */
+#define EXIT_NOTFOUND 127 /* no such program or account */
+
+/* The PATH of programs started for the user (sudo's secure_path). */
+#define SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
+
+/*
+ * Finds the program name: the value of the environment variable env when
+ * env is given and set; else beside this executable (/proc/self/exe);
+ * else, in a build tree, in ../builddir beside it when builddir is given;
+ * else in the installed bindir. Writes the path to out (size bytes) and
+ * returns 0 if it is executable, else -1 (out holds the last guess).
+ */
+int
+sibling_program(const char *env, const char *name, const char *builddir, char *out, size_t size);
+
+/*
+ * Writes all n bytes of p to fd, retrying on EINTR and short writes.
+ * Returns 0, or -1 if a write failed or wrote nothing (errno says why).
+ */
+int write_all(int fd, const void *p, size_t n);
+
+/*
+ * Parses s as a whole decimal number in [min, max], as OpenBSD's
+ * strtonum does: digits only (no sign, space or trailing byte), never
+ * atoi. Returns 0 and sets *out, or -1 and leaves it.
+ */
+int parse_num(const char *s, long long min, long long max, long long *out);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * sibling.c - finding a program of ours (vault-agent, vault-launch,
+ * vault-askpass): named by a variable, beside the running program, in
+ * its build-tree folder, or installed. See common.h.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "config.h"
+
+int
+sibling_program(const char *env, const char *name, const char *builddir, char *out, size_t size)
+{
+	const char *val = env != NULL ? getenv(env) : NULL;
+	char self[PATH_MAX], *dir;
+	ssize_t n;
+
+	if (val != NULL && *val != '\0') {
+		snprintf(out, size, "%s", val);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		dir = dirname(self);
+		snprintf(out, size, "%s/%s", dir, name);
+		if (access(out, X_OK) == 0)
+			return 0;
+		/* A build tree: agent/ and cli/ side by side. */
+		if (builddir != NULL) {
+			snprintf(out, size, "%s/../%s/%s", dir, builddir, name);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, size, "%s/%s", VAULT_BINDIR, name);
+	return access(out, X_OK) == 0 ? 0 : -1;
+}

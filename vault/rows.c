@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * rows.c - the vault's rows bound to its audit head, so that no row can be
+ * put back to an older copy, removed or added behind vault's back.
+ *
+ * Every row is sealed (AEAD, associated data naming its table and key), so
+ * a same-uid process cannot forge one; but it can copy an *older* sealed
+ * row back over the current one: an account's metadata from when it was
+ * use=any, an action that was removed, a keyslot of a passphrase that was
+ * changed. The AEAD cannot tell old from new. So:
+ *
+ *   D = XOR over every live row r of
+ *       BLAKE2b-256(key = audit subkey, "vault-row-v1" | table | columns of r)
+ *
+ * over accounts, secrets, actions, keyslots and vault_meta (but its
+ * 'audit_head'), and the audit head (audit.c) carries
+ *
+ *   rows_mac = BLAKE2b-256(key = audit subkey, "vault-rows-v1" | u64 n | mac_n | D)
+ *
+ * for the log's last entry n. D is never stored: without the key nobody
+ * can compute the digest of a set of rows, so the only rows that match a
+ * head are the ones vault wrote with it. Putting back an older row, or an
+ * older head with it, changes D or breaks the chain (audit.c); rolling the
+ * whole file back is the rewind memory's job (audit.c, vault_audit_fresh).
+ *
+ * D is kept up to date in memory by TEMP triggers, which live only in this
+ * connection (never in the file; SQLITE_DBCONFIG_ENABLE_TRIGGER off still
+ * runs them and no trigger in the file), calling a SQLITE_DIRECTONLY
+ * function that nothing in the file can call. Every write of ours is in a
+ * transaction; at its commit store.c has audit.c rewrite the head when a
+ * row changed (vault_audit_reseal). A rollback restores D; where that is
+ * not exact (a savepoint), D is recomputed from the rows before it is next
+ * used. It is checked in full (recomputed and compared) at unlock, by
+ * `vault log --verify`, and by an agent when another process committed.
+ */
+#include <string.h>
+
+#include "config.h"
+#include "internal.h"
+
+#define DBYTES 32U
+
+enum { T_ACCOUNTS = 1, T_SECRETS, T_ACTIONS, T_KEYSLOTS, T_META };
+
+/* One trigger per table and event; OLD and NEW rows go through vault_row(). */
+static const char sql_triggers[] =
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_a_i AFTER INSERT ON main.accounts BEGIN "
+    "SELECT vault_row(1, NEW.id, NEW.name_hash, NEW.meta); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_a_d AFTER DELETE ON main.accounts BEGIN "
+    "SELECT vault_row(1, OLD.id, OLD.name_hash, OLD.meta); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_a_u AFTER UPDATE ON main.accounts BEGIN "
+    "SELECT vault_row(1, OLD.id, OLD.name_hash, OLD.meta), vault_row(1, NEW.id, NEW.name_hash, NEW.meta); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_s_i AFTER INSERT ON main.secrets BEGIN "
+    "SELECT vault_row(2, NEW.account_id, NEW.version, NEW.blob); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_s_d AFTER DELETE ON main.secrets BEGIN "
+    "SELECT vault_row(2, OLD.account_id, OLD.version, OLD.blob); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_s_u AFTER UPDATE ON main.secrets BEGIN "
+    "SELECT vault_row(2, OLD.account_id, OLD.version, OLD.blob), "
+    "vault_row(2, NEW.account_id, NEW.version, NEW.blob); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_c_i AFTER INSERT ON main.actions BEGIN "
+    "SELECT vault_row(3, NEW.id, NEW.name_hash, NEW.body); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_c_d AFTER DELETE ON main.actions BEGIN "
+    "SELECT vault_row(3, OLD.id, OLD.name_hash, OLD.body); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_c_u AFTER UPDATE ON main.actions BEGIN "
+    "SELECT vault_row(3, OLD.id, OLD.name_hash, OLD.body), vault_row(3, NEW.id, NEW.name_hash, NEW.body); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_k_i AFTER INSERT ON main.keyslots BEGIN "
+    "SELECT vault_row(4, NEW.id, NEW.slot); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_k_d AFTER DELETE ON main.keyslots BEGIN "
+    "SELECT vault_row(4, OLD.id, OLD.slot); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_k_u AFTER UPDATE ON main.keyslots BEGIN "
+    "SELECT vault_row(4, OLD.id, OLD.slot), vault_row(4, NEW.id, NEW.slot); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_m_i AFTER INSERT ON main.vault_meta "
+    "WHEN NEW.key <> 'audit_head' BEGIN SELECT vault_row(5, NEW.key, NEW.value); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_m_d AFTER DELETE ON main.vault_meta "
+    "WHEN OLD.key <> 'audit_head' BEGIN SELECT vault_row(5, OLD.key, OLD.value); END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS vault_rows_m_u AFTER UPDATE ON main.vault_meta "
+    "WHEN OLD.key <> 'audit_head' OR NEW.key <> 'audit_head' BEGIN "
+    "SELECT vault_row(5, OLD.key, OLD.value), vault_row(5, NEW.key, NEW.value); END;";
+
+/* The same rows, read whole: table tag first, then the columns vault_row() gets. */
+static const char *const sql_scan[] = {
+	"SELECT 1, id, name_hash, meta FROM accounts",
+	"SELECT 2, account_id, version, blob FROM secrets",
+	"SELECT 3, id, name_hash, body FROM actions",
+	"SELECT 4, id, slot FROM keyslots",
+	"SELECT 5, key, value FROM vault_meta WHERE key <> 'audit_head'",
+};
+
+/*
+ * One row's term: every value typed and length-prefixed, so no two rows
+ * (or tables) can encode alike.
+ */
+static int
+row_term(const struct vault_keys *k, sqlite3_value **val, int n, unsigned char out[DBYTES])
+{
+	static const char label[] = "vault-row-v1";
+	crypto_generichash_state st;
+	unsigned char hdr[9];
+	int i, j;
+
+	if (crypto_generichash_init(&st, k->audit, VAULT_KEYBYTES, DBYTES) != 0 ||
+	    crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int type = sqlite3_value_type(val[i]);
+		const unsigned char *p = NULL;
+		uint64_t len = 0;
+
+		hdr[0] = (unsigned char)type;
+		if (type == SQLITE_INTEGER) {
+			len = (uint64_t)sqlite3_value_int64(val[i]);
+		} else if (type == SQLITE_BLOB || type == SQLITE_TEXT) {
+			p = type == SQLITE_BLOB ? sqlite3_value_blob(val[i]) : sqlite3_value_text(val[i]);
+			len = (uint64_t)sqlite3_value_bytes(val[i]);
+		}
+		for (j = 0; j < 8; j++)
+			hdr[1 + j] = (unsigned char)(len >> (56 - 8 * j));
+		if (crypto_generichash_update(&st, hdr, sizeof(hdr)) != 0 ||
+		    (p != NULL && len > 0 && crypto_generichash_update(&st, p, (size_t)len) != 0))
+			return -1;
+	}
+	return crypto_generichash_final(&st, out, DBYTES) == 0 ? 0 : -1;
+}
+
+static void
+xor_into(unsigned char *d, const unsigned char *t)
+{
+	size_t i;
+
+	for (i = 0; i < DBYTES; i++)
+		d[i] ^= t[i];
+}
+
+/* vault_row(table, columns...): a row went into or out of the table. */
+static void
+fn_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	vault *v = sqlite3_user_data(ctx);
+	unsigned char t[DBYTES];
+
+	v->rows_dirty = 1;
+#ifdef VAULT_TEST_HOOKS
+	/* Test builds: every write of ours is in a transaction, so its commit reseals the head. */
+	if (sqlite3_get_autocommit(v->db))
+		v->rows_unsealed = 1;
+#endif
+	if (v->keys == NULL || !v->rows_valid || argc < 1 || row_term(v->keys, argv, argc, t) != 0) {
+		v->rows_valid = 0; /* recomputed from the rows before it is next used */
+		return;
+	}
+	xor_into(v->rows_sum, t);
+	sodium_memzero(t, sizeof(t));
+}
+
+int
+vault_rows_attach(vault *v)
+{
+	int rc;
+
+	rc = sqlite3_create_function_v2(v->db, "vault_row", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, v, fn_row,
+	    NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(v->db, sql_triggers, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return vault_sql_err(v, rc, "watch the rows");
+	v->rows_valid = 0;
+	v->rows_dirty = 0;
+	return 0;
+}
+
+void
+vault_rows_forget(vault *v)
+{
+	v->rows_valid = 0;
+	sodium_memzero(v->rows_sum, sizeof(v->rows_sum));
+	sodium_memzero(v->rows_txn_sum, sizeof(v->rows_txn_sum));
+	v->rows_txn_valid = 0;
+}
+
+void
+vault_rows_txn(vault *v, int event)
+{
+	switch (event) {
+	case VAULT_ROWS_BEGIN:
+		memcpy(v->rows_txn_sum, v->rows_sum, DBYTES);
+		v->rows_txn_valid = v->rows_valid;
+		v->rows_dirty = 0;
+		break;
+	case VAULT_ROWS_ROLLBACK:
+		memcpy(v->rows_sum, v->rows_txn_sum, DBYTES);
+		v->rows_valid = v->rows_txn_valid;
+		v->rows_dirty = 0;
+		break;
+	case VAULT_ROWS_PARTIAL:
+		v->rows_valid = 0; /* a savepoint undone: not worth tracking exactly */
+		break;
+	default:
+		break;
+	}
+}
+
+/* D from the rows as this connection sees them now. */
+static int
+rows_scan(vault *v, unsigned char d[DBYTES])
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_value *val[4];
+	unsigned char t[DBYTES];
+	size_t q;
+	int rc = 0, src, i, n;
+
+	memset(d, 0, DBYTES);
+	for (q = 0; q < sizeof(sql_scan) / sizeof(sql_scan[0]) && rc == 0; q++) {
+		if ((rc = vault_prepare(v, &st, sql_scan[q])) != 0)
+			break;
+		n = sqlite3_column_count(st); /* the table's tag first, as vault_row() gets it */
+		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			for (i = 0; i < n; i++)
+				val[i] = sqlite3_column_value(st, i);
+			if (row_term(v->keys, val, n, t) != 0) {
+				rc = VAULT_ERR_IO;
+				break;
+			}
+			xor_into(d, t);
+		}
+		if (rc == 0 && src != SQLITE_DONE)
+			rc = vault_sql_err(v, src, "read the rows");
+		vault_stmt_done(v, st);
+		st = NULL;
+	}
+	sodium_memzero(t, sizeof(t));
+	return rc;
+}
+
+static int
+rows_mac(const vault *v, const unsigned char d[DBYTES], uint64_t n, const unsigned char last[32],
+    unsigned char out[VAULT_ROWS_MACBYTES])
+{
+	static const char label[] = "vault-rows-v1";
+	crypto_generichash_state st;
+	unsigned char s[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		s[i] = (unsigned char)(n >> (56 - 8 * i));
+	if (crypto_generichash_init(&st, v->keys->audit, VAULT_KEYBYTES, VAULT_ROWS_MACBYTES) != 0 ||
+	    crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)) != 0 ||
+	    crypto_generichash_update(&st, s, sizeof(s)) != 0 ||
+	    crypto_generichash_update(&st, last, 32) != 0 ||
+	    crypto_generichash_update(&st, d, DBYTES) != 0 ||
+	    crypto_generichash_final(&st, out, VAULT_ROWS_MACBYTES) != 0)
+		return VAULT_ERR_IO;
+	return 0;
+}
+
+#ifdef VAULT_TEST_HOOKS
+static int rows_selfcheck = 1;
+#endif
+
+void
+vault_test_rows_selfcheck(int on)
+{
+#ifdef VAULT_TEST_HOOKS
+	rows_selfcheck = on;
+#else
+	(void)on;
+#endif
+}
+
+int
+vault_rows_head(vault *v, uint64_t n, const unsigned char last[32], unsigned char out[VAULT_ROWS_MACBYTES])
+{
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (!v->rows_valid) {
+		if ((rc = rows_scan(v, v->rows_sum)) != 0)
+			return rc;
+		v->rows_valid = 1;
+	}
+#ifdef VAULT_TEST_HOOKS
+	if (v->rows_dirty && rows_selfcheck) {
+		/* Test builds: what the triggers kept must be what the rows say. */
+		unsigned char full[DBYTES];
+
+		if ((rc = rows_scan(v, full)) != 0)
+			return rc;
+		if (v->rows_unsealed) {
+			vault_detail(v, "internal error: a row was written outside a transaction");
+			return VAULT_ERR_IO;
+		}
+		if (sodium_memcmp(full, v->rows_sum, DBYTES) != 0) {
+			vault_detail(v, "internal error: the row digest kept in memory is not the rows' "
+					"(a write that no trigger saw)");
+			return VAULT_ERR_IO;
+		}
+	}
+#endif
+	v->rows_dirty = 0;
+	return rows_mac(v, v->rows_sum, n, last, out);
+}
+
+int
+vault_rows_verify(vault *v, uint64_t n, const unsigned char last[32], const unsigned char want[VAULT_ROWS_MACBYTES])
+{
+	unsigned char d[DBYTES], mac[VAULT_ROWS_MACBYTES];
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = rows_scan(v, d)) != 0 || (rc = rows_mac(v, d, n, last, mac)) != 0)
+		goto out;
+	if (sodium_memcmp(mac, want, VAULT_ROWS_MACBYTES) != 0) {
+		vault_detail(v, "the vault's records do not match its audit log: an account, password, "
+				"action or keyslot was put back to an older copy, removed or added outside vault "
+				"(restore a backup with `vault restore`, never by copying rows or files)");
+		v->rows_valid = 0;
+		rc = VAULT_ERR_CORRUPT;
+		goto out;
+	}
+	memcpy(v->rows_sum, d, DBYTES);
+	v->rows_valid = 1;
+out:
+	sodium_memzero(d, sizeof(d));
+	return rc;
+}
+
+#ifdef VAULT_TEST_HOOKS
+static int rows_unchecked;
+#endif
+
+void
+vault_test_rows_unchecked(int skip)
+{
+#ifdef VAULT_TEST_HOOKS
+	rows_unchecked = skip;
+#else
+	(void)skip;
+#endif
+}
+
+int
+vault_rows_unlock_check(vault *v)
+{
+#ifdef VAULT_TEST_HOOKS
+	if (rows_unchecked)
+		return 0;
+#endif
+	return vault_audit_rows_check(v);
+}
