@@ -28,6 +28,9 @@
  *    is closed, and at the connection cap an idle connection makes room
  *    for a new one: only live requests count;
  *  - secrets are never logged;
+ *  - under load, the releases and reads ready at once share one
+ *    transaction (serve_batch); none of their answers is written before
+ *    it committed, and a failed commit replaces them all by the error;
  *  - a rotation (which waits on a target: PAM, ssh, a directory) runs in
  *    a forked worker that answers that one request (or one `rotate --due`
  *    batch) and exits, within an absolute deadline. The agent tracks its
@@ -85,6 +88,7 @@
 #define MAX_PROOFS 4 /* passphrase checks one request may need */
 #define INBUF_SIZE (VAULT_FRAME_MAX + 4)
 #define OUT_LIMIT (512U * 1024U * 1024U) /* a list of very many accounts */
+#define OUT_KEEP 4096U /* an answer buffer up to this size is kept (wiped) for the next one */
 #define UNLOCK_DELAY_MAX_MS 30000
 #define WORKER_GRACE_S 60 /* past its deadline, a worker is killed */
 
@@ -95,8 +99,9 @@ struct conn {
 	int fd;
 	uint64_t serial; /* names the connection across conn_close()'s moves */
 	vault_peer peer;
-	unsigned char *in; /* sodium_malloc: frames may carry passphrases */
+	unsigned char *in; /* sodium_malloc (inbuf_get): frames may carry passphrases */
 	size_t inlen;
+	size_t in_hwm; /* the most bytes in ever held: wiped over that on close */
 	vault_wr out;
 	size_t outoff;
 	int64_t reply_at; /* ms; a failed passphrase answers late */
@@ -104,6 +109,7 @@ struct conn {
 	int hello;
 	int close_after; /* close once out is flushed */
 	int handed_off;  /* a worker process answers this connection */
+	int batched;     /* its request is in the group commit now being served */
 	int wait;        /* W_*: the first buffered frame waits for a derivation */
 	int running;     /* its derivation is on the thread now */
 	uint64_t ticket; /* FIFO order among waiting connections */
@@ -141,6 +147,7 @@ static struct {
 	size_t nconns;
 	struct worker workers[MAX_WORKERS];
 	size_t nworkers;
+	int in_batch; /* serving a group commit (serve_batch): fresh() ran for all of it */
 } ag = { .listen_fd = -1, .lock_fd = -1, .spare_fd = -1, .idle_timeout = 900, .max_lifetime = 28800,
 	.conn_timeout = 60, .worker_timeout = 3600 };
 
@@ -339,13 +346,46 @@ check_timers(int64_t now)
 		do_lock("maximum lifetime reached");
 }
 
+/*
+ * Input buffers (sodium_malloc: guard pages, mlock) are kept for the next
+ * connection: clients reconnect all the time (`vault` once per command,
+ * load.sh every 50 requests), and a fresh 64 KiB block costs mmap, mlock,
+ * mprotect and a fill of the whole block, its release a wipe and munmap.
+ * A kept buffer is wiped over all it ever held (in_hwm) first.
+ */
+#define INBUF_KEEP 64
+
+static struct {
+	unsigned char *buf[INBUF_KEEP];
+	size_t n;
+} inbufs;
+
+static unsigned char *
+inbuf_get(void)
+{
+	return inbufs.n > 0 ? inbufs.buf[--inbufs.n] : sodium_malloc(INBUF_SIZE);
+}
+
+static void
+inbuf_put(unsigned char *p, size_t used)
+{
+	if (p == NULL)
+		return;
+	if (inbufs.n == INBUF_KEEP) {
+		sodium_free(p); /* wipes it all */
+		return;
+	}
+	sodium_memzero(p, used < INBUF_SIZE ? used : INBUF_SIZE);
+	inbufs.buf[inbufs.n++] = p;
+}
+
 static void
 conn_close(size_t i)
 {
 	struct conn *c = &ag.conns[i];
 
 	close(c->fd);
-	sodium_free(c->in);
+	inbuf_put(c->in, c->in_hwm);
 	vault_wr_free(&c->out);
 	conn_proofs_free(c);
 	ag.conns[i] = ag.conns[--ag.nconns];
@@ -449,7 +489,7 @@ accept_one(int64_t now)
 	}
 	c = &ag.conns[ag.nconns];
 	memset(c, 0, sizeof(*c));
-	if ((c->in = sodium_malloc(INBUF_SIZE)) == NULL) {
+	if ((c->in = inbuf_get()) == NULL) {
 		close(fd);
 		return 1;
 	}
@@ -1116,7 +1156,8 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 	}
 	if (!c->hello)
 		return VAULT_ERR_PROTO; /* no HELLO: not our client */
-	if (type != VAULT_MSG_STATUS && type != VAULT_MSG_LOCK && (rc = fresh()) != 0)
+	/* In a group commit, serve_batch() looked once, inside its transaction: no one else can commit. */
+	if (type != VAULT_MSG_STATUS && type != VAULT_MSG_LOCK && !ag.in_batch && (rc = fresh()) != 0)
 		return vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
 	switch (type) {
 	case VAULT_MSG_STATUS:
@@ -1157,6 +1198,8 @@ conn_read(struct conn *c)
 	if (n <= 0)
 		return -1;
 	c->inlen += (size_t)n;
+	if (c->inlen > c->in_hwm)
+		c->in_hwm = c->inlen; /* conn_consume's memmove leaves copies below it */
 	return 1;
 }
 
@@ -1222,8 +1265,8 @@ conn_write(struct conn *c, int64_t now)
 		return -1;
 	c->outoff += (size_t)n;
 	if (c->outoff == c->out.len) {
-		vault_wr_free(&c->out); /* wipes: responses may hold secrets */
-		vault_wr_init(&c->out, 1, OUT_LIMIT);
+		/* Wipes (answers may hold secrets); a small buffer stays for the next answer. */
+		vault_wr_reset(&c->out, OUT_KEEP);
 		c->outoff = 0;
 		if (c->reply_at != 0)
 			c->idle_at = now + (int64_t)ag.conn_timeout * 1000; /* its wait was ours */
@@ -1276,12 +1319,94 @@ next_timeout(int64_t now)
 	return t > INT_MAX ? -1 : (int64_t)t;
 }
 
+/*
+ * Group commit. Under load, many connections have a request ready after
+ * one poll(); served one by one, each release is its own transaction:
+ * its own locks, its own commit of the audit record, its own update of
+ * the rewind memory. serve_batch() serves the ready releases and reads
+ * (GET, RUN, LIST: nothing they write but audit records) in ONE
+ * transaction (vault_batch_begin: each request in its own savepoint, so
+ * a failing one undoes only itself), commits once, and only then lets
+ * their answers go: conn_write() sends nothing before, since the
+ * connections are written only after this returns. If the commit fails,
+ * every answer of the batch is wiped and replaced by the error: no
+ * secret leaves without its committed audit record. Everything else
+ * (changes, unlocks, rotations) and a lone request is served as before.
+ */
+static int
+batchable(const struct conn *c)
+{
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+
+	if (!c->hello || c->out.len > 0 || c->close_after || c->wait != W_NONE || c->handed_off)
+		return 0;
+	if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) != 1)
+		return 0;
+	return type == VAULT_MSG_GET || type == VAULT_MSG_RUN || type == VAULT_MSG_LIST;
+}
+
+/* st[i] < 0: connection i is closing (and stays out of the batch). */
+static void
+serve_batch(int64_t now, int *st)
+{
+	size_t i, n = 0;
+	int rc;
+
+	if (!vault_is_unlocked(ag.v))
+		return;
+	for (i = 0; i < ag.nconns; i++)
+		n += st[i] >= 0 && batchable(&ag.conns[i]);
+	if (n < 2)
+		return;
+	/* The file check and the lock it may cause happen outside the transaction. */
+	if (fresh() != 0 || !vault_is_unlocked(ag.v) || vault_batch_begin(ag.v) != 0)
+		return; /* each is served alone, and told why */
+	/* Once more inside it: another process may have committed just before BEGIN. */
+	if ((rc = vault_refresh(ag.v)) != 0) {
+		if (vault_batch_end(ag.v, 0) != 0 || rc != VAULT_ERR_REPLACED)
+			logmsg(LOG_WARNING, "group commit not started: %s", vault_errdetail(ag.v));
+		return; /* nothing was served: each is served alone, and told why */
+	}
+	ag.in_batch = 1;
+	for (i = 0; i < ag.nconns; i++) {
+		struct conn *c = &ag.conns[i];
+
+		if (st[i] < 0 || !batchable(c))
+			continue;
+		c->batched = 1;
+		if (conn_serve(c, now) < 0)
+			st[i] = -1;
+		vault_batch_next(ag.v);
+	}
+	ag.in_batch = 0;
+	rc = vault_batch_end(ag.v, 1);
+	if (rc != 0)
+		logmsg(LOG_ERR, "a group commit of %zu requests failed: %s", n, vault_errdetail(ag.v));
+	for (i = 0; i < ag.nconns; i++) {
+		struct conn *c = &ag.conns[i];
+
+		if (!c->batched)
+			continue;
+		c->batched = 0;
+		if (rc != 0 && c->out.len > 0) {
+			vault_wr_free(&c->out); /* wipes: it may hold a secret */
+			vault_wr_init(&c->out, 1, OUT_LIMIT);
+			if (vault_frame_error(&c->out, rc, "the audit record could not be committed; nothing was "
+							   "released") != 0)
+				st[i] = -1;
+		}
+	}
+}
+
 enum { PFD_LISTEN, PFD_KDF, PFD_FIXED };
 
 static void
 serve(void)
 {
 	struct pollfd pfd[PFD_FIXED + MAX_WORKERS + MAX_CONNS];
+	int st[MAX_CONNS]; /* per connection this round: < 0 closes it */
 	size_t i, nw;
 
 	while (!sig_quit) {
@@ -1332,16 +1457,21 @@ serve(void)
 		for (i = 0; n > 0 && i < nw; i++)
 			if (pfd[PFD_FIXED + i].revents & (POLLIN | POLLHUP))
 				worker_read(&ag.workers[i], now);
+		for (i = 0; i < ag.nconns; i++) {
+			struct conn *c = &ag.conns[i];
+			short re = n > 0 ? pfd[PFD_FIXED + nw + i].revents : 0;
+
+			st[i] = 0;
+			if (re & POLLIN)
+				st[i] = conn_read(c);
+			if (st[i] >= 0 && (re & (POLLHUP | POLLERR)) && !(re & POLLIN))
+				st[i] = -1;
+		}
+		serve_batch(now, st);
 		/* Walk backwards: conn_close() moves the last entry into slot i. */
 		for (i = ag.nconns; i-- > 0;) {
 			struct conn *c = &ag.conns[i];
-			short re = n > 0 ? pfd[PFD_FIXED + nw + i].revents : 0;
-			int rc = 0;
-
-			if (re & POLLIN)
-				rc = conn_read(c);
-			if (rc >= 0 && (re & (POLLHUP | POLLERR)) && !(re & POLLIN))
-				rc = -1;
+			int rc = st[i];
 			/*
 			 * Serve pipelined requests one by one while answers go out
 			 * at once; a bounded number per round keeps it fair, and

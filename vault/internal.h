@@ -106,6 +106,10 @@ struct vault {
 	int64_t data_version; /* PRAGMA data_version when last looked at */
 	uint64_t gen; /* bumped by every change seen, ours or another process's; not by audit-only commits */
 	int txn_full; /* the outermost transaction was begun with synchronous=FULL (not audit-only) */
+	uint64_t sp_audit; /* bit d: the savepoint at txn_depth d is audit-only (its release changes no cached read) */
+	int batch; /* inside vault_batch_begin()/vault_batch_end() (vault-agent's group commit) */
+	uint64_t batch_seen; /* audit_seen when the batch began: what a failed batch goes back to */
+	unsigned char batch_seen_mac[32];
 	/*
 	 * LIST's answer (ITEM frames of account metadata, never a password),
 	 * kept in secure memory while unlocked and valid while gen is
@@ -135,9 +139,9 @@ struct vault {
 
 /*
  * Secure memory for short-lived buffers: sodium_malloc() blocks, wiped and
- * reused by size class. free takes the size that was asked for.
+ * reused by size class (vault_secure_alloc and vault_secure_free_used are
+ * in vault.h). free takes the size that was asked for.
  */
-void *vault_secure_alloc(size_t n);
 /* Once, from vault_lib_init(): keeps the pool usable across fork(). */
 void vault_buf_init(void);
 void vault_secure_free(void *p, size_t n);

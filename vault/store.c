@@ -465,6 +465,43 @@ vault_read_end(vault *v, int own)
 		step_prepared(v, sql_rollback);
 }
 
+static int data_version(vault *v, int64_t *out);
+
+/*
+ * At the start of every write transaction, before any write of ours: if
+ * another process committed since we last looked, its rows must match the
+ * head it wrote (rows.c), or a head we write next would bind rows put
+ * back behind our back. Holding the write lock, nobody can slip in now.
+ */
+static int
+rows_guard(vault *v)
+{
+	int64_t dv = 0;
+	int rc;
+
+	if ((rc = data_version(v, &dv)) != 0)
+		return rc;
+	if (dv != v->data_version) {
+		int64_t was = v->data_version;
+
+		v->data_version = dv;
+		v->gen++;
+		v->rows_valid = 0;
+		/* Sets rows_bad; any other failure is checked again next time. */
+		if (v->keys != NULL && (rc = vault_audit_rows_check(v)) != 0 && rc != VAULT_ERR_CORRUPT) {
+			v->data_version = was;
+			return rc;
+		}
+	}
+	if (v->rows_bad) {
+		vault_detail(v, "the vault's records do not match its audit log: an account, password, "
+				"action or keyslot was put back to an older copy, removed or added outside "
+				"vault. Nothing is written to it; `vault log --verify` says the same");
+		return VAULT_ERR_CORRUPT;
+	}
+	return 0;
+}
+
 int
 vault_txn_begin_sync(vault *v, int full)
 {
@@ -473,8 +510,11 @@ vault_txn_begin_sync(vault *v, int full)
 	if (v->defer.job != NULL)
 		return VAULT_ERR_DEFER; /* a pass that will be replayed writes nothing */
 	if (v->in_txn || v->txn_depth > 0) {
-		if ((rc = exec(v, "SAVEPOINT vault_op", "begin savepoint")) == 0)
-			v->txn_depth++;
+		if ((rc = exec(v, "SAVEPOINT vault_op", "begin savepoint")) == 0) {
+			uint64_t bit = (uint64_t)1 << (++v->txn_depth & 63);
+
+			v->sp_audit = full ? v->sp_audit & ~bit : v->sp_audit | bit;
+		}
 		return rc;
 	}
 	if ((rc = vault_sync(v, full)) != 0)
@@ -483,6 +523,10 @@ vault_txn_begin_sync(vault *v, int full)
 		v->txn_depth = 1;
 		v->txn_full = full;
 		vault_rows_txn(v, VAULT_ROWS_BEGIN);
+		if ((rc = rows_guard(v)) != 0) {
+			v->txn_depth = 0;
+			rollback_all(v);
+		}
 	}
 	return rc;
 }
@@ -498,11 +542,16 @@ int
 vault_txn_commit(vault *v)
 {
 	int nested = v->in_txn || v->txn_depth > 1;
+	int audit_only = nested && (v->sp_audit >> (v->txn_depth & 63) & 1);
 
 	if (v->txn_depth > 0)
 		v->txn_depth--;
-	/* Whatever happens, cached reads are stale now; an audit record changes none. */
-	if (nested || v->txn_full)
+	/*
+	 * Whatever happens, cached reads are stale now; an audit record
+	 * changes none (a savepoint begun for one only: the agent's group
+	 * commit appends many into one transaction, and LIST's cache stays).
+	 */
+	if ((nested && !audit_only) || v->txn_full)
 		v->gen++;
 	if (nested)
 		return exec(v, "RELEASE vault_op", "release savepoint");
@@ -539,6 +588,10 @@ vault_begin(vault *v)
 	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->in_txn = 1;
 		vault_rows_txn(v, VAULT_ROWS_BEGIN);
+		if ((rc = rows_guard(v)) != 0) {
+			v->in_txn = 0;
+			rollback_all(v);
+		}
 	}
 	return rc;
 }
@@ -547,11 +600,97 @@ int
 vault_commit(vault *v)
 {
 
-	if (!v->in_txn)
+	if (!v->in_txn || v->batch)
 		return VAULT_ERR_INVAL;
 	v->in_txn = 0;
 	v->gen++;
 	return commit_outer(v);
+}
+
+/*
+ * Group commit (vault-agent, under load): the requests that are ready at
+ * once run in one transaction, each in its own savepoint as inside
+ * vault_begin(), and their answers are sent only once vault_batch_end()
+ * committed: an audit record is still written before its secret leaves,
+ * it just shares its commit (and the WAL sync, the rewind-memory update)
+ * with its neighbours. synchronous=FULL: whatever a request in the batch
+ * writes is durable at the commit, as if each had committed alone with
+ * the strictest setting any of them uses. The generation is bumped by the
+ * savepoints that change something (audit-only ones do not), not by the
+ * batch itself, so LIST's cache survives a batch of releases.
+ */
+int
+vault_batch_begin(vault *v)
+{
+	int rc;
+
+	if (v->in_txn || v->txn_depth > 0 || v->db == NULL)
+		return VAULT_ERR_INVAL;
+	if (v->defer.job != NULL)
+		return VAULT_ERR_DEFER;
+	if ((rc = vault_sync(v, 1)) != 0)
+		return rc;
+	if ((rc = exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
+		v->in_txn = 1;
+		v->batch = 1;
+		vault_rows_txn(v, VAULT_ROWS_BEGIN);
+		if ((rc = rows_guard(v)) != 0) {
+			v->batch = 0;
+			v->in_txn = 0;
+			rollback_all(v);
+			return rc;
+		}
+		v->batch_seen = v->audit_seen;
+		memcpy(v->batch_seen_mac, v->audit_seen_mac, sizeof(v->batch_seen_mac));
+	}
+	return rc;
+}
+
+/*
+ * Between two requests of a batch. Each audit append reads the log first
+ * (vault_audit_fresh) and would note the entries appended before it in
+ * the batch as seen, writing them to the rewind-memory state file before
+ * they committed: an agent killed then would, once restarted, take the
+ * log for rolled back. So the entries the batch appended count as seen
+ * in memory only; vault_batch_end() notes them for real once committed.
+ */
+void
+vault_batch_next(vault *v)
+{
+	if (v->batch && v->audit_pend > v->audit_seen) {
+		v->audit_seen = v->audit_pend;
+		memcpy(v->audit_seen_mac, v->audit_pend_mac, sizeof(v->audit_seen_mac));
+	}
+}
+
+int
+vault_batch_end(vault *v, int commit)
+{
+	int rc = 0;
+
+	if (!v->batch)
+		return VAULT_ERR_INVAL;
+	v->batch = 0;
+	v->in_txn = 0;
+	v->txn_depth = 0;
+	/*
+	 * vault_batch_next() let the rewind memory run with the batch in
+	 * memory only. Back to where it stood: a commit notes the newest
+	 * entry for real from there (the state file, syslog's head), and a
+	 * failed batch leaves nothing noted that did not commit (in a batch
+	 * each audit append also read the entries appended before it), or
+	 * every later request would take our own failed commit for a
+	 * rolled-back file.
+	 */
+	if (v->audit_seen > v->batch_seen) {
+		v->audit_seen = v->batch_seen;
+		memcpy(v->audit_seen_mac, v->batch_seen_mac, sizeof(v->audit_seen_mac));
+	}
+	if (commit && (rc = commit_outer(v)) == 0) /* reseals the head if a row changed (rows.c) */
+		return 0;
+	v->gen++;
+	rollback_all(v);
+	return rc;
 }
 
 void

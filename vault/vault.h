@@ -88,6 +88,15 @@ int vault_exit_code(int err);
 
 /* Must be called once before anything else; wraps sodium_init(). */
 int vault_lib_init(void) VAULT_WUR;
+/*
+ * Secure memory (sodium_malloc: guard pages, mlock) from libvault's pool,
+ * for callers that hold secrets in buffers of their own.
+ * vault_secure_free_used() wipes the first used bytes
+ * (all the caller ever wrote) and keeps the block for the next request;
+ * n is the size that was asked for.
+ */
+void *vault_secure_alloc(size_t n);
+void vault_secure_free_used(void *p, size_t n, size_t used);
 
 /*
  * Secure buffers. A vault_secret holds a password, passphrase or key in
@@ -138,6 +147,7 @@ typedef struct vault_wr {
 	unsigned char *p;
 	size_t len;
 	size_t cap;
+	size_t hwm;   /* the most bytes ever written (len may be reset): wiped on release */
 	size_t limit; /* 0: VAULT_WR_DEFAULT_LIMIT */
 	int secure;
 	int err; /* sticky: first failure, so calls can be chained */
@@ -153,7 +163,13 @@ int vault_wr_u64(vault_wr *w, uint64_t v);
 int vault_wr_bytes(vault_wr *w, const void *src, size_t n);
 int vault_wr_str(vault_wr *w, const void *src, size_t n);
 int vault_wr_cstr(vault_wr *w, const char *s);
+/* Wipes and frees the buffer; the writer can be written again. */
 void vault_wr_free(vault_wr *w);
+/*
+ * Empties the writer for its next use: wipes what it held and keeps the
+ * buffer if it is at most keep bytes (else frees it as vault_wr_free).
+ */
+void vault_wr_reset(vault_wr *w, size_t keep);
 
 /*
  * Validation of user input. Names are 1 to VAULT_NAME_MAX characters of
@@ -628,6 +644,18 @@ int64_t vault_time(void);
 int vault_begin(vault *v) VAULT_WUR;
 int vault_commit(vault *v) VAULT_WUR;
 void vault_rollback(vault *v);
+/*
+ * Group commit, for vault-agent under load: vault_batch_begin() opens one
+ * transaction (BEGIN IMMEDIATE, synchronous=FULL) in which every request
+ * served (vault_service) runs in its own savepoint; vault_batch_end(v, 1)
+ * commits them all, vault_batch_end(v, 0) rolls them all back. The caller
+ * must not let any answer of the batch out before vault_batch_end()
+ * returned 0: the audit records they depend on are committed only then.
+ */
+int vault_batch_begin(vault *v) VAULT_WUR;
+/* After each request of the batch (the rewind memory, store.c). */
+void vault_batch_next(vault *v);
+int vault_batch_end(vault *v, int commit) VAULT_WUR;
 
 /* Paths: the default vault path from the caller's environment values. */
 int vault_default_path(char **out, const char *xdg_data_home, const char *home) VAULT_WUR;

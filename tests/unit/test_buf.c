@@ -559,6 +559,50 @@ secure_pool(void **state)
 	assert_non_null(p);
 	p[0] = 1;
 	vault_secure_free(p, 64U * 1024U * 1024U);
+	/* The big classes (LIST answers of hundreds of accounts) are pooled too. */
+	assert_int_equal(vault_secure_size(64U * 1024U + 4U), 256U * 1024U);
+	assert_int_equal(vault_secure_size(300U * 1024U), 1024U * 1024U);
+	assert_int_equal(vault_secure_size(1024U * 1024U + 1U), 1024U * 1024U + 1U);
+}
+
+/*
+ * A secure writer wipes what it ever held, not just its current length:
+ * callers reset len to reuse a writer, and a shorter second use must not
+ * leave the first one's bytes in the pooled block. The block is wiped
+ * only over that high-water mark; beyond it, it never held anything.
+ */
+static void
+secure_writer_hwm(void **state)
+{
+	static const size_t sizes[] = { 1000, 100U * 1024U, 700U * 1024U };
+	unsigned char big[2000];
+	size_t k, i, cap;
+	vault_wr w;
+
+	(void)state;
+	memset(big, 0xa5, sizeof(big));
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		unsigned char *p, *q;
+
+		vault_wr_init(&w, 1, 0);
+		assert_int_equal(vault_wr_bytes(&w, NULL, sizes[k]), 0);
+		memset(w.p, 0xa5, sizes[k]);
+		assert_int_equal(w.hwm, sizes[k]);
+		w.len = 0; /* reused for something shorter */
+		assert_int_equal(vault_wr_bytes(&w, big, 10), 0);
+		assert_int_equal(w.hwm, sizes[k]);
+		p = w.p;
+		cap = w.cap;
+		vault_wr_free(&w);
+		assert_int_equal(w.hwm, 0);
+		q = vault_secure_alloc(cap);
+		assert_non_null(q);
+		if (q == p) /* the pooled block came back: nothing of either use is left */
+			for (i = 0; i < cap; i++)
+				if (q[i] == 0xa5)
+					fail_msg("byte %zu of a %zu-byte block survived its release", i, cap);
+		vault_secure_free(q, cap);
+	}
 }
 
 int
@@ -579,6 +623,7 @@ main(void)
 		cmocka_unit_test(wr_sticky),
 		cmocka_unit_test(wr_sticky_keeps_first),
 		cmocka_unit_test(secure_pool),
+		cmocka_unit_test(secure_writer_hwm),
 	};
 
 	if (vault_lib_init() != 0)
