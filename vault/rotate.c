@@ -320,6 +320,30 @@ struct rot {
 };
 
 static int raudit(struct rot *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int rrelease(struct rot *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The release of the account's passwords to its rotation target, through
+ * the one release check (release.c): the record is written before the
+ * target gets any of them, and a failed write means no rotation.
+ */
+static int
+rrelease(struct rot *r, const char *fmt, ...)
+{
+	struct vault_release rel;
+	char outcome[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(outcome, sizeof(outcome), fmt, ap);
+	va_end(ap);
+	memset(&rel, 0, sizeof(rel));
+	rel.kind = VAULT_REL_ROTATE;
+	rel.acct = r->a;
+	rel.acct_name = r->name;
+	rel.released = outcome;
+	return vault_release(r->v, r->peer, &rel);
+}
 
 static int
 raudit(struct rot *r, const char *fmt, ...)
@@ -731,8 +755,8 @@ write_pending(struct rot *r, const vault_rotate_opts *o, int *result, char *why,
 		goto out;
 	r->oldver = row.a->version;
 	r->newver = row.next++;
-	/* Audited before anything changes: no record, no rotation. */
-	if ((rc = raudit(r, "started: version %u pending (%s target)", r->newver,
+	/* Released (and audited) before anything changes: no record, no rotation. */
+	if ((rc = rrelease(r, "started: version %u pending (%s target)", r->newver,
 		 row.a->rotate_with == VAULT_ROTATE_LOCAL ? "local" : "command")) != 0) {
 		vault_detail(v, "the audit record could not be written, so nothing was rotated");
 		goto out;
@@ -855,7 +879,10 @@ settle_one(struct rot *r, struct vault_row *row, int *result, char *why, size_t 
 	row->a = NULL;
 	if ((rc = vault_row_secret_open(r->v, row, r->oldver, &r->oldpw, NULL)) != 0)
 		goto out;
-	(void)raudit(r, "recovering: version %u current, %u candidates", r->oldver, r->a->ncandidates);
+	/* Its passwords go to the target again: released first, or not at all. */
+	if ((rc = rrelease(r, "recovering: version %u current, %u candidates", r->oldver, r->a->ncandidates)) !=
+	    0)
+		goto out;
 	vo = verify(r, r->oldpw, owhy, sizeof(owhy));
 	if (vo == 0) {
 		snprintf(why, whylen, "version %u (current) logs on; %u candidates kept as ordinary history",
