@@ -36,6 +36,7 @@
 /* Debian's libsqlite3 is built with it; meson.build refuses a SQLite without it. */
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -356,7 +357,8 @@ int
 vault_rows_unlock_check(vault *v)
 {
 #ifdef VAULT_TEST_HOOKS
-	if (rows_unchecked)
+	/* The integration tests' way to the per-row checks behind this one (store.sh). */
+	if (rows_unchecked || getenv("VAULT_TEST_ROWS_UNCHECKED") != NULL)
 		return 0;
 #endif
 	return vault_audit_rows_check(v);

@@ -625,7 +625,8 @@ void vault_test_unsafe_fields(int allow);
  * Test builds only (-Dtest_hooks=true; a no-op otherwise): with skip set,
  * unlock does not check the rows against the audit head (rows.c), so that
  * tests can reach the per-row authentication behind it with a tampered
- * file. `vault log --verify` still checks.
+ * file (VAULT_TEST_ROWS_UNCHECKED in the environment does the same for
+ * the programs). `vault log --verify` still checks.
  */
 void vault_test_rows_unchecked(int skip);
 /*
