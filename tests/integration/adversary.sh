@@ -257,6 +257,21 @@ expect_exit 0 vault rm fresh
 expect_audited "rm" "removed with its history (proof: passphrase)"
 
 # ---------------------------------------------------------------------------
+# A backup needs no proof: it writes a sealed copy of what the owner's files
+# already hold, under the same keys (malware of that uid can copy the file
+# anyway). It is audited. Restoring one is a rollback, so it needs the
+# current passphrase or a keyfile, and a copy of an older state puts back
+# nothing silently (rows.sh, the rewind memory).
+CASE="backup without proof; restore only with a master secret"
+expect_exit 0 vault-notty backup "$D/grab.bak"
+expect_audited "backup" "backup written to $D/grab.bak"
+expect_mode "$D/grab.bak" 600
+check "the copy holds no password in the clear" bash -c "! grep -qF -- '$S_OPS' '$D/grab.bak'"
+expect_exit 3 vault-notty restore "$D/grab.bak"
+expect_stderr_contains "no terminal to ask for the passphrase"
+expect_exit 0 vault show ops-admin
+
+# ---------------------------------------------------------------------------
 CASE="every attack above left a refusal in the log, with who asked"
 expect_exit 0 vault log --json
 expect_json 'all(r["uid"] >= 0 and r["pid"] > 0 and r["exe"] for r in d) and sum(1 for r in d if r["outcome"].startswith("refused")) >= 20'
