@@ -817,6 +817,85 @@ tamper_short_name_hash(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
+/*
+ * A row put back to an older copy of itself (rows.c): the metadata from
+ * when the account was use=any, copied back over the current row. Each
+ * row's own seal accepts it (it was sealed for that very row); the rows
+ * bound to the audit head do not: unlock refuses the vault, and the row
+ * vault wrote, put back, ends the refusal.
+ */
+static void
+rows_put_back(void **state)
+{
+	struct fx *f = *state;
+	vault_account a = mk_acct("ops", "admin"), ch;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	unsigned char *old = NULL, *cur = NULL;
+	int oldn = 0, curn = 0, pass;
+
+	a.use = VAULT_USE_ANY;
+	assert_int_equal(vault_account_add(f->v, &a, P("ops-pw"), 0), 0);
+	for (pass = 0; pass < 2; pass++) {
+		unsigned char **b = pass == 0 ? &old : &cur;
+		int *n = pass == 0 ? &oldn : &curn;
+
+		if (pass == 1) {
+			memset(&ch, 0, sizeof(ch));
+			ch.use = VAULT_USE_ACTIONS;
+			assert_int_equal(vault_account_edit(f->v, "ops", &ch, VAULT_EDIT_USE), 0);
+		}
+		assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT meta FROM accounts", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		*n = sqlite3_column_bytes(st, 0);
+		*b = malloc((size_t)*n);
+		assert_non_null(*b);
+		memcpy(*b, sqlite3_column_blob(st, 0), (size_t)*n);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	}
+	fx_close(f);
+	for (pass = 0; pass < 2; pass++) {
+		assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "UPDATE accounts SET meta=?", -1, &st, NULL), SQLITE_OK);
+		sqlite3_bind_blob(st, 1, pass == 0 ? old : cur, pass == 0 ? oldn : curn, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		assert_int_equal(sqlite3_close(db), SQLITE_OK);
+		assert_int_equal(vault_open(&f->v, f->path), 0);
+		if (pass == 0) {
+			vault_account *got = NULL;
+
+			assert_int_equal(vault_unlock_keyfile(f->v, f->keyfile), VAULT_ERR_CORRUPT);
+			assert_non_null(strstr(vault_errdetail(f->v), "do not match its audit log"));
+			assert_false(vault_is_unlocked(f->v));
+			/* Behind the check, the old row itself opens: only the binding sees it. */
+			vault_test_rows_unchecked(1);
+			assert_int_equal(vault_unlock_keyfile(f->v, f->keyfile), 0);
+			vault_test_rows_unchecked(0);
+			assert_int_equal(vault_account_get(f->v, "ops", &got), 0);
+			assert_int_equal(got->use, VAULT_USE_ANY);
+			vault_account_free(&got);
+			assert_int_equal(vault_audit_walk(f->v, 1, NULL, NULL), VAULT_ERR_CORRUPT);
+			/* Nothing is written on top of it either. */
+			assert_int_equal(vault_account_set(f->v, "ops", P("new")), VAULT_ERR_CORRUPT);
+		} else {
+			vault_account *got = NULL;
+
+			assert_int_equal(vault_unlock_keyfile(f->v, f->keyfile), 0);
+			assert_int_equal(vault_account_get(f->v, "ops", &got), 0);
+			assert_int_equal(got->use, VAULT_USE_ACTIONS);
+			vault_account_free(&got);
+			assert_int_equal(vault_audit_walk(f->v, 1, NULL, NULL), 0);
+		}
+		fx_close(f);
+	}
+	free(old);
+	free(cur);
+	fx_open(f);
+}
+
 /* Tampering tests reach the per-row checks behind the rows check at unlock (rows.c). */
 static int
 fx_setup_tamper(void **state)
@@ -843,6 +922,7 @@ main(void)
 		T(account_validation),
 		T(account_locked),
 		T(account_history),
+		T(rows_put_back),
 		TT(tamper_meta_bitflip),
 		TT(tamper_secret_bitflip),
 		TT(tamper_swap_meta),
