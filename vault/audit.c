@@ -210,7 +210,8 @@ state_save(vault *v)
 		buf[12 + VAULT_IDBYTES + MACBYTES + i] = (unsigned char)(gen >> (24 - 8 * i));
 	slot_check(buf + SLOTBYTES - SLOTCHECK, buf);
 	/* A full disk must not stop the vault: the other slot still holds the one before. */
-	(void)pwrite(v->audit_state_fd, buf, sizeof(buf), (off_t)(gen & 1) * SLOTBYTES);
+	if (pwrite(v->audit_state_fd, buf, sizeof(buf), (off_t)(gen & 1) * SLOTBYTES) != (ssize_t)sizeof(buf))
+		vault_audit_state_close(v); /* reopened (and retried) at the next entry */
 }
 
 static void
