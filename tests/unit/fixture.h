@@ -67,4 +67,22 @@ size_t fx_sql_blob_flip(const char *path, const char *table, const char *col, co
 /* BLAKE2b-256 of the whole file at path. */
 void fx_file_hash(const char *path, unsigned char out[32]);
 
+/*
+ * Tampering tests reach the per-row checks behind the rows check at unlock
+ * (vault/rows.c): TT(f) runs f with that check off, around the program's
+ * own fx_setup/fx_teardown.
+ */
+#define FX_TAMPER_FIXTURE(setup, teardown)                \
+	static int fx_setup_tamper(void **state)          \
+	{                                                 \
+		vault_test_rows_unchecked(1);             \
+		return setup(state);                      \
+	}                                                 \
+	static int fx_teardown_tamper(void **state)       \
+	{                                                 \
+		vault_test_rows_unchecked(0);             \
+		return teardown(state);                   \
+	}
+#define TT(f) cmocka_unit_test_setup_teardown(f, fx_setup_tamper, fx_teardown_tamper)
+
 #endif

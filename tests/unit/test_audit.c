@@ -919,21 +919,8 @@ repeats_tamper(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
-/* Tampering tests reach the per-row checks behind the rows check at unlock (rows.c). */
-static int
-fx_setup_tamper(void **state)
-{
-	vault_test_rows_unchecked(1);
-	return fx_setup(state);
-}
-
-static int
-fx_teardown_tamper(void **state)
-{
-	vault_test_rows_unchecked(0);
-	return fx_teardown(state);
-}
-#define TT(f) cmocka_unit_test_setup_teardown(f, fx_setup_tamper, fx_teardown_tamper)
+/* Tampering tests: the rows check at unlock off (fixture.h). */
+FX_TAMPER_FIXTURE(fx_setup, fx_teardown)
 
 int
 main(void)
