@@ -244,6 +244,8 @@ int vault_rows_verify(vault *v, uint64_t n, const unsigned char last[32],
     const unsigned char want[VAULT_ROWS_MACBYTES]) VAULT_WUR;
 /* At unlock: vault_audit_rows_check, unless a test build skips it (vault_test_rows_unchecked). */
 int vault_rows_unlock_check(vault *v) VAULT_WUR;
+/* store.c: another process's commit seen (data_version dv): its rows checked first. */
+int vault_rows_foreign(vault *v, int64_t dv, const char *what) VAULT_WUR;
 /* audit.c: rewrites the head when a row changed in the transaction about to commit. */
 int vault_audit_reseal(vault *v) VAULT_WUR;
 /* audit.c: the rows as they are now match the head (outside a write transaction). */

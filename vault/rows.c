@@ -147,6 +147,18 @@ row_side(vault *v, sqlite3 *db, int tag, int new_side)
 	return 0;
 }
 
+/* A write of vault_meta's audit_head: the binding itself, which changes nothing bound. */
+static int
+is_head(sqlite3 *db, int op)
+{
+	sqlite3_value *k = NULL;
+
+	if ((op == SQLITE_INSERT ? sqlite3_preupdate_new(db, 0, &k) : sqlite3_preupdate_old(db, 0, &k)) != SQLITE_OK ||
+	    k == NULL || sqlite3_value_type(k) != SQLITE_TEXT)
+		return 0;
+	return sqlite3_value_text(k) != NULL && strcmp((const char *)sqlite3_value_text(k), "audit_head") == 0;
+}
+
 /* SQLite's pre-update hook: a row of a bound table is about to change. */
 static void
 on_write(void *arg, sqlite3 *db, int op, const char *zdb, const char *table, sqlite3_int64 k1, sqlite3_int64 k2)
@@ -156,7 +168,7 @@ on_write(void *arg, sqlite3 *db, int op, const char *zdb, const char *table, sql
 
 	(void)k1;
 	(void)k2;
-	if (tag == 0)
+	if (tag == 0 || (tag == T_META && is_head(db, op)))
 		return;
 	v->rows_dirty = 1;
 #ifdef VAULT_TEST_HOOKS
@@ -188,6 +200,7 @@ void
 vault_rows_forget(vault *v)
 {
 	v->rows_valid = 0;
+	v->rows_dirty = 0;
 	sodium_memzero(v->rows_sum, sizeof(v->rows_sum));
 	sodium_memzero(v->rows_txn_sum, sizeof(v->rows_txn_sum));
 	v->rows_txn_valid = 0;
@@ -334,6 +347,7 @@ vault_rows_verify(vault *v, uint64_t n, const unsigned char last[32], const unsi
 	}
 	memcpy(v->rows_sum, d, DBYTES);
 	v->rows_valid = 1;
+	v->rows_dirty = 0; /* the rows are the head's */
 out:
 	sodium_memzero(d, sizeof(d));
 	return rc;

@@ -468,6 +468,40 @@ vault_read_end(vault *v, int own)
 static int data_version(vault *v, int64_t *out);
 
 /*
+ * data_version is now dv. If another process committed since we last
+ * looked, its rows must match the head it wrote (rows.c): checked here,
+ * before anything of ours is written on top (never once our own rows
+ * changed in this transaction, where the head lags by design). A mismatch
+ * is kept (rows_bad) and refused until another commit fixes it; any other
+ * failure leaves data_version as it was, so the next call checks again.
+ */
+int
+vault_rows_foreign(vault *v, int64_t dv, const char *what)
+{
+	int rc;
+
+	if (dv != v->data_version) {
+		int64_t was = v->data_version;
+
+		v->data_version = dv;
+		v->gen++;
+		v->rows_valid = 0;
+		if (v->keys != NULL && !v->rows_dirty && (rc = vault_audit_rows_check(v)) != 0 &&
+		    rc != VAULT_ERR_CORRUPT) {
+			v->data_version = was;
+			return rc;
+		}
+	}
+	if (v->rows_bad) {
+		vault_detail(v, "the vault's records do not match its audit log: an account, password, "
+				"action or keyslot was put back to an older copy, removed or added outside "
+				"vault. Nothing is %s it; `vault log --verify` says the same", what);
+		return VAULT_ERR_CORRUPT;
+	}
+	return 0;
+}
+
+/*
  * At the start of every write transaction, before any write of ours: if
  * another process committed since we last looked, its rows must match the
  * head it wrote (rows.c), or a head we write next would bind rows put
@@ -481,25 +515,7 @@ rows_guard(vault *v)
 
 	if ((rc = data_version(v, &dv)) != 0)
 		return rc;
-	if (dv != v->data_version) {
-		int64_t was = v->data_version;
-
-		v->data_version = dv;
-		v->gen++;
-		v->rows_valid = 0;
-		/* Sets rows_bad; any other failure is checked again next time. */
-		if (v->keys != NULL && (rc = vault_audit_rows_check(v)) != 0 && rc != VAULT_ERR_CORRUPT) {
-			v->data_version = was;
-			return rc;
-		}
-	}
-	if (v->rows_bad) {
-		vault_detail(v, "the vault's records do not match its audit log: an account, password, "
-				"action or keyslot was put back to an older copy, removed or added outside "
-				"vault. Nothing is written to it; `vault log --verify` says the same");
-		return VAULT_ERR_CORRUPT;
-	}
-	return 0;
+	return vault_rows_foreign(v, dv, "written to");
 }
 
 int
@@ -1358,26 +1374,7 @@ vault_refresh(vault *v)
 	}
 	if ((rc = data_version(v, &dv)) != 0)
 		return rc;
-	if (dv != v->data_version) {
-		int64_t was = v->data_version;
-
-		v->data_version = dv;
-		v->gen++;
-		/* Another process committed: its rows must match the head it wrote (rows.c). */
-		v->rows_valid = 0;
-		if (v->keys != NULL && sqlite3_get_autocommit(v->db) &&
-		    (rc = vault_audit_rows_check(v)) != 0 && rc != VAULT_ERR_CORRUPT) {
-			v->data_version = was; /* not checked: the next request tries again */
-			return rc;
-		}
-	}
-	if (v->rows_bad) {
-		vault_detail(v, "the vault's records do not match its audit log: an account, password, "
-				"action or keyslot was put back to an older copy, removed or added outside "
-				"vault. Nothing is served from it; `vault log --verify` says the same");
-		return VAULT_ERR_CORRUPT;
-	}
-	return 0;
+	return vault_rows_foreign(v, dv, "served from");
 }
 
 int
