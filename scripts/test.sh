@@ -134,6 +134,7 @@ count_tests() {
 	python3 - "$@" <<'PY'
 import json, os, sys
 passed = failed = skipped = 0
+bad = []  # (build dir, test name, last lines of its output)
 for d in sys.argv[1:]:
     log = os.path.join(d, "meson-logs", "testlog.json")
     if not os.path.exists(log):
@@ -149,6 +150,15 @@ for d in sys.argv[1:]:
                 skipped += 1
             else:
                 failed += 1
+                rec = json.loads(line)
+                out = (rec.get("stdout") or "") + (rec.get("stderr") or "")
+                bad.append((d, rec.get("name", "?"), r, out.splitlines()[-25:]))
+# CI shows only the end of the output: name each failed test here, with
+# the end of its own output, so the failure can be read from the tail.
+for d, name, r, tail in bad:
+    print(f"---- failed in {d}: {name} ({r}); its last lines:")
+    for t in tail:
+        print(f"    {t[:200]}")
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
 }
