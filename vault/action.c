@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * action.c - saved actions and run plans: storage and encodings.
+ * action.c - saved actions and run plans: their one encoding each (the
+ * same bytes stored and on the wire), and add, get, list, remove and
+ * repin of actions. The sealed row itself is kept by rowstore.c.
  *
  * An action row is (id, name_hash, body). body is sealed under the action
  * subkey with associated data ("action", id, 0, name_hash), so an action
@@ -175,116 +177,67 @@ out:
 	return 0;
 }
 
-struct act_row {
-	int64_t id;
-	unsigned char hash[VAULT_HASHBYTES];
-	vault_action *a;
-};
-
+/* The action kind of rowstore.c: u8 BODY_FORMAT and the vault_action_encode() fields. */
 static int
-act_ad(vault_wr *ad, vault *v, const struct act_row *row)
+body_encode(vault_wr *w, const struct vault_row *row)
 {
-	return vault_ad_build(ad, v->id, "action", (uint64_t)row->id, 0, row->hash, VAULT_HASHBYTES);
+	vault_wr_u8(w, BODY_FORMAT);
+	return vault_action_encode(w, row->act);
 }
 
 static int
-body_open(vault *v, struct act_row *row, const void *blob, size_t len)
+body_decode(struct vault_row *row, const unsigned char *p, size_t len)
 {
-	vault_wr ad, pt;
-	vault_rd r;
+	vault_rd r = { p, len };
 	uint8_t fmt;
 	int rc;
 
-	vault_wr_init(&ad, 0, 0);
-	vault_wr_init(&pt, 1, 0);
-	if ((rc = act_ad(&ad, v, row)) != 0)
-		goto out;
-	rc = vault_unseal(&pt, blob, len, ad.p, ad.len, v->keys->action);
-	if (rc == 0) {
-		r.p = pt.p;
-		r.len = pt.len;
-		if (vault_rd_u8(&r, &fmt) != 0 || fmt != BODY_FORMAT)
-			rc = VAULT_ERR_CORRUPT;
-		else if ((rc = vault_action_decode(&r, &row->a)) != 0)
-			rc = rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_CORRUPT; /* not damage */
-		else if (vault_rd_end(&r) != 0)
-			rc = VAULT_ERR_CORRUPT;
+	row->act = NULL;
+	if (vault_rd_u8(&r, &fmt) != 0 || fmt != BODY_FORMAT)
+		return VAULT_ERR_CORRUPT;
+	if ((rc = vault_action_decode(&r, &row->act)) != 0)
+		return rc == VAULT_ERR_NOMEM ? rc : VAULT_ERR_CORRUPT; /* not damage */
+	if (vault_rd_end(&r) != 0) {
+		vault_action_free(&row->act);
+		return VAULT_ERR_CORRUPT;
 	}
-	if (rc == VAULT_ERR_CORRUPT) {
-		vault_action_free(&row->a);
-		vault_detail(v, "action row %lld is damaged or was tampered with", (long long)row->id);
-	}
-out:
-	vault_wr_free(&ad);
-	vault_wr_free(&pt);
-	return rc;
+	return 0;
 }
 
-static int
-body_store(vault *v, const struct act_row *row)
+static void
+body_free(struct vault_row *row)
 {
-	sqlite3_stmt *st = NULL;
-	vault_wr ad, pt, ct;
-	int rc;
-
-	vault_wr_init(&ad, 0, 0);
-	vault_wr_init(&pt, 1, 0);
-	vault_wr_init(&ct, 0, 0);
-	vault_wr_u8(&pt, BODY_FORMAT);
-	vault_action_encode(&pt, row->a);
-	if ((rc = pt.err) != 0 || (rc = act_ad(&ad, v, row)) != 0 ||
-	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, v->keys->action)) != 0)
-		goto out;
-	if ((rc = vault_prepare(v, &st, "UPDATE actions SET body=? WHERE id=?")) != 0)
-		goto out;
-	sqlite3_bind_blob(st, 1, ct.p, (int)ct.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, row->id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store action");
-out:
-	vault_stmt_done(v, st);
-	vault_wr_free(&ad);
-	vault_wr_free(&pt);
-	vault_wr_free(&ct);
-	return rc;
+	vault_action_free(&row->act);
 }
 
-static int
-act_find(vault *v, const char *name, struct act_row *row)
+static const char *
+body_name(const struct vault_row *row)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	memset(row, 0, sizeof(*row));
-	if (v->keys == NULL)
-		return VAULT_ERR_LOCKED;
-	if ((rc = vault_name_check(name)) != 0 ||
-	    (rc = vault_name_hash(row->hash, v->keys, "action", name)) != 0)
-		return rc;
-	if ((rc = vault_prepare(v, &st, "SELECT id, body FROM actions WHERE name_hash=?")) != 0)
-		return rc;
-	sqlite3_bind_blob(st, 1, row->hash, VAULT_HASHBYTES, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		row->id = sqlite3_column_int64(st, 0);
-		rc = body_open(v, row, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
-	} else if (rc == SQLITE_DONE) {
-		vault_detail(v, "no action named '%s'", name);
-		rc = VAULT_ERR_NOTFOUND;
-	} else {
-		rc = vault_sql_err(v, rc, "find action");
-	}
-	vault_stmt_done(v, st);
-	return rc;
+	return row->act->name;
 }
+
+const struct vault_rowkind vault_action_kind = {
+	.kind = "action",
+	.damaged = " is damaged or was tampered with",
+	.key = offsetof(struct vault_keys, action),
+	.sql_find = "SELECT id, body FROM actions WHERE name_hash=?",
+	.sql_scan = "SELECT id, name_hash, body, 0 FROM actions ORDER BY id",
+	.sql_store = "UPDATE actions SET body=? WHERE id=?",
+	.sql_insert = "INSERT INTO actions(name_hash, body) VALUES (?, x'')",
+	.sql_drop_hash = "DELETE FROM actions WHERE name_hash=?",
+	.sql_drop_id = "DELETE FROM actions WHERE id=?",
+	.encode = body_encode,
+	.decode = body_decode,
+	.free = body_free,
+	.name = body_name,
+};
 
 int
 vault_action_add(vault *v, const vault_action *a, int replace)
 {
-	struct act_row row;
+	struct vault_row row;
 	vault_action copy;
 	vault_account *acct = NULL;
-	sqlite3_stmt *st = NULL;
 	char why[256];
 	int rc;
 
@@ -295,43 +248,20 @@ vault_action_add(vault *v, const vault_action *a, int replace)
 		vault_detail(v, "%s", why);
 		return rc;
 	}
-	if ((rc = vault_name_hash(row.hash, v->keys, "action", a->name)) != 0)
-		return rc;
 	if ((rc = vault_txn_begin(v)) != 0)
 		return rc;
 	/* The account must exist (and open) when the action is bound to it. */
 	if ((rc = vault_account_get(v, a->account, &acct)) != 0)
 		goto out;
-	if (replace) {
-		if ((rc = vault_prepare(v, &st, "DELETE FROM actions WHERE name_hash=?")) != 0)
-			goto out;
-		sqlite3_bind_blob(st, 1, row.hash, VAULT_HASHBYTES, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		vault_stmt_done(v, st);
-		st = NULL;
-		if (rc != SQLITE_DONE) {
-			rc = vault_sql_err(v, rc, "replace action");
-			goto out;
-		}
-	}
-	if ((rc = vault_prepare(v, &st, "INSERT INTO actions(name_hash, body) VALUES (?, x'')")) != 0)
+	if ((rc = vault_rowstore_insert(v, &vault_action_kind, a->name, &row, replace)) != 0)
 		goto out;
-	sqlite3_bind_blob(st, 1, row.hash, VAULT_HASHBYTES, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		rc = vault_sql_err(v, rc, "add action");
-		if (rc == VAULT_ERR_EXISTS)
-			vault_detail(v, "an action named '%s' already exists; use --replace", a->name);
-		goto out;
-	}
-	row.id = sqlite3_last_insert_rowid(v->db);
-	copy = *a;
+	copy = *a; /* the caller's strings, only read */
 	copy.created = vault_now();
-	row.a = &copy;
-	if ((rc = body_store(v, &row)) != 0)
+	row.act = &copy;
+	if ((rc = vault_rowstore_store(v, &vault_action_kind, &row)) != 0)
 		goto out;
 	rc = vault_txn_commit(v);
 out:
-	vault_stmt_done(v, st);
 	vault_account_free(&acct);
 	if (rc != 0)
 		vault_txn_rollback(v);
@@ -341,68 +271,34 @@ out:
 int
 vault_action_get(vault *v, const char *name, vault_action **out)
 {
-	struct act_row row;
+	struct vault_row row;
 	int rc;
 
 	*out = NULL;
-	if ((rc = act_find(v, name, &row)) != 0)
+	if ((rc = vault_rowstore_find(v, &vault_action_kind, name, &row)) != 0)
 		return rc;
-	*out = row.a;
+	*out = row.act;
 	return 0;
-}
-
-static int
-cmp_action(const void *a, const void *b)
-{
-	return strcmp((*(vault_action *const *)a)->name, (*(vault_action *const *)b)->name);
 }
 
 int
 vault_action_list(vault *v, vault_action ***out, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
-	vault_action **list = NULL, **tmp;
-	size_t cnt = 0;
-	int rc, src;
+	struct vault_row *rows;
+	size_t cnt, i;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (v->keys == NULL)
-		return VAULT_ERR_LOCKED;
-	if ((rc = vault_prepare(v, &st, "SELECT id, name_hash, body FROM actions ORDER BY id")) != 0)
+	if ((rc = vault_rowstore_list(v, &vault_action_kind, &rows, &cnt)) != 0)
 		return rc;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct act_row row;
-
-		memset(&row, 0, sizeof(row));
-		row.id = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) != VAULT_HASHBYTES) {
-			vault_detail(v, "action row %lld: name hash is damaged", (long long)row.id);
-			rc = VAULT_ERR_CORRUPT;
-			goto out;
-		}
-		memcpy(row.hash, sqlite3_column_blob(st, 1), VAULT_HASHBYTES);
-		if ((rc = body_open(v, &row, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2))) != 0)
-			goto out;
-		if ((tmp = realloc(list, (cnt + 1) * sizeof(*list))) == NULL) {
-			vault_action_free(&row.a);
-			rc = VAULT_ERR_NOMEM;
-			goto out;
-		}
-		list = tmp;
-		list[cnt++] = row.a;
+	if (cnt > 0 && (*out = calloc(cnt, sizeof(**out))) == NULL) {
+		vault_rowstore_list_free(&vault_action_kind, rows, cnt);
+		return VAULT_ERR_NOMEM;
 	}
-	if (src != SQLITE_DONE)
-		rc = vault_sql_err(v, src, "list actions");
-out:
-	vault_stmt_done(v, st);
-	if (rc != 0) {
-		vault_action_list_free(&list, cnt);
-		return rc;
-	}
-	if (cnt > 1)
-		qsort(list, cnt, sizeof(*list), cmp_action);
-	*out = list;
+	for (i = 0; i < cnt; i++)
+		(*out)[i] = rows[i].act;
+	free(rows);
 	*n = cnt;
 	return 0;
 }
@@ -410,57 +306,38 @@ out:
 int
 vault_action_rm(vault *v, const char *name)
 {
-	struct act_row row;
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (v->keys == NULL)
-		return VAULT_ERR_LOCKED;
-	if ((rc = vault_txn_begin(v)) != 0)
-		return rc;
-	if ((rc = act_find(v, name, &row)) != 0)
-		goto out;
-	if ((rc = vault_prepare(v, &st, "DELETE FROM actions WHERE id=?")) != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, row.id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? vault_txn_commit(v) : vault_sql_err(v, rc, "remove action");
-out:
-	vault_stmt_done(v, st);
-	if (rc != 0)
-		vault_txn_rollback(v);
-	vault_action_free(&row.a);
-	return rc;
+	return vault_rowstore_rm(v, &vault_action_kind, name);
 }
 
 int
 vault_action_repin(vault *v, const char *name, const char *program, const unsigned char pin[VAULT_PINBYTES])
 {
-	struct act_row row;
+	struct vault_row row;
 	char *copy = NULL;
 	int rc;
 
+	memset(&row, 0, sizeof(row));
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
 	if (program == NULL || program[0] != '/')
 		return VAULT_ERR_INVAL;
 	if ((rc = vault_txn_begin(v)) != 0)
 		return rc;
-	if ((rc = act_find(v, name, &row)) != 0)
+	if ((rc = vault_rowstore_find(v, &vault_action_kind, name, &row)) != 0)
 		goto out;
 	if ((copy = strdup(program)) == NULL) {
 		rc = VAULT_ERR_NOMEM;
 		goto out;
 	}
-	free(row.a->program);
-	row.a->program = copy;
-	memcpy(row.a->pin, pin, VAULT_PINBYTES);
-	if ((rc = body_store(v, &row)) == 0)
+	free(row.act->program);
+	row.act->program = copy;
+	memcpy(row.act->pin, pin, VAULT_PINBYTES);
+	if ((rc = vault_rowstore_store(v, &vault_action_kind, &row)) == 0)
 		rc = vault_txn_commit(v);
 out:
 	if (rc != 0)
 		vault_txn_rollback(v);
-	vault_action_free(&row.a);
+	vault_action_free(&row.act);
 	return rc;
 }
 

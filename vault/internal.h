@@ -269,13 +269,10 @@ struct vault_migration {
 extern const struct vault_migration vault_migrations[];
 extern const int vault_migrations_count;
 
-/* Accounts (account.c), shared with rotate.c. */
-struct vault_row {
-	int64_t id;
-	unsigned char hash[VAULT_HASHBYTES];
-	vault_account *a;
-	uint32_t next; /* the next version number to hand out */
-};
+/* Sealed, name-hashed rows (rowstore.c): struct vault_row and the kinds. */
+#include "rowstore.h"
+
+/* Accounts (account.c) and their password versions (version.c), shared with rotate.c. */
 /* Finds and opens an account row; VAULT_ERR_NOTFOUND if absent. */
 int vault_row_find(vault *v, const char *name, struct vault_row *row) VAULT_WUR;
 /* Seals and writes row->a (and row->next) back. */
@@ -285,6 +282,8 @@ int vault_row_secret_store(vault *v, const struct vault_row *row, uint32_t versi
 int vault_row_secret_open(vault *v, const struct vault_row *row, uint32_t version,
     vault_secret **out, int64_t *created) VAULT_WUR;
 int vault_row_prune(vault *v, const struct vault_row *row) VAULT_WUR;
+/* A password add or set may store: 0, VAULT_ERR_EMPTY, _TOOBIG or _INVAL. */
+int vault_secret_check(const unsigned char *secret, size_t len) VAULT_WUR;
 /*
  * Rekey (rekey.c) of the audit log: verifies the old chain, re-seals under
  * nk. seen_mac (MACBYTES) gets the new mac of the entry v's rewind memory
@@ -294,8 +293,6 @@ int vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, un
     VAULT_WUR;
 /* 1 if version is one of a's rotation candidates. */
 int vault_account_is_candidate(const vault_account *a, uint32_t version);
-int vault_rotation_encode(vault_wr *w, const vault_account *a);
-int vault_rotation_decode(vault_rd *r, vault_account *a) VAULT_WUR;
 int vault_rotation_defaults(vault_account *a) VAULT_WUR;
 
 /*

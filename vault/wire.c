@@ -3,7 +3,9 @@
  * wire.c - frames and field encodings of the agent protocol.
  *
  * Both sides use these functions, so what one writes the other reads
- * with the same bounded reader. A frame's length is checked against
+ * with the same bounded reader. An account's fields are encoded in
+ * account.c, an action's in action.c: one encoding each, for the store
+ * and the wire. A frame's length is checked against
  * VAULT_FRAME_MAX before anything else is looked at.
  */
 #include <fcntl.h>
@@ -57,51 +59,6 @@ vault_frame_error(vault_wr *w, int err, const char *detail)
 	rc = p.err ? p.err : vault_frame_put(w, VAULT_MSG_ERROR, p.p, p.len);
 	vault_wr_free(&p);
 	return rc;
-}
-
-int
-vault_account_encode(vault_wr *w, const vault_account *a)
-{
-	vault_wr_cstr(w, a->name);
-	vault_wr_cstr(w, a->user);
-	vault_wr_cstr(w, a->domain);
-	vault_wr_cstr(w, a->host);
-	vault_wr_cstr(w, a->note);
-	vault_wr_u8(w, (uint8_t)a->use);
-	vault_wr_u64(w, (uint64_t)a->created);
-	vault_wr_u64(w, (uint64_t)a->updated);
-	vault_wr_u32(w, a->version);
-	vault_wr_u32(w, a->nversions);
-	return vault_rotation_encode(w, a);
-}
-
-int
-vault_account_decode(vault_rd *r, vault_account **out)
-{
-	vault_account *a;
-	uint64_t c, u;
-	uint8_t use;
-	int rc;
-
-	*out = NULL;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return VAULT_ERR_NOMEM;
-	if ((rc = vault_rd_cstr(r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->user, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->domain, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->host, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->note, VAULT_NOTE_MAX)) != 0 || (rc = vault_rd_u8(r, &use)) != 0 ||
-	    (rc = vault_rd_u64(r, &c)) != 0 || (rc = vault_rd_u64(r, &u)) != 0 ||
-	    (rc = vault_rd_u32(r, &a->version)) != 0 || (rc = vault_rd_u32(r, &a->nversions)) != 0 ||
-	    (rc = vault_rotation_decode(r, a)) != 0) {
-		vault_account_free(&a);
-		return rc;
-	}
-	a->use = use;
-	a->created = (int64_t)c;
-	a->updated = (int64_t)u;
-	*out = a;
-	return 0;
 }
 
 int
