@@ -384,7 +384,17 @@ int vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, siz
     const unsigned char *newpass, size_t newpasslen, int kdf, unsigned flags, vault_rekey_info *info)
     VAULT_WUR;
 
-/* Accounts. Strings are NUL-terminated, UTF-8, heap-allocated. */
+/*
+ * Accounts. Strings are NUL-terminated UTF-8. Who owns them:
+ *   - an account libvault hands out (vault_account_get, _list, _secret,
+ *     vault_account_decode) owns every string: each is malloc'd and freed
+ *     by vault_account_free(), and none is NULL;
+ *   - an account a caller passes in (vault_account_add, _edit,
+ *     vault_account_encode) is only read: its strings are the caller's
+ *     (they may be string literals or borrowed from elsewhere), and a NULL
+ *     one reads as "" (name and user must be set).
+ * The char * fields are not const only because of the first case.
+ */
 
 /* Rotation targets and states (DESIGN.md, Rotation). */
 enum { VAULT_ROTATE_NONE = 0, VAULT_ROTATE_LOCAL = 1, VAULT_ROTATE_COMMAND = 2 };
@@ -411,11 +421,11 @@ enum {
 #define VAULT_ROTATE_BACKOFF 900 /* seconds after the first failure; x4 each time */
 
 struct vault_account {
-	char *name;
+	char *name;   /* owned or borrowed, as said above: every char * here */
 	char *user;
 	char *domain; /* may be empty */
 	char *host;   /* may be empty */
-	char *note;   /* may be empty */
+	char *note;   /* may be empty; wiped when freed */
 	int use;
 	int64_t created;
 	int64_t updated;
@@ -436,7 +446,7 @@ struct vault_account {
 	uint32_t failures;
 	int64_t next_attempt;
 	uint32_t pending;     /* pending or candidate version; 0: none */
-	char *last_error;     /* secret-free, "" if none */
+	char *last_error;     /* secret-free, "" if none; add ignores the caller's */
 	/*
 	 * Candidates: versions a change step ran for (or may have run for)
 	 * without the vault seeing them log on. The target may hold one of
@@ -954,6 +964,14 @@ typedef struct vault_param {
 	char *pattern;
 } vault_param;
 
+/*
+ * A saved action. As with accounts: one libvault hands out
+ * (vault_action_get, _list, vault_action_decode) owns every string and
+ * array, freed by vault_action_free(); one a caller passes in
+ * (vault_action_add, vault_action_encode) is only read, and its strings
+ * and arrays stay the caller's (a NULL string reads as "" where an empty
+ * one is allowed).
+ */
 typedef struct vault_action {
 	char *name;
 	char *account;

@@ -62,8 +62,9 @@ void fuzz_fill(unsigned char *p, size_t n, unsigned char seed);
 int fuzz_record_ad(vault_wr *ad) VAULT_WUR;
 
 /*
- * Plaintexts of the sealed records account.c keeps, in their format 1
- * (see the top of vault/account.c; the encoders there are static):
+ * Plaintexts of the sealed records account.c and version.c keep, in their
+ * format 1 (see the top of those files; the encoders there are static, and
+ * account.c still reads meta format 1):
  *   meta:   u8 1 | str name user domain host note | u8 use | u64 created
  *           | u64 updated | u32 current | u32 next | u32 keep
  *   secret: u8 1 | u64 created | str password

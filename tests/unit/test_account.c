@@ -145,9 +145,9 @@ account_roundtrip(void **state)
 	int64_t t0 = (int64_t)time(NULL);
 	size_t n = 0;
 
-	a.domain = (char *)(uintptr_t) "CORP";
-	a.host = (char *)(uintptr_t) "dc01.corp.example";
-	a.note = (char *)(uintptr_t) "rotated quarterly \xe2\x80\x94 ask ops";
+	a.domain = "CORP";
+	a.host = "dc01.corp.example";
+	a.note = "rotated quarterly \xe2\x80\x94 ask ops";
 	a.use = VAULT_USE_CONFIRM;
 	assert_int_equal(vault_account_add(f->v, &a, P("first pw"), 0), 0);
 	fx_reopen(f);
@@ -239,12 +239,12 @@ account_duplicate(void **state)
 	assert_int_equal(vault_account_set(f->v, "prod", P("pw-2")), 0);
 	assert_int_equal(vault_account_add(f->v, &a, P("other"), 0), VAULT_ERR_EXISTS);
 	assert_non_null(strstr(vault_errdetail(f->v), "already exists"));
-	a.name = (char *)(uintptr_t) "PROD";
+	a.name = "PROD";
 	assert_int_equal(vault_account_add(f->v, &a, P("other"), 0), VAULT_ERR_EXISTS);
 	assert_int_equal(count(f->v), 1);
 	assert_secret(f->v, "prod", 0, "pw-2");
 
-	a.host = (char *)(uintptr_t) "newhost";
+	a.host = "newhost";
 	assert_int_equal(vault_account_add(f->v, &a, P("replaced"), 1), 0);
 	assert_int_equal(count(f->v), 1);
 	assert_int_equal(vault_account_get(f->v, "prod", &got), 0);
@@ -263,7 +263,7 @@ account_duplicate(void **state)
 	fx_open(f);
 
 	/* replace=1 for a new name simply adds. */
-	a.name = (char *)(uintptr_t) "fresh";
+	a.name = "fresh";
 	assert_int_equal(vault_account_add(f->v, &a, P("x"), 1), 0);
 	assert_int_equal(count(f->v), 2);
 }
@@ -308,18 +308,18 @@ account_validation(void **state)
 	assert_int_equal(vault_account_add(f->v, &a, (const unsigned char *)"a\0b", 3, 0),
 	    VAULT_ERR_INVAL);
 	assert_int_equal(vault_account_add(f->v, &a, big, sizeof(big), 0), VAULT_ERR_TOOBIG);
-	a.name = (char *)(uintptr_t) "-rf";
+	a.name = "-rf";
 	assert_int_equal(vault_account_add(f->v, &a, P("pw"), 0), VAULT_ERR_NAME);
-	a.name = (char *)(uintptr_t) "bad\xe2\x80\xae";
+	a.name = "bad\xe2\x80\xae";
 	assert_int_equal(vault_account_add(f->v, &a, P("pw"), 0), VAULT_ERR_NAME);
-	a.name = (char *)(uintptr_t) "acct";
-	a.user = (char *)(uintptr_t) "";
+	a.name = "acct";
+	a.user = "";
 	assert_int_equal(vault_account_add(f->v, &a, P("pw"), 0), VAULT_ERR_INVAL);
 	a.user = NULL;
 	assert_int_equal(vault_account_add(f->v, &a, P("pw"), 0), VAULT_ERR_INVAL);
-	a.user = (char *)(uintptr_t) "user\x1b[2J";
+	a.user = "user\x1b[2J";
 	assert_int_equal(vault_account_add(f->v, &a, P("pw"), 0), VAULT_ERR_INVAL);
-	a.user = (char *)(uintptr_t) "user";
+	a.user = "user";
 	a.use = 7;
 	assert_int_equal(vault_account_add(f->v, &a, P("pw"), 0), VAULT_ERR_INVAL);
 	a.use = VAULT_USE_ANY;
@@ -748,9 +748,9 @@ account_edit(void **state)
 	assert_int_equal(vault_account_get(f->v, "acct", &got), 0);
 	before = got->updated;
 	vault_account_free(&got);
-	ch.domain = (char *)(uintptr_t) "NEWDOM";
-	ch.host = (char *)(uintptr_t) "h2";
-	ch.note = (char *)(uintptr_t) "n2";
+	ch.domain = "NEWDOM";
+	ch.host = "h2";
+	ch.note = "n2";
 	ch.use = VAULT_USE_ANY;
 	assert_int_equal(vault_account_edit(f->v, "ACCT", &ch, VAULT_EDIT_USER | VAULT_EDIT_HOST), 0);
 	fx_reopen(f);
@@ -775,11 +775,11 @@ account_edit(void **state)
 	vault_account_free(&got);
 
 	/* Refused, and nothing changes: an empty user, a bad use, a control character. */
-	ch.user = (char *)(uintptr_t) "";
+	ch.user = "";
 	assert_int_equal(vault_account_edit(f->v, "acct", &ch, VAULT_EDIT_USER), VAULT_ERR_INVAL);
 	ch.use = 9;
 	assert_int_equal(vault_account_edit(f->v, "acct", &ch, VAULT_EDIT_USE), VAULT_ERR_INVAL);
-	ch.note = (char *)(uintptr_t) "a\x1b[31m";
+	ch.note = "a\x1b[31m";
 	assert_int_equal(vault_account_edit(f->v, "acct", &ch, VAULT_EDIT_NOTE), VAULT_ERR_INVAL);
 	assert_int_equal(vault_account_get(f->v, "acct", &got), 0);
 	assert_string_equal(got->user, "newuser");
