@@ -131,9 +131,11 @@ step_update(vault *v, sqlite3_stmt *st, const char *what)
 static int
 rekey_named(vault *v, const struct vault_keys *nk, int accounts, uint64_t *nrows, uint64_t *nvers)
 {
-	const char *table = accounts ? "account" : "action";
-	const unsigned char *oldkey = accounts ? v->keys->record : v->keys->action;
-	const unsigned char *newkey = accounts ? nk->record : nk->action;
+	/* The kind's AAD tag and subkey, as rowstore.c seals its rows. */
+	const struct vault_rowkind *k = accounts ? &vault_account_kind : &vault_action_kind;
+	const char *table = k->kind;
+	const unsigned char *oldkey = vault_rowkind_key(k, v->keys);
+	const unsigned char *newkey = vault_rowkind_key(k, nk);
 	unsigned char oldhash[VAULT_HASHBYTES], newhash[VAULT_HASHBYTES];
 	char name[4 * VAULT_NAME_MAX + 1];
 	int64_t *ids = NULL, *vers = NULL;

@@ -14,12 +14,6 @@
 
 #include "internal.h"
 
-static const unsigned char *
-kind_key(const vault *v, const struct vault_rowkind *k)
-{
-	return (const unsigned char *)v->keys + k->key;
-}
-
 static int
 row_ad(vault_wr *ad, vault *v, const struct vault_rowkind *k, const struct vault_row *row)
 {
@@ -51,7 +45,7 @@ vault_rowstore_open(vault *v, const struct vault_rowkind *k, struct vault_row *r
 	vault_wr_init(&pt, 1, 0);
 	if ((rc = row_ad(&ad, v, k, row)) != 0)
 		goto out;
-	rc = vault_unseal(&pt, blob, len, ad.p, ad.len, kind_key(v, k));
+	rc = vault_unseal(&pt, blob, len, ad.p, ad.len, vault_rowkind_key(k, v->keys));
 	if (rc == 0)
 		rc = k->decode(row, pt.p, pt.len);
 	if (rc == VAULT_ERR_CORRUPT || rc == VAULT_ERR_PROTO) {
@@ -107,7 +101,7 @@ vault_rowstore_store(vault *v, const struct vault_rowkind *k, const struct vault
 	vault_wr_init(&pt, 1, 0);
 	vault_wr_init(&ct, 0, 0);
 	if ((rc = row_ad(&ad, v, k, row)) != 0 || (rc = k->encode(&pt, row)) != 0 ||
-	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, kind_key(v, k))) != 0)
+	    (rc = vault_seal(&ct, pt.p, pt.len, ad.p, ad.len, vault_rowkind_key(k, v->keys))) != 0)
 		goto out;
 	if ((rc = vault_prepare(v, &st, k->sql_store)) != 0)
 		goto out;

@@ -19,6 +19,8 @@
 
 #include "vault.h"
 
+struct vault_keys; /* internal.h */
+
 /* One opened row of any kind. */
 struct vault_row {
 	int64_t id;
@@ -66,6 +68,13 @@ struct vault_rowkind {
 	 */
 	int (*settled)(vault *v, const struct vault_row *row, const char *doing);
 };
+
+/* The subkey (of keys) that seals k's rows. */
+static inline const unsigned char *
+vault_rowkind_key(const struct vault_rowkind *k, const struct vault_keys *keys)
+{
+	return (const unsigned char *)keys + k->key;
+}
 
 /* Finds and opens the row named name; VAULT_ERR_NOTFOUND (with a detail) if absent. */
 int vault_rowstore_find(vault *v, const struct vault_rowkind *k, const char *name,
