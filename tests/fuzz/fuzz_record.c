@@ -13,17 +13,18 @@
  *     open to the same bytes, and must fail once any byte of it is flipped,
  *     once it is cut short, or under other associated data.
  *  3. as the plaintext of each record kind the store keeps: an account's
- *     meta record, a password version, an audit entry. Their decoders are
- *     static in account.c and audit.c, so the input is sealed under the
+ *     meta record, a password version, an audit entry, an action's body
+ *     (under the action subkey). Their decoders are static in account.c,
+ *     version.c, audit.c and action.c, so the input is sealed under the
  *     scratch vault's record key with the associated data of a real row,
  *     written over that row, and read back through the public API
  *     (vault_account_get, vault_secret_get, vault_history,
- *     vault_audit_walk). Each must return 0 or VAULT_ERR_CORRUPT. The rows
+ *     vault_audit_walk, vault_action_get). Each must return 0 or VAULT_ERR_CORRUPT. The rows
  *     are written inside vault_begin() and undone by vault_rollback(), so
  *     every input starts from the same vault and nothing reaches the disk.
  *
  * The harness rebuilds the associated data of those rows the way
- * account.c and audit.c do; if they change, the self-test in
+ * rowstore.c, version.c and audit.c do; if they change, the self-test in
  * LLVMFuzzerInitialize() fails rather than the target silently reaching
  * nothing past the tag check.
  */
@@ -38,8 +39,11 @@ static unsigned char fixed_key[VAULT_KEYBYTES];
 static vault_wr fixed_ad;
 static int64_t row_id; /* FUZZ_ACCT_ANY's row */
 static unsigned char row_hash[VAULT_HASHBYTES];
+#define FUZZ_ACTION "fuzz-act" /* an action bound to FUZZ_ACCT_ANY */
+static int64_t act_id;
+static unsigned char act_hash[VAULT_HASHBYTES];
 
-enum kind { META, SECRET, AUDIT };
+enum kind { META, SECRET, AUDIT, ACTION };
 
 /* Seals pt as the record of the given kind for row_id (or audit row 1). */
 static int
@@ -55,10 +59,12 @@ seal_for(vault_wr *ct, enum kind k, const unsigned char *pt, size_t len)
 	else if (k == SECRET)
 		rc = vault_ad_build(&ad, v->id, "secret", (uint64_t)row_id, 1, row_hash,
 		    VAULT_HASHBYTES);
+	else if (k == ACTION)
+		rc = vault_ad_build(&ad, v->id, "action", (uint64_t)act_id, 0, act_hash, VAULT_HASHBYTES);
 	else
 		rc = vault_ad_build(&ad, v->id, "audit", 1, 0, NULL, 0);
 	if (rc == 0)
-		rc = vault_seal(ct, pt, len, ad.p, ad.len, v->keys->record);
+		rc = vault_seal(ct, pt, len, ad.p, ad.len, k == ACTION ? v->keys->action : v->keys->record);
 	vault_wr_free(&ad);
 	return rc;
 }
@@ -71,6 +77,7 @@ store(enum kind k, const unsigned char *pt, size_t len)
 		[META] = "UPDATE accounts SET meta=?1 WHERE id=?2",
 		[SECRET] = "UPDATE secrets SET blob=?1 WHERE account_id=?2 AND version=1",
 		[AUDIT] = "UPDATE audit SET entry=?1 WHERE id=1",
+		[ACTION] = "UPDATE actions SET body=?1 WHERE id=?2",
 	};
 	sqlite3_stmt *st = NULL;
 	vault_wr ct;
@@ -80,7 +87,7 @@ store(enum kind k, const unsigned char *pt, size_t len)
 	FUZZ_CHECK(sqlite3_prepare_v2(v->db, sql[k], -1, &st, NULL) == SQLITE_OK);
 	sqlite3_bind_blob(st, 1, ct.p, (int)ct.len, SQLITE_STATIC);
 	if (k != AUDIT)
-		sqlite3_bind_int64(st, 2, row_id);
+		sqlite3_bind_int64(st, 2, k == ACTION ? act_id : row_id);
 	FUZZ_CHECK(sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(v->db) == 1);
 	sqlite3_finalize(st);
 	vault_wr_free(&ct);
@@ -104,6 +111,7 @@ try_records(const unsigned char *pt, size_t len)
 	vault_version_info *h = NULL;
 	vault_secret *sec = NULL;
 	vault_account *a = NULL;
+	vault_action *act = NULL;
 	unsigned entries = 0;
 	size_t n = 0;
 	int rc, ok = 0;
@@ -142,6 +150,15 @@ try_records(const unsigned char *pt, size_t len)
 		ok++;
 	}
 	vault_account_free(&a);
+	store(ACTION, pt, len);
+	rc = vault_action_get(v, FUZZ_ACTION, &act);
+	FUZZ_CHECK(rc == 0 || rc == VAULT_ERR_CORRUPT);
+	if (rc == 0) {
+		FUZZ_CHECK(act->name != NULL && act->account != NULL && act->program != NULL);
+		FUZZ_CHECK(act->nargs == 0 || act->args != NULL);
+		ok++;
+	}
+	vault_action_free(&act);
 
 	vault_rollback(v);
 	return ok;
@@ -176,6 +193,18 @@ try_seal(const unsigned char *pt, size_t len)
 	vault_wr_free(&out);
 }
 
+/* The action fuzz_record keeps in its scratch vault (strings borrowed, as vault.h allows). */
+static vault_action self_act = {
+	.name = FUZZ_ACTION,
+	.account = FUZZ_ACCT_ANY,
+	.netonly = 1,
+	.deliver = VAULT_DELIVER_STDIN,
+	.deliver_env = "",
+	.program = "/usr/bin/true",
+	.created = 1700000000,
+	.argv0 = "",
+};
+
 /* Valid plaintexts of each kind must decode: else the harness is stale. */
 static void
 self_test(void)
@@ -202,6 +231,10 @@ self_test(void)
 	e.seq = 1;
 	FUZZ_CHECK(vault_audit_encode(&w, &e) == 0);
 	FUZZ_CHECK(try_records(w.p, w.len) == 1);
+	w.len = 0;
+	FUZZ_CHECK(vault_wr_u8(&w, 1) == 0); /* action.c's body format */
+	FUZZ_CHECK(vault_action_encode(&w, &self_act) == 0);
+	FUZZ_CHECK(try_records(w.p, w.len) == 1);
 	vault_wr_free(&w);
 }
 
@@ -222,6 +255,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	sqlite3_bind_blob(st, 1, row_hash, VAULT_HASHBYTES, SQLITE_STATIC);
 	FUZZ_CHECK(sqlite3_step(st) == SQLITE_ROW);
 	row_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	FUZZ_CHECK(vault_action_add(v, &self_act, 0) == 0);
+	FUZZ_CHECK(vault_name_hash(act_hash, v->keys, "action", FUZZ_ACTION) == 0);
+	FUZZ_CHECK(sqlite3_prepare_v2(v->db, "SELECT id FROM actions WHERE name_hash=?", -1, &st, NULL) ==
+	    SQLITE_OK);
+	sqlite3_bind_blob(st, 1, act_hash, VAULT_HASHBYTES, SQLITE_STATIC);
+	FUZZ_CHECK(sqlite3_step(st) == SQLITE_ROW);
+	act_id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	self_test();
 	return 0;
