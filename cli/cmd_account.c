@@ -41,7 +41,7 @@ const struct cli_cmd cli_cmd_add = { "add", cmd_add,
 	"and PAM; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
 	"password on stdin, one per line, and VAULT_ROTATE_USER, _DOMAIN and _HOST set;\n"
 	"exit 0 means changed. --verify-with command:CMD gets one password on stdin and\n"
-	"exits 0 if it logs on, 1 if not. --max-age DAYS makes it due for 'vault rotate\n"
+	"exits 0 if it logs on, 1 if not. --max-age DAYS (90 or 90d) makes it due for 'vault rotate\n"
 	"--due' (0: never). --history N keeps N old versions (default 10).\n"
 	"--password-policy length=24,upper,lower,digit,symbol is the default." };
 
