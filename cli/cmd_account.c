@@ -81,7 +81,7 @@ add_account(int argc, char **argv, vault_account *rotp)
 		{ "use", required_argument, NULL, OPT_USE },
 		{ "generate", optional_argument, NULL, OPT_GENERATE },
 		{ "replace", no_argument, NULL, OPT_REPLACE }, ROTATION_OPTS, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct acct_opts a = { .genlen = VAULT_GEN_DEFAULT };
 	struct session s;
 	vault_account acct, rot = *rotp;
@@ -92,7 +92,7 @@ add_account(int argc, char **argv, vault_account *rotp)
 	char prompt[300];
 	int c, rc, ret, use = VAULT_USE_ACTIONS;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_add)) != -1) {
 		if ((rc = cli_rotation_opt(c, optarg, rotp, &fields)) != 0) {
 			if (rc < 0)
 				return -rc;
@@ -218,7 +218,7 @@ cmd_set(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS,
 		{ "generate", optional_argument, NULL, OPT_GENERATE }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *secret = NULL;
 	vault_wr p, resp;
@@ -226,7 +226,7 @@ cmd_set(int argc, char **argv)
 	uint32_t genlen = VAULT_GEN_DEFAULT, version = 0;
 	int c, rc, ret, generate = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_set)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_set);
 		if (c == OPT_GENERATE) {
@@ -294,7 +294,7 @@ cmd_edit(int argc, char **argv)
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "host", required_argument, NULL, OPT_HOST }, { "note", required_argument, NULL, OPT_NOTE },
 		{ "use", required_argument, NULL, OPT_USE }, ROTATION_OPTS, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_account ch;
 	char empty[] = ""; /* for the fields not given: the request encoder only reads it */
@@ -303,7 +303,7 @@ cmd_edit(int argc, char **argv)
 	int c, rc, ret;
 
 	memset(&ch, 0, sizeof(ch));
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_edit)) != -1) {
 		if ((rc = cli_rotation_opt(c, optarg, &ch, &fields)) != 0) {
 			if (rc < 0) {
 				cli_rotation_free(&ch);
@@ -389,7 +389,7 @@ out:
 static int
 cmd_rm(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_wr p, resp;
 	int ret;

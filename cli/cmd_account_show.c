@@ -142,7 +142,7 @@ count_items(vault_rd *r, size_t i, void *arg)
 static int
 cmd_list(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_wr resp;
 	size_t n = 0;
@@ -211,7 +211,7 @@ name_request(int argc, char **argv, const struct cli_cmd *cmd, int json_ok, uint
 static int
 cmd_show(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_account *a = NULL;
 	vault_wr resp;
@@ -283,7 +283,7 @@ history_item(vault_rd *r, size_t i, void *arg)
 static int
 cmd_history(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_wr resp;
 	int ret;
@@ -335,7 +335,7 @@ cmd_get(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "version", required_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *pass = NULL;
 	vault_wr p, resp;
@@ -347,7 +347,7 @@ cmd_get(int argc, char **argv)
 	char prompt[600];
 	int c, rc, ret, tty;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_get)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_get);
 		if (c == OPT_VERSION) {

@@ -182,7 +182,7 @@ cmd_log(int argc, char **argv)
 	unsigned char prefix[VAULT_AUDIT_PREFIXBYTES];
 	char phex[2 * VAULT_AUDIT_PREFIXBYTES + 1];
 	const char *account = "", *action = "";
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct log_view lv;
 	struct session s;
 	uint64_t from = 0, next = 0, hseq = 0;
@@ -195,7 +195,7 @@ cmd_log(int argc, char **argv)
 
 	memset(&lv, 0, sizeof(lv));
 	lv.o = &o;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_log)) != -1) {
 		switch (c) {
 		case 'h':
 			return cli_show_help(&cli_cmd_log);
