@@ -146,6 +146,8 @@ enum {
 	OPT_ACTION,
 	OPT_LAST,
 	OPT_FORCE,
+	OPT_TIMEOUT,
+	OPT_FIELD,
 };
 
 /* The rotation settings vault add and vault edit share. */

@@ -41,6 +41,8 @@ static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_show,
 	&cli_cmd_history,
 	&cli_cmd_get,
+	&cli_cmd_clip,
+	&cli_cmd_generate,
 	&cli_cmd_edit,
 	&cli_cmd_rotate,
 	&cli_cmd_rm,
