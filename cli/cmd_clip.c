@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,12 +73,15 @@ static const struct clip_tool tools[] = {
 	    { "xsel", "--clipboard", "--delete", NULL } },
 };
 
-/* Is prog an executable file in a directory of $PATH? */
+/*
+ * Finds prog in the absolute directories of $PATH (relative ones are
+ * skipped: the current directory is nobody's choice of clipboard tool)
+ * and writes its path to file. 1 if found.
+ */
 static int
-in_path(const char *prog)
+find_in_path(const char *prog, char file[4096])
 {
 	const char *path = getenv("PATH"), *p, *end;
-	char file[4096];
 	struct stat st;
 
 	if (path == NULL || *path == '\0')
@@ -88,7 +92,7 @@ in_path(const char *prog)
 			end = p + strlen(p);
 		if (end == p || *p != '/') /* an empty or relative entry: not trusted for this */
 			continue;
-		if ((size_t)snprintf(file, sizeof(file), "%.*s/%s", (int)(end - p), p, prog) >= sizeof(file))
+		if ((size_t)snprintf(file, 4096, "%.*s/%s", (int)(end - p), p, prog) >= 4096)
 			continue;
 		if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && access(file, X_OK) == 0)
 			return 1;
@@ -113,8 +117,10 @@ pick_tool(void)
 	}
 	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
 		const char *d = getenv(tools[i].display);
+		char file[4096];
 
-		if (d != NULL && *d != '\0' && in_path(tools[i].copy[0]) && in_path(tools[i].paste[0]))
+		if (d != NULL && *d != '\0' && find_in_path(tools[i].copy[0], file) &&
+		    find_in_path(tools[i].paste[0], file))
 			return &tools[i];
 	}
 	cli_fail(VAULT_ERR_IO, "clip: no clipboard tool in PATH: install wl-clipboard (Wayland), "
@@ -135,9 +141,12 @@ run_tool(const char *const *argv, const unsigned char *in, size_t n, vault_secre
 {
 	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, null, st, rc = -1;
 	unsigned char sink[256];
+	char file[4096];
 	pid_t pid;
 	ssize_t r;
 
+	if (!find_in_path(argv[0], file))
+		return -1;
 	if (pipe2(inp, O_CLOEXEC) != 0)
 		return -1;
 	if (out != NULL && pipe2(outp, O_CLOEXEC) != 0)
@@ -148,14 +157,16 @@ run_tool(const char *const *argv, const unsigned char *in, size_t n, vault_secre
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null < 0 || dup2(inp[0], 0) < 0 || dup2(out != NULL ? outp[1] : null, 1) < 0 || dup2(null, 2) < 0)
 			_exit(127);
+		/* xclip and wl-copy live on as servers: they get nothing of ours beyond 0-2. */
+		(void)syscall(SYS_close_range, 3U, ~0U, 0U);
 		{
-			/* execvp's type predates const; it does not write the strings. */
+			/* execv's type predates const; it does not write the strings. */
 			union {
 				const char *const *c;
 				char *const *m;
 			} av = { .c = argv };
 
-			execvp(argv[0], av.m);
+			execv(file, av.m);
 		}
 		_exit(127);
 	}
@@ -221,6 +232,7 @@ clear_later(const struct clip_tool *t, uint32_t secs, const unsigned char key[cr
 	int null, over = 0, same;
 
 	(void)setsid();
+	(void)syscall(SYS_close_range, 3U, ~0U, 0U);
 	if (chdir("/") != 0)
 		_exit(1);
 	if ((null = open("/dev/null", O_RDWR)) >= 0) {
