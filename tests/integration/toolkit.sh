@@ -157,6 +157,15 @@ feed $'pw\n'
 expect_exit 2 vault add gamma --user g --password x
 expect_stderr_contains "unknown option '--password'; options are spelled in full: did you mean '--password-policy'?"
 expect_exit 4 vault show gamma
+# A prefix getopt_long would have taken silently (the old code stored this account).
+feed $'pw\n'
+expect_exit 2 vault add epsilon --user e --pass length=32
+expect_stderr_contains "did you mean '--password-policy'?"
+expect_exit 4 vault show epsilon
+feed $'pw\n'
+expect_exit 2 vault add epsilon --user e --gen
+expect_stderr_contains "did you mean '--generate'?"
+expect_exit 4 vault show epsilon
 # Unique prefixes too: a prefix that is unique today is ambiguous when an option is added.
 expect_exit 2 vault list --js
 expect_stderr_contains "did you mean '--json'?"
