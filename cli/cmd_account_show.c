@@ -152,7 +152,7 @@ cmd_list(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
 		return cli_bad_option(&cli_cmd_list);
-	if ((ret = session_open(&s, &o, 1)) != 0) {
+	if ((ret = session_open(&s, &o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(&s);
 		return ret;
 	}
@@ -193,7 +193,7 @@ name_request(int argc, char **argv, const struct cli_cmd *cmd, int json_ok, uint
 		return cli_bad_option(cmd);
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = session_open(s, o, 1)) != 0) {
+	if ((ret = session_open(s, o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(s);
 		return ret;
 	}
@@ -361,7 +361,7 @@ cmd_get(int argc, char **argv)
 		return cli_bad_option(&cli_cmd_get);
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = session_open(&s, &o, 1)) != 0) {
+	if ((ret = session_open(&s, &o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(&s);
 		return ret;
 	}
