@@ -34,6 +34,7 @@ lib_init
 agent_lib_init
 
 S_ANY='roundtrip-S3cret!pw'
+S_CONF='roundtrip-confirm-secret'
 WIRE=$here/roundtrip_wire.py
 FAKE_PID=
 trap '[[ -z $FAKE_PID ]] || kill "$FAKE_PID" 2>/dev/null; agent_cleanup; lib_cleanup' EXIT
@@ -74,6 +75,7 @@ sends() {
 CASE="wire, locked"
 agent_env
 add_account anyacct "$S_ANY" any
+add_account confacct "$S_CONF" confirm
 start_agent
 W_PID=$AGENT_PID
 wire locked 3
@@ -90,6 +92,12 @@ n2=$(log_count)
 check "three releases for the three GETs served ($n1 -> $n2 audit entries)" test "$n2" = "$((n1 + 3))"
 expect_agent_alive "$W_PID" "the agent survived"
 expect_exit 0 vault log --verify
+# A REQUEST that waits for a passphrase check is replayed whole: one status.
+out=$D/wire.confirmed
+"$PY" "$WIRE" "$SOCK" "$DB" confacct "$S_CONF" "confirmed=$PASS" >"$out" 2>"$out.err"
+rc=$?
+wire_lines "$out"
+check "roundtrip_wire.py confirmed ran to the end (exit $rc, $N_LINES checks)" test "$rc" = 0 -a "$N_LINES" -ge 2
 
 # ---------------------------------------------------------------------------
 CASE="cli, one round trip"

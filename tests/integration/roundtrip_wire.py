@@ -6,6 +6,7 @@ vault-agent (vault/vault.h, VAULT_MSG_REQUEST; issue 14, item 3).
     roundtrip_wire.py SOCK DB ACCOUNT SECRET locked
     roundtrip_wire.py SOCK DB ACCOUNT SECRET served
     roundtrip_wire.py SOCK DB ACCOUNT SECRET refused
+    roundtrip_wire.py SOCK DB ACCOUNT SECRET confirmed=PASSPHRASE
     roundtrip_wire.py fake-old SOCK      (a protocol-4 agent, until killed)
     roundtrip_wire.py fake-new SOCK      (a protocol-99 agent, until killed)
 
@@ -21,6 +22,9 @@ both, then the connection is closed), another vault (status, then an ERROR
 saying it was not served), and malformed REQUESTs (closed without an
 answer): unknown flags, a truncated head, and inner types that may not
 travel in one (HELLO, STATUS, UNLOCK, ROTATE, REQUEST).
+confirmed=PASSPHRASE: ACCOUNT has use=confirm; a REQUEST whose GET carries
+the passphrase waits for the agent's check (off the loop, then the frame is
+replayed) and still gets one status, then the secret.
 fake-old / fake-new: a stand-in agent on SOCK for the CLI's side: "old"
 closes a REQUEST without answering and answers HELLO with protocol 4's
 refusal, as a protocol-4 agent does; "new" answers any REQUEST or HELLO
@@ -111,6 +115,26 @@ def served(path, db, account, secret):
         s.close()
 
 
+def confirmed(path, db, account, secret, passphrase):
+    """A REQUEST whose GET carries the passphrase a use=confirm account
+    wants: the agent checks it off the loop and replays the whole frame;
+    the answer is still one status, then the secret."""
+    s = connect(path, 60.0)
+    s.sendall(request(GET, sstr(account) + u32(0) + u8(1) + sstr(passphrase), REQ_UNLOCKED, db))
+    frames = []
+    while True:
+        t, p = recv_frame(s, within=60.0)
+        frames.append((t, p))
+        if len(frames) > 1 and t in (OK, ERROR):
+            break
+    types = [t for t, _ in frames]
+    report(types == [OK, OK] and status(frames[0][1])["db"] == db,
+           "a REQUEST that waits for a passphrase check gets one status, then its answer", "types %r" % types)
+    report(types == [OK, OK] and Reader(frames[1][1]).str() == secret.encode(),
+           "and the answer is the confirmed secret")
+    s.close()
+
+
 def refused(path, db, account):
     # Another version: refused before anything past the number is read.
     s = connect(path, WITHIN)
@@ -192,6 +216,8 @@ def main():
         locked(path, db, account)
     elif mode == "served":
         served(path, db, account, secret)
+    elif mode.startswith("confirmed="):
+        confirmed(path, db, account, secret, mode.split("=", 1)[1])
     elif mode == "refused":
         refused(path, db, account)
     else:
