@@ -1366,14 +1366,19 @@ next_timeout(int64_t now)
  * one poll(); served one by one, each release is its own transaction:
  * its own locks, its own commit of the audit record, its own update of
  * the rewind memory. serve_batch() serves the ready releases and reads
- * (GET, RUN, LIST: nothing they write but audit records) in ONE
+ * (GET, RUN, LIST) and account changes (ADD, SET, EDIT, RM) in ONE
  * transaction (vault_batch_begin: each request in its own savepoint, so
- * a failing one undoes only itself), commits once, and only then lets
+ * a failing one undoes only itself), commits once (synchronous=FULL,
+ * one fsync for all; a change's scrub of superseded ciphertexts runs
+ * once after that commit, store.c vault_scrub), and only then lets
  * their answers go: conn_write() sends nothing before, since the
  * connections are written only after this returns. If the commit fails,
  * every answer of the batch is wiped and replaced by the error: no
- * secret leaves without its committed audit record. Everything else
- * (changes, unlocks, rotations) and a lone request is served as before.
+ * secret leaves without its committed audit record, and no change is
+ * acknowledged that did not commit. Everything else (actions, keys,
+ * unlocks, rotations) and a lone request is served as before. Under the
+ * load of tests/integration/load.sh, each add had been a commit and an
+ * fsync of its own: 870 fdatasync calls in 10 s, about 1.5 ms each.
  */
 static int
 batchable(const struct conn *c)
@@ -1399,7 +1404,19 @@ batchable(const struct conn *c)
 	} else if (!c->hello) {
 		return 0;
 	}
-	return type == VAULT_MSG_GET || type == VAULT_MSG_RUN || type == VAULT_MSG_LIST;
+	switch (type) {
+	case VAULT_MSG_GET:
+	case VAULT_MSG_RUN:
+	case VAULT_MSG_LIST:
+	/* Account changes: each in its savepoint, its record with it. */
+	case VAULT_MSG_ADD:
+	case VAULT_MSG_SET:
+	case VAULT_MSG_EDIT:
+	case VAULT_MSG_RM:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* st[i] < 0: connection i is closing (and stays out of the batch). */

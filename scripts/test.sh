@@ -182,7 +182,9 @@ else
 	# Any sanitizer report fails the test that triggered it; leaks too.
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	suite "asan+ubsan" build-asan "--no-suite slow" -Dtests=true -Dtest_hooks=true -Db_sanitize=address,undefined \
+	# Timeouts doubled: the sanitizers make every test 2-3x slower, and a
+	# crowded machine more (oom and store timed out at load 7).
+	suite "asan+ubsan" build-asan "--no-suite slow --timeout-multiplier 2" -Dtests=true -Dtest_hooks=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debug
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 fi

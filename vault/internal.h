@@ -68,6 +68,7 @@ struct vault {
 	int schema_found;
 	int in_txn; /* inside vault_begin()/vault_commit() */
 	int txn_depth; /* nesting of vault_txn_begin() */
+	int scrub_wanted; /* vault_scrub() was asked inside a transaction: done after its commit */
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
 	vault_rotate_hooks hooks; /* the program's rotation targets */

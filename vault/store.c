@@ -413,6 +413,13 @@ commit_outer(vault *v)
 	}
 	rc = exec(v, "COMMIT", "commit");
 	vault_audit_committed(v, rc == 0);
+	/*
+	 * A change inside a larger transaction (the agent wraps each change
+	 * and its audit record in one; the group commit many requests) asked
+	 * for a scrub that could not run then: it runs now, once.
+	 */
+	if (rc == 0 && v->scrub_wanted)
+		(void)vault_scrub(v);
 	return rc;
 }
 
@@ -854,9 +861,11 @@ vault_sync(vault *v, int full)
  * After a change that supersedes a keyslot or a ciphertext (passwd, keyslot
  * rm, rm, history pruning, a rotation's commit, rekey): copies the WAL into
  * the main file, where secure_delete has zeroed the old cells, and
- * truncates the WAL, so the old bytes survive in neither file. Outside a
- * transaction only; inside one (vault_begin) it is the caller's to do.
- * Best effort: the change is committed already. A reader in another
+ * truncates the WAL, so the old bytes survive in neither file. Inside a
+ * transaction (vault_begin, the agent's change-and-record transaction, a
+ * group commit) it is noted, and the outermost commit does it once
+ * (commit_outer); until this was so, every change the agent made skipped
+ * it. Best effort: the change is committed already. A reader in another
  * process (the agent, a --no-agent command) can hold the checkpoint off
  * past the busy timeout; then VAULT_ERR_BUSY, and the old frames stay in
  * the WAL until a later checkpoint overwrites or truncates them.
@@ -866,8 +875,13 @@ vault_scrub(vault *v)
 {
 	int rc, log = 0, done = 0;
 
-	if (v->db == NULL || v->in_txn || v->txn_depth > 0 || !sqlite3_get_autocommit(v->db))
+	if (v->db == NULL)
 		return 0;
+	if (v->in_txn || v->txn_depth > 0 || v->batch || !sqlite3_get_autocommit(v->db)) {
+		v->scrub_wanted = 1;
+		return 0;
+	}
+	v->scrub_wanted = 0;
 	rc = sqlite3_wal_checkpoint_v2(v->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
 	if (rc != SQLITE_OK)
 		return vault_sql_err(v, rc, "checkpoint");

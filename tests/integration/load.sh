@@ -26,7 +26,9 @@
 #  2. Group commit at a file-size limit: 16 GET clients against an agent
 #     whose WAL soon cannot grow; every secret the clients received must
 #     have its committed audit record, and once the limit is raised the
-#     same agent releases again.
+#     same agent releases again. The same with 16 clients adding accounts
+#     (changes are group-committed too): the accounts stored afterwards are
+#     exactly those whose ADD was answered OK.
 #  3. Two agents racing for one socket, RACE_ROUNDS (default 20) times: two
 #     `vault-agent` started at the same instant (load_client.py race) on the
 #     same VAULT_AGENT_SOCK, in turn with no socket directory yet, with a
@@ -191,6 +193,45 @@ expect_stderr_contains "chain and head intact"
 e1=$(sed -n 's/.*audit log verified: \([0-9][0-9]*\) entries.*/\1/p' <<<"$ERR")
 check "the log gained a record for each of the ${got:-?} secrets sent ($((${e1:-0} - ${e0:-0})) new records)" \
 	test "$((${e1:-0} - ${e0:-0}))" -ge "${got:-1}"
+
+# ===========================================================================
+CASE="group commit: no change acknowledged that did not commit"
+# Account changes join the group commit too (agent.c batchable: ADD, SET,
+# EDIT, RM). The same file-size limit, 16 clients adding new accounts:
+# once there is room again, the accounts in the vault must be exactly
+# those whose ADD was answered OK (load_client --only add prints ACK for
+# each): none acknowledged and lost with a failed batch, none stored that
+# was reported as failed.
+agent_env
+lim=$(( ($(stat -c %s "$DB") + 1023) / 1024 + 48 ))
+bash -c 'ulimit -S -f "$1" && shift && exec "$@"' limit "$lim" "$AGENT_BIN" --foreground --db "$DB" \
+	</dev/null >"$D/agent.log.out" 2>"$D/agent.log" &
+GC_PID=$!
+track_agent "$GC_PID"
+export VAULT_AGENT_PID=$GC_PID
+check "the agent (file-size limit $lim KiB) listens" wait_until 10 test -S "$SOCK"
+expect_exit 0 vault unlock
+LOAD_SECRET=$S_LOAD run timeout 120 "$LOAD_BIN" "$SOCK" --clients 16 --seconds 2 --get none --run none \
+	--only add --add-prefix gc
+grep '^ACK' "$OUT_FILE" | cut -f2 | sort >"$D/acked"
+added=$(awk -F'\t' '$1 == "STAT" && $2 == "add" {print $3}' "$OUT_FILE")
+aerr=$(awk -F'\t' '$1 == "STAT" && $2 == "add" {print $4}' "$OUT_FILE")
+diag "at the limit: ${added:-?} ADDs answered OK, ${aerr:-?} refused; $(grep -c 'group commit of' "$D/agent.log") group commits failed"
+check "some ADDs were acknowledged ($(wc -l <"$D/acked"))" test -s "$D/acked"
+check "some ADDs failed at the limit (${aerr:-none})" test "${aerr:-0}" -gt 0
+check "some failed commits were group commits of changes" grep -q "group commit of [0-9]* requests failed" "$D/agent.log"
+# shellcheck disable=SC2016 # $1 is the inner shell's
+check "every failure was an ERROR answer (no broken connection)" \
+	bash -c '! grep "^ERR" "$1" | grep -v "^ERR	client [0-9]* add: ERROR [0-9]*: " | grep -q .' _ "$OUT_FILE"
+stop_agent "$GC_PID"
+expect_no_sanitizer_report "$D/agent.log"
+expect_exit 0 env VAULT_NO_AGENT=1 vault list --json
+"$PY" -c 'import json, sys; [print(a["name"]) for a in json.load(open(sys.argv[1])) if a["name"].startswith("gc-")]' \
+	"$OUT_FILE" | sort >"$D/stored"
+check "the stored accounts are exactly the acknowledged ones ($(wc -l <"$D/stored") stored, $(wc -l <"$D/acked") acknowledged)" \
+	cmp -s "$D/acked" "$D/stored"
+expect_exit 0 env VAULT_NO_AGENT=1 vault log --verify
+expect_stderr_contains "chain and head intact"
 
 # ===========================================================================
 CASE="group commit: an agent killed in the middle"

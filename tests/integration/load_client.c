@@ -5,10 +5,13 @@
  * SECONDS, every answer checked.
  *
  *   load_client SOCK --clients 64 --seconds 60 --get ACCOUNT --run ACTION
- *               [--kv K=V]... [--add-prefix P] [--only get]
+ *               [--kv K=V]... [--add-prefix P] [--only get|add]
  *
  * --only get: every request is a GET (load.sh's group-commit case counts
  * the releases against the audit records).
+ * --only add: every request is an ADD of a new account PREFIX-CLIENT-K
+ * (never a SET), and each one answered OK is printed as ACK<TAB>name
+ * (load.sh's group-commit case checks that exactly those are stored).
  *
  * The secret that GET of ACCOUNT and RUN of ACTION must return comes from
  * the environment (LOAD_SECRET), never argv.
@@ -65,7 +68,7 @@ static struct {
 	size_t secretlen;
 	unsigned char pin[VAULT_PINBYTES];
 	unsigned reconnect, ring;
-	int only_get;
+	int only_get, only_add;
 	double deadline;
 	pthread_mutex_t mu;
 	char msgs[MAX_MSGS][300];
@@ -328,6 +331,8 @@ req_add(int fd, struct client *c, unsigned adds, vault_wr *req, vault_wr *resp, 
 		snprintf(why, whylen, "ADD %s: a malformed answer", name);
 		return -1;
 	}
+	if (G.only_add)
+		printf("ACK\t%s\n", name); /* stdio locks the stream */
 	return 0;
 }
 
@@ -344,7 +349,7 @@ client_main(void *arg)
 	vault_wr_init(&req, 0, 0);
 	vault_wr_init(&resp, 1, 0); /* answers carry the secret */
 	while (now_s() < G.deadline) {
-		int kind = G.only_get ? K_GET : MIX[(n + c->idx) % 10], rc;
+		int kind = G.only_get ? K_GET : G.only_add ? K_ADD : MIX[(n + c->idx) % 10], rc;
 		double t0 = now_s();
 
 		req.len = 0;
@@ -429,7 +434,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: load_client SOCK --clients N --seconds S --get ACCOUNT --run ACTION "
-			"[--kv K=V]... [--add-prefix P] [--only get]   (LOAD_SECRET in the environment)\n");
+			"[--kv K=V]... [--add-prefix P] [--only get|add]   (LOAD_SECRET in the environment)\n");
 	return 2;
 }
 
@@ -463,6 +468,8 @@ main(int argc, char **argv)
 			G.prefix = v;
 		else if (strcmp(o, "--only") == 0 && strcmp(v, "get") == 0)
 			G.only_get = 1;
+		else if (strcmp(o, "--only") == 0 && strcmp(v, "add") == 0)
+			G.only_add = 1;
 		else if (strcmp(o, "--kv") == 0 && G.nkv < MAX_KV)
 			G.kv[G.nkv++] = v;
 		else
@@ -474,7 +481,7 @@ main(int argc, char **argv)
 		return usage();
 	G.secretlen = strlen(G.secret);
 	G.reconnect = env_uint("LOAD_RECONNECT", 50);
-	G.ring = env_uint("LOAD_ADD_RING", 8);
+	G.ring = G.only_add ? UINT32_MAX : env_uint("LOAD_ADD_RING", 8);
 	if (vault_lib_init() != 0)
 		return 1;
 	/* The pin of the program `vault run` would have opened: load.sh saves /bin/true. */

@@ -194,6 +194,13 @@ AGENT_LOGS=()
 start_runner_agent() {
 	local sock=$1 log=$2
 	shift 2
+	# The agent stopped before may still hold the socket's lock for a
+	# moment (an ASan agent's exit on a crowded machine: CI stop 18 bailed
+	# out here). Wait for it, and say who held it.
+	if [[ -e $sock.lock ]] && ! flock -n "$sock.lock" true; then
+		diag "$sock.lock is still held: $(lslocks -o PID,COMMAND,PATH 2>/dev/null | grep -F "${sock##*/}" | head -3)"
+		wait_until 60 flock -n "$sock.lock" true || bail_out "$sock.lock is still held after 60 s"
+	fi
 	rm -f -- "$sock"
 	runuser -u "$RUNNER" -- env -i "${RENV[@]}" VAULT_AGENT_SOCK="$sock" "$@" vault-agent --foreground \
 		</dev/null >"$log.out" 2>"$log" &

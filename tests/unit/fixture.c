@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "internal.h"
 
 int
 fx_tmpdir(char dir[FX_DIR_MAX], const char *base, const char *tag)
@@ -165,4 +166,54 @@ fx_file_hash(const char *path, unsigned char out[32])
 	assert_int_equal(n, 0);
 	assert_int_equal(crypto_generichash_final(&st, out, 32), 0);
 	close(fd);
+}
+
+/* 1 if the file at path holds the n bytes at p anywhere. */
+int
+fx_file_holds(const char *path, const unsigned char *p, size_t n)
+{
+	unsigned char *buf;
+	struct stat st;
+	int fd, found;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0; /* no file, nothing in it */
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	found = memmem(buf, (size_t)st.st_size, p, n) != NULL;
+	free(buf);
+	return found;
+}
+
+/* 1 if the vault's own files (main, -wal, -shm, -journal) hold the bytes. */
+int
+fx_vault_files_hold(const char *db, const vault_wr *blob)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, sfx[i]);
+		if (fx_file_holds(path, blob->p, blob->len))
+			return 1;
+	}
+	return 0;
+}
+
+/* A copy of one column of the first row sql returns. */
+void
+fx_row_blob(vault *v, const char *sql, vault_wr *out)
+{
+	sqlite3_stmt *st = NULL;
+
+	vault_wr_init(out, 0, 0);
+	assert_int_equal(sqlite3_prepare_v2(v->db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_bytes(st, 0) > 32);
+	assert_int_equal(vault_wr_bytes(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)), 0);
+	sqlite3_finalize(st);
 }

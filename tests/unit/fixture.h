@@ -64,6 +64,15 @@ int fx_sql_int(const char *path, const char *sql);
 size_t fx_sql_blob_flip(const char *path, const char *table, const char *col, const char *where,
     size_t byte, int bit);
 
+/* 1 if the file at path holds the n bytes at p anywhere (no file: 0). */
+int fx_file_holds(const char *path, const unsigned char *p, size_t n);
+
+/* 1 if the vault's own files (main, -wal, -shm, -journal) hold the bytes. */
+int fx_vault_files_hold(const char *db, const vault_wr *blob);
+
+/* A copy (into out, initialised here) of one column of the first row sql returns. */
+void fx_row_blob(vault *v, const char *sql, vault_wr *out);
+
 /* BLAKE2b-256 of the whole file at path. */
 void fx_file_hash(const char *path, unsigned char out[32]);
 

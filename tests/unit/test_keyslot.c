@@ -763,56 +763,6 @@ keyfile_read(void **state)
 #define PASS_NEW "the new master passphrase"
 #define PASS_3 "a third passphrase"
 
-/* 1 if the file at path holds the n bytes at p anywhere. */
-static int
-file_holds(const char *path, const unsigned char *p, size_t n)
-{
-	unsigned char *buf;
-	struct stat st;
-	int fd, found;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0; /* no file, nothing in it */
-	assert_int_equal(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
-	close(fd);
-	found = memmem(buf, (size_t)st.st_size, p, n) != NULL;
-	free(buf);
-	return found;
-}
-
-/* 1 if the vault's own files (main, -wal, -shm, -journal) hold the bytes. */
-static int
-vault_files_hold(const char *db, const vault_wr *blob)
-{
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char path[512];
-	size_t i;
-
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", db, sfx[i]);
-		if (file_holds(path, blob->p, blob->len))
-			return 1;
-	}
-	return 0;
-}
-
-/* A copy of one column of the first row sql returns. */
-static void
-row_blob(vault *v, const char *sql, vault_wr *out)
-{
-	sqlite3_stmt *st = NULL;
-
-	vault_wr_init(out, 0, 0);
-	assert_int_equal(sqlite3_prepare_v2(v->db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_true(sqlite3_column_bytes(st, 0) > 32);
-	assert_int_equal(vault_wr_bytes(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)), 0);
-	sqlite3_finalize(st);
-}
-
 static void
 copy_file(const char *from, const char *to)
 {
@@ -862,13 +812,13 @@ old_secrets_die(void **state)
 	assert_int_equal(vault_create(&v, db, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_OLD,
 			     strlen(PASS_OLD)), 0);
 	add_web(v, "Old-Secret-1", 1);
-	row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot1);
-	row_blob(v, "SELECT blob FROM secrets WHERE version=1", &ct1);
+	fx_row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot1);
+	fx_row_blob(v, "SELECT blob FROM secrets WHERE version=1", &ct1);
 
 	/* passwd: the old slot is gone from the files, and a later copy refuses the old passphrase. */
 	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_NEW,
 			     strlen(PASS_NEW)), 0);
-	assert_false(vault_files_hold(db, &slot1));
+	assert_false(fx_vault_files_hold(db, &slot1));
 	snprintf(copydir, sizeof(copydir), "%s/copy", dir);
 	assert_int_equal(mkdir(copydir, 0700), 0);
 	snprintf(copy, sizeof(copy), "%s/vault.db", copydir);
@@ -882,22 +832,22 @@ old_secrets_die(void **state)
 	/* keyslot rm. */
 	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE, (const unsigned char *)PASS_3,
 			     strlen(PASS_3), &id3), 0);
-	row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &slot3);
-	assert_true(vault_files_hold(db, &slot3)); /* the check can see a live slot */
+	fx_row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &slot3);
+	assert_true(fx_vault_files_hold(db, &slot3)); /* the check can see a live slot */
 	assert_int_equal(vault_slot_rm(v, id3), 0);
-	assert_false(vault_files_hold(db, &slot3));
+	assert_false(fx_vault_files_hold(db, &slot3));
 
 	/* History pruning (history 1): version 1's ciphertext goes with it. */
-	assert_true(vault_files_hold(db, &ct1));
+	assert_true(fx_vault_files_hold(db, &ct1));
 	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"Old-Secret-2", 12), 0);
-	assert_true(vault_files_hold(db, &ct1)); /* still history */
+	assert_true(fx_vault_files_hold(db, &ct1)); /* still history */
 	assert_int_equal(vault_account_set(v, "web", (const unsigned char *)"Old-Secret-3", 12), 0);
-	assert_false(vault_files_hold(db, &ct1));
+	assert_false(fx_vault_files_hold(db, &ct1));
 
 	/* rm: every version. */
-	row_blob(v, "SELECT blob FROM secrets ORDER BY version DESC LIMIT 1", &ct_all);
+	fx_row_blob(v, "SELECT blob FROM secrets ORDER BY version DESC LIMIT 1", &ct_all);
 	assert_int_equal(vault_account_rm(v, "web"), 0);
-	assert_false(vault_files_hold(db, &ct_all));
+	assert_false(fx_vault_files_hold(db, &ct_all));
 
 	vault_close(&v);
 	vault_wr_free(&slot1);
@@ -987,9 +937,9 @@ rekey_everything(void **state)
 	assert_int_equal(vault_audit_append(v, &e), 0);
 	assert_true(v->audit_seen >= 3);
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &kid), 0);
-	row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot_before);
-	row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &kfslot_before);
-	row_blob(v, "SELECT blob FROM secrets WHERE version=2", &body_before);
+	fx_row_blob(v, "SELECT slot FROM keyslots ORDER BY id LIMIT 1", &slot_before);
+	fx_row_blob(v, "SELECT slot FROM keyslots ORDER BY id DESC LIMIT 1", &kfslot_before);
+	fx_row_blob(v, "SELECT blob FROM secrets WHERE version=2", &body_before);
 
 	/* Refusals change nothing: a wrong passphrase; a slot that cannot be re-wrapped. */
 	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)"wrong", 5, NULL, 0, 0, 0, &info),
@@ -997,7 +947,7 @@ rekey_everything(void **state)
 	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)PASS_OLD, strlen(PASS_OLD), NULL, 0, 0,
 			     0, &info), VAULT_ERR_INVAL);
 	assert_non_null(strstr(vault_errdetail(v), "--drop-other-slots"));
-	assert_true(vault_files_hold(db, &body_before));
+	assert_true(fx_vault_files_hold(db, &body_before));
 	assert_pw(v, "web", 0, "Web-Secret-2");
 
 	assert_int_equal(vault_rekey(v, &peer, (const unsigned char *)PASS_OLD, strlen(PASS_OLD), NULL, 0, 0,
@@ -1023,9 +973,9 @@ rekey_everything(void **state)
 	assert_int_equal(n, 1);
 	free(slots);
 	/* Every ciphertext changed; the old ones are in none of the files. */
-	assert_false(vault_files_hold(db, &body_before));
-	assert_false(vault_files_hold(db, &slot_before));
-	assert_false(vault_files_hold(db, &kfslot_before));
+	assert_false(fx_vault_files_hold(db, &body_before));
+	assert_false(fx_vault_files_hold(db, &slot_before));
+	assert_false(fx_vault_files_hold(db, &kfslot_before));
 	/* The rewind memory followed the new macs: appending and checking still work. */
 	assert_int_equal(vault_audit_append(v, &e), 0);
 	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);

@@ -1883,6 +1883,47 @@ proof_rule(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/*
+ * Key hygiene through the agent: a SET that prunes a version and an RM
+ * leave no old ciphertext in the vault's files. Each change runs in the
+ * service's own transaction (change and audit record), where the
+ * library's scrub after the change used to be skipped: the pruned
+ * ciphertext stayed in the WAL until some later checkpoint.
+ */
+static void
+svc_scrub(void **state)
+{
+	struct sx *x = *state;
+	vault_account a;
+	vault_wr ct1, ct2;
+
+	acct_init(&a, "web", VAULT_USE_ANY);
+	a.history = 1;
+	req_add(x, &a, 0, 0, "Old-Secret-1");
+	assert_int_equal(svc(x, VAULT_MSG_ADD), 0);
+	fx_row_blob(x->v, "SELECT blob FROM secrets WHERE version=1", &ct1);
+	assert_true(fx_vault_files_hold(x->path, &ct1)); /* the check can see it */
+	vault_wr_cstr(rq(x), "web");
+	vault_wr_u32(&x->req, 0);
+	vault_wr_cstr(&x->req, "Old-Secret-2");
+	assert_int_equal(svc(x, VAULT_MSG_SET), 0);
+	assert_true(fx_vault_files_hold(x->path, &ct1)); /* history 1: still kept */
+	fx_row_blob(x->v, "SELECT blob FROM secrets WHERE version=2", &ct2);
+	vault_wr_cstr(rq(x), "web");
+	vault_wr_u32(&x->req, 0);
+	vault_wr_cstr(&x->req, "Old-Secret-3");
+	assert_int_equal(svc(x, VAULT_MSG_SET), 0);
+	assert_false(fx_vault_files_hold(x->path, &ct1)); /* pruned: gone from every file */
+	assert_true(fx_vault_files_hold(x->path, &ct2));
+	/* RM takes every version with it, from every file. */
+	vault_wr_cstr(rq(x), "web");
+	put_proof(&x->req, PASS);
+	assert_int_equal(svc(x, VAULT_MSG_RM), 0);
+	assert_false(fx_vault_files_hold(x->path, &ct2));
+	vault_wr_free(&ct1);
+	vault_wr_free(&ct2);
+}
+
 #define S(f) cmocka_unit_test_setup_teardown(f, sx_setup, sx_teardown)
 
 int
@@ -1899,6 +1940,7 @@ main(void)
 		S(svc_run_saved),
 		S(svc_run_adhoc),
 		S(svc_run_params),
+		S(svc_scrub),
 		cmocka_unit_test(proof_rule),
 	};
 
