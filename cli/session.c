@@ -376,6 +376,7 @@ session_handshake(struct session *s)
 	s->pending = 0;
 	if ((rc = vault_agent_hello(s->fd, s->sock, why, sizeof(why))) != 0)
 		return cli_fail(rc, "cannot talk to the agent: %s", why);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the agent has read who we are */
 	if ((rc = status_of(s, &st)) != 0)
 		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
 	if ((rc = session_agrees(s, &st)) != 0)
@@ -421,6 +422,12 @@ session_first(struct session *s, uint8_t type, const unsigned char *p, size_t n,
 	}
 	if (rc != 0)
 		return rc;
+	/*
+	 * The agent has read who we are (it does at accept, before it
+	 * answers): now keep same-uid debuggers out, before the request's
+	 * answer, which may hold a secret, is read.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (vault_frame_get(resp->p + start, resp->len - start, &t, &pl, &plen, &flen) != 1)
 		return VAULT_ERR_PROTO;
 	if (t == VAULT_MSG_ERROR) {
@@ -440,9 +447,10 @@ session_first(struct session *s, uint8_t type, const unsigned char *p, size_t n,
 	if ((rc = status_parse(pl, plen, &st)) != 0)
 		return rc;
 	/* The caller sees only the request's answer. */
-	memmove(resp->p + start, resp->p + start + flen, resp->len - start - flen);
-	resp->len -= flen;
-	sodium_memzero(resp->p + resp->len, flen);
+	resp->len = start;
+	sodium_memzero(resp->p + start, flen);
+	if ((rc = vault_agent_answer(s->fd, resp)) != 0)
+		return rc;
 	if ((rc = session_agrees(s, &st)) != 0) {
 		s->failed = rc;
 		return CLI_ERR_SHOWN;
@@ -535,10 +543,11 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 		    vault_agent_peer_check(s->fd, prog, why, sizeof(why)) == VAULT_ERR_PERM)
 			return cli_fail(VAULT_ERR_PERM, "%s", why);
 	}
-	/* The agent has read who we are; now keep same-uid debuggers out. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* With the handshake still to come, the agent may not have read who we are: session_first does this. */
 	if (s->pending)
 		return 0;
+	/* The agent has read who we are; now keep same-uid debuggers out. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = status_of(s, &st)) != 0)
 		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
 	if ((rc = session_agrees(s, &st)) != 0)

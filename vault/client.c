@@ -132,11 +132,17 @@ vault_agent_request(int fd, uint8_t flags, const char *db, uint8_t type, const u
 	if ((rc = req.err) == 0)
 		rc = write_all(fd, req.p, req.len);
 	vault_wr_free(&req);
-	/* The status (or the refusal), then, after an OK, the request's own answer. */
+	/* The status (or the refusal) only: the request's own answer is read by vault_agent_answer. */
 	if (rc != 0 || (rc = recv_answer(fd, resp)) != 0)
 		return rc;
-	if (resp->p[start + 4] != VAULT_MSG_OK)
-		return resp->p[start + 4] == VAULT_MSG_ERROR ? 0 : VAULT_ERR_PROTO;
+	if (resp->p[start + 4] != VAULT_MSG_OK && resp->p[start + 4] != VAULT_MSG_ERROR)
+		return VAULT_ERR_PROTO;
+	return 0;
+}
+
+int
+vault_agent_answer(int fd, vault_wr *resp)
+{
 	return recv_answer(fd, resp);
 }
 

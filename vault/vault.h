@@ -1088,12 +1088,17 @@ int vault_agent_dial(int *fd, const char *path, char *why, size_t whylen) VAULT_
 int vault_agent_hello(int fd, const char *path, char *why, size_t whylen) VAULT_WUR;
 /*
  * Sends type and payload as one REQUEST (flags, db: see VAULT_MSG_REQUEST;
- * db NULL or "" for any vault) and reads its answer into resp: the first
- * frame, and when that is OK (the status), the request's answer frames
- * after it, up to OK, ERROR or CONFIRM.
+ * db NULL or "" for any vault) and reads the first frame of its answer
+ * into resp: OK (the status) or ERROR (VAULT_ERR_PROTO for anything
+ * else). After an OK, vault_agent_answer reads the request's own answer:
+ * the agent has read who the caller is (its /proc/PID/exe) by the time it
+ * answers, so the caller can make itself undumpable in between, before
+ * a secret reaches its memory.
  */
 int vault_agent_request(int fd, uint8_t flags, const char *db, uint8_t type, const unsigned char *payload,
     size_t len, vault_wr *resp) VAULT_WUR;
+/* Reads answer frames into resp up to OK, ERROR or CONFIRM, as vault_agent_call does after sending. */
+int vault_agent_answer(int fd, vault_wr *resp) VAULT_WUR;
 /*
  * Reads a REQUEST payload's head: 0 with *version; then, only if that is
  * VAULT_PROTO_VERSION, *flags, the vault path (*db, *dblen: not

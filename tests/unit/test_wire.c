@@ -1060,7 +1060,8 @@ peer_tty(void **state)
 
 /*
  * vault_agent_request (client.c): the handshake and one request in one
- * frame, and its answer read as the status, then the request's answer.
+ * frame, and its answer read as the status (vault_agent_request), then
+ * the request's answer (vault_agent_answer).
  * The frame must say exactly what vault.h says; an ERROR first is the
  * whole answer; a status with nothing after it, an agent that closes at
  * once, or a first frame that is neither OK nor ERROR is no answer.
@@ -1099,6 +1100,9 @@ client_request(void **state)
 	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
 	assert_int_equal(vault_agent_request(fd, VAULT_REQ_UNLOCKED, "/v/db", VAULT_MSG_GET,
 			     (const unsigned char *)"xy", 2, &resp), 0);
+	/* The status alone, then the answer when asked for. */
+	assert_int_equal(resp.len, 5 + sizeof(st));
+	assert_int_equal(vault_agent_answer(fd, &resp), 0);
 	close(fd);
 	fake_agent_stop(&a);
 	assert_int_equal(resp.len, both.len);
@@ -1122,6 +1126,7 @@ client_request(void **state)
 	fake_agent_start(&a);
 	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
 	assert_int_equal(vault_agent_request(fd, 0, NULL, VAULT_MSG_LIST, NULL, 0, &resp), 0);
+	assert_int_equal(vault_agent_answer(fd, &resp), 0);
 	close(fd);
 	fake_agent_stop(&a);
 	assert_int_equal(a.firstlen, 11);
@@ -1145,8 +1150,8 @@ client_request(void **state)
 	a.reply[0] = frame(0, VAULT_MSG_OK, st, sizeof(st), &a.replylen[0]);
 	fake_agent_start(&a);
 	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
-	assert_int_equal(vault_agent_request(fd, 0, "", VAULT_MSG_GET, (const unsigned char *)"x", 1, &resp),
-	    VAULT_ERR_NOAGENT);
+	assert_int_equal(vault_agent_request(fd, 0, "", VAULT_MSG_GET, (const unsigned char *)"x", 1, &resp), 0);
+	assert_int_equal(vault_agent_answer(fd, &resp), VAULT_ERR_NOAGENT);
 	close(fd);
 	fake_agent_stop(&a);
 
