@@ -471,7 +471,7 @@ check_last(vault *v, uint64_t n, const unsigned char mac[MACBYTES])
 	if (n == 0)
 		return 0;
 	memset(prev, 0, MACBYTES);
-	if ((rc = vault_prepare(v, &st, "SELECT id, entry, mac FROM audit WHERE id IN (?, ?) ORDER BY id")) != 0)
+	if ((rc = vault_prepare(v, &st, "SELECT id, entry, mac FROM audit WHERE id BETWEEN ? AND ? ORDER BY id")) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)(n - 1));
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
