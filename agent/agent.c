@@ -82,6 +82,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "config.h"
 #include "target.h"
 #include "vault.h"
@@ -1669,13 +1670,16 @@ socket_activated(void)
 	return 1;
 }
 
+/* The longest timeout or lifetime: ten years, as before durations had units. */
+#define AGENT_SECS_MAX (3650U * 86400U)
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: vault-agent [-c | -s] [--foreground] [--db PATH] [--idle-timeout SECONDS]\n"
-	    "                   [--max-lifetime SECONDS] [--conn-timeout SECONDS]\n"
-	    "                   [--worker-timeout SECONDS] [--unlock-keyfile PATH]\n"
+	    "usage: vault-agent [-c | -s] [--foreground] [--db PATH] [--idle-timeout DURATION]\n"
+	    "                   [--max-lifetime DURATION] [--conn-timeout DURATION]\n"
+	    "                   [--worker-timeout DURATION] [--unlock-keyfile PATH]\n"
 	    "       vault-agent -k\n\n"
 	    "Keeps a vault unlocked for a while and serves it on a local socket\n"
 	    "($VAULT_AGENT_SOCK, else $XDG_RUNTIME_DIR/vault/agent.sock, else\n"
@@ -1683,27 +1687,27 @@ usage(FILE *f)
 	    "  -s, -c               print sh or csh commands for the environment\n"
 	    "  --foreground, -d     stay in the foreground and log to stderr\n"
 	    "  --db PATH            the vault (default: $VAULT_DB or the usual path)\n"
-	    "  --idle-timeout S     lock after S seconds unused (default 900; 0 never)\n"
-	    "  --max-lifetime S     lock S seconds after unlocking (default 28800; 0 never)\n"
-	    "  --conn-timeout S     close a connection that sends no complete request\n"
-	    "                       for S seconds (default 60)\n"
-	    "  --worker-timeout S   a rotation worker begins nothing after S seconds and\n"
-	    "                       is killed 60 s later (default 3600)\n"
+	    "  --idle-timeout D     lock after D unused (default 15m; 0 never)\n"
+	    "  --max-lifetime D     lock D after unlocking (default 8h; 0 never)\n"
+	    "  --conn-timeout D     close a connection that sends no complete request\n"
+	    "                       for D (default 60)\n"
+	    "  --worker-timeout D   a rotation worker begins nothing after D and\n"
+	    "                       is killed 60 s later (default 1h)\n"
+	    "  A duration D is seconds (90) or a number with s, m, h, d (15m, 8h, 1d, 1h30m).\n"
 	    "  --unlock-keyfile P   unlock at start with a keyfile slot (unattended hosts)\n"
 	    "  -k                   stop the agent named by $VAULT_AGENT_PID\n");
 }
 
+/*
+ * A timeout option: a duration ("90", "15m", "8h", "1d", "1h30m"; common.h's
+ * one parser, shared with vault) of at most max seconds.
+ */
 static int
-parse_secs(const char *s, uint32_t *out)
+parse_secs(const char *s, uint32_t max, uint32_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > 10ULL * 365 * 86400)
+	if (parse_duration(s, 1, max, &v) != 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
@@ -1841,27 +1845,29 @@ main(int argc, char **argv)
 		case 'D': ag.db = optarg; break;
 		case 'u': keyfile = optarg; break;
 		case 'i':
-			if (parse_secs(optarg, &ag.idle_timeout) != 0) {
-				fprintf(stderr, "vault-agent: --idle-timeout: expected seconds, not '%s'\n", optarg);
+			if (parse_secs(optarg, AGENT_SECS_MAX, &ag.idle_timeout) != 0) {
+				fprintf(stderr, "vault-agent: --idle-timeout: expected a duration up to 3650d "
+						"(90, 15m, 8h, 1d), not '%s'\n", optarg);
 				return 2;
 			}
 			break;
 		case 'l':
-			if (parse_secs(optarg, &ag.max_lifetime) != 0) {
-				fprintf(stderr, "vault-agent: --max-lifetime: expected seconds, not '%s'\n", optarg);
+			if (parse_secs(optarg, AGENT_SECS_MAX, &ag.max_lifetime) != 0) {
+				fprintf(stderr, "vault-agent: --max-lifetime: expected a duration up to 3650d "
+						"(90, 15m, 8h, 1d), not '%s'\n", optarg);
 				return 2;
 			}
 			break;
 		case 'T':
-			if (parse_secs(optarg, &ag.conn_timeout) != 0 || ag.conn_timeout == 0) {
-				fprintf(stderr, "vault-agent: --conn-timeout: expected seconds (1 or more), not '%s'\n", optarg);
+			if (parse_secs(optarg, AGENT_SECS_MAX, &ag.conn_timeout) != 0 || ag.conn_timeout == 0) {
+				fprintf(stderr, "vault-agent: --conn-timeout: expected a duration of 1 s or more "
+						"(90, 15m), not '%s'\n", optarg);
 				return 2;
 			}
 			break;
 		case 'W':
-			if (parse_secs(optarg, &ag.worker_timeout) != 0 || ag.worker_timeout == 0 ||
-			    ag.worker_timeout > 7 * 86400) {
-				fprintf(stderr, "vault-agent: --worker-timeout: expected 1 to 604800 seconds, not '%s'\n",
+			if (parse_secs(optarg, 7 * 86400, &ag.worker_timeout) != 0 || ag.worker_timeout == 0) {
+				fprintf(stderr, "vault-agent: --worker-timeout: expected a duration from 1s to 7d, not '%s'\n",
 				    optarg);
 				return 2;
 			}

@@ -164,6 +164,8 @@ enum {
 	OPT_ACTION,
 	OPT_LAST,
 	OPT_FORCE,
+	OPT_TIMEOUT,
+	OPT_FIELD,
 };
 
 /* The rotation settings vault add and vault edit share. */
@@ -192,8 +194,29 @@ struct cli_cmd {
 int cli_common_opt(int c, struct cli_opts *o);
 /* Prints c's usage, help and the common options to stdout; returns 0. */
 int cli_show_help(const struct cli_cmd *c);
-/* Prints c's usage to stderr; returns VAULT_EXIT_USAGE. */
+/* Prints the first line of c's usage to stderr; returns VAULT_EXIT_USAGE. */
 int cli_bad_option(const struct cli_cmd *c);
+/*
+ * getopt_long for command cmd, with opterr off and three differences:
+ * - a long option must be spelled in full. getopt_long takes any unique
+ *   prefix, so `--password x` was taken as --password-policy; and a
+ *   prefix unique today becomes ambiguous when an option is added, so a
+ *   script that worked would break or change meaning. All abbreviations
+ *   are refused, as git, cargo and systemctl's newer options do, rather
+ *   than only the ambiguous ones: the rule is one a reader can check.
+ * - an unknown or misspelt option gets "did you mean '--user'?" (edit
+ *   distance, common.h's suggest_word);
+ * - errors name the command.
+ * Returns as getopt_long does; '?' after it printed the error (the
+ * caller then returns cli_bad_option()).
+ */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *lo, const struct cli_cmd *cmd);
+/*
+ * The common options given before the command (`vault --db X list`),
+ * which main.c parses: each command starts from a copy of these, and
+ * its own --db, --keyfile or --no-agent override them.
+ */
+extern struct cli_opts cli_defaults;
 /*
  * Parses the common options only (and --json if json_ok), for commands
  * with none of their own: 0, -1 after --help was shown, or an exit code.

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +42,7 @@ const struct cli_cmd cli_cmd_add = { "add", cmd_add,
 	"and PAM; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
 	"password on stdin, one per line, and VAULT_ROTATE_USER, _DOMAIN and _HOST set;\n"
 	"exit 0 means changed. --verify-with command:CMD gets one password on stdin and\n"
-	"exits 0 if it logs on, 1 if not. --max-age DAYS makes it due for 'vault rotate\n"
+	"exits 0 if it logs on, 1 if not. --max-age DAYS (90 or 90d) makes it due for 'vault rotate\n"
 	"--due' (0: never). --history N keeps N old versions (default 10).\n"
 	"--password-policy length=24,upper,lower,digit,symbol is the default." };
 
@@ -59,9 +60,12 @@ const struct cli_cmd cli_cmd_edit = { "edit", cmd_edit,
 	"VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH. A new --rotate-with clears a\n"
 	"failing or parked status." };
 
-const struct cli_cmd cli_cmd_rm = { "rm", cmd_rm, "rm NAME",
+const struct cli_cmd cli_cmd_rm = { "rm", cmd_rm, "rm NAME [--yes]",
 	"Remove an account and all its password versions. Through the agent this needs\n"
-	"proof of a master secret (the passphrase again, or --keyfile PATH)." };
+	"proof of a master secret (the passphrase again, or --keyfile PATH). On a\n"
+	"terminal it says what goes, names the saved actions left without an account,\n"
+	"and asks first; --yes does not ask. Without a terminal (cron, scripts) it does\n"
+	"not ask, as before. Either way it warns of the actions it leaves behind." };
 
 /* The strings point into argv: borrowed, and writable as libvault's vault_account wants them. */
 struct acct_opts {
@@ -81,7 +85,7 @@ add_account(int argc, char **argv, vault_account *rotp)
 		{ "use", required_argument, NULL, OPT_USE },
 		{ "generate", optional_argument, NULL, OPT_GENERATE },
 		{ "replace", no_argument, NULL, OPT_REPLACE }, ROTATION_OPTS, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct acct_opts a = { .genlen = VAULT_GEN_DEFAULT };
 	struct session s;
 	vault_account acct, rot = *rotp;
@@ -92,7 +96,7 @@ add_account(int argc, char **argv, vault_account *rotp)
 	char prompt[300];
 	int c, rc, ret, use = VAULT_USE_ACTIONS;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_add)) != -1) {
 		if ((rc = cli_rotation_opt(c, optarg, rotp, &fields)) != 0) {
 			if (rc < 0)
 				return -rc;
@@ -218,7 +222,7 @@ cmd_set(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS,
 		{ "generate", optional_argument, NULL, OPT_GENERATE }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *secret = NULL;
 	vault_wr p, resp;
@@ -226,7 +230,7 @@ cmd_set(int argc, char **argv)
 	uint32_t genlen = VAULT_GEN_DEFAULT, version = 0;
 	int c, rc, ret, generate = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_set)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_set);
 		if (c == OPT_GENERATE) {
@@ -294,7 +298,7 @@ cmd_edit(int argc, char **argv)
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "host", required_argument, NULL, OPT_HOST }, { "note", required_argument, NULL, OPT_NOTE },
 		{ "use", required_argument, NULL, OPT_USE }, ROTATION_OPTS, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_account ch;
 	char empty[] = ""; /* for the fields not given: the request encoder only reads it */
@@ -303,7 +307,7 @@ cmd_edit(int argc, char **argv)
 	int c, rc, ret;
 
 	memset(&ch, 0, sizeof(ch));
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_edit)) != -1) {
 		if ((rc = cli_rotation_opt(c, optarg, &ch, &fields)) != 0) {
 			if (rc < 0) {
 				cli_rotation_free(&ch);
@@ -386,16 +390,74 @@ out:
 	return ret;
 }
 
+/* The saved actions bound to one account, for vault rm to name. */
+struct bound {
+	const char *account;
+	char names[2048];
+	size_t n;
+};
+
+static int
+bound_item(vault_rd *r, size_t i, void *arg)
+{
+	struct bound *b = arg;
+	vault_action *a = NULL;
+	size_t len;
+
+	(void)i;
+	if (vault_action_decode(r, &a) != 0 || vault_rd_end(r) != 0) {
+		vault_action_free(&a);
+		return VAULT_ERR_PROTO;
+	}
+	/* Account names match without regard to ASCII case, as libvault finds them. */
+	if (strcasecmp(a->account, b->account) == 0) {
+		len = strlen(b->names);
+		if (len + strlen(a->name) + 8 < sizeof(b->names))
+			snprintf(b->names + len, sizeof(b->names) - len, "%s%s", b->n ? ", " : "", cli_esc(a->name));
+		else if (len >= 3 && len + 5 < sizeof(b->names) && strcmp(b->names + len - 3, "...") != 0)
+			snprintf(b->names + len, sizeof(b->names) - len, ", ...");
+		b->n++;
+	}
+	vault_action_free(&a);
+	return 0;
+}
+
+/* Asks "y/N" on the terminal that is stdin; 1 only for y or yes. */
+static int
+confirm_tty(void)
+{
+	char line[16];
+	size_t n;
+
+	fprintf(stderr, "Remove it? [y/N] ");
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return 0;
+	n = strcspn(line, "\n");
+	line[n] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
 static int
 cmd_rm(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	static const struct option lo[] = { COMMON_OPTS, { "yes", no_argument, NULL, OPT_YES }, { NULL, 0, NULL, 0 } };
+	struct cli_opts o = cli_defaults;
 	struct session s;
+	struct bound b;
+	vault_account *acct = NULL;
 	vault_wr p, resp;
-	int ret;
+	vault_rd r;
+	int c, ret, yes = 0;
 
-	if ((ret = cli_parse_common(argc, argv, &cli_cmd_rm, &o, 0)) != 0)
-		return ret < 0 ? 0 : ret;
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_rm)) != -1) {
+		if (c == 'h')
+			return cli_show_help(&cli_cmd_rm);
+		if (c == OPT_YES)
+			yes = 1;
+		else if (!cli_common_opt(c, &o))
+			return cli_bad_option(&cli_cmd_rm);
+	}
 	if (argc - optind != 1)
 		return cli_bad_option(&cli_cmd_rm);
 	if (vault_name_check(argv[optind]) != 0)
@@ -408,13 +470,52 @@ cmd_rm(int argc, char **argv)
 	vault_wr_init(&resp, 0, 0);
 	vault_wr_cstr(&p, argv[optind]);
 	/* A typo'd name should fail before anyone types a passphrase. */
-	if ((ret = cli_call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot remove the account")) == 0) {
-		resp.len = 0;
-		if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_RM, 0), "Master passphrase to remove the account: ",
-			 &p)) == 0 &&
-		    (ret = cli_call(&s, VAULT_MSG_RM, &p, &resp, "cannot remove the account")) == 0)
-			printf("removed %s and its history\n", cli_esc(argv[optind]));
+	if ((ret = cli_call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot remove the account")) != 0)
+		goto out;
+	r = cli_final_payload(&resp);
+	if (vault_account_decode(&r, &acct) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
 	}
+	memset(&b, 0, sizeof(b));
+	b.account = acct->name;
+	resp.len = 0;
+	if ((ret = cli_call(&s, VAULT_MSG_ACTION_LIST, NULL, &resp, "cannot list the actions")) != 0)
+		goto out;
+	if (cli_each_item(&resp, bound_item, &b) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
+	}
+	/*
+	 * On a terminal, ask: the passwords go for good. Without one (cron,
+	 * scripts) there is no one to ask, and rm behaves as it always has;
+	 * --yes says so explicitly.
+	 */
+	if (!yes && isatty(STDIN_FILENO)) {
+		fprintf(stderr, "Account %s (%s%s%s) and its %u password version%s will be removed for good.\n",
+		    cli_esc(acct->name), *acct->domain ? cli_esc(acct->domain) : "", *acct->domain ? "\\" : "",
+		    cli_esc(acct->user), acct->nversions, acct->nversions == 1 ? "" : "s");
+		if (b.n > 0)
+			fprintf(stderr, "%zu saved action%s will be left without an account: %s\n", b.n,
+			    b.n == 1 ? "" : "s", b.names);
+		if (!confirm_tty()) {
+			fprintf(stderr, "nothing removed\n");
+			ret = VAULT_EXIT_ERROR;
+			goto out;
+		}
+	}
+	resp.len = 0;
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_RM, 0), "Master passphrase to remove the account: ",
+		 &p)) == 0 &&
+	    (ret = cli_call(&s, VAULT_MSG_RM, &p, &resp, "cannot remove the account")) == 0) {
+		printf("removed %s and its history\n", cli_esc(argv[optind]));
+		if (b.n > 0)
+			fprintf(stderr, "warning: %zu saved action%s left without an account: %s (they cannot run; "
+					"remove them with 'vault action rm NAME')\n", b.n, b.n == 1 ? " is" : "s are",
+			    b.names);
+	}
+out:
+	vault_account_free(&acct);
 	vault_wr_free(&p);
 	vault_wr_free(&resp);
 	session_close(&s);

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "common.h"
 
 static int cmd_get(int argc, char **argv);
 static int cmd_history(int argc, char **argv);
@@ -26,8 +27,9 @@ static int cmd_show(int argc, char **argv);
 const struct cli_cmd cli_cmd_list = { "list", cmd_list, "list [--json]",
 	"List the accounts (never their passwords)." };
 
-const struct cli_cmd cli_cmd_show = { "show", cmd_show, "show NAME [--json]",
-	"Show one account's details (never its password)." };
+const struct cli_cmd cli_cmd_show = { "show", cmd_show, "show NAME [--json | --field user|domain|host|note]",
+	"Show one account's details (never its password). --field prints one of them\n"
+	"alone on a line (empty if unset), for scripts: vault show db --field user" };
 
 const struct cli_cmd cli_cmd_history = { "history", cmd_history, "history NAME [--json]",
 	"List an account's password versions with their dates (never the passwords)." };
@@ -142,7 +144,7 @@ count_items(vault_rd *r, size_t i, void *arg)
 static int
 cmd_list(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_wr resp;
 	size_t n = 0;
@@ -174,21 +176,20 @@ cmd_list(int argc, char **argv)
 }
 
 /*
- * The shape shared by commands that take one account NAME: parse the
- * common options, check the name, open a session and send `type` with the
- * name. Returns an exit code; on 0 the caller owns s and resp (and frees
- * them), on anything else both are already released. -1 means --help ran.
+ * The shape shared by commands that take one account NAME, once their
+ * options are parsed (optind is past them): check the name, open a
+ * session and send `type` with the name. Returns an exit code; on 0 the
+ * caller owns s and resp (and frees them), on anything else both are
+ * already released.
  */
 static int
-name_request(int argc, char **argv, const struct cli_cmd *cmd, int json_ok, uint8_t type, const char *what,
-    struct cli_opts *o, struct session *s, vault_wr *resp)
+name_send(int argc, char **argv, const struct cli_cmd *cmd, uint8_t type, const char *what, struct cli_opts *o,
+    struct session *s, vault_wr *resp)
 {
 	vault_wr p;
 	int ret;
 
 	vault_wr_init(resp, 0, 0);
-	if ((ret = cli_parse_common(argc, argv, cmd, o, json_ok)) != 0)
-		return ret;
 	if (argc - optind != 1)
 		return cli_bad_option(cmd);
 	if (vault_name_check(argv[optind]) != 0)
@@ -208,26 +209,77 @@ name_request(int argc, char **argv, const struct cli_cmd *cmd, int json_ok, uint
 	return ret;
 }
 
+/* name_send after the common options (and --json if json_ok); -1 means --help ran. */
+static int
+name_request(int argc, char **argv, const struct cli_cmd *cmd, int json_ok, uint8_t type, const char *what,
+    struct cli_opts *o, struct session *s, vault_wr *resp)
+{
+	int ret;
+
+	vault_wr_init(resp, 0, 0);
+	if ((ret = cli_parse_common(argc, argv, cmd, o, json_ok)) != 0)
+		return ret;
+	return name_send(argc, argv, cmd, type, what, o, s, resp);
+}
+
+/* --field: one value on a line of its own, for scripts. */
+static void
+print_field(const vault_account *a, const char *field)
+{
+	const char *v = strcmp(field, "user") == 0 ? a->user :
+	    strcmp(field, "domain") == 0	     ? a->domain :
+	    strcmp(field, "host") == 0		     ? a->host :
+							       a->note;
+
+	/* Raw for a pipe; escaped for a terminal, which a stored value must not drive. */
+	printf("%s\n", isatty(STDOUT_FILENO) ? cli_esc(v) : v);
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
+		{ "field", required_argument, NULL, OPT_FIELD }, { NULL, 0, NULL, 0 } };
+	static const char *const fields[] = { "user", "domain", "host", "note" };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_account *a = NULL;
+	const char *field = NULL;
 	vault_wr resp;
 	vault_rd r;
 	char cr[32], up[32];
-	int ret;
+	int c, i, ret;
 
-	if ((ret = name_request(argc, argv, &cli_cmd_show, 1, VAULT_MSG_SHOW, "cannot show the account", &o, &s,
-		 &resp)) != 0)
-		return ret < 0 ? 0 : ret;
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_show)) != -1) {
+		if (c == 'h')
+			return cli_show_help(&cli_cmd_show);
+		if (c == OPT_JSON) {
+			o.json = 1;
+		} else if (c == OPT_FIELD) {
+			for (i = 0; i < 4 && strcmp(optarg, fields[i]) != 0; i++)
+				;
+			if (i == 4) {
+				i = suggest_word(optarg, fields, 4);
+				return cli_usage("--field: expected user, domain, host or note, not '%s'%s%s%s", optarg,
+				    i >= 0 ? " (did you mean '" : "", i >= 0 ? fields[i] : "", i >= 0 ? "'?)" : "");
+			}
+			field = fields[i];
+		} else if (!cli_common_opt(c, &o)) {
+			return cli_bad_option(&cli_cmd_show);
+		}
+	}
+	if (field != NULL && o.json)
+		return cli_usage("show: --field prints one value; --json prints them all: give one of them");
+	if ((ret = name_send(argc, argv, &cli_cmd_show, VAULT_MSG_SHOW, "cannot show the account", &o, &s, &resp)) != 0)
+		return ret;
 	r = cli_final_payload(&resp);
 	if (vault_account_decode(&r, &a) != 0 || vault_rd_end(&r) != 0) {
 		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
 		goto out;
 	}
-	if (o.json) {
+	if (field != NULL) {
+		print_field(a, field);
+	} else if (o.json) {
 		print_account_json(a);
 		printf("\n");
 	} else {
@@ -283,7 +335,7 @@ history_item(vault_rd *r, size_t i, void *arg)
 static int
 cmd_history(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_wr resp;
 	int ret;
@@ -330,24 +382,63 @@ write_secret_line(const unsigned char *p, size_t n)
 	return 0;
 }
 
+int
+cli_get_release(struct session *s, const char *name, uint32_t version, vault_wr *resp, const unsigned char **sec,
+    size_t *seclen)
+{
+	vault_secret *pass = NULL;
+	vault_wr p;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t t = 0;
+	vault_rd r;
+	char prompt[600];
+	int ret, tty = cli_can_prompt();
+
+	vault_wr_init(&p, 1, 0);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		p.len = resp->len = 0;
+		vault_wr_cstr(&p, name);
+		vault_wr_u32(&p, version);
+		vault_wr_u8(&p, (uint8_t)tty);
+		vault_wr_str(&p, pass ? pass->buf : NULL, pass ? pass->len : 0);
+		vault_secret_free(&pass);
+		if ((ret = cli_call(s, VAULT_MSG_GET, &p, resp, "cannot get the password")) != 0)
+			goto out;
+		if (vault_frame_get(resp->p, resp->len, &t, &pl, &plen, &flen) != 1)
+			break;
+		if (t != VAULT_MSG_CONFIRM)
+			break;
+		/* The release policy wants the master passphrase again. */
+		snprintf(prompt, sizeof(prompt), "Master passphrase to release %s: ", name);
+		if (cli_tty_read(&pass, prompt) != 0) {
+			ret = cli_fail(VAULT_ERR_POLICY, "cannot get the password: no confirmation given");
+			goto out;
+		}
+	}
+	r = cli_final_payload(resp);
+	if (t != VAULT_MSG_OK || vault_rd_str(&r, sec, seclen) != 0 || vault_rd_end(&r) != 0)
+		ret = cli_fail(VAULT_ERR_PROTO, "cannot get the password: malformed answer");
+out:
+	vault_secret_free(&pass);
+	vault_wr_free(&p);
+	return ret;
+}
+
 static int
 cmd_get(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "version", required_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
-	vault_secret *pass = NULL;
-	vault_wr p, resp;
-	const unsigned char *sec, *pl;
-	size_t seclen, plen, flen;
+	vault_wr resp;
+	const unsigned char *sec;
+	size_t seclen;
 	uint32_t version = 0;
-	uint8_t t;
-	vault_rd r;
-	char prompt[600];
-	int c, rc, ret, tty;
+	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_get)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_get);
 		if (c == OPT_VERSION) {
@@ -365,38 +456,9 @@ cmd_get(int argc, char **argv)
 		session_close(&s);
 		return ret;
 	}
-	tty = cli_can_prompt();
-	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		p.len = resp.len = 0;
-		vault_wr_cstr(&p, argv[optind]);
-		vault_wr_u32(&p, version);
-		vault_wr_u8(&p, (uint8_t)tty);
-		vault_wr_str(&p, pass ? pass->buf : NULL, pass ? pass->len : 0);
-		vault_secret_free(&pass);
-		if ((ret = cli_call(&s, VAULT_MSG_GET, &p, &resp, "cannot get the password")) != 0)
-			goto out;
-		if (vault_frame_get(resp.p, resp.len, &t, &pl, &plen, &flen) != 1)
-			break;
-		if (t != VAULT_MSG_CONFIRM)
-			break;
-		/* The release policy wants the master passphrase again. */
-		snprintf(prompt, sizeof(prompt), "Master passphrase to release %s: ", argv[optind]);
-		if ((rc = cli_tty_read(&pass, prompt)) != 0) {
-			ret = cli_fail(VAULT_ERR_POLICY, "cannot get the password: no confirmation given");
-			goto out;
-		}
-	}
-	r = cli_final_payload(&resp);
-	if (t != VAULT_MSG_OK || vault_rd_str(&r, &sec, &seclen) != 0 || vault_rd_end(&r) != 0) {
-		ret = cli_fail(VAULT_ERR_PROTO, "cannot get the password: malformed answer");
-		goto out;
-	}
-	ret = write_secret_line(sec, seclen);
-out:
-	vault_secret_free(&pass);
-	vault_wr_free(&p);
+	if ((ret = cli_get_release(&s, argv[optind], version, &resp, &sec, &seclen)) == 0)
+		ret = write_secret_line(sec, seclen);
 	vault_wr_free(&resp);
 	session_close(&s);
 	return ret;

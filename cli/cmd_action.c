@@ -163,7 +163,7 @@ action_add(int argc, char **argv)
 		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "allow-argv-secret", no_argument, NULL, OPT_ARGV_SECRET },
 		{ "replace", no_argument, NULL, OPT_REPLACE }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_action *a;
 	vault_wr p, resp;
@@ -184,7 +184,7 @@ action_add(int argc, char **argv)
 		argc--;
 	}
 	/* "+": options end at "--" or at PROGRAM, whose own options are its own. */
-	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", lo, &cli_cmd_action)) != -1) {
 		if (c == 'h') {
 			vault_action_free(&a);
 			return cli_show_help(&cli_cmd_action);
@@ -259,7 +259,7 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
 		{ "yes", no_argument, NULL, OPT_YES }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_action *a = NULL;
 	vault_wr p, resp;
@@ -268,7 +268,7 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 	char was[2 * VAULT_PINBYTES + 1], now[2 * VAULT_PINBYTES + 1];
 	int c, ret, yes = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_action)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_action);
 		if (c == OPT_YES)

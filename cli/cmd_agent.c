@@ -35,7 +35,7 @@ const struct cli_cmd cli_cmd_status = { "status", cmd_status, "status [--json]",
 static int
 cmd_unlock(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	struct agent_status st;
 	int ret;
@@ -55,7 +55,7 @@ cmd_unlock(int argc, char **argv)
 static int
 cmd_lock(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_wr resp;
 	int ret;
@@ -90,7 +90,7 @@ print_secs(const char *label, uint64_t v, int json)
 static int
 cmd_status(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	struct agent_status st;
 	int ret, rc;

@@ -79,7 +79,7 @@ parse(int argc, char **argv, const struct cli_cmd *name, struct cli_opts *o, int
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, name)) != -1) {
 		if (c == 'h') {
 			*ret = cli_show_help(name);
 			return 1;
@@ -102,7 +102,7 @@ parse(int argc, char **argv, const struct cli_cmd *name, struct cli_opts *o, int
 static int
 cmd_backup(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_wr p, resp;
 	char path[PATH_MAX];
@@ -143,7 +143,7 @@ cmd_backup(int argc, char **argv)
 static int
 cmd_restore(int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *pass = NULL;
 	vault_wr p, resp;

@@ -31,15 +31,15 @@ cmd_init(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
-	const char *keyfile = NULL;
+	struct cli_opts o = cli_defaults;
+	const char *keyfile = cli_defaults.keyfile; /* `vault --keyfile K init` */
 	vault_secret *pass = NULL;
 	vault *v = NULL;
 	char *path = NULL, id[2 * VAULT_IDBYTES + 1];
 	int c, rc, kdf = VAULT_KDF_MODERATE, ret, explicit_path;
 	uint32_t slot;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_init)) != -1) {
 		if (c == OPT_KEYFILE) {
 			keyfile = optarg;
 		} else if (c == OPT_KDF) {
@@ -91,6 +91,17 @@ cmd_init(int argc, char **argv)
 	}
 	vault_id_hex(v, id);
 	printf("created vault %s at %s\n", id, path);
+	/* First contact: what a new user does next. */
+	printf("\nNext:\n");
+	if (explicit_path)
+		printf("  export VAULT_DB=%s   so that every command (and the agent) finds it\n", path);
+	printf("  vault unlock                   start an agent and unlock it (it locks after 15m idle, 8h at most)\n"
+	       "  vault add NAME --user USER     store an account's password\n");
+	if (keyfile == NULL)
+		printf("  vault keyslot add-keyfile FILE a recovery keyfile: kept offline, it opens the vault if\n"
+		       "                                 the passphrase is forgotten\n");
+	printf("  vault backup FILE              a consistent copy of the vault, for your backups\n"
+	       "See 'vault help' for the rest.\n");
 	vault_close(&v);
 	free(path);
 	return ret;

@@ -116,12 +116,12 @@ cmd_rekey(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ "drop-other-slots", no_argument, NULL, OPT_DROP_SLOTS }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	uint32_t flags = 0;
 	int c, ret, kdf = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_rekey)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_rekey);
 		if (c == OPT_KDF) {
@@ -150,14 +150,14 @@ cmd_passwd(int argc, char **argv)
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ "slot", required_argument, NULL, OPT_SLOT }, { "rekey", no_argument, NULL, OPT_REKEY },
 		{ "drop-other-slots", no_argument, NULL, OPT_DROP_SLOTS }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *pass = NULL;
 	vault_wr p, resp;
 	uint32_t slot = 0, flags = 0;
 	int c, rc, ret, kdf = VAULT_KDF_MODERATE, rekey = 0, kdf_given = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_passwd)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_passwd);
 		if (c == OPT_KDF) {
@@ -250,7 +250,7 @@ cmd_keyslot(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *pass = NULL;
 	vault_wr p, resp;
@@ -260,7 +260,7 @@ cmd_keyslot(int argc, char **argv)
 	uint32_t id = 0;
 	int c, rc, ret, kdf = VAULT_KDF_MODERATE, create = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_keyslot)) != -1) {
 		if (c == 'h')
 			return cli_show_help(&cli_cmd_keyslot);
 		if (c == OPT_KDF) {

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "common.h"
 
 static int cmd_log(int argc, char **argv);
 
@@ -134,7 +135,7 @@ log_flush(struct log_view *lv)
 
 /*
  * --since: 2026-12-01, 2026-12-01T08:00[:00][Z] (UTC), @UNIXTIME, or
- * N followed by s, m, h or d for that long ago.
+ * a duration (15m, 8h, 1d, 1h30m) for that long ago.
  */
 static int
 parse_since(const char *s, int64_t *out)
@@ -142,10 +143,10 @@ parse_since(const char *s, int64_t *out)
 	static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
 		"%Y-%m-%d %H:%M", "%Y-%m-%d" };
 	struct tm tm;
+	uint64_t ago;
 	uint32_t n;
 	size_t i, len = strlen(s);
 	const char *end;
-	char num[16];
 
 	if (s[0] == '@') {
 		if (parse_u32(s + 1, 0, UINT32_MAX, &n) != 0)
@@ -153,13 +154,11 @@ parse_since(const char *s, int64_t *out)
 		*out = n;
 		return 0;
 	}
-	if (len >= 2 && len < sizeof(num) && strchr("smhd", s[len - 1]) != NULL) {
-		memcpy(num, s, len - 1);
-		num[len - 1] = '\0';
-		if (parse_u32(num, 0, 3650U * 86400U, &n) != 0)
+	/* A duration ago (common.h): 15m, 8h, 1d, 1h30m; a bare number is no date and no duration here. */
+	if (len >= 2 && strchr("smhd", s[len - 1]) != NULL) {
+		if (parse_duration(s, 1, 3650ULL * 86400, &ago) != 0)
 			return VAULT_ERR_INVAL;
-		*out = vault_time() - (int64_t)n * (s[len - 1] == 'd' ? 86400 : s[len - 1] == 'h' ? 3600 :
-							  s[len - 1] == 'm' ? 60 : 1);
+		*out = vault_time() - (int64_t)ago;
 		return 0;
 	}
 	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
@@ -183,7 +182,7 @@ cmd_log(int argc, char **argv)
 	unsigned char prefix[VAULT_AUDIT_PREFIXBYTES];
 	char phex[2 * VAULT_AUDIT_PREFIXBYTES + 1];
 	const char *account = "", *action = "";
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct log_view lv;
 	struct session s;
 	uint64_t from = 0, next = 0, hseq = 0;
@@ -196,7 +195,7 @@ cmd_log(int argc, char **argv)
 
 	memset(&lv, 0, sizeof(lv));
 	lv.o = &o;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_log)) != -1) {
 		switch (c) {
 		case 'h':
 			return cli_show_help(&cli_cmd_log);

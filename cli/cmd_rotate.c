@@ -274,14 +274,14 @@ cmd_rotate(int argc, char **argv)
 		{ "charset", required_argument, NULL, OPT_CHARSET },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, { "due", no_argument, NULL, OPT_DUE },
 		{ "recover", no_argument, NULL, OPT_RECOVER }, { NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	struct tally t;
 	uint32_t length = 0, classes = 0;
 	char why[600];
 	int c, ret, dry = 0, due = 0, recover = 0, result = VAULT_SKIPPED;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_rotate)) != -1) {
 		switch (c) {
 		case OPT_JSON: o.json = 1; break;
 		case OPT_DRY_RUN: dry = 1; break;

@@ -227,7 +227,7 @@ cmd_run(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, RUNAS_OPTS, { "no-pty", no_argument, NULL, OPT_NOPTY },
 		{ NULL, 0, NULL, 0 } };
-	struct cli_opts o = { 0 };
+	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_action *adhoc = NULL;
 	vault_secret *pass = NULL;
@@ -247,7 +247,7 @@ cmd_run(int argc, char **argv)
 	if ((adhoc = calloc(1, sizeof(*adhoc))) == NULL)
 		return EXIT_VAULT;
 	adhoc->profile = 1;
-	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", lo, &cli_cmd_run)) != -1) {
 		if (c == 'h') {
 			vault_action_free(&adhoc);
 			return cli_show_help(&cli_cmd_run);

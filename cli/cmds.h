@@ -16,6 +16,8 @@ extern const struct cli_cmd cli_cmd_list;    /* cmd_account_show.c */
 extern const struct cli_cmd cli_cmd_show;    /* cmd_account_show.c */
 extern const struct cli_cmd cli_cmd_history; /* cmd_account_show.c */
 extern const struct cli_cmd cli_cmd_get;     /* cmd_account_show.c */
+extern const struct cli_cmd cli_cmd_clip;    /* cmd_clip.c */
+extern const struct cli_cmd cli_cmd_generate; /* cmd_generate.c */
 extern const struct cli_cmd cli_cmd_edit;    /* cmd_account.c */
 extern const struct cli_cmd cli_cmd_rotate;  /* cmd_rotate.c */
 extern const struct cli_cmd cli_cmd_rm;      /* cmd_account.c */
@@ -30,5 +32,17 @@ extern const struct cli_cmd cli_cmd_backup;  /* cmd_backup.c */
 extern const struct cli_cmd cli_cmd_restore; /* cmd_backup.c */
 extern const struct cli_cmd cli_cmd_action;  /* cmd_action.c */
 extern const struct cli_cmd cli_cmd_run;     /* cmd_run.c */
+
+/*
+ * The release `vault get` makes, which `vault clip` makes too (the same
+ * request, policy and audit; cmd_account_show.c): sends GET for name
+ * (version 0: the current one), asks for the master passphrase on the
+ * terminal when the policy wants it again, and returns 0 with the
+ * password in *sec and *seclen, pointing into resp (which the caller
+ * initialised as secure and frees, wiping it); or the exit code after
+ * printing the error.
+ */
+int cli_get_release(struct session *s, const char *name, uint32_t version, vault_wr *resp,
+    const unsigned char **sec, size_t *seclen);
 
 #endif

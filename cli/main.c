@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "common.h"
 #include "config.h"
 
 static int cmd_help(int argc, char **argv);
@@ -40,6 +41,8 @@ static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_show,
 	&cli_cmd_history,
 	&cli_cmd_get,
+	&cli_cmd_clip,
+	&cli_cmd_generate,
 	&cli_cmd_edit,
 	&cli_cmd_rotate,
 	&cli_cmd_rm,
@@ -57,15 +60,97 @@ static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_help,
 };
 
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
 static const struct cli_cmd *
 find_cmd(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < NCMDS; i++)
 		if (strcmp(cmds[i]->name, name) == 0)
 			return cmds[i];
 	return NULL;
+}
+
+/* The one line an unknown command gets, with the nearest command if one is close. */
+static int
+unknown_cmd(const char *name)
+{
+	const char *names[NCMDS];
+	size_t i;
+	int near;
+
+	for (i = 0; i < NCMDS; i++)
+		names[i] = cmds[i]->name;
+	if ((near = suggest_word(name, names, NCMDS)) >= 0)
+		fprintf(stderr, "vault: unknown command '%s'; did you mean '%s'?\n", cli_esc(name), names[near]);
+	else
+		fprintf(stderr, "vault: unknown command '%s'\n", cli_esc(name));
+	fprintf(stderr, "usage: vault [--db PATH] [--keyfile PATH] [--no-agent] COMMAND [OPTIONS] "
+			"('vault help' lists the commands)\n");
+	return VAULT_EXIT_USAGE;
+}
+
+/*
+ * The common options before the command (`vault --db X list`), into
+ * cli_defaults, spelled in full as cli_getopt wants them. Returns the
+ * index of the command in argv, or -1 after printing a usage error.
+ */
+static int
+global_opts(int argc, char **argv)
+{
+	static const char *const names[] = { "db", "keyfile", "no-agent", "help", "version", "json" };
+	const char *a, *val;
+	size_t len;
+	int i, near;
+
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return i + 1;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0)
+			return i; /* main() answers these */
+		len = strcspn(a, "=");
+		val = a[len] == '=' ? a + len + 1 : NULL;
+		if (strcmp(a, "--no-agent") == 0) {
+			cli_defaults.no_agent = 1;
+			continue;
+		}
+		if ((len == 4 && strncmp(a, "--db", 4) == 0) || (len == 9 && strncmp(a, "--keyfile", 9) == 0)) {
+			if (val == NULL) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "vault: option '%.*s' needs a value\n", (int)len, a);
+					return -1;
+				}
+				val = argv[++i];
+			}
+			if (len == 4)
+				cli_defaults.db = val;
+			else
+				cli_defaults.keyfile = val;
+			continue;
+		}
+		if (strcmp(a, "--json") == 0) {
+			fprintf(stderr, "vault: --json goes after the command (vault list --json)\n");
+			return -1;
+		}
+		{
+			char name[80];
+
+			snprintf(name, sizeof(name), "%.*s", (int)(len - (a[1] == '-' ? 2 : 1) < sizeof(name) ?
+				len - (a[1] == '-' ? 2 : 1) : sizeof(name) - 1), a + (a[1] == '-' ? 2 : 1));
+			if ((near = suggest_word(name, names, 5)) >= 0)
+				fprintf(stderr, "vault: unknown option '%s'; did you mean '--%s'?\n", cli_esc(a),
+				    names[near]);
+			else
+				fprintf(stderr, "vault: unknown option '%s'\n", cli_esc(a));
+		}
+		fprintf(stderr, "usage: vault [--db PATH] [--keyfile PATH] [--no-agent] COMMAND [OPTIONS] "
+				"('vault help' lists the commands)\n");
+		return -1;
+	}
+	return i;
 }
 
 static void
@@ -74,7 +159,7 @@ main_usage(FILE *f)
 	size_t i;
 
 	fprintf(f,
-	    "usage: vault COMMAND [OPTIONS]\n\n"
+	    "usage: vault [--db PATH] [--keyfile PATH] [--no-agent] COMMAND [OPTIONS]\n\n"
 	    "vault keeps the passwords of privileged accounts in an encrypted file\n"
 	    "and releases them only as its policy allows.\n\nCommands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -94,7 +179,7 @@ cmd_help(int argc, char **argv)
 	if (c != NULL)
 		return cli_show_help(c);
 	if (argc >= 2)
-		return cli_usage("no command '%s'; see 'vault help'", argv[1]);
+		return unknown_cmd(argv[1]);
 	main_usage(stdout);
 	return 0;
 }
@@ -112,6 +197,7 @@ main(int argc, char **argv)
 	const struct cli_cmd *c;
 	struct rlimit nocore = { 0, 0 };
 	struct sigaction xfsz;
+	int i;
 
 	/*
 	 * Secrets pass through this process: no core dumps. PR_SET_DUMPABLE
@@ -133,22 +219,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "vault: cannot initialise libsodium\n");
 		return VAULT_EXIT_ERROR;
 	}
-	if (argc < 2) {
+	if ((i = global_opts(argc, argv)) < 0)
+		return VAULT_EXIT_USAGE;
+	if (i >= argc) {
 		main_usage(stderr);
 		return VAULT_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 		main_usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+	if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "version") == 0) {
 		printf("vault %s (schema %d)\n", VAULT_VERSION, vault_schema_known());
 		return 0;
 	}
-	if ((c = find_cmd(argv[1])) == NULL) {
-		fprintf(stderr, "vault: unknown command '%s'\n", cli_esc(argv[1]));
-		main_usage(stderr);
-		return VAULT_EXIT_USAGE;
-	}
-	return c->fn(argc - 1, argv + 1);
+	if ((c = find_cmd(argv[i])) == NULL)
+		return unknown_cmd(argv[i]);
+	return c->fn(argc - i, argv + i);
 }

@@ -2,7 +2,9 @@
 /*
  * opts.c - option parsing every command shares: the common options
  * (--db, --keyfile, --no-agent, --json), a command's --help and usage
- * error, and bounded parsing of numbers and KDF levels. It knows a
+ * error, cli_getopt (getopt_long with options spelled in full and
+ * "did you mean"), the options given before the command (cli_defaults),
+ * and bounded parsing of numbers and KDF levels. It knows a
  * command only by the struct cli_cmd it is handed (main.c holds the table).
  */
 #include <errno.h>
@@ -18,6 +20,8 @@
 
 #include "cli.h"
 #include "common.h"
+
+struct cli_opts cli_defaults;
 
 /* Handles the options every command shares; 1 if consumed. */
 int
@@ -59,8 +63,92 @@ cli_show_help(const struct cli_cmd *c)
 int
 cli_bad_option(const struct cli_cmd *c)
 {
-	fprintf(stderr, "usage: vault %s\n(see 'vault %s --help')\n", c->usage, c->name);
+	const char *nl = strchr(c->usage, '\n');
+
+	/* One line of usage, not the whole synopsis: the help has the rest. */
+	fprintf(stderr, "usage: vault %.*s%s (see 'vault %s --help')\n", nl ? (int)(nl - c->usage) : (int)strlen(c->usage),
+	    c->usage, nl ? " ..." : "", c->name);
 	return VAULT_EXIT_USAGE;
+}
+
+/* "did you mean '--user'?" for a mistyped long option NAME (without dashes or value). */
+static void
+unknown_long(const struct cli_cmd *cmd, const char *tok, const struct option *lo)
+{
+	const char *names[128];
+	char name[80];
+	size_t n, len = strcspn(tok + 2, "=");
+	int i;
+
+	snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : sizeof(name) - 1), tok + 2);
+	for (n = 0; lo[n].name != NULL && n < sizeof(names) / sizeof(names[0]); n++)
+		names[n] = lo[n].name;
+	if ((i = suggest_word(name, names, n)) >= 0)
+		fprintf(stderr, "%s %s: unknown option '--%s'; did you mean '--%s'?\n", cli_prog, cmd->name,
+		    cli_esc(name), names[i]);
+	else
+		fprintf(stderr, "%s %s: unknown option '--%s'\n", cli_prog, cmd->name, cli_esc(name));
+}
+
+/* getopt_long returned '?' (opterr is off): say what was wrong, as getopt would, and better. */
+static void
+option_error(char **argv, const char *shortopts, const struct option *lo, const struct cli_cmd *cmd)
+{
+	const char *tok = optind > 0 ? argv[optind - 1] : "";
+	size_t i;
+
+	if (strncmp(tok, "--", 2) == 0 && tok[2] != '\0') {
+		for (i = 0; optopt != 0 && lo[i].name != NULL; i++) {
+			if (lo[i].val != optopt)
+				continue;
+			if (lo[i].has_arg == no_argument)
+				fprintf(stderr, "%s %s: option '--%s' takes no value\n", cli_prog, cmd->name, lo[i].name);
+			else
+				fprintf(stderr, "%s %s: option '--%s' needs a value\n", cli_prog, cmd->name, lo[i].name);
+			return;
+		}
+		unknown_long(cmd, tok, lo);
+		return;
+	}
+	if (optopt != 0 && optopt != '?' && strchr(shortopts, optopt) != NULL)
+		fprintf(stderr, "%s %s: option '-%c' needs a value\n", cli_prog, cmd->name, optopt);
+	else if (optopt > ' ' && optopt < 127)
+		fprintf(stderr, "%s %s: unknown option '-%c'\n", cli_prog, cmd->name, optopt);
+	else
+		fprintf(stderr, "%s %s: unknown option\n", cli_prog, cmd->name);
+}
+
+int
+cli_getopt(int argc, char **argv, const char *shortopts, const struct option *lo, const struct cli_cmd *cmd)
+{
+	const char *tok;
+	char given[80];
+	size_t len;
+	int c, idx = -1;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, shortopts, lo, &idx);
+	if (c == '?' || c == ':') {
+		option_error(argv, shortopts, lo, cmd);
+		return '?';
+	}
+	if (c == -1 || idx < 0)
+		return c;
+	/*
+	 * A long option: the element that named it is the last one getopt
+	 * took, or the one before when its value came separately. GNU getopt
+	 * permutes only at its next call, so both are still in place.
+	 */
+	tok = optarg != NULL && optind >= 2 && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+	len = strlen(lo[idx].name);
+	if (strncmp(tok, "--", 2) == 0 && strncmp(tok + 2, lo[idx].name, len) == 0 &&
+	    (tok[2 + len] == '\0' || tok[2 + len] == '='))
+		return c;
+	len = strcspn(tok + 2, "=");
+	snprintf(given, sizeof(given), "%.*s", (int)(len < sizeof(given) ? len : sizeof(given) - 1), tok + 2);
+	fprintf(stderr, "%s %s: unknown option '--%s'; options are spelled in full: did you mean '--%s'?\n",
+	    cli_prog, cmd->name, cli_esc(given), lo[idx].name);
+	return '?';
 }
 
 int
@@ -70,7 +158,7 @@ cli_parse_common(int argc, char **argv, const struct cli_cmd *name, struct cli_o
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", lo, name)) != -1) {
 		if (c == 'h')
 			return cli_show_help(name), -1;
 		if ((c == OPT_JSON && !json_ok) || !cli_common_opt(c, o))

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common.h"
 
 void
 cli_rotation_free(vault_account *a)
@@ -49,12 +50,17 @@ cli_rotation_opt(int c, const char *arg, vault_account *a, unsigned *fields)
 		a->verify_cmd = cmd;
 		*fields |= VAULT_EDIT_VERIFY;
 		return 1;
-	case OPT_MAX_AGE:
-		if (parse_u32(arg, 0, VAULT_MAXAGE_MAX, &a->max_age) != 0)
-			return -cli_usage("--max-age: expected days from 0 (never due) to %u, not '%s'",
-			    VAULT_MAXAGE_MAX, arg);
+	case OPT_MAX_AGE: {
+		uint64_t secs;
+
+		/* A duration whose bare number is in days: 90, 90d, 2160h. */
+		if (parse_duration(arg, 86400, (uint64_t)VAULT_MAXAGE_MAX * 86400, &secs) != 0 || secs % 86400 != 0)
+			return -cli_usage("--max-age: expected whole days from 0 (never due) to %u, as 90 or 90d, "
+					  "not '%s'", VAULT_MAXAGE_MAX, arg);
+		a->max_age = (uint32_t)(secs / 86400);
 		*fields |= VAULT_EDIT_MAXAGE;
 		return 1;
+	}
 	case OPT_HISTORY:
 		if (parse_u32(arg, 1, VAULT_HISTORY_MAX, &a->history) != 0)
 			return -cli_usage("--history: expected 1 to %u old versions, not '%s'", VAULT_HISTORY_MAX, arg);

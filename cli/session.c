@@ -303,6 +303,27 @@ unlock_agent(struct session *s, const char *keyfile, const char *db)
 	return ret;
 }
 
+/*
+ * First contact: a vault that is not there yet gets where we looked (and
+ * why there) and what to run, not "No such file or directory". Returns
+ * 0 if db exists (or cannot be told apart from an error vault_open
+ * words better), else the exit code after the message.
+ */
+static int
+vault_missing(const struct cli_opts *o, const char *db)
+{
+	struct stat st;
+	const char *env = getenv("VAULT_DB");
+
+	if (lstat(db, &st) == 0 || errno != ENOENT)
+		return 0;
+	return cli_fail(VAULT_ERR_NOTFOUND, "no vault at %s (%s); create one with 'vault init'%s", db,
+	    o->db != NULL && *o->db != '\0' ? "from --db" :
+	    env != NULL && *env != '\0'    ? "from $VAULT_DB" :
+					      "the default: $XDG_DATA_HOME/vault/vault.db, else ~/.local/share/vault/vault.db",
+	    o->db != NULL || (env != NULL && *env != '\0') ? " (with the same --db or VAULT_DB)" : "");
+}
+
 /* Opens the vault in this process and unlocks it; returns an exit code. */
 static int
 open_direct(struct session *s, const struct cli_opts *o, const char *db, int need_unlock)
@@ -311,6 +332,8 @@ open_direct(struct session *s, const struct cli_opts *o, const char *db, int nee
 	char prompt[PATH_MAX + 32];
 	int rc;
 
+	if ((rc = vault_missing(o, db)) != 0)
+		return rc;
 	if ((rc = vault_open(&s->v, db)) != 0) {
 		if (rc == VAULT_ERR_NEWER)
 			return cli_fail(rc, "%s", vault_open_errdetail());
@@ -496,6 +519,9 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 	if (rc == VAULT_ERR_NOAGENT) {
 		if (!need_unlock)
 			return cli_fail(rc, "no agent is running (%s)", why);
+		/* Before asking for a passphrase or starting an agent for nothing. */
+		if ((rc = vault_missing(o, s->db)) != 0)
+			return rc;
 		if (o->keyfile == NULL && !passphrase_available())
 			return cli_fail(CLI_ERR_NOTTY,
 			    "no agent is running and there is no terminal to ask for the passphrase: "

@@ -3,7 +3,8 @@
  * common.h - the few small things vault, vault-agent and vault-launch
  * all need, defined once: the exit codes of a program that runs another,
  * the PATH a program started on the user's behalf gets, finding a sibling
- * program, writing a whole buffer, and bounded integer parsing.
+ * program, writing a whole buffer, bounded integer and duration parsing,
+ * and the nearest word to a typo.
  *
  * Nothing here sees a secret it keeps: write_all only passes bytes on.
  */
@@ -11,6 +12,7 @@
 #define VAULT_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Exit codes of `vault run` and vault-launch for their own failures, as
@@ -46,5 +48,26 @@ int write_all(int fd, const void *p, size_t n);
  * atoi. Returns 0 and sets *out, or -1 and leaves it.
  */
 int parse_num(const char *s, long long min, long long max, long long *out);
+
+/*
+ * Parses a duration into seconds (duration.c): either a bare whole
+ * number of `unit` seconds ("90" is 90 s with unit 1, 90 days with unit
+ * 86400), or one or more NUMBER UNIT parts, units d, h, m and s, each at
+ * most once and largest first ("15m", "8h", "1d", "1h30m"). Refuses an
+ * empty string, signs, spaces, other units, a bare number after a part
+ * ("1h30"), a unit twice or out of order, and a total above max seconds
+ * (checked before each multiplication and sum, so nothing overflows).
+ * Returns 0 and sets *out, or -1 and leaves it.
+ */
+int parse_duration(const char *s, uint64_t unit, uint64_t max, uint64_t *out);
+
+/*
+ * Finds the word of words[0..n) that s is most likely a typo of (suggest.c):
+ * the nearest by edit distance (a swap of neighbours counts one), if at
+ * most 1 edit away for up to 4 characters, 2 up to 8, else 3; failing
+ * that, the one word s is the start of. Ties go to the earlier word.
+ * Returns its index, or -1 when nothing is close. NULL entries are skipped.
+ */
+int suggest_word(const char *s, const char *const *words, size_t n);
 
 #endif

@@ -16,6 +16,7 @@ VAULT_DEPS=(
 	meson ninja-build pkg-config gcc clang
 	libsodium-dev libsqlite3-dev libcmocka-dev libpam0g-dev libclang-rt-14-dev
 	python3 sqlite3 openssh-server
+	xvfb xauth xclip
 )
 
 # deps_missing PKG... - prints, one per line, each PKG that is not fully

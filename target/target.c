@@ -23,7 +23,7 @@
  *    identity, VAULT_ROTATE_USER/DOMAIN/HOST) and no descriptor but 0-2;
  *    its stdout goes to our stderr, so `--json` output stays clean;
  *  - a command that hangs is killed, with its process group, after
- *    VAULT_ROTATE_TIMEOUT seconds (default 300).
+ *    VAULT_ROTATE_TIMEOUT (a duration: 300, 5m; default 300 seconds).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,13 +54,12 @@ static int
 timeout_secs(void)
 {
 	const char *e = getenv("VAULT_ROTATE_TIMEOUT");
-	char *end;
-	long n;
+	uint64_t n;
 
-	if (e == NULL || *e == '\0')
+	/* A duration, as everywhere (common.h): 300, 5m, 1h. */
+	if (e == NULL || *e == '\0' || parse_duration(e, 1, 86400, &n) != 0 || n < 1)
 		return TIMEOUT_DEFAULT;
-	n = strtol(e, &end, 10);
-	return (*end != '\0' || n < 1 || n > 86400) ? TIMEOUT_DEFAULT : (int)n;
+	return (int)n;
 }
 
 struct env {

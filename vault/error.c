@@ -1,11 +1,43 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * error.c - wording of VAULT_ERR_* codes and their exit codes.
+ * error.c - wording of VAULT_ERR_* codes and their exit codes, and the
+ * detail of the last failure (vault_detail, vault_errdetail).
  *
  * The words are static and never contain secrets; programs print them
  * with the detail that vault_errdetail() adds.
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "internal.h"
+
+/*
+ * The detail of the last failure: per handle, or per thread for a failure
+ * with no handle (vault_open, vault_create).
+ */
+static _Thread_local char open_detail[256];
+
+void
+vault_detail(vault *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v ? v->detail : open_detail, v ? sizeof(v->detail) : sizeof(open_detail), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+vault_errdetail(const vault *v)
+{
+	return v ? v->detail : open_detail;
+}
+
+const char *
+vault_open_errdetail(void)
+{
+	return open_detail;
+}
 
 const char *
 vault_strerror(int err)

@@ -6,8 +6,10 @@
 #ifndef VAULT_INTERNAL_H
 #define VAULT_INTERNAL_H
 
+#include <regex.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "vault.h"
@@ -259,6 +261,28 @@ int vault_txn_begin_sync(vault *v, int full) VAULT_WUR;
 int vault_txn_commit(vault *v) VAULT_WUR;
 /* Checkpoints and truncates the WAL after a change that supersedes a secret. */
 int vault_scrub(vault *v);
+/* txn.c: for store.c's opening and migration of the file. */
+int vault_exec(vault *v, const char *sql, const char *what);
+int vault_data_version(vault *v, int64_t *out);
+void vault_stmt_cache_clear(vault *v);
+int vault_txn_prepare(vault *v);
+int vault_sql_int(vault *v, const char *sql, int *out);
+/* pattern.c: param's pattern, checked and compiled anchored at both ends, into re. */
+int vault_pattern_compile(regex_t *re, const vault_param *param, char *why, size_t whylen);
+/* template.c: why (if not NULL) gets the formatted reason. */
+void vault_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* rotpolicy.c: an account's rotation state, for rotate.c. */
+int vault_rot_set_error(vault_account *a, const char *why);
+void vault_rot_cand_remove(vault_account *a, uint32_t ver);
+int vault_rot_cand_add(vault *v, vault_account *a, uint32_t ver);
+void vault_rot_count_fail(vault_account *a, int64_t now);
+/* held.c: descriptors of vault files, closed only when no handle uses the inode. */
+int vault_held_take(int fd, const struct stat *st);
+void vault_held_release(int fd);
+int vault_open_checked(vault *v, const char *path, int *fdp, struct stat *st);
+/* unlock.c: for vault_create (store.c). */
+int vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id);
+int vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen);
 void vault_txn_rollback(vault *v);
 int64_t vault_now(void);
 /* Schema migrations, compiled in from schema/NNN_*.sql (schema.c). */

@@ -30,7 +30,7 @@
  * the caller's locale. Back-references (\1..\9) are refused: glibc matches
  * them by backtracking, which can take exponential time, and a pattern
  * that describes an allowed value never needs one. So are the few shapes
- * that cost glibc's regcomp exponential or cubic time (pattern_problem()
+ * that cost glibc's regcomp exponential or cubic time (pattern.c, pattern_problem()
  * says which), so that neither `vault action add` nor a run of the
  * action can be made to hang on one.
  */
@@ -47,10 +47,6 @@
 #define TPL_ENV_MAX 64U            /* characters of an env: delivery variable */
 #define TPL_FD_MIN 3U              /* 0-2 are stdio */
 #define TPL_FD_MAX 1023U
-#define TPL_DUP_MAX 255U           /* largest count in an interval {m,n} */
-#define TPL_GROUP_DEPTH_MAX 32U    /* nested groups in a pattern */
-#define TPL_PATTERN_COST_MAX 2048U /* estimated compiled size, see pattern_problem() */
-#define TPL_ANCHORS_MAX 64U        /* anchors in a pattern, copies included */
 
 /* What a placeholder name refers to. */
 enum { PH_PARAM, PH_USER, PH_DOMAIN, PH_HOST, PH_ACCOUNT, PH_SECRET, PH_SECRET_FD, PH_SECRET_FILE };
@@ -71,11 +67,9 @@ static const struct {
 /* Variables a secret must never be delivered in: they steer the program. */
 static const char *const env_refused[] = { "PATH", "HOME", "SHELL", "USER", "LOGNAME", "IFS" };
 
-static void
-tpl_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-tpl_why(char *why, size_t whylen, const char *fmt, ...)
+/* Says why into why (NULL: nowhere); template.c's and pattern.c's. */
+void
+vault_why(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -306,254 +300,6 @@ tpl_next(const char *s, size_t *pos, struct tpl_tok *t, const char **err)
 	return 1;
 }
 
-/* Index just past the bracket expression that starts at p[i] == '['. */
-static size_t
-bracket_end(const char *p, size_t i)
-{
-	size_t j = i + 1;
-	char d;
-
-	if (p[j] == '^')
-		j++;
-	if (p[j] == ']')
-		j++; /* a leading ']' is a member, not the end */
-	while (p[j] != '\0' && p[j] != ']') {
-		if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-			d = p[j + 1]; /* [:class:], [.coll.], [=equiv=] */
-			for (j += 2; p[j] != '\0' && !(p[j] == d && p[j + 1] == ']'); j++)
-				;
-			if (p[j] != '\0')
-				j += 2;
-			continue;
-		}
-		j++;
-	}
-	return p[j] == ']' ? j + 1 : j;
-}
-
-/*
- * Reads an interval "{m}", "{m,}", "{m,n}", "{,n}" or "{,}" (glibc takes
- * all five) at p[i] into its least and greatest count (*max 0: no
- * limit); 0 if p[i] starts none. Counts past TPL_DUP_MAX are reported as
- * TPL_DUP_MAX + 1.
- */
-static int
-interval_read(const char *p, size_t i, size_t *next, unsigned long *min, unsigned long *max)
-{
-	size_t j = i + 1;
-	int digits = 0, comma = 0, maxdigits = 0;
-
-	*min = *max = 0;
-	for (; is_digit(p[j]); j++, digits = 1)
-		if (*min <= TPL_DUP_MAX)
-			*min = *min * 10 + (unsigned long)(p[j] - '0');
-	if (p[j] == ',') {
-		comma = 1;
-		for (j++; is_digit(p[j]); j++, maxdigits = 1)
-			if (*max <= TPL_DUP_MAX)
-				*max = *max * 10 + (unsigned long)(p[j] - '0');
-	}
-	if ((!digits && !comma) || p[j] != '}')
-		return 0; /* not an interval: regcomp refuses it */
-	if (*min > TPL_DUP_MAX)
-		*min = TPL_DUP_MAX + 1;
-	if (*max > TPL_DUP_MAX)
-		*max = TPL_DUP_MAX + 1;
-	if (!comma)
-		*max = *min;
-	else if (maxdigits && *max == 0)
-		*max = 1; /* "{0,0}": regcomp's business; count one copy */
-	*next = j + 1;
-	return 1;
-}
-
-/* What pattern_problem() knows about the group it is in. */
-struct pat_frame {
-	unsigned long sum;     /* estimated compiled size so far */
-	unsigned long anchors; /* anchors so far, copies included */
-	int seq_null;          /* the current alternative so far can match "" */
-	int any_null;          /* an earlier alternative can match "" */
-};
-
-/*
- * NULL if the pattern may be wrapped as "^(" p ")$" and compiled, else
- * why not. Refused here rather than left to regcomp:
- *
- *  - a ')' that closes nothing: it would close the wrapping group, and
- *    the rest would become an unanchored alternative ("a)|(.*");
- *  - back-references (see the top of this file);
- *  - patterns that cost glibc's regcomp or regexec far more than their
- *    length, found by fuzzing. regcomp copies the repeated part once per
- *    '+' and once per count of an interval, so stacked repetitions
- *    ("a++++++++++++++++++++", undefined in POSIX anyway) take it
- *    exponential time, and nested intervals ("((a{255}){255}){255}")
- *    exponential memory; and a loop over something that can match the
- *    empty string ("(a?a?a?...)+", "(|||...|a)*") costs it cubic time in
- *    the loop's size. So stacked repetitions are refused, so is '*', '+'
- *    or "{m,}" on something that can match "" (it adds nothing: "(a?)+"
- *    means "(a?)" here, "(a*)*" means "a*"), so are more than
- *    TPL_ANCHORS_MAX anchors (regcomp is cubic in those too, and the
- *    pattern is anchored anyway), counts are at most TPL_DUP_MAX, and
- *    an estimate of the compiled size (each atom 1, a group its parts
- *    plus 2, each '|', '?' and '*' 1, times the copies '+' and intervals
- *    make) is at most TPL_PATTERN_COST_MAX. Within those limits the
- *    worst pattern found costs regexec about 0.2 s on a 4096-byte value;
- *    patterns people write cost microseconds.
- *
- * The scan follows POSIX ERE: a bracket expression's bytes and an escaped
- * byte are atoms, not structure.
- */
-static const char *
-pattern_problem(const char *p)
-{
-	struct pat_frame outer[TPL_GROUP_DEPTH_MAX], g = { 0, 0, 1, 0 };
-	unsigned long last = 0, last_anchors = 0, min, max, copies;
-	size_t depth = 0, i = 0, next;
-	int have = 0;       /* an atom or group precedes: a repetition applies to it */
-	int last_null = 0;  /* that atom can match "" */
-	int seq_before = 1; /* g.seq_null before that atom */
-	int repeated = 0;   /* the previous token was a repetition */
-
-	while (p[i] != '\0') {
-		if (p[i] == '*' || p[i] == '?' || p[i] == '+' ||
-		    (p[i] == '{' && interval_read(p, i, &next, &min, &max))) {
-			if (repeated)
-				return "repeats a repetition (as in \"a**\" or \"a+{2}\"): write one";
-			repeated = 1;
-			if (p[i] == '{') {
-				if (min > TPL_DUP_MAX || max > TPL_DUP_MAX)
-					return "repeats something more than 255 times";
-				copies = max > 0 ? max : min + 1;
-				if (copies > 1) { /* more copies, each with a branch; no overflow */
-					g.sum += (last + 1) * (copies - 1);
-					g.anchors += last_anchors * (copies - 1);
-				}
-				i = next;
-			} else {
-				min = p[i] == '+';
-				max = p[i] == '?';
-				/* a+ is compiled as aa*; '*' and '?' add a branch. */
-				g.sum += p[i] == '+' ? last : 1;
-				g.anchors += p[i] == '+' ? last_anchors : 0;
-				i++;
-			}
-			if (have && max == 0 && last_null)
-				return "repeats something that can match nothing: make it match at "
-				       "least one character";
-			if (min == 0)
-				last_null = 1;
-			g.seq_null = seq_before && last_null;
-		} else {
-			repeated = 0;
-			if (p[i] == '(') {
-				if (depth == TPL_GROUP_DEPTH_MAX)
-					return "nests groups more than 32 deep";
-				outer[depth++] = g;
-				g.sum = 0;
-				g.anchors = 0;
-				g.seq_null = 1;
-				g.any_null = 0;
-				have = 0;
-				i++;
-				continue;
-			}
-			if (p[i] == ')') {
-				if (depth == 0)
-					return "has a ')' that closes nothing: write '\\)' for a literal one";
-				last = g.sum + 2; /* its open and close */
-				last_anchors = g.anchors;
-				last_null = g.seq_null || g.any_null;
-				g = outer[--depth];
-				g.sum += last;
-				g.anchors += last_anchors;
-				i++;
-			} else if (p[i] == '|') {
-				g.any_null |= g.seq_null;
-				g.seq_null = 1;
-				g.sum++; /* no overflow: checked below, after every step */
-				have = 0;
-				i++;
-				if (g.sum > TPL_PATTERN_COST_MAX)
-					return "is too complex: repeat less, or fewer times";
-				continue;
-			} else {
-				/* Anchors match "", and glibc's regcomp is cubic in their number. */
-				last_null = p[i] == '^' || p[i] == '$' ||
-				    (p[i] == '\\' && p[i + 1] != '\0' &&
-					strchr("bB<>`'", p[i + 1]) != NULL);
-				last_anchors = last_null ? 1 : 0;
-				g.anchors += last_anchors;
-				if (p[i] == '\\') {
-					if (p[i + 1] == '\0')
-						return "ends with a lone '\\'";
-					if (p[i + 1] >= '1' && p[i + 1] <= '9')
-						return "uses a back-reference, which is not allowed";
-					i += 2;
-				} else if (p[i] == '[') {
-					i = bracket_end(p, i);
-				} else {
-					i++;
-				}
-				last = 1;
-				g.sum++;
-			}
-			have = 1;
-			seq_before = g.seq_null;
-			g.seq_null = seq_before && last_null;
-		}
-		if (g.sum > TPL_PATTERN_COST_MAX)
-			return "is too complex: repeat less, or fewer times";
-		if (g.anchors > TPL_ANCHORS_MAX)
-			return "has more than 64 anchors (^, $, \\b, \\<, ...): it is anchored already";
-	}
-	return NULL;
-}
-
-/* Compiles param's pattern anchored at both ends into re. */
-static int
-pattern_compile(regex_t *re, const vault_param *param, char *why, size_t whylen)
-{
-	const char *problem;
-	char *anchored = NULL, msg[160];
-	size_t n;
-	int rc, rerr;
-
-	if (param->pattern == NULL) {
-		tpl_why(why, whylen, "parameter '%s': no pattern", param->name);
-		return VAULT_ERR_INVAL;
-	}
-	n = strnlen(param->pattern, VAULT_ARG_MAX + 1);
-	if (n > VAULT_ARG_MAX) {
-		tpl_why(why, whylen, "parameter '%s': pattern is longer than %u bytes", param->name,
-		    VAULT_ARG_MAX);
-		return VAULT_ERR_TOOBIG;
-	}
-	if (vault_utf8_check((const unsigned char *)param->pattern, n, NULL) != 0) {
-		tpl_why(why, whylen,
-		    "parameter '%s': pattern must be printable UTF-8 with no control characters",
-		    param->name);
-		return VAULT_ERR_INVAL;
-	}
-	if ((problem = pattern_problem(param->pattern)) != NULL) {
-		tpl_why(why, whylen, "parameter '%s': pattern %s", param->name, problem);
-		return VAULT_ERR_INVAL;
-	}
-	if ((anchored = malloc(n + 5)) == NULL) /* n <= VAULT_ARG_MAX: no overflow */
-		return VAULT_ERR_NOMEM;
-	memcpy(anchored, "^(", 2);
-	memcpy(anchored + 2, param->pattern, n);
-	memcpy(anchored + 2 + n, ")$", 3);
-	rc = 0;
-	if ((rerr = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB)) != 0) {
-		regerror(rerr, NULL, msg, sizeof(msg));
-		tpl_why(why, whylen, "parameter '%s': pattern does not compile: %s", param->name,
-		    msg);
-		rc = rerr == REG_ESPACE ? VAULT_ERR_NOMEM : VAULT_ERR_INVAL;
-	}
-	free(anchored);
-	return rc;
-}
-
 /*
  * Checks one template element: size, UTF-8, and that every placeholder
  * parses and is allowed for this action. argno counts argv (argument 1
@@ -568,16 +314,16 @@ arg_check(const vault_action *a, const char *arg, size_t argno, char *why, size_
 	int r;
 
 	if (arg == NULL) {
-		tpl_why(why, whylen, "argument %zu is missing", argno);
+		vault_why(why, whylen, "argument %zu is missing", argno);
 		return VAULT_ERR_INVAL;
 	}
 	n = strnlen(arg, VAULT_ARG_MAX + 1);
 	if (n > VAULT_ARG_MAX) {
-		tpl_why(why, whylen, "argument %zu is longer than %u bytes", argno, VAULT_ARG_MAX);
+		vault_why(why, whylen, "argument %zu is longer than %u bytes", argno, VAULT_ARG_MAX);
 		return VAULT_ERR_TOOBIG;
 	}
 	if (vault_utf8_check((const unsigned char *)arg, n, NULL) != 0) {
-		tpl_why(why, whylen,
+		vault_why(why, whylen,
 		    "argument %zu must be printable UTF-8 with no control characters", argno);
 		return VAULT_ERR_INVAL;
 	}
@@ -592,28 +338,28 @@ arg_check(const vault_action *a, const char *arg, size_t argno, char *why, size_
 			break;
 		case PH_SECRET:
 			if (!a->allow_argv_secret) {
-				tpl_why(why, whylen,
+				vault_why(why, whylen,
 				    "argument %zu: {secret} needs --allow-argv-secret", argno);
 				return VAULT_ERR_INVAL;
 			}
 			break;
 		case PH_SECRET_FD:
 			if (a->deliver != VAULT_DELIVER_FD) {
-				tpl_why(why, whylen,
+				vault_why(why, whylen,
 				    "argument %zu: {secret_fd} needs --deliver fd:N", argno);
 				return VAULT_ERR_INVAL;
 			}
 			break;
 		case PH_SECRET_FILE:
 			if (a->deliver != VAULT_DELIVER_FILE) {
-				tpl_why(why, whylen,
+				vault_why(why, whylen,
 				    "argument %zu: {secret_file} needs --deliver file", argno);
 				return VAULT_ERR_INVAL;
 			}
 			break;
 		default:
 			if (param_find(a, t.p, t.n) < 0) {
-				tpl_why(why, whylen,
+				vault_why(why, whylen,
 				    "argument %zu: unknown placeholder {%.*s}: declare it with --param",
 				    argno, (int)t.n, t.p);
 				return VAULT_ERR_INVAL;
@@ -622,7 +368,7 @@ arg_check(const vault_action *a, const char *arg, size_t argno, char *why, size_
 		}
 	}
 	if (r < 0) {
-		tpl_why(why, whylen, "argument %zu: %s", argno, err);
+		vault_why(why, whylen, "argument %zu: %s", argno, err);
 		return r;
 	}
 	return 0;
@@ -634,35 +380,35 @@ deliver_check(const vault_action *a, char *why, size_t whylen)
 	const char *problem;
 
 	if (a->deliver < VAULT_DELIVER_NONE || a->deliver > VAULT_DELIVER_ENV) {
-		tpl_why(why, whylen, "unknown delivery mode %d", a->deliver);
+		vault_why(why, whylen, "unknown delivery mode %d", a->deliver);
 		return VAULT_ERR_INVAL;
 	}
 	if (!a->netonly && a->deliver != VAULT_DELIVER_NONE) {
-		tpl_why(why, whylen,
+		vault_why(why, whylen,
 		    "--deliver %s needs --netonly: a local-account run hands "
 		    "the password to the launcher, not to the program",
 		    vault_deliver_name(a->deliver));
 		return VAULT_ERR_INVAL;
 	}
 	if (a->netonly && a->deliver == VAULT_DELIVER_NONE) {
-		tpl_why(why, whylen,
+		vault_why(why, whylen,
 		    "--netonly needs a delivery mode: --deliver askpass, stdin, "
 		    "fd:N, file or env:VAR");
 		return VAULT_ERR_INVAL;
 	}
 	if (a->deliver == VAULT_DELIVER_FD &&
 	    (a->deliver_fd < TPL_FD_MIN || a->deliver_fd > TPL_FD_MAX)) {
-		tpl_why(why, whylen, "--deliver fd:N needs N from %u to %u", TPL_FD_MIN,
+		vault_why(why, whylen, "--deliver fd:N needs N from %u to %u", TPL_FD_MIN,
 		    TPL_FD_MAX);
 		return VAULT_ERR_INVAL;
 	}
 	if (a->deliver == VAULT_DELIVER_ENV) {
 		if ((problem = env_name_problem(a->deliver_env)) != NULL) {
-			tpl_why(why, whylen, "--deliver env:VAR: %s", problem);
+			vault_why(why, whylen, "--deliver env:VAR: %s", problem);
 			return VAULT_ERR_INVAL;
 		}
 	} else if (a->deliver_env != NULL && a->deliver_env[0] != '\0') {
-		tpl_why(why, whylen, "a delivery variable is set but delivery is %s",
+		vault_why(why, whylen, "a delivery variable is set but delivery is %s",
 		    vault_deliver_name(a->deliver));
 		return VAULT_ERR_INVAL;
 	}
@@ -683,29 +429,29 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (a == NULL) {
-		tpl_why(why, whylen, "no action");
+		vault_why(why, whylen, "no action");
 		return VAULT_ERR_INVAL;
 	}
 	if (vault_name_check(a->name) != 0) {
-		tpl_why(why, whylen,
+		vault_why(why, whylen,
 		    "action name: use 1 to %u printable UTF-8 characters, not "
 		    "starting with '-' or a space",
 		    VAULT_NAME_MAX);
 		return VAULT_ERR_NAME;
 	}
 	if (vault_name_check(a->account) != 0) {
-		tpl_why(why, whylen,
+		vault_why(why, whylen,
 		    "account name: use 1 to %u printable UTF-8 characters, not "
 		    "starting with '-' or a space",
 		    VAULT_NAME_MAX);
 		return VAULT_ERR_NAME;
 	}
 	if (a->nparams > VAULT_PARAMS_MAX) {
-		tpl_why(why, whylen, "%zu parameters: at most %u", a->nparams, VAULT_PARAMS_MAX);
+		vault_why(why, whylen, "%zu parameters: at most %u", a->nparams, VAULT_PARAMS_MAX);
 		return VAULT_ERR_TOOBIG;
 	}
 	if (a->nparams > 0 && a->params == NULL) {
-		tpl_why(why, whylen, "parameters are missing");
+		vault_why(why, whylen, "parameters are missing");
 		return VAULT_ERR_INVAL;
 	}
 	for (i = 0; i < a->nparams; i++) {
@@ -713,19 +459,19 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 
 		n = name != NULL ? strnlen(name, TPL_PNAME_MAX + 1) : 0;
 		if (!pname_ok(name != NULL ? name : "", n)) {
-			tpl_why(why, whylen,
+			vault_why(why, whylen,
 			    "parameter %zu: a name is 1 to 32 letters, digits or "
 			    "'_', starting with a letter",
 			    i + 1);
 			return VAULT_ERR_INVAL;
 		}
 		if (builtin_kind(name, n) != PH_PARAM) {
-			tpl_why(why, whylen, "parameter '%s': that name is built in", name);
+			vault_why(why, whylen, "parameter '%s': that name is built in", name);
 			return VAULT_ERR_INVAL;
 		}
 		for (j = 0; j < i; j++) {
 			if (strcmp(a->params[j].name, name) == 0) {
-				tpl_why(why, whylen, "parameter '%s' is declared twice", name);
+				vault_why(why, whylen, "parameter '%s' is declared twice", name);
 				return VAULT_ERR_INVAL;
 			}
 		}
@@ -733,11 +479,11 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 	if ((rc = deliver_check(a, why, whylen)) != 0)
 		return rc;
 	if (a->program == NULL || a->program[0] != '/') {
-		tpl_why(why, whylen, "the program must be an absolute path");
+		vault_why(why, whylen, "the program must be an absolute path");
 		return VAULT_ERR_INVAL;
 	}
 	if ((rc = vault_field_check(a->program, VAULT_ARG_MAX)) != 0) {
-		tpl_why(why, whylen,
+		vault_why(why, whylen,
 		    rc == VAULT_ERR_TOOBIG ?
 			"the program path is longer than 4096 bytes" :
 			"the program path must be printable UTF-8 with no control characters");
@@ -748,11 +494,11 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 		return VAULT_ERR_INVAL;
 	}
 	if (a->nargs > VAULT_ARGS_MAX) {
-		tpl_why(why, whylen, "%zu arguments: at most %u", a->nargs, VAULT_ARGS_MAX);
+		vault_why(why, whylen, "%zu arguments: at most %u", a->nargs, VAULT_ARGS_MAX);
 		return VAULT_ERR_TOOBIG;
 	}
 	if (a->nargs > 0 && a->args == NULL) {
-		tpl_why(why, whylen, "arguments are missing");
+		vault_why(why, whylen, "arguments are missing");
 		return VAULT_ERR_INVAL;
 	}
 	for (i = 0; i < a->nargs; i++)
@@ -762,7 +508,7 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 	for (i = 0; i < a->nparams; i++) {
 		regex_t *r = re != NULL ? &re[i] : &tmp;
 
-		if ((rc = pattern_compile(r, &a->params[i], why, whylen)) != 0)
+		if ((rc = vault_pattern_compile(r, &a->params[i], why, whylen)) != 0)
 			goto out;
 		if (re == NULL)
 			regfree(&tmp);
@@ -806,7 +552,7 @@ ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const c
 	case PH_HOST:
 	case PH_ACCOUNT:
 		if (c->acct == NULL) {
-			tpl_why(why, whylen, "argument %zu: {%.*s} needs an account", argno,
+			vault_why(why, whylen, "argument %zu: {%.*s} needs an account", argno,
 			    (int)t->n, t->p);
 			return VAULT_ERR_INVAL;
 		}
@@ -817,11 +563,11 @@ ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const c
 		break;
 	case PH_SECRET:
 		if (!c->a->allow_argv_secret || c->secret == NULL) {
-			tpl_why(why, whylen, "argument %zu: {secret} has no value", argno);
+			vault_why(why, whylen, "argument %zu: {secret} has no value", argno);
 			return VAULT_ERR_INVAL;
 		}
 		if (c->secret->len > 0 && memchr(c->secret->buf, '\0', c->secret->len) != NULL) {
-			tpl_why(why, whylen,
+			vault_why(why, whylen,
 			    "argument %zu: the password holds a NUL byte and "
 			    "cannot be passed in argv",
 			    argno);
@@ -836,14 +582,14 @@ ph_value(const struct tpl_ctx *c, const struct tpl_tok *t, size_t argno, const c
 		if (c->a->deliver !=
 			(kind == PH_SECRET_FD ? VAULT_DELIVER_FD : VAULT_DELIVER_FILE) ||
 		    s == NULL) {
-			tpl_why(why, whylen, "argument %zu: {%.*s} has no value", argno, (int)t->n,
+			vault_why(why, whylen, "argument %zu: {%.*s} has no value", argno, (int)t->n,
 			    t->p);
 			return VAULT_ERR_INVAL;
 		}
 		break;
 	default:
 		if ((idx = param_find(c->a, t->p, t->n)) < 0) {
-			tpl_why(why, whylen, "argument %zu: unknown placeholder {%.*s}", argno,
+			vault_why(why, whylen, "argument %zu: unknown placeholder {%.*s}", argno,
 			    (int)t->n, t->p);
 			return VAULT_ERR_INVAL;
 		}
@@ -877,7 +623,7 @@ arg_expand(char *out, size_t *len, const struct tpl_ctx *c, const char *arg, siz
 			vn = t.n;
 		}
 		if (vn > TPL_ELEM_MAX - total) { /* total <= TPL_ELEM_MAX always */
-			tpl_why(why, whylen, "argument %zu expands to more than %u bytes", argno,
+			vault_why(why, whylen, "argument %zu expands to more than %u bytes", argno,
 			    TPL_ELEM_MAX);
 			return VAULT_ERR_TOOBIG;
 		}
@@ -886,7 +632,7 @@ arg_expand(char *out, size_t *len, const struct tpl_ctx *c, const char *arg, siz
 		total += vn;
 	}
 	if (r < 0) {
-		tpl_why(why, whylen, "argument %zu: %s", argno, err);
+		vault_why(why, whylen, "argument %zu: %s", argno, err);
 		return r;
 	}
 	if (out != NULL)
@@ -905,28 +651,28 @@ values_bind(const char **vals, const vault_action *a, const regex_t *re, char *c
 	long idx;
 
 	if (nkv > 0 && kv == NULL) {
-		tpl_why(why, whylen, "parameter values are missing");
+		vault_why(why, whylen, "parameter values are missing");
 		return VAULT_ERR_INVAL;
 	}
 	for (i = 0; i < nkv; i++) {
 		if (kv[i] == NULL || (eq = strchr(kv[i], '=')) == NULL) {
-			tpl_why(why, whylen, "value %zu: expected NAME=VALUE", i + 1);
+			vault_why(why, whylen, "value %zu: expected NAME=VALUE", i + 1);
 			return VAULT_ERR_INVAL;
 		}
 		n = (size_t)(eq - kv[i]);
 		if (!pname_ok(kv[i], n)) {
-			tpl_why(why, whylen,
+			vault_why(why, whylen,
 			    "value %zu: a parameter name is 1 to 32 letters, "
 			    "digits or '_', starting with a letter",
 			    i + 1);
 			return VAULT_ERR_INVAL;
 		}
 		if ((idx = param_find(a, kv[i], n)) < 0) {
-			tpl_why(why, whylen, "unknown parameter '%.*s'", (int)n, kv[i]);
+			vault_why(why, whylen, "unknown parameter '%.*s'", (int)n, kv[i]);
 			return VAULT_ERR_INVAL;
 		}
 		if (vals[idx] != NULL) {
-			tpl_why(why, whylen, "parameter '%.*s' is given twice", (int)n, kv[i]);
+			vault_why(why, whylen, "parameter '%.*s' is given twice", (int)n, kv[i]);
 			return VAULT_ERR_INVAL;
 		}
 		vals[idx] = eq + 1;
@@ -934,25 +680,25 @@ values_bind(const char **vals, const vault_action *a, const regex_t *re, char *c
 	for (i = 0; i < a->nparams; i++) {
 		name = a->params[i].name;
 		if (vals[i] == NULL) {
-			tpl_why(why, whylen, "parameter '%s' is missing: give %s=VALUE", name,
+			vault_why(why, whylen, "parameter '%s' is missing: give %s=VALUE", name,
 			    name);
 			return VAULT_ERR_INVAL;
 		}
 		n = strnlen(vals[i], VAULT_ARG_MAX + 1);
 		if (n > VAULT_ARG_MAX) {
-			tpl_why(why, whylen, "parameter '%s': value is longer than %u bytes", name,
+			vault_why(why, whylen, "parameter '%s': value is longer than %u bytes", name,
 			    VAULT_ARG_MAX);
 			return VAULT_ERR_INVAL;
 		}
 		if (vault_utf8_check((const unsigned char *)vals[i], n, NULL) != 0) {
-			tpl_why(why, whylen,
+			vault_why(why, whylen,
 			    "parameter '%s': value must be printable UTF-8 with "
 			    "no control characters",
 			    name);
 			return VAULT_ERR_INVAL;
 		}
 		if (regexec(&re[i], vals[i], 0, NULL, 0) != 0) {
-			tpl_why(why, whylen, "parameter '%s': value does not match ^(%s)$", name,
+			vault_why(why, whylen, "parameter '%s': value does not match ^(%s)$", name,
 			    a->params[i].pattern);
 			return VAULT_ERR_INVAL;
 		}

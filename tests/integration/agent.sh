@@ -322,11 +322,11 @@ agent_env
 add_account anyacct "$S_ANY" any
 # No fixed sleeps: under ASan on a crowded machine a fixed 1 s + 4 s
 # schedule let the lifetime run out before the get (CI stop 18).
-start_fg_agent "$D/agent.log" --idle-timeout 0 --max-lifetime 6
+start_fg_agent "$D/agent.log" --idle-timeout 0 --max-lifetime 10
 LIFE_PID=$AGENT_PID
 expect_exit 0 vault unlock
 expect_exit 0 vault status --json
-expect_json 'd["max_lifetime"] == 6 and d["idle_timeout"] == 0 and d["idle_left"] is None and d["lifetime_left"] <= 6'
+expect_json 'd["max_lifetime"] == 10 and d["idle_timeout"] == 0 and d["idle_left"] is None and d["lifetime_left"] <= 10'
 left0=$(json_field lifetime_left)
 expect_exit 0 vault-notty get anyacct
 # Use does not extend the lifetime: what is left only shrinks.

@@ -137,6 +137,115 @@ sibling_found(void **state)
 	unsetenv("VAULT_TEST_SIBLING");
 }
 
+/* Every spelling item 6 of issue 15 names, in seconds and in days. */
+static void
+duration_accepts(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(parse_duration("90", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 90);
+	assert_int_equal(parse_duration("0", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_duration("15m", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 900);
+	assert_int_equal(parse_duration("8h", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 28800);
+	assert_int_equal(parse_duration("1d", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 86400);
+	assert_int_equal(parse_duration("45s", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 45);
+	assert_int_equal(parse_duration("1h30m", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 5400);
+	assert_int_equal(parse_duration("1d2h3m4s", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 86400 + 7200 + 180 + 4);
+	assert_int_equal(parse_duration("007m", 1, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 420);
+	/* A bare number is in the caller's unit: --max-age 90 is 90 days. */
+	assert_int_equal(parse_duration("90", 86400, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 90U * 86400);
+	assert_int_equal(parse_duration("12h", 86400, UINT32_MAX, &v), 0);
+	assert_int_equal(v, 43200);
+	/* Exactly max is allowed. */
+	assert_int_equal(parse_duration("1d", 1, 86400, &v), 0);
+	assert_int_equal(v, 86400);
+	assert_int_equal(parse_duration("18446744073709551615", 1, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	v = 0;
+	assert_int_equal(parse_duration("213503982334601d7h15s", 1, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+}
+
+static void
+duration_refuses(void **state)
+{
+	static const char *const junk[] = { "", " 90", "90 ", "+90", "-1", "1.5h", "1x", "h", "m5", "1h30",
+		"5m1h", "1h1h", "1hh", "1H", "1d ", "1 d", "0x10", "1e3", "15min", "1w", "9s9", "\t1",
+		"99999999999999999999", "18446744073709551616", "1d-1h" };
+	uint64_t v = 7;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		if (parse_duration(junk[i], 1, UINT64_MAX, &v) != -1)
+			fail_msg("'%s' was taken as a duration", junk[i]);
+		assert_int_equal(v, 7); /* untouched */
+	}
+	assert_int_equal(parse_duration(NULL, 1, 10, &v), -1);
+	assert_int_equal(parse_duration("1", 0, 10, &v), -1);
+	/* Above max, and overflow of each multiplication and of the sum. */
+	assert_int_equal(parse_duration("86401", 1, 86400, &v), -1);
+	assert_int_equal(parse_duration("1d1s", 1, 86400, &v), -1);
+	assert_int_equal(parse_duration("25h", 1, 86400, &v), -1);
+	assert_int_equal(parse_duration("2", 86400, 86400, &v), -1);
+	assert_int_equal(parse_duration("213503982334602d", 1, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_duration("213503982334600d213503982334600d", 1, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_duration("213503982334601d7h16s", 1, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_duration("18446744073709551616", 1, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_duration("213503982334600d23h59m59s99999s", 1, UINT64_MAX, &v), -1);
+	assert_int_equal(parse_duration("4294967296", 1, UINT32_MAX, &v), -1);
+	assert_int_equal(v, 7);
+}
+
+static void
+suggest_nearest(void **state)
+{
+	static const char *const cmds[] = { "init", "add", "set", "list", "show", "history", "get", "clip",
+		"generate", "edit", "rotate", "rm", "passwd", "help" };
+	static const char *const opts[] = { "db", "keyfile", "no-agent", "help", "user", "domain", "host",
+		"note", "use", "generate", "replace", "password-policy", "history" };
+	char longword[100];
+
+	(void)state;
+	assert_int_equal(suggest_word("lsit", cmds, 14), 3);   /* a swap is one edit */
+	assert_int_equal(suggest_word("lst", cmds, 14), 3);    /* a letter missing */
+	assert_int_equal(suggest_word("shwo", cmds, 14), 4);
+	assert_int_equal(suggest_word("histroy", cmds, 14), 5);
+	assert_int_equal(suggest_word("genrate", cmds, 14), 8);
+	assert_int_equal(suggest_word("rotat", cmds, 14), 10);
+	assert_int_equal(suggest_word("passwrd", cmds, 14), 12);
+	assert_int_equal(suggest_word("usr", opts, 13), 4);
+	assert_int_equal(suggest_word("keyfle", opts, 13), 1);
+	/* An abbreviation of one word, too far for a typo: that word. */
+	assert_int_equal(suggest_word("password", opts, 13), 11);
+	assert_int_equal(suggest_word("genera", cmds, 14), 8);
+	/* A near typo beats an abbreviation: "gen" is one edit from "get". */
+	assert_int_equal(suggest_word("gen", cmds, 14), 6);
+	/* Nothing close: no guess. */
+	assert_int_equal(suggest_word("x", cmds, 14), -1);
+	assert_int_equal(suggest_word("frobnicate", cmds, 14), -1);
+	assert_int_equal(suggest_word("", cmds, 14), -1);
+	assert_int_equal(suggest_word(NULL, cmds, 14), -1);
+	assert_int_equal(suggest_word("list", NULL, 0), -1);
+	/* An abbreviation of several words ("h": help, host, history) is no one's. */
+	assert_int_equal(suggest_word("h", opts, 13), -1);
+	/* A huge word is never compared (a bounded table, no allocation). */
+	memset(longword, 'a', sizeof(longword) - 1);
+	longword[sizeof(longword) - 1] = '\0';
+	assert_int_equal(suggest_word(longword, cmds, 14), -1);
+}
+
 int
 main(void)
 {
@@ -145,6 +254,9 @@ main(void)
 		cmocka_unit_test(parse_num_refuses),
 		cmocka_unit_test(write_all_whole),
 		cmocka_unit_test(sibling_found),
+		cmocka_unit_test(duration_accepts),
+		cmocka_unit_test(duration_refuses),
+		cmocka_unit_test(suggest_nearest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * unlock.c - the keyslots of an open vault: unlocking with a passphrase
+ * or a keyfile (every slot of that kind tried, one KDF per passphrase
+ * slot), checking a master secret without unlocking, and managing slots
+ * (list, add, remove, passwd). A slot's own format is keyslot.c's;
+ * opening and creating the file is store.c's.
+ *
+ * MUST rules for this file:
+ *  - the master key is loaded only into sodium_malloc() memory, and every
+ *    KEK and key copy is wiped on every path;
+ *  - a slot change is one transaction with its audit record, and the WAL
+ *    is scrubbed after it, so a removed or replaced slot survives in no
+ *    file (txn.c vault_scrub);
+ *  - the last slot cannot be removed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int
+vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = vault_prepare(v, &st, "INSERT INTO keyslots(slot) VALUES (?)")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, blob->p, (int)blob->len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "store keyslot");
+	vault_stmt_done(v, st);
+	if (rc == 0 && id != NULL)
+		*id = (uint32_t)sqlite3_last_insert_rowid(v->db);
+	return rc;
+}
+
+/* Makes a passphrase slot blob for the loaded master key. */
+int
+vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen)
+{
+	struct vault_slot s;
+	unsigned char *kek;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = VAULT_SLOT_PASSPHRASE;
+	s.alg = crypto_pwhash_ALG_ARGON2ID13;
+	s.created = vault_now();
+	if ((rc = vault_slot_kdf_params(kdf, &s.opslimit, &s.memlimit)) != 0)
+		return rc;
+	randombytes_buf(s.salt, sizeof(s.salt));
+	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_kek_passphrase(kek, &s, pass, passlen)) == 0)
+		rc = vault_slot_build(blob, &s, v->id, kek, v->keys->master);
+	sodium_free(kek);
+	return rc;
+}
+
+/*
+ * Tries every slot of the given kind with kek_fn. One KDF per passphrase
+ * slot; a vault normally has one.
+ */
+typedef int (*kek_fn)(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len);
+
+static int
+kek_pass(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len)
+{
+	return vault_kek_passphrase(kek, s, arg, len);
+}
+
+static int
+kek_file(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len)
+{
+	(void)len;
+	return vault_kek_keyfile(kek, s, arg);
+}
+
+static int
+try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
+{
+	sqlite3_stmt *st = NULL;
+	struct vault_keys *keys = NULL;
+	unsigned char *kek = NULL;
+	int rc, src, tried = 0, damaged = 0, rows = 0;
+
+	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL ||
+	    (keys = sodium_malloc(sizeof(*keys))) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = vault_prepare(v, &st, "SELECT id, slot FROM keyslots ORDER BY id")) != 0)
+		goto out;
+	rc = VAULT_ERR_BADPASS;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vault_slot s;
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+		const unsigned char *b = sqlite3_column_blob(st, 1);
+		int r;
+
+		rows++;
+		if (vault_slot_parse(&s, b, (size_t)sqlite3_column_bytes(st, 1)) != 0) {
+			damaged = (int)id;
+			continue;
+		}
+		if (s.kind != kind)
+			continue;
+		tried++;
+		if ((r = fn(kek, &s, arg, len)) != 0) {
+			rc = r;
+			goto out;
+		}
+		r = vault_slot_unwrap(&s, v->id, kek, keys->master);
+		if (r == VAULT_ERR_NOMEM) {
+			rc = r; /* not a wrong passphrase: say so, try no more */
+			goto out;
+		}
+		if (r == 0) {
+			if (load) {
+				if ((rc = vault_keys_derive(keys)) != 0)
+					goto out;
+				vault_lock(v);
+				v->keys = keys;
+				keys = NULL;
+				v->unlocked_slot = id;
+				/*
+				 * A rolled-back log, or a row put back to an older
+				 * copy, is refused at unlock, not served.
+				 */
+				if ((rc = vault_audit_fresh(v)) != 0 || (rc = vault_rows_unlock_check(v)) != 0) {
+					vault_lock(v);
+					goto out;
+				}
+			}
+			rc = 0;
+			goto out;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		rc = vault_sql_err(v, src, "read keyslots");
+	} else if (rows == 0) {
+		vault_detail(v, "the vault has no keyslot at all; it was damaged or tampered with");
+		rc = VAULT_ERR_CORRUPT;
+	} else if (damaged) {
+		vault_detail(v, "keyslot %d is damaged, and no other keyslot matched", damaged);
+		rc = VAULT_ERR_CORRUPT;
+	} else if (tried == 0) {
+		vault_detail(v, "the vault has no %s keyslot", vault_slot_kind_name(kind));
+		rc = VAULT_ERR_BADPASS;
+	} else {
+		vault_detail(v, "wrong %s", kind == VAULT_SLOT_PASSPHRASE ? "passphrase" : "keyfile");
+		rc = VAULT_ERR_BADPASS;
+	}
+out:
+	vault_stmt_done(v, st);
+	sodium_free(kek);
+	sodium_free(keys);
+	return rc;
+}
+
+int
+vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen)
+{
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	return try_slots(v, VAULT_SLOT_PASSPHRASE, kek_pass, pass, passlen, 1);
+}
+
+int
+vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen)
+{
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	if (v->defer.on)
+		return vault_defer_check(v, pass, passlen); /* derive.c: off this thread */
+	return try_slots(v, VAULT_SLOT_PASSPHRASE, kek_pass, pass, passlen, 0);
+}
+
+int
+vault_check_keyfile_key(vault *v, const unsigned char key[VAULT_KEYFILEBYTES])
+{
+	return try_slots(v, VAULT_SLOT_KEYFILE, kek_file, key, VAULT_KEYFILEBYTES, 0);
+}
+
+int
+vault_unlock_keyfile(vault *v, const char *keyfile_path)
+{
+	unsigned char *key;
+	int rc;
+
+	if ((key = sodium_malloc(VAULT_KEYFILEBYTES)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_keyfile_read(key, keyfile_path)) != 0)
+		vault_detail(v, "keyfile %s: %s", keyfile_path, vault_strerror(rc));
+	else
+		rc = try_slots(v, VAULT_SLOT_KEYFILE, kek_file, key, VAULT_KEYFILEBYTES, 1);
+	sodium_free(key);
+	return rc;
+}
+
+int
+vault_slot_list(vault *v, vault_slot_info **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	vault_slot_info *list = NULL, *tmp;
+	size_t cnt = 0;
+	int rc, src;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = vault_prepare(v, &st, "SELECT id, slot FROM keyslots ORDER BY id")) != 0)
+		return rc;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vault_slot s;
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+
+		if (vault_slot_parse(&s, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)) != 0) {
+			vault_detail(v, "keyslot %u is damaged", id);
+			rc = VAULT_ERR_CORRUPT;
+			goto out;
+		}
+		if ((tmp = realloc(list, (cnt + 1) * sizeof(*list))) == NULL) {
+			rc = VAULT_ERR_NOMEM;
+			goto out;
+		}
+		list = tmp;
+		list[cnt].id = id;
+		list[cnt].kind = s.kind;
+		list[cnt].opslimit = s.opslimit;
+		list[cnt].memlimit = s.memlimit;
+		list[cnt].created = s.created;
+		list[cnt].in_use = id == v->unlocked_slot;
+		cnt++;
+	}
+	if (src != SQLITE_DONE)
+		rc = vault_sql_err(v, src, "read keyslots");
+out:
+	vault_stmt_done(v, st);
+	if (rc != 0) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+int
+vault_slot_add_passphrase(vault *v, int kdf, const unsigned char *pass, size_t passlen, uint32_t *id)
+{
+	vault_wr blob;
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	vault_wr_init(&blob, 0, 0);
+	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen)) == 0 &&
+	    (rc = vault_txn_begin(v)) == 0) {
+		if ((rc = vault_slot_insert(v, &blob, id)) == 0)
+			rc = vault_txn_commit(v);
+		if (rc != 0)
+			vault_txn_rollback(v);
+	}
+	vault_wr_free(&blob);
+	return rc;
+}
+
+static int
+write_keyfile(const char *path, unsigned char key[VAULT_KEYFILEBYTES])
+{
+	size_t done = 0;
+	int fd, rc = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? VAULT_ERR_EXISTS : VAULT_ERR_IO;
+	randombytes_buf(key, VAULT_KEYFILEBYTES);
+	while (done < VAULT_KEYFILEBYTES) {
+		ssize_t w = write(fd, key + done, VAULT_KEYFILEBYTES - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = VAULT_ERR_IO;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = VAULT_ERR_IO;
+	close(fd);
+	if (rc != 0)
+		(void)unlink(path);
+	return rc;
+}
+
+int
+vault_slot_add_keyfile(vault *v, const char *path, int create, uint32_t *id)
+{
+	struct vault_slot s;
+	unsigned char *key = NULL, *kek = NULL;
+	vault_wr blob;
+	int rc, wrote = 0;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	vault_wr_init(&blob, 0, 0);
+	if ((key = sodium_malloc(VAULT_KEYFILEBYTES)) == NULL ||
+	    (kek = sodium_malloc(VAULT_KEYBYTES)) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	rc = create ? write_keyfile(path, key) : vault_keyfile_read(key, path);
+	if (rc != 0) {
+		vault_detail(v, "keyfile %s: %s", path,
+		    rc == VAULT_ERR_EXISTS ? "already exists; refusing to overwrite it" : vault_strerror(rc));
+		goto out;
+	}
+	wrote = create;
+	memset(&s, 0, sizeof(s));
+	s.kind = VAULT_SLOT_KEYFILE;
+	s.created = vault_now();
+	randombytes_buf(s.salt, sizeof(s.salt));
+	if ((rc = vault_kek_keyfile(kek, &s, key)) != 0 ||
+	    (rc = vault_slot_build(&blob, &s, v->id, kek, v->keys->master)) != 0 ||
+	    (rc = vault_txn_begin(v)) != 0)
+		goto out;
+	if ((rc = vault_slot_insert(v, &blob, id)) == 0)
+		rc = vault_txn_commit(v);
+	if (rc != 0)
+		vault_txn_rollback(v);
+out:
+	if (rc != 0 && wrote)
+		(void)unlink(path);
+	sodium_free(key);
+	sodium_free(kek);
+	vault_wr_free(&blob);
+	return rc;
+}
+
+int
+vault_slot_rm(vault *v, uint32_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, count = 0;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = vault_sql_int(v, "SELECT count(*) FROM keyslots", &count)) != 0)
+		goto out;
+	if ((rc = vault_prepare(v, &st, "DELETE FROM keyslots WHERE id=?")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		rc = vault_sql_err(v, rc, "remove keyslot");
+		goto out;
+	}
+	rc = 0;
+	if (sqlite3_changes(v->db) == 0) {
+		vault_detail(v, "no keyslot %u", id);
+		rc = VAULT_ERR_NOTFOUND;
+	} else if (count <= 1) {
+		/* Rolled back below: the vault must always keep a way in. */
+		vault_detail(v, "keyslot %u is the last one; add another first", id);
+		rc = VAULT_ERR_LASTSLOT;
+	}
+	if (rc == 0)
+		rc = vault_txn_commit(v);
+out:
+	vault_stmt_done(v, st);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	else if (id == v->unlocked_slot)
+		v->unlocked_slot = 0;
+	if (rc == 0)
+		(void)vault_scrub(v); /* the removed slot must not outlive it in the WAL */
+	return rc;
+}
+
+int
+vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t passlen)
+{
+	vault_slot_info *slots = NULL;
+	sqlite3_stmt *st = NULL;
+	vault_wr blob;
+	size_t n = 0, i, npass = 0;
+	uint32_t target = id, only = 0;
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	vault_wr_init(&blob, 0, 0);
+	if ((rc = vault_slot_list(v, &slots, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (slots[i].kind == VAULT_SLOT_PASSPHRASE) {
+			npass++;
+			only = slots[i].id;
+		}
+	}
+	if (target == 0) {
+		for (i = 0; i < n; i++)
+			if (slots[i].id == v->unlocked_slot && slots[i].kind == VAULT_SLOT_PASSPHRASE)
+				target = slots[i].id;
+		if (target == 0 && npass == 1)
+			target = only;
+	}
+	for (i = 0; i < n && target != 0; i++)
+		if (slots[i].id == target)
+			break;
+	if (target == 0 || i == n || slots[i].kind != VAULT_SLOT_PASSPHRASE) {
+		vault_detail(v, target == 0 ? "several passphrase slots; say which with --slot" :
+					      "no passphrase keyslot %u", target);
+		rc = target == 0 ? VAULT_ERR_INVAL : VAULT_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen)) != 0 || (rc = vault_txn_begin(v)) != 0)
+		goto out;
+	/* One UPDATE: the old slot is replaced atomically, never missing. */
+	if ((rc = vault_prepare(v, &st, "UPDATE keyslots SET slot=? WHERE id=?")) == 0) {
+		sqlite3_bind_blob(st, 1, blob.p, (int)blob.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, target);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "update keyslot");
+	}
+	if (rc == 0)
+		rc = vault_txn_commit(v);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* the old slot must not outlive it in the WAL */
+out:
+	vault_stmt_done(v, st);
+	free(slots);
+	vault_wr_free(&blob);
+	return rc;
+}
