@@ -1136,28 +1136,70 @@ fresh(void)
 	return rc;
 }
 
+/* Another protocol version: say so, serve nothing, close. */
+static int
+version_refused(struct conn *c, uint32_t ver)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "the agent speaks protocol %u, this client %u; "
+				   "restart the agent (vault-agent -k) after an upgrade",
+	    VAULT_PROTO_VERSION, ver);
+	c->close_after = 1;
+	return vault_frame_error(&c->out, VAULT_ERR_VERSION, msg);
+}
+
+static int dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len);
+
+/*
+ * REQUEST: HELLO, STATUS and one request in one frame (vault.h). The
+ * version is checked before anything else is read, and the request is
+ * served only after its conditions (the vault it names, the lock state
+ * it needs) hold; else its answer is the error, and nothing ran. A
+ * replay after a derivation (W_CHECK) comes through here again, whole.
+ */
+static int
+h_request(struct conn *c, vault_rd *r)
+{
+	const unsigned char *db;
+	size_t dblen;
+	uint32_t ver;
+	uint8_t flags, type;
+	int rc;
+
+	if (vault_request_head(r, &ver, &flags, &db, &dblen, &type) != 0)
+		return VAULT_ERR_PROTO;
+	if (ver != VAULT_PROTO_VERSION)
+		return version_refused(c, ver);
+	c->hello = 1;
+	if ((rc = h_status(c)) != 0)
+		return rc;
+	if (dblen > 0 && (dblen != strlen(ag.db) || memcmp(db, ag.db, dblen) != 0))
+		return vault_frame_error(&c->out, VAULT_ERR_INVAL, "this agent serves another vault; "
+								   "the request was not served");
+	if ((flags & VAULT_REQ_UNLOCKED) && !vault_is_unlocked(ag.v))
+		return vault_frame_error(&c->out, VAULT_ERR_LOCKED, "the agent is locked; the request was not served");
+	return dispatch(c, type, r->p, r->len);
+}
+
 /* Handles one complete frame. A negative return closes the connection; 1: it waits. */
 static int
 dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 {
 	vault_rd r = { payload, len };
 	uint32_t ver;
-	char msg[128];
 	int rc, was_unlocked = vault_is_unlocked(ag.v);
 
 	if (type == VAULT_MSG_HELLO) {
 		if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
 			return VAULT_ERR_PROTO;
-		if (ver != VAULT_PROTO_VERSION) {
-			snprintf(msg, sizeof(msg), "the agent speaks protocol %u, this client %u; "
-						   "restart the agent (vault-agent -k) after an upgrade",
-			    VAULT_PROTO_VERSION, ver);
-			c->close_after = 1;
-			return vault_frame_error(&c->out, VAULT_ERR_VERSION, msg);
-		}
+		if (ver != VAULT_PROTO_VERSION)
+			return version_refused(c, ver);
 		c->hello = 1;
 		return reply_ok_u32(c, VAULT_PROTO_VERSION);
 	}
+	if (type == VAULT_MSG_REQUEST)
+		return h_request(c, &r);
 	if (!c->hello)
 		return VAULT_ERR_PROTO; /* no HELLO: not our client */
 	/* In a group commit, serve_batch() looked once, inside its transaction: no one else can commit. */
@@ -1349,10 +1391,23 @@ batchable(const struct conn *c)
 	size_t plen, flen;
 	uint8_t type;
 
-	if (!c->hello || c->out.len > 0 || c->close_after || c->wait != W_NONE || c->handed_off)
+	if (c->out.len > 0 || c->close_after || c->wait != W_NONE || c->handed_off)
 		return 0;
 	if (vault_frame_get(c->in, c->inlen, &type, &pl, &plen, &flen) != 1)
 		return 0;
+	/* A first request that carries its handshake is batched as the request it carries. */
+	if (type == VAULT_MSG_REQUEST) {
+		vault_rd r = { pl, plen };
+		const unsigned char *db;
+		size_t dblen;
+		uint32_t ver;
+		uint8_t flags;
+
+		if (vault_request_head(&r, &ver, &flags, &db, &dblen, &type) != 0 || ver != VAULT_PROTO_VERSION)
+			return 0;
+	} else if (!c->hello) {
+		return 0;
+	}
 	switch (type) {
 	case VAULT_MSG_GET:
 	case VAULT_MSG_RUN:

@@ -17,6 +17,7 @@
 /* Exit status for errors detected by the CLI itself. */
 #define CLI_ERR_NOTTY (-100) /* no terminal and no non-interactive source */
 #define CLI_ERR_MISMATCH (-101)
+#define CLI_ERR_SHOWN (-102) /* session_call: printed already; the exit code is in s->failed */
 
 /*
  * Reads a passphrase: from VAULT_PASSPHRASE_FD, else VAULT_PASSPHRASE_FILE,
@@ -85,11 +86,28 @@ struct session {
 	char *sock;
 	vault_secret *pass; /* the passphrase that unlocked the agent, if this command did */
 	const char *keyfile; /* --keyfile: unlocks, and proves a master secret */
+	int need_unlock;
+	int explicit_path; /* db was named (--db, VAULT_DB): the agent must serve it */
+	int pending;       /* SESSION_ONE_TRIP: the handshake goes with the first request */
+	int failed;        /* the exit code behind CLI_ERR_SHOWN */
 };
 
+/* session_open's how. */
+#define SESSION_UNLOCK 1   /* the command needs the vault unlocked */
+#define SESSION_ONE_TRIP 2 /* its first step is a request, with no prompt before it */
+
 int cli_db_path(const struct cli_opts *o, char **out, int *explicit_path);
-/* Returns an exit code: 0, or the code of the error it printed. */
-int session_open(struct session *s, const struct cli_opts *o, int need_unlock);
+/*
+ * how: SESSION_UNLOCK and SESSION_ONE_TRIP bits (1 alone is the old
+ * need_unlock). Returns an exit code: 0, or the code of the error it
+ * printed.
+ */
+int session_open(struct session *s, const struct cli_opts *o, int how);
+/*
+ * One request, to the agent or in-process. A libvault error, or
+ * CLI_ERR_SHOWN when a ONE_TRIP session's handshake failed and said why
+ * (s->failed holds the exit code).
+ */
 int session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp);
 /*
  * Appends the proof of a master secret a request needs (proof.c): none if

@@ -154,7 +154,7 @@ cmd_list(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
 		return cli_bad_option(&cli_cmd_list);
-	if ((ret = session_open(&s, &o, 1)) != 0) {
+	if ((ret = session_open(&s, &o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(&s);
 		return ret;
 	}
@@ -194,7 +194,7 @@ name_send(int argc, char **argv, const struct cli_cmd *cmd, uint8_t type, const 
 		return cli_bad_option(cmd);
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = session_open(s, o, 1)) != 0) {
+	if ((ret = session_open(s, o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(s);
 		return ret;
 	}
@@ -452,7 +452,7 @@ cmd_get(int argc, char **argv)
 		return cli_bad_option(&cli_cmd_get);
 	if (vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid account name");
-	if ((ret = session_open(&s, &o, 1)) != 0) {
+	if ((ret = session_open(&s, &o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(&s);
 		return ret;
 	}

@@ -301,7 +301,7 @@ cmd_run(int argc, char **argv)
 			}
 		}
 	}
-	if ((ret = session_open(&s, &o, 1)) != 0) {
+	if ((ret = session_open(&s, &o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(&s);
 		vault_action_free(&adhoc);
 		return run_exit(ret);

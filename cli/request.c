@@ -55,6 +55,8 @@ cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *res
 	if (payload != NULL && payload->err)
 		return cli_fail(payload->err, "%s: %s", what, vault_strerror(payload->err));
 	if ((rc = session_call(s, type, payload, resp)) != 0) {
+		if (rc == CLI_ERR_SHOWN)
+			return s->failed;
 		if (resp->len > 0 && s->fd < 0)
 			return cli_report_frame(resp->p, resp->len, what);
 		/*

@@ -7,6 +7,14 @@
  * Either way every command is a request frame and a response, so the
  * agent path and the direct path cannot drift apart.
  *
+ * A command whose first step is a request with no prompt before it opens
+ * with SESSION_ONE_TRIP: the connection is made and its peer checked, and
+ * the handshake (version, the vault it expects, the lock state it needs)
+ * travels with that request as one REQUEST frame (session_first), so a
+ * warm `vault get` costs one round trip. Anything that must happen after
+ * the handshake and before the request (a proof of the master secret, a
+ * status) completes it first in the old way (session_handshake).
+ *
  * MUST: never wait on a prompt nobody can answer. With no terminal and
  * no VAULT_PASSPHRASE_FD/FILE, a locked or missing agent is exit 3 at
  * once, with a message saying how to unlock.
@@ -100,42 +108,57 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 	return rc;
 }
 
+/* A STATUS answer's payload (also the first frame of a REQUEST's answer). */
+static int
+status_parse(const unsigned char *pl, size_t plen, struct agent_status *st)
+{
+	vault_rd r = { pl, plen };
+	const unsigned char *p;
+	size_t n;
+	uint8_t unlocked;
+
+	memset(st, 0, sizeof(*st));
+	if (vault_rd_u8(&r, &unlocked) != 0 || vault_rd_str(&r, &p, &n) != 0 || n >= PATH_MAX ||
+	    memchr(p, '\0', n) != NULL || vault_rd_u32(&r, &st->pid) != 0 || vault_rd_u64(&r, &st->idle_left) != 0 ||
+	    vault_rd_u64(&r, &st->life_left) != 0 || vault_rd_u32(&r, &st->idle_timeout) != 0 ||
+	    vault_rd_u32(&r, &st->max_lifetime) != 0 || vault_rd_end(&r) != 0)
+		return VAULT_ERR_PROTO;
+	st->unlocked = unlocked;
+	memcpy(st->db, p, n);
+	st->db[n] = '\0';
+	return 0;
+}
+
 static int
 status_of(struct session *s, struct agent_status *st)
 {
 	vault_wr resp;
-	const unsigned char *pl, *p;
-	size_t plen, flen, n;
-	uint8_t type, unlocked;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	vault_wr_init(&resp, 1, 0);
 	rc = vault_agent_call(s->fd, VAULT_MSG_STATUS, NULL, 0, &resp);
 	if (rc == 0 && vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) == 1 &&
-	    type == VAULT_MSG_OK) {
-		vault_rd r = { pl, plen };
-
-		if (vault_rd_u8(&r, &unlocked) != 0 || vault_rd_str(&r, &p, &n) != 0 || n >= PATH_MAX ||
-		    vault_rd_u32(&r, &st->pid) != 0 || vault_rd_u64(&r, &st->idle_left) != 0 ||
-		    vault_rd_u64(&r, &st->life_left) != 0 || vault_rd_u32(&r, &st->idle_timeout) != 0 ||
-		    vault_rd_u32(&r, &st->max_lifetime) != 0 || vault_rd_end(&r) != 0) {
-			rc = VAULT_ERR_PROTO;
-		} else {
-			st->unlocked = unlocked;
-			memcpy(st->db, p, n);
-			st->db[n] = '\0';
-		}
-	} else if (rc == 0) {
+	    type == VAULT_MSG_OK)
+		rc = status_parse(pl, plen, st);
+	else if (rc == 0)
 		rc = VAULT_ERR_PROTO;
-	}
 	vault_wr_free(&resp);
 	return rc;
 }
 
+static int session_handshake(struct session *s);
+
 int
 session_status(struct session *s, struct agent_status *st)
 {
+	int rc;
+
+	if (s->pending && (rc = session_handshake(s)) != 0)
+		return rc;
 	return status_of(s, st);
 }
 
@@ -231,7 +254,7 @@ start_agent(const char *db, const char *sock, char *err, size_t errlen)
 
 /* Sends the unlock with a passphrase (or keyfile); returns an exit code. */
 static int
-unlock_agent(struct session *s, const struct cli_opts *o, const char *db)
+unlock_agent(struct session *s, const char *keyfile, const char *db)
 {
 	vault_secret *pass = NULL;
 	vault_wr p, resp;
@@ -243,9 +266,9 @@ unlock_agent(struct session *s, const struct cli_opts *o, const char *db)
 
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
-	if (o->keyfile != NULL) {
-		if (realpath(o->keyfile, abs) == NULL)
-			return cli_fail(VAULT_ERR_NOTFOUND, "keyfile %s: %s", o->keyfile, strerror(errno));
+	if (keyfile != NULL) {
+		if (realpath(keyfile, abs) == NULL)
+			return cli_fail(VAULT_ERR_NOTFOUND, "keyfile %s: %s", keyfile, strerror(errno));
 		rc = vault_wr_cstr(&p, abs);
 		type = VAULT_MSG_UNLOCK_KEYFILE;
 	} else {
@@ -343,24 +366,156 @@ open_direct(struct session *s, const struct cli_opts *o, const char *db, int nee
 	return 0;
 }
 
+/*
+ * What the agent's status means for this command, as it arrives (STATUS,
+ * or the first frame of a REQUEST's answer): the vault it serves must be
+ * the one named, and the session takes its path. Returns an exit code.
+ */
+static int
+session_agrees(struct session *s, const struct agent_status *st)
+{
+	if (s->explicit_path && strcmp(st->db, s->db) != 0)
+		return cli_fail(VAULT_ERR_INVAL,
+		    "the agent at %s serves %s, not %s: use --no-agent, or point VAULT_AGENT_SOCK "
+		    "at another agent", s->sock, st->db, s->db);
+	free(s->db);
+	if ((s->db = strdup(st->db)) == NULL)
+		return cli_fail(VAULT_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/*
+ * The handshake a command with a prompt before its first request needs
+ * (or one whose first request cannot travel in a REQUEST): HELLO, STATUS,
+ * and the unlock, on the dialled connection. Returns an exit code.
+ */
+static int
+session_handshake(struct session *s)
+{
+	struct agent_status st;
+	char why[600];
+	int rc;
+
+	s->pending = 0;
+	if ((rc = vault_agent_hello(s->fd, s->sock, why, sizeof(why))) != 0)
+		return cli_fail(rc, "cannot talk to the agent: %s", why);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the agent has read who we are */
+	if ((rc = status_of(s, &st)) != 0)
+		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
+	if ((rc = session_agrees(s, &st)) != 0)
+		return rc;
+	if (s->need_unlock && !st.unlocked)
+		return unlock_agent(s, s->keyfile, s->db);
+	return 0;
+}
+
+/*
+ * The first request of a SESSION_ONE_TRIP session: the handshake travels
+ * with it (VAULT_MSG_REQUEST). The agent answers its status, then the
+ * request's answer; a locked agent (when the command needs it unlocked)
+ * or another vault serves nothing, so the command unlocks and sends the
+ * request again, or stops, as the separate handshake did. CLI_ERR_SHOWN
+ * when it printed why it stopped (the exit code is in s->failed).
+ */
+static int
+session_first(struct session *s, uint8_t type, const unsigned char *p, size_t n, vault_wr *resp)
+{
+	struct agent_status st;
+	const unsigned char *pl;
+	size_t plen, flen, start = resp->len;
+	uint8_t t;
+	char why[600];
+	int rc, fd;
+
+	s->pending = 0;
+	rc = vault_agent_request(s->fd, s->need_unlock ? VAULT_REQ_UNLOCKED : 0, s->explicit_path ? s->db : "",
+	    type, p, n, resp);
+	if ((rc == VAULT_ERR_NOAGENT || rc == VAULT_ERR_IO) && resp->len == start) {
+		/*
+		 * Closed with no answer at all: an agent of protocol 4 or older
+		 * does that to a REQUEST. Its HELLO answer says which it speaks.
+		 */
+		if ((rc = vault_agent_connect(&fd, s->sock, why, sizeof(why))) == 0)
+			close(fd);
+		if (rc == VAULT_ERR_VERSION) {
+			s->failed = cli_fail(rc, "cannot talk to the agent: %s", why);
+			return CLI_ERR_SHOWN;
+		}
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
+	/*
+	 * The agent has read who we are (it does at accept, before it
+	 * answers): now keep same-uid debuggers out, before the request's
+	 * answer, which may hold a secret, is read.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (vault_frame_get(resp->p + start, resp->len - start, &t, &pl, &plen, &flen) != 1)
+		return VAULT_ERR_PROTO;
+	if (t == VAULT_MSG_ERROR) {
+		vault_rd r = { pl, plen };
+		const unsigned char *d;
+		size_t dlen;
+		uint32_t code;
+
+		if (vault_rd_u32(&r, &code) != 0 || vault_rd_str(&r, &d, &dlen) != 0)
+			return VAULT_ERR_PROTO;
+		if (-(int)code != VAULT_ERR_VERSION)
+			return 0; /* the request's own answer (a failed group commit): the caller reports it */
+		s->failed = cli_fail(VAULT_ERR_VERSION, "cannot talk to the agent: %.*s", (int)(dlen > 500 ? 500 : dlen),
+		    (const char *)d);
+		return CLI_ERR_SHOWN;
+	}
+	if ((rc = status_parse(pl, plen, &st)) != 0)
+		return rc;
+	/* The caller sees only the request's answer. */
+	resp->len = start;
+	sodium_memzero(resp->p + start, flen);
+	if ((rc = vault_agent_answer(s->fd, resp)) != 0)
+		return rc;
+	if ((rc = session_agrees(s, &st)) != 0) {
+		s->failed = rc;
+		return CLI_ERR_SHOWN;
+	}
+	if (!s->need_unlock || st.unlocked)
+		return 0;
+	/* The agent answered "locked" and served nothing: unlock, then send it again. */
+	sodium_memzero(resp->p + start, resp->len - start);
+	resp->len = start;
+	if ((rc = unlock_agent(s, s->keyfile, s->db)) != 0) {
+		s->failed = rc;
+		return CLI_ERR_SHOWN;
+	}
+	return vault_agent_call(s->fd, type, p, n, resp);
+}
+
 int
-session_open(struct session *s, const struct cli_opts *o, int need_unlock)
+session_open(struct session *s, const struct cli_opts *o, int how)
 {
 	struct agent_status st;
 	char why[600], err[1024];
-	int rc, explicit_path, started = 0;
+	int rc, explicit_path, started = 0, need_unlock = (how & SESSION_UNLOCK) != 0;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->keyfile = o->keyfile;
+	s->need_unlock = need_unlock;
 	if ((rc = cli_db_path(o, &s->db, &explicit_path)) != 0)
 		return cli_exit(rc);
+	s->explicit_path = explicit_path;
 	if (o->no_agent || env_true("VAULT_NO_AGENT"))
 		return open_direct(s, o, s->db, need_unlock);
 	if ((rc = vault_sock_path_home(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
 		 getenv("HOME"), (unsigned long)getuid())) != 0)
 		return cli_fail(rc, "agent socket path: %s", vault_strerror(rc));
-	rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
+	/* One round trip: nothing is sent now; the first request carries the handshake. */
+	if ((how & SESSION_ONE_TRIP) != 0) {
+		rc = vault_agent_dial(&s->fd, s->sock, why, sizeof(why));
+		s->pending = rc == 0;
+	} else {
+		rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
+	}
 	if (rc == VAULT_ERR_NOAGENT) {
 		if (!need_unlock)
 			return cli_fail(rc, "no agent is running (%s)", why);
@@ -414,19 +569,17 @@ session_open(struct session *s, const struct cli_opts *o, int need_unlock)
 		    vault_agent_peer_check(s->fd, prog, why, sizeof(why)) == VAULT_ERR_PERM)
 			return cli_fail(VAULT_ERR_PERM, "%s", why);
 	}
+	/* With the handshake still to come, the agent may not have read who we are: session_first does this. */
+	if (s->pending)
+		return 0;
 	/* The agent has read who we are; now keep same-uid debuggers out. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = status_of(s, &st)) != 0)
 		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
-	if (explicit_path && strcmp(st.db, s->db) != 0)
-		return cli_fail(VAULT_ERR_INVAL,
-		    "the agent at %s serves %s, not %s: use --no-agent, or point VAULT_AGENT_SOCK "
-		    "at another agent", s->sock, st.db, s->db);
-	free(s->db);
-	if ((s->db = strdup(st.db)) == NULL)
-		return cli_fail(VAULT_ERR_NOMEM, "out of memory");
+	if ((rc = session_agrees(s, &st)) != 0)
+		return rc;
 	if (need_unlock && !st.unlocked) {
-		if ((rc = unlock_agent(s, o, s->db)) != 0)
+		if ((rc = unlock_agent(s, s->keyfile, s->db)) != 0)
 			return rc;
 		if (started)
 			fprintf(stderr, "vault: started an agent for %s; it locks after %us idle\n", s->db,
@@ -445,6 +598,9 @@ session_proof(struct session *s, int needed, const char *prompt, vault_wr *p)
 	/* A direct open proved a master secret when it unlocked. */
 	if (!needed || s->fd < 0)
 		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
+	/* Unlocking first may ask the passphrase, which then serves as the proof: asked once. */
+	if (s->pending && (rc = session_handshake(s)) != 0)
+		return rc;
 	if (s->keyfile != NULL) {
 		if ((rc = vault_keyfile_load(&sec, s->keyfile)) != 0)
 			return cli_fail(rc, "keyfile %s: %s", s->keyfile, vault_strerror(rc));
@@ -471,6 +627,10 @@ session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr 
 
 	if (s->fd >= 0) {
 		session_fresh(s);
+		if (s->pending && vault_request_wrappable(type))
+			return session_first(s, type, p, n, resp);
+		if (s->pending && (s->failed = session_handshake(s)) != 0)
+			return CLI_ERR_SHOWN;
 		return vault_agent_call(s->fd, type, p, n, resp);
 	}
 	return vault_service(s->v, &s->peer, type, p, n, resp);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * client.c - the caller's side of the agent protocol, shared by vault
- * and vault-launch.
+ * and vault-launch: connect and check who listens (dial), HELLO, one
+ * request and its answer (vault_agent_call), or the handshake and the
+ * request in one frame (vault_agent_request, one round trip).
  *
  * MUST: before anything is sent, the peer's uid (SO_PEERCRED) must be
  * our euid. A socket path can be pointed anywhere by the environment;
@@ -60,18 +62,12 @@ read_all(int fd, unsigned char *p, size_t n)
 	return 0;
 }
 
-int
-vault_agent_call(int fd, uint8_t type, const unsigned char *payload, size_t len, vault_wr *resp)
+/* Reads answer frames into resp up to the first OK, ERROR or CONFIRM. */
+static int
+recv_answer(int fd, vault_wr *resp)
 {
-	vault_wr req;
 	int rc;
 
-	vault_wr_init(&req, 1, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
-	if ((rc = vault_frame_put(&req, type, payload, len)) == 0)
-		rc = write_all(fd, req.p, req.len);
-	vault_wr_free(&req);
-	if (rc != 0)
-		return rc;
 	for (;;) {
 		unsigned char hdr[4];
 		uint32_t n;
@@ -97,23 +93,73 @@ vault_agent_call(int fd, uint8_t type, const unsigned char *payload, size_t len,
 }
 
 int
+vault_agent_call(int fd, uint8_t type, const unsigned char *payload, size_t len, vault_wr *resp)
+{
+	vault_wr req;
+	int rc;
+
+	vault_wr_init(&req, 1, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
+	if ((rc = vault_frame_put(&req, type, payload, len)) == 0)
+		rc = write_all(fd, req.p, req.len);
+	vault_wr_free(&req);
+	if (rc != 0)
+		return rc;
+	return recv_answer(fd, resp);
+}
+
+int
+vault_agent_request(int fd, uint8_t flags, const char *db, uint8_t type, const unsigned char *payload,
+    size_t len, vault_wr *resp)
+{
+	vault_wr req;
+	size_t start = resp->len, n;
+	int rc;
+
+	if (db == NULL)
+		db = "";
+	n = strlen(db);
+	/* The head (version, flags, path, type) and the frame header must fit beside the payload. */
+	if (n >= 4096 || len > VAULT_FRAME_MAX - 1 - 10 - n)
+		return VAULT_ERR_TOOBIG;
+	vault_wr_init(&req, 1, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
+	vault_wr_u32(&req, (uint32_t)(1 + 4 + 1 + 4 + n + 1 + len));
+	vault_wr_u8(&req, VAULT_MSG_REQUEST);
+	vault_wr_u32(&req, VAULT_PROTO_VERSION);
+	vault_wr_u8(&req, flags);
+	vault_wr_str(&req, db, n);
+	vault_wr_u8(&req, type);
+	vault_wr_bytes(&req, payload, len);
+	if ((rc = req.err) == 0)
+		rc = write_all(fd, req.p, req.len);
+	vault_wr_free(&req);
+	/* The status (or the refusal) only: the request's own answer is read by vault_agent_answer. */
+	if (rc != 0 || (rc = recv_answer(fd, resp)) != 0)
+		return rc;
+	if (resp->p[start + 4] != VAULT_MSG_OK && resp->p[start + 4] != VAULT_MSG_ERROR)
+		return VAULT_ERR_PROTO;
+	return 0;
+}
+
+int
+vault_agent_answer(int fd, vault_wr *resp)
+{
+	return recv_answer(fd, resp);
+}
+
+int
 vault_agent_connect(int *out, const char *path, char *why, size_t whylen)
 {
 	return vault_agent_connect_uid(out, path, (unsigned long)geteuid(), why, whylen);
 }
 
-int
-vault_agent_connect_uid(int *out, const char *path, unsigned long expect, char *why, size_t whylen)
+/* Connects and checks the peer's uid; sends nothing. */
+static int
+dial(int *out, const char *path, unsigned long expect, char *why, size_t whylen)
 {
 	struct sockaddr_un sun;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	unsigned char hello[4];
-	vault_wr resp;
-	const unsigned char *pl;
-	size_t plen, flen;
-	uint8_t type;
-	int fd, rc;
+	int fd;
 
 	*out = -1;
 	why[0] = '\0';
@@ -135,6 +181,27 @@ vault_agent_connect_uid(int *out, const char *path, unsigned long expect, char *
 		close(fd);
 		return VAULT_ERR_PERM;
 	}
+	*out = fd;
+	return 0;
+}
+
+int
+vault_agent_dial(int *out, const char *path, char *why, size_t whylen)
+{
+	return dial(out, path, (unsigned long)geteuid(), why, whylen);
+}
+
+int
+vault_agent_hello(int fd, const char *path, char *why, size_t whylen)
+{
+	unsigned char hello[4];
+	vault_wr resp;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+	int rc;
+
+	why[0] = '\0';
 	hello[0] = 0;
 	hello[1] = 0;
 	hello[2] = 0;
@@ -158,9 +225,20 @@ vault_agent_connect_uid(int *out, const char *path, unsigned long expect, char *
 		rc = VAULT_ERR_PROTO;
 	}
 	vault_wr_free(&resp);
-	if (rc != 0) {
-		if (why[0] == '\0')
-			snprintf(why, whylen, "%s: the agent did not answer HELLO: %s", path, vault_strerror(rc));
+	if (rc != 0 && why[0] == '\0')
+		snprintf(why, whylen, "%s: the agent did not answer HELLO: %s", path, vault_strerror(rc));
+	return rc;
+}
+
+int
+vault_agent_connect_uid(int *out, const char *path, unsigned long expect, char *why, size_t whylen)
+{
+	int fd, rc;
+
+	*out = -1;
+	if ((rc = dial(&fd, path, expect, why, whylen)) != 0)
+		return rc;
+	if ((rc = vault_agent_hello(fd, path, why, whylen)) != 0) {
 		close(fd);
 		return rc;
 	}

@@ -753,10 +753,14 @@ int vault_audit_state_dir(vault *v, const char *dir) VAULT_WUR;
  * Payload fields are u8/u32/u64 big-endian and u32-length-prefixed
  * strings, read only through vault_rd; trailing bytes are an error.
  * A frame longer than VAULT_FRAME_MAX is malformed. The first request on
- * a connection is HELLO with VAULT_PROTO_VERSION; any other version is
- * answered with VAULT_ERR_VERSION and both numbers.
+ * a connection is HELLO with VAULT_PROTO_VERSION, or a REQUEST, which
+ * carries the version, the lock state it needs and the vault it expects
+ * along with the request itself: one round trip, not three (HELLO,
+ * STATUS, the request). Any other version is answered with
+ * VAULT_ERR_VERSION and both numbers, the connection is closed, and
+ * nothing it carried is served.
  */
-#define VAULT_PROTO_VERSION 4U
+#define VAULT_PROTO_VERSION 5U
 #define VAULT_FRAME_MAX (64U * 1024U)
 #define VAULT_FRAME_HDR 5U
 
@@ -766,6 +770,17 @@ enum vault_msg {
 	VAULT_MSG_UNLOCK = 3,    /* str passphrase */
 	VAULT_MSG_UNLOCK_KEYFILE = 4, /* str path */
 	VAULT_MSG_LOCK = 5,
+	/*
+	 * u32 version, u8 flags (VAULT_REQ_*), str vault path (empty: any),
+	 * u8 type, that type's payload -> on a version mismatch ERROR
+	 * (VAULT_ERR_VERSION) and close; else OK status (as STATUS answers),
+	 * then the request's own answer. That answer is ERROR without serving
+	 * the request when the path is not the agent's vault (VAULT_ERR_INVAL)
+	 * or VAULT_REQ_UNLOCKED is set and the agent is locked
+	 * (VAULT_ERR_LOCKED). The inner type must be one vault_service()
+	 * serves (vault_request_wrappable); anything else is malformed.
+	 */
+	VAULT_MSG_REQUEST = 6,
 	VAULT_MSG_ADD = 10,      /* account, u8 replace, u32 genlen, str secret, proof */
 	VAULT_MSG_SET = 11,      /* str name, u32 genlen, str secret -> OK u32 version */
 	VAULT_MSG_LIST = 12,     /* -> ITEM account... OK */
@@ -1076,5 +1091,41 @@ void vault_plan_free(vault_plan **p);
  */
 int vault_agent_connect_uid(int *fd, const char *path, unsigned long expect, char *why,
     size_t whylen) VAULT_WUR;
+
+/* REQUEST flags. */
+#define VAULT_REQ_UNLOCKED 0x01U /* serve only if the agent is unlocked */
+
+/*
+ * Connects to the agent at path and checks with SO_PEERCRED that it runs
+ * as the caller's euid, as vault_agent_connect does, but sends nothing:
+ * the first request goes as a REQUEST (vault_agent_request) or after
+ * vault_agent_hello.
+ */
+int vault_agent_dial(int *fd, const char *path, char *why, size_t whylen) VAULT_WUR;
+/* HELLO on a dialled connection: 0, or VAULT_ERR_VERSION (why names both versions) or another error. */
+int vault_agent_hello(int fd, const char *path, char *why, size_t whylen) VAULT_WUR;
+/*
+ * Sends type and payload as one REQUEST (flags, db: see VAULT_MSG_REQUEST;
+ * db NULL or "" for any vault) and reads the first frame of its answer
+ * into resp: OK (the status) or ERROR (VAULT_ERR_PROTO for anything
+ * else). After an OK, vault_agent_answer reads the request's own answer:
+ * the agent has read who the caller is (its /proc/PID/exe) by the time it
+ * answers, so the caller can make itself undumpable in between, before
+ * a secret reaches its memory.
+ */
+int vault_agent_request(int fd, uint8_t flags, const char *db, uint8_t type, const unsigned char *payload,
+    size_t len, vault_wr *resp) VAULT_WUR;
+/* Reads answer frames into resp up to OK, ERROR or CONFIRM, as vault_agent_call does after sending. */
+int vault_agent_answer(int fd, vault_wr *resp) VAULT_WUR;
+/*
+ * Reads a REQUEST payload's head: 0 with *version; then, only if that is
+ * VAULT_PROTO_VERSION, *flags, the vault path (*db, *dblen: not
+ * terminated), *type, and r left at the inner payload. VAULT_ERR_PROTO if
+ * it is malformed or the inner type may not travel in a REQUEST.
+ */
+int vault_request_head(vault_rd *r, uint32_t *version, uint8_t *flags, const unsigned char **db, size_t *dblen,
+    uint8_t *type) VAULT_WUR;
+/* 1 if type may travel inside a REQUEST: those vault_service() serves. */
+int vault_request_wrappable(uint8_t type);
 
 #endif /* VAULT_VAULT_H */

@@ -62,6 +62,63 @@ vault_frame_error(vault_wr *w, int err, const char *detail)
 }
 
 int
+vault_request_wrappable(uint8_t type)
+{
+	switch (type) {
+	case VAULT_MSG_ADD:
+	case VAULT_MSG_SET:
+	case VAULT_MSG_LIST:
+	case VAULT_MSG_SHOW:
+	case VAULT_MSG_HISTORY:
+	case VAULT_MSG_GET:
+	case VAULT_MSG_RM:
+	case VAULT_MSG_PASSWD:
+	case VAULT_MSG_SLOT_LIST:
+	case VAULT_MSG_SLOT_ADD_PASS:
+	case VAULT_MSG_SLOT_ADD_KEYFILE:
+	case VAULT_MSG_SLOT_RM:
+	case VAULT_MSG_LOG:
+	case VAULT_MSG_ACTION_ADD:
+	case VAULT_MSG_ACTION_LIST:
+	case VAULT_MSG_ACTION_SHOW:
+	case VAULT_MSG_ACTION_RM:
+	case VAULT_MSG_ACTION_REPIN:
+	case VAULT_MSG_RUN:
+	case VAULT_MSG_LAUNCH:
+	case VAULT_MSG_ASKPASS:
+	case VAULT_MSG_EDIT:
+	case VAULT_MSG_LAUNCH_CLAIM:
+	case VAULT_MSG_DUE:
+	case VAULT_MSG_REKEY:
+	case VAULT_MSG_BACKUP:
+	case VAULT_MSG_RESTORE:
+		return 1;
+	}
+	/*
+	 * Not the agent's own (HELLO, STATUS, UNLOCK, LOCK, REQUEST) nor one a
+	 * rotation worker answers (ROTATE, RECOVER): those keep their own
+	 * handshake and answer paths.
+	 */
+	return 0;
+}
+
+int
+vault_request_head(vault_rd *r, uint32_t *version, uint8_t *flags, const unsigned char **db, size_t *dblen,
+    uint8_t *type)
+{
+	if (vault_rd_u32(r, version) != 0)
+		return VAULT_ERR_PROTO;
+	/* Another version's layout may differ past its number: read no further. */
+	if (*version != VAULT_PROTO_VERSION)
+		return 0;
+	if (vault_rd_u8(r, flags) != 0 || (*flags & ~VAULT_REQ_UNLOCKED) != 0 || vault_rd_str(r, db, dblen) != 0 ||
+	    *dblen >= 4096 || memchr(*db, '\0', *dblen) != NULL || vault_rd_u8(r, type) != 0 ||
+	    !vault_request_wrappable(*type))
+		return VAULT_ERR_PROTO;
+	return 0;
+}
+
+int
 vault_audit_encode(vault_wr *w, const vault_audit_entry *e)
 {
 	vault_wr_u64(w, e->seq);

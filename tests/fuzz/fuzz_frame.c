@@ -10,7 +10,9 @@
  *  1. decoded with vault_account_decode() and vault_audit_decode(); what
  *     decodes must encode back to exactly the bytes it was read from;
  *  2. read field by field with vault_rd_* as the handler for its type
- *     reads it (service.c, and agent.c for the agent's own messages);
+ *     reads it (service.c, and agent.c for the agent's own messages); a
+ *     REQUEST's head with vault_request_head(), after which it is the
+ *     request it carries;
  *  3. served by vault_service() on a scratch vault (except requests the
  *     agent answers itself, like HELLO), as a peer that is not direct, so
  *     GET goes through the release policy and the audit log, until a
@@ -123,6 +125,19 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 	case VAULT_MSG_HELLO:
 		rc = vault_rd_u32(&r, &u32);
 		break;
+	case VAULT_MSG_REQUEST: {
+		uint8_t inner;
+
+		rc = vault_request_head(&r, &u32, &u8, &s, &n, &inner);
+		rd_sane(&r, p, len);
+		FUZZ_CHECK(rc == 0 || rc == VAULT_ERR_PROTO);
+		if (rc == 0 && u32 == VAULT_PROTO_VERSION) {
+			FUZZ_CHECK(vault_request_wrappable(inner) && (u8 & ~VAULT_REQ_UNLOCKED) == 0 && n < 4096);
+			FUZZ_CHECK(memchr(s, '\0', n) == NULL);
+			return rd_request(inner, r.p, r.len);
+		}
+		return rc != 0 ? rc : 0; /* another version: nothing past its number is read */
+	}
 	case VAULT_MSG_SLOT_RM:
 		rc = vault_proof_decode(&r, &pf) || vault_rd_u32(&r, &u32);
 		break;
@@ -366,6 +381,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(payload == data + off + VAULT_FRAME_HDR && plen < VAULT_FRAME_MAX);
 		try_decoders(payload, plen);
 		(void)rd_request(type, payload, plen);
+		if (type == VAULT_MSG_REQUEST) {
+			/* Served as the request it carries, as the agent does once the head holds. */
+			vault_rd r = { payload, plen };
+			const unsigned char *db;
+			size_t dblen;
+			uint32_t ver;
+			uint8_t flags;
+
+			if (vault_request_head(&r, &ver, &flags, &db, &dblen, &type) != 0 || ver != VAULT_PROTO_VERSION) {
+				off += flen;
+				continue;
+			}
+			payload = r.p;
+			plen = r.len;
+		}
 		if (live && served(type)) {
 			vault_wr_init(&out, 1, 0);
 			rc = vault_service(v, &peer, type, payload, plen, &out);

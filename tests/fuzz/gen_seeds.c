@@ -135,6 +135,55 @@ put_get(vault_wr *w, const char *name, uint32_t version, uint8_t interactive, co
 	put(w, VAULT_MSG_GET, &pl);
 }
 
+/*
+ * A REQUEST (the handshake and one request in one frame): the frame that
+ * inner() appends to a scratch writer becomes its inner type and payload.
+ */
+static void
+put_request(vault_wr *w, uint32_t version, uint8_t flags, const char *db, void (*inner)(vault_wr *))
+{
+	vault_wr in, pl;
+	const unsigned char *ip;
+	size_t iplen, flen;
+	uint8_t t;
+
+	vault_wr_init(&in, 0, 0);
+	inner(&in);
+	check(vault_frame_get(in.p, in.len, &t, &ip, &iplen, &flen) == 1 ? 0 : -1, "inner frame");
+	pl_init(&pl);
+	vault_wr_u32(&pl, version);
+	vault_wr_u8(&pl, flags);
+	vault_wr_cstr(&pl, db);
+	vault_wr_u8(&pl, t);
+	vault_wr_bytes(&pl, ip, iplen);
+	put(w, VAULT_MSG_REQUEST, &pl);
+	vault_wr_free(&in);
+}
+
+static void
+inner_get_any(vault_wr *w)
+{
+	put_get(w, FUZZ_ACCT_ANY, 0, 0, "");
+}
+
+static void
+inner_get_confirm(vault_wr *w)
+{
+	put_get(w, FUZZ_ACCT_CONFIRM, 0, 1, "");
+}
+
+static void
+inner_list(vault_wr *w)
+{
+	put_empty(w, VAULT_MSG_LIST);
+}
+
+static void
+inner_status(vault_wr *w)
+{
+	put_empty(w, VAULT_MSG_STATUS);
+}
+
 static void
 account_init(vault_account *a, const char *name, int use)
 {
@@ -263,6 +312,18 @@ gen_frames(void)
 	ONE("unlock", put_str(w, VAULT_MSG_UNLOCK, pass));
 	ONE("unlock-keyfile", put_str(w, VAULT_MSG_UNLOCK_KEYFILE, "/nonexistent/vault.key"));
 	ONE("lock", put_empty(w, VAULT_MSG_LOCK));
+
+	/* The handshake and one request in one frame (REQUEST). */
+	ONE("request-get", put_request(w, VAULT_PROTO_VERSION, VAULT_REQ_UNLOCKED, "", inner_get_any));
+	ONE("request-get-db", put_request(w, VAULT_PROTO_VERSION, VAULT_REQ_UNLOCKED, "/home/u/.local/share/vault/vault.db",
+				  inner_get_any));
+	ONE("request-get-confirm", put_request(w, VAULT_PROTO_VERSION, VAULT_REQ_UNLOCKED, "", inner_get_confirm));
+	ONE("request-list", put_request(w, VAULT_PROTO_VERSION, 0, "", inner_list));
+	ONE("request-v99", put_request(w, 99, VAULT_REQ_UNLOCKED, "", inner_get_any));
+	ONE("request-bad-flags", put_request(w, VAULT_PROTO_VERSION, 0x80, "", inner_get_any));
+	ONE("request-status", put_request(w, VAULT_PROTO_VERSION, 0, "", inner_status));
+	ONE("request-then-get", put_request(w, VAULT_PROTO_VERSION, VAULT_REQ_UNLOCKED, "", inner_list);
+	    put_get(w, FUZZ_ACCT_ANY, 0, 0, ""));
 
 	/* Account requests, one per handler and policy. */
 	account_init(&a, "new-account", VAULT_USE_ANY);

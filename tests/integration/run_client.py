@@ -14,7 +14,7 @@ burned. The wire format is vault_wire.py's (vault/vault.h), copied beside
 this file by run.sh.
 
 Output, one fact per line, never a secret:
-  HELLO ok version=4
+  HELLO ok version=5
   RUN ok netonly=0 argc=N has_ticket=1 secret_len=0 program=...
   RUN error code=C detail=...
   LAUNCH1 error code=13 detail=...        (or "LAUNCH1 ok plan_len=N secret_len=M")

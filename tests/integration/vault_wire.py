@@ -20,13 +20,13 @@ import struct
 import sys
 import time
 
-PROTO_VERSION = 4
+PROTO_VERSION = 5
 FRAME_MAX = 64 * 1024
 FRAME_HDR = 5
 TICKETBYTES = PINBYTES = 32
 
 # enum vault_msg, without the VAULT_MSG_ prefix
-HELLO, STATUS, UNLOCK, UNLOCK_KEYFILE, LOCK = 1, 2, 3, 4, 5
+HELLO, STATUS, UNLOCK, UNLOCK_KEYFILE, LOCK, REQUEST = 1, 2, 3, 4, 5, 6
 ADD, SET, LIST, SHOW, HISTORY, GET, RM, PASSWD = 10, 11, 12, 13, 14, 15, 16, 17
 SLOT_LIST, SLOT_ADD_PASS, SLOT_ADD_KEYFILE, SLOT_RM, LOG = 18, 19, 20, 21, 22
 ACTION_ADD, ACTION_LIST, ACTION_SHOW, ACTION_RM, ACTION_REPIN = 30, 31, 32, 33, 34
@@ -36,7 +36,9 @@ BACKUP, RESTORE = 50, 51
 OK, ERROR, ITEM, CONFIRM = 100, 101, 102, 103
 
 # An ERROR frame carries -VAULT_ERR_*: these as they travel.
-ERR_PROTO, ERR_VERSION = 14, 19
+ERR_INVAL, ERR_LOCKED, ERR_PROTO, ERR_VERSION = 3, 12, 14, 19
+# REQUEST flags
+REQ_UNLOCKED = 0x01
 
 
 class Closed(ConnectionError, EOFError):
@@ -65,6 +67,14 @@ def sstr(b):
 
 def frame(ftype, payload=b""):
     return struct.pack(">IB", len(payload) + 1, ftype) + payload
+
+
+def request(ftype, payload=b"", flags=0, db=b"", version=None):
+    """A REQUEST frame: the handshake (version, flags, the vault expected)
+    and the request of type ftype in one frame (vault.h, VAULT_MSG_REQUEST).
+    Its answer is OK status, then ftype's own answer; or ERROR alone."""
+    v = PROTO_VERSION if version is None else version
+    return frame(REQUEST, u32(v) + u8(flags) + sstr(db) + u8(ftype) + payload)
 
 
 def recv_exact(s, n, deadline=None):
@@ -196,7 +206,7 @@ def check_header(path):
         want[name] = _c_int(m.group(1)) if m else None
     for m in re.finditer(r"\bVAULT_MSG_([A-Z_]+)\s*=\s*(\d+)", text):
         want[m.group(1)] = int(m.group(2))
-    for name in ("PROTO", "VERSION"):
+    for name in ("INVAL", "LOCKED", "PROTO", "VERSION"):
         m = re.search(r"\bVAULT_ERR_%s\s*=\s*(-?\d+)" % name, text)
         want["ERR_" + name] = -int(m.group(1)) if m else None
     mod = sys.modules[__name__]

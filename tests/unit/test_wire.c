@@ -789,6 +789,8 @@ struct fake_agent {
 	size_t replylen[3];
 	int nreq;      /* requests answered */
 	uint8_t types[3];
+	unsigned char first[512]; /* the first request's body (type and payload), cut at 512 */
+	size_t firstlen;
 	pthread_t th;
 };
 
@@ -823,6 +825,10 @@ fake_agent_main(void *arg)
 		if (n < 1 || n > sizeof(body) || read_n(fd, body, n) != 0)
 			break;
 		a->types[i] = body[0];
+		if (i == 0) {
+			a->firstlen = n < sizeof(a->first) ? n : sizeof(a->first);
+			memcpy(a->first, body, a->firstlen);
+		}
 		a->nreq = i + 1;
 		if (write(fd, a->reply[i], a->replylen[i]) != (ssize_t)a->replylen[i])
 			break;
@@ -1052,6 +1058,250 @@ peer_tty(void **state)
 	assert_int_equal(p.tty, vault_pid_has_tty(p.pid));
 }
 
+/*
+ * vault_agent_request (client.c): the handshake and one request in one
+ * frame, and its answer read as the status (vault_agent_request), then
+ * the request's answer (vault_agent_answer).
+ * The frame must say exactly what vault.h says; an ERROR first is the
+ * whole answer; a status with nothing after it, an agent that closes at
+ * once, or a first frame that is neither OK nor ERROR is no answer.
+ */
+static void
+client_request(void **state)
+{
+	struct fake_agent a;
+	vault_wr both, resp;
+	unsigned char want[64], st[3] = { 's', 't', '!' };
+	char why[600];
+	size_t len, n = 0, off, plen, flen;
+	uint8_t t;
+	const unsigned char *pl;
+	int fd = -1;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.dir, sizeof(a.dir), "/tmp/vault-unit-request-XXXXXX");
+	assert_non_null(mkdtemp(a.dir));
+	snprintf(a.path, sizeof(a.path), "%s/agent.sock", a.dir);
+	vault_wr_init(&resp, 1, 0);
+
+	/* Nobody there: dial says so, and sends nothing anywhere. */
+	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), VAULT_ERR_NOAGENT);
+	assert_int_equal(fd, -1);
+
+	/* OK status, ITEM, OK: all three frames, in order. */
+	vault_wr_init(&both, 0, 0);
+	assert_int_equal(vault_frame_put(&both, VAULT_MSG_OK, st, sizeof(st)), 0);
+	assert_int_equal(vault_frame_put(&both, VAULT_MSG_ITEM, (const unsigned char *)"i", 1), 0);
+	assert_int_equal(vault_frame_put(&both, VAULT_MSG_OK, NULL, 0), 0);
+	a.reply[0] = both.p;
+	a.replylen[0] = both.len;
+	fake_agent_start(&a);
+	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_request(fd, VAULT_REQ_UNLOCKED, "/v/db", VAULT_MSG_GET,
+			     (const unsigned char *)"xy", 2, &resp), 0);
+	/* The status alone, then the answer when asked for. */
+	assert_int_equal(resp.len, 5 + sizeof(st));
+	assert_int_equal(vault_agent_answer(fd, &resp), 0);
+	close(fd);
+	fake_agent_stop(&a);
+	assert_int_equal(resp.len, both.len);
+	assert_memory_equal(resp.p, both.p, both.len);
+	assert_int_equal(a.nreq, 1);
+	/* type | u32 version | u8 flags | str db | u8 type | payload */
+	want[n++] = VAULT_MSG_REQUEST;
+	want[n++] = 0, want[n++] = 0, want[n++] = 0, want[n++] = VAULT_PROTO_VERSION;
+	want[n++] = VAULT_REQ_UNLOCKED;
+	want[n++] = 0, want[n++] = 0, want[n++] = 0, want[n++] = 5;
+	memcpy(want + n, "/v/db", 5), n += 5;
+	want[n++] = VAULT_MSG_GET;
+	want[n++] = 'x', want[n++] = 'y';
+	assert_int_equal(a.firstlen, n);
+	assert_memory_equal(a.first, want, n);
+	for (off = 0, n = 0; off < resp.len; off += flen, n++)
+		assert_int_equal(vault_frame_get(resp.p + off, resp.len - off, &t, &pl, &plen, &flen), 1);
+	assert_int_equal(n, 3);
+	/* No vault named: an empty path. */
+	resp.len = 0;
+	fake_agent_start(&a);
+	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_request(fd, 0, NULL, VAULT_MSG_LIST, NULL, 0, &resp), 0);
+	assert_int_equal(vault_agent_answer(fd, &resp), 0);
+	close(fd);
+	fake_agent_stop(&a);
+	assert_int_equal(a.firstlen, 11);
+	assert_int_equal(a.first[5], 0);
+	assert_int_equal(a.first[9], 0);
+	assert_int_equal(a.first[10], VAULT_MSG_LIST);
+
+	/* An ERROR first (another version): that is the whole answer. */
+	resp.len = 0;
+	a.reply[0] = error_frame(0, VAULT_ERR_VERSION, "agent speaks protocol 9", &a.replylen[0]);
+	fake_agent_start(&a);
+	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_request(fd, 0, "", VAULT_MSG_GET, (const unsigned char *)"x", 1, &resp), 0);
+	close(fd);
+	fake_agent_stop(&a);
+	assert_int_equal(resp.len, a.replylen[0]);
+	assert_memory_equal(resp.p, a.reply[0], resp.len);
+
+	/* The status and then nothing: the agent stopped before it answered. */
+	resp.len = 0;
+	a.reply[0] = frame(0, VAULT_MSG_OK, st, sizeof(st), &a.replylen[0]);
+	fake_agent_start(&a);
+	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_request(fd, 0, "", VAULT_MSG_GET, (const unsigned char *)"x", 1, &resp), 0);
+	assert_int_equal(vault_agent_answer(fd, &resp), VAULT_ERR_NOAGENT);
+	close(fd);
+	fake_agent_stop(&a);
+
+	/* Read, then closed with no answer (an agent of protocol 4 does that): no agent, nothing in resp. */
+	resp.len = 0;
+	a.reply[0] = st;
+	a.replylen[0] = 0;
+	fake_agent_start(&a);
+	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_request(fd, 0, "", VAULT_MSG_GET, (const unsigned char *)"x", 1, &resp),
+	    VAULT_ERR_NOAGENT);
+	assert_int_equal(resp.len, 0);
+	close(fd);
+	fake_agent_stop(&a);
+
+	/* A first frame that is neither OK nor ERROR. */
+	a.reply[0] = frame(0, VAULT_MSG_CONFIRM, NULL, 0, &a.replylen[0]);
+	fake_agent_start(&a);
+	assert_int_equal(vault_agent_dial(&fd, a.path, why, sizeof(why)), 0);
+	assert_int_equal(vault_agent_request(fd, 0, "", VAULT_MSG_GET, (const unsigned char *)"x", 1, &resp),
+	    VAULT_ERR_PROTO);
+	close(fd);
+	fake_agent_stop(&a);
+
+	/* Too big to carry with its head: refused before anything is sent. */
+	len = VAULT_FRAME_MAX - 1 - 10 - 5 + 1;
+	{
+		unsigned char *big = calloc(1, len);
+
+		assert_non_null(big);
+		assert_int_equal(vault_agent_request(-1, 0, "/v/db", VAULT_MSG_ADD, big, len, &resp), VAULT_ERR_TOOBIG);
+		free(big);
+	}
+	vault_wr_free(&both);
+	vault_wr_free(&resp);
+	rmdir(a.dir);
+}
+
+/*
+ * vault_request_head: the agent's reading of a REQUEST. The version comes
+ * first and, when it is not ours, nothing after it is read (another
+ * version's layout may differ); unknown flags, a path with a NUL or too
+ * long, an inner type that may not travel in a REQUEST, and every
+ * truncation are malformed.
+ */
+static void
+request_head(void **state)
+{
+	vault_wr w;
+	const unsigned char *db;
+	size_t dblen, cut;
+	uint32_t ver;
+	uint8_t flags, type;
+	static const uint8_t not_wrapped[] = { VAULT_MSG_HELLO, VAULT_MSG_STATUS, VAULT_MSG_UNLOCK,
+		VAULT_MSG_UNLOCK_KEYFILE, VAULT_MSG_LOCK, VAULT_MSG_REQUEST, VAULT_MSG_ROTATE, VAULT_MSG_RECOVER,
+		VAULT_MSG_OK, VAULT_MSG_ERROR, VAULT_MSG_ITEM, VAULT_MSG_CONFIRM, 0, 7, 99, 255 };
+	size_t i;
+
+	(void)state;
+#define HEAD(v, f, d, dl, t)                                  \
+	do {                                                  \
+		w.len = 0;                                    \
+		vault_wr_u32(&w, (v));                        \
+		vault_wr_u8(&w, (f));                         \
+		vault_wr_str(&w, (d), (dl));                  \
+		vault_wr_u8(&w, (t));                         \
+		vault_wr_bytes(&w, "pay", 3);                 \
+		assert_int_equal(w.err, 0);                   \
+	} while (0)
+	vault_wr_init(&w, 0, 0);
+	HEAD(VAULT_PROTO_VERSION, VAULT_REQ_UNLOCKED, "/v/db", 5, VAULT_MSG_RUN);
+	{
+		vault_rd r = { w.p, w.len };
+
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), 0);
+		assert_int_equal(ver, VAULT_PROTO_VERSION);
+		assert_int_equal(flags, VAULT_REQ_UNLOCKED);
+		assert_int_equal(dblen, 5);
+		assert_memory_equal(db, "/v/db", 5);
+		assert_int_equal(type, VAULT_MSG_RUN);
+		assert_int_equal(r.len, 3);
+		assert_memory_equal(r.p, "pay", 3);
+	}
+	/* Every cut before the inner type is malformed. */
+	for (cut = 4; cut < w.len - 3; cut++) {
+		vault_rd r = { w.p, cut };
+
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), VAULT_ERR_PROTO);
+	}
+	{
+		vault_rd r = { w.p, 3 };
+
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), VAULT_ERR_PROTO);
+	}
+	/* Another version: its number, and nothing else read, whatever follows. */
+	w.len = 0;
+	vault_wr_u32(&w, 99);
+	vault_wr_bytes(&w, "\xff\xff", 2);
+	{
+		vault_rd r = { w.p, w.len };
+
+		type = 0;
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), 0);
+		assert_int_equal(ver, 99);
+		assert_int_equal(type, 0);
+		assert_int_equal(r.len, 2);
+	}
+	/* Unknown flags. */
+	HEAD(VAULT_PROTO_VERSION, 0x02, "", 0, VAULT_MSG_GET);
+	{
+		vault_rd r = { w.p, w.len };
+
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), VAULT_ERR_PROTO);
+	}
+	/* A path with a NUL in it. */
+	HEAD(VAULT_PROTO_VERSION, 0, "/v\0db", 5, VAULT_MSG_GET);
+	{
+		vault_rd r = { w.p, w.len };
+
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), VAULT_ERR_PROTO);
+	}
+	/* A path of 4096 bytes. */
+	{
+		char *longp = malloc(4096);
+
+		assert_non_null(longp);
+		memset(longp, 'a', 4096);
+		HEAD(VAULT_PROTO_VERSION, 0, longp, 4096, VAULT_MSG_GET);
+		free(longp);
+	}
+	{
+		vault_rd r = { w.p, w.len };
+
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), VAULT_ERR_PROTO);
+	}
+	/* Types the agent answers itself, a rotation worker answers, or nobody knows. */
+	for (i = 0; i < sizeof(not_wrapped); i++) {
+		HEAD(VAULT_PROTO_VERSION, 0, "", 0, not_wrapped[i]);
+		vault_rd r = { w.p, w.len };
+
+		assert_int_equal(vault_request_wrappable(not_wrapped[i]), 0);
+		assert_int_equal(vault_request_head(&r, &ver, &flags, &db, &dblen, &type), VAULT_ERR_PROTO);
+	}
+	assert_int_equal(vault_request_wrappable(VAULT_MSG_GET), 1);
+	assert_int_equal(vault_request_wrappable(VAULT_MSG_RUN), 1);
+	assert_int_equal(vault_request_wrappable(VAULT_MSG_ACTION_SHOW), 1);
+#undef HEAD
+	vault_wr_free(&w);
+}
+
 int
 main(void)
 {
@@ -1075,6 +1325,8 @@ main(void)
 		cmocka_unit_test(audit_repeats),
 		cmocka_unit_test(audit_bad_strings),
 		cmocka_unit_test(client_connect),
+		cmocka_unit_test(client_request),
+		cmocka_unit_test(request_head),
 		cmocka_unit_test(peer_tty),
 	};
 
