@@ -42,15 +42,40 @@ static int
 read_all(int fd, unsigned char *p, size_t n)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
+	int sock = 1;
 
 	while (n > 0) {
 		ssize_t r;
-		int pr = poll(&pfd, 1, CALL_TIMEOUT_MS);
+		int pr;
 
+		/*
+		 * What is already there is taken without a poll() first: a
+		 * LIST answer is hundreds of frames, and a poll per header and
+		 * per body was half of a busy client's system time.
+		 */
+		if (sock) {
+			r = recv(fd, p, n, MSG_DONTWAIT);
+			if (r > 0) {
+				p += (size_t)r;
+				n -= (size_t)r;
+				continue;
+			}
+			if (r == 0)
+				return VAULT_ERR_NOAGENT;
+			if (errno == ENOTSOCK)
+				sock = 0;
+			else if (errno == EINTR)
+				continue;
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return VAULT_ERR_IO;
+		}
+		pr = poll(&pfd, 1, CALL_TIMEOUT_MS);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0)
 			return VAULT_ERR_IO;
+		if (sock)
+			continue; /* readable now: recv() above takes it */
 		r = read(fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
