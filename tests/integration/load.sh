@@ -140,6 +140,20 @@ check "one client: errors 0 (exit $RC)" test "$RC" = 0
 stop_agent "$LOAD_PID"
 expect_no_sanitizer_report "$D/agent.log"
 
+# start_limited_agent: an agent on $DB whose files may grow only 48 KiB past
+# the vault's size (ulimit -f), so that its commits soon fail; sets GC_PID;
+# unlocks it.
+start_limited_agent() {
+	lim=$(( ($(stat -c %s "$DB") + 1023) / 1024 + 48 ))
+	bash -c 'ulimit -S -f "$1" && shift && exec "$@"' limit "$lim" "$AGENT_BIN" --foreground --db "$DB" \
+		</dev/null >"$D/agent.log.out" 2>"$D/agent.log" &
+	GC_PID=$!
+	track_agent "$GC_PID"
+	export VAULT_AGENT_PID=$GC_PID
+	check "the agent (file-size limit $lim KiB) listens" wait_until 10 test -S "$SOCK"
+	expect_exit 0 vault unlock
+}
+
 # ===========================================================================
 CASE="group commit: no answer without its committed audit record"
 # Under load the agent commits the releases that are ready together
@@ -155,14 +169,7 @@ agent_env
 add_account anyacct "$S_LOAD" any
 expect_exit 0 env VAULT_NO_AGENT=1 vault log --verify
 e0=$(sed -n 's/.*audit log verified: \([0-9][0-9]*\) entries.*/\1/p' <<<"$ERR")
-lim=$(( ($(stat -c %s "$DB") + 1023) / 1024 + 48 ))
-bash -c 'ulimit -S -f "$1" && shift && exec "$@"' limit "$lim" "$AGENT_BIN" --foreground --db "$DB" \
-	</dev/null >"$D/agent.log.out" 2>"$D/agent.log" &
-GC_PID=$!
-track_agent "$GC_PID"
-export VAULT_AGENT_PID=$GC_PID
-check "the agent (file-size limit $lim KiB) listens" wait_until 10 test -S "$SOCK"
-expect_exit 0 vault unlock
+start_limited_agent
 LOAD_SECRET=$S_LOAD run timeout 120 "$LOAD_BIN" "$SOCK" --clients 16 --seconds 2 --get anyacct --run loadrun \
 	--only get
 got=$(awk -F'\t' '$1 == "STAT" && $2 == "get" {print $3}' "$OUT_FILE")
@@ -203,14 +210,7 @@ CASE="group commit: no change acknowledged that did not commit"
 # each): none acknowledged and lost with a failed batch, none stored that
 # was reported as failed.
 agent_env
-lim=$(( ($(stat -c %s "$DB") + 1023) / 1024 + 48 ))
-bash -c 'ulimit -S -f "$1" && shift && exec "$@"' limit "$lim" "$AGENT_BIN" --foreground --db "$DB" \
-	</dev/null >"$D/agent.log.out" 2>"$D/agent.log" &
-GC_PID=$!
-track_agent "$GC_PID"
-export VAULT_AGENT_PID=$GC_PID
-check "the agent (file-size limit $lim KiB) listens" wait_until 10 test -S "$SOCK"
-expect_exit 0 vault unlock
+start_limited_agent
 LOAD_SECRET=$S_LOAD run timeout 120 "$LOAD_BIN" "$SOCK" --clients 16 --seconds 2 --get none --run none \
 	--only add --add-prefix gc
 grep '^ACK' "$OUT_FILE" | cut -f2 | sort >"$D/acked"
