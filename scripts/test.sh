@@ -152,11 +152,29 @@ for d in sys.argv[1:]:
                 failed += 1
                 rec = json.loads(line)
                 out = (rec.get("stdout") or "") + (rec.get("stderr") or "")
-                bad.append((d, rec.get("name", "?"), r, out.splitlines()[-25:]))
+                lines = out.splitlines()
+                # Each failed check with the diagnostics around it: what
+                # was said just before it, and its own after it.
+                why = []
+                for i, t in enumerate(lines):
+                    if t.startswith("not ok"):
+                        j, k = i, i + 1
+                        while j > 0 and i - j < 8 and lines[j - 1].startswith("#"):
+                            j -= 1
+                        while k < len(lines) and k - i <= 10 and lines[k].startswith("#"):
+                            k += 1
+                        why.extend(lines[j:k])
+                bad.append((d, rec.get("name", "?"), r, why[-60:], lines[-12:]))
 # CI shows only the end of the output: name each failed test here, with
-# the end of its own output, so the failure can be read from the tail.
-for d, name, r, tail in bad:
-    print(f"---- failed in {d}: {name} ({r}); its last lines:")
+# its failed checks and the end of its own output, so the failure can be
+# read from the tail.
+for d, name, r, why, tail in bad:
+    print(f"---- failed in {d}: {name} ({r})")
+    if why:
+        print("  its failed checks, each with the diagnostics around it:")
+        for t in why:
+            print(f"    {t[:300]}")
+    print("  its last lines:")
     for t in tail:
         print(f"    {t[:200]}")
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")

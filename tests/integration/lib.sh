@@ -461,6 +461,7 @@ start_agent() {
 	AGENT_PID=$(sed -n "s/^VAULT_AGENT_PID='\\{0,1\\}\\([0-9][0-9]*\\)'\\{0,1\\}; export VAULT_AGENT_PID;\$/\\1/p" <<<"$out")
 	track_agent "$AGENT_PID"
 	export VAULT_AGENT_PID=$AGENT_PID
+	((rc == 0)) || diag "vault-agent -s exited $rc: $(head -c 600 "$D/agent.err")"
 	return "$rc"
 }
 
@@ -481,16 +482,48 @@ start_fg_agent() {
 # build checks for leaks (20 s was not enough for ASan's agent of 1,100
 # accounts in rotate.sh on a crowded machine). If it is still there, says where it is stuck
 # (a SIGTERM that lands just before poll() would leave it in poll).
+#
+# Then it waits for the socket's lock file that agent held to be free, so
+# that the next agent on that socket does not find it taken ("another
+# vault-agent already serves"): the lock is what decides, not the pid. If
+# someone else holds it, says who.
 stop_agent() {
 	[[ -n ${1:-} ]] || return 0
+	local f l locks=()
+	for f in /proc/"$1"/fd/*; do
+		l=$(readlink "$f" 2>/dev/null) || continue
+		[[ $l == /*.lock ]] && locks+=("$l")
+	done
 	kill -TERM "$1" 2>/dev/null
-	wait_until 60 not_agent "$1" && return 0
-	diag "vault-agent pid $1 is still running 60 s after SIGTERM:" \
-		"$(grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigCgt)' "/proc/$1/status" 2>/dev/null)" \
-		"wchan: $(cat "/proc/$1/wchan" 2>/dev/null)" "$(cat "/proc/$1/stack" 2>/dev/null)"
-	return 1
+	if ! wait_until 60 not_agent "$1"; then
+		diag "vault-agent pid $1 is still running 60 s after SIGTERM:" \
+			"$(grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigCgt)' "/proc/$1/status" 2>/dev/null)" \
+			"wchan: $(cat "/proc/$1/wchan" 2>/dev/null)" "$(cat "/proc/$1/stack" 2>/dev/null)"
+		return 1
+	fi
+	for l in "${locks[@]}"; do
+		[[ -e $l ]] || continue
+		wait_until 60 flock -n "$l" true && continue
+		diag "the agent (pid $1) is gone, but its socket lock $l is still held 60 s later, by:" \
+			"$(lock_holders "$l")"
+		return 1
+	done
+	return 0
 }
 not_agent() { ! is_agent "$1"; }
+
+# lock_holders PATH: each process that has PATH open, with its command line.
+lock_holders() {
+	local p f
+	for p in /proc/[0-9]*; do
+		for f in "$p"/fd/*; do
+			if [[ $(readlink "$f" 2>/dev/null) == "$1" ]]; then
+				printf 'pid %s: %s\n' "${p#/proc/}" "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
+				break
+			fi
+		done
+	done
+}
 
 # wait_until SECONDS cmd...: polls cmd every 0.1 s; its status at the end.
 wait_until() {
