@@ -794,7 +794,7 @@ enum vault_msg {
 	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* proof, str path, u8 create -> OK u32 id */
 	VAULT_MSG_SLOT_RM = 21,  /* proof, u32 id */
 	/*
-	 * One page of the audit log (service.c): u8 flags (VAULT_AUDIT_*),
+	 * One page of the audit log (service_vault.c): u8 flags (VAULT_AUDIT_*),
 	 * u64 from, u32 max entries, u64 since, str account, str action ->
 	 * ITEM entry... OK u64 next (0: the end), u64 head entry, head mac
 	 * prefix (VAULT_AUDIT_PREFIXBYTES)
@@ -810,7 +810,7 @@ enum vault_msg {
 	 * commit 1 repins if the hash still equals the one shown.
 	 */
 	VAULT_MSG_ACTION_REPIN = 34,
-	VAULT_MSG_RUN = 35,      /* run request -> OK plan (see service.c) */
+	VAULT_MSG_RUN = 35,      /* run request -> OK plan (see service_run.c) */
 	VAULT_MSG_LAUNCH = 36,   /* ticket: root peers only -> OK plan, without the secret */
 	VAULT_MSG_ASKPASS = 37,  /* token -> OK str secret, once */
 	VAULT_MSG_EDIT = 38,     /* str name, u32 fields, account, proof */
