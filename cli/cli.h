@@ -19,6 +19,7 @@
 #define CLI_ERR_MISMATCH (-101)
 #define CLI_ERR_SHOWN (-102) /* session_call: printed already; the exit code is in s->failed */
 #define CLI_ERR_CANCELLED (-103) /* the user cancelled a prompt (pinentry's Cancel) */
+#define CLI_ERR_WEAK (-104)      /* a person's new passphrase was too weak three times */
 
 /*
  * Reads a passphrase: from VAULT_PASSPHRASE_FD, else VAULT_PASSPHRASE_FILE,
@@ -30,6 +31,12 @@
 int cli_read_passphrase(vault_secret **out, const char *prompt, int confirm);
 /* The same, asking again after a wrong one: error says so (pinentry shows it, the terminal prints it). */
 int cli_read_passphrase_again(vault_secret **out, const char *prompt, int confirm, const char *error);
+/*
+ * strength.c: a new master passphrase, asked twice and judged by
+ * libpwquality: a person gets three tries at a strong one, a script a
+ * warning; force skips the judging.
+ */
+int cli_read_new_passphrase(vault_secret **out, const char *prompt, int force);
 /*
  * Reads a secret for add/set: from the terminal without echo, asked twice,
  * when stdin is a terminal; else one line from stdin.

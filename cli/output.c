@@ -53,7 +53,7 @@ cli_exit(int err)
 {
 	if (err == CLI_ERR_NOTTY)
 		return VAULT_EXIT_LOCKED;
-	if (err == CLI_ERR_MISMATCH || err == CLI_ERR_CANCELLED)
+	if (err == CLI_ERR_MISMATCH || err == CLI_ERR_CANCELLED || err == CLI_ERR_WEAK)
 		return VAULT_EXIT_ERROR;
 	return vault_exit_code(err);
 }

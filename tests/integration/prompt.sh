@@ -16,6 +16,10 @@
 #   command         VAULT_PASSPHRASE_COMMAND: its first line; a failing,
 #                   missing or silent command is refused; it learns the
 #                   prompt; fd and file come first
+#   weak            a new master passphrase is judged by libpwquality (the
+#                   system's settings and cracklib's dictionary): a person
+#                   is told why and asked again (three tries), a script is
+#                   warned, --force takes it; init, passwd, keyslot
 #   pinentry-tty    the real pinentry-tty on a real pty, when installed
 #
 #   VAULT_BUILD_ROOT=$PWD/build VAULT_SOURCE_ROOT=$PWD bash tests/integration/prompt.sh
@@ -230,6 +234,45 @@ check "no message names the passphrase" bash -c "! grep -qF -- '$PASS' '$ERR_FIL
 run env VAULT_PASSPHRASE_COMMAND="$D/passcmd" vault list --no-agent
 check "VAULT_PASSPHRASE_FILE comes before the command (exit $RC)" test "$RC" = 0
 check "and the command was not run" test ! -s "$D/cmdruns"
+
+# ---------------------------------------------------------------------------
+CASE="weak"
+D=$(new_dir)
+pass_file "$D/short" "abc"
+run env VAULT_PASSPHRASE_FILE="$D/short" vault init --db "$D/a.db" --kdf interactive
+check "a script's weak passphrase is taken (exit $RC)" test "$RC" = 0
+expect_stderr_contains "warning: the new passphrase is weak: The password is shorter than"
+run env VAULT_PASSPHRASE_FILE="$D/short" vault init --db "$D/b.db" --kdf interactive --force
+check "--force: taken without a word (exit $RC)" test "$RC" = 0
+check "no warning with --force" bash -c "! grep -q weak '$ERR_FILE'"
+pass_file "$D/dict" "password1"
+run env VAULT_PASSPHRASE_FILE="$D/dict" vault init --db "$D/c.db" --kdf interactive
+expect_stderr_contains "dictionary"
+# A person, through pinentry: weak (twice, asked to repeat), then strong.
+pin_setup abc abc "$ESC" "$ESC"
+run pin_env vault init --db "$D/d.db" --kdf interactive
+check "a person's weak passphrase is refused and asked again; the strong one is taken (exit $RC)" test "$RC" = 0
+check "asked four times: weak and its repeat, strong and its repeat ($(getpins))" test "$(getpins)" = 4
+expect_file_contains "$D/pinlog" "SETERROR That passphrase is weak: The password is shorter than"
+pin_setup abc abc abc abc abc abc abc abc
+run pin_env vault init --db "$D/e.db" --kdf interactive
+check "three weak ones: refused (exit $RC, want 1)" test "$RC" = 1
+expect_stderr_contains "the new passphrase is weak"
+expect_stderr_contains "--force"
+check "and no vault was made" test ! -e "$D/e.db"
+check "after three tries, not a fourth ($(getpins) asks)" test "$(getpins)" = 6
+pin_setup abc abc
+run pin_env vault init --db "$D/f.db" --kdf interactive --force
+check "a person's weak passphrase with --force is taken (exit $RC)" test "$RC" = 0
+# passwd and keyslot add-passphrase judge the new one too.
+pass_file "$D/pw2" "$PASS"$'\n'"abc"
+run env VAULT_PASSPHRASE_FILE="$D/pw2" vault passwd --db "$D/d.db" --no-agent --kdf interactive
+check "passwd to a weak passphrase from a script: taken with a warning (exit $RC)" test "$RC" = 0
+expect_stderr_contains "warning: the new passphrase is weak"
+pass_file "$D/pw3" "abc"$'\n'"ab"
+run env VAULT_PASSPHRASE_FILE="$D/pw3" vault keyslot add-passphrase --db "$D/d.db" --no-agent --kdf interactive
+check "keyslot add-passphrase, weak: taken with a warning (exit $RC)" test "$RC" = 0
+expect_stderr_contains "warning: the new passphrase is weak"
 
 # ---------------------------------------------------------------------------
 CASE="pinentry-tty"
