@@ -127,7 +127,11 @@ int conn_held(const struct conn *c, int64_t now);
 /* request.c */
 /* Handles one complete frame. A negative return closes the connection; 1: it waits. */
 int dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len);
-/* Is the vault file still ours (else the key is wiped)? 0 or the error. */
+/*
+ * Before a request: is the file at our path still the vault we opened
+ * (else the key is wiped), and did another process commit (then
+ * libvault's caches are dropped)? 0 or the error.
+ */
 int fresh(void);
 /* Serves the ready releases, reads and account changes in one transaction. */
 void serve_batch(int64_t now, int *st);
