@@ -257,8 +257,13 @@ cmd_help(int argc, char **argv)
 	}
 	if (argc >= 2 && (strcmp(argv[1], "--commands") == 0 || strcmp(argv[1], "--options") == 0))
 		return help_machine(argc, argv);
-	if (c != NULL)
-		return cli_show_help(c);
+	if (c != NULL) {
+		/* The command's own --help, so that the two cannot differ. */
+		char *av[] = { argv[1], "--help", NULL };
+
+		optind = 1;
+		return c->fn(2, av);
+	}
 	if (argc >= 2)
 		return unknown_cmd(argv[1]);
 	main_usage(stdout);
