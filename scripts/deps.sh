@@ -18,6 +18,7 @@ VAULT_DEPS=(
 	python3 sqlite3 openssh-server
 	xvfb xauth xclip
 	man-db groff-base
+	pinentry-tty libpwquality-dev cracklib-runtime
 )
 
 # deps_missing PKG... - prints, one per line, each PKG that is not fully
