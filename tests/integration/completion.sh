@@ -45,35 +45,11 @@ expect_reply() {
 	fi
 }
 
-# A pty harness (python3 PTY_PY PROGRAM ARG...): runs PROGRAM on a real
-# terminal (its own session, the pty its controlling terminal) and prints
-# what it wrote there; if it has not finished in 15 s, i.e. it waits on a
-# prompt, it is killed and the harness prints HUNG and exits 124.
-PTY_PY=$TEST_ROOT/on_terminal.py
-cat >"$PTY_PY" <<'EOF'
-import os, pty, select, signal, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-out, end = b"", time.time() + float(os.environ.get("PTY_SECONDS", "15"))
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    elif os.waitpid(pid, os.WNOHANG)[0] == pid:
-        break
-else:
-    os.kill(pid, signal.SIGKILL)
-    sys.stdout.write(out.decode("utf-8", "replace") + "\nHUNG\n")
-    sys.exit(124)
-sys.stdout.write(out.decode("utf-8", "replace"))
-EOF
+# The pty harness (on_pty.py, shared with toolkit.sh): runs a program on a
+# real terminal, its own session's controlling one, and prints what it
+# wrote there; one still running after --seconds (waiting on a prompt) is
+# killed, and the harness prints HUNG and exits 124.
+PTY_PY=$here/on_pty.py
 
 # on_pty WORD...: the completion for WORD... on a real terminal; "REPLY:x"
 # lines for what it offers, then DONE, in OUT; RC 124 if it hung.
@@ -85,7 +61,7 @@ on_pty() {
 # The same harness on plain `vault ARGS...`, for the controls (which are
 # expected to wait on a prompt: 5 s is enough to see it).
 vault_on_pty() {
-	PTY_SECONDS=5 run python3 "$PTY_PY" vault "$@"
+	run python3 "$PTY_PY" --seconds 5 vault "$@"
 }
 
 agent_env
