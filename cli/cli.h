@@ -100,6 +100,7 @@ struct cli_opts {
 	const char *keyfile; /* unlock with this keyfile instead of a passphrase */
 	int json;
 	int no_agent;
+	int names; /* list --names: names only, from an unlocked agent only (SESSION_AGENT_ONLY) */
 };
 
 struct agent_status {
@@ -128,6 +129,13 @@ struct session {
 /* session_open's how. */
 #define SESSION_UNLOCK 1   /* the command needs the vault unlocked */
 #define SESSION_ONE_TRIP 2 /* its first step is a request, with no prompt before it */
+/*
+ * Shell completion's way in (`vault list --names`): a running agent
+ * only, never the vault file itself (--no-agent, VAULT_NO_AGENT), never
+ * an agent started; without SESSION_UNLOCK, never a prompt either. A
+ * locked agent then refuses the request, which is exit 3.
+ */
+#define SESSION_AGENT_ONLY 4
 
 int cli_db_path(const struct cli_opts *o, char **out, int *explicit_path);
 /*
@@ -199,6 +207,7 @@ enum {
 	OPT_FORCE,
 	OPT_TIMEOUT,
 	OPT_FIELD,
+	OPT_NAMES,
 };
 
 /* The rotation settings vault add and vault edit share. */
@@ -250,6 +259,13 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
  * its own --db, --keyfile or --no-agent override them.
  */
 extern struct cli_opts cli_defaults;
+/*
+ * Set by `vault help --options COMMAND [SUB]` (main.c): the command's
+ * first cli_getopt call prints the long options of its table instead of
+ * parsing, and exits 0. Commands parse their options before they do
+ * anything else, so that is all that runs.
+ */
+extern int cli_list_options;
 /*
  * Parses the common options only (and --json if json_ok), for commands
  * with none of their own: 0, -1 after --help was shown, or an exit code.

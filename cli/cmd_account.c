@@ -27,7 +27,7 @@ static int cmd_set(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_add = { "add", cmd_add,
 	"add NAME --user USER [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
-	"           [--use actions|confirm|any] [--generate [LEN]] [--replace]\n"
+	"           [--use actions|confirm|any] [--generate[=LEN]] [--replace]\n"
 	"           [--rotate-with local|command:CMD] [--verify-with command:CMD]\n"
 	"           [--max-age DAYS] [--history N] [--password-policy SPEC]",
 	"Store an account and its password. The password is read from the terminal\n"
@@ -46,7 +46,7 @@ const struct cli_cmd cli_cmd_add = { "add", cmd_add,
 	"--due' (0: never). --history N keeps N old versions (default 10).\n"
 	"--password-policy length=24,upper,lower,digit,symbol is the default." };
 
-const struct cli_cmd cli_cmd_set = { "set", cmd_set, "set NAME [--generate [LEN]]",
+const struct cli_cmd cli_cmd_set = { "set", cmd_set, "set NAME [--generate[=LEN]]",
 	"Store a new password for an existing account. The old one is kept in history." };
 
 const struct cli_cmd cli_cmd_edit = { "edit", cmd_edit,

@@ -24,8 +24,11 @@ static int cmd_history(int argc, char **argv);
 static int cmd_list(int argc, char **argv);
 static int cmd_show(int argc, char **argv);
 
-const struct cli_cmd cli_cmd_list = { "list", cmd_list, "list [--json]",
-	"List the accounts (never their passwords)." };
+const struct cli_cmd cli_cmd_list = { "list", cmd_list, "list [--json | --names]",
+	"List the accounts (never their passwords). --names prints their names alone,\n"
+	"one a line, for shell completion and scripts, and only from an agent that is\n"
+	"already unlocked: it never asks for the passphrase, never starts an agent and\n"
+	"never opens the vault file itself (a locked or absent agent is exit 3)." };
 
 const struct cli_cmd cli_cmd_show = { "show", cmd_show, "show NAME [--json | --field user|domain|host|note]",
 	"Show one account's details (never its password). --field prints one of them\n"
@@ -84,7 +87,10 @@ list_item(vault_rd *r, size_t i, void *arg)
 		vault_account_free(&a);
 		return VAULT_ERR_PROTO;
 	}
-	if (o->json) {
+	if (o->names) {
+		/* Raw: vault_name_check admits no control character, so one name is one line. */
+		printf("%s\n", a->name);
+	} else if (o->json) {
 		if (i)
 			printf(",");
 		print_account_json(a);
@@ -141,6 +147,27 @@ count_items(vault_rd *r, size_t i, void *arg)
 	return 0;
 }
 
+/* list's options: the common ones, --json and --names (not both); 0, -1 after --help, or an exit code. */
+static int
+list_opts(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o)
+{
+	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
+		{ "names", no_argument, NULL, OPT_NAMES }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	while ((c = cli_getopt(argc, argv, "h", lo, cmd)) != -1) {
+		if (c == 'h')
+			return cli_show_help(cmd), -1;
+		if (c == OPT_NAMES)
+			o->names = 1;
+		else if (!cli_common_opt(c, o))
+			return cli_bad_option(cmd);
+	}
+	if (o->names && o->json)
+		return cli_usage("%s: --names and --json do not go together", cmd->name);
+	return 0;
+}
+
 static int
 cmd_list(int argc, char **argv)
 {
@@ -150,11 +177,12 @@ cmd_list(int argc, char **argv)
 	size_t n = 0;
 	int ret;
 
-	if ((ret = cli_parse_common(argc, argv, &cli_cmd_list, &o, 1)) != 0)
+	if ((ret = list_opts(argc, argv, &cli_cmd_list, &o)) != 0)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
 		return cli_bad_option(&cli_cmd_list);
-	if ((ret = session_open(&s, &o, SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
+	if ((ret = session_open(&s, &o, o.names ? SESSION_AGENT_ONLY | SESSION_ONE_TRIP :
+						  SESSION_UNLOCK | SESSION_ONE_TRIP)) != 0) {
 		session_close(&s);
 		return ret;
 	}
@@ -163,7 +191,7 @@ cmd_list(int argc, char **argv)
 		(void)cli_each_item(&resp, count_items, &n);
 		if (o.json)
 			printf("[");
-		else if (n == 0)
+		else if (n == 0 && !o.names) /* --names: an empty vault prints nothing */
 			printf("no accounts; add one with 'vault add NAME --user USER'\n");
 		if (cli_each_item(&resp, list_item, &o) != 0)
 			ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");

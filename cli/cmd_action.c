@@ -25,7 +25,7 @@ const struct cli_cmd cli_cmd_action = { "action", cmd_action,
 	"action add NAME --as ACCOUNT [--netonly] [--deliver askpass|stdin|fd:N|file|env:VAR]\n"
 	"                  [--profile|--noprofile] [--env] [--unattended] [--param NAME=REGEX]...\n"
 	"                  [--allow-argv-secret] [--replace] -- PROGRAM [ARG...]\n"
-	"       vault action list [--json] | show NAME [--json] | rm NAME | repin NAME [--yes]",
+	"       vault action list [--json | --names] | show NAME [--json] | rm NAME | repin NAME [--yes]",
 	"Saved actions: the only way a use=actions password is released. PROGRAM is\n"
 	"resolved and pinned (path and BLAKE2b hash); a changed binary is refused until\n"
 	"'vault action repin'. Each ARG becomes exactly one argument; it may contain\n"
@@ -37,7 +37,9 @@ const struct cli_cmd cli_cmd_action = { "action", cmd_action,
 	"An action not marked --unattended runs only from a terminal.\n"
 	"Through the agent, add, rm and repin need proof of a master secret: the\n"
 	"passphrase again (terminal, VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH; the\n"
-	"agent hashes PROGRAM itself, and repin shows both hashes before it asks." };
+	"agent hashes PROGRAM itself, and repin shows both hashes before it asks.\n"
+	"list --names prints the names alone, one a line, only from an agent already\n"
+	"unlocked (never a prompt or a new agent; exit 3 otherwise), for completion." };
 
 static void
 print_action(const vault_action *a, int json)
@@ -119,7 +121,9 @@ action_item(vault_rd *r, size_t i, void *arg)
 		vault_action_free(&a);
 		return VAULT_ERR_PROTO;
 	}
-	if (o->json) {
+	if (o->names) {
+		printf("%s\n", a->name); /* raw: a name holds no control character */
+	} else if (o->json) {
 		if (i)
 			printf(",");
 		print_action(a, 1);
@@ -258,7 +262,8 @@ static int
 action_cmd_simple(int argc, char **argv, const char *sub)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
-		{ "yes", no_argument, NULL, OPT_YES }, { NULL, 0, NULL, 0 } };
+		{ "yes", no_argument, NULL, OPT_YES }, { "names", no_argument, NULL, OPT_NAMES },
+		{ NULL, 0, NULL, 0 } };
 	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_action *a = NULL;
@@ -273,14 +278,18 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 			return cli_show_help(&cli_cmd_action);
 		if (c == OPT_YES)
 			yes = 1;
+		else if (c == OPT_NAMES)
+			o.names = 1;
 		else if (!cli_common_opt(c, &o))
 			return cli_bad_option(&cli_cmd_action);
 	}
+	if (o.names && (strcmp(sub, "list") != 0 || o.json))
+		return cli_usage("action: --names goes with 'list' alone");
 	if (strcmp(sub, "list") == 0 ? optind != argc : argc - optind != 1)
 		return cli_bad_option(&cli_cmd_action);
 	if (strcmp(sub, "list") != 0 && vault_name_check(argv[optind]) != 0)
 		return cli_usage("invalid action name");
-	if ((ret = session_open(&s, &o, 1)) != 0) {
+	if ((ret = session_open(&s, &o, o.names ? SESSION_AGENT_ONLY : SESSION_UNLOCK)) != 0) {
 		session_close(&s);
 		return ret;
 	}
@@ -293,7 +302,7 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 			(void)cli_each_item(&resp, action_item, &o);
 			if (o.json)
 				printf("]\n");
-			else if (resp.len <= VAULT_FRAME_HDR)
+			else if (resp.len <= VAULT_FRAME_HDR && !o.names)
 				printf("no actions; save one with 'vault action add NAME --as ACCOUNT -- PROGRAM [ARG...]'\n");
 		}
 		goto out;

@@ -43,10 +43,13 @@ const struct cli_cmd cli_cmd_rekey = { "rekey", cmd_rekey,
 	"at any moment leaves the vault under the old key or the new one." };
 
 const struct cli_cmd cli_cmd_keyslot = { "keyslot", cmd_keyslot,
-	"keyslot list|add-passphrase [--force]|add-keyfile PATH|rm ID",
+	"keyslot list [--json] | add-passphrase [--kdf LEVEL] [--force] | add-keyfile PATH | rm ID",
 	"Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
-	"slot cannot be removed. A weak passphrase for a new slot is refused as at\n"
-	"init; --force takes it." };
+	"slot cannot be removed. Each change asks the current master passphrase.\n"
+	"--kdf (interactive, moderate, sensitive) sets a new passphrase slot's\n"
+	"Argon2id cost (default moderate); a weak passphrase for a new slot is\n"
+	"refused as at init, and --force takes it. add-keyfile writes a new random\n"
+	"keyfile when PATH does not exist. --json lists the slots as JSON." };
 
 /*
  * Key management over the agent needs the current passphrase in the

@@ -30,7 +30,8 @@
 static int cmd_help(int argc, char **argv);
 
 static const struct cli_cmd cli_cmd_help = { "help", cmd_help, "help [COMMAND]",
-	"Show help for vault or one of its commands." };
+	"Show help for vault or one of its commands: the same text as 'vault COMMAND --help'.\n"
+	"'man vault' and 'man vault-COMMAND' have more, with examples." };
 
 /* The order of `vault help`. */
 static const struct cli_cmd *const cmds[] = {
@@ -61,6 +62,30 @@ static const struct cli_cmd *const cmds[] = {
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/*
+ * The subcommands of the commands that have them, for completion
+ * (`vault help --commands action`). The docs test checks each one
+ * against the command: every one listed reaches its option parser.
+ */
+static const struct {
+	const char *cmd;
+	const char *const subs[6];
+} subcmds[] = {
+	{ "action", { "add", "list", "show", "rm", "repin", NULL } },
+	{ "keyslot", { "list", "add-passphrase", "add-keyfile", "rm", NULL } },
+};
+
+static const char *const *
+find_subs(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
+		if (strcmp(subcmds[i].cmd, name) == 0)
+			return subcmds[i].subs;
+	return NULL;
+}
 
 static const struct cli_cmd *
 find_cmd(const char *name)
@@ -169,15 +194,76 @@ main_usage(FILE *f)
 	    "3 locked or wrong passphrase, 4 not found, 5 refused by policy, 6 damaged vault.\n");
 }
 
+/*
+ * The hidden, machine-readable forms of help that shell completion and
+ * the docs test use, so that neither keeps a list of its own:
+ *   vault help --commands            the commands, one a line
+ *   vault help --commands CMD        CMD's subcommands (none: nothing)
+ *   vault help --options CMD [SUB]   the long options CMD (SUB) parses
+ * They print nothing else and never touch a vault or an agent.
+ */
+static int
+help_machine(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	const char *const *subs;
+	char *av[3];
+	size_t i;
+
+	if (strcmp(argv[1], "--commands") == 0) {
+		if (argc == 2) {
+			for (i = 0; i < NCMDS; i++)
+				printf("%s\n", cmds[i]->name);
+			return 0;
+		}
+		if (argc != 3 || find_cmd(argv[2]) == NULL)
+			return VAULT_EXIT_USAGE;
+		for (subs = find_subs(argv[2]); subs != NULL && *subs != NULL; subs++)
+			printf("%s\n", *subs);
+		return 0;
+	}
+	/* --options CMD [SUB] */
+	if (argc < 3 || argc > 4 || (c = find_cmd(argv[2])) == NULL)
+		return VAULT_EXIT_USAGE;
+	if (c == &cli_cmd_help) {
+		printf("--help\n");
+		return 0;
+	}
+	subs = find_subs(c->name);
+	if ((subs == NULL) != (argc == 3))
+		return VAULT_EXIT_USAGE;
+	for (i = 0; argc == 4 && subs[i] != NULL && strcmp(subs[i], argv[3]) != 0; i++)
+		;
+	if (argc == 4 && subs[i] == NULL)
+		return VAULT_EXIT_USAGE;
+	av[0] = argv[2];
+	av[1] = argc == 4 ? argv[3] : NULL;
+	av[2] = NULL;
+	cli_list_options = 1;
+	(void)c->fn(argc - 2, av);
+	/* The command returned before it parsed an option: it printed nothing here. */
+	return VAULT_EXIT_USAGE;
+}
+
 static int
 cmd_help(int argc, char **argv)
 {
 	const struct cli_cmd *c = argc >= 2 ? find_cmd(argv[1]) : NULL;
 
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return cli_show_help(&cli_cmd_help);
-	if (c != NULL)
-		return cli_show_help(c);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		/* Not cli_show_help: help takes none of the common options. */
+		printf("usage: vault %s\n\n%s\n", cli_cmd_help.usage, cli_cmd_help.help);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--commands") == 0 || strcmp(argv[1], "--options") == 0))
+		return help_machine(argc, argv);
+	if (c != NULL) {
+		/* The command's own --help, so that the two cannot differ. */
+		char *av[] = { argv[1], "--help", NULL };
+
+		optind = 1;
+		return c->fn(2, av);
+	}
 	if (argc >= 2)
 		return unknown_cmd(argv[1]);
 	main_usage(stdout);

@@ -22,6 +22,23 @@
 #include "common.h"
 
 struct cli_opts cli_defaults;
+int cli_list_options;
+
+/*
+ * `vault help --options COMMAND`: the long options of the table
+ * getopt_long is about to use, one a line, "--name", "--name=" (takes a
+ * value) or "--name[=]" (an optional one). Completion and the man page
+ * test read this, so neither keeps a copy of its own that could drift.
+ */
+static void
+list_options(const struct option *lo)
+{
+	size_t i;
+
+	for (i = 0; lo[i].name != NULL; i++)
+		printf("--%s%s\n", lo[i].name,
+		    lo[i].has_arg == required_argument ? "=" : lo[i].has_arg == optional_argument ? "[=]" : "");
+}
 
 /* Handles the options every command shares; 1 if consumed. */
 int
@@ -126,6 +143,11 @@ cli_getopt(int argc, char **argv, const char *shortopts, const struct option *lo
 	size_t len;
 	int c, idx = -1;
 
+	if (cli_list_options) {
+		/* Nothing has been done yet: the command only parses its options first. */
+		list_options(lo);
+		exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : VAULT_EXIT_ERROR);
+	}
 	opterr = 0;
 	c = getopt_long(argc, argv, shortopts, lo, &idx);
 	if (c == '?' || c == ':') {
@@ -154,11 +176,13 @@ cli_getopt(int argc, char **argv, const char *shortopts, const struct option *lo
 int
 cli_parse_common(int argc, char **argv, const struct cli_cmd *name, struct cli_opts *o, int json_ok)
 {
-	static const struct option lo[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
+	static const struct option lo[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	static const struct option lo_json[] = { COMMON_OPTS, { "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
-	while ((c = cli_getopt(argc, argv, "h", lo, name)) != -1) {
+	/* Two tables, so that --json is refused as unknown (with a suggestion) where it means nothing. */
+	while ((c = cli_getopt(argc, argv, "h", json_ok ? lo_json : lo, name)) != -1) {
 		if (c == 'h')
 			return cli_show_help(name), -1;
 		if ((c == OPT_JSON && !json_ok) || !cli_common_opt(c, o))

@@ -521,6 +521,9 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 	if ((rc = cli_db_path(o, &s->db, &explicit_path)) != 0)
 		return cli_exit(rc);
 	s->explicit_path = explicit_path;
+	if ((o->no_agent || env_true("VAULT_NO_AGENT")) && (how & SESSION_AGENT_ONLY) != 0)
+		return cli_fail(VAULT_ERR_NOAGENT, "names come only from a running, unlocked agent, not with %s",
+		    o->no_agent ? "--no-agent" : "VAULT_NO_AGENT");
 	if (o->no_agent || env_true("VAULT_NO_AGENT"))
 		return open_direct(s, o, s->db, need_unlock);
 	if ((rc = vault_sock_path_home(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
@@ -534,7 +537,7 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 		rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
 	}
 	if (rc == VAULT_ERR_NOAGENT) {
-		if (!need_unlock)
+		if (!need_unlock || (how & SESSION_AGENT_ONLY) != 0)
 			return cli_fail(rc, "no agent is running (%s)", why);
 		/* Before asking for a passphrase or starting an agent for nothing. */
 		if ((rc = vault_missing(o, s->db)) != 0)

@@ -51,31 +51,7 @@ trap toolkit_cleanup EXIT
 on_pty() {
 	local answer=$1
 	shift
-	OUT=$(timeout 30 "$PY" - "$answer" "$@" <<'EOF'
-import os, pty, sys, select, time
-answer = sys.argv[1].encode()
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-out, sent, end = b"", False, time.time() + 25
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    if not sent and out.rstrip().endswith(b"]"):
-        os.write(fd, answer + b"\n")
-        sent = True
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-EOF
-	)
+	OUT=$(timeout 30 "$PY" "$here/on_pty.py" --answer "$answer" --seconds 25 "$@")
 	RC=$?
 	ERR=$OUT
 }
