@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "platform.h"
 
 int
 vault_frame_put(vault_wr *w, uint8_t type, const unsigned char *payload, size_t len)
@@ -193,38 +194,19 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 int
 vault_pid_has_tty(uint32_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long ppid, pgrp, session;
-	long tty = 0;
-	ssize_t n;
-	int fd;
+	uint32_t ppid;
+	int tty;
 
-	snprintf(path, sizeof(path), "/proc/%lu/stat", (unsigned long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* The command name may hold anything; the fields start after the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
-	if (sscanf(p + 1, " %*c %lu %lu %lu %ld", &ppid, &pgrp, &session, &tty) != 4)
-		return 0;
-	return tty != 0;
+	return vault_plat_proc_info(pid, &ppid, &tty) == 0 && tty;
 }
 
 void
 vault_peer_self(vault_peer *peer)
 {
-	ssize_t n;
-
 	memset(peer, 0, sizeof(*peer));
-	peer->uid = (uint32_t)getuid();
-	peer->pid = (uint32_t)getpid();
-	n = readlink("/proc/self/exe", peer->exe, sizeof(peer->exe) - 1);
-	peer->exe[n > 0 ? n : 0] = '\0';
+	peer->uid = vault_plat_uid();
+	peer->pid = vault_plat_pid();
+	vault_plat_self_exe(peer->exe, sizeof(peer->exe));
 	peer->direct = 1;
 	peer->tty = vault_pid_has_tty(peer->pid);
 }
