@@ -96,6 +96,7 @@ step() {
 	local name=$1 fn=$2 t0
 	current=$name
 	t0=$(date +%s.%N)
+	: >"$log_dir/$name.log"
 	echo "== $name"
 	"$fn"
 	local t
@@ -266,18 +267,17 @@ step_libsodium() {
 }
 
 # --- 5 sqlite ----------------------------------------------------------------
-# The options vault relies on: the pre-update hook (vault/rows.c), threads,
-# no extension loading; the rest mirrors a hardened default.
+# What vault relies on: the pre-update hook (vault/rows.c), threads; no
+# extension loading. SQL semantics otherwise as Debian's build (no DQS change).
 SQLITE_DEFS=(-DSQLITE_OS_WIN=1 -DSQLITE_THREADSAFE=1 -DSQLITE_OMIT_LOAD_EXTENSION
-	-DSQLITE_ENABLE_PREUPDATE_HOOK -DSQLITE_DEFAULT_FOREIGN_KEYS=0
-	-DSQLITE_DQS=0 -DSQLITE_WIN64=1)
+	-DSQLITE_ENABLE_PREUPDATE_HOOK)
 
 step_sqlite() {
 	if [[ -f $prefix/lib/libsqlite3.a && -f $prefix/lib/pkgconfig/sqlite3.pc ]]; then
 		echo "skip: $prefix/lib/libsqlite3.a exists"
 		return 0
 	fi
-	local s ver obj=$top/obj-sqlite
+	local s ver ssp obj=$top/obj-sqlite
 	s=$(src_dir sqlite3)
 	rm -rf "$obj"
 	mkdir -p "$obj"
@@ -291,6 +291,9 @@ step_sqlite() {
 		quiet sqlite $host-ar rcs libsqlite3.a sqlite3.o
 	)
 	ver=$(sed -n 's/^#define SQLITE_VERSION[[:space:]]*"\(.*\)"/\1/p' "$obj/sqlite3.h")
+	# Built with the stack protector, so it needs libssp: named by its path,
+	# as meson would otherwise pick libssp.dll.a for -lssp (a DLL to plant).
+	ssp=$($host-gcc -print-file-name=libssp.a)
 	mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
 	install -m 0644 "$obj/sqlite3.h" "$obj/sqlite3ext.h" "$prefix/include/" 2>/dev/null ||
 		install -m 0644 "$obj/sqlite3.h" "$prefix/include/"
@@ -303,7 +306,7 @@ includedir=\${prefix}/include
 Name: SQLite
 Description: SQL database engine (static, cross-built by scripts/windows.sh)
 Version: $ver
-Libs: -L\${libdir} -lsqlite3
+Libs: -L\${libdir} -lsqlite3 $ssp
 Cflags: -I\${includedir} ${SQLITE_DEFS[*]}
 EOF
 	echo "  sqlite $ver"
@@ -332,6 +335,7 @@ EOF
 		cd "$obj"
 		quiet cmocka cmake "$s" -DCMAKE_TOOLCHAIN_FILE="$obj/toolchain.cmake" \
 			-DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_BUILD_TYPE=Release \
+			-DCMAKE_C_FLAGS=-D__USE_MINGW_ANSI_STDIO=1 \
 			-DWITH_STATIC_LIB=ON -DUNIT_TESTING=OFF -DWITH_EXAMPLES=OFF
 		quiet cmocka make -j"$jobs"
 		quiet cmocka make install
@@ -340,6 +344,9 @@ EOF
 		echo "windows.sh: cmocka's install left no libcmocka-static.a in $prefix/lib" >&2
 		return 1
 	}
+	# cmocka is built with mingw's C99 printf (as vault is): its header's
+	# format checks must say so (plain __printf__ means msvcrt's, no %zu).
+	sed -i 's/__format__ (__printf__,/__format__ (gnu_printf,/' "$prefix/include/cmocka.h"
 	# Link the static library, never the DLL cmocka also builds.
 	sed -i 's|-lcmocka\b|-lcmocka-static|' "$prefix/lib/pkgconfig/cmocka.pc"
 	rm -f "$prefix"/bin/libcmocka*.dll "$prefix"/lib/libcmocka.dll.a
@@ -396,7 +403,7 @@ c = '$host-gcc'
 ar = '$host-ar'
 strip = '$host-strip'
 windres = '$host-windres'
-pkg-config = 'pkg-config'
+pkgconfig = 'pkg-config'
 exe_wrapper = '$wrapper'
 
 [properties]

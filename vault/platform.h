@@ -50,6 +50,10 @@ int vault_plat_proc_info(uint32_t pid, uint32_t *ppid, int *tty);
  */
 int vault_plat_create_private(const char *path);
 
+/* pthread_atfork(): handlers around fork(). Windows has no fork: nothing to
+ * register (winpthreads' pthread_atfork is an empty macro). 0 or an error. */
+int vault_plat_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
 /* Flushes fd's data and metadata to stable storage: fsync(), or
  * FlushFileBuffers through _commit() on Windows. 0 or -1 with errno. */
 int vault_plat_fsync(int fd);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
@@ -73,4 +74,10 @@ int
 vault_plat_fsync(int fd)
 {
 	return fsync(fd);
+}
+
+int
+vault_plat_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	return pthread_atfork(prepare, parent, child);
 }

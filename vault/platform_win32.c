@@ -119,3 +119,12 @@ vault_plat_fsync(int fd)
 {
 	return _commit(fd);
 }
+
+int
+vault_plat_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	(void)prepare;
+	(void)parent;
+	(void)child;
+	return 0;
+}

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "platform.h"
 
 static const char *
 kind_op(int kind)
@@ -93,22 +92,6 @@ pin_matches(const struct vault_release *r)
 	if (r->pinned == NULL)
 		return 1; /* an ad-hoc run pins nothing */
 	return r->pin != NULL && sodium_memcmp(r->pin, r->pinned, VAULT_PINBYTES) == 0;
-}
-
-int
-vault_pid_descends(uint32_t pid, uint32_t ancestor)
-{
-	uint32_t ppid;
-	int depth, tty;
-
-	for (depth = 0; depth < 256 && pid > 1; depth++) {
-		if (pid == ancestor)
-			return 1;
-		if (vault_plat_proc_info(pid, &ppid, &tty) != 0)
-			return 0;
-		pid = ppid;
-	}
-	return 0;
 }
 
 int

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "platform.h"
 
 int
 vault_frame_put(vault_wr *w, uint8_t type, const unsigned char *payload, size_t len)
@@ -191,22 +190,3 @@ vault_audit_decode(vault_rd *r, vault_audit_entry *e)
 	return 0;
 }
 
-int
-vault_pid_has_tty(uint32_t pid)
-{
-	uint32_t ppid;
-	int tty;
-
-	return vault_plat_proc_info(pid, &ppid, &tty) == 0 && tty;
-}
-
-void
-vault_peer_self(vault_peer *peer)
-{
-	memset(peer, 0, sizeof(*peer));
-	peer->uid = vault_plat_uid();
-	peer->pid = vault_plat_pid();
-	vault_plat_self_exe(peer->exe, sizeof(peer->exe));
-	peer->direct = 1;
-	peer->tty = vault_pid_has_tty(peer->pid);
-}
