@@ -20,7 +20,8 @@
 #   8 crossfile  build-win/cross.ini with wine as the exe_wrapper
 #   9 setup      meson setup build-win/meson (reconfigured if it exists)
 #  10 build      ninja
-#  11 test       meson test under wine
+#  11 hardening  each .exe: ASLR (high entropy), DEP, system DLLs only
+#  12 test       meson test under wine
 #
 # Layout (all under build-win/, which git ignores):
 #   src/   Debian source packages      deps/  the static prefix (lib, include, pkgconfig)
@@ -418,6 +419,9 @@ endian = 'little'
 EOF
 	if ((changed)); then
 		echo "wrote $cross and $wrapper"
+		# A build directory set up with another cross file would keep it.
+		[[ -d $builddir ]] && echo "removing $builddir (set up with the old cross file)"
+		rm -rf "$builddir"
 	else
 		echo "skip: $cross and $wrapper are up to date"
 	fi
@@ -435,10 +439,40 @@ step_setup() {
 	grep -E 'Message:|WARNING' "$log_dir/setup.log" || true
 }
 
-# --- 10 build, 11 test -------------------------------------------------------
+# --- 10 build, 12 test -------------------------------------------------------
 step_build() {
 	quiet build ninja -C "$builddir"
-	echo "  $(find "$builddir" -name '*.exe' | wc -l) .exe files"
+}
+
+# --- 11 hardening: what the link flags promise, read back from each .exe ----
+# System DLLs only (a DLL such as libssp-0.dll or libwinpthread-1.dll beside
+# the .exe could be planted); ASLR with high entropy, DEP.
+SYSTEM_DLLS='^(kernel32|advapi32|msvcrt|user32|bcrypt|ws2_32|shell32|ole32|ntdll|crypt32|secur32|userenv|netapi32)\.dll$'
+
+step_hardening() {
+	local exe dll flags n=0 bad=0
+	while IFS= read -r exe; do
+		n=$((n + 1))
+		flags=$($host-objdump -p "$exe" | sed -n '/^DllCharacteristics/,/^[A-Z]/p')
+		for f in HIGH_ENTROPY_VA DYNAMIC_BASE NX_COMPAT; do
+			if ! grep -qw "$f" <<<"$flags"; then
+				echo "windows.sh: $exe lacks $f" >&2
+				bad=1
+			fi
+		done
+		while IFS= read -r dll; do
+			if ! tr '[:upper:]' '[:lower:]' <<<"$dll" | grep -qE "$SYSTEM_DLLS"; then
+				echo "windows.sh: $exe imports $dll, not a system DLL (link it static)" >&2
+				bad=1
+			fi
+		done < <($host-objdump -p "$exe" | sed -n 's/^[[:space:]]*DLL Name: //p')
+	done < <(find "$builddir" -name '*.exe' -not -path '*/meson-private/*')
+	((n > 0)) || {
+		echo "windows.sh: no .exe in $builddir" >&2
+		return 1
+	}
+	((bad == 0)) || return 1
+	echo "  $n .exe files: DYNAMIC_BASE, HIGH_ENTROPY_VA, NX_COMPAT; system DLLs only"
 }
 
 tests_summary=
@@ -467,6 +501,7 @@ step wineprefix step_wineprefix
 step crossfile step_crossfile
 step setup step_setup
 step build step_build
+step hardening step_hardening
 if ((run_tests)); then
 	step test step_test
 else
