@@ -194,7 +194,7 @@ step_debsrc() {
 }
 
 # --- 2 packages --------------------------------------------------------------
-WIN_DEPS=(mingw-w64 wine wine64 autoconf automake libtool make cmake tcl
+WIN_DEPS=(mingw-w64 wine wine64 autoconf automake libtool make gcc cmake tcl
 	meson ninja-build pkg-config dpkg-dev xz-utils)
 
 step_packages() {
