@@ -9,8 +9,8 @@
  * builds exactly one of them; callers have no #ifdef. Decisions (what a
  * parent chain or a terminal means for a release) stay in the shared code.
  *
- * Started with what wire.c, release.c and unlock.c need; store.c, path.c,
- * held.c, keyslot.c and rotate.c (trust checks, flock, pread) come next.
+ * Started with what peer.c, unlock.c, keyslot.c and buf.c need; store.c,
+ * path.c, held.c and rotate.c (trust checks, flock, pread) come next.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +53,18 @@ int vault_plat_create_private(const char *path);
 /* pthread_atfork(): handlers around fork(). Windows has no fork: nothing to
  * register (winpthreads' pthread_atfork is an empty macro). 0 or an error. */
 int vault_plat_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+/*
+ * Opens path read-only for the caller's own checks, never through a link:
+ * POSIX O_NOFOLLOW (and O_NONBLOCK, so a FIFO named here cannot block the
+ * open; the caller's vault_check_fd() refuses anything but a regular file).
+ * Windows: the file itself with FILE_FLAG_OPEN_REPARSE_POINT, refused if it
+ * is a reparse point (symlink, junction, mount point), shared for reading
+ * only, so nobody writes, renames or deletes it while the descriptor is
+ * held. Returns a descriptor, or -1 with errno: ELOOP for a link or reparse
+ * point, ENOENT when nothing is there.
+ */
+int vault_plat_open_nofollow(const char *path);
 
 /* Flushes fd's data and metadata to stable storage: fsync(), or
  * FlushFileBuffers through _commit() on Windows. 0 or -1 with errno. */

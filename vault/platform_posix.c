@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * platform.h on POSIX systems (Linux): the calls wire.c, release.c and
- * unlock.c made themselves before issue 16, unchanged.
+ * platform.h on POSIX systems (Linux): the calls wire.c, release.c,
+ * unlock.c, keyslot.c and buf.c made themselves before issue 16, unchanged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +68,12 @@ int
 vault_plat_create_private(const char *path)
 {
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+}
+
+int
+vault_plat_open_nofollow(const char *path)
+{
+	return open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
 int

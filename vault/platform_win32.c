@@ -115,6 +115,40 @@ vault_plat_create_private(const char *path)
 }
 
 int
+vault_plat_open_nofollow(const char *path)
+{
+	FILE_ATTRIBUTE_TAG_INFO tag;
+	HANDLE h;
+	DWORD err;
+	int fd;
+
+	h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+	    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		err = GetLastError();
+		if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+			errno = ENOENT;
+		else if (err == ERROR_SHARING_VIOLATION || err == ERROR_ACCESS_DENIED)
+			errno = EACCES;
+		else
+			errno = EIO;
+		return -1;
+	}
+	if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag, sizeof(tag)) ||
+	    (tag.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
+		CloseHandle(h);
+		errno = ELOOP;
+		return -1;
+	}
+	if ((fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY)) < 0) {
+		CloseHandle(h);
+		errno = EIO;
+		return -1;
+	}
+	return fd;
+}
+
+int
 vault_plat_fsync(int fd)
 {
 	return _commit(fd);

@@ -201,6 +201,32 @@ child_main(const char *arg)
 }
 
 static void
+open_nofollow_reads_a_file(void **state)
+{
+	char path[4096], buf[8];
+	int fd;
+
+	(void)state;
+	scratch(path, sizeof(path), "nofollow");
+	fd = vault_plat_create_private(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keyfile", 7), 7);
+	assert_int_equal(close(fd), 0);
+	fd = vault_plat_open_nofollow(path);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, "keyfile", 7);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(remove(path), 0);
+	/* Nothing there: ENOENT (keyslot.c's VAULT_ERR_NOTFOUND). */
+	errno = 0;
+	assert_int_equal(vault_plat_open_nofollow(path), -1);
+	assert_int_equal(errno, ENOENT);
+	/* Links (ELOOP) are refused: on Linux by test_keyslot's symlinked
+	 * keyfile; wine makes no symlinks (CreateSymbolicLinkW is a stub). */
+}
+
+static void
 fsync_bad_descriptor(void **state)
 {
 	(void)state;
@@ -218,6 +244,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(proc_info_no_such_process),
 		cmocka_unit_test(peer_self_is_us),
 		cmocka_unit_test(create_private_is_exclusive),
+		cmocka_unit_test(open_nofollow_reads_a_file),
 		cmocka_unit_test(fsync_bad_descriptor),
 		cmocka_unit_test(child_descends_from_us),
 	};
