@@ -18,13 +18,25 @@
 #define CLI_ERR_NOTTY (-100) /* no terminal and no non-interactive source */
 #define CLI_ERR_MISMATCH (-101)
 #define CLI_ERR_SHOWN (-102) /* session_call: printed already; the exit code is in s->failed */
+#define CLI_ERR_CANCELLED (-103) /* the user cancelled a prompt (pinentry's Cancel) */
+#define CLI_ERR_WEAK (-104)      /* a person's new passphrase was too weak three times */
 
 /*
  * Reads a passphrase: from VAULT_PASSPHRASE_FD, else VAULT_PASSPHRASE_FILE,
- * else the controlling terminal without echo (twice if confirm is set).
+ * else the first line VAULT_PASSPHRASE_COMMAND prints, else from a person:
+ * through pinentry (pinentry.c) or the controlling terminal without echo
+ * (twice if confirm is set).
  * Returns CLI_ERR_NOTTY at once when none of these is available.
  */
 int cli_read_passphrase(vault_secret **out, const char *prompt, int confirm);
+/* The same, asking again after a wrong one: error says so (pinentry shows it, the terminal prints it). */
+int cli_read_passphrase_again(vault_secret **out, const char *prompt, int confirm, const char *error);
+/*
+ * strength.c: a new master passphrase, asked twice and judged by
+ * libpwquality: a person gets three tries at a strong one, a script a
+ * warning; force skips the judging.
+ */
+int cli_read_new_passphrase(vault_secret **out, const char *prompt, int force);
 /*
  * Reads a secret for add/set: from the terminal without echo, asked twice,
  * when stdin is a terminal; else one line from stdin.
@@ -32,6 +44,23 @@ int cli_read_passphrase(vault_secret **out, const char *prompt, int confirm);
 int cli_read_secret(vault_secret **out, const char *prompt);
 /* Reads a prompt answer with echo off from /dev/tty. */
 int cli_tty_read(vault_secret **out, const char *prompt);
+/*
+ * pinentry.c: the pinentry program to ask with (VAULT_PINENTRY, else
+ * `pinentry` when there is a display) into out: 1 if there is one, 0 if
+ * not, -1 if VAULT_PINENTRY names one that cannot be found.
+ */
+int cli_pinentry_program(char *out, size_t outlen);
+/* Asks through prog (Assuan); error, if set, says why it asks again. Prints its own errors. */
+int cli_pinentry_read(vault_secret **out, const char *prog, const char *desc, const char *prompt,
+    const char *error);
+/*
+ * Whether the passphrase cli_read_passphrase would read comes from a
+ * person (a terminal or pinentry), who may try again after a wrong one
+ * (three tries, as sudo gives), rather than from a script.
+ */
+int cli_passphrase_interactive(void);
+/* Whether a passphrase can be had without blocking forever (fd, file, command, pinentry, terminal). */
+int cli_passphrase_available(void);
 
 /* Prints "vault: <what>: <words>" and returns the exit code for err. */
 int cli_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,6 +89,10 @@ int cli_exit(int err);
  * malformed) as "vault: what: words (detail)"; returns the exit code.
  */
 int cli_report_frame(const unsigned char *buf, size_t len, const char *what);
+/* The error (VAULT_ERR_*) an answer ends in; 0 if it ends in no ERROR. */
+int cli_frame_error(const unsigned char *buf, size_t len);
+/* How many times a person may type a wrong master passphrase (sudo's passwd_tries). */
+#define CLI_TRIES 3
 int cli_can_prompt(void);
 
 struct cli_opts {

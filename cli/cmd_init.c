@@ -21,8 +21,10 @@
 static int cmd_init(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_init = { "init", cmd_init,
-	"init [--kdf interactive|moderate|sensitive] [--keyfile PATH]",
+	"init [--kdf interactive|moderate|sensitive] [--keyfile PATH] [--force]",
 	"Create a new vault protected by a master passphrase (asked twice).\n"
+	"A weak passphrase (libpwquality's checks) is refused with the reason\n"
+	"when typed, and taken with a warning from a script; --force takes it.\n"
 	"--kdf sets the Argon2id cost (default moderate). --keyfile PATH also adds\n"
 	"a keyfile slot, writing a new random keyfile if PATH does not exist." };
 
@@ -30,13 +32,13 @@ static int
 cmd_init(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
-		{ NULL, 0, NULL, 0 } };
+		{ "force", no_argument, NULL, OPT_FORCE }, { NULL, 0, NULL, 0 } };
 	struct cli_opts o = cli_defaults;
 	const char *keyfile = cli_defaults.keyfile; /* `vault --keyfile K init` */
 	vault_secret *pass = NULL;
 	vault *v = NULL;
 	char *path = NULL, id[2 * VAULT_IDBYTES + 1];
-	int c, rc, kdf = VAULT_KDF_MODERATE, ret, explicit_path;
+	int c, rc, kdf = VAULT_KDF_MODERATE, ret, explicit_path, force = 0;
 	uint32_t slot;
 
 	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_init)) != -1) {
@@ -45,6 +47,8 @@ cmd_init(int argc, char **argv)
 		} else if (c == OPT_KDF) {
 			if (cli_parse_kdf(optarg, &kdf) != 0)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
+		} else if (c == OPT_FORCE) {
+			force = 1;
 		} else if (c == 'h') {
 			return cli_show_help(&cli_cmd_init);
 		} else if (!cli_common_opt(c, &o)) {
@@ -65,7 +69,7 @@ cmd_init(int argc, char **argv)
 		free(path);
 		return ret;
 	}
-	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
+	if ((rc = cli_read_new_passphrase(&pass, "New master passphrase: ", force)) != 0) {
 		free(path);
 		return cli_exit(rc);
 	}

@@ -24,12 +24,12 @@ static int cmd_passwd(int argc, char **argv);
 static int cmd_rekey(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_passwd = { "passwd", cmd_passwd,
-	"passwd [--kdf LEVEL] [--slot ID] [--rekey [--drop-other-slots]]",
+	"passwd [--kdf LEVEL] [--slot ID] [--rekey [--drop-other-slots]] [--force]",
 	"Change the master passphrase. Only the master key is rewrapped; no account\n"
 	"is re-encrypted, so a copy of the vault made before (or an old keyslot put\n"
 	"back into it) still opens with the old passphrase. --rekey also makes a new\n"
 	"master key, as 'vault rekey' does, so the old passphrase opens nothing stored\n"
-	"from now on." };
+	"from now on. A weak new passphrase is refused as at init; --force takes it." };
 
 const struct cli_cmd cli_cmd_rekey = { "rekey", cmd_rekey,
 	"rekey [--kdf LEVEL] [--drop-other-slots]",
@@ -43,9 +43,10 @@ const struct cli_cmd cli_cmd_rekey = { "rekey", cmd_rekey,
 	"at any moment leaves the vault under the old key or the new one." };
 
 const struct cli_cmd cli_cmd_keyslot = { "keyslot", cmd_keyslot,
-	"keyslot list|add-passphrase|add-keyfile PATH|rm ID",
+	"keyslot list|add-passphrase [--force]|add-keyfile PATH|rm ID",
 	"Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
-	"slot cannot be removed." };
+	"slot cannot be removed. A weak passphrase for a new slot is refused as at\n"
+	"init; --force takes it." };
 
 /*
  * Key management over the agent needs the current passphrase in the
@@ -149,13 +150,14 @@ cmd_passwd(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
 		{ "slot", required_argument, NULL, OPT_SLOT }, { "rekey", no_argument, NULL, OPT_REKEY },
-		{ "drop-other-slots", no_argument, NULL, OPT_DROP_SLOTS }, { NULL, 0, NULL, 0 } };
+		{ "drop-other-slots", no_argument, NULL, OPT_DROP_SLOTS }, { "force", no_argument, NULL, OPT_FORCE },
+		{ NULL, 0, NULL, 0 } };
 	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *pass = NULL;
 	vault_wr p, resp;
 	uint32_t slot = 0, flags = 0;
-	int c, rc, ret, kdf = VAULT_KDF_MODERATE, rekey = 0, kdf_given = 0;
+	int c, rc, ret, kdf = VAULT_KDF_MODERATE, rekey = 0, kdf_given = 0, force = 0;
 
 	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_passwd)) != -1) {
 		if (c == 'h')
@@ -171,6 +173,10 @@ cmd_passwd(int argc, char **argv)
 			rekey = 1;
 		} else if (c == OPT_DROP_SLOTS) {
 			flags |= VAULT_REKEY_DROP_SLOTS;
+		} else if (c == OPT_FORCE) {
+			force = 1;
+		} else if (c == OPT_FORCE) {
+			force = 1;
 		} else if (!cli_common_opt(c, &o)) {
 			return cli_bad_option(&cli_cmd_passwd);
 		}
@@ -186,7 +192,7 @@ cmd_passwd(int argc, char **argv)
 		return ret;
 	}
 	if (rekey) {
-		if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
+		if ((rc = cli_read_new_passphrase(&pass, "New master passphrase: ", force)) != 0) {
 			ret = cli_exit(rc);
 		} else {
 			ret = rekey_call(&s, pass, kdf_given ? kdf : 0, flags);
@@ -199,7 +205,7 @@ cmd_passwd(int argc, char **argv)
 	vault_wr_init(&resp, 1, 0);
 	if ((ret = current_passphrase(&s, &p)) != 0)
 		goto out;
-	if ((rc = cli_read_passphrase(&pass, "New master passphrase: ", 1)) != 0) {
+	if ((rc = cli_read_new_passphrase(&pass, "New master passphrase: ", force)) != 0) {
 		ret = cli_exit(rc);
 		goto out;
 	}
@@ -249,7 +255,7 @@ static int
 cmd_keyslot(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
-		{ "json", no_argument, NULL, OPT_JSON }, { NULL, 0, NULL, 0 } };
+		{ "json", no_argument, NULL, OPT_JSON }, { "force", no_argument, NULL, OPT_FORCE }, { NULL, 0, NULL, 0 } };
 	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *pass = NULL;
@@ -258,7 +264,7 @@ cmd_keyslot(int argc, char **argv)
 	const char *sub;
 	char abs[4096];
 	uint32_t id = 0;
-	int c, rc, ret, kdf = VAULT_KDF_MODERATE, create = 0;
+	int c, rc, ret, kdf = VAULT_KDF_MODERATE, create = 0, force = 0;
 
 	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_keyslot)) != -1) {
 		if (c == 'h')
@@ -266,6 +272,8 @@ cmd_keyslot(int argc, char **argv)
 		if (c == OPT_KDF) {
 			if (cli_parse_kdf(optarg, &kdf) != 0)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
+		} else if (c == OPT_FORCE) {
+			force = 1;
 		} else if (!cli_common_opt(c, &o)) {
 			return cli_bad_option(&cli_cmd_keyslot);
 		}
@@ -311,7 +319,7 @@ cmd_keyslot(int argc, char **argv)
 	if ((ret = current_passphrase(&s, &p)) != 0)
 		goto out;
 	if (strcmp(sub, "add-passphrase") == 0) {
-		if ((rc = cli_read_passphrase(&pass, "Passphrase for the new keyslot: ", 1)) != 0) {
+		if ((rc = cli_read_new_passphrase(&pass, "Passphrase for the new keyslot: ", force)) != 0) {
 			ret = cli_exit(rc);
 			goto out;
 		}

@@ -45,11 +45,7 @@ cli_fail(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	say(fmt, ap);
 	va_end(ap);
-	if (err == CLI_ERR_NOTTY)
-		return VAULT_EXIT_LOCKED;
-	if (err == CLI_ERR_MISMATCH)
-		return VAULT_EXIT_ERROR;
-	return vault_exit_code(err);
+	return cli_exit(err);
 }
 
 int
@@ -57,9 +53,29 @@ cli_exit(int err)
 {
 	if (err == CLI_ERR_NOTTY)
 		return VAULT_EXIT_LOCKED;
-	if (err == CLI_ERR_MISMATCH)
+	if (err == CLI_ERR_MISMATCH || err == CLI_ERR_CANCELLED || err == CLI_ERR_WEAK)
 		return VAULT_EXIT_ERROR;
 	return vault_exit_code(err);
+}
+
+int
+cli_frame_error(const unsigned char *buf, size_t len)
+{
+	const unsigned char *pl = NULL;
+	size_t plen = 0, flen;
+	uint8_t type = 0;
+	uint32_t code;
+	vault_rd r;
+
+	while (vault_frame_get(buf, len, &type, &pl, &plen, &flen) == 1 && flen < len) {
+		buf += flen;
+		len -= flen;
+	}
+	r.p = pl;
+	r.len = plen;
+	if (type != VAULT_MSG_ERROR || pl == NULL || vault_rd_u32(&r, &code) != 0 || code == 0 || code > 1000)
+		return 0;
+	return -(int)code;
 }
 
 int

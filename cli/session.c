@@ -57,15 +57,6 @@ cli_can_prompt(void)
 	return 1;
 }
 
-/* A passphrase can be had without blocking: fd, file or a terminal. */
-static int
-passphrase_available(void)
-{
-	const char *fd = getenv("VAULT_PASSPHRASE_FD"), *file = getenv("VAULT_PASSPHRASE_FILE");
-
-	return (fd != NULL && *fd != '\0') || (file != NULL && *file != '\0') || cli_can_prompt();
-}
-
 int
 cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 {
@@ -272,22 +263,40 @@ unlock_agent(struct session *s, const char *keyfile, const char *db)
 		rc = vault_wr_cstr(&p, abs);
 		type = VAULT_MSG_UNLOCK_KEYFILE;
 	} else {
-		if (!passphrase_available())
+		if (!cli_passphrase_available())
 			return cli_fail(CLI_ERR_NOTTY,
 			    "the agent is locked and there is no terminal to ask for the passphrase: "
-			    "run 'vault unlock' on a terminal, set VAULT_PASSPHRASE_FD or "
-			    "VAULT_PASSPHRASE_FILE, or use 'vault-agent --unlock-keyfile' on unattended hosts");
+			    "run 'vault unlock' on a terminal, set VAULT_PASSPHRASE_FD, VAULT_PASSPHRASE_FILE or "
+			    "VAULT_PASSPHRASE_COMMAND, or use 'vault-agent --unlock-keyfile' on unattended hosts");
 		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", db);
-		if ((rc = cli_read_passphrase(&pass, prompt, 0)) != 0)
-			return cli_exit(rc);
-		rc = vault_wr_str(&p, pass->buf, pass->len);
-		/* Kept for a key change in this same command: asked once only. */
-		s->pass = pass;
 		type = VAULT_MSG_UNLOCK;
 	}
-	if (rc == 0) {
-		session_fresh(s); /* the prompt may have outlasted the agent's patience */
-		rc = vault_agent_call(s->fd, type, p.p, p.len, &resp);
+	for (int tries = 1;; tries++) {
+		if (keyfile == NULL) {
+			char again[80];
+
+			snprintf(again, sizeof(again), "Wrong passphrase; try again (%d of %d).", tries, CLI_TRIES);
+			p.len = 0;
+			if ((rc = cli_read_passphrase_again(&pass, prompt, 0, tries > 1 ? again : NULL)) != 0) {
+				vault_wr_free(&p);
+				vault_wr_free(&resp);
+				return cli_exit(rc);
+			}
+			rc = vault_wr_str(&p, pass->buf, pass->len);
+			/* Kept for a key change in this same command: asked once only. */
+			vault_secret_free(&s->pass);
+			s->pass = pass;
+			pass = NULL;
+		}
+		if (rc == 0) {
+			session_fresh(s); /* the prompt may have outlasted the agent's patience */
+			resp.len = 0;
+			rc = vault_agent_call(s->fd, type, p.p, p.len, &resp);
+		}
+		/* A person who mistyped gets three tries, as sudo gives; a script gets one. */
+		if (rc != 0 || keyfile != NULL || tries >= CLI_TRIES || cli_frame_error(resp.p, resp.len) != VAULT_ERR_BADPASS ||
+		    !cli_passphrase_interactive())
+			break;
 	}
 	vault_wr_free(&p);
 	if (rc != 0) {
@@ -348,14 +357,22 @@ open_direct(struct session *s, const struct cli_opts *o, const char *db, int nee
 		rc = vault_unlock_keyfile(s->v, o->keyfile);
 	} else {
 		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", db);
-		if ((rc = cli_read_passphrase(&pass, prompt, 0)) != 0)
-			return cli_exit(rc);
-		rc = vault_unlock_passphrase(s->v, pass->buf, pass->len);
-		/* Kept (secure memory, freed at session_close) for vault rekey, which re-wraps with it. */
-		if (rc == 0)
-			s->pass = pass;
-		else
+		for (int tries = 1;; tries++) {
+			char again[80];
+
+			snprintf(again, sizeof(again), "Wrong passphrase; try again (%d of %d).", tries, CLI_TRIES);
+			if ((rc = cli_read_passphrase_again(&pass, prompt, 0, tries > 1 ? again : NULL)) != 0)
+				return cli_exit(rc);
+			rc = vault_unlock_passphrase(s->v, pass->buf, pass->len);
+			/* Kept (secure memory, freed at session_close) for vault rekey, which re-wraps with it. */
+			if (rc == 0) {
+				s->pass = pass;
+				break;
+			}
 			vault_secret_free(&pass);
+			if (rc != VAULT_ERR_BADPASS || tries >= CLI_TRIES || !cli_passphrase_interactive())
+				break;
+		}
 	}
 	if (rc != 0) {
 		const char *d = vault_errdetail(s->v);
@@ -522,11 +539,11 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 		/* Before asking for a passphrase or starting an agent for nothing. */
 		if ((rc = vault_missing(o, s->db)) != 0)
 			return rc;
-		if (o->keyfile == NULL && !passphrase_available())
+		if (o->keyfile == NULL && !cli_passphrase_available())
 			return cli_fail(CLI_ERR_NOTTY,
 			    "no agent is running and there is no terminal to ask for the passphrase: "
-			    "run 'vault unlock' on a terminal, set VAULT_PASSPHRASE_FD or "
-			    "VAULT_PASSPHRASE_FILE, or start 'vault-agent --unlock-keyfile PATH'");
+			    "run 'vault unlock' on a terminal, set VAULT_PASSPHRASE_FD, VAULT_PASSPHRASE_FILE or "
+			    "VAULT_PASSPHRASE_COMMAND, or start 'vault-agent --unlock-keyfile PATH'");
 		if ((rc = vault_sock_dir_check(s->sock, 1, why, sizeof(why))) != 0)
 			return cli_fail(rc, "cannot start an agent: %s", why);
 		if ((rc = start_agent(s->db, s->sock, err, sizeof(err))) == 0) {
@@ -608,7 +625,7 @@ session_proof(struct session *s, int needed, const char *prompt, vault_wr *p)
 	} else if (s->pass != NULL) {
 		rc = vault_proof_encode(p, VAULT_PROOF_PASSPHRASE, s->pass->buf, s->pass->len);
 		return p->err ? cli_fail(p->err, "%s", vault_strerror(p->err)) : rc;
-	} else if (!passphrase_available()) {
+	} else if (!cli_passphrase_available()) {
 		/* Send none: the agent refuses, audits the attempt, and says what to do. */
 		return vault_proof_encode(p, VAULT_PROOF_NONE, NULL, 0);
 	} else if ((rc = cli_read_passphrase(&sec, prompt, 0)) != 0) {

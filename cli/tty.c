@@ -6,8 +6,9 @@
  *  - every byte read lands directly in a vault_secret (sodium_malloc);
  *    no stdio buffering, no intermediate copies;
  *  - echo is restored on every path, including SIGINT/SIGTERM/SIGHUP;
- *  - with no terminal and no VAULT_PASSPHRASE_FD/FILE, fail at once:
- *    a 3 a.m. cron job must never hang on a prompt nobody will answer.
+ *  - with no terminal, no pinentry and no VAULT_PASSPHRASE_FD/FILE/COMMAND,
+ *    fail at once: a 3 a.m. cron job must never hang on a prompt nobody
+ *    will answer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -167,13 +169,122 @@ read_env_file(vault_secret **out, const char *path)
 	return rc;
 }
 
+/*
+ * VAULT_PASSPHRASE_COMMAND: runs it with /bin/sh and takes the first line
+ * it prints (borg's BORG_PASSCOMMAND, restic's --password-command). Its
+ * stdin and stderr are ours, so it may ask on the terminal itself; it
+ * learns what is asked in VAULT_PASSPHRASE_PROMPT. A status other than 0
+ * is a failure, whatever it printed.
+ */
+static int
+read_env_command(vault_secret **out, const char *cmd, const char *prompt, int *status)
+{
+	unsigned char junk[256];
+	int p[2], rc, st;
+	pid_t pid;
+	ssize_t n;
+
+	*status = -1;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return VAULT_ERR_IO;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return VAULT_ERR_IO;
+	}
+	if (pid == 0) {
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		(void)setenv("VAULT_PASSPHRASE_PROMPT", prompt, 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	rc = read_line_fd(p[0], out);
+	/* Whatever else it prints is read (so it does not block) and wiped. */
+	while ((n = read(p[0], junk, sizeof(junk))) > 0 || (n < 0 && errno == EINTR))
+		;
+	sodium_memzero(junk, sizeof(junk));
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	if (rc == 0 && *status != 0) {
+		vault_secret_free(out);
+		rc = VAULT_ERR_INVAL;
+	}
+	return rc;
+}
+
+static int
+env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0';
+}
+
 int
-cli_read_passphrase(vault_secret **out, const char *prompt, int confirm)
+cli_passphrase_interactive(void)
+{
+	char prog[4096];
+
+	if (env_set("VAULT_PASSPHRASE_FD") || env_set("VAULT_PASSPHRASE_FILE") || env_set("VAULT_PASSPHRASE_COMMAND"))
+		return 0;
+	return cli_pinentry_program(prog, sizeof(prog)) == 1 || cli_can_prompt();
+}
+
+int
+cli_passphrase_available(void)
+{
+	char prog[4096];
+
+	return env_set("VAULT_PASSPHRASE_FD") || env_set("VAULT_PASSPHRASE_FILE") ||
+	    env_set("VAULT_PASSPHRASE_COMMAND") || cli_pinentry_program(prog, sizeof(prog)) == 1 || cli_can_prompt();
+}
+
+/* Asks a person: through pinentry if there is one, else on the terminal. */
+static int
+ask_person(vault_secret **out, const char *prompt, const char *error, int repeat)
+{
+	char prog[4096];
+	int rc, which = cli_pinentry_program(prog, sizeof(prog));
+
+	if (which < 0) {
+		cli_fail(VAULT_ERR_NOTFOUND, "VAULT_PINENTRY=%s: no such program (set it to a pinentry, or to "
+					     "'none' for the terminal prompt)", cli_esc(getenv("VAULT_PINENTRY")));
+		return VAULT_ERR_NOTFOUND;
+	}
+	if (which == 1)
+		return cli_pinentry_read(out, prog, repeat ? "Repeat the passphrase to confirm it." : prompt,
+		    repeat ? "Repeat:" : "Passphrase:", error);
+	if (error != NULL) {
+		int fd = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)!write(fd, error, strlen(error));
+			(void)!write(fd, "\n", 1);
+			close(fd);
+		}
+	}
+	if ((rc = cli_tty_read(out, repeat ? "Repeat passphrase: " : prompt)) != 0) {
+		if (rc == CLI_ERR_NOTTY)
+			cli_fail(rc, "no terminal to ask for the passphrase: set VAULT_PASSPHRASE_FD, "
+				     "VAULT_PASSPHRASE_FILE or VAULT_PASSPHRASE_COMMAND, or unlock the agent first");
+		else
+			cli_fail(rc, "cannot read the passphrase: %s", vault_strerror(rc));
+	}
+	return rc;
+}
+
+int
+cli_read_passphrase_again(vault_secret **out, const char *prompt, int confirm, const char *error)
 {
 	const char *fdv = getenv("VAULT_PASSPHRASE_FD");
 	const char *file = getenv("VAULT_PASSPHRASE_FILE");
+	const char *cmd = getenv("VAULT_PASSPHRASE_COMMAND");
 	vault_secret *again = NULL;
-	int rc;
+	int rc, status;
 
 	*out = NULL;
 	if (fdv != NULL && *fdv != '\0') {
@@ -188,19 +299,23 @@ cli_read_passphrase(vault_secret **out, const char *prompt, int confirm)
 						   vault_strerror(rc));
 			return rc;
 		}
-	} else {
-		if ((rc = cli_tty_read(out, prompt)) != 0) {
-			if (rc == CLI_ERR_NOTTY)
-				cli_fail(rc, "no terminal to ask for the passphrase: set VAULT_PASSPHRASE_FD or "
-					     "VAULT_PASSPHRASE_FILE, or unlock the agent first");
+	} else if (cmd != NULL && *cmd != '\0') {
+		/* The command is the user's own setting; it is not echoed back (it may name a secret's place). */
+		if ((rc = read_env_command(out, cmd, prompt, &status)) != 0) {
+			if (status == 127)
+				cli_fail(rc, "VAULT_PASSPHRASE_COMMAND could not be run (status 127)");
+			else if (status > 0)
+				cli_fail(rc, "VAULT_PASSPHRASE_COMMAND failed (status %d); no passphrase was taken", status);
 			else
-				cli_fail(rc, "cannot read the passphrase: %s", vault_strerror(rc));
+				cli_fail(rc, "VAULT_PASSPHRASE_COMMAND: cannot read a passphrase: %s", vault_strerror(rc));
 			return rc;
 		}
+	} else {
+		if ((rc = ask_person(out, prompt, error, 0)) != 0)
+			return rc;
 		if (confirm) {
-			if ((rc = cli_tty_read(&again, "Repeat passphrase: ")) != 0) {
+			if ((rc = ask_person(&again, prompt, NULL, 1)) != 0) {
 				vault_secret_free(out);
-				cli_fail(rc, "cannot read the passphrase: %s", vault_strerror(rc));
 				return rc;
 			}
 			if (again->len != (*out)->len ||
@@ -219,6 +334,12 @@ cli_read_passphrase(vault_secret **out, const char *prompt, int confirm)
 		return VAULT_ERR_EMPTY;
 	}
 	return 0;
+}
+
+int
+cli_read_passphrase(vault_secret **out, const char *prompt, int confirm)
+{
+	return cli_read_passphrase_again(out, prompt, confirm, NULL);
 }
 
 int

@@ -17,6 +17,7 @@ VAULT_DEPS=(
 	libsodium-dev libsqlite3-dev libcmocka-dev libpam0g-dev libclang-rt-14-dev
 	python3 sqlite3 openssh-server
 	xvfb xauth xclip
+	pinentry-tty libpwquality-dev cracklib-runtime
 )
 
 # deps_missing PKG... - prints, one per line, each PKG that is not fully

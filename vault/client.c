@@ -87,29 +87,115 @@ read_all(int fd, unsigned char *p, size_t n)
 	return 0;
 }
 
+/* Reads one answer frame into resp; its type in *type. */
+static int
+recv_frame(int fd, vault_wr *resp, uint8_t *type)
+{
+	unsigned char hdr[4];
+	uint32_t n;
+	size_t start = resp->len;
+	int rc;
+
+	if ((rc = read_all(fd, hdr, 4)) != 0)
+		return rc;
+	n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	if (n < 1 || n > VAULT_FRAME_MAX)
+		return VAULT_ERR_PROTO;
+	/* Grow, then read the body straight into the secure buffer. */
+	if ((rc = vault_wr_bytes(resp, hdr, 4)) != 0 || (rc = vault_wr_bytes(resp, NULL, n)) != 0)
+		return rc;
+	if ((rc = read_all(fd, resp->p + start + 4, n)) != 0)
+		return rc;
+	*type = resp->p[start + 4];
+	return 0;
+}
+
+#define PEEK_MIN 4096U
+#define PEEK_MAX (64U * 1024U)
+
+/*
+ * Takes every whole frame the socket already holds, up to and including
+ * the first OK, ERROR or CONFIRM, in two system calls: a peek to see where
+ * the frames end, and a read of exactly those bytes (so nothing past the
+ * answer is taken: vault_agent_request's status answer is followed by the
+ * request's own). A LIST answer is hundreds of frames; reading them one
+ * header and one body at a time cost a busy client most of its CPU.
+ * Returns 0 with *got 0 when not one whole frame is there yet (the caller
+ * then waits for one), and sets *done at the answer's last frame.
+ */
+static int
+recv_batch(int fd, vault_wr *resp, size_t *got, int *done)
+{
+	size_t start = resp->len, room, want, off = 0;
+	ssize_t r;
+	int rc;
+
+	*got = 0;
+	*done = 0;
+	if (resp->err != 0 || resp->len >= resp->limit)
+		return 0;
+	/* What the buffer already has room for, at least a page: a small answer costs no growth. */
+	room = resp->limit - resp->len;
+	want = resp->cap - resp->len;
+	want = want < PEEK_MIN ? PEEK_MIN : want > PEEK_MAX ? PEEK_MAX : want;
+	if (want > room)
+		want = room;
+	if (want < VAULT_FRAME_HDR + 1)
+		return 0;
+	if ((rc = vault_wr_bytes(resp, NULL, want)) != 0)
+		return rc;
+	/* The bytes peeked land in resp's own (secure) buffer and are wiped with it. */
+	do
+		r = recv(fd, resp->p + start, resp->len - start, MSG_PEEK | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	resp->len = start;
+	if (r <= 0)
+		return 0; /* nothing yet, or EOF or an error: the one-frame path says which */
+	while ((size_t)r - off >= 4) {
+		const unsigned char *h = resp->p + start + off;
+		uint32_t n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+		uint8_t t;
+
+		if (n < 1 || n > VAULT_FRAME_MAX)
+			return VAULT_ERR_PROTO;
+		if ((size_t)r - off - 4 < n)
+			break;
+		t = h[4];
+		off += 4 + (size_t)n;
+		if (t == VAULT_MSG_OK || t == VAULT_MSG_ERROR || t == VAULT_MSG_CONFIRM) {
+			*done = 1;
+			break;
+		}
+		if (t != VAULT_MSG_ITEM)
+			return VAULT_ERR_PROTO;
+	}
+	if (off == 0)
+		return 0;
+	if ((rc = vault_wr_bytes(resp, NULL, off)) != 0)
+		return rc;
+	if ((rc = read_all(fd, resp->p + start, off)) != 0)
+		return rc;
+	*got = off;
+	return 0;
+}
+
 /* Reads answer frames into resp up to the first OK, ERROR or CONFIRM. */
 static int
 recv_answer(int fd, vault_wr *resp)
 {
-	int rc;
+	int rc, done;
+	size_t got;
+	uint8_t t;
 
 	for (;;) {
-		unsigned char hdr[4];
-		uint32_t n;
-		size_t start = resp->len;
-		uint8_t t;
-
-		if ((rc = read_all(fd, hdr, 4)) != 0)
+		if ((rc = recv_batch(fd, resp, &got, &done)) != 0)
 			return rc;
-		n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-		if (n < 1 || n > VAULT_FRAME_MAX)
-			return VAULT_ERR_PROTO;
-		/* Grow, then read the body straight into the secure buffer. */
-		if ((rc = vault_wr_bytes(resp, hdr, 4)) != 0 || (rc = vault_wr_bytes(resp, NULL, n)) != 0)
+		if (done)
+			return 0;
+		if (got > 0)
+			continue;
+		if ((rc = recv_frame(fd, resp, &t)) != 0)
 			return rc;
-		if ((rc = read_all(fd, resp->p + start + 4, n)) != 0)
-			return rc;
-		t = resp->p[start + 4];
 		if (t == VAULT_MSG_OK || t == VAULT_MSG_ERROR || t == VAULT_MSG_CONFIRM)
 			return 0;
 		if (t != VAULT_MSG_ITEM)

@@ -1042,6 +1042,129 @@ client_connect(void **state)
 	}
 }
 
+/* Appends one frame of type t with an n-byte payload of byte b. */
+static void
+put_frame(vault_wr *w, uint8_t t, size_t n, unsigned char b)
+{
+	unsigned char *body = malloc(n + 1);
+
+	assert_non_null(body);
+	memset(body, b, n + 1);
+	assert_int_equal(vault_frame_put(w, t, body, n), 0);
+	free(body);
+}
+
+/* Counts the frames in an answer buffer; the type of the last in *last. */
+static size_t
+count_frames(const vault_wr *w, uint8_t *last)
+{
+	const unsigned char *pl;
+	size_t plen, flen, off = 0, n = 0;
+
+	while (off < w->len && vault_frame_get(w->p + off, w->len - off, last, &pl, &plen, &flen) == 1) {
+		off += flen;
+		n++;
+	}
+	assert_int_equal(off, w->len);
+	return n;
+}
+
+/*
+ * The client takes the frames a socket already holds in one batch
+ * (client.c recv_batch): it must stop at the answer's last frame and leave
+ * the next answer where it is, take frames bigger than its peek and
+ * frames split across writes, and refuse a bad frame inside a batch.
+ */
+static void
+client_batch(void **state)
+{
+	vault_wr out, resp;
+	uint8_t last;
+	int sv[2];
+	size_t i;
+
+	(void)state;
+	/* 600 items and an OK, then a second answer, all queued before the first read. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	vault_wr_init(&out, 0, 0);
+	for (i = 0; i < 600; i++)
+		put_frame(&out, VAULT_MSG_ITEM, 40 + i % 7, (unsigned char)i);
+	put_frame(&out, VAULT_MSG_OK, 0, 0);
+	put_frame(&out, VAULT_MSG_ERROR, 12, 'e');
+	assert_int_equal(write(sv[1], out.p, out.len), (ssize_t)out.len);
+	vault_wr_init(&resp, 1, 0);
+	assert_int_equal(vault_agent_answer(sv[0], &resp), 0);
+	assert_int_equal(count_frames(&resp, &last), 601);
+	assert_int_equal(last, VAULT_MSG_OK);
+	resp.len = 0;
+	assert_int_equal(vault_agent_answer(sv[0], &resp), 0);
+	assert_int_equal(count_frames(&resp, &last), 1);
+	assert_int_equal(last, VAULT_MSG_ERROR);
+
+	/* The largest item (a frame bigger than a peek), then an OK written later, in two parts. */
+	out.len = 0;
+	put_frame(&out, VAULT_MSG_ITEM, VAULT_FRAME_MAX - 1, 'x');
+	put_frame(&out, VAULT_MSG_ITEM, 10, 'y');
+	put_frame(&out, VAULT_MSG_OK, 3, 'z');
+	{
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			size_t half = out.len - 9;
+
+			if (write(sv[1], out.p, half) != (ssize_t)half)
+				_exit(1);
+			usleep(100 * 1000);
+			_exit(write(sv[1], out.p + half, out.len - half) == (ssize_t)(out.len - half) ? 0 : 1);
+		}
+		resp.len = 0;
+		assert_int_equal(vault_agent_answer(sv[0], &resp), 0);
+		assert_int_equal(count_frames(&resp, &last), 3);
+		assert_int_equal(last, VAULT_MSG_OK);
+		assert_int_equal(resp.len, out.len);
+		assert_memory_equal(resp.p, out.p, out.len);
+		{
+			int st;
+
+			assert_int_equal(waitpid(pid, &st, 0), pid);
+			assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+	}
+
+	/* A frame of an unknown type among items: a protocol error, whichever read finds it. */
+	out.len = 0;
+	put_frame(&out, VAULT_MSG_ITEM, 5, 'a');
+	put_frame(&out, 0x7e, 5, 'b');
+	put_frame(&out, VAULT_MSG_OK, 0, 0);
+	assert_int_equal(write(sv[1], out.p, out.len), (ssize_t)out.len);
+	resp.len = 0;
+	assert_int_equal(vault_agent_answer(sv[0], &resp), VAULT_ERR_PROTO);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* A zero length inside a batch, and a hang-up after part of an answer. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	out.len = 0;
+	put_frame(&out, VAULT_MSG_ITEM, 5, 'a');
+	assert_int_equal(vault_wr_u32(&out, 0), 0);
+	assert_int_equal(write(sv[1], out.p, out.len), (ssize_t)out.len);
+	resp.len = 0;
+	assert_int_equal(vault_agent_answer(sv[0], &resp), VAULT_ERR_PROTO);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	out.len = 0;
+	put_frame(&out, VAULT_MSG_ITEM, 5, 'a');
+	assert_int_equal(write(sv[1], out.p, out.len - 2), (ssize_t)(out.len - 2));
+	close(sv[1]);
+	resp.len = 0;
+	assert_int_equal(vault_agent_answer(sv[0], &resp), VAULT_ERR_NOAGENT);
+	close(sv[0]);
+	vault_wr_free(&out);
+	vault_wr_free(&resp);
+}
+
 /* Whether a peer has a terminal is the kernel's word: no such process, no terminal. */
 static void
 peer_tty(void **state)
@@ -1326,6 +1449,7 @@ main(void)
 		cmocka_unit_test(audit_bad_strings),
 		cmocka_unit_test(client_connect),
 		cmocka_unit_test(client_request),
+		cmocka_unit_test(client_batch),
 		cmocka_unit_test(request_head),
 		cmocka_unit_test(peer_tty),
 	};
