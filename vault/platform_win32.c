@@ -31,7 +31,8 @@ vault_plat_uid(void)
 		return uid;
 	ok = GetTokenInformation(token, TokenUser, &info, sizeof(info), &len);
 	CloseHandle(token);
-	if (ok && IsValidSid(info.user.User.Sid) && *GetSidSubAuthorityCount(info.user.User.Sid) > 0)
+	if (ok && IsValidSid(info.user.User.Sid) &&
+	    *GetSidSubAuthorityCount(info.user.User.Sid) > 0)
 		uid = (uint32_t)*GetSidSubAuthority(info.user.User.Sid,
 		    (DWORD)*GetSidSubAuthorityCount(info.user.User.Sid) - 1);
 	return uid;
@@ -96,8 +97,9 @@ vault_plat_proc_info(uint32_t pid, uint32_t *ppid, int *tty)
 	/* Windows keeps a parent's id after the parent exits, and ids are reused:
 	 * a parent that is gone, or younger than pid, is no parent. */
 	*ppid = (uint32_t)pe.th32ParentProcessID;
-	if (*ppid != 0 && (created(pid, &child) != 0 || created(*ppid, &parent) != 0 ||
-	    CompareFileTime(&parent, &child) > 0))
+	if (*ppid != 0 &&
+	    (created(pid, &child) != 0 || created(*ppid, &parent) != 0 ||
+		CompareFileTime(&parent, &child) > 0))
 		*ppid = 0;
 	*tty = pid == (uint32_t)GetCurrentProcessId() &&
 	    GetConsoleMode(GetStdHandle(STD_INPUT_HANDLE), &mode);

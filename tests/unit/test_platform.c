@@ -34,7 +34,8 @@ scratch(char *path, size_t len, const char *what)
 	const char *root = getenv("VAULT_BUILD_ROOT");
 
 	assert_non_null(root);
-	snprintf(path, len, "%s/test-platform-%lu-%s.tmp", root, (unsigned long)vault_plat_pid(), what);
+	snprintf(path, len, "%s/test-platform-%lu-%s.tmp", root, (unsigned long)vault_plat_pid(),
+	    what);
 	(void)remove(path);
 }
 
@@ -87,8 +88,8 @@ proc_info_self_and_parent(void **state)
 		assert_int_equal(vault_pid_descends(self, ppid), 1);
 		assert_int_equal(vault_pid_descends(ppid, self), 0);
 	} else {
-		print_message("# parent of %lu is %lu: no chain to walk here\n", (unsigned long)self,
-		    (unsigned long)ppid);
+		print_message("# parent of %lu is %lu: no chain to walk here\n",
+		    (unsigned long)self, (unsigned long)ppid);
 	}
 	assert_int_equal(vault_pid_has_tty(self), tty);
 }
