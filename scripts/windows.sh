@@ -360,7 +360,9 @@ step_wineprefix() {
 		return 0
 	fi
 	mkdir -p "$wineprefix"
-	WINEPREFIX=$wineprefix WINEARCH=win64 WINEDEBUG=-all \
+	# No Mono or Gecko: nothing here needs them, and their installers would
+	# ask (CI has no display and no one to answer).
+	WINEPREFIX=$wineprefix WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml=' \
 		quiet wineprefix "$wine64" wineboot --init
 	# wineboot returns before wineserver has written the registry.
 	WINEPREFIX=$wineprefix quiet wineprefix /usr/lib/wine/wineserver -w
