@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "platform.h"
 
 /*
  * Secure blocks are sodium_malloc()'d (guard pages, mlock), which costs
@@ -68,7 +69,7 @@ pool_postfork(void)
 static void
 pool_atfork(void)
 {
-	(void)pthread_atfork(pool_prefork, pool_postfork, pool_postfork);
+	(void)vault_plat_atfork(pool_prefork, pool_postfork, pool_postfork);
 }
 
 void

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "platform.h"
 
 #define SLOT_MAGIC "VKS1"
 /* Hostile files must not make us allocate absurd memory or spin. */
@@ -230,11 +231,11 @@ vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path)
 	int fd, rc;
 
 	/*
-	 * O_NONBLOCK: a FIFO (or a device) named here must not block the
-	 * agent in open(); vault_check_fd() then refuses anything but a
-	 * regular file, where O_NONBLOCK changes nothing.
+	 * No link followed; on POSIX O_NONBLOCK: a FIFO (or a device) named
+	 * here must not block the agent in open(); vault_check_fd() then
+	 * refuses anything but a regular file, where O_NONBLOCK changes nothing.
 	 */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = vault_plat_open_nofollow(path);
 	if (fd < 0)
 		return errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
 	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pattern.h"
 
 /* ASCII only: ctype depends on the locale, these rules must not. */
 static int

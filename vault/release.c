@@ -95,33 +95,6 @@ pin_matches(const struct vault_release *r)
 }
 
 int
-vault_pid_descends(uint32_t pid, uint32_t ancestor)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ppid;
-	ssize_t n;
-	int fd, depth;
-
-	for (depth = 0; depth < 256 && pid > 1; depth++) {
-		if (pid == ancestor)
-			return 1;
-		snprintf(path, sizeof(path), "/proc/%lu/stat", (unsigned long)pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			return 0;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return 0;
-		buf[n] = '\0';
-		/* The command name may hold anything; the fields start after the last ')'. */
-		if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %lu", &ppid) != 1)
-			return 0;
-		pid = (uint32_t)ppid;
-	}
-	return 0;
-}
-
-int
 vault_release(vault *v, const vault_peer *peer, const struct vault_release *r)
 {
 	const vault_account *a = r->acct;

@@ -27,6 +27,24 @@ static const struct {
 	{ "all", VAULT_CLASS_ALL },
 };
 
+/* strsep(rest, ",") (mingw-w64 has no strsep): the item up to the next
+ * comma, empty ones included; NULL once the last item was given. */
+static char *
+next_item(char **rest)
+{
+	char *tok = *rest, *comma;
+
+	if (tok == NULL)
+		return NULL;
+	if ((comma = strchr(tok, ',')) != NULL) {
+		*comma = '\0';
+		*rest = comma + 1;
+	} else {
+		*rest = NULL;
+	}
+	return tok;
+}
+
 /* Parses a comma-separated list of classes, and length=N if allowed. */
 static int
 spec_parse(const char *spec, uint32_t *length, uint32_t *classes)
@@ -39,8 +57,8 @@ spec_parse(const char *spec, uint32_t *length, uint32_t *classes)
 		return VAULT_ERR_INVAL;
 	snprintf(buf, sizeof(buf), "%s", spec);
 	rest = buf;
-	/* strsep, not strtok: an empty item ("a,,b", ",") is an error. */
-	while ((tok = strsep(&rest, ",")) != NULL) {
+	/* Not strtok: an empty item ("a,,b", ",") is an error. */
+	while ((tok = next_item(&rest)) != NULL) {
 		if (length != NULL && strncmp(tok, "length=", 7) == 0) {
 			unsigned long n;
 

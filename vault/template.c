@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pattern.h"
 
 #define TPL_ELEM_MAX (64U * 1024U) /* bytes of one expanded argv element */
 #define TPL_PNAME_MAX 32U          /* characters of a parameter name */

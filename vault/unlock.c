@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "platform.h"
 
 int
 vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id)
@@ -280,7 +281,7 @@ write_keyfile(const char *path, unsigned char key[VAULT_KEYFILEBYTES])
 	size_t done = 0;
 	int fd, rc = 0;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = vault_plat_create_private(path);
 	if (fd < 0)
 		return errno == EEXIST ? VAULT_ERR_EXISTS : VAULT_ERR_IO;
 	randombytes_buf(key, VAULT_KEYFILEBYTES);
@@ -294,7 +295,7 @@ write_keyfile(const char *path, unsigned char key[VAULT_KEYFILEBYTES])
 		}
 		done += (size_t)w;
 	}
-	if (rc == 0 && fsync(fd) != 0)
+	if (rc == 0 && vault_plat_fsync(fd) != 0)
 		rc = VAULT_ERR_IO;
 	close(fd);
 	if (rc != 0)
