@@ -66,6 +66,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -430,6 +431,54 @@ print_quoted(const char *s)
 	putchar('\'');
 }
 
+/* Closes descriptors lo..hi: close_range(2), or one at a time without it. */
+static void
+close_upto(unsigned int lo, unsigned int hi)
+{
+	long max;
+
+	if (syscall(SYS_close_range, lo, hi, 0U) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (; lo <= hi && lo < (unsigned int)max; lo++)
+		(void)close((int)lo);
+}
+
+/*
+ * The daemon keeps none of its starter's descriptors. A cron job that runs
+ * `flock /var/lock/job vault run ...` starts an agent when none serves; if
+ * the agent kept the lock's descriptor, the job's lock would stay taken
+ * until the agent exits, hours later, and the next run would wait for it
+ * (sudo closes them with closefrom() for the same reason). Ours at this
+ * point are the socket, its lock, the spare descriptor and the KDF eventfd:
+ * the vault was disconnected before the fork, and syslog opens later.
+ */
+static void
+close_inherited(void)
+{
+	int keep[4] = { ag.listen_fd, ag.lock_fd, ag.spare_fd, kdf.efd };
+	unsigned int lo = 3;
+	size_t i, j;
+
+	for (i = 1; i < 4; i++)
+		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (i = 0; i < 4; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if ((unsigned int)keep[i] > lo)
+			close_upto(lo, (unsigned int)keep[i] - 1);
+		lo = (unsigned int)keep[i] + 1;
+	}
+	close_upto(lo, ~0U);
+}
+
 static void
 print_env(int csh, pid_t pid)
 {
@@ -672,6 +721,7 @@ main(int argc, char **argv)
 				close(2);
 			}
 		}
+		close_inherited();
 		openlog("vault-agent", LOG_PID, LOG_AUTHPRIV);
 		if ((rc = vault_reconnect(ag.v)) != 0) {
 			logmsg(LOG_ERR, "cannot reopen %s after daemonising: %s (%s)", ag.db,

@@ -83,6 +83,33 @@ expect_agent_alive "$AUTO_PID" "the started agent (pid $AUTO_PID) is a running v
 check "it runs as a daemon (its parent is not this shell)" test "$(ps -o ppid= -p "$AUTO_PID" | tr -d ' ')" != "$$"
 
 # ---------------------------------------------------------------------------
+CASE="the agent keeps none of its starter's descriptors"
+lacks() { [[ $1 != *"$2"* ]]; }
+# A cron job under `flock LOCK vault ...` starts an agent when none serves.
+# The job's lock must come back when the job ends, not when the agent it
+# started does, hours later (CI saw an agent hold the tests' own PAM lock).
+HELD_SOCK=$D/held.sock
+: >"$D/job.lock"
+(
+	exec 9>>"$D/job.lock" || exit 9
+	flock -x 9 || exit 9
+	exec 8<"$D/job.lock"
+	VAULT_AGENT_SOCK=$HELD_SOCK vault list >"$D/held.out" 2>"$D/held.err"
+)
+held_rc=$?
+check "the job under the lock started an agent and listed (exit $held_rc)" grep -q anyacct "$D/held.out"
+expect_exit 0 env VAULT_AGENT_SOCK="$HELD_SOCK" vault status --json
+HELD_PID=$(json_field pid)
+track_agent "$HELD_PID"
+expect_agent_alive "$HELD_PID" "the job's agent (pid $HELD_PID) still runs after the job"
+check "the job's lock is free once the job ended, though its agent runs" flock -n "$D/job.lock" true
+held_fds=$(for f in /proc/"$HELD_PID"/fd/*; do readlink "$f"; done 2>/dev/null)
+check "the agent holds no descriptor of the job's files (it has: $(tr '\n' ' ' <<<"$held_fds"))" \
+	lacks "$held_fds" "job.lock"
+check "the agent still holds its socket's lock" _contains "$held_fds" "$HELD_SOCK.lock"
+check "the job's agent stops on SIGTERM" stop_agent "$HELD_PID"
+
+# ---------------------------------------------------------------------------
 CASE="unlock, get, lock"
 expect_exit 0 vault lock
 expect_stdout_contains "forgot the key"

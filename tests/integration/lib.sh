@@ -492,7 +492,9 @@ stop_agent() {
 	local f l locks=()
 	for f in /proc/"$1"/fd/*; do
 		l=$(readlink "$f" 2>/dev/null) || continue
-		[[ $l == /*.lock ]] && locks+=("$l")
+		# Only the agent's own (SOCKET.lock): the tests' PAM locks in
+		# $VAULT_TEST_LOCK_DIR are this script's, held while it runs.
+		[[ $l == /*.lock && $l != "$VAULT_TEST_LOCK_DIR"/* ]] && locks+=("$l")
 	done
 	kill -TERM "$1" 2>/dev/null
 	if ! wait_until 60 not_agent "$1"; then
