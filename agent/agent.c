@@ -46,6 +46,7 @@
  * Argon2id off the loop, the back-off, lock and its timers) and
  * worker.c (rotation workers).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -57,6 +58,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +68,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -75,6 +76,9 @@
 #include "agent.h"
 #include "common.h"
 #include "config.h"
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 #include "target.h"
 
 struct agent ag = { .listen_fd = -1, .lock_fd = -1, .spare_fd = -1, .idle_timeout = 900,
@@ -262,20 +266,13 @@ serve(void)
 	}
 }
 
+/* One agent per socket: whoever holds SOCKET.lock owns the path. */
 static int
-bind_socket(void)
+take_lock(void)
 {
-	struct sockaddr_un sun;
-	char why[512], *lockpath;
-	size_t len;
-	mode_t old;
+	size_t len = strlen(ag.sock) + 6;
+	char *lockpath;
 
-	if (vault_sock_dir_check(ag.sock, 1, why, sizeof(why)) != 0) {
-		fprintf(stderr, "vault-agent: %s\n", why);
-		return -1;
-	}
-	/* One agent per socket: whoever holds the lock file owns the path. */
-	len = strlen(ag.sock) + 6;
 	if ((lockpath = malloc(len)) == NULL)
 		return -1;
 	snprintf(lockpath, len, "%s.lock", ag.sock);
@@ -285,13 +282,87 @@ bind_socket(void)
 		fprintf(stderr, "vault-agent: another vault-agent already serves %s\n", ag.sock);
 		return -1;
 	}
-	/* We hold the lock, so a socket left there is stale; anything else is not ours. */
+	return 0;
+}
+
+/*
+ * Whether some process listens on the unix socket bound at path: the
+ * kernel's table (/proc/net/unix, flag __SO_ACCEPTCON), which asks no
+ * one; connecting would make systemd start an agent just to be asked.
+ * Without the table, a connect() that succeeds says the same.
+ */
+static int
+listened(const char *path)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	char line[4096 + 128];
+	size_t plen = strlen(path);
+
+	if (f != NULL) {
+		int found = 0;
+
+		while (!found && fgets(line, sizeof(line), f) != NULL) {
+			unsigned long flags;
+			int off = -1;
+			size_t n;
+
+			if (sscanf(line, "%*s %*x %*x %lx %*x %*x %*u %n", &flags, &off) != 1 || off < 0)
+				continue;
+			n = strcspn(line + off, "\n");
+			found = (flags & 0x10000UL) != 0 && n == plen && memcmp(line + off, path, n) == 0;
+		}
+		fclose(f);
+		return found;
+	}
+	{
+		struct sockaddr_un sun;
+		int fd, ok;
+
+		if (plen >= sizeof(sun.sun_path) || (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return 0;
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, path, plen);
+		ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		close(fd);
+		return ok;
+	}
+}
+
+static int
+bind_socket(void)
+{
+	struct sockaddr_un sun;
+	char why[512];
+	mode_t old;
+
+	if (vault_sock_dir_check(ag.sock, 1, why, sizeof(why)) != 0) {
+		fprintf(stderr, "vault-agent: %s\n", why);
+		return -1;
+	}
+	if (take_lock() != 0)
+		return -1;
+	/*
+	 * We hold the lock, so no agent of ours serves the path; but a
+	 * socket there may still be listened on: systemd's
+	 * vault-agent.socket holds it while no agent runs. Replacing it
+	 * would cut systemd off and `-k` would then delete it; so only a
+	 * socket no one listens on is stale. Anything else is not ours.
+	 */
 	{
 		struct stat st;
 
 		if (lstat(ag.sock, &st) == 0) {
 			if (!S_ISSOCK(st.st_mode)) {
 				fprintf(stderr, "vault-agent: %s exists and is not a socket; refusing to replace it\n",
+				    ag.sock);
+				return -1;
+			}
+			if (listened(ag.sock)) {
+				fprintf(stderr, "vault-agent: %s is listened on by another process (systemd's "
+						"vault-agent.socket?); not replacing it: it starts an agent when asked. "
+						"Stop it first (systemctl --user stop vault-agent.socket) or set "
+						"VAULT_AGENT_SOCK to another path\n",
 				    ag.sock);
 				return -1;
 			}
@@ -321,10 +392,39 @@ bind_socket(void)
 	return 0;
 }
 
-/* systemd socket activation: LISTEN_PID is us and LISTEN_FDS >= 1. */
+/*
+ * systemd socket activation: the listening socket systemd passed (fd 3),
+ * or 0 when none was; -1 when what was passed is not one listening unix
+ * stream socket. sd_listen_fds() where the build has libsystemd (meson
+ * feature `systemd`); else the same protocol by hand (LISTEN_PID is us,
+ * LISTEN_FDS >= 1). The socket's own address becomes ours, so the lock
+ * and `vault status` name the path systemd listens on, whatever
+ * VAULT_AGENT_SOCK says in the service's environment.
+ */
 static int
 socket_activated(void)
 {
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	int fd = 3, type = 0, acc = 0;
+	socklen_t olen = sizeof(int);
+	char *path;
+
+#ifdef HAVE_LIBSYSTEMD
+	int n = sd_listen_fds(1);
+
+	if (n == 0)
+		return 0;
+	if (n < 0) {
+		fprintf(stderr, "vault-agent: socket activation: %s\n", strerror(-n));
+		return -1;
+	}
+	if (n != 1) {
+		fprintf(stderr, "vault-agent: socket activation passed %d sockets; expected one\n", n);
+		return -1;
+	}
+	fd = SD_LISTEN_FDS_START;
+#else
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
 	char *end;
 	long p, n;
@@ -337,12 +437,31 @@ socket_activated(void)
 	n = strtol(fds, &end, 10);
 	if (*end != '\0' || n < 1)
 		return 0;
-	ag.listen_fd = 3;
-	(void)fcntl(3, F_SETFD, FD_CLOEXEC);
-	(void)fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
+	if (n != 1) {
+		fprintf(stderr, "vault-agent: socket activation passed %ld sockets; expected one\n", n);
+		return -1;
+	}
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
+#endif
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) != 0 || sun.sun_family != AF_UNIX ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) != 0 || type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &olen) != 0 || !acc ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || sun.sun_path[0] != '/') {
+		fprintf(stderr, "vault-agent: socket activation: fd %d is not a unix stream socket listening "
+				"on a path (ListenStream=PATH)\n", fd);
+		return -1;
+	}
+	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
+	if ((path = strdup(sun.sun_path)) == NULL)
+		return -1;
+	free(ag.sock);
+	ag.sock = path;
+	ag.listen_fd = fd;
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return 1;
 }
 
@@ -371,7 +490,11 @@ usage(FILE *f)
 	    "                       is killed 60 s later (default 1h)\n"
 	    "  A duration D is seconds (90) or a number with s, m, h, d (15m, 8h, 1d, 1h30m).\n"
 	    "  --unlock-keyfile P   unlock at start with a keyfile slot (unattended hosts)\n"
-	    "  -k                   stop the agent named by $VAULT_AGENT_PID\n");
+	    "  -k                   stop the agent serving the socket (else the one\n"
+	    "                       $VAULT_AGENT_PID names) and wait for it to be gone\n\n"
+	    "Settings: the options win over $VAULT_DB, which wins over the config file\n"
+	    "($VAULT_CONFIG, else $XDG_CONFIG_HOME/vault/config or ~/.config/vault/config:\n"
+	    "db, idle-timeout, max-lifetime, conn-timeout, worker-timeout as 'key = value').\n");
 }
 
 /*
@@ -389,24 +512,132 @@ parse_secs(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/*
+ * The pid of the agent serving path, asked over the socket (STATUS): a
+ * daemon's SO_PEERCRED names the process that called listen(), which
+ * exited when it forked. 0 when no agent answers there.
+ */
+static long
+served_by(const char *path)
+{
+	const unsigned char *pl;
+	size_t plen, flen, n;
+	vault_wr resp;
+	char why[512];
+	uint8_t type, unlocked;
+	uint32_t pid = 0;
+	int fd;
+
+	if (vault_agent_connect(&fd, path, why, sizeof(why)) != 0)
+		return 0;
+	vault_wr_init(&resp, 1, 0);
+	if (vault_agent_call(fd, VAULT_MSG_STATUS, NULL, 0, &resp) == 0 &&
+	    vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) == 1 && type == VAULT_MSG_OK) {
+		vault_rd r = { pl, plen };
+		const unsigned char *db;
+
+		if (vault_rd_u8(&r, &unlocked) != 0 || vault_rd_str(&r, &db, &n) != 0 ||
+		    vault_rd_u32(&r, &pid) != 0)
+			pid = 0;
+	}
+	vault_wr_free(&resp);
+	close(fd);
+	return (long)pid;
+}
+
+/*
+ * The real uid of process pid (its /proc/PID/status: the directory of a
+ * process that is not dumpable, as the agent, belongs to root), or -1.
+ */
+static long
+proc_uid(long pid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Uid:", 4) == 0) {
+			if (sscanf(line + 4, "%ld", &uid) != 1)
+				uid = -1;
+			break;
+		}
+	fclose(f);
+	return uid;
+}
+
+/*
+ * -k: stops the agent that serves the socket ($VAULT_AGENT_SOCK, else
+ * the default path), whoever started it: by hand, `vault` or systemd.
+ * With no agent there, the one $VAULT_AGENT_PID names, as ssh-agent -k
+ * does. Waits up to 30 s for it to be gone, so that a script can start
+ * the next one at once. Only a vault-agent of our own uid is signalled.
+ */
 static int
 kill_agent(int csh)
 {
 	const char *p = getenv("VAULT_AGENT_PID");
-	char *end;
-	long pid;
+	char *sock = NULL, exe[PATH_MAX], link[64];
+	long pid = 0;
+	ssize_t n;
+	int i;
 
-	if (p == NULL || *p == '\0') {
-		fprintf(stderr, "vault-agent: VAULT_AGENT_PID is not set; nothing to stop\n");
+	if (vault_sock_path_home(&sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"), getenv("HOME"),
+		(unsigned long)getuid()) == 0)
+		pid = served_by(sock);
+	if (pid == 0 && p != NULL && *p != '\0') {
+		char *end;
+
+		pid = strtol(p, &end, 10);
+		if (*end != '\0' || pid < 2) {
+			fprintf(stderr, "vault-agent: VAULT_AGENT_PID=%s is not a process id\n", p);
+			free(sock);
+			return 1;
+		}
+	}
+	if (pid == 0) {
+		fprintf(stderr, "vault-agent: no agent serves %s and VAULT_AGENT_PID is not set; nothing to stop\n",
+		    sock != NULL ? sock : "the socket");
+		free(sock);
 		return 1;
 	}
-	pid = strtol(p, &end, 10);
-	if (*end != '\0' || pid < 2) {
-		fprintf(stderr, "vault-agent: VAULT_AGENT_PID=%s is not a process id\n", p);
+	free(sock);
+	if (pid < 2 || pid == (long)getpid() || proc_uid(pid) != (long)getuid()) {
+		fprintf(stderr, "vault-agent: pid %ld is not a process of yours; nothing stopped\n", pid);
+		return 1;
+	}
+	/* Its exe is hidden when it is not dumpable (as the agent is): then its name. */
+	snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
+	if ((n = readlink(link, exe, sizeof(exe) - 1)) < 0) {
+		FILE *f;
+
+		snprintf(link, sizeof(link), "/proc/%ld/comm", pid);
+		n = 0;
+		if ((f = fopen(link, "re")) != NULL) {
+			if (fgets(exe, sizeof(exe), f) != NULL)
+				n = (ssize_t)strcspn(exe, "\n");
+			fclose(f);
+		}
+	}
+	exe[n > 0 ? n : 0] = '\0';
+	if (strstr(exe, "vault-agent") == NULL) {
+		fprintf(stderr, "vault-agent: pid %ld runs '%s', not vault-agent; nothing stopped\n", pid, exe);
 		return 1;
 	}
 	if (kill((pid_t)pid, SIGTERM) != 0) {
 		fprintf(stderr, "vault-agent: cannot stop pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < 300 && kill((pid_t)pid, 0) == 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (kill((pid_t)pid, 0) == 0) {
+		fprintf(stderr, "vault-agent: pid %ld is still stopping 30 s after SIGTERM\n", pid);
 		return 1;
 	}
 	if (csh)
@@ -431,52 +662,58 @@ print_quoted(const char *s)
 	putchar('\'');
 }
 
-/* Closes descriptors lo..hi: close_range(2), or one at a time without it. */
-static void
-close_upto(unsigned int lo, unsigned int hi)
-{
-	long max;
-
-	if (syscall(SYS_close_range, lo, hi, 0U) == 0)
-		return;
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (; lo <= hi && lo < (unsigned int)max; lo++)
-		(void)close((int)lo);
-}
-
 /*
  * The daemon keeps none of its starter's descriptors. A cron job that runs
  * `flock /var/lock/job vault run ...` starts an agent when none serves; if
  * the agent kept the lock's descriptor, the job's lock would stay taken
  * until the agent exits, hours later, and the next run would wait for it
- * (sudo closes them with closefrom() for the same reason). Ours at this
- * point are the socket, its lock, the spare descriptor and the KDF eventfd:
- * the vault was disconnected before the fork, and syslog opens later.
+ * (sudo closes them with closefrom() for the same reason). The ones to
+ * close are noted before the agent opens anything of its own (the audit
+ * state, the socket, the eventfd...), and closed in the daemon: a
+ * blanket closefrom() there would close ours too, and the next open would
+ * reuse the number under whoever still writes to it.
  */
+static struct {
+	int *fd;
+	size_t n;
+} inherited;
+
+static void
+note_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t cap = 0;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		long long v;
+		int *grown;
+
+		if (parse_num(e->d_name, 3, INT_MAX, &v) != 0 || (int)v == dirfd(d))
+			continue;
+		if (inherited.n == cap) {
+			cap = cap != 0 ? cap * 2 : 8;
+			if ((grown = realloc(inherited.fd, cap * sizeof(*grown))) == NULL)
+				break;
+			inherited.fd = grown;
+		}
+		inherited.fd[inherited.n++] = (int)v;
+	}
+	closedir(d);
+}
+
 static void
 close_inherited(void)
 {
-	int keep[4] = { ag.listen_fd, ag.lock_fd, ag.spare_fd, kdf.efd };
-	unsigned int lo = 3;
-	size_t i, j;
+	size_t i;
 
-	for (i = 1; i < 4; i++)
-		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	for (i = 0; i < 4; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		if ((unsigned int)keep[i] > lo)
-			close_upto(lo, (unsigned int)keep[i] - 1);
-		lo = (unsigned int)keep[i] + 1;
-	}
-	close_upto(lo, ~0U);
+	for (i = 0; i < inherited.n; i++)
+		(void)close(inherited.fd[i]);
+	free(inherited.fd);
+	inherited.fd = NULL;
+	inherited.n = 0;
 }
 
 static void
@@ -530,6 +767,52 @@ audit_state(void)
 	return 0;
 }
 
+/* The config file, read once at start (db and the timeouts). */
+static struct vault_config conf;
+
+/*
+ * Reads the config file and takes from it each timeout the command line
+ * did not give (given: 1 << CONF_* bits). The checks are the options'
+ * own, and a bad value names the file and line and stops the agent.
+ */
+static int
+apply_config(unsigned given)
+{
+	static const struct {
+		enum config_key k;
+		uint32_t *out;
+		uint32_t min, max;
+	} t[] = {
+		{ CONF_IDLE_TIMEOUT, &ag.idle_timeout, 0, AGENT_SECS_MAX },
+		{ CONF_MAX_LIFETIME, &ag.max_lifetime, 0, AGENT_SECS_MAX },
+		{ CONF_CONN_TIMEOUT, &ag.conn_timeout, 1, AGENT_SECS_MAX },
+		{ CONF_WORKER_TIMEOUT, &ag.worker_timeout, 1, 7 * 86400 },
+	};
+	char why[4400];
+	size_t i;
+
+	if (config_load(&conf, why, sizeof(why)) != 0) {
+		fprintf(stderr, "vault-agent: config: %s\n", why);
+		return 1;
+	}
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *v = conf.val[t[i].k];
+		uint32_t secs;
+
+		if (v == NULL || (given & (1U << t[i].k)) != 0)
+			continue;
+		if (parse_secs(v, t[i].max, &secs) != 0 || secs < t[i].min) {
+			fprintf(stderr, "vault-agent: %s:%d: %s: expected a duration from %us to %ud "
+					"(90, 15m, 8h, 1d), not '%s'\n",
+			    conf.path, conf.line[t[i].k], config_key_name(t[i].k), (unsigned)t[i].min,
+			    (unsigned)(t[i].max / 86400), v);
+			return 2;
+		}
+		*t[i].out = secs;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -544,6 +827,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	const char *keyfile = NULL, *shell;
 	int c, csh = 0, kill_mode = 0, rc;
+	unsigned given = 0; /* 1 << CONF_*: the timeouts the command line set */
 	pid_t pid;
 
 	/* Before anything else: no core file, no ptrace by same-uid peers. */
@@ -569,6 +853,7 @@ main(int argc, char **argv)
 		case 'D': ag.db = optarg; break;
 		case 'u': keyfile = optarg; break;
 		case 'i':
+			given |= 1U << CONF_IDLE_TIMEOUT;
 			if (parse_secs(optarg, AGENT_SECS_MAX, &ag.idle_timeout) != 0) {
 				fprintf(stderr, "vault-agent: --idle-timeout: expected a duration up to 3650d "
 						"(90, 15m, 8h, 1d), not '%s'\n", optarg);
@@ -576,6 +861,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'l':
+			given |= 1U << CONF_MAX_LIFETIME;
 			if (parse_secs(optarg, AGENT_SECS_MAX, &ag.max_lifetime) != 0) {
 				fprintf(stderr, "vault-agent: --max-lifetime: expected a duration up to 3650d "
 						"(90, 15m, 8h, 1d), not '%s'\n", optarg);
@@ -583,6 +869,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'T':
+			given |= 1U << CONF_CONN_TIMEOUT;
 			if (parse_secs(optarg, AGENT_SECS_MAX, &ag.conn_timeout) != 0 || ag.conn_timeout == 0) {
 				fprintf(stderr, "vault-agent: --conn-timeout: expected a duration of 1 s or more "
 						"(90, 15m), not '%s'\n", optarg);
@@ -590,6 +877,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'W':
+			given |= 1U << CONF_WORKER_TIMEOUT;
 			if (parse_secs(optarg, 7 * 86400, &ag.worker_timeout) != 0 || ag.worker_timeout == 0) {
 				fprintf(stderr, "vault-agent: --worker-timeout: expected a duration from 1s to 7d, not '%s'\n",
 				    optarg);
@@ -604,12 +892,22 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (kill_mode)
-		return kill_agent(csh);
+	if (!ag.foreground && !kill_mode)
+		note_inherited(); /* before we open anything */
 	if (vault_lib_init() != 0)
 		return 1;
+	if (kill_mode)
+		return kill_agent(csh);
+	if ((rc = apply_config(given)) != 0)
+		return rc;
 	if (ag.db == NULL)
 		ag.db = getenv("VAULT_DB");
+	if ((ag.db == NULL || *ag.db == '\0') && conf.val[CONF_DB] != NULL &&
+	    (ag.db = config_expand_path(conf.val[CONF_DB])) == NULL) {
+		fprintf(stderr, "vault-agent: %s:%d: db: cannot expand '~/' without an absolute HOME\n",
+		    conf.path, conf.line[CONF_DB]);
+		return 1;
+	}
 	if (ag.db == NULL || *ag.db == '\0') {
 		if (vault_default_path(&ag.db, getenv("XDG_DATA_HOME"), getenv("HOME")) != 0) {
 			fprintf(stderr, "vault-agent: cannot find the vault: set HOME, VAULT_DB or --db\n");
@@ -640,11 +938,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "vault-agent: socket path too long\n");
 		return 1;
 	}
-	ag.socket_activated = socket_activated();
-	if (ag.socket_activated)
-		ag.foreground = 1;
-	else if (bind_socket() != 0)
+	if ((ag.socket_activated = socket_activated()) < 0)
 		return 1;
+	if (ag.socket_activated) {
+		ag.foreground = 1;
+		/* The socket is systemd's; the lock still says one agent serves it. */
+		if (take_lock() != 0)
+			return 1;
+	} else if (bind_socket() != 0) {
+		return 1;
+	}
 	ag.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	{
@@ -741,6 +1044,14 @@ main(int argc, char **argv)
 		vault_peer_self(&self);
 		recover_at_unlock(&self);
 	}
+#ifdef HAVE_LIBSYSTEMD
+	/*
+	 * Type=notify: systemd counts the agent started once it serves. The
+	 * variable goes with it (1): rotation commands we run must not speak
+	 * for us.
+	 */
+	(void)sd_notify(1, "READY=1");
+#endif
 	serve();
 	logmsg(LOG_INFO, "stopping (signal %d)", (int)sig_quit);
 	workers_kill("stopping");

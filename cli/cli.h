@@ -138,6 +138,15 @@ struct session {
 #define SESSION_AGENT_ONLY 4
 
 int cli_db_path(const struct cli_opts *o, char **out, int *explicit_path);
+
+/*
+ * The user's config file (common/config.c), read once: 0 and *out, or,
+ * when it is broken, the error after saying why (a typo must not quietly
+ * pick another vault or pinentry). --db and VAULT_DB win over its db,
+ * VAULT_PINENTRY over its pinentry.
+ */
+struct vault_config;
+int cli_config(const struct vault_config **out);
 /*
  * how: SESSION_UNLOCK and SESSION_ONE_TRIP bits (1 alone is the old
  * need_unlock). Returns an exit code: 0, or the code of the error it

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common.h"
 
 /* Assuan: a line is at most 1000 bytes, the newline included. */
 #define LINE_MAX_ASSUAN 1000
@@ -70,6 +71,11 @@ cli_pinentry_program(char *out, size_t outlen)
 	const char *v = getenv("VAULT_PINENTRY");
 	const char *d = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
 	int display = (d != NULL && *d != '\0') || (w != NULL && *w != '\0');
+	const struct vault_config *conf;
+
+	/* The environment wins over the config file's `pinentry = PROGRAM`. */
+	if ((v == NULL || *v == '\0') && cli_config(&conf) == 0)
+		v = config_get(conf, CONF_PINENTRY);
 
 	if (v != NULL && *v != '\0') {
 		if (strcmp(v, "none") == 0)

@@ -58,8 +58,28 @@ cli_can_prompt(void)
 }
 
 int
+cli_config(const struct vault_config **out)
+{
+	static struct vault_config conf;
+	static int state; /* 0 not read, 1 read, -1 broken */
+	char why[4400];
+
+	if (state == 0) {
+		if (config_load(&conf, why, sizeof(why)) != 0) {
+			cli_fail(VAULT_ERR_INVAL, "config: %s", why);
+			state = -1;
+		} else {
+			state = 1;
+		}
+	}
+	*out = &conf;
+	return state < 0 ? VAULT_ERR_INVAL : 0;
+}
+
+int
 cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 {
+	const struct vault_config *conf;
 	const char *env = getenv("VAULT_DB");
 	char *abs;
 	int rc;
@@ -92,6 +112,18 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 			free(c2);
 		}
 		return *out == NULL ? VAULT_ERR_NOMEM : 0;
+	}
+	if ((rc = cli_config(&conf)) != 0)
+		return rc;
+	if ((env = config_get(conf, CONF_DB)) != NULL) {
+		/* As written in the config file (~/ is $HOME): the same for the agent it starts. */
+		*explicit_path = 1;
+		if ((*out = config_expand_path(env)) == NULL) {
+			cli_fail(VAULT_ERR_INVAL, "%s:%d: db: cannot expand '~/' without an absolute HOME",
+			    conf->path, conf->line[CONF_DB]);
+			return VAULT_ERR_INVAL;
+		}
+		return 0;
 	}
 	rc = vault_default_path(out, getenv("XDG_DATA_HOME"), getenv("HOME"));
 	if (rc == VAULT_ERR_NOTFOUND)
@@ -323,14 +355,23 @@ vault_missing(const struct cli_opts *o, const char *db)
 {
 	struct stat st;
 	const char *env = getenv("VAULT_DB");
+	const struct vault_config *conf;
+	char from[4200];
+	int given = (o->db != NULL && *o->db != '\0') || (env != NULL && *env != '\0');
 
 	if (lstat(db, &st) == 0 || errno != ENOENT)
 		return 0;
-	return cli_fail(VAULT_ERR_NOTFOUND, "no vault at %s (%s); create one with 'vault init'%s", db,
-	    o->db != NULL && *o->db != '\0' ? "from --db" :
-	    env != NULL && *env != '\0'    ? "from $VAULT_DB" :
-					      "the default: $XDG_DATA_HOME/vault/vault.db, else ~/.local/share/vault/vault.db",
-	    o->db != NULL || (env != NULL && *env != '\0') ? " (with the same --db or VAULT_DB)" : "");
+	if (o->db != NULL && *o->db != '\0')
+		snprintf(from, sizeof(from), "from --db");
+	else if (env != NULL && *env != '\0')
+		snprintf(from, sizeof(from), "from $VAULT_DB");
+	else if (cli_config(&conf) == 0 && config_get(conf, CONF_DB) != NULL)
+		snprintf(from, sizeof(from), "from %s, line %d", conf->path, conf->line[CONF_DB]);
+	else
+		snprintf(from, sizeof(from), "the default: $XDG_DATA_HOME/vault/vault.db, else "
+					     "~/.local/share/vault/vault.db");
+	return cli_fail(VAULT_ERR_NOTFOUND, "no vault at %s (%s); create one with 'vault init'%s", db, from,
+	    given ? " (with the same --db or VAULT_DB)" : "");
 }
 
 /* Opens the vault in this process and unlocks it; returns an exit code. */

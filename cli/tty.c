@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common.h"
 
 static struct termios tty_saved;
 static volatile sig_atomic_t got_signal;
@@ -251,8 +252,16 @@ ask_person(vault_secret **out, const char *prompt, const char *error, int repeat
 	int rc, which = cli_pinentry_program(prog, sizeof(prog));
 
 	if (which < 0) {
-		cli_fail(VAULT_ERR_NOTFOUND, "VAULT_PINENTRY=%s: no such program (set it to a pinentry, or to "
-					     "'none' for the terminal prompt)", cli_esc(getenv("VAULT_PINENTRY")));
+		const char *env = getenv("VAULT_PINENTRY");
+		const struct vault_config *conf;
+
+		if (env != NULL && *env != '\0')
+			cli_fail(VAULT_ERR_NOTFOUND, "VAULT_PINENTRY=%s: no such program (set it to a pinentry, "
+						     "or to 'none' for the terminal prompt)", cli_esc(env));
+		else if (cli_config(&conf) == 0)
+			cli_fail(VAULT_ERR_NOTFOUND, "%s:%d: pinentry = %s: no such program (name a pinentry, "
+						     "or 'none' for the terminal prompt)", conf->path,
+			    conf->line[CONF_PINENTRY], cli_esc(config_get(conf, CONF_PINENTRY)));
 		return VAULT_ERR_NOTFOUND;
 	}
 	if (which == 1)

@@ -4,7 +4,7 @@
  * all need, defined once: the exit codes of a program that runs another,
  * the PATH a program started on the user's behalf gets, finding a sibling
  * program, writing a whole buffer, bounded integer and duration parsing,
- * and the nearest word to a typo.
+ * the nearest word to a typo, and the user's config file.
  *
  * Nothing here sees a secret it keeps: write_all only passes bytes on.
  */
@@ -69,5 +69,62 @@ int parse_duration(const char *s, uint64_t unit, uint64_t max, uint64_t *out);
  * Returns its index, or -1 when nothing is close. NULL entries are skipped.
  */
 int suggest_word(const char *s, const char *const *words, size_t n);
+
+/*
+ * The user's config file (config.c): $VAULT_CONFIG, else
+ * $XDG_CONFIG_HOME/vault/config, else ~/.config/vault/config. Lines of
+ * `key = value`, `#` comments. The keys are below; vault reads db and
+ * pinentry, vault-agent db and the timeouts (durations as the options
+ * take them). The command line and the environment (VAULT_DB,
+ * VAULT_PINENTRY) win over it.
+ */
+enum config_key {
+	CONF_DB,
+	CONF_PINENTRY,
+	CONF_IDLE_TIMEOUT,
+	CONF_MAX_LIFETIME,
+	CONF_CONN_TIMEOUT,
+	CONF_WORKER_TIMEOUT,
+	CONF_NKEYS
+};
+
+struct vault_config {
+	char path[4096];         /* the file read; "" when there was none */
+	char *val[CONF_NKEYS];   /* owned; NULL when the key is not set */
+	int line[CONF_NKEYS];    /* where each was set, for messages */
+};
+
+/* The key's name as written in the file ("idle-timeout"), or NULL. */
+const char *config_key_name(enum config_key k);
+
+/*
+ * Parses len bytes of text into c (c->path is left alone). An unknown
+ * key (with the nearest known one), a line without '=', a key twice, an
+ * empty value or a NUL byte is an error: -1 with a message naming the
+ * line in err, and c holds nothing. Returns 0 otherwise.
+ */
+int config_parse(struct vault_config *c, const char *text, size_t len, char *err, size_t errlen);
+
+/* Where the config file is looked for; -1 when there is nowhere (no HOME). */
+int config_path(char *out, size_t outlen);
+
+/*
+ * Finds, checks and parses the config file into c. No file is no error
+ * (c is empty) unless $VAULT_CONFIG named it. The file must be a regular
+ * file, not a symlink, owned by the user or root, writable by no one
+ * else, at most 64 KiB. Returns 0, or -1 with the reason in err.
+ */
+int config_load(struct vault_config *c, char *err, size_t errlen);
+
+/* The value of key k, or NULL. */
+const char *config_get(const struct vault_config *c, enum config_key k);
+
+/*
+ * A path value as the user wrote it, with a leading "~/" made $HOME/:
+ * newly allocated, or NULL (out of memory, or "~/" with no absolute HOME).
+ */
+char *config_expand_path(const char *v);
+
+void config_free(struct vault_config *c);
 
 #endif
