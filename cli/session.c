@@ -85,6 +85,9 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 	int rc;
 
 	*explicit_path = 0;
+	/* A broken config file stops every command on a vault, whichever path it opens. */
+	if ((rc = cli_config(&conf)) != 0)
+		return rc;
 	if (o->db != NULL && *o->db != '\0')
 		env = o->db;
 	if (env != NULL && *env != '\0') {
@@ -113,8 +116,6 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 		}
 		return *out == NULL ? VAULT_ERR_NOMEM : 0;
 	}
-	if ((rc = cli_config(&conf)) != 0)
-		return rc;
 	if ((env = config_get(conf, CONF_DB)) != NULL) {
 		/* As written in the config file (~/ is $HOME): the same for the agent it starts. */
 		*explicit_path = 1;

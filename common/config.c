@@ -45,6 +45,8 @@ config_key_name(enum config_key k)
 	return (unsigned)k < CONF_NKEYS ? config_keys[k] : NULL;
 }
 
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {

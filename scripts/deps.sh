@@ -19,6 +19,7 @@ VAULT_DEPS=(
 	xvfb xauth xclip
 	man-db groff-base
 	pinentry-tty libpwquality-dev cracklib-runtime
+	libsystemd-dev systemd
 )
 
 # deps_missing PKG... - prints, one per line, each PKG that is not fully

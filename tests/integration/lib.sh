@@ -96,8 +96,10 @@ lib_init() {
 	export PATH
 	export HOME=$TEST_ROOT/home
 	export XDG_DATA_HOME=$TEST_ROOT/xdg-unused
+	# No config file of the person running the tests (agentctl.sh makes its own).
+	export XDG_CONFIG_HOME=$TEST_ROOT/xdg-config
 	export VAULT_NO_AGENT=1
-	unset VAULT_DB VAULT_PASSPHRASE_FD VAULT_PASSPHRASE_FILE
+	unset VAULT_DB VAULT_PASSPHRASE_FD VAULT_PASSPHRASE_FILE VAULT_CONFIG VAULT_PINENTRY
 	echo "TAP version 13"
 }
 

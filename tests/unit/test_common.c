@@ -246,6 +246,93 @@ suggest_nearest(void **state)
 	assert_int_equal(suggest_word(longword, cmds, 14), -1);
 }
 
+/* config_parse: what it takes, and the values as written. */
+static void
+config_accepts(void **state)
+{
+	static const char text[] = "# the agent\n"
+				   "  idle-timeout = 15m  \n"
+				   "\n"
+				   "max-lifetime=8h\r\n"
+				   "db = ~/vaults/ops.db\n"
+				   "pinentry\t=\t/usr/bin/pinentry-tty\n"
+				   "conn-timeout = 90 # not a comment: a value\n"
+				   "worker-timeout = 1h"; /* no newline at the end */
+	struct vault_config c;
+	char err[200];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(config_parse(&c, text, sizeof(text) - 1, err, sizeof(err)), 0);
+	assert_string_equal(config_get(&c, CONF_IDLE_TIMEOUT), "15m");
+	assert_int_equal(c.line[CONF_IDLE_TIMEOUT], 2);
+	assert_string_equal(config_get(&c, CONF_MAX_LIFETIME), "8h");
+	assert_string_equal(config_get(&c, CONF_DB), "~/vaults/ops.db");
+	assert_string_equal(config_get(&c, CONF_PINENTRY), "/usr/bin/pinentry-tty");
+	assert_string_equal(config_get(&c, CONF_CONN_TIMEOUT), "90 # not a comment: a value");
+	assert_string_equal(config_get(&c, CONF_WORKER_TIMEOUT), "1h");
+	assert_int_equal(c.line[CONF_WORKER_TIMEOUT], 8);
+	config_free(&c);
+	assert_null(config_get(&c, CONF_DB));
+	/* Empty and comment-only files are no error. */
+	assert_int_equal(config_parse(&c, "", 0, err, sizeof(err)), 0);
+	assert_int_equal(config_parse(&c, "#x\n\n  \n", 7, err, sizeof(err)), 0);
+	assert_null(config_get(&c, CONF_DB));
+}
+
+/* Each mistake is refused with its line, and nothing is kept. */
+static void
+config_refuses(void **state)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "idle-timout = 5m\n", "line 1: unknown key 'idle-timout'; did you mean 'idle-timeout'?" },
+		{ "db = /a\nzzzzzzzzzz = 1\n", "line 2: unknown key 'zzzzzzzzzz' (known:" },
+		{ "db /a/b\n", "line 1: expected 'key = value'" },
+		{ "db = /a\n\ndb = /b\n", "line 3: 'db' again (first on line 1)" },
+		{ "pinentry =   \n", "line 1: 'pinentry' has no value" },
+		{ "= 5\n", "line 1: unknown key ''" },
+	};
+	struct vault_config c;
+	char err[200];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		err[0] = '\0';
+		assert_int_equal(config_parse(&c, bad[i].text, strlen(bad[i].text), err, sizeof(err)), -1);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: got '%s', want '%s'", bad[i].text, err, bad[i].why);
+		assert_null(config_get(&c, CONF_DB));
+	}
+	/* A NUL byte inside a line. */
+	assert_int_equal(config_parse(&c, "db = /a\0b\n", 10, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 1: a NUL byte"));
+}
+
+/* config_expand_path: ~/ is HOME; nothing else is touched. */
+static void
+config_expand(void **state)
+{
+	char *p;
+
+	(void)state;
+	setenv("HOME", "/home/ops", 1);
+	p = config_expand_path("~/v.db");
+	assert_string_equal(p, "/home/ops/v.db");
+	free(p);
+	p = config_expand_path("/srv/~/v.db");
+	assert_string_equal(p, "/srv/~/v.db");
+	free(p);
+	p = config_expand_path("~ops/v.db");
+	assert_string_equal(p, "~ops/v.db");
+	free(p);
+	setenv("HOME", "relative", 1);
+	assert_null(config_expand_path("~/v.db"));
+}
+
 int
 main(void)
 {
@@ -257,6 +344,9 @@ main(void)
 		cmocka_unit_test(duration_accepts),
 		cmocka_unit_test(duration_refuses),
 		cmocka_unit_test(suggest_nearest),
+		cmocka_unit_test(config_accepts),
+		cmocka_unit_test(config_refuses),
+		cmocka_unit_test(config_expand),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
