@@ -140,6 +140,8 @@ expect_exit 0 vault-notty get Web-Prod --version 1
 expect_stdout_exact "$S_WEB1"$'\n'
 expect_exit 4 vault-notty get web
 expect_stderr_contains "no account named 'web'"
+expect_exit 0 vault-notty list --json
+expect_json 'sorted(a["name"] for a in d) == ["Web-Prod", "db"]'
 expect_no_secret "$S_WEB2"
 expect_exit 0 vault-notty history web-prod
 expect_stdout_contains "current"
