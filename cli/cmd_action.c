@@ -422,7 +422,7 @@ action_mv(int argc, char **argv)
 		session_close(&s);
 		return ret;
 	}
-	vault_wr_init(&p, 0, 0);
+	vault_wr_init(&p, 1, 0); /* it will carry the proof */
 	vault_wr_init(&resp, 0, 0);
 	/* A typo'd or taken name should fail before anyone types a passphrase. */
 	vault_wr_cstr(&p, old);
