@@ -294,6 +294,13 @@ int cli_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr 
 vault_rd cli_final_payload(const vault_wr *resp);
 /* Calls fn on each ITEM frame's payload, in order; stops at fn's first non-zero, which it returns. */
 int cli_each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg), void *arg);
+/*
+ * 1 if the vault answers type (SHOW or ACTION_SHOW) for name with OK: the
+ * name is taken. 0 for anything else (not found, or an error that the
+ * request which follows reports). Prints nothing: a check made before a
+ * passphrase is asked, not a decision (the agent decides).
+ */
+int cli_name_taken(struct session *s, uint8_t type, const char *name);
 
 /* rotation.c */
 /*

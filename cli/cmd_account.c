@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cmd_account.c - the commands that change accounts: `vault add`,
- * `vault set`, `vault edit` and `vault rm`. A password is read from the
+ * `vault set`, `vault edit`, `vault rm` and `vault mv`. A password is read from the
  * terminal or stdin into a vault_secret (tty.c) and only sent, never
  * printed. The account reading commands are in cmd_account_show.c.
  */
@@ -22,6 +22,7 @@
 
 static int cmd_add(int argc, char **argv);
 static int cmd_edit(int argc, char **argv);
+static int cmd_mv(int argc, char **argv);
 static int cmd_rm(int argc, char **argv);
 static int cmd_set(int argc, char **argv);
 
@@ -66,6 +67,15 @@ const struct cli_cmd cli_cmd_rm = { "rm", cmd_rm, "rm NAME [--yes]",
 	"terminal it says what goes, names the saved actions left without an account,\n"
 	"and asks first; --yes does not ask. Without a terminal (cron, scripts) it does\n"
 	"not ask, as before. Either way it warns of the actions it leaves behind." };
+
+const struct cli_cmd cli_cmd_mv = { "mv", cmd_mv, "mv OLD NEW",
+	"Rename an account. Its password history, rotation settings and state go with\n"
+	"it, and the saved actions bound to it follow it to the new name. NEW is checked\n"
+	"as add checks a name and must not name another account (names match without\n"
+	"regard to ASCII case: 'vault mv web Web' changes only the spelling). Through\n"
+	"the agent this needs proof of a master secret (the passphrase again, or\n"
+	"--keyfile PATH): a rename decides which actions use the password and frees the\n"
+	"old name for another account. The log records it under the new name." };
 
 /* The strings point into argv: borrowed, and writable as libvault's vault_account wants them. */
 struct acct_opts {
@@ -514,6 +524,90 @@ cmd_rm(int argc, char **argv)
 					"remove them with 'vault action rm NAME')\n", b.n, b.n == 1 ? " is" : "s are",
 			    b.names);
 	}
+out:
+	vault_account_free(&acct);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
+}
+
+static int
+cmd_mv(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	struct cli_opts o = cli_defaults;
+	struct session s;
+	vault_account *acct = NULL;
+	const char *old, *new;
+	vault_wr p, resp;
+	vault_rd r;
+	uint32_t rebound = 0;
+	int c, ret;
+
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_mv)) != -1) {
+		if (c == 'h')
+			return cli_show_help(&cli_cmd_mv);
+		if (!cli_common_opt(c, &o))
+			return cli_bad_option(&cli_cmd_mv);
+	}
+	if (argc - optind != 2)
+		return cli_bad_option(&cli_cmd_mv);
+	old = argv[optind];
+	new = argv[optind + 1];
+	if (vault_name_check(old) != 0)
+		return cli_usage("invalid account name");
+	if (vault_name_check(new) != 0)
+		return cli_usage(
+		    "invalid new account name: use 1 to %u printable UTF-8 characters, "
+		    "not starting with '-' or a space",
+		    VAULT_NAME_MAX);
+	if ((ret = session_open(&s, &o, 1)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 0, 0);
+	/* A typo'd or taken name should fail before anyone types a passphrase. */
+	vault_wr_cstr(&p, old);
+	if ((ret = cli_call(&s, VAULT_MSG_SHOW, &p, &resp, "cannot rename the account")) != 0)
+		goto out;
+	r = cli_final_payload(&resp);
+	if (vault_account_decode(&r, &acct) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
+	}
+	if (strcmp(acct->name, new) == 0) {
+		ret = cli_fail(VAULT_ERR_EXISTS,
+		    "cannot rename the account: it is already named '%s'; "
+		    "nothing was changed",
+		    cli_esc(new));
+		goto out;
+	}
+	/* Another case of the same name is this account: only its spelling changes. */
+	if (strcasecmp(acct->name, new) != 0 && cli_name_taken(&s, VAULT_MSG_SHOW, new)) {
+		ret = cli_fail(VAULT_ERR_EXISTS,
+		    "cannot rename the account: an account named '%s' already "
+		    "exists; nothing was changed",
+		    cli_esc(new));
+		goto out;
+	}
+	vault_wr_cstr(&p, new);
+	resp.len = 0;
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_MV, 0),
+		 "Master passphrase to rename the account: ", &p)) != 0 ||
+	    (ret = cli_call(&s, VAULT_MSG_MV, &p, &resp, "cannot rename the account")) != 0)
+		goto out;
+	r = cli_final_payload(&resp);
+	if (vault_rd_u32(&r, &rebound) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
+	}
+	printf("renamed %s to %s", cli_esc(acct->name), cli_esc(new));
+	if (rebound > 0)
+		printf("; %u saved action%s follow%s it", rebound, rebound == 1 ? "" : "s",
+		    rebound == 1 ? "s" : "");
+	printf("\n");
 out:
 	vault_account_free(&acct);
 	vault_wr_free(&p);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cmd_action.c - `vault action`: add, list, show, rm and repin saved
+ * cmd_action.c - `vault action`: add, list, show, rm, repin and mv saved
  * actions, the only way a use=actions password is released. The program
  * is resolved and pinned here (runas.c); through the agent, the agent
  * hashes it again itself.
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +26,8 @@ const struct cli_cmd cli_cmd_action = { "action", cmd_action,
 	"action add NAME --as ACCOUNT [--netonly] [--deliver askpass|stdin|fd:N|file|env:VAR]\n"
 	"                  [--profile|--noprofile] [--env] [--unattended] [--param NAME=REGEX]...\n"
 	"                  [--allow-argv-secret] [--replace] -- PROGRAM [ARG...]\n"
-	"       vault action list [--json | --names] | show NAME [--json] | rm NAME | repin NAME [--yes]",
+	"       vault action list [--json | --names] | show NAME [--json] | rm NAME | repin NAME [--yes]\n"
+	"       vault action mv OLD NEW",
 	"Saved actions: the only way a use=actions password is released. PROGRAM is\n"
 	"resolved and pinned (path and BLAKE2b hash); a changed binary is refused until\n"
 	"'vault action repin'. Each ARG becomes exactly one argument; it may contain\n"
@@ -35,7 +37,9 @@ const struct cli_cmd cli_cmd_action = { "action", cmd_action,
 	"Without --netonly the program runs as the account's local user, logged on by\n"
 	"vault-launch; with --netonly it runs as you and gets the password by --deliver.\n"
 	"An action not marked --unattended runs only from a terminal.\n"
-	"Through the agent, add, rm and repin need proof of a master secret: the\n"
+	"mv renames an action (NEW must not name another one); its program, pin and\n"
+	"account stay.\n"
+	"Through the agent, add, rm, repin and mv need proof of a master secret: the\n"
 	"passphrase again (terminal, VAULT_PASSPHRASE_FD/FILE) or --keyfile PATH; the\n"
 	"agent hashes PROGRAM itself, and repin shows both hashes before it asks.\n"
 	"list --names prints the names alone, one a line, only from an agent already\n"
@@ -387,6 +391,77 @@ out:
 }
 
 static int
+action_mv(int argc, char **argv)
+{
+	static const struct option lo[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	struct cli_opts o = cli_defaults;
+	struct session s;
+	vault_action *a = NULL;
+	const char *old, *new;
+	vault_wr p, resp;
+	vault_rd r;
+	int c, ret;
+
+	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_action)) != -1) {
+		if (c == 'h')
+			return cli_show_help(&cli_cmd_action);
+		if (!cli_common_opt(c, &o))
+			return cli_bad_option(&cli_cmd_action);
+	}
+	if (argc - optind != 2)
+		return cli_usage("usage: vault action mv OLD NEW");
+	old = argv[optind];
+	new = argv[optind + 1];
+	if (vault_name_check(old) != 0)
+		return cli_usage("invalid action name");
+	if (vault_name_check(new) != 0)
+		return cli_usage("invalid new action name: use 1 to %u printable UTF-8 characters, "
+				 "not starting with '-' or a space",
+		    VAULT_NAME_MAX);
+	if ((ret = session_open(&s, &o, SESSION_UNLOCK)) != 0) {
+		session_close(&s);
+		return ret;
+	}
+	vault_wr_init(&p, 1, 0); /* it will carry the proof */
+	vault_wr_init(&resp, 0, 0);
+	/* A typo'd or taken name should fail before anyone types a passphrase. */
+	vault_wr_cstr(&p, old);
+	if ((ret = cli_call(&s, VAULT_MSG_ACTION_SHOW, &p, &resp, "cannot rename the action")) != 0)
+		goto out;
+	r = cli_final_payload(&resp);
+	if (vault_action_decode(&r, &a) != 0 || vault_rd_end(&r) != 0) {
+		ret = cli_fail(VAULT_ERR_PROTO, "malformed answer");
+		goto out;
+	}
+	if (strcmp(a->name, new) == 0) {
+		ret = cli_fail(VAULT_ERR_EXISTS,
+		    "cannot rename the action: it is already named '%s'; "
+		    "nothing was changed",
+		    cli_esc(new));
+		goto out;
+	}
+	if (strcasecmp(a->name, new) != 0 && cli_name_taken(&s, VAULT_MSG_ACTION_SHOW, new)) {
+		ret = cli_fail(VAULT_ERR_EXISTS,
+		    "cannot rename the action: an action named '%s' already "
+		    "exists; nothing was changed",
+		    cli_esc(new));
+		goto out;
+	}
+	vault_wr_cstr(&p, new);
+	resp.len = 0;
+	if ((ret = session_proof(&s, vault_proof_needed(VAULT_MSG_ACTION_MV, 0),
+		 "Master passphrase to rename the action: ", &p)) == 0 &&
+	    (ret = cli_call(&s, VAULT_MSG_ACTION_MV, &p, &resp, "cannot rename the action")) == 0)
+		printf("renamed action %s to %s\n", cli_esc(a->name), cli_esc(new));
+out:
+	vault_action_free(&a);
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	session_close(&s);
+	return ret;
+}
+
+static int
 cmd_action(int argc, char **argv)
 {
 	const char *sub;
@@ -399,5 +474,7 @@ cmd_action(int argc, char **argv)
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0 || strcmp(sub, "rm") == 0 ||
 	    strcmp(sub, "repin") == 0)
 		return action_cmd_simple(argc - 1, argv + 1, sub);
-	return cli_usage("action: unknown subcommand '%s' (add, list, show, rm, repin)", sub);
+	if (strcmp(sub, "mv") == 0)
+		return action_mv(argc - 1, argv + 1);
+	return cli_usage("action: unknown subcommand '%s' (add, list, show, rm, repin, mv)", sub);
 }

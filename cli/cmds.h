@@ -21,6 +21,7 @@ extern const struct cli_cmd cli_cmd_generate; /* cmd_generate.c */
 extern const struct cli_cmd cli_cmd_edit;    /* cmd_account.c */
 extern const struct cli_cmd cli_cmd_rotate;  /* cmd_rotate.c */
 extern const struct cli_cmd cli_cmd_rm;      /* cmd_account.c */
+extern const struct cli_cmd cli_cmd_mv;      /* cmd_account.c */
 extern const struct cli_cmd cli_cmd_passwd;  /* cmd_keyslot.c */
 extern const struct cli_cmd cli_cmd_rekey;   /* cmd_keyslot.c */
 extern const struct cli_cmd cli_cmd_keyslot; /* cmd_keyslot.c */

@@ -47,6 +47,7 @@ static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_edit,
 	&cli_cmd_rotate,
 	&cli_cmd_rm,
+	&cli_cmd_mv,
 	&cli_cmd_passwd,
 	&cli_cmd_rekey,
 	&cli_cmd_keyslot,
@@ -70,9 +71,9 @@ static const struct cli_cmd *const cmds[] = {
  */
 static const struct {
 	const char *cmd;
-	const char *const subs[6];
+	const char *const subs[7];
 } subcmds[] = {
-	{ "action", { "add", "list", "show", "rm", "repin", NULL } },
+	{ "action", { "add", "list", "show", "rm", "repin", "mv", NULL } },
 	{ "keyslot", { "list", "add-passphrase", "add-keyfile", "rm", NULL } },
 };
 

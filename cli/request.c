@@ -2,7 +2,8 @@
 /*
  * request.c - one request to the vault and its answer, as every command
  * sends it (cli_call), and reading that answer: the payload of its
- * final frame (cli_final_payload), each ITEM frame (cli_each_item).
+ * final frame (cli_final_payload), each ITEM frame (cli_each_item); and
+ * whether a name is taken (cli_name_taken).
  * The session (session.c) decides whether it goes to an agent or runs
  * in-process.
  */
@@ -39,6 +40,8 @@ is_write(uint8_t type)
 	case VAULT_MSG_ACTION_ADD:
 	case VAULT_MSG_ACTION_RM:
 	case VAULT_MSG_ACTION_REPIN:
+	case VAULT_MSG_MV:
+	case VAULT_MSG_ACTION_MV:
 		return 1;
 	}
 	return 0;
@@ -124,4 +127,20 @@ cli_each_item(const vault_wr *resp, int (*fn)(vault_rd *r, size_t i, void *arg),
 			return rc;
 	}
 	return 0;
+}
+
+int
+cli_name_taken(struct session *s, uint8_t type, const char *name)
+{
+	vault_wr p, resp;
+	int taken;
+
+	vault_wr_init(&p, 0, 0);
+	vault_wr_init(&resp, 0, 0);
+	vault_wr_cstr(&p, name);
+	taken = p.err == 0 && session_call(s, type, &p, &resp) == 0 && resp.len > 0 &&
+	    cli_frame_error(resp.p, resp.len) == 0;
+	vault_wr_free(&p);
+	vault_wr_free(&resp);
+	return taken;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * account.c - accounts: their checks, their one encoding (stored and
- * wire), and add, edit, get, list and remove. The sealed row itself is
+ * wire), and add, edit, get, list, rename and remove. The sealed row itself is
  * kept by rowstore.c; the password versions are in version.c.
  *
  * An account row is (id, name_hash, meta). meta is sealed under the record
@@ -286,6 +286,18 @@ meta_name(const struct vault_row *row)
 	return row->a->name;
 }
 
+static int
+meta_set_name(struct vault_row *row, const char *name)
+{
+	char *c = strdup(name);
+
+	if (c == NULL)
+		return VAULT_ERR_NOMEM;
+	free(row->a->name);
+	row->a->name = c;
+	return 0;
+}
+
 /*
  * A pending version, or a reconcile candidate, may be the only password
  * the target has: the account is not deleted or replaced until settled.
@@ -323,11 +335,13 @@ const struct vault_rowkind vault_account_kind = {
 	.sql_insert = "INSERT INTO accounts(name_hash, meta) VALUES (?, x'')",
 	.sql_drop_hash = "DELETE FROM accounts WHERE name_hash=?",
 	.sql_drop_id = "DELETE FROM accounts WHERE id=?",
+	.sql_rename = "UPDATE accounts SET name_hash=? WHERE id=?",
 	.scrub_on_rm = 1, /* every version of it */
 	.encode = meta_encode,
 	.decode = meta_decode,
 	.free = meta_free,
 	.name = meta_name,
+	.set_name = meta_set_name,
 	.settled = meta_settled,
 };
 
@@ -710,4 +724,51 @@ int
 vault_account_rm(vault *v, const char *name)
 {
 	return vault_rowstore_rm(v, &vault_account_kind, name);
+}
+
+int
+vault_account_rename(vault *v, const char *name, const char *newname, size_t *rebound)
+{
+	unsigned char oldhash[VAULT_HASHBYTES];
+	struct vault_row row;
+	size_t n = 0;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if (rebound != NULL)
+		*rebound = 0;
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_name_check(newname)) != 0)
+		return rc;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = vault_row_find(v, name, &row)) != 0)
+		goto out;
+	/* A rotation under way writes its outcome back by the name it started with. */
+	if (row.a->rstate == VAULT_RSTATE_PENDING) {
+		vault_detail(v,
+		    "a rotation of '%s' is under way or was interrupted; run 'vault rotate "
+		    "--recover' before renaming it",
+		    row.a->name);
+		rc = VAULT_ERR_BUSY;
+		goto out;
+	}
+	memcpy(oldhash, row.hash, VAULT_HASHBYTES);
+	row.a->updated = vault_now();
+	/* The row, then what is bound to its old name hash: versions by the hash, actions by the name. */
+	if ((rc = vault_rowstore_rename(v, &vault_account_kind, &row, newname)) != 0 ||
+	    (rc = vault_row_secrets_rebind(v, &row, oldhash)) != 0 ||
+	    (rc = vault_action_rebind(v, oldhash, newname, &n)) != 0)
+		goto out;
+	rc = vault_txn_commit(v);
+out:
+	if (rc != 0)
+		vault_txn_rollback(v);
+	else
+		(void)vault_scrub(v); /* the ciphertexts under the old name hash */
+	if (rc == 0 && rebound != NULL)
+		*rebound = n;
+	vault_account_free(&row.a);
+	return rc;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * action.c - saved actions and run plans: their one encoding each (the
- * same bytes stored and on the wire), and add, get, list, remove and
- * repin of actions. The sealed row itself is kept by rowstore.c.
+ * same bytes stored and on the wire), and add, get, list, remove, repin
+ * and rename of actions, and their binding to a renamed account. The
+ * sealed row itself is kept by rowstore.c.
  *
  * An action row is (id, name_hash, body). body is sealed under the action
  * subkey with associated data ("action", id, 0, name_hash), so an action
@@ -216,6 +217,18 @@ body_name(const struct vault_row *row)
 	return row->act->name;
 }
 
+static int
+body_set_name(struct vault_row *row, const char *name)
+{
+	char *c = strdup(name);
+
+	if (c == NULL)
+		return VAULT_ERR_NOMEM;
+	free(row->act->name);
+	row->act->name = c;
+	return 0;
+}
+
 const struct vault_rowkind vault_action_kind = {
 	.kind = "action",
 	.damaged = " is damaged or was tampered with",
@@ -226,10 +239,12 @@ const struct vault_rowkind vault_action_kind = {
 	.sql_insert = "INSERT INTO actions(name_hash, body) VALUES (?, x'')",
 	.sql_drop_hash = "DELETE FROM actions WHERE name_hash=?",
 	.sql_drop_id = "DELETE FROM actions WHERE id=?",
+	.sql_rename = "UPDATE actions SET name_hash=? WHERE id=?",
 	.encode = body_encode,
 	.decode = body_decode,
 	.free = body_free,
 	.name = body_name,
+	.set_name = body_set_name,
 };
 
 int
@@ -307,6 +322,65 @@ int
 vault_action_rm(vault *v, const char *name)
 {
 	return vault_rowstore_rm(v, &vault_action_kind, name);
+}
+
+int
+vault_action_rename(vault *v, const char *name, const char *newname)
+{
+	struct vault_row row;
+	int rc;
+
+	memset(&row, 0, sizeof(row));
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if ((rc = vault_name_check(newname)) != 0)
+		return rc;
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = vault_rowstore_find(v, &vault_action_kind, name, &row)) == 0 &&
+	    (rc = vault_rowstore_rename(v, &vault_action_kind, &row, newname)) == 0)
+		rc = vault_txn_commit(v);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	vault_action_free(&row.act);
+	return rc;
+}
+
+int
+vault_action_rebind(vault *v, const unsigned char oldhash[VAULT_HASHBYTES], const char *account,
+    size_t *n)
+{
+	unsigned char h[VAULT_HASHBYTES];
+	struct vault_row *rows = NULL;
+	size_t cnt = 0, i;
+	char *c;
+	int rc;
+
+	*n = 0;
+	/* Every action is opened: a damaged one refuses the rename rather than be skipped. */
+	if ((rc = vault_rowstore_list(v, &vault_action_kind, &rows, &cnt)) != 0)
+		return rc;
+	for (i = 0; i < cnt && rc == 0; i++) {
+		vault_action *a = rows[i].act;
+
+		/* Bound as libvault finds the account: by the hash of the name it names. */
+		if (vault_name_hash(h, v->keys, vault_account_kind.kind, a->account) != 0 ||
+		    sodium_memcmp(h, oldhash, VAULT_HASHBYTES) != 0)
+			continue;
+		(*n)++;
+		if (strcmp(a->account, account) == 0)
+			continue;
+		if ((c = strdup(account)) == NULL) {
+			rc = VAULT_ERR_NOMEM;
+			break;
+		}
+		free(a->account);
+		a->account = c;
+		rc = vault_rowstore_store(v, &vault_action_kind, &rows[i]);
+	}
+	vault_rowstore_list_free(&vault_action_kind, rows, cnt);
+	sodium_memzero(h, sizeof(h));
+	return rc;
 }
 
 int

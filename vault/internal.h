@@ -306,6 +306,21 @@ int vault_row_secret_store(vault *v, const struct vault_row *row, uint32_t versi
 int vault_row_secret_open(vault *v, const struct vault_row *row, uint32_t version,
     vault_secret **out, int64_t *created) VAULT_WUR;
 int vault_row_prune(vault *v, const struct vault_row *row) VAULT_WUR;
+/*
+ * Inside the caller's transaction: seals every password version of row
+ * again, from the associated data of oldhash to that of row->hash (a
+ * renamed account). A version that does not open refuses it
+ * (VAULT_ERR_CORRUPT, named in the detail).
+ */
+int vault_row_secrets_rebind(vault *v, const struct vault_row *row,
+    const unsigned char oldhash[VAULT_HASHBYTES]) VAULT_WUR;
+/*
+ * Inside the caller's transaction: binds to account every saved action
+ * bound to the account whose name hash was oldhash (a renamed account);
+ * *n gets how many are bound to it. Every action must open.
+ */
+int vault_action_rebind(vault *v, const unsigned char oldhash[VAULT_HASHBYTES], const char *account,
+    size_t *n) VAULT_WUR;
 /* A password add or set may store: 0, VAULT_ERR_EMPTY, _TOOBIG or _INVAL. */
 int vault_secret_check(const unsigned char *secret, size_t len) VAULT_WUR;
 /*

@@ -7,12 +7,14 @@
  * Malware running as the vault's owner can send any request an unlocked
  * agent accepts. What it cannot do, short of knowing a master secret, is
  * change what the saved credentials may be used for: create, replace,
- * repin or remove an action; redirect an account (user, domain, host),
- * loosen or tighten its use policy, give it a rotate or verify command,
- * change its rotation or history settings; remove an account or replace
- * it with `add --replace`; add or remove a keyslot or change a
- * passphrase. New accounts, `set` of a new password, unlock and lock
- * need no proof: they grant nothing over existing credentials.
+ * repin, rename or remove an action; redirect an account (user, domain,
+ * host), loosen or tighten its use policy, give it a rotate or verify
+ * command, change its rotation or history settings; rename an account
+ * (the actions bound to it follow it, and its old name is free for
+ * another), remove it or replace it with `add --replace`; add or remove a
+ * keyslot or change a passphrase. New accounts, `set` of a new password,
+ * unlock and lock need no proof: they grant nothing over existing
+ * credentials.
  *
  * Knowing a master secret is the proof whatever the channel: a process
  * that can read a passphrase file or a keyfile could open the vault
@@ -40,6 +42,7 @@ static const struct {
 	{ VAULT_MSG_ADD, 2 },          /* add --replace of an existing account */
 	{ VAULT_MSG_SET, 0 },          /* a new password grants nothing new */
 	{ VAULT_MSG_RM, 1 },
+	{ VAULT_MSG_MV, 1 },           /* its actions follow it; its old name is free for another */
 	{ VAULT_MSG_EDIT, 3 },         /* EDIT_GUARDED fields; the note is free */
 	{ VAULT_MSG_PASSWD, 1 },
 	{ VAULT_MSG_SLOT_ADD_PASS, 1 },
@@ -48,6 +51,7 @@ static const struct {
 	{ VAULT_MSG_ACTION_ADD, 2 },   /* a new action is a new use: always (see below) */
 	{ VAULT_MSG_ACTION_RM, 1 },
 	{ VAULT_MSG_ACTION_REPIN, 1 },
+	{ VAULT_MSG_ACTION_MV, 1 },    /* a vetted name could be given to another action */
 };
 
 int

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * rowstore.c - find, list, add-with-replace and remove of sealed,
+ * rowstore.c - find, list, add-with-replace, rename and remove of sealed,
  * name-hashed rows, for every kind (rowstore.h says what a row is; each
  * kind's file says what its plaintext holds).
  *
@@ -155,6 +155,58 @@ vault_rowstore_insert(vault *v, const struct vault_rowkind *k, const char *name,
 	if (rc == 0)
 		row->id = sqlite3_last_insert_rowid(v->db);
 	return rc;
+}
+
+int
+vault_rowstore_rename(vault *v, const struct vault_rowkind *k, struct vault_row *row,
+    const char *newname)
+{
+	unsigned char nh[VAULT_HASHBYTES];
+	sqlite3_stmt *st = NULL;
+	char what[64];
+	int rc;
+
+	if ((rc = vault_name_check(newname)) != 0 ||
+	    (rc = vault_name_hash(nh, v->keys, k->kind, newname)) != 0)
+		return rc;
+	if (sodium_memcmp(nh, row->hash, VAULT_HASHBYTES) == 0) {
+		/* The same name but for ASCII case: only the spelling changes, if it does. */
+		if (strcmp(k->name(row), newname) == 0) {
+			vault_detail(v, "the %s is already named '%s'", k->kind, newname);
+			return VAULT_ERR_EXISTS;
+		}
+	} else {
+		/* Another row of that name, damaged or not, is left alone. */
+		if ((rc = vault_prepare(v, &st, k->sql_find)) != 0)
+			return rc;
+		sqlite3_bind_blob(st, 1, nh, VAULT_HASHBYTES, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			vault_detail(v, "an %s named '%s' already exists", k->kind, newname);
+			rc = VAULT_ERR_EXISTS;
+		} else if (rc == SQLITE_DONE) {
+			rc = 0;
+		} else {
+			snprintf(what, sizeof(what), "find %s", k->kind);
+			rc = vault_sql_err(v, rc, what);
+		}
+		vault_stmt_done(v, st);
+		st = NULL;
+		if (rc != 0)
+			return rc;
+		if ((rc = vault_prepare(v, &st, k->sql_rename)) != 0)
+			return rc;
+		sqlite3_bind_blob(st, 1, nh, VAULT_HASHBYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, row->id);
+		rc = step_done(v, k, st, "rename");
+		vault_stmt_done(v, st);
+		if (rc != 0)
+			return rc;
+		memcpy(row->hash, nh, VAULT_HASHBYTES);
+	}
+	if ((rc = k->set_name(row, newname)) != 0)
+		return rc;
+	return vault_rowstore_store(v, k, row);
 }
 
 int

@@ -10,7 +10,7 @@
  * hash swapped between rows, does not open. Accounts (account.c) and
  * saved actions (action.c) are such kinds: each supplies a struct
  * vault_rowkind (its table's statements, its subkey, its encoding) and
- * rowstore.c does find, list, add-with-replace and remove for both.
+ * rowstore.c does find, list, add-with-replace, rename and remove for both.
  */
 #ifndef VAULT_ROWSTORE_H
 #define VAULT_ROWSTORE_H
@@ -49,8 +49,10 @@ struct vault_rowkind {
 	 *   insert     INSERT INTO t(name_hash, blob) VALUES (?, x'')
 	 *   drop_hash  DELETE FROM t WHERE name_hash=?
 	 *   drop_id    DELETE FROM t WHERE id=?
+	 *   rename     UPDATE t SET name_hash=? WHERE id=?
 	 */
 	const char *sql_find, *sql_scan, *sql_store, *sql_insert, *sql_drop_hash, *sql_drop_id;
+	const char *sql_rename;
 	/* Removing a row supersedes secrets: checkpoint the WAL (vault_scrub) after. */
 	int scrub_on_rm;
 	/* The plaintext of row->obj (and row->next). */
@@ -62,6 +64,8 @@ struct vault_rowkind {
 	int (*decode)(struct vault_row *row, const unsigned char *p, size_t len);
 	void (*free)(struct vault_row *row); /* frees row->obj, sets it NULL */
 	const char *(*name)(const struct vault_row *row);
+	/* Gives row->obj a copy of name as its kind's name; VAULT_ERR_NOMEM. */
+	int (*set_name)(struct vault_row *row, const char *name);
 	/*
 	 * NULL, or 0 if the row may be removed or replaced (doing: "removing",
 	 * "replacing"); with it set, a replace opens the row it replaces first.
@@ -92,6 +96,18 @@ int vault_rowstore_store(vault *v, const struct vault_rowkind *k, const struct v
  */
 int vault_rowstore_insert(vault *v, const struct vault_rowkind *k, const char *name,
     struct vault_row *row, int replace) VAULT_WUR;
+/*
+ * Inside the caller's transaction: gives row (as vault_rowstore_find
+ * opened it) the name newname: row->obj's name, the name hash column and
+ * row->hash, and the blob sealed again under the new associated data
+ * (it binds the name hash: updating the column alone would leave a row
+ * that does not open). VAULT_ERR_NAME for an invalid newname,
+ * VAULT_ERR_EXISTS (with a detail) if another row of the kind has it or
+ * the row already has that very spelling. Rows bound to the old hash
+ * (an account's password versions) are the caller's to re-seal.
+ */
+int vault_rowstore_rename(vault *v, const struct vault_rowkind *k, struct vault_row *row,
+    const char *newname) VAULT_WUR;
 /* Removes the row named name in a transaction of its own, once it opens and k->settled agrees. */
 int vault_rowstore_rm(vault *v, const struct vault_rowkind *k, const char *name) VAULT_WUR;
 /*

@@ -202,6 +202,9 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 	case VAULT_MSG_EDIT:
 		rc = vault_svc_edit(&s, &r);
 		break;
+	case VAULT_MSG_MV:
+		rc = vault_svc_mv(&s, &r);
+		break;
 	case VAULT_MSG_PASSWD:
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
@@ -230,6 +233,9 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 	case VAULT_MSG_ACTION_RM:
 	case VAULT_MSG_ACTION_REPIN:
 		rc = vault_svc_action_one(&s, type, &r);
+		break;
+	case VAULT_MSG_ACTION_MV:
+		rc = vault_svc_action_mv(&s, &r);
 		break;
 	case VAULT_MSG_RUN:
 		rc = vault_svc_run(&s, &r);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * service_account.c - the handlers of account requests: ADD, SET, LIST,
- * SHOW, HISTORY, GET, EDIT and RM.
+ * SHOW, HISTORY, GET, EDIT, RM and MV.
  *
  * Apart from service.c (the dispatcher, and what every handler shares)
  * so that what an account request may do, and which proof it needs,
@@ -323,4 +323,56 @@ vault_svc_rm(struct svc *s, vault_rd *r)
 	}
 	vault_account_free(&cur);
 	return rc == 0 ? vault_svc_reply_ok(s, NULL) : vault_svc_reply_err(s, rc);
+}
+
+/*
+ * MV: a rename decides which saved actions use the password (they follow
+ * it) and frees the old name for another account, so it needs proof
+ * (proof.c). Audited under the new name, naming the old one.
+ */
+int
+vault_svc_mv(struct svc *s, vault_rd *r)
+{
+	char name[4 * VAULT_NAME_MAX + 1], newname[4 * VAULT_NAME_MAX + 1],
+	    outcome[4 * VAULT_NAME_MAX + 200];
+	vault_account *cur = NULL;
+	const char *how = "";
+	size_t rebound = 0;
+	vault_proof pf;
+	vault_wr p;
+	int rc;
+
+	if (vault_svc_rd_name(r, name, sizeof(name)) != 0 ||
+	    vault_svc_rd_name(r, newname, sizeof(newname)) != 0 ||
+	    vault_proof_decode(r, &pf) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = vault_svc_need_unlocked(s)) != 0 ||
+	    (rc = vault_account_get(s->v, name, &cur)) != 0)
+		return vault_svc_reply_err(s, rc);
+	if ((rc = vault_name_check(newname)) != 0) {
+		vault_detail(s->v,
+		    "invalid new account name: use 1 to %u printable UTF-8 characters, not "
+		    "starting with '-' or a space",
+		    VAULT_NAME_MAX);
+		goto out;
+	}
+	snprintf(outcome, sizeof(outcome), "renaming account '%s' to '%s'", cur->name, newname);
+	if ((rc = vault_svc_proof_gate(s, VAULT_MSG_MV, 0, 1, &pf, outcome, "mv", cur->name, "",
+		 &how)) != 0 ||
+	    (rc = vault_svc_change_begin(s)) != 0)
+		goto out;
+	rc = vault_account_rename(s->v, name, newname, &rebound);
+	/* The record is the new name's; the old one is in its outcome (a name is at most 512 bytes). */
+	snprintf(outcome, sizeof(outcome), "renamed from '%s'; %zu saved action%s follow%s it (%s)",
+	    cur->name, rebound, rebound == 1 ? "" : "s", rebound == 1 ? "s" : "", how);
+	rc = vault_svc_change_end(s, rc, "mv", newname, "", outcome);
+out:
+	vault_account_free(&cur);
+	if (rc != 0)
+		return vault_svc_reply_err(s, rc);
+	vault_wr_init(&p, 0, 0);
+	vault_wr_u32(&p, (uint32_t)rebound);
+	rc = p.err ? p.err : vault_svc_reply_ok(s, &p);
+	vault_wr_free(&p);
+	return rc;
 }

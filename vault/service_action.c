@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * service_action.c - the handlers of saved-action requests: ACTION_ADD,
- * ACTION_LIST, ACTION_SHOW, ACTION_RM and ACTION_REPIN.
+ * ACTION_LIST, ACTION_SHOW, ACTION_RM, ACTION_REPIN and ACTION_MV.
  *
  * Apart from service.c because an action is a new use of a credential:
  * here the agent pins programs itself (pin_now: a pin in a request is
- * never stored), and every add, replace, repin and removal passes the
- * proof gate. The MUST rules at the top of service.c apply.
+ * never stored), and every add, replace, repin, rename and removal passes
+ * the proof gate. The MUST rules at the top of service.c apply.
  */
 #include <stdio.h>
 #include <string.h>
@@ -202,4 +202,52 @@ out:
 	vault_wr_free(&p);
 	vault_action_free(&a);
 	return rc;
+}
+
+/*
+ * ACTION_MV: a vetted action's name could be handed to another action
+ * (rename it away, save another under it), so a rename needs proof
+ * (proof.c). Audited under the new name, naming the old one and the body
+ * it now has.
+ */
+int
+vault_svc_action_mv(struct svc *s, vault_rd *r)
+{
+	char name[4 * VAULT_NAME_MAX + 1], newname[4 * VAULT_NAME_MAX + 1];
+	char outcome[4 * VAULT_NAME_MAX + 200], body[8 + 2 * VAULT_PINBYTES + 1];
+	vault_action *a = NULL;
+	const char *how = "";
+	char *was;
+	vault_proof pf;
+	int rc;
+
+	if (vault_svc_rd_name(r, name, sizeof(name)) != 0 ||
+	    vault_svc_rd_name(r, newname, sizeof(newname)) != 0 ||
+	    vault_proof_decode(r, &pf) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = vault_svc_need_unlocked(s)) != 0 || (rc = vault_action_get(s->v, name, &a)) != 0)
+		return vault_svc_reply_err(s, rc);
+	if ((rc = vault_name_check(newname)) != 0) {
+		vault_detail(s->v,
+		    "invalid new action name: use 1 to %u printable UTF-8 characters, not "
+		    "starting with '-' or a space",
+		    VAULT_NAME_MAX);
+		goto out;
+	}
+	snprintf(outcome, sizeof(outcome), "renaming action '%s' to '%s'", a->name, newname);
+	if ((rc = vault_svc_proof_gate(s, VAULT_MSG_ACTION_MV, 0, 1, &pf, outcome, "action mv",
+		 a->account, a->name, &how)) != 0 ||
+	    (rc = vault_svc_change_begin(s)) != 0)
+		goto out;
+	/* The body as it is stored now: the name is part of it. */
+	was = a->name;
+	a->name = newname;
+	action_body_hash(body, a);
+	a->name = was;
+	snprintf(outcome, sizeof(outcome), "renamed from '%s', now %s (%s)", a->name, body, how);
+	rc = vault_svc_change_end(s, vault_action_rename(s->v, name, newname), "action mv",
+	    a->account, newname, outcome);
+out:
+	vault_action_free(&a);
+	return rc == 0 ? vault_svc_reply_ok(s, NULL) : vault_svc_reply_err(s, rc);
 }

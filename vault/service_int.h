@@ -75,10 +75,12 @@ int vault_svc_history(struct svc *s, vault_rd *r) VAULT_WUR;
 int vault_svc_get(struct svc *s, vault_rd *r) VAULT_WUR;
 int vault_svc_edit(struct svc *s, vault_rd *r) VAULT_WUR;
 int vault_svc_rm(struct svc *s, vault_rd *r) VAULT_WUR;
+int vault_svc_mv(struct svc *s, vault_rd *r) VAULT_WUR;
 /* service_action.c: saved actions */
 int vault_svc_action_add(struct svc *s, vault_rd *r) VAULT_WUR;
 int vault_svc_action_list(struct svc *s, vault_rd *r) VAULT_WUR;
 int vault_svc_action_one(struct svc *s, uint8_t type, vault_rd *r) VAULT_WUR;
+int vault_svc_action_mv(struct svc *s, vault_rd *r) VAULT_WUR;
 /* service_run.c: runs, the launcher's tickets, askpass */
 int vault_svc_run(struct svc *s, vault_rd *r) VAULT_WUR;
 int vault_svc_launch(struct svc *s, vault_rd *r) VAULT_WUR;

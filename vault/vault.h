@@ -494,6 +494,19 @@ int vault_account_get(vault *v, const char *name, vault_account **out) VAULT_WUR
 int vault_account_list(vault *v, vault_account ***out, size_t *n) VAULT_WUR;
 int vault_account_rm(vault *v, const char *name) VAULT_WUR;
 /*
+ * Renames an account, in one transaction: its row gets the new name's
+ * hash and is sealed again under it, with every password version (their
+ * associated data names the account's name hash), and every saved action
+ * bound to it is bound to the new name. History, rotation settings and
+ * state and candidates go with it. VAULT_ERR_NOTFOUND if there is no
+ * account name, VAULT_ERR_EXISTS if another has newname (or it already
+ * has that spelling), VAULT_ERR_NAME if newname is invalid, VAULT_ERR_BUSY
+ * while a rotation of it is pending. *rebound (may be NULL) gets the
+ * number of actions that followed it. WARNING: renaming decides which
+ * actions use which password; vault_service() asks for proof first.
+ */
+int vault_account_rename(vault *v, const char *name, const char *newname, size_t *rebound) VAULT_WUR;
+/*
  * Opens a stored secret: version 0 means current. The caller frees it
  * with vault_secret_free().
  */
@@ -820,6 +833,8 @@ enum vault_msg {
 	VAULT_MSG_DUE = 42,      /* -> ITEM (str name, u8 due)... OK: accounts with a target */
 	VAULT_MSG_REKEY = 43,    /* str passphrase, str new (empty: same), u32 kdf (0: same), u32 flags
 				    -> OK u64 accounts, u64 versions, u64 actions, u64 audit, u32 slot, u32 dropped */
+	VAULT_MSG_MV = 44,       /* str name, str new name, proof -> OK u32 actions that follow it */
+	VAULT_MSG_ACTION_MV = 45, /* str name, str new name, proof */
 	VAULT_MSG_BACKUP = 50,   /* str path, u8 force -> OK u64 accounts, u64 entries, u64 bytes */
 	VAULT_MSG_RESTORE = 51,  /* str path, u8 force, str passphrase, str keyfile -> OK str kept */
 	VAULT_MSG_OK = 100,
@@ -1034,6 +1049,11 @@ int vault_action_add(vault *v, const vault_action *a, int replace) VAULT_WUR;
 int vault_action_get(vault *v, const char *name, vault_action **out) VAULT_WUR;
 int vault_action_list(vault *v, vault_action ***out, size_t *n) VAULT_WUR;
 int vault_action_rm(vault *v, const char *name) VAULT_WUR;
+/*
+ * Renames a saved action (its row re-sealed under the new name's hash),
+ * in one transaction. The errors are vault_account_rename()'s.
+ */
+int vault_action_rename(vault *v, const char *name, const char *newname) VAULT_WUR;
 /* Stores a new pin (path and hash) for an action. */
 int vault_action_repin(vault *v, const char *name, const char *program,
     const unsigned char pin[VAULT_PINBYTES]) VAULT_WUR;

@@ -150,6 +150,92 @@ vault_row_prune(vault *v, const struct vault_row *row)
 }
 
 int
+vault_row_secrets_rebind(vault *v, const struct vault_row *row,
+    const unsigned char oldhash[VAULT_HASHBYTES])
+{
+	struct vault_row old = *row;
+	sqlite3_stmt *st = NULL;
+	uint32_t *vers = NULL, *tmp;
+	size_t n = 0, cap = 0, i;
+	vault_wr oad, nad, pt, ct;
+	int rc = 0, src;
+
+	if (sodium_memcmp(oldhash, row->hash, VAULT_HASHBYTES) == 0)
+		return 0; /* the spelling changed, not the hash: every version opens as it is */
+	memcpy(old.hash, oldhash, VAULT_HASHBYTES);
+	vault_wr_init(&oad, 0, 0);
+	vault_wr_init(&nad, 0, 0);
+	vault_wr_init(&pt, 1, 0);
+	vault_wr_init(&ct, 0, 0);
+	/* The version numbers first: a statement must not write while it is read. */
+	if ((rc = vault_prepare(v, &st,
+		 "SELECT version FROM secrets WHERE account_id=? ORDER BY version")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, row->id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((tmp = realloc(vers, cap * sizeof(*vers))) == NULL) {
+				rc = VAULT_ERR_NOMEM;
+				goto out;
+			}
+			vers = tmp;
+		}
+		vers[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	if (src != SQLITE_DONE) {
+		rc = vault_sql_err(v, src, "read password versions");
+		goto out;
+	}
+	vault_stmt_done(v, st);
+	st = NULL;
+	for (i = 0; i < n; i++) {
+		oad.len = nad.len = pt.len = ct.len = 0;
+		if ((rc = secret_ad(&oad, v, &old, vers[i])) != 0 ||
+		    (rc = secret_ad(&nad, v, row, vers[i])) != 0 ||
+		    (rc = vault_prepare(v, &st,
+			 "SELECT blob FROM secrets WHERE account_id=? AND version=?")) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, row->id);
+		sqlite3_bind_int64(st, 2, vers[i]);
+		if ((src = sqlite3_step(st)) != SQLITE_ROW) {
+			rc = vault_sql_err(v, src, "read password");
+			goto out;
+		}
+		rc = vault_unseal(&pt, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), oad.p, oad.len, v->keys->record);
+		vault_stmt_done(v, st);
+		st = NULL;
+		if (rc == VAULT_ERR_CORRUPT)
+			vault_detail(v,
+			    "account '%s' version %u: password record is damaged or was tampered with",
+			    row->a->name, vers[i]);
+		if (rc != 0 ||
+		    (rc = vault_seal(&ct, pt.p, pt.len, nad.p, nad.len, v->keys->record)) != 0)
+			goto out;
+		if ((rc = vault_prepare(v, &st,
+			 "UPDATE secrets SET blob=? WHERE account_id=? AND version=?")) != 0)
+			goto out;
+		sqlite3_bind_blob(st, 1, ct.p, (int)ct.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, row->id);
+		sqlite3_bind_int64(st, 3, vers[i]);
+		rc = step_done(v, st, "store password");
+		vault_stmt_done(v, st);
+		st = NULL;
+		if (rc != 0)
+			goto out;
+	}
+out:
+	vault_stmt_done(v, st);
+	free(vers);
+	vault_wr_free(&oad);
+	vault_wr_free(&nad);
+	vault_wr_free(&pt);
+	vault_wr_free(&ct);
+	return rc;
+}
+
+int
 vault_account_set(vault *v, const char *name, const unsigned char *secret, size_t secretlen)
 {
 	struct vault_row row;

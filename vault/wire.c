@@ -92,6 +92,8 @@ vault_request_wrappable(uint8_t type)
 	case VAULT_MSG_REKEY:
 	case VAULT_MSG_BACKUP:
 	case VAULT_MSG_RESTORE:
+	case VAULT_MSG_MV:
+	case VAULT_MSG_ACTION_MV:
 		return 1;
 	}
 	/*

@@ -194,9 +194,10 @@ _vault() {
 		mapfile -t cmds < <(_vault_run help --commands)
 		_vault_add_words "$cur" "${cmds[@]}"
 	} ;;
-	get | show | history | clip | set | edit | rm | rotate)
+	# mv: OLD is a name there is; NEW is one there is not.
+	get | show | history | clip | set | edit | rm | mv | rotate)
 		((npos == 0)) && _vault_names list "$cur" ;;
-	"action show" | "action rm" | "action repin")
+	"action show" | "action rm" | "action repin" | "action mv")
 		((npos == 0)) && _vault_names action "$cur" ;;
 	"action add")
 		((dashdash)) && { if ((ddpos == 0)); then

@@ -81,10 +81,10 @@ complete -c vault -n __vault_needs_command -l keyfile -r -F
 complete -c vault -n __vault_needs_command -l no-agent
 complete -c vault -n '__vault_needs_sub' -a '(command vault help --commands (__vault_cmd) </dev/null 2>/dev/null)'
 complete -c vault -n 'not __vault_needs_command; and string match -q -- "-*" (commandline -ct)' -a '(__vault_options)'
-for c in get show history clip set edit rm rotate
+for c in get show history clip set edit rm mv rotate
     complete -c vault -n "__vault_is $c" -a '(__vault_names list)'
 end
-for c in 'action show' 'action rm' 'action repin' run
+for c in 'action show' 'action rm' 'action repin' 'action mv' run
     complete -c vault -n "__vault_is $c" -a '(__vault_names action list)'
 end
 complete -c vault -n 'not __vault_needs_command' -l as -x -a '(__vault_names list)'

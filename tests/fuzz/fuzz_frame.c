@@ -152,6 +152,11 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 	case VAULT_MSG_ACTION_RM:
 		rc = vault_rd_str(&r, &s, &n) || vault_proof_decode(&r, &pf);
 		break;
+	case VAULT_MSG_MV:
+	case VAULT_MSG_ACTION_MV:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) ||
+		    vault_proof_decode(&r, &pf);
+		break;
 	case VAULT_MSG_ACTION_REPIN:
 		rc = vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8) || vault_rd_bytes(&r, pin, sizeof(pin)) ||
 		    vault_proof_decode(&r, &pf);

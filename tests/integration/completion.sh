@@ -103,7 +103,7 @@ done
 comp vault get --v
 expect_reply --version
 comp vault action ""
-expect_reply add list show rm repin
+expect_reply add list show rm repin mv
 comp vault action add --n
 expect_reply --netonly --no-agent --noprofile
 comp vault action list --na
@@ -193,6 +193,15 @@ comp vault action repin p
 expect_reply psql-db1
 comp vault log --action ""
 expect_reply psql-db1
+# mv: the name there is, then nothing (the new name is not one there is).
+comp vault mv web
+expect_reply 'web\ one' web1-root
+comp vault mv dbadmin ""
+expect_reply
+comp vault action mv p
+expect_reply psql-db1
+comp vault action mv psql-db1 ""
+expect_reply
 comp vault log --account = db
 expect_reply dbadmin
 # A word after the name is not a name.

@@ -938,6 +938,15 @@ check_actions(vault *v, const struct model *m)
 		if (j == n)
 			bad = say("action %s is missing", m->act[i]);
 	}
+	/* Every action is bound to an account that is there (a rename takes its actions along). */
+	for (j = 0; j < n && bad == NULL; j++) {
+		vault_account *a = NULL;
+
+		if ((rc = vault_account_get(v, list[j]->account, &a)) != 0)
+			bad = say("action %s: its account %s: %s", list[j]->name, list[j]->account,
+			    vault_strerror(rc));
+		vault_account_free(&a);
+	}
 	vault_action_list_free(&list, n);
 	return bad;
 }
@@ -1268,6 +1277,35 @@ model_rm(struct model *m, int done)
 {
 	if (done)
 		model_drop(m, "beta");
+}
+
+static int
+op_mv(struct run *r)
+{
+	return vault_account_rename(r->v, "alpha", "omega", NULL);
+}
+
+static void
+model_mv(struct model *m, int done)
+{
+	if (done)
+		model_acct(m, "alpha")->name = "omega";
+}
+
+static int
+op_action_mv(struct run *r)
+{
+	return vault_action_rename(r->v, "fetch", "fetch-all");
+}
+
+static void
+model_action_mv(struct model *m, int done)
+{
+	size_t i;
+
+	for (i = 0; done && i < m->nact; i++)
+		if (strcmp(m->act[i], "fetch") == 0)
+			m->act[i] = "fetch-all";
 }
 
 static int
@@ -1811,6 +1849,8 @@ static const struct op ops[] = {
 	    NULL, NULL },
 	{ "list", SNAP_PLAIN, PREP_UNLOCK, NULL, op_list, post_list, NULL, NULL },
 	{ "rm", SNAP_PLAIN, PREP_UNLOCK, NULL, op_rm, NULL, NULL, model_rm },
+	{ "mv", SNAP_PLAIN, PREP_UNLOCK, NULL, op_mv, NULL, NULL, model_mv },
+	{ "action-mv", SNAP_PLAIN, PREP_UNLOCK, NULL, op_action_mv, NULL, NULL, model_action_mv },
 	{ "passwd", SNAP_PLAIN, PREP_UNLOCK, NULL, op_passwd, NULL, NULL, model_passwd },
 	{ "slot-add-keyfile", SNAP_PLAIN, PREP_UNLOCK, NULL, op_slot_add_keyfile, NULL, NULL,
 	    model_slot_add_keyfile },

@@ -1145,6 +1145,27 @@ liar_keeps_candidate(void **state)
 	assert_int_equal(a->ncandidates, 1);
 	vault_account_free(&a);
 	assert_no_passwords(f, (const char *const[]){ "Reset-By-Helpdesk-42", NULL });
+
+	/* A rename takes the state along: reconcile, the pending version, the candidate, every version. */
+	{
+		vault_version_info *vi = NULL;
+		size_t n = 0;
+
+		assert_int_equal(vault_account_rename(f->v, "web", "web-renamed", NULL), 0);
+		a = get_acct(f, "web-renamed");
+		assert_int_equal(a->rstate, VAULT_RSTATE_RECONCILE);
+		assert_int_equal(a->pending, 3);
+		assert_int_equal(a->nversions, 3);
+		assert_int_equal(a->ncandidates, 1);
+		assert_int_equal(a->candidates[0], 2);
+		assert_int_equal(a->failures, 2);
+		vault_account_free(&a);
+		assert_true(is_candidate(f, "web-renamed", 2));
+		assert_secret(f, "web-renamed", 0, OLDPW);
+		assert_int_equal(vault_history(f->v, "web-renamed", &vi, &n), 0); /* opens every version */
+		assert_int_equal(n, 3);
+		free(vi);
+	}
 }
 
 /*
@@ -1605,6 +1626,9 @@ pending_is_busy(void **state)
 	db_digest(f, d0);
 	target_reset(f->t, NULL);
 	assert_int_equal(vault_account_set(f->v, "web", P("Operator-Chose-This-7")), VAULT_ERR_BUSY);
+	/* A rename too: the rotation under way writes its outcome back by the name it started with. */
+	assert_int_equal(vault_account_rename(f->v, "web", "web2", NULL), VAULT_ERR_BUSY);
+	assert_non_null(strstr(vault_errdetail(f->v), "--recover"));
 	assert_int_equal(rotate(f, "web", NULL, &result, why, sizeof(why)), VAULT_ERR_BUSY);
 	assert_non_null(strstr(vault_errdetail(f->v), "--recover"));
 	vault_test_clock_offset(2 * DAY);
@@ -2571,6 +2595,9 @@ crash_in_change(void **state)
 	}
 	/* Not due while pending; set is refused until recovery. */
 	assert_int_equal(vault_account_set(f->v, "web", P("Operator-Chose-This-7")), VAULT_ERR_BUSY);
+	/* A rename too: the rotation under way writes its outcome back by the name it started with. */
+	assert_int_equal(vault_account_rename(f->v, "web", "web2", NULL), VAULT_ERR_BUSY);
+	assert_non_null(strstr(vault_errdetail(f->v), "--recover"));
 	recover(f, &r);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.result[0], VAULT_ROTATED);
@@ -2650,6 +2677,9 @@ rotation_lock_held(void **state)
 		vault_account_free(&a);
 	}
 	assert_int_equal(vault_account_set(f->v, "web", P("Operator-Chose-This-7")), VAULT_ERR_BUSY);
+	/* A rename too: the rotation under way writes its outcome back by the name it started with. */
+	assert_int_equal(vault_account_rename(f->v, "web", "web2", NULL), VAULT_ERR_BUSY);
+	assert_non_null(strstr(vault_errdetail(f->v), "--recover"));
 	fx_close(f);
 	assert_int_equal(write(wait_[1], "g", 1), 1);
 	while (waitpid(pid, &status, 0) < 0)

@@ -429,6 +429,12 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		vault_wr_cstr(w, "acct");
 		put_proof(w, PASS);
 		break;
+	case VAULT_MSG_MV:
+	case VAULT_MSG_ACTION_MV:
+		vault_wr_cstr(w, "acct");
+		vault_wr_cstr(w, "acct2");
+		put_proof(w, PASS);
+		break;
 	case VAULT_MSG_GET:
 		vault_wr_cstr(w, "acct");
 		vault_wr_u32(w, 0);
@@ -527,6 +533,7 @@ static const struct {
 	{ VAULT_MSG_ACTION_RM, 0 }, { VAULT_MSG_ACTION_REPIN, 0 }, { VAULT_MSG_RUN, 0 },
 	{ VAULT_MSG_RUN, 1 }, { VAULT_MSG_LAUNCH, 0 }, { VAULT_MSG_LAUNCH_CLAIM, 0 }, { VAULT_MSG_ASKPASS, 0 },
 	{ VAULT_MSG_ROTATE, 0 }, { VAULT_MSG_RECOVER, 0 }, { VAULT_MSG_DUE, 0 },
+	{ VAULT_MSG_MV, 0 }, { VAULT_MSG_ACTION_MV, 0 },
 };
 
 /*
@@ -1854,6 +1861,10 @@ proof_rule(void **state)
 	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_RM, 0), 1);
 	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_REPIN, 0), 1);
 	assert_int_equal(vault_proof_needed(VAULT_MSG_RM, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_MV, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_ACTION_MV, 0), 1);
+	assert_int_equal(vault_proof_required(VAULT_MSG_MV, 0, 1), 1);
+	assert_int_equal(vault_proof_required(VAULT_MSG_ACTION_MV, 0, 1), 1);
 	assert_int_equal(vault_proof_needed(VAULT_MSG_ADD, 0), 0);
 	assert_int_equal(vault_proof_needed(VAULT_MSG_ADD, 1), 2); /* only if it exists */
 	assert_int_equal(vault_proof_needed(VAULT_MSG_SET, 0), 0);
@@ -1924,6 +1935,174 @@ svc_scrub(void **state)
 	vault_wr_free(&ct2);
 }
 
+static void
+req_mv(struct sx *x, uint8_t type, const char *name, const char *newname, const char *proof)
+{
+	vault_wr_cstr(rq(x), name);
+	vault_wr_cstr(&x->req, newname);
+	put_proof(&x->req, proof);
+	(void)type;
+}
+
+/* The account an action is bound to, through ACTION_SHOW. */
+static void
+assert_bound(struct sx *x, const char *action, const char *account)
+{
+	vault_action *got = NULL;
+	vault_rd r;
+
+	req_name(x, action);
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_SHOW), 0);
+	r = okpl(x);
+	assert_int_equal(vault_action_decode(&r, &got), 0);
+	assert_string_equal(got->account, account);
+	vault_action_free(&got);
+}
+
+/*
+ * MV and ACTION_MV: a rename needs proof of a master secret (none: POLICY,
+ * wrong: BADPASS, both audited, nothing changed); NEW taken, invalid or the
+ * same spelling, and OLD missing, are refused with nothing changed. The
+ * history, rotation settings and the bound actions follow the account;
+ * every version opens under the new name hash. (All or nothing at every
+ * failed allocation: test_oom.c, "mv" and "action-mv".)
+ */
+static void
+svc_rename(void **state)
+{
+	struct sx *x = *state;
+	struct act t;
+	vault_account *a = NULL, e;
+	vault_plan *p;
+	char outs[32][160];
+	uint32_t rebound;
+	size_t n, i;
+	vault_rd r;
+	int found;
+
+	acct_init(&e, "web", VAULT_USE_ANY);
+	e.history = 5;
+	e.max_age = 30;
+	req_add(x, &e, 0, 0, "pw-1");
+	assert_int_equal(svc(x, VAULT_MSG_ADD), 0);
+	vault_wr_cstr(rq(x), "web");
+	vault_wr_u32(&x->req, 0);
+	vault_wr_cstr(&x->req, "pw-2");
+	assert_int_equal(svc(x, VAULT_MSG_SET), 0);
+	add_acct(x, "other", VAULT_USE_ANY, "pw-other");
+	act_init(&t, "deploy", "WEB", 1, VAULT_DELIVER_STDIN); /* bound as typed: any case */
+	action_add(x, &t, 0, 0);
+	act_init(&t, "elsewhere", "other", 1, VAULT_DELIVER_STDIN);
+	action_add(x, &t, 0, 0);
+
+	/* Without proof, with a wrong one: refused, nothing changed. */
+	req_mv(x, VAULT_MSG_MV, "web", "web-prod", "");
+	assert_int_equal(svc(x, VAULT_MSG_MV), VAULT_ERR_POLICY);
+	assert_detail(x, "renaming account 'web' to 'web-prod' needs proof of a master secret");
+	req_mv(x, VAULT_MSG_MV, "web", "web-prod", "guess");
+	assert_int_equal(svc(x, VAULT_MSG_MV), VAULT_ERR_BADPASS);
+	/* NEW taken (in another case too), invalid, the same spelling; OLD missing. */
+	req_mv(x, VAULT_MSG_MV, "web", "OTHER", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_MV), VAULT_ERR_EXISTS);
+	assert_detail(x, "an account named 'OTHER' already exists");
+	req_mv(x, VAULT_MSG_MV, "web", "-web", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_MV), VAULT_ERR_NAME);
+	assert_detail(x, "invalid new account name");
+	req_mv(x, VAULT_MSG_MV, "WEB", "web", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_MV), VAULT_ERR_EXISTS);
+	assert_detail(x, "already named 'web'");
+	req_mv(x, VAULT_MSG_MV, "nobody", "web-prod", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_MV), VAULT_ERR_NOTFOUND);
+	req_name(x, "web-prod");
+	assert_int_equal(svc(x, VAULT_MSG_SHOW), VAULT_ERR_NOTFOUND);
+	req_get(x, "web", 0, 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_GET), 0);
+	assert_released(x, "pw-2");
+	assert_bound(x, "deploy", "WEB");
+
+	/* With proof: renamed; history, settings and the bound action follow. */
+	req_mv(x, VAULT_MSG_MV, "web", "Web-Prod", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_MV), 0);
+	r = okpl(x);
+	assert_int_equal(vault_rd_u32(&r, &rebound), 0);
+	assert_int_equal(vault_rd_end(&r), 0);
+	assert_int_equal(rebound, 1);
+	req_get(x, "web", 0, 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_GET), VAULT_ERR_NOTFOUND);
+	req_get(x, "web-prod", 0, 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_GET), 0);
+	assert_released(x, "pw-2");
+	req_get(x, "web-prod", 1, 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_GET), 0);
+	assert_released(x, "pw-1");
+	assert_int_equal(vault_account_get(x->v, "WEB-PROD", &a), 0);
+	assert_string_equal(a->name, "Web-Prod");
+	assert_int_equal(a->version, 2);
+	assert_int_equal(a->nversions, 2);
+	assert_int_equal(a->history, 5);
+	assert_int_equal(a->max_age, 30);
+	vault_account_free(&a);
+	assert_bound(x, "deploy", "Web-Prod");
+	assert_bound(x, "elsewhere", "other");
+	req_run(x, "deploy", NULL, "ver=1", 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
+	p = plan_of(x);
+	assert_string_equal(p->account, "Web-Prod");
+	assert_memory_equal(p->secret->buf, "pw-2", 4);
+	vault_plan_free(&p);
+	/* The old name is free again; a change of case is a rename of the spelling only. */
+	add_acct(x, "web", VAULT_USE_ANY, "pw-new-web");
+	req_mv(x, VAULT_MSG_MV, "web-prod", "WEB-PROD", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_MV), 0);
+	assert_bound(x, "deploy", "WEB-PROD");
+	req_get(x, "Web-Prod", 1, 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_GET), 0);
+	assert_released(x, "pw-1");
+
+	/* ACTION_MV: proof too; NEW taken refused; the body and its pin stay. */
+	req_mv(x, VAULT_MSG_ACTION_MV, "deploy", "ship", "");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_MV), VAULT_ERR_POLICY);
+	assert_detail(x, "renaming action 'deploy' to 'ship' needs proof of a master secret");
+	req_mv(x, VAULT_MSG_ACTION_MV, "deploy", "ship", "guess");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_MV), VAULT_ERR_BADPASS);
+	req_mv(x, VAULT_MSG_ACTION_MV, "deploy", "Elsewhere", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_MV), VAULT_ERR_EXISTS);
+	assert_detail(x, "an action named 'Elsewhere' already exists");
+	req_mv(x, VAULT_MSG_ACTION_MV, "nothing", "ship", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_MV), VAULT_ERR_NOTFOUND);
+	req_name(x, "ship");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_SHOW), VAULT_ERR_NOTFOUND);
+	req_mv(x, VAULT_MSG_ACTION_MV, "deploy", "ship", PASS);
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_MV), 0);
+	req_name(x, "deploy");
+	assert_int_equal(svc(x, VAULT_MSG_ACTION_SHOW), VAULT_ERR_NOTFOUND);
+	assert_bound(x, "ship", "WEB-PROD");
+	req_run(x, "ship", NULL, "ver=1", 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_RUN), 0);
+	p = plan_of(x);
+	assert_string_equal(p->action, "ship");
+	assert_memory_equal(p->pin, env_pin, VAULT_PINBYTES);
+	vault_plan_free(&p);
+
+	/* Every rename and refusal is in the log, which verifies. */
+	n = log_outcomes(x, "mv|action mv", outs, 32);
+	for (i = 0, found = 0; i < n && i < 32; i++) {
+		if (strcmp(outs[i], "mv web: refused: no proof of a master secret") == 0)
+			found |= 1;
+		if (strcmp(outs[i], "mv web: refused: wrong master passphrase") == 0)
+			found |= 2;
+		if (strcmp(outs[i], "mv Web-Prod: renamed from 'web'; 1 saved action follows it "
+				    "(proof: passphrase)") == 0)
+			found |= 4;
+		if (strcmp(outs[i], "action mv WEB-PROD: refused: no proof of a master secret") == 0)
+			found |= 8;
+		if (strncmp(outs[i], "action mv WEB-PROD: renamed from 'deploy', now blake2b:", 55) == 0)
+			found |= 16;
+	}
+	if (found != 31)
+		fail_msg("the log lacks a rename record (found %#x of %zu)", found, n);
+}
+
 #define S(f) cmocka_unit_test_setup_teardown(f, sx_setup, sx_teardown)
 
 int
@@ -1941,6 +2120,7 @@ main(void)
 		S(svc_run_adhoc),
 		S(svc_run_params),
 		S(svc_scrub),
+		S(svc_rename),
 		cmocka_unit_test(proof_rule),
 	};
 
