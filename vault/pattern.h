@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: ISC */
-#ifndef VAULT_PATTERN_H
-#define VAULT_PATTERN_H
-
 /*
- * Parameter patterns (pattern.c), for template.c. Apart from internal.h
+ * pattern.h - parameter patterns (pattern.c), for template.c. Apart from internal.h
  * because it needs <regex.h>, which only POSIX systems have (issue 16:
  * mingw-w64 has none; one regex engine on every platform is item 3).
  */
+#ifndef VAULT_PATTERN_H
+#define VAULT_PATTERN_H
+
 #include <regex.h>
 
 #include "internal.h"

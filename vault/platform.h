@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-#ifndef VAULT_PLATFORM_H
-#define VAULT_PLATFORM_H
-
 /*
- * The platform layer (issue 16, item 2): the operating-system calls that
+ * platform.h - the platform layer (issue 16, item 2): the operating-system calls that
  * libvault's ported files make, behind one small interface with a POSIX
  * (platform_posix.c) and a Win32 (platform_win32.c) implementation. meson
  * builds exactly one of them; callers have no #ifdef. Decisions (what a
@@ -12,6 +9,9 @@
  * Started with what peer.c, unlock.c, keyslot.c and buf.c need; store.c,
  * path.c, held.c and rotate.c (trust checks, flock, pread) come next.
  */
+#ifndef VAULT_PLATFORM_H
+#define VAULT_PLATFORM_H
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * platform.h on POSIX systems (Linux): the calls wire.c, release.c,
+ * platform_posix.c - platform.h on POSIX systems (Linux): the calls wire.c, release.c,
  * unlock.c, keyslot.c and buf.c made themselves before issue 16, unchanged.
  */
 #include <errno.h>

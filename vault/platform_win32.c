@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * platform.h on Windows (mingw-w64; issue 16, a preview tested under wine
+ * platform_win32.c - platform.h on Windows (mingw-w64; issue 16, a preview tested under wine
  * only). The descriptors are the C runtime's (_open), so the shared code's
  * read()/write()/close() work on them unchanged.
  */

@@ -100,7 +100,7 @@ assert call(1, struct.pack(">I", ver)) == 100
 codes = [call(15, cstr(b"actacct") + struct.pack(">IB", 0, 0) + cstr(b"")) for _ in range(50)]
 print(sorted(set(codes)))
 PYEOF
-run "$PY" "$D/repeat.py" "$SOCK" "$VAULT_SOURCE_ROOT/vault/vault.h"
+run "$PY" "$D/repeat.py" "$SOCK" "$VAULT_SOURCE_ROOT/vault/vault_wire.h"
 check "50 refused GETs on one connection (answers $OUT)" test "$OUT" = "[101]"
 expect_exit 0 vault log --json --last 1
 expect_json "len(d) == 1 and d[0][\"seq\"] == $before + 1 and d[0][\"count\"] == 50 and d[0][\"outcome\"].startswith(\"refused\")"

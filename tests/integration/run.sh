@@ -620,7 +620,7 @@ CASE="policy"
 # process: refused with the policy code, audited, and the ticket burned.
 run as_runner "$PY3" "$W/bin/run_client.py" policy "$SOCK" whoami
 check "run_client.py ran (exit $RC)" test "$RC" = 0
-expect_stdout_contains "HELLO ok version=$(sed -n 's/^#define VAULT_PROTO_VERSION \([0-9]*\)U$/\1/p' "$VAULT_SOURCE_ROOT/vault/vault.h")"
+expect_stdout_contains "HELLO ok version=$(sed -n 's/^#define VAULT_PROTO_VERSION \([0-9]*\)U$/\1/p' "$VAULT_SOURCE_ROOT/vault/vault_wire.h")"
 expect_stdout_contains "RUN ok netonly=0 argc=1 has_ticket=1 secret_len=0"
 if [[ $OUT =~ LAUNCH1\ error\ code=13\ detail=.*only\ to\ vault-launch\ running\ as\ root ]]; then
 	pass "LAUNCH from the non-root caller: ERROR 13 (policy), released only to vault-launch as root"

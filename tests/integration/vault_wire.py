@@ -14,6 +14,7 @@ fields are u8/u32/u64 big-endian and u32-length-prefixed strings.
 The numbers are the C header's: `python3 vault_wire.py check vault/vault.h`
 (meson test wire_py) fails when the two disagree.
 """
+import os
 import re
 import socket
 import struct
@@ -200,6 +201,9 @@ def _c_int(expr):
 def check_header(path):
     """The differences between this module and the C header, as lines."""
     text = open(path, encoding="utf-8").read()
+    # vault.h's parts in files of their own (vault_wire.h, vault_action.h).
+    for inc in re.findall(r'#include "(vault_[a-z_]+\.h)"', text):
+        text += open(os.path.join(os.path.dirname(path), inc), encoding="utf-8").read()
     want = {}
     for name in ("PROTO_VERSION", "FRAME_MAX", "FRAME_HDR", "PINBYTES", "TICKETBYTES"):
         m = re.search(r"#define VAULT_%s\s+(.+)" % name, text)
