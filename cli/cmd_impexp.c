@@ -105,13 +105,13 @@ parse(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o, int 
 	return 0;
 }
 
-/* Reads the whole of path into secure memory (it holds passwords). */
+/* Reads the whole of path into secure memory (it holds passwords): *out, *outlen; sodium_free it. */
 static int
-read_input(const char *path, vault_secret **out)
+read_input(const char *path, unsigned char **out, size_t *outlen)
 {
 	struct stat st;
-	vault_secret *b = NULL;
-	size_t off = 0;
+	unsigned char *b = NULL;
+	size_t off = 0, size;
 	int fd, rc = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
@@ -125,12 +125,13 @@ read_input(const char *path, vault_secret **out)
 		rc = cli_fail(VAULT_ERR_TOOBIG, "%s: larger than %u MiB", cli_esc(path), IMPEXP_FILE_MAX >> 20);
 		goto out;
 	}
-	if (vault_secret_new(&b, (size_t)st.st_size + 1) != 0) {
+	size = (size_t)st.st_size;
+	if ((b = sodium_malloc(size + 1)) == NULL) {
 		rc = cli_fail(VAULT_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, b->buf + off, (size_t)st.st_size - off);
+	while (off < size) {
+		ssize_t n = read(fd, b + off, size - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -140,11 +141,12 @@ read_input(const char *path, vault_secret **out)
 		}
 		off += (size_t)n;
 	}
-	b->len = off;
 	*out = b;
+	*outlen = off;
 	b = NULL;
 out:
-	vault_secret_free(&b);
+	if (b != NULL)
+		sodium_free(b);
 	close(fd);
 	return rc;
 }
@@ -174,8 +176,9 @@ cmd_import(int argc, char **argv)
 {
 	struct cli_opts o = cli_defaults;
 	struct session s;
-	struct impexp_set set = { NULL, 0, 0 };
-	vault_secret *in = NULL;
+	struct impexp_set set;
+	unsigned char *in = NULL;
+	size_t inlen = 0;
 	vault_account **list = NULL;
 	char **names = NULL;
 	size_t nlist = 0, *order = NULL, added = 0, replaced = 0, skipped = 0, i;
@@ -186,6 +189,7 @@ cmd_import(int argc, char **argv)
 	long fail_at = 0;
 
 	memset(&s, 0, sizeof(s));
+	memset(&set, 0, sizeof(set));
 	s.fd = -1;
 	if (parse(argc, argv, &cli_cmd_import, &o, &dry, &replace, &output, &force, &ret) != 0)
 		return ret;
@@ -197,14 +201,15 @@ cmd_import(int argc, char **argv)
 		fail_at = strtol(getenv("VAULT_TEST_IMPORT_FAIL_AT"), NULL, 10);
 #endif
 	/* The whole file first: a malformed one never gets as far as the vault. */
-	if ((ret = read_input(file, &in)) != 0)
+	if ((ret = read_input(file, &in, &inlen)) != 0)
 		goto out;
 	impexp_init();
-	if ((rc = impexp_parse(fmt, in->buf, in->len, &set, err, sizeof(err))) != 0) {
+	if ((rc = impexp_parse(fmt, in, inlen, &set, err, sizeof(err))) != 0) {
 		ret = cli_fail(rc, "cannot import %s: %s; nothing was imported", cli_esc(file), err);
 		goto out;
 	}
-	vault_secret_free(&in);
+	sodium_free(in);
+	in = NULL;
 	o.no_agent = 1;
 	if ((ret = session_open(&s, &o, SESSION_UNLOCK)) != 0)
 		goto out;
@@ -283,10 +288,10 @@ cmd_import(int argc, char **argv)
 		if (fail_at > 0 && (size_t)fail_at == r->no) {
 			rc = VAULT_ERR_IO;
 		} else if (act[i] == ACT_ADD) {
-			rc = vault_account_add(s.v, &a, r->pw->buf, r->pw->len, 0);
+			rc = vault_account_add(s.v, &a, r->pw, r->pwlen, 0);
 			added += rc == 0;
 		} else {
-			rc = vault_account_set(s.v, a.name, r->pw->buf, r->pw->len);
+			rc = vault_account_set(s.v, a.name, r->pw, r->pwlen);
 			if (rc == 0)
 				rc = vault_account_edit(s.v, a.name, &a,
 				    VAULT_EDIT_USER | VAULT_EDIT_DOMAIN | VAULT_EDIT_HOST | VAULT_EDIT_NOTE);
@@ -331,7 +336,8 @@ out:
 	free(names);
 	vault_account_list_free(&list, nlist);
 	impexp_set_free(&set);
-	vault_secret_free(&in);
+	if (in != NULL)
+		sodium_free(in);
 	session_close(&s);
 	return ret;
 }

@@ -91,8 +91,11 @@ impexp_set_free(struct impexp_set *s)
 	for (size_t i = 0; i < s->n; i++) {
 		for (int k = 0; k < IMPEXP_NFIELDS; k++)
 			field_free(&s->r[i].f[k]);
-		vault_secret_free(&s->r[i].pw);
 	}
+	if (s->pool != NULL)
+		sodium_free(s->pool); /* wipes */
+	s->pool = NULL;
+	s->poollen = s->poolcap = 0;
 	free(s->r);
 	s->r = NULL;
 	s->n = s->cap = 0;
@@ -267,8 +270,15 @@ rec_add(struct impexp_set *s, size_t no, const struct raw f[IMPEXP_NFIELDS], str
 		if (r->f[k] == NULL)
 			return VAULT_ERR_NOMEM;
 	}
-	if (vault_secret_from(&r->pw, pw.p, pw.n) != 0)
+	/* A password takes no more room decoded than quoted in the file: the pool (its size + 1) holds all. */
+	if (s->pool == NULL || s->poolcap - s->poollen < pw.n + 1)
 		return VAULT_ERR_NOMEM;
+	r->pw = s->pool + s->poollen;
+	r->pwlen = pw.n;
+	if (pw.n > 0)
+		memcpy(s->pool + s->poollen, pw.p, pw.n);
+	s->pool[s->poollen + pw.n] = '\0';
+	s->poollen += pw.n + 1;
 	/* What the vault refuses: reported and skipped, not an error of the file. */
 	if (r->f[IMPEXP_NAME][0] == '\0') {
 		snprintf(r->why, sizeof(r->why), "no usable name");
@@ -700,6 +710,9 @@ impexp_parse(int fmt, const unsigned char *buf, size_t len, struct impexp_set *o
 		snprintf(err, errlen, "the file is larger than %u MiB", IMPEXP_FILE_MAX >> 20);
 		return VAULT_ERR_TOOBIG;
 	}
+	if ((out->pool = sodium_malloc(len + 2)) == NULL)
+		return VAULT_ERR_NOMEM;
+	out->poolcap = len + 2;
 	switch (fmt) {
 	case IMPEXP_CSV:
 	case IMPEXP_KEEPASSXC:

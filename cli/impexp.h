@@ -23,20 +23,25 @@ enum { IMPEXP_NAME = 0, IMPEXP_USER, IMPEXP_DOMAIN, IMPEXP_HOST, IMPEXP_NOTE, IM
 /*
  * One record of the input. f[] are NUL-terminated, valid, printable UTF-8
  * (the name after the name rule, the note with line breaks mapped), each
- * malloc'd and wiped when freed; pw is the password. why, when not empty,
+ * malloc'd and wiped when freed; pw (pwlen bytes, NUL after them) is the
+ * password, in the set's secure pool (one sodium_malloc for all: one per
+ * record would be an mmap and an mlock each). why, when not empty,
  * is the secret-free reason the vault cannot hold the record (it is
  * skipped and reported).
  */
 struct impexp_rec {
 	size_t no; /* record number in the file, from 1 */
 	char *f[IMPEXP_NFIELDS];
-	vault_secret *pw;
+	const unsigned char *pw;
+	size_t pwlen;
 	char why[96];
 };
 
 struct impexp_set {
 	struct impexp_rec *r;
 	size_t n, cap;
+	unsigned char *pool; /* every password, NUL-terminated: sodium_malloc'd, freed wiped */
+	size_t poollen, poolcap;
 };
 
 /* "csv", "keepassxc", ...: the IMPEXP_* number, or -1. */
