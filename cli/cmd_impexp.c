@@ -42,7 +42,7 @@
 static int cmd_import(int argc, char **argv);
 static int cmd_export(int argc, char **argv);
 
-const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FILE [--dry-run] [--replace]",
+const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FILE [--dry-run] [--replace] [--use POLICY]",
 	"Add the accounts in FILE, written by vault export or another password manager.\n"
 	"FORMAT: csv (name,user,domain,host,password,note), keepassxc (its CSV export),\n"
 	"bitwarden (its unencrypted JSON export), json (vault export json).\n"
@@ -53,7 +53,9 @@ const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FIL
 	"user, no password, unsafe user or host) are reported and skipped. Names from\n"
 	"the file: control characters become spaces, leading and trailing spaces go,\n"
 	"a leading '-' becomes '_', cut to 128 characters. Line breaks in notes become\n"
-	"U+2424. --dry-run says what would happen and writes nothing.\n"
+	"U+2424. --dry-run says what would happen and writes nothing. --use sets the\n"
+	"release policy of the new accounts (actions, confirm or any; default actions,\n"
+	"as vault add).\n"
 	"Opens the vault directly and asks for the master passphrase (or --keyfile),\n"
 	"even when an agent runs; the agent sees the new accounts at once. Audited." };
 
@@ -64,12 +66,14 @@ const struct cli_cmd cli_cmd_export = { "export", cmd_export, "export FORMAT [--
 	"Asks for the master passphrase (or --keyfile) even when an agent is unlocked:\n"
 	"it opens the vault directly. Audited as one release of every password." };
 
+/* Options of both commands (use: import's --use); 1 when done (help shown or a usage error in *ret). */
 static int
 parse(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o, int *dry, int *replace,
-    const char **output, int *force, int *ret)
+    const char **output, int *force, int *use, int *ret)
 {
 	static const struct option imp[] = { COMMON_OPTS, { "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "replace", no_argument, NULL, OPT_REPLACE }, { NULL, 0, NULL, 0 } };
+		{ "replace", no_argument, NULL, OPT_REPLACE }, { "use", required_argument, NULL, OPT_USE },
+		{ NULL, 0, NULL, 0 } };
 	static const struct option exp[] = { COMMON_OPTS, { "output", required_argument, NULL, OPT_OUTPUT },
 		{ "force", no_argument, NULL, OPT_FORCE }, { NULL, 0, NULL, 0 } };
 	int c, want = cmd == &cli_cmd_import ? 2 : 1;
@@ -87,6 +91,11 @@ parse(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o, int 
 			*output = optarg;
 		else if (c == OPT_FORCE)
 			*force = 1;
+		else if (c == OPT_USE && vault_use_parse(optarg, use) != 0) {
+			*ret = cli_usage("%s: --use: actions, confirm or any, not '%s'", cmd->name, cli_esc(optarg));
+			return 1;
+		} else if (c == OPT_USE)
+			continue;
 		else if (!cli_common_opt(c, o)) {
 			*ret = cli_bad_option(cmd);
 			return 1;
@@ -185,13 +194,13 @@ cmd_import(int argc, char **argv)
 	unsigned char *act = NULL;
 	char err[256], outcome[200];
 	const char *output = NULL, *file;
-	int dry = 0, replace = 0, force = 0, ret, rc, fmt, progress = isatty(2), began = 0;
+	int dry = 0, replace = 0, force = 0, use = VAULT_USE_ACTIONS, ret, rc, fmt, progress = isatty(2), began = 0;
 	long fail_at = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(&set, 0, sizeof(set));
 	s.fd = -1;
-	if (parse(argc, argv, &cli_cmd_import, &o, &dry, &replace, &output, &force, &ret) != 0)
+	if (parse(argc, argv, &cli_cmd_import, &o, &dry, &replace, &output, &force, &use, &ret) != 0)
 		return ret;
 	fmt = impexp_format(argv[optind]);
 	file = argv[optind + 1];
@@ -284,7 +293,7 @@ cmd_import(int argc, char **argv)
 		a.domain = r->f[IMPEXP_DOMAIN];
 		a.host = r->f[IMPEXP_HOST];
 		a.note = r->f[IMPEXP_NOTE];
-		a.use = VAULT_USE_ANY;
+		a.use = use;
 		if (fail_at > 0 && (size_t)fail_at == r->no) {
 			rc = VAULT_ERR_IO;
 		} else if (act[i] == ACT_ADD) {
@@ -375,12 +384,12 @@ cmd_export(int argc, char **argv)
 	char tmp[PATH_MAX], why[200], outcome[160];
 	const char *output = NULL;
 	size_t nlist = 0, i;
-	int dry = 0, replace = 0, force = 0, ret, rc, fmt;
+	int dry = 0, replace = 0, force = 0, use = VAULT_USE_ACTIONS, ret, rc, fmt;
 
 	memset(&s, 0, sizeof(s));
 	s.fd = -1;
 	tmp[0] = '\0';
-	if (parse(argc, argv, &cli_cmd_export, &o, &dry, &replace, &output, &force, &ret) != 0)
+	if (parse(argc, argv, &cli_cmd_export, &o, &dry, &replace, &output, &force, &use, &ret) != 0)
 		return ret;
 	fmt = impexp_format(argv[optind]);
 	if (output != NULL && !force && lstat(output, &st) == 0)

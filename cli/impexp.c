@@ -643,7 +643,7 @@ parse_bitwarden(json_t *root, struct impexp_set *out, char *err, size_t errlen)
 			if (json_is_array(uris) && json_array_size(uris) > 0)
 				bad |= !json_is_object(json_array_get(uris, 0)) ||
 				    jstr(json_array_get(uris, 0), "uri", &uri) != 0;
-			else if (uris != NULL && !json_is_null(uris))
+			else if (uris != NULL && !json_is_null(uris) && !json_is_array(uris))
 				bad = 1;
 		}
 		f[IMPEXP_DOMAIN] = (struct raw){ (const unsigned char *)"", 0 };
