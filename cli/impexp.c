@@ -264,8 +264,11 @@ rec_add(struct impexp_set *s, size_t no, const struct raw f[IMPEXP_NFIELDS], str
 				field_free(&tmp);
 				r->f[k] = strdup(name);
 			}
-		} else {
-			r->f[k] = dup_n(f[k].p, f[k].n);
+		} else if ((r->f[k] = dup_n(f[k].p, f[k].n)) != NULL) {
+			/* A control character in a user, domain or host: a space, which the safe-value check refuses. */
+			for (char *c = r->f[k]; *c != '\0'; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = ' ';
 		}
 		if (r->f[k] == NULL)
 			return VAULT_ERR_NOMEM;

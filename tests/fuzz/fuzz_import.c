@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "fuzz_vault.h"
 #include "impexp.h"
 
@@ -27,6 +29,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	if (sodium_init() < 0)
+		abort();
 	impexp_init();
 	return 0;
 }
