@@ -180,6 +180,24 @@ rec_cmp(const void *a, const void *b)
 
 enum { ACT_ADD = 0, ACT_REPLACE, ACT_SKIP };
 
+/* One audit entry of this process (the peer the direct open noted): op "import" or "export", no account. */
+static int
+audit(struct session *s, const char *op, char *outcome)
+{
+	vault_audit_entry e;
+	char opbuf[16], none[1] = "";
+
+	snprintf(opbuf, sizeof(opbuf), "%s", op);
+	memset(&e, 0, sizeof(e));
+	e.uid = s->peer.uid;
+	e.pid = s->peer.pid;
+	e.exe = s->peer.exe;
+	e.op = opbuf;
+	e.account = e.action = e.params = none;
+	e.outcome = outcome;
+	return vault_audit_append(s->v, &e);
+}
+
 static int
 cmd_import(int argc, char **argv)
 {
@@ -320,20 +338,9 @@ cmd_import(int argc, char **argv)
 		fputc('\n', stderr);
 	snprintf(outcome, sizeof(outcome), "imported %zu, replaced %zu, skipped %zu from %s", added, replaced,
 	    skipped, impexp_format_name(fmt));
-	{
-		vault_audit_entry e;
-
-		memset(&e, 0, sizeof(e));
-		e.uid = s.peer.uid;
-		e.pid = s.peer.pid;
-		e.exe = s.peer.exe;
-		e.op = (char *)(uintptr_t)"import";
-		e.account = e.action = e.params = (char *)(uintptr_t)"";
-		e.outcome = outcome;
-		if ((rc = vault_audit_append(s.v, &e)) != 0 || (rc = vault_commit(s.v)) != 0) {
-			ret = cli_fail(rc, "cannot import: %s; nothing was imported", vault_strerror(rc));
-			goto out;
-		}
+	if ((rc = audit(&s, "import", outcome)) != 0 || (rc = vault_commit(s.v)) != 0) {
+		ret = cli_fail(rc, "cannot import: %s; nothing was imported", vault_strerror(rc));
+		goto out;
 	}
 	began = 0;
 	printf("imported %zu, replaced %zu, skipped %zu\n", added, replaced, skipped);
@@ -404,20 +411,9 @@ cmd_export(int argc, char **argv)
 	/* Audited before anything is written: the release is of every password. */
 	snprintf(outcome, sizeof(outcome), "released: every password (%zu accounts), exported as %s", nlist,
 	    impexp_format_name(fmt));
-	{
-		vault_audit_entry e;
-
-		memset(&e, 0, sizeof(e));
-		e.uid = s.peer.uid;
-		e.pid = s.peer.pid;
-		e.exe = s.peer.exe;
-		e.op = (char *)(uintptr_t)"export";
-		e.account = e.action = e.params = (char *)(uintptr_t)"";
-		e.outcome = outcome;
-		if ((rc = vault_audit_append(s.v, &e)) != 0) {
-			ret = cli_fail(rc, "cannot export: the audit record failed: %s", vault_strerror(rc));
-			goto out;
-		}
+	if ((rc = audit(&s, "export", outcome)) != 0) {
+		ret = cli_fail(rc, "cannot export: the audit record failed: %s", vault_strerror(rc));
+		goto out;
 	}
 	if (output != NULL) {
 		if ((ret = out_temp(output, tmp, sizeof(tmp), &f)) != 0)
