@@ -217,6 +217,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FIELD,
 	OPT_NAMES,
+	OPT_OUTPUT,
 };
 
 /* The rotation settings vault add and vault edit share. */

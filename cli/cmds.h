@@ -31,6 +31,8 @@ extern const struct cli_cmd cli_cmd_status;  /* cmd_agent.c */
 extern const struct cli_cmd cli_cmd_log;     /* cmd_log.c */
 extern const struct cli_cmd cli_cmd_backup;  /* cmd_backup.c */
 extern const struct cli_cmd cli_cmd_restore; /* cmd_backup.c */
+extern const struct cli_cmd cli_cmd_import;  /* cmd_impexp.c */
+extern const struct cli_cmd cli_cmd_export;  /* cmd_impexp.c */
 extern const struct cli_cmd cli_cmd_action;  /* cmd_action.c */
 extern const struct cli_cmd cli_cmd_run;     /* cmd_run.c */
 

@@ -57,6 +57,8 @@ static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_log,
 	&cli_cmd_backup,
 	&cli_cmd_restore,
+	&cli_cmd_import,
+	&cli_cmd_export,
 	&cli_cmd_action,
 	&cli_cmd_run,
 	&cli_cmd_help,

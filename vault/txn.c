@@ -23,6 +23,10 @@
 
 #include "internal.h"
 
+/* KiB (negative: SQLite counts KiB), for vault_begin()'s bulk transactions and afterwards. */
+#define VAULT_BULK_CACHE "-262144"
+#define VAULT_DEFAULT_CACHE "-2000"
+
 
 /* Maps an SQLite result to a VAULT_ERR_* and records what failed. */
 int
@@ -361,6 +365,13 @@ vault_begin(vault *v)
 		return VAULT_ERR_INVAL;
 	if (v->defer.job != NULL)
 		return VAULT_ERR_DEFER;
+	/*
+	 * A bulk transaction's pages stay in the cache until the commit: with
+	 * the default 2 MB, SQLite spilled them to the WAL again and again
+	 * (100,000 imported accounts: a million pwrites, 7 of 11 seconds).
+	 * Ciphertext only; the memory is taken as pages are dirtied.
+	 */
+	(void)vault_exec(v, "PRAGMA cache_size=" VAULT_BULK_CACHE, "bulk cache size");
 	if ((rc = vault_exec(v, "BEGIN IMMEDIATE", "begin transaction")) == 0) {
 		v->in_txn = 1;
 		vault_rows_txn(v, VAULT_ROWS_BEGIN);
@@ -369,18 +380,23 @@ vault_begin(vault *v)
 			rollback_all(v);
 		}
 	}
+	if (rc != 0)
+		(void)vault_exec(v, "PRAGMA cache_size=" VAULT_DEFAULT_CACHE, "default cache size");
 	return rc;
 }
 
 int
 vault_commit(vault *v)
 {
+	int rc;
 
 	if (!v->in_txn || v->batch)
 		return VAULT_ERR_INVAL;
 	v->in_txn = 0;
 	v->gen++;
-	return commit_outer(v);
+	rc = commit_outer(v);
+	(void)vault_exec(v, "PRAGMA cache_size=" VAULT_DEFAULT_CACHE, "default cache size");
+	return rc;
 }
 
 /*
@@ -475,6 +491,7 @@ vault_rollback(vault *v)
 	v->in_txn = 0;
 	v->gen++;
 	rollback_all(v);
+	(void)vault_exec(v, "PRAGMA cache_size=" VAULT_DEFAULT_CACHE, "default cache size");
 }
 
 static const char sql_data_version[] = "PRAGMA data_version";

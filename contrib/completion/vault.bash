@@ -61,7 +61,7 @@ _vault_files() {
 _vault_value() {
 	local opt=$1 cur=$2
 	case $opt in
-	--db | --keyfile | --unlock-keyfile) _vault_files "$cur" ;;
+	--db | --keyfile | --unlock-keyfile | --output) _vault_files "$cur" ;;
 	--as | --account) _vault_names list "$cur" ;;
 	--action) _vault_names action "$cur" ;;
 	--use) _vault_add_words "$cur" actions confirm any ;;
@@ -224,6 +224,10 @@ _vault() {
 		fi ;;
 	backup | restore | "keyslot add-keyfile")
 		((npos == 0)) && _vault_files "$cur" ;;
+	import)
+		if ((npos == 0)); then _vault_add_words "$cur" csv keepassxc bitwarden json; elif ((npos == 1)); then _vault_files "$cur"; fi ;;
+	export)
+		((npos == 0)) && _vault_add_words "$cur" csv keepassxc bitwarden json ;;
 	esac
 	return 0
 }
