@@ -286,16 +286,10 @@ meta_name(const struct vault_row *row)
 	return row->a->name;
 }
 
-static int
-meta_set_name(struct vault_row *row, const char *name)
+static char **
+meta_name_ref(struct vault_row *row)
 {
-	char *c = strdup(name);
-
-	if (c == NULL)
-		return VAULT_ERR_NOMEM;
-	free(row->a->name);
-	row->a->name = c;
-	return 0;
+	return &row->a->name;
 }
 
 /*
@@ -341,7 +335,7 @@ const struct vault_rowkind vault_account_kind = {
 	.decode = meta_decode,
 	.free = meta_free,
 	.name = meta_name,
-	.set_name = meta_set_name,
+	.name_ref = meta_name_ref,
 	.settled = meta_settled,
 };
 

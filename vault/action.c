@@ -217,16 +217,10 @@ body_name(const struct vault_row *row)
 	return row->act->name;
 }
 
-static int
-body_set_name(struct vault_row *row, const char *name)
+static char **
+body_name_ref(struct vault_row *row)
 {
-	char *c = strdup(name);
-
-	if (c == NULL)
-		return VAULT_ERR_NOMEM;
-	free(row->act->name);
-	row->act->name = c;
-	return 0;
+	return &row->act->name;
 }
 
 const struct vault_rowkind vault_action_kind = {
@@ -244,7 +238,7 @@ const struct vault_rowkind vault_action_kind = {
 	.decode = body_decode,
 	.free = body_free,
 	.name = body_name,
-	.set_name = body_set_name,
+	.name_ref = body_name_ref,
 };
 
 int

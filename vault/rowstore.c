@@ -204,8 +204,14 @@ vault_rowstore_rename(vault *v, const struct vault_rowkind *k, struct vault_row 
 			return rc;
 		memcpy(row->hash, nh, VAULT_HASHBYTES);
 	}
-	if ((rc = k->set_name(row, newname)) != 0)
-		return rc;
+	{
+		char **slot = k->name_ref(row), *c = strdup(newname);
+
+		if (c == NULL)
+			return VAULT_ERR_NOMEM;
+		free(*slot);
+		*slot = c;
+	}
 	return vault_rowstore_store(v, k, row);
 }
 

@@ -64,8 +64,8 @@ struct vault_rowkind {
 	int (*decode)(struct vault_row *row, const unsigned char *p, size_t len);
 	void (*free)(struct vault_row *row); /* frees row->obj, sets it NULL */
 	const char *(*name)(const struct vault_row *row);
-	/* Gives row->obj a copy of name as its kind's name; VAULT_ERR_NOMEM. */
-	int (*set_name)(struct vault_row *row, const char *name);
+	/* Where row->obj keeps its (owned) name, for a rename to replace it. */
+	char **(*name_ref)(struct vault_row *row);
 	/*
 	 * NULL, or 0 if the row may be removed or replaced (doing: "removing",
 	 * "replacing"); with it set, a replace opens the row it replaces first.
