@@ -100,6 +100,13 @@ check "the pin did not move" test "$(pin_of vetted)" = "$VETTED_PIN"
 expect_exit 5 vault-notty action rm vetted
 expect_audited "action rm" "refused: no proof of a master secret"
 expect_exit 0 vault action show vetted
+# Rename the vetted action away (its name would be free for one of ours),
+# or the account under it: both are changes of use, so both need proof.
+expect_exit 5 vault-notty action mv vetted old-vetted
+expect_exit 0 vault action show vetted
+expect_exit 4 vault action show old-vetted
+expect_exit 5 vault-notty mv ops-admin ops-admin-2
+expect_exit 0 vault show ops-admin
 
 # ---------------------------------------------------------------------------
 CASE="attack: run the swapped binary; a hand-written client lies about the hash"
