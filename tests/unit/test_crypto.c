@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include <cmocka.h>
 
@@ -261,6 +265,88 @@ seal_nonce_fresh(void **state)
 	vault_wr_free(&a);
 	vault_wr_free(&b);
 }
+
+/* The nonce of the blob a seal of golden_pt writes. */
+static void
+seal_nonce_of(const unsigned char key[VAULT_KEYBYTES], unsigned char nonce[VAULT_NONCEBYTES])
+{
+	vault_wr b;
+
+	vault_wr_init(&b, 0, 0);
+	assert_int_equal(vault_seal(&b, golden_pt, 10, NULL, 0, key), 0);
+	memcpy(nonce, b.p + 1, VAULT_NONCEBYTES);
+	vault_wr_free(&b);
+}
+
+static int
+nonce_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, VAULT_NONCEBYTES);
+}
+
+/*
+ * Nonces come from a pool (crypto.c): across many refills of it, no nonce
+ * repeats, and no two in a row share their first half (a pool handed out
+ * twice, or a slice of it, would).
+ */
+static void
+seal_nonce_pool_distinct(void **state)
+{
+	enum { N = 2000 }; /* about 12 refills of a 4 KiB pool */
+	unsigned char key[VAULT_KEYBYTES];
+	unsigned char(*n)[VAULT_NONCEBYTES];
+	size_t i;
+
+	(void)state;
+	randombytes_buf(key, sizeof(key));
+	n = calloc(N, VAULT_NONCEBYTES);
+	assert_non_null(n);
+	for (i = 0; i < N; i++)
+		seal_nonce_of(key, n[i]);
+	for (i = 1; i < N; i++)
+		assert_memory_not_equal(n[i - 1], n[i], VAULT_NONCEBYTES / 2);
+	qsort(n, N, VAULT_NONCEBYTES, nonce_cmp);
+	for (i = 1; i < N; i++)
+		assert_memory_not_equal(n[i - 1], n[i], VAULT_NONCEBYTES);
+	free(n);
+}
+
+#ifndef _WIN32
+/*
+ * After fork(), parent and child never seal with the same nonce: the
+ * pool is wiped in the child (MADV_WIPEONFORK), which refills it. With
+ * a plain pool, the child's first nonce is the parent's next one.
+ */
+static void
+seal_nonce_fork(void **state)
+{
+	unsigned char key[VAULT_KEYBYTES], mine[4][VAULT_NONCEBYTES], theirs[4][VAULT_NONCEBYTES];
+	int fds[2], status, i, j;
+	pid_t pid;
+
+	(void)state;
+	randombytes_buf(key, sizeof(key));
+	seal_nonce_of(key, mine[0]); /* the pool is filled, and has bytes left */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (i = 0; i < 4; i++)
+			seal_nonce_of(key, theirs[i]);
+		_exit(write(fds[1], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs) ? 0 : 1);
+	}
+	close(fds[1]);
+	for (i = 0; i < 4; i++)
+		seal_nonce_of(key, mine[i]);
+	assert_int_equal(read(fds[0], theirs, sizeof(theirs)), (ssize_t)sizeof(theirs));
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++)
+			assert_memory_not_equal(mine[i], theirs[j], VAULT_NONCEBYTES);
+}
+#endif
 
 /* Seals a fixed plaintext under key with the golden AD; caller frees blob and ad. */
 static void
@@ -686,6 +772,10 @@ main(void)
 		cmocka_unit_test(seal_ietf_vector),
 		cmocka_unit_test(seal_layout),
 		cmocka_unit_test(seal_nonce_fresh),
+		cmocka_unit_test(seal_nonce_pool_distinct),
+#ifndef _WIN32
+		cmocka_unit_test(seal_nonce_fork),
+#endif
 		cmocka_unit_test(seal_every_bitflip),
 		cmocka_unit_test(seal_truncate_append),
 		cmocka_unit_test(seal_wrong_ad),
