@@ -240,7 +240,7 @@ action_add(int argc, char **argv)
 		session_close(&s);
 		goto out0;
 	}
-	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_wr_init(&p, 1, VAULT_FRAME_MAX); /* it will carry the proof */
 	vault_wr_init(&resp, 0, 0);
 	vault_action_encode(&p, a);
 	vault_wr_u8(&p, (uint8_t)replace);
@@ -297,7 +297,7 @@ action_cmd_simple(int argc, char **argv, const char *sub)
 		session_close(&s);
 		return ret;
 	}
-	vault_wr_init(&p, 0, 0);
+	vault_wr_init(&p, 1, 0); /* rm and repin: it will carry the proof */
 	vault_wr_init(&resp, 0, 1024U * 1024U * 1024U);
 	if (strcmp(sub, "list") == 0) {
 		if ((ret = cli_call(&s, VAULT_MSG_ACTION_LIST, NULL, &resp, "cannot list actions")) == 0) {
