@@ -159,7 +159,9 @@ gpg_run(const char *const *argv, int in_fd, const unsigned char *in, size_t len,
 		umask(077);
 		if (dup2(in_fd >= 0 ? in_fd : inp[0], 0) < 0 || dup2(out != NULL ? outp[1] : null, 1) < 0)
 			_exit(127);
-		(void)close_range(3, ~0U, 0);
+		if (close_range(3, ~0U, 0) != 0)
+			for (int fd = 3; fd < 1024; fd++)
+				(void)close(fd); /* a kernel before 5.9 */
 		execvp("gpg2", (char *const *)(uintptr_t)argv);
 		if (errno == ENOENT)
 			execvp("gpg", (char *const *)(uintptr_t)argv);
