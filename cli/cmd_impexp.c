@@ -38,6 +38,7 @@
 #include "cmds.h"
 #include "config.h"
 #include "impexp.h"
+#include "impexp_pass.h"
 
 static int cmd_import(int argc, char **argv);
 static int cmd_export(int argc, char **argv);
@@ -45,7 +46,12 @@ static int cmd_export(int argc, char **argv);
 const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FILE [--dry-run] [--replace] [--use POLICY]",
 	"Add the accounts in FILE, written by vault export or another password manager.\n"
 	"FORMAT: csv (name,user,domain,host,password,note), keepassxc (its CSV export),\n"
-	"bitwarden (its unencrypted JSON export), json (vault export json).\n"
+	"bitwarden (its unencrypted JSON export), json (vault export json), pass (FILE:\n"
+	"a password store directory, default $PASSWORD_STORE_DIR or ~/.password-store;\n"
+	"each entry decrypted by your gpg, as pass does; name: the entry's path; first\n"
+	"line: the password; login:/user:/username:, url: (its host), host: and domain:\n"
+	"lines: those fields; other lines: the note; no login: line: the user is the\n"
+	"entry's last path component; symbolic links and dot files are skipped).\n"
 	"All or nothing: one transaction; a malformed file imports nothing and the error\n"
 	"names the record. Names already in the vault, and repeats in the file, are\n"
 	"reported and skipped; --replace gives existing accounts a new password version\n"
@@ -59,10 +65,13 @@ const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FIL
 	"Opens the vault directly and asks for the master passphrase (or --keyfile),\n"
 	"even when an agent runs; the agent sees the new accounts at once. Audited." };
 
-const struct cli_cmd cli_cmd_export = { "export", cmd_export, "export FORMAT [--output FILE] [--force]",
+const struct cli_cmd cli_cmd_export = { "export", cmd_export, "export FORMAT [--output FILE] [--force] | export pass DIR [--force]",
 	"Write every account with its current password, in clear, to standard output or\n"
 	"to FILE (a new file, mode 0600; --force replaces an existing one).\n"
 	"FORMAT: csv, keepassxc, bitwarden or json, as vault import reads them.\n"
+	"pass DIR: one entry per account in the password store DIR (made by pass init:\n"
+	"its .gpg-id names the keys), encrypted by your gpg to those keys, as vault\n"
+	"import pass reads them; --force replaces existing entries.\n"
 	"Asks for the master passphrase (or --keyfile) even when an agent is unlocked:\n"
 	"it opens the vault directly. Audited as one release of every password." };
 
@@ -76,7 +85,7 @@ parse(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o, int 
 		{ NULL, 0, NULL, 0 } };
 	static const struct option exp[] = { COMMON_OPTS, { "output", required_argument, NULL, OPT_OUTPUT },
 		{ "force", no_argument, NULL, OPT_FORCE }, { NULL, 0, NULL, 0 } };
-	int c, want = cmd == &cli_cmd_import ? 2 : 1;
+	int c, want = cmd == &cli_cmd_import ? 2 : 1, fmt;
 
 	while ((c = cli_getopt(argc, argv, "h", cmd == &cli_cmd_import ? imp : exp, cmd)) != -1) {
 		if (c == 'h') {
@@ -101,13 +110,25 @@ parse(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o, int 
 			return 1;
 		}
 	}
-	if (argc - optind != want) {
+	if (argc - optind < 1) {
 		*ret = cli_bad_option(cmd);
 		return 1;
 	}
-	if (impexp_format(argv[optind]) < 0) {
-		*ret = cli_usage("%s: unknown format '%s'; one of csv, keepassxc, bitwarden, json", cmd->name,
+	if ((fmt = impexp_format(argv[optind])) < 0) {
+		*ret = cli_usage("%s: unknown format '%s'; one of csv, keepassxc, bitwarden, json, pass", cmd->name,
 		    cli_esc(argv[optind]));
+		return 1;
+	}
+	/* pass: a directory, not a file; import's defaults to the store pass would use. */
+	if (fmt == IMPEXP_PASS)
+		want = 2;
+	if (argc - optind != want && !(fmt == IMPEXP_PASS && cmd == &cli_cmd_import && argc - optind == 1)) {
+		*ret = cli_bad_option(cmd);
+		return 1;
+	}
+	if (fmt == IMPEXP_PASS && *output != NULL) {
+		*ret = cli_usage("%s: pass writes to the store directory given after the format, not --output",
+		    cmd->name);
 		return 1;
 	}
 	*ret = 0;
@@ -210,8 +231,9 @@ cmd_import(int argc, char **argv)
 	char **names = NULL;
 	size_t nlist = 0, *order = NULL, added = 0, replaced = 0, skipped = 0, i;
 	unsigned char *act = NULL;
-	char err[256], outcome[200];
-	const char *output = NULL, *file;
+	char err[768], outcome[200];
+	const char *output = NULL, *file, *home;
+	char store[PATH_MAX];
 	int dry = 0, replace = 0, force = 0, use = VAULT_USE_ACTIONS, ret, rc, fmt, progress = isatty(2), began = 0;
 	long fail_at = 0;
 
@@ -222,20 +244,37 @@ cmd_import(int argc, char **argv)
 		return ret;
 	fmt = impexp_format(argv[optind]);
 	file = argv[optind + 1];
+	if (fmt == IMPEXP_PASS && file == NULL) {
+		/* pass's own default store. */
+		file = getenv("PASSWORD_STORE_DIR");
+		if ((file == NULL || file[0] == '\0') && (home = getenv("HOME")) != NULL) {
+			snprintf(store, sizeof(store), "%s/.password-store", home);
+			file = store;
+		}
+		if (file == NULL || file[0] == '\0')
+			return cli_usage("import: pass: no DIR, no $PASSWORD_STORE_DIR and no $HOME");
+	}
 #ifdef VAULT_TEST_HOOKS
 	/* The integration test's way to a failure in the middle of the transaction (impexp.sh). */
 	if (getenv("VAULT_TEST_IMPORT_FAIL_AT") != NULL)
 		fail_at = strtol(getenv("VAULT_TEST_IMPORT_FAIL_AT"), NULL, 10);
 #endif
 	/* The whole file first: a malformed one never gets as far as the vault. */
-	if ((ret = read_input(file, &in, &inlen)) != 0)
-		goto out;
 	impexp_init();
-	if ((rc = impexp_parse(fmt, in, inlen, &set, err, sizeof(err))) != 0) {
+	if (fmt == IMPEXP_PASS) {
+		/* Every entry decrypted and parsed, before the vault is opened. */
+		if ((rc = impexp_pass_read(file, &set, stderr, err, sizeof(err))) != 0) {
+			ret = cli_fail(rc, "cannot import %s: %s; nothing was imported", cli_esc(file), err);
+			goto out;
+		}
+	} else if ((ret = read_input(file, &in, &inlen)) != 0) {
+		goto out;
+	} else if ((rc = impexp_parse(fmt, in, inlen, &set, err, sizeof(err))) != 0) {
 		ret = cli_fail(rc, "cannot import %s: %s; nothing was imported", cli_esc(file), err);
 		goto out;
 	}
-	sodium_free(in);
+	if (in != NULL)
+		sodium_free(in);
 	in = NULL;
 	o.no_agent = 1;
 	if ((ret = session_open(&s, &o, SESSION_UNLOCK)) != 0)
@@ -388,8 +427,8 @@ cmd_export(int argc, char **argv)
 	unsigned char *obuf = NULL;
 	FILE *f = NULL;
 	struct stat st;
-	char tmp[PATH_MAX], why[200], outcome[160];
-	const char *output = NULL;
+	char tmp[PATH_MAX], why[768], outcome[160];
+	const char *output = NULL, *store = NULL;
 	size_t nlist = 0, i;
 	int dry = 0, replace = 0, force = 0, use = VAULT_USE_ACTIONS, ret, rc, fmt;
 
@@ -399,6 +438,8 @@ cmd_export(int argc, char **argv)
 	if (parse(argc, argv, &cli_cmd_export, &o, &dry, &replace, &output, &force, &use, &ret) != 0)
 		return ret;
 	fmt = impexp_format(argv[optind]);
+	if (fmt == IMPEXP_PASS)
+		store = argv[optind + 1];
 	if (output != NULL && !force && lstat(output, &st) == 0)
 		return cli_fail(VAULT_ERR_EXISTS, "%s exists; --force replaces it", cli_esc(output));
 	o.no_agent = 1;
@@ -408,11 +449,25 @@ cmd_export(int argc, char **argv)
 		ret = cli_fail(rc, "cannot list the accounts: %s", vault_strerror(rc));
 		goto out;
 	}
+	/* A store, names that are paths, no entry in the way: checked before the audit and any write. */
+	if (store != NULL && (rc = impexp_pass_plan(store, list, nlist, force, why, sizeof(why))) != 0) {
+		ret = cli_fail(rc, "cannot export: %s; nothing was written", why);
+		goto out;
+	}
 	/* Audited before anything is written: the release is of every password. */
 	snprintf(outcome, sizeof(outcome), "released: every password (%zu accounts), exported as %s", nlist,
 	    impexp_format_name(fmt));
 	if ((rc = audit(&s, "export", outcome)) != 0) {
 		ret = cli_fail(rc, "cannot export: the audit record failed: %s", vault_strerror(rc));
+		goto out;
+	}
+	if (store != NULL) {
+		/* One gpg per entry; the passwords go through its stdin, from secure memory. */
+		if ((rc = impexp_pass_write(s.v, store, list, nlist, force, &i, why, sizeof(why))) != 0) {
+			ret = cli_fail(rc, "cannot export: %s; %zu of %zu entries were written", why, i, nlist);
+			goto out;
+		}
+		printf("exported %zu accounts as pass to %s\n", nlist, cli_esc(store));
 		goto out;
 	}
 	if (output != NULL) {

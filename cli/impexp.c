@@ -26,7 +26,7 @@
 
 #include "impexp.h"
 
-static const char *const format_names[IMPEXP_NFORMATS] = { "csv", "keepassxc", "bitwarden", "json" };
+static const char *const format_names[IMPEXP_NFORMATS] = { "csv", "keepassxc", "bitwarden", "json", "pass" };
 
 int
 impexp_format(const char *name)
@@ -726,4 +726,25 @@ impexp_parse(int fmt, const unsigned char *buf, size_t len, struct impexp_set *o
 	default:
 		return VAULT_ERR_INVAL;
 	}
+}
+
+/* ---- for the formats in their own files (impexp_pass.c) ---- */
+
+int
+impexp_add(struct impexp_set *s, size_t no, const struct impexp_field f[IMPEXP_NFIELDS], struct impexp_field pw,
+    char *err, size_t errlen)
+{
+	struct raw r[IMPEXP_NFIELDS];
+
+	for (int k = 0; k < IMPEXP_NFIELDS; k++)
+		r[k] = (struct raw){ f[k].p, f[k].n };
+	return rec_add(s, no, r, (struct raw){ pw.p, pw.n }, err, errlen);
+}
+
+struct impexp_field
+impexp_url_host(struct impexp_field u)
+{
+	struct raw h = url_host((struct raw){ u.p, u.n });
+
+	return (struct impexp_field){ h.p, h.n };
 }

@@ -13,7 +13,7 @@
 
 #include "vault.h"
 
-enum { IMPEXP_CSV = 0, IMPEXP_KEEPASSXC, IMPEXP_BITWARDEN, IMPEXP_JSON, IMPEXP_NFORMATS };
+enum { IMPEXP_CSV = 0, IMPEXP_KEEPASSXC, IMPEXP_BITWARDEN, IMPEXP_JSON, IMPEXP_PASS, IMPEXP_NFORMATS };
 enum { IMPEXP_NAME = 0, IMPEXP_USER, IMPEXP_DOMAIN, IMPEXP_HOST, IMPEXP_NOTE, IMPEXP_NFIELDS };
 
 /* A whole input file is at most this big; one CSV field at most IMPEXP_FIELD_MAX. */
@@ -84,5 +84,20 @@ int impexp_write_end(int fmt, FILE *f, size_t n);
  * buffers hold passwords). Call once before impexp_parse.
  */
 void impexp_init(void);
+
+/*
+ * For the formats kept in their own files (impexp_pass.c): one record as
+ * rec_add takes it (fields as given, not NUL-terminated), with the same
+ * checks and mappings and the same errors; the password is copied into
+ * s->pool, which must have pw.n + 1 bytes free (else VAULT_ERR_NOMEM).
+ * impexp_url_host gives the host part of a URL (a view into u).
+ */
+struct impexp_field {
+	const unsigned char *p;
+	size_t n;
+};
+int impexp_add(struct impexp_set *s, size_t no, const struct impexp_field f[IMPEXP_NFIELDS],
+    struct impexp_field pw, char *err, size_t errlen);
+struct impexp_field impexp_url_host(struct impexp_field u);
 
 #endif

@@ -21,6 +21,7 @@ VAULT_DEPS=(
 	pinentry-tty libpwquality-dev cracklib-runtime
 	libsystemd-dev systemd
 	libcsv-dev libjansson-dev
+	gnupg pass
 )
 
 # deps_missing PKG... - prints, one per line, each PKG that is not fully

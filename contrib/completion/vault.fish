@@ -97,7 +97,8 @@ complete -c vault -n 'not __vault_needs_command' -l deliver -x -a 'askpass stdin
 for c in backup restore 'keyslot add-keyfile'
     complete -c vault -n "__vault_is $c" -F
 end
-# import FORMAT FILE, export FORMAT [--output FILE]
-complete -c vault -n '__vault_is import; or __vault_is export' -x -a 'csv keepassxc bitwarden json'
+# import FORMAT FILE (pass: a store directory), export FORMAT [--output FILE], export pass DIR
+complete -c vault -n '__vault_is import; or __vault_is export' -x -a 'csv keepassxc bitwarden json pass'
 complete -c vault -n '__vault_is import' -F
+complete -c vault -n '__vault_is export; and __fish_seen_subcommand_from pass' -x -a '(__fish_complete_directories)'
 complete -c vault -n '__vault_is export' -l output -r -F
