@@ -344,12 +344,7 @@ cmd_import(int argc, char **argv)
 
 		if (act[i] == ACT_SKIP)
 			continue;
-		memset(&a, 0, sizeof(a));
-		a.name = r->f[IMPEXP_NAME];
-		a.user = r->f[IMPEXP_USER];
-		a.domain = r->f[IMPEXP_DOMAIN];
-		a.host = r->f[IMPEXP_HOST];
-		a.note = r->f[IMPEXP_NOTE];
+		impexp_rec_account(r, &a, NULL);
 		a.use = use;
 		if (fail_at > 0 && (size_t)fail_at == r->no) {
 			rc = VAULT_ERR_IO;

@@ -748,3 +748,18 @@ impexp_url_host(struct impexp_field u)
 
 	return (struct impexp_field){ h.p, h.n };
 }
+
+void
+impexp_rec_account(const struct impexp_rec *r, vault_account *a, vault_secret *pw)
+{
+	memset(a, 0, sizeof(*a));
+	a->name = r->f[IMPEXP_NAME];
+	a->user = r->f[IMPEXP_USER];
+	a->domain = r->f[IMPEXP_DOMAIN];
+	a->host = r->f[IMPEXP_HOST];
+	a->note = r->f[IMPEXP_NOTE];
+	if (pw != NULL) {
+		pw->buf = (unsigned char *)(uintptr_t)r->pw;
+		pw->len = pw->cap = r->pwlen;
+	}
+}

@@ -100,4 +100,11 @@ int impexp_add(struct impexp_set *s, size_t no, const struct impexp_field f[IMPE
     struct impexp_field pw, char *err, size_t errlen);
 struct impexp_field impexp_url_host(struct impexp_field u);
 
+/*
+ * The account a record describes, for vault_account_add and the writers:
+ * a (zeroed first) borrows r's name, user, domain, host and note; pw, when
+ * not NULL, borrows its password (never free either).
+ */
+void impexp_rec_account(const struct impexp_rec *r, vault_account *a, vault_secret *pw);
+
 #endif

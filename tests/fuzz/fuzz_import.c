@@ -84,14 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (r->why[0] != '\0')
 			continue;
-		memset(&a, 0, sizeof(a));
-		a.name = r->f[IMPEXP_NAME];
-		a.user = r->f[IMPEXP_USER];
-		a.domain = r->f[IMPEXP_DOMAIN];
-		a.host = r->f[IMPEXP_HOST];
-		a.note = r->f[IMPEXP_NOTE];
-		pw.buf = (unsigned char *)(uintptr_t)r->pw;
-		pw.len = pw.cap = r->pwlen;
+		impexp_rec_account(r, &a, &pw);
 		rc = impexp_write_account(fmt, f, &a, &pw, n++, why, sizeof(why));
 	}
 	if (rc == 0)

@@ -97,14 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vault_name_check(r->f[IMPEXP_NAME]) != 0 || r->f[IMPEXP_USER][0] == '\0' || r->pwlen == 0)
 		abort();
 	/* Written back as export writes it, and parsed again: the same account. */
-	memset(&a, 0, sizeof(a));
-	a.name = r->f[IMPEXP_NAME];
-	a.user = r->f[IMPEXP_USER];
-	a.domain = r->f[IMPEXP_DOMAIN];
-	a.host = r->f[IMPEXP_HOST];
-	a.note = r->f[IMPEXP_NOTE];
-	pw.buf = (unsigned char *)(uintptr_t)r->pw;
-	pw.len = pw.cap = r->pwlen;
+	impexp_rec_account(r, &a, &pw);
 	if ((out = malloc(impexp_pass_text_size(&a, &pw))) == NULL)
 		abort();
 	if (impexp_pass_text(&a, &pw, out, &outlen) != 0 || outlen > impexp_pass_text_size(&a, &pw))
