@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * action.c - saved actions and run plans: their one encoding each (the
- * same bytes stored and on the wire), and add, get, list, remove, repin
- * and rename of actions, and their binding to a renamed account. The
+ * action.c - saved actions: their stored row (the encoding itself, the
+ * same bytes stored and on the wire, and the run plan's, are codec.c's),
+ * and add, get, list, remove, repin and rename of actions, and their
+ * binding to a renamed account. The
  * sealed row itself is kept by rowstore.c.
  *
  * An action row is (id, name_hash, body). body is sealed under the action
