@@ -2,7 +2,9 @@
 /*
  * main.c - the vault command: the table of its commands (each lives in
  * its cmd_<command>.c with its options, usage and help), `vault help`,
- * and main, which sets up the process and runs one command.
+ * and main, which sets up the process and runs one command. This is
+ * vault-direct's main, the whole command; the front end `vault` has
+ * front.c's, which runs the agent-path commands and hands the rest here.
  *
  * Each command parses its own options (getopt_long), opens a session
  * (agent or direct, session.c), sends one request (request.c), and turns
