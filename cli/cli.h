@@ -169,6 +169,22 @@ int session_call(struct session *s, uint8_t type, const vault_wr *payload, vault
 int session_proof(struct session *s, int needed, const char *prompt, vault_wr *p);
 int session_status(struct session *s, struct agent_status *st);
 void session_close(struct session *s);
+/*
+ * session.c, for the direct path too: 0 if db exists (or cannot be told
+ * apart from an error vault_open words better), else the exit code after
+ * saying where we looked and what to run.
+ */
+int session_vault_missing(const struct cli_opts *o, const char *db);
+/*
+ * The direct path, which session.c calls: session_direct.c in
+ * vault-direct opens and unlocks the file (an exit code), runs requests
+ * in-process and closes it. front.c's, in the front end, hands the
+ * command to vault-direct (cli_direct_needed); the front end never holds
+ * an open vault (s->v stays NULL).
+ */
+int session_direct_open(struct session *s, const struct cli_opts *o, const char *db, int need_unlock);
+int session_direct_call(struct session *s, uint8_t type, const unsigned char *p, size_t n, vault_wr *resp);
+void session_direct_close(struct session *s);
 
 /* Options every command takes, and the ids of all long options. */
 enum {
@@ -276,6 +292,28 @@ extern struct cli_opts cli_defaults;
  * anything else, so that is all that runs.
  */
 extern int cli_list_options;
+/*
+ * The options before the command (`vault --db X --no-agent list`), into
+ * cli_defaults: the index of the command in argv, or -1 after printing a
+ * usage error. Both mains (main.c, front.c) start with it.
+ */
+int cli_global_opts(int argc, char **argv);
+/*
+ * What both mains do before anything else: no core dumps, SIGXFSZ caught,
+ * libsodium initialised. 0, or the exit code after printing why.
+ */
+int cli_start(void);
+/*
+ * The command is to open the vault file itself: --no-agent (seen by
+ * cli_common_opt, while the command parses its options, before it does
+ * anything) or VAULT_NO_AGENT. In vault-direct (session_direct.c) this
+ * does nothing. In the front end `vault` (front.c), which links no store,
+ * it hands the command to vault-direct with the same argv and the same
+ * environment, and does not return.
+ */
+void cli_direct_needed(void);
+/* Whether the environment variable name is set to something other than "" or "0". */
+int cli_env_true(const char *name);
 /*
  * Parses the common options only (and --json if json_ok), for commands
  * with none of their own: 0, -1 after --help was shown, or an exit code.

@@ -31,7 +31,6 @@
 #include "cli.h"
 #include "cmds.h"
 #include "common.h"
-#include "target.h"
 #include "config.h"
 
 static int cmd_run(int argc, char **argv);
@@ -207,7 +206,7 @@ exec_launch(const vault_plan *p, const char *sock)
 	char prog[PATH_MAX], fdarg[16];
 	int fds[2];
 
-	if (target_launch_program(prog, sizeof(prog)) != 0)
+	if (launch_program(prog, sizeof(prog)) != 0)
 		return run_fail(EXIT_NOTFOUND, "cannot find vault-launch (set VAULT_LAUNCH_PROGRAM)");
 	if (pipe(fds) != 0 || write(fds[1], p->ticket, VAULT_TICKETBYTES) != VAULT_TICKETBYTES)
 		return run_fail(EXIT_VAULT, "pipe: %s", strerror(errno));

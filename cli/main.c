@@ -2,7 +2,9 @@
 /*
  * main.c - the vault command: the table of its commands (each lives in
  * its cmd_<command>.c with its options, usage and help), `vault help`,
- * and main, which sets up the process and runs one command.
+ * and main, which sets up the process and runs one command. This is
+ * vault-direct's main, the whole command; the front end `vault` has
+ * front.c's, which runs the agent-path commands and hands the rest here.
  *
  * Each command parses its own options (getopt_long), opens a session
  * (agent or direct, session.c), sends one request (request.c), and turns
@@ -120,67 +122,6 @@ unknown_cmd(const char *name)
 	return VAULT_EXIT_USAGE;
 }
 
-/*
- * The common options before the command (`vault --db X list`), into
- * cli_defaults, spelled in full as cli_getopt wants them. Returns the
- * index of the command in argv, or -1 after printing a usage error.
- */
-static int
-global_opts(int argc, char **argv)
-{
-	static const char *const names[] = { "db", "keyfile", "no-agent", "help", "version", "json" };
-	const char *a, *val;
-	size_t len;
-	int i, near;
-
-	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-		a = argv[i];
-		if (strcmp(a, "--") == 0)
-			return i + 1;
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0)
-			return i; /* main() answers these */
-		len = strcspn(a, "=");
-		val = a[len] == '=' ? a + len + 1 : NULL;
-		if (strcmp(a, "--no-agent") == 0) {
-			cli_defaults.no_agent = 1;
-			continue;
-		}
-		if ((len == 4 && strncmp(a, "--db", 4) == 0) || (len == 9 && strncmp(a, "--keyfile", 9) == 0)) {
-			if (val == NULL) {
-				if (i + 1 >= argc) {
-					fprintf(stderr, "vault: option '%.*s' needs a value\n", (int)len, a);
-					return -1;
-				}
-				val = argv[++i];
-			}
-			if (len == 4)
-				cli_defaults.db = val;
-			else
-				cli_defaults.keyfile = val;
-			continue;
-		}
-		if (strcmp(a, "--json") == 0) {
-			fprintf(stderr, "vault: --json goes after the command (vault list --json)\n");
-			return -1;
-		}
-		{
-			char name[80];
-
-			snprintf(name, sizeof(name), "%.*s", (int)(len - (a[1] == '-' ? 2 : 1) < sizeof(name) ?
-				len - (a[1] == '-' ? 2 : 1) : sizeof(name) - 1), a + (a[1] == '-' ? 2 : 1));
-			if ((near = suggest_word(name, names, 5)) >= 0)
-				fprintf(stderr, "vault: unknown option '%s'; did you mean '--%s'?\n", cli_esc(a),
-				    names[near]);
-			else
-				fprintf(stderr, "vault: unknown option '%s'\n", cli_esc(a));
-		}
-		fprintf(stderr, "usage: vault [--db PATH] [--keyfile PATH] [--no-agent] COMMAND [OPTIONS] "
-				"('vault help' lists the commands)\n");
-		return -1;
-	}
-	return i;
-}
-
 static void
 main_usage(FILE *f)
 {
@@ -273,42 +214,15 @@ cmd_help(int argc, char **argv)
 	return 0;
 }
 
-/* SIGXFSZ is caught, not left fatal: see main(). */
-static void
-on_xfsz(int sig)
-{
-	(void)sig;
-}
-
 int
 main(int argc, char **argv)
 {
 	const struct cli_cmd *c;
-	struct rlimit nocore = { 0, 0 };
-	struct sigaction xfsz;
 	int i;
 
-	/*
-	 * Secrets pass through this process: no core dumps. PR_SET_DUMPABLE
-	 * is cleared in session.c, once the agent has read who we are.
-	 */
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-	/*
-	 * A file-size limit (ulimit -f) must fail the write with EFBIG, which
-	 * becomes VAULT_ERR_FULL and a clear message, not kill us mid-write.
-	 * A handler rather than SIG_IGN: exec resets it, so programs that
-	 * vault run starts get the default disposition.
-	 */
-	memset(&xfsz, 0, sizeof(xfsz));
-	xfsz.sa_handler = on_xfsz;
-	xfsz.sa_flags = SA_RESTART;
-	sigemptyset(&xfsz.sa_mask);
-	(void)sigaction(SIGXFSZ, &xfsz, NULL);
-	if (vault_lib_init() != 0) {
-		fprintf(stderr, "vault: cannot initialise libsodium\n");
-		return VAULT_EXIT_ERROR;
-	}
-	if ((i = global_opts(argc, argv)) < 0)
+	if ((i = cli_start()) != 0)
+		return i;
+	if ((i = cli_global_opts(argc, argv)) < 0)
 		return VAULT_EXIT_USAGE;
 	if (i >= argc) {
 		main_usage(stderr);

@@ -3,17 +3,21 @@
  * opts.c - option parsing every command shares: the common options
  * (--db, --keyfile, --no-agent, --json), a command's --help and usage
  * error, cli_getopt (getopt_long with options spelled in full and
- * "did you mean"), the options given before the command (cli_defaults),
- * and bounded parsing of numbers and KDF levels. It knows a
- * command only by the struct cli_cmd it is handed (main.c holds the table).
+ * "did you mean"), the options given before the command (cli_defaults,
+ * cli_global_opts), bounded parsing of numbers and KDF levels, and the
+ * process set-up that both mains (main.c, front.c) start with
+ * (cli_start). It knows a command only by the struct cli_cmd it is
+ * handed (main.c and front.c hold the tables).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +57,7 @@ cli_common_opt(int c, struct cli_opts *o)
 		return 1;
 	case OPT_NOAGENT:
 		o->no_agent = 1;
+		cli_direct_needed(); /* the front end: vault-direct takes over from here */
 		return 1;
 	case OPT_JSON:
 		o->json = 1;
@@ -60,6 +65,103 @@ cli_common_opt(int c, struct cli_opts *o)
 	default:
 		return 0;
 	}
+}
+
+/* SIGXFSZ is caught, not left fatal: see cli_start(). */
+static void
+on_xfsz(int sig)
+{
+	(void)sig;
+}
+
+int
+cli_start(void)
+{
+	struct rlimit nocore = { 0, 0 };
+	struct sigaction xfsz;
+
+	/*
+	 * Secrets pass through this process: no core dumps. PR_SET_DUMPABLE
+	 * is cleared in session.c, once the agent has read who we are.
+	 */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	/*
+	 * A file-size limit (ulimit -f) must fail the write with EFBIG, which
+	 * becomes VAULT_ERR_FULL and a clear message, not kill us mid-write.
+	 * A handler rather than SIG_IGN: exec resets it, so programs that
+	 * vault run starts get the default disposition.
+	 */
+	memset(&xfsz, 0, sizeof(xfsz));
+	xfsz.sa_handler = on_xfsz;
+	xfsz.sa_flags = SA_RESTART;
+	sigemptyset(&xfsz.sa_mask);
+	(void)sigaction(SIGXFSZ, &xfsz, NULL);
+	if (vault_lib_init() != 0) {
+		fprintf(stderr, "vault: cannot initialise libsodium\n");
+		return VAULT_EXIT_ERROR;
+	}
+	return 0;
+}
+
+/*
+ * The common options before the command (`vault --db X list`), into
+ * cli_defaults, spelled in full as cli_getopt wants them. Returns the
+ * index of the command in argv, or -1 after printing a usage error.
+ */
+int
+cli_global_opts(int argc, char **argv)
+{
+	static const char *const names[] = { "db", "keyfile", "no-agent", "help", "version", "json" };
+	const char *a, *val;
+	size_t len;
+	int i, near;
+
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return i + 1;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0)
+			return i; /* main() answers these */
+		len = strcspn(a, "=");
+		val = a[len] == '=' ? a + len + 1 : NULL;
+		if (strcmp(a, "--no-agent") == 0) {
+			cli_defaults.no_agent = 1;
+			continue;
+		}
+		if ((len == 4 && strncmp(a, "--db", 4) == 0) || (len == 9 && strncmp(a, "--keyfile", 9) == 0)) {
+			if (val == NULL) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "vault: option '%.*s' needs a value\n", (int)len, a);
+					return -1;
+				}
+				val = argv[++i];
+			}
+			if (len == 4)
+				cli_defaults.db = val;
+			else
+				cli_defaults.keyfile = val;
+			continue;
+		}
+		if (strcmp(a, "--json") == 0) {
+			fprintf(stderr, "vault: --json goes after the command (vault list --json)\n");
+			return -1;
+		}
+		{
+			char name[80];
+
+			snprintf(name, sizeof(name), "%.*s", (int)(len - (a[1] == '-' ? 2 : 1) < sizeof(name) ?
+				len - (a[1] == '-' ? 2 : 1) : sizeof(name) - 1), a + (a[1] == '-' ? 2 : 1));
+			if ((near = suggest_word(name, names, 5)) >= 0)
+				fprintf(stderr, "vault: unknown option '%s'; did you mean '--%s'?\n", cli_esc(a),
+				    names[near]);
+			else
+				fprintf(stderr, "vault: unknown option '%s'\n", cli_esc(a));
+		}
+		fprintf(stderr, "usage: vault [--db PATH] [--keyfile PATH] [--no-agent] COMMAND [OPTIONS] "
+				"('vault help' lists the commands)\n");
+		return -1;
+	}
+	return i;
 }
 
 int

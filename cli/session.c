@@ -5,7 +5,10 @@
  * the file itself and running the same request handlers in-process.
  *
  * Either way every command is a request frame and a response, so the
- * agent path and the direct path cannot drift apart.
+ * agent path and the direct path cannot drift apart. The direct open
+ * itself is session_direct.c's, linked into vault-direct only; the front
+ * end `vault` links front.c instead, which hands the command to
+ * vault-direct (cli/meson.build says why).
  *
  * A command whose first step is a request with no prompt before it opens
  * with SESSION_ONE_TRIP: the connection is made and its peer checked, and
@@ -36,10 +39,9 @@
 #include "cli.h"
 #include "common.h"
 #include "config.h"
-#include "target.h"
 
-static int
-env_true(const char *name)
+int
+cli_env_true(const char *name)
 {
 	const char *v = getenv(name);
 
@@ -351,8 +353,8 @@ unlock_agent(struct session *s, const char *keyfile, const char *db)
  * 0 if db exists (or cannot be told apart from an error vault_open
  * words better), else the exit code after the message.
  */
-static int
-vault_missing(const struct cli_opts *o, const char *db)
+int
+session_vault_missing(const struct cli_opts *o, const char *db)
 {
 	struct stat st;
 	const char *env = getenv("VAULT_DB");
@@ -373,56 +375,6 @@ vault_missing(const struct cli_opts *o, const char *db)
 					     "~/.local/share/vault/vault.db");
 	return cli_fail(VAULT_ERR_NOTFOUND, "no vault at %s (%s); create one with 'vault init'%s", db, from,
 	    given ? " (with the same --db or VAULT_DB)" : "");
-}
-
-/* Opens the vault in this process and unlocks it; returns an exit code. */
-static int
-open_direct(struct session *s, const struct cli_opts *o, const char *db, int need_unlock)
-{
-	vault_secret *pass = NULL;
-	char prompt[PATH_MAX + 32];
-	int rc;
-
-	if ((rc = vault_missing(o, db)) != 0)
-		return rc;
-	if ((rc = vault_open(&s->v, db)) != 0) {
-		if (rc == VAULT_ERR_NEWER)
-			return cli_fail(rc, "%s", vault_open_errdetail());
-		return cli_fail(rc, "cannot open vault: %s (%s)", vault_strerror(rc), vault_open_errdetail());
-	}
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	vault_peer_self(&s->peer);
-	target_install(s->v);
-	if (!need_unlock)
-		return 0;
-	if (o->keyfile != NULL) {
-		rc = vault_unlock_keyfile(s->v, o->keyfile);
-	} else {
-		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", db);
-		for (int tries = 1;; tries++) {
-			char again[80];
-
-			snprintf(again, sizeof(again), "Wrong passphrase; try again (%d of %d).", tries, CLI_TRIES);
-			if ((rc = cli_read_passphrase_again(&pass, prompt, 0, tries > 1 ? again : NULL)) != 0)
-				return cli_exit(rc);
-			rc = vault_unlock_passphrase(s->v, pass->buf, pass->len);
-			/* Kept (secure memory, freed at session_close) for vault rekey, which re-wraps with it. */
-			if (rc == 0) {
-				s->pass = pass;
-				break;
-			}
-			vault_secret_free(&pass);
-			if (rc != VAULT_ERR_BADPASS || tries >= CLI_TRIES || !cli_passphrase_interactive())
-				break;
-		}
-	}
-	if (rc != 0) {
-		const char *d = vault_errdetail(s->v);
-
-		return cli_fail(rc, "cannot unlock: %s%s%s%s", vault_strerror(rc), *d ? " (" : "", d,
-		    *d ? ")" : "");
-	}
-	return 0;
 }
 
 /*
@@ -563,11 +515,11 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 	if ((rc = cli_db_path(o, &s->db, &explicit_path)) != 0)
 		return cli_exit(rc);
 	s->explicit_path = explicit_path;
-	if ((o->no_agent || env_true("VAULT_NO_AGENT")) && (how & SESSION_AGENT_ONLY) != 0)
+	if ((o->no_agent || cli_env_true("VAULT_NO_AGENT")) && (how & SESSION_AGENT_ONLY) != 0)
 		return cli_fail(VAULT_ERR_NOAGENT, "names come only from a running, unlocked agent, not with %s",
 		    o->no_agent ? "--no-agent" : "VAULT_NO_AGENT");
-	if (o->no_agent || env_true("VAULT_NO_AGENT"))
-		return open_direct(s, o, s->db, need_unlock);
+	if (o->no_agent || cli_env_true("VAULT_NO_AGENT"))
+		return session_direct_open(s, o, s->db, need_unlock);
 	if ((rc = vault_sock_path_home(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
 		 getenv("HOME"), (unsigned long)getuid())) != 0)
 		return cli_fail(rc, "agent socket path: %s", vault_strerror(rc));
@@ -582,7 +534,7 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 		if (!need_unlock || (how & SESSION_AGENT_ONLY) != 0)
 			return cli_fail(rc, "no agent is running (%s)", why);
 		/* Before asking for a passphrase or starting an agent for nothing. */
-		if ((rc = vault_missing(o, s->db)) != 0)
+		if ((rc = session_vault_missing(o, s->db)) != 0)
 			return rc;
 		if (o->keyfile == NULL && !cli_passphrase_available())
 			return cli_fail(CLI_ERR_NOTTY,
@@ -695,7 +647,7 @@ session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr 
 			return CLI_ERR_SHOWN;
 		return vault_agent_call(s->fd, type, p, n, resp);
 	}
-	return vault_service(s->v, &s->peer, type, p, n, resp);
+	return session_direct_call(s, type, p, n, resp);
 }
 
 void
@@ -705,7 +657,7 @@ session_close(struct session *s)
 		close(s->fd);
 	s->fd = -1;
 	vault_secret_free(&s->pass);
-	vault_close(&s->v);
+	session_direct_close(s);
 	free(s->db);
 	free(s->sock);
 	s->db = s->sock = NULL;

@@ -35,6 +35,15 @@
  */
 int
 sibling_program(const char *env, const char *name, const char *builddir, char *out, size_t size);
+/* Where vault-launch is: VAULT_LAUNCH_PROGRAM, beside us, ../cli, or bindir (sibling_program). */
+int launch_program(char *out, size_t size);
+/*
+ * Finds a helper of ours that is installed in libexecdir (vault-direct):
+ * the value of the environment variable env if set; else beside this
+ * executable (a build tree); else in the installed libexecdir. Returns
+ * as sibling_program does.
+ */
+int libexec_program(const char *env, const char *name, char *out, size_t size);
 
 /*
  * Writes all n bytes of p to fd, retrying on EINTR and short writes.

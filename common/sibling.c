@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * sibling.c - finding a program of ours (vault-agent, vault-launch,
- * vault-askpass): named by a variable, beside the running program, in
- * its build-tree folder, or installed. See common.h.
+ * vault-askpass; vault-direct, a helper in libexecdir): named by a
+ * variable, beside the running program, in its build-tree folder, or
+ * installed. See common.h.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -39,5 +40,35 @@ sibling_program(const char *env, const char *name, const char *builddir, char *o
 		}
 	}
 	snprintf(out, size, "%s/%s", VAULT_BINDIR, name);
+	return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+int
+launch_program(char *out, size_t size)
+{
+	return sibling_program("VAULT_LAUNCH_PROGRAM", "vault-launch", "cli", out, size);
+}
+
+int
+libexec_program(const char *env, const char *name, char *out, size_t size)
+{
+	const char *val = getenv(env);
+	char self[PATH_MAX], *dir;
+	ssize_t n;
+
+	if (val != NULL && *val != '\0') {
+		snprintf(out, size, "%s", val);
+		return 0;
+	}
+	/* A build tree: the helper beside the program (cli/vault, cli/vault-direct). */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		dir = dirname(self);
+		snprintf(out, size, "%s/%s", dir, name);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	snprintf(out, size, "%s/%s", VAULT_LIBEXECDIR, name);
 	return access(out, X_OK) == 0 ? 0 : -1;
 }

@@ -47,7 +47,7 @@
 int
 target_launch_program(char *out, size_t size)
 {
-	return sibling_program("VAULT_LAUNCH_PROGRAM", "vault-launch", "cli", out, size) == 0 ? 0 : VAULT_ERR_NOTFOUND;
+	return launch_program(out, size) == 0 ? 0 : VAULT_ERR_NOTFOUND;
 }
 
 static int

@@ -12,7 +12,7 @@
 
 /* Installs the local and command targets (and, in test builds, the hooks). */
 void target_install(vault *v);
-/* Where vault-launch is: VAULT_LAUNCH_PROGRAM, beside us, or BINDIR. */
+/* Where vault-launch is: launch_program() (common/sibling.c), as an error code. */
 int target_launch_program(char *out, size_t size);
 /* 1 in builds made with -Dtest_hooks=true. */
 int target_test_hooks(void);

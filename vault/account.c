@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * account.c - accounts: their checks, their one encoding (stored and
- * wire), and add, edit, get, list, rename and remove. The sealed row itself is
+ * account.c - accounts: their checks, their stored form (the fields'
+ * one encoding is codec.c's, which the wire shares), and add, edit, get, list, rename and remove. The sealed row itself is
  * kept by rowstore.c; the password versions are in version.c.
  *
  * An account row is (id, name_hash, meta). meta is sealed under the record
@@ -9,7 +9,8 @@
  * moved to another row, or a name hash swapped between rows, fails to
  * open (rowstore.c).
  *
- * One encoding of the fields (account_put/account_get), in two forms:
+ * One encoding of the fields (vault_account_fields_put/get, codec.c), in
+ * two forms:
  *   str name | str user | str domain | str host | str note | u8 use
  *   | u64 created | u64 updated | u32 version | u32 count
  *   | rotation settings and state (rotation_put)
@@ -27,42 +28,6 @@
 #include "internal.h"
 
 #define META_FORMAT 3
-#define WIRE_FORMAT 2 /* the stored format whose fields the wire carries */
-
-void
-vault_account_free(vault_account **ap)
-{
-	vault_account *a;
-
-	if (ap == NULL || (a = *ap) == NULL)
-		return;
-	free(a->name);
-	free(a->user);
-	free(a->domain);
-	free(a->host);
-	if (a->note != NULL) {
-		sodium_memzero(a->note, strlen(a->note));
-		free(a->note);
-	}
-	free(a->rotate_cmd);
-	free(a->verify_cmd);
-	free(a->last_error);
-	free(a);
-	*ap = NULL;
-}
-
-void
-vault_account_list_free(vault_account ***lp, size_t n)
-{
-	size_t i;
-
-	if (lp == NULL || *lp == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		vault_account_free(&(*lp)[i]);
-	free(*lp);
-	*lp = NULL;
-}
 
 /* Fills in the rotation defaults of an account that has none yet. */
 int
@@ -103,50 +68,6 @@ check_rotation(const vault_account *a)
 	return 0;
 }
 
-static int
-rotation_put(vault_wr *w, const vault_account *a)
-{
-	vault_wr_u32(w, a->history);
-	vault_wr_u8(w, (uint8_t)a->rotate_with);
-	vault_wr_cstr(w, a->rotate_cmd ? a->rotate_cmd : "");
-	vault_wr_cstr(w, a->verify_cmd ? a->verify_cmd : "");
-	vault_wr_u32(w, a->max_age);
-	vault_wr_u32(w, a->pw_length);
-	vault_wr_u32(w, a->pw_classes);
-	vault_wr_u64(w, (uint64_t)a->changed);
-	vault_wr_u64(w, (uint64_t)a->last_rotated);
-	vault_wr_u8(w, (uint8_t)a->rstate);
-	vault_wr_u32(w, a->failures);
-	vault_wr_u64(w, (uint64_t)a->next_attempt);
-	vault_wr_u32(w, a->pending);
-	return vault_wr_cstr(w, a->last_error ? a->last_error : "");
-}
-
-static int
-rotation_get(vault_rd *r, vault_account *a)
-{
-	uint64_t changed, last, next;
-	uint8_t with, st;
-	int rc;
-
-	if ((rc = vault_rd_u32(r, &a->history)) != 0 || (rc = vault_rd_u8(r, &with)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->rotate_cmd, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->verify_cmd, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_u32(r, &a->max_age)) != 0 || (rc = vault_rd_u32(r, &a->pw_length)) != 0 ||
-	    (rc = vault_rd_u32(r, &a->pw_classes)) != 0 || (rc = vault_rd_u64(r, &changed)) != 0 ||
-	    (rc = vault_rd_u64(r, &last)) != 0 || (rc = vault_rd_u8(r, &st)) != 0 ||
-	    (rc = vault_rd_u32(r, &a->failures)) != 0 || (rc = vault_rd_u64(r, &next)) != 0 ||
-	    (rc = vault_rd_u32(r, &a->pending)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->last_error, VAULT_FIELD_MAX)) != 0)
-		return rc;
-	a->rotate_with = with;
-	a->rstate = st;
-	a->changed = (int64_t)changed;
-	a->last_rotated = (int64_t)last;
-	a->next_attempt = (int64_t)next;
-	return 0;
-}
-
 static int fields_safe(vault *v, const vault_account *a, unsigned mask);
 
 static int
@@ -168,83 +89,12 @@ check_account(const vault_account *a)
 	return check_rotation(a);
 }
 
-/* The fields of format fmt (the wire's: WIRE_FORMAT), count after version. */
-static int
-account_put(vault_wr *w, const vault_account *a, uint32_t count, int fmt)
-{
-	vault_wr_cstr(w, a->name);
-	vault_wr_cstr(w, a->user);
-	vault_wr_cstr(w, a->domain);
-	vault_wr_cstr(w, a->host);
-	vault_wr_cstr(w, a->note);
-	vault_wr_u8(w, (uint8_t)a->use);
-	vault_wr_u64(w, (uint64_t)a->created);
-	vault_wr_u64(w, (uint64_t)a->updated);
-	vault_wr_u32(w, a->version);
-	vault_wr_u32(w, count);
-	rotation_put(w, a);
-	if (fmt >= 3) {
-		vault_wr_u32(w, a->ncandidates);
-		for (uint32_t i = 0; i < a->ncandidates && i < VAULT_CANDIDATES_MAX; i++)
-			vault_wr_u32(w, a->candidates[i]);
-	}
-	return w->err;
-}
-
-static int
-account_get(vault_rd *r, vault_account *a, uint32_t *count, uint8_t fmt)
-{
-	uint64_t created, updated;
-	uint8_t use;
-	int rc;
-
-	if ((rc = vault_rd_cstr(r, &a->name, 4 * VAULT_NAME_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->user, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->domain, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->host, VAULT_FIELD_MAX)) != 0 ||
-	    (rc = vault_rd_cstr(r, &a->note, VAULT_NOTE_MAX)) != 0 || (rc = vault_rd_u8(r, &use)) != 0 ||
-	    (rc = vault_rd_u64(r, &created)) != 0 || (rc = vault_rd_u64(r, &updated)) != 0 ||
-	    (rc = vault_rd_u32(r, &a->version)) != 0 || (rc = vault_rd_u32(r, count)) != 0)
-		return rc;
-	a->use = use;
-	a->created = (int64_t)created;
-	a->updated = (int64_t)updated;
-	if ((rc = fmt == 1 ? vault_rd_u32(r, &a->history) : rotation_get(r, a)) != 0)
-		return rc;
-	if (fmt >= 3) {
-		if ((rc = vault_rd_u32(r, &a->ncandidates)) == 0 && a->ncandidates > VAULT_CANDIDATES_MAX)
-			rc = VAULT_ERR_PROTO;
-		for (uint32_t i = 0; rc == 0 && i < a->ncandidates; i++)
-			rc = vault_rd_u32(r, &a->candidates[i]);
-	}
-	return rc;
-}
-
-int
-vault_account_encode(vault_wr *w, const vault_account *a)
-{
-	return account_put(w, a, a->nversions, WIRE_FORMAT);
-}
-
-int
-vault_account_decode(vault_rd *r, vault_account **out)
-{
-	vault_account *a;
-	int rc;
-
-	if ((*out = a = calloc(1, sizeof(*a))) == NULL)
-		return VAULT_ERR_NOMEM;
-	if ((rc = account_get(r, a, &a->nversions, WIRE_FORMAT)) != 0)
-		vault_account_free(out);
-	return rc;
-}
-
 /* The account kind of rowstore.c: its meta, stored form. */
 static int
 meta_encode(vault_wr *w, const struct vault_row *row)
 {
 	vault_wr_u8(w, META_FORMAT);
-	return account_put(w, row->a, row->next, META_FORMAT);
+	return vault_account_fields_put(w, row->a, row->next, META_FORMAT);
 }
 
 static int
@@ -261,7 +111,7 @@ meta_decode(struct vault_row *row, const unsigned char *p, size_t len)
 		rc = VAULT_ERR_PROTO;
 		goto out;
 	}
-	if ((rc = account_get(&r, a, &row->next, fmt)) != 0 || (rc = vault_rd_end(&r)) != 0 ||
+	if ((rc = vault_account_fields_get(&r, a, &row->next, fmt)) != 0 || (rc = vault_rd_end(&r)) != 0 ||
 	    (rc = vault_rotation_defaults(a)) != 0)
 		goto out;
 	if (fmt == 1)

@@ -283,6 +283,7 @@ int vault_open_checked(vault *v, const char *path, int *fdp, struct stat *st);
 int vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id);
 int vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen);
 void vault_txn_rollback(vault *v);
+/* The vault's clock (clock.c): time(NULL), plus the test offset. */
 int64_t vault_now(void);
 /* Schema migrations, compiled in from schema/NNN_*.sql (schema.c). */
 struct vault_migration {
@@ -333,11 +334,17 @@ int vault_audit_rekey(vault *v, const struct vault_keys *nk, uint64_t *count, un
 /* 1 if version is one of a's rotation candidates. */
 int vault_account_is_candidate(const vault_account *a, uint32_t version);
 int vault_rotation_defaults(vault_account *a) VAULT_WUR;
+/*
+ * The fields of an account in stored format fmt (codec.c; the wire's is
+ * 2), count after version: account.c seals them, the wire carries them.
+ */
+int vault_account_fields_put(vault_wr *w, const vault_account *a, uint32_t count, int fmt);
+int vault_account_fields_get(vault_rd *r, vault_account *a, uint32_t *count, uint8_t fmt) VAULT_WUR;
 
 /*
  * Proof of a master secret (proof.c). vault_proof_required() applies the
  * rule (exists: the request replaces something that is there);
- * vault_proof_check() returns 0 if the proof opens a slot (or the peer is
+ * vault_proof_check() (unlock.c, beside the slot checks it runs) returns 0 if the proof opens a slot (or the peer is
  * direct), VAULT_ERR_POLICY with the detail saying what to do if there is
  * none, VAULT_ERR_BADPASS if it is wrong. what names the change for the
  * detail ("saving an action").

@@ -230,6 +230,15 @@ vault_rot_cand_remove(vault_account *a, uint32_t ver)
 	a->ncandidates = j;
 }
 
+int
+vault_account_is_candidate(const vault_account *a, uint32_t version)
+{
+	for (uint32_t i = 0; i < a->ncandidates && i < VAULT_CANDIDATES_MAX; i++)
+		if (a->candidates[i] == version)
+			return 1;
+	return 0;
+}
+
 /* Room was checked before the pending write (write_pending). */
 int
 vault_rot_cand_add(vault *v, vault_account *a, uint32_t ver)

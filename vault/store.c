@@ -80,26 +80,6 @@ vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1])
 }
 
 
-static int64_t clock_offset; /* test builds only: vault_test_clock_offset() */
-
-int64_t
-vault_now(void)
-{
-	return (int64_t)time(NULL) + clock_offset;
-}
-
-void
-vault_test_clock_offset(int64_t offset)
-{
-	clock_offset = offset;
-}
-
-int64_t
-vault_time(void)
-{
-	return vault_now();
-}
-
 /*
  * Opens the SQLite connection. A read-only one is for deciding whether the
  * file may be opened at all; either kind starts with checkpoint-on-close

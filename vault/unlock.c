@@ -448,3 +448,28 @@ out:
 	vault_wr_free(&blob);
 	return rc;
 }
+
+/* The proof a guarded request carries (proof.c has the rule). */
+int
+vault_proof_check(vault *v, const vault_peer *peer, const vault_proof *p, const char *what)
+{
+	int rc;
+
+	if (peer->direct)
+		return 0; /* it opened the vault with a master secret itself */
+	if (p->kind == VAULT_PROOF_NONE || p->len == 0) {
+		vault_detail(v, "%s needs proof of a master secret: run it on a terminal to be asked the "
+				"master passphrase, or set VAULT_PASSPHRASE_FILE or VAULT_PASSPHRASE_FD, or "
+				"give --keyfile PATH of a keyfile slot",
+		    what);
+		return VAULT_ERR_POLICY;
+	}
+	if (p->kind == VAULT_PROOF_KEYFILE)
+		rc = vault_check_keyfile_key(v, p->p);
+	else
+		rc = vault_check_passphrase(v, p->p, p->len);
+	if (rc == VAULT_ERR_BADPASS)
+		vault_detail(v, "wrong %s; nothing was changed",
+		    p->kind == VAULT_PROOF_KEYFILE ? "keyfile" : "master passphrase");
+	return rc;
+}

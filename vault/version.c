@@ -80,15 +80,6 @@ step_done(vault *v, sqlite3_stmt *st, const char *what)
 	return rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, what);
 }
 
-int
-vault_account_is_candidate(const vault_account *a, uint32_t version)
-{
-	for (uint32_t i = 0; i < a->ncandidates && i < VAULT_CANDIDATES_MAX; i++)
-		if (a->candidates[i] == version)
-			return 1;
-	return 0;
-}
-
 /*
  * Drops history beyond the account's `history` old versions. The current
  * version, a pending (or reconcile candidate) version and every rotation

@@ -3,8 +3,8 @@
  * wire.c - frames and field encodings of the agent protocol.
  *
  * Both sides use these functions, so what one writes the other reads
- * with the same bounded reader. An account's fields are encoded in
- * account.c, an action's in action.c: one encoding each, for the store
+ * with the same bounded reader. An account's fields, an action's and a
+ * run plan's are encoded in codec.c: one encoding each, for the store
  * and the wire. A frame's length is checked against
  * VAULT_FRAME_MAX before anything else is looked at.
  */

@@ -66,7 +66,7 @@ elif [[ -d $root/$build ]]; then
 else
 	die "no build directory '$build'; run: meson setup $build --buildtype=release && ninja -C $build"
 fi
-for b in cli/vault cli/vault-launch cli/vault-askpass agent/vault-agent; do
+for b in cli/vault cli/vault-direct cli/vault-launch cli/vault-askpass agent/vault-agent; do
 	[[ -x $build/$b ]] || die "$build/$b is missing; run: ninja -C $build (this script builds nothing)"
 done
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 50)); then
@@ -150,7 +150,7 @@ fi
 
 # 3. Binaries: a root-owned copy, vault-launch setuid root.
 mkdir -m 755 "$tmp/bin"
-for b in cli/vault cli/vault-askpass cli/vault-launch agent/vault-agent; do
+for b in cli/vault cli/vault-direct cli/vault-askpass cli/vault-launch agent/vault-agent; do
 	install -o root -g root -m 755 "$build/$b" "$tmp/bin/"
 done
 chmod 4755 "$tmp/bin/vault-launch"

@@ -8,7 +8,9 @@
 # usage: tests/bench/roundtrip.sh BUILDDIR [BASELINE_BUILDDIR]
 #
 # Builds nothing: each BUILDDIR must hold cli/vault and agent/vault-agent
-# (meson setup build-rel --buildtype=release && ninja -C build-rel). With a
+# (meson setup build-rel --buildtype=release && ninja -C build-rel), and,
+# for a tree with the front end (issue 14), cli/vault-direct beside
+# cli/vault, which `vault init` and `add --no-agent` here go through. With a
 # second build dir (an older tree, say main before this work), the same
 # cases run against it too, each tree with its own vault and agent, in the
 # same interleaved rounds: the comparison is then before/after on one
@@ -27,12 +29,13 @@
 # Each is started with posix_spawn and timed to its reaped exit
 # (time.perf_counter_ns). It prints medians with min and max, get/true
 # and run - true against the issue's goals (get <= 2 x /bin/true; run <=
-# 1.5 ms over /bin/true), and what the dynamic loader did for one
-# `vault get` (LD_DEBUG=statistics: relocations, startup cycles) and
-# whether libsqlite3 was loaded at all.
+# 1.5 ms over /bin/true), and what the dynamic loader does for a
+# `vault get` (LD_DEBUG=statistics: relocations, the median of the
+# start-up cycles over LDRUNS runs), how many libraries the program
+# needs (DT_NEEDED, ldd) and loads, and whether libsqlite3 is one.
 # Figures only: nothing here fails on a slow timing.
 #
-# Environment: RUNS (>= 50), TMPDIR.
+# Environment: RUNS (>= 50), LDRUNS (default 31), TMPDIR.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -124,20 +127,34 @@ for i in "${!builds[@]}"; do
 	echo "== $label: $b (agent pid $pid)" >&2
 done
 
-# What the dynamic loader does for one warm `vault get`.
+# What the dynamic loader does for a warm `vault get`: LD_DEBUG=statistics
+# over LDRUNS runs (default 31; the median of the start-up cycles, the
+# relocations of the last), the libraries it loaded (LD_DEBUG=files) and
+# the program's DT_NEEDED entries and ldd's list.
+ldruns=${LDRUNS:-31}
 ldinfo=()
 for i in "${!builds[@]}"; do
 	b=${builds[$i]}
 	mapfile -t env <"${envfiles[$i]}"
-	st=$(env -i "${env[@]}" LD_DEBUG=statistics "$b/cli/vault" get bench 2>&1 >/dev/null </dev/null || true)
-	cyc=$(sed -n 's/.*total startup time in dynamic loader: \([0-9]*\) cycles.*/\1/p' <<<"$st" | head -n1)
+	cycs=()
+	for _ in $(seq "$ldruns"); do
+		st=$(env -i "${env[@]}" LD_DEBUG=statistics "$b/cli/vault" get bench 2>&1 >/dev/null </dev/null || true)
+		cycs+=("$(sed -n 's/.*total startup time in dynamic loader: \([0-9]*\) cycles.*/\1/p' <<<"$st" | head -n1)")
+	done
+	cyc=$(printf '%s\n' "${cycs[@]}" | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }')
 	rel=$(sed -n 's/.*final number of relocations: \([0-9]*\).*/\1/p' <<<"$st" | tail -n1)
+	relrel=$(sed -n 's/.*number of relative relocations: \([0-9]*\).*/\1/p' <<<"$st" | tail -n1)
 	libs=$(env -i "${env[@]}" LD_DEBUG=files "$b/cli/vault" get bench 2>&1 >/dev/null </dev/null |
 		sed -n 's/.*file=\([^ ]*\) \[0\];  needed by.*/\1/p' | sort -u | tr '\n' ' ')
+	nlibs=$(wc -w <<<"$libs")
+	needed=$(readelf -d "$b/cli/vault" 2>/dev/null | grep -c '(NEEDED)' || true)
+	nldd=$(ldd "$b/cli/vault" 2>/dev/null | grep -c '=>' || true)
 	sqlite=no
 	[[ $libs == *libsqlite3* ]] && sqlite=yes
-	ldinfo+=("${labels[$i]}_ld_cycles=${cyc:-?} ${labels[$i]}_relocs=${rel:-?} ${labels[$i]}_sqlite=$sqlite")
-	echo "== ${labels[$i]}: loader ${cyc:-?} cycles, ${rel:-?} relocations, libraries: $libs" >&2
+	ldinfo+=("${labels[$i]}_ld_cycles=${cyc:-?} ${labels[$i]}_relocs=${rel:-?} ${labels[$i]}_relative=${relrel:-?}"
+		"${labels[$i]}_sqlite=$sqlite ${labels[$i]}_loaded=$nlibs ${labels[$i]}_needed=$needed ${labels[$i]}_ldd=$nldd")
+	echo "== ${labels[$i]}: loader ${cyc:-?} cycles (median of $ldruns), ${rel:-?} relocations" \
+		"(${relrel:-?} relative), $needed DT_NEEDED, $nldd in ldd, loaded: $libs" >&2
 done
 
 read -r -d '' timer <<'PY' || true
@@ -211,10 +228,13 @@ for l in labels:
     print("| %s: `vault run` (network-only /bin/true) | %.3f | %.3f | %.3f | +%.3f ms | <= +1.5 ms: %s |" % (
         l, r, float(kv["run_%s_min_ms" % l]), float(kv["run_%s_max_ms" % l]), r - t,
         "met" if r - t <= 1.5 else "NOT met"))
-for l in labels:
-    print("\n%s: `vault get` start-up (LD_DEBUG=statistics): %s cycles in the dynamic loader, "
-          "%s relocations; libsqlite3 loaded: %s" % (
-          l, kv.get("%s_ld_cycles" % l, "?"), kv.get("%s_relocs" % l, "?"), kv.get("%s_sqlite" % l, "?")))
+print("\n| `vault get` start-up | " + " | ".join(labels) + " |")
+print("|---|" + "---:|" * len(labels))
+for key, what in (("ld_cycles", "cycles in the dynamic loader (LD_DEBUG=statistics, median)"),
+                  ("relocs", "relocations"), ("relative", "of which relative"),
+                  ("needed", "DT_NEEDED entries of cli/vault"), ("ldd", "libraries ldd lists"),
+                  ("loaded", "libraries loaded (LD_DEBUG=files)"), ("sqlite", "libsqlite3 loaded")):
+    print("| %s | %s |" % (what, " | ".join(kv.get("%s_%s" % (l, key), "?") for l in labels)))
 if len(labels) == 2:
     a, b = labels
     print("\n%s / %s: get %.2f, run %.2f" % (a, b,

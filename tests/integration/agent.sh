@@ -606,6 +606,7 @@ else
 	O=$OTHER_DIR
 	mkdir -p "$O/bin" "$O/home"
 	cp "$VAULT_BIN" "$O/bin/vault"
+	cp "$VAULT_BUILD_ROOT/cli/vault-direct" "$O/bin/vault-direct"
 	cp "$AGENT_BIN" "$O/bin/vault-agent"
 	cp "$here/agent_peer.py" "$O/bin/agent_peer.py"
 	chmod 755 "$O/bin" "$O/bin/"*

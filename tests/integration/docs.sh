@@ -173,5 +173,10 @@ else
 		check "bash-completion finds it for vault-agent too" test "$(readlink "$dest$bashdir/vault-agent")" = vault
 		check "the zsh completion is in site-functions" cmp -s "$SRC/contrib/completion/_vault" "$dest$datadir/zsh/site-functions/_vault"
 		check "the fish completion is in vendor_completions.d" cmp -s "$SRC/contrib/completion/vault.fish" "$dest$datadir/fish/vendor_completions.d/vault.fish"
+		libexecdir=$(meson introspect "$VAULT_BUILD_ROOT" --buildoptions |
+			python3 -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; print(o["libexecdir"])')
+		[[ $libexecdir == /* ]] || libexecdir=$pfx/$libexecdir
+		check "vault-direct, which vault hands direct commands to, is in libexecdir/vault" \
+			test -x "$dest$libexecdir/vault/vault-direct"
 	fi
 fi

@@ -122,7 +122,7 @@ pam_use shipped
 
 # --- binaries -----------------------------------------------------------------
 mkdir -m 755 "$W/bin"
-for f in "$VAULT_BUILD_ROOT/cli/vault" "$VAULT_BUILD_ROOT/agent/vault-agent" "$VAULT_BUILD_ROOT/cli/vault-launch" \
+for f in "$VAULT_BUILD_ROOT/cli/vault" "$VAULT_BUILD_ROOT/cli/vault-direct" "$VAULT_BUILD_ROOT/agent/vault-agent" "$VAULT_BUILD_ROOT/cli/vault-launch" \
 	"$VAULT_BUILD_ROOT/tests/integration/pam_vaulttest.so" "$here/launch_pty.py" "$here/launch_inject.py"; do
 	[[ -f $f ]] || bail_out "missing $f (build it first)"
 	cp "$f" "$W/bin/" || bail_out "cannot copy $f"

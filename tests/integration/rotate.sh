@@ -131,7 +131,7 @@ pam_claim shared
 
 # --- binaries: root-owned, world-readable, and a real setuid launcher --------
 mkdir -m 755 "$W/bin"
-for f in "$VAULT_BUILD_ROOT/cli/vault" "$VAULT_BUILD_ROOT/agent/vault-agent" \
+for f in "$VAULT_BUILD_ROOT/cli/vault" "$VAULT_BUILD_ROOT/cli/vault-direct" "$VAULT_BUILD_ROOT/agent/vault-agent" \
 	"$VAULT_BUILD_ROOT/cli/vault-launch" "$here/rotate_target.sh" "$here/rotate_verify.sh"; do
 	[[ -f $f ]] || bail_out "missing $f (build it first)"
 	cp "$f" "$W/bin/" || bail_out "cannot copy $f"

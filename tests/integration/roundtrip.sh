@@ -19,7 +19,10 @@
 #     to ask, exit 3 saying how; an agent serving another vault is refused
 #     with the old message; an agent of protocol 4 (closes a REQUEST) and
 #     one of a newer protocol each get a clear "speaks protocol" error;
-#   - `vault status`, `lock`, `list`, `show` behave as before.
+#   - `vault status`, `lock`, `list`, `show` behave as before;
+#   - the front end: cli/vault needs no libsqlite3 (nor libcsv, jansson,
+#     libpwquality), runs a warm get itself and hands `get --no-agent` to
+#     vault-direct with the same argv.
 #
 #   VAULT_BUILD_ROOT=$PWD/build VAULT_SOURCE_ROOT=$PWD bash tests/integration/roundtrip.sh
 
@@ -121,6 +124,27 @@ expect_exit 0 vault list
 expect_stdout_contains "anyacct"
 expect_exit 0 vault status
 expect_stdout_contains "unlocked"
+
+# ---------------------------------------------------------------------------
+CASE="cli, the front end"
+# The agent path loads no store (issue 14, item 3): vault links
+# libvault_client only, and hands direct work to vault-direct.
+needed=$(readelf -d "$VAULT_BIN" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' | tr '\n' ' ')
+check "cli/vault needs none of libsqlite3, libcsv, libjansson, libpwquality (it needs: $needed)" \
+	test -n "$needed" -a -z "$(grep -oE 'libsqlite3|libcsv|libjansson|libpwquality' <<<"$needed")"
+if ! command -v strace >/dev/null; then
+	skip "vault get runs in vault itself; --no-agent goes to vault-direct" "no strace"
+else
+	strace -qq -f -o "$D/exec" -e trace=execve vault get anyacct </dev/null >/dev/null 2>&1
+	check "a warm \`vault get\` runs in vault itself (no vault-direct)" test "$(grep -c vault-direct "$D/exec")" = 0
+	strace -qq -f -o "$D/exec" -e trace=execve vault get --no-agent anyacct </dev/null >/dev/null 2>&1
+	check "\`vault get --no-agent\` is handed to vault-direct with the same argv" \
+		grep -qE 'vault-direct", \[".*vault", "get", "--no-agent", "anyacct"\]' "$D/exec"
+fi
+expect_exit 0 vault get --no-agent anyacct
+expect_stdout_exact "$S_ANY"$'\n'
+expect_exit 0 vault --version
+expect_stdout_contains "schema"
 
 CASE="cli, locked agent"
 expect_exit 0 vault lock

@@ -129,7 +129,7 @@ pam_claim shared
 
 # --- binaries: root-owned, world-readable, and a real setuid launcher --------
 mkdir -m 755 "$W/bin"
-for f in "$VAULT_BUILD_ROOT/cli/vault" "$VAULT_BUILD_ROOT/agent/vault-agent" \
+for f in "$VAULT_BUILD_ROOT/cli/vault" "$VAULT_BUILD_ROOT/cli/vault-direct" "$VAULT_BUILD_ROOT/agent/vault-agent" \
 	"$VAULT_BUILD_ROOT/cli/vault-askpass" "$VAULT_BUILD_ROOT/cli/vault-launch" \
 	"$here/run_client.py" "$here/vault_wire.py" "$here/run_procscan.py" "$here/run_delivery_check.sh"; do
 	[[ -f $f ]] || bail_out "missing $f (build it first)"

@@ -144,7 +144,7 @@ class Reader:
 
 
 def parse_plan(p, reader=Reader):
-    """A RUN answer's plan, in vault_plan_encode() order (vault/action.c),
+    """A RUN answer's plan, in vault_plan_encode() order (vault/codec.c),
     as a dict; "secret" is the password (empty for a local-account run)."""
     r = reader(p)
     plan = {"netonly": r.u8(), "action": r.str(), "account": r.str(), "user": r.str(),

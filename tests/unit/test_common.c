@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "config.h"
 
 static void
 parse_num_accepts(void **state)
@@ -133,6 +134,33 @@ sibling_found(void **state)
 	*slash = '\0';
 	snprintf(want, sizeof(want), "%s/../../cli/vault", self);
 	assert_int_equal(sibling_program(NULL, "vault", "../cli", out, sizeof(out)), 0);
+	assert_string_equal(out, want);
+	unsetenv("VAULT_TEST_SIBLING");
+}
+
+/* vault-direct's finder: the variable, beside us, else the installed libexecdir only. */
+static void
+libexec_found(void **state)
+{
+	char self[PATH_MAX], out[PATH_MAX], want[PATH_MAX + 32], *slash;
+	ssize_t n;
+
+	(void)state;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0);
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	assert_non_null(slash);
+
+	setenv("VAULT_TEST_SIBLING", "/nonexistent/x", 1);
+	assert_int_equal(libexec_program("VAULT_TEST_SIBLING", "vault-direct", out, sizeof(out)), 0);
+	assert_string_equal(out, "/nonexistent/x");
+	setenv("VAULT_TEST_SIBLING", "", 1);
+	assert_int_equal(libexec_program("VAULT_TEST_SIBLING", slash + 1, out, sizeof(out)), 0);
+	assert_string_equal(out, self);
+	/* Not beside us: the installed path is the last guess, and it is not there. */
+	assert_int_equal(libexec_program("VAULT_TEST_SIBLING", "vault-no-such-program", out, sizeof(out)), -1);
+	snprintf(want, sizeof(want), "%s/vault-no-such-program", VAULT_LIBEXECDIR);
 	assert_string_equal(out, want);
 	unsetenv("VAULT_TEST_SIBLING");
 }
@@ -341,6 +369,7 @@ main(void)
 		cmocka_unit_test(parse_num_refuses),
 		cmocka_unit_test(write_all_whole),
 		cmocka_unit_test(sibling_found),
+		cmocka_unit_test(libexec_found),
 		cmocka_unit_test(duration_accepts),
 		cmocka_unit_test(duration_refuses),
 		cmocka_unit_test(suggest_nearest),

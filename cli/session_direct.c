@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * session_direct.c - the direct path of a session (--no-agent,
+ * VAULT_NO_AGENT, and the commands that always open the file: init,
+ * import, export): open the vault in this process, unlock it, and run
+ * each request through the same handlers the agent runs (vault_service).
+ *
+ * Linked into vault-direct only (cli/meson.build): this file is what pulls
+ * the store (SQLite) and the rotation targets into a program. The front
+ * end `vault` links front.c in its place, which hands such a command to
+ * vault-direct before it has done anything.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+
+#include "cli.h"
+#include "target.h"
+
+/* In vault-direct the command is where it should be: nothing to hand over. */
+void
+cli_direct_needed(void)
+{
+}
+
+/* Opens the vault in this process and unlocks it; returns an exit code. */
+int
+session_direct_open(struct session *s, const struct cli_opts *o, const char *db, int need_unlock)
+{
+	vault_secret *pass = NULL;
+	char prompt[PATH_MAX + 32];
+	int rc;
+
+	if ((rc = session_vault_missing(o, db)) != 0)
+		return rc;
+	if ((rc = vault_open(&s->v, db)) != 0) {
+		if (rc == VAULT_ERR_NEWER)
+			return cli_fail(rc, "%s", vault_open_errdetail());
+		return cli_fail(rc, "cannot open vault: %s (%s)", vault_strerror(rc), vault_open_errdetail());
+	}
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	vault_peer_self(&s->peer);
+	target_install(s->v);
+	if (!need_unlock)
+		return 0;
+	if (o->keyfile != NULL) {
+		rc = vault_unlock_keyfile(s->v, o->keyfile);
+	} else {
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", db);
+		for (int tries = 1;; tries++) {
+			char again[80];
+
+			snprintf(again, sizeof(again), "Wrong passphrase; try again (%d of %d).", tries, CLI_TRIES);
+			if ((rc = cli_read_passphrase_again(&pass, prompt, 0, tries > 1 ? again : NULL)) != 0)
+				return cli_exit(rc);
+			rc = vault_unlock_passphrase(s->v, pass->buf, pass->len);
+			/* Kept (secure memory, freed at session_close) for vault rekey, which re-wraps with it. */
+			if (rc == 0) {
+				s->pass = pass;
+				break;
+			}
+			vault_secret_free(&pass);
+			if (rc != VAULT_ERR_BADPASS || tries >= CLI_TRIES || !cli_passphrase_interactive())
+				break;
+		}
+	}
+	if (rc != 0) {
+		const char *d = vault_errdetail(s->v);
+
+		return cli_fail(rc, "cannot unlock: %s%s%s%s", vault_strerror(rc), *d ? " (" : "", d,
+		    *d ? ")" : "");
+	}
+	return 0;
+}
+
+int
+session_direct_call(struct session *s, uint8_t type, const unsigned char *p, size_t n, vault_wr *resp)
+{
+	return vault_service(s->v, &s->peer, type, p, n, resp);
+}
+
+void
+session_direct_close(struct session *s)
+{
+	vault_close(&s->v);
+}
