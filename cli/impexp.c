@@ -26,7 +26,8 @@
 
 #include "impexp.h"
 
-static const char *const format_names[IMPEXP_NFORMATS] = { "csv", "keepassxc", "bitwarden", "json" };
+static const char *const format_names[IMPEXP_NFORMATS] = { "csv", "keepassxc", "bitwarden", "json",
+	"keepass-xml" };
 
 int
 impexp_format(const char *name)
@@ -34,6 +35,8 @@ impexp_format(const char *name)
 	for (int i = 0; i < IMPEXP_NFORMATS; i++)
 		if (strcmp(name, format_names[i]) == 0)
 			return i;
+	if (strcmp(name, "kdbx-xml") == 0)
+		return IMPEXP_KEEPASS_XML;
 	return -1;
 }
 
@@ -73,6 +76,7 @@ void
 impexp_init(void)
 {
 	json_set_alloc_funcs(malloc, wipe_free);
+	impexp_xml_init(wipe_free, wipe_realloc);
 }
 
 static void
@@ -723,7 +727,29 @@ impexp_parse(int fmt, const unsigned char *buf, size_t len, struct impexp_set *o
 	case IMPEXP_BITWARDEN:
 	case IMPEXP_JSON:
 		return parse_json(fmt, buf, len, out, err, errlen);
+	case IMPEXP_KEEPASS_XML:
+		return impexp_xml_parse(buf, len, out, err, errlen);
 	default:
 		return VAULT_ERR_INVAL;
 	}
+}
+
+/* impexp.h's doors into rec_add and url_host, for impexp_xml.c. */
+int
+impexp_rec_add(struct impexp_set *s, size_t no, const struct impexp_raw f[IMPEXP_NFIELDS], struct impexp_raw pw,
+    char *err, size_t errlen)
+{
+	struct raw g[IMPEXP_NFIELDS];
+
+	for (int k = 0; k < IMPEXP_NFIELDS; k++)
+		g[k] = (struct raw){ f[k].p, f[k].n };
+	return rec_add(s, no, g, (struct raw){ pw.p, pw.n }, err, errlen);
+}
+
+struct impexp_raw
+impexp_url_host(struct impexp_raw url)
+{
+	struct raw h = url_host((struct raw){ url.p, url.n });
+
+	return (struct impexp_raw){ h.p, h.n };
 }

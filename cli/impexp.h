@@ -13,7 +13,7 @@
 
 #include "vault.h"
 
-enum { IMPEXP_CSV = 0, IMPEXP_KEEPASSXC, IMPEXP_BITWARDEN, IMPEXP_JSON, IMPEXP_NFORMATS };
+enum { IMPEXP_CSV = 0, IMPEXP_KEEPASSXC, IMPEXP_BITWARDEN, IMPEXP_JSON, IMPEXP_KEEPASS_XML, IMPEXP_NFORMATS };
 enum { IMPEXP_NAME = 0, IMPEXP_USER, IMPEXP_DOMAIN, IMPEXP_HOST, IMPEXP_NOTE, IMPEXP_NFIELDS };
 
 /* A whole input file is at most this big; one CSV field at most IMPEXP_FIELD_MAX. */
@@ -44,7 +44,7 @@ struct impexp_set {
 	size_t poollen, poolcap;
 };
 
-/* "csv", "keepassxc", ...: the IMPEXP_* number, or -1. */
+/* "csv", "keepassxc", ... (and the alias "kdbx-xml"): the IMPEXP_* number, or -1. */
 int impexp_format(const char *name);
 const char *impexp_format_name(int fmt);
 
@@ -80,9 +80,31 @@ int impexp_write_account(int fmt, FILE *f, const vault_account *a, const vault_s
 int impexp_write_end(int fmt, FILE *f, size_t n);
 
 /*
- * Makes libcsv and jansson allocate through wiping allocators (their
- * buffers hold passwords). Call once before impexp_parse.
+ * Makes libcsv, jansson and libxml2 allocate through wiping allocators
+ * (their buffers hold passwords). Call once before impexp_parse, and
+ * before any other use of libxml2 in the process.
  */
 void impexp_init(void);
+
+/*
+ * For the parsers and writers in other files (impexp_xml.c: KeePass 2
+ * XML through libxml2). impexp_rec_add adds one record as impexp.c's
+ * parsers do (the name rule, the note mapping, why); its errors say
+ * "record N". impexp_url_host is the host of a URL, as the keepassxc and
+ * bitwarden formats take it.
+ */
+struct impexp_raw {
+	const unsigned char *p;
+	size_t n;
+};
+int impexp_rec_add(struct impexp_set *s, size_t no, const struct impexp_raw f[IMPEXP_NFIELDS],
+    struct impexp_raw pw, char *err, size_t errlen);
+struct impexp_raw impexp_url_host(struct impexp_raw url);
+void impexp_xml_init(void (*wfree)(void *), void *(*wrealloc)(void *, size_t));
+int impexp_xml_parse(const unsigned char *buf, size_t len, struct impexp_set *out, char *err, size_t errlen);
+int impexp_xml_write_begin(FILE *f);
+int impexp_xml_write_account(FILE *f, const vault_account *a, const vault_secret *pw, size_t i, char *why,
+    size_t whylen);
+int impexp_xml_write_end(FILE *f);
 
 #endif

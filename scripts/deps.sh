@@ -20,7 +20,7 @@ VAULT_DEPS=(
 	man-db groff-base
 	pinentry-tty libpwquality-dev cracklib-runtime
 	libsystemd-dev systemd
-	libcsv-dev libjansson-dev
+	libcsv-dev libjansson-dev libxml2-dev keepassxc
 )
 
 # deps_missing PKG... - prints, one per line, each PKG that is not fully
