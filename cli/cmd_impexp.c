@@ -45,7 +45,9 @@ static int cmd_export(int argc, char **argv);
 const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FILE [--dry-run] [--replace] [--use POLICY]",
 	"Add the accounts in FILE, written by vault export or another password manager.\n"
 	"FORMAT: csv (name,user,domain,host,password,note), keepassxc (its CSV export),\n"
-	"bitwarden (its unencrypted JSON export), json (vault export json).\n"
+	"bitwarden (its unencrypted JSON export), json (vault export json),\n"
+	"keepass-xml or kdbx-xml (KeePass 2 XML: keepassxc-cli export --format xml;\n"
+	"the Recycle Bin and History are left out; no DOCTYPE or entities).\n"
 	"All or nothing: one transaction; a malformed file imports nothing and the error\n"
 	"names the record. Names already in the vault, and repeats in the file, are\n"
 	"reported and skipped; --replace gives existing accounts a new password version\n"
@@ -62,7 +64,8 @@ const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FIL
 const struct cli_cmd cli_cmd_export = { "export", cmd_export, "export FORMAT [--output FILE] [--force]",
 	"Write every account with its current password, in clear, to standard output or\n"
 	"to FILE (a new file, mode 0600; --force replaces an existing one).\n"
-	"FORMAT: csv, keepassxc, bitwarden or json, as vault import reads them.\n"
+	"FORMAT: csv, keepassxc, bitwarden, json or keepass-xml (which keepassxc-cli\n"
+	"import reads), as vault import reads them.\n"
 	"Asks for the master passphrase (or --keyfile) even when an agent is unlocked:\n"
 	"it opens the vault directly. Audited as one release of every password." };
 
@@ -106,7 +109,7 @@ parse(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o, int 
 		return 1;
 	}
 	if (impexp_format(argv[optind]) < 0) {
-		*ret = cli_usage("%s: unknown format '%s'; one of csv, keepassxc, bitwarden, json", cmd->name,
+		*ret = cli_usage("%s: unknown format '%s'; one of csv, keepassxc, bitwarden, json, keepass-xml", cmd->name,
 		    cli_esc(argv[optind]));
 		return 1;
 	}

@@ -225,9 +225,9 @@ _vault() {
 	backup | restore | "keyslot add-keyfile")
 		((npos == 0)) && _vault_files "$cur" ;;
 	import)
-		if ((npos == 0)); then _vault_add_words "$cur" csv keepassxc bitwarden json; elif ((npos == 1)); then _vault_files "$cur"; fi ;;
+		if ((npos == 0)); then _vault_add_words "$cur" csv keepassxc bitwarden json keepass-xml kdbx-xml; elif ((npos == 1)); then _vault_files "$cur"; fi ;;
 	export)
-		((npos == 0)) && _vault_add_words "$cur" csv keepassxc bitwarden json ;;
+		((npos == 0)) && _vault_add_words "$cur" csv keepassxc bitwarden json keepass-xml kdbx-xml ;;
 	esac
 	return 0
 }

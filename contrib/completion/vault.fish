@@ -98,6 +98,6 @@ for c in backup restore 'keyslot add-keyfile'
     complete -c vault -n "__vault_is $c" -F
 end
 # import FORMAT FILE, export FORMAT [--output FILE]
-complete -c vault -n '__vault_is import; or __vault_is export' -x -a 'csv keepassxc bitwarden json'
+complete -c vault -n '__vault_is import; or __vault_is export' -x -a 'csv keepassxc bitwarden json keepass-xml kdbx-xml'
 complete -c vault -n '__vault_is import' -F
 complete -c vault -n '__vault_is export' -l output -r -F
