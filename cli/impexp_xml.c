@@ -94,8 +94,8 @@ struct xml {
 	int skip_entry;  /* inside an entry of the Recycle Bin */
 	struct buf field[K_N];
 	int have[K_N];
-	/* libxml2's first error. */
-	int xerr, xline, xcol;
+	/* libxml2's first error; xeof: it came with the whole input read (a truncated file). */
+	int xerr, xline, xcol, xeof;
 };
 
 static void
@@ -443,6 +443,7 @@ on_error(void *ctx, xmlErrorPtr e)
 		x->xerr = e->code;
 		x->xline = e->line;
 		x->xcol = e->int2;
+		x->xeof = x->ctxt->input != NULL && x->ctxt->input->cur >= x->ctxt->input->end;
 	}
 }
 
@@ -454,9 +455,8 @@ xml_words(int code)
 	case XML_ERR_DOCUMENT_EMPTY:
 		return "empty";
 	case XML_ERR_DOCUMENT_END:
+		return "content after the end of the document";
 	case XML_ERR_TAG_NOT_FINISHED:
-	case XML_ERR_GT_REQUIRED:
-	case XML_ERR_LTSLASH_REQUIRED:
 		return "truncated, or an element not closed";
 	case XML_ERR_INVALID_CHAR:
 	case XML_ERR_INVALID_ENCODING:
@@ -525,6 +525,10 @@ impexp_xml_parse(const unsigned char *buf, size_t len, struct impexp_set *out, c
 		snprintf(err, errlen, "line 1: the file is not UTF-8 (a KeePass XML export is)");
 		return VAULT_ERR_INVAL;
 	}
+	if (len == 0) {
+		snprintf(err, errlen, "empty file: not a KeePass XML export");
+		return VAULT_ERR_INVAL;
+	}
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return VAULT_ERR_NOMEM;
 	x->out = out;
@@ -555,10 +559,10 @@ impexp_xml_parse(const unsigned char *buf, size_t len, struct impexp_set *out, c
 		if (x->entries > 0)
 			snprintf(err, errlen, "%sentry %zu (line %d, column %d): malformed XML (%s; libxml2 error %d)",
 			    x->in_entry || x->skip_entry ? "" : "after ", x->entries, x->xline, x->xcol,
-			    xml_words(code), code);
+			    x->xeof ? "truncated" : xml_words(code), code);
 		else
 			snprintf(err, errlen, "line %d, column %d: malformed XML (%s; libxml2 error %d)", x->xline,
-			    x->xcol, xml_words(code), code);
+			    x->xcol, x->xeof ? "truncated" : xml_words(code), code);
 		rc = code == XML_ERR_NO_MEMORY ? VAULT_ERR_NOMEM : VAULT_ERR_INVAL;
 	}
 	xmlFreeParserCtxt(x->ctxt);
