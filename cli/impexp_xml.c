@@ -16,7 +16,8 @@
  *
  * MUST rules for this file:
  *  - no DTD, no entity but XML's five, nothing loaded from anywhere: a
- *    DOCTYPE stops the parse at once (before its declarations are read),
+ *    file with "<!DOCTYPE" is refused before libxml2 sees it, a DOCTYPE
+ *    stops the parse at once (before its declarations are read),
  *    no entity handler is installed, the network is off
  *    (XML_PARSE_NONET), and the external entity loader refuses
  *    everything, so XXE and entity expansion cannot happen;
@@ -422,6 +423,9 @@ on_text(void *ctx, const xmlChar *s, int len)
 	}
 }
 
+static const char dtd_words[] =
+    "a DOCTYPE (a DTD, entities) is not allowed in a KeePass XML export; nothing was read from it";
+
 /* A DOCTYPE: stopped before its declarations (entities, an external subset) are read. */
 static void
 on_dtd(void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid)
@@ -429,9 +433,7 @@ on_dtd(void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid)
 	struct xml *x = ctx;
 
 	(void)name, (void)eid, (void)sid;
-	xfail(x, VAULT_ERR_INVAL,
-	    "line %d: a DOCTYPE (a DTD, entities) is not allowed in a KeePass XML export; nothing was read from it",
-	    xmlSAX2GetLineNumber(x->ctxt));
+	xfail(x, VAULT_ERR_INVAL, "line %d: %s", xmlSAX2GetLineNumber(x->ctxt), dtd_words);
 }
 
 static void
@@ -509,6 +511,7 @@ impexp_xml_parse(const unsigned char *buf, size_t len, struct impexp_set *out, c
 {
 	xmlSAXHandler sax;
 	struct xml *x;
+	const unsigned char *dt;
 	int rc, enc;
 
 	if (len > IMPEXP_FILE_MAX || len > INT32_MAX) {
@@ -527,6 +530,19 @@ impexp_xml_parse(const unsigned char *buf, size_t len, struct impexp_set *out, c
 	}
 	if (len == 0) {
 		snprintf(err, errlen, "empty file: not a KeePass XML export");
+		return VAULT_ERR_INVAL;
+	}
+	/*
+	 * No DTD, even after an error that turned libxml2's callbacks off (it
+	 * then reads on, on_dtd unheard): "<!DOCTYPE" can only be markup in a
+	 * UTF-8 file without CDATA, which KeePass does not write.
+	 */
+	if ((dt = memmem(buf, len, "<!DOCTYPE", 9)) != NULL) {
+		size_t line = 1;
+
+		for (const unsigned char *p = buf; p < dt; p++)
+			line += *p == '\n';
+		snprintf(err, errlen, "line %zu: %s", line, dtd_words);
 		return VAULT_ERR_INVAL;
 	}
 	if ((x = calloc(1, sizeof(*x))) == NULL)
@@ -565,6 +581,10 @@ impexp_xml_parse(const unsigned char *buf, size_t len, struct impexp_set *out, c
 			    x->xcol, x->xeof ? "truncated" : xml_words(code), code);
 		rc = code == XML_ERR_NO_MEMORY ? VAULT_ERR_NOMEM : VAULT_ERR_INVAL;
 	}
+	/* A document libxml2 made on its own (entity declarations read after an error): not ours to keep. */
+	if (x->ctxt->myDoc != NULL)
+		xmlFreeDoc(x->ctxt->myDoc);
+	x->ctxt->myDoc = NULL;
 	xmlFreeParserCtxt(x->ctxt);
 	buf_free(&x->text);
 	buf_free(&x->path);
