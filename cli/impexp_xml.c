@@ -620,7 +620,9 @@ xml_text_ok(const char *s, size_t n)
 	while (i < n) {
 		int l = (int)(n - i > 4 ? 4 : n - i), c = xmlGetUTF8Char((const unsigned char *)s + i, &l);
 
-		if (c < 0 || l <= 0 || !xmlIsCharQ(c))
+		/* xmlGetUTF8Char takes overlong forms: refused here (l bytes must be needed for c). */
+		if (c < 0 || l <= 0 || !xmlIsCharQ(c) || (l == 2 && c < 0x80) || (l == 3 && c < 0x800) ||
+		    (l == 4 && c < 0x10000))
 			return 0;
 		i += (size_t)l;
 	}
