@@ -46,7 +46,9 @@ static int cmd_export(int argc, char **argv);
 const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FILE [--dry-run] [--replace] [--use POLICY]",
 	"Add the accounts in FILE, written by vault export or another password manager.\n"
 	"FORMAT: csv (name,user,domain,host,password,note), keepassxc (its CSV export),\n"
-	"bitwarden (its unencrypted JSON export), json (vault export json), pass (FILE:\n"
+	"bitwarden (its unencrypted JSON export), json (vault export json),\n"
+	"keepass-xml or kdbx-xml (KeePass 2 XML: keepassxc-cli export --format xml;\n"
+	"the Recycle Bin and History are left out; no DOCTYPE or entities), pass (FILE:\n"
 	"a password store directory, default $PASSWORD_STORE_DIR or ~/.password-store;\n"
 	"each entry decrypted by your gpg, as pass does; name: the entry's path; first\n"
 	"line: the password; login:/user:/username:, url: (its host), host: and domain:\n"
@@ -68,7 +70,8 @@ const struct cli_cmd cli_cmd_import = { "import", cmd_import, "import FORMAT FIL
 const struct cli_cmd cli_cmd_export = { "export", cmd_export, "export FORMAT [--output FILE] [--force] | export pass DIR [--force]",
 	"Write every account with its current password, in clear, to standard output or\n"
 	"to FILE (a new file, mode 0600; --force replaces an existing one).\n"
-	"FORMAT: csv, keepassxc, bitwarden or json, as vault import reads them.\n"
+	"FORMAT: csv, keepassxc, bitwarden, json or keepass-xml (which keepassxc-cli\n"
+	"import reads), as vault import reads them.\n"
 	"pass DIR: one entry per account in the password store DIR (made by pass init:\n"
 	"its .gpg-id names the keys), encrypted by your gpg to those keys, as vault\n"
 	"import pass reads them; --force replaces existing entries.\n"
@@ -115,7 +118,7 @@ parse(int argc, char **argv, const struct cli_cmd *cmd, struct cli_opts *o, int 
 		return 1;
 	}
 	if ((fmt = impexp_format(argv[optind])) < 0) {
-		*ret = cli_usage("%s: unknown format '%s'; one of csv, keepassxc, bitwarden, json, pass", cmd->name,
+		*ret = cli_usage("%s: unknown format '%s'; one of csv, keepassxc, bitwarden, json, keepass-xml, pass", cmd->name,
 		    cli_esc(argv[optind]));
 		return 1;
 	}

@@ -26,7 +26,8 @@
 
 #include "impexp.h"
 
-static const char *const format_names[IMPEXP_NFORMATS] = { "csv", "keepassxc", "bitwarden", "json", "pass" };
+static const char *const format_names[IMPEXP_NFORMATS] = { "csv", "keepassxc", "bitwarden", "json", "pass",
+	"keepass-xml" };
 
 int
 impexp_format(const char *name)
@@ -34,6 +35,8 @@ impexp_format(const char *name)
 	for (int i = 0; i < IMPEXP_NFORMATS; i++)
 		if (strcmp(name, format_names[i]) == 0)
 			return i;
+	if (strcmp(name, "kdbx-xml") == 0)
+		return IMPEXP_KEEPASS_XML;
 	return -1;
 }
 
@@ -73,6 +76,7 @@ void
 impexp_init(void)
 {
 	json_set_alloc_funcs(malloc, wipe_free);
+	impexp_xml_init(wipe_free, wipe_realloc);
 }
 
 static void
@@ -723,12 +727,14 @@ impexp_parse(int fmt, const unsigned char *buf, size_t len, struct impexp_set *o
 	case IMPEXP_BITWARDEN:
 	case IMPEXP_JSON:
 		return parse_json(fmt, buf, len, out, err, errlen);
+	case IMPEXP_KEEPASS_XML:
+		return impexp_xml_parse(buf, len, out, err, errlen);
 	default:
 		return VAULT_ERR_INVAL;
 	}
 }
 
-/* ---- for the formats in their own files (impexp_pass.c) ---- */
+/* ---- for the formats in their own files (impexp_pass.c, impexp_xml.c) ---- */
 
 int
 impexp_add(struct impexp_set *s, size_t no, const struct impexp_field f[IMPEXP_NFIELDS], struct impexp_field pw,

@@ -13,7 +13,8 @@
 
 #include "vault.h"
 
-enum { IMPEXP_CSV = 0, IMPEXP_KEEPASSXC, IMPEXP_BITWARDEN, IMPEXP_JSON, IMPEXP_PASS, IMPEXP_NFORMATS };
+enum { IMPEXP_CSV = 0, IMPEXP_KEEPASSXC, IMPEXP_BITWARDEN, IMPEXP_JSON, IMPEXP_PASS, IMPEXP_KEEPASS_XML,
+	IMPEXP_NFORMATS };
 enum { IMPEXP_NAME = 0, IMPEXP_USER, IMPEXP_DOMAIN, IMPEXP_HOST, IMPEXP_NOTE, IMPEXP_NFIELDS };
 
 /* A whole input file is at most this big; one CSV field at most IMPEXP_FIELD_MAX. */
@@ -44,7 +45,7 @@ struct impexp_set {
 	size_t poollen, poolcap;
 };
 
-/* "csv", "keepassxc", ...: the IMPEXP_* number, or -1. */
+/* "csv", "keepassxc", ... (and the alias "kdbx-xml"): the IMPEXP_* number, or -1. */
 int impexp_format(const char *name);
 const char *impexp_format_name(int fmt);
 
@@ -80,13 +81,14 @@ int impexp_write_account(int fmt, FILE *f, const vault_account *a, const vault_s
 int impexp_write_end(int fmt, FILE *f, size_t n);
 
 /*
- * Makes libcsv and jansson allocate through wiping allocators (their
- * buffers hold passwords). Call once before impexp_parse.
+ * Makes libcsv, jansson and libxml2 allocate through wiping allocators
+ * (their buffers hold passwords). Call once before impexp_parse, and
+ * before any other use of libxml2 in the process.
  */
 void impexp_init(void);
 
 /*
- * For the formats kept in their own files (impexp_pass.c): one record as
+ * For the formats kept in their own files (impexp_pass.c, impexp_xml.c): one record as
  * rec_add takes it (fields as given, not NUL-terminated), with the same
  * checks and mappings and the same errors; the password is copied into
  * s->pool, which must have pw.n + 1 bytes free (else VAULT_ERR_NOMEM).
@@ -106,5 +108,13 @@ struct impexp_field impexp_url_host(struct impexp_field u);
  * not NULL, borrows its password (never free either).
  */
 void impexp_rec_account(const struct impexp_rec *r, vault_account *a, vault_secret *pw);
+
+/* KeePass 2 XML through libxml2 (impexp_xml.c). */
+void impexp_xml_init(void (*wfree)(void *), void *(*wrealloc)(void *, size_t));
+int impexp_xml_parse(const unsigned char *buf, size_t len, struct impexp_set *out, char *err, size_t errlen);
+int impexp_xml_write_begin(FILE *f);
+int impexp_xml_write_account(FILE *f, const vault_account *a, const vault_secret *pw, size_t i, char *why,
+    size_t whylen);
+int impexp_xml_write_end(FILE *f);
 
 #endif

@@ -53,6 +53,8 @@ json_put(FILE *f, const char *s, size_t n)
 int
 impexp_write_begin(int fmt, FILE *f)
 {
+	if (fmt == IMPEXP_KEEPASS_XML)
+		return impexp_xml_write_begin(f);
 	switch (fmt) {
 	case IMPEXP_CSV:
 		fputs("name,user,domain,host,password,note\n", f);
@@ -77,6 +79,9 @@ impexp_write_account(int fmt, FILE *f, const vault_account *a, const vault_secre
 {
 	const char *pws = (const char *)pw->buf;
 	int rc = 0;
+
+	if (fmt == IMPEXP_KEEPASS_XML)
+		return impexp_xml_write_account(f, a, pw, i, why, whylen);
 
 	switch (fmt) {
 	case IMPEXP_CSV:
@@ -162,6 +167,8 @@ impexp_write_account(int fmt, FILE *f, const vault_account *a, const vault_secre
 int
 impexp_write_end(int fmt, FILE *f, size_t n)
 {
+	if (fmt == IMPEXP_KEEPASS_XML)
+		return impexp_xml_write_end(f);
 	if (fmt == IMPEXP_BITWARDEN)
 		fputs(n > 0 ? "\n]}\n" : "]}\n", f);
 	else if (fmt == IMPEXP_JSON)

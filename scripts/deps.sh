@@ -20,8 +20,8 @@ VAULT_DEPS=(
 	man-db groff-base
 	pinentry-tty libpwquality-dev cracklib-runtime
 	libsystemd-dev systemd
-	libcsv-dev libjansson-dev
-	gnupg pass
+	libcsv-dev libjansson-dev libxml2-dev
+	gnupg pass keepassxc
 )
 
 # deps_missing PKG... - prints, one per line, each PKG that is not fully

@@ -225,11 +225,11 @@ _vault() {
 	backup | restore | "keyslot add-keyfile")
 		((npos == 0)) && _vault_files "$cur" ;;
 	import)
-		if ((npos == 0)); then _vault_add_words "$cur" csv keepassxc bitwarden json pass; elif ((npos == 1)); then _vault_files "$cur"; fi ;;
+		if ((npos == 0)); then _vault_add_words "$cur" csv keepassxc bitwarden json keepass-xml kdbx-xml pass; elif ((npos == 1)); then _vault_files "$cur"; fi ;;
 	export)
 		# export pass DIR: the store directory.
 		if ((npos == 0)); then
-			_vault_add_words "$cur" csv keepassxc bitwarden json pass
+			_vault_add_words "$cur" csv keepassxc bitwarden json keepass-xml kdbx-xml pass
 		elif ((npos == 1)) && [[ " ${COMP_WORDS[*]:1:COMP_CWORD-1} " == *" pass "* ]]; then
 			_vault_files "$cur" dirs
 		fi ;;

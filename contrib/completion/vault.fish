@@ -98,7 +98,7 @@ for c in backup restore 'keyslot add-keyfile'
     complete -c vault -n "__vault_is $c" -F
 end
 # import FORMAT FILE (pass: a store directory), export FORMAT [--output FILE], export pass DIR
-complete -c vault -n '__vault_is import; or __vault_is export' -x -a 'csv keepassxc bitwarden json pass'
+complete -c vault -n '__vault_is import; or __vault_is export' -x -a 'csv keepassxc bitwarden json keepass-xml kdbx-xml pass'
 complete -c vault -n '__vault_is import' -F
 complete -c vault -n '__vault_is export; and __fish_seen_subcommand_from pass' -x -a '(__fish_complete_directories)'
 complete -c vault -n '__vault_is export' -l output -r -F

@@ -17,12 +17,22 @@
 # and prints the medians (wall clock, and the import's CPU time, which a
 # loaded machine distorts less) and the ratio. Figures only: no thresholds.
 #
-# Environment: N, RUNS, TMPDIR.
+# Then, when keepassxc-cli is installed, KeePass 2 XML: one file of XML_N
+# accounts (default 10000: keepassxc-cli takes over a minute for 100,000),
+# the same accounts as the CSV, RUNS times each:
+#   - `vault import keepass-xml` into a fresh vault;
+#   - `keepassxc-cli import -t 100` of the same file into a new kdbx (the
+#     password on stdin; 100 ms of KDF, about vault's "interactive");
+# medians of wall clock and CPU, and the ratio. Skipped, saying so, when
+# keepassxc-cli is absent.
+#
+# Environment: N, XML_N, RUNS, TMPDIR.
 set -euo pipefail
 
 BUILD=${1:-build-bench}
 VAULT=$BUILD/cli/vault
 N=${N:-100000}
+XML_N=${XML_N:-10000}
 RUNS=${RUNS:-3}
 [[ -x $VAULT ]] || { echo "bench_import.sh: no $VAULT (meson setup $BUILD --buildtype=release && ninja -C $BUILD)" >&2; exit 2; }
 command -v sqlite3 >/dev/null || { echo "bench_import.sh: the sqlite3 shell is needed for the baseline" >&2; exit 2; }
@@ -83,3 +93,57 @@ printf '| vault import csv, CPU (user + system) | %.3f |\n' "$mc"
 printf '| sqlite3 .import, plaintext, one transaction (baseline) | %.3f |\n' "$ms"
 printf '| ratio vault / baseline | %.1f |\n' "$(echo "$mv / $ms" | bc -l)"
 printf '\nmachine: %s, %s cores, load %s\n' "$(uname -m)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- KeePass 2 XML: vault import keepass-xml beside keepassxc-cli import ----
+if ! command -v keepassxc-cli >/dev/null 2>&1; then
+	printf '\nkeepass-xml: skipped (keepassxc-cli is not installed; Debian: keepassxc)\n'
+	exit 0
+fi
+python3 - "$XML_N" >"$W/in.xml" <<'PY'
+import base64, sys
+from xml.sax.saxutils import escape
+n = int(sys.argv[1])
+o = sys.stdout
+def s(k, v, p=""):
+    return f'\t\t\t\t<String>\n\t\t\t\t\t<Key>{k}</Key>\n\t\t\t\t\t<Value{p}>{escape(v, {chr(34): "&quot;"})}</Value>\n\t\t\t\t</String>\n'
+o.write('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<KeePassFile>\n\t<Meta>\n\t\t<Generator>bench</Generator>\n'
+        '\t</Meta>\n\t<Root>\n\t\t<Group>\n\t\t\t<UUID>AAECAwQFBgcICQoLDA0ODw==</UUID>\n\t\t\t<Name>Root</Name>\n')
+for i in range(n):
+    uuid = base64.b64encode((i + 1).to_bytes(16, "big")).decode()
+    o.write(f'\t\t\t<Entry>\n\t\t\t\t<UUID>{uuid}</UUID>\n' + s("Title", f"acct-{i:06d}") + s("UserName", f"CORP\\user{i}")
+            + s("Password", f"pw-{i:06d}-Xy9!zz,q", ' ProtectInMemory="True"') + s("URL", f"https://host{i}.example.org/")
+            + s("Notes", f"note for account {i}") + '\t\t\t</Entry>\n')
+o.write('\t\t</Group>\n\t</Root>\n</KeePassFile>\n')
+PY
+: >"$W/vx.t"
+: >"$W/vx.cpu"
+: >"$W/kx.t"
+: >"$W/kx.cpu"
+for r in $(seq 1 "$RUNS"); do
+	export VAULT_DB=$W/x$r/vault.db
+	"$VAULT" init --kdf interactive </dev/null >/dev/null 2>&1
+	t0=$(now)
+	{ time "$VAULT" import keepass-xml "$W/in.xml" </dev/null >"$W/out" 2>&1; } 2>"$W/cpu"
+	t1=$(now)
+	grep -q "imported $XML_N," "$W/out" || { echo "bench_import.sh: keepass-xml import failed: $(cat "$W/out")" >&2; exit 1; }
+	echo "$t1 - $t0" | bc -l >>"$W/vx.t"
+	awk '{print $1 + $2}' "$W/cpu" >>"$W/vx.cpu"
+
+	t0=$(now)
+	{ time { printf 'bench kdbx pass\nbench kdbx pass\n' |
+		QT_QPA_PLATFORM=offscreen keepassxc-cli import -q -p -t 100 "$W/in.xml" "$W/k$r.kdbx" >"$W/kout" 2>&1; }; } 2>"$W/cpu" ||
+		{ echo "bench_import.sh: keepassxc-cli import failed: $(cat "$W/kout")" >&2; exit 1; }
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l >>"$W/kx.t"
+	awk '{print $1 + $2}' "$W/cpu" >>"$W/kx.cpu"
+	rm -f "$W/k$r.kdbx"
+done
+xv=$(median <"$W/vx.t")
+xc=$(median <"$W/vx.cpu")
+kv=$(median <"$W/kx.t")
+kc=$(median <"$W/kx.cpu")
+printf '\n| what (%d accounts as KeePass 2 XML, %s MB, median of %d) | wall s | CPU s |\n|---|---|---|\n' "$XML_N" \
+	"$(($(stat -c %s "$W/in.xml") / 1000000))" "$RUNS"
+printf '| vault import keepass-xml (sealed rows, one transaction, audit) | %.3f | %.3f |\n' "$xv" "$xc"
+printf '| keepassxc-cli import -t 100 (new kdbx) | %.3f | %.3f |\n' "$kv" "$kc"
+printf '| ratio vault / keepassxc-cli | %.2f | %.2f |\n' "$(echo "$xv / $kv" | bc -l)" "$(echo "$xc / $kc" | bc -l)"

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fuzz_import.c - libFuzzer targets for the parsers of `vault import`
- * (cli/impexp.c): built four times, fuzz_import_csv, _keepassxc,
- * _bitwarden and _json, with IMPEXP_FUZZ_FORMAT set to the format.
+ * (cli/impexp.c, cli/impexp_xml.c): built five times, fuzz_import_csv,
+ * _keepassxc, _bitwarden, _json and _keepass_xml (libxml2), with
+ * IMPEXP_FUZZ_FORMAT set to the format.
  *
  * Input: a file's bytes. Checked on every input: a refusal says why in a
- * message naming a record, line or the header, and its records are
+ * message naming a record, an entry, a line or the header, and its records are
  * freed; an acceptance gives records whose fields are valid, printable
  * UTF-8 within their limits, whose name follows the name rule (or the
  * record says why it is skipped), and whose password lies in the pool.
@@ -53,6 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc != VAULT_ERR_INVAL && rc != VAULT_ERR_TOOBIG && rc != VAULT_ERR_NOMEM)
 			abort();
 		if (rc != VAULT_ERR_NOMEM && strncmp(err, "record ", 7) != 0 && strncmp(err, "line ", 5) != 0 &&
+		    strncmp(err, "entry ", 6) != 0 && strncmp(err, "after entry ", 12) != 0 &&
 		    strncmp(err, "empty file", 10) != 0 && strstr(err, "export") == NULL &&
 		    strncmp(err, "expected", 8) != 0)
 			abort();
@@ -107,8 +109,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (k != again.n)
 			abort();
-	} else if (rc != VAULT_ERR_INVAL || (fmt != IMPEXP_JSON && fmt != IMPEXP_BITWARDEN)) {
-		abort(); /* only JSON refuses a value: a password that is not UTF-8 */
+	} else if (rc != VAULT_ERR_INVAL ||
+	    (fmt != IMPEXP_JSON && fmt != IMPEXP_BITWARDEN && fmt != IMPEXP_KEEPASS_XML)) {
+		abort(); /* only JSON and XML refuse a value: a password that is not UTF-8 (or XML's) text */
 	}
 	free(out);
 	impexp_set_free(&again);
