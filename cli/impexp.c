@@ -457,9 +457,17 @@ csv_record(int term, void *arg)
 		const unsigned char *bs;
 		size_t nl = 0;
 
-		if (g.n >= 4 && memcmp(g.p, "Root", 4) == 0 && (g.n == 4 || g.p[4] == '/')) {
-			g.p += g.n == 4 ? 4 : 5;
-			g.n -= g.n == 4 ? 4 : 5;
+		/*
+		 * The path starts with the root group, whatever it is called
+		 * ("Root", or "Passwords" from keepassxc-cli db-create), as the
+		 * keepass-xml format leaves it out.
+		 */
+		if (g.n > 0) {
+			const unsigned char *sl = memchr(g.p, '/', g.n);
+			size_t skip = sl != NULL ? (size_t)(sl - g.p) + 1 : g.n;
+
+			g.p += skip;
+			g.n -= skip;
 		}
 		if ((name = malloc(g.n + 1 + c->col[1].n + 1)) == NULL) {
 			c->rc = VAULT_ERR_NOMEM;
