@@ -120,6 +120,7 @@ struct session {
 	char *sock;
 	vault_secret *pass; /* the passphrase that unlocked the agent, if this command did */
 	const char *keyfile; /* --keyfile: unlocks, and proves a master secret */
+	int bound;           /* this command unlocked a bound slot: pass (not the keyfile) is the proof */
 	int need_unlock;
 	int explicit_path; /* db was named (--db, VAULT_DB): the agent must serve it */
 	int pending;       /* SESSION_ONE_TRIP: the handshake goes with the first request */
@@ -161,7 +162,8 @@ int session_open(struct session *s, const struct cli_opts *o, int how);
 int session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp);
 /*
  * Appends the proof of a master secret a request needs (proof.c): none if
- * not needed or direct; else the --keyfile's key, the passphrase this
+ * not needed or direct; else the --keyfile's key (unless it unlocked a
+ * bound slot, which only the passphrase proves), the passphrase this
  * command unlocked the agent with, or the passphrase read by
  * cli_read_passphrase() (FD, FILE, terminal). With no source at all it
  * sends none, so that the agent refuses and audits. Returns an exit code.
@@ -218,6 +220,7 @@ enum {
 	OPT_FIELD,
 	OPT_NAMES,
 	OPT_OUTPUT,
+	OPT_BOUND,
 };
 
 /* The rotation settings vault add and vault edit share. */

@@ -312,6 +312,20 @@ copy_into_live(vault *v, vault *b)
 	return 0;
 }
 
+/* The keyfile, or the passphrase; a bound vault (VAULT_ERR_BOUND) with both together. */
+static int
+unlock_with(vault *x, const unsigned char *pass, size_t passlen, const char *keyfile)
+{
+	int rc;
+
+	if (keyfile == NULL)
+		return vault_unlock_passphrase(x, pass, passlen);
+	rc = vault_unlock_keyfile(x, keyfile);
+	if (rc == VAULT_ERR_BOUND && passlen > 0)
+		rc = vault_unlock_bound(x, pass, passlen, keyfile);
+	return rc;
+}
+
 int
 vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passlen, const char *keyfile,
     int force, char *kept, size_t keptlen)
@@ -331,7 +345,7 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 	if (keyfile == NULL && passlen == 0)
 		return VAULT_ERR_EMPTY;
 	/* 1. The caller knows the current passphrase (or holds the keyfile). */
-	rc = keyfile != NULL ? vault_unlock_keyfile(v, keyfile) : vault_unlock_passphrase(v, pass, passlen);
+	rc = unlock_with(v, pass, passlen, keyfile);
 	if (rc != 0) {
 		if (rc == VAULT_ERR_BADPASS)
 			vault_detail(v, "wrong %s for this vault; nothing was changed",
@@ -348,7 +362,7 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 		rc = VAULT_ERR_INVAL;
 		goto out;
 	}
-	rc = keyfile != NULL ? vault_unlock_keyfile(b, keyfile) : vault_unlock_passphrase(b, pass, passlen);
+	rc = unlock_with(b, pass, passlen, keyfile);
 	if (rc == VAULT_ERR_BADPASS) {
 		vault_detail(v, "%s does not open with this vault's current %s (it was made before the %s "
 				"changed, or is another vault's); nothing was changed", src,
@@ -408,7 +422,7 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 	vault_audit_forget(v);
 	/* Its key may differ (another vault, with --force): load the restored one. */
 	if (rc == 0)
-		rc = keyfile != NULL ? vault_unlock_keyfile(v, keyfile) : vault_unlock_passphrase(v, pass, passlen);
+		rc = unlock_with(v, pass, passlen, keyfile);
 	if (rc != 0)
 		vault_lock(v);
 out:

@@ -47,6 +47,7 @@ static const struct {
 	{ VAULT_MSG_PASSWD, 1 },
 	{ VAULT_MSG_SLOT_ADD_PASS, 1 },
 	{ VAULT_MSG_SLOT_ADD_KEYFILE, 1 },
+	{ VAULT_MSG_SLOT_ADD_BOUND, 1 },
 	{ VAULT_MSG_SLOT_RM, 1 },
 	{ VAULT_MSG_ACTION_ADD, 2 },   /* a new action is a new use: always (see below) */
 	{ VAULT_MSG_ACTION_RM, 1 },
@@ -131,6 +132,9 @@ vault_proof_check(vault *v, const vault_peer *peer, const vault_proof *p, const 
 	if (rc == VAULT_ERR_BADPASS)
 		vault_detail(v, "wrong %s; nothing was changed",
 		    p->kind == VAULT_PROOF_KEYFILE ? "keyfile" : "master passphrase");
+	else if (rc == VAULT_ERR_BOUND)
+		vault_detail(v, "a bound slot's keyfile alone proves nothing: give the master passphrase (the "
+				"agent is unlocked: leave out --keyfile); nothing was changed");
 	return rc;
 }
 

@@ -301,7 +301,7 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 		FUZZ_CHECK(last);
 		FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_str(&r, &s, &n) == 0 &&
 		    vault_rd_end(&r) == 0);
-		FUZZ_CHECK(code >= 1 && code <= (uint32_t)-VAULT_ERR_REPLACED);
+		FUZZ_CHECK(code >= 1 && code <= (uint32_t)-VAULT_ERR_BOUND);
 		FUZZ_CHECK(n <= 1024 && memchr(s, '\0', n) == NULL);
 		break;
 	case VAULT_MSG_CONFIRM:
