@@ -169,7 +169,8 @@ cmd_restore(int argc, char **argv)
 	vault_wr_cstr(&p, path);
 	vault_wr_u8(&p, (uint8_t)force);
 	if (kf[0] != '\0') {
-		vault_wr_str(&p, NULL, 0);
+		/* A bound vault's unlock just asked the passphrase: the keyfile goes with it. */
+		vault_wr_str(&p, s.bound && s.pass != NULL ? s.pass->buf : NULL, s.bound && s.pass != NULL ? s.pass->len : 0);
 	} else if (s.pass != NULL) {
 		vault_wr_str(&p, s.pass->buf, s.pass->len);
 	} else {

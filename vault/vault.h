@@ -216,11 +216,8 @@ typedef struct vault_peer vault_peer; /* who is asking; see the wire protocol */
 int vault_create(vault **out, const char *path, int kdf,
     const unsigned char *pass, size_t passlen) VAULT_WUR;
 /*
- * As vault_create, but its one keyslot is bound (VAULT_SLOT_BOUND) to the
- * keyfile at keyfile_path: with create, a new random one written there
- * (O_EXCL, 0600), else an existing one (vault_slot_add_keyfile's rules).
- * The passphrase slot's KEK is never written: only pass and the keyfile
- * together open the vault.
+ * As vault_create, but its one slot is bound (VAULT_SLOT_BOUND) to the
+ * keyfile at keyfile_path, made or read as vault_slot_add_keyfile does.
  */
 int vault_create_bound(vault **out, const char *path, int kdf, const unsigned char *pass, size_t passlen,
     const char *keyfile_path, int create) VAULT_WUR;
@@ -358,10 +355,7 @@ const char *vault_path(const vault *v);
 void vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1]);
 
 /* Keyslots. */
-/*
- * BOUND: a passphrase slot whose KEK also needs a keyfile (DESIGN.md,
- * Keys): a copy of the file plus the passphrase opens nothing without it.
- */
+/* BOUND: a passphrase slot whose KEK also needs a keyfile (DESIGN.md, Keys). */
 enum { VAULT_SLOT_PASSPHRASE = 1, VAULT_SLOT_KEYFILE = 2, VAULT_SLOT_BOUND = 3 };
 
 typedef struct vault_slot_info {
