@@ -113,7 +113,8 @@ expect_stdout_exact "$S_WEB"$'\n'
 
 # ---------------------------------------------------------------------------
 CASE="through the agent"
-start_agent
+# In the foreground: its log (stderr) is kept, to look for secrets and sanitizer reports.
+start_fg_agent "$D/agent.log"
 expect_exit 3 vault unlock
 expect_stderr_contains "needs its keyfile"
 expect_exit 3 env VAULT_PASSPHRASE_FILE="$D/wrong" vault --keyfile "$KF" unlock
@@ -158,7 +159,8 @@ expect_exit 0 env VAULT_PASSPHRASE_FILE="$D/pf.new" vault --keyfile "$KF" unlock
 expect_exit 0 vault get web
 expect_stdout_exact "$S_WEB"$'\n'
 # The agent's log and command line hold neither passphrase.
-check "the agent's log holds no passphrase" bash -c '! grep -qF -e "$1" -e "$2" "$3"' _ "$PASS" "$NEWPASS" "$D/agent.err"
+check "the agent logged the unlocks" grep -q "unlocked by pid" "$D/agent.log"
+check "the agent's log holds no passphrase" bash -c '! grep -qF -e "$1" -e "$2" "$3"' _ "$PASS" "$NEWPASS" "$D/agent.log"
 check "the agent's argv and environment hold no passphrase" bash -c \
 	'! tr "\0" "\n" </proc/$1/cmdline | grep -qF -e "$2" -e "$3" && ! tr "\0" "\n" </proc/$1/environ | grep -qF -e "$2" -e "$3"' \
 	_ "$AGENT_PID" "$PASS" "$NEWPASS"
@@ -170,6 +172,7 @@ pass_file "$D/pf.2" "$PASS2"
 expect_exit 1 env VAULT_PASSPHRASE_FILE="$D/pf.2" vault keyslot rm 2
 expect_stderr_contains "last"
 stop_agent "$AGENT_PID"
+expect_no_sanitizer_report "$D/agent.log"
 # No longer bound: the second passphrase alone opens it, the keyfile is nothing now.
 expect_exit 0 env VAULT_NO_AGENT=1 VAULT_PASSPHRASE_FILE="$D/pf.2" vault get web
 expect_stdout_exact "$S_WEB"$'\n'
