@@ -97,7 +97,7 @@ int cli_can_prompt(void);
 
 struct cli_opts {
 	const char *db;
-	const char *keyfile; /* unlock with this keyfile instead of a passphrase */
+	const char *keyfile; /* unlock with this keyfile instead of a passphrase (a bound slot: with it) */
 	int json;
 	int no_agent;
 	int names; /* list --names: names only, from an unlocked agent only (SESSION_AGENT_ONLY) */
