@@ -333,6 +333,7 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 	vault_backup_info info;
 	vault *b = NULL;
 	char stamp[32], *keep = NULL;
+	const char *what;
 	struct tm tm;
 	time_t now = (time_t)vault_now();
 	size_t len;
@@ -344,12 +345,13 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 		return VAULT_ERR_INVAL;
 	if (keyfile == NULL && passlen == 0)
 		return VAULT_ERR_EMPTY;
+	/* Both given (a bound vault): never say which of the two was wrong. */
+	what = keyfile == NULL ? "passphrase" : passlen > 0 ? "passphrase or keyfile" : "keyfile";
 	/* 1. The caller knows the current passphrase (or holds the keyfile). */
 	rc = unlock_with(v, pass, passlen, keyfile);
 	if (rc != 0) {
 		if (rc == VAULT_ERR_BADPASS)
-			vault_detail(v, "wrong %s for this vault; nothing was changed",
-			    keyfile != NULL ? "keyfile" : "passphrase");
+			vault_detail(v, "wrong %s for this vault; nothing was changed", what);
 		return rc;
 	}
 	/* 2. The backup is a sound vault and opens with the same secret. */
@@ -365,8 +367,7 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 	rc = unlock_with(b, pass, passlen, keyfile);
 	if (rc == VAULT_ERR_BADPASS) {
 		vault_detail(v, "%s does not open with this vault's current %s (it was made before the %s "
-				"changed, or is another vault's); nothing was changed", src,
-		    keyfile != NULL ? "keyfile" : "passphrase", keyfile != NULL ? "keyfile" : "passphrase");
+				"changed, or is another vault's); nothing was changed", src, what, what);
 		goto out;
 	}
 	if (rc != 0) {

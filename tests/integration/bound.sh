@@ -19,6 +19,7 @@
 #  - passwd keeps the slot bound; a passphrase slot added, the bound one
 #    removed, the last one refused;
 #  - `vault keyslot add-bound PATH` on a passphrase vault;
+#  - backup and restore of a bound vault, directly and through the agent;
 #  - the passphrase is in no log, argv or environment of the agent.
 # No root needed. Vaults use --kdf interactive.
 #
@@ -202,3 +203,25 @@ head -c 32 /dev/urandom >"$D/open.key" && chmod 644 "$D/open.key"
 expect_exit 1 env VAULT_NO_AGENT=1 VAULT_PASSPHRASE_FILE="$D/pf.add" vault keyslot add-bound "$D/open.key" --kdf interactive
 expect_exit 0 env VAULT_NO_AGENT=1 vault keyslot list --json
 expect_json 'len(d) == 2'
+
+# ---------------------------------------------------------------------------
+CASE="backup and restore of a bound vault"
+bound_env
+expect_exit 0 env VAULT_NO_AGENT=1 vault init --kdf interactive --bound --keyfile "$KF"
+printf '%s\n' "$S_WEB" | VAULT_NO_AGENT=1 vault --keyfile "$KF" add web --user u --use any >/dev/null 2>&1 ||
+	bail_out "cannot add web to the bound vault"
+expect_exit 0 env VAULT_NO_AGENT=1 vault --keyfile "$KF" backup "$D/b.db"
+# Directly: the keyfile, then the passphrase; another keyfile gets the same words as a wrong passphrase.
+expect_exit 3 env VAULT_NO_AGENT=1 vault --keyfile "$D/other.key" restore "$D/b.db"
+expect_stderr_contains "wrong passphrase or keyfile for this vault"
+expect_exit 3 env VAULT_NO_AGENT=1 VAULT_PASSPHRASE_FILE="$D/wrong" vault --keyfile "$KF" restore "$D/b.db"
+expect_stderr_contains "wrong passphrase or keyfile for this vault"
+expect_exit 0 env VAULT_NO_AGENT=1 vault --keyfile "$KF" restore "$D/b.db"
+expect_stdout_contains "restored"
+# Through the agent: its unlock asks the passphrase, which goes with the keyfile.
+start_agent
+expect_exit 0 vault --keyfile "$KF" restore "$D/b.db"
+expect_stdout_contains "restored"
+expect_exit 0 vault get web
+expect_stdout_exact "$S_WEB"$'\n'
+stop_agent "$AGENT_PID"
