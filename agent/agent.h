@@ -144,7 +144,7 @@ void do_lock(const char *why);
 uint64_t left_ms(int64_t since, uint32_t limit_s, int64_t now);
 /* Locks on the idle timeout or the maximum lifetime. */
 void check_timers(int64_t now);
-/* UNLOCK, UNLOCK_KEYFILE: queues c for its turn; 1 when it waits. */
+/* UNLOCK, UNLOCK_KEYFILE, UNLOCK_BOUND: queues c for its turn; 1 when it waits. */
 int h_unlock(struct conn *c, uint8_t type, vault_rd *r);
 /* Starts the oldest waiting request's derivation, if the back-off allows. */
 void kdf_schedule(int64_t now);

@@ -173,6 +173,7 @@ dispatch(struct conn *c, uint8_t type, const unsigned char *payload, size_t len)
 		return h_status(c);
 	case VAULT_MSG_UNLOCK:
 	case VAULT_MSG_UNLOCK_KEYFILE:
+	case VAULT_MSG_UNLOCK_BOUND:
 		return h_unlock(c, type, &r);
 	case VAULT_MSG_LOCK:
 		if (vault_rd_end(&r) != 0)

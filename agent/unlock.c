@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * unlock.c - the key's life in vault-agent: unlock requests (a keyfile
- * on the loop, a passphrase on the derivation thread), the back-off
+ * on the loop, a passphrase, or a bound slot's passphrase and keyfile,
+ * on the derivation thread), the back-off
  * after failed passphrases, and lock (on request, idle timeout, maximum
  * lifetime, SIGUSR1, a replaced file).
  *
@@ -183,20 +184,30 @@ unlocked_by(struct conn *c, const char *kind)
 	recover_at_unlock(&c->peer);
 }
 
+/* A keyfile path as the wire carries it: not empty, no NUL, fits PATH_MAX. */
+static int
+path_ok(const unsigned char *p, size_t n)
+{
+	return n > 0 && n < PATH_MAX && memchr(p, '\0', n) == NULL;
+}
+
 /*
- * UNLOCK and UNLOCK_KEYFILE wait their turn (the back-off is the agent's,
- * not the connection's): the frame stays buffered and kdf_schedule()
- * takes it up. Returns 1 when the request waits.
+ * UNLOCK, UNLOCK_KEYFILE and UNLOCK_BOUND wait their turn (the back-off
+ * is the agent's, not the connection's): the frame stays buffered and
+ * kdf_schedule() takes it up. Returns 1 when the request waits.
  */
 int
 h_unlock(struct conn *c, uint8_t type, vault_rd *r)
 {
-	const unsigned char *p;
-	size_t n;
+	const unsigned char *p, *f = NULL;
+	size_t n, fn = 0;
 
-	if (vault_rd_str(r, &p, &n) != 0 || vault_rd_end(r) != 0)
+	if (vault_rd_str(r, &p, &n) != 0 ||
+	    (type == VAULT_MSG_UNLOCK_BOUND && vault_rd_str(r, &f, &fn) != 0) || vault_rd_end(r) != 0)
 		return VAULT_ERR_PROTO;
-	if (type == VAULT_MSG_UNLOCK_KEYFILE && (n == 0 || n >= PATH_MAX || memchr(p, '\0', n) != NULL))
+	if (type == VAULT_MSG_UNLOCK_KEYFILE && !path_ok(p, n))
+		return VAULT_ERR_PROTO;
+	if (type == VAULT_MSG_UNLOCK_BOUND && !path_ok(f, fn))
 		return VAULT_ERR_PROTO;
 	if (vault_is_unlocked(ag.v))
 		return vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
@@ -223,6 +234,27 @@ unlock_keyfile_now(struct conn *c, const unsigned char *p, size_t n, int64_t now
 	if (rc == VAULT_ERR_BADPASS)
 		penalise(c, now, "unlock");
 	return vault_frame_error(&c->out, rc, vault_errdetail(ag.v));
+}
+
+/*
+ * The derivation job of an UNLOCK (the passphrase p) or UNLOCK_BOUND
+ * (p, then the keyfile path still in r, which is read now, into the
+ * job's secure memory).
+ */
+static int
+unlock_job(struct conn *c, uint8_t type, vault_rd *r, const unsigned char *p, size_t n)
+{
+	const unsigned char *f;
+	char path[PATH_MAX];
+	size_t fn;
+
+	if (type != VAULT_MSG_UNLOCK_BOUND)
+		return vault_kdf_unlock_new(&c->job, ag.v, p, n);
+	if (vault_rd_str(r, &f, &fn) != 0 || !path_ok(f, fn))
+		return VAULT_ERR_PROTO; /* h_unlock() checked it */
+	memcpy(path, f, fn);
+	path[fn] = '\0';
+	return vault_kdf_bound_new(&c->job, ag.v, p, n, path);
 }
 
 static void *
@@ -283,14 +315,15 @@ kdf_schedule(int64_t now)
 				rc = vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 			} else if (type == VAULT_MSG_UNLOCK_KEYFILE) {
 				rc = unlock_keyfile_now(c, p, n, now);
-			} else if ((rc = vault_kdf_unlock_new(&c->job, ag.v, p, n)) == 0) {
+			} else if ((rc = unlock_job(c, type, &r, p, n)) == 0) {
 				kdf.job = c->job;
 				c->job = NULL;
 				kdf.kind = W_UNLOCK;
 			} else {
-				if (rc == VAULT_ERR_EMPTY)
+				if (rc == VAULT_ERR_EMPTY || rc == VAULT_ERR_BADPASS)
 					penalise(c, now, "unlock");
-				rc = vault_frame_error(&c->out, rc, vault_strerror(rc));
+				rc = vault_frame_error(&c->out, rc,
+				    type == VAULT_MSG_UNLOCK_BOUND ? vault_errdetail(ag.v) : vault_strerror(rc));
 			}
 			if (kdf.job == NULL) {
 				/* Answered here: the frame is done. */
@@ -327,7 +360,7 @@ kdf_done(int64_t now)
 	vault_kdf *job = kdf.job;
 	const unsigned char *pl;
 	size_t plen, flen;
-	uint8_t type;
+	uint8_t type = 0;
 	int rc;
 
 	if (read(kdf.efd, &cnt, sizeof(cnt)) != sizeof(cnt) || !kdf.busy)
@@ -364,7 +397,7 @@ kdf_done(int64_t now)
 		conn_consume(c, flen);
 	c->wait = W_NONE;
 	if (rc == 0 && vault_is_unlocked(ag.v)) {
-		unlocked_by(c, "passphrase");
+		unlocked_by(c, type == VAULT_MSG_UNLOCK_BOUND ? "bound" : "passphrase");
 		rc = vault_frame_put(&c->out, VAULT_MSG_OK, NULL, 0);
 	} else {
 		rc = vault_frame_error(&c->out, rc, vault_errdetail(ag.v));

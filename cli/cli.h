@@ -97,7 +97,7 @@ int cli_can_prompt(void);
 
 struct cli_opts {
 	const char *db;
-	const char *keyfile; /* unlock with this keyfile instead of a passphrase */
+	const char *keyfile; /* unlock with this keyfile instead of a passphrase (a bound slot: with it) */
 	int json;
 	int no_agent;
 	int names; /* list --names: names only, from an unlocked agent only (SESSION_AGENT_ONLY) */
@@ -120,6 +120,7 @@ struct session {
 	char *sock;
 	vault_secret *pass; /* the passphrase that unlocked the agent, if this command did */
 	const char *keyfile; /* --keyfile: unlocks, and proves a master secret */
+	int bound;           /* this command unlocked a bound slot: pass (not the keyfile) is the proof */
 	int need_unlock;
 	int explicit_path; /* db was named (--db, VAULT_DB): the agent must serve it */
 	int pending;       /* SESSION_ONE_TRIP: the handshake goes with the first request */
@@ -161,7 +162,8 @@ int session_open(struct session *s, const struct cli_opts *o, int how);
 int session_call(struct session *s, uint8_t type, const vault_wr *payload, vault_wr *resp);
 /*
  * Appends the proof of a master secret a request needs (proof.c): none if
- * not needed or direct; else the --keyfile's key, the passphrase this
+ * not needed or direct; else the --keyfile's key (unless it unlocked a
+ * bound slot, which only the passphrase proves), the passphrase this
  * command unlocked the agent with, or the passphrase read by
  * cli_read_passphrase() (FD, FILE, terminal). With no source at all it
  * sends none, so that the agent refuses and audits. Returns an exit code.
@@ -185,6 +187,8 @@ int session_vault_missing(const struct cli_opts *o, const char *db);
 int session_direct_open(struct session *s, const struct cli_opts *o, const char *db, int need_unlock);
 int session_direct_call(struct session *s, uint8_t type, const unsigned char *p, size_t n, vault_wr *resp);
 void session_direct_close(struct session *s);
+/* A direct session's vault has a bound slot that kf (a keyfile) is part of: 1, else 0. */
+int session_direct_keyfile_bound(struct session *s, const char *kf);
 
 /* Options every command takes, and the ids of all long options. */
 enum {
@@ -234,6 +238,7 @@ enum {
 	OPT_FIELD,
 	OPT_NAMES,
 	OPT_OUTPUT,
+	OPT_BOUND,
 };
 
 /* The rotation settings vault add and vault edit share. */

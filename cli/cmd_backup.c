@@ -168,8 +168,17 @@ cmd_restore(int argc, char **argv)
 	vault_wr_init(&resp, 1, 0);
 	vault_wr_cstr(&p, path);
 	vault_wr_u8(&p, (uint8_t)force);
-	if (kf[0] != '\0') {
-		vault_wr_str(&p, NULL, 0);
+	if (kf[0] != '\0' && session_direct_keyfile_bound(&s, kf)) {
+		/* Directly, a bound vault: its passphrase goes with the keyfile. */
+		if ((rc = cli_read_passphrase(&pass, "Current master passphrase (bound to the keyfile): ", 0)) != 0) {
+			ret = cli_exit(rc);
+			goto out;
+		}
+		vault_wr_str(&p, pass->buf, pass->len);
+		vault_secret_free(&pass);
+	} else if (kf[0] != '\0') {
+		/* A bound vault's unlock just asked the passphrase: the keyfile goes with it. */
+		vault_wr_str(&p, s.bound && s.pass != NULL ? s.pass->buf : NULL, s.bound && s.pass != NULL ? s.pass->len : 0);
 	} else if (s.pass != NULL) {
 		vault_wr_str(&p, s.pass->buf, s.pass->len);
 	} else {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cmd_init.c - `vault init`: create a new vault file, protected by a
- * master passphrase (and, with --keyfile, a keyfile slot). It never goes
+ * master passphrase (and, with --keyfile, a keyfile slot; with --bound
+ * --keyfile, only one slot, bound to both). It never goes
  * through an agent: there is no vault for one to serve yet.
  */
 #include <errno.h>
@@ -21,24 +22,28 @@
 static int cmd_init(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_init = { "init", cmd_init,
-	"init [--kdf interactive|moderate|sensitive] [--keyfile PATH] [--force]",
+	"init [--kdf interactive|moderate|sensitive] [--keyfile PATH [--bound]] [--force]",
 	"Create a new vault protected by a master passphrase (asked twice).\n"
 	"A weak passphrase (libpwquality's checks) is refused with the reason\n"
 	"when typed, and taken with a warning from a script; --force takes it.\n"
 	"--kdf sets the Argon2id cost (default moderate). --keyfile PATH also adds\n"
-	"a keyfile slot, writing a new random keyfile if PATH does not exist." };
+	"a keyfile slot, writing a new random keyfile if PATH does not exist.\n"
+	"--bound --keyfile PATH instead makes the one slot a bound one: it opens\n"
+	"only with the passphrase and that keyfile together, so a copy of the file\n"
+	"plus the passphrase is useless without the keyfile." };
 
 static int
 cmd_init(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
-		{ "force", no_argument, NULL, OPT_FORCE }, { NULL, 0, NULL, 0 } };
+		{ "force", no_argument, NULL, OPT_FORCE }, { "bound", no_argument, NULL, OPT_BOUND },
+		{ NULL, 0, NULL, 0 } };
 	struct cli_opts o = cli_defaults;
 	const char *keyfile = cli_defaults.keyfile; /* `vault --keyfile K init` */
 	vault_secret *pass = NULL;
 	vault *v = NULL;
 	char *path = NULL, id[2 * VAULT_IDBYTES + 1];
-	int c, rc, kdf = VAULT_KDF_MODERATE, ret, explicit_path, force = 0;
+	int c, rc, kdf = VAULT_KDF_MODERATE, ret, explicit_path, force = 0, bound = 0, create = 0;
 	uint32_t slot;
 
 	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_init)) != -1) {
@@ -49,6 +54,8 @@ cmd_init(int argc, char **argv)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
 		} else if (c == OPT_FORCE) {
 			force = 1;
+		} else if (c == OPT_BOUND) {
+			bound = 1;
 		} else if (c == 'h') {
 			return cli_show_help(&cli_cmd_init);
 		} else if (!cli_common_opt(c, &o)) {
@@ -57,6 +64,8 @@ cmd_init(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("init: unexpected argument '%s'", argv[optind]);
+	if (bound && keyfile == NULL)
+		return cli_usage("init: --bound needs --keyfile PATH, the keyfile the vault is bound to");
 	if ((rc = cli_db_path(&o, &path, &explicit_path)) != 0)
 		return cli_exit(rc);
 	if (access(path, F_OK) == 0 || errno != ENOENT) {
@@ -76,7 +85,12 @@ cmd_init(int argc, char **argv)
 	if (kdf != VAULT_KDF_INTERACTIVE)
 		fprintf(stderr, "Deriving the key (Argon2id, %s)...\n",
 		    kdf == VAULT_KDF_SENSITIVE ? "sensitive: this takes a few seconds" : "moderate: about a second");
-	rc = vault_create(&v, path, kdf, pass->buf, pass->len);
+	if (bound) {
+		create = access(keyfile, F_OK) != 0;
+		rc = vault_create_bound(&v, path, kdf, pass->buf, pass->len, keyfile, create);
+	} else {
+		rc = vault_create(&v, path, kdf, pass->buf, pass->len);
+	}
 	vault_secret_free(&pass);
 	if (rc != 0) {
 		ret = cli_fail(rc, "cannot create vault: %s (%s)", vault_strerror(rc), vault_open_errdetail());
@@ -84,8 +98,11 @@ cmd_init(int argc, char **argv)
 		return ret;
 	}
 	ret = 0;
-	if (keyfile != NULL) {
-		int create = access(keyfile, F_OK) != 0;
+	if (bound) {
+		printf("%s keyfile %s; the vault opens only with it and the passphrase together: keep a copy "
+		       "of it off this machine's disk\n", create ? "wrote new" : "bound to", keyfile);
+	} else if (keyfile != NULL) {
+		create = access(keyfile, F_OK) != 0;
 
 		if ((rc = vault_slot_add_keyfile(v, keyfile, create, &slot)) != 0)
 			ret = cli_fail(rc, "vault created, but the keyfile slot was not added: %s (%s)",
@@ -99,8 +116,13 @@ cmd_init(int argc, char **argv)
 	printf("\nNext:\n");
 	if (explicit_path)
 		printf("  export VAULT_DB=%s   so that every command (and the agent) finds it\n", path);
-	printf("  vault unlock                   start an agent and unlock it (it locks after 15m idle, 8h at most)\n"
-	       "  vault add NAME --user USER     store an account's password\n");
+	if (bound)
+		printf("  vault --keyfile %s unlock\n"
+		       "                                 start an agent and unlock it: the keyfile and the passphrase\n",
+		    keyfile);
+	else
+		printf("  vault unlock                   start an agent and unlock it (it locks after 15m idle, 8h at most)\n");
+	printf("  vault add NAME --user USER     store an account's password\n");
 	if (keyfile == NULL)
 		printf("  vault keyslot add-keyfile FILE a recovery keyfile: kept offline, it opens the vault if\n"
 		       "                                 the passphrase is forgotten\n");

@@ -2,7 +2,7 @@
 /*
  * cmd_keyslot.c - the master secret: `vault passwd` (new passphrase),
  * `vault rekey` (new master key) and `vault keyslot` (list, add a
- * passphrase or keyfile slot, remove one). Passphrases go from tty.c to
+ * passphrase, keyfile or bound slot, remove one). Passphrases go from tty.c to
  * the request in sodium_malloc'd memory and nowhere else.
  */
 #include <errno.h>
@@ -43,13 +43,17 @@ const struct cli_cmd cli_cmd_rekey = { "rekey", cmd_rekey,
 	"at any moment leaves the vault under the old key or the new one." };
 
 const struct cli_cmd cli_cmd_keyslot = { "keyslot", cmd_keyslot,
-	"keyslot list [--json] | add-passphrase [--kdf LEVEL] [--force] | add-keyfile PATH | rm ID",
+	"keyslot list [--json] | add-passphrase [--kdf LEVEL] [--force] | add-keyfile PATH |\n"
+	"        add-bound PATH [--kdf LEVEL] [--force] | rm ID",
 	"Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
 	"slot cannot be removed. Each change asks the current master passphrase.\n"
 	"--kdf (interactive, moderate, sensitive) sets a new passphrase slot's\n"
 	"Argon2id cost (default moderate); a weak passphrase for a new slot is\n"
 	"refused as at init, and --force takes it. add-keyfile writes a new random\n"
-	"keyfile when PATH does not exist. --json lists the slots as JSON." };
+	"keyfile when PATH does not exist. add-bound adds a slot that needs a\n"
+	"passphrase and the keyfile at PATH together (written when it does not\n"
+	"exist): a copy of the vault with the passphrase opens nothing without it;\n"
+	"unlock it with --keyfile PATH and the passphrase. --json lists the slots." };
 
 /*
  * Key management over the agent needs the current passphrase in the
@@ -244,10 +248,10 @@ slot_item(vault_rd *r, size_t i, void *arg)
 		       "\"memlimit\":%llu,\"in_use\":%s}",
 		    i ? "," : "", id, vault_slot_kind_name(kind), t, (unsigned long long)ops,
 		    (unsigned long long)mem, in_use ? "true" : "false");
-	else if (kind == VAULT_SLOT_PASSPHRASE)
-		printf("%-4u %-11s %-22s argon2id ops=%llu mem=%lluMiB%s\n", id, "passphrase", t,
+	else if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_BOUND)
+		printf("%-4u %-11s %-22s argon2id ops=%llu mem=%lluMiB%s%s\n", id, vault_slot_kind_name(kind), t,
 		    (unsigned long long)ops, (unsigned long long)(mem >> 20),
-		    in_use ? "  (unlocked this session)" : "");
+		    kind == VAULT_SLOT_BOUND ? " + keyfile" : "", in_use ? "  (unlocked this session)" : "");
 	else
 		printf("%-4u %-11s %-22s -%s\n", id, vault_slot_kind_name(kind), t,
 		    in_use ? "  (unlocked this session)" : "");
@@ -287,9 +291,9 @@ cmd_keyslot(int argc, char **argv)
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "add-passphrase") == 0) {
 		if (optind != argc)
 			return cli_bad_option(&cli_cmd_keyslot);
-	} else if (strcmp(sub, "add-keyfile") == 0) {
+	} else if (strcmp(sub, "add-keyfile") == 0 || strcmp(sub, "add-bound") == 0) {
 		if (argc - optind != 1)
-			return cli_usage("keyslot add-keyfile: give the keyfile PATH");
+			return cli_usage("keyslot %s: give the keyfile PATH", sub);
 		/* The agent may run elsewhere: send it an absolute path. */
 		create = access(argv[optind], F_OK) != 0;
 		if (argv[optind][0] == '/')
@@ -302,7 +306,8 @@ cmd_keyslot(int argc, char **argv)
 		if (argc - optind != 1 || parse_u32(argv[optind], 1, UINT32_MAX, &id) != 0)
 			return cli_usage("keyslot rm: give the keyslot ID (see 'vault keyslot list')");
 	} else {
-		return cli_usage("keyslot: unknown subcommand '%s' (list, add-passphrase, add-keyfile, rm)", sub);
+		return cli_usage("keyslot: unknown subcommand '%s' (list, add-passphrase, add-keyfile, add-bound, rm)",
+		    sub);
 	}
 	if ((ret = session_open(&s, &o, 1)) != 0) {
 		session_close(&s);
@@ -334,6 +339,17 @@ cmd_keyslot(int argc, char **argv)
 		vault_wr_cstr(&p, abs);
 		vault_wr_u8(&p, (uint8_t)create);
 		ret = cli_call(&s, VAULT_MSG_SLOT_ADD_KEYFILE, &p, &resp, "cannot add the keyslot");
+	} else if (strcmp(sub, "add-bound") == 0) {
+		if ((rc = cli_read_new_passphrase(&pass, "Passphrase for the new bound keyslot: ", force)) != 0) {
+			ret = cli_exit(rc);
+			goto out;
+		}
+		vault_wr_u32(&p, (uint32_t)kdf);
+		vault_wr_str(&p, pass->buf, pass->len);
+		vault_secret_free(&pass);
+		vault_wr_cstr(&p, abs);
+		vault_wr_u8(&p, (uint8_t)create);
+		ret = cli_call(&s, VAULT_MSG_SLOT_ADD_BOUND, &p, &resp, "cannot add the keyslot");
 	} else {
 		vault_wr_u32(&p, id);
 		ret = cli_call(&s, VAULT_MSG_SLOT_RM, &p, &resp, "cannot remove the keyslot");
@@ -350,6 +366,9 @@ cmd_keyslot(int argc, char **argv)
 	else if (strcmp(sub, "add-keyfile") == 0)
 		printf("%s keyfile %s as keyslot %u; keep it as safe as the passphrase\n",
 		    create ? "wrote new" : "added", abs, id);
+	else if (strcmp(sub, "add-bound") == 0)
+		printf("added bound keyslot %u: it opens with its passphrase and %s keyfile %s together; "
+		       "keep a copy of the keyfile off this machine's disk\n", id, create ? "the new" : "the", abs);
 	else
 		printf("removed keyslot %u\n", id);
 out:

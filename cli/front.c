@@ -102,6 +102,14 @@ session_direct_close(struct session *s)
 }
 
 int
+session_direct_keyfile_bound(struct session *s, const char *kf)
+{
+	(void)s;
+	(void)kf;
+	return 0; /* no direct session is ever open here */
+}
+
+int
 main(int argc, char **argv)
 {
 	const struct cli_cmd *c = NULL;

@@ -173,7 +173,8 @@ cli_show_help(const struct cli_cmd *c)
 	    "  --db PATH        the vault file (default: $VAULT_DB, else\n"
 	    "                   $XDG_DATA_HOME/vault/vault.db or ~/.local/share/vault/vault.db)\n"
 	    "  --keyfile PATH   unlock with a keyfile slot instead of the passphrase; also the\n"
-	    "                   proof of a master secret that changes through the agent need\n"
+	    "                   proof of a master secret that changes through the agent need;\n"
+	    "                   a bound vault needs it and the passphrase together\n"
 	    "  --no-agent       open the vault directly for this one command (VAULT_NO_AGENT=1)\n"
 	    "  -h, --help       this help\n");
 	return 0;

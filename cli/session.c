@@ -278,7 +278,69 @@ start_agent(const char *db, const char *sock, char *err, size_t errlen)
 	return 0;
 }
 
-/* Sends the unlock with a passphrase (or keyfile); returns an exit code. */
+/*
+ * A bound vault's unlock through the agent: the passphrase, and the
+ * keyfile's absolute path (the agent reads the file itself, as for a
+ * keyfile slot), with three tries for a person. Returns an exit code.
+ */
+static int
+unlock_agent_bound(struct session *s, const char *abs, const char *db)
+{
+	vault_secret *pass = NULL;
+	vault_wr p, resp;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+	char prompt[PATH_MAX + 32];
+	int rc = 0, ret;
+
+	if (!cli_passphrase_available())
+		return cli_fail(CLI_ERR_NOTTY, "the vault is bound: it needs its passphrase with the keyfile, and "
+					       "there is no terminal to ask for it: set VAULT_PASSPHRASE_FD, "
+					       "VAULT_PASSPHRASE_FILE or VAULT_PASSPHRASE_COMMAND");
+	vault_wr_init(&p, 1, 0);
+	vault_wr_init(&resp, 1, 0);
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s (bound to its keyfile): ", db);
+	for (int tries = 1;; tries++) {
+		char again[80];
+
+		snprintf(again, sizeof(again), "Wrong passphrase or keyfile; try again (%d of %d).", tries, CLI_TRIES);
+		p.len = 0;
+		if ((rc = cli_read_passphrase_again(&pass, prompt, 0, tries > 1 ? again : NULL)) != 0) {
+			vault_wr_free(&p);
+			vault_wr_free(&resp);
+			return cli_exit(rc);
+		}
+		vault_wr_str(&p, pass->buf, pass->len);
+		rc = vault_wr_cstr(&p, abs);
+		vault_secret_free(&s->pass);
+		s->pass = pass; /* the proof for this command, as an UNLOCK's */
+		pass = NULL;
+		if (rc == 0) {
+			session_fresh(s);
+			resp.len = 0;
+			rc = vault_agent_call(s->fd, VAULT_MSG_UNLOCK_BOUND, p.p, p.len, &resp);
+		}
+		if (rc != 0 || tries >= CLI_TRIES || cli_frame_error(resp.p, resp.len) != VAULT_ERR_BADPASS ||
+		    !cli_passphrase_interactive())
+			break;
+	}
+	vault_wr_free(&p);
+	if (rc != 0)
+		ret = cli_fail(rc, "cannot unlock the agent: %s", vault_strerror(rc));
+	else if (vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) == 1 && type == VAULT_MSG_OK)
+		ret = 0;
+	else
+		ret = cli_report_frame(resp.p, resp.len, "cannot unlock");
+	if (ret != 0)
+		vault_secret_free(&s->pass);
+	else
+		s->bound = 1;
+	vault_wr_free(&resp);
+	return ret;
+}
+
+/* Sends the unlock with a passphrase (or keyfile, then both for a bound vault); returns an exit code. */
 static int
 unlock_agent(struct session *s, const char *keyfile, const char *db)
 {
@@ -334,6 +396,11 @@ unlock_agent(struct session *s, const char *keyfile, const char *db)
 			break;
 	}
 	vault_wr_free(&p);
+	if (rc == 0 && keyfile != NULL && cli_frame_error(resp.p, resp.len) == VAULT_ERR_BOUND) {
+		/* No keyfile slot opens with it, but a bound slot may, with the passphrase. */
+		vault_wr_free(&resp);
+		return unlock_agent_bound(s, abs, db);
+	}
 	if (rc != 0) {
 		ret = cli_fail(rc, "cannot unlock the agent: %s", vault_strerror(rc));
 	} else if (vault_frame_get(resp.p, resp.len, &type, &pl, &plen, &flen) == 1 && type == VAULT_MSG_OK) {
@@ -615,7 +682,7 @@ session_proof(struct session *s, int needed, const char *prompt, vault_wr *p)
 	/* Unlocking first may ask the passphrase, which then serves as the proof: asked once. */
 	if (s->pending && (rc = session_handshake(s)) != 0)
 		return rc;
-	if (s->keyfile != NULL) {
+	if (s->keyfile != NULL && !s->bound) {
 		if ((rc = vault_keyfile_load(&sec, s->keyfile)) != 0)
 			return cli_fail(rc, "keyfile %s: %s", s->keyfile, vault_strerror(rc));
 		kind = VAULT_PROOF_KEYFILE;

@@ -43,20 +43,30 @@ session_direct_open(struct session *s, const struct cli_opts *o, const char *db,
 	target_install(s->v);
 	if (!need_unlock)
 		return 0;
-	if (o->keyfile != NULL) {
+	if (o->keyfile != NULL)
 		rc = vault_unlock_keyfile(s->v, o->keyfile);
-	} else {
-		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", db);
+	/* A bound vault: the keyfile opens it only with the passphrase. */
+	if (o->keyfile == NULL || rc == VAULT_ERR_BOUND) {
+		int bound = o->keyfile != NULL;
+
+		if (bound && !cli_passphrase_available())
+			return cli_fail(CLI_ERR_NOTTY, "the vault is bound: it needs its passphrase with the keyfile, "
+						       "and there is no terminal to ask for it: set VAULT_PASSPHRASE_FD, "
+						       "VAULT_PASSPHRASE_FILE or VAULT_PASSPHRASE_COMMAND");
+		snprintf(prompt, sizeof(prompt), bound ? "Passphrase for %s (bound to its keyfile): " : "Passphrase for %s: ", db);
 		for (int tries = 1;; tries++) {
 			char again[80];
 
-			snprintf(again, sizeof(again), "Wrong passphrase; try again (%d of %d).", tries, CLI_TRIES);
+			snprintf(again, sizeof(again), "Wrong passphrase%s; try again (%d of %d).",
+			    bound ? " or keyfile" : "", tries, CLI_TRIES);
 			if ((rc = cli_read_passphrase_again(&pass, prompt, 0, tries > 1 ? again : NULL)) != 0)
 				return cli_exit(rc);
-			rc = vault_unlock_passphrase(s->v, pass->buf, pass->len);
+			rc = bound ? vault_unlock_bound(s->v, pass->buf, pass->len, o->keyfile) :
+				     vault_unlock_passphrase(s->v, pass->buf, pass->len);
 			/* Kept (secure memory, freed at session_close) for vault rekey, which re-wraps with it. */
 			if (rc == 0) {
 				s->pass = pass;
+				s->bound = bound;
 				break;
 			}
 			vault_secret_free(&pass);
@@ -71,6 +81,12 @@ session_direct_open(struct session *s, const struct cli_opts *o, const char *db,
 		    *d ? ")" : "");
 	}
 	return 0;
+}
+
+int
+session_direct_keyfile_bound(struct session *s, const char *kf)
+{
+	return s->v != NULL && vault_unlock_keyfile(s->v, kf) == VAULT_ERR_BOUND;
 }
 
 int

@@ -312,6 +312,20 @@ copy_into_live(vault *v, vault *b)
 	return 0;
 }
 
+/* The keyfile, or the passphrase; a bound vault (VAULT_ERR_BOUND) with both together. */
+static int
+unlock_with(vault *x, const unsigned char *pass, size_t passlen, const char *keyfile)
+{
+	int rc;
+
+	if (keyfile == NULL)
+		return vault_unlock_passphrase(x, pass, passlen);
+	rc = vault_unlock_keyfile(x, keyfile);
+	if (rc == VAULT_ERR_BOUND && passlen > 0)
+		rc = vault_unlock_bound(x, pass, passlen, keyfile);
+	return rc;
+}
+
 int
 vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passlen, const char *keyfile,
     int force, char *kept, size_t keptlen)
@@ -319,6 +333,7 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 	vault_backup_info info;
 	vault *b = NULL;
 	char stamp[32], *keep = NULL;
+	const char *what;
 	struct tm tm;
 	time_t now = (time_t)vault_now();
 	size_t len;
@@ -330,12 +345,13 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 		return VAULT_ERR_INVAL;
 	if (keyfile == NULL && passlen == 0)
 		return VAULT_ERR_EMPTY;
+	/* Both given (a bound vault): never say which of the two was wrong. */
+	what = keyfile == NULL ? "passphrase" : passlen > 0 ? "passphrase or keyfile" : "keyfile";
 	/* 1. The caller knows the current passphrase (or holds the keyfile). */
-	rc = keyfile != NULL ? vault_unlock_keyfile(v, keyfile) : vault_unlock_passphrase(v, pass, passlen);
+	rc = unlock_with(v, pass, passlen, keyfile);
 	if (rc != 0) {
 		if (rc == VAULT_ERR_BADPASS)
-			vault_detail(v, "wrong %s for this vault; nothing was changed",
-			    keyfile != NULL ? "keyfile" : "passphrase");
+			vault_detail(v, "wrong %s for this vault; nothing was changed", what);
 		return rc;
 	}
 	/* 2. The backup is a sound vault and opens with the same secret. */
@@ -348,11 +364,10 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 		rc = VAULT_ERR_INVAL;
 		goto out;
 	}
-	rc = keyfile != NULL ? vault_unlock_keyfile(b, keyfile) : vault_unlock_passphrase(b, pass, passlen);
+	rc = unlock_with(b, pass, passlen, keyfile);
 	if (rc == VAULT_ERR_BADPASS) {
 		vault_detail(v, "%s does not open with this vault's current %s (it was made before the %s "
-				"changed, or is another vault's); nothing was changed", src,
-		    keyfile != NULL ? "keyfile" : "passphrase", keyfile != NULL ? "keyfile" : "passphrase");
+				"changed, or is another vault's); nothing was changed", src, what, what);
 		goto out;
 	}
 	if (rc != 0) {
@@ -408,7 +423,7 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 	vault_audit_forget(v);
 	/* Its key may differ (another vault, with --force): load the restored one. */
 	if (rc == 0)
-		rc = keyfile != NULL ? vault_unlock_keyfile(v, keyfile) : vault_unlock_passphrase(v, pass, passlen);
+		rc = unlock_with(v, pass, passlen, keyfile);
 	if (rc != 0)
 		vault_lock(v);
 out:

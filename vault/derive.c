@@ -21,8 +21,9 @@
  * the request replayed once the job is done, so it must change nothing.
  *
  * MUST rules:
- *  - the passphrase copy, the KEK and the unwrapped master key live only
- *    in sodium_malloc() memory and are wiped when the job is freed;
+ *  - the passphrase copy, the keyfile key (a bound slot's second factor),
+ *    the KEK and the unwrapped master key live only in sodium_malloc()
+ *    memory and are wiped when the job is freed;
  *  - vault_kdf_run() reads nothing but the job;
  *  - a check succeeds only if the slot unwraps to the master key that is
  *    loaded now, and an unlock only if the slot it opened is still in the
@@ -46,11 +47,19 @@ struct vault_kdf {
 	int done;
 	unsigned char vid[VAULT_IDBYTES];
 	vault_secret *pass;
+	/*
+	 * A keyfile's key, or NULL. bound: an unlock through a bound slot
+	 * (only those are tried); else the held key of a bound vault, for a
+	 * check (passphrase and bound slots are tried).
+	 */
+	vault_secret *key;
+	int bound;
 	struct kdf_slot *slots;
 	size_t nslots;
 	/* Results, written by vault_kdf_run(). */
 	int rc;
 	uint32_t slot; /* the slot that opened */
+	int slot_kind;
 	unsigned char *master; /* sodium_malloc */
 	char detail[160];
 	/* Set by vault_kdf_finish(). */
@@ -66,6 +75,7 @@ vault_kdf_free(vault_kdf **kp)
 	if (kp == NULL || (k = *kp) == NULL)
 		return;
 	vault_secret_free(&k->pass);
+	vault_secret_free(&k->key);
 	sodium_free(k->master);
 	for (i = 0; i < k->nslots; i++)
 		free(k->slots[i].blob);
@@ -112,7 +122,7 @@ out:
 }
 
 static int
-kdf_new(vault_kdf **out, vault *v, int mode, const unsigned char *pass, size_t passlen)
+kdf_new(vault_kdf **out, vault *v, int mode, const unsigned char *pass, size_t passlen, const char *keyfile)
 {
 	vault_kdf *k;
 	int rc;
@@ -133,6 +143,20 @@ kdf_new(vault_kdf **out, vault *v, int mode, const unsigned char *pass, size_t p
 		vault_kdf_free(&k);
 		return rc != 0 ? rc : VAULT_ERR_NOMEM;
 	}
+	if (keyfile != NULL) {
+		k->bound = 1;
+		if ((rc = vault_secret_new(&k->key, VAULT_KEYFILEBYTES)) == 0 &&
+		    (rc = vault_keyfile_read(k->key->buf, keyfile)) != 0)
+			vault_detail(v, "keyfile %s: %s", keyfile, vault_strerror(rc));
+		if (rc == 0)
+			k->key->len = VAULT_KEYFILEBYTES;
+	} else if (mode == KDF_CHECK && v->keys != NULL && v->keys->has_bound) {
+		rc = vault_secret_from(&k->key, v->keys->bound, VAULT_KEYFILEBYTES);
+	}
+	if (rc != 0) {
+		vault_kdf_free(&k);
+		return rc;
+	}
 	*out = k;
 	return 0;
 }
@@ -140,14 +164,23 @@ kdf_new(vault_kdf **out, vault *v, int mode, const unsigned char *pass, size_t p
 int
 vault_kdf_unlock_new(vault_kdf **out, vault *v, const unsigned char *pass, size_t passlen)
 {
-	return kdf_new(out, v, KDF_UNLOCK, pass, passlen);
+	return kdf_new(out, v, KDF_UNLOCK, pass, passlen, NULL);
+}
+
+int
+vault_kdf_bound_new(vault_kdf **out, vault *v, const unsigned char *pass, size_t passlen, const char *keyfile_path)
+{
+	*out = NULL;
+	if (keyfile_path == NULL)
+		return VAULT_ERR_INVAL;
+	return kdf_new(out, v, KDF_UNLOCK, pass, passlen, keyfile_path);
 }
 
 void
 vault_kdf_run(vault_kdf *k)
 {
 	unsigned char *kek;
-	size_t i, tried = 0;
+	size_t i, tried = 0, bound = 0;
 	uint32_t damaged = 0;
 	int r;
 
@@ -163,16 +196,20 @@ vault_kdf_run(vault_kdf *k)
 			damaged = k->slots[i].id;
 			continue;
 		}
-		if (s.kind != VAULT_SLOT_PASSPHRASE)
+		bound += s.kind == VAULT_SLOT_BOUND;
+		/* As unlock.c's slot_fits(). */
+		if (k->bound ? s.kind != VAULT_SLOT_BOUND :
+			       s.kind != VAULT_SLOT_PASSPHRASE && !(s.kind == VAULT_SLOT_BOUND && k->key != NULL))
 			continue;
 		tried++;
-		if ((r = vault_kek_passphrase(kek, &s, k->pass->buf, k->pass->len)) != 0) {
+		if ((r = vault_kek_for(kek, &s, k->pass->buf, k->pass->len, k->key ? k->key->buf : NULL)) != 0) {
 			k->rc = r;
 			goto out;
 		}
 		r = vault_slot_unwrap(&s, k->vid, kek, k->master);
 		if (r == 0) {
 			k->slot = k->slots[i].id;
+			k->slot_kind = s.kind;
 			k->rc = 0;
 			goto out;
 		}
@@ -188,10 +225,14 @@ vault_kdf_run(vault_kdf *k)
 	} else if (damaged != 0) {
 		snprintf(k->detail, sizeof(k->detail), "keyslot %u is damaged, and no other keyslot matched", damaged);
 		k->rc = VAULT_ERR_CORRUPT;
+	} else if (bound > 0 && tried == 0 && !k->bound) {
+		snprintf(k->detail, sizeof(k->detail), "give its keyfile with --keyfile FILE, and the passphrase");
+		k->rc = VAULT_ERR_BOUND;
 	} else if (tried == 0) {
-		snprintf(k->detail, sizeof(k->detail), "the vault has no passphrase keyslot");
+		snprintf(k->detail, sizeof(k->detail), "the vault has no %s keyslot", k->bound ? "bound" : "passphrase");
 	} else {
-		snprintf(k->detail, sizeof(k->detail), "wrong passphrase");
+		/* A bound slot: never which of the two was wrong. */
+		snprintf(k->detail, sizeof(k->detail), "wrong %s", k->key != NULL ? "passphrase or keyfile" : "passphrase");
 	}
 out:
 	sodium_free(kek);
@@ -260,6 +301,9 @@ vault_kdf_finish(vault *v, vault_kdf *k)
 		goto out;
 	}
 	memcpy(keys->master, k->master, VAULT_KEYBYTES);
+	keys->has_bound = k->slot_kind == VAULT_SLOT_BOUND && k->key != NULL;
+	if (keys->has_bound)
+		memcpy(keys->bound, k->key->buf, VAULT_KEYFILEBYTES);
 	if ((rc = vault_keys_derive(keys)) != 0)
 		goto out;
 	vault_lock(v);
@@ -317,7 +361,7 @@ vault_defer_check(vault *v, const unsigned char *pass, size_t passlen)
 			return k->answer;
 		}
 	}
-	if (v->defer.job == NULL && (rc = kdf_new(&v->defer.job, v, KDF_CHECK, pass, passlen)) != 0)
+	if (v->defer.job == NULL && (rc = kdf_new(&v->defer.job, v, KDF_CHECK, pass, passlen, NULL)) != 0)
 		return rc;
 	vault_detail(v, "a passphrase check is in progress");
 	return VAULT_ERR_DEFER;

@@ -91,6 +91,8 @@ vault_strerror(int err)
 		return "disk full or file size limit reached";
 	case VAULT_ERR_REPLACED:
 		return "the vault file was replaced or deleted while open";
+	case VAULT_ERR_BOUND:
+		return "the vault is bound: it needs its keyfile and the passphrase together";
 	case VAULT_ERR_DEFER:
 		return "a passphrase check is in progress";
 	default:
@@ -110,6 +112,7 @@ vault_exit_code(int err)
 	case VAULT_ERR_TOOBIG:
 		return VAULT_EXIT_USAGE;
 	case VAULT_ERR_BADPASS:
+	case VAULT_ERR_BOUND:
 	case VAULT_ERR_LOCKED:
 	case VAULT_ERR_NOAGENT:
 		return VAULT_EXIT_LOCKED;

@@ -26,6 +26,13 @@ struct vault_keys {
 	unsigned char name[VAULT_KEYBYTES];
 	unsigned char audit[VAULT_KEYBYTES];
 	unsigned char action[VAULT_KEYBYTES];
+	/*
+	 * The keyfile key of the bound slot that unlocked the vault (has_bound
+	 * set), kept with the master key and wiped with it: a passphrase
+	 * given again as proof, passwd and rekey of a bound slot need it.
+	 */
+	unsigned char bound[VAULT_KEYFILEBYTES];
+	int has_bound;
 };
 
 #define VAULT_STMT_CACHE 32
@@ -217,7 +224,20 @@ int vault_kek_passphrase(unsigned char kek[VAULT_KEYBYTES], const struct vault_s
     const unsigned char *pass, size_t passlen) VAULT_WUR;
 int vault_kek_keyfile(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s,
     const unsigned char keyfile[VAULT_KEYFILEBYTES]) VAULT_WUR;
+/* Bound slots only: Argon2id of pass, then BLAKE2b keyed with keyfile (keyslot.c says how). */
+int vault_kek_bound(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
+    size_t passlen, const unsigned char keyfile[VAULT_KEYFILEBYTES]) VAULT_WUR;
 int vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path) VAULT_WUR;
+/* The KEK of slot s from a passphrase and/or a keyfile key (NULL if none); unlock.c. */
+int vault_kek_for(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
+    size_t passlen, const unsigned char *key) VAULT_WUR;
+/*
+ * A keyfile for a new slot (unlock.c): with create, a new random one
+ * written at path (O_EXCL, 0600; *wrote set, the caller unlinks it if
+ * the slot is not stored); else path read as vault_keyfile_read does.
+ */
+int vault_keyfile_obtain(vault *v, unsigned char key[VAULT_KEYFILEBYTES], const char *path, int create,
+    int *wrote) VAULT_WUR;
 /* Checks a keyfile slot's key against the slots without changing state (store.c). */
 int vault_check_keyfile_key(vault *v, const unsigned char key[VAULT_KEYFILEBYTES]) VAULT_WUR;
 
@@ -281,7 +301,9 @@ void vault_held_release(int fd);
 int vault_open_checked(vault *v, const char *path, int *fdp, struct stat *st);
 /* unlock.c: for vault_create (store.c). */
 int vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id);
-int vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen);
+/* A passphrase slot, or with boundkey (a keyfile's 32 bytes) a bound slot. */
+int vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen,
+    const unsigned char *boundkey);
 void vault_txn_rollback(vault *v);
 /* The vault's clock (clock.c): time(NULL), plus the test offset. */
 int64_t vault_now(void);

@@ -5,8 +5,8 @@
  * Slot blob format (parsed only through vault_rd):
  *
  *   "VKS1" | u8 kind | u64 created |
- *     passphrase: u32 alg | u64 opslimit | u64 memlimit | 16-byte salt
- *     keyfile:    16-byte salt
+ *     passphrase, bound: u32 alg | u64 opslimit | u64 memlimit | 16-byte salt
+ *     keyfile:           16-byte salt
  *   | str(sealed master key) | 16-byte BLAKE2b of everything before
  *
  * The trailing checksum is unkeyed: it tells a damaged slot (exit 6) from
@@ -16,6 +16,14 @@
  * The sealed master key's associated data is the vault id plus every
  * header byte above, so editing a stored KDF parameter (to weaken it, say)
  * makes the slot fail to open rather than silently use the new value.
+ *
+ * KEKs: passphrase = Argon2id(passphrase, salt, the slot's parameters);
+ * keyfile = BLAKE2b-256 keyed with the keyfile's 32 bytes over
+ * "vault-keyfile-kek-v1\0" | salt; bound = BLAKE2b-256 keyed with the
+ * keyfile's 32 bytes over "vault-bound-kek-v1\0" | salt | the 32-byte
+ * Argon2id output of the passphrase (same call as a passphrase slot's
+ * KEK). A bound slot opens only with both: the passphrase alone lacks
+ * the BLAKE2b key, the keyfile alone lacks the Argon2id output.
  *
  * MUST: a keyslot's KEK and the unwrapped master key live only in
  * sodium_malloc() memory or on the stack, and are wiped on every path.
@@ -43,6 +51,8 @@ vault_slot_kind_name(int kind)
 		return "passphrase";
 	case VAULT_SLOT_KEYFILE:
 		return "keyfile";
+	case VAULT_SLOT_BOUND:
+		return "bound";
 	default:
 		return "unknown";
 	}
@@ -75,7 +85,7 @@ slot_header(vault_wr *w, const struct vault_slot *s)
 	vault_wr_bytes(w, SLOT_MAGIC, 4);
 	vault_wr_u8(w, s->kind);
 	vault_wr_u64(w, (uint64_t)s->created);
-	if (s->kind == VAULT_SLOT_PASSPHRASE) {
+	if (s->kind == VAULT_SLOT_PASSPHRASE || s->kind == VAULT_SLOT_BOUND) {
 		vault_wr_u32(w, s->alg);
 		vault_wr_u64(w, s->opslimit);
 		vault_wr_u64(w, s->memlimit);
@@ -107,6 +117,7 @@ vault_slot_parse(struct vault_slot *s, const unsigned char *blob, size_t len)
 	s->created = (int64_t)created;
 	switch (s->kind) {
 	case VAULT_SLOT_PASSPHRASE:
+	case VAULT_SLOT_BOUND:
 		if (vault_rd_u32(&r, &s->alg) != 0 || vault_rd_u64(&r, &s->opslimit) != 0 ||
 		    vault_rd_u64(&r, &s->memlimit) != 0)
 			return VAULT_ERR_CORRUPT;
@@ -220,6 +231,33 @@ vault_kek_keyfile(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s,
 		return VAULT_ERR_IO;
 	sodium_memzero(&st, sizeof(st));
 	return 0;
+}
+
+int
+vault_kek_bound(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
+    size_t passlen, const unsigned char keyfile[VAULT_KEYFILEBYTES])
+{
+	crypto_generichash_state st;
+	unsigned char *stretched;
+	static const char label[] = "vault-bound-kek-v1";
+	int rc = 0;
+
+	if (s->kind != VAULT_SLOT_BOUND)
+		return VAULT_ERR_INVAL;
+	if ((stretched = sodium_malloc(VAULT_KEYBYTES)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_kek_passphrase(stretched, s, pass, passlen)) == 0 &&
+	    (crypto_generichash_init(&st, keyfile, VAULT_KEYFILEBYTES, VAULT_KEYBYTES) != 0 ||
+		crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)) != 0 ||
+		crypto_generichash_update(&st, s->salt, sizeof(s->salt)) != 0 ||
+		crypto_generichash_update(&st, stretched, VAULT_KEYBYTES) != 0 ||
+		crypto_generichash_final(&st, kek, VAULT_KEYBYTES) != 0))
+		rc = VAULT_ERR_IO;
+	sodium_memzero(&st, sizeof(st));
+	sodium_free(stretched); /* wipes */
+	if (rc != 0)
+		sodium_memzero(kek, VAULT_KEYBYTES);
+	return rc;
 }
 
 int

@@ -9,7 +9,8 @@
  *   - re-seals every account (its name hash too: the name subkey is new),
  *     every password version, every action and every audit entry, and
  *     rebuilds the audit chain under the new audit subkey;
- *   - re-wraps the passphrase slot whose passphrase was given (optionally
+ *   - re-wraps the passphrase slot whose passphrase was given (or the
+ *     bound slot that unlocked the vault, which stays bound; optionally
  *     under a new passphrase) and removes every other slot, which cannot
  *     be re-wrapped without its own key; that needs VAULT_REKEY_DROP_SLOTS;
  *   - appends the audit record of it, under the new keys.
@@ -250,7 +251,7 @@ out:
 }
 
 /*
- * Finds the passphrase slot that pass opens (to this vault's master key);
+ * Finds the passphrase (or held bound) slot that pass opens (to this vault's master key);
  * fills s (pointing into blob, which the caller frees) and kek.
  */
 static int
@@ -271,8 +272,10 @@ find_pass_slot(vault *v, const unsigned char *pass, size_t passlen, uint32_t *id
 		const unsigned char *b = sqlite3_column_blob(st, 1);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 
-		if (!found && vault_slot_parse(&t, b, len) == 0 && t.kind == VAULT_SLOT_PASSPHRASE) {
-			if ((rc = vault_kek_passphrase(kek, &t, pass, passlen)) != 0)
+		/* A bound slot with the keyfile key held since it unlocked the vault (it stays bound). */
+		if (!found && vault_slot_parse(&t, b, len) == 0 &&
+		    (t.kind == VAULT_SLOT_PASSPHRASE || (t.kind == VAULT_SLOT_BOUND && v->keys->has_bound))) {
+			if ((rc = vault_kek_for(kek, &t, pass, passlen, v->keys->bound)) != 0)
 				goto out;
 			rc = vault_slot_unwrap(&t, v->id, kek, mk);
 			if (rc == VAULT_ERR_NOMEM)
@@ -332,6 +335,8 @@ vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t 
 		rc = VAULT_ERR_NOMEM;
 		goto out;
 	}
+	nk->has_bound = v->keys->has_bound;
+	memcpy(nk->bound, v->keys->bound, VAULT_KEYFILEBYTES);
 	if ((rc = find_pass_slot(v, pass, passlen, &id, &s, &oldblob, kek, &others)) != 0)
 		goto out;
 	if (others > 0 && !(flags & VAULT_REKEY_DROP_SLOTS)) {
@@ -348,8 +353,8 @@ vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, size_t 
 		if (kdf != 0 && (rc = vault_slot_kdf_params(kdf, &ns.opslimit, &ns.memlimit)) != 0)
 			goto out;
 		randombytes_buf(ns.salt, sizeof(ns.salt));
-		if ((rc = vault_kek_passphrase(kek, &ns, newpasslen ? newpass : pass,
-			 newpasslen ? newpasslen : passlen)) != 0)
+		if ((rc = vault_kek_for(kek, &ns, newpasslen ? newpass : pass, newpasslen ? newpasslen : passlen,
+			 v->keys->bound)) != 0)
 			goto out;
 	}
 	randombytes_buf(nk->master, VAULT_KEYBYTES);

@@ -208,6 +208,7 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 	case VAULT_MSG_PASSWD:
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
+	case VAULT_MSG_SLOT_ADD_BOUND:
 	case VAULT_MSG_SLOT_RM:
 		rc = vault_svc_keys(&s, type, &r);
 		break;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * service_vault.c - the handlers of requests about the vault as a whole:
- * keyslots (PASSWD, SLOT_ADD_PASS, SLOT_ADD_KEYFILE, SLOT_RM,
+ * keyslots (PASSWD, SLOT_ADD_PASS, SLOT_ADD_KEYFILE, SLOT_ADD_BOUND, SLOT_RM,
  * SLOT_LIST), REKEY, the audit log (LOG) and BACKUP and RESTORE.
  *
  * Apart from service.c because none of these touches one credential:
@@ -40,6 +40,10 @@ vault_svc_keys(struct svc *s, uint8_t type, vault_rd *r)
 		if (vault_rd_u32(r, &kdf) != 0 || vault_rd_str(r, &pass, &passlen) != 0)
 			return VAULT_ERR_PROTO;
 		break;
+	case VAULT_MSG_SLOT_ADD_BOUND:
+		if (vault_rd_u32(r, &kdf) != 0 || vault_rd_str(r, &pass, &passlen) != 0)
+			return VAULT_ERR_PROTO;
+		__attribute__((fallthrough)); /* FALLTHROUGH */
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 		if (vault_rd_str(r, &path, &pathlen) != 0 || vault_rd_u8(r, &create) != 0 ||
 		    pathlen == 0 || pathlen >= sizeof(file) || memchr(path, '\0', pathlen) != NULL)
@@ -73,13 +77,17 @@ vault_svc_keys(struct svc *s, uint8_t type, vault_rd *r)
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 		rc = vault_slot_add_keyfile(s->v, file, create, &id);
 		break;
+	case VAULT_MSG_SLOT_ADD_BOUND:
+		rc = vault_slot_add_bound(s->v, (int)kdf, pass, passlen, file, create, &id);
+		break;
 	default:
 		rc = vault_slot_rm(s->v, id);
 		break;
 	}
 	snprintf(outcome, sizeof(outcome), "%s slot %u (%s)",
 	    type == VAULT_MSG_PASSWD ? "changed the passphrase of" : type == VAULT_MSG_SLOT_RM ? "removed" :
-	    type == VAULT_MSG_SLOT_ADD_PASS ? "added passphrase" : "added keyfile", id, how);
+	    type == VAULT_MSG_SLOT_ADD_PASS ? "added passphrase" :
+	    type == VAULT_MSG_SLOT_ADD_BOUND ? "added bound" : "added keyfile", id, how);
 	if ((rc = vault_svc_change_end(s, rc, op, "", "", outcome)) != 0)
 		return vault_svc_reply_err(s, rc);
 	vault_wr_init(&p, 0, 0);

@@ -402,8 +402,10 @@ remove_files(const char *path)
 	}
 }
 
-int
-vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, size_t passlen)
+/* boundkey NULL: a passphrase slot; else a bound slot with that keyfile key. */
+static int
+create(vault **out, const char *path, int kdf, const unsigned char *pass, size_t passlen,
+    const unsigned char *boundkey)
 {
 	vault *v = NULL;
 	vault_wr blob;
@@ -453,11 +455,14 @@ vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, 
 		goto out;
 	}
 	randombytes_buf(v->keys->master, VAULT_KEYBYTES);
+	v->keys->has_bound = boundkey != NULL;
+	if (boundkey != NULL)
+		memcpy(v->keys->bound, boundkey, VAULT_KEYFILEBYTES);
 	randombytes_buf(v->id, VAULT_IDBYTES);
 	if ((rc = vault_keys_derive(v->keys)) != 0 || (rc = db_open(v, 0)) != 0 ||
 	    (rc = db_settings(v)) != 0)
 		goto out;
-	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen)) != 0)
+	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen, boundkey)) != 0)
 		goto out;
 	if ((rc = vault_exec(v, "BEGIN IMMEDIATE", "begin")) != 0)
 		goto out;
@@ -499,6 +504,33 @@ out:
 	vault_close(&v);
 	if (made)
 		remove_files(path);
+	return rc;
+}
+
+int
+vault_create(vault **out, const char *path, int kdf, const unsigned char *pass, size_t passlen)
+{
+	return create(out, path, kdf, pass, passlen, NULL);
+}
+
+int
+vault_create_bound(vault **out, const char *path, int kdf, const unsigned char *pass, size_t passlen,
+    const char *keyfile_path, int make)
+{
+	unsigned char *key;
+	int rc, wrote = 0;
+
+	*out = NULL;
+	vault_detail(NULL, "%s", "");
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	if ((key = sodium_malloc(VAULT_KEYFILEBYTES)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_keyfile_obtain(NULL, key, keyfile_path, make, &wrote)) == 0)
+		rc = create(out, path, kdf, pass, passlen, key);
+	if (rc != 0 && wrote)
+		(void)unlink(keyfile_path); /* no vault it opens */
+	sodium_free(key);
 	return rc;
 }
 

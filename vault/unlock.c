@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * unlock.c - the keyslots of an open vault: unlocking with a passphrase
- * or a keyfile (every slot of that kind tried, one KDF per passphrase
- * slot), checking a master secret without unlocking, and managing slots
- * (list, add, remove, passwd). A slot's own format is keyslot.c's;
+ * unlock.c - the keyslots of an open vault: unlocking with a passphrase,
+ * a keyfile or both (a bound slot; every slot of that kind tried, one KDF
+ * per passphrase or bound slot), checking a master secret without
+ * unlocking, and managing slots (list, add, remove, passwd). A slot's own format is keyslot.c's;
  * opening and creating the file is store.c's.
  *
  * MUST rules for this file:
  *  - the master key is loaded only into sodium_malloc() memory, and every
- *    KEK and key copy is wiped on every path;
+ *    KEK, keyfile key and key copy is wiped on every path;
+ *  - a bound slot opens only with both factors, and a failure never says
+ *    which of the two was wrong;
  *  - a slot change is one transaction with its audit record, and the WAL
  *    is scrubbed after it, so a removed or replaced slot survives in no
  *    file (txn.c vault_scrub);
@@ -42,16 +44,17 @@ vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id)
 	return rc;
 }
 
-/* Makes a passphrase slot blob for the loaded master key. */
+/* Makes a passphrase slot blob (with boundkey, a bound one) for the loaded master key. */
 int
-vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen)
+vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pass, size_t passlen,
+    const unsigned char *boundkey)
 {
 	struct vault_slot s;
 	unsigned char *kek;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	s.kind = VAULT_SLOT_PASSPHRASE;
+	s.kind = boundkey != NULL ? VAULT_SLOT_BOUND : VAULT_SLOT_PASSPHRASE;
 	s.alg = crypto_pwhash_ALG_ARGON2ID13;
 	s.created = vault_now();
 	if ((rc = vault_slot_kdf_params(kdf, &s.opslimit, &s.memlimit)) != 0)
@@ -59,44 +62,79 @@ vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pas
 	randombytes_buf(s.salt, sizeof(s.salt));
 	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((rc = vault_kek_passphrase(kek, &s, pass, passlen)) == 0)
+	if (boundkey != NULL)
+		rc = vault_kek_bound(kek, &s, pass, passlen, boundkey);
+	else
+		rc = vault_kek_passphrase(kek, &s, pass, passlen);
+	if (rc == 0)
 		rc = vault_slot_build(blob, &s, v->id, kek, v->keys->master);
 	sodium_free(kek);
 	return rc;
 }
 
 /*
- * Tries every slot of the given kind with kek_fn. One KDF per passphrase
- * slot; a vault normally has one.
+ * What a caller holds: a passphrase, a keyfile's key, or both. Which
+ * slots it may open: PASSPHRASE slots with pass alone (BOUND ones too
+ * when key is the held key of an unlocked bound vault), KEYFILE slots
+ * with key alone, BOUND slots with both.
  */
-typedef int (*kek_fn)(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len);
+enum { BY_PASS = 1, BY_KEYFILE = 2, BY_BOUND = 3 };
+struct tryarg {
+	int by;
+	const unsigned char *pass;
+	size_t passlen;
+	const unsigned char *key; /* VAULT_KEYFILEBYTES, or NULL */
+};
 
 static int
-kek_pass(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len)
+slot_fits(const struct tryarg *a, int kind)
 {
-	return vault_kek_passphrase(kek, s, arg, len);
+	switch (a->by) {
+	case BY_PASS:
+		return kind == VAULT_SLOT_PASSPHRASE || (kind == VAULT_SLOT_BOUND && a->key != NULL);
+	case BY_KEYFILE:
+		return kind == VAULT_SLOT_KEYFILE;
+	default:
+		return kind == VAULT_SLOT_BOUND;
+	}
 }
 
-static int
-kek_file(unsigned char *kek, const struct vault_slot *s, const void *arg, size_t len)
+/* The KEK of slot s from what a holds (s fits a). */
+int
+vault_kek_for(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
+    size_t passlen, const unsigned char *key)
 {
-	(void)len;
-	return vault_kek_keyfile(kek, s, arg);
+	switch (s->kind) {
+	case VAULT_SLOT_PASSPHRASE:
+		return vault_kek_passphrase(kek, s, pass, passlen);
+	case VAULT_SLOT_KEYFILE:
+		return key != NULL ? vault_kek_keyfile(kek, s, key) : VAULT_ERR_INVAL;
+	case VAULT_SLOT_BOUND:
+		return key != NULL ? vault_kek_bound(kek, s, pass, passlen, key) : VAULT_ERR_INVAL;
+	default:
+		return VAULT_ERR_INVAL;
+	}
 }
 
+/*
+ * Tries every slot that fits a. One KDF per passphrase or bound slot; a
+ * vault normally has one. load installs the key (an unlock), else only
+ * checks.
+ */
 static int
-try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
+try_slots(vault *v, const struct tryarg *a, int load)
 {
 	sqlite3_stmt *st = NULL;
 	struct vault_keys *keys = NULL;
 	unsigned char *kek = NULL;
-	int rc, src, tried = 0, damaged = 0, rows = 0;
+	int rc, src, tried = 0, damaged = 0, rows = 0, bound = 0;
 
 	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL ||
 	    (keys = sodium_malloc(sizeof(*keys))) == NULL) {
 		rc = VAULT_ERR_NOMEM;
 		goto out;
 	}
+	keys->has_bound = 0;
 	if ((rc = vault_prepare(v, &st, "SELECT id, slot FROM keyslots ORDER BY id")) != 0)
 		goto out;
 	rc = VAULT_ERR_BADPASS;
@@ -111,10 +149,11 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 			damaged = (int)id;
 			continue;
 		}
-		if (s.kind != kind)
+		bound += s.kind == VAULT_SLOT_BOUND;
+		if (!slot_fits(a, s.kind))
 			continue;
 		tried++;
-		if ((r = fn(kek, &s, arg, len)) != 0) {
+		if ((r = vault_kek_for(kek, &s, a->pass, a->passlen, a->key)) != 0) {
 			rc = r;
 			goto out;
 		}
@@ -127,6 +166,10 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 			if (load) {
 				if ((rc = vault_keys_derive(keys)) != 0)
 					goto out;
+				if (s.kind == VAULT_SLOT_BOUND) {
+					memcpy(keys->bound, a->key, VAULT_KEYFILEBYTES);
+					keys->has_bound = 1;
+				}
 				vault_lock(v);
 				v->keys = keys;
 				keys = NULL;
@@ -152,11 +195,19 @@ try_slots(vault *v, int kind, kek_fn fn, const void *arg, size_t len, int load)
 	} else if (damaged) {
 		vault_detail(v, "keyslot %d is damaged, and no other keyslot matched", damaged);
 		rc = VAULT_ERR_CORRUPT;
+	} else if (bound > 0 && ((a->by == BY_PASS && tried == 0) || a->by == BY_KEYFILE)) {
+		/* Slot kinds are no secret (the file shows them): say what is missing. */
+		vault_detail(v, a->by == BY_PASS ? "give its keyfile with --keyfile FILE, and the passphrase" :
+						   "its keyfile opens it only together with the passphrase");
+		rc = VAULT_ERR_BOUND;
 	} else if (tried == 0) {
-		vault_detail(v, "the vault has no %s keyslot", vault_slot_kind_name(kind));
+		vault_detail(v, "the vault has no %s keyslot",
+		    a->by == BY_PASS ? "passphrase" : a->by == BY_KEYFILE ? "keyfile" : "bound");
 		rc = VAULT_ERR_BADPASS;
 	} else {
-		vault_detail(v, "wrong %s", kind == VAULT_SLOT_PASSPHRASE ? "passphrase" : "keyfile");
+		/* A bound slot: never which of the two was wrong. */
+		vault_detail(v, "wrong %s", a->by == BY_KEYFILE ? "keyfile" :
+		    a->by == BY_BOUND || a->key != NULL ? "passphrase or keyfile" : "passphrase");
 		rc = VAULT_ERR_BADPASS;
 	}
 out:
@@ -169,41 +220,67 @@ out:
 int
 vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen)
 {
+	struct tryarg a = { BY_PASS, pass, passlen, NULL };
+
 	if (passlen == 0)
 		return VAULT_ERR_EMPTY;
-	return try_slots(v, VAULT_SLOT_PASSPHRASE, kek_pass, pass, passlen, 1);
+	return try_slots(v, &a, 1);
 }
 
 int
 vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen)
 {
+	struct tryarg a = { BY_PASS, pass, passlen, NULL };
+
 	if (passlen == 0)
 		return VAULT_ERR_EMPTY;
 	if (v->defer.on)
 		return vault_defer_check(v, pass, passlen); /* derive.c: off this thread */
-	return try_slots(v, VAULT_SLOT_PASSPHRASE, kek_pass, pass, passlen, 0);
+	if (v->keys != NULL && v->keys->has_bound)
+		a.key = v->keys->bound;
+	return try_slots(v, &a, 0);
 }
 
 int
 vault_check_keyfile_key(vault *v, const unsigned char key[VAULT_KEYFILEBYTES])
 {
-	return try_slots(v, VAULT_SLOT_KEYFILE, kek_file, key, VAULT_KEYFILEBYTES, 0);
+	struct tryarg a = { BY_KEYFILE, NULL, 0, key };
+
+	return try_slots(v, &a, 0);
 }
 
-int
-vault_unlock_keyfile(vault *v, const char *keyfile_path)
+/* Reads keyfile_path and tries the slots that fit by (KEYFILE, or BOUND with pass). */
+static int
+unlock_with_file(vault *v, int by, const unsigned char *pass, size_t passlen, const char *keyfile_path)
 {
+	struct tryarg a = { by, pass, passlen, NULL };
 	unsigned char *key;
 	int rc;
 
 	if ((key = sodium_malloc(VAULT_KEYFILEBYTES)) == NULL)
 		return VAULT_ERR_NOMEM;
-	if ((rc = vault_keyfile_read(key, keyfile_path)) != 0)
+	if ((rc = vault_keyfile_read(key, keyfile_path)) != 0) {
 		vault_detail(v, "keyfile %s: %s", keyfile_path, vault_strerror(rc));
-	else
-		rc = try_slots(v, VAULT_SLOT_KEYFILE, kek_file, key, VAULT_KEYFILEBYTES, 1);
+	} else {
+		a.key = key;
+		rc = try_slots(v, &a, 1);
+	}
 	sodium_free(key);
 	return rc;
+}
+
+int
+vault_unlock_keyfile(vault *v, const char *keyfile_path)
+{
+	return unlock_with_file(v, BY_KEYFILE, NULL, 0, keyfile_path);
+}
+
+int
+vault_unlock_bound(vault *v, const unsigned char *pass, size_t passlen, const char *keyfile_path)
+{
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	return unlock_with_file(v, BY_BOUND, pass, passlen, keyfile_path);
 }
 
 int
@@ -253,6 +330,21 @@ out:
 	return 0;
 }
 
+/* Stores a new slot blob in its own transaction. */
+static int
+slot_store(vault *v, const vault_wr *blob, uint32_t *id)
+{
+	int rc;
+
+	if ((rc = vault_txn_begin(v)) != 0)
+		return rc;
+	if ((rc = vault_slot_insert(v, blob, id)) == 0)
+		rc = vault_txn_commit(v);
+	if (rc != 0)
+		vault_txn_rollback(v);
+	return rc;
+}
+
 int
 vault_slot_add_passphrase(vault *v, int kdf, const unsigned char *pass, size_t passlen, uint32_t *id)
 {
@@ -264,13 +356,8 @@ vault_slot_add_passphrase(vault *v, int kdf, const unsigned char *pass, size_t p
 	if (passlen == 0)
 		return VAULT_ERR_EMPTY;
 	vault_wr_init(&blob, 0, 0);
-	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen)) == 0 &&
-	    (rc = vault_txn_begin(v)) == 0) {
-		if ((rc = vault_slot_insert(v, &blob, id)) == 0)
-			rc = vault_txn_commit(v);
-		if (rc != 0)
-			vault_txn_rollback(v);
-	}
+	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen, NULL)) == 0)
+		rc = slot_store(v, &blob, id);
 	vault_wr_free(&blob);
 	return rc;
 }
@@ -304,6 +391,21 @@ write_keyfile(const char *path, unsigned char key[VAULT_KEYFILEBYTES])
 }
 
 int
+vault_keyfile_obtain(vault *v, unsigned char key[VAULT_KEYFILEBYTES], const char *path, int create, int *wrote)
+{
+	int rc;
+
+	*wrote = 0;
+	rc = create ? write_keyfile(path, key) : vault_keyfile_read(key, path);
+	if (rc != 0)
+		vault_detail(v, "keyfile %s: %s", path,
+		    rc == VAULT_ERR_EXISTS ? "already exists; refusing to overwrite it" : vault_strerror(rc));
+	else
+		*wrote = create;
+	return rc;
+}
+
+int
 vault_slot_add_keyfile(vault *v, const char *path, int create, uint32_t *id)
 {
 	struct vault_slot s;
@@ -319,30 +421,50 @@ vault_slot_add_keyfile(vault *v, const char *path, int create, uint32_t *id)
 		rc = VAULT_ERR_NOMEM;
 		goto out;
 	}
-	rc = create ? write_keyfile(path, key) : vault_keyfile_read(key, path);
-	if (rc != 0) {
-		vault_detail(v, "keyfile %s: %s", path,
-		    rc == VAULT_ERR_EXISTS ? "already exists; refusing to overwrite it" : vault_strerror(rc));
+	if ((rc = vault_keyfile_obtain(v, key, path, create, &wrote)) != 0)
 		goto out;
-	}
-	wrote = create;
 	memset(&s, 0, sizeof(s));
 	s.kind = VAULT_SLOT_KEYFILE;
 	s.created = vault_now();
 	randombytes_buf(s.salt, sizeof(s.salt));
 	if ((rc = vault_kek_keyfile(kek, &s, key)) != 0 ||
-	    (rc = vault_slot_build(&blob, &s, v->id, kek, v->keys->master)) != 0 ||
-	    (rc = vault_txn_begin(v)) != 0)
+	    (rc = vault_slot_build(&blob, &s, v->id, kek, v->keys->master)) != 0)
 		goto out;
-	if ((rc = vault_slot_insert(v, &blob, id)) == 0)
-		rc = vault_txn_commit(v);
-	if (rc != 0)
-		vault_txn_rollback(v);
+	rc = slot_store(v, &blob, id);
 out:
 	if (rc != 0 && wrote)
 		(void)unlink(path);
 	sodium_free(key);
 	sodium_free(kek);
+	vault_wr_free(&blob);
+	return rc;
+}
+
+int
+vault_slot_add_bound(vault *v, int kdf, const unsigned char *pass, size_t passlen, const char *path,
+    int create, uint32_t *id)
+{
+	unsigned char *key = NULL;
+	vault_wr blob;
+	int rc, wrote = 0;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (passlen == 0)
+		return VAULT_ERR_EMPTY;
+	vault_wr_init(&blob, 0, 0);
+	if ((key = sodium_malloc(VAULT_KEYFILEBYTES)) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = vault_keyfile_obtain(v, key, path, create, &wrote)) != 0 ||
+	    (rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen, key)) != 0)
+		goto out;
+	rc = slot_store(v, &blob, id);
+out:
+	if (rc != 0 && wrote)
+		(void)unlink(path);
+	sodium_free(key);
 	vault_wr_free(&blob);
 	return rc;
 }
@@ -388,6 +510,8 @@ out:
 	return rc;
 }
 
+#define IS_PASS_SLOT(k) ((k) == VAULT_SLOT_PASSPHRASE || (k) == VAULT_SLOT_BOUND)
+
 int
 vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t passlen)
 {
@@ -405,15 +529,16 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 	vault_wr_init(&blob, 0, 0);
 	if ((rc = vault_slot_list(v, &slots, &n)) != 0)
 		return rc;
+	/* A bound slot's passphrase is changed too: it stays bound, to the same keyfile. */
 	for (i = 0; i < n; i++) {
-		if (slots[i].kind == VAULT_SLOT_PASSPHRASE) {
+		if (IS_PASS_SLOT(slots[i].kind)) {
 			npass++;
 			only = slots[i].id;
 		}
 	}
 	if (target == 0) {
 		for (i = 0; i < n; i++)
-			if (slots[i].id == v->unlocked_slot && slots[i].kind == VAULT_SLOT_PASSPHRASE)
+			if (slots[i].id == v->unlocked_slot && IS_PASS_SLOT(slots[i].kind))
 				target = slots[i].id;
 		if (target == 0 && npass == 1)
 			target = only;
@@ -421,13 +546,22 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 	for (i = 0; i < n && target != 0; i++)
 		if (slots[i].id == target)
 			break;
-	if (target == 0 || i == n || slots[i].kind != VAULT_SLOT_PASSPHRASE) {
+	if (target == 0 || i == n || !IS_PASS_SLOT(slots[i].kind)) {
 		vault_detail(v, target == 0 ? "several passphrase slots; say which with --slot" :
 					      "no passphrase keyslot %u", target);
 		rc = target == 0 ? VAULT_ERR_INVAL : VAULT_ERR_NOTFOUND;
 		goto out;
 	}
-	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen)) != 0 || (rc = vault_txn_begin(v)) != 0)
+	if (slots[i].kind == VAULT_SLOT_BOUND && !v->keys->has_bound) {
+		/* Its keyfile is needed to re-bind it: held only after an unlock with it. */
+		vault_detail(v, "keyslot %u is bound to a keyfile: unlock with that keyfile and the passphrase "
+				"(--keyfile FILE) to change its passphrase", target);
+		rc = VAULT_ERR_BOUND;
+		goto out;
+	}
+	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen,
+		 slots[i].kind == VAULT_SLOT_BOUND ? v->keys->bound : NULL)) != 0 ||
+	    (rc = vault_txn_begin(v)) != 0)
 		goto out;
 	/* One UPDATE: the old slot is replaced atomically, never missing. */
 	if ((rc = vault_prepare(v, &st, "UPDATE keyslots SET slot=? WHERE id=?")) == 0) {
@@ -471,5 +605,8 @@ vault_proof_check(vault *v, const vault_peer *peer, const vault_proof *p, const 
 	if (rc == VAULT_ERR_BADPASS)
 		vault_detail(v, "wrong %s; nothing was changed",
 		    p->kind == VAULT_PROOF_KEYFILE ? "keyfile" : "master passphrase");
+	else if (rc == VAULT_ERR_BOUND)
+		vault_detail(v, "a bound slot's keyfile alone proves nothing: give the master passphrase (the "
+				"agent is unlocked: leave out --keyfile); nothing was changed");
 	return rc;
 }

@@ -66,6 +66,7 @@ enum {
 	VAULT_ERR_SYMLINK = -21,  /* path is a symbolic link */
 	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
 	VAULT_ERR_REPLACED = -23, /* the vault file was replaced or deleted under an open handle */
+	VAULT_ERR_BOUND = -24,    /* a bound vault: the passphrase and its keyfile are needed together */
 	/* Never on the wire: a passphrase check is needed first (vault_defer_begin). */
 	VAULT_ERR_DEFER = -40,
 };
@@ -214,6 +215,12 @@ typedef struct vault_peer vault_peer; /* who is asking; see the wire protocol */
  */
 int vault_create(vault **out, const char *path, int kdf,
     const unsigned char *pass, size_t passlen) VAULT_WUR;
+/*
+ * As vault_create, but its one slot is bound (VAULT_SLOT_BOUND) to the
+ * keyfile at keyfile_path, made or read as vault_slot_add_keyfile does.
+ */
+int vault_create_bound(vault **out, const char *path, int kdf, const unsigned char *pass, size_t passlen,
+    const char *keyfile_path, int create) VAULT_WUR;
 
 /*
  * Opens an existing vault, locked. Checks the directory and file owner
@@ -287,10 +294,23 @@ int vault_backup(vault *v, const char *dest, int force, vault_backup_info *info)
 int vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passlen,
     const char *keyfile, int force, char *kept, size_t keptlen) VAULT_WUR;
 
-/* Unlocking: one KDF per passphrase slot tried, nothing per account. */
+/*
+ * Unlocking: one KDF per passphrase (or bound) slot tried, nothing per
+ * account. VAULT_ERR_BOUND when the vault has bound slots and what was
+ * given cannot open them: a passphrase alone (and no passphrase slot), or
+ * a keyfile alone that opens no keyfile slot; vault_unlock_bound() with
+ * both is what opens them. A bound slot that does not open is
+ * VAULT_ERR_BADPASS, never saying which factor was wrong.
+ */
 int vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
 int vault_unlock_keyfile(vault *v, const char *keyfile_path) VAULT_WUR;
-/* Checks a passphrase against the slots without changing state. */
+int vault_unlock_bound(vault *v, const unsigned char *pass, size_t passlen, const char *keyfile_path) VAULT_WUR;
+/*
+ * Checks a passphrase against the slots without changing state. After an
+ * unlock through a bound slot the vault holds that slot's keyfile key
+ * (with the master key, wiped with it), and the passphrase alone then
+ * checks against bound slots too.
+ */
 int vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
 
 /*
@@ -315,6 +335,9 @@ int vault_check_passphrase(vault *v, const unsigned char *pass, size_t passlen) 
  */
 typedef struct vault_kdf vault_kdf;
 int vault_kdf_unlock_new(vault_kdf **out, vault *v, const unsigned char *pass, size_t passlen) VAULT_WUR;
+/* An unlock through a bound slot: reads keyfile_path into the job now (the vault's thread). */
+int vault_kdf_bound_new(vault_kdf **out, vault *v, const unsigned char *pass, size_t passlen,
+    const char *keyfile_path) VAULT_WUR;
 void vault_kdf_run(vault_kdf *k);
 int vault_kdf_finish(vault *v, vault_kdf *k) VAULT_WUR;
 void vault_kdf_free(vault_kdf **k);
@@ -332,12 +355,13 @@ const char *vault_path(const vault *v);
 void vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1]);
 
 /* Keyslots. */
-enum { VAULT_SLOT_PASSPHRASE = 1, VAULT_SLOT_KEYFILE = 2 };
+/* BOUND: a passphrase slot whose KEK also needs a keyfile (DESIGN.md, Keys). */
+enum { VAULT_SLOT_PASSPHRASE = 1, VAULT_SLOT_KEYFILE = 2, VAULT_SLOT_BOUND = 3 };
 
 typedef struct vault_slot_info {
 	uint32_t id;
 	int kind;
-	uint64_t opslimit; /* passphrase slots */
+	uint64_t opslimit; /* passphrase and bound slots */
 	uint64_t memlimit;
 	int64_t created;
 	int in_use; /* this slot unlocked the vault */
@@ -354,12 +378,17 @@ int vault_slot_add_passphrase(vault *v, int kdf, const unsigned char *pass,
  * permissions.
  */
 int vault_slot_add_keyfile(vault *v, const char *path, int create, uint32_t *id) VAULT_WUR;
+/* Adds a bound slot: pass (Argon2id at kdf) and the keyfile at path, as above, together. */
+int vault_slot_add_bound(vault *v, int kdf, const unsigned char *pass, size_t passlen, const char *path,
+    int create, uint32_t *id) VAULT_WUR;
 /* Refuses (VAULT_ERR_LASTSLOT) to remove the last slot. */
 int vault_slot_rm(vault *v, uint32_t id) VAULT_WUR;
 /*
  * Changes a passphrase slot's passphrase by rewrapping the master key
  * only. id 0 means the slot that unlocked the vault, else the only
- * passphrase slot.
+ * passphrase slot. A bound slot stays bound to its keyfile, which must
+ * be held (the vault unlocked through a bound slot), else
+ * VAULT_ERR_BOUND.
  */
 int vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass,
     size_t passlen) VAULT_WUR;

@@ -36,6 +36,7 @@ enum vault_msg {
 	VAULT_MSG_UNLOCK = 3,    /* str passphrase */
 	VAULT_MSG_UNLOCK_KEYFILE = 4, /* str path */
 	VAULT_MSG_LOCK = 5,
+	VAULT_MSG_UNLOCK_BOUND = 7, /* str passphrase, str keyfile path: a bound slot */
 	/*
 	 * u32 version, u8 flags (VAULT_REQ_*), str vault path (empty: any),
 	 * u8 type, that type's payload -> on a version mismatch ERROR
@@ -59,6 +60,7 @@ enum vault_msg {
 	VAULT_MSG_SLOT_ADD_PASS = 19, /* proof, u32 kdf, str passphrase -> OK u32 id */
 	VAULT_MSG_SLOT_ADD_KEYFILE = 20, /* proof, str path, u8 create -> OK u32 id */
 	VAULT_MSG_SLOT_RM = 21,  /* proof, u32 id */
+	VAULT_MSG_SLOT_ADD_BOUND = 23, /* proof, u32 kdf, str passphrase, str path, u8 create -> OK u32 id */
 	/*
 	 * One page of the audit log (service_vault.c): u8 flags (VAULT_AUDIT_*),
 	 * u64 from, u32 max entries, u64 since, str account, str action ->

@@ -222,7 +222,7 @@ _vault() {
 			done
 			((npos == 0)) && _vault_names action "$cur"
 		fi ;;
-	backup | restore | "keyslot add-keyfile")
+	backup | restore | "keyslot add-keyfile" | "keyslot add-bound")
 		((npos == 0)) && _vault_files "$cur" ;;
 	import)
 		if ((npos == 0)); then _vault_add_words "$cur" csv keepassxc bitwarden json keepass-xml kdbx-xml pass; elif ((npos == 1)); then _vault_files "$cur"; fi ;;

@@ -94,7 +94,7 @@ complete -c vault -n 'not __vault_needs_command' -l use -x -a 'actions confirm a
 complete -c vault -n 'not __vault_needs_command' -l kdf -x -a 'interactive moderate sensitive'
 complete -c vault -n 'not __vault_needs_command' -l field -x -a 'user domain host note'
 complete -c vault -n 'not __vault_needs_command' -l deliver -x -a 'askpass stdin fd: file env:'
-for c in backup restore 'keyslot add-keyfile'
+for c in backup restore 'keyslot add-keyfile' 'keyslot add-bound'
     complete -c vault -n "__vault_is $c" -F
 end
 # import FORMAT FILE (pass: a store directory), export FORMAT [--output FILE], export pass DIR

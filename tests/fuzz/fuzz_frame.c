@@ -141,6 +141,9 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 	case VAULT_MSG_SLOT_RM:
 		rc = vault_proof_decode(&r, &pf) || vault_rd_u32(&r, &u32);
 		break;
+	case VAULT_MSG_UNLOCK_BOUND:
+		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n);
+		break;
 	case VAULT_MSG_UNLOCK:
 	case VAULT_MSG_UNLOCK_KEYFILE:
 	case VAULT_MSG_SHOW:
@@ -193,6 +196,10 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 		break;
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 		rc = vault_proof_decode(&r, &pf) || vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
+		break;
+	case VAULT_MSG_SLOT_ADD_BOUND:
+		rc = vault_proof_decode(&r, &pf) || vault_rd_u32(&r, &u32) || vault_rd_str(&r, &s, &n) ||
+		    vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
 		break;
 	case VAULT_MSG_REKEY:
 		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) ||
@@ -301,7 +308,7 @@ check_reply(uint8_t req, uint8_t type, const unsigned char *p, size_t len, int l
 		FUZZ_CHECK(last);
 		FUZZ_CHECK(vault_rd_u32(&r, &code) == 0 && vault_rd_str(&r, &s, &n) == 0 &&
 		    vault_rd_end(&r) == 0);
-		FUZZ_CHECK(code >= 1 && code <= (uint32_t)-VAULT_ERR_REPLACED);
+		FUZZ_CHECK(code >= 1 && code <= (uint32_t)-VAULT_ERR_BOUND);
 		FUZZ_CHECK(n <= 1024 && memchr(s, '\0', n) == NULL);
 		break;
 	case VAULT_MSG_CONFIRM:
@@ -353,10 +360,12 @@ served(uint8_t type)
 	case VAULT_MSG_STATUS:
 	case VAULT_MSG_UNLOCK:
 	case VAULT_MSG_UNLOCK_KEYFILE:
+	case VAULT_MSG_UNLOCK_BOUND:
 	case VAULT_MSG_LOCK:
 	case VAULT_MSG_PASSWD:
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
+	case VAULT_MSG_SLOT_ADD_BOUND: /* writes a keyfile wherever the input says */
 	case VAULT_MSG_SLOT_RM:
 	case VAULT_MSG_REKEY:
 	case VAULT_MSG_BACKUP:  /* writes a file wherever the input says */

@@ -11,9 +11,10 @@
  * limits in range, the wrapped key inside the blob and of the one size a
  * wrapped master key has), and is then unwrapped with a fixed KEK: seeds
  * built by gen_seeds.c with that KEK open to the fixed master key; every
- * other slot must fail with VAULT_ERR_BADPASS. Passphrase slots are never
- * run through Argon2: a hostile slot may ask for 4 GiB, which the parser
- * allows and which the fuzzer cannot afford on every input.
+ * other slot must fail with VAULT_ERR_BADPASS. Passphrase and bound slots
+ * are never run through Argon2: a hostile slot may ask for 4 GiB, which
+ * the parser allows and which the fuzzer cannot afford on every input
+ * (a bound slot's seed is wrapped under the fixed KEK too).
  */
 #include <string.h>
 
@@ -50,8 +51,8 @@ try_slot(const unsigned char *blob, size_t len)
 	FUZZ_CHECK(rc == 0 || rc == VAULT_ERR_CORRUPT);
 	if (rc != 0)
 		return;
-	FUZZ_CHECK(s.kind == VAULT_SLOT_PASSPHRASE || s.kind == VAULT_SLOT_KEYFILE);
-	if (s.kind == VAULT_SLOT_PASSPHRASE) {
+	FUZZ_CHECK(s.kind == VAULT_SLOT_PASSPHRASE || s.kind == VAULT_SLOT_KEYFILE || s.kind == VAULT_SLOT_BOUND);
+	if (s.kind == VAULT_SLOT_PASSPHRASE || s.kind == VAULT_SLOT_BOUND) {
 		FUZZ_CHECK(s.alg == crypto_pwhash_ALG_ARGON2ID13);
 		FUZZ_CHECK(s.opslimit >= crypto_pwhash_OPSLIMIT_MIN && s.opslimit <= 64);
 		FUZZ_CHECK(s.memlimit >= crypto_pwhash_MEMLIMIT_MIN &&

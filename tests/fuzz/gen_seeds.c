@@ -8,7 +8,7 @@
  *                  aimed at the scratch vault's accounts (fuzz_vault.h)
  *   fuzz_record/   account meta, password and audit plaintexts, and some
  *                  of them sealed under fuzz_record's fixed key
- *   fuzz_keyslot/  keyslots of both kinds built by vault_slot_build()
+ *   fuzz_keyslot/  keyslots of every kind built by vault_slot_build()
  *   fuzz_names/    valid and invalid names and fields
  *
  * Built with -Dfuzz=true; the output is committed, so this only runs when
@@ -311,6 +311,8 @@ gen_frames(void)
 	ONE("status", put_empty(w, VAULT_MSG_STATUS));
 	ONE("unlock", put_str(w, VAULT_MSG_UNLOCK, pass));
 	ONE("unlock-keyfile", put_str(w, VAULT_MSG_UNLOCK_KEYFILE, "/nonexistent/vault.key"));
+	ONE("unlock-bound", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_cstr(&pl, "/nonexistent/vault.key");
+	    put(w, VAULT_MSG_UNLOCK_BOUND, &pl));
 	ONE("lock", put_empty(w, VAULT_MSG_LOCK));
 
 	/* The handshake and one request in one frame (REQUEST). */
@@ -400,6 +402,10 @@ gen_frames(void)
 	ONE("slot-add-keyfile", pl_init(&pl); put_proof(&pl, pass);
 	    vault_wr_cstr(&pl, "/nonexistent/vault.key"); vault_wr_u8(&pl, 1);
 	    put(w, VAULT_MSG_SLOT_ADD_KEYFILE, &pl));
+	ONE("slot-add-bound", pl_init(&pl); put_proof(&pl, pass);
+	    vault_wr_u32(&pl, VAULT_KDF_INTERACTIVE); vault_wr_cstr(&pl, "bound pass");
+	    vault_wr_cstr(&pl, "/nonexistent/vault.key"); vault_wr_u8(&pl, 1);
+	    put(w, VAULT_MSG_SLOT_ADD_BOUND, &pl));
 	ONE("slot-rm", pl_init(&pl); put_proof(&pl, pass); vault_wr_u32(&pl, 2);
 	    put(w, VAULT_MSG_SLOT_RM, &pl));
 	ONE("rekey", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_cstr(&pl, "");
@@ -572,7 +578,7 @@ slot_seed(const char *name, int kind, uint64_t ops, uint64_t mem)
 	s.kind = (uint8_t)kind;
 	s.created = 1700000000;
 	fuzz_fill(s.salt, sizeof(s.salt), FUZZ_FILL_SLOT_SALT);
-	if (kind == VAULT_SLOT_PASSPHRASE) {
+	if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_BOUND) {
 		s.alg = crypto_pwhash_ALG_ARGON2ID13;
 		s.opslimit = ops;
 		s.memlimit = mem;
@@ -597,6 +603,9 @@ gen_keyslots(void)
 	    crypto_pwhash_MEMLIMIT_MIN);
 	slot_seed("pass-max", VAULT_SLOT_PASSPHRASE, 64, 4ULL * 1024 * 1024 * 1024);
 	slot_seed("keyfile", VAULT_SLOT_KEYFILE, 0, 0);
+	check(vault_slot_kdf_params(VAULT_KDF_MODERATE, &ops, &mem), "kdf");
+	slot_seed("bound-moderate", VAULT_SLOT_BOUND, ops, mem);
+	slot_seed("bound-max", VAULT_SLOT_BOUND, 64, 4ULL * 1024 * 1024 * 1024);
 }
 
 /* ------------------------------------------------------------- names */

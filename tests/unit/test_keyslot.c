@@ -3,8 +3,8 @@
  * test_keyslot.c - unit tests for vault/keyslot.c: LUKS-style slots that
  * wrap the master key.
  *
- * Slot blob: "VKS1" | u8 kind | u64 created | (passphrase: u32 alg | u64
- * opslimit | u64 memlimit) | 16-byte salt | str(sealed master key) |
+ * Slot blob: "VKS1" | u8 kind | u64 created | (passphrase, bound: u32 alg |
+ * u64 opslimit | u64 memlimit) | 16-byte salt | str(sealed master key) |
  * 16-byte unkeyed BLAKE2b of everything before. Any accidental damage must
  * be caught by vault_slot_parse() (the checksum); a deliberate edit with a
  * recomputed checksum must still never unwrap (the header is in the
@@ -574,9 +574,15 @@ slot_structure(void **state)
 	len = hand_slot(blob, sizeof(blob), &h);
 	assert_int_equal(vault_slot_parse(&s, blob, len), 0);
 
-	/* Every kind but 1 and 2, laid out either way. */
+	h.kind = VAULT_SLOT_BOUND;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), 0);
+	assert_int_equal(s.kind, VAULT_SLOT_BOUND);
+	assert_true(s.opslimit == crypto_pwhash_OPSLIMIT_MIN && s.memlimit == crypto_pwhash_MEMLIMIT_MIN);
+
+	/* Every kind but 1, 2 and 3, laid out either way. */
 	for (kind = 0; kind < 256; kind++) {
-		if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_KEYFILE)
+		if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_KEYFILE || kind == VAULT_SLOT_BOUND)
 			continue;
 		h = hand_keyfile();
 		h.kind = (uint8_t)kind;
@@ -594,6 +600,25 @@ slot_structure(void **state)
 	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
 	h = hand_keyfile();
 	h.kind = VAULT_SLOT_PASSPHRASE;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	/* A bound slot laid out as a keyfile one (no KDF parameters). */
+	h = hand_keyfile();
+	h.kind = VAULT_SLOT_BOUND;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	/* A bound slot with hostile KDF parameters: the same range checks as a passphrase slot. */
+	h = hand_pass(crypto_pwhash_OPSLIMIT_MIN, MEM_MAX + 1);
+	h.kind = VAULT_SLOT_BOUND;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	h = hand_pass(OPS_MAX + 1, crypto_pwhash_MEMLIMIT_MIN);
+	h.kind = VAULT_SLOT_BOUND;
+	len = hand_slot(blob, sizeof(blob), &h);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	h = hand_pass(crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+	h.kind = VAULT_SLOT_BOUND;
+	h.alg = crypto_pwhash_ALG_ARGON2I13;
 	len = hand_slot(blob, sizeof(blob), &h);
 	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
 
@@ -661,8 +686,9 @@ slot_kdf_params(void **state)
 	assert_int_equal(vault_slot_kdf_params(-1, &ops, &mem), VAULT_ERR_INVAL);
 	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_PASSPHRASE), "passphrase");
 	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_KEYFILE), "keyfile");
+	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_BOUND), "bound");
 	assert_string_equal(vault_slot_kind_name(0), "unknown");
-	assert_string_equal(vault_slot_kind_name(3), "unknown");
+	assert_string_equal(vault_slot_kind_name(4), "unknown");
 }
 
 /* Fixture: a fresh 0700 temporary directory, removed even if the test fails. */
@@ -1065,6 +1091,337 @@ rekey_new_passphrase(void **state)
 	vault_close(&v);
 }
 
+/* ---- bound slots (issue 16): a passphrase and a keyfile together --------- */
+
+#define GOLDEN_PASS "golden passphrase"
+
+static void
+bound_slot_of(struct vault_slot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = VAULT_SLOT_BOUND;
+	s->alg = crypto_pwhash_ALG_ARGON2ID13;
+	s->opslimit = 1;
+	s->memlimit = 8192;
+	s->created = 0x65000000;
+	fill(s->salt, sizeof(s->salt), 0x10);
+}
+
+/*
+ * The bound KEK, computed here from libsodium's primitives (Argon2id as
+ * crypto_pwhash, BLAKE2b as crypto_generichash) and pinned in hex (that
+ * value computed a third way, with Python's hashlib.blake2b over the
+ * pinned Argon2id output of slot_golden): BLAKE2b-256 keyed with the
+ * keyfile over "vault-bound-kek-v1\0" | salt | Argon2id(passphrase, salt).
+ */
+static void
+slot_bound_golden(void **state)
+{
+	unsigned char kek[VAULT_KEYBYTES], want[VAULT_KEYBYTES], stretched[VAULT_KEYBYTES],
+	    keyfile[VAULT_KEYFILEBYTES], other[VAULT_KEYBYTES];
+	static const char label[] = "vault-bound-kek-v1";
+	crypto_generichash_state st;
+	struct vault_slot s;
+
+	(void)state;
+	bound_slot_of(&s);
+	fill(keyfile, sizeof(keyfile), 0xe0);
+	assert_int_equal(crypto_pwhash(stretched, sizeof(stretched), GOLDEN_PASS, strlen(GOLDEN_PASS), s.salt, 1,
+			     8192, crypto_pwhash_ALG_ARGON2ID13), 0);
+	unhex(want, sizeof(want), "50f2be1e08bd0cd2c019917ae19b1d32750cdcf4538799afa4eb5049fdf786a5");
+	assert_memory_equal(stretched, want, sizeof(want)); /* slot_golden's passphrase KEK */
+	assert_int_equal(crypto_generichash_init(&st, keyfile, sizeof(keyfile), sizeof(want)), 0);
+	assert_int_equal(crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label)), 0);
+	assert_int_equal(crypto_generichash_update(&st, s.salt, sizeof(s.salt)), 0);
+	assert_int_equal(crypto_generichash_update(&st, stretched, sizeof(stretched)), 0);
+	assert_int_equal(crypto_generichash_final(&st, want, sizeof(want)), 0);
+	unhex(other, sizeof(other), "c5292bc4930baa8fb4fc99d30a345e49241fccc22142c7e2dae6a1f4279fe83b");
+	assert_memory_equal(want, other, sizeof(want));
+
+	assert_int_equal(vault_kek_bound(kek, &s, (const unsigned char *)GOLDEN_PASS, strlen(GOLDEN_PASS), keyfile), 0);
+	assert_memory_equal(kek, want, sizeof(want));
+	/* Neither factor alone gives it. */
+	assert_int_equal(vault_kek_passphrase(other, &s, (const unsigned char *)GOLDEN_PASS, strlen(GOLDEN_PASS)), 0);
+	assert_memory_not_equal(other, kek, sizeof(kek));
+	assert_int_equal(vault_kek_keyfile(other, &s, keyfile), 0);
+	assert_memory_not_equal(other, kek, sizeof(kek));
+	/* Each input counts: passphrase, keyfile, salt. */
+	assert_int_equal(vault_kek_bound(other, &s, (const unsigned char *)"golden passphrasE", 17, keyfile), 0);
+	assert_memory_not_equal(other, kek, sizeof(kek));
+	keyfile[0] ^= 1;
+	assert_int_equal(vault_kek_bound(other, &s, (const unsigned char *)GOLDEN_PASS, strlen(GOLDEN_PASS), keyfile), 0);
+	assert_memory_not_equal(other, kek, sizeof(kek));
+	keyfile[0] ^= 1;
+	s.salt[15] ^= 1;
+	assert_int_equal(vault_kek_bound(other, &s, (const unsigned char *)GOLDEN_PASS, strlen(GOLDEN_PASS), keyfile), 0);
+	assert_memory_not_equal(other, kek, sizeof(kek));
+	/* Only for bound slots. */
+	s.kind = VAULT_SLOT_PASSPHRASE;
+	assert_int_equal(vault_kek_bound(other, &s, (const unsigned char *)GOLDEN_PASS, strlen(GOLDEN_PASS), keyfile),
+	    VAULT_ERR_INVAL);
+	/* vault_kek_for picks the derivation by kind. */
+	s.kind = VAULT_SLOT_BOUND;
+	s.salt[15] ^= 1;
+	assert_int_equal(vault_kek_for(other, &s, (const unsigned char *)GOLDEN_PASS, strlen(GOLDEN_PASS), keyfile), 0);
+	assert_memory_equal(other, kek, sizeof(kek));
+	assert_int_equal(vault_kek_for(other, &s, (const unsigned char *)GOLDEN_PASS, strlen(GOLDEN_PASS), NULL),
+	    VAULT_ERR_INVAL);
+}
+
+/* A bound slot opens with both factors, and with nothing less. */
+static void
+slot_bound_roundtrip(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES], kek2[VAULT_KEYBYTES],
+	    out[VAULT_KEYBYTES], keyfile[VAULT_KEYFILEBYTES];
+	const unsigned char *pass = (const unsigned char *)"pass phrase";
+	struct vault_slot s, t;
+	vault_wr blob;
+	size_t i;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	randombytes_buf(keyfile, sizeof(keyfile));
+	bound_slot_of(&s);
+	s.opslimit = crypto_pwhash_OPSLIMIT_MIN;
+	s.memlimit = crypto_pwhash_MEMLIMIT_MIN;
+	randombytes_buf(s.salt, sizeof(s.salt));
+	assert_int_equal(vault_kek_bound(kek, &s, pass, 11, keyfile), 0);
+	vault_wr_init(&blob, 0, 0);
+	assert_int_equal(vault_slot_build(&blob, &s, id, kek, master), 0);
+	/* Laid out as a passphrase slot, kind 3. */
+	assert_int_equal(blob.len, 4 + 1 + 8 + 4 + 8 + 8 + 16 + 4 + WRAPPEDBYTES + SUMBYTES);
+	assert_int_equal(blob.p[4], 3);
+	assert_int_equal(vault_slot_parse(&t, blob.p, blob.len), 0);
+	assert_int_equal(t.kind, VAULT_SLOT_BOUND);
+	assert_true(t.opslimit == s.opslimit && t.memlimit == s.memlimit && t.alg == s.alg);
+	assert_int_equal(vault_kek_bound(kek2, &t, pass, 11, keyfile), 0);
+	assert_memory_equal(kek, kek2, sizeof(kek));
+	assert_int_equal(vault_slot_unwrap(&t, id, kek2, out), 0);
+	assert_memory_equal(out, master, sizeof(master));
+
+	/* The passphrase alone (its Argon2id output as the KEK). */
+	assert_int_equal(vault_kek_passphrase(kek2, &t, pass, 11), 0);
+	assert_int_equal(vault_slot_unwrap(&t, id, kek2, out), VAULT_ERR_BADPASS);
+	/* The keyfile alone. */
+	assert_int_equal(vault_kek_keyfile(kek2, &t, keyfile), 0);
+	assert_int_equal(vault_slot_unwrap(&t, id, kek2, out), VAULT_ERR_BADPASS);
+	/* Another keyfile, another passphrase. */
+	keyfile[7] ^= 0x80;
+	assert_int_equal(vault_kek_bound(kek2, &t, pass, 11, keyfile), 0);
+	assert_int_equal(vault_slot_unwrap(&t, id, kek2, out), VAULT_ERR_BADPASS);
+	keyfile[7] ^= 0x80;
+	assert_int_equal(vault_kek_bound(kek2, &t, (const unsigned char *)"pass phrasE", 11, keyfile), 0);
+	assert_int_equal(vault_slot_unwrap(&t, id, kek2, out), VAULT_ERR_BADPASS);
+	/* Another vault's id. */
+	id[0] ^= 1;
+	assert_int_equal(vault_slot_unwrap(&t, id, kek, out), VAULT_ERR_BADPASS);
+	id[0] ^= 1;
+
+	/* Relabelled as a passphrase slot (checksum fixed): the passphrase alone still opens nothing. */
+	{
+		unsigned char *copy = malloc(blob.len);
+
+		assert_non_null(copy);
+		memcpy(copy, blob.p, blob.len);
+		copy[4] = VAULT_SLOT_PASSPHRASE;
+		fix_sum(copy, blob.len);
+		assert_int_equal(vault_slot_parse(&t, copy, blob.len), 0);
+		assert_int_equal(t.kind, VAULT_SLOT_PASSPHRASE);
+		assert_int_equal(vault_kek_passphrase(kek2, &t, pass, 11), 0);
+		assert_int_equal(vault_slot_unwrap(&t, id, kek2, out), VAULT_ERR_BADPASS);
+		assert_int_equal(vault_slot_unwrap(&t, id, kek, out), VAULT_ERR_BADPASS);
+		free(copy);
+	}
+
+	/*
+	 * Every flipped bit fails the checksum; every byte changed (low bit,
+	 * which keeps the KDF cost small) with the checksum fixed is refused
+	 * by the parser or does not unwrap under the KEK derived from it.
+	 */
+	for (i = 0; i < blob.len * 8; i++) {
+		blob.p[i / 8] ^= (unsigned char)(1U << (i % 8));
+		assert_int_equal(vault_slot_parse(&t, blob.p, blob.len), VAULT_ERR_CORRUPT);
+		blob.p[i / 8] ^= (unsigned char)(1U << (i % 8));
+	}
+	for (i = 0; i < blob.len - SUMBYTES; i++) {
+		int rc;
+
+		blob.p[i] ^= 1;
+		fix_sum(blob.p, blob.len);
+		if (vault_slot_parse(&t, blob.p, blob.len) == 0) {
+			rc = vault_kek_for(kek2, &t, pass, 11, keyfile);
+			if (rc == 0)
+				rc = vault_slot_unwrap(&t, id, kek2, out);
+			assert_int_not_equal(rc, 0);
+		}
+		blob.p[i] ^= 1;
+		fix_sum(blob.p, blob.len);
+	}
+	assert_int_equal(vault_slot_parse(&t, blob.p, blob.len), 0);
+	assert_int_equal(vault_slot_unwrap(&t, id, kek, out), 0);
+	vault_wr_free(&blob);
+}
+
+static void
+kf_path(char *out, size_t n, const char *dir, const char *name)
+{
+	assert_true((size_t)snprintf(out, n, "%s/%s", dir, name) < n);
+}
+
+static int
+slot_kinds(vault *v, int *kinds, size_t max)
+{
+	vault_slot_info *l = NULL;
+	size_t n = 0, i;
+
+	assert_int_equal(vault_slot_list(v, &l, &n), 0);
+	for (i = 0; i < n && i < max; i++)
+		kinds[i] = l[i].kind;
+	free(l);
+	return (int)n;
+}
+
+#define P(s) (const unsigned char *)(s), strlen(s)
+
+/* A whole bound vault: init, unlock, refusals, passwd, rekey, slots. */
+static void
+bound_vault(void **state)
+{
+	const char *dir = *state;
+	char db[256], kf[256], kf2[256], kf3[256], copydir[256], copy[300];
+	unsigned char junk[VAULT_KEYFILEBYTES];
+	struct stat st;
+	vault_rekey_info info;
+	vault_peer peer;
+	vault_kdf *k = NULL;
+	vault *v = NULL, *c = NULL;
+	int kinds[4];
+	uint32_t id3 = 0, idp = 0;
+
+	peer_test(&peer);
+	snprintf(db, sizeof(db), "%s/vault.db", dir);
+	kf_path(kf, sizeof(kf), dir, "bound.key");
+	kf_path(kf2, sizeof(kf2), dir, "other.key");
+	kf_path(kf3, sizeof(kf3), dir, "third.key");
+	randombytes_buf(junk, sizeof(junk));
+	write_file(kf2, junk, sizeof(junk), 0600);
+
+	assert_int_equal(vault_create_bound(&v, db, VAULT_KDF_INTERACTIVE, P(PASS_OLD), kf, 1), 0);
+	assert_int_equal(stat(kf, &st), 0);
+	assert_true(st.st_size == VAULT_KEYFILEBYTES && (st.st_mode & 0777) == 0600);
+	assert_int_equal(slot_kinds(v, kinds, 4), 1);
+	assert_int_equal(kinds[0], VAULT_SLOT_BOUND);
+	add_web(v, "Bound-Secret", 1);
+	/* Created through the bound slot: the passphrase alone proves it again (the key is held). */
+	assert_int_equal(vault_check_passphrase(v, P(PASS_OLD)), 0);
+	assert_int_equal(vault_check_passphrase(v, P(PASS_NEW)), VAULT_ERR_BADPASS);
+	vault_close(&v);
+	/* Never over an existing vault; a keyfile it wrote is removed again. */
+	assert_int_equal(vault_create_bound(&v, db, VAULT_KDF_INTERACTIVE, P(PASS_OLD), kf3, 1), VAULT_ERR_EXISTS);
+	assert_int_equal(access(kf3, F_OK), -1);
+	assert_int_equal(vault_create_bound(&v, db, VAULT_KDF_INTERACTIVE, P(""), kf3, 1), VAULT_ERR_EMPTY);
+
+	/* A copy of the file elsewhere, with the passphrase and no keyfile (or another): nothing opens. */
+	snprintf(copydir, sizeof(copydir), "%s/copy", dir);
+	assert_int_equal(mkdir(copydir, 0700), 0);
+	snprintf(copy, sizeof(copy), "%s/vault.db", copydir);
+	copy_file(db, copy);
+	assert_int_equal(vault_open(&c, copy), 0);
+	assert_int_equal(vault_unlock_passphrase(c, P(PASS_OLD)), VAULT_ERR_BOUND);
+	assert_int_equal(vault_unlock_bound(c, P(PASS_OLD), kf2), VAULT_ERR_BADPASS);
+	assert_false(vault_is_unlocked(c));
+	vault_close(&c);
+
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_OLD)), VAULT_ERR_BOUND);
+	assert_int_equal(vault_unlock_keyfile(v, kf), VAULT_ERR_BOUND);
+	assert_int_equal(vault_unlock_bound(v, P(PASS_OLD), kf2), VAULT_ERR_BADPASS);
+	assert_string_equal(vault_errdetail(v), "wrong passphrase or keyfile");
+	assert_int_equal(vault_unlock_bound(v, P(PASS_NEW), kf), VAULT_ERR_BADPASS);
+	assert_string_equal(vault_errdetail(v), "wrong passphrase or keyfile");
+	assert_int_equal(vault_unlock_bound(v, P(""), kf), VAULT_ERR_EMPTY);
+	assert_int_equal(vault_unlock_bound(v, P(PASS_OLD), kf3), VAULT_ERR_NOTFOUND);
+	assert_false(vault_is_unlocked(v));
+	assert_int_equal(vault_unlock_bound(v, P(PASS_OLD), kf), 0);
+	assert_pw(v, "web", 0, "Bound-Secret");
+
+	/* passwd keeps it bound, to the same keyfile. */
+	assert_int_equal(vault_passwd(v, 0, VAULT_KDF_INTERACTIVE, P(PASS_NEW)), 0);
+	assert_int_equal(slot_kinds(v, kinds, 4), 1);
+	assert_int_equal(kinds[0], VAULT_SLOT_BOUND);
+	vault_lock(v);
+	assert_int_equal(vault_unlock_bound(v, P(PASS_OLD), kf), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_NEW)), VAULT_ERR_BOUND);
+	assert_int_equal(vault_unlock_bound(v, P(PASS_NEW), kf2), VAULT_ERR_BADPASS);
+	vault_lock(v);
+
+	/* The agent's way: the derivation off the thread, the keyfile read into the job. */
+	assert_int_equal(vault_kdf_bound_new(&k, v, P(PASS_NEW), kf2), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), VAULT_ERR_BADPASS);
+	vault_kdf_free(&k);
+	assert_int_equal(vault_kdf_unlock_new(&k, v, P(PASS_NEW)), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_result(k), VAULT_ERR_BOUND);
+	vault_kdf_free(&k);
+	assert_int_equal(vault_kdf_bound_new(&k, v, P(PASS_NEW), kf3), VAULT_ERR_NOTFOUND);
+	assert_null(k);
+	assert_int_equal(vault_kdf_bound_new(&k, v, P(PASS_NEW), kf), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), 0);
+	vault_kdf_free(&k);
+	assert_true(vault_is_unlocked(v));
+	assert_pw(v, "web", 0, "Bound-Secret");
+	/* Deferred checks (the agent's proofs) use the held keyfile too. */
+	vault_defer_begin(v, NULL, 0);
+	assert_int_equal(vault_check_passphrase(v, P(PASS_NEW)), VAULT_ERR_DEFER);
+	k = vault_defer_end(v);
+	assert_non_null(k);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), 0);
+	vault_kdf_free(&k);
+
+	/* rekey: the bound slot is re-wrapped, still bound. */
+	assert_int_equal(vault_rekey(v, &peer, P(PASS_NEW), NULL, 0, 0, 0, &info), 0);
+	assert_int_equal(slot_kinds(v, kinds, 4), 1);
+	assert_int_equal(kinds[0], VAULT_SLOT_BOUND);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_NEW)), VAULT_ERR_BOUND);
+	assert_int_equal(vault_unlock_bound(v, P(PASS_NEW), kf), 0);
+	assert_pw(v, "web", 0, "Bound-Secret");
+
+	/* More slots: a passphrase one, another bound one; the bound one removed. */
+	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE, P(PASS_3), &idp), 0);
+	assert_int_equal(vault_slot_add_bound(v, VAULT_KDF_INTERACTIVE, P(PASS_3), kf2, 1, &id3), VAULT_ERR_EXISTS);
+	assert_int_equal(vault_slot_add_bound(v, VAULT_KDF_INTERACTIVE, P(""), kf3, 1, &id3), VAULT_ERR_EMPTY);
+	assert_int_equal(access(kf3, F_OK), -1);
+	assert_int_equal(vault_slot_add_bound(v, VAULT_KDF_INTERACTIVE, P(PASS_3), kf3, 1, &id3), 0);
+	assert_int_equal(slot_kinds(v, kinds, 4), 3);
+	assert_int_equal(kinds[2], VAULT_SLOT_BOUND);
+	vault_lock(v);
+	/* PASS_3 opens the passphrase slot (2) alone; slot 3 needs kf3. */
+	assert_int_equal(vault_unlock_bound(v, P(PASS_3), kf), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_bound(v, P(PASS_3), kf3), 0);
+	vault_lock(v);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_3)), 0);
+	/* Unlocked without a keyfile: a bound slot's passphrase cannot be changed. */
+	assert_int_equal(vault_passwd(v, id3, VAULT_KDF_INTERACTIVE, P(PASS_OLD)), VAULT_ERR_BOUND);
+	assert_int_equal(vault_slot_rm(v, id3), 0);
+	assert_int_equal(vault_slot_rm(v, 1), 0);
+	assert_int_equal(vault_slot_rm(v, idp), VAULT_ERR_LASTSLOT);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_bound(v, P(PASS_NEW), kf), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_3)), 0);
+	assert_pw(v, "web", 0, "Bound-Secret");
+	vault_close(&v);
+}
+
+#undef P
+
 int
 main(void)
 {
@@ -1079,6 +1436,9 @@ main(void)
 		cmocka_unit_test(slot_kdf_ranges),
 		cmocka_unit_test(slot_structure),
 		cmocka_unit_test(slot_kdf_params),
+		cmocka_unit_test(slot_bound_golden),
+		cmocka_unit_test(slot_bound_roundtrip),
+		cmocka_unit_test_setup_teardown(bound_vault, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(keyfile_read, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(old_secrets_die, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(rekey_everything, tmpdir_setup, tmpdir_teardown),

@@ -463,6 +463,13 @@ req_valid(struct sx *x, uint8_t type, int variant)
 		vault_wr_cstr(w, "/nonexistent/k");
 		vault_wr_u8(w, 1);
 		break;
+	case VAULT_MSG_SLOT_ADD_BOUND:
+		put_proof(w, PASS);
+		vault_wr_u32(w, VAULT_KDF_INTERACTIVE);
+		vault_wr_cstr(w, "new");
+		vault_wr_cstr(w, "/nonexistent/k");
+		vault_wr_u8(w, 1);
+		break;
 	case VAULT_MSG_SLOT_RM:
 		put_proof(w, PASS);
 		vault_wr_u32(w, 2);
@@ -528,7 +535,8 @@ static const struct {
 	{ VAULT_MSG_SHOW, 0 }, { VAULT_MSG_HISTORY, 0 }, { VAULT_MSG_GET, 0 },
 	{ VAULT_MSG_RM, 0 }, { VAULT_MSG_EDIT, 0 }, { VAULT_MSG_PASSWD, 0 },
 	{ VAULT_MSG_SLOT_LIST, 0 }, { VAULT_MSG_SLOT_ADD_PASS, 0 },
-	{ VAULT_MSG_SLOT_ADD_KEYFILE, 0 }, { VAULT_MSG_SLOT_RM, 0 }, { VAULT_MSG_LOG, 0 },
+	{ VAULT_MSG_SLOT_ADD_KEYFILE, 0 }, { VAULT_MSG_SLOT_ADD_BOUND, 0 }, { VAULT_MSG_SLOT_RM, 0 },
+	{ VAULT_MSG_LOG, 0 },
 	{ VAULT_MSG_ACTION_ADD, 0 }, { VAULT_MSG_ACTION_LIST, 0 }, { VAULT_MSG_ACTION_SHOW, 0 },
 	{ VAULT_MSG_ACTION_RM, 0 }, { VAULT_MSG_ACTION_REPIN, 0 }, { VAULT_MSG_RUN, 0 },
 	{ VAULT_MSG_RUN, 1 }, { VAULT_MSG_LAUNCH, 0 }, { VAULT_MSG_LAUNCH_CLAIM, 0 }, { VAULT_MSG_ASKPASS, 0 },
@@ -1066,6 +1074,80 @@ svc_keys(void **state)
 	assert_string_equal(outs[6], "keyslot rm : removed slot 4 (direct open)");
 	/* the keyfile proof that passed reached a slot that was gone: no change, no record */
 	assert_string_equal(outs[7], "keyslot rm : refused: wrong keyfile");
+}
+
+/*
+ * SLOT_ADD_BOUND: gated like every key change; the keyfile written fresh,
+ * never over a file. After an unlock through the bound slot, its
+ * passphrase alone is proof (the vault holds the keyfile's key); the
+ * keyfile's key alone is not.
+ */
+static void
+svc_keys_bound(void **state)
+{
+	struct sx *x = *state;
+	char kf[160], outs[12][160];
+	uint32_t id;
+	uint8_t kind;
+	struct stat st;
+	vault_rd r;
+
+	snprintf(kf, sizeof(kf), "%s/bound.key", x->dir);
+#define ADD_BOUND(cur)                                                                             \
+	do {                                                                                       \
+		put_proof(rq(x), (cur));                                                           \
+		vault_wr_u32(&x->req, VAULT_KDF_INTERACTIVE);                                      \
+		vault_wr_cstr(&x->req, "bound passphrase");                                        \
+		vault_wr_cstr(&x->req, kf);                                                        \
+		vault_wr_u8(&x->req, 1);                                                           \
+	} while (0)
+	ADD_BOUND("");
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_BOUND), VAULT_ERR_POLICY);
+	ADD_BOUND("guess");
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_BOUND), VAULT_ERR_BADPASS);
+	assert_int_equal(access(kf, F_OK), -1);
+	ADD_BOUND(PASS);
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_BOUND), 0);
+	r = okpl(x);
+	assert_int_equal(vault_rd_u32(&r, &id), 0);
+	assert_int_equal(id, 3);
+	assert_int_equal(stat(kf, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, VAULT_KEYFILEBYTES);
+	ADD_BOUND(PASS);
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_BOUND), VAULT_ERR_EXISTS);
+#undef ADD_BOUND
+	rq(x);
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_LIST), 0);
+	assert_int_equal(x->items, 3);
+	r = item(x, 2);
+	assert_int_equal(vault_rd_u32(&r, &id), 0);
+	assert_int_equal(vault_rd_u8(&r, &kind), 0);
+	assert_int_equal(kind, VAULT_SLOT_BOUND);
+
+	/* The passphrase alone does not unlock it; both do. */
+	vault_lock(x->v);
+	assert_int_equal(vault_unlock_passphrase(x->v, PL("bound passphrase")), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_bound(x->v, PL("bound passphrase"), kf), 0);
+	/* Its passphrase is proof now: past the gate to a slot that is not there. */
+	put_proof(rq(x), "bound passphrase");
+	vault_wr_u32(&x->req, 99);
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_RM), VAULT_ERR_NOTFOUND);
+	/* Its keyfile alone is not. */
+	{
+		vault_secret *key = NULL;
+
+		assert_int_equal(vault_keyfile_load(&key, kf), 0);
+		assert_int_equal(vault_proof_encode(rq(x), VAULT_PROOF_KEYFILE, key->buf, key->len), 0);
+		vault_wr_u32(&x->req, 99);
+		assert_int_equal(svc(x, VAULT_MSG_SLOT_RM), VAULT_ERR_BOUND);
+		assert_detail(x, "keyfile alone proves nothing");
+		vault_secret_free(&key);
+	}
+	assert_int_equal(log_outcomes(x, NULL, outs, 12), 4);
+	assert_string_equal(outs[0], "keyslot add : refused: no proof of a master secret");
+	assert_string_equal(outs[1], "keyslot add : refused: wrong master passphrase");
+	assert_string_equal(outs[2], "keyslot add : added bound slot 3 (proof: passphrase)");
 }
 
 static int
@@ -1871,6 +1953,7 @@ proof_rule(void **state)
 	assert_int_equal(vault_proof_needed(VAULT_MSG_PASSWD, 0), 1);
 	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_ADD_PASS, 0), 1);
 	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_ADD_KEYFILE, 0), 1);
+	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_ADD_BOUND, 0), 1);
 	assert_int_equal(vault_proof_needed(VAULT_MSG_SLOT_RM, 0), 1);
 	for (f = 1; f <= VAULT_EDIT_POLICY; f <<= 1)
 		assert_int_equal(vault_proof_needed(VAULT_MSG_EDIT, f), f != VAULT_EDIT_NOTE);
@@ -2114,6 +2197,7 @@ main(void)
 		S(svc_get_policy),
 		S(svc_edit_policy),
 		S(svc_keys),
+		S(svc_keys_bound),
 		S(svc_rotation),
 		S(svc_actions),
 		S(svc_run_saved),
