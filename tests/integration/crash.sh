@@ -29,12 +29,16 @@
 #   worker        (rotation only) the agent's forked rotation worker, after
 #                 it appeared; the rotate command it started runs on
 # Then everything is let settle (the agent, if alive, gets SIGTERM; any
-# worker and rotate command are waited for) and crash_check.py checks, all
-# through `vault --no-agent`: the vault opens; every pristine account still
-# has its password; the operation happened completely or not at all (for a
-# rotation: after `vault rotate --recover`, the vault's password is the one
-# the target's record holds); nothing else changed; `vault log --verify`
-# passes; PRAGMA integrity_check is ok.
+# worker and rotate command are waited for: the script runs under
+# reaper.py, a child subreaper, so every process a trial leaves behind
+# becomes its child, whatever its name, and is waited for; a late target's
+# change must land before the check, never in the next trial's target) and
+# crash_check.py checks, all through `vault --no-agent`: the vault opens;
+# every pristine account still has its password; the operation happened
+# completely or not at all (for a rotation: after `vault rotate --recover`,
+# the vault's password is the one the target's record holds, and the record
+# holds still while the checks run); nothing else changed; `vault log
+# --verify` passes; PRAGMA integrity_check is ok.
 #
 # One TAP line per trial; the totals (trials per operation and victim,
 # kills that landed mid-run, outcomes, losses) are TAP diagnostics.
