@@ -20,7 +20,8 @@ the vault file itself, except SQLite's own integrity check at the end):
   - for rotate first `vault rotate --recover`, then: no pending or
     reconcile state, and the vault's current password is the one in the
     target's record file (the old one, or a new one with the old kept as
-    version 1);
+    version 1); the record does not change while the checks run (crash.sh
+    waits for every process a trial left behind first);
   - every pristine account still has its password (`vault get`);
   - the interrupted operation happened completely or not at all: add and
     action add (absent, or present and right), set (old, or new with the
@@ -163,6 +164,7 @@ class Checker:
         # Rotation: recover first, as an operator would, then compare.
         if op == "rotate":
             r = o["rotate"]
+            rec_before = self.read_record()
             before = [a for a in accounts if a["name"] == r["name"]]
             if before:
                 self.notes.append(f"(was {before[0]['rotation_status']})")
@@ -355,6 +357,13 @@ class Checker:
             self.problem(f"the audit log has {m.group(1)} entries, fewer than the "
                          f"{s['audit_entries']} of the pristine vault")
 
+        # The target holds still while we check: a change landing now comes
+        # from a process of the trial that crash.sh's finish() did not wait
+        # for, and would land in the next trial's target otherwise.
+        if op == "rotate" and self.read_record() != rec_before:
+            self.problem("the target's record changed while the check ran: a process of the trial "
+                         "was still running (crash.sh's finish() must wait for it)")
+
         # SQLite's own view, last (this connection may checkpoint the WAL).
         try:
             db = sqlite3.connect(s["db"])
@@ -365,6 +374,14 @@ class Checker:
         except sqlite3.Error as e:
             self.problem(f"sqlite3: {e}")
         return happened
+
+    def read_record(self):
+        """The target's record of the rotated account, or None."""
+        try:
+            with open(self.s["ops"]["rotate"]["record"]) as f:
+                return f.read()
+        except OSError:
+            return None
 
     def check_second_writer(self, accounts, bg):
         """bg: a file of NAME<TAB>PASSWORD lines, the writes the second writer saw acknowledged."""
