@@ -1,16 +1,30 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * pattern.c - the patterns a saved action's parameters must match
- * (POSIX extended regular expressions, anchored at both ends): what the
- * agent accepts as a pattern at all (pattern_problem: bracket expressions,
- * intervals, group depth, an estimate of the compiled size, anchors) and
- * compiling it. The templates that use them are template.c's.
+ * pattern.c - the patterns a saved action's parameters must match: what
+ * the agent accepts as a pattern at all (pattern_problem: bracket
+ * expressions, intervals, group depth, an estimate of the compiled size,
+ * anchors), compiling it with PCRE2, and matching a value against it.
+ * The templates that use them are template.c's.
  *
- * MUST rule: a pattern is checked before regcomp() sees it, so a pattern
+ * The stored syntax is POSIX extended regular expressions, with the GNU
+ * escapes glibc's regcomp took (\w \W \s \S \b \B \< \> \` \'), matched
+ * byte by byte as in the C locale (no program here calls setlocale), and
+ * anchored at both ends. Until issue 16 (item 3) glibc's regcomp/regexec
+ * matched them; PCRE2 does now, on every platform (mingw has no regex.h).
+ * A pattern goes: pattern_problem() -> ere_fixup() (the GNU escapes,
+ * "{,n}" and "[.c.]"/"[=c=]", which PCRE2's converter does not know) ->
+ * pcre2_pattern_convert(PCRE2_CONVERT_POSIX_EXTENDED) -> pcre_fixup()
+ * (the escapes' PCRE2 spelling) -> pcre2_compile(ANCHORED|ENDANCHORED).
+ * tests/unit/test_pattern.c and tests/fuzz/fuzz_pattern_diff.c check
+ * that both engines agree on every accepted pattern.
+ *
+ * MUST rules: a pattern is checked before PCRE2 sees it, so a pattern
  * from a saved action cannot make the agent compile something of
- * unbounded size or time.
+ * unbounded size; a match runs under match, depth and heap limits, and a
+ * limit hit is a refusal (fails closed), never a match.
  */
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +44,16 @@ dec_digit(char c)
 #define TPL_PATTERN_COST_MAX 2048U /* estimated compiled size, see pattern_problem() */
 #define TPL_ANCHORS_MAX 64U        /* anchors in a pattern, copies included */
 
-/* Index just past the bracket expression that starts at p[i] == '['. */
+/*
+ * Index just past the bracket expression that starts at p[i] == '['.
+ * *bad is set when it holds a collating element "[.x.]" or equivalence
+ * class "[=x=]" of other than one byte: PCRE2 has neither, and ere_fixup()
+ * spells a one-byte one as that byte (what it is in the C locale).
+ */
 static size_t
-bracket_end(const char *p, size_t i)
+bracket_end(const char *p, size_t i, int *bad)
 {
-	size_t j = i + 1;
+	size_t j = i + 1, start;
 	char d;
 
 	if (p[j] == '^')
@@ -44,8 +63,11 @@ bracket_end(const char *p, size_t i)
 	while (p[j] != '\0' && p[j] != ']') {
 		if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
 			d = p[j + 1]; /* [:class:], [.coll.], [=equiv=] */
+			start = j + 2;
 			for (j += 2; p[j] != '\0' && !(p[j] == d && p[j + 1] == ']'); j++)
 				;
+			if (d != ':' && j - start != 1)
+				*bad = 1;
 			if (p[j] != '\0')
 				j += 2;
 			continue;
@@ -137,12 +159,17 @@ pattern_problem(const char *p)
 	int last_null = 0;  /* that atom can match "" */
 	int seq_before = 1; /* g.seq_null before that atom */
 	int repeated = 0;   /* the previous token was a repetition */
+	int anchor_atom = 0; /* that atom is an anchor (^, $, \b, ...): glibc refused repeating one */
+	int bad = 0;
 
 	while (p[i] != '\0') {
 		if (p[i] == '*' || p[i] == '?' || p[i] == '+' ||
 		    (p[i] == '{' && interval_read(p, i, &next, &min, &max))) {
 			if (repeated)
 				return "repeats a repetition (as in \"a**\" or \"a+{2}\"): write one";
+			if (!have || anchor_atom)
+				return "does not compile: '*', '+', '?' or '{m,n}' follows nothing "
+				       "it can repeat (write '\\*' for a literal one)";
 			repeated = 1;
 			if (p[i] == '{') {
 				if (min > TPL_DUP_MAX || max > TPL_DUP_MAX)
@@ -184,6 +211,7 @@ pattern_problem(const char *p)
 			if (p[i] == ')') {
 				if (depth == 0)
 					return "has a ')' that closes nothing: write '\\)' for a literal one";
+				anchor_atom = 0;
 				last = g.sum + 2; /* its open and close */
 				last_anchors = g.anchors;
 				last_null = g.seq_null || g.any_null;
@@ -206,6 +234,7 @@ pattern_problem(const char *p)
 				    (p[i] == '\\' && p[i + 1] != '\0' &&
 					strchr("bB<>`'", p[i + 1]) != NULL);
 				last_anchors = last_null ? 1 : 0;
+				anchor_atom = last_null;
 				g.anchors += last_anchors;
 				if (p[i] == '\\') {
 					if (p[i + 1] == '\0')
@@ -214,7 +243,13 @@ pattern_problem(const char *p)
 						return "uses a back-reference, which is not allowed";
 					i += 2;
 				} else if (p[i] == '[') {
-					i = bracket_end(p, i);
+					i = bracket_end(p, i, &bad);
+					if (bad)
+						return "uses a collating element or equivalence class "
+						       "([.x.], [=x=]) of more than one character";
+				} else if (p[i] == '{') {
+					return "does not compile: a '{' that starts no interval: write '\\{' "
+					       "for a literal one";
 				} else {
 					i++;
 				}
@@ -233,15 +268,183 @@ pattern_problem(const char *p)
 	return NULL;
 }
 
-/* Compiles param's pattern anchored at both ends into re. */
+const char *
+vault_pattern_problem(const char *p)
+{
+	return pattern_problem(p);
+}
+
+/*
+ * Match limits, so that no pattern and value can hold the agent: values
+ * are at most VAULT_ARG_MAX bytes and patterns are bounded above, so what
+ * people write stays far below these (tests/unit/test_pattern.c).
+ */
+#define TPL_MATCH_LIMIT 1000000U /* backtracking steps (PCRE2's default: 10000000) */
+#define TPL_DEPTH_LIMIT 20000U   /* nested backtracking points */
+#define TPL_HEAP_LIMIT 16384U    /* KiB of backtracking frames */
+
+/* Markers ere_fixup() leaves for pcre_fixup(): control bytes, which no pattern holds. */
+#define MK_WORDB '\x01'   /* \b */
+#define MK_NWORDB '\x02'  /* \B */
+#define MK_WSTART '\x03'  /* \< */
+#define MK_WEND '\x04'    /* \> */
+#define MK_BYTE '\x05'    /* [.c.] or [=c=]: two hex digits follow */
+
+struct vault_pattern {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+};
+
+/* PCRE2's allocations go through ours (test_oom.c fails them). */
+static void *
+pat_malloc(PCRE2_SIZE n, void *unused)
+{
+	(void)unused;
+	return malloc(n);
+}
+
+static void
+pat_free(void *p, void *unused)
+{
+	(void)unused;
+	free(p);
+}
+
+/*
+ * p (checked by pattern_problem) rewritten, into out (6 * strlen(p) + 1
+ * bytes), for PCRE2's POSIX converter, which takes every "\x" as a
+ * literal x and knows no "{,n}" or "[.c.]": the GNU escapes glibc took
+ * become their ERE equivalents in the C locale (\w "[_[:alnum:]]", \s
+ * "[[:space:]]", \` "^", \' "$" as there is no REG_NEWLINE) or markers
+ * (\b \B \< \>), "{,n}" becomes "{0,n}", a one-byte "[.c.]" or "[=c=]" a
+ * marker and the byte in hex.
+ */
+static void
+ere_fixup(char *out, const char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *rep;
+	size_t i = 0, o = 0, end, next;
+	unsigned long min, max;
+	int bad = 0;
+
+	while (p[i] != '\0') {
+		if (p[i] == '\\') {
+			switch (p[i + 1]) {
+			case 'w': rep = "[_[:alnum:]]"; break;
+			case 'W': rep = "[^_[:alnum:]]"; break;
+			case 's': rep = "[[:space:]]"; break;
+			case 'S': rep = "[^[:space:]]"; break;
+			case '`': rep = "^"; break;
+			case '\'': rep = "$"; break;
+			case 'b': rep = "\x01"; break;
+			case 'B': rep = "\x02"; break;
+			case '<': rep = "\x03"; break;
+			case '>': rep = "\x04"; break;
+			default: rep = NULL; break;
+			}
+			if (rep != NULL) {
+				memcpy(out + o, rep, strlen(rep));
+				o += strlen(rep);
+			} else {
+				out[o++] = p[i];
+				out[o++] = p[i + 1];
+			}
+			i += 2;
+		} else if (p[i] == '{' && interval_read(p, i, &next, &min, &max) && p[i + 1] == ',') {
+			memcpy(out + o, "{0", 2);
+			o += 2;
+			i++;
+		} else if (p[i] == '[') {
+			end = bracket_end(p, i, &bad);
+			out[o++] = p[i++];
+			if (p[i] == '^')
+				out[o++] = p[i++];
+			if (p[i] == ']')
+				out[o++] = p[i++];
+			while (i < end) {
+				/* pattern_problem() saw one byte in each: "[.c.]" */
+				if (p[i] == '[' && (p[i + 1] == '.' || p[i + 1] == '=') && i + 4 < end &&
+				    p[i + 3] == p[i + 1] && p[i + 4] == ']') {
+					out[o++] = MK_BYTE;
+					out[o++] = hex[(unsigned char)p[i + 2] >> 4];
+					out[o++] = hex[(unsigned char)p[i + 2] & 15];
+					i += 5;
+				} else if (p[i] == '[' && p[i + 1] == ':') {
+					for (out[o++] = p[i++]; i < end && !(p[i - 1] == ':' && p[i] == ']'); )
+						out[o++] = p[i++];
+					if (i < end)
+						out[o++] = p[i++];
+				} else {
+					out[o++] = p[i++];
+				}
+			}
+		} else {
+			out[o++] = p[i++];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* The converted pattern c (n bytes) with ere_fixup()'s markers spelled for PCRE2, into out. */
+static void
+pcre_fixup(char *out, const char *c, size_t n)
+{
+	size_t i, o = 0;
+	const char *rep;
+
+	for (i = 0; i < n; i++) {
+		switch (c[i]) {
+		case MK_WORDB: rep = "\\b"; break;
+		case MK_NWORDB: rep = "\\B"; break;
+		case MK_WSTART: rep = "\\b(?=\\w)"; break;
+		case MK_WEND: rep = "\\b(?<=\\w)"; break;
+		case MK_BYTE: rep = "\\x{"; break;
+		default: rep = NULL; break;
+		}
+		if (rep == NULL) {
+			out[o++] = c[i];
+			continue;
+		}
+		memcpy(out + o, rep, strlen(rep));
+		o += strlen(rep);
+		if (c[i] == MK_BYTE && i + 2 < n) {
+			out[o++] = c[++i];
+			out[o++] = c[++i];
+			out[o++] = '}';
+		}
+	}
+	out[o] = '\0';
+}
+
+void
+vault_pattern_free(vault_pattern **pp)
+{
+	if (pp == NULL || *pp == NULL)
+		return;
+	pcre2_match_data_free((*pp)->md);
+	pcre2_match_context_free((*pp)->mc);
+	pcre2_code_free((*pp)->code);
+	free(*pp);
+	*pp = NULL;
+}
+
+/* Compiles param's pattern anchored at both ends into *out. */
 int
-vault_pattern_compile(regex_t *re, const vault_param *param, char *why, size_t whylen)
+vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, size_t whylen)
 {
 	const char *problem;
-	char *anchored = NULL, msg[160];
+	char *fixed = NULL, *final = NULL;
+	PCRE2_UCHAR *conv = NULL, msg[160];
+	PCRE2_SIZE clen = 0, off = 0;
+	pcre2_general_context *gc = NULL;
+	pcre2_compile_context *cc = NULL;
+	vault_pattern *vp = NULL;
 	size_t n;
-	int rc, rerr;
+	int rc = VAULT_ERR_NOMEM, err;
 
+	*out = NULL;
 	if (param->pattern == NULL) {
 		vault_why(why, whylen, "parameter '%s': no pattern", param->name);
 		return VAULT_ERR_INVAL;
@@ -262,18 +465,75 @@ vault_pattern_compile(regex_t *re, const vault_param *param, char *why, size_t w
 		vault_why(why, whylen, "parameter '%s': pattern %s", param->name, problem);
 		return VAULT_ERR_INVAL;
 	}
-	if ((anchored = malloc(n + 5)) == NULL) /* n <= VAULT_ARG_MAX: no overflow */
-		return VAULT_ERR_NOMEM;
-	memcpy(anchored, "^(", 2);
-	memcpy(anchored + 2, param->pattern, n);
-	memcpy(anchored + 2 + n, ")$", 3);
-	rc = 0;
-	if ((rerr = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB)) != 0) {
-		regerror(rerr, NULL, msg, sizeof(msg));
+	/* n <= VAULT_ARG_MAX: no overflow. */
+	if ((fixed = malloc(6 * n + 1)) == NULL ||
+	    (gc = pcre2_general_context_create(pat_malloc, pat_free, NULL)) == NULL ||
+	    (cc = pcre2_compile_context_create(gc)) == NULL ||
+	    (vp = calloc(1, sizeof(*vp))) == NULL)
+		goto out;
+	ere_fixup(fixed, param->pattern);
+	err = pcre2_pattern_convert((PCRE2_SPTR)fixed, PCRE2_ZERO_TERMINATED,
+	    PCRE2_CONVERT_POSIX_EXTENDED, &conv, &clen, NULL);
+	if (err == PCRE2_ERROR_NOMEMORY)
+		goto out;
+	if (err != 0) {
+		pcre2_get_error_message(err, msg, sizeof(msg));
 		vault_why(why, whylen, "parameter '%s': pattern does not compile: %s", param->name,
-		    msg);
-		rc = rerr == REG_ESPACE ? VAULT_ERR_NOMEM : VAULT_ERR_INVAL;
+		    (const char *)msg);
+		rc = VAULT_ERR_INVAL;
+		goto out;
 	}
-	free(anchored);
+	if ((final = malloc(9 * clen + 1)) == NULL) /* "\b(?<=\w)" for one marker */
+		goto out;
+	pcre_fixup(final, (const char *)conv, clen);
+	pcre2_set_max_pattern_length(cc, 9 * 6 * (size_t)VAULT_ARG_MAX + 64);
+	pcre2_set_parens_nest_limit(cc, 64);
+	vp->code = pcre2_compile((PCRE2_SPTR)final, PCRE2_ZERO_TERMINATED,
+	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C |
+		PCRE2_NEVER_UTF | PCRE2_NEVER_UCP | PCRE2_NO_AUTO_CAPTURE,
+	    &err, &off, cc);
+	if (vp->code == NULL) {
+		if (err == PCRE2_ERROR_NOMEMORY || err == PCRE2_ERROR_HEAPLIMIT)
+			goto out;
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		vault_why(why, whylen, "parameter '%s': pattern does not compile: %s", param->name,
+		    (const char *)msg);
+		rc = VAULT_ERR_INVAL;
+		goto out;
+	}
+	if ((vp->md = pcre2_match_data_create(1, gc)) == NULL ||
+	    (vp->mc = pcre2_match_context_create(gc)) == NULL)
+		goto out;
+	pcre2_set_match_limit(vp->mc, TPL_MATCH_LIMIT);
+	pcre2_set_depth_limit(vp->mc, TPL_DEPTH_LIMIT);
+	pcre2_set_heap_limit(vp->mc, TPL_HEAP_LIMIT);
+	*out = vp;
+	vp = NULL;
+	rc = 0;
+out:
+	if (rc == VAULT_ERR_NOMEM)
+		vault_why(why, whylen, "parameter '%s': out of memory compiling the pattern",
+		    param->name);
+	vault_pattern_free(&vp);
+	pcre2_converted_pattern_free(conv);
+	pcre2_compile_context_free(cc);
+	pcre2_general_context_free(gc);
+	free(fixed);
+	free(final);
 	return rc;
+}
+
+int
+vault_pattern_match(const vault_pattern *vp, const char *value, size_t len)
+{
+	int rc;
+
+	rc = pcre2_match(vp->code, (PCRE2_SPTR)value, len, 0, 0, vp->md, vp->mc);
+	if (rc >= 0)
+		return 0;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return VAULT_ERR_INVAL;
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return VAULT_ERR_NOMEM;
+	return VAULT_ERR_TOOBIG; /* a limit (match, depth, heap): refused, never a match */
 }
