@@ -361,8 +361,15 @@ ere_fixup(char *out, const char *p)
 			out[o++] = p[i++];
 			if (p[i] == '^')
 				out[o++] = p[i++];
-			if (p[i] == ']')
+			if (p[i] == ']') {
 				out[o++] = p[i++];
+			} else if (p[i] == '.' || p[i] == ':' || p[i] == '=') {
+				/* "[.a.]" is '.' and 'a' to glibc, a collating element to PCRE2 */
+				out[o++] = MK_BYTE;
+				out[o++] = hex[(unsigned char)p[i] >> 4];
+				out[o++] = hex[(unsigned char)p[i] & 15];
+				i++;
+			}
 			while (i < end) {
 				/* pattern_problem() saw one byte in each: "[.c.]" */
 				if (p[i] == '[' && (p[i + 1] == '.' || p[i + 1] == '=') && i + 4 < end &&
