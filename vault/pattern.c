@@ -44,36 +44,75 @@ dec_digit(char c)
 #define TPL_PATTERN_COST_MAX 2048U /* estimated compiled size, see pattern_problem() */
 #define TPL_ANCHORS_MAX 64U        /* anchors in a pattern, copies included */
 
+/* The classes POSIX names ("[:word:]" is PCRE2's alone, glibc refused it). */
+static int
+class_known(const char *name, size_t n)
+{
+	static const char *const names[] = { "alpha", "upper", "lower", "digit", "xdigit", "space",
+		"print", "punct", "graph", "cntrl", "blank", "alnum" };
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (strlen(names[k]) == n && memcmp(names[k], name, n) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Index just past the bracket expression that starts at p[i] == '['.
- * *bad is set when it holds a collating element "[.x.]" or equivalence
- * class "[=x=]" of other than one byte: PCRE2 has neither, and ere_fixup()
- * spells a one-byte one as that byte (what it is in the C locale).
+ * *bad is set (to 1) when it holds a collating element "[.x.]" or
+ * equivalence class "[=x=]" of other than one byte: PCRE2 has neither,
+ * and ere_fixup() spells a one-byte one as that byte (what it is in the C
+ * locale); to 2 for a class "[:x:]" POSIX does not name; to 3 when it is
+ * not closed; to 4 for a range with a class at an end or that starts
+ * where another ends ("[a-c-e]"): glibc refused those, PCRE2 would take
+ * some.
  */
+static size_t
+bracket_elem(const char *p, size_t j, int *bad, int *is_class)
+{
+	size_t start;
+	char d;
+
+	*is_class = 0;
+	if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+		d = p[j + 1]; /* [:class:], [.coll.], [=equiv=] */
+		start = j + 2;
+		for (j += 2; p[j] != '\0' && !(p[j] == d && p[j + 1] == ']'); j++)
+			;
+		if (d != ':' && j - start != 1)
+			*bad = 1;
+		if (d == ':' && !class_known(p + start, j - start))
+			*bad = 2;
+		*is_class = d != '.';
+		return p[j] != '\0' ? j + 2 : j;
+	}
+	return p[j] != '\0' ? j + 1 : j;
+}
+
 static size_t
 bracket_end(const char *p, size_t i, int *bad)
 {
-	size_t j = i + 1, start;
-	char d;
+	size_t j = i + 1;
+	int first = 1, is_class;
 
 	if (p[j] == '^')
 		j++;
-	if (p[j] == ']')
-		j++; /* a leading ']' is a member, not the end */
-	while (p[j] != '\0' && p[j] != ']') {
-		if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-			d = p[j + 1]; /* [:class:], [.coll.], [=equiv=] */
-			start = j + 2;
-			for (j += 2; p[j] != '\0' && !(p[j] == d && p[j + 1] == ']'); j++)
-				;
-			if (d != ':' && j - start != 1)
-				*bad = 1;
-			if (p[j] != '\0')
-				j += 2;
-			continue;
+	/* a leading ']' is a member, not the end */
+	while (p[j] != '\0' && (p[j] != ']' || first)) {
+		first = 0;
+		j = bracket_elem(p, j, bad, &is_class);
+		if (p[j] == '-' && p[j + 1] != ']' && p[j + 1] != '\0') {
+			/* a range: no class at either end, none starting where it ends */
+			if (is_class)
+				*bad = 4;
+			j = bracket_elem(p, j + 1, bad, &is_class);
+			if (is_class || (p[j] == '-' && p[j + 1] != ']'))
+				*bad = 4;
 		}
-		j++;
 	}
+	if (p[j] != ']')
+		*bad = 3;
 	return p[j] == ']' ? j + 1 : j;
 }
 
@@ -244,9 +283,18 @@ pattern_problem(const char *p)
 					i += 2;
 				} else if (p[i] == '[') {
 					i = bracket_end(p, i, &bad);
-					if (bad)
+					if (bad == 1)
 						return "uses a collating element or equivalence class "
 						       "([.x.], [=x=]) of more than one character";
+					if (bad == 2)
+						return "does not compile: unknown character class "
+						       "(POSIX names alpha, digit, alnum, upper, lower, "
+						       "space, blank, punct, print, graph, cntrl, xdigit)";
+					if (bad == 3)
+						return "does not compile: a '[' that is not closed";
+					if (bad == 4)
+						return "does not compile: a range in [...] with a class "
+						       "at an end, or starting where another ends";
 				} else if (p[i] == '{') {
 					return "does not compile: a '{' that starts no interval: write '\\{' "
 					       "for a literal one";
@@ -312,7 +360,7 @@ pat_free(void *p, void *unused)
 }
 
 /*
- * p (checked by pattern_problem) rewritten, into out (6 * strlen(p) + 1
+ * p (checked by pattern_problem) rewritten, into out (7 * strlen(p) + 1
  * bytes), for PCRE2's POSIX converter, which takes every "\x" as a
  * literal x and knows no "{,n}" or "[.c.]": the GNU escapes glibc took
  * become their ERE equivalents in the C locale (\w "[_[:alnum:]]", \s
@@ -327,7 +375,8 @@ ere_fixup(char *out, const char *p)
 	const char *rep;
 	size_t i = 0, o = 0, end, next;
 	unsigned long min, max;
-	int bad = 0;
+	unsigned char c;
+	int bad = 0, coll;
 
 	while (p[i] != '\0') {
 		if (p[i] == '\\') {
@@ -357,36 +406,35 @@ ere_fixup(char *out, const char *p)
 			o += 2;
 			i++;
 		} else if (p[i] == '[') {
-			end = bracket_end(p, i, &bad);
+			end = bracket_end(p, i, &bad); /* just past its ']' */
 			out[o++] = p[i++];
 			if (p[i] == '^')
 				out[o++] = p[i++];
-			if (p[i] == ']') {
-				out[o++] = p[i++];
-			} else if (p[i] == '.' || p[i] == ':' || p[i] == '=') {
-				/* "[.a.]" is '.' and 'a' to glibc, a collating element to PCRE2 */
-				out[o++] = MK_BYTE;
-				out[o++] = hex[(unsigned char)p[i] >> 4];
-				out[o++] = hex[(unsigned char)p[i] & 15];
-				i++;
-			}
-			while (i < end) {
-				/* pattern_problem() saw one byte in each: "[.c.]" */
-				if (p[i] == '[' && (p[i + 1] == '.' || p[i + 1] == '=') && i + 4 < end &&
-				    p[i + 3] == p[i + 1] && p[i + 4] == ']') {
-					out[o++] = MK_BYTE;
-					out[o++] = hex[(unsigned char)p[i + 2] >> 4];
-					out[o++] = hex[(unsigned char)p[i + 2] & 15];
-					i += 5;
-				} else if (p[i] == '[' && p[i + 1] == ':') {
-					for (out[o++] = p[i++]; i < end && !(p[i - 1] == ':' && p[i] == ']'); )
+			/*
+			 * Each member byte in hex, so that the converter and PCRE2 read
+			 * only '-' and "[:class:]" in it: they read some members
+			 * differently ("[.a.]", "[[u:]", a leading ']').
+			 */
+			while (i + 1 < end) {
+				if (p[i] == '[' && p[i + 1] == ':') {
+					for (out[o++] = p[i++]; i + 1 < end && !(p[i - 1] == ':' && p[i] == ']'); )
 						out[o++] = p[i++];
-					if (i < end)
-						out[o++] = p[i++];
-				} else {
 					out[o++] = p[i++];
+					continue;
 				}
+				if (p[i] == '-') {
+					out[o++] = p[i++];
+					continue;
+				}
+				/* "[.c.]", "[=c=]": one byte c (pattern_problem) */
+				coll = p[i] == '[' && (p[i + 1] == '.' || p[i + 1] == '=');
+				c = (unsigned char)p[coll ? i + 2 : i];
+				out[o++] = MK_BYTE;
+				out[o++] = hex[c >> 4];
+				out[o++] = hex[c & 15];
+				i += coll ? 5 : 1;
 			}
+			out[o++] = p[i++];
 		} else {
 			out[o++] = p[i++];
 		}
@@ -473,7 +521,7 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 		return VAULT_ERR_INVAL;
 	}
 	/* n <= VAULT_ARG_MAX: no overflow. */
-	if ((fixed = malloc(6 * n + 1)) == NULL ||
+	if ((fixed = malloc(7 * n + 1)) == NULL || /* \W: 13 bytes */
 	    (gc = pcre2_general_context_create(pat_malloc, pat_free, NULL)) == NULL ||
 	    (cc = pcre2_compile_context_create(gc)) == NULL ||
 	    (vp = calloc(1, sizeof(*vp))) == NULL)
@@ -493,7 +541,7 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 	if ((final = malloc(9 * clen + 1)) == NULL) /* "\b(?<=\w)" for one marker */
 		goto out;
 	pcre_fixup(final, (const char *)conv, clen);
-	pcre2_set_max_pattern_length(cc, 9 * 6 * (size_t)VAULT_ARG_MAX + 64);
+	pcre2_set_max_pattern_length(cc, 9 * 7 * (size_t)VAULT_ARG_MAX + 64);
 	pcre2_set_parens_nest_limit(cc, 64);
 	vp->code = pcre2_compile((PCRE2_SPTR)final, PCRE2_ZERO_TERMINATED,
 	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C |
