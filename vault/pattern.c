@@ -360,13 +360,16 @@ pat_free(void *p, void *unused)
 }
 
 /*
- * p (checked by pattern_problem) rewritten, into out (7 * strlen(p) + 1
+ * p (checked by pattern_problem) rewritten, into out (8 * strlen(p) + 1
  * bytes), for PCRE2's POSIX converter, which takes every "\x" as a
  * literal x and knows no "{,n}" or "[.c.]": the GNU escapes glibc took
  * become their ERE equivalents in the C locale (\w "[_[:alnum:]]", \s
  * "[[:space:]]", \` "^", \' "$" as there is no REG_NEWLINE) or markers
- * (\b \B \< \>), "{,n}" becomes "{0,n}", a one-byte "[.c.]" or "[=c=]" a
- * marker and the byte in hex.
+ * (\b \B \< \>), "{,n}" becomes "{0,n}". In a bracket expression every
+ * member byte (a one-byte "[.c.]" or "[=c=]" too) becomes a marker and
+ * the byte in hex. Each bracket expression is wrapped in "(...)" (not a
+ * capture: PCRE2_NO_AUTO_CAPTURE): PCRE2 10.42's converter drops the '*'
+ * after one that follows another '*' (".*[a]*" came out ".*[a]").
  */
 static void
 ere_fixup(char *out, const char *p)
@@ -381,10 +384,10 @@ ere_fixup(char *out, const char *p)
 	while (p[i] != '\0') {
 		if (p[i] == '\\') {
 			switch (p[i + 1]) {
-			case 'w': rep = "[_[:alnum:]]"; break;
-			case 'W': rep = "[^_[:alnum:]]"; break;
-			case 's': rep = "[[:space:]]"; break;
-			case 'S': rep = "[^[:space:]]"; break;
+			case 'w': rep = "([_[:alnum:]])"; break;
+			case 'W': rep = "([^_[:alnum:]])"; break;
+			case 's': rep = "([[:space:]])"; break;
+			case 'S': rep = "([^[:space:]])"; break;
 			case '`': rep = "^"; break;
 			case '\'': rep = "$"; break;
 			case 'b': rep = "\x01"; break;
@@ -407,6 +410,7 @@ ere_fixup(char *out, const char *p)
 			i++;
 		} else if (p[i] == '[') {
 			end = bracket_end(p, i, &bad); /* just past its ']' */
+			out[o++] = '(';
 			out[o++] = p[i++];
 			if (p[i] == '^')
 				out[o++] = p[i++];
@@ -435,6 +439,7 @@ ere_fixup(char *out, const char *p)
 				i += coll ? 5 : 1;
 			}
 			out[o++] = p[i++];
+			out[o++] = ')';
 		} else {
 			out[o++] = p[i++];
 		}
@@ -521,7 +526,7 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 		return VAULT_ERR_INVAL;
 	}
 	/* n <= VAULT_ARG_MAX: no overflow. */
-	if ((fixed = malloc(7 * n + 1)) == NULL || /* \W: 13 bytes */
+	if ((fixed = malloc(8 * n + 1)) == NULL || /* \W: 15 bytes */
 	    (gc = pcre2_general_context_create(pat_malloc, pat_free, NULL)) == NULL ||
 	    (cc = pcre2_compile_context_create(gc)) == NULL ||
 	    (vp = calloc(1, sizeof(*vp))) == NULL)
@@ -541,7 +546,7 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 	if ((final = malloc(9 * clen + 1)) == NULL) /* "\b(?<=\w)" for one marker */
 		goto out;
 	pcre_fixup(final, (const char *)conv, clen);
-	pcre2_set_max_pattern_length(cc, 9 * 7 * (size_t)VAULT_ARG_MAX + 64);
+	pcre2_set_max_pattern_length(cc, 9 * 8 * (size_t)VAULT_ARG_MAX + 64);
 	pcre2_set_parens_nest_limit(cc, 64);
 	vp->code = pcre2_compile((PCRE2_SPTR)final, PCRE2_ZERO_TERMINATED,
 	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C |
