@@ -12,11 +12,14 @@
  * anchored at both ends. Until issue 16 (item 3) glibc's regcomp/regexec
  * matched them; PCRE2 does now, on every platform (mingw has no regex.h).
  * A pattern goes: pattern_problem() -> ere_fixup() (the GNU escapes,
- * "{,n}" and "[.c.]"/"[=c=]", which PCRE2's converter does not know) ->
+ * "{,n}", bracket expressions in hex, which PCRE2's converter reads
+ * otherwise or not at all) ->
  * pcre2_pattern_convert(PCRE2_CONVERT_POSIX_EXTENDED) -> pcre_fixup()
  * (the escapes' PCRE2 spelling) -> pcre2_compile(ANCHORED|ENDANCHORED).
  * tests/unit/test_pattern.c and tests/fuzz/fuzz_pattern_diff.c check
- * that both engines agree on every accepted pattern.
+ * that both engines agree on every accepted pattern. The one difference
+ * kept: glibc let '^' inside a repeated group match after the start
+ * ("(^a)+" took "aa"); PCRE2 follows POSIX, so fewer values pass.
  *
  * MUST rules: a pattern is checked before PCRE2 sees it, so a pattern
  * from a saved action cannot make the agent compile something of
@@ -183,7 +186,18 @@ struct pat_frame {
  *    plus 2, each '|', '?' and '*' 1, times the copies '+' and intervals
  *    make) is at most TPL_PATTERN_COST_MAX. Within those limits the
  *    worst pattern found costs regexec about 0.2 s on a 4096-byte value;
- *    patterns people write cost microseconds.
+ *    patterns people write cost microseconds. PCRE2 matches now, but
+ *    these bounds stay: they are what vault accepted (a stored action
+ *    must not become acceptable, or refused, by the switch), they keep
+ *    the compiled size small, and the differential tests run glibc on
+ *    what passes them;
+ *  - what glibc refused and PCRE2 would read another way (the message
+ *    says "does not compile", as regcomp's did): a repetition of nothing
+ *    or of an anchor ("*a", "(?:a)", "(*ACCEPT)", "^*"), a '{' that
+ *    starts no interval ("a{1"), an unclosed '[', a class POSIX does not
+ *    name ("[[:word:]]"), a range with a class at an end or chained
+ *    ("[a-c-e]"); and a collating element or equivalence class of more
+ *    than one byte (PCRE2 has none; a one-byte one is that byte).
  *
  * The scan follows POSIX ERE: a bracket expression's bytes and an escaped
  * byte are atoms, not structure.
@@ -198,7 +212,8 @@ pattern_problem(const char *p)
 	int last_null = 0;  /* that atom can match "" */
 	int seq_before = 1; /* g.seq_null before that atom */
 	int repeated = 0;   /* the previous token was a repetition */
-	int anchor_atom = 0; /* that atom is an anchor (^, $, \b, ...): glibc refused repeating one */
+	/* that atom is an anchor (^, $, \b, ...): glibc refused repeating one */
+	int anchor_atom = 0;
 	int bad = 0;
 
 	while (p[i] != '\0') {
@@ -332,11 +347,11 @@ vault_pattern_problem(const char *p)
 #define TPL_HEAP_LIMIT 16384U    /* KiB of backtracking frames */
 
 /* Markers ere_fixup() leaves for pcre_fixup(): control bytes, which no pattern holds. */
-#define MK_WORDB '\x01'   /* \b */
-#define MK_NWORDB '\x02'  /* \B */
-#define MK_WSTART '\x03'  /* \< */
-#define MK_WEND '\x04'    /* \> */
-#define MK_BYTE '\x05'    /* [.c.] or [=c=]: two hex digits follow */
+#define MK_WORDB '\x01'  /* \b */
+#define MK_NWORDB '\x02' /* \B */
+#define MK_WSTART '\x03' /* \< */
+#define MK_WEND '\x04'   /* \> */
+#define MK_BYTE '\x05'   /* [.c.] or [=c=]: two hex digits follow */
 
 struct vault_pattern {
 	pcre2_code *code;
@@ -384,17 +399,39 @@ ere_fixup(char *out, const char *p)
 	while (p[i] != '\0') {
 		if (p[i] == '\\') {
 			switch (p[i + 1]) {
-			case 'w': rep = "([_[:alnum:]])"; break;
-			case 'W': rep = "([^_[:alnum:]])"; break;
-			case 's': rep = "([[:space:]])"; break;
-			case 'S': rep = "([^[:space:]])"; break;
-			case '`': rep = "^"; break;
-			case '\'': rep = "$"; break;
-			case 'b': rep = "\x01"; break;
-			case 'B': rep = "\x02"; break;
-			case '<': rep = "\x03"; break;
-			case '>': rep = "\x04"; break;
-			default: rep = NULL; break;
+			case 'w':
+				rep = "([_[:alnum:]])";
+				break;
+			case 'W':
+				rep = "([^_[:alnum:]])";
+				break;
+			case 's':
+				rep = "([[:space:]])";
+				break;
+			case 'S':
+				rep = "([^[:space:]])";
+				break;
+			case '`':
+				rep = "^";
+				break;
+			case '\'':
+				rep = "$";
+				break;
+			case 'b':
+				rep = "\x01";
+				break;
+			case 'B':
+				rep = "\x02";
+				break;
+			case '<':
+				rep = "\x03";
+				break;
+			case '>':
+				rep = "\x04";
+				break;
+			default:
+				rep = NULL;
+				break;
 			}
 			if (rep != NULL) {
 				memcpy(out + o, rep, strlen(rep));
@@ -404,7 +441,8 @@ ere_fixup(char *out, const char *p)
 				out[o++] = p[i + 1];
 			}
 			i += 2;
-		} else if (p[i] == '{' && interval_read(p, i, &next, &min, &max) && p[i + 1] == ',') {
+		} else if (p[i] == '{' && interval_read(p, i, &next, &min, &max) &&
+		    p[i + 1] == ',') {
 			memcpy(out + o, "{0", 2);
 			o += 2;
 			i++;
@@ -421,7 +459,8 @@ ere_fixup(char *out, const char *p)
 			 */
 			while (i + 1 < end) {
 				if (p[i] == '[' && p[i + 1] == ':') {
-					for (out[o++] = p[i++]; i + 1 < end && !(p[i - 1] == ':' && p[i] == ']'); )
+					for (out[o++] = p[i++];
+					     i + 1 < end && !(p[i - 1] == ':' && p[i] == ']');)
 						out[o++] = p[i++];
 					out[o++] = p[i++];
 					continue;
@@ -456,12 +495,24 @@ pcre_fixup(char *out, const char *c, size_t n)
 
 	for (i = 0; i < n; i++) {
 		switch (c[i]) {
-		case MK_WORDB: rep = "\\b"; break;
-		case MK_NWORDB: rep = "\\B"; break;
-		case MK_WSTART: rep = "\\b(?=\\w)"; break;
-		case MK_WEND: rep = "\\b(?<=\\w)"; break;
-		case MK_BYTE: rep = "\\x{"; break;
-		default: rep = NULL; break;
+		case MK_WORDB:
+			rep = "\\b";
+			break;
+		case MK_NWORDB:
+			rep = "\\B";
+			break;
+		case MK_WSTART:
+			rep = "\\b(?=\\w)";
+			break;
+		case MK_WEND:
+			rep = "\\b(?<=\\w)";
+			break;
+		case MK_BYTE:
+			rep = "\\x{";
+			break;
+		default:
+			rep = NULL;
+			break;
 		}
 		if (rep == NULL) {
 			out[o++] = c[i];
@@ -500,6 +551,7 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 	PCRE2_SIZE clen = 0, off = 0;
 	pcre2_general_context *gc = NULL;
 	pcre2_compile_context *cc = NULL;
+	pcre2_convert_context *cv = NULL;
 	vault_pattern *vp = NULL;
 	size_t n;
 	int rc = VAULT_ERR_NOMEM, err;
@@ -511,8 +563,8 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 	}
 	n = strnlen(param->pattern, VAULT_ARG_MAX + 1);
 	if (n > VAULT_ARG_MAX) {
-		vault_why(why, whylen, "parameter '%s': pattern is longer than %u bytes", param->name,
-		    VAULT_ARG_MAX);
+		vault_why(why, whylen, "parameter '%s': pattern is longer than %u bytes",
+		    param->name, VAULT_ARG_MAX);
 		return VAULT_ERR_TOOBIG;
 	}
 	if (vault_utf8_check((const unsigned char *)param->pattern, n, NULL) != 0) {
@@ -529,11 +581,12 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 	if ((fixed = malloc(8 * n + 1)) == NULL || /* \W: 15 bytes */
 	    (gc = pcre2_general_context_create(pat_malloc, pat_free, NULL)) == NULL ||
 	    (cc = pcre2_compile_context_create(gc)) == NULL ||
+	    (cv = pcre2_convert_context_create(gc)) == NULL ||
 	    (vp = calloc(1, sizeof(*vp))) == NULL)
 		goto out;
 	ere_fixup(fixed, param->pattern);
 	err = pcre2_pattern_convert((PCRE2_SPTR)fixed, PCRE2_ZERO_TERMINATED,
-	    PCRE2_CONVERT_POSIX_EXTENDED, &conv, &clen, NULL);
+	    PCRE2_CONVERT_POSIX_EXTENDED, &conv, &clen, cv);
 	if (err == PCRE2_ERROR_NOMEMORY)
 		goto out;
 	if (err != 0) {
@@ -548,7 +601,7 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 	pcre_fixup(final, (const char *)conv, clen);
 	pcre2_set_max_pattern_length(cc, 9 * 8 * (size_t)VAULT_ARG_MAX + 64);
 	pcre2_set_parens_nest_limit(cc, 64);
-	vp->code = pcre2_compile((PCRE2_SPTR)final, PCRE2_ZERO_TERMINATED,
+	vp->code = pcre2_compile((PCRE2_SPTR) final, PCRE2_ZERO_TERMINATED,
 	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C |
 		PCRE2_NEVER_UTF | PCRE2_NEVER_UCP | PCRE2_NO_AUTO_CAPTURE,
 	    &err, &off, cc);
@@ -577,6 +630,7 @@ out:
 	vault_pattern_free(&vp);
 	pcre2_converted_pattern_free(conv);
 	pcre2_compile_context_free(cc);
+	pcre2_convert_context_free(cv);
 	pcre2_general_context_free(gc);
 	free(fixed);
 	free(final);

@@ -53,8 +53,8 @@ compare(const vault_pattern *vp, const regex_t *re, const char *pattern, const c
 	if (gm && pm != 0 && anchor_in_group(pattern))
 		return;
 	if (gm != (pm == 0)) {
-		fprintf(stderr, "pattern \"%s\" subject \"%s\": glibc %d, PCRE2 %d\n", pattern, s, gm,
-		    pm == 0);
+		fprintf(stderr, "pattern \"%s\" subject \"%s\": glibc %d, PCRE2 %d\n", pattern, s,
+		    gm, pm == 0);
 		abort();
 	}
 }

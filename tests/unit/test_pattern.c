@@ -37,6 +37,7 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Every pattern found in the suites (grep pattern, --param), then the corners. */
+/* clang-format off */
 static const char *const patterns[] = {
 	/* tests/unit/test_template.c */
 	"[a-z0-9.-]+", "[0-9]{1,5}", "[a-z]+", "", ".*", "(a|b)+", "[)]+", "\\)", "[]a]",
@@ -79,9 +80,11 @@ static const char *const patterns[] = {
 	/* case */
 	"A", "[A-Z]+", "[a-z]+", "[A-z]",
 };
+/* clang-format on */
 
 static char long_a[VAULT_ARG_MAX + 1], long_ab[VAULT_ARG_MAX + 1], long_nl[VAULT_ARG_MAX + 1];
 
+/* clang-format off */
 static const char *const subjects_fixed[] = { "", "a", "b", "c", "A", "Z", "z", "aa", "ab",
 	"aab", "aaa", "aaaa", "abc", "ba", "a b", "a  b", " ", "-", ".", ",", "]", "[", "^", "$",
 	"\\", "a\\", "{", "}", "{1}", "a{1}", "a{", "(", ")", "a)", "|", "*", "+", "?", "_",
@@ -91,6 +94,7 @@ static const char *const subjects_fixed[] = { "", "a", "b", "c", "A", "Z", "z", 
 	">", "a<", "/", "q", "Q", "E", "K", "C", "L", "d", "D", "n", "t", "w", "W", "s", "S",
 	"a;b c", "me@example.org", "A1", "ab-c", "x-y", "=", ":", "ac", "bc", "abab", "aba",
 	"dd", "c c", "a a", "x;", "\x7f" };
+/* clang-format on */
 
 static void
 fill_long(void)
@@ -154,7 +158,8 @@ compare_one(const char *p)
 			gm = regexec(&re, subjects[i], 0, NULL, 0) == 0;
 			pm = vault_pattern_match(vp, subjects[i], strlen(subjects[i])) == 0;
 			if (gm != pm && !(gm && glibc_anchor_bug(p))) {
-				print_message("pattern \"%s\", subject \"%.40s\" (%zu bytes): glibc %d, PCRE2 %d\n",
+				print_message(
+				    "pattern \"%s\", subject \"%.40s\" (%zu bytes): glibc %d, PCRE2 %d\n",
 				    p, subjects[i], strlen(subjects[i]), gm, pm);
 				bad = 1;
 			}
@@ -194,16 +199,21 @@ refusals_named(void **state)
 	static const struct {
 		const char *p, *why;
 	} cases[] = {
-		{ "[[.space.]]", "parameter 'p': pattern uses a collating element or equivalence "
-				 "class ([.x.], [=x=]) of more than one character" },
-		{ "(?:a)", "parameter 'p': pattern does not compile: '*', '+', '?' or '{m,n}' follows "
-			   "nothing it can repeat (write '\\*' for a literal one)" },
-		{ "(*ACCEPT)", "parameter 'p': pattern does not compile: '*', '+', '?' or '{m,n}' "
-			       "follows nothing it can repeat (write '\\*' for a literal one)" },
-		{ "^*a", "parameter 'p': pattern does not compile: '*', '+', '?' or '{m,n}' follows "
-			 "nothing it can repeat (write '\\*' for a literal one)" },
-		{ "a{1", "parameter 'p': pattern does not compile: a '{' that starts no interval: "
-			 "write '\\{' for a literal one" },
+		{ "[[.space.]]",
+		    "parameter 'p': pattern uses a collating element or equivalence "
+		    "class ([.x.], [=x=]) of more than one character" },
+		{ "(?:a)",
+		    "parameter 'p': pattern does not compile: '*', '+', '?' or '{m,n}' follows "
+		    "nothing it can repeat (write '\\*' for a literal one)" },
+		{ "(*ACCEPT)",
+		    "parameter 'p': pattern does not compile: '*', '+', '?' or '{m,n}' "
+		    "follows nothing it can repeat (write '\\*' for a literal one)" },
+		{ "^*a",
+		    "parameter 'p': pattern does not compile: '*', '+', '?' or '{m,n}' follows "
+		    "nothing it can repeat (write '\\*' for a literal one)" },
+		{ "a{1",
+		    "parameter 'p': pattern does not compile: a '{' that starts no interval: "
+		    "write '\\{' for a literal one" },
 	};
 	vault_param param = { .name = (char *)(uintptr_t) "p", .pattern = NULL };
 	vault_pattern *vp = NULL;
@@ -213,7 +223,8 @@ refusals_named(void **state)
 	(void)state;
 	for (i = 0; i < N(cases); i++) {
 		param.pattern = (char *)(uintptr_t)cases[i].p;
-		assert_int_equal(vault_pattern_compile(&vp, &param, why, sizeof(why)), VAULT_ERR_INVAL);
+		assert_int_equal(vault_pattern_compile(&vp, &param, why, sizeof(why)),
+		    VAULT_ERR_INVAL);
 		assert_null(vp);
 		assert_string_equal(why, cases[i].why);
 	}
@@ -281,16 +292,17 @@ match_limit_in_template(void **state)
 			     NULL, NULL, NULL, why, sizeof(why)),
 	    VAULT_ERR_INVAL);
 	assert_null(argv);
-	assert_string_equal(why, "parameter 'p': matching the value against ^((a|aa)+(a|aa)+)$ "
-				 "hit the match limit: refused (simplify the pattern)");
+	assert_string_equal(why,
+	    "parameter 'p': matching the value against ^((a|aa)+(a|aa)+)$ "
+	    "hit the match limit: refused (simplify the pattern)");
 }
 
 /* Patterns people write, on the longest values, stay far below the limits. */
 static void
 long_values_within_limits(void **state)
 {
-	static const char *const ps[] = { "[a-z]+", ".*", "(a|b)*", "(a*b)*a*", "([a-z]+\\.)*[a-z]+",
-		"\\w+", ".*.*.*", "(.)*", "[a-z0-9.-]{1,253}(\\.[a-z]+)*a*" };
+	static const char *const ps[] = { "[a-z]+", ".*", "(a|b)*", "(a*b)*a*",
+		"([a-z]+\\.)*[a-z]+", "\\w+", ".*.*.*", "(.)*", "[a-z0-9.-]{1,253}(\\.[a-z]+)*a*" };
 	vault_param param = { .name = (char *)(uintptr_t) "p", .pattern = NULL };
 	vault_pattern *vp = NULL;
 	char why[512];
