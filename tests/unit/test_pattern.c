@@ -59,6 +59,10 @@ static const char *const patterns[] = {
 	"[^[.-.]]", "[[:alpha:]-z]", "[z-a]", "[a-a]", "[.]", "[:]", "[=]", "[[]", "[[a]",
 	"[a[]", "[]]", "[]^]", "[$]", "[*]", "[|]", "[(]", "[{]", "[.a.]", "[:alpha:]",
 	"[\xc3\xa9]", "[^\xc3\xa9]", "[\\w]", "[\\d]", "[a-z0-9._%+-]+@[a-z0-9.-]+",
+	/* found by fuzz_pattern_diff */
+	"[[::.akk]kkkk+k.:", "[a-z--0.9].+e.c", "epp[[u:r:]1h", "[[u:]", "[x[.a.]:]",
+	"[[:word:]]", "[[:ascii:]]", "[a-c-e]", "[--0]", "[!--]", "[a-z-]", "[%--a]",
+	".*.*[^]]*", ".*[a]*", "[a]*[b]*", "(.*[a]*)", ".*\\w*", ".*\\W*b",
 	/* intervals */
 	"a{2,3}", "a{,3}", "a{2}", "a{2,}", "a{0}", "a{0,0}", "a{,}", "a{0,1}", "(ab){1,2}",
 	"a{", "a{1", "{1}a", "a{1,2", "a\\{1\\}", "\\{", "\\}", "a}", "}", "a{ 1}", "a{1 }",
@@ -211,6 +215,14 @@ refusals_named(void **state)
 		{ "^*a",
 		    "parameter 'p': pattern does not compile: '*', '+', '?' or '{m,n}' follows "
 		    "nothing it can repeat (write '\\*' for a literal one)" },
+		{ "[[:word:]]",
+		    "parameter 'p': pattern does not compile: unknown character class "
+		    "(POSIX names alpha, digit, alnum, upper, lower, space, blank, "
+		    "punct, print, graph, cntrl, xdigit)" },
+		{ "[a-c-e]",
+		    "parameter 'p': pattern does not compile: a range in [...] with a class "
+		    "at an end, or starting where another ends" },
+		{ "[[:alpha:]", "parameter 'p': pattern does not compile: a '[' that is not closed" },
 		{ "a{1",
 		    "parameter 'p': pattern does not compile: a '{' that starts no interval: "
 		    "write '\\{' for a literal one" },
