@@ -606,7 +606,7 @@ vault_pattern_compile(vault_pattern **out, const vault_param *param, char *why, 
 		PCRE2_NEVER_UTF | PCRE2_NEVER_UCP | PCRE2_NO_AUTO_CAPTURE,
 	    &err, &off, cc);
 	if (vp->code == NULL) {
-		if (err == PCRE2_ERROR_NOMEMORY || err == PCRE2_ERROR_HEAPLIMIT)
+		if (err == PCRE2_ERROR_HEAP_FAILED || err == PCRE2_ERROR_NOMEMORY)
 			goto out;
 		pcre2_get_error_message(err, msg, sizeof(msg));
 		vault_why(why, whylen, "parameter '%s': pattern does not compile: %s", param->name,
