@@ -21,6 +21,7 @@ VAULT_DEPS=(
 	pinentry-tty libpwquality-dev cracklib-runtime
 	libsystemd-dev systemd
 	libcsv-dev libjansson-dev libxml2-dev
+	libpcre2-dev
 	gnupg pass keepassxc
 )
 

@@ -32,7 +32,8 @@ if ! [[ $FUZZ_JOBS =~ ^[1-9][0-9]*$ ]]; then
 	echo "fuzz.sh: FUZZ_JOBS must be a positive number of targets at a time, not '$FUZZ_JOBS'" >&2
 	exit 2
 fi
-ALL_TARGETS=(fuzz_frame fuzz_record fuzz_keyslot fuzz_names fuzz_template fuzz_askpass fuzz_duration fuzz_config
+ALL_TARGETS=(fuzz_frame fuzz_record fuzz_keyslot fuzz_names fuzz_template fuzz_askpass fuzz_pattern_diff
+	fuzz_duration fuzz_config
 	fuzz_import_csv fuzz_import_keepassxc fuzz_import_bitwarden fuzz_import_json fuzz_import_pass
 	fuzz_import_keepass_xml)
 if (($# > 0)); then

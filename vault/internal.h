@@ -286,8 +286,8 @@ int vault_data_version(vault *v, int64_t *out);
 void vault_stmt_cache_clear(vault *v);
 int vault_txn_prepare(vault *v);
 int vault_sql_int(vault *v, const char *sql, int *out);
-/* pattern.c's vault_pattern_compile is declared in pattern.h (it needs regex.h, which
- * mingw-w64 lacks: only the files that compile patterns include it). */
+/* pattern.c's functions are declared in pattern.h (the compiled form is PCRE2's,
+ * opaque outside pattern.c). */
 /* template.c: why (if not NULL) gets the formatted reason. */
 void vault_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* rotpolicy.c: an account's rotation state, for rotate.c. */

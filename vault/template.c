@@ -26,15 +26,16 @@
  *    most TPL_ELEM_MAX bytes. Every argv string is wiped before it is
  *    freed, since one may hold the secret.
  *
- * Patterns are POSIX extended regular expressions (regcomp), matched in
- * the caller's locale. Back-references (\1..\9) are refused: glibc matches
- * them by backtracking, which can take exponential time, and a pattern
- * that describes an allowed value never needs one. So are the few shapes
- * that cost glibc's regcomp exponential or cubic time (pattern.c, pattern_problem()
- * says which), so that neither `vault action add` nor a run of the
- * action can be made to hang on one.
+ * Patterns are POSIX extended regular expressions, matched byte by byte
+ * (the C locale) by PCRE2 under match limits (pattern.c; glibc's regcomp
+ * until issue 16, and they still mean what they meant there). Back-references
+ * (\1..\9) are refused: they take backtracking exponential time, and a
+ * pattern that describes an allowed value never needs one. So are the
+ * shapes that cost glibc's regcomp exponential or cubic time (pattern.c,
+ * pattern_problem() says which), and a match that hits a limit is a
+ * refusal, so that neither `vault action add` nor a run of the action can
+ * be made to hang on one.
  */
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,12 +419,13 @@ deliver_check(const vault_action *a, char *why, size_t whylen)
 
 /*
  * The whole check. With re non-NULL, the compiled patterns are left in
- * re[0..a->nparams) for the caller to regfree (on success only).
+ * re[0..a->nparams) for the caller to free with vault_pattern_free (on
+ * success only).
  */
 static int
-action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
+action_check(const vault_action *a, vault_pattern **re, char *why, size_t whylen)
 {
-	regex_t tmp;
+	vault_pattern *tmp = NULL;
 	size_t i, j, n, compiled = 0;
 	int rc = 0;
 
@@ -507,19 +509,19 @@ action_check(const vault_action *a, regex_t *re, char *why, size_t whylen)
 			return rc;
 	/* Patterns last: compiling is the costly part. */
 	for (i = 0; i < a->nparams; i++) {
-		regex_t *r = re != NULL ? &re[i] : &tmp;
+		vault_pattern **r = re != NULL ? &re[i] : &tmp;
 
 		if ((rc = vault_pattern_compile(r, &a->params[i], why, whylen)) != 0)
 			goto out;
 		if (re == NULL)
-			regfree(&tmp);
+			vault_pattern_free(&tmp);
 		else
 			compiled++;
 	}
 out:
 	if (rc != 0)
 		for (i = 0; i < compiled; i++)
-			regfree(&re[i]);
+			vault_pattern_free(&re[i]);
 	return rc;
 }
 
@@ -644,12 +646,13 @@ arg_expand(char *out, size_t *len, const struct tpl_ctx *c, const char *arg, siz
 
 /* Matches kv against the declared parameters into vals[]. */
 static int
-values_bind(const char **vals, const vault_action *a, const regex_t *re, char *const *kv,
+values_bind(const char **vals, const vault_action *a, vault_pattern *const *re, char *const *kv,
     size_t nkv, char *why, size_t whylen)
 {
 	const char *eq, *name;
 	size_t i, n;
 	long idx;
+	int rc;
 
 	if (nkv > 0 && kv == NULL) {
 		vault_why(why, whylen, "parameter values are missing");
@@ -698,7 +701,16 @@ values_bind(const char **vals, const vault_action *a, const regex_t *re, char *c
 			    name);
 			return VAULT_ERR_INVAL;
 		}
-		if (regexec(&re[i], vals[i], 0, NULL, 0) != 0) {
+		if ((rc = vault_pattern_match(re[i], vals[i], n)) == VAULT_ERR_TOOBIG) {
+			vault_why(why, whylen,
+			    "parameter '%s': matching the value against ^(%s)$ hit the match "
+			    "limit: refused (simplify the pattern)",
+			    name, a->params[i].pattern);
+			return VAULT_ERR_INVAL;
+		}
+		if (rc == VAULT_ERR_NOMEM)
+			return rc;
+		if (rc != 0) {
 			vault_why(why, whylen, "parameter '%s': value does not match ^(%s)$", name,
 			    a->params[i].pattern);
 			return VAULT_ERR_INVAL;
@@ -712,7 +724,7 @@ vault_template_expand(char ***argv, size_t *argc, const vault_action *a, const v
     char *const *kv, size_t nkv, const char *secret_fd, const char *secret_file,
     const vault_secret *secret, char *why, size_t whylen)
 {
-	regex_t re[VAULT_PARAMS_MAX];
+	vault_pattern *re[VAULT_PARAMS_MAX] = { NULL };
 	const char *vals[VAULT_PARAMS_MAX] = { NULL };
 	struct tpl_ctx c;
 	char **av = NULL;
@@ -762,7 +774,7 @@ out:
 	vault_argv_free(&av, ac);
 	if (have_re)
 		for (i = 0; i < a->nparams; i++)
-			regfree(&re[i]);
+			vault_pattern_free(&re[i]);
 	return rc;
 }
 

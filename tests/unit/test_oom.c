@@ -13,14 +13,15 @@
  * with no transaction open and must still work.
  *
  * What is counted, and how:
- *  - malloc, calloc, realloc and strdup, sodium_malloc, regcomp (as
- *    REG_ESPACE) and crypto_pwhash (Argon2's own allocation, as -1), through
+ *  - malloc, calloc, realloc and strdup (PCRE2's too: pattern.c hands it
+ *    a general context that allocates with malloc), sodium_malloc and
+ *    crypto_pwhash (Argon2's own allocation, as -1), through
  *    -Wl,--wrap on this executable only: libvault is a static library
  *    linked into it, so its calls land in the wrappers below;
  *  - SQLite's allocator, through sqlite3_config(SQLITE_CONFIG_MALLOC)
  *    before SQLite is first used, with lookaside off so that small
  *    allocations are not served from a connection's own slots.
- * Allocations made inside glibc (realpath, regcomp's internals) and inside
+ * Allocations made inside glibc (realpath) and inside
  * libsodium are not counted. sodium_malloc is served from the heap, so
  * that under AddressSanitizer a leaked secure block is seen too; a
  * recoverable leak check runs after each operation's loops. libvault's
@@ -43,7 +44,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,7 +125,6 @@ void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
 char *__real_strdup(const char *s);
-int __real_regcomp(regex_t *re, const char *pattern, int flags);
 int __real_crypto_pwhash(unsigned char *const out, unsigned long long outlen,
     const char *const passwd, unsigned long long passwdlen, const unsigned char *const salt,
     unsigned long long opslimit, size_t memlimit, int alg);
@@ -135,7 +134,6 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 void *__wrap_sodium_malloc(size_t n);
 void __wrap_sodium_free(void *p);
-int __wrap_regcomp(regex_t *re, const char *pattern, int flags);
 int __wrap_crypto_pwhash(unsigned char *const out, unsigned long long outlen,
     const char *const passwd, unsigned long long passwdlen, const unsigned char *const salt,
     unsigned long long opslimit, size_t memlimit, int alg);
@@ -230,14 +228,6 @@ pool_drain(void)
 		while (n > 0)
 			sodium_free(held[--n]); /* not back into the pool */
 	}
-}
-
-int
-__wrap_regcomp(regex_t *re, const char *pattern, int flags)
-{
-	if (oom_hit())
-		return REG_ESPACE; /* what glibc says when its malloc fails */
-	return __real_regcomp(re, pattern, flags);
 }
 
 int
