@@ -14,8 +14,14 @@
 #include "common.h"
 #include "config.h"
 
-int
-sibling_program(const char *env, const char *name, const char *builddir, char *out, size_t size)
+/*
+ * The one search both lookups make: env's value when set, else name
+ * beside the running program, else (a build tree) in ../builddir beside
+ * it, else in installdir. out always holds the last path tried.
+ */
+static int
+find_program(const char *env, const char *name, const char *builddir, const char *installdir, char *out,
+    size_t size)
 {
 	const char *val = env != NULL ? getenv(env) : NULL;
 	char self[PATH_MAX], *dir;
@@ -39,8 +45,14 @@ sibling_program(const char *env, const char *name, const char *builddir, char *o
 				return 0;
 		}
 	}
-	snprintf(out, size, "%s/%s", VAULT_BINDIR, name);
+	snprintf(out, size, "%s/%s", installdir, name);
 	return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+int
+sibling_program(const char *env, const char *name, const char *builddir, char *out, size_t size)
+{
+	return find_program(env, name, builddir, VAULT_BINDIR, out, size);
 }
 
 int
@@ -52,23 +64,6 @@ launch_program(char *out, size_t size)
 int
 libexec_program(const char *env, const char *name, char *out, size_t size)
 {
-	const char *val = getenv(env);
-	char self[PATH_MAX], *dir;
-	ssize_t n;
-
-	if (val != NULL && *val != '\0') {
-		snprintf(out, size, "%s", val);
-		return 0;
-	}
 	/* A build tree: the helper beside the program (cli/vault, cli/vault-direct). */
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		dir = dirname(self);
-		snprintf(out, size, "%s/%s", dir, name);
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, size, "%s/%s", VAULT_LIBEXECDIR, name);
-	return access(out, X_OK) == 0 ? 0 : -1;
+	return find_program(env, name, NULL, VAULT_LIBEXECDIR, out, size);
 }
