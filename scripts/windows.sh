@@ -30,6 +30,8 @@
 #
 # Usage: scripts/windows.sh [--no-test] [-h|--help]
 #   VAULT_WIN_DIR overrides build-win/ (an absolute path).
+#   VAULT_WIN_DEPS puts src/, deps/ and wine/ there instead (an absolute
+#   path), so several checkouts share one cross-built prefix.
 # Exit status: 0 when every step passed; otherwise 1, after a line naming the
 # step that failed.
 set -euo pipefail
@@ -55,9 +57,10 @@ done
 
 src_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 top=${VAULT_WIN_DIR:-$src_root/build-win}
-srcdir=$top/src
-prefix=$top/deps
-wineprefix=$top/wine
+deps_top=${VAULT_WIN_DEPS:-$top}
+srcdir=$deps_top/src
+prefix=$deps_top/deps
+wineprefix=$deps_top/wine
 builddir=$top/meson
 cross=$top/cross.ini
 wrapper=$top/wine-wrapper
@@ -255,9 +258,9 @@ step_libsodium() {
 	(
 		cd "$s"
 		[[ -x configure ]] || quiet libsodium autoreconf -fi
-		rm -rf "$top/obj-libsodium"
-		mkdir -p "$top/obj-libsodium"
-		cd "$top/obj-libsodium"
+		rm -rf "$deps_top/obj-libsodium"
+		mkdir -p "$deps_top/obj-libsodium"
+		cd "$deps_top/obj-libsodium"
 		quiet libsodium "$s/configure" --host=$host --prefix="$prefix" \
 			--disable-shared --enable-static --disable-dependency-tracking
 		quiet libsodium make -j"$jobs"
@@ -278,7 +281,7 @@ step_sqlite() {
 		echo "skip: $prefix/lib/libsqlite3.a exists"
 		return 0
 	fi
-	local s ver ssp obj=$top/obj-sqlite
+	local s ver ssp obj=$deps_top/obj-sqlite
 	s=$(src_dir sqlite3)
 	rm -rf "$obj"
 	mkdir -p "$obj"
@@ -319,7 +322,7 @@ step_cmocka() {
 		echo "skip: $prefix/lib/libcmocka-static.a exists"
 		return 0
 	fi
-	local s obj=$top/obj-cmocka
+	local s obj=$deps_top/obj-cmocka
 	s=$(src_dir cmocka)
 	rm -rf "$obj"
 	mkdir -p "$obj"
