@@ -7,7 +7,9 @@
 # length), then again in build-asan/ under AddressSanitizer +
 # UndefinedBehaviorSanitizer (every test but those of suite 'slow', which
 # run there as their '_short' twins: suite 'short'), then the fuzz step
-# (scripts/fuzz.sh, two targets at a time). CI runs exactly this (.ci/run).
+# (scripts/fuzz.sh, two targets at a time), then the Windows preview
+# (scripts/windows.sh: a mingw-w64 cross build whose unit programs run
+# under wine). CI runs exactly this (.ci/run).
 #
 # Every step runs even when an earlier one failed, so one run shows every
 # failure; the exit status is non-zero if any step failed. The last two
@@ -29,7 +31,12 @@ Installs what is missing (Debian packages, via apt-get when root), then:
   3. fuzz: scripts/fuzz.sh, when it exists, for FUZZ_SECONDS (default 60)
      per target, FUZZ_JOBS (default 2) targets at a time
 
-  --quick     run step 1 only: skip the sanitizer build and the fuzz step
+  4. windows: scripts/windows.sh: installs mingw-w64 and wine, cross-builds
+     libsodium, SQLite, cmocka and PCRE2 from Debian's source packages into
+     build-win/ (once), cross-builds vault and runs its Windows unit
+     programs under wine (issue 16; a preview)
+
+  --quick     run step 1 only: skip the sanitizer build, fuzz and windows
   -h, --help  this help
 
 Existing build directories are reused (set up once, reconfigured only when
@@ -220,6 +227,17 @@ elif [[ -x scripts/fuzz.sh ]]; then
 	times+=("fuzz $((SECONDS - t0))s")
 else
 	step "fuzz: no scripts/fuzz.sh yet"
+fi
+
+# ------------------------------------- 4. Windows preview: cross build + wine
+if ((quick)); then
+	step "windows: skipped (--quick)"
+else
+	step "windows: scripts/windows.sh"
+	t0=$SECONDS
+	scripts/windows.sh || failed+=("windows")
+	dirs+=("${VAULT_WIN_DIR:-build-win}/meson")
+	times+=("windows $((SECONDS - t0))s")
 fi
 
 # ---------------------------------------------------------------- summary
