@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * windows.c - the portable half of the `windows` rotation target
- * (windows.h): what NetUserChangePassword's and LogonUserW's answers mean
+ * (windows_target.h): what NetUserChangePassword's and LogonUserW's answers mean
  * for the rotation protocol. Pure functions, tested on Linux and under wine
  * (test_winrun_portable); windows_win32.c makes the calls.
  *
@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "vault.h"
-#include "windows.h"
+#include "windows_target.h"
 
 /* NetUserChangePassword's answers (lmerr.h, winerror.h). */
 #define NERR_SUCCESS 0U

@@ -3,7 +3,7 @@
  * windows_win32.h - the `windows` rotation target on Windows (issue 16,
  * item 7; windows_win32.c): the hooks vault_rotate_hooks wants, making
  * their Win32 calls through a seam (target_win_api) that tests replace.
- * What each answer means is windows.h's.
+ * What each answer means is windows_target.h's.
  *
  * An account with a domain is changed on that domain; one without is a
  * local account of this computer, named by the computer's own name (a
@@ -16,7 +16,7 @@
 #include <windows.h>
 
 #include "vault.h"
-#include "windows.h"
+#include "windows_target.h"
 
 typedef struct target_win_api {
 	DWORD (WINAPI *change)(LPCWSTR domain, LPCWSTR user, LPCWSTR oldpw, LPCWSTR newpw);

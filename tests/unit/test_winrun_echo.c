@@ -11,8 +11,12 @@
 #include <windows.h>
 #include <shellapi.h>
 
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <wchar.h>
+
+int wmain(int argc, wchar_t **argv);
 
 static void
 put(const char *tag, int i, const wchar_t *s)
@@ -29,6 +33,7 @@ wmain(int argc, wchar_t **argv)
 	wchar_t **v;
 	int i, n;
 
+	(void)_setmode(_fileno(stdout), _O_BINARY); /* "\n", not "\r\n" */
 	for (i = 0; i < argc; i++)
 		put("crt", i, argv[i]);
 	if ((v = CommandLineToArgvW(GetCommandLineW(), &n)) == NULL)

@@ -22,7 +22,7 @@
 
 #include "common.h"
 #include "vault.h"
-#include "windows.h"
+#include "windows_target.h"
 #include "winrun.h"
 
 #include "test_winrun_args.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * windows.h - the `windows` rotation target (issue 16, item 7): a local or
+ * windows_target.h - the `windows` rotation target (issue 16, item 7): a local or
  * domain account's password changed with NetUserChangePassword and checked
  * with LogonUserW (LOGON32_LOGON_NETWORK). The portable half (windows.c,
  * built and tested everywhere) decides what each Win32 answer means for
