@@ -41,6 +41,13 @@
 
 #include "test_winrun_args.h"
 
+/*
+ * A case that cannot be proven here: the reason is printed ("# skip: ...")
+ * and the case returns. Not cmocka's skip(): cmocka 1.1 prints "not ok N #
+ * SKIP", which meson's TAP parser counts as a failure (see test_buf.c).
+ */
+#define SKIP_CASE() return
+
 static wchar_t *
 w(const char *s)
 {
@@ -546,12 +553,12 @@ run_real_logon(void **state)
 	if (vault_win_is_wine()) {
 		print_message("# skip: wine only stubs CreateProcessWithLogonW (it fails with error 0 "
 		    "whatever the account); a real logon needs real Windows and a second account\n");
-		skip();
+		SKIP_CASE();
 	}
 	if (getenv("VAULT_TEST_WIN_USER") == NULL || getenv("VAULT_TEST_WIN_PASSWORD") == NULL) {
 		print_message("# skip: set VAULT_TEST_WIN_USER and VAULT_TEST_WIN_PASSWORD (a second "
 		    "local account) to run a real logon\n");
-		skip();
+		SKIP_CASE();
 	}
 	{
 		const char *argv[] = { "echo", "hello world" };
@@ -771,7 +778,7 @@ target_real_api(void **state)
 		print_message("# skip: wine's LogonUserW accepts any password and its "
 		    "NetUserChangePassword knows no accounts (2221): the real target needs real "
 		    "Windows\n");
-		skip();
+		SKIP_CASE();
 	}
 	{
 		char user[] = "no-such-user-vault-test", empty[] = "", why[512];
