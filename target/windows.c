@@ -59,8 +59,8 @@ target_win_change_status(uint32_t status, const char *who, char *why, size_t why
 	case NERR_PASSWORD_TOO_RECENT:
 	case E_PASSWORD_RESTRICTION:
 		snprintf(why, whylen, "the password policy for %s refused the new password (error %lu: "
-		    "too short, too simple, reused, changed too recently, or not changeable): nothing changed", who,
-		    (unsigned long)status);
+		    "too short, too simple, reused, changed too recently, or not changeable): nothing "
+		    "changed", who, (unsigned long)status);
 		return VAULT_ERR_BADPASS;
 	case E_ACCOUNT_LOCKED_OUT:
 	case E_ACCOUNT_DISABLED:

@@ -193,28 +193,26 @@ static const struct {
 	int exit;
 	const char *pre, *post; /* the account goes between */
 } logon_errors[] = {
-	{ 1058, EXIT_NOEXEC, "the Secondary Logon service (seclogon) is disabled, so Windows cannot start a program as ",
-	    "; an administrator can enable it with 'sc config seclogon start= demand' (or in PowerShell: Set-Service seclogon -StartupType Manual; Start-Service seclogon)" },
-	{ 1326, EXIT_NOEXEC, "Windows refused the stored password of ",
-	    " (wrong user name or password): update it with 'vault set' or, if the vault rotates it, 'vault rotate'" },
-	{ 1327, EXIT_NOEXEC, "an account restriction prevents ",
-	    " from logging on (for example a blank password, or logon hours or workstations that exclude this one)" },
-	{ 1330, EXIT_NOEXEC, "the password of ",
-	    " has expired: change it on Windows, then store the new one with 'vault set' (or let 'vault rotate' change it)" },
-	{ 1331, EXIT_NOEXEC, "the account ",
-	    " is disabled" },
-	{ 1385, EXIT_NOEXEC, "",
-	    " has not been granted this logon type on this computer (the 'Allow log on locally' right, or a 'Deny log on' policy)" },
-	{ 1907, EXIT_NOEXEC, "the password of ",
-	    " must be changed before its first logon: change it on Windows, then store it with 'vault set' (or use 'vault rotate')" },
-	{ 1909, EXIT_NOEXEC, "the account ",
-	    " is locked out (too many wrong passwords): an administrator can unlock it, or wait for the lockout to end" },
-	{ 1317, EXIT_NOTFOUND, "there is no account ",
-	    "" },
-	{ 2, EXIT_NOTFOUND, "the program was not found (starting it as ",
-	    ")" },
-	{ 3, EXIT_NOTFOUND, "the program's path was not found (starting it as ",
-	    ")" },
+	{ 1058, EXIT_NOEXEC, "the Secondary Logon service (seclogon) is disabled, so Windows "
+	    "cannot start a program as ", "; an administrator can enable it with 'sc config "
+	    "seclogon start= demand' (or in PowerShell: Set-Service seclogon -StartupType "
+	    "Manual; Start-Service seclogon)" },
+	{ 1326, EXIT_NOEXEC, "Windows refused the stored password of ", " (wrong user name or "
+	    "password): update it with 'vault set' or, if the vault rotates it, 'vault rotate'" },
+	{ 1327, EXIT_NOEXEC, "an account restriction prevents ", " from logging on (for example "
+	    "a blank password, or logon hours or workstations that exclude this one)" },
+	{ 1330, EXIT_NOEXEC, "the password of ", " has expired: change it on Windows, then store "
+	    "the new one with 'vault set' (or let 'vault rotate' change it)" },
+	{ 1331, EXIT_NOEXEC, "the account ", " is disabled" },
+	{ 1385, EXIT_NOEXEC, "", " has not been granted this logon type on this computer (the "
+	    "'Allow log on locally' right, or a 'Deny log on' policy)" },
+	{ 1907, EXIT_NOEXEC, "the password of ", " must be changed before its first logon: change "
+	    "it on Windows, then store it with 'vault set' (or use 'vault rotate')" },
+	{ 1909, EXIT_NOEXEC, "the account ", " is locked out (too many wrong passwords): an "
+	    "administrator can unlock it, or wait for the lockout to end" },
+	{ 1317, EXIT_NOTFOUND, "there is no account ", "" },
+	{ 2, EXIT_NOTFOUND, "the program was not found (starting it as ", ")" },
+	{ 3, EXIT_NOTFOUND, "the program's path was not found (starting it as ", ")" },
 };
 
 int
