@@ -11,6 +11,11 @@
  * calls, on every path. Under wine, LogonUserW accepts anything and
  * NetUserChangePassword knows no accounts (2221): only the seam's fakes
  * prove this file (test_winrun), until it runs on real Windows.
+ *
+ * The check that the old password no longer logs on is one failed logon
+ * against the account's lockout threshold (two more if libvault then asks
+ * which password the target has): an account with a threshold of 1 or 2
+ * locks itself out on rotation.
  */
 #include <windows.h>
 #include <lm.h>

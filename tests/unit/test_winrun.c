@@ -586,6 +586,39 @@ run_real_logon(void **state)
 	}
 }
 
+/*
+ * Under wine only: the real CreateProcessWithLogonW is a stub that fails
+ * with error 0. This proves the real seam is wired (the call is made, its
+ * failure is reported with the "no reason" message, the password is wiped),
+ * not that a logon works.
+ */
+static void
+run_wine_stub(void **state)
+{
+	const char *argv[] = { "echo", "x" };
+	vault_win_run_opts o = { VAULT_WIN_PROFILE, 1, "nobody-vault-test", ".", NULL };
+	char path[MAX_PATH * 3], why[512];
+	vault_win_pinned pin;
+	vault_win_password pw;
+	int started = -1;
+
+	(void)state;
+	if (!vault_win_is_wine()) {
+		print_message("# skip: this case checks wine's stub; real Windows is run_real_logon\n");
+		SKIP_CASE();
+	}
+	echo_path(path, sizeof(path));
+	assert_int_equal(vault_win_program_open(&pin, path, NULL), 0);
+	make_password(&pw, "whatever");
+	assert_int_equal(vault_win_run(vault_win_api_default(), &pin, argv, 2, &o, &pw, &started,
+	    why, sizeof(why)), EXIT_NOEXEC);
+	assert_int_equal(started, 0);
+	assert_non_null(strstr(why, "gave no reason (error 0"));
+	assert_wiped(&pw);
+	vault_win_password_free(&pw);
+	vault_win_program_close(&pin);
+}
+
 /* --- the rotation target, through fakes ---------------------------------- */
 
 static struct tfake {
@@ -806,6 +839,7 @@ main(void)
 		cmocka_unit_test(run_success_and_flags),
 		cmocka_unit_test(run_refused_before_call),
 		cmocka_unit_test(run_real_logon),
+		cmocka_unit_test(run_wine_stub),
 		cmocka_unit_test(target_change),
 		cmocka_unit_test(target_verify),
 		cmocka_unit_test(target_real_api),
