@@ -268,7 +268,8 @@ vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char
 	if (whylen > 0)
 		why[0] = '\0';
 	memset(&pi, 0, sizeof(pi));
-	if (api == NULL || prog == NULL || prog->h == INVALID_HANDLE_VALUE || prog->path == NULL ||
+	if (api == NULL || prog == NULL || prog->h == INVALID_HANDLE_VALUE || prog->h == NULL ||
+	    prog->path == NULL ||
 	    o == NULL || o->user == NULL || o->user[0] == '\0' || pw == NULL || pw->w == NULL ||
 	    (o->mode != VAULT_WIN_PROFILE && o->mode != VAULT_WIN_NETONLY)) {
 		snprintf(why, whylen, "vault run: bad arguments");
@@ -296,7 +297,7 @@ vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char
 	if ((wcmd = widen(cmd, cmdlen)) == NULL || (wuser = widen(o->user, strlen(o->user))) == NULL ||
 	    (o->domain != NULL && o->domain[0] != '\0' &&
 	    (wdomain = widen(o->domain, strlen(o->domain))) == NULL) ||
-	    (o->cwd != NULL && (wcwd = widen(o->cwd, strlen(o->cwd))) == NULL)) {
+	    (o->cwd != NULL && o->cwd[0] != '\0' && (wcwd = widen(o->cwd, strlen(o->cwd))) == NULL)) {
 		snprintf(why, whylen, "a name or argument is not valid UTF-8, or out of memory");
 		rc = EXIT_VAULT;
 		goto out;

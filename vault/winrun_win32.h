@@ -84,7 +84,7 @@ typedef struct vault_win_run_opts {
 	int pass_env;       /* --env: the caller's environment block; else the target's default */
 	const char *user;   /* UTF-8 */
 	const char *domain; /* UTF-8; NULL or "" for none */
-	const char *cwd;    /* UTF-8; NULL: the default */
+	const char *cwd;    /* UTF-8; NULL or "": the default */
 } vault_win_run_opts;
 
 /*

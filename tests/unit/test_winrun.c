@@ -241,7 +241,7 @@ pin_share_modes(void **state)
 	HANDLE h;
 
 	(void)state;
-	scratch(path, sizeof(path), "prog.exe");
+	scratch(path, sizeof(path), "prog.tmp"); /* not .exe: windows.sh checks every .exe */
 	snprintf(moved, sizeof(moved), "%s.moved", path);
 	write_file(path, "MZ pretend program bytes");
 	crypto_generichash(want, sizeof(want), (const unsigned char *)"MZ pretend program bytes", 24,
