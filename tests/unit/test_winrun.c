@@ -303,7 +303,8 @@ static struct fake {
 	int calls;
 	/* What the logon call saw. */
 	wchar_t user[64], domain[64], password[64], app[MAX_PATH], cmd[1100];
-	int domain_null;
+	int domain_null, cwd_null;
+	wchar_t cwd[64];
 	const wchar_t *password_at;
 	DWORD logon_flags, creation_flags;
 	LPVOID env;
@@ -315,8 +316,10 @@ fake_logon(LPCWSTR user, LPCWSTR domain, LPCWSTR password, DWORD logon_flags, LP
     LPWSTR cmdline, DWORD creation_flags, LPVOID env, LPCWSTR cwd, LPSTARTUPINFOW si,
     LPPROCESS_INFORMATION pi)
 {
-	(void)cwd;
 	fk.calls++;
+	fk.cwd_null = cwd == NULL;
+	if (cwd != NULL)
+		wcsncpy(fk.cwd, cwd, 63);
 	assert_int_equal(si->cb, sizeof(*si));
 	wcsncpy(fk.user, user, 63);
 	fk.domain_null = domain == NULL;
@@ -494,6 +497,19 @@ run_success_and_flags(void **state)
 	assert_true(wcscmp(fk.password, L"S3cret \x00e9 pass") == 0);
 	assert_true(wcscmp(fk.cmd, L"\"prog\" \"a b\" \"\"") == 0);
 	assert_non_null(wcsstr(fk.app, L"test_winrun_echo.exe"));
+	assert_int_equal(fk.cwd_null, 1);
+
+	/* A working directory is passed; "" is the default. */
+	fake_reset();
+	o.cwd = "C:\\work dir";
+	assert_int_equal(launch(&o, argv, 3, why, sizeof(why), &started), 0);
+	assert_int_equal(fk.cwd_null, 0);
+	assert_true(wcscmp(fk.cwd, L"C:\\work dir") == 0);
+	fake_reset();
+	o.cwd = "";
+	assert_int_equal(launch(&o, argv, 3, why, sizeof(why), &started), 0);
+	assert_int_equal(fk.cwd_null, 1);
+	o.cwd = NULL;
 
 	/* --netonly --env: LOGON_NETCREDENTIALS_ONLY and the caller's block. */
 	fake_reset();
@@ -544,6 +560,32 @@ run_refused_before_call(void **state)
 	assert_int_equal(launch(&bad, quote0 + 1, 1, why, sizeof(why), &started), EXIT_VAULT);
 	assert_int_equal(fk.calls, 0);
 	assert_int_equal(started, 0);
+}
+
+static void
+password_refusals(void **state)
+{
+	vault_win_password pw = { NULL, 0 };
+	vault_secret *s;
+
+	(void)state;
+	assert_int_equal(vault_secret_from(&s, "a\0b", 3), 0);
+	assert_int_equal(vault_win_password_from(&pw, s), VAULT_ERR_INVAL);
+	assert_null(pw.w);
+	vault_secret_free(&s);
+	assert_int_equal(vault_secret_from(&s, "\xff\xfe", 2), 0);
+	assert_int_equal(vault_win_password_from(&pw, s), VAULT_ERR_INVAL);
+	vault_secret_free(&s);
+	assert_int_equal(vault_win_password_from(&pw, NULL), VAULT_ERR_EMPTY);
+	/* The conversion itself: UTF-16, NUL-terminated, the capacity counted in bytes. */
+	assert_int_equal(vault_secret_from(&s, "\xc3\xa9\xf0\x9d\x84\x9e", 6), 0);
+	assert_int_equal(vault_win_password_from(&pw, s), 0);
+	assert_true(wcscmp(pw.w, L"\x00e9\xd834\xdd1e") == 0);
+	assert_int_equal(pw.cap, 4 * sizeof(wchar_t));
+	vault_secret_free(&s);
+	vault_win_password_free(&pw);
+	assert_null(pw.w);
+	vault_win_password_free(&pw); /* twice is safe */
 }
 
 static void
@@ -838,6 +880,7 @@ main(void)
 		cmocka_unit_test(run_logon_errors),
 		cmocka_unit_test(run_success_and_flags),
 		cmocka_unit_test(run_refused_before_call),
+		cmocka_unit_test(password_refusals),
 		cmocka_unit_test(run_real_logon),
 		cmocka_unit_test(run_wine_stub),
 		cmocka_unit_test(target_change),
