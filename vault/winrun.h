@@ -38,8 +38,9 @@
  *    newline, vertical tab or '"'; inside quotes a run of backslashes is
  *    doubled before a '"' (which is escaped) and before the closing quote.
  * *out is malloc'd and NUL-terminated; *outlen (may be NULL) its length.
- * Returns 0; VAULT_ERR_INVAL for argc 0, a NUL inside an element, a '"'
- * in argv[0] or malformed UTF-8 (none of them can be represented);
+ * Returns 0; VAULT_ERR_INVAL for argc 0, a NUL inside an element, an
+ * empty argv[0] or one holding a '"', or malformed UTF-8 (none of them
+ * can be represented);
  * VAULT_ERR_TOOBIG past max bytes with the NUL (UTF-8 bytes are never
  * fewer than UTF-16 units, so this bound holds for the wide line too);
  * VAULT_ERR_NOMEM.
