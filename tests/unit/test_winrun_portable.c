@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_winrun_portable.c - the portable halves of `vault run` and of the
+ * `windows` rotation target on Windows (issue 16, items 6 and 7), on Linux
+ * and under wine: argv quoting for CreateProcess (vault/winrun.c) against
+ * a table of exact command lines and, through a reference parser written
+ * from CommandLineToArgvW's documented rules, a round trip of hostile
+ * arguments; the refusals; the table of logon errors with their messages
+ * and exit codes; what NetUserChangePassword's and LogonUserW's answers
+ * mean for rotation (target/windows.c). test_winrun checks the same
+ * quoting against the real parsers under wine.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common.h"
+#include "vault.h"
+#include "windows_target.h"
+#include "winrun.h"
+
+#include "test_winrun_args.h"
+
+static char *
+quote(const char *const *argv, size_t argc)
+{
+	char *out;
+	size_t len;
+
+	assert_int_equal(vault_win_quote_argv(&out, &len, argv, NULL, argc, VAULT_WIN_CMDLINE_MAX), 0);
+	assert_int_equal(strlen(out), len);
+	return out;
+}
+
+static void
+quote_table(void **state)
+{
+	static const struct {
+		const char *argv[3];
+		size_t argc;
+		const char *want;
+	} t[] = {
+		{ { "p", NULL, NULL }, 1, "\"p\"" },
+		{ { "C:\\dir with space\\p.exe", "x", "y" }, 3, "\"C:\\dir with space\\p.exe\" x y" },
+		{ { "C:\\dir\\", "x", NULL }, 2, "\"C:\\dir\\\" x" }, /* argv[0]: no escapes */
+		{ { "p", "", NULL }, 2, "\"p\" \"\"" },
+		{ { "p", "a b", NULL }, 2, "\"p\" \"a b\"" },
+		{ { "p", "a\\", NULL }, 2, "\"p\" a\\" },
+		{ { "p", "a b\\", NULL }, 2, "\"p\" \"a b\\\\\"" },
+		{ { "p", "\"", NULL }, 2, "\"p\" \"\\\"\"" },
+		{ { "p", "a\\\"b", NULL }, 2, "\"p\" \"a\\\\\\\"b\"" },
+		{ { "p", "a\\\\b", NULL }, 2, "\"p\" a\\\\b" },
+		{ { "p", "\t", "\n" }, 3, "\"p\" \"\t\" \"\n\"" },
+		{ { "p", "\\\\", " " }, 3, "\"p\" \\\\ \" \"" },
+	};
+	size_t i;
+	char *out;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		out = quote(t[i].argv, t[i].argc);
+		if (strcmp(out, t[i].want) != 0)
+			fail_msg("case %zu: got [%s], want [%s]", i, out, t[i].want);
+		free(out);
+	}
+}
+
+/*
+ * CommandLineToArgvW's rules, for elements after the program name (the
+ * C runtime's since 2008 agree on everything the quoter emits): outside
+ * quotes space and tab separate; 2n backslashes + '"' give n and toggle
+ * quoting, 2n+1 give n and a literal '"'; other backslashes are literal.
+ * The program name runs to the next '"' when it starts with one, else to
+ * the next space or tab. Returns the count; out[i] are malloc'd.
+ */
+static size_t
+ref_parse(const char *cmd, char **out, size_t max)
+{
+	const char *p = cmd;
+	size_t n = 0, bs, k, len;
+	char *a;
+	int inq;
+
+	a = calloc(1, strlen(cmd) + 1);
+	assert_non_null(a);
+	len = 0;
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++)
+			a[len++] = *p;
+		if (*p == '"')
+			p++;
+	} else {
+		for (; *p != '\0' && *p != ' ' && *p != '\t'; p++)
+			a[len++] = *p;
+	}
+	out[n++] = a;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		assert_true(n < max);
+		a = calloc(1, strlen(cmd) + 1);
+		assert_non_null(a);
+		len = 0;
+		inq = 0;
+		while (*p != '\0' && (inq || (*p != ' ' && *p != '\t'))) {
+			if (*p == '\\') {
+				for (bs = 0; *p == '\\'; p++)
+					bs++;
+				if (*p == '"') {
+					for (k = 0; k < bs / 2; k++)
+						a[len++] = '\\';
+					if (bs % 2 == 1) {
+						a[len++] = '"';
+						p++;
+					}
+				} else {
+					for (k = 0; k < bs; k++)
+						a[len++] = '\\';
+				}
+				continue;
+			}
+			if (*p == '"') {
+				inq = !inq;
+				p++;
+				continue;
+			}
+			a[len++] = *p++;
+		}
+		out[n++] = a;
+	}
+	return n;
+}
+
+static void
+quote_roundtrip(void **state)
+{
+	const char *argv[NHOSTILE + 1];
+	char *out, *back[NHOSTILE + 8];
+	size_t i, n;
+
+	(void)state;
+	argv[0] = "C:\\Program Files\\vault test\\echo.exe";
+	for (i = 0; i < NHOSTILE; i++)
+		argv[i + 1] = hostile[i];
+	out = quote(argv, NHOSTILE + 1);
+	n = ref_parse(out, back, NHOSTILE + 8);
+	assert_int_equal(n, NHOSTILE + 1);
+	for (i = 0; i < n; i++) {
+		if (strcmp(back[i], argv[i]) != 0)
+			fail_msg("element %zu: got [%s], want [%s] (line [%s])", i, back[i], argv[i], out);
+		free(back[i]);
+	}
+	free(out);
+	/* Each alone too: a quote opened by one element must not leak into the next. */
+	for (i = 0; i < NHOSTILE; i++) {
+		const char *two[3] = { "p", hostile[i], "next" };
+
+		out = quote(two, 3);
+		n = ref_parse(out, back, 8);
+		assert_int_equal(n, 3);
+		assert_string_equal(back[1], hostile[i]);
+		assert_string_equal(back[2], "next");
+		while (n-- > 0)
+			free(back[n]);
+		free(out);
+	}
+}
+
+static void
+quote_refusals(void **state)
+{
+	const char *ok[2] = { "p", "x" };
+	const char *q0[2] = { "p\"q", "x" };
+	const char *e0[1] = { "" };
+	const char *bad8[2] = { "p", "\xc3" };
+	const char *over[2] = { "p", "\xc0\xaf" };
+	const char *surr[2] = { "p", "\xed\xa0\x80" };
+	const char *nul[2] = { "p", "a\0b" };
+	size_t nul_lens[2] = { 1, 3 };
+	char *out = (char *)1;
+	size_t len = 99;
+
+	(void)state;
+	assert_int_equal(vault_win_quote_argv(&out, &len, ok, NULL, 0, 100), VAULT_ERR_INVAL);
+	assert_null(out);
+	assert_int_equal(len, 0);
+	assert_int_equal(vault_win_quote_argv(&out, NULL, q0, NULL, 2, 100), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_quote_argv(&out, NULL, e0, NULL, 1, 100), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_quote_argv(&out, NULL, bad8, NULL, 2, 100), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_quote_argv(&out, NULL, over, NULL, 2, 100), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_quote_argv(&out, NULL, surr, NULL, 2, 100), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_quote_argv(&out, NULL, nul, nul_lens, 2, 100), VAULT_ERR_INVAL);
+	assert_null(out);
+	/* With lengths and no NUL, the same bytes pass. */
+	nul_lens[1] = 1;
+	assert_int_equal(vault_win_quote_argv(&out, &len, nul, nul_lens, 2, 100), 0);
+	assert_string_equal(out, "\"p\" a");
+	free(out);
+	/* "p" x is 5 bytes: with the NUL, 6; max 5 is too small, 6 is enough. */
+	assert_int_equal(vault_win_quote_argv(&out, NULL, ok, NULL, 2, 5), VAULT_ERR_TOOBIG);
+	assert_null(out);
+	assert_int_equal(vault_win_quote_argv(&out, &len, ok, NULL, 2, 6), 0);
+	assert_int_equal(len, 5);
+	free(out);
+}
+
+static void
+logon_errors(void **state)
+{
+	static const struct {
+		uint32_t err;
+		int exit;
+		const char *says;
+	} t[] = {
+		{ 1058, EXIT_NOEXEC, "sc config seclogon start= demand" },
+		{ 1326, EXIT_NOEXEC, "'vault set'" },
+		{ 1327, EXIT_NOEXEC, "account restriction" },
+		{ 1330, EXIT_NOEXEC, "has expired" },
+		{ 1331, EXIT_NOEXEC, "is disabled" },
+		{ 1385, EXIT_NOEXEC, "not been granted this logon type" },
+		{ 1907, EXIT_NOEXEC, "must be changed before its first logon" },
+		{ 1909, EXIT_NOEXEC, "locked out" },
+		{ 1317, EXIT_NOTFOUND, "there is no account" },
+		{ 2, EXIT_NOTFOUND, "not found" },
+		{ 5, EXIT_NOEXEC, "(error 5)" },
+		{ 0, EXIT_NOEXEC, "gave no reason (error 0" },
+		{ 4294967295U, EXIT_NOEXEC, "(error 4294967295)" },
+	};
+	char msg[512], seen[sizeof(t) / sizeof(t[0])][512];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(vault_win_logon_error(t[i].err, "svc", "CORP", msg, sizeof(msg)),
+		    t[i].exit);
+		if (strstr(msg, t[i].says) == NULL || strstr(msg, "'CORP\\svc'") == NULL)
+			fail_msg("error %lu: [%s] lacks [%s] or the account", (unsigned long)t[i].err,
+			    msg, t[i].says);
+		/* Its own message: no two codes share one. */
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(seen[j], msg);
+		snprintf(seen[i], sizeof(seen[i]), "%s", msg);
+	}
+	assert_non_null(strstr(seen[0], "Start-Service seclogon"));
+	assert_non_null(strstr(seen[1], "'vault rotate'"));
+	/* No domain, no user; a short buffer is cut, not overrun. */
+	assert_int_equal(vault_win_logon_error(1331, "svc", NULL, msg, sizeof(msg)), EXIT_NOEXEC);
+	assert_string_equal(msg, "the account 'svc' is disabled");
+	assert_int_equal(vault_win_logon_error(1331, NULL, "", msg, sizeof(msg)), EXIT_NOEXEC);
+	assert_string_equal(msg, "the account (no user name) is disabled");
+	memset(msg, 'x', sizeof(msg));
+	assert_int_equal(vault_win_logon_error(1058, "svc", NULL, msg, 8), EXIT_NOEXEC);
+	assert_int_equal(strlen(msg), 7);
+	assert_int_equal(msg[8], 'x');
+}
+
+static void
+target_change_status(void **state)
+{
+	char why[512];
+
+	(void)state;
+	assert_int_equal(target_win_change_status(0, "'u'", why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	/* Wrong old password, no such user: nothing changed. */
+	assert_int_equal(target_win_change_status(86, "'u'", why, sizeof(why)), VAULT_ERR_BADPASS);
+	assert_non_null(strstr(why, "refused the stored password of 'u' (error 86)"));
+	assert_int_equal(target_win_change_status(2221, "'u'", why, sizeof(why)), VAULT_ERR_BADPASS);
+	assert_non_null(strstr(why, "there is no account 'u'"));
+	/* The password policy: nothing changed. */
+	assert_int_equal(target_win_change_status(2245, "'u'", why, sizeof(why)), VAULT_ERR_BADPASS);
+	assert_non_null(strstr(why, "password policy"));
+	assert_int_equal(target_win_change_status(2246, "'u'", why, sizeof(why)), VAULT_ERR_BADPASS);
+	/* The network or RPC: unknown. */
+	assert_int_equal(target_win_change_status(53, "'u'", why, sizeof(why)), VAULT_ERR_IO);
+	assert_non_null(strstr(why, "error 53"));
+	assert_int_equal(target_win_change_status(1722, "'u'", why, sizeof(why)), VAULT_ERR_IO);
+}
+
+static void
+target_logon_status(void **state)
+{
+	char why[512];
+
+	(void)state;
+	assert_int_equal(target_win_logon_status(0, "'u'", why, sizeof(why)), 0);
+	assert_int_equal(target_win_logon_status(1330, "'u'", why, sizeof(why)), 0);
+	assert_int_equal(target_win_logon_status(1907, "'u'", why, sizeof(why)), 0);
+	assert_int_equal(target_win_logon_status(1326, "'u'", why, sizeof(why)), VAULT_ERR_BADPASS);
+	assert_int_equal(target_win_logon_status(1909, "'u'", why, sizeof(why)), VAULT_ERR_IO);
+	assert_non_null(strstr(why, "1909"));
+	assert_int_equal(target_win_logon_status(1331, "'u'", why, sizeof(why)), VAULT_ERR_IO);
+}
+
+static void
+target_change_outcome(void **state)
+{
+	char why[512];
+
+	(void)state;
+	/* Changed; the new logs on, the old does not. */
+	assert_int_equal(target_win_change_outcome(0, 0, 1326, "'u'", why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	/* Refused before any change: the logon answers do not matter. */
+	assert_int_equal(target_win_change_outcome(86, 0, 0, "'u'", why, sizeof(why)),
+	    VAULT_ERR_BADPASS);
+	assert_int_equal(target_win_change_outcome(2245, 0, 0, "'u'", why, sizeof(why)),
+	    VAULT_ERR_BADPASS);
+	/* Changed, but the new password does not log on: never "nothing changed". */
+	assert_int_equal(target_win_change_outcome(0, 1326, 1326, "'u'", why, sizeof(why)),
+	    VAULT_ERR_IO);
+	assert_non_null(strstr(why, "changed, not verified: the new password does not log on"));
+	/* Changed, but the old one still logs on (a domain's NTLM grace period). */
+	assert_int_equal(target_win_change_outcome(0, 0, 0, "'u'", why, sizeof(why)), VAULT_ERR_IO);
+	assert_non_null(strstr(why, "changed, not verified: the old password still logs on"));
+	/* Changed, the check could not run. */
+	assert_int_equal(target_win_change_outcome(0, 1909, 1326, "'u'", why, sizeof(why)),
+	    VAULT_ERR_IO);
+	assert_non_null(strstr(why, "changed, not verified: cannot check"));
+	assert_int_equal(target_win_change_outcome(0, 0, 1909, "'u'", why, sizeof(why)),
+	    VAULT_ERR_IO);
+	assert_non_null(strstr(why, "changed, not verified"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(quote_table),
+		cmocka_unit_test(quote_roundtrip),
+		cmocka_unit_test(quote_refusals),
+		cmocka_unit_test(logon_errors),
+		cmocka_unit_test(target_change_status),
+		cmocka_unit_test(target_logon_status),
+		cmocka_unit_test(target_change_outcome),
+	};
+
+	return cmocka_run_group_tests_name("winrun_portable", tests, NULL, NULL);
+}

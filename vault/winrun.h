@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * winrun.h - the portable half of `vault run` on Windows (issue 16, item 6):
+ * the command line for CreateProcess built from an argv, and what each
+ * logon error of CreateProcessWithLogonW tells the user, with its exit
+ * code. winrun.c implements both on every platform, so they are tested on
+ * Linux as well as under wine; the Win32 half (pinning the program on a
+ * handle, the logon itself behind a seam) is winrun_win32.h.
+ *
+ * Exit codes (common/common.h's EXIT_* conventions, as env(1) and sudo):
+ *   EXIT_NOEXEC   (126) found but not run: every logon refusal (1326,
+ *                  1327, 1330, 1331, 1385, 1907, 1909), the Secondary Logon
+ *                  service disabled (1058), a changed program, and any
+ *                  other error of the logon call;
+ *   EXIT_NOTFOUND (127) no such program (2, 3) or account (1317);
+ *   EXIT_VAULT    (125) an error of ours (an argv that cannot be quoted,
+ *                  out of memory, the wait failed);
+ *   otherwise the program's own exit code is passed through.
+ */
+#ifndef VAULT_WINRUN_H
+#define VAULT_WINRUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CreateProcessW's limit on a command line, in UTF-16 units with the NUL. */
+#define VAULT_WIN_CMDLINE_MAX 32767U
+/* CreateProcessWithLogonW's (its documentation: 1024 characters). */
+#define VAULT_WIN_LOGON_CMDLINE_MAX 1024U
+
+/*
+ * Builds a command line from argv[0..argc-1] (UTF-8; lens[i] is each
+ * element's length, or lens is NULL for C strings) so that
+ * CommandLineToArgvW and the C runtime give every element back intact:
+ *  - argv[0] (the program name) is always quoted and taken literally by
+ *    both parsers, backslashes included: it cannot hold a '"';
+ *  - every other element is quoted when empty or holding a space, tab,
+ *    newline, vertical tab or '"'; inside quotes a run of backslashes is
+ *    doubled before a '"' (which is escaped) and before the closing quote.
+ * *out is malloc'd and NUL-terminated; *outlen (may be NULL) its length.
+ * Returns 0; VAULT_ERR_INVAL for argc 0, a NUL inside an element, an
+ * empty argv[0] or one holding a '"', or malformed UTF-8 (none of them
+ * can be represented);
+ * VAULT_ERR_TOOBIG past max bytes with the NUL (UTF-8 bytes are never
+ * fewer than UTF-16 units, so this bound holds for the wide line too);
+ * VAULT_ERR_NOMEM.
+ */
+int vault_win_quote_argv(char **out, size_t *outlen, const char *const *argv, const size_t *lens,
+    size_t argc, size_t max);
+
+/*
+ * What a Win32 error from CreateProcessWithLogonW means to the user: a
+ * secret-free message in msg (a fixed text per logon error, naming what
+ * to do; otherwise a generic one with the number) and the exit code to
+ * leave with (see the top of this file). user and domain (may be NULL or
+ * "") name the account in the message.
+ */
+int vault_win_logon_error(uint32_t err, const char *user, const char *domain, char *msg,
+    size_t msglen);
+
+/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+int vault_win_utf8_valid(const char *s, size_t len);
+
+#endif

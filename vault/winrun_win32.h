@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * winrun_win32.h - `vault run` on Windows (issue 16, item 6), the Win32
+ * half (winrun_win32.c; the portable half is winrun.h): a program pinned
+ * on a handle that nobody can write, rename or delete while it is held,
+ * and the launch as the stored account with CreateProcessWithLogonW. The
+ * agent calls these (the password never enters vault.exe).
+ *
+ * Every Win32 call a test must be able to fail goes through a
+ * vault_win_api (the seam); vault_win_api_default() is the real API.
+ *
+ * MUST rules:
+ *  - the password is UTF-16 in sodium_malloc'd memory (vault_win_password)
+ *    and is wiped right after the logon call, on every path, even when the
+ *    call is never made;
+ *  - the program is opened with FILE_SHARE_READ only, hashed on that
+ *    handle, and the handle is held until the process has been created;
+ *  - nothing secret goes into a message.
+ */
+#ifndef VAULT_WINRUN_WIN32_H
+#define VAULT_WINRUN_WIN32_H
+
+#include <windows.h>
+
+#include <stddef.h>
+
+#include "vault.h"
+#include "vault_action.h"
+#include "winrun.h"
+
+typedef struct vault_win_api {
+	BOOL (WINAPI *create_with_logon)(LPCWSTR user, LPCWSTR domain, LPCWSTR password,
+	    DWORD logon_flags, LPCWSTR app, LPWSTR cmdline, DWORD creation_flags, LPVOID env,
+	    LPCWSTR cwd, LPSTARTUPINFOW si, LPPROCESS_INFORMATION pi);
+	DWORD (WINAPI *wait)(HANDLE h, DWORD ms);
+	BOOL (WINAPI *exit_code)(HANDLE h, LPDWORD code);
+	LPWCH (WINAPI *get_env)(void);
+	BOOL (WINAPI *free_env)(LPWCH env);
+	DWORD (WINAPI *last_error)(void);
+} vault_win_api;
+
+/* The real API. */
+const vault_win_api *vault_win_api_default(void);
+
+/* A password as CreateProcessWithLogonW wants it: NUL-terminated UTF-16, sodium_malloc'd. */
+typedef struct vault_win_password {
+	wchar_t *w;
+	size_t cap; /* bytes allocated at w */
+} vault_win_password;
+
+/*
+ * Converts s (UTF-8) into *p. Returns 0, VAULT_ERR_INVAL (malformed
+ * UTF-8, or a NUL inside), VAULT_ERR_EMPTY, VAULT_ERR_NOMEM.
+ */
+int vault_win_password_from(vault_win_password *p, const vault_secret *s) VAULT_WUR;
+/* Wipes and frees; safe on a zeroed or freed one. */
+void vault_win_password_free(vault_win_password *p);
+
+/* A program held open for reading only (see the top of this file). */
+typedef struct vault_win_pinned {
+	HANDLE h;       /* INVALID_HANDLE_VALUE when not held */
+	wchar_t *path;  /* malloc'd, what was opened */
+	unsigned char pin[VAULT_PINBYTES]; /* the hash of its bytes */
+} vault_win_pinned;
+
+/*
+ * Opens path (UTF-8) with FILE_SHARE_READ only (never a reparse point),
+ * hashes it on that handle (BLAKE2b-256, as vault/pin.c) and, when want
+ * is given, compares with it. Returns 0 with p held; VAULT_ERR_POLICY when
+ * the hash differs (p->pin says what it is now; nothing is held);
+ * VAULT_ERR_NOTFOUND; VAULT_ERR_BUSY when someone holds it open for
+ * writing or deleting (error 32); VAULT_ERR_SYMLINK for a reparse point;
+ * VAULT_ERR_PERM when not a regular file; VAULT_ERR_TOOBIG; VAULT_ERR_IO.
+ */
+int vault_win_program_open(vault_win_pinned *p, const char *path,
+    const unsigned char *want) VAULT_WUR;
+/* Closes the handle and frees the path; safe twice. */
+void vault_win_program_close(vault_win_pinned *p);
+
+enum { VAULT_WIN_PROFILE = 0, VAULT_WIN_NETONLY = 1 };
+
+typedef struct vault_win_run_opts {
+	int mode;           /* VAULT_WIN_PROFILE (LOGON_WITH_PROFILE) or VAULT_WIN_NETONLY */
+	int pass_env;       /* --env: the caller's environment block; else the target's default */
+	const char *user;   /* UTF-8 */
+	const char *domain; /* UTF-8; NULL or "" for none */
+	const char *cwd;    /* UTF-8; NULL or "": the default */
+} vault_win_run_opts;
+
+/*
+ * Starts prog (held) with argv as o->user, waits for it and returns its
+ * exit code. pw is wiped right after the logon call, on every path (the
+ * caller frees it). On failure returns an EXIT_* code (winrun.h) with a
+ * secret-free message in why; on success returns the child's exit code and
+ * leaves why "". *started (may be NULL) says whether the child ran.
+ */
+int vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char *const *argv,
+    size_t argc, const vault_win_run_opts *o, vault_win_password *pw, int *started, char *why,
+    size_t whylen);
+
+/* 1 under wine (ntdll exports wine_get_version), whose logon APIs are stubs. */
+int vault_win_is_wine(void);
+
+#endif
