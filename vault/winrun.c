@@ -64,6 +64,32 @@ vault_win_utf8_valid(const char *str, size_t len)
 	return 1;
 }
 
+int
+vault_win_is_batch(const char *path, size_t len)
+{
+	static const char *const ext[] = { ".bat", ".cmd" };
+	size_t i, k;
+
+	/* Win32 drops trailing dots and spaces from the last component. */
+	while (len > 0 && (path[len - 1] == '.' || path[len - 1] == ' '))
+		len--;
+	if (len < 4)
+		return 0;
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		for (k = 0; k < 4; k++) {
+			char c = path[len - 4 + k];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			if (c != ext[i][k])
+				break;
+		}
+		if (k == 4)
+			return 1;
+	}
+	return 0;
+}
+
 /* Does element a need quotes (everything but argv[0])? */
 static int
 needs_quotes(const char *a, size_t len)
@@ -171,6 +197,8 @@ vault_win_quote_argv(char **out, size_t *outlen, const char *const *argv, const 
 			return VAULT_ERR_INVAL;
 		if (i == 0 && (len == 0 || memchr(argv[i], '"', len) != NULL))
 			return VAULT_ERR_INVAL;
+		if (i == 0 && vault_win_is_batch(argv[i], len))
+			return VAULT_ERR_POLICY;
 	}
 	if ((rc = build(NULL, &need, argv, lens, argc, max)) != 0)
 		return rc;

@@ -40,7 +40,8 @@
  * *out is malloc'd and NUL-terminated; *outlen (may be NULL) its length.
  * Returns 0; VAULT_ERR_INVAL for argc 0, a NUL inside an element, an
  * empty argv[0] or one holding a '"', or malformed UTF-8 (none of them
- * can be represented);
+ * can be represented); VAULT_ERR_POLICY when argv[0] names a batch file
+ * (vault_win_is_batch);
  * VAULT_ERR_TOOBIG past max bytes with the NUL (UTF-8 bytes are never
  * fewer than UTF-16 units, so this bound holds for the wide line too);
  * VAULT_ERR_NOMEM.
@@ -57,6 +58,18 @@ int vault_win_quote_argv(char **out, size_t *outlen, const char *const *argv, co
  */
 int vault_win_logon_error(uint32_t err, const char *user, const char *domain, char *msg,
     size_t msglen);
+
+/*
+ * 1 if path names a batch file: its last component ends in ".bat" or
+ * ".cmd" (any case), once the trailing dots and spaces that Win32 strips
+ * from a name are ignored ("x.bat. ." opens x.bat). CreateProcess runs a
+ * batch file through cmd.exe, which parses the command line again with
+ * its own rules (%VAR%, ^, &, |): the quoting above cannot make a hostile
+ * argument safe there (the "BatBadBut" class, CVE-2024-24576), so a
+ * batch file is never launched directly; an action that wants one pins
+ * cmd.exe and passes "/c" and the script as its own arguments.
+ */
+int vault_win_is_batch(const char *path, size_t len);
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int vault_win_utf8_valid(const char *s, size_t len);

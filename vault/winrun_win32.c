@@ -170,6 +170,8 @@ vault_win_program_open(vault_win_pinned *p, const char *path, const unsigned cha
 	memset(p->pin, 0, sizeof(p->pin));
 	if (path == NULL || path[0] == '\0')
 		return VAULT_ERR_INVAL;
+	if (vault_win_is_batch(path, strlen(path)))
+		return VAULT_ERR_PERM;
 	if ((p->path = widen(path, strlen(path))) == NULL)
 		return VAULT_ERR_INVAL;
 	/*
@@ -287,6 +289,11 @@ vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char
 	case VAULT_ERR_NOMEM:
 		snprintf(why, whylen, "out of memory");
 		rc = EXIT_VAULT;
+		goto out;
+	case VAULT_ERR_POLICY:
+		snprintf(why, whylen, "a batch file (.bat, .cmd) is not started directly: cmd.exe "
+		    "would parse its arguments again; save an action that runs cmd.exe /c SCRIPT");
+		rc = EXIT_NOEXEC;
 		goto out;
 	default:
 		snprintf(why, whylen, "an argument cannot be passed to a Windows program intact (a NUL, "

@@ -70,7 +70,9 @@ typedef struct vault_win_pinned {
  * the hash differs (p->pin says what it is now; nothing is held);
  * VAULT_ERR_NOTFOUND; VAULT_ERR_BUSY when someone holds it open for
  * writing or deleting (error 32); VAULT_ERR_SYMLINK for a reparse point;
- * VAULT_ERR_PERM when not a regular file; VAULT_ERR_TOOBIG; VAULT_ERR_IO.
+ * VAULT_ERR_PERM when not a regular file, or a batch file, which is never
+ * opened (vault_win_is_batch: cmd.exe would parse its arguments again);
+ * VAULT_ERR_TOOBIG; VAULT_ERR_IO.
  */
 int vault_win_program_open(vault_win_pinned *p, const char *path,
     const unsigned char *want) VAULT_WUR;

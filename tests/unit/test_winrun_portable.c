@@ -212,6 +212,38 @@ quote_refusals(void **state)
 	free(out);
 }
 
+/*
+ * Batch files are refused (BatBadBut, CVE-2024-24576): cmd.exe parses their
+ * command line again, so no quoting makes a hostile argument safe there.
+ * Win32 strips trailing dots and spaces, so "x.bat. ." is x.bat too.
+ */
+static void
+batch_refused(void **state)
+{
+	static const char *const batch[] = { "C:\\s\\x.bat", "x.BAT", "x.Cmd", "x.bat.", "x.bat. .",
+		"x.cmd   ", "C:\\a b\\LONGNA~1.BAT" };
+	static const char *const notbatch[] = { "x.exe", "x.bat.exe", "bat", ".ba", "x.bash", "x.cm",
+		"C:\\x.bat\\y.exe", "" };
+	const char *argv[3] = { NULL, "arg", "&calc" };
+	char *out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(batch) / sizeof(batch[0]); i++) {
+		if (!vault_win_is_batch(batch[i], strlen(batch[i])))
+			fail_msg("%s: not seen as a batch file", batch[i]);
+		argv[0] = batch[i];
+		assert_int_equal(vault_win_quote_argv(&out, NULL, argv, NULL, 3, 4096), VAULT_ERR_POLICY);
+		assert_null(out);
+	}
+	for (i = 0; i < sizeof(notbatch) / sizeof(notbatch[0]); i++)
+		if (vault_win_is_batch(notbatch[i], strlen(notbatch[i])))
+			fail_msg("%s: seen as a batch file", notbatch[i]);
+	argv[0] = "x.exe";
+	assert_int_equal(vault_win_quote_argv(&out, NULL, argv, NULL, 3, 4096), 0);
+	free(out);
+}
+
 static void
 logon_errors(void **state)
 {
@@ -337,6 +369,7 @@ main(void)
 		cmocka_unit_test(quote_table),
 		cmocka_unit_test(quote_roundtrip),
 		cmocka_unit_test(quote_refusals),
+		cmocka_unit_test(batch_refused),
 		cmocka_unit_test(logon_errors),
 		cmocka_unit_test(target_change_status),
 		cmocka_unit_test(target_logon_status),
