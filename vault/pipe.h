@@ -167,7 +167,26 @@ int vault_pipe_send(vault_pipe_conn *c, uint8_t type, const unsigned char *paylo
 int vault_pipe_recv(vault_pipe_conn *c, vault_wr *out, uint8_t *type) VAULT_WUR;
 /* Sets the time one read or write may wait (0: forever; the default is 10 minutes, as client.c's). */
 void vault_pipe_set_timeout(vault_pipe_conn *c, unsigned timeout_ms);
-/* Flushes, disconnects (a server's end) and closes; NULL is ignored. */
+/* Closes the connection (what was written stays readable by the peer); NULL is ignored. */
 void vault_pipe_close(vault_pipe_conn *c);
+
+/*
+ * One request frame's handler, shaped like vault_service(): it appends its
+ * answer frames to out (a secure writer) and returns 0 to go on, 1 to
+ * close after the answer (a version refused), or a negative VAULT_ERR_*
+ * to close at once (a malformed request).
+ */
+typedef int (*vault_pipe_handler)(void *ctx, const vault_pipe_peer *who, uint8_t type,
+    const unsigned char *payload, size_t len, vault_wr *out);
+
+/*
+ * Serves a connection from vault_pipe_accept() one frame at a time until
+ * the client hangs up (0), the handler asks to close (0 after its answer
+ * is written), or an error (the handler's, or the transport's). A minimal
+ * loop for one client at a time: the agent's own loop (overlapped, many
+ * clients) is not built yet.
+ */
+int vault_pipe_serve(vault_pipe_conn *c, const vault_pipe_peer *who, vault_pipe_handler fn, void *ctx)
+    VAULT_WUR;
 
 #endif

@@ -527,6 +527,47 @@ vault_pipe_recv(vault_pipe_conn *c, vault_wr *out, uint8_t *type)
 	return vault_pipe_frame_read(pipe_read, c, out, type);
 }
 
+int
+vault_pipe_serve(vault_pipe_conn *c, const vault_pipe_peer *who, vault_pipe_handler fn, void *ctx)
+{
+	vault_wr in, out;
+	const unsigned char *payload;
+	size_t plen, flen;
+	uint8_t type;
+	int rc, hr;
+
+	vault_wr_init(&in, 1, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
+	vault_wr_init(&out, 1, 0);
+	for (;;) {
+		vault_wr_reset(&in, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
+		vault_wr_reset(&out, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
+		if ((rc = vault_pipe_recv(c, &in, &type)) != 0) {
+			if (rc == VAULT_ERR_NOAGENT)
+				rc = 0; /* the client hung up between requests */
+			break;
+		}
+		if (vault_frame_get(in.p, in.len, &type, &payload, &plen, &flen) != 1) {
+			rc = VAULT_ERR_PROTO;
+			break;
+		}
+		if ((hr = fn(ctx, who, type, payload, plen, &out)) < 0) {
+			rc = hr;
+			break;
+		}
+		if (out.err != 0) {
+			rc = out.err;
+			break;
+		}
+		if (out.len > 0 && (rc = vault_pipe_write(c, out.p, out.len)) != 0)
+			break;
+		if (hr == 1)
+			break; /* rc is 0: the answer is written */
+	}
+	vault_wr_free(&in);
+	vault_wr_free(&out);
+	return rc;
+}
+
 void
 vault_pipe_set_timeout(vault_pipe_conn *c, unsigned timeout_ms)
 {

@@ -680,6 +680,133 @@ no_agent(void **state)
 	assert_int_equal(vault_pipe_dial(&c, name, 1000, &who, why, sizeof(why)), VAULT_ERR_NOAGENT);
 }
 
+/*
+ * HELLO as vault-agent answers it (agent/request.c): OK with
+ * VAULT_PROTO_VERSION, or for another version ERROR VAULT_ERR_VERSION and
+ * close. Read with vault_rd, answered with wire.c's vault_frame_put and
+ * vault_frame_error: the same wire protocol as over the socket.
+ */
+static int
+hello_handler(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload, size_t len,
+    vault_wr *out)
+{
+	vault_rd r = { payload, len };
+	unsigned char b[4] = { 0, 0, 0, VAULT_PROTO_VERSION };
+	uint32_t ver;
+
+	(*(int *)ctx)++;
+	if (who->pid == 0 || type != VAULT_MSG_HELLO)
+		return VAULT_ERR_PROTO;
+	if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
+		return VAULT_ERR_PROTO;
+	if (ver != VAULT_PROTO_VERSION) {
+		if (vault_frame_error(out, VAULT_ERR_VERSION, "another protocol version") != 0)
+			return VAULT_ERR_PROTO;
+		return 1;
+	}
+	return vault_frame_put(out, VAULT_MSG_OK, b, sizeof(b));
+}
+
+/*
+ * A minimal server loop (vault_pipe_serve) answering HELLO to a client
+ * process: twice with the right version, then a wrong version refused and
+ * the connection closed (the child checks each answer; its exit code says
+ * so). A second client sends a malformed HELLO and is cut off.
+ */
+static void
+serve_hello(void **state)
+{
+	char name[128], why[256];
+	vault_pipe_server *s;
+	vault_pipe_conn *c;
+	vault_pipe_peer who;
+	HANDLE child;
+	DWORD pid;
+	int served = 0;
+
+	(void)state;
+	test_name(name, sizeof(name), "hello");
+	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
+	child = spawn("hello", name, &pid);
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
+	assert_int_equal(vault_pipe_serve(c, &who, hello_handler, &served), 0);
+	vault_pipe_close(c);
+	assert_int_equal(reap(child), 0);
+	assert_int_equal(served, 3);
+	/* A HELLO with a trailing byte: malformed, the loop stops with VAULT_ERR_PROTO. */
+	served = 0;
+	child = spawn("badhello", name, &pid);
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
+	assert_int_equal(vault_pipe_serve(c, &who, hello_handler, &served), VAULT_ERR_PROTO);
+	vault_pipe_close(c);
+	assert_int_equal(reap(child), 0);
+	assert_int_equal(served, 1);
+	vault_pipe_server_close(s);
+}
+
+/* Sends HELLO with version ver and reads one answer frame: its type, and the u32 it carries first. */
+static int
+hello_once(vault_pipe_conn *c, uint32_t ver, int extra, uint8_t *type, uint32_t *first)
+{
+	vault_wr req, in;
+	const unsigned char *pl;
+	size_t plen, flen;
+	vault_rd r;
+	int rc;
+
+	vault_wr_init(&req, 0, 0);
+	vault_wr_u32(&req, ver);
+	if (extra)
+		vault_wr_u8(&req, 0);
+	rc = req.err ? req.err : vault_pipe_send(c, VAULT_MSG_HELLO, req.p, req.len);
+	vault_wr_free(&req);
+	if (rc != 0)
+		return rc;
+	vault_wr_init(&in, 1, 0);
+	if ((rc = vault_pipe_recv(c, &in, type)) == 0) {
+		if (vault_frame_get(in.p, in.len, type, &pl, &plen, &flen) != 1)
+			rc = VAULT_ERR_PROTO;
+		r.p = pl;
+		r.len = plen;
+		if (rc == 0 && vault_rd_u32(&r, first) != 0)
+			rc = VAULT_ERR_PROTO;
+	}
+	vault_wr_free(&in);
+	return rc;
+}
+
+static int
+child_hello(const char *name, int bad)
+{
+	char why[256];
+	vault_pipe_conn *c;
+	vault_pipe_peer srv;
+	uint8_t type;
+	uint32_t v;
+	int rc = 0;
+
+	if (vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why)) != 0) {
+		fprintf(stderr, "child: dial: %s\n", why);
+		return 11;
+	}
+	if (bad) {
+		/* Cut off without an answer: the next read finds the end. */
+		if (hello_once(c, VAULT_PROTO_VERSION, 1, &type, &v) != VAULT_ERR_NOAGENT)
+			rc = 50;
+	} else if (hello_once(c, VAULT_PROTO_VERSION, 0, &type, &v) != 0 || type != VAULT_MSG_OK ||
+	    v != VAULT_PROTO_VERSION)
+		rc = 51;
+	else if (hello_once(c, VAULT_PROTO_VERSION, 0, &type, &v) != 0 || type != VAULT_MSG_OK)
+		rc = 52;
+	else if (hello_once(c, VAULT_PROTO_VERSION - 1, 0, &type, &v) != 0 || type != VAULT_MSG_ERROR ||
+	    v != (uint32_t)-VAULT_ERR_VERSION)
+		rc = 53;
+	else if (hello_once(c, VAULT_PROTO_VERSION, 0, &type, &v) == 0)
+		rc = 54; /* served after the refusal: the connection should be closed */
+	vault_pipe_close(c);
+	return rc;
+}
+
 /* The default name is the portable one for this process's SID. */
 static void
 default_name(void **state)
@@ -708,6 +835,8 @@ child_main(int argc, char **argv)
 		return child_refused(argv[3]);
 	if (strcmp(argv[2], "denied") == 0)
 		return child_denied(argv[3]);
+	if (strcmp(argv[2], "hello") == 0 || strcmp(argv[2], "badhello") == 0)
+		return child_hello(argv[3], argv[2][0] == 'b');
 	return child_raw(argv[3], argv[2]);
 }
 #endif
@@ -731,6 +860,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(dacl_enforced),
 		cmocka_unit_test(second_server_refused),
 		cmocka_unit_test(no_agent),
+		cmocka_unit_test(serve_hello),
 #endif
 	};
 
