@@ -152,7 +152,8 @@ void vault_pipe_server_close(vault_pipe_server *s);
  * identification-level impersonation only (SECURITY_SQOS_PRESENT |
  * SECURITY_IDENTIFICATION), and refuses a server whose pipe owner or
  * process user is not the caller (vault_pipe_judge_server). Waits up to
- * timeout_ms while every instance is busy. VAULT_ERR_NOAGENT: no agent
+ * timeout_ms (0: 10 minutes) while every instance is busy (VAULT_ERR_BUSY
+ * after that). VAULT_ERR_NOAGENT: no agent
  * running; VAULT_ERR_PERM: another user's agent or pipe (why says whose).
  * *server gets the server's process id and the pipe's owner.
  */

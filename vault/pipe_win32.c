@@ -382,7 +382,7 @@ vault_pipe_dial(vault_pipe_conn **out, const char *name, unsigned timeout_ms, va
 {
 	char self[VAULT_SID_MAX], label[VAULT_PIPE_NAME_MAX], proc[VAULT_SID_MAX];
 	wchar_t wname[VAULT_PIPE_NAME_MAX];
-	ULONGLONG deadline = GetTickCount64() + (timeout_ms ? timeout_ms : IO_TIMEOUT_MS);
+	ULONGLONG now, deadline = GetTickCount64() + (timeout_ms ? timeout_ms : IO_TIMEOUT_MS);
 	HANDLE h;
 	ULONG pid = 0;
 	DWORD err;
@@ -421,11 +421,13 @@ vault_pipe_dial(vault_pipe_conn **out, const char *name, unsigned timeout_ms, va
 			SAY(why, whylen, "cannot open %s (error %lu)", label, err);
 			return VAULT_ERR_IO;
 		}
-		if (GetTickCount64() >= deadline) {
+		now = GetTickCount64();
+		if (now >= deadline) {
 			SAY(why, whylen, "the agent on %s stayed busy", label);
 			return VAULT_ERR_BUSY;
 		}
-		(void)WaitNamedPipeW(wname, (DWORD)(deadline - GetTickCount64()));
+		/* Fails at once if the pipe went away: the next open says so. */
+		(void)WaitNamedPipeW(wname, (DWORD)(deadline - now));
 	}
 	if (!GetNamedPipeServerProcessId(h, &pid)) {
 		SAY(why, whylen, "cannot read the agent's process id (error %lu)", GetLastError());
