@@ -97,6 +97,13 @@ int vault_pipe_frame_read(vault_pipe_readfn rd, void *ctx, vault_wr *out, uint8_
 typedef struct vault_pipe_peer {
 	uint32_t pid;             /* GetNamedPipeClientProcessId / ServerProcessId */
 	char sid[VAULT_SID_MAX];  /* the client's token user; the server's pipe owner */
+	/*
+	 * Server side: the impersonation level the client granted
+	 * (SECURITY_IMPERSONATION_LEVEL: 1 identification, 2 impersonation,
+	 * 3 delegation), read from the token only to report it; vault_pipe_dial
+	 * grants 1. -1 when unknown, and on the client side.
+	 */
+	int level;
 } vault_pipe_peer;
 
 typedef struct vault_pipe_server vault_pipe_server;

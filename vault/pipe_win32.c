@@ -257,12 +257,15 @@ conn_new(HANDLE h)
  * would leave this thread running as the client: abort.
  */
 static int
-client_user(HANDLE h, char out[VAULT_SID_MAX], DWORD *err)
+client_user(HANDLE h, char out[VAULT_SID_MAX], int *level, DWORD *err)
 {
+	SECURITY_IMPERSONATION_LEVEL lv;
 	HANDLE tok = NULL;
+	DWORD n;
 	BOOL ok;
 	int rc;
 
+	*level = -1;
 	out[0] = '\0';
 	if (!ImpersonateNamedPipeClient(h)) {
 		*err = GetLastError();
@@ -279,6 +282,8 @@ client_user(HANDLE h, char out[VAULT_SID_MAX], DWORD *err)
 	rc = token_user(tok, out);
 	if (rc != 0)
 		*err = GetLastError();
+	if (GetTokenInformation(tok, TokenImpersonationLevel, &lv, sizeof(lv), &n))
+		*level = (int)lv;
 	CloseHandle(tok);
 	return rc;
 }
@@ -295,6 +300,7 @@ vault_pipe_accept(vault_pipe_server *s, unsigned timeout_ms, vault_pipe_conn **o
 
 	*out = NULL;
 	memset(who, 0, sizeof(*who));
+	who->level = -1;
 	if (s->next == INVALID_HANDLE_VALUE && (s->next = instance(s, 0)) == INVALID_HANDLE_VALUE) {
 		SAY(why, whylen, "cannot create an instance of %s (error %lu)", s->label, GetLastError());
 		return VAULT_ERR_IO;
@@ -335,7 +341,7 @@ vault_pipe_accept(vault_pipe_server *s, unsigned timeout_ms, vault_pipe_conn **o
 		goto refuse;
 	}
 	who->pid = (uint32_t)pid;
-	if (client_user(h, who->sid, &err) != 0) {
+	if (client_user(h, who->sid, &who->level, &err) != 0) {
 		SAY(why, whylen, "cannot identify the client, process %lu (error %lu)", (unsigned long)pid, err);
 		rc = VAULT_ERR_PERM;
 		goto refuse;
@@ -390,6 +396,7 @@ vault_pipe_dial(vault_pipe_conn **out, const char *name, unsigned timeout_ms, va
 
 	*out = NULL;
 	memset(server, 0, sizeof(*server));
+	server->level = -1;
 	if ((rc = vault_pipe_self_sid(self)) != 0) {
 		SAY(why, whylen, "cannot read this process's user (error %lu)", GetLastError());
 		return rc;

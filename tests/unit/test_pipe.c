@@ -807,6 +807,39 @@ child_hello(const char *name, int bad)
 	return rc;
 }
 
+/*
+ * The client grants identification only (SECURITY_SQOS_PRESENT |
+ * SECURITY_IDENTIFICATION): the token the server opens while impersonating
+ * is at SecurityIdentification, so the agent can learn who the client is
+ * and never act as it. Wine ignores the requested level (the server gets
+ * SecurityImpersonation), so there the level is only reported.
+ */
+static void
+identification_only(void **state)
+{
+	char name[128], why[256];
+	vault_pipe_server *s;
+	vault_pipe_conn *c;
+	vault_pipe_peer who;
+	HANDLE child;
+	DWORD pid;
+
+	(void)state;
+	test_name(name, sizeof(name), "level");
+	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
+	child = spawn("silent", name, &pid);
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
+	vault_pipe_close(c);
+	assert_int_equal(reap(child), 0);
+	vault_pipe_server_close(s);
+	print_message("# the client's token reached the server at impersonation level %d\n", who.level);
+	assert_int_not_equal(who.level, -1);
+	if (who.level != SecurityIdentification && under_wine())
+		SKIP_CASE("wine ignores the identification level the client asks for (the server gets "
+		    "level %d); Windows must give %d\n", who.level, (int)SecurityIdentification);
+	assert_int_equal(who.level, SecurityIdentification);
+}
+
 /* The default name is the portable one for this process's SID. */
 static void
 default_name(void **state)
@@ -861,6 +894,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(second_server_refused),
 		cmocka_unit_test(no_agent),
 		cmocka_unit_test(serve_hello),
+		cmocka_unit_test(identification_only),
 #endif
 	};
 
