@@ -86,8 +86,9 @@ typedef int (*vault_pipe_readfn)(void *ctx, unsigned char *p, size_t n, size_t *
  * The length is checked by vault_frame_get() before the body is read: out
  * of bounds (0, or over VAULT_FRAME_MAX) is VAULT_ERR_PROTO. The end of
  * the stream before a frame starts is VAULT_ERR_NOAGENT (the peer hung
- * up); inside a frame it is VAULT_ERR_PROTO (truncated). On an error out
- * is left as it was.
+ * up); inside a frame it is VAULT_ERR_PROTO (truncated). On an error
+ * out's length is as it was and the partial frame wiped (an allocation
+ * failure stays in out->err, as every vault_wr failure does).
  */
 int vault_pipe_frame_read(vault_pipe_readfn rd, void *ctx, vault_wr *out, uint8_t *type) VAULT_WUR;
 
