@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * pipe.h - the agent's Windows transport (issue 16, item 5): a named pipe
+ * per user, \\.\pipe\vault-agent-<user SID>, in place of the Unix socket
+ * and SO_PEERCRED (client.c, path.c, peer.c).
+ *
+ * Two parts:
+ *  - portable (pipe.c, built and unit-tested on every platform): SID string
+ *    syntax, the pipe's name and security descriptor (SDDL) for a SID, the
+ *    two decisions (may this client be served, may this server be trusted)
+ *    and the frame reader over any byte stream, built on wire.c's decoder;
+ *  - Win32 (pipe_win32.c, Windows builds only): the server (first instance
+ *    only, local clients only, a protected DACL for the user alone), the
+ *    client (identification-level impersonation only; checks the pipe's
+ *    owner and the server process's user) and framed I/O on the handle.
+ *
+ * Frames are wire.c's (vault_frame_put, vault_frame_get) with the same
+ * VAULT_FRAME_MAX: the pipe carries exactly what the socket carries.
+ */
+#ifndef VAULT_PIPE_H
+#define VAULT_PIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vault.h"
+
+/* Room for any SID string (Windows' SECURITY_MAX_SID_STRING_CHARACTERS is 187). */
+#define VAULT_SID_MAX 192U
+#define VAULT_PIPE_PREFIX "\\\\.\\pipe\\vault-agent-"
+/* Room for any pipe name vault_pipe_name() builds. */
+#define VAULT_PIPE_NAME_MAX (sizeof(VAULT_PIPE_PREFIX) + VAULT_SID_MAX)
+/* Room for any descriptor vault_pipe_sddl() builds. */
+#define VAULT_PIPE_SDDL_MAX (32U + 2U * VAULT_SID_MAX)
+
+/*
+ * 1 if sid is a SID string as ConvertSidToStringSid writes it for a
+ * decimal authority: "S-1-" then the authority and up to 15
+ * sub-authorities, decimal, each at most 10 digits, separated by '-'.
+ * Anything else (letters, brackets, ';', an SDDL alias such as "BA") is 0:
+ * a SID is pasted into a pipe name and an SDDL string, so only this syntax
+ * may reach them.
+ */
+int vault_sid_valid(const char *sid);
+
+/*
+ * The agent's pipe name for sid into out: \\.\pipe\vault-agent-<sid>.
+ * VAULT_ERR_INVAL for a SID vault_sid_valid() refuses, VAULT_ERR_TOOBIG
+ * when out is too small (out is then "").
+ */
+int vault_pipe_name(char *out, size_t outlen, const char *sid) VAULT_WUR;
+
+/*
+ * The pipe's security descriptor for sid, as SDDL: owner sid, a protected
+ * DACL (no inherited entries) granting GENERIC_ALL to sid alone:
+ * "O:<sid>D:P(A;;GA;;;<sid>)". Errors as vault_pipe_name().
+ */
+int vault_pipe_sddl(char *out, size_t outlen, const char *sid) VAULT_WUR;
+
+/*
+ * The server's decision on a connected client: 0 if client_sid (its
+ * token's user) is self_sid; VAULT_ERR_PERM otherwise (also for a missing
+ * or malformed SID), with why saying whom it refused. why may be NULL.
+ */
+int vault_pipe_judge_client(const char *self_sid, const char *client_sid, char *why, size_t whylen);
+
+/*
+ * The client's decision on the server it reached: 0 if the pipe's owner
+ * (owner_sid) and the server process's user (proc_sid) are both self_sid;
+ * VAULT_ERR_PERM otherwise (also for a missing or malformed SID: an owner
+ * or user that cannot be read is not the caller), why saying which. A
+ * passphrase is never sent to another user's agent.
+ */
+int vault_pipe_judge_server(const char *self_sid, const char *owner_sid, const char *proc_sid, char *why,
+    size_t whylen);
+
+/*
+ * Reads up to n bytes into p: 0 with *got set (*got 0 only at the end of
+ * the stream), or a negative VAULT_ERR_*.
+ */
+typedef int (*vault_pipe_readfn)(void *ctx, unsigned char *p, size_t n, size_t *got);
+
+/*
+ * Reads one frame from a stream with rd and appends it whole (header,
+ * type, payload) to out, its type in *type; walk it with vault_frame_get().
+ * The length is checked by vault_frame_get() before the body is read: out
+ * of bounds (0, or over VAULT_FRAME_MAX) is VAULT_ERR_PROTO. The end of
+ * the stream before a frame starts is VAULT_ERR_NOAGENT (the peer hung
+ * up); inside a frame it is VAULT_ERR_PROTO (truncated). On an error
+ * out's length is as it was and the partial frame wiped (an allocation
+ * failure stays in out->err, as every vault_wr failure does).
+ */
+int vault_pipe_frame_read(vault_pipe_readfn rd, void *ctx, vault_wr *out, uint8_t *type) VAULT_WUR;
+
+/* ---- Windows only (pipe_win32.c) ---- */
+
+/* Who is at the other end of a connection, as the kernel says. */
+typedef struct vault_pipe_peer {
+	uint32_t pid;             /* GetNamedPipeClientProcessId / ServerProcessId */
+	char sid[VAULT_SID_MAX];  /* the client's token user; the server's pipe owner */
+	/*
+	 * Server side: the impersonation level the client granted
+	 * (SECURITY_IMPERSONATION_LEVEL: 1 identification, 2 impersonation,
+	 * 3 delegation), read from the token only to report it; vault_pipe_dial
+	 * grants 1. -1 when unknown, and on the client side.
+	 */
+	int level;
+} vault_pipe_peer;
+
+typedef struct vault_pipe_server vault_pipe_server;
+typedef struct vault_pipe_conn vault_pipe_conn;
+
+/* The process token's user SID string into out (VAULT_SID_MAX bytes). 0 or VAULT_ERR_IO. */
+int vault_pipe_self_sid(char out[VAULT_SID_MAX]) VAULT_WUR;
+
+/* The current user's agent pipe name into out (VAULT_PIPE_NAME_MAX bytes). */
+int vault_pipe_default_name(char out[VAULT_PIPE_NAME_MAX]) VAULT_WUR;
+
+/*
+ * Creates the pipe's first instance: FILE_FLAG_FIRST_PIPE_INSTANCE (a
+ * name someone already holds is VAULT_ERR_EXISTS: another agent, or a
+ * squatter), PIPE_REJECT_REMOTE_CLIENTS, byte mode, the security
+ * descriptor vault_pipe_sddl() gives for the caller's SID. name NULL: the
+ * default name. why says what failed.
+ */
+int vault_pipe_listen(vault_pipe_server **out, const char *name, char *why, size_t whylen) VAULT_WUR;
+/*
+ * The same with another descriptor (SDDL), for tests that need a pipe the
+ * user does not own; sddl NULL is vault_pipe_listen().
+ */
+int vault_pipe_listen_sddl(vault_pipe_server **out, const char *name, const char *sddl, char *why,
+    size_t whylen) VAULT_WUR;
+
+/*
+ * Waits up to timeout_ms (0: forever) for a client, then identifies it:
+ * its process id (GetNamedPipeClientProcessId) and its token's user (by
+ * impersonating it at identification level just long enough to open the
+ * thread token; RevertToSelf failing aborts the process, which would
+ * otherwise go on as the client). A client of another user is refused
+ * (VAULT_ERR_PERM, why names its SID) and disconnected; *who is still
+ * filled so the caller can log it. A new instance is made ready for the
+ * next client before the connection is handed out. VAULT_ERR_BUSY on the
+ * timeout.
+ */
+int vault_pipe_accept(vault_pipe_server *s, unsigned timeout_ms, vault_pipe_conn **out, vault_pipe_peer *who,
+    char *why, size_t whylen) VAULT_WUR;
+
+/*
+ * The security descriptor of the instance waiting for a client, as the
+ * system stores it (GetSecurityInfo: owner and DACL), in SDDL. 0, or
+ * VAULT_ERR_IO, VAULT_ERR_TOOBIG.
+ */
+int vault_pipe_server_sddl(vault_pipe_server *s, char *out, size_t outlen) VAULT_WUR;
+
+/* Closes every instance the server holds; NULL is ignored. */
+void vault_pipe_server_close(vault_pipe_server *s);
+
+/*
+ * Connects to the agent's pipe (name NULL: the default name) asking for
+ * identification-level impersonation only (SECURITY_SQOS_PRESENT |
+ * SECURITY_IDENTIFICATION), and refuses a server whose pipe owner or
+ * process user is not the caller (vault_pipe_judge_server). Waits up to
+ * timeout_ms (0: 10 minutes) while every instance is busy (VAULT_ERR_BUSY
+ * after that). VAULT_ERR_NOAGENT: no agent
+ * running; VAULT_ERR_PERM: another user's agent or pipe (why says whose).
+ * *server gets the server's process id and the pipe's owner.
+ */
+int vault_pipe_dial(vault_pipe_conn **out, const char *name, unsigned timeout_ms, vault_pipe_peer *server,
+    char *why, size_t whylen) VAULT_WUR;
+
+/* Writes all of p (len bytes); VAULT_ERR_NOAGENT if the peer has gone. */
+int vault_pipe_write(vault_pipe_conn *c, const unsigned char *p, size_t len) VAULT_WUR;
+/* Writes one frame (vault_frame_put, through a secure buffer). */
+int vault_pipe_send(vault_pipe_conn *c, uint8_t type, const unsigned char *payload, size_t len) VAULT_WUR;
+/* Reads one frame into out (vault_pipe_frame_read on the handle). */
+int vault_pipe_recv(vault_pipe_conn *c, vault_wr *out, uint8_t *type) VAULT_WUR;
+/* Sets the time one read or write may wait (0: forever; the default is 10 minutes, as client.c's). */
+void vault_pipe_set_timeout(vault_pipe_conn *c, unsigned timeout_ms);
+/* Closes the connection (what was written stays readable by the peer); NULL is ignored. */
+void vault_pipe_close(vault_pipe_conn *c);
+
+/*
+ * One request frame's handler, shaped like vault_service(): it appends its
+ * answer frames to out (a secure writer) and returns 0 to go on, 1 to
+ * close after the answer (a version refused), or a negative VAULT_ERR_*
+ * to close at once (a malformed request).
+ */
+typedef int (*vault_pipe_handler)(void *ctx, const vault_pipe_peer *who, uint8_t type,
+    const unsigned char *payload, size_t len, vault_wr *out);
+
+/*
+ * Serves a connection from vault_pipe_accept() one frame at a time until
+ * the client hangs up (0), the handler asks to close (0 after its answer
+ * is written), or an error (the handler's, or the transport's). A minimal
+ * loop for one client at a time: the agent's own loop (overlapped, many
+ * clients) is not built yet.
+ */
+int vault_pipe_serve(vault_pipe_conn *c, const vault_pipe_peer *who, vault_pipe_handler fn, void *ctx)
+    VAULT_WUR;
+
+#endif
