@@ -368,16 +368,16 @@ static void
 engines_agree(void **state)
 {
 	(void)state;
-	print_message("skipped: no regex.h on Windows; recorded_answers checks PCRE2 instead\n");
-	skip();
+	print_message("# skip: no regex.h on Windows; recorded_answers checks PCRE2 instead\n");
+	/* Not skip(): cmocka 1.1 prints "not ok # SKIP", a failure to meson (test_buf.c). */
 }
 
 static void
 record_is_glibc(void **state)
 {
 	(void)state;
-	print_message("skipped: no regex.h on Windows to check the record against\n");
-	skip();
+	print_message("# skip: no regex.h on Windows to check the record against\n");
+	/* Not skip(): cmocka 1.1 prints "not ok # SKIP", a failure to meson (test_buf.c). */
 }
 #endif
 
