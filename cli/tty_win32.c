@@ -32,7 +32,8 @@
 #include "cli.h"
 #include "tty.h"
 
-#define WBUF_CHARS (VAULT_PASSPHRASE_MAX > VAULT_SECRET_MAX ? VAULT_PASSPHRASE_MAX : VAULT_SECRET_MAX)
+#define WBUF_CHARS                                                                                 \
+	(VAULT_PASSPHRASE_MAX > VAULT_SECRET_MAX ? VAULT_PASSPHRASE_MAX : VAULT_SECRET_MAX)
 
 /* What the Ctrl-C handler needs; set only while a prompt is up. */
 static HANDLE ctrl_in = INVALID_HANDLE_VALUE;
@@ -80,7 +81,8 @@ read_line_w(HANDLE in, WCHAR *w, size_t cap, size_t *len)
 		if (n == cap) {
 			/* Full without a newline: drain the line so it reaches nobody. */
 			do {
-				if (!ReadConsoleW(in, junk, (DWORD)(sizeof(junk) / sizeof(junk[0])), &got, NULL))
+				if (!ReadConsoleW(in, junk, (DWORD)(sizeof(junk) / sizeof(junk[0])),
+					&got, NULL))
 					break;
 			} while (got > 0 && wmemchr(junk, L'\n', got) == NULL && !ctrl_hit);
 			SecureZeroMemory(junk, sizeof(junk));
@@ -117,16 +119,16 @@ cli_tty_read(vault_secret **out, const char *prompt)
 	int rc, n;
 
 	*out = NULL;
-	in = CreateFileW(L"CONIN$", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-	    OPEN_EXISTING, 0, NULL);
+	in = CreateFileW(L"CONIN$", GENERIC_READ | GENERIC_WRITE,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
 	if (in == INVALID_HANDLE_VALUE)
 		return CLI_ERR_NOTTY;
 	if (!GetConsoleMode(in, &saved)) {
 		CloseHandle(in);
 		return CLI_ERR_NOTTY;
 	}
-	con = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-	    OPEN_EXISTING, 0, NULL);
+	con = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
 	if (con == INVALID_HANDLE_VALUE) {
 		CloseHandle(in);
 		return CLI_ERR_NOTTY;
@@ -155,14 +157,15 @@ cli_tty_read(vault_secret **out, const char *prompt)
 		rc = VAULT_ERR_INVAL;
 	if (rc == 0 && wlen > 0) {
 		/* UTF-16 to UTF-8 straight into the secret; a lone surrogate is refused. */
-		n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, (int)wlen, NULL, 0, NULL, NULL);
+		n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, (int)wlen, NULL, 0, NULL,
+		    NULL);
 		if (n <= 0)
 			rc = VAULT_ERR_INVAL;
 		else if ((size_t)n > WBUF_CHARS)
 			rc = VAULT_ERR_TOOBIG;
 		else if ((rc = vault_secret_new(out, WBUF_CHARS)) == 0) {
-			if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, (int)wlen, (char *)(*out)->buf, n,
-				NULL, NULL) != n) {
+			if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, (int)wlen,
+				(char *)(*out)->buf, n, NULL, NULL) != n) {
 				vault_secret_free(out);
 				rc = VAULT_ERR_INVAL;
 			} else
@@ -170,7 +173,7 @@ cli_tty_read(vault_secret **out, const char *prompt)
 		}
 	} else if (rc == 0)
 		rc = vault_secret_new(out, WBUF_CHARS); /* an empty line: the caller refuses it */
-	sodium_free(w); /* wipes */
+	sodium_free(w);                                 /* wipes */
 	CloseHandle(con);
 	CloseHandle(in);
 	ctrl_in = INVALID_HANDLE_VALUE;

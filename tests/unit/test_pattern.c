@@ -161,13 +161,15 @@ recorded_answers(void **state)
 	for (i = 0; i < N(patterns); i++) {
 		/* The record follows the list: a pattern added without regenerating fails here. */
 		if (strcmp(expected[i].p, patterns[i]) != 0)
-			fail_msg("test_pattern_expected.h is stale at pattern %zu (\"%s\"): regenerate it", i,
-			    patterns[i]);
+			fail_msg(
+			    "test_pattern_expected.h is stale at pattern %zu (\"%s\"): regenerate it",
+			    i, patterns[i]);
 		param.pattern = (char *)(uintptr_t)patterns[i];
 		prc = vault_pattern_compile(&vp, &param, why, sizeof(why));
 		if (strcmp(expected[i].answers, "-") == 0) {
 			if (prc == 0) {
-				print_message("pattern \"%s\": compiles, recorded as refused\n", patterns[i]);
+				print_message("pattern \"%s\": compiles, recorded as refused\n",
+				    patterns[i]);
 				bad++;
 			}
 			vault_pattern_free(&vp);
@@ -175,15 +177,18 @@ recorded_answers(void **state)
 		}
 		assert_int_equal(strlen(expected[i].answers), NSUBJECTS);
 		if (prc != 0) {
-			print_message("pattern \"%s\": refused (%s), recorded as compiling\n", patterns[i], why);
+			print_message("pattern \"%s\": refused (%s), recorded as compiling\n",
+			    patterns[i], why);
 			bad++;
 			continue;
 		}
 		for (j = 0; j < NSUBJECTS; j++) {
 			pm = vault_pattern_match(vp, subjects[j], strlen(subjects[j])) == 0;
 			if (pm != (expected[i].answers[j] == '1')) {
-				print_message("pattern \"%s\", subject \"%.40s\" (%zu bytes): PCRE2 %d, recorded %c\n",
-				    patterns[i], subjects[j], strlen(subjects[j]), pm, expected[i].answers[j]);
+				print_message(
+				    "pattern \"%s\", subject \"%.40s\" (%zu bytes): PCRE2 %d, recorded %c\n",
+				    patterns[i], subjects[j], strlen(subjects[j]), pm,
+				    expected[i].answers[j]);
 				bad++;
 			}
 		}
@@ -275,7 +280,8 @@ static void
 glibc_answers(size_t i, char ans[NSUBJECTS + 1])
 {
 	const char *subjects[NSUBJECTS];
-	vault_param param = { .name = (char *)(uintptr_t) "p", .pattern = (char *)(uintptr_t)patterns[i] };
+	vault_param param = { .name = (char *)(uintptr_t) "p",
+		.pattern = (char *)(uintptr_t)patterns[i] };
 	vault_pattern *vp = NULL;
 	char why[512], *wrapped;
 	regex_t re;
@@ -314,9 +320,11 @@ record_is_glibc(void **state)
 	assert_int_equal(N(expected), N(patterns));
 	for (i = 0; i < N(patterns); i++) {
 		glibc_answers(i, ans);
-		if (strcmp(expected[i].p, patterns[i]) != 0 || strcmp(expected[i].answers, ans) != 0)
-			fail_msg("test_pattern_expected.h differs from glibc at pattern %zu (\"%s\"): "
-				 "regenerate it with test_pattern --write-expected",
+		if (strcmp(expected[i].p, patterns[i]) != 0 ||
+		    strcmp(expected[i].answers, ans) != 0)
+			fail_msg(
+			    "test_pattern_expected.h differs from glibc at pattern %zu (\"%s\"): "
+			    "regenerate it with test_pattern --write-expected",
 			    i, patterns[i]);
 	}
 }
