@@ -14,9 +14,11 @@
  *  - echo is off while the answer is typed (SetConsoleMode without
  *    ENABLE_ECHO_INPUT), and the console's mode is restored on every path,
  *    Ctrl-C and Ctrl-Break included (SetConsoleCtrlHandler): the handler
- *    restores it and passes the event on, so the caller's disposition (by
- *    default, the process ends) applies with echo back on, as tty.c's
- *    raise() after tcsetattr;
+ *    restores it, cancels the pending read (CancelIoEx: wine 8 does not end
+ *    ReadConsoleW on Ctrl-C by itself) and passes the event on, so the
+ *    caller's disposition (by default, the process ends) applies with echo
+ *    back on, as tty.c's raise() after tcsetattr; a caller that keeps the
+ *    process alive gets VAULT_ERR_INVAL and no answer;
  *  - with no console (standard input piped, a service, a scheduled task:
  *    CONIN$ cannot be opened) it fails at once with CLI_ERR_NOTTY, for
  *    which the caller prints CLI_TTY_NOTTY_MSG, the words tty.c uses.
@@ -47,6 +49,8 @@ on_ctrl(DWORD type)
 	if (InterlockedCompareExchange(&ctrl_armed, 0, 1) == 1) {
 		(void)SetConsoleMode(ctrl_in, ctrl_mode);
 		InterlockedExchange(&ctrl_hit, 1);
+		/* End the pending read if the event does not end the process. */
+		(void)CancelIoEx(ctrl_in, NULL);
 	}
 	return FALSE; /* the next handler (the caller's, or the default exit) decides */
 }

@@ -18,6 +18,9 @@
 #               probe inside the prompt: no answer, no error, nothing shown.
 #               (Its exit status is not checked: wine 8 ends it with 0,
 #               where Windows gives STATUS_CONTROL_C_EXIT.)
+#   4 ctrl-kept Ctrl-C with a handler of the caller's that keeps the process
+#               alive: the prompt returns an error (no answer), and the
+#               console's echo is on again afterwards (the mode restored)
 #
 # Usage: prompt_win32.sh PROBE.exe   (TAP on stdout)
 set -uo pipefail
@@ -73,7 +76,7 @@ in_pty() {
 		-e 's/\r//g' "$tmp/$name.raw" >"$tmp/$name.out"
 }
 
-echo "1..4"
+echo "1..5"
 
 # 1 typed: spaces, a-umlaut and o-umlaut (two UTF-8 bytes each), Enter.
 pass=$'p\xc3\xa4ss w\xc3\xb6rd 7'
@@ -117,6 +120,17 @@ if ! grep -q '^Passphrase:' "$tmp/ctrlc.out" || ! grep -q 'probe_exit=' "$tmp/ct
 	not_ok "Ctrl-C ends the prompt" "pty showed:" "$out"
 else
 	ok "Ctrl-C at the prompt: the probe ends there, nothing read or shown"
+fi
+
+# 4 Ctrl-C, the caller keeps the process alive: the read ends with an error
+# (VAULT_ERR_INVAL, -3), echo is back on, "abc" was not shown.
+in_pty kept --ctrl 'abc\003'
+out=$(cat "$tmp/kept.out")
+if ! grep -qx 'rc=-3 echo=1' "$tmp/kept.out" || ! grep -qx 'probe_exit=1' "$tmp/kept.out" ||
+	grep -qE 'read [0-9]|abc' "$tmp/kept.out"; then
+	not_ok "Ctrl-C kept alive: error, echo restored" "pty showed:" "$out"
+else
+	ok "Ctrl-C with the process kept alive: the prompt fails, the console's echo is restored"
 fi
 
 exit $failed
