@@ -34,8 +34,10 @@
 #include "cli.h"
 #include "tty.h"
 
+/* The answer's limit in UTF-8 bytes, as tty.c's; the UTF-16 buffer also holds the \r\n. */
 #define WBUF_CHARS                                                                                 \
 	(VAULT_PASSPHRASE_MAX > VAULT_SECRET_MAX ? VAULT_PASSPHRASE_MAX : VAULT_SECRET_MAX)
+#define WBUF_CAP (WBUF_CHARS + 2)
 
 /* What the Ctrl-C handler needs; set only while a prompt is up. */
 static HANDLE ctrl_in = INVALID_HANDLE_VALUE;
@@ -137,7 +139,7 @@ cli_tty_read(vault_secret **out, const char *prompt)
 		CloseHandle(in);
 		return CLI_ERR_NOTTY;
 	}
-	if ((w = sodium_malloc(WBUF_CHARS * sizeof(WCHAR))) == NULL) {
+	if ((w = sodium_malloc(WBUF_CAP * sizeof(WCHAR))) == NULL) {
 		CloseHandle(con);
 		CloseHandle(in);
 		return VAULT_ERR_NOMEM;
@@ -152,7 +154,7 @@ cli_tty_read(vault_secret **out, const char *prompt)
 	(void)SetConsoleMode(in, mode);
 	(void)FlushConsoleInputBuffer(in); /* as TCSAFLUSH: nothing typed before the prompt */
 	con_write(con, prompt);
-	rc = read_line_w(in, w, WBUF_CHARS, &wlen);
+	rc = read_line_w(in, w, WBUF_CAP, &wlen);
 	if (InterlockedCompareExchange(&ctrl_armed, 0, 1) == 1)
 		(void)SetConsoleMode(in, saved);
 	(void)SetConsoleCtrlHandler(on_ctrl, FALSE);

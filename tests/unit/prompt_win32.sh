@@ -21,6 +21,8 @@
 #   4 ctrl-kept Ctrl-C with a handler of the caller's that keeps the process
 #               alive: the prompt returns an error (no answer), and the
 #               console's echo is on again afterwards (the mode restored)
+#   5 limit     4096 bytes (tty.c's limit) are read; 4097 are refused as too
+#               large, and not echoed
 #
 # Usage: prompt_win32.sh PROBE.exe   (TAP on stdout)
 set -uo pipefail
@@ -76,7 +78,7 @@ in_pty() {
 		-e 's/\r//g' "$tmp/$name.raw" >"$tmp/$name.out"
 }
 
-echo "1..5"
+echo "1..7"
 
 # 1 typed: spaces, a-umlaut and o-umlaut (two UTF-8 bytes each), Enter.
 pass=$'p\xc3\xa4ss w\xc3\xb6rd 7'
@@ -131,6 +133,23 @@ if ! grep -qx 'rc=-3 echo=1' "$tmp/kept.out" || ! grep -qx 'probe_exit=1' "$tmp/
 	not_ok "Ctrl-C kept alive: error, echo restored" "pty showed:" "$out"
 else
 	ok "Ctrl-C with the process kept alive: the prompt fails, the console's echo is restored"
+fi
+
+# 5 the limit: 4096 x's are read whole, 4097 refused.
+x4096=$(head -c 4096 /dev/zero | tr '\0' x)
+in_pty limit "" "${x4096}\\r"
+want="read 4096 bytes sha256 $(printf '%s' "$x4096" | sha256sum | cut -d' ' -f1)"
+if ! grep -qxF "$want" "$tmp/limit.out"; then
+	not_ok "4096 bytes read" "pty showed:" "$(cut -c1-200 "$tmp/limit.out")"
+else
+	ok "4096 bytes, the limit, are read whole"
+fi
+in_pty over "" "${x4096}x\\r"
+if ! grep -qx 'vault: cannot read the passphrase: too large' "$tmp/over.out" ||
+	! grep -qx 'probe_exit=1' "$tmp/over.out" || grep -q xxxx "$tmp/over.out"; then
+	not_ok "4097 bytes refused" "pty showed:" "$(cut -c1-200 "$tmp/over.out")"
+else
+	ok "4097 bytes refused as too large, not echoed"
 fi
 
 exit $failed
