@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "tty.h"
 
 static struct termios tty_saved;
 static volatile sig_atomic_t got_signal;
@@ -278,8 +279,7 @@ ask_person(vault_secret **out, const char *prompt, const char *error, int repeat
 	}
 	if ((rc = cli_tty_read(out, repeat ? "Repeat passphrase: " : prompt)) != 0) {
 		if (rc == CLI_ERR_NOTTY)
-			cli_fail(rc, "no terminal to ask for the passphrase: set VAULT_PASSPHRASE_FD, "
-				     "VAULT_PASSPHRASE_FILE or VAULT_PASSPHRASE_COMMAND, or unlock the agent first");
+			cli_fail(rc, CLI_TTY_NOTTY_MSG);
 		else
 			cli_fail(rc, "cannot read the passphrase: %s", vault_strerror(rc));
 	}

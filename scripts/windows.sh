@@ -12,16 +12,19 @@
 #                archive (/etc/apt/sources.list.d/*.sources or sources.list),
 #                when no deb-src entry exists yet
 #   2 packages   mingw-w64, wine, wine64 and the build tools (scripts/deps.sh)
-#   3 sources    Debian's source packages of libsodium, SQLite and cmocka
+#   3 sources    Debian's source packages of libsodium, SQLite, cmocka and
+#                PCRE2 (an older version of a package when the newest one's
+#                source is not in the archive, as happens for security updates)
 #   4 libsodium  cross-built static into build-win/deps (the private prefix)
 #   5 sqlite     the amalgamation, cross-compiled static, with its .pc file
 #   6 cmocka     CMake with a mingw toolchain file, static
-#   7 wineprefix a private WINEPREFIX (build-win/wine), never ~/.wine
-#   8 crossfile  build-win/cross.ini with wine as the exe_wrapper
-#   9 setup      meson setup build-win/meson (reconfigured if it exists)
-#  10 build      ninja
-#  11 hardening  each .exe: ASLR (high entropy), DEP, system DLLs only
-#  12 test       meson test under wine
+#   7 pcre2      CMake, static, 8-bit only, no JIT; its .pc defines PCRE2_STATIC
+#   8 wineprefix a private WINEPREFIX (build-win/wine), never ~/.wine
+#   9 crossfile  build-win/cross.ini with wine as the exe_wrapper
+#  10 setup      meson setup build-win/meson (reconfigured if it exists)
+#  11 build      ninja
+#  12 hardening  each .exe: ASLR (high entropy), DEP, system DLLs only
+#  13 test       meson test under wine
 #
 # Layout (all under build-win/, which git ignores):
 #   src/   Debian source packages      deps/  the static prefix (lib, include, pkgconfig)
@@ -228,21 +231,33 @@ src_dir() {
 	return 1
 }
 
+SRC_PKGS=(libsodium sqlite3 cmocka pcre2)
+
 step_sources() {
-	local p todo=()
-	for p in libsodium sqlite3 cmocka; do
+	local p v todo=()
+	for p in "${SRC_PKGS[@]}"; do
 		src_dir "$p" >/dev/null || todo+=("$p")
 	done
 	if ((${#todo[@]} == 0)); then
-		echo "skip: libsodium, sqlite3 and cmocka sources are in $srcdir"
+		echo "skip: ${SRC_PKGS[*]} sources are in $srcdir"
 		return 0
 	fi
 	# apt-get source as root downloads unsandboxed (a notice, not an error).
-	(cd "$srcdir" && quiet sources apt-get source -qq "${todo[@]}") || {
-		echo "windows.sh: apt-get source failed; is a deb-src entry reachable? (apt-get update)" >&2
-		return 1
-	}
+	# One package at a time: the newest version first, then the older ones
+	# the archive lists (a security update's source may be missing from a
+	# mirror that has its binaries: pcre2 10.42-1+deb12u2 was, here).
 	for p in "${todo[@]}"; do
+		if ! (cd "$srcdir" && quiet sources apt-get source -qq "$p"); then
+			for v in $(apt-cache showsrc "$p" 2>/dev/null | sed -n 's/^Version: //p' |
+				sort -ruV | tail -n +2); do
+				echo "  $p: the newest source failed; trying $p=$v"
+				(cd "$srcdir" && quiet sources apt-get source -qq "$p=$v") && break
+			done
+		fi
+		src_dir "$p" >/dev/null || {
+			echo "windows.sh: apt-get source $p failed; is a deb-src entry reachable? (apt-get update)" >&2
+			return 1
+		}
 		echo "  $p: $(src_dir "$p")"
 	done
 }
@@ -317,6 +332,19 @@ EOF
 }
 
 # --- 6 cmocka ----------------------------------------------------------------
+# write_toolchain FILE: a CMake toolchain file for the mingw cross compiler.
+write_toolchain() {
+	cat >"$1" <<EOF
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_C_COMPILER $host-gcc)
+set(CMAKE_RC_COMPILER $host-windres)
+set(CMAKE_FIND_ROOT_PATH /usr/$host)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+EOF
+}
+
 step_cmocka() {
 	if [[ -f $prefix/lib/libcmocka-static.a && -f $prefix/lib/pkgconfig/cmocka.pc ]]; then
 		echo "skip: $prefix/lib/libcmocka-static.a exists"
@@ -326,15 +354,7 @@ step_cmocka() {
 	s=$(src_dir cmocka)
 	rm -rf "$obj"
 	mkdir -p "$obj"
-	cat >"$obj/toolchain.cmake" <<EOF
-set(CMAKE_SYSTEM_NAME Windows)
-set(CMAKE_C_COMPILER $host-gcc)
-set(CMAKE_RC_COMPILER $host-windres)
-set(CMAKE_FIND_ROOT_PATH /usr/$host)
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-EOF
+	write_toolchain "$obj/toolchain.cmake"
 	(
 		cd "$obj"
 		quiet cmocka cmake "$s" -DCMAKE_TOOLCHAIN_FILE="$obj/toolchain.cmake" \
@@ -356,7 +376,49 @@ EOF
 	rm -f "$prefix"/bin/libcmocka*.dll "$prefix"/lib/libcmocka.dll.a
 }
 
-# --- 7 wine prefix -----------------------------------------------------------
+# --- 7 pcre2 -----------------------------------------------------------------
+# Parameter patterns (vault/pattern.c, issue 16 item 3). Static, 8-bit only
+# (vault matches bytes), no JIT (pattern.c never asks for it; the
+# interpreter's match limits are what it relies on), Unicode support kept as
+# Debian builds it; no pcre2grep, no test programs, no compression or
+# readline libraries. The .pc file defines PCRE2_STATIC, or pcre2.h would
+# declare every function dllimport and the link would want a DLL.
+step_pcre2() {
+	if [[ -f $prefix/lib/libpcre2-8.a && -f $prefix/lib/pkgconfig/libpcre2-8.pc ]] &&
+		grep -q PCRE2_STATIC "$prefix/lib/pkgconfig/libpcre2-8.pc"; then
+		echo "skip: $prefix/lib/libpcre2-8.a exists"
+		return 0
+	fi
+	local s ssp pc=$prefix/lib/pkgconfig/libpcre2-8.pc obj=$deps_top/obj-pcre2
+	s=$(src_dir pcre2)
+	rm -rf "$obj"
+	mkdir -p "$obj"
+	write_toolchain "$obj/toolchain.cmake"
+	(
+		cd "$obj"
+		quiet pcre2 cmake "$s" -DCMAKE_TOOLCHAIN_FILE="$obj/toolchain.cmake" \
+			-DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_BUILD_TYPE=Release \
+			-DCMAKE_C_FLAGS=-fstack-protector-strong \
+			-DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON \
+			-DPCRE2_BUILD_PCRE2_8=ON -DPCRE2_BUILD_PCRE2_16=OFF -DPCRE2_BUILD_PCRE2_32=OFF \
+			-DPCRE2_SUPPORT_JIT=OFF -DPCRE2_BUILD_PCRE2GREP=OFF -DPCRE2_BUILD_TESTS=OFF \
+			-DPCRE2_SUPPORT_LIBBZ2=OFF -DPCRE2_SUPPORT_LIBZ=OFF \
+			-DPCRE2_SUPPORT_LIBEDIT=OFF -DPCRE2_SUPPORT_LIBREADLINE=OFF
+		quiet pcre2 make -j"$jobs"
+		quiet pcre2 make install
+	)
+	[[ -f $prefix/lib/libpcre2-8.a && -f $pc ]] || {
+		echo "windows.sh: pcre2's install left no libpcre2-8.a or libpcre2-8.pc in $prefix/lib" >&2
+		return 1
+	}
+	# Built with the stack protector: libssp named by its path, as for SQLite.
+	ssp=$($host-gcc -print-file-name=libssp.a)
+	sed -i -e 's|^Cflags: \(.*\)$|Cflags: \1 -DPCRE2_STATIC|' \
+		-e "s|^Libs: \(.*\)\$|Libs: \1 $ssp|" "$pc"
+	echo "  pcre2 $(sed -n 's/^Version: //p' "$pc")"
+}
+
+# --- 8 wine prefix -----------------------------------------------------------
 step_wineprefix() {
 	if [[ -f $wineprefix/system.reg ]]; then
 		echo "skip: $wineprefix is initialised"
@@ -375,7 +437,7 @@ step_wineprefix() {
 	}
 }
 
-# --- 8 cross file ------------------------------------------------------------
+# --- 9 cross file ------------------------------------------------------------
 # write_if_changed FILE: stdin into FILE, unless FILE holds exactly that.
 write_if_changed() {
 	local tmp
@@ -432,7 +494,7 @@ EOF
 	fi
 }
 
-# --- 9 meson setup -----------------------------------------------------------
+# --- 10 meson setup -----------------------------------------------------------
 step_setup() {
 	if [[ -f $builddir/build.ninja ]]; then
 		echo "skip: $builddir is configured (ninja reconfigures when meson.build changes)"
@@ -444,12 +506,12 @@ step_setup() {
 	grep -E 'Message:|WARNING' "$log_dir/setup.log" || true
 }
 
-# --- 10 build, 12 test -------------------------------------------------------
+# --- 11 build, 13 test -------------------------------------------------------
 step_build() {
 	quiet build ninja -C "$builddir"
 }
 
-# --- 11 hardening: what the link flags promise, read back from each .exe ----
+# --- 12 hardening: what the link flags promise, read back from each .exe ----
 # System DLLs only (a DLL such as libssp-0.dll or libwinpthread-1.dll beside
 # the .exe could be planted); ASLR with high entropy, DEP.
 SYSTEM_DLLS='^(kernel32|advapi32|msvcrt|user32|bcrypt|ws2_32|shell32|ole32|ntdll|crypt32|secur32|userenv|netapi32)\.dll$'
@@ -502,6 +564,7 @@ step sources step_sources
 step libsodium step_libsodium
 step sqlite step_sqlite
 step cmocka step_cmocka
+step pcre2 step_pcre2
 step wineprefix step_wineprefix
 step crossfile step_crossfile
 step setup step_setup

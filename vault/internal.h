@@ -13,6 +13,17 @@
 
 #include "vault.h"
 
+/*
+ * printf-like functions. mingw's gcc reads format(printf) as msvcrt's
+ * printf (no %zu); vault builds for Windows with __USE_MINGW_ANSI_STDIO,
+ * whose vsnprintf is C99's, so the check must be gnu_printf there.
+ */
+#ifdef __MINGW32__
+#define VAULT_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
+#define VAULT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
+
 /* Subkey identifiers for crypto_kdf_derive_from_key: one key, one purpose. */
 #define VAULT_SUBKEY_RECORD 1
 #define VAULT_SUBKEY_NAME 2
@@ -180,7 +191,7 @@ void vault_list_cache_drop(vault *v);
 int vault_account_list_frames(vault *v, vault_wr *out) VAULT_WUR;
 
 /* Sets v->detail (printf-style, never with secrets). */
-void vault_detail(vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vault_detail(vault *v, const char *fmt, ...) VAULT_PRINTF(2, 3);
 
 /* Deferral (derive.c): vault_check_passphrase() between vault_defer_begin/end. */
 int vault_defer_check(vault *v, const unsigned char *pass, size_t passlen);
@@ -289,7 +300,7 @@ int vault_sql_int(vault *v, const char *sql, int *out);
 /* pattern.c's functions are declared in pattern.h (the compiled form is PCRE2's,
  * opaque outside pattern.c). */
 /* template.c: why (if not NULL) gets the formatted reason. */
-void vault_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vault_why(char *why, size_t whylen, const char *fmt, ...) VAULT_PRINTF(3, 4);
 /* rotpolicy.c: an account's rotation state, for rotate.c. */
 int vault_rot_set_error(vault_account *a, const char *why);
 void vault_rot_cand_remove(vault_account *a, uint32_t ver);

