@@ -10,9 +10,12 @@
  *    two decisions (may this client be served, may this server be trusted)
  *    and the frame reader over any byte stream, built on wire.c's decoder;
  *  - Win32 (pipe_win32.c, Windows builds only): the server (first instance
- *    only, local clients only, a protected DACL for the user alone), the
- *    client (identification-level impersonation only; checks the pipe's
- *    owner and the server process's user) and framed I/O on the handle.
+ *    only, local clients only, a protected DACL for the user alone; each
+ *    client identified on the first bytes it sends, since Windows cannot
+ *    impersonate a pipe client before data has been read from it: error
+ *    1368, see vault_pipe_accept), the client (identification-level
+ *    impersonation only; checks the pipe's owner and the server process's
+ *    user) and framed I/O on the handle.
  *
  * Frames are wire.c's (vault_frame_put, vault_frame_get) with the same
  * VAULT_FRAME_MAX: the pipe carries exactly what the socket carries.

@@ -15,7 +15,11 @@
  * Wine implements pipes, client and server process ids and impersonation
  * for real, but enforces neither pipe DACLs nor FILE_FLAG_FIRST_PIPE_INSTANCE
  * and has one user only: the cases that would pass falsely detect wine and
- * skip with the reason.
+ * skip with the reason. Nor does wine refuse to impersonate a pipe client
+ * before anything was read from it (Windows: error 1368), so the server's
+ * order, read then identify, is checked by the byte count it records
+ * (vault_pipe_peer.read_at_id), and a client of another user is played
+ * with a test hook (vault_test_pipe_server_self, -Dtest_hooks=true).
  */
 #include <setjmp.h>
 #include <stdarg.h>
