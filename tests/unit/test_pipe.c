@@ -541,7 +541,7 @@ identified_after_read(void **state)
  * A client that connects and sends nothing cannot hold the server: accept
  * gives up on it after the first-frame timeout (VAULT_ERR_BUSY, its process
  * id filled, never identified, why saying so). One that sends a whole
- * HELLO a byte every 300 ms (each read well within 700 ms, the frame not)
+ * HELLO a byte every 400 ms (each read well within 1500 ms, the frame not)
  * is identified on its first byte, then given up on the same way: the
  * deadline covers the whole frame, not each read. Then the next client is
  * served.
@@ -561,7 +561,7 @@ silent_client_times_out(void **state)
 	assert_int_equal(vault_pipe_self_sid(self), 0);
 	test_name(name, sizeof(name), "mute");
 	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
-	vault_pipe_server_set_timeout(s, 700);
+	vault_pipe_server_set_timeout(s, 1500);
 	child = spawn("mute", name, &pid);
 	/* The wait for the client is WAIT_MS; the client's own silence is what times out. */
 	c = NULL;
@@ -571,7 +571,7 @@ silent_client_times_out(void **state)
 	assert_int_equal(who.pid, pid);
 	assert_string_equal(who.sid, "");
 	assert_int_equal(who.read_at_id, 0);
-	assert_non_null(strstr(why, "no complete request within 700 ms"));
+	assert_non_null(strstr(why, "no complete request within 1500 ms"));
 	assert_non_null(strstr(why, "not identified"));
 	assert_int_equal(reap(child), 0);
 	/* Byte by byte: timed out on the frame's deadline, identified meanwhile. */
@@ -582,7 +582,7 @@ silent_client_times_out(void **state)
 	assert_int_equal(who.pid, pid);
 	assert_string_equal(who.sid, self);
 	assert_int_equal(who.read_at_id, 1);
-	assert_non_null(strstr(why, "no complete request within 700 ms"));
+	assert_non_null(strstr(why, "no complete request within 1500 ms"));
 	assert_null(strstr(why, "not identified"));
 	assert_int_equal(reap(child), 0);
 	/* The server is not stuck: the next client is accepted, within the timeout measured. */
@@ -671,12 +671,12 @@ child_raw(const char *name, const char *mode)
 	} else if (strcmp(mode, "truncated") == 0)
 		rc = vault_pipe_write(c, truncated, sizeof(truncated)) != 0 ? 22 : 0;
 	else if (strcmp(mode, "trickle") == 0) {
-		/* A whole HELLO, a byte every 300 ms: each read is quick, the frame is not. */
+		/* A whole HELLO, a byte every 400 ms: each read is quick, the frame is not. */
 		for (i = 0; i < sizeof(hello) && rc == 0; i++) {
 			if ((w = vault_pipe_write(c, hello + i, 1)) == VAULT_ERR_NOAGENT)
 				break; /* the server gave up: expected */
 			rc = w != 0 ? 23 : 0;
-			Sleep(300);
+			Sleep(400);
 		}
 	}
 	else if (strcmp(mode, "hello1") == 0)
