@@ -343,6 +343,8 @@ wait_ms(const vault_pipe_conn *c)
 		return ms;
 	now = GetTickCount64();
 	left = now >= c->deadline ? 0 : c->deadline - now;
+	if (left >= INFINITE)
+		left = INFINITE - 1; /* a deadline is never "forever" */
 	return ms == INFINITE || left < ms ? (DWORD)left : ms;
 }
 
