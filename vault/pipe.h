@@ -10,9 +10,12 @@
  *    two decisions (may this client be served, may this server be trusted)
  *    and the frame reader over any byte stream, built on wire.c's decoder;
  *  - Win32 (pipe_win32.c, Windows builds only): the server (first instance
- *    only, local clients only, a protected DACL for the user alone), the
- *    client (identification-level impersonation only; checks the pipe's
- *    owner and the server process's user) and framed I/O on the handle.
+ *    only, local clients only, a protected DACL for the user alone; each
+ *    client identified on the first bytes it sends, since Windows cannot
+ *    impersonate a pipe client before data has been read from it: error
+ *    1368, see vault_pipe_accept), the client (identification-level
+ *    impersonation only; checks the pipe's owner and the server process's
+ *    user) and framed I/O on the handle.
  *
  * Frames are wire.c's (vault_frame_put, vault_frame_get) with the same
  * VAULT_FRAME_MAX: the pipe carries exactly what the socket carries.
@@ -105,6 +108,12 @@ typedef struct vault_pipe_peer {
 	 * grants 1. -1 when unknown, and on the client side.
 	 */
 	int level;
+	/*
+	 * Server side: how many bytes had been read from the client when it was
+	 * identified (more than 0 whenever sid is set: see vault_pipe_accept);
+	 * 0 before that, and on the client side.
+	 */
+	uint64_t read_at_id;
 } vault_pipe_peer;
 
 typedef struct vault_pipe_server vault_pipe_server;
@@ -132,18 +141,64 @@ int vault_pipe_listen_sddl(vault_pipe_server **out, const char *name, const char
     size_t whylen) VAULT_WUR;
 
 /*
- * Waits up to timeout_ms (0: forever) for a client, then identifies it:
- * its process id (GetNamedPipeClientProcessId) and its token's user (by
- * impersonating it at identification level just long enough to open the
- * thread token; RevertToSelf failing aborts the process, which would
- * otherwise go on as the client). A client of another user is refused
- * (VAULT_ERR_PERM, why names its SID) and disconnected; *who is still
- * filled so the caller can log it. A new instance is made ready for the
- * next client before the connection is handed out. VAULT_ERR_BUSY on the
- * timeout.
+ * Waits up to timeout_ms (0: forever) for a client, reads its first frame,
+ * and identifies the client while reading it. The order is the kernel's:
+ * ImpersonateNamedPipeClient takes "the security context of the last
+ * message read from the pipe", so before anything has been read it fails
+ * with ERROR_CANNOT_IMPERSONATE (1368, "Unable to impersonate using a
+ * named pipe until data has been read from that pipe"). Wine does not
+ * enforce this, so the order is kept here and checked by a counter
+ * (who->read_at_id), not left to the system to catch.
+ *
+ *  1. ConnectNamedPipe; a new instance is made ready for the next client
+ *     (the name never lapses); the client's process id
+ *     (GetNamedPipeClientProcessId) goes to who->pid.
+ *  2. The first frame is read (vault_pipe_frame_read, VAULT_FRAME_MAX)
+ *     into the connection, all of it within the server's first-frame
+ *     timeout (vault_pipe_server_set_timeout; a deadline for the whole
+ *     frame, not per read, so a client that trickles bytes cannot hold the
+ *     server either). As soon as the first bytes of the header are in
+ *     (never more than the 4-byte length), before the rest is read, the
+ *     client is identified: impersonated at identification level just
+ *     long enough to open the thread token (RevertToSelf failing aborts
+ *     the process, which would otherwise go on as the client), its token's
+ *     user to who->sid, and judged (vault_pipe_judge_client). A client of
+ *     another user is refused there: nothing more is read from it.
+ *  3. The connection is handed out only when the frame is complete and its
+ *     sender identified and accepted; the first vault_pipe_recv() returns
+ *     that frame.
+ *
+ * Errors (no connection is handed out, the client is disconnected, the
+ * partial frame wiped; *who is filled as far as it got, for the log):
+ * VAULT_ERR_BUSY, no client within timeout_ms (who->pid 0), or a client
+ * that sent no complete frame within the first-frame timeout (who->pid
+ * set; why says so); VAULT_ERR_PERM, a client of another user, or one that
+ * cannot be identified (why names it); VAULT_ERR_NOAGENT, a client that
+ * hung up before sending anything; VAULT_ERR_PROTO, a malformed or
+ * truncated first frame (as vault_pipe_frame_read); VAULT_ERR_IO,
+ * VAULT_ERR_NOMEM.
  */
 int vault_pipe_accept(vault_pipe_server *s, unsigned timeout_ms, vault_pipe_conn **out, vault_pipe_peer *who,
     char *why, size_t whylen) VAULT_WUR;
+
+/* The first-frame timeout's default: vault-agent's --conn-timeout (60 s). */
+#define VAULT_PIPE_FIRST_MS 60000U
+
+/*
+ * Sets the time a connected client has to send its first complete frame
+ * before vault_pipe_accept() gives up on it (VAULT_ERR_BUSY). 0 restores
+ * VAULT_PIPE_FIRST_MS: there is no "forever", a silent client must never
+ * hold the server.
+ */
+void vault_pipe_server_set_timeout(vault_pipe_server *s, unsigned first_ms);
+
+/*
+ * Test builds only (-Dtest_hooks=true): the server judges clients against
+ * sid instead of its own user's, so a test with one user (wine has one)
+ * can play a foreign client. 0, or VAULT_ERR_INVAL (a build without test
+ * hooks, or a SID vault_sid_valid() refuses).
+ */
+int vault_test_pipe_server_self(vault_pipe_server *s, const char *sid) VAULT_WUR;
 
 /*
  * The security descriptor of the instance waiting for a client, as the
@@ -172,7 +227,11 @@ int vault_pipe_dial(vault_pipe_conn **out, const char *name, unsigned timeout_ms
 int vault_pipe_write(vault_pipe_conn *c, const unsigned char *p, size_t len) VAULT_WUR;
 /* Writes one frame (vault_frame_put, through a secure buffer). */
 int vault_pipe_send(vault_pipe_conn *c, uint8_t type, const unsigned char *payload, size_t len) VAULT_WUR;
-/* Reads one frame into out (vault_pipe_frame_read on the handle). */
+/*
+ * Reads one frame into out (vault_pipe_frame_read on the handle). On a
+ * connection from vault_pipe_accept() the first call returns the frame
+ * accept read (and wipes the connection's copy).
+ */
 int vault_pipe_recv(vault_pipe_conn *c, vault_wr *out, uint8_t *type) VAULT_WUR;
 /* Sets the time one read or write may wait (0: forever; the default is 10 minutes, as client.c's). */
 void vault_pipe_set_timeout(vault_pipe_conn *c, unsigned timeout_ms);

@@ -11,7 +11,11 @@
  * is made before each connection is handed out, so the name never lapses
  * for a squatter to take. Each client is identified by the kernel: its
  * process id, and its token's user, read by impersonating it just long
- * enough to open the thread token.
+ * enough to open the thread token. Impersonation needs data read from the
+ * client first (ERROR_CANNOT_IMPERSONATE, 1368, otherwise): accept reads
+ * the first frame, identifies and judges the client as soon as the first
+ * bytes of its header are in, and hands the connection out with that
+ * frame buffered (pipe.h, vault_pipe_accept).
  *
  * Client: asks for identification-level impersonation only (the agent can
  * learn who the client is, never act as it), then refuses a pipe whose
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "internal.h"
 #include "pipe.h"
 
@@ -41,12 +46,19 @@ struct vault_pipe_server {
 	PSECURITY_DESCRIPTOR sd;         /* LocalFree */
 	HANDLE next;                     /* the instance waiting for a client */
 	HANDLE ev;                       /* ConnectNamedPipe's event */
+	unsigned first_ms;               /* a new client's time for its first frame */
 };
 
 struct vault_pipe_conn {
 	HANDLE h;
 	HANDLE ev;
 	unsigned timeout_ms;
+	ULONGLONG deadline;  /* GetTickCount64() bound on every wait; 0: none */
+	int timed_out;       /* the last transfer ended on a timeout */
+	uint64_t nread;      /* bytes read from the peer so far */
+	vault_wr first;      /* the frame accept read (secure), until the first recv */
+	uint8_t first_type;
+	int has_first;
 };
 
 #define SAY(why, whylen, ...) do { \
@@ -159,6 +171,7 @@ vault_pipe_listen_sddl(vault_pipe_server **out, const char *name, const char *sd
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return VAULT_ERR_NOMEM;
 	s->next = INVALID_HANDLE_VALUE;
+	s->first_ms = VAULT_PIPE_FIRST_MS;
 	if ((rc = vault_pipe_self_sid(s->self)) != 0) {
 		SAY(why, whylen, "cannot read this process's user (error %lu)", GetLastError());
 		goto fail;
@@ -234,6 +247,27 @@ vault_pipe_server_sddl(vault_pipe_server *s, char *out, size_t outlen)
 	return rc;
 }
 
+void
+vault_pipe_server_set_timeout(vault_pipe_server *s, unsigned first_ms)
+{
+	s->first_ms = first_ms ? first_ms : VAULT_PIPE_FIRST_MS;
+}
+
+int
+vault_test_pipe_server_self(vault_pipe_server *s, const char *sid)
+{
+#ifdef VAULT_TEST_HOOKS
+	if (!vault_sid_valid(sid))
+		return VAULT_ERR_INVAL;
+	memcpy(s->self, sid, strlen(sid) + 1);
+	return 0;
+#else
+	(void)s;
+	(void)sid;
+	return VAULT_ERR_INVAL;
+#endif
+}
+
 static vault_pipe_conn *
 conn_new(HANDLE h)
 {
@@ -247,7 +281,17 @@ conn_new(HANDLE h)
 	}
 	c->h = h;
 	c->timeout_ms = IO_TIMEOUT_MS;
+	vault_wr_init(&c->first, 1, VAULT_FRAME_MAX + VAULT_FRAME_HDR);
 	return c;
+}
+
+/* Frees the connection (the buffered frame wiped) without touching its handle. */
+static void
+conn_free(vault_pipe_conn *c)
+{
+	vault_wr_free(&c->first);
+	CloseHandle(c->ev);
+	free(c);
 }
 
 /*
@@ -288,11 +332,118 @@ client_user(HANDLE h, char out[VAULT_SID_MAX], int *level, DWORD *err)
 	return rc;
 }
 
+/* How long one transfer may wait: the connection's timeout, cut to its deadline if it has one. */
+static DWORD
+wait_ms(const vault_pipe_conn *c)
+{
+	ULONGLONG now, left;
+	DWORD ms = c->timeout_ms ? c->timeout_ms : INFINITE;
+
+	if (c->deadline == 0)
+		return ms;
+	now = GetTickCount64();
+	left = now >= c->deadline ? 0 : c->deadline - now;
+	if (left >= INFINITE)
+		left = INFINITE - 1; /* a deadline is never "forever" */
+	return ms == INFINITE || left < ms ? (DWORD)left : ms;
+}
+
+/* One overlapped ReadFile or WriteFile, waited for up to the connection's timeout. */
+static int
+xfer(vault_pipe_conn *c, int wr, unsigned char *p, DWORD n, DWORD *done)
+{
+	OVERLAPPED ov;
+	BOOL ok;
+	DWORD err;
+
+	*done = 0;
+	c->timed_out = 0;
+	memset(&ov, 0, sizeof(ov));
+	ov.hEvent = c->ev;
+	ResetEvent(c->ev);
+	ok = wr ? WriteFile(c->h, p, n, NULL, &ov) : ReadFile(c->h, p, n, NULL, &ov);
+	err = ok ? 0 : GetLastError();
+	if (err == ERROR_IO_PENDING) {
+		if (WaitForSingleObject(c->ev, wait_ms(c)) != WAIT_OBJECT_0) {
+			CancelIoEx(c->h, &ov);
+			/* Cancelled, or completed meanwhile: either way nothing of it is used. */
+			(void)GetOverlappedResult(c->h, &ov, done, TRUE);
+			*done = 0;
+			c->timed_out = 1;
+			return VAULT_ERR_IO;
+		}
+		err = 0;
+	}
+	if (err == 0)
+		err = GetOverlappedResult(c->h, &ov, done, FALSE) ? 0 : GetLastError();
+	if (err == ERROR_BROKEN_PIPE || err == ERROR_PIPE_NOT_CONNECTED || err == ERROR_NO_DATA) {
+		*done = 0;
+		return wr ? VAULT_ERR_NOAGENT : 0; /* a read at the end: 0 bytes */
+	}
+	return err == 0 ? 0 : VAULT_ERR_IO;
+}
+
+static int
+pipe_read(void *ctx, unsigned char *p, size_t n, size_t *got)
+{
+	vault_pipe_conn *c = ctx;
+	DWORD done;
+	int rc;
+
+	rc = xfer(c, 0, p, n > PIPE_BUFSIZE ? PIPE_BUFSIZE : (DWORD)n, &done);
+	*got = done;
+	c->nread += done;
+	return rc;
+}
+
+/*
+ * The first frame's reader: pipe_read, and as soon as the first bytes are
+ * in (the header's, so at most its 4), the client is identified and
+ * judged, before anything more is read from it. Impersonation takes the
+ * security context of the last data read: before a read it fails with
+ * ERROR_CANNOT_IMPERSONATE (1368).
+ */
+struct first_read {
+	vault_pipe_conn *c;
+	const vault_pipe_server *s;
+	vault_pipe_peer *who;
+	char *why;
+	size_t whylen;
+	int identified; /* 1 once identified and accepted */
+};
+
+static int
+first_read(void *ctx, unsigned char *p, size_t n, size_t *got)
+{
+	struct first_read *f = ctx;
+	DWORD err = 0;
+	int rc;
+
+	if ((rc = pipe_read(f->c, p, n, got)) != 0 || *got == 0 || f->identified)
+		return rc;
+	f->who->read_at_id = f->c->nread;
+	if (client_user(f->c->h, f->who->sid, &f->who->level, &err) != 0) {
+		SAY(f->why, f->whylen, "cannot identify the client, process %lu (error %lu)",
+		    (unsigned long)f->who->pid, err);
+		rc = VAULT_ERR_PERM;
+	} else
+		rc = vault_pipe_judge_client(f->s->self, f->who->sid, f->why, f->whylen);
+	if (rc != 0) {
+		sodium_memzero(p, *got);
+		*got = 0;
+		return rc;
+	}
+	f->identified = 1;
+	return 0;
+}
+
 int
 vault_pipe_accept(vault_pipe_server *s, unsigned timeout_ms, vault_pipe_conn **out, vault_pipe_peer *who,
     char *why, size_t whylen)
 {
+	struct first_read f;
 	OVERLAPPED ov;
+	vault_pipe_conn *c = NULL;
 	HANDLE h, next;
 	DWORD n, err = 0;
 	ULONG pid = 0;
@@ -341,21 +492,49 @@ vault_pipe_accept(vault_pipe_server *s, unsigned timeout_ms, vault_pipe_conn **o
 		goto refuse;
 	}
 	who->pid = (uint32_t)pid;
-	if (client_user(h, who->sid, &who->level, &err) != 0) {
-		SAY(why, whylen, "cannot identify the client, process %lu (error %lu)", (unsigned long)pid, err);
-		rc = VAULT_ERR_PERM;
-		goto refuse;
-	}
-	if ((rc = vault_pipe_judge_client(s->self, who->sid, why, whylen)) != 0)
-		goto refuse;
-	if ((*out = conn_new(h)) == NULL) {
+	if ((c = conn_new(h)) == NULL) {
 		rc = VAULT_ERR_NOMEM;
 		goto refuse;
 	}
-	return 0;
+	/*
+	 * The first frame, read before the client can be identified (pipe.h):
+	 * first_read identifies it on the first bytes; all of the frame within
+	 * first_ms, one deadline for every read.
+	 */
+	memset(&f, 0, sizeof(f));
+	f.c = c;
+	f.s = s;
+	f.who = who;
+	f.why = why;
+	f.whylen = whylen;
+	c->deadline = GetTickCount64() + s->first_ms;
+	rc = vault_pipe_frame_read(first_read, &f, &c->first, &c->first_type);
+	c->deadline = 0;
+	if (rc == 0 && !f.identified) {
+		/* Not reachable (a frame is 5 bytes or more), but never hand out a client nobody identified. */
+		SAY(why, whylen, "client process %lu was not identified", (unsigned long)pid);
+		rc = VAULT_ERR_PERM;
+	}
+	if (rc == 0) {
+		c->has_first = 1;
+		*out = c;
+		return 0;
+	}
+	if (c->timed_out) {
+		SAY(why, whylen, "client process %lu sent no complete request within %u ms%s", (unsigned long)pid,
+		    s->first_ms, f.identified ? "" : " (not identified: it sent nothing)");
+		rc = VAULT_ERR_BUSY;
+	} else if (rc == VAULT_ERR_NOAGENT)
+		SAY(why, whylen, "client process %lu hung up before its first request", (unsigned long)pid);
+	else if (rc == VAULT_ERR_PROTO)
+		SAY(why, whylen, "client process %lu sent a malformed first frame", (unsigned long)pid);
+	else if (rc != VAULT_ERR_PERM)
+		SAY(why, whylen, "cannot read the first frame of client process %lu", (unsigned long)pid);
 refuse:
 	DisconnectNamedPipe(h);
 	CloseHandle(h);
+	if (c != NULL)
+		conn_free(c);
 	return rc;
 }
 
@@ -454,49 +633,6 @@ vault_pipe_dial(vault_pipe_conn **out, const char *name, unsigned timeout_ms, va
 	return 0;
 }
 
-/* One overlapped ReadFile or WriteFile, waited for up to the connection's timeout. */
-static int
-xfer(vault_pipe_conn *c, int wr, unsigned char *p, DWORD n, DWORD *done)
-{
-	OVERLAPPED ov;
-	BOOL ok;
-	DWORD err;
-
-	*done = 0;
-	memset(&ov, 0, sizeof(ov));
-	ov.hEvent = c->ev;
-	ResetEvent(c->ev);
-	ok = wr ? WriteFile(c->h, p, n, NULL, &ov) : ReadFile(c->h, p, n, NULL, &ov);
-	err = ok ? 0 : GetLastError();
-	if (err == ERROR_IO_PENDING) {
-		if (WaitForSingleObject(c->ev, c->timeout_ms ? c->timeout_ms : INFINITE) != WAIT_OBJECT_0) {
-			CancelIoEx(c->h, &ov);
-			(void)GetOverlappedResult(c->h, &ov, done, TRUE);
-			*done = 0;
-			return VAULT_ERR_IO;
-		}
-		err = 0;
-	}
-	if (err == 0)
-		err = GetOverlappedResult(c->h, &ov, done, FALSE) ? 0 : GetLastError();
-	if (err == ERROR_BROKEN_PIPE || err == ERROR_PIPE_NOT_CONNECTED || err == ERROR_NO_DATA) {
-		*done = 0;
-		return wr ? VAULT_ERR_NOAGENT : 0; /* a read at the end: 0 bytes */
-	}
-	return err == 0 ? 0 : VAULT_ERR_IO;
-}
-
-static int
-pipe_read(void *ctx, unsigned char *p, size_t n, size_t *got)
-{
-	DWORD done;
-	int rc;
-
-	rc = xfer(ctx, 0, p, n > PIPE_BUFSIZE ? PIPE_BUFSIZE : (DWORD)n, &done);
-	*got = done;
-	return rc;
-}
-
 int
 vault_pipe_write(vault_pipe_conn *c, const unsigned char *p, size_t len)
 {
@@ -533,6 +669,17 @@ vault_pipe_send(vault_pipe_conn *c, uint8_t type, const unsigned char *payload, 
 int
 vault_pipe_recv(vault_pipe_conn *c, vault_wr *out, uint8_t *type)
 {
+	int rc;
+
+	if (c->has_first) {
+		/* The frame accept read, whole and checked: appended as the reader would. */
+		if ((rc = vault_wr_bytes(out, c->first.p, c->first.len)) != 0)
+			return rc;
+		*type = c->first_type;
+		c->has_first = 0;
+		vault_wr_free(&c->first);
+		return 0;
+	}
 	return vault_pipe_frame_read(pipe_read, c, out, type);
 }
 
@@ -594,6 +741,5 @@ vault_pipe_close(vault_pipe_conn *c)
 	 * on a peer that does not read.
 	 */
 	CloseHandle(c->h);
-	CloseHandle(c->ev);
-	free(c);
+	conn_free(c);
 }

@@ -15,7 +15,11 @@
  * Wine implements pipes, client and server process ids and impersonation
  * for real, but enforces neither pipe DACLs nor FILE_FLAG_FIRST_PIPE_INSTANCE
  * and has one user only: the cases that would pass falsely detect wine and
- * skip with the reason.
+ * skip with the reason. Nor does wine refuse to impersonate a pipe client
+ * before anything was read from it (Windows: error 1368), so the server's
+ * order, read then identify, is checked by the byte count it records
+ * (vault_pipe_peer.read_at_id), and a client of another user is played
+ * with a test hook (vault_test_pipe_server_self, -Dtest_hooks=true).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -439,39 +443,197 @@ child_echo(const char *name, DWORD parent)
 /*
  * Oversized and truncated frames over the pipe: the child writes raw bytes
  * (a whole frame of VAULT_FRAME_MAX + 1 bytes, so only the length check can
- * refuse it; a header announcing 10 bytes and 3 of them, then it exits),
- * and the reader refuses both; a child that says nothing is a hang-up.
+ * refuse it; a header announcing 10 bytes and 3 of them, then it exits).
+ * The first frame is read by vault_pipe_accept, which refuses both: no
+ * connection is handed out, the client was identified on the header (its
+ * SID is filled, for the log) and nothing past the header was needed. A
+ * child that connects and hangs up without a byte is a hang-up at accept,
+ * never identified (nothing was read, so Windows could not impersonate it).
  */
 static void
 bad_frames(void **state)
 {
 	static const char *const modes[] = { "oversized", "truncated", "silent" };
 	static const int want[] = { VAULT_ERR_PROTO, VAULT_ERR_PROTO, VAULT_ERR_NOAGENT };
-	char name[128], why[256];
+	static const char *const said[] = { "malformed first frame", "malformed first frame",
+		"hung up before its first request" };
+	char name[128], why[256], self[VAULT_SID_MAX];
 	vault_pipe_server *s;
 	vault_pipe_conn *c;
 	vault_pipe_peer who;
-	vault_wr in;
-	uint8_t type;
 	HANDLE child;
 	DWORD pid;
 	size_t i;
 
 	(void)state;
+	assert_int_equal(vault_pipe_self_sid(self), 0);
 	test_name(name, sizeof(name), "bad");
 	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		child = spawn(modes[i], name, &pid);
-		assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
-		assert_int_equal(who.pid, pid);
-		vault_wr_init(&in, 1, 0);
+		c = NULL;
 		print_message("# %s: expect %d\n", modes[i], want[i]);
-		assert_int_equal(vault_pipe_recv(c, &in, &type), want[i]);
-		assert_int_equal(in.len, 0);
-		vault_wr_free(&in);
-		vault_pipe_close(c);
+		assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), want[i]);
+		print_message("# %s: %s\n", modes[i], why);
+		assert_null(c);
+		assert_int_equal(who.pid, pid);
+		assert_non_null(strstr(why, said[i]));
+		if (want[i] == VAULT_ERR_PROTO) {
+			assert_string_equal(who.sid, self);
+			assert_in_range(who.read_at_id, 1, 4);
+		} else {
+			assert_string_equal(who.sid, "");
+			assert_int_equal(who.read_at_id, 0);
+		}
 		assert_int_equal(reap(child), 0);
 	}
+	vault_pipe_server_close(s);
+}
+
+/*
+ * The server reads before it identifies (ERROR_CANNOT_IMPERSONATE, 1368,
+ * on Windows otherwise; wine does not enforce it, so the order is checked
+ * here): when the client was identified, 1 to 4 bytes had been read from
+ * it (the header's first bytes, not its request), and the frame accept
+ * read is the first vault_pipe_recv() returns.
+ */
+static void
+identified_after_read(void **state)
+{
+	char name[128], why[256], self[VAULT_SID_MAX];
+	vault_pipe_server *s;
+	vault_pipe_conn *c;
+	vault_pipe_peer who;
+	vault_wr in;
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type = 0;
+	HANDLE child;
+	DWORD pid;
+
+	(void)state;
+	assert_int_equal(vault_pipe_self_sid(self), 0);
+	test_name(name, sizeof(name), "order");
+	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
+	child = spawn("hello1", name, &pid);
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
+	print_message("# identified after %lu bytes read\n", (unsigned long)who.read_at_id);
+	assert_int_equal(who.pid, pid);
+	assert_string_equal(who.sid, self);
+	assert_in_range(who.read_at_id, 1, 4);
+	/* The buffered first frame, whole, appended after what out already holds. */
+	vault_wr_init(&in, 1, 0);
+	assert_int_equal(vault_wr_bytes(&in, "x", 1), 0);
+	assert_int_equal(vault_pipe_recv(c, &in, &type), 0);
+	assert_int_equal(type, VAULT_MSG_HELLO);
+	assert_int_equal(in.len, 1 + 4 + 1 + 4);
+	assert_int_equal(vault_frame_get(in.p + 1, in.len - 1, &type, &pl, &plen, &flen), 1);
+	assert_int_equal(plen, 4);
+	assert_memory_equal(pl, "\0\0\0\5", 4);
+	vault_wr_free(&in);
+	/* Closed without an answer: the child sees the hang-up and says so. */
+	vault_pipe_close(c);
+	assert_int_equal(reap(child), 0);
+	vault_pipe_server_close(s);
+}
+
+/*
+ * A client that connects and sends nothing cannot hold the server: accept
+ * gives up on it after the first-frame timeout (VAULT_ERR_BUSY, its process
+ * id filled, never identified, why saying so). One that sends a whole
+ * HELLO a byte every 400 ms (each read well within 1500 ms, the frame not)
+ * is identified on its first byte, then given up on the same way: the
+ * deadline covers the whole frame, not each read. Then the next client is
+ * served.
+ */
+static void
+silent_client_times_out(void **state)
+{
+	char name[128], why[256], self[VAULT_SID_MAX];
+	vault_pipe_server *s;
+	vault_pipe_conn *c;
+	vault_pipe_peer who;
+	ULONGLONG t0, took;
+	HANDLE child;
+	DWORD pid;
+
+	(void)state;
+	assert_int_equal(vault_pipe_self_sid(self), 0);
+	test_name(name, sizeof(name), "mute");
+	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
+	vault_pipe_server_set_timeout(s, 1500);
+	child = spawn("mute", name, &pid);
+	/* The wait for the client is WAIT_MS; the client's own silence is what times out. */
+	c = NULL;
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), VAULT_ERR_BUSY);
+	print_message("# %s\n", why);
+	assert_null(c);
+	assert_int_equal(who.pid, pid);
+	assert_string_equal(who.sid, "");
+	assert_int_equal(who.read_at_id, 0);
+	assert_non_null(strstr(why, "no complete request within 1500 ms"));
+	assert_non_null(strstr(why, "not identified"));
+	assert_int_equal(reap(child), 0);
+	/* Byte by byte: timed out on the frame's deadline, identified meanwhile. */
+	child = spawn("trickle", name, &pid);
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), VAULT_ERR_BUSY);
+	print_message("# %s\n", why);
+	assert_null(c);
+	assert_int_equal(who.pid, pid);
+	assert_string_equal(who.sid, self);
+	assert_int_equal(who.read_at_id, 1);
+	assert_non_null(strstr(why, "no complete request within 1500 ms"));
+	assert_null(strstr(why, "not identified"));
+	assert_int_equal(reap(child), 0);
+	/* The server is not stuck: the next client is accepted, within the timeout measured. */
+	child = spawn("hello1", name, &pid);
+	t0 = GetTickCount64();
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
+	took = GetTickCount64() - t0;
+	assert_string_equal(who.sid, self);
+	vault_pipe_close(c);
+	assert_int_equal(reap(child), 0);
+	print_message("# the next client was accepted after %lu ms\n", (unsigned long)took);
+	vault_pipe_server_close(s);
+}
+
+/*
+ * A client of another user is refused at accept, identified on its
+ * header's bytes, before its request is read: VAULT_ERR_PERM, no
+ * connection, its SID named in why and filled in who, and it gets no
+ * answer (the child sees the hang-up). Wine has one user, so the server is
+ * told (a test hook) that it runs as another SID: the client, us, is then
+ * the foreigner.
+ */
+static void
+foreign_client_refused(void **state)
+{
+	char name[128], why[256], self[VAULT_SID_MAX];
+	vault_pipe_server *s;
+	vault_pipe_conn *c = NULL;
+	vault_pipe_peer who;
+	HANDLE child;
+	DWORD pid;
+
+	(void)state;
+	assert_int_equal(vault_pipe_self_sid(self), 0);
+	test_name(name, sizeof(name), "foreign");
+	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
+	assert_int_equal(vault_test_pipe_server_self(s, "S-1-5-21-1)(A;;GA;;;WD)"), VAULT_ERR_INVAL);
+	if (vault_test_pipe_server_self(s, strcmp(self, SID_B) == 0 ? SID_A : SID_B) != 0) {
+		vault_pipe_server_close(s);
+		SKIP_CASE("built without test hooks (-Dtest_hooks=true): no way to play another user here\n");
+	}
+	child = spawn("hello1", name, &pid);
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), VAULT_ERR_PERM);
+	print_message("# %s\n", why);
+	assert_null(c);
+	assert_int_equal(who.pid, pid);
+	assert_string_equal(who.sid, self);
+	assert_in_range(who.read_at_id, 1, 4);
+	assert_non_null(strstr(why, self));
+	assert_non_null(strstr(why, "refused"));
+	assert_int_equal(reap(child), 0);
 	vault_pipe_server_close(s);
 }
 
@@ -479,11 +641,14 @@ static int
 child_raw(const char *name, const char *mode)
 {
 	static const unsigned char truncated[] = { 0, 0, 0, 10, VAULT_MSG_HELLO, 0, 0 };
+	static const unsigned char hello[] = { 0, 0, 0, 5, VAULT_MSG_HELLO, 0, 0, 0, VAULT_PROTO_VERSION };
 	unsigned char *big;
 	char why[256];
 	vault_pipe_conn *c;
 	vault_pipe_peer srv;
-	size_t n = 4 + VAULT_FRAME_MAX + 1;
+	size_t n = 4 + VAULT_FRAME_MAX + 1, i;
+	vault_wr in;
+	uint8_t type;
 	int rc = 0, w;
 
 	if (vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why)) != 0) {
@@ -505,6 +670,29 @@ child_raw(const char *name, const char *mode)
 		}
 	} else if (strcmp(mode, "truncated") == 0)
 		rc = vault_pipe_write(c, truncated, sizeof(truncated)) != 0 ? 22 : 0;
+	else if (strcmp(mode, "trickle") == 0) {
+		/* A whole HELLO, a byte every 400 ms: each read is quick, the frame is not. */
+		for (i = 0; i < sizeof(hello) && rc == 0; i++) {
+			if ((w = vault_pipe_write(c, hello + i, 1)) == VAULT_ERR_NOAGENT)
+				break; /* the server gave up: expected */
+			rc = w != 0 ? 23 : 0;
+			Sleep(400);
+		}
+	}
+	else if (strcmp(mode, "hello1") == 0)
+		rc = vault_pipe_send(c, VAULT_MSG_HELLO, (const unsigned char *)"\0\0\0\5", 4) != 0 ? 24 : 0;
+	else if (strcmp(mode, "silent") != 0 && strcmp(mode, "mute") != 0)
+		rc = 2;
+	if (rc == 0 && (strcmp(mode, "mute") == 0 || strcmp(mode, "trickle") == 0 ||
+	    strcmp(mode, "hello1") == 0)) {
+		/* Wait for the server to hang up, with no answer: anything else is a failure. */
+		vault_wr_init(&in, 1, 0);
+		if ((w = vault_pipe_recv(c, &in, &type)) != VAULT_ERR_NOAGENT) {
+			fprintf(stderr, "child: %s: expected the server to hang up, got %d\n", mode, w);
+			rc = 25;
+		}
+		vault_wr_free(&in);
+	}
 	vault_pipe_close(c);
 	return rc;
 }
@@ -827,7 +1015,7 @@ identification_only(void **state)
 	(void)state;
 	test_name(name, sizeof(name), "level");
 	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
-	child = spawn("silent", name, &pid);
+	child = spawn("hello1", name, &pid);
 	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
 	vault_pipe_close(c);
 	assert_int_equal(reap(child), 0);
@@ -888,6 +1076,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(default_name),
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(bad_frames),
+		cmocka_unit_test(identified_after_read),
+		cmocka_unit_test(silent_client_times_out),
+		cmocka_unit_test(foreign_client_refused),
 		cmocka_unit_test(foreign_owner_refused),
 		cmocka_unit_test(descriptor_reads_back),
 		cmocka_unit_test(dacl_enforced),
