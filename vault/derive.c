@@ -32,8 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dpapi.h"
 #include "internal.h"
+#include "vault_dpapi.h"
 
 enum { KDF_UNLOCK = 1, KDF_CHECK = 2 };
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dpapi_posix.c - dpapi.h where there is no DPAPI: every call refuses
+ * dpapi_posix.c - vault_dpapi.h where there is no DPAPI: every call refuses
  * with VAULT_ERR_NOPLATFORM, whose words say that DPAPI keyslots exist
  * only on Windows. A vault carrying a dpapi slot made on Windows still
  * lists it (keyslot.c parses it everywhere) and opens by its other slots.
  */
-#include "dpapi.h"
 #include "internal.h"
+#include "vault_dpapi.h"
 
 int
 vault_dpapi_available(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dpapi_win32.c - dpapi.h on Windows: CryptProtectData and
+ * dpapi_win32.c - vault_dpapi.h on Windows: CryptProtectData and
  * CryptUnprotectData (Crypt32), user scope only.
  *
  * Flags: CRYPTPROTECT_UI_FORBIDDEN always (the agent has no desktop to
@@ -17,11 +17,11 @@
  */
 #include <windows.h>
 
-#include <dpapi.h>
+#include <vault_dpapi.h>
 #include <wincrypt.h>
 
-#include "dpapi.h"
 #include "internal.h"
+#include "vault_dpapi.h"
 
 /* The description DPAPI stores in the blob (not secret, shown by no tool of ours). */
 static const wchar_t descr[] = L"vault keyslot";

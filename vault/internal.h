@@ -233,7 +233,7 @@ int vault_kek_keyfile(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot
 int vault_kek_bound(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
     size_t passlen, const unsigned char keyfile[VAULT_KEYFILEBYTES]) VAULT_WUR;
 /*
- * dpapi and dpapi-bound slots (keyslot.c says how; dpapi.h is the seam):
+ * dpapi and dpapi-bound slots (keyslot.c says how; vault_dpapi.h is the seam):
  * the KEK that DPAPI opens, with pass (dpapi-bound only; ignored for
  * dpapi). VAULT_ERR_BADPASS if DPAPI refuses, VAULT_ERR_NOPLATFORM off Windows.
  */

@@ -13,7 +13,7 @@
  *   | str(sealed master key) | 16-byte BLAKE2b of everything before
  *
  * str is a u32 big-endian length and that many bytes. A DPAPI blob is 1
- * to VAULT_DPAPI_BLOB_MAX (dpapi.h) bytes; any other length, like any
+ * to VAULT_DPAPI_BLOB_MAX (vault_dpapi.h) bytes; any other length, like any
  * field out of range or a byte left over, is a damaged slot.
  *
  * The trailing checksum is unkeyed: it tells a damaged slot (exit 6) from
@@ -32,7 +32,7 @@
  * KEK). A bound slot opens only with both: the passphrase alone lacks
  * the BLAKE2b key, the keyfile alone lacks the Argon2id output.
  * dpapi = a random 32-byte KEK, stored only as the DPAPI blob that
- * CryptProtectData made of it for the user (user scope, no UI; dpapi.h);
+ * CryptProtectData made of it for the user (user scope, no UI; vault_dpapi.h);
  * dpapi-bound = the same, protected with the 32-byte Argon2id output of
  * the passphrase (the slot's parameters and salt) as DPAPI's optional
  * entropy: a copied file plus the passphrase is useless on another
@@ -41,16 +41,12 @@
  *
  * MUST: a keyslot's KEK and the unwrapped master key live only in
  * sodium_malloc() memory or on the stack, and are wiped on every path.
+ * (Reading a keyfile is keyfile.c's.)
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "dpapi.h"
 #include "internal.h"
-#include "platform.h"
+#include "vault_dpapi.h"
 
 #define SLOT_MAGIC "VKS1"
 /* Hostile files must not make us allocate absurd memory or spin. */
@@ -372,45 +368,5 @@ out:
 	sodium_free(kek); /* wipes */
 	sodium_free(ent);
 	vault_wr_free(&prot);
-	return rc;
-}
-
-int
-vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path)
-{
-	char why[128];
-	ssize_t n;
-	size_t got = 0;
-	int fd, rc;
-
-	/*
-	 * No link followed; on POSIX O_NONBLOCK: a FIFO (or a device) named
-	 * here must not block the agent in open(); vault_check_fd() then
-	 * refuses anything but a regular file, where O_NONBLOCK changes nothing.
-	 */
-	fd = vault_plat_open_nofollow(path);
-	if (fd < 0)
-		return errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
-	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0)
-		goto out;
-	while (got < VAULT_KEYFILEBYTES) {
-		n = read(fd, key + got, VAULT_KEYFILEBYTES - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = VAULT_ERR_BADPASS; /* short keyfile: not ours */
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	{
-		unsigned char extra;
-		if (read(fd, &extra, 1) != 0)
-			rc = VAULT_ERR_BADPASS; /* longer than a keyfile */
-	}
-out:
-	if (rc != 0)
-		sodium_memzero(key, VAULT_KEYFILEBYTES);
-	close(fd);
 	return rc;
 }

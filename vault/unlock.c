@@ -28,9 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dpapi.h"
 #include "internal.h"
 #include "platform.h"
+#include "vault_dpapi.h"
 
 int
 vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dpapi.h - the seam to Windows DPAPI (CryptProtectData and
+ * vault_dpapi.h - the seam to Windows DPAPI (CryptProtectData and
  * CryptUnprotectData, user scope) for the dpapi and dpapi-bound keyslots
  * (keyslot.c). One implementation per host, picked by vault/meson.build:
  * dpapi_win32.c calls Crypt32; dpapi_posix.c refuses every call with
@@ -11,6 +11,7 @@
  * vault_wr (sodium_malloc), and DPAPI's own copy is wiped before it is
  * freed, on every path.
  */
+/* Not "dpapi.h": that name is Windows' own header, which wincrypt.h includes. */
 #ifndef VAULT_DPAPI_H
 #define VAULT_DPAPI_H
 
