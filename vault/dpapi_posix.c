@@ -15,8 +15,8 @@ vault_dpapi_available(void)
 }
 
 int
-vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen, const unsigned char *entropy,
-    size_t entropylen)
+vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen,
+    const unsigned char *entropy, size_t entropylen)
 {
 	(void)out;
 	(void)in;
@@ -27,8 +27,8 @@ vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen, const 
 }
 
 int
-vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen, const unsigned char *entropy,
-    size_t entropylen)
+vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen,
+    const unsigned char *entropy, size_t entropylen)
 {
 	(void)out;
 	(void)blob;

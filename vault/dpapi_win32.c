@@ -44,21 +44,21 @@ blob_release(DATA_BLOB *b)
 }
 
 int
-vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen, const unsigned char *entropy,
-    size_t entropylen)
+vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen,
+    const unsigned char *entropy, size_t entropylen)
 {
 	DATA_BLOB din, dent, dout = { 0, NULL };
 	int rc;
 
-	if (in == NULL || inlen == 0 || inlen > VAULT_DPAPI_BLOB_MAX || entropylen > VAULT_DPAPI_BLOB_MAX ||
-	    (entropy == NULL && entropylen != 0))
+	if (in == NULL || inlen == 0 || inlen > VAULT_DPAPI_BLOB_MAX ||
+	    entropylen > VAULT_DPAPI_BLOB_MAX || (entropy == NULL && entropylen != 0))
 		return VAULT_ERR_INVAL;
 	din.pbData = (BYTE *)(uintptr_t)in;
 	din.cbData = (DWORD)inlen;
 	dent.pbData = (BYTE *)(uintptr_t)entropy;
 	dent.cbData = (DWORD)entropylen;
-	if (!CryptProtectData(&din, descr, entropy != NULL ? &dent : NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN,
-		&dout)) {
+	if (!CryptProtectData(&din, descr, entropy != NULL ? &dent : NULL, NULL, NULL,
+		CRYPTPROTECT_UI_FORBIDDEN, &dout)) {
 		blob_release(&dout);
 		return VAULT_ERR_IO;
 	}
@@ -71,8 +71,8 @@ vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen, const 
 }
 
 int
-vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen, const unsigned char *entropy,
-    size_t entropylen)
+vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen,
+    const unsigned char *entropy, size_t entropylen)
 {
 	DATA_BLOB din, dent, dout = { 0, NULL };
 	LPWSTR d = NULL;
@@ -80,15 +80,15 @@ vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen, 
 
 	if (!out->secure)
 		return VAULT_ERR_INVAL; /* a KEK goes only into sodium memory */
-	if (blob == NULL || bloblen == 0 || bloblen > VAULT_DPAPI_BLOB_MAX || entropylen > VAULT_DPAPI_BLOB_MAX ||
-	    (entropy == NULL && entropylen != 0))
+	if (blob == NULL || bloblen == 0 || bloblen > VAULT_DPAPI_BLOB_MAX ||
+	    entropylen > VAULT_DPAPI_BLOB_MAX || (entropy == NULL && entropylen != 0))
 		return VAULT_ERR_INVAL;
 	din.pbData = (BYTE *)(uintptr_t)blob;
 	din.cbData = (DWORD)bloblen;
 	dent.pbData = (BYTE *)(uintptr_t)entropy;
 	dent.cbData = (DWORD)entropylen;
-	if (!CryptUnprotectData(&din, &d, entropy != NULL ? &dent : NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN,
-		&dout)) {
+	if (!CryptUnprotectData(&din, &d, entropy != NULL ? &dent : NULL, NULL, NULL,
+		CRYPTPROTECT_UI_FORBIDDEN, &dout)) {
 		rc = VAULT_ERR_BADPASS; /* another user or machine, wrong entropy, a damaged blob */
 	} else {
 		rc = vault_wr_bytes(out, dout.pbData, dout.cbData);

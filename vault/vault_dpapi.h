@@ -33,8 +33,8 @@ int vault_dpapi_available(void);
  * VAULT_ERR_TOOBIG if the blob would exceed VAULT_DPAPI_BLOB_MAX,
  * VAULT_ERR_IO if DPAPI fails.
  */
-int vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen, const unsigned char *entropy,
-    size_t entropylen) VAULT_WUR;
+int vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen,
+    const unsigned char *entropy, size_t entropylen) VAULT_WUR;
 
 /*
  * Opens a blob made by vault_dpapi_protect with the same entropy, for
@@ -43,7 +43,7 @@ int vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen, co
  * VAULT_ERR_BADPASS if DPAPI refuses (another user or machine, wrong or
  * missing entropy, a damaged blob), VAULT_ERR_NOPLATFORM off Windows.
  */
-int vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen, const unsigned char *entropy,
-    size_t entropylen) VAULT_WUR;
+int vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen,
+    const unsigned char *entropy, size_t entropylen) VAULT_WUR;
 
 #endif

@@ -57,16 +57,17 @@ under_wine(void)
  * returns: cmocka 1.1's skip() prints "not ok N # SKIP", which meson's TAP
  * parser counts as a failure (test_buf.c's KNOWN_BUG says the same).
  */
-#define SKIP_BECAUSE(why)                                  \
-	do {                                                \
-		print_message("# skip: %s\n", why);       \
-		return;                                     \
+#define SKIP_BECAUSE(why)                                                                          \
+	do {                                                                                       \
+		print_message("# skip: %s\n", why);                                                \
+		return;                                                                            \
 	} while (0)
 
-#define NEED_DPAPI()                                                                                     \
-	do {                                                                                             \
-		if (!vault_dpapi_available())                                                            \
-			SKIP_BECAUSE("DPAPI exists only on Windows (this build refuses it: see dpapi_refused)"); \
+#define NEED_DPAPI()                                                                                    \
+	do {                                                                                            \
+		if (!vault_dpapi_available())                                                           \
+			SKIP_BECAUSE(                                                                   \
+			    "DPAPI exists only on Windows (this build refuses it: see dpapi_refused)"); \
 	} while (0)
 
 static void
@@ -94,15 +95,19 @@ dpapi_refused(void **state)
 	vault_wr_init(&out, 0, 0);
 	vault_wr_init(&sec, 1, 0);
 	assert_int_equal(vault_dpapi_protect(&out, in, sizeof(in), NULL, 0), VAULT_ERR_NOPLATFORM);
-	assert_int_equal(vault_dpapi_protect(&out, in, sizeof(in), in, sizeof(in)), VAULT_ERR_NOPLATFORM);
-	assert_int_equal(vault_dpapi_unprotect(&sec, in, sizeof(in), NULL, 0), VAULT_ERR_NOPLATFORM);
+	assert_int_equal(vault_dpapi_protect(&out, in, sizeof(in), in, sizeof(in)),
+	    VAULT_ERR_NOPLATFORM);
+	assert_int_equal(vault_dpapi_unprotect(&sec, in, sizeof(in), NULL, 0),
+	    VAULT_ERR_NOPLATFORM);
 	assert_int_equal(vault_slot_make_dpapi(&out, id, master, VAULT_KDF_INTERACTIVE, NULL, 0),
 	    VAULT_ERR_NOPLATFORM);
-	assert_int_equal(vault_slot_make_dpapi(&out, id, master, VAULT_KDF_INTERACTIVE, pass, sizeof(pass) - 1),
+	assert_int_equal(vault_slot_make_dpapi(&out, id, master, VAULT_KDF_INTERACTIVE, pass,
+			     sizeof(pass) - 1),
 	    VAULT_ERR_NOPLATFORM);
 	assert_int_equal(out.len, 0);
 	assert_int_equal(sec.len, 0);
-	assert_non_null(strstr(vault_strerror(VAULT_ERR_NOPLATFORM), "DPAPI keyslots exist only on Windows"));
+	assert_non_null(
+	    strstr(vault_strerror(VAULT_ERR_NOPLATFORM), "DPAPI keyslots exist only on Windows"));
 	assert_int_equal(vault_exit_code(VAULT_ERR_NOPLATFORM), VAULT_EXIT_USAGE);
 	vault_wr_free(&out);
 	vault_wr_free(&sec);
@@ -162,8 +167,10 @@ dpapi_entropy_enforced(void **state)
 	vault_wr_init(&sec, 1, 0);
 	assert_int_equal(vault_dpapi_protect(&blob, in, sizeof(in), ent, sizeof(ent)), 0);
 	/* Wrong entropy (one bit), shorter entropy, missing entropy: refused, nothing returned. */
-	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len, bad, sizeof(bad)), VAULT_ERR_BADPASS);
-	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len, ent, sizeof(ent) - 1), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len, bad, sizeof(bad)),
+	    VAULT_ERR_BADPASS);
+	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len, ent, sizeof(ent) - 1),
+	    VAULT_ERR_BADPASS);
 	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len, NULL, 0), VAULT_ERR_BADPASS);
 	assert_int_equal(sec.len, 0);
 	/* The right one still opens it. */
@@ -204,7 +211,8 @@ dpapi_flipped_byte(void **state)
 		blob.p[i] ^= 0x01;
 	}
 	/* Truncated by one byte. */
-	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len - 1, NULL, 0), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len - 1, NULL, 0),
+	    VAULT_ERR_BADPASS);
 	/* Restored: opens. */
 	assert_int_equal(vault_dpapi_unprotect(&sec, blob.p, blob.len, NULL, 0), 0);
 	assert_memory_equal(sec.p, in, sizeof(in));
@@ -216,7 +224,8 @@ dpapi_flipped_byte(void **state)
 static void
 dpapi_slot_wraps(void **state)
 {
-	unsigned char master[VAULT_KEYBYTES], id[VAULT_IDBYTES], kek[VAULT_KEYBYTES], got[VAULT_KEYBYTES];
+	unsigned char master[VAULT_KEYBYTES], id[VAULT_IDBYTES], kek[VAULT_KEYBYTES],
+	    got[VAULT_KEYBYTES];
 	struct vault_slot s;
 	vault_wr blob;
 
@@ -245,23 +254,27 @@ dpapi_slot_wraps(void **state)
 	 * Never the master key.
 	 */
 	{
-		size_t off0 = (size_t)(s.dpapi - blob.p), n = s.dpapilen, i, by_dpapi = 0, by_ad = 0;
+		size_t off0 = (size_t)(s.dpapi - blob.p), n = s.dpapilen, i, by_dpapi = 0,
+		       by_ad = 0;
 		int rc;
 
 		for (i = 0; i < n; i++) {
 			blob.p[off0 + i] ^= 1;
-			crypto_generichash(blob.p + blob.len - 16, 16, blob.p, blob.len - 16, NULL, 0);
+			crypto_generichash(blob.p + blob.len - 16, 16, blob.p, blob.len - 16, NULL,
+			    0);
 			assert_int_equal(vault_slot_parse(&s, blob.p, blob.len), 0);
 			if ((rc = vault_kek_dpapi(kek, &s, NULL, 0)) != 0) {
 				assert_int_equal(rc, VAULT_ERR_BADPASS);
 				by_dpapi++;
 			} else {
-				assert_int_equal(vault_slot_unwrap(&s, id, kek, got), VAULT_ERR_BADPASS);
+				assert_int_equal(vault_slot_unwrap(&s, id, kek, got),
+				    VAULT_ERR_BADPASS);
 				by_ad++;
 			}
 			blob.p[off0 + i] ^= 1;
 		}
-		print_message("# DPAPI blob of %zu bytes: %zu flips refused by DPAPI, %zu by the slot's associated data\n",
+		print_message(
+		    "# DPAPI blob of %zu bytes: %zu flips refused by DPAPI, %zu by the slot's associated data\n",
 		    n, by_dpapi, by_ad);
 		assert_int_equal(by_dpapi + by_ad, n);
 		assert_true(by_dpapi > 0);
@@ -274,7 +287,8 @@ dpapi_slot_wraps(void **state)
 static void
 dpapi_bound_slot(void **state)
 {
-	unsigned char master[VAULT_KEYBYTES], id[VAULT_IDBYTES], kek[VAULT_KEYBYTES], got[VAULT_KEYBYTES];
+	unsigned char master[VAULT_KEYBYTES], id[VAULT_IDBYTES], kek[VAULT_KEYBYTES],
+	    got[VAULT_KEYBYTES];
 	static const unsigned char wrong[] = "correct horse battery stapler";
 	struct vault_slot s;
 	vault_wr blob;
@@ -284,7 +298,9 @@ dpapi_bound_slot(void **state)
 	fill(master, sizeof(master), 0x60);
 	fill(id, sizeof(id), 0x70);
 	vault_wr_init(&blob, 0, 0);
-	assert_int_equal(vault_slot_make_dpapi(&blob, id, master, VAULT_KDF_INTERACTIVE, pass, sizeof(pass) - 1), 0);
+	assert_int_equal(vault_slot_make_dpapi(&blob, id, master, VAULT_KDF_INTERACTIVE, pass,
+			     sizeof(pass) - 1),
+	    0);
 	assert_int_equal(vault_slot_parse(&s, blob.p, blob.len), 0);
 	assert_int_equal(s.kind, VAULT_SLOT_DPAPI_BOUND);
 	assert_int_equal(s.opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE);
@@ -313,8 +329,9 @@ dpapi_secrecy(void **state)
 	(void)state;
 	NEED_DPAPI();
 	if (under_wine())
-		SKIP_BECAUSE("under wine DPAPI gives no secrecy (a second wine prefix decrypts every blob); only the "
-			     "API behaviour is proven here");
+		SKIP_BECAUSE(
+		    "under wine DPAPI gives no secrecy (a second wine prefix decrypts every blob); only the "
+		    "API behaviour is proven here");
 	fill(in, sizeof(in), 0xa0);
 	vault_wr_init(&blob, 0, 0);
 	assert_int_equal(vault_dpapi_protect(&blob, in, sizeof(in), NULL, 0), 0);

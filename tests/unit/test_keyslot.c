@@ -1538,6 +1538,90 @@ slot_kinds(vault *v, int *kinds, size_t max)
 
 #define P(s) (const unsigned char *)(s), strlen(s)
 
+/*
+ * A vault made on Windows carries dpapi and dpapi-bound slots; here (no
+ * DPAPI) it lists them by kind, still opens with its passphrase (in this
+ * thread and through a deferred job), refuses to add one or unlock by
+ * one with VAULT_ERR_NOPLATFORM, and says so when DPAPI slots are all
+ * it has. The slots are built with stand-in DPAPI blobs (make_dpapi_slot).
+ */
+static void
+dpapi_vault_here(void **state)
+{
+	const char *dir = *state;
+	char db[256];
+	unsigned char dblob[200], kek[VAULT_KEYBYTES];
+	struct vault_slot s;
+	vault_slot_info *l = NULL;
+	vault_kdf *k = NULL;
+	vault_wr b4, b5;
+	vault *v = NULL;
+	uint32_t id4 = 0, id5 = 0, idn = 0;
+	size_t n = 0;
+	int kinds[4];
+
+	if (vault_dpapi_available()) {
+		print_message("# skip: this build has DPAPI; the refusal is for other hosts\n");
+		return;
+	}
+	snprintf(db, sizeof(db), "%s/vault.db", dir);
+	assert_int_equal(vault_create(&v, db, VAULT_KDF_INTERACTIVE, P(PASS_OLD)), 0);
+	add_web(v, "Dpapi-Secret", 1);
+	randombytes_buf(kek, sizeof(kek));
+	make_dpapi_slot(&b4, &s, VAULT_SLOT_DPAPI, dblob, sizeof(dblob), v->id, v->keys->master, kek);
+	make_dpapi_slot(&b5, &s, VAULT_SLOT_DPAPI_BOUND, dblob, sizeof(dblob), v->id, v->keys->master, kek);
+	assert_int_equal(vault_txn_begin(v), 0);
+	assert_int_equal(vault_slot_insert(v, &b4, &id4), 0);
+	assert_int_equal(vault_slot_insert(v, &b5, &id5), 0);
+	assert_int_equal(vault_txn_commit(v), 0);
+	vault_wr_free(&b4);
+	vault_wr_free(&b5);
+
+	/* Listed by kind. */
+	assert_int_equal(vault_slot_list(v, &l, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(l[1].kind, VAULT_SLOT_DPAPI);
+	assert_int_equal(l[2].kind, VAULT_SLOT_DPAPI_BOUND);
+	assert_true(l[2].opslimit == crypto_pwhash_OPSLIMIT_MIN);
+	assert_string_equal(vault_slot_kind_name(l[1].kind), "dpapi");
+	free(l);
+	/* Adding one: refused clearly, nothing stored. */
+	assert_int_equal(vault_slot_add_dpapi(v, VAULT_KDF_INTERACTIVE, NULL, 0, &idn), VAULT_ERR_NOPLATFORM);
+	assert_non_null(strstr(vault_errdetail(v), "only on Windows"));
+	assert_int_equal(vault_slot_add_dpapi(v, VAULT_KDF_INTERACTIVE, P(PASS_NEW), &idn), VAULT_ERR_NOPLATFORM);
+	assert_int_equal(slot_kinds(v, kinds, 4), 3);
+	vault_close(&v);
+
+	/* Opens with its passphrase; a wrong one is a wrong passphrase, not a platform error. */
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_dpapi(v), VAULT_ERR_NOPLATFORM);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_NEW)), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_OLD)), 0);
+	assert_int_equal(v->unlocked_slot, 1);
+	vault_lock(v);
+	/* The same through a deferred job (the agent's way). */
+	assert_int_equal(vault_kdf_unlock_new(&k, v, P(PASS_OLD)), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), 0);
+	vault_kdf_free(&k);
+	assert_non_null(v->keys);
+	/* With only DPAPI slots left, a passphrase says why nothing opens here. */
+	assert_int_equal(vault_slot_rm(v, 1), 0);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_OLD)), VAULT_ERR_NOPLATFORM);
+	assert_non_null(strstr(vault_errdetail(v), "only on Windows"));
+	assert_int_equal(vault_kdf_unlock_new(&k, v, P(PASS_OLD)), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), VAULT_ERR_NOPLATFORM);
+	assert_non_null(strstr(vault_errdetail(v), "only on Windows"));
+	vault_kdf_free(&k);
+	assert_null(v->keys);
+	vault_close(&v);
+	(void)id4;
+	(void)id5;
+}
+
 /* A whole bound vault: init, unlock, refusals, passwd, rekey, slots. */
 static void
 bound_vault(void **state)
@@ -1695,6 +1779,7 @@ main(void)
 		cmocka_unit_test(slot_dpapi_structure),
 		cmocka_unit_test(slot_dpapi_tamper),
 		cmocka_unit_test_setup_teardown(bound_vault, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(dpapi_vault_here, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(keyfile_read, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(old_secrets_die, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(rekey_everything, tmpdir_setup, tmpdir_teardown),
