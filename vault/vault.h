@@ -407,6 +407,8 @@ int vault_slot_add_bound(vault *v, int kdf, const unsigned char *pass, size_t pa
  * needs the passphrase and DPAPI). VAULT_ERR_NOPLATFORM off Windows.
  */
 int vault_slot_add_dpapi(vault *v, int kdf, const unsigned char *pass, size_t passlen, uint32_t *id) VAULT_WUR;
+/* 1 where DPAPI exists (Windows builds: vault_dpapi.h), 0 elsewhere. */
+int vault_dpapi_available(void);
 /* Refuses (VAULT_ERR_LASTSLOT) to remove the last slot. */
 int vault_slot_rm(vault *v, uint32_t id) VAULT_WUR;
 /*

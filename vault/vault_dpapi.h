@@ -22,8 +22,7 @@
 /* The largest DPAPI blob a keyslot may carry (keyslot.c checks it when parsing). */
 #define VAULT_DPAPI_BLOB_MAX 4096U
 
-/* 1 where DPAPI exists (Windows), 0 elsewhere. */
-int vault_dpapi_available(void);
+/* vault_dpapi_available() is in vault.h: front ends ask it before prompting. */
 
 /*
  * Protects in (inlen bytes) for the calling user on this machine (never
