@@ -68,7 +68,8 @@ vault_dpapi_protect(vault_wr *out, const unsigned char *in, size_t inlen, const 
 
 	if (fake_user() == NULL)
 		return VAULT_ERR_NOPLATFORM;
-	if (in == NULL || inlen == 0 || inlen > 1024 || (entropy == NULL && entropylen != 0))
+	if (in == NULL || inlen == 0 || inlen > 1024 || entropylen > VAULT_DPAPI_BLOB_MAX ||
+	    (entropy == NULL && entropylen != 0))
 		return VAULT_ERR_INVAL;
 	if ((rc = fake_key(key, entropy, entropylen)) != 0)
 		return rc;
@@ -93,8 +94,9 @@ vault_dpapi_unprotect(vault_wr *out, const unsigned char *blob, size_t bloblen, 
 
 	if (fake_user() == NULL)
 		return VAULT_ERR_NOPLATFORM;
-	if (!out->secure || blob == NULL || (entropy == NULL && entropylen != 0))
-		return VAULT_ERR_INVAL;
+	if (!out->secure || blob == NULL || bloblen == 0 || bloblen > VAULT_DPAPI_BLOB_MAX ||
+	    (entropy == NULL && entropylen != 0))
+		return VAULT_ERR_INVAL; /* as dpapi_win32.c */
 	if (bloblen < hdr + crypto_secretbox_MACBYTES || memcmp(blob, FAKE_MAGIC, FAKE_MAGICLEN) != 0)
 		return VAULT_ERR_BADPASS; /* not a blob of ours: as DPAPI refuses one */
 	n = bloblen - hdr - crypto_secretbox_MACBYTES;
