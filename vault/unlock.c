@@ -601,8 +601,15 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 		if (slots[i].id == target)
 			break;
 	if (target == 0 || i == n || !IS_PASS_SLOT(slots[i].kind)) {
-		vault_detail(v, target == 0 ? "several passphrase slots; say which with --slot" :
-					      "no passphrase keyslot %u", target);
+		/* A dpapi-bound slot is not re-wrapped here: its DPAPI blob is made anew (add-dpapi --bound). */
+		if (target != 0 && i < n && slots[i].kind == VAULT_SLOT_DPAPI_BOUND)
+			vault_detail(v, "keyslot %u is dpapi-bound: add a new one with 'vault keyslot add-dpapi --bound', "
+					"then remove it", target);
+		else if (target == 0 && npass == 0)
+			vault_detail(v, "the vault has no passphrase keyslot to change");
+		else
+			vault_detail(v, target == 0 ? "several passphrase slots; say which with --slot" :
+						      "no passphrase keyslot %u", target);
 		rc = target == 0 ? VAULT_ERR_INVAL : VAULT_ERR_NOTFOUND;
 		goto out;
 	}
