@@ -12,6 +12,11 @@
  * tested here on hand-made blobs with valid checksums so that the range
  * check, not the checksum, is what refuses them.
  *
+ * dpapi (4) and dpapi-bound (5) slots (issue 16 item 4) are parsed and
+ * tampered with here on stand-in DPAPI blobs (slot_dpapi_*), and a vault
+ * carrying them is opened on Linux (dpapi_vault_here); DPAPI itself is
+ * test_dpapi.c's, under wine.
+ *
  * Passphrase slots use crypto_pwhash_OPSLIMIT_MIN/MEMLIMIT_MIN to keep the
  * tests fast.
  */
