@@ -239,6 +239,7 @@ enum {
 	OPT_NAMES,
 	OPT_OUTPUT,
 	OPT_BOUND,
+	OPT_DPAPI,
 };
 
 /* The rotation settings vault add and vault edit share. */

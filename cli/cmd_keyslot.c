@@ -2,7 +2,10 @@
 /*
  * cmd_keyslot.c - the master secret: `vault passwd` (new passphrase),
  * `vault rekey` (new master key) and `vault keyslot` (list, add a
- * passphrase, keyfile or bound slot, remove one). Passphrases go from tty.c to
+ * passphrase, keyfile, bound, dpapi or dpapi-bound slot, remove one).
+ * add-dpapi is refused at once where DPAPI does not exist (not Windows),
+ * and runs only on the vault file itself (--no-agent) until the agent
+ * has a message for it. Passphrases go from tty.c to
  * the request in sodium_malloc'd memory and nowhere else.
  */
 #include <errno.h>
@@ -44,7 +47,7 @@ const struct cli_cmd cli_cmd_rekey = { "rekey", cmd_rekey,
 
 const struct cli_cmd cli_cmd_keyslot = { "keyslot", cmd_keyslot,
 	"keyslot list [--json] | add-passphrase [--kdf LEVEL] [--force] | add-keyfile PATH |\n"
-	"        add-bound PATH [--kdf LEVEL] [--force] | rm ID",
+	"        add-bound PATH [--kdf LEVEL] [--force] | add-dpapi [--bound [--kdf LEVEL] [--force]] | rm ID",
 	"Manage the keyslots that unlock the vault. Any one slot unlocks it. The last\n"
 	"slot cannot be removed. Each change asks the current master passphrase.\n"
 	"--kdf (interactive, moderate, sensitive) sets a new passphrase slot's\n"
@@ -53,7 +56,13 @@ const struct cli_cmd cli_cmd_keyslot = { "keyslot", cmd_keyslot,
 	"keyfile when PATH does not exist. add-bound adds a slot that needs a\n"
 	"passphrase and the keyfile at PATH together (written when it does not\n"
 	"exist): a copy of the vault with the passphrase opens nothing without it;\n"
-	"unlock it with --keyfile PATH and the passphrase. --json lists the slots." };
+	"unlock it with --keyfile PATH and the passphrase. add-dpapi (Windows only)\n"
+	"adds a slot that DPAPI opens for this Windows user on this machine with no\n"
+	"passphrase (any program running as that user can too); with --bound it\n"
+	"needs a passphrase as well, so a copy of the vault plus the passphrase is\n"
+	"useless on another machine or account. Elsewhere add-dpapi fails at once:\n"
+	"DPAPI keyslots exist only on Windows. list shows every kind, dpapi ones\n"
+	"made on Windows included. --json lists the slots." };
 
 /*
  * Key management over the agent needs the current passphrase in the
@@ -248,13 +257,16 @@ slot_item(vault_rd *r, size_t i, void *arg)
 		       "\"memlimit\":%llu,\"in_use\":%s}",
 		    i ? "," : "", id, vault_slot_kind_name(kind), t, (unsigned long long)ops,
 		    (unsigned long long)mem, in_use ? "true" : "false");
-	else if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_BOUND)
+	else if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_BOUND || kind == VAULT_SLOT_DPAPI_BOUND)
 		printf("%-4u %-11s %-22s argon2id ops=%llu mem=%lluMiB%s%s\n", id, vault_slot_kind_name(kind), t,
 		    (unsigned long long)ops, (unsigned long long)(mem >> 20),
-		    kind == VAULT_SLOT_BOUND ? " + keyfile" : "", in_use ? "  (unlocked this session)" : "");
-	else
-		printf("%-4u %-11s %-22s -%s\n", id, vault_slot_kind_name(kind), t,
+		    kind == VAULT_SLOT_BOUND       ? " + keyfile" :
+			kind == VAULT_SLOT_DPAPI_BOUND ? " + DPAPI (Windows)" :
+							 "",
 		    in_use ? "  (unlocked this session)" : "");
+	else
+		printf("%-4u %-11s %-22s %s%s\n", id, vault_slot_kind_name(kind), t,
+		    kind == VAULT_SLOT_DPAPI ? "DPAPI (Windows user)" : "-", in_use ? "  (unlocked this session)" : "");
 	return 0;
 }
 
@@ -262,7 +274,8 @@ static int
 cmd_keyslot(int argc, char **argv)
 {
 	static const struct option lo[] = { COMMON_OPTS, { "kdf", required_argument, NULL, OPT_KDF },
-		{ "json", no_argument, NULL, OPT_JSON }, { "force", no_argument, NULL, OPT_FORCE }, { NULL, 0, NULL, 0 } };
+		{ "json", no_argument, NULL, OPT_JSON }, { "force", no_argument, NULL, OPT_FORCE },
+		{ "bound", no_argument, NULL, OPT_BOUND }, { NULL, 0, NULL, 0 } };
 	struct cli_opts o = cli_defaults;
 	struct session s;
 	vault_secret *pass = NULL;
@@ -271,7 +284,7 @@ cmd_keyslot(int argc, char **argv)
 	const char *sub;
 	char abs[4096];
 	uint32_t id = 0;
-	int c, rc, ret, kdf = VAULT_KDF_MODERATE, create = 0, force = 0;
+	int c, rc, ret, kdf = VAULT_KDF_MODERATE, create = 0, force = 0, bound = 0;
 
 	while ((c = cli_getopt(argc, argv, "h", lo, &cli_cmd_keyslot)) != -1) {
 		if (c == 'h')
@@ -281,6 +294,8 @@ cmd_keyslot(int argc, char **argv)
 				return cli_usage("--kdf: expected interactive, moderate or sensitive, not '%s'", optarg);
 		} else if (c == OPT_FORCE) {
 			force = 1;
+		} else if (c == OPT_BOUND) {
+			bound = 1;
 		} else if (!cli_common_opt(c, &o)) {
 			return cli_bad_option(&cli_cmd_keyslot);
 		}
@@ -288,7 +303,16 @@ cmd_keyslot(int argc, char **argv)
 	if (optind >= argc)
 		return cli_bad_option(&cli_cmd_keyslot);
 	sub = argv[optind++];
-	if (strcmp(sub, "list") == 0 || strcmp(sub, "add-passphrase") == 0) {
+	if (bound && strcmp(sub, "add-dpapi") != 0)
+		return cli_usage("keyslot: --bound goes with add-dpapi (add-bound PATH makes a keyfile-bound slot)");
+	if (strcmp(sub, "add-dpapi") == 0) {
+		if (optind != argc)
+			return cli_bad_option(&cli_cmd_keyslot);
+		/* Before any prompt or agent: this build may have no DPAPI at all. */
+		if (!vault_dpapi_available())
+			return cli_fail(VAULT_ERR_NOPLATFORM, "keyslot add-dpapi: DPAPI keyslots exist only on Windows; "
+							      "nothing was changed");
+	} else if (strcmp(sub, "list") == 0 || strcmp(sub, "add-passphrase") == 0) {
 		if (optind != argc)
 			return cli_bad_option(&cli_cmd_keyslot);
 	} else if (strcmp(sub, "add-keyfile") == 0 || strcmp(sub, "add-bound") == 0) {
@@ -306,8 +330,8 @@ cmd_keyslot(int argc, char **argv)
 		if (argc - optind != 1 || parse_u32(argv[optind], 1, UINT32_MAX, &id) != 0)
 			return cli_usage("keyslot rm: give the keyslot ID (see 'vault keyslot list')");
 	} else {
-		return cli_usage("keyslot: unknown subcommand '%s' (list, add-passphrase, add-keyfile, add-bound, rm)",
-		    sub);
+		return cli_usage(
+		    "keyslot: unknown subcommand '%s' (list, add-passphrase, add-keyfile, add-bound, add-dpapi, rm)", sub);
 	}
 	if ((ret = session_open(&s, &o, 1)) != 0) {
 		session_close(&s);
@@ -322,6 +346,11 @@ cmd_keyslot(int argc, char **argv)
 			if (o.json)
 				printf("]\n");
 		}
+		goto out;
+	}
+	/* DPAPI runs in the process that holds the vault: the file itself, not an agent (yet). */
+	if (strcmp(sub, "add-dpapi") == 0 && s.v == NULL) {
+		ret = cli_fail(VAULT_ERR_NOPLATFORM, "keyslot add-dpapi: not through an agent yet; run it with --no-agent");
 		goto out;
 	}
 	if ((ret = current_passphrase(&s, &p)) != 0)
@@ -350,6 +379,21 @@ cmd_keyslot(int argc, char **argv)
 		vault_wr_cstr(&p, abs);
 		vault_wr_u8(&p, (uint8_t)create);
 		ret = cli_call(&s, VAULT_MSG_SLOT_ADD_BOUND, &p, &resp, "cannot add the keyslot");
+	} else if (strcmp(sub, "add-dpapi") == 0) {
+		if (bound && (rc = cli_read_new_passphrase(&pass, "Passphrase for the new dpapi-bound keyslot: ",
+				  force)) != 0) {
+			ret = cli_exit(rc);
+			goto out;
+		}
+		if ((rc = vault_slot_add_dpapi(s.v, kdf, bound ? pass->buf : NULL, bound ? pass->len : 0, &id)) != 0) {
+			ret = cli_fail(rc, "cannot add the keyslot: %s (%s)", vault_strerror(rc), vault_errdetail(s.v));
+			goto out;
+		}
+		printf("added %s keyslot %u: %s\n", bound ? "dpapi-bound" : "dpapi", id,
+		    bound ? "it opens with its passphrase, for this Windows user on this machine only" :
+			    "this Windows user on this machine opens the vault with no passphrase (so does any program "
+			    "running as this user)");
+		goto out;
 	} else {
 		vault_wr_u32(&p, id);
 		ret = cli_call(&s, VAULT_MSG_SLOT_RM, &p, &resp, "cannot remove the keyslot");

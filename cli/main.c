@@ -78,7 +78,7 @@ static const struct {
 	const char *const subs[7];
 } subcmds[] = {
 	{ "action", { "add", "list", "show", "rm", "repin", "mv", NULL } },
-	{ "keyslot", { "list", "add-passphrase", "add-keyfile", "add-bound", "rm", NULL } },
+	{ "keyslot", { "list", "add-passphrase", "add-keyfile", "add-bound", "add-dpapi", "rm", NULL } },
 };
 
 static const char *const *

@@ -43,6 +43,18 @@ session_direct_open(struct session *s, const struct cli_opts *o, const char *db,
 	target_install(s->v);
 	if (!need_unlock)
 		return 0;
+	/*
+	 * Windows: a dpapi slot opens for this user with no prompt, so it is
+	 * tried first. No dpapi slot, or DPAPI refusing them all (made by
+	 * another user or on another machine): the passphrase is asked.
+	 */
+	if (o->keyfile == NULL && vault_dpapi_available()) {
+		rc = vault_unlock_dpapi(s->v);
+		if (rc == 0)
+			return 0;
+		if (rc != VAULT_ERR_NOTFOUND && rc != VAULT_ERR_BADPASS)
+			return cli_fail(rc, "cannot unlock: %s (%s)", vault_strerror(rc), vault_errdetail(s->v));
+	}
 	if (o->keyfile != NULL)
 		rc = vault_unlock_keyfile(s->v, o->keyfile);
 	/* A bound vault: the keyfile opens it only with the passphrase. */

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "vault_dpapi.h"
 
 enum { KDF_UNLOCK = 1, KDF_CHECK = 2 };
 
@@ -180,7 +181,7 @@ void
 vault_kdf_run(vault_kdf *k)
 {
 	unsigned char *kek;
-	size_t i, tried = 0, bound = 0;
+	size_t i, tried = 0, bound = 0, dpapi = 0;
 	uint32_t damaged = 0;
 	int r;
 
@@ -197,12 +198,16 @@ vault_kdf_run(vault_kdf *k)
 			continue;
 		}
 		bound += s.kind == VAULT_SLOT_BOUND;
-		/* As unlock.c's slot_fits(). */
+		dpapi += VAULT_SLOT_IS_DPAPI(s.kind);
+		/* As unlock.c's slot_fits() (a dpapi-bound slot: DPAPI runs on this thread too). */
 		if (k->bound ? s.kind != VAULT_SLOT_BOUND :
-			       s.kind != VAULT_SLOT_PASSPHRASE && !(s.kind == VAULT_SLOT_BOUND && k->key != NULL))
+			       s.kind != VAULT_SLOT_PASSPHRASE && !(s.kind == VAULT_SLOT_BOUND && k->key != NULL) &&
+			    !(s.kind == VAULT_SLOT_DPAPI_BOUND && vault_dpapi_available()))
 			continue;
 		tried++;
 		if ((r = vault_kek_for(kek, &s, k->pass->buf, k->pass->len, k->key ? k->key->buf : NULL)) != 0) {
+			if (r == VAULT_ERR_BADPASS && VAULT_SLOT_IS_DPAPI(s.kind))
+				continue; /* DPAPI refused: as a wrong passphrase, next slot */
 			k->rc = r;
 			goto out;
 		}
@@ -228,6 +233,10 @@ vault_kdf_run(vault_kdf *k)
 	} else if (bound > 0 && tried == 0 && !k->bound) {
 		snprintf(k->detail, sizeof(k->detail), "give its keyfile with --keyfile FILE, and the passphrase");
 		k->rc = VAULT_ERR_BOUND;
+	} else if (tried == 0 && dpapi > 0 && !vault_dpapi_available()) {
+		snprintf(k->detail, sizeof(k->detail), "its only keyslots of that kind are DPAPI ones, which open only "
+						       "on Windows, for the user who made them");
+		k->rc = VAULT_ERR_NOPLATFORM;
 	} else if (tried == 0) {
 		snprintf(k->detail, sizeof(k->detail), "the vault has no %s keyslot", k->bound ? "bound" : "passphrase");
 	} else {

@@ -93,6 +93,8 @@ vault_strerror(int err)
 		return "the vault file was replaced or deleted while open";
 	case VAULT_ERR_BOUND:
 		return "the vault is bound: it needs its keyfile and the passphrase together";
+	case VAULT_ERR_NOPLATFORM:
+		return "not available on this platform: DPAPI keyslots exist only on Windows";
 	case VAULT_ERR_DEFER:
 		return "a passphrase check is in progress";
 	default:
@@ -110,6 +112,7 @@ vault_exit_code(int err)
 	case VAULT_ERR_NAME:
 	case VAULT_ERR_EMPTY:
 	case VAULT_ERR_TOOBIG:
+	case VAULT_ERR_NOPLATFORM: /* asked for what this build cannot do: a usage error here */
 		return VAULT_EXIT_USAGE;
 	case VAULT_ERR_BADPASS:
 	case VAULT_ERR_BOUND:

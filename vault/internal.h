@@ -223,7 +223,12 @@ struct vault_slot {
 	int64_t created;
 	const unsigned char *wrapped; /* points into the parsed blob */
 	size_t wrappedlen;
+	const unsigned char *dpapi; /* dpapi, dpapi-bound: the DPAPI blob, into the parsed blob */
+	size_t dpapilen;
 };
+/* Kinds with Argon2id parameters and a salt; kinds that need DPAPI (Windows). */
+#define VAULT_SLOT_HAS_KDF(k) ((k) == VAULT_SLOT_PASSPHRASE || (k) == VAULT_SLOT_BOUND || (k) == VAULT_SLOT_DPAPI_BOUND)
+#define VAULT_SLOT_IS_DPAPI(k) ((k) == VAULT_SLOT_DPAPI || (k) == VAULT_SLOT_DPAPI_BOUND)
 int vault_slot_parse(struct vault_slot *s, const unsigned char *blob, size_t len) VAULT_WUR;
 int vault_slot_kdf_params(int kdf, uint64_t *ops, uint64_t *mem) VAULT_WUR;
 /* Builds a slot blob wrapping master under the given KEK. */
@@ -238,6 +243,19 @@ int vault_kek_keyfile(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot
 /* Bound slots only: Argon2id of pass, then BLAKE2b keyed with keyfile (keyslot.c says how). */
 int vault_kek_bound(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
     size_t passlen, const unsigned char keyfile[VAULT_KEYFILEBYTES]) VAULT_WUR;
+/*
+ * dpapi and dpapi-bound slots (keyslot.c says how; vault_dpapi.h is the seam):
+ * the KEK that DPAPI opens, with pass (dpapi-bound only; ignored for
+ * dpapi). VAULT_ERR_BADPASS if DPAPI refuses, VAULT_ERR_NOPLATFORM off Windows.
+ */
+int vault_kek_dpapi(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
+    size_t passlen) VAULT_WUR;
+/*
+ * Builds a new dpapi slot wrapping master (pass NULL), or a dpapi-bound
+ * one (pass, Argon2id at kdf), into blob. VAULT_ERR_NOPLATFORM off Windows.
+ */
+int vault_slot_make_dpapi(vault_wr *blob, const unsigned char id[VAULT_IDBYTES],
+    const unsigned char master[VAULT_KEYBYTES], int kdf, const unsigned char *pass, size_t passlen) VAULT_WUR;
 int vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path) VAULT_WUR;
 /* The KEK of slot s from a passphrase and/or a keyfile key (NULL if none); unlock.c. */
 int vault_kek_for(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,

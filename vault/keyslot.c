@@ -5,9 +5,16 @@
  * Slot blob format (parsed only through vault_rd):
  *
  *   "VKS1" | u8 kind | u64 created |
- *     passphrase, bound: u32 alg | u64 opslimit | u64 memlimit | 16-byte salt
- *     keyfile:           16-byte salt
+ *     passphrase (1), bound (3): u32 alg | u64 opslimit | u64 memlimit | 16-byte salt
+ *     keyfile (2):               16-byte salt
+ *     dpapi (4):                 str(DPAPI blob)
+ *     dpapi-bound (5):           u32 alg | u64 opslimit | u64 memlimit | 16-byte salt |
+ *                                str(DPAPI blob)
  *   | str(sealed master key) | 16-byte BLAKE2b of everything before
+ *
+ * str is a u32 big-endian length and that many bytes. A DPAPI blob is 1
+ * to VAULT_DPAPI_BLOB_MAX (vault_dpapi.h) bytes; any other length, like any
+ * field out of range or a byte left over, is a damaged slot.
  *
  * The trailing checksum is unkeyed: it tells a damaged slot (exit 6) from
  * a wrong passphrase (exit 3). Someone who edits a slot on purpose can fix
@@ -24,18 +31,22 @@
  * Argon2id output of the passphrase (same call as a passphrase slot's
  * KEK). A bound slot opens only with both: the passphrase alone lacks
  * the BLAKE2b key, the keyfile alone lacks the Argon2id output.
+ * dpapi = a random 32-byte KEK, stored only as the DPAPI blob that
+ * CryptProtectData made of it for the user (user scope, no UI; vault_dpapi.h);
+ * dpapi-bound = the same, protected with the 32-byte Argon2id output of
+ * the passphrase (the slot's parameters and salt) as DPAPI's optional
+ * entropy: a copied file plus the passphrase is useless on another
+ * machine or account, and DPAPI without the passphrase opens nothing.
+ * The DPAPI blob is part of the header, so it is in the associated data.
  *
  * MUST: a keyslot's KEK and the unwrapped master key live only in
  * sodium_malloc() memory or on the stack, and are wiped on every path.
+ * (Reading a keyfile is keyfile.c's.)
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
-#include "platform.h"
+#include "vault_dpapi.h"
 
 #define SLOT_MAGIC "VKS1"
 /* Hostile files must not make us allocate absurd memory or spin. */
@@ -53,6 +64,10 @@ vault_slot_kind_name(int kind)
 		return "keyfile";
 	case VAULT_SLOT_BOUND:
 		return "bound";
+	case VAULT_SLOT_DPAPI:
+		return "dpapi";
+	case VAULT_SLOT_DPAPI_BOUND:
+		return "dpapi-bound";
 	default:
 		return "unknown";
 	}
@@ -85,12 +100,19 @@ slot_header(vault_wr *w, const struct vault_slot *s)
 	vault_wr_bytes(w, SLOT_MAGIC, 4);
 	vault_wr_u8(w, s->kind);
 	vault_wr_u64(w, (uint64_t)s->created);
-	if (s->kind == VAULT_SLOT_PASSPHRASE || s->kind == VAULT_SLOT_BOUND) {
+	if (VAULT_SLOT_HAS_KDF(s->kind)) {
 		vault_wr_u32(w, s->alg);
 		vault_wr_u64(w, s->opslimit);
 		vault_wr_u64(w, s->memlimit);
 	}
-	return vault_wr_bytes(w, s->salt, sizeof(s->salt));
+	if (s->kind != VAULT_SLOT_DPAPI)
+		vault_wr_bytes(w, s->salt, sizeof(s->salt));
+	if (VAULT_SLOT_IS_DPAPI(s->kind)) {
+		if (s->dpapi == NULL || s->dpapilen == 0 || s->dpapilen > VAULT_DPAPI_BLOB_MAX)
+			return VAULT_ERR_INVAL;
+		vault_wr_str(w, s->dpapi, s->dpapilen);
+	}
+	return w->err;
 }
 
 int
@@ -118,6 +140,7 @@ vault_slot_parse(struct vault_slot *s, const unsigned char *blob, size_t len)
 	switch (s->kind) {
 	case VAULT_SLOT_PASSPHRASE:
 	case VAULT_SLOT_BOUND:
+	case VAULT_SLOT_DPAPI_BOUND:
 		if (vault_rd_u32(&r, &s->alg) != 0 || vault_rd_u64(&r, &s->opslimit) != 0 ||
 		    vault_rd_u64(&r, &s->memlimit) != 0)
 			return VAULT_ERR_CORRUPT;
@@ -127,12 +150,17 @@ vault_slot_parse(struct vault_slot *s, const unsigned char *blob, size_t len)
 			return VAULT_ERR_CORRUPT;
 		break;
 	case VAULT_SLOT_KEYFILE:
+	case VAULT_SLOT_DPAPI:
 		break;
 	default:
 		return VAULT_ERR_CORRUPT;
 	}
-	if (vault_rd_bytes(&r, s->salt, sizeof(s->salt)) != 0 ||
-	    vault_rd_str(&r, &s->wrapped, &s->wrappedlen) != 0 || vault_rd_end(&r) != 0)
+	if (s->kind != VAULT_SLOT_DPAPI && vault_rd_bytes(&r, s->salt, sizeof(s->salt)) != 0)
+		return VAULT_ERR_CORRUPT;
+	if (VAULT_SLOT_IS_DPAPI(s->kind) && (vault_rd_str(&r, &s->dpapi, &s->dpapilen) != 0 ||
+		s->dpapilen == 0 || s->dpapilen > VAULT_DPAPI_BLOB_MAX))
+		return VAULT_ERR_CORRUPT;
+	if (vault_rd_str(&r, &s->wrapped, &s->wrappedlen) != 0 || vault_rd_end(&r) != 0)
 		return VAULT_ERR_CORRUPT;
 	if (s->wrappedlen != VAULT_SEALBYTES + VAULT_KEYBYTES)
 		return VAULT_ERR_CORRUPT;
@@ -168,8 +196,7 @@ vault_slot_build(vault_wr *out, const struct vault_slot *s, const unsigned char 
 		size_t start = out->len;
 		unsigned char sum[SLOT_SUMBYTES];
 
-		slot_header(out, s);
-		if ((rc = vault_wr_str(out, sealed.p, sealed.len)) != 0)
+		if ((rc = slot_header(out, s)) != 0 || (rc = vault_wr_str(out, sealed.p, sealed.len)) != 0)
 			goto out;
 		crypto_generichash(sum, sizeof(sum), out->p + start, out->len - start, NULL, 0);
 		rc = vault_wr_bytes(out, sum, sizeof(sum));
@@ -260,42 +287,86 @@ vault_kek_bound(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, c
 	return rc;
 }
 
-int
-vault_keyfile_read(unsigned char key[VAULT_KEYFILEBYTES], const char *path)
+/* DPAPI's entropy for a dpapi-bound slot: the Argon2id output of pass (as a passphrase slot's KEK). */
+static int
+dpapi_entropy(unsigned char **ent, const struct vault_slot *s, const unsigned char *pass, size_t passlen)
 {
-	char why[128];
-	ssize_t n;
-	size_t got = 0;
-	int fd, rc;
+	int rc;
 
-	/*
-	 * No link followed; on POSIX O_NONBLOCK: a FIFO (or a device) named
-	 * here must not block the agent in open(); vault_check_fd() then
-	 * refuses anything but a regular file, where O_NONBLOCK changes nothing.
-	 */
-	fd = vault_plat_open_nofollow(path);
-	if (fd < 0)
-		return errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
-	if ((rc = vault_check_fd(fd, 1, why, sizeof(why))) != 0)
+	*ent = NULL;
+	if (s->kind != VAULT_SLOT_DPAPI_BOUND)
+		return 0;
+	if (pass == NULL || passlen == 0)
+		return VAULT_ERR_EMPTY;
+	if ((*ent = sodium_malloc(VAULT_KEYBYTES)) == NULL)
+		return VAULT_ERR_NOMEM;
+	if ((rc = vault_kek_passphrase(*ent, s, pass, passlen)) != 0) {
+		sodium_free(*ent);
+		*ent = NULL;
+	}
+	return rc;
+}
+
+int
+vault_kek_dpapi(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, const unsigned char *pass,
+    size_t passlen)
+{
+	unsigned char *ent = NULL;
+	vault_wr out;
+	int rc;
+
+	if (!VAULT_SLOT_IS_DPAPI(s->kind))
+		return VAULT_ERR_INVAL;
+	vault_wr_init(&out, 1, VAULT_DPAPI_BLOB_MAX);
+	if ((rc = dpapi_entropy(&ent, s, pass, passlen)) != 0 ||
+	    (rc = vault_dpapi_unprotect(&out, s->dpapi, s->dpapilen, ent, ent != NULL ? VAULT_KEYBYTES : 0)) != 0)
 		goto out;
-	while (got < VAULT_KEYFILEBYTES) {
-		n = read(fd, key + got, VAULT_KEYFILEBYTES - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = VAULT_ERR_BADPASS; /* short keyfile: not ours */
-			goto out;
-		}
-		got += (size_t)n;
+	if (out.len != VAULT_KEYBYTES) {
+		rc = VAULT_ERR_CORRUPT; /* DPAPI opened it, but it holds no KEK of ours */
+		goto out;
 	}
-	{
-		unsigned char extra;
-		if (read(fd, &extra, 1) != 0)
-			rc = VAULT_ERR_BADPASS; /* longer than a keyfile */
-	}
+	memcpy(kek, out.p, VAULT_KEYBYTES);
 out:
-	if (rc != 0)
-		sodium_memzero(key, VAULT_KEYFILEBYTES);
-	close(fd);
+	sodium_free(ent); /* wipes */
+	vault_wr_free(&out);
+	return rc;
+}
+
+int
+vault_slot_make_dpapi(vault_wr *blob, const unsigned char id[VAULT_IDBYTES], const unsigned char master[VAULT_KEYBYTES],
+    int kdf, const unsigned char *pass, size_t passlen)
+{
+	struct vault_slot s;
+	unsigned char *kek = NULL, *ent = NULL;
+	vault_wr prot;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = pass != NULL ? VAULT_SLOT_DPAPI_BOUND : VAULT_SLOT_DPAPI;
+	s.created = vault_now();
+	vault_wr_init(&prot, 0, VAULT_DPAPI_BLOB_MAX);
+	if (!vault_dpapi_available())
+		return VAULT_ERR_NOPLATFORM; /* before any Argon2id: say it at once */
+	if (s.kind == VAULT_SLOT_DPAPI_BOUND) {
+		s.alg = crypto_pwhash_ALG_ARGON2ID13;
+		if ((rc = vault_slot_kdf_params(kdf, &s.opslimit, &s.memlimit)) != 0)
+			return rc;
+		randombytes_buf(s.salt, sizeof(s.salt));
+	}
+	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	randombytes_buf(kek, VAULT_KEYBYTES);
+	if ((rc = dpapi_entropy(&ent, &s, pass, passlen)) != 0 ||
+	    (rc = vault_dpapi_protect(&prot, kek, VAULT_KEYBYTES, ent, ent != NULL ? VAULT_KEYBYTES : 0)) != 0)
+		goto out;
+	s.dpapi = prot.p;
+	s.dpapilen = prot.len;
+	rc = vault_slot_build(blob, &s, id, kek, master);
+out:
+	sodium_free(kek); /* wipes */
+	sodium_free(ent);
+	vault_wr_free(&prot);
 	return rc;
 }

@@ -3,7 +3,11 @@
  * unlock.c - the keyslots of an open vault: unlocking with a passphrase,
  * a keyfile or both (a bound slot; every slot of that kind tried, one KDF
  * per passphrase or bound slot), checking a master secret without
- * unlocking, and managing slots (list, add, remove, passwd). A slot's own format is keyslot.c's;
+ * unlocking, and managing slots (list, add, remove, passwd). dpapi slots
+ * (Windows) open with no passphrase through vault_unlock_dpapi(), which a
+ * front end tries first; dpapi-bound slots are tried with a passphrase
+ * where DPAPI exists, and skipped elsewhere (no Argon2id spent on a slot
+ * that cannot open here). A slot's own format is keyslot.c's;
  * opening and creating the file is store.c's.
  *
  * MUST rules for this file:
@@ -26,6 +30,7 @@
 
 #include "internal.h"
 #include "platform.h"
+#include "vault_dpapi.h"
 
 int
 vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id)
@@ -78,7 +83,7 @@ vault_slot_make_pass(vault *v, vault_wr *blob, int kdf, const unsigned char *pas
  * when key is the held key of an unlocked bound vault), KEYFILE slots
  * with key alone, BOUND slots with both.
  */
-enum { BY_PASS = 1, BY_KEYFILE = 2, BY_BOUND = 3 };
+enum { BY_PASS = 1, BY_KEYFILE = 2, BY_BOUND = 3, BY_DPAPI = 4 };
 struct tryarg {
 	int by;
 	const unsigned char *pass;
@@ -91,9 +96,12 @@ slot_fits(const struct tryarg *a, int kind)
 {
 	switch (a->by) {
 	case BY_PASS:
-		return kind == VAULT_SLOT_PASSPHRASE || (kind == VAULT_SLOT_BOUND && a->key != NULL);
+		return kind == VAULT_SLOT_PASSPHRASE || (kind == VAULT_SLOT_BOUND && a->key != NULL) ||
+		    (kind == VAULT_SLOT_DPAPI_BOUND && vault_dpapi_available());
 	case BY_KEYFILE:
 		return kind == VAULT_SLOT_KEYFILE;
+	case BY_DPAPI:
+		return kind == VAULT_SLOT_DPAPI && vault_dpapi_available();
 	default:
 		return kind == VAULT_SLOT_BOUND;
 	}
@@ -111,6 +119,9 @@ vault_kek_for(unsigned char kek[VAULT_KEYBYTES], const struct vault_slot *s, con
 		return key != NULL ? vault_kek_keyfile(kek, s, key) : VAULT_ERR_INVAL;
 	case VAULT_SLOT_BOUND:
 		return key != NULL ? vault_kek_bound(kek, s, pass, passlen, key) : VAULT_ERR_INVAL;
+	case VAULT_SLOT_DPAPI:
+	case VAULT_SLOT_DPAPI_BOUND:
+		return vault_kek_dpapi(kek, s, pass, passlen);
 	default:
 		return VAULT_ERR_INVAL;
 	}
@@ -127,7 +138,7 @@ try_slots(vault *v, const struct tryarg *a, int load)
 	sqlite3_stmt *st = NULL;
 	struct vault_keys *keys = NULL;
 	unsigned char *kek = NULL;
-	int rc, src, tried = 0, damaged = 0, rows = 0, bound = 0;
+	int rc, src, tried = 0, damaged = 0, rows = 0, bound = 0, dpapi = 0;
 
 	if ((kek = sodium_malloc(VAULT_KEYBYTES)) == NULL ||
 	    (keys = sodium_malloc(sizeof(*keys))) == NULL) {
@@ -150,10 +161,13 @@ try_slots(vault *v, const struct tryarg *a, int load)
 			continue;
 		}
 		bound += s.kind == VAULT_SLOT_BOUND;
+		dpapi += VAULT_SLOT_IS_DPAPI(s.kind);
 		if (!slot_fits(a, s.kind))
 			continue;
 		tried++;
 		if ((r = vault_kek_for(kek, &s, a->pass, a->passlen, a->key)) != 0) {
+			if (r == VAULT_ERR_BADPASS && VAULT_SLOT_IS_DPAPI(s.kind))
+				continue; /* DPAPI refused (another user or machine, or the passphrase): next slot */
 			rc = r;
 			goto out;
 		}
@@ -200,9 +214,18 @@ try_slots(vault *v, const struct tryarg *a, int load)
 		vault_detail(v, a->by == BY_PASS ? "give its keyfile with --keyfile FILE, and the passphrase" :
 						   "its keyfile opens it only together with the passphrase");
 		rc = VAULT_ERR_BOUND;
+	} else if (tried == 0 && dpapi > 0 && !vault_dpapi_available()) {
+		vault_detail(v, "its only keyslots of that kind are DPAPI ones, which open only on Windows, for the "
+				"user who made them");
+		rc = VAULT_ERR_NOPLATFORM;
 	} else if (tried == 0) {
 		vault_detail(v, "the vault has no %s keyslot",
-		    a->by == BY_PASS ? "passphrase" : a->by == BY_KEYFILE ? "keyfile" : "bound");
+		    a->by == BY_PASS ? "passphrase" : a->by == BY_KEYFILE ? "keyfile" : a->by == BY_DPAPI ? "dpapi" :
+											       "bound");
+		rc = a->by == BY_DPAPI ? VAULT_ERR_NOTFOUND : VAULT_ERR_BADPASS;
+	} else if (a->by == BY_DPAPI) {
+		vault_detail(v, "DPAPI refused every dpapi keyslot: they were made by another Windows user or on "
+				"another machine");
 		rc = VAULT_ERR_BADPASS;
 	} else {
 		/* A bound slot: never which of the two was wrong. */
@@ -273,6 +296,18 @@ int
 vault_unlock_keyfile(vault *v, const char *keyfile_path)
 {
 	return unlock_with_file(v, BY_KEYFILE, NULL, 0, keyfile_path);
+}
+
+int
+vault_unlock_dpapi(vault *v)
+{
+	struct tryarg a = { BY_DPAPI, NULL, 0, NULL };
+
+	if (!vault_dpapi_available()) {
+		vault_detail(v, "DPAPI keyslots exist only on Windows");
+		return VAULT_ERR_NOPLATFORM;
+	}
+	return try_slots(v, &a, 1);
 }
 
 int
@@ -470,6 +505,25 @@ out:
 }
 
 int
+vault_slot_add_dpapi(vault *v, int kdf, const unsigned char *pass, size_t passlen, uint32_t *id)
+{
+	vault_wr blob;
+	int rc;
+
+	if (v->keys == NULL)
+		return VAULT_ERR_LOCKED;
+	if (pass != NULL && passlen == 0)
+		return VAULT_ERR_EMPTY;
+	vault_wr_init(&blob, 0, 0);
+	if ((rc = vault_slot_make_dpapi(&blob, v->id, v->keys->master, kdf, pass, passlen)) == 0)
+		rc = slot_store(v, &blob, id);
+	else if (rc == VAULT_ERR_NOPLATFORM)
+		vault_detail(v, "DPAPI keyslots exist only on Windows");
+	vault_wr_free(&blob);
+	return rc;
+}
+
+int
 vault_slot_rm(vault *v, uint32_t id)
 {
 	sqlite3_stmt *st = NULL;
@@ -547,8 +601,15 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 		if (slots[i].id == target)
 			break;
 	if (target == 0 || i == n || !IS_PASS_SLOT(slots[i].kind)) {
-		vault_detail(v, target == 0 ? "several passphrase slots; say which with --slot" :
-					      "no passphrase keyslot %u", target);
+		/* A dpapi-bound slot is not re-wrapped here: its DPAPI blob is made anew (add-dpapi --bound). */
+		if (target != 0 && i < n && slots[i].kind == VAULT_SLOT_DPAPI_BOUND)
+			vault_detail(v, "keyslot %u is dpapi-bound: add a new one with 'vault keyslot add-dpapi --bound', "
+					"then remove it", target);
+		else if (target == 0 && npass == 0)
+			vault_detail(v, "the vault has no passphrase keyslot to change");
+		else
+			vault_detail(v, target == 0 ? "several passphrase slots; say which with --slot" :
+						      "no passphrase keyslot %u", target);
 		rc = target == 0 ? VAULT_ERR_INVAL : VAULT_ERR_NOTFOUND;
 		goto out;
 	}

@@ -67,6 +67,7 @@ enum {
 	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
 	VAULT_ERR_REPLACED = -23, /* the vault file was replaced or deleted under an open handle */
 	VAULT_ERR_BOUND = -24,    /* a bound vault: the passphrase and its keyfile are needed together */
+	VAULT_ERR_NOPLATFORM = -25, /* not on this platform (DPAPI keyslots exist only on Windows) */
 	/* Never on the wire: a passphrase check is needed first (vault_defer_begin). */
 	VAULT_ERR_DEFER = -40,
 };
@@ -306,6 +307,14 @@ int vault_unlock_passphrase(vault *v, const unsigned char *pass, size_t passlen)
 int vault_unlock_keyfile(vault *v, const char *keyfile_path) VAULT_WUR;
 int vault_unlock_bound(vault *v, const unsigned char *pass, size_t passlen, const char *keyfile_path) VAULT_WUR;
 /*
+ * Unlocks through a dpapi slot with no passphrase (Windows: DPAPI for the
+ * calling user). VAULT_ERR_NOTFOUND if the vault has no dpapi slot (ask
+ * the passphrase then), VAULT_ERR_BADPASS if DPAPI refused every one,
+ * VAULT_ERR_NOPLATFORM off Windows. A dpapi-bound slot is opened by
+ * vault_unlock_passphrase() where DPAPI exists.
+ */
+int vault_unlock_dpapi(vault *v) VAULT_WUR;
+/*
  * Checks a passphrase against the slots without changing state. After an
  * unlock through a bound slot the vault holds that slot's keyfile key
  * (with the master key, wiped with it), and the passphrase alone then
@@ -355,8 +364,19 @@ const char *vault_path(const vault *v);
 void vault_id_hex(const vault *v, char out[2 * VAULT_IDBYTES + 1]);
 
 /* Keyslots. */
-/* BOUND: a passphrase slot whose KEK also needs a keyfile (DESIGN.md, Keys). */
-enum { VAULT_SLOT_PASSPHRASE = 1, VAULT_SLOT_KEYFILE = 2, VAULT_SLOT_BOUND = 3 };
+/*
+ * BOUND: a passphrase slot whose KEK also needs a keyfile (DESIGN.md, Keys).
+ * DPAPI: a random KEK protected by Windows DPAPI for the user (no
+ * passphrase); DPAPI_BOUND: DPAPI with the passphrase's Argon2id output as
+ * its entropy, so both are needed (keyslot.c). Both open only on Windows.
+ */
+enum {
+	VAULT_SLOT_PASSPHRASE = 1,
+	VAULT_SLOT_KEYFILE = 2,
+	VAULT_SLOT_BOUND = 3,
+	VAULT_SLOT_DPAPI = 4,
+	VAULT_SLOT_DPAPI_BOUND = 5
+};
 
 typedef struct vault_slot_info {
 	uint32_t id;
@@ -381,6 +401,14 @@ int vault_slot_add_keyfile(vault *v, const char *path, int create, uint32_t *id)
 /* Adds a bound slot: pass (Argon2id at kdf) and the keyfile at path, as above, together. */
 int vault_slot_add_bound(vault *v, int kdf, const unsigned char *pass, size_t passlen, const char *path,
     int create, uint32_t *id) VAULT_WUR;
+/*
+ * Adds a dpapi slot (pass NULL: opens for this Windows user on this
+ * machine with no passphrase) or a dpapi-bound one (pass, Argon2id at kdf:
+ * needs the passphrase and DPAPI). VAULT_ERR_NOPLATFORM off Windows.
+ */
+int vault_slot_add_dpapi(vault *v, int kdf, const unsigned char *pass, size_t passlen, uint32_t *id) VAULT_WUR;
+/* 1 where DPAPI exists (Windows builds: vault_dpapi.h), 0 elsewhere. */
+int vault_dpapi_available(void);
 /* Refuses (VAULT_ERR_LASTSLOT) to remove the last slot. */
 int vault_slot_rm(vault *v, uint32_t id) VAULT_WUR;
 /*

@@ -14,11 +14,15 @@
  * other slot must fail with VAULT_ERR_BADPASS. Passphrase and bound slots
  * are never run through Argon2: a hostile slot may ask for 4 GiB, which
  * the parser allows and which the fuzzer cannot afford on every input
- * (a bound slot's seed is wrapped under the fixed KEK too).
+ * (a bound slot's seed is wrapped under the fixed KEK too). dpapi and
+ * dpapi-bound slots (kinds 4, 5) carry a length-prefixed DPAPI blob, which
+ * must lie inside the input and be 1 to VAULT_DPAPI_BLOB_MAX bytes; DPAPI
+ * is never called (their seeds are wrapped under the fixed KEK as well).
  */
 #include <string.h>
 
 #include "fuzz_vault.h"
+#include "vault_dpapi.h"
 
 #define SUMBYTES 16U
 
@@ -51,8 +55,15 @@ try_slot(const unsigned char *blob, size_t len)
 	FUZZ_CHECK(rc == 0 || rc == VAULT_ERR_CORRUPT);
 	if (rc != 0)
 		return;
-	FUZZ_CHECK(s.kind == VAULT_SLOT_PASSPHRASE || s.kind == VAULT_SLOT_KEYFILE || s.kind == VAULT_SLOT_BOUND);
-	if (s.kind == VAULT_SLOT_PASSPHRASE || s.kind == VAULT_SLOT_BOUND) {
+	FUZZ_CHECK(s.kind == VAULT_SLOT_PASSPHRASE || s.kind == VAULT_SLOT_KEYFILE || s.kind == VAULT_SLOT_BOUND ||
+	    s.kind == VAULT_SLOT_DPAPI || s.kind == VAULT_SLOT_DPAPI_BOUND);
+	if (VAULT_SLOT_IS_DPAPI(s.kind)) {
+		FUZZ_CHECK(s.dpapilen >= 1 && s.dpapilen <= VAULT_DPAPI_BLOB_MAX);
+		FUZZ_CHECK(s.dpapi > blob && s.dpapi + s.dpapilen <= s.wrapped);
+	} else {
+		FUZZ_CHECK(s.dpapi == NULL && s.dpapilen == 0);
+	}
+	if (VAULT_SLOT_HAS_KDF(s.kind)) {
 		FUZZ_CHECK(s.alg == crypto_pwhash_ALG_ARGON2ID13);
 		FUZZ_CHECK(s.opslimit >= crypto_pwhash_OPSLIMIT_MIN && s.opslimit <= 64);
 		FUZZ_CHECK(s.memlimit >= crypto_pwhash_MEMLIMIT_MIN &&

@@ -562,9 +562,20 @@ gen_records(void)
 
 /* ---------------------------------------------------------- keyslots */
 
+/* dpapi, dpapi-bound: a stand-in DPAPI blob of dlen bytes (fuzz_keyslot never calls DPAPI). */
+static void
+slot_seed_dpapi(const char *name, int kind, uint64_t ops, uint64_t mem, size_t dlen);
+
 static void
 slot_seed(const char *name, int kind, uint64_t ops, uint64_t mem)
 {
+	slot_seed_dpapi(name, kind, ops, mem, 0);
+}
+
+static void
+slot_seed_dpapi(const char *name, int kind, uint64_t ops, uint64_t mem, size_t dlen)
+{
+	static unsigned char dblob[4096];
 	unsigned char kek[VAULT_KEYBYTES], master[VAULT_KEYBYTES], id[VAULT_IDBYTES];
 	unsigned char keyfile[VAULT_KEYFILEBYTES];
 	struct vault_slot s;
@@ -578,11 +589,18 @@ slot_seed(const char *name, int kind, uint64_t ops, uint64_t mem)
 	s.kind = (uint8_t)kind;
 	s.created = 1700000000;
 	fuzz_fill(s.salt, sizeof(s.salt), FUZZ_FILL_SLOT_SALT);
-	if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_BOUND) {
+	if (kind == VAULT_SLOT_DPAPI)
+		memset(s.salt, 0, sizeof(s.salt)); /* a dpapi slot has none */
+	if (dlen > 0) {
+		fuzz_fill(dblob, dlen, FUZZ_FILL_SLOT_SALT + 1);
+		s.dpapi = dblob;
+		s.dpapilen = dlen;
+	}
+	if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_BOUND || kind == VAULT_SLOT_DPAPI_BOUND) {
 		s.alg = crypto_pwhash_ALG_ARGON2ID13;
 		s.opslimit = ops;
 		s.memlimit = mem;
-	} else {
+	} else if (kind == VAULT_SLOT_KEYFILE) {
 		check(vault_kek_keyfile(kek, &s, keyfile), "keyfile kek");
 	}
 	vault_wr_init(&w, 0, 0);
@@ -606,6 +624,12 @@ gen_keyslots(void)
 	check(vault_slot_kdf_params(VAULT_KDF_MODERATE, &ops, &mem), "kdf");
 	slot_seed("bound-moderate", VAULT_SLOT_BOUND, ops, mem);
 	slot_seed("bound-max", VAULT_SLOT_BOUND, 64, 4ULL * 1024 * 1024 * 1024);
+	/* Issue 16 item 4: DPAPI kinds, a typical Windows blob size, the smallest and the largest allowed. */
+	slot_seed_dpapi("dpapi", VAULT_SLOT_DPAPI, 0, 0, 230);
+	slot_seed_dpapi("dpapi-min", VAULT_SLOT_DPAPI, 0, 0, 1);
+	slot_seed_dpapi("dpapi-max", VAULT_SLOT_DPAPI, 0, 0, 4096);
+	slot_seed_dpapi("dpapi-bound-moderate", VAULT_SLOT_DPAPI_BOUND, ops, mem, 230);
+	slot_seed_dpapi("dpapi-bound-max", VAULT_SLOT_DPAPI_BOUND, 64, 4ULL * 1024 * 1024 * 1024, 4096);
 }
 
 /* ------------------------------------------------------------- names */

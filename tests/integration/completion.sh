@@ -111,7 +111,7 @@ expect_reply --names
 comp vault keyslot --kdf s
 expect_reply sensitive
 comp vault keyslot --kdf sensitive add-
-expect_reply add-passphrase add-keyfile add-bound
+expect_reply add-passphrase add-keyfile add-bound add-dpapi
 # add-bound PATH completes file names, as add-keyfile does.
 mkdir -p "$TEST_ROOT/kdir" && : >"$TEST_ROOT/kdir/bound.key"
 comp vault keyslot add-bound "$TEST_ROOT/kdir/bo"

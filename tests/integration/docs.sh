@@ -121,7 +121,7 @@ expect_stdout_exact ""
 expect_exit 2 vault help --options action
 expect_stdout_exact ""
 expect_exit 0 vault help --commands keyslot
-expect_stdout_exact $'list\nadd-passphrase\nadd-keyfile\nadd-bound\nrm\n'
+expect_stdout_exact $'list\nadd-passphrase\nadd-keyfile\nadd-bound\nadd-dpapi\nrm\n'
 expect_exit 0 vault help --commands get
 expect_stdout_exact ""
 # help's own --help lists no common options: it takes none.

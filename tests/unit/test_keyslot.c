@@ -12,6 +12,11 @@
  * tested here on hand-made blobs with valid checksums so that the range
  * check, not the checksum, is what refuses them.
  *
+ * dpapi (4) and dpapi-bound (5) slots (issue 16 item 4) are parsed and
+ * tampered with here on stand-in DPAPI blobs (slot_dpapi_*), and a vault
+ * carrying them is opened on Linux (dpapi_vault_here); DPAPI itself is
+ * test_dpapi.c's, under wine.
+ *
  * Passphrase slots use crypto_pwhash_OPSLIMIT_MIN/MEMLIMIT_MIN to keep the
  * tests fast.
  */
@@ -31,6 +36,7 @@
 
 #include "fixture.h"
 #include "internal.h"
+#include "vault_dpapi.h"
 
 #define SUMBYTES 16U
 #define WRAPPEDBYTES (VAULT_SEALBYTES + VAULT_KEYBYTES)
@@ -580,7 +586,7 @@ slot_structure(void **state)
 	assert_int_equal(s.kind, VAULT_SLOT_BOUND);
 	assert_true(s.opslimit == crypto_pwhash_OPSLIMIT_MIN && s.memlimit == crypto_pwhash_MEMLIMIT_MIN);
 
-	/* Every kind but 1, 2 and 3, laid out either way. */
+	/* Every kind but 1, 2 and 3, laid out either way (4 and 5 carry a DPAPI blob: not these layouts). */
 	for (kind = 0; kind < 256; kind++) {
 		if (kind == VAULT_SLOT_PASSPHRASE || kind == VAULT_SLOT_KEYFILE || kind == VAULT_SLOT_BOUND)
 			continue;
@@ -687,8 +693,260 @@ slot_kdf_params(void **state)
 	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_PASSPHRASE), "passphrase");
 	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_KEYFILE), "keyfile");
 	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_BOUND), "bound");
+	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_DPAPI), "dpapi");
+	assert_string_equal(vault_slot_kind_name(VAULT_SLOT_DPAPI_BOUND), "dpapi-bound");
 	assert_string_equal(vault_slot_kind_name(0), "unknown");
-	assert_string_equal(vault_slot_kind_name(4), "unknown");
+	assert_string_equal(vault_slot_kind_name(6), "unknown");
+}
+
+/*
+ * dpapi (4) and dpapi-bound (5) slots, built by vault_slot_build() with a
+ * stand-in DPAPI blob of dlen bytes (DPAPI itself is test_dpapi's: the
+ * blob is only carried here, never opened, so this runs on Linux).
+ */
+static void
+make_dpapi_slot(vault_wr *b, struct vault_slot *s, int kind, unsigned char *dblob, size_t dlen,
+    const unsigned char *id, const unsigned char *master, const unsigned char *kek)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = (uint8_t)kind;
+	s->created = 1700000002;
+	if (kind == VAULT_SLOT_DPAPI_BOUND) {
+		s->alg = crypto_pwhash_ALG_ARGON2ID13;
+		s->opslimit = crypto_pwhash_OPSLIMIT_MIN;
+		s->memlimit = crypto_pwhash_MEMLIMIT_MIN;
+		fill(s->salt, sizeof(s->salt), 0x33);
+	}
+	fill(dblob, dlen, 0x5a);
+	s->dpapi = dblob;
+	s->dpapilen = dlen;
+	vault_wr_init(b, 0, 0);
+	assert_int_equal(vault_slot_build(b, s, id, kek, master), 0);
+}
+
+#define DPAPI_MAX 4096U /* VAULT_DPAPI_BLOB_MAX in vault_dpapi.h */
+
+/* The layout of kinds 4 and 5, field by field, and a round trip through the library. */
+static void
+slot_dpapi_layout(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES], out[VAULT_KEYBYTES];
+	unsigned char dblob[DPAPI_MAX];
+	struct vault_slot s, t;
+	vault_wr b;
+	size_t n;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	randombytes_buf(kek, sizeof(kek));
+
+	/* dpapi: "VKS1" | 4 | created | str(DPAPI blob) | str(sealed) | sum: no KDF fields, no salt. */
+	make_dpapi_slot(&b, &s, VAULT_SLOT_DPAPI, dblob, 230, id, master, kek);
+	assert_int_equal(b.len, 4 + 1 + 8 + 4 + 230 + 4 + WRAPPEDBYTES + SUMBYTES);
+	assert_memory_equal(b.p, "VKS1", 4);
+	assert_int_equal(b.p[4], 4);
+	n = 4 + 1 + 8;
+	assert_int_equal(b.p[n] << 24 | b.p[n + 1] << 16 | b.p[n + 2] << 8 | b.p[n + 3], 230);
+	assert_memory_equal(b.p + n + 4, dblob, 230);
+	assert_int_equal(vault_slot_parse(&t, b.p, b.len), 0);
+	assert_int_equal(t.kind, VAULT_SLOT_DPAPI);
+	assert_true(t.created == 1700000002 && t.opslimit == 0 && t.memlimit == 0);
+	assert_true(t.dpapi == b.p + n + 4 && t.dpapilen == 230);
+	assert_int_equal(vault_slot_unwrap(&t, id, kek, out), 0);
+	assert_memory_equal(out, master, sizeof(master));
+	vault_wr_free(&b);
+
+	/* dpapi-bound: a passphrase slot's fields, then the DPAPI blob. */
+	make_dpapi_slot(&b, &s, VAULT_SLOT_DPAPI_BOUND, dblob, 1, id, master, kek);
+	assert_int_equal(b.len, 4 + 1 + 8 + 4 + 8 + 8 + 16 + 4 + 1 + 4 + WRAPPEDBYTES + SUMBYTES);
+	assert_int_equal(b.p[4], 5);
+	assert_int_equal(vault_slot_parse(&t, b.p, b.len), 0);
+	assert_int_equal(t.kind, VAULT_SLOT_DPAPI_BOUND);
+	assert_true(t.alg == crypto_pwhash_ALG_ARGON2ID13 && t.opslimit == crypto_pwhash_OPSLIMIT_MIN &&
+	    t.memlimit == crypto_pwhash_MEMLIMIT_MIN);
+	assert_memory_equal(t.salt, s.salt, sizeof(s.salt));
+	assert_true(t.dpapilen == 1 && t.dpapi[0] == dblob[0]);
+	assert_int_equal(vault_slot_unwrap(&t, id, kek, out), 0);
+	assert_memory_equal(out, master, sizeof(master));
+	vault_wr_free(&b);
+
+	/* The largest blob allowed round-trips. */
+	make_dpapi_slot(&b, &s, VAULT_SLOT_DPAPI, dblob, DPAPI_MAX, id, master, kek);
+	assert_int_equal(vault_slot_parse(&t, b.p, b.len), 0);
+	assert_int_equal(t.dpapilen, DPAPI_MAX);
+	vault_wr_free(&b);
+
+	/* The library never writes an empty or oversized DPAPI blob. */
+	s.dpapilen = 0;
+	vault_wr_init(&b, 0, 0);
+	assert_int_equal(vault_slot_build(&b, &s, id, kek, master), VAULT_ERR_INVAL);
+	vault_wr_free(&b);
+	s.dpapilen = DPAPI_MAX + 1;
+	assert_int_equal(vault_slot_build(&b, &s, id, kek, master), VAULT_ERR_INVAL);
+	vault_wr_free(&b);
+	s.dpapi = NULL;
+	s.dpapilen = 10;
+	assert_int_equal(vault_slot_build(&b, &s, id, kek, master), VAULT_ERR_INVAL);
+	vault_wr_free(&b);
+
+	/* Off Windows the KEK cannot be had: a clear refusal, not a wrong passphrase. */
+	if (!vault_dpapi_available()) {
+		t.dpapi = dblob;
+		t.dpapilen = 16;
+		assert_int_equal(vault_kek_dpapi(kek, &t, (const unsigned char *)"x", 1), VAULT_ERR_NOPLATFORM);
+		t.kind = VAULT_SLOT_DPAPI;
+		assert_int_equal(vault_kek_dpapi(kek, &t, NULL, 0), VAULT_ERR_NOPLATFORM);
+		assert_int_equal(vault_kek_for(kek, &t, NULL, 0, NULL), VAULT_ERR_NOPLATFORM);
+	}
+	/* Only for DPAPI kinds. */
+	t.kind = VAULT_SLOT_PASSPHRASE;
+	assert_int_equal(vault_kek_dpapi(kek, &t, NULL, 0), VAULT_ERR_INVAL);
+}
+
+/*
+ * Hand-made kind 4 and 5 blobs with valid checksums: the DPAPI blob's
+ * length field is checked (0, over the bound, past the end), and so are
+ * the sealed key's length and leftover bytes.
+ */
+static size_t
+hand_dpapi(unsigned char *out, int kind, uint32_t dlen_field, size_t dlen, uint32_t wlen_field, size_t wlen,
+    size_t trailing)
+{
+	size_t n = 0;
+
+	memcpy(out, "VKS1", 4);
+	n += 4;
+	out[n++] = (unsigned char)kind;
+	n += put64(out + n, 1700000000);
+	if (kind == VAULT_SLOT_DPAPI_BOUND) {
+		n += put32(out + n, crypto_pwhash_ALG_ARGON2ID13);
+		n += put64(out + n, crypto_pwhash_OPSLIMIT_MIN);
+		n += put64(out + n, crypto_pwhash_MEMLIMIT_MIN);
+		fill(out + n, 16, 0x10);
+		n += 16;
+	}
+	n += put32(out + n, dlen_field);
+	fill(out + n, dlen, 0x77);
+	n += dlen;
+	n += put32(out + n, wlen_field);
+	randombytes_buf(out + n, wlen);
+	n += wlen;
+	memset(out + n, 0xab, trailing);
+	n += trailing;
+	n += SUMBYTES;
+	fix_sum(out, n);
+	return n;
+}
+
+static void
+slot_dpapi_structure(void **state)
+{
+	static unsigned char blob[DPAPI_MAX + 512];
+	struct vault_slot s;
+	size_t len;
+	int k;
+
+	(void)state;
+	for (k = VAULT_SLOT_DPAPI; k <= VAULT_SLOT_DPAPI_BOUND; k++) {
+		/* Good: 1 byte, a typical size, the bound. */
+		len = hand_dpapi(blob, k, 1, 1, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), 0);
+		assert_int_equal(s.kind, k);
+		len = hand_dpapi(blob, k, 300, 300, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), 0);
+		assert_int_equal(s.dpapilen, 300);
+		len = hand_dpapi(blob, k, DPAPI_MAX, DPAPI_MAX, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), 0);
+		/* An empty DPAPI blob. */
+		len = hand_dpapi(blob, k, 0, 0, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		/* Oversized: one byte over the bound, with all its bytes present. */
+		len = hand_dpapi(blob, k, DPAPI_MAX + 1, DPAPI_MAX + 1, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		/* A length past the end of the slot, or absurd. */
+		len = hand_dpapi(blob, k, 301, 300, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		len = hand_dpapi(blob, k, 0xffffffffU, 300, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		len = hand_dpapi(blob, k, 299, 300, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		/* The sealed key: wrong lengths, a byte left over. */
+		len = hand_dpapi(blob, k, 300, 300, WRAPPEDBYTES - 1, WRAPPEDBYTES - 1, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		len = hand_dpapi(blob, k, 300, 300, WRAPPEDBYTES + 1, WRAPPEDBYTES + 1, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		len = hand_dpapi(blob, k, 300, 300, WRAPPEDBYTES, WRAPPEDBYTES, 1);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		/* No DPAPI field at all (laid out as a keyfile slot would be, minus the salt). */
+		len = hand_dpapi(blob, k, WRAPPEDBYTES, WRAPPEDBYTES, 0, 0, 0);
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+		/* A checksum flip. */
+		len = hand_dpapi(blob, k, 300, 300, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+		blob[len - 1] ^= 1;
+		assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+	}
+	/* dpapi-bound keeps a passphrase slot's KDF range checks. */
+	len = hand_dpapi(blob, VAULT_SLOT_DPAPI_BOUND, 300, 300, WRAPPEDBYTES, WRAPPEDBYTES, 0);
+	blob[4 + 1 + 8 + 4 + 7] = 0; /* opslimit 0 */
+	fix_sum(blob, len);
+	assert_int_equal(vault_slot_parse(&s, blob, len), VAULT_ERR_CORRUPT);
+}
+
+/*
+ * Every bit flip of a kind 4 or 5 blob fails the checksum; every byte
+ * changed with the checksum fixed is refused by parse or by unwrap
+ * (the DPAPI blob is in the associated data); every truncation fails.
+ */
+static void
+slot_dpapi_tamper(void **state)
+{
+	unsigned char id[VAULT_IDBYTES], master[VAULT_KEYBYTES], kek[VAULT_KEYBYTES], out[VAULT_KEYBYTES];
+	unsigned char dblob[64];
+	struct vault_slot s, t;
+	vault_wr b;
+	int k;
+
+	(void)state;
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(master, sizeof(master));
+	randombytes_buf(kek, sizeof(kek));
+	for (k = VAULT_SLOT_DPAPI; k <= VAULT_SLOT_DPAPI_BOUND; k++) {
+		size_t i, by_parse = 0, by_unwrap = 0;
+
+		make_dpapi_slot(&b, &s, k, dblob, sizeof(dblob), id, master, kek);
+		for (i = 0; i < b.len * 8; i++) {
+			b.p[i / 8] ^= (unsigned char)(1U << (i % 8));
+			assert_int_equal(vault_slot_parse(&t, b.p, b.len), VAULT_ERR_CORRUPT);
+			b.p[i / 8] ^= (unsigned char)(1U << (i % 8));
+		}
+		for (i = 0; i < b.len - SUMBYTES; i++) {
+			b.p[i] ^= 1;
+			fix_sum(b.p, b.len);
+			if (vault_slot_parse(&t, b.p, b.len) != 0) {
+				by_parse++;
+			} else {
+				assert_int_equal(vault_slot_unwrap(&t, id, kek, out), VAULT_ERR_BADPASS);
+				by_unwrap++;
+			}
+			b.p[i] ^= 1;
+		}
+		fix_sum(b.p, b.len);
+		assert_true(by_parse > 0 && by_unwrap > 0);
+		for (i = 0; i < b.len; i++)
+			assert_int_equal(vault_slot_parse(&t, b.p, i), VAULT_ERR_CORRUPT);
+		/* Relabelled 4 <-> 5 with the checksum fixed: refused. */
+		b.p[4] = (unsigned char)(k == VAULT_SLOT_DPAPI ? VAULT_SLOT_DPAPI_BOUND : VAULT_SLOT_DPAPI);
+		fix_sum(b.p, b.len);
+		if (vault_slot_parse(&t, b.p, b.len) == 0)
+			assert_int_equal(vault_slot_unwrap(&t, id, kek, out), VAULT_ERR_BADPASS);
+		b.p[4] = (unsigned char)k;
+		fix_sum(b.p, b.len);
+		assert_int_equal(vault_slot_parse(&t, b.p, b.len), 0);
+		assert_int_equal(vault_slot_unwrap(&t, id, kek, out), 0);
+		assert_memory_equal(out, master, sizeof(master));
+		vault_wr_free(&b);
+	}
 }
 
 /* Fixture: a fresh 0700 temporary directory, removed even if the test fails. */
@@ -1285,6 +1543,90 @@ slot_kinds(vault *v, int *kinds, size_t max)
 
 #define P(s) (const unsigned char *)(s), strlen(s)
 
+/*
+ * A vault made on Windows carries dpapi and dpapi-bound slots; here (no
+ * DPAPI) it lists them by kind, still opens with its passphrase (in this
+ * thread and through a deferred job), refuses to add one or unlock by
+ * one with VAULT_ERR_NOPLATFORM, and says so when DPAPI slots are all
+ * it has. The slots are built with stand-in DPAPI blobs (make_dpapi_slot).
+ */
+static void
+dpapi_vault_here(void **state)
+{
+	const char *dir = *state;
+	char db[256];
+	unsigned char dblob[200], kek[VAULT_KEYBYTES];
+	struct vault_slot s;
+	vault_slot_info *l = NULL;
+	vault_kdf *k = NULL;
+	vault_wr b4, b5;
+	vault *v = NULL;
+	uint32_t id4 = 0, id5 = 0, idn = 0;
+	size_t n = 0;
+	int kinds[4];
+
+	if (vault_dpapi_available()) {
+		print_message("# skip: this build has DPAPI; the refusal is for other hosts\n");
+		return;
+	}
+	snprintf(db, sizeof(db), "%s/vault.db", dir);
+	assert_int_equal(vault_create(&v, db, VAULT_KDF_INTERACTIVE, P(PASS_OLD)), 0);
+	add_web(v, "Dpapi-Secret", 1);
+	randombytes_buf(kek, sizeof(kek));
+	make_dpapi_slot(&b4, &s, VAULT_SLOT_DPAPI, dblob, sizeof(dblob), v->id, v->keys->master, kek);
+	make_dpapi_slot(&b5, &s, VAULT_SLOT_DPAPI_BOUND, dblob, sizeof(dblob), v->id, v->keys->master, kek);
+	assert_int_equal(vault_txn_begin(v), 0);
+	assert_int_equal(vault_slot_insert(v, &b4, &id4), 0);
+	assert_int_equal(vault_slot_insert(v, &b5, &id5), 0);
+	assert_int_equal(vault_txn_commit(v), 0);
+	vault_wr_free(&b4);
+	vault_wr_free(&b5);
+
+	/* Listed by kind. */
+	assert_int_equal(vault_slot_list(v, &l, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(l[1].kind, VAULT_SLOT_DPAPI);
+	assert_int_equal(l[2].kind, VAULT_SLOT_DPAPI_BOUND);
+	assert_true(l[2].opslimit == crypto_pwhash_OPSLIMIT_MIN);
+	assert_string_equal(vault_slot_kind_name(l[1].kind), "dpapi");
+	free(l);
+	/* Adding one: refused clearly, nothing stored. */
+	assert_int_equal(vault_slot_add_dpapi(v, VAULT_KDF_INTERACTIVE, NULL, 0, &idn), VAULT_ERR_NOPLATFORM);
+	assert_non_null(strstr(vault_errdetail(v), "only on Windows"));
+	assert_int_equal(vault_slot_add_dpapi(v, VAULT_KDF_INTERACTIVE, P(PASS_NEW), &idn), VAULT_ERR_NOPLATFORM);
+	assert_int_equal(slot_kinds(v, kinds, 4), 3);
+	vault_close(&v);
+
+	/* Opens with its passphrase; a wrong one is a wrong passphrase, not a platform error. */
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_dpapi(v), VAULT_ERR_NOPLATFORM);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_NEW)), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_OLD)), 0);
+	assert_int_equal(v->unlocked_slot, 1);
+	vault_lock(v);
+	/* The same through a deferred job (the agent's way). */
+	assert_int_equal(vault_kdf_unlock_new(&k, v, P(PASS_OLD)), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), 0);
+	vault_kdf_free(&k);
+	assert_non_null(v->keys);
+	/* With only DPAPI slots left, a passphrase says why nothing opens here. */
+	assert_int_equal(vault_slot_rm(v, 1), 0);
+	vault_close(&v);
+	assert_int_equal(vault_open(&v, db), 0);
+	assert_int_equal(vault_unlock_passphrase(v, P(PASS_OLD)), VAULT_ERR_NOPLATFORM);
+	assert_non_null(strstr(vault_errdetail(v), "only on Windows"));
+	assert_int_equal(vault_kdf_unlock_new(&k, v, P(PASS_OLD)), 0);
+	vault_kdf_run(k);
+	assert_int_equal(vault_kdf_finish(v, k), VAULT_ERR_NOPLATFORM);
+	assert_non_null(strstr(vault_errdetail(v), "only on Windows"));
+	vault_kdf_free(&k);
+	assert_null(v->keys);
+	vault_close(&v);
+	(void)id4;
+	(void)id5;
+}
+
 /* A whole bound vault: init, unlock, refusals, passwd, rekey, slots. */
 static void
 bound_vault(void **state)
@@ -1438,7 +1780,11 @@ main(void)
 		cmocka_unit_test(slot_kdf_params),
 		cmocka_unit_test(slot_bound_golden),
 		cmocka_unit_test(slot_bound_roundtrip),
+		cmocka_unit_test(slot_dpapi_layout),
+		cmocka_unit_test(slot_dpapi_structure),
+		cmocka_unit_test(slot_dpapi_tamper),
 		cmocka_unit_test_setup_teardown(bound_vault, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(dpapi_vault_here, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(keyfile_read, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(old_secrets_die, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(rekey_everything, tmpdir_setup, tmpdir_teardown),
