@@ -17,7 +17,6 @@
  */
 #include <windows.h>
 
-#include <vault_dpapi.h>
 #include <wincrypt.h>
 
 #include "internal.h"
