@@ -88,6 +88,7 @@ typedef struct vault_file_info {
 	vault_file_id id;
 	int64_t size;
 	int regular;
+	uint32_t nlink; /* 0: deleted while open */
 } vault_file_info;
 
 /* The facts of open descriptor fd (fstat). 0, or -1 with errno. */
@@ -149,6 +150,31 @@ int vault_plat_trust_dir(const char *dir, char *why, size_t whylen);
  * made or already there (EEXIST is not an error), -1 with errno.
  */
 int vault_plat_mkdir_private(const char *dir);
+
+/* pwrite(): len bytes at off (Windows: WriteFile with an OVERLAPPED offset,
+ * the file pointer put back). Bytes written, or -1 with errno. */
+long long vault_plat_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+
+/*
+ * Opens or creates path for reading and writing, never through a link:
+ * POSIX O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode 0600
+ * (the audit state file's open); Windows OPEN_ALWAYS with
+ * FILE_FLAG_OPEN_REPARSE_POINT (a reparse point refused, ELOOP) and, when
+ * created, a protected DACL for the user alone. The caller checks it with
+ * vault_plat_trust_fd(). A descriptor, or -1 with errno.
+ */
+int vault_plat_open_rw(const char *path);
+
+/* The absolute path of path into a malloc()ed string (realpath(); Windows
+ * _fullpath(), which resolves no links), or NULL with errno. */
+char *vault_plat_realpath(const char *path);
+
+/*
+ * Sends msg to the system's log as a witness no file rollback reaches:
+ * POSIX syslog(LOG_AUTHPRIV | LOG_NOTICE); Windows the Application event
+ * log, source "vault" (ReportEventA, best effort).
+ */
+void vault_plat_witness(const char *msg);
 
 /*
  * An exclusive lock on the whole of fd's file, without waiting: POSIX

@@ -8,10 +8,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -99,6 +101,7 @@ file_info(const struct stat *st, vault_file_info *fi)
 	fi->id.ino = (uint64_t)st->st_ino;
 	fi->size = (int64_t)st->st_size;
 	fi->regular = S_ISREG(st->st_mode);
+	fi->nlink = (uint32_t)st->st_nlink;
 }
 
 int
@@ -204,4 +207,28 @@ int
 vault_plat_lock(int fd)
 {
 	return flock(fd, LOCK_EX | LOCK_NB);
+}
+
+long long
+vault_plat_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	return (long long)pwrite(fd, buf, len, (off_t)off);
+}
+
+int
+vault_plat_open_rw(const char *path)
+{
+	return open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+}
+
+char *
+vault_plat_realpath(const char *path)
+{
+	return realpath(path, NULL);
+}
+
+void
+vault_plat_witness(const char *msg)
+{
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", msg);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <tlhelp32.h>
 
 #include "platform.h"
@@ -204,6 +205,7 @@ info_of(const BY_HANDLE_FILE_INFORMATION *b, vault_file_info *fi)
 	fi->id.ino = (uint64_t)b->nFileIndexHigh << 32 | b->nFileIndexLow;
 	fi->size = (int64_t)((uint64_t)b->nFileSizeHigh << 32 | b->nFileSizeLow);
 	fi->regular = (b->dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) == 0;
+	fi->nlink = (uint32_t)b->nNumberOfLinks;
 }
 
 int
@@ -606,4 +608,72 @@ vault_plat_trust_dir(const char *dir, char *why, size_t whylen)
 	if (rc != 0)
 		snprintf(why, whylen, "directory %s: %s", dir, inner);
 	return rc;
+}
+
+long long
+vault_plat_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	OVERLAPPED ov;
+	LARGE_INTEGER zero, pos;
+	HANDLE h;
+	DWORD put = 0, err;
+	BOOL ok;
+
+	if ((h = fd_handle(fd)) == INVALID_HANDLE_VALUE) {
+		errno = EBADF;
+		return -1;
+	}
+	zero.QuadPart = 0;
+	if (!SetFilePointerEx(h, zero, &pos, FILE_CURRENT)) {
+		errno = win_errno(GetLastError());
+		return -1;
+	}
+	memset(&ov, 0, sizeof(ov));
+	ov.Offset = (DWORD)off;
+	ov.OffsetHigh = (DWORD)(off >> 32);
+	ok = WriteFile(h, buf, len > MAXDWORD ? MAXDWORD : (DWORD)len, &put, &ov);
+	err = GetLastError();
+	(void)SetFilePointerEx(h, pos, NULL, FILE_BEGIN);
+	if (!ok) {
+		errno = win_errno(err);
+		return -1;
+	}
+	return (long long)put;
+}
+
+int
+vault_plat_open_rw(const char *path)
+{
+	PSECURITY_DESCRIPTOR sd;
+	int fd, err;
+
+	if ((sd = private_sd(0)) == NULL)
+		return -1;
+	/* The descriptor applies only when the file is created. Shared fully: a
+	 * witness file that another of our processes (or a user) may remove. */
+	fd = open_handle(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+	    OPEN_ALWAYS, sd, _O_RDWR);
+	err = errno;
+	LocalFree(sd);
+	errno = err;
+	return fd;
+}
+
+char *
+vault_plat_realpath(const char *path)
+{
+	return _fullpath(NULL, path, 0);
+}
+
+void
+vault_plat_witness(const char *msg)
+{
+	HANDLE ev;
+	LPCSTR strs[1];
+
+	if ((ev = RegisterEventSourceA(NULL, "vault")) == NULL)
+		return;
+	strs[0] = msg;
+	(void)ReportEventA(ev, EVENTLOG_INFORMATION_TYPE, 0, 0, NULL, 1, 0, strs, NULL);
+	DeregisterEventSource(ev);
 }

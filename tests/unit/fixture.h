@@ -24,7 +24,8 @@
 
 #include "vault.h"
 
-/* Room for "/dev/shm/vault-unit-<tag>-XXXXXX" with a short tag. */
+/* Room for "/dev/shm/vault-unit-<tag>-XXXXXX" with a short tag (and for
+ * Windows' temporary directory, C:\users\NAME\AppData\Local\Temp). */
 #define FX_DIR_MAX 64
 
 /*
@@ -93,5 +94,17 @@ void fx_file_hash(const char *path, unsigned char out[32]);
 		return teardown(state);                   \
 	}
 #define TT(f) cmocka_unit_test_setup_teardown(f, fx_setup_tamper, fx_teardown_tamper)
+
+/*
+ * The operating-system calls behind the helpers above (fixture_posix.c,
+ * fixture_win32.c): the default base directory (/tmp; Windows: the
+ * temporary directory), mkdtemp() of a name ending in XXXXXX with access for
+ * the user alone (0700; Windows: vault_plat_mkdir_private's protected DACL),
+ * a recursive removal that follows no link, and a plain read-only open.
+ */
+const char *fx_os_tmpbase(void);
+int fx_os_mkdtemp(char *dir);
+int fx_os_rmtree(const char *dir);
+int fx_os_open_read(const char *path);
 
 #endif
