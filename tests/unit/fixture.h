@@ -107,4 +107,21 @@ int fx_os_mkdtemp(char *dir);
 int fx_os_rmtree(const char *dir);
 int fx_os_open_read(const char *path);
 
+/*
+ * Whether Unix modes, owners and symlinks can be tested here: 1 on POSIX; 0
+ * on Windows, after printing "# skip on Windows: WHAT" and why, so a test
+ * runs what it can and skips its chmod and symlink cases with the reason.
+ */
+int fx_posix_modes(const char *what);
+
+/* mkdir(path, 0700); Windows CreateDirectory (inheriting the scratch
+ * directory's private DACL). */
+int fx_mkdir(const char *path);
+
+/* chmod, fchmod, symlink on POSIX; -1 (ENOSYS) on Windows: call them only
+ * where fx_posix_modes() said 1. */
+int fx_chmod(const char *path, unsigned mode);
+int fx_fchmod(int fd, unsigned mode);
+int fx_symlink(const char *target, const char *link);
+
 #endif

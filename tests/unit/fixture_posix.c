@@ -56,3 +56,34 @@ fx_os_open_read(const char *path)
 {
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
+
+int
+fx_posix_modes(const char *what)
+{
+	(void)what;
+	return 1;
+}
+
+int
+fx_mkdir(const char *path)
+{
+	return mkdir(path, 0700);
+}
+
+int
+fx_chmod(const char *path, unsigned mode)
+{
+	return chmod(path, (mode_t)mode);
+}
+
+int
+fx_fchmod(int fd, unsigned mode)
+{
+	return fchmod(fd, (mode_t)mode);
+}
+
+int
+fx_symlink(const char *target, const char *link)
+{
+	return symlink(target, link);
+}

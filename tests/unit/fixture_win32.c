@@ -4,7 +4,9 @@
  * (mingw has no mkdtemp, nftw or O_CLOEXEC): a scratch directory under
  * the temporary directory with a protected DACL for the user alone (as
  * vault_plat_mkdir_private makes the vault's own), its recursive removal,
- * and a plain read-only open that shares like SQLite's. See fixture.h.
+ * and a plain read-only open that shares like SQLite's; chmod, fchmod and
+ * symlink that fail (ENOSYS), for the tests' negative cases that
+ * fx_posix_modes() skips with the reason. See fixture.h.
  */
 #include <windows.h>
 
@@ -14,6 +16,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 #include <sodium.h>
 
 #include "fixture.h"
@@ -92,4 +100,49 @@ int
 fx_os_open_read(const char *path)
 {
 	return _open(path, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+}
+
+int
+fx_posix_modes(const char *what)
+{
+	print_message("# skip on Windows: %s (Unix modes, owners and symlinks; wine stores no "
+		      "DACLs and makes no symlinks: test_platform_win32 judges descriptors instead)\n", what);
+	return 0;
+}
+
+int
+fx_mkdir(const char *path)
+{
+	if (!CreateDirectoryA(path, NULL)) {
+		errno = GetLastError() == ERROR_ALREADY_EXISTS ? EEXIST : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int
+fx_chmod(const char *path, unsigned mode)
+{
+	(void)path;
+	(void)mode;
+	errno = ENOSYS;
+	return -1;
+}
+
+int
+fx_fchmod(int fd, unsigned mode)
+{
+	(void)fd;
+	(void)mode;
+	errno = ENOSYS;
+	return -1;
+}
+
+int
+fx_symlink(const char *target, const char *link)
+{
+	(void)target;
+	(void)link;
+	errno = ENOSYS;
+	return -1;
 }
