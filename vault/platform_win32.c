@@ -24,6 +24,9 @@
 #include "platform_win32.h"
 #include "vault.h"
 
+static int open_handle(const char *path, DWORD access, DWORD share, DWORD disposition,
+    PSECURITY_DESCRIPTOR sd, int crtflags);
+
 uint32_t
 vault_plat_uid(void)
 {
@@ -118,35 +121,8 @@ vault_plat_proc_info(uint32_t pid, uint32_t *ppid, int *tty)
 int
 vault_plat_open_nofollow(const char *path)
 {
-	FILE_ATTRIBUTE_TAG_INFO tag;
-	HANDLE h;
-	DWORD err;
-	int fd;
-
-	h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-	    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-	if (h == INVALID_HANDLE_VALUE) {
-		err = GetLastError();
-		if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
-			errno = ENOENT;
-		else if (err == ERROR_SHARING_VIOLATION || err == ERROR_ACCESS_DENIED)
-			errno = EACCES;
-		else
-			errno = EIO;
-		return -1;
-	}
-	if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag, sizeof(tag)) ||
-	    (tag.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
-		CloseHandle(h);
-		errno = ELOOP;
-		return -1;
-	}
-	if ((fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY)) < 0) {
-		CloseHandle(h);
-		errno = EIO;
-		return -1;
-	}
-	return fd;
+	/* Shared for reading only: nobody writes, renames or deletes it while held. */
+	return open_handle(path, GENERIC_READ, FILE_SHARE_READ, OPEN_EXISTING, NULL, _O_RDONLY);
 }
 
 int
@@ -345,8 +321,10 @@ open_handle(const char *path, DWORD access, DWORD share, DWORD disposition, PSEC
 	sa.nLength = sizeof(sa);
 	sa.lpSecurityDescriptor = sd;
 	sa.bInheritHandle = FALSE;
+	/* BACKUP_SEMANTICS: a directory opens too, for the caller's check to
+	 * refuse as "not a regular file" (as on POSIX), not as an I/O error. */
 	h = CreateFileA(path, access, share, sd != NULL ? &sa : NULL, disposition,
-	    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+	    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		errno = win_errno(GetLastError());
 		return -1;
