@@ -118,8 +118,8 @@ int fx_posix_modes(const char *what);
  * directory's private DACL). */
 int fx_mkdir(const char *path);
 
-/* chmod, fchmod, symlink on POSIX; -1 (ENOSYS) on Windows: call them only
- * where fx_posix_modes() said 1. */
+/* chmod, fchmod, symlink on POSIX; -1 (ENOSYS) on Windows, but for
+ * fx_chmod(path, 0600), a protected DACL for the user alone there. */
 int fx_chmod(const char *path, unsigned mode);
 int fx_fchmod(int fd, unsigned mode);
 int fx_symlink(const char *target, const char *link);

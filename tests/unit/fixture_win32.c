@@ -4,11 +4,14 @@
  * (mingw has no mkdtemp, nftw or O_CLOEXEC): a scratch directory under
  * the temporary directory with a protected DACL for the user alone (as
  * vault_plat_mkdir_private makes the vault's own), its recursive removal,
- * and a plain read-only open that shares like SQLite's; chmod, fchmod and
- * symlink that fail (ENOSYS), for the tests' negative cases that
- * fx_posix_modes() skips with the reason. See fixture.h.
+ * and a plain read-only open that shares like SQLite's; chmod 0600 as a
+ * protected DACL for the user alone, and fchmod, symlink and other modes
+ * that fail (ENOSYS), for the tests' negative cases that fx_posix_modes()
+ * skips with the reason. See fixture.h.
  */
 #include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,13 +123,50 @@ fx_mkdir(const char *path)
 	return 0;
 }
 
+/* 0600 only: a protected DACL for the user alone (what a file SQLite made
+ * needs before the vault trusts it); any other mode is ENOSYS. */
 int
 fx_chmod(const char *path, unsigned mode)
 {
-	(void)path;
-	(void)mode;
-	errno = ENOSYS;
-	return -1;
+	union {
+		TOKEN_USER user;
+		unsigned char space[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+	} info;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	HANDLE token;
+	DWORD len = 0, err;
+	char *sid = NULL, sddl[256];
+	PACL dacl = NULL;
+	BOOL present = FALSE, defaulted = FALSE;
+
+	if (mode != 0600) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+		return -1;
+	if (!GetTokenInformation(token, TokenUser, &info, sizeof(info), &len) ||
+	    !ConvertSidToStringSidA(info.user.User.Sid, &sid)) {
+		CloseHandle(token);
+		errno = EIO;
+		return -1;
+	}
+	CloseHandle(token);
+	snprintf(sddl, sizeof(sddl), "D:P(A;;FA;;;%s)", sid);
+	LocalFree(sid);
+	if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL) ||
+	    !GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted)) {
+		errno = EIO;
+		return -1;
+	}
+	err = SetNamedSecurityInfoA((char *)(uintptr_t)path, SE_FILE_OBJECT,
+	    DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL);
+	LocalFree(sd);
+	if (err != ERROR_SUCCESS) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
 }
 
 int
