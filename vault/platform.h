@@ -177,6 +177,19 @@ char *vault_plat_realpath(const char *path);
 void vault_plat_witness(const char *msg);
 
 /*
+ * The default vault file into *out (malloc()ed), its directory made for the
+ * user alone when create is set. POSIX: vault_default_path() from
+ * XDG_DATA_HOME or HOME ($XDG_DATA_HOME/vault/vault.db,
+ * ~/.local/share/vault/vault.db), parents made 0700 (vault_mkdir_parent).
+ * Windows: %LOCALAPPDATA%\vault\vault.db, the directory created with a
+ * protected DACL for the user alone (vault_plat_mkdir_private); an existing
+ * one is left as it is, for vault_check_dir to judge. 0,
+ * VAULT_ERR_NOTFOUND (no absolute base in the environment), VAULT_ERR_NOMEM
+ * or VAULT_ERR_IO.
+ */
+int vault_plat_default_path(char **out, int create);
+
+/*
  * An exclusive lock on the whole of fd's file, without waiting: POSIX
  * flock(LOCK_EX | LOCK_NB), Windows LockFileEx(LOCKFILE_EXCLUSIVE_LOCK |
  * LOCKFILE_FAIL_IMMEDIATELY). Released when fd is closed. 0, or -1 with

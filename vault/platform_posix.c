@@ -232,3 +232,17 @@ vault_plat_witness(const char *msg)
 {
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", msg);
 }
+
+int
+vault_plat_default_path(char **out, int create)
+{
+	int rc;
+
+	if ((rc = vault_default_path(out, getenv("XDG_DATA_HOME"), getenv("HOME"))) != 0)
+		return rc;
+	if (create && (rc = vault_mkdir_parent(*out)) != 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}

@@ -655,3 +655,29 @@ vault_plat_witness(const char *msg)
 	(void)ReportEventA(ev, EVENTLOG_INFORMATION_TYPE, 0, 0, NULL, 1, 0, strs, NULL);
 	DeregisterEventSource(ev);
 }
+
+int
+vault_plat_default_path(char **out, int create)
+{
+	const char *base = getenv("LOCALAPPDATA");
+	size_t len;
+
+	*out = NULL;
+	/* Absolute only: a drive letter and a separator, or a UNC path. */
+	if (base == NULL ||
+	    !((((base[0] >= 'A' && base[0] <= 'Z') || (base[0] >= 'a' && base[0] <= 'z')) && base[1] == ':' &&
+		  (base[2] == '\\' || base[2] == '/')) ||
+		(base[0] == '\\' && base[1] == '\\')))
+		return VAULT_ERR_NOTFOUND;
+	len = strlen(base) + sizeof("\\vault\\vault.db");
+	if ((*out = malloc(len)) == NULL)
+		return VAULT_ERR_NOMEM;
+	snprintf(*out, len, "%s\\vault", base);
+	if (create && vault_plat_mkdir_private(*out) != 0) {
+		free(*out);
+		*out = NULL;
+		return VAULT_ERR_IO;
+	}
+	snprintf(*out, len, "%s\\vault\\vault.db", base);
+	return 0;
+}

@@ -363,6 +363,75 @@ trust_our_own(void **state)
 	assert_non_null(strstr(why, dir));
 }
 
+/* name=value through putenv() (mingw has no setenv); value "" is as unset
+ * for the default path (not absolute). The strings stay ours: POSIX keeps
+ * the pointer. */
+static void
+put_env(char *slot, size_t len, const char *name, const char *value)
+{
+	snprintf(slot, len, "%s=%s", name, value);
+	assert_int_equal(putenv(slot), 0);
+}
+
+/*
+ * The default vault path: under a base taken from the environment (POSIX
+ * XDG_DATA_HOME; Windows LOCALAPPDATA), its directory made only when asked
+ * and then trusted; a relative base or none gives no path.
+ */
+static void
+default_path_made(void **state)
+{
+	static char env1[4200], env2[4200], env3[4200], env4[4200];
+	const char *var = getenv("LOCALAPPDATA") != NULL ? "LOCALAPPDATA" : "XDG_DATA_HOME";
+	char base[4096], want[4200], dir[4200], why[300], *old = NULL, *home = NULL, *p = NULL, *full;
+	size_t n;
+
+	(void)state;
+	if (getenv(var) != NULL)
+		assert_non_null(old = strdup(getenv(var)));
+	if (getenv("HOME") != NULL)
+		assert_non_null(home = strdup(getenv("HOME")));
+	scratch(base, sizeof(base), "appdata");
+	assert_int_equal(vault_plat_mkdir_private(base), 0);
+	/* Absolute in the platform's own terms (under wine, Z:\\... for /...). */
+	assert_non_null(full = vault_plat_realpath(base));
+	snprintf(base, sizeof(base), "%s", full);
+	free(full);
+	put_env(env1, sizeof(env1), var, base);
+	assert_int_equal(vault_plat_default_path(&p, 0), 0);
+	assert_non_null(p);
+	/* Under the base, in a directory called vault, named vault.db. */
+	assert_memory_equal(p, base, strlen(base));
+	n = strlen(p);
+	assert_true(n > 15);
+	assert_string_equal(p + n - 8, "vault.db");
+	assert_memory_equal(p + n - 14, "vault", 5);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(n - 9), p);
+	if (strcmp(var, "LOCALAPPDATA") == 0) {
+		snprintf(want, sizeof(want), "%s\\vault\\vault.db", base);
+		assert_string_equal(p, want);
+	}
+	/* Not made unless asked. */
+	assert_int_equal(vault_plat_trust_dir(dir, why, sizeof(why)), VAULT_ERR_NOTFOUND);
+	free(p);
+	p = NULL;
+	assert_int_equal(vault_plat_default_path(&p, 1), 0);
+	assert_int_equal(vault_plat_trust_dir(dir, why, sizeof(why)), 0);
+	free(p);
+	p = NULL;
+	/* A relative base, or none (POSIX falls back to HOME: relative too): nothing. */
+	put_env(env2, sizeof(env2), var, "relative/dir");
+	put_env(env3, sizeof(env3), "HOME", "relative/home");
+	assert_int_equal(vault_plat_default_path(&p, 0), VAULT_ERR_NOTFOUND);
+	assert_null(p);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(rmdir(base), 0);
+	put_env(env4, sizeof(env4), var, old != NULL ? old : "");
+	put_env(env3, sizeof(env3), "HOME", home != NULL ? home : "");
+	free(old);
+	free(home);
+}
+
 static void
 fsync_bad_descriptor(void **state)
 {
@@ -387,6 +456,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(pread_at_offset),
 		cmocka_unit_test(lock_is_exclusive),
 		cmocka_unit_test(trust_our_own),
+		cmocka_unit_test(default_path_made),
 		cmocka_unit_test(child_descends_from_us),
 	};
 
