@@ -4,8 +4,9 @@
  * (issue 16, item 2), built and run under wine only: the judge of a security
  * descriptor (vault_plat_sd_ok) on descriptors built from SDDL strings, and
  * the held handle that keeps a vault file from being renamed, deleted or
- * replaced while SQLite has it. Wine stores no file DACLs, so the judge is
- * proven here on descriptors, never on a real file's.
+ * replaced while SQLite has it. Wine stores no file DACLs (it derives one
+ * from the Unix mode), so the judge is proven on descriptors; on files only
+ * as far as that derived DACL goes (file_dacl_judged).
  */
 #include <windows.h>
 #include <sddl.h>
@@ -15,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <io.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +250,53 @@ held_file_cannot_be_swapped(void **state)
 	assert_int_equal(remove(moved), 0);
 }
 
+static int
+under_wine(void)
+{
+	HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+
+	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
+}
+
+/*
+ * The real file check, as far as wine lets it be seen: wine keeps no DACLs
+ * but derives one from the Unix mode, so a file the C runtime made (mode
+ * 0644 under the usual umask) shows Everyone read access and is refused; a
+ * file made by vault_plat_create_held (protected, the user alone) is
+ * trusted; setting a user-only protected DACL (wine: chmod 0600) makes the
+ * first one trusted too.
+ */
+static void
+file_dacl_judged(void **state)
+{
+	char path[4096], ours[4096], why[300];
+	int fd;
+
+	(void)state;
+	scratch(path, sizeof(path), "crt");
+	scratch(ours, sizeof(ours), "ours");
+	fd = _open(path, _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY, _S_IREAD | _S_IWRITE);
+	assert_true(fd >= 0);
+	assert_int_equal(close(fd), 0);
+	fd = vault_plat_open_held(path);
+	assert_true(fd >= 0);
+	why[0] = '\0';
+	if (under_wine()) {
+		assert_int_equal(vault_plat_trust_fd(fd, 1, why, sizeof(why)), VAULT_ERR_PERM);
+		assert_non_null(strstr(why, "the DACL gives"));
+	} else {
+		print_message("# not wine: a C runtime file here is judged %d (%s); its DACL is inherited\n",
+		    vault_plat_trust_fd(fd, 1, why, sizeof(why)), why);
+	}
+	assert_int_equal(close(fd), 0);
+	fd = vault_plat_create_held(ours);
+	assert_true(fd >= 0);
+	assert_int_equal(vault_plat_trust_fd(fd, 1, why, sizeof(why)), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(remove(ours), 0);
+	assert_int_equal(remove(path), 0);
+}
+
 int
 main(void)
 {
@@ -256,6 +307,7 @@ main(void)
 		cmocka_unit_test(sd_null_dacl_refused),
 		cmocka_unit_test(sd_owner_other_refused),
 		cmocka_unit_test(held_file_cannot_be_swapped),
+		cmocka_unit_test(file_dacl_judged),
 	};
 
 	return cmocka_run_group_tests_name("platform_win32", tests, setup, NULL);
