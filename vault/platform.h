@@ -47,8 +47,9 @@ int vault_plat_proc_info(uint32_t pid, uint32_t *ppid, int *tty);
 /*
  * Creates path for writing, only if nothing is there (no link is followed:
  * an existing link, even dangling, is EEXIST), readable and writable by the
- * owner alone, not inherited by children. Returns a descriptor, or -1 with
- * errno set (EEXIST when something is there).
+ * owner alone (POSIX 0600; Windows a protected DACL for the user alone), not
+ * inherited by children. Returns a descriptor, or -1 with errno set (EEXIST
+ * when something is there).
  */
 int vault_plat_create_private(const char *path);
 
@@ -60,9 +61,10 @@ int vault_plat_atfork(void (*prepare)(void), void (*parent)(void), void (*child)
  * Opens path read-only for the caller's own checks, never through a link:
  * POSIX O_NOFOLLOW (and O_NONBLOCK, so a FIFO named here cannot block the
  * open; the caller's vault_check_fd() refuses anything but a regular file).
- * Windows: the file itself with FILE_FLAG_OPEN_REPARSE_POINT, refused if it
- * is a reparse point (symlink, junction, mount point), shared for reading
- * only, so nobody writes, renames or deletes it while the descriptor is
+ * Windows: the file itself with FILE_FLAG_OPEN_REPARSE_POINT (and
+ * FILE_FLAG_BACKUP_SEMANTICS, so a directory opens for the caller to refuse
+ * as no regular file), refused if it is a reparse point (symlink, junction,
+ * mount point), shared for reading only, so nobody writes, renames or deletes it while the descriptor is
  * held. Returns a descriptor, or -1 with errno: ELOOP for a link or reparse
  * point, ENOENT when nothing is there.
  */
