@@ -417,6 +417,8 @@ default_path_made(void **state)
 	p = NULL;
 	assert_int_equal(vault_plat_default_path(&p, 1), 0);
 	assert_int_equal(vault_plat_trust_dir(dir, why, sizeof(why)), 0);
+	/* The store's own check finds that directory from the path (Windows: backslashes). */
+	assert_int_equal(vault_check_dir(p, why, sizeof(why)), 0);
 	free(p);
 	p = NULL;
 	/* A relative base, or none (POSIX falls back to HOME: relative too): nothing. */
