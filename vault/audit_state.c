@@ -5,22 +5,22 @@
  * the newest entry this process has seen (v->audit_seen), kept across
  * processes in a state file outside the vault (two checksummed slots
  * rewritten in place), and each new head sent to syslog as a witness.
- * The chain itself is audit.c's.
+ * The chain itself is audit.c's. Files, the trust check and the system log
+ * are the platform layer's (platform.h; on Windows the witness goes to the
+ * Application event log).
  *
  * MUST rule: nothing is appended to a log that is shorter than, or
  * differs from, one this process saw (vault_audit_fresh).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "audit_int.h"
+#include "platform.h"
 
 /*
  * The witness outside the file: each new head goes to the system log
@@ -31,12 +31,13 @@
 static void
 head_syslog(const vault *v, uint64_t seq, const unsigned char head[MACBYTES])
 {
-	char idhex[2 * VAULT_IDBYTES + 1], mhex[2 * VAULT_AUDIT_PREFIXBYTES + 1];
+	char idhex[2 * VAULT_IDBYTES + 1], mhex[2 * VAULT_AUDIT_PREFIXBYTES + 1], msg[160];
 
 	vault_id_hex(v, idhex);
 	sodium_bin2hex(mhex, sizeof(mhex), head, VAULT_AUDIT_PREFIXBYTES);
-	syslog(LOG_AUTHPRIV | LOG_NOTICE, "vault %s: audit entry %llu, head %s", idhex,
-	    (unsigned long long)seq, mhex);
+	snprintf(msg, sizeof(msg), "vault %s: audit entry %llu, head %s", idhex, (unsigned long long)seq,
+	    mhex);
+	vault_plat_witness(msg);
 }
 
 /*
@@ -66,17 +67,19 @@ vault_audit_state_close(vault *v)
 static int
 state_open(vault *v)
 {
-	struct stat sb;
+	vault_file_info sb;
+	char why[200];
 	int fd;
 
 	/* Still the file at the path? Removed on purpose (vault_audit_forget, a user): start a new one. */
-	if (v->audit_state_fd >= 0 && (fstat(v->audit_state_fd, &sb) != 0 || sb.st_nlink == 0))
+	if (v->audit_state_fd >= 0 && (vault_plat_fstat(v->audit_state_fd, &sb) != 0 || sb.nlink == 0))
 		vault_audit_state_close(v);
 	if (v->audit_state_fd >= 0)
 		return 0;
-	if ((fd = open(v->audit_state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600)) < 0)
+	if ((fd = vault_plat_open_rw(v->audit_state)) < 0)
 		return -1;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022) != 0) {
+	/* A regular file of ours that nobody else can write (POSIX: mode & 022 clear). */
+	if (vault_plat_trust_fd(fd, 0, why, sizeof(why)) != 0) {
 		(void)close(fd);
 		return -1;
 	}
@@ -103,7 +106,8 @@ state_save(vault *v)
 		buf[12 + VAULT_IDBYTES + MACBYTES + i] = (unsigned char)(gen >> (24 - 8 * i));
 	slot_check(buf + SLOTBYTES - SLOTCHECK, buf);
 	/* A full disk must not stop the vault: the other slot still holds the one before. */
-	if (pwrite(v->audit_state_fd, buf, sizeof(buf), (off_t)(gen & 1) * SLOTBYTES) != (ssize_t)sizeof(buf))
+	if (vault_plat_pwrite(v->audit_state_fd, buf, sizeof(buf), (uint64_t)(gen & 1) * SLOTBYTES) !=
+	    (long long)sizeof(buf))
 		vault_audit_state_close(v); /* reopened (and retried) at the next entry */
 }
 
@@ -228,12 +232,12 @@ vault_audit_state_dir(vault *v, const char *dir)
 	char idhex[2 * VAULT_IDBYTES + 1], hhex[2 * sizeof(h) + 1], *real = NULL, *path = NULL;
 	uint64_t seq = 0, sseq;
 	uint32_t gen = 0, sgen;
-	struct stat sb;
-	ssize_t got;
+	char why[200];
+	long long got;
 	size_t len;
 	int fd = -1, rc = 0, i, found = 0;
 
-	if ((real = realpath(v->path, NULL)) == NULL)
+	if ((real = vault_plat_realpath(v->path)) == NULL)
 		return VAULT_ERR_IO;
 	/* One file per vault and place: a backup copy elsewhere has a past of its own. */
 	crypto_generichash(h, sizeof(h), (const unsigned char *)real, strlen(real), NULL, 0);
@@ -244,28 +248,27 @@ vault_audit_state_dir(vault *v, const char *dir)
 	if ((path = malloc(len)) == NULL)
 		return VAULT_ERR_NOMEM;
 	snprintf(path, len, "%s/audit-%s-%s", dir, idhex, hhex);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
+	if ((fd = vault_plat_open_nofollow(path)) < 0) {
 		if (errno != ENOENT) {
 			vault_detail(v, "cannot read %s: %s", path, strerror(errno));
 			rc = errno == ELOOP ? VAULT_ERR_SYMLINK : VAULT_ERR_IO;
 		}
 		goto out;
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-	    (sb.st_mode & 022) != 0) {
+	if (vault_plat_trust_fd(fd, 0, why, sizeof(why)) != 0) {
 		vault_detail(v, "%s is not a regular file of ours that only we can write", path);
 		rc = VAULT_ERR_PERM;
 		goto out;
 	}
-	got = pread(fd, buf, sizeof(buf), 0);
-	if (got == (ssize_t)STATEBYTES && memcmp(buf, STATEMAGIC, 4) == 0 &&
+	got = vault_plat_pread(fd, buf, sizeof(buf), 0);
+	if (got == (long long)STATEBYTES && memcmp(buf, STATEMAGIC, 4) == 0 &&
 	    memcmp(buf + 4, v->id, VAULT_IDBYTES) == 0) {
 		/* Written by an older vault: one record. */
 		for (i = 0; i < 8; i++)
 			seq = seq << 8 | buf[4 + VAULT_IDBYTES + i];
 		memcpy(mac, buf + 12 + VAULT_IDBYTES, MACBYTES);
 		found = 1;
-	} else if (got >= (ssize_t)SLOTBYTES && got <= (ssize_t)(2 * SLOTBYTES)) {
+	} else if (got >= (long long)SLOTBYTES && got <= (long long)(2 * SLOTBYTES)) {
 		for (i = 0; i * SLOTBYTES + SLOTBYTES <= (size_t)got; i++) {
 			if (slot_read(v, buf + i * SLOTBYTES, &sseq, smac, &sgen) != 0 ||
 			    (found && (sgen < gen || (sgen == gen && sseq <= seq))))

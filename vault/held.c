@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * held.c - the descriptors this process opened on vault files, and the
- * checked open that makes them (O_NOFOLLOW, owner, mode, type).
+ * checked open that makes them (O_NOFOLLOW, owner, mode, type), through
+ * the platform layer (platform.h: on Windows the held handle also keeps
+ * the file from being renamed, deleted or replaced).
  *
  * MUST rule (store.c's, issue 12): no descriptor of a vault file that we
  * opened is ever closed while an SQLite connection of this process may
@@ -12,14 +14,13 @@
  * vault_held_release() closes it, once no handle has that inode open.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "platform.h"
 
 /*
  * Descriptors we opened on vault files, kept until no handle of this
@@ -32,8 +33,7 @@
 #define HELD_MAX 64
 
 static struct held_fd {
-	dev_t dev;
-	ino_t ino;
+	vault_file_id id;
 	int fd; /* -1: slot free */
 	int live;
 } held[HELD_MAX];
@@ -57,7 +57,7 @@ held_init(void)
  * ours has that inode, and otherwise left open on purpose.
  */
 int
-vault_held_take(int fd, const struct stat *st)
+vault_held_take(int fd, const vault_file_id *id)
 {
 	size_t i;
 	int same = 0;
@@ -65,13 +65,12 @@ vault_held_take(int fd, const struct stat *st)
 	pthread_mutex_lock(&held_mu);
 	held_init();
 	for (i = 0; i < HELD_MAX; i++) {
-		if (held[i].fd >= 0 && held[i].dev == st->st_dev && held[i].ino == st->st_ino)
+		if (held[i].fd >= 0 && held[i].id.dev == id->dev && held[i].id.ino == id->ino)
 			same = 1;
 	}
 	for (i = 0; i < HELD_MAX; i++) {
 		if (held[i].fd < 0) {
-			held[i].dev = st->st_dev;
-			held[i].ino = st->st_ino;
+			held[i].id = *id;
 			held[i].fd = fd;
 			held[i].live = 1;
 			pthread_mutex_unlock(&held_mu);
@@ -95,8 +94,7 @@ void
 vault_held_release(int fd)
 {
 	size_t i;
-	dev_t dev = 0;
-	ino_t ino = 0;
+	vault_file_id id = { 0, 0 };
 	int found = 0, live = 0;
 
 	if (fd < 0)
@@ -106,18 +104,17 @@ vault_held_release(int fd)
 	for (i = 0; i < HELD_MAX; i++) {
 		if (held[i].fd == fd && held[i].live) {
 			held[i].live = 0;
-			dev = held[i].dev;
-			ino = held[i].ino;
+			id = held[i].id;
 			found = 1;
 			break;
 		}
 	}
 	if (found) {
 		for (i = 0; i < HELD_MAX; i++)
-			if (held[i].fd >= 0 && held[i].live && held[i].dev == dev && held[i].ino == ino)
+			if (held[i].fd >= 0 && held[i].live && held[i].id.dev == id.dev && held[i].id.ino == id.ino)
 				live = 1;
 		for (i = 0; i < HELD_MAX && !live; i++) {
-			if (held[i].fd >= 0 && held[i].dev == dev && held[i].ino == ino) {
+			if (held[i].fd >= 0 && held[i].id.dev == id.dev && held[i].id.ino == id.ino) {
 				close(held[i].fd);
 				held[i].fd = -1;
 			}
@@ -131,13 +128,13 @@ vault_held_release(int fd)
  * mode and type on the descriptor. On success *fdp is open and *st filled.
  */
 int
-vault_open_checked(vault *v, const char *path, int *fdp, struct stat *st)
+vault_open_checked(vault *v, const char *path, int *fdp, vault_file_info *st)
 {
 	char why[200];
 	int fd, rc;
 
 	*fdp = -1;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	fd = vault_plat_open_held(path);
 	if (fd < 0) {
 		rc = errno == ELOOP ? VAULT_ERR_SYMLINK : errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
 		vault_detail(v, "%s: %s", path,
@@ -146,7 +143,7 @@ vault_open_checked(vault *v, const char *path, int *fdp, struct stat *st)
 					       strerror(errno));
 		return rc;
 	}
-	if (fstat(fd, st) != 0) {
+	if (vault_plat_fstat(fd, st) != 0) {
 		vault_detail(v, "%s: %s", path, strerror(errno));
 		/* Cannot say which file it is; with no identity, nothing else of ours can match it. */
 		close(fd);
@@ -158,11 +155,11 @@ vault_open_checked(vault *v, const char *path, int *fdp, struct stat *st)
 		 * Another handle of ours may have this file open (it was fine
 		 * then): through the table, it is closed only if none has.
 		 */
-		if (vault_held_take(fd, st) == 0)
+		if (vault_held_take(fd, &st->id) == 0)
 			vault_held_release(fd);
 		return rc;
 	}
-	if ((rc = vault_held_take(fd, st)) != 0) {
+	if ((rc = vault_held_take(fd, &st->id)) != 0) {
 		vault_detail(v, "%s: too many vault handles open in this process", path);
 		return rc;
 	}

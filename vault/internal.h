@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "vault.h"
+#include "platform.h"
 
 /*
  * printf-like functions. mingw's gcc reads format(printf) as msvcrt's
@@ -121,8 +122,8 @@ struct vault {
 	 * its identity, so a file replaced under us is noticed.
 	 */
 	int fd;
-	dev_t dev;
-	ino_t ino;
+	uint64_t dev; /* vault_file_id (platform.h) */
+	uint64_t ino;
 	int64_t data_version; /* PRAGMA data_version when last looked at */
 	uint64_t gen; /* bumped by every change seen, ours or another process's; not by audit-only commits */
 	int txn_full; /* the outermost transaction was begun with synchronous=FULL (not audit-only) */
@@ -325,9 +326,9 @@ void vault_rot_cand_remove(vault_account *a, uint32_t ver);
 int vault_rot_cand_add(vault *v, vault_account *a, uint32_t ver);
 void vault_rot_count_fail(vault_account *a, int64_t now);
 /* held.c: descriptors of vault files, closed only when no handle uses the inode. */
-int vault_held_take(int fd, const struct stat *st);
+int vault_held_take(int fd, const vault_file_id *id);
 void vault_held_release(int fd);
-int vault_open_checked(vault *v, const char *path, int *fdp, struct stat *st);
+int vault_open_checked(vault *v, const char *path, int *fdp, vault_file_info *st);
 /* unlock.c: for vault_create (store.c). */
 int vault_slot_insert(vault *v, const vault_wr *blob, uint32_t *id);
 /* A passphrase slot, or with boundkey (a keyfile's 32 bytes) a bound slot. */

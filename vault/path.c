@@ -6,7 +6,9 @@
  * caller with no group or other permissions, in a directory owned by the
  * caller that nobody else can write to (so nobody else can swap the file
  * between our checks and SQLite's open). Checks are made with fstat() on
- * descriptors we opened with O_NOFOLLOW, never with stat() on a name.
+ * descriptors we opened with O_NOFOLLOW, never with stat() on a name; they
+ * are the platform layer's (vault_plat_trust_fd, vault_plat_trust_dir),
+ * called through held.c's vault_check_fd and vault_check_dir.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,66 +22,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-int
-vault_check_fd(int fd, int strict_mode, char *why, size_t whylen)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) != 0) {
-		snprintf(why, whylen, "cannot stat: %s", strerror(errno));
-		return VAULT_ERR_IO;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
-		return VAULT_ERR_PERM;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(why, whylen, "owned by uid %lu, not by you (uid %lu)",
-		    (unsigned long)st.st_uid, (unsigned long)geteuid());
-		return VAULT_ERR_PERM;
-	}
-	if ((st.st_mode & (strict_mode ? 077 : 022)) != 0) {
-		snprintf(why, whylen, "mode %04o gives access to group or others; run chmod 600",
-		    (unsigned)(st.st_mode & 07777));
-		return VAULT_ERR_PERM;
-	}
-	return 0;
-}
-
-int
-vault_check_dir(const char *path, char *why, size_t whylen)
-{
-	struct stat st;
-	char *copy, *dir;
-	int fd, rc = 0;
-
-	if ((copy = strdup(path)) == NULL)
-		return VAULT_ERR_NOMEM;
-	dir = dirname(copy);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, whylen, "directory %s: %s", dir, strerror(errno));
-		rc = errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		snprintf(why, whylen, "directory %s: %s", dir, strerror(errno));
-		rc = VAULT_ERR_IO;
-	} else if (st.st_uid != geteuid()) {
-		snprintf(why, whylen, "directory %s is owned by uid %lu, not by you (uid %lu)", dir,
-		    (unsigned long)st.st_uid, (unsigned long)geteuid());
-		rc = VAULT_ERR_PERM;
-	} else if ((st.st_mode & 022) != 0) {
-		snprintf(why, whylen, "directory %s has mode %04o: writable by group or others; run chmod 700",
-		    dir, (unsigned)(st.st_mode & 07777));
-		rc = VAULT_ERR_PERM;
-	}
-	close(fd);
-out:
-	free(copy);
-	return rc;
-}
+#include "platform.h"
 
 int
 vault_default_path(char **out, const char *xdg_data_home, const char *home)
@@ -121,7 +64,7 @@ vault_mkdir_parent(const char *path)
 			char c = *p;
 
 			*p = '\0';
-			if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+			if (vault_plat_mkdir_private(copy) != 0) {
 				rc = VAULT_ERR_IO;
 				goto out;
 			}

@@ -8,7 +8,9 @@
  *  - nothing is written to a file until it is known to be a vault of a
  *    version we understand (application_id and user_version checked first);
  *  - the file's owner and mode are checked on a descriptor opened with
- *    O_NOFOLLOW, in a directory only the caller can write;
+ *    O_NOFOLLOW, in a directory only the caller can write (platform.h:
+ *    on Windows the owner SID and the DACL, and the held handle keeps the
+ *    file from being renamed, deleted or replaced while SQLite has it);
  *  - SQLite runs in defensive mode with trusted_schema off, so a hostile
  *    file cannot make us run its triggers or views with our privileges;
  *  - every write is one BEGIN IMMEDIATE transaction (txn.c);
@@ -26,17 +28,15 @@
  *    read-write open: a refused file and its WAL stay byte for byte.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "platform.h"
 
 #define VAULT_APPLICATION_ID 0x5641554c /* "VAUL" */
 #define VAULT_BUSY_MS 10000
@@ -183,31 +183,31 @@ static int
 precheck(vault *v, int fd)
 {
 	unsigned char h[100];
-	struct stat st, wst;
+	vault_file_info st, wst;
 	char *wal = NULL;
 	size_t wallen;
 	int have_wal = 0;
-	ssize_t n;
+	long long n;
 	uint32_t pagesize, pages;
 
-	if (fstat(fd, &st) != 0)
+	if (vault_plat_fstat(fd, &st) != 0)
 		return VAULT_ERR_IO;
 	wallen = strlen(v->path) + 5;
 	if ((wal = malloc(wallen)) == NULL)
 		return VAULT_ERR_NOMEM;
 	snprintf(wal, wallen, "%s-wal", v->path);
-	have_wal = lstat(wal, &wst) == 0 && S_ISREG(wst.st_mode) && wst.st_size > 0;
+	have_wal = vault_plat_lstat(wal, &wst) == 0 && wst.regular && wst.size > 0;
 	free(wal);
-	if (st.st_size == 0 && !have_wal) {
+	if (st.size == 0 && !have_wal) {
 		vault_detail(v, "%s is an empty file, not a vault", v->path);
 		return VAULT_ERR_NOTVAULT;
 	}
-	if (st.st_size == 0)
+	if (st.size == 0)
 		return 0;
-	n = pread(fd, h, sizeof(h), 0);
-	if (n != (ssize_t)sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0) {
+	n = vault_plat_pread(fd, h, sizeof(h), 0);
+	if (n != (long long)sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0) {
 		vault_detail(v, "%s is not a vault (not an SQLite database%s)", v->path,
-		    n >= 0 && n < (ssize_t)sizeof(h) ? ", or truncated" : "");
+		    n >= 0 && n < (long long)sizeof(h) ? ", or truncated" : "");
 		return VAULT_ERR_NOTVAULT;
 	}
 	if (have_wal)
@@ -217,9 +217,9 @@ precheck(vault *v, int fd)
 		pagesize = 65536;
 	pages = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 | (uint32_t)h[30] << 8 | h[31];
 	if (pagesize < 512 || (pagesize & (pagesize - 1)) != 0 ||
-	    (uint64_t)st.st_size < (uint64_t)pages * pagesize) {
+	    (uint64_t)st.size < (uint64_t)pages * pagesize) {
 		vault_detail(v, "%s is truncated: %lld bytes, header says %llu", v->path,
-		    (long long)st.st_size, (unsigned long long)pages * pagesize);
+		    (long long)st.size, (unsigned long long)pages * pagesize);
 		return VAULT_ERR_NOTVAULT;
 	}
 	return 0;
@@ -345,7 +345,7 @@ int
 vault_open(vault **out, const char *path)
 {
 	vault *v = NULL;
-	struct stat st;
+	vault_file_info st;
 	char why[200];
 	int rc, uv = 0;
 
@@ -364,8 +364,8 @@ vault_open(vault **out, const char *path)
 	 */
 	if ((rc = vault_open_checked(v, path, &v->fd, &st)) != 0)
 		goto out;
-	v->dev = st.st_dev;
-	v->ino = st.st_ino;
+	v->dev = st.id.dev;
+	v->ino = st.id.ino;
 	if ((rc = precheck(v, v->fd)) != 0)
 		goto out;
 	/* Decide on a read-only connection first: a refusal writes nothing. */
@@ -424,7 +424,7 @@ create(vault **out, const char *path, int kdf, const unsigned char *pass, size_t
 		vault_detail(v, "%s", why);
 		goto out;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = vault_plat_create_held(path);
 	if (fd < 0) {
 		rc = errno == EEXIST ? VAULT_ERR_EXISTS : VAULT_ERR_IO;
 		vault_detail(v, "%s: %s", path,
@@ -434,18 +434,18 @@ create(vault **out, const char *path, int kdf, const unsigned char *pass, size_t
 	}
 	made = 1;
 	{
-		struct stat fst;
+		vault_file_info fst;
 
 		/* Held, not closed: see the MUST rules on top. */
-		if (fstat(fd, &fst) != 0) {
+		if (vault_plat_fstat(fd, &fst) != 0) {
 			rc = VAULT_ERR_IO;
 			goto out;
 		}
-		v->dev = fst.st_dev;
-		v->ino = fst.st_ino;
+		v->dev = fst.id.dev;
+		v->ino = fst.id.ino;
 		v->fd = fd;
 		fd = -1;
-		if ((rc = vault_held_take(v->fd, &fst)) != 0) {
+		if ((rc = vault_held_take(v->fd, &fst.id)) != 0) {
 			v->fd = -1;
 			goto out;
 		}
@@ -593,14 +593,14 @@ vault_disconnect(vault *v)
 int
 vault_reconnect(vault *v)
 {
-	struct stat st;
+	vault_file_info st;
 	int rc;
 
 	if (v->db != NULL)
 		return 0;
 	if ((rc = vault_open_checked(v, v->path, &v->fd, &st)) != 0)
 		return rc;
-	if (st.st_dev != v->dev || st.st_ino != v->ino) {
+	if (st.id.dev != v->dev || st.id.ino != v->ino) {
 		vault_held_release(v->fd);
 		v->fd = -1;
 		vault_detail(v, "%s was replaced by another file while open; not opening the new one "
@@ -619,14 +619,14 @@ vault_reconnect(vault *v)
 int
 vault_refresh(vault *v)
 {
-	struct stat st;
+	vault_file_info st;
 	int64_t dv = 0;
 	int rc;
 
 	if (v->db == NULL)
 		return 0;
 	/* lstat, no open: a descriptor opened and closed here would drop our locks. */
-	if ((rc = lstat(v->path, &st)) != 0 || st.st_dev != v->dev || st.st_ino != v->ino) {
+	if ((rc = vault_plat_lstat(v->path, &st)) != 0 || st.id.dev != v->dev || st.id.ino != v->ino) {
 		vault_detail(v, "%s was %s while open; nothing more is read from or written to the old "
 				"file. Restart the agent (vault-agent -k) to serve the file now there",
 		    v->path, rc != 0 ? "deleted or moved away" : "replaced by another file");

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fixture.c - the unit programs' shared fixture code: scratch directories,
- * a vault in one, raw SQLite on the file. See fixture.h.
+ * a vault in one, raw SQLite on the file. See fixture.h. The calls that
+ * differ between POSIX and Windows are fixture_posix.c's and
+ * fixture_win32.c's (fx_os_*).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,36 +26,18 @@
 int
 fx_tmpdir(char dir[FX_DIR_MAX], const char *base, const char *tag)
 {
-	int n = snprintf(dir, FX_DIR_MAX, "%s/vault-unit-%s-XXXXXX", base ? base : "/tmp", tag);
+	int n = snprintf(dir, FX_DIR_MAX, "%s/vault-unit-%s-XXXXXX", base ? base : fx_os_tmpbase(), tag);
 
 	if (n < 0 || n >= FX_DIR_MAX) {
 		dir[0] = '\0';
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (mkdtemp(dir) == NULL) {
+	if (fx_os_mkdtemp(dir) != 0) {
 		dir[0] = '\0';
-		return -1;
-	}
-	if (chmod(dir, 0700) != 0) {
-		int e = errno;
-
-		(void)rmdir(dir);
-		dir[0] = '\0';
-		errno = e;
 		return -1;
 	}
 	return 0;
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
 }
 
 int
@@ -63,8 +45,7 @@ fx_rmtree(const char *dir)
 {
 	if (dir == NULL || dir[0] == '\0')
 		return 0;
-	(void)chmod(dir, 0700);
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return fx_os_rmtree(dir);
 }
 
 int
@@ -157,7 +138,7 @@ fx_file_hash(const char *path, unsigned char out[32])
 	crypto_generichash_state st;
 	unsigned char buf[4096];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fx_os_open_read(path);
 
 	assert_true(fd >= 0);
 	assert_int_equal(crypto_generichash_init(&st, NULL, 0, 32), 0);
@@ -176,14 +157,16 @@ fx_file_holds(const char *path, const unsigned char *p, size_t n)
 	struct stat st;
 	int fd, found;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = fx_os_open_read(path)) < 0)
 		return 0; /* no file, nothing in it */
 	assert_int_equal(fstat(fd, &st), 0);
 	buf = malloc((size_t)st.st_size + 1);
 	assert_non_null(buf);
 	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
 	close(fd);
-	found = memmem(buf, (size_t)st.st_size, p, n) != NULL;
+	found = 0;
+	for (size_t i = 0; !found && n > 0 && i + n <= (size_t)st.st_size; i++)
+		found = memcmp(buf + i, p, n) == 0; /* memmem(), which mingw lacks */
 	free(buf);
 	return found;
 }

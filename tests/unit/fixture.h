@@ -24,7 +24,8 @@
 
 #include "vault.h"
 
-/* Room for "/dev/shm/vault-unit-<tag>-XXXXXX" with a short tag. */
+/* Room for "/dev/shm/vault-unit-<tag>-XXXXXX" with a short tag (and for
+ * Windows' temporary directory, C:\users\NAME\AppData\Local\Temp). */
 #define FX_DIR_MAX 64
 
 /*
@@ -93,5 +94,34 @@ void fx_file_hash(const char *path, unsigned char out[32]);
 		return teardown(state);                   \
 	}
 #define TT(f) cmocka_unit_test_setup_teardown(f, fx_setup_tamper, fx_teardown_tamper)
+
+/*
+ * The operating-system calls behind the helpers above (fixture_posix.c,
+ * fixture_win32.c): the default base directory (/tmp; Windows: the
+ * temporary directory), mkdtemp() of a name ending in XXXXXX with access for
+ * the user alone (0700; Windows: vault_plat_mkdir_private's protected DACL),
+ * a recursive removal that follows no link, and a plain read-only open.
+ */
+const char *fx_os_tmpbase(void);
+int fx_os_mkdtemp(char *dir);
+int fx_os_rmtree(const char *dir);
+int fx_os_open_read(const char *path);
+
+/*
+ * Whether Unix modes, owners and symlinks can be tested here: 1 on POSIX; 0
+ * on Windows, after printing "# skip on Windows: WHAT" and why, so a test
+ * runs what it can and skips its chmod and symlink cases with the reason.
+ */
+int fx_posix_modes(const char *what);
+
+/* mkdir(path, 0700); Windows CreateDirectory (inheriting the scratch
+ * directory's private DACL). */
+int fx_mkdir(const char *path);
+
+/* chmod, fchmod, symlink on POSIX; -1 (ENOSYS) on Windows, but for
+ * fx_chmod(path, 0600), a protected DACL for the user alone there. */
+int fx_chmod(const char *path, unsigned mode);
+int fx_fchmod(int fd, unsigned mode);
+int fx_symlink(const char *target, const char *link);
 
 #endif

@@ -4,7 +4,10 @@
  * issue 16 item 2), the same program on Linux and under wine: process id,
  * user id, the program's own path, a process's parent and terminal (and
  * vault_pid_descends and vault_peer_self built on them), the private
- * exclusive create and fsync that keyfiles use.
+ * exclusive create and fsync that keyfiles use, and what store.c and held.c
+ * use: file identity, pread, the held open and create, the trust checks,
+ * the private directory and the lock. The Windows-only security-descriptor
+ * judge is test_platform_win32.c's.
  *
  * Scratch files go in VAULT_BUILD_ROOT (meson's test environment), named
  * with the process id, and are removed.
@@ -227,6 +230,210 @@ open_nofollow_reads_a_file(void **state)
 	 * keyfile; wine makes no symlinks (CreateSymbolicLinkW is a stub). */
 }
 
+/* Identity, size and type: one file seen through fstat and lstat is one
+ * identity; another file is another; a directory is not regular. */
+static void
+file_identity(void **state)
+{
+	char a[4096], b[4096];
+	vault_file_info fa, la, fb, ld;
+	int fd, fd2;
+
+	(void)state;
+	scratch(a, sizeof(a), "id-a");
+	scratch(b, sizeof(b), "id-b");
+	fd = vault_plat_create_held(a);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	fd2 = vault_plat_create_held(b);
+	assert_true(fd2 >= 0);
+	assert_int_equal(vault_plat_fstat(fd, &fa), 0);
+	assert_int_equal(vault_plat_lstat(a, &la), 0);
+	assert_int_equal(vault_plat_fstat(fd2, &fb), 0);
+	assert_true(fa.id.dev == la.id.dev && fa.id.ino == la.id.ino);
+	assert_false(fa.id.dev == fb.id.dev && fa.id.ino == fb.id.ino);
+	assert_int_equal(fa.size, 10);
+	assert_int_equal(la.size, 10);
+	assert_int_equal(fb.size, 0);
+	assert_true(fa.regular && la.regular);
+	assert_int_equal(vault_plat_lstat(getenv("VAULT_BUILD_ROOT"), &ld), 0);
+	assert_false(ld.regular);
+	/* Exclusive: something is there. */
+	errno = 0;
+	assert_int_equal(vault_plat_create_held(a), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(close(fd2), 0);
+	assert_int_equal(remove(a), 0);
+	assert_int_equal(remove(b), 0);
+	errno = 0;
+	assert_int_equal(vault_plat_lstat(a, &la), -1);
+	assert_int_equal(errno, ENOENT);
+	errno = 0;
+	assert_int_equal(vault_plat_open_held(a), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* pread reads at the offset asked, short at the end, 0 past it, and leaves
+ * the descriptor's own offset alone. */
+static void
+pread_at_offset(void **state)
+{
+	char path[4096], buf[16];
+	int fd;
+
+	(void)state;
+	scratch(path, sizeof(path), "pread");
+	fd = vault_plat_create_held(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	assert_int_equal(close(fd), 0);
+	fd = vault_plat_open_held(path);
+	assert_true(fd >= 0);
+	assert_int_equal(vault_plat_pread(fd, buf, 4, 3), 4);
+	assert_memory_equal(buf, "3456", 4);
+	assert_int_equal(vault_plat_pread(fd, buf, sizeof(buf), 8), 2);
+	assert_memory_equal(buf, "89", 2);
+	assert_int_equal(vault_plat_pread(fd, buf, sizeof(buf), 100), 0);
+	/* The offset did not move: a read starts at 0. */
+	assert_int_equal(read(fd, buf, 2), 2);
+	assert_memory_equal(buf, "01", 2);
+	assert_int_equal(vault_plat_pread(-1, buf, 1, 0), -1);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(remove(path), 0);
+}
+
+/* The lock is exclusive between two descriptors, and goes with the descriptor. */
+static void
+lock_is_exclusive(void **state)
+{
+	char path[4096];
+	int fd, a, b;
+
+	(void)state;
+	scratch(path, sizeof(path), "lock");
+	fd = vault_plat_create_held(path);
+	assert_true(fd >= 0);
+	assert_int_equal(close(fd), 0);
+	a = vault_plat_open_held(path);
+	b = vault_plat_open_held(path);
+	assert_true(a >= 0 && b >= 0);
+	assert_int_equal(vault_plat_lock(a), 0);
+	errno = 0;
+	assert_int_equal(vault_plat_lock(b), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	assert_int_equal(close(a), 0);
+	assert_int_equal(vault_plat_lock(b), 0);
+	assert_int_equal(close(b), 0);
+	assert_int_equal(remove(path), 0);
+}
+
+/* A file we created is trusted, strictly; a directory we made for
+ * ourselves is too, and making it again is no error. Refusals of foreign
+ * owners and modes are test_store's and test_keyslot's (chmod) on Linux and
+ * test_platform_win32's (descriptors) on Windows. */
+static void
+trust_our_own(void **state)
+{
+	char path[4096], dir[4096], why[200];
+	int fd;
+
+	(void)state;
+	scratch(path, sizeof(path), "trust");
+	scratch(dir, sizeof(dir), "trust-dir");
+	fd = vault_plat_create_held(path);
+	assert_true(fd >= 0);
+	why[0] = '\0';
+	assert_int_equal(vault_plat_trust_fd(fd, 1, why, sizeof(why)), 0);
+	assert_int_equal(vault_plat_trust_fd(fd, 0, why, sizeof(why)), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(vault_plat_mkdir_private(dir), 0);
+	assert_int_equal(vault_plat_mkdir_private(dir), 0);
+	assert_int_equal(vault_plat_trust_dir(dir, why, sizeof(why)), 0);
+	/* A directory is not a file to trust. */
+	fd = vault_plat_open_nofollow(dir);
+	if (fd >= 0) {
+		assert_int_equal(vault_plat_trust_fd(fd, 1, why, sizeof(why)), VAULT_ERR_PERM);
+		assert_non_null(strstr(why, "not a regular file"));
+		assert_int_equal(close(fd), 0);
+	}
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(vault_plat_trust_dir(dir, why, sizeof(why)), VAULT_ERR_NOTFOUND);
+	assert_non_null(strstr(why, dir));
+}
+
+/* name=value through putenv() (mingw has no setenv); value "" is as unset
+ * for the default path (not absolute). The strings stay ours: POSIX keeps
+ * the pointer. */
+static void
+put_env(char *slot, size_t len, const char *name, const char *value)
+{
+	snprintf(slot, len, "%s=%s", name, value);
+	assert_int_equal(putenv(slot), 0);
+}
+
+/*
+ * The default vault path: under a base taken from the environment (POSIX
+ * XDG_DATA_HOME; Windows LOCALAPPDATA), its directory made only when asked
+ * and then trusted; a relative base or none gives no path.
+ */
+static void
+default_path_made(void **state)
+{
+	static char env1[4200], env2[4200], env3[4200], env4[4200];
+	const char *var = getenv("LOCALAPPDATA") != NULL ? "LOCALAPPDATA" : "XDG_DATA_HOME";
+	char base[4096], want[4200], dir[4200], why[300], *old = NULL, *home = NULL, *p = NULL, *full;
+	size_t n;
+
+	(void)state;
+	if (getenv(var) != NULL)
+		assert_non_null(old = strdup(getenv(var)));
+	if (getenv("HOME") != NULL)
+		assert_non_null(home = strdup(getenv("HOME")));
+	scratch(base, sizeof(base), "appdata");
+	assert_int_equal(vault_plat_mkdir_private(base), 0);
+	/* Absolute in the platform's own terms (under wine, Z:\\... for /...). */
+	assert_non_null(full = vault_plat_realpath(base));
+	snprintf(base, sizeof(base), "%s", full);
+	free(full);
+	put_env(env1, sizeof(env1), var, base);
+	assert_int_equal(vault_plat_default_path(&p, 0), 0);
+	assert_non_null(p);
+	/* Under the base, in a directory called vault, named vault.db. */
+	assert_memory_equal(p, base, strlen(base));
+	n = strlen(p);
+	assert_true(n > 15);
+	assert_string_equal(p + n - 8, "vault.db");
+	assert_memory_equal(p + n - 14, "vault", 5);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(n - 9), p);
+	if (strcmp(var, "LOCALAPPDATA") == 0) {
+		snprintf(want, sizeof(want), "%s\\vault\\vault.db", base);
+		assert_string_equal(p, want);
+	}
+	/* Not made unless asked. */
+	assert_int_equal(vault_plat_trust_dir(dir, why, sizeof(why)), VAULT_ERR_NOTFOUND);
+	free(p);
+	p = NULL;
+	assert_int_equal(vault_plat_default_path(&p, 1), 0);
+	assert_int_equal(vault_plat_trust_dir(dir, why, sizeof(why)), 0);
+	/* The store's own check finds that directory from the path (Windows: backslashes). */
+	assert_int_equal(vault_check_dir(p, why, sizeof(why)), 0);
+	free(p);
+	p = NULL;
+	/* A relative base, or none (POSIX falls back to HOME: relative too): nothing. */
+	put_env(env2, sizeof(env2), var, "relative/dir");
+	put_env(env3, sizeof(env3), "HOME", "relative/home");
+	assert_int_equal(vault_plat_default_path(&p, 0), VAULT_ERR_NOTFOUND);
+	assert_null(p);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(rmdir(base), 0);
+	put_env(env4, sizeof(env4), var, old != NULL ? old : "");
+	put_env(env3, sizeof(env3), "HOME", home != NULL ? home : "");
+	free(old);
+	free(home);
+}
+
 static void
 fsync_bad_descriptor(void **state)
 {
@@ -247,6 +454,11 @@ main(int argc, char **argv)
 		cmocka_unit_test(create_private_is_exclusive),
 		cmocka_unit_test(open_nofollow_reads_a_file),
 		cmocka_unit_test(fsync_bad_descriptor),
+		cmocka_unit_test(file_identity),
+		cmocka_unit_test(pread_at_offset),
+		cmocka_unit_test(lock_is_exclusive),
+		cmocka_unit_test(trust_our_own),
+		cmocka_unit_test(default_path_made),
 		cmocka_unit_test(child_descends_from_us),
 	};
 
