@@ -225,20 +225,24 @@ vault_plat_lstat(const char *path, vault_file_info *fi)
 	return 0;
 }
 
-long long
-vault_plat_pread(int fd, void *buf, size_t len, uint64_t off)
+/*
+ * One read or write at off, the file pointer left where it was (a
+ * synchronous handle's ReadFile and WriteFile move it): pread and pwrite.
+ * End of file on a read is 0 bytes, not an error.
+ */
+static long long
+positioned_io(int fd, void *rbuf, const void *wbuf, size_t len, uint64_t off)
 {
 	OVERLAPPED ov;
 	LARGE_INTEGER zero, pos;
 	HANDLE h;
-	DWORD got = 0, err;
+	DWORD done = 0, err, n = len > MAXDWORD ? MAXDWORD : (DWORD)len;
 	BOOL ok;
 
 	if ((h = fd_handle(fd)) == INVALID_HANDLE_VALUE) {
 		errno = EBADF;
 		return -1;
 	}
-	/* A synchronous handle's ReadFile moves the file pointer: put it back. */
 	zero.QuadPart = 0;
 	if (!SetFilePointerEx(h, zero, &pos, FILE_CURRENT)) {
 		errno = win_errno(GetLastError());
@@ -247,14 +251,20 @@ vault_plat_pread(int fd, void *buf, size_t len, uint64_t off)
 	memset(&ov, 0, sizeof(ov));
 	ov.Offset = (DWORD)off;
 	ov.OffsetHigh = (DWORD)(off >> 32);
-	ok = ReadFile(h, buf, len > MAXDWORD ? MAXDWORD : (DWORD)len, &got, &ov);
+	ok = wbuf != NULL ? WriteFile(h, wbuf, n, &done, &ov) : ReadFile(h, rbuf, n, &done, &ov);
 	err = GetLastError();
 	(void)SetFilePointerEx(h, pos, NULL, FILE_BEGIN);
-	if (!ok && err != ERROR_HANDLE_EOF) {
+	if (!ok && (wbuf != NULL || err != ERROR_HANDLE_EOF)) {
 		errno = win_errno(err);
 		return -1;
 	}
-	return ok ? (long long)got : 0;
+	return ok ? (long long)done : 0;
+}
+
+long long
+vault_plat_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	return positioned_io(fd, buf, NULL, len, off);
 }
 
 /* The caller's user SID into sid (SECURITY_MAX_SID_SIZE bytes). 0 or -1. */
@@ -591,32 +601,7 @@ vault_plat_trust_dir(const char *dir, char *why, size_t whylen)
 long long
 vault_plat_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
-	OVERLAPPED ov;
-	LARGE_INTEGER zero, pos;
-	HANDLE h;
-	DWORD put = 0, err;
-	BOOL ok;
-
-	if ((h = fd_handle(fd)) == INVALID_HANDLE_VALUE) {
-		errno = EBADF;
-		return -1;
-	}
-	zero.QuadPart = 0;
-	if (!SetFilePointerEx(h, zero, &pos, FILE_CURRENT)) {
-		errno = win_errno(GetLastError());
-		return -1;
-	}
-	memset(&ov, 0, sizeof(ov));
-	ov.Offset = (DWORD)off;
-	ov.OffsetHigh = (DWORD)(off >> 32);
-	ok = WriteFile(h, buf, len > MAXDWORD ? MAXDWORD : (DWORD)len, &put, &ov);
-	err = GetLastError();
-	(void)SetFilePointerEx(h, pos, NULL, FILE_BEGIN);
-	if (!ok) {
-		errno = win_errno(err);
-		return -1;
-	}
-	return (long long)put;
+	return positioned_io(fd, NULL, buf, len, off);
 }
 
 int
