@@ -361,17 +361,17 @@ vault_plat_open_held(const char *path)
 	    _O_RDONLY);
 }
 
-int
-vault_plat_create_held(const char *path)
+/* Creates path for the user alone (a protected DACL); CREATE_NEW never
+ * follows a reparse point: anything at path, a link included, is EEXIST. */
+static int
+create_private_as(const char *path, DWORD access, DWORD share, int oflags)
 {
 	PSECURITY_DESCRIPTOR sd;
 	int fd, err;
 
 	if ((sd = private_sd(0)) == NULL)
 		return -1;
-	/* CREATE_NEW never follows a reparse point: anything at path is EEXIST. */
-	fd = open_handle(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, CREATE_NEW,
-	    sd, _O_RDWR);
+	fd = open_handle(path, access, share, CREATE_NEW, sd, oflags);
 	err = errno;
 	LocalFree(sd);
 	errno = err;
@@ -379,19 +379,16 @@ vault_plat_create_held(const char *path)
 }
 
 int
+vault_plat_create_held(const char *path)
+{
+	return create_private_as(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+	    _O_RDWR);
+}
+
+int
 vault_plat_create_private(const char *path)
 {
-	PSECURITY_DESCRIPTOR sd;
-	int fd, err;
-
-	if ((sd = private_sd(0)) == NULL)
-		return -1;
-	/* CREATE_NEW never follows a reparse point: anything at path, a link included, is EEXIST. */
-	fd = open_handle(path, GENERIC_WRITE, FILE_SHARE_READ, CREATE_NEW, sd, _O_WRONLY);
-	err = errno;
-	LocalFree(sd);
-	errno = err;
-	return fd;
+	return create_private_as(path, GENERIC_WRITE, FILE_SHARE_READ, _O_WRONLY);
 }
 
 int
