@@ -199,4 +199,12 @@ int vault_plat_default_path(char **out, int create);
  */
 int vault_plat_lock(int fd);
 
+/*
+ * 1 when this Windows program runs under wine (its ntdll exports
+ * wine_get_version), 0 otherwise and on POSIX. Nothing decides on it but
+ * tests: a claim wine cannot show (logons, DACLs, DPAPI's secrecy) is
+ * skipped under wine with that reason, never passed falsely.
+ */
+int vault_plat_is_wine(void);
+
 #endif

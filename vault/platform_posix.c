@@ -246,3 +246,9 @@ vault_plat_default_path(char **out, int create)
 	}
 	return rc;
 }
+
+int
+vault_plat_is_wine(void)
+{
+	return 0;
+}

@@ -663,3 +663,11 @@ vault_plat_default_path(char **out, int create)
 	snprintf(*out, len, "%s\\vault\\vault.db", base);
 	return 0;
 }
+
+int
+vault_plat_is_wine(void)
+{
+	HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+
+	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
+}

@@ -46,14 +46,6 @@ vault_win_api_default(void)
 	return &real_api;
 }
 
-int
-vault_win_is_wine(void)
-{
-	HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-
-	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
-}
-
 /* UTF-8 s[0..len) into a malloc'd wide string; NULL on malformed input or no memory. */
 static wchar_t *
 widen(const char *s, size_t len)

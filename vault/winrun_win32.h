@@ -100,7 +100,4 @@ int vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const 
     size_t argc, const vault_win_run_opts *o, vault_win_password *pw, int *started, char *why,
     size_t whylen);
 
-/* 1 under wine (ntdll exports wine_get_version), whose logon APIs are stubs. */
-int vault_win_is_wine(void);
-
 #endif

@@ -35,22 +35,10 @@
 #endif
 
 #include "internal.h"
+#include "platform.h"
 #include "vault_dpapi.h"
 
 static const unsigned char pass[] = "correct horse battery staple";
-
-/* 1 when running under wine (its ntdll exports wine_get_version). */
-static int
-under_wine(void)
-{
-#ifdef _WIN32
-	HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-
-	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
-#else
-	return 0;
-#endif
-}
 
 /*
  * A case that cannot run here prints "# skip: REASON" (a TAP comment) and
@@ -328,7 +316,7 @@ dpapi_secrecy(void **state)
 
 	(void)state;
 	NEED_DPAPI();
-	if (under_wine())
+	if (vault_plat_is_wine())
 		SKIP_BECAUSE(
 		    "under wine DPAPI gives no secrecy (a second wine prefix decrypts every blob); only the "
 		    "API behaviour is proven here");

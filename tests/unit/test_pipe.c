@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "platform.h"
 #include "pipe.h"
 
 #define SID_A "S-1-5-21-1004336348-1177238915-682003330-1001"
@@ -313,14 +314,6 @@ frame_read_refuses(void **state)
 	print_message("# skip: " __VA_ARGS__); \
 	return; \
 } while (0)
-
-static int
-under_wine(void)
-{
-	HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-
-	return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
-}
 
 /* A pipe name of this test's own, so parallel runs do not meet. */
 static void
@@ -808,7 +801,7 @@ dacl_enforced(void **state)
 	DWORD pid;
 
 	(void)state;
-	if (under_wine()) {
+	if (vault_plat_is_wine()) {
 		SKIP_CASE("wine does not enforce pipe DACLs (a SYSTEM-only pipe opens for the "
 		    "user), so neither this nor the refusal of another account can be shown here\n");
 	}
@@ -838,7 +831,7 @@ second_server_refused(void **state)
 	rc = vault_pipe_listen(&t, name, why, sizeof(why));
 	vault_pipe_server_close(t);
 	vault_pipe_server_close(s);
-	if (rc == 0 && under_wine()) {
+	if (rc == 0 && vault_plat_is_wine()) {
 		SKIP_CASE("wine does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (the second server was "
 		    "created; Windows refuses it with error 5)\n");
 	}
@@ -1022,7 +1015,7 @@ identification_only(void **state)
 	vault_pipe_server_close(s);
 	print_message("# the client's token reached the server at impersonation level %d\n", who.level);
 	assert_int_not_equal(who.level, -1);
-	if (who.level != SecurityIdentification && under_wine())
+	if (who.level != SecurityIdentification && vault_plat_is_wine())
 		SKIP_CASE("wine ignores the identification level the client asks for (the server gets "
 		    "level %d); Windows must give %d\n", who.level, (int)SecurityIdentification);
 	assert_int_equal(who.level, SecurityIdentification);

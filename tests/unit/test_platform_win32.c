@@ -250,14 +250,6 @@ held_file_cannot_be_swapped(void **state)
 	assert_int_equal(remove(moved), 0);
 }
 
-static int
-under_wine(void)
-{
-	HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-
-	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
-}
-
 /*
  * The real file check, as far as wine lets it be seen: wine keeps no DACLs
  * but derives one from the Unix mode, so a file the C runtime made (mode
@@ -281,7 +273,7 @@ file_dacl_judged(void **state)
 	fd = vault_plat_open_held(path);
 	assert_true(fd >= 0);
 	why[0] = '\0';
-	if (under_wine()) {
+	if (vault_plat_is_wine()) {
 		assert_int_equal(vault_plat_trust_fd(fd, 1, why, sizeof(why)), VAULT_ERR_PERM);
 		assert_non_null(strstr(why, "the DACL gives"));
 	} else {

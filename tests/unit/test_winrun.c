@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "common.h"
+#include "platform.h"
 #include "vault.h"
 #include "windows_win32.h"
 #include "winrun_win32.h"
@@ -592,7 +593,7 @@ static void
 run_real_logon(void **state)
 {
 	(void)state;
-	if (vault_win_is_wine()) {
+	if (vault_plat_is_wine()) {
 		print_message("# skip: wine only stubs CreateProcessWithLogonW (it fails with error 0 "
 		    "whatever the account); a real logon needs real Windows and a second account\n");
 		SKIP_CASE();
@@ -645,7 +646,7 @@ run_wine_stub(void **state)
 	int started = -1;
 
 	(void)state;
-	if (!vault_win_is_wine()) {
+	if (!vault_plat_is_wine()) {
 		print_message("# skip: this case checks wine's stub; real Windows is run_real_logon\n");
 		SKIP_CASE();
 	}
@@ -849,7 +850,7 @@ static void
 target_real_api(void **state)
 {
 	(void)state;
-	if (vault_win_is_wine()) {
+	if (vault_plat_is_wine()) {
 		print_message("# skip: wine's LogonUserW accepts any password and its "
 		    "NetUserChangePassword knows no accounts (2221): the real target needs real "
 		    "Windows\n");
