@@ -439,23 +439,6 @@ launch(const vault_win_run_opts *o, const char *const *argv, size_t argc, char *
 static void
 run_logon_errors(void **state)
 {
-	static const struct {
-		DWORD err;
-		int exit;
-		const char *says;
-	} t[] = {
-		{ 1058, EXIT_NOEXEC, "sc config seclogon start= demand" },
-		{ 1326, EXIT_NOEXEC, "'vault set'" },
-		{ 1327, EXIT_NOEXEC, "account restriction" },
-		{ 1330, EXIT_NOEXEC, "has expired" },
-		{ 1331, EXIT_NOEXEC, "is disabled" },
-		{ 1385, EXIT_NOEXEC, "logon type" },
-		{ 1907, EXIT_NOEXEC, "must be changed" },
-		{ 1909, EXIT_NOEXEC, "locked out" },
-		{ 2, EXIT_NOTFOUND, "not found" },
-		{ 0, EXIT_NOEXEC, "error 0" },
-		{ 87, EXIT_NOEXEC, "(error 87)" },
-	};
 	const char *argv[] = { "prog", "a b" };
 	vault_win_run_opts o = { VAULT_WIN_PROFILE, 0, "svc", "CORP", NULL };
 	char why[512];
@@ -463,15 +446,15 @@ run_logon_errors(void **state)
 	int started;
 
 	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	for (i = 0; i < sizeof(logon_cases) / sizeof(logon_cases[0]); i++) {
 		fake_reset();
 		fk.ok = FALSE;
-		fk.err = t[i].err;
-		assert_int_equal(launch(&o, argv, 2, why, sizeof(why), &started), t[i].exit);
+		fk.err = logon_cases[i].err;
+		assert_int_equal(launch(&o, argv, 2, why, sizeof(why), &started), logon_cases[i].exit);
 		assert_int_equal(fk.calls, 1);
 		assert_int_equal(started, 0);
-		if (strstr(why, t[i].says) == NULL || strstr(why, "S3cret") != NULL)
-			fail_msg("error %lu: [%s]", (unsigned long)t[i].err, why);
+		if (strstr(why, logon_cases[i].says) == NULL || strstr(why, "S3cret") != NULL)
+			fail_msg("error %lu: [%s]", (unsigned long)logon_cases[i].err, why);
 	}
 }
 

@@ -247,35 +247,16 @@ batch_refused(void **state)
 static void
 logon_errors(void **state)
 {
-	static const struct {
-		uint32_t err;
-		int exit;
-		const char *says;
-	} t[] = {
-		{ 1058, EXIT_NOEXEC, "sc config seclogon start= demand" },
-		{ 1326, EXIT_NOEXEC, "'vault set'" },
-		{ 1327, EXIT_NOEXEC, "account restriction" },
-		{ 1330, EXIT_NOEXEC, "has expired" },
-		{ 1331, EXIT_NOEXEC, "is disabled" },
-		{ 1385, EXIT_NOEXEC, "not been granted this logon type" },
-		{ 1907, EXIT_NOEXEC, "must be changed before its first logon" },
-		{ 1909, EXIT_NOEXEC, "locked out" },
-		{ 1317, EXIT_NOTFOUND, "there is no account" },
-		{ 2, EXIT_NOTFOUND, "not found" },
-		{ 5, EXIT_NOEXEC, "(error 5)" },
-		{ 0, EXIT_NOEXEC, "gave no reason (error 0" },
-		{ 4294967295U, EXIT_NOEXEC, "(error 4294967295)" },
-	};
-	char msg[512], seen[sizeof(t) / sizeof(t[0])][512];
+	char msg[512], seen[sizeof(logon_cases) / sizeof(logon_cases[0])][512];
 	size_t i, j;
 
 	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		assert_int_equal(vault_win_logon_error(t[i].err, "svc", "CORP", msg, sizeof(msg)),
-		    t[i].exit);
-		if (strstr(msg, t[i].says) == NULL || strstr(msg, "'CORP\\svc'") == NULL)
-			fail_msg("error %lu: [%s] lacks [%s] or the account", (unsigned long)t[i].err,
-			    msg, t[i].says);
+	for (i = 0; i < sizeof(logon_cases) / sizeof(logon_cases[0]); i++) {
+		assert_int_equal(vault_win_logon_error(logon_cases[i].err, "svc", "CORP", msg, sizeof(msg)),
+		    logon_cases[i].exit);
+		if (strstr(msg, logon_cases[i].says) == NULL || strstr(msg, "'CORP\\svc'") == NULL)
+			fail_msg("error %lu: [%s] lacks [%s] or the account", (unsigned long)logon_cases[i].err,
+			    msg, logon_cases[i].says);
 		/* Its own message: no two codes share one. */
 		for (j = 0; j < i; j++)
 			assert_string_not_equal(seen[j], msg);
