@@ -56,8 +56,12 @@ in_pty() {
 	local name=$1 args=$2 keys=$3 i
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
-	# 250 columns: wine's console wraps its lines at the pty's width.
-	timeout 60 script -qfec "stty cols 250; '$wrapper' '$probe' $args; echo probe_exit=\$?" /dev/null \
+	# 250 columns: wine's console wraps its lines at the pty's width. The
+	# pty's Ctrl-C also sends SIGINT to the shell script(1) starts, which is
+	# $SHELL: dash (root's /bin/sh in CI) dies of it before printing
+	# probe_exit, so it is bash, and its trap makes it wait for the probe.
+	SHELL=/bin/bash timeout 60 script -qfec \
+		"trap : INT; stty cols 250; '$wrapper' '$probe' $args; echo probe_exit=\$?" /dev/null \
 		<"$tmp/in" >"$tmp/$name.raw" 2>&1 &
 	local pid=$!
 	exec 3>"$tmp/in"
