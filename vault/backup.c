@@ -30,30 +30,36 @@
  *    closed before SQLite opens the file, or after it closed it.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "platform.h"
 
-/* fsyncs a file or directory by name; no SQLite connection has it open. */
+/* errno says the disk (or the user's quota) is full. */
+static int
+full_errno(int e)
+{
+#ifdef EDQUOT
+	if (e == EDQUOT)
+		return 1;
+#endif
+	return e == ENOSPC || e == EFBIG;
+}
+
+/* fsyncs a file or directory by name; no SQLite connection has it open
+ * (see the MUST rule: nothing of ours has this file open). */
 static int
 sync_path(const char *path, int dir)
 {
-	int fd, rc = 0;
-
-	fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return VAULT_ERR_IO;
-	if (fsync(fd) != 0)
-		rc = errno == ENOSPC || errno == EDQUOT ? VAULT_ERR_FULL : VAULT_ERR_IO;
-	close(fd); /* see the MUST rule: nothing of ours has this file open */
-	return rc;
+	if (vault_plat_sync_path(path, dir) != 0)
+		return full_errno(errno) ? VAULT_ERR_FULL : VAULT_ERR_IO;
+	return 0;
 }
 
 static int
@@ -154,7 +160,7 @@ copy_into_new(vault *v, const char *tmp)
 
 		vault_detail(v, "writing the copy: %s", sqlite3_errmsg(dst));
 		rc = (rc & 0xff) == SQLITE_FULL || (ext & 0xff) == SQLITE_FULL ||
-			(errno == ENOSPC || errno == EFBIG || errno == EDQUOT) ? VAULT_ERR_FULL :
+			full_errno(errno) ? VAULT_ERR_FULL :
 		    (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? VAULT_ERR_BUSY : VAULT_ERR_IO;
 		goto out;
 	}
@@ -195,17 +201,17 @@ static int
 backup_to(vault *v, const char *dest, int force, vault_backup_info *info)
 {
 	char dir[4096], why[200], *tmp = NULL;
-	struct stat st;
+	vault_file_info st;
 	size_t len;
 	int fd = -1, rc;
 
 	memset(info, 0, sizeof(*info));
-	if (lstat(dest, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
+	if (vault_plat_lstat(dest, &st) == 0) {
+		if (st.dir) {
 			vault_detail(v, "%s is a directory; give the name of the backup file to write", dest);
 			return VAULT_ERR_INVAL;
 		}
-		if (!S_ISREG(st.st_mode)) {
+		if (!st.regular) {
 			vault_detail(v, "%s exists and is not a regular file; refusing to replace it", dest);
 			return VAULT_ERR_EXISTS;
 		}
@@ -213,7 +219,7 @@ backup_to(vault *v, const char *dest, int force, vault_backup_info *info)
 			vault_detail(v, "%s already exists; use --force to replace it", dest);
 			return VAULT_ERR_EXISTS;
 		}
-		if (st.st_ino == v->ino && st.st_dev == v->dev) {
+		if (st.id.ino == v->ino && st.id.dev == v->dev) {
 			vault_detail(v, "%s is the vault itself", dest);
 			return VAULT_ERR_INVAL;
 		}
@@ -227,31 +233,29 @@ backup_to(vault *v, const char *dest, int force, vault_backup_info *info)
 		vault_detail(v, "%s", why);
 		return rc;
 	}
-	len = strlen(dest) + 16;
+	len = strlen(dest) + 24;
 	if ((tmp = malloc(len)) == NULL)
 		return VAULT_ERR_NOMEM;
-	snprintf(tmp, len, "%s.tmp-XXXXXX", dest);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		rc = errno == ENOSPC || errno == EDQUOT ? VAULT_ERR_FULL : VAULT_ERR_IO;
+	/* A new name beside dest, for the owner alone (mkostemp's job, on every platform). */
+	for (int i = 0;; i++) {
+		snprintf(tmp, len, "%s.tmp-%08" PRIx32, dest, randombytes_random());
+		if ((fd = vault_plat_create_private(tmp)) >= 0 || errno != EEXIST || i == 99)
+			break;
+	}
+	if (fd < 0) {
+		rc = full_errno(errno) ? VAULT_ERR_FULL : VAULT_ERR_IO;
 		vault_detail(v, "cannot create a file beside %s: %s", dest, strerror(errno));
 		free(tmp);
 		return rc;
 	}
-	(void)fchmod(fd, 0600);
 	close(fd); /* before SQLite opens it: no lock of ours can depend on it */
 	if ((rc = copy_into_new(v, tmp)) != 0 || (rc = sync_path(tmp, 0)) != 0 ||
 	    (rc = verify_file(v, tmp, info)) != 0 || (rc = sync_path(tmp, 0)) != 0)
 		goto fail;
-	if (stat(tmp, &st) == 0)
-		info->bytes = (uint64_t)st.st_size;
-	if (force) {
-		rc = rename(tmp, dest);
-	} else {
-		/* No replace: link fails if something appeared there meanwhile. */
-		rc = link(tmp, dest);
-		if (rc == 0)
-			(void)unlink(tmp);
-	}
+	if (vault_plat_lstat(tmp, &st) == 0)
+		info->bytes = (uint64_t)st.size;
+	/* No replace without --force: fails if something appeared there meanwhile. */
+	rc = vault_plat_rename(tmp, dest, force);
 	if (rc != 0) {
 		rc = errno == EEXIST ? VAULT_ERR_EXISTS : errno == ENOSPC ? VAULT_ERR_FULL : VAULT_ERR_IO;
 		vault_detail(v, "%s: %s", dest, rc == VAULT_ERR_EXISTS ? "appeared meanwhile; not replaced" :
@@ -393,13 +397,13 @@ vault_restore(vault *v, const char *src, const unsigned char *pass, size_t passl
 		goto out;
 	}
 	for (int i = 0;; i++) {
-		struct stat st;
+		vault_file_info st;
 
 		if (i == 0)
 			snprintf(keep, len, "%s.replaced-%s", v->path, stamp);
 		else
 			snprintf(keep, len, "%s.replaced-%s.%d", v->path, stamp, i);
-		if (lstat(keep, &st) != 0)
+		if (vault_plat_lstat(keep, &st) != 0)
 			break;
 		if (i == 99) {
 			rc = VAULT_ERR_EXISTS;

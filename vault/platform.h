@@ -90,6 +90,7 @@ typedef struct vault_file_info {
 	vault_file_id id;
 	int64_t size;
 	int regular;
+	int dir; /* a directory itself (Windows: not a reparse point) */
 	uint32_t nlink; /* 0: deleted while open */
 } vault_file_info;
 
@@ -198,6 +199,24 @@ int vault_plat_default_path(char **out, int create);
  * errno (EWOULDBLOCK when another holds it).
  */
 int vault_plat_lock(int fd);
+
+/*
+ * Flushes the file (dir 0) or directory (dir 1) at path to stable storage,
+ * by name, never through a link: POSIX open(O_NOFOLLOW) and fsync();
+ * Windows FlushFileBuffers on the file, and nothing for a directory (NTFS
+ * journals its entries; vault_plat_rename() writes through). Only for a
+ * file no SQLite connection of ours has open. 0, or -1 with errno.
+ */
+int vault_plat_sync_path(const char *path, int dir);
+
+/*
+ * Gives file from the name to, never replacing what is there unless replace
+ * is set: POSIX rename(), or (no replace) link() then unlink(from), which
+ * fails with EEXIST if to appeared meanwhile; Windows MoveFileExW with
+ * MOVEFILE_WRITE_THROUGH (and MOVEFILE_REPLACE_EXISTING). 0, or -1 with
+ * errno (EEXIST when to exists and replace is not set).
+ */
+int vault_plat_rename(const char *from, const char *to, int replace);
 
 /*
  * 1 when this Windows program runs under wine (its ntdll exports

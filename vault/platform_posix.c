@@ -101,6 +101,7 @@ file_info(const struct stat *st, vault_file_info *fi)
 	fi->id.ino = (uint64_t)st->st_ino;
 	fi->size = (int64_t)st->st_size;
 	fi->regular = S_ISREG(st->st_mode);
+	fi->dir = S_ISDIR(st->st_mode);
 	fi->nlink = (uint32_t)st->st_nlink;
 }
 
@@ -250,5 +251,33 @@ vault_plat_default_path(char **out, int create)
 int
 vault_plat_is_wine(void)
 {
+	return 0;
+}
+
+int
+vault_plat_sync_path(const char *path, int dir)
+{
+	int fd, rc = 0, err;
+
+	fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) != 0)
+		rc = -1;
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+int
+vault_plat_rename(const char *from, const char *to, int replace)
+{
+	if (replace)
+		return rename(from, to);
+	/* No replace: link fails with EEXIST if something appeared at to. */
+	if (link(from, to) != 0)
+		return -1;
+	(void)unlink(from);
 	return 0;
 }

@@ -181,6 +181,8 @@ info_of(const BY_HANDLE_FILE_INFORMATION *b, vault_file_info *fi)
 	fi->id.ino = (uint64_t)b->nFileIndexHigh << 32 | b->nFileIndexLow;
 	fi->size = (int64_t)((uint64_t)b->nFileSizeHigh << 32 | b->nFileSizeLow);
 	fi->regular = (b->dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) == 0;
+	fi->dir = (b->dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) ==
+	    FILE_ATTRIBUTE_DIRECTORY;
 	fi->nlink = (uint32_t)b->nNumberOfLinks;
 }
 
@@ -670,4 +672,33 @@ vault_plat_is_wine(void)
 	HMODULE nt = GetModuleHandleW(L"ntdll.dll");
 
 	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
+}
+
+int
+vault_plat_sync_path(const char *path, int dir)
+{
+	int fd, rc = 0;
+
+	if (dir)
+		return 0; /* no directory handle to flush; vault_plat_rename writes through */
+	if ((fd = open_handle(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, OPEN_EXISTING, NULL,
+	    _O_WRONLY)) < 0)
+		return -1;
+	if (!FlushFileBuffers(fd_handle(fd))) {
+		errno = win_errno(GetLastError());
+		rc = -1;
+	}
+	_close(fd);
+	return rc;
+}
+
+int
+vault_plat_rename(const char *from, const char *to, int replace)
+{
+	/* ANSI names, as every other open here (CreateFileA). */
+	if (!MoveFileExA(from, to, MOVEFILE_WRITE_THROUGH | (replace ? MOVEFILE_REPLACE_EXISTING : 0))) {
+		errno = win_errno(GetLastError());
+		return -1;
+	}
+	return 0;
 }

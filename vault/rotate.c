@@ -32,7 +32,8 @@
  *  - no version a target might hold is ever deleted: a version is never
  *    dropped by rotation at all; candidates become ordinary history only
  *    after a later verification;
- *  - one rotation at a time per vault (an flock on VAULT-rotate), held
+ *  - one rotation at a time per vault (an exclusive lock on VAULT-rotate,
+ *    vault_plat_lock: flock, or LockFileEx on Windows), held
  *    from before the pending write to after the commit, so recovery never
  *    races a live rotation; a killed process drops its lock;
  *  - every step is audited; the audit entry for the start is written
@@ -40,17 +41,16 @@
  *  - passwords live in vault_secret only, wiped on every path.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "platform.h"
 
 void
 vault_set_rotate_hooks(vault *v, const vault_rotate_hooks *h)
@@ -86,7 +86,7 @@ rotation_lock(vault *v, int *fd)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s-rotate", v->path) >= sizeof(path))
 		return VAULT_ERR_INVAL;
-	*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	*fd = vault_plat_open_rw(path);
 	if (*fd < 0) {
 		vault_detail(v, "%s: %s", path, strerror(errno));
 		return VAULT_ERR_IO;
@@ -100,7 +100,7 @@ rotation_lock(vault *v, int *fd)
 		struct timespec t0, t, nap = { 0, 50 * 1000 * 1000 };
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		while (vault_plat_lock(*fd) != 0) {
 			if (errno != EINTR && errno != EWOULDBLOCK) {
 				vault_detail(v, "cannot lock %s: %s", path, strerror(errno));
 				close(*fd);
