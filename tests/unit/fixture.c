@@ -200,3 +200,25 @@ fx_row_blob(vault *v, const char *sql, vault_wr *out)
 	assert_int_equal(vault_wr_bytes(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)), 0);
 	sqlite3_finalize(st);
 }
+
+void
+fx_add_account(vault *v, const char *name, const char *secret)
+{
+	vault_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)(uintptr_t)name;
+	a.user = (char *)(uintptr_t) "admin";
+	assert_int_equal(vault_account_add(v, &a, (const unsigned char *)secret, strlen(secret), 0), 0);
+}
+
+void
+fx_assert_secret(vault *v, const char *name, const char *want)
+{
+	vault_secret *s = NULL;
+
+	assert_int_equal(vault_secret_get(v, name, 0, &s), 0);
+	assert_int_equal(s->len, strlen(want));
+	assert_memory_equal(s->buf, want, s->len);
+	vault_secret_free(&s);
+}

@@ -77,6 +77,13 @@ void fx_row_blob(vault *v, const char *sql, vault_wr *out);
 /* BLAKE2b-256 of the whole file at path. */
 void fx_file_hash(const char *path, unsigned char out[32]);
 
+/* Adds account name (user "admin") with secret to an unlocked vault, or
+ * fails the running test. */
+void fx_add_account(vault *v, const char *name, const char *secret);
+
+/* Fails the running test unless name's current secret is want. */
+void fx_assert_secret(vault *v, const char *name, const char *want);
+
 /*
  * Tampering tests reach the per-row checks behind the rows check at unlock
  * (vault/rows.c): TT(f) runs f with that check off, around the program's

@@ -73,17 +73,6 @@ bx_teardown(void **state)
 	return rc;
 }
 
-static void
-add(vault *v, const char *name, const char *secret)
-{
-	vault_account a;
-
-	memset(&a, 0, sizeof(a));
-	a.name = (char *)(uintptr_t)name;
-	a.user = (char *)(uintptr_t)"admin";
-	assert_int_equal(vault_account_add(v, &a, P(secret), 0), 0);
-}
-
 /* One audit entry, as the agent writes for a release. */
 static void
 audit(vault *v, const char *account)
@@ -98,17 +87,6 @@ audit(vault *v, const char *account)
 	e.outcome = (char *)(uintptr_t)"released";
 	e.params = (char *)(uintptr_t)"";
 	assert_int_equal(vault_audit_append(v, &e), 0);
-}
-
-static void
-assert_secret(vault *v, const char *name, const char *want)
-{
-	vault_secret *s = NULL;
-
-	assert_int_equal(vault_secret_get(v, name, 0, &s), 0);
-	assert_int_equal(s->len, strlen(want));
-	assert_memory_equal(s->buf, want, s->len);
-	vault_secret_free(&s);
 }
 
 static int
@@ -164,8 +142,8 @@ backup_roundtrip(void **state)
 	vault_backup_info info;
 	vault *c = NULL;
 
-	add(b->v, "web", "pw-web-1");
-	add(b->v, "db", "pw-db-1");
+	fx_add_account(b->v, "web", "pw-web-1");
+	fx_add_account(b->v, "db", "pw-db-1");
 	audit(b->v, "web");
 	audit(b->v, "db");
 	assert_int_equal(fx_join(dest, sizeof(dest), b->dir, "copy.db"), 0);
@@ -178,8 +156,8 @@ backup_roundtrip(void **state)
 
 	/* The copy is the same vault: the same keyfile opens it, the same secrets. */
 	assert_int_equal(accounts_in(dest, b->keyfile, &c), 2);
-	assert_secret(c, "web", "pw-web-1");
-	assert_secret(c, "db", "pw-db-1");
+	fx_assert_secret(c, "web", "pw-web-1");
+	fx_assert_secret(c, "db", "pw-db-1");
 	vault_close(&c);
 }
 
@@ -192,10 +170,10 @@ backup_refusals(void **state)
 	vault *other = NULL;
 	char opath[160];
 
-	add(b->v, "web", "pw-web-1");
+	fx_add_account(b->v, "web", "pw-web-1");
 	assert_int_equal(fx_join(dest, sizeof(dest), b->dir, "copy.db"), 0);
 	assert_int_equal(vault_backup(b->v, dest, 0, &info), 0);
-	add(b->v, "db", "pw-db-1");
+	fx_add_account(b->v, "db", "pw-db-1");
 
 	/* An existing file is kept without force: still the one-account copy. */
 	assert_int_equal(vault_backup(b->v, dest, 0, &info), VAULT_ERR_EXISTS);
@@ -236,11 +214,11 @@ restore(void **state)
 	vault *other = NULL, *c = NULL;
 	vault_secret *gone = NULL;
 
-	add(b->v, "web", "pw-web-1");
+	fx_add_account(b->v, "web", "pw-web-1");
 	assert_int_equal(fx_join(dest, sizeof(dest), b->dir, "copy.db"), 0);
 	assert_int_equal(vault_backup(b->v, dest, 0, &info), 0);
 	/* After the backup: a second account, and web's password changed. */
-	add(b->v, "db", "pw-db-1");
+	fx_add_account(b->v, "db", "pw-db-1");
 	assert_int_equal(vault_account_set(b->v, "web", P("pw-web-2")), 0);
 
 	/* A keyfile of another vault: refused, nothing changed, nothing kept. */
@@ -249,24 +227,24 @@ restore(void **state)
 	assert_int_equal(fx_vault_new(&other, opath, PASS, okey), 0);
 	assert_int_equal(vault_restore(b->v, dest, NULL, 0, okey, 0, kept, sizeof(kept)), VAULT_ERR_BADPASS);
 	assert_string_equal(kept, "");
-	assert_secret(b->v, "web", "pw-web-2");
+	fx_assert_secret(b->v, "web", "pw-web-2");
 
 	/* Another vault's backup (the same passphrase opens it): refused without force. */
 	assert_int_equal(vault_restore(b->v, opath, P(PASS), NULL, 0, kept, sizeof(kept)), VAULT_ERR_EXISTS);
 	assert_non_null(strstr(vault_errdetail(b->v), "is a backup of another vault"));
 	assert_string_equal(kept, "");
 	vault_close(&other);
-	assert_secret(b->v, "web", "pw-web-2");
+	fx_assert_secret(b->v, "web", "pw-web-2");
 
 	/* The backup comes back; what was there is kept beside the vault. */
 	assert_int_equal(vault_restore(b->v, dest, NULL, 0, b->keyfile, 0, kept, sizeof(kept)), 0);
 	assert_int_equal(strncmp(kept, b->path, strlen(b->path)), 0);
 	assert_non_null(strstr(kept, ".replaced-"));
-	assert_secret(b->v, "web", "pw-web-1");
+	fx_assert_secret(b->v, "web", "pw-web-1");
 	assert_int_equal(vault_secret_get(b->v, "db", 0, &gone), VAULT_ERR_NOTFOUND);
 	assert_null(gone);
 	assert_int_equal(accounts_in(kept, b->keyfile, &c), 2);
-	assert_secret(c, "web", "pw-web-2");
+	fx_assert_secret(c, "web", "pw-web-2");
 	vault_close(&c);
 	assert_int_equal(tmp_left(b->dir), 0);
 }

@@ -140,28 +140,6 @@ make_vault(const char *path)
 	return v;
 }
 
-static void
-add_account(vault *v, const char *name, const char *secret)
-{
-	vault_account a;
-
-	memset(&a, 0, sizeof(a));
-	a.name = (char *)(uintptr_t)name;
-	a.user = (char *)(uintptr_t) "admin";
-	assert_int_equal(vault_account_add(v, &a, P(secret), 0), 0);
-}
-
-static void
-assert_secret(vault *v, const char *name, const char *want)
-{
-	vault_secret *s = NULL;
-
-	assert_int_equal(vault_secret_get(v, name, 0, &s), 0);
-	assert_int_equal(s->len, strlen(want));
-	assert_memory_equal(s->buf, want, s->len);
-	vault_secret_free(&s);
-}
-
 static size_t
 slot_count(vault *v)
 {
@@ -190,7 +168,7 @@ create_open_unlock(void **state)
 	assert_true(vault_schema_known() >= 1);
 	vault_id_hex(v, id1);
 	assert_int_equal(strlen(id1), 2 * VAULT_IDBYTES);
-	add_account(v, "prod-admin", "s3cret!");
+	fx_add_account(v, "prod-admin", "s3cret!");
 	vault_close(&v);
 	assert_null(v);
 	vault_close(&v); /* NULL is fine */
@@ -221,7 +199,7 @@ create_open_unlock(void **state)
 	assert_int_equal(n, 1);
 	assert_true(slots[0].in_use);
 	free(slots);
-	assert_secret(v, "prod-admin", "s3cret!");
+	fx_assert_secret(v, "prod-admin", "s3cret!");
 
 	/* Locking forgets the key; locking twice is fine. */
 	vault_lock(v);
@@ -314,7 +292,7 @@ create_exists(void **state)
 	/* An existing vault: refused, and it still opens with its passphrase. */
 	fx_file(f, other, sizeof(other), "other.db");
 	v = make_vault(other);
-	add_account(v, "keep", "me");
+	fx_add_account(v, "keep", "me");
 	vault_close(&v);
 	fx_file_hash(other, before);
 	assert_int_equal(vault_create(&v, other, VAULT_KDF_INTERACTIVE, P("another")),
@@ -423,7 +401,7 @@ open_not_vault(void **state)
 
 	/* A real vault truncated to half its size. */
 	v = make_vault(f->path);
-	add_account(v, "a", "b");
+	fx_add_account(v, "a", "b");
 	vault_close(&v);
 	{
 		off_t size = file_size(f->path);
@@ -464,7 +442,7 @@ open_newer(void **state)
 	vault *v = make_vault(f->path);
 	int newer = vault_schema_known() + 1;
 
-	add_account(v, "acct", "pw");
+	fx_add_account(v, "acct", "pw");
 	vault_close(&v);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", newer);
 	fx_sql_exec(f->path, sql);
@@ -496,7 +474,7 @@ open_newer(void **state)
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_schema_found(v), vault_schema_known());
 	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
-	assert_secret(v, "acct", "pw");
+	fx_assert_secret(v, "acct", "pw");
 	vault_close(&v);
 }
 
@@ -516,7 +494,7 @@ open_newer_with_wal(void **state)
 	vault *v = make_vault(f->path);
 	int newer = vault_schema_known() + 1;
 
-	add_account(v, "acct", "pw");
+	fx_add_account(v, "acct", "pw");
 	vault_close(&v);
 	/* Another program's commit, left in the WAL: it closes without a checkpoint. */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -590,7 +568,7 @@ locks_survive_our_descriptors(void **state)
 	vault_close(&v);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
-	add_account(v, "one", "pw1");
+	fx_add_account(v, "one", "pw1");
 	assert_int_equal(stat(wal, &a), 0);
 	assert_int_equal(other_process_opens(f->path), 0);
 	assert_int_equal(stat(wal, &b), 0);
@@ -610,12 +588,12 @@ locks_survive_our_descriptors(void **state)
 	assert_int_equal(stat(wal, &b), 0);
 	assert_true(a.st_ino == b.st_ino);
 
-	add_account(v, "two", "pw2");
+	fx_add_account(v, "two", "pw2");
 	vault_close(&v);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
-	assert_secret(v, "one", "pw1");
-	assert_secret(v, "two", "pw2");
+	fx_assert_secret(v, "one", "pw1");
+	fx_assert_secret(v, "two", "pw2");
 	vault_close(&v);
 }
 
@@ -770,7 +748,7 @@ slot_passphrase(void **state)
 	size_t n = 0;
 	vault *v = make_vault(f->path);
 
-	add_account(v, "acct", "pw");
+	fx_add_account(v, "acct", "pw");
 	assert_int_equal(vault_slot_add_passphrase(v, VAULT_KDF_INTERACTIVE, P("second passphrase"),
 			     &id),
 	    0);
@@ -790,11 +768,11 @@ slot_passphrase(void **state)
 	assert_false(slots[0].in_use);
 	assert_true(slots[1].in_use);
 	free(slots);
-	assert_secret(v, "acct", "pw");
+	fx_assert_secret(v, "acct", "pw");
 	vault_close(&v);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
-	assert_secret(v, "acct", "pw");
+	fx_assert_secret(v, "acct", "pw");
 	vault_close(&v);
 }
 
@@ -809,7 +787,7 @@ slot_keyfile(void **state)
 	uint32_t id = 0, id2 = 0;
 	vault *v = make_vault(f->path);
 
-	add_account(v, "acct", "pw");
+	fx_add_account(v, "acct", "pw");
 	fx_file(f, kf, sizeof(kf), "vault.key");
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &id), 0);
 	assert_true(id != 0);
@@ -830,7 +808,7 @@ slot_keyfile(void **state)
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
 	assert_true(vault_is_unlocked(v));
-	assert_secret(v, "acct", "pw");
+	fx_assert_secret(v, "acct", "pw");
 
 	/* A second slot from an existing keyfile (create=0). */
 	fx_file(f, kf2, sizeof(kf2), "second.key");
@@ -930,7 +908,7 @@ slot_rm_last(void **state)
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &k1), 0);
 	assert_int_equal(vault_slot_add_keyfile(v, kf2, 1, &k2), 0);
 	assert_int_equal(slot_count(v), 3);
-	add_account(v, "acct", "pw");
+	fx_add_account(v, "acct", "pw");
 
 	assert_int_equal(vault_slot_rm(v, 9999), VAULT_ERR_NOTFOUND);
 	assert_int_equal(slot_count(v), 3);
@@ -955,7 +933,7 @@ slot_rm_last(void **state)
 	assert_int_equal(vault_unlock_keyfile(v, kf), VAULT_ERR_BADPASS);
 	assert_int_equal(vault_unlock_keyfile(v, kf2), 0);
 	assert_int_equal(vault_slot_rm(v, k2), VAULT_ERR_LASTSLOT);
-	assert_secret(v, "acct", "pw");
+	fx_assert_secret(v, "acct", "pw");
 	vault_close(&v);
 }
 
@@ -986,11 +964,11 @@ slot_rm_last_in_bulk(void **state)
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, &k), 0);
 	assert_int_equal(vault_slot_rm(v, slots[0].id), 0);
 	free(slots);
-	add_account(v, "acct", "pw");
+	fx_add_account(v, "acct", "pw");
 
 	assert_int_equal(vault_begin(v), 0);
 	assert_int_equal(vault_slot_rm(v, k), VAULT_ERR_LASTSLOT);
-	add_account(v, "other", "pw2");
+	fx_add_account(v, "other", "pw2");
 	assert_int_equal(vault_commit(v), 0);
 	vault_close(&v);
 
@@ -1000,7 +978,7 @@ slot_rm_last_in_bulk(void **state)
 	assert_int_equal(left, 1);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
-	assert_secret(v, "other", "pw2");
+	fx_assert_secret(v, "other", "pw2");
 	vault_close(&v);
 }
 
@@ -1036,7 +1014,7 @@ passwd_changes(void **state)
 	size_t n = 0;
 	vault *v = make_vault(f->path);
 
-	add_account(v, "acct", "pw-1");
+	fx_add_account(v, "acct", "pw-1");
 	assert_int_equal(vault_account_set(v, "acct", P("pw-2")), 0);
 	assert_int_equal(vault_slot_list(v, &slots, &n), 0);
 	first = slots[0].id;
@@ -1047,13 +1025,13 @@ passwd_changes(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(slots[0].id, first);
 	free(slots);
-	assert_secret(v, "acct", "pw-2");
+	fx_assert_secret(v, "acct", "pw-2");
 	vault_close(&v);
 
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), VAULT_ERR_BADPASS);
 	assert_int_equal(vault_unlock_passphrase(v, P("new passphrase")), 0);
-	assert_secret(v, "acct", "pw-2");
+	fx_assert_secret(v, "acct", "pw-2");
 	{
 		vault_secret *s = NULL;
 
@@ -1077,7 +1055,7 @@ passwd_changes(void **state)
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_check_passphrase(v, P("new passphrase")), VAULT_ERR_BADPASS);
 	assert_int_equal(vault_unlock_passphrase(v, P("third")), 0);
-	assert_secret(v, "acct", "pw-2");
+	fx_assert_secret(v, "acct", "pw-2");
 	vault_close(&v);
 }
 
@@ -1090,7 +1068,7 @@ bulk_txn(void **state)
 	assert_int_equal(vault_commit(v), VAULT_ERR_INVAL); /* nothing to commit */
 	assert_int_equal(vault_begin(v), 0);
 	assert_int_equal(vault_begin(v), VAULT_ERR_INVAL); /* no nesting */
-	add_account(v, "one", "1");
+	fx_add_account(v, "one", "1");
 	vault_rollback(v);
 	{
 		vault_account *a = NULL;
@@ -1098,12 +1076,12 @@ bulk_txn(void **state)
 		assert_int_equal(vault_account_get(v, "one", &a), VAULT_ERR_NOTFOUND);
 	}
 	assert_int_equal(vault_begin(v), 0);
-	add_account(v, "two", "2");
+	fx_add_account(v, "two", "2");
 	assert_int_equal(vault_commit(v), 0);
 	vault_close(&v);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_passphrase(v, P(PASS)), 0);
-	assert_secret(v, "two", "2");
+	fx_assert_secret(v, "two", "2");
 	vault_close(&v);
 }
 
@@ -1190,7 +1168,7 @@ migrate_older(void **state)
 
 	fx_file(f, kf, sizeof(kf), "k");
 	assert_int_equal(vault_slot_add_keyfile(v, kf, 1, NULL), 0);
-	add_account(v, "kept", "kept-pw");
+	fx_add_account(v, "kept", "kept-pw");
 	vault_close(&v);
 	assert_int_equal(known, 3);
 
@@ -1199,7 +1177,7 @@ migrate_older(void **state)
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_schema_found(v), known);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
-	assert_secret(v, "kept", "kept-pw");
+	fx_assert_secret(v, "kept", "kept-pw");
 	assert_int_equal(vault_action_list(v, &acts, &n), 0);
 	assert_int_equal(n, 0);
 	vault_close(&v);
@@ -1211,7 +1189,7 @@ migrate_older(void **state)
 			  "PRAGMA user_version=1");
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
-	assert_secret(v, "kept", "kept-pw");
+	fx_assert_secret(v, "kept", "kept-pw");
 	assert_int_equal(vault_audit_walk(v, 1, NULL, NULL), 0);
 	vault_close(&v);
 	assert_int_equal(fx_sql_int(f->path, "PRAGMA user_version"), known);
@@ -1227,7 +1205,7 @@ migrate_older(void **state)
 	fx_sql_exec(f->path, sql);
 	assert_int_equal(vault_open(&v, f->path), 0);
 	assert_int_equal(vault_unlock_keyfile(v, kf), 0);
-	assert_secret(v, "kept", "kept-pw");
+	fx_assert_secret(v, "kept", "kept-pw");
 	vault_close(&v);
 }
 
@@ -1243,7 +1221,7 @@ disconnect_reconnect(void **state)
 	vault *v = make_vault(f->path);
 	char moved[160];
 
-	add_account(v, "a", "pw-a");
+	fx_add_account(v, "a", "pw-a");
 	vault_disconnect(v);
 	vault_disconnect(v);
 	vault_disconnect(NULL);
@@ -1251,8 +1229,8 @@ disconnect_reconnect(void **state)
 	assert_null(v->db);
 	assert_int_equal(vault_reconnect(v), 0);
 	assert_int_equal(vault_reconnect(v), 0);
-	assert_secret(v, "a", "pw-a");
-	add_account(v, "b", "pw-b");
+	fx_assert_secret(v, "a", "pw-a");
+	fx_add_account(v, "b", "pw-b");
 
 	/* The file went away meanwhile: the reconnect fails, the handle stays closed. */
 	vault_disconnect(v);
@@ -1263,7 +1241,7 @@ disconnect_reconnect(void **state)
 	assert_int_equal(access(f->path, F_OK), -1); /* and was not created */
 	assert_int_equal(rename(moved, f->path), 0);
 	assert_int_equal(vault_reconnect(v), 0);
-	assert_secret(v, "b", "pw-b");
+	fx_assert_secret(v, "b", "pw-b");
 	vault_lock(v);
 	vault_lock(v); /* locking twice is fine */
 	vault_lock(NULL);
@@ -1551,7 +1529,7 @@ kdf_unlock_job(void **state)
 	pthread_t th;
 	vault *v = make_vault(f->path);
 
-	add_account(v, "acct", "pw");
+	fx_add_account(v, "acct", "pw");
 	vault_lock(v);
 	/* Wrong: BADPASS, still locked. */
 	assert_int_equal(vault_kdf_unlock_new(&a.k, v, P("wrong passphrase")), 0);
@@ -1572,7 +1550,7 @@ kdf_unlock_job(void **state)
 	assert_int_equal(vault_kdf_result(a.k), 0);
 	assert_int_equal(vault_kdf_finish(v, a.k), 0);
 	assert_true(vault_is_unlocked(v));
-	assert_secret(v, "acct", "pw");
+	fx_assert_secret(v, "acct", "pw");
 	vault_kdf_free(&a.k);
 	/* Empty and unfinished jobs are refused. */
 	assert_int_equal(vault_kdf_unlock_new(&a.k, v, (const unsigned char *)"", 0), VAULT_ERR_EMPTY);
