@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "platform.h"
 
 #define BODY_FORMAT 1
 
@@ -233,7 +234,7 @@ vault_action_repin(vault *v, const char *name, const char *program, const unsign
 	memset(&row, 0, sizeof(row));
 	if (v->keys == NULL)
 		return VAULT_ERR_LOCKED;
-	if (program == NULL || program[0] != '/')
+	if (!vault_plat_path_absolute(program))
 		return VAULT_ERR_INVAL;
 	if ((rc = vault_txn_begin(v)) != 0)
 		return rc;

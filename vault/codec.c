@@ -440,3 +440,10 @@ out:
 	*out = p;
 	return 0;
 }
+
+/* Hex of a pin (vault_action.h), here so every platform has it: pin.c is POSIX's. */
+void
+vault_pin_hex(char *out, const unsigned char pin[VAULT_PINBYTES])
+{
+	sodium_bin2hex(out, 2 * VAULT_PINBYTES + 1, pin, VAULT_PINBYTES);
+}

@@ -288,9 +288,3 @@ out:
 		close(fd);
 	return rc;
 }
-
-void
-vault_pin_hex(char *out, const unsigned char pin[VAULT_PINBYTES])
-{
-	sodium_bin2hex(out, 2 * VAULT_PINBYTES + 1, pin, VAULT_PINBYTES);
-}

@@ -201,6 +201,15 @@ int vault_plat_default_path(char **out, int create);
 int vault_plat_lock(int fd);
 
 /*
+ * Whether path is absolute, as a saved action's program must be (the agent
+ * runs elsewhere than its client: nothing relative means the same there):
+ * POSIX a leading '/'; Windows a drive letter, a colon and a separator
+ * ("C:\\..." or "C:/..."). A UNC name (\\server\share) is not: its bytes
+ * are the server's to decide, as a network filesystem's are on POSIX.
+ */
+int vault_plat_path_absolute(const char *path);
+
+/*
  * Flushes the file (dir 0) or directory (dir 1) at path to stable storage,
  * by name, never through a link: POSIX open(O_NOFOLLOW) and fsync();
  * Windows FlushFileBuffers on the file, and nothing for a directory (NTFS

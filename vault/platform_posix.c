@@ -281,3 +281,9 @@ vault_plat_rename(const char *from, const char *to, int replace)
 	(void)unlink(from);
 	return 0;
 }
+
+int
+vault_plat_path_absolute(const char *path)
+{
+	return path != NULL && path[0] == '/';
+}

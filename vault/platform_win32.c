@@ -702,3 +702,10 @@ vault_plat_rename(const char *from, const char *to, int replace)
 	}
 	return 0;
 }
+
+int
+vault_plat_path_absolute(const char *path)
+{
+	return path != NULL && ((path[0] >= 'A' && path[0] <= 'Z') || (path[0] >= 'a' && path[0] <= 'z')) &&
+	    path[1] == ':' && (path[2] == '\\' || path[2] == '/');
+}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "service_int.h"
 
 /* "blake2b:<hex>" of the encoded action, so the log shows which body it was. */
@@ -39,7 +40,7 @@ pin_now(struct svc *s, const char *program, unsigned char pin[VAULT_PINBYTES])
 {
 	int fd, rc;
 
-	if (program == NULL || program[0] != '/') {
+	if (!vault_plat_path_absolute(program)) {
 		vault_detail(s->v, "the program must be an absolute path");
 		return VAULT_ERR_INVAL;
 	}

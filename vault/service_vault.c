@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform.h"
 #include "service_int.h"
 
 /* Key management needs proof too (see the MUST rules and proof.c). */
@@ -251,7 +252,7 @@ rd_path(vault_rd *r, char *buf, size_t size)
 {
 	int rc = vault_svc_rd_name(r, buf, size);
 
-	if (rc == 0 && buf[0] != '/')
+	if (rc == 0 && !vault_plat_path_absolute(buf))
 		return VAULT_ERR_PROTO;
 	return rc;
 }

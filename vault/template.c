@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "platform.h"
 #include "pattern.h"
 
 #define TPL_ELEM_MAX (64U * 1024U) /* bytes of one expanded argv element */
@@ -481,7 +482,7 @@ action_check(const vault_action *a, vault_pattern **re, char *why, size_t whylen
 	}
 	if ((rc = deliver_check(a, why, whylen)) != 0)
 		return rc;
-	if (a->program == NULL || a->program[0] != '/') {
+	if (!vault_plat_path_absolute(a->program)) {
 		vault_why(why, whylen, "the program must be an absolute path");
 		return VAULT_ERR_INVAL;
 	}
