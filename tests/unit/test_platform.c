@@ -434,6 +434,38 @@ default_path_made(void **state)
 	free(home);
 }
 
+/*
+ * A saved action's program must be absolute (vault_plat_path_absolute):
+ * POSIX a leading '/'; Windows a drive letter, a colon and a separator. A
+ * UNC name, a drive-relative "C:x" and a rooted "\\x" are not, on Windows.
+ */
+static void
+path_absolute(void **state)
+{
+	static const char *const never[] = { "", "x", "bin/env", "./env", "C:x", "\\\\srv\\share\\x.exe",
+		"\\\\?\\C:\\x.exe", "\\x.exe" };
+#ifdef _WIN32
+	static const char *const yes[] = { "C:\\windows\\system32\\cmd.exe", "c:/tools/x.exe", "Z:\\" };
+	static const char *const no[] = { "/usr/bin/env", "//srv/share/x", "1:\\x", ":\\x" };
+#else
+	static const char *const yes[] = { "/usr/bin/env", "/", "//srv/x" };
+	static const char *const no[] = { "C:\\windows\\system32\\cmd.exe", "c:/tools/x" };
+#endif
+	size_t i;
+
+	(void)state;
+	assert_false(vault_plat_path_absolute(NULL));
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!vault_plat_path_absolute(yes[i]))
+			fail_msg("'%s' should be absolute", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (vault_plat_path_absolute(no[i]))
+			fail_msg("'%s' should not be absolute here", no[i]);
+	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		if (vault_plat_path_absolute(never[i]))
+			fail_msg("'%s' should not be absolute", never[i]);
+}
+
 static void
 fsync_bad_descriptor(void **state)
 {
@@ -454,6 +486,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(create_private_is_exclusive),
 		cmocka_unit_test(open_nofollow_reads_a_file),
 		cmocka_unit_test(fsync_bad_descriptor),
+		cmocka_unit_test(path_absolute),
 		cmocka_unit_test(file_identity),
 		cmocka_unit_test(pread_at_offset),
 		cmocka_unit_test(lock_is_exclusive),
