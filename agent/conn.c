@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "platform.h"
 
 #define OUT_KEEP 4096U /* an answer buffer up to this size is kept (wiped) for the next one */
 
@@ -96,32 +97,6 @@ conn_close(size_t i)
 	vault_wr_free(&c->out);
 	conn_proofs_free(c);
 	ag.conns[i] = ag.conns[--ag.nconns];
-}
-
-static void
-peer_exe(vault_peer *p)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%lu/exe", (unsigned long)p->pid);
-	n = readlink(path, p->exe, sizeof(p->exe) - 1);
-	if (n <= 0) {
-		/* Not readable (another uid, or a non-dumpable process): say so. */
-		snprintf(path, sizeof(path), "/proc/%lu/comm", (unsigned long)p->pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		char comm[32] = "?";
-
-		if (fd >= 0) {
-			ssize_t m = read(fd, comm, sizeof(comm) - 1);
-			comm[m > 0 ? m : 0] = '\0';
-			comm[strcspn(comm, "\n")] = '\0';
-			close(fd);
-		}
-		snprintf(p->exe, sizeof(p->exe), "[%s]", comm);
-		return;
-	}
-	p->exe[n] = '\0';
 }
 
 /* 1 if the agent owes c nothing: no partial frame, no answer, no derivation. */
@@ -205,7 +180,7 @@ accept_one(int64_t now)
 	c->idle_at = now + (int64_t)ag.conn_timeout * 1000;
 	c->peer.uid = (uint32_t)cred.uid;
 	c->peer.pid = (uint32_t)cred.pid;
-	peer_exe(&c->peer);
+	vault_plat_proc_exe(c->peer.pid, c->peer.exe, sizeof(c->peer.exe));
 	c->peer.tty = vault_pid_has_tty(c->peer.pid);
 	vault_wr_init(&c->out, 1, OUT_LIMIT);
 	ag.nconns++;

@@ -103,13 +103,8 @@ fresh(void)
 static int
 version_refused(struct conn *c, uint32_t ver)
 {
-	char msg[128];
-
-	snprintf(msg, sizeof(msg), "the agent speaks protocol %u, this client %u; "
-				   "restart the agent (vault-agent -k) after an upgrade",
-	    VAULT_PROTO_VERSION, ver);
 	c->close_after = 1;
-	return vault_frame_error(&c->out, VAULT_ERR_VERSION, msg);
+	return vault_frame_version_refused(&c->out, ver);
 }
 
 /*

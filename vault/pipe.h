@@ -95,9 +95,7 @@ typedef int (*vault_pipe_readfn)(void *ctx, unsigned char *p, size_t n, size_t *
  */
 int vault_pipe_frame_read(vault_pipe_readfn rd, void *ctx, vault_wr *out, uint8_t *type) VAULT_WUR;
 
-/* ---- Windows only (pipe_win32.c) ---- */
-
-/* Who is at the other end of a connection, as the kernel says. */
+/* Who is at the other end of a connection, as the kernel says (filled by pipe_win32.c). */
 typedef struct vault_pipe_peer {
 	uint32_t pid;             /* GetNamedPipeClientProcessId / ServerProcessId */
 	char sid[VAULT_SID_MAX];  /* the client's token user; the server's pipe owner */
@@ -115,6 +113,37 @@ typedef struct vault_pipe_peer {
 	 */
 	uint64_t read_at_id;
 } vault_pipe_peer;
+
+/*
+ * The agent's requests over the pipe (pipe_service.c, portable: tested on
+ * Linux and under wine). One session per connection, its vault in v.
+ */
+typedef struct vault_pipe_session {
+	vault *v;
+	int hello; /* a HELLO of our version was answered */
+} vault_pipe_session;
+
+/*
+ * The release policy's peer for a client vault_pipe_accept() identified
+ * and judged to be the caller's own user: that user's uid
+ * (vault_plat_uid), the client's process id and program
+ * (vault_plat_proc_exe, for the log) and whether it has a terminal; never
+ * direct.
+ */
+void vault_pipe_peer_fill(vault_peer *peer, const vault_pipe_peer *who);
+
+/*
+ * A vault_pipe_handler (ctx: a vault_pipe_session) serving what the Unix
+ * agent serves through vault_service(), with its rules for HELLO: first on
+ * every connection (anything before it is VAULT_ERR_PROTO, not our
+ * client), answered OK VAULT_PROTO_VERSION, or for another version ERROR
+ * VAULT_ERR_VERSION and close (1). The agent's own requests (STATUS,
+ * UNLOCK, LOCK, REQUEST, the worker's ROTATE) are not served here yet.
+ */
+int vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload,
+    size_t len, vault_wr *out);
+
+/* ---- Windows only (pipe_win32.c) ---- */
 
 typedef struct vault_pipe_server vault_pipe_server;
 typedef struct vault_pipe_conn vault_pipe_conn;

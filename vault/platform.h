@@ -34,6 +34,15 @@ uint32_t vault_plat_pid(void);
 void vault_plat_self_exe(char *buf, size_t len);
 
 /*
+ * Process pid's program into buf (len > 0), for the audit log and the
+ * agent's messages, never for a decision: POSIX /proc/PID/exe, or
+ * "[comm]" when the kernel does not show it (another uid, a process that is
+ * not dumpable); Windows QueryFullProcessImageName, or "[?]" when the
+ * process cannot be opened. Always NUL-terminated.
+ */
+void vault_plat_proc_exe(uint32_t pid, char *buf, size_t len);
+
+/*
  * pid's parent into *ppid and whether it has a terminal into *tty (POSIX: a
  * controlling terminal, from /proc/PID/stat; Windows: a console on standard
  * input, known only for the caller itself: 0 for any other process, the

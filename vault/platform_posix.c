@@ -43,6 +43,30 @@ vault_plat_self_exe(char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+void
+vault_plat_proc_exe(uint32_t pid, char *buf, size_t len)
+{
+	char path[64], comm[32] = "?";
+	ssize_t n, m;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%lu/exe", (unsigned long)pid);
+	n = readlink(path, buf, len - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		return;
+	}
+	/* Not readable (another uid, or a non-dumpable process): say so. */
+	snprintf(path, sizeof(path), "/proc/%lu/comm", (unsigned long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0) {
+		m = read(fd, comm, sizeof(comm) - 1);
+		comm[m > 0 ? m : 0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		close(fd);
+	}
+	snprintf(buf, len, "[%s]", comm);
+}
+
 int
 vault_plat_proc_info(uint32_t pid, uint32_t *ppid, int *tty)
 {

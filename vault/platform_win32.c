@@ -68,6 +68,21 @@ vault_plat_self_exe(char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+void
+vault_plat_proc_exe(uint32_t pid, char *buf, size_t len)
+{
+	HANDLE h;
+	DWORD n = len > MAXDWORD ? MAXDWORD : (DWORD)len;
+	BOOL ok = FALSE;
+
+	if ((h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid)) != NULL) {
+		ok = QueryFullProcessImageNameA(h, 0, buf, &n);
+		CloseHandle(h);
+	}
+	if (!ok || n >= len)
+		snprintf(buf, len, "[?]");
+}
+
 /* pid's creation time into *t; 0 or -1. */
 static int
 created(uint32_t pid, FILETIME *t)

@@ -155,6 +155,9 @@ int vault_frame_get(const unsigned char *buf, size_t len, uint8_t *type,
     const unsigned char **payload, size_t *plen, size_t *framelen) VAULT_WUR;
 /* Appends an ERROR frame for err with v's detail (or detail if given). */
 int vault_frame_error(vault_wr *w, int err, const char *detail) VAULT_WUR;
+/* Appends the agent's answer to a HELLO of another protocol version ver:
+ * ERROR VAULT_ERR_VERSION, saying both versions and to restart the agent. */
+int vault_frame_version_refused(vault_wr *w, uint32_t ver) VAULT_WUR;
 
 /*
  * Account and audit entry field encodings shared by both sides. The

@@ -62,6 +62,17 @@ vault_frame_error(vault_wr *w, int err, const char *detail)
 }
 
 int
+vault_frame_version_refused(vault_wr *w, uint32_t ver)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "the agent speaks protocol %u, this client %u; "
+				   "restart the agent (vault-agent -k) after an upgrade",
+	    VAULT_PROTO_VERSION, ver);
+	return vault_frame_error(w, VAULT_ERR_VERSION, msg);
+}
+
+int
 vault_request_wrappable(uint8_t type)
 {
 	switch (type) {

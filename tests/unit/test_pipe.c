@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "internal.h"
 #include "platform.h"
 #include "pipe.h"
@@ -296,6 +297,185 @@ frame_read_refuses(void **state)
 	assert_int_equal(out.len, 0);
 	vault_wr_free(&out);
 	free(big);
+}
+
+/*
+ * The agent's requests over the pipe (vault_pipe_service, pipe_service.c):
+ * a vault in a scratch directory with two accounts, web (use any: GET
+ * releases it) and held (use actions: GET is refused), each request served
+ * through vault_service() with the peer the pipe identified.
+ */
+struct vx {
+	char dir[FX_DIR_MAX];
+	char path[128];
+	char key[128];
+	vault *v;
+};
+
+static void
+vx_open(struct vx *x)
+{
+	vault_account a;
+
+	memset(x, 0, sizeof(*x));
+	assert_int_equal(fx_tmpdir(x->dir, NULL, "pipesvc"), 0);
+	assert_int_equal(fx_join(x->path, sizeof(x->path), x->dir, "vault.db"), 0);
+	assert_int_equal(fx_join(x->key, sizeof(x->key), x->dir, "vault.key"), 0);
+	assert_int_equal(fx_vault_new(&x->v, x->path, "correct horse battery staple", x->key), 0);
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)(uintptr_t)"web";
+	a.user = (char *)(uintptr_t)"admin";
+	a.use = VAULT_USE_ANY;
+	assert_int_equal(vault_account_add(x->v, &a, (const unsigned char *)"pw-web", 6, 0), 0);
+	a.name = (char *)(uintptr_t)"held";
+	a.use = VAULT_USE_ACTIONS;
+	assert_int_equal(vault_account_add(x->v, &a, (const unsigned char *)"pw-held", 7, 0), 0);
+}
+
+static void
+vx_close(struct vx *x)
+{
+	vault_close(&x->v);
+	assert_int_equal(fx_rmtree(x->dir), 0);
+}
+
+/* A GET request's payload for account name: current version, not interactive, no confirmation. */
+static void
+get_request(vault_wr *w, const char *name)
+{
+	vault_wr_init(w, 1, 0);
+	vault_wr_cstr(w, name);
+	vault_wr_u32(w, 0);
+	vault_wr_u8(w, 0);
+	vault_wr_cstr(w, "");
+}
+
+/* The only frame in w: its type, and its payload in *r. */
+static uint8_t
+only_frame(const vault_wr *w, vault_rd *r)
+{
+	const unsigned char *pl;
+	size_t plen, flen;
+	uint8_t type;
+
+	assert_int_equal(vault_frame_get(w->p, w->len, &type, &pl, &plen, &flen), 1);
+	assert_int_equal(flen, w->len);
+	r->p = pl;
+	r->len = plen;
+	return type;
+}
+
+/* The "get" entries of the audit log, in order: pid, exe and outcome of each. */
+struct gets {
+	size_t n;
+	uint32_t pid[4];
+	char exe[4][256];
+	char outcome[4][160];
+};
+
+static int
+collect_gets(const vault_audit_entry *e, void *arg)
+{
+	struct gets *g = arg;
+
+	if (strcmp(e->op, "get") != 0 || g->n == 4)
+		return 0;
+	g->pid[g->n] = e->pid;
+	snprintf(g->exe[g->n], sizeof(g->exe[0]), "%s", e->exe);
+	snprintf(g->outcome[g->n], sizeof(g->outcome[0]), "%s", e->outcome);
+	g->n++;
+	return 0;
+}
+
+/*
+ * The rules on one session, without a pipe (Linux and wine): nothing before
+ * HELLO; another version refused with the agent's words and the session
+ * closed; then a release and a refusal through vault_service(), each
+ * audited with the pid and program the pipe identified, not the request's.
+ */
+static void
+pipe_service_rules(void **state)
+{
+	struct vx x;
+	vault_pipe_session ses;
+	vault_pipe_peer who;
+	vault_peer peer;
+	vault_wr req, out;
+	vault_rd r;
+	struct gets g;
+	char self[256];
+	const unsigned char *p;
+	size_t n;
+	uint32_t u;
+	unsigned char hello[4] = { 0, 0, 0, VAULT_PROTO_VERSION }, old[4] = { 0, 0, 0, VAULT_PROTO_VERSION - 1 };
+	unsigned char hello_long[5] = { 0, 0, 0, VAULT_PROTO_VERSION, 0 };
+
+	(void)state;
+	vx_open(&x);
+	memset(&ses, 0, sizeof(ses));
+	ses.v = x.v;
+	memset(&who, 0, sizeof(who));
+	who.pid = vault_plat_pid();
+	vault_plat_self_exe(self, sizeof(self));
+
+	/* The peer: our uid, the kernel's pid and program, never direct. */
+	vault_pipe_peer_fill(&peer, &who);
+	assert_int_equal(peer.uid, vault_plat_uid());
+	assert_int_equal(peer.pid, who.pid);
+	assert_string_equal(peer.exe, self);
+	assert_int_equal(peer.direct, 0);
+
+	vault_wr_init(&out, 1, 0);
+	get_request(&req, "web");
+	/* Before HELLO: not our client, nothing served or answered. */
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_GET, req.p, req.len, &out), VAULT_ERR_PROTO);
+	assert_int_equal(out.len, 0);
+	/* A malformed HELLO, then another version: refused, the session closes (1). */
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_HELLO, hello_long, 5, &out), VAULT_ERR_PROTO);
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_HELLO, old, 4, &out), 1);
+	assert_int_equal(only_frame(&out, &r), VAULT_MSG_ERROR);
+	assert_int_equal(vault_rd_u32(&r, &u), 0);
+	assert_int_equal(u, (uint32_t)-VAULT_ERR_VERSION);
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_true(n < sizeof(self));
+	memcpy(self, p, n); /* not NUL-terminated on the wire */
+	self[n] = '\0';
+	assert_non_null(strstr(self, "restart the agent"));
+	vault_plat_self_exe(self, sizeof(self));
+	assert_int_equal(ses.hello, 0);
+	vault_wr_reset(&out, 0);
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_HELLO, hello, 4, &out), 0);
+	assert_int_equal(only_frame(&out, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_u32(&r, &u), 0);
+	assert_int_equal(u, VAULT_PROTO_VERSION);
+	vault_wr_reset(&out, 0);
+
+	/* web is released; held (use actions) is refused. */
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_GET, req.p, req.len, &out), 0);
+	assert_int_equal(only_frame(&out, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(p, "pw-web", 6);
+	vault_wr_reset(&out, 0);
+	vault_wr_free(&req);
+	get_request(&req, "held");
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_GET, req.p, req.len, &out), 0);
+	assert_int_equal(only_frame(&out, &r), VAULT_MSG_ERROR);
+	assert_int_equal(vault_rd_u32(&r, &u), 0);
+	assert_int_equal(u, (uint32_t)-VAULT_ERR_POLICY);
+	vault_wr_free(&req);
+	vault_wr_free(&out);
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(vault_audit_walk(x.v, 1, collect_gets, &g), 0);
+	assert_int_equal(g.n, 2);
+	for (n = 0; n < 2; n++) {
+		assert_int_equal(g.pid[n], who.pid);
+		assert_string_equal(g.exe[n], self);
+	}
+	assert_int_equal(strncmp(g.outcome[0], "released", 8), 0);
+	assert_int_equal(strncmp(g.outcome[1], "refused", 7), 0);
+	vx_close(&x);
 }
 
 #ifdef _WIN32
@@ -861,31 +1041,22 @@ no_agent(void **state)
 	assert_int_equal(vault_pipe_dial(&c, name, 1000, &who, why, sizeof(why)), VAULT_ERR_NOAGENT);
 }
 
-/*
- * HELLO as vault-agent answers it (agent/request.c): OK with
- * VAULT_PROTO_VERSION, or for another version ERROR VAULT_ERR_VERSION and
- * close. Read with vault_rd, answered with wire.c's vault_frame_put and
- * vault_frame_error: the same wire protocol as over the socket.
- */
+/* vault_pipe_service, counting the frames it is given; the vault is never reached by HELLO. */
+struct counted {
+	vault_pipe_session ses;
+	int served;
+};
+
 static int
 hello_handler(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload, size_t len,
     vault_wr *out)
 {
-	vault_rd r = { payload, len };
-	unsigned char b[4] = { 0, 0, 0, VAULT_PROTO_VERSION };
-	uint32_t ver;
+	struct counted *k = ctx;
 
-	(*(int *)ctx)++;
-	if (who->pid == 0 || type != VAULT_MSG_HELLO)
+	k->served++;
+	if (who->pid == 0)
 		return VAULT_ERR_PROTO;
-	if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
-		return VAULT_ERR_PROTO;
-	if (ver != VAULT_PROTO_VERSION) {
-		if (vault_frame_error(out, VAULT_ERR_VERSION, "another protocol version") != 0)
-			return VAULT_ERR_PROTO;
-		return 1;
-	}
-	return vault_frame_put(out, VAULT_MSG_OK, b, sizeof(b));
+	return vault_pipe_service(&k->ses, who, type, payload, len, out);
 }
 
 /*
@@ -903,25 +1074,26 @@ serve_hello(void **state)
 	vault_pipe_peer who;
 	HANDLE child;
 	DWORD pid;
-	int served = 0;
+	struct counted k;
 
 	(void)state;
+	memset(&k, 0, sizeof(k));
 	test_name(name, sizeof(name), "hello");
 	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
 	child = spawn("hello", name, &pid);
 	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
-	assert_int_equal(vault_pipe_serve(c, &who, hello_handler, &served), 0);
+	assert_int_equal(vault_pipe_serve(c, &who, hello_handler, &k), 0);
 	vault_pipe_close(c);
 	assert_int_equal(reap(child), 0);
-	assert_int_equal(served, 3);
+	assert_int_equal(k.served, 3);
 	/* A HELLO with a trailing byte: malformed, the loop stops with VAULT_ERR_PROTO. */
-	served = 0;
+	memset(&k, 0, sizeof(k));
 	child = spawn("badhello", name, &pid);
 	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
-	assert_int_equal(vault_pipe_serve(c, &who, hello_handler, &served), VAULT_ERR_PROTO);
+	assert_int_equal(vault_pipe_serve(c, &who, hello_handler, &k), VAULT_ERR_PROTO);
 	vault_pipe_close(c);
 	assert_int_equal(reap(child), 0);
-	assert_int_equal(served, 1);
+	assert_int_equal(k.served, 1);
 	vault_pipe_server_close(s);
 }
 
@@ -989,6 +1161,108 @@ child_hello(const char *name, int bad)
 }
 
 /*
+ * The agent protocol end to end over a real pipe: a client process (this
+ * program, "--child vault") says HELLO, asks for web (released) and for
+ * held (refused by policy), and checks each answer; the server answers
+ * through vault_pipe_service on a real vault, and the audit log names the
+ * client's own process id and program for both, as the kernel gave them.
+ */
+static void
+serve_vault(void **state)
+{
+	char name[128], why[256];
+	vault_pipe_server *s;
+	vault_pipe_conn *c;
+	vault_pipe_peer who;
+	vault_pipe_session ses;
+	struct vx x;
+	struct gets g;
+	HANDLE child;
+	DWORD pid;
+	size_t i;
+
+	(void)state;
+	vx_open(&x);
+	memset(&ses, 0, sizeof(ses));
+	ses.v = x.v;
+	test_name(name, sizeof(name), "vault");
+	assert_int_equal(vault_pipe_listen(&s, name, why, sizeof(why)), 0);
+	child = spawn("vault", name, &pid);
+	assert_int_equal(vault_pipe_accept(s, WAIT_MS, &c, &who, why, sizeof(why)), 0);
+	assert_int_equal(who.pid, pid);
+	assert_int_equal(vault_pipe_serve(c, &who, vault_pipe_service, &ses), 0);
+	vault_pipe_close(c);
+	vault_pipe_server_close(s);
+	assert_int_equal(reap(child), 0);
+	assert_int_equal(ses.hello, 1);
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(vault_audit_walk(x.v, 1, collect_gets, &g), 0);
+	assert_int_equal(g.n, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(g.pid[i], pid);
+		if (strstr(g.exe[i], "test_pipe") == NULL)
+			fail_msg("the log names %s, not the client test_pipe.exe", g.exe[i]);
+	}
+	assert_int_equal(strncmp(g.outcome[0], "released", 8), 0);
+	assert_int_equal(strncmp(g.outcome[1], "refused", 7), 0);
+	vx_close(&x);
+}
+
+/* One request and its one answer frame: type and payload (copied into ans). */
+static int
+ask(vault_pipe_conn *c, uint8_t type, const vault_wr *req, vault_wr *ans, vault_rd *r)
+{
+	uint8_t t;
+	int rc;
+
+	if ((rc = vault_pipe_send(c, type, req->p, req->len)) != 0)
+		return -1;
+	vault_wr_reset(ans, 0);
+	if ((rc = vault_pipe_recv(c, ans, &t)) != 0)
+		return -1;
+	return only_frame(ans, r);
+}
+
+static int
+child_vault(const char *name)
+{
+	char why[256];
+	vault_pipe_conn *c;
+	vault_pipe_peer srv;
+	vault_wr req, ans;
+	vault_rd r;
+	const unsigned char *p;
+	size_t n;
+	uint32_t u;
+	int rc = 0;
+
+	if (vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why)) != 0) {
+		fprintf(stderr, "child: dial: %s\n", why);
+		return 11;
+	}
+	vault_wr_init(&ans, 1, 0);
+	vault_wr_init(&req, 0, 0);
+	vault_wr_u32(&req, VAULT_PROTO_VERSION);
+	if (ask(c, VAULT_MSG_HELLO, &req, &ans, &r) != VAULT_MSG_OK)
+		rc = 60;
+	vault_wr_free(&req);
+	get_request(&req, "web");
+	if (rc == 0 && (ask(c, VAULT_MSG_GET, &req, &ans, &r) != VAULT_MSG_OK || vault_rd_str(&r, &p, &n) != 0 ||
+	    n != 6 || memcmp(p, "pw-web", 6) != 0))
+		rc = 61;
+	vault_wr_free(&req);
+	get_request(&req, "held");
+	if (rc == 0 && (ask(c, VAULT_MSG_GET, &req, &ans, &r) != VAULT_MSG_ERROR || vault_rd_u32(&r, &u) != 0 ||
+	    u != (uint32_t)-VAULT_ERR_POLICY))
+		rc = 62;
+	vault_wr_free(&req);
+	vault_wr_free(&ans);
+	vault_pipe_close(c);
+	return rc;
+}
+
+/*
  * The client grants identification only (SECURITY_SQOS_PRESENT |
  * SECURITY_IDENTIFICATION): the token the server opens while impersonating
  * is at SecurityIdentification, so the agent can learn who the client is
@@ -1049,6 +1323,8 @@ child_main(int argc, char **argv)
 		return child_refused(argv[3]);
 	if (strcmp(argv[2], "denied") == 0)
 		return child_denied(argv[3]);
+	if (strcmp(argv[2], "vault") == 0)
+		return child_vault(argv[3]);
 	if (strcmp(argv[2], "hello") == 0 || strcmp(argv[2], "badhello") == 0)
 		return child_hello(argv[3], argv[2][0] == 'b');
 	return child_raw(argv[3], argv[2]);
@@ -1065,6 +1341,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(judge_server),
 		cmocka_unit_test(frame_read_round_trip),
 		cmocka_unit_test(frame_read_refuses),
+		cmocka_unit_test(pipe_service_rules),
 #ifdef _WIN32
 		cmocka_unit_test(default_name),
 		cmocka_unit_test(round_trip),
@@ -1078,6 +1355,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(second_server_refused),
 		cmocka_unit_test(no_agent),
 		cmocka_unit_test(serve_hello),
+		cmocka_unit_test(serve_vault),
 		cmocka_unit_test(identification_only),
 #endif
 	};
