@@ -348,11 +348,6 @@ cmd_keyslot(int argc, char **argv)
 		}
 		goto out;
 	}
-	/* DPAPI runs in the process that holds the vault: the file itself, not an agent (yet). */
-	if (strcmp(sub, "add-dpapi") == 0 && s.v == NULL) {
-		ret = cli_fail(VAULT_ERR_NOPLATFORM, "keyslot add-dpapi: not through an agent yet; run it with --no-agent");
-		goto out;
-	}
 	if ((ret = current_passphrase(&s, &p)) != 0)
 		goto out;
 	if (strcmp(sub, "add-passphrase") == 0) {
@@ -385,15 +380,16 @@ cmd_keyslot(int argc, char **argv)
 			ret = cli_exit(rc);
 			goto out;
 		}
-		if ((rc = vault_slot_add_dpapi(s.v, kdf, bound ? pass->buf : NULL, bound ? pass->len : 0, &id)) != 0) {
-			ret = cli_fail(rc, "cannot add the keyslot: %s (%s)", vault_strerror(rc), vault_errdetail(s.v));
-			goto out;
+		/* DPAPI runs where the vault is held (the agent, or this process): the same user. */
+		vault_wr_u8(&p, (uint8_t)bound);
+		vault_wr_u32(&p, (uint32_t)kdf);
+		if (bound) {
+			vault_wr_str(&p, pass->buf, pass->len);
+			vault_secret_free(&pass);
+		} else {
+			vault_wr_cstr(&p, "");
 		}
-		printf("added %s keyslot %u: %s\n", bound ? "dpapi-bound" : "dpapi", id,
-		    bound ? "it opens with its passphrase, for this Windows user on this machine only" :
-			    "this Windows user on this machine opens the vault with no passphrase (so does any program "
-			    "running as this user)");
-		goto out;
+		ret = cli_call(&s, VAULT_MSG_SLOT_ADD_DPAPI, &p, &resp, "cannot add the keyslot");
 	} else {
 		vault_wr_u32(&p, id);
 		ret = cli_call(&s, VAULT_MSG_SLOT_RM, &p, &resp, "cannot remove the keyslot");
@@ -413,6 +409,11 @@ cmd_keyslot(int argc, char **argv)
 	else if (strcmp(sub, "add-bound") == 0)
 		printf("added bound keyslot %u: it opens with its passphrase and %s keyfile %s together; "
 		       "keep a copy of the keyfile off this machine's disk\n", id, create ? "the new" : "the", abs);
+	else if (strcmp(sub, "add-dpapi") == 0)
+		printf("added %s keyslot %u: %s\n", bound ? "dpapi-bound" : "dpapi", id,
+		    bound ? "it opens with its passphrase, for this Windows user on this machine only" :
+			    "this Windows user on this machine opens the vault with no passphrase (so does any program "
+			    "running as this user)");
 	else
 		printf("removed keyslot %u\n", id);
 out:

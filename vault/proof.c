@@ -52,6 +52,7 @@ static const struct {
 	{ VAULT_MSG_SLOT_ADD_PASS, 1 },
 	{ VAULT_MSG_SLOT_ADD_KEYFILE, 1 },
 	{ VAULT_MSG_SLOT_ADD_BOUND, 1 },
+	{ VAULT_MSG_SLOT_ADD_DPAPI, 1 },
 	{ VAULT_MSG_SLOT_RM, 1 },
 	{ VAULT_MSG_ACTION_ADD, 2 },   /* a new action is a new use: always (see below) */
 	{ VAULT_MSG_ACTION_RM, 1 },

@@ -209,6 +209,7 @@ vault_service(vault *v, const vault_peer *peer, uint8_t type, const unsigned cha
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 	case VAULT_MSG_SLOT_ADD_BOUND:
+	case VAULT_MSG_SLOT_ADD_DPAPI:
 	case VAULT_MSG_SLOT_RM:
 		rc = vault_svc_keys(&s, type, &r);
 		break;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * service_vault.c - the handlers of requests about the vault as a whole:
- * keyslots (PASSWD, SLOT_ADD_PASS, SLOT_ADD_KEYFILE, SLOT_ADD_BOUND, SLOT_RM,
+ * keyslots (PASSWD, SLOT_ADD_PASS, SLOT_ADD_KEYFILE, SLOT_ADD_BOUND, SLOT_ADD_DPAPI, SLOT_RM,
  * SLOT_LIST), REKEY, the audit log (LOG) and BACKUP and RESTORE.
  *
  * Apart from service.c because none of these touches one credential:
@@ -23,7 +23,7 @@ vault_svc_keys(struct svc *s, uint8_t type, vault_rd *r)
 	const unsigned char *pass = NULL, *path = NULL;
 	size_t passlen = 0, pathlen = 0;
 	uint32_t id = 0, kdf = 0;
-	uint8_t create = 0;
+	uint8_t create = 0, bound = 0;
 	const char *how = "", *op;
 	char file[4096], outcome[120];
 	vault_proof pf;
@@ -51,6 +51,11 @@ vault_svc_keys(struct svc *s, uint8_t type, vault_rd *r)
 			return VAULT_ERR_PROTO;
 		memcpy(file, path, pathlen);
 		file[pathlen] = '\0';
+		break;
+	case VAULT_MSG_SLOT_ADD_DPAPI:
+		if (vault_rd_u8(r, &bound) != 0 || bound > 1 || vault_rd_u32(r, &kdf) != 0 ||
+		    vault_rd_str(r, &pass, &passlen) != 0 || (bound == 0) != (passlen == 0))
+			return VAULT_ERR_PROTO;
 		break;
 	case VAULT_MSG_SLOT_RM:
 		if (vault_rd_u32(r, &id) != 0)
@@ -81,6 +86,10 @@ vault_svc_keys(struct svc *s, uint8_t type, vault_rd *r)
 	case VAULT_MSG_SLOT_ADD_BOUND:
 		rc = vault_slot_add_bound(s->v, (int)kdf, pass, passlen, file, create, &id);
 		break;
+	case VAULT_MSG_SLOT_ADD_DPAPI:
+		/* DPAPI binds the slot to whoever calls it: the agent, the vault's own user. */
+		rc = vault_slot_add_dpapi(s->v, (int)kdf, bound ? pass : NULL, bound ? passlen : 0, &id);
+		break;
 	default:
 		rc = vault_slot_rm(s->v, id);
 		break;
@@ -88,7 +97,8 @@ vault_svc_keys(struct svc *s, uint8_t type, vault_rd *r)
 	snprintf(outcome, sizeof(outcome), "%s slot %u (%s)",
 	    type == VAULT_MSG_PASSWD ? "changed the passphrase of" : type == VAULT_MSG_SLOT_RM ? "removed" :
 	    type == VAULT_MSG_SLOT_ADD_PASS ? "added passphrase" :
-	    type == VAULT_MSG_SLOT_ADD_BOUND ? "added bound" : "added keyfile", id, how);
+	    type == VAULT_MSG_SLOT_ADD_BOUND ? "added bound" :
+	    type == VAULT_MSG_SLOT_ADD_DPAPI ? (bound ? "added dpapi-bound" : "added dpapi") : "added keyfile", id, how);
 	if ((rc = vault_svc_change_end(s, rc, op, "", "", outcome)) != 0)
 		return vault_svc_reply_err(s, rc);
 	vault_wr_init(&p, 0, 0);

@@ -62,6 +62,13 @@ enum vault_msg {
 	VAULT_MSG_SLOT_RM = 21,  /* proof, u32 id */
 	VAULT_MSG_SLOT_ADD_BOUND = 23, /* proof, u32 kdf, str passphrase, str path, u8 create -> OK u32 id */
 	/*
+	 * proof, u8 bound, u32 kdf, str passphrase (bound: the new slot's;
+	 * else empty) -> OK u32 id: a dpapi or dpapi-bound slot, made by the
+	 * agent, which runs as the Windows user DPAPI binds it to
+	 * (VAULT_ERR_NOPLATFORM elsewhere).
+	 */
+	VAULT_MSG_SLOT_ADD_DPAPI = 24,
+	/*
 	 * One page of the audit log (service_vault.c): u8 flags (VAULT_AUDIT_*),
 	 * u64 from, u32 max entries, u64 since, str account, str action ->
 	 * ITEM entry... OK u64 next (0: the end), u64 head entry, head mac

@@ -88,6 +88,7 @@ vault_request_wrappable(uint8_t type)
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 	case VAULT_MSG_SLOT_ADD_BOUND:
+	case VAULT_MSG_SLOT_ADD_DPAPI:
 	case VAULT_MSG_SLOT_RM:
 	case VAULT_MSG_LOG:
 	case VAULT_MSG_ACTION_ADD:

@@ -201,6 +201,10 @@ rd_request(uint8_t type, const unsigned char *p, size_t len)
 		rc = vault_proof_decode(&r, &pf) || vault_rd_u32(&r, &u32) || vault_rd_str(&r, &s, &n) ||
 		    vault_rd_str(&r, &s, &n) || vault_rd_u8(&r, &u8);
 		break;
+	case VAULT_MSG_SLOT_ADD_DPAPI:
+		rc = vault_proof_decode(&r, &pf) || vault_rd_u8(&r, &u8) || vault_rd_u32(&r, &u32) ||
+		    vault_rd_str(&r, &s, &n);
+		break;
 	case VAULT_MSG_REKEY:
 		rc = vault_rd_str(&r, &s, &n) || vault_rd_str(&r, &s, &n) || vault_rd_u32(&r, &u32) ||
 		    vault_rd_u32(&r, &u32);
@@ -366,6 +370,7 @@ served(uint8_t type)
 	case VAULT_MSG_SLOT_ADD_PASS:
 	case VAULT_MSG_SLOT_ADD_KEYFILE:
 	case VAULT_MSG_SLOT_ADD_BOUND: /* writes a keyfile wherever the input says */
+	case VAULT_MSG_SLOT_ADD_DPAPI:
 	case VAULT_MSG_SLOT_RM:
 	case VAULT_MSG_REKEY:
 	case VAULT_MSG_BACKUP:  /* writes a file wherever the input says */

@@ -406,6 +406,9 @@ gen_frames(void)
 	    vault_wr_u32(&pl, VAULT_KDF_INTERACTIVE); vault_wr_cstr(&pl, "bound pass");
 	    vault_wr_cstr(&pl, "/nonexistent/vault.key"); vault_wr_u8(&pl, 1);
 	    put(w, VAULT_MSG_SLOT_ADD_BOUND, &pl));
+	ONE("slot-add-dpapi", pl_init(&pl); put_proof(&pl, pass); vault_wr_u8(&pl, 1);
+	    vault_wr_u32(&pl, VAULT_KDF_INTERACTIVE); vault_wr_cstr(&pl, "dpapi pass");
+	    put(w, VAULT_MSG_SLOT_ADD_DPAPI, &pl));
 	ONE("slot-rm", pl_init(&pl); put_proof(&pl, pass); vault_wr_u32(&pl, 2);
 	    put(w, VAULT_MSG_SLOT_RM, &pl));
 	ONE("rekey", pl_init(&pl); vault_wr_cstr(&pl, pass); vault_wr_cstr(&pl, "");

@@ -19,7 +19,10 @@
 #    to the passphrase; without the fake (Linux as such) `keyslot list`
 #    names it and the passphrase opens the vault, directly and through the
 #    agent; a dpapi-bound slot alone opens only with the passphrase AND the
-#    same "user", and on Linux as such says it opens only on Windows.
+#    same "user", and on Linux as such says it opens only on Windows;
+#  - through the agent (the SLOT_ADD_DPAPI request): the agent makes the
+#    slot as the user it runs as, after proof of the passphrase; an agent
+#    without DPAPI refuses it and adds nothing.
 # Slots cannot be planted with SQL: keyslots are bound to the audit log,
 # which refuses a row added outside vault.
 # No root needed. Vaults use --kdf interactive.
@@ -104,6 +107,16 @@ expect_exit 3 env VAULT_NO_AGENT=1 VAULT_TEST_FAKE_DPAPI=bob VAULT_PASSPHRASE_FI
 expect_no_secret "$S_WEB"
 expect_exit 0 env VAULT_NO_AGENT=1 VAULT_TEST_FAKE_DPAPI=bob vault get web
 expect_stdout_exact "$S_WEB"$'\n'
+# A client with DPAPI and an agent without (Linux as such): the agent, which
+# would hold the slot, refuses it, and no slot is added.
+start_agent
+expect_exit 0 vault unlock
+expect_exit 2 env VAULT_TEST_FAKE_DPAPI=alice vault keyslot add-dpapi
+expect_stderr_contains "cannot add the keyslot"
+expect_stderr_contains "only on Windows"
+expect_exit 0 vault keyslot list --json
+expect_json '[s["kind"] for s in d] == ["passphrase", "dpapi"]'
+stop_agent "$AGENT_PID"
 
 # ---------------------------------------------------------------------------
 CASE="a vault with a dpapi slot, on Linux"
@@ -146,3 +159,24 @@ start_agent
 expect_exit 2 vault unlock
 expect_stderr_contains "open only on Windows"
 stop_agent "$AGENT_PID"
+
+# ---------------------------------------------------------------------------
+CASE="fake DPAPI through the agent: the agent makes the slot"
+# The agent runs as the "user" DPAPI binds the slot to; the client only asks.
+VAULT_TEST_FAKE_DPAPI=alice start_agent
+expect_exit 0 env VAULT_TEST_FAKE_DPAPI=alice vault unlock
+# Proof of the master passphrase first: a wrong one changes nothing.
+expect_exit 3 env VAULT_TEST_FAKE_DPAPI=alice VAULT_PASSPHRASE_FILE="$D/wrong" vault keyslot add-dpapi
+expect_stderr_contains "wrong"
+expect_exit 0 env VAULT_TEST_FAKE_DPAPI=alice vault keyslot add-dpapi
+expect_stdout_contains "added dpapi keyslot 4"
+expect_exit 0 vault keyslot list --json
+expect_json '[s["kind"] for s in d] == ["dpapi-bound", "dpapi"]'
+expect_exit 0 vault log --json
+expect_stdout_contains "added dpapi slot 4"
+stop_agent "$AGENT_PID"
+# The agent's slot opens the vault for that user with no passphrase, and for nobody else.
+expect_exit 0 env VAULT_NO_AGENT=1 VAULT_TEST_FAKE_DPAPI=alice VAULT_PASSPHRASE_FILE="$D/wrong" vault get web
+expect_stdout_exact "$S_WEB"$'\n'
+expect_exit 3 env VAULT_NO_AGENT=1 VAULT_TEST_FAKE_DPAPI=bob VAULT_PASSPHRASE_FILE="$D/wrong" vault get web
+expect_no_secret "$S_WEB"

@@ -1174,6 +1174,66 @@ svc_keys_bound(void **state)
 	assert_string_equal(outs[2], "keyslot add : added bound slot 3 (proof: passphrase)");
 }
 
+/*
+ * SLOT_ADD_DPAPI: gated like every key change and strictly decoded (a
+ * bound slot needs its passphrase, a plain one takes none). The agent
+ * makes the slot as the user it runs as: on Windows (wine) a real DPAPI
+ * slot that then opens a fresh handle on the file with no passphrase; on
+ * Linux VAULT_ERR_NOPLATFORM, nothing added. Refusals and the change are
+ * audited.
+ */
+static void
+svc_keys_dpapi(void **state)
+{
+	struct sx *x = *state;
+	char outs[8][160];
+	vault *fresh = NULL;
+	int rc, windows = vault_dpapi_available();
+
+#define ADD_DPAPI(cur, bound, pass)                                                                \
+	do {                                                                                       \
+		put_proof(rq(x), (cur));                                                           \
+		vault_wr_u8(&x->req, (bound));                                                     \
+		vault_wr_u32(&x->req, VAULT_KDF_INTERACTIVE);                                      \
+		vault_wr_cstr(&x->req, (pass));                                                    \
+	} while (0)
+	ADD_DPAPI("", 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_DPAPI), VAULT_ERR_POLICY);
+	ADD_DPAPI("guess", 0, "");
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_DPAPI), VAULT_ERR_BADPASS);
+	/* Malformed: a bound slot without a passphrase, a plain one with one, bound 2. */
+	ADD_DPAPI(PASS, 1, "");
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_DPAPI), VAULT_ERR_PROTO);
+	ADD_DPAPI(PASS, 0, "extra");
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_DPAPI), VAULT_ERR_PROTO);
+	ADD_DPAPI(PASS, 2, "x");
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_ADD_DPAPI), VAULT_ERR_PROTO);
+	ADD_DPAPI(PASS, 0, "");
+	rc = svc(x, VAULT_MSG_SLOT_ADD_DPAPI);
+	if (!windows)
+		assert_detail(x, "DPAPI keyslots exist only on Windows");
+	rq(x);
+	assert_int_equal(svc(x, VAULT_MSG_SLOT_LIST), 0);
+	if (!windows) {
+		assert_int_equal(rc, VAULT_ERR_NOPLATFORM);
+		assert_int_equal(x->items, 2); /* nothing added, and no change to record */
+		assert_int_equal(log_outcomes(x, "keyslot add", outs, 8), 2);
+		assert_string_equal(outs[1], "keyslot add : refused: wrong master passphrase");
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(x->items, 3);
+	assert_int_equal(log_outcomes(x, "keyslot add", outs, 8), 3);
+	assert_string_equal(outs[0], "keyslot add : refused: no proof of a master secret");
+	assert_string_equal(outs[1], "keyslot add : refused: wrong master passphrase");
+	assert_string_equal(outs[2], "keyslot add : added dpapi slot 3 (proof: passphrase)");
+	/* The slot the agent made opens the file for this user, no passphrase asked. */
+	assert_int_equal(vault_open(&fresh, x->path), 0);
+	assert_int_equal(vault_unlock_dpapi(fresh), 0);
+	vault_close(&fresh);
+#undef ADD_DPAPI
+}
+
 static int
 hook_ok(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw,
     char *why, size_t whylen)
@@ -2239,6 +2299,7 @@ main(void)
 		S(svc_edit_policy),
 		S(svc_keys),
 		S(svc_keys_bound),
+		S(svc_keys_dpapi),
 		S(svc_rotation),
 		S(svc_actions),
 		S(svc_run_saved),
