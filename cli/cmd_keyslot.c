@@ -3,9 +3,9 @@
  * cmd_keyslot.c - the master secret: `vault passwd` (new passphrase),
  * `vault rekey` (new master key) and `vault keyslot` (list, add a
  * passphrase, keyfile, bound, dpapi or dpapi-bound slot, remove one).
- * add-dpapi is refused at once where DPAPI does not exist (not Windows),
- * and runs only on the vault file itself (--no-agent) until the agent
- * has a message for it. Passphrases go from tty.c to
+ * add-dpapi is refused at once where DPAPI does not exist (not Windows);
+ * otherwise the process that holds the vault (the agent, as the same
+ * user) makes the slot (SLOT_ADD_DPAPI). Passphrases go from tty.c to
  * the request in sodium_malloc'd memory and nowhere else.
  */
 #include <errno.h>
