@@ -30,7 +30,10 @@
  * 16) the same handlers pin it through pin_win32.c.
  */
 #ifdef _WIN32
-#define ENV_PROG "C:\\windows\\system32\\cmd.exe"
+#include <windows.h>
+/* The system directory's cmd.exe, wherever Windows is installed (main fills it). */
+static char env_prog[MAX_PATH + 16];
+#define ENV_PROG env_prog
 #else
 #define ENV_PROG "/usr/bin/env"
 #endif
@@ -2312,6 +2315,15 @@ main(void)
 
 	if (vault_lib_init() != 0)
 		return 1;
+#ifdef _WIN32
+	{
+		UINT n = GetSystemDirectoryA(env_prog, MAX_PATH);
+
+		if (n == 0 || n >= MAX_PATH)
+			return 1;
+		strcat(env_prog, "\\cmd.exe");
+	}
+#endif
 	env_pin_init();
 	return cmocka_run_group_tests_name("service", tests, NULL, group_teardown);
 }
