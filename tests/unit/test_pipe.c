@@ -577,11 +577,25 @@ round_trip(void **state)
 	vault_pipe_server_close(s);
 }
 
+/* A child's connection to the test's pipe, or NULL (why on stderr). */
+static vault_pipe_conn *
+child_dial(const char *name, vault_pipe_peer *srv)
+{
+	vault_pipe_conn *c;
+	char why[256];
+
+	if (vault_pipe_dial(&c, name, WAIT_MS, srv, why, sizeof(why)) != 0) {
+		fprintf(stderr, "child: dial: %s\n", why);
+		return NULL;
+	}
+	return c;
+}
+
 /* The child's side of round_trip: 0 when everything held, else the step that failed. */
 static int
 child_echo(const char *name, DWORD parent)
 {
-	char why[256], self[VAULT_SID_MAX];
+	char self[VAULT_SID_MAX];
 	vault_pipe_conn *c;
 	vault_pipe_peer srv;
 	vault_wr in;
@@ -592,10 +606,8 @@ child_echo(const char *name, DWORD parent)
 
 	if (vault_pipe_self_sid(self) != 0)
 		return 10;
-	if (vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why)) != 0) {
-		fprintf(stderr, "child: dial: %s\n", why);
+	if ((c = child_dial(name, &srv)) == NULL)
 		return 11;
-	}
 	if (srv.pid != parent)
 		rc = 12;
 	else if (strcmp(srv.sid, self) != 0)
@@ -816,7 +828,6 @@ child_raw(const char *name, const char *mode)
 	static const unsigned char truncated[] = { 0, 0, 0, 10, VAULT_MSG_HELLO, 0, 0 };
 	static const unsigned char hello[] = { 0, 0, 0, 5, VAULT_MSG_HELLO, 0, 0, 0, VAULT_PROTO_VERSION };
 	unsigned char *big;
-	char why[256];
 	vault_pipe_conn *c;
 	vault_pipe_peer srv;
 	size_t n = 4 + VAULT_FRAME_MAX + 1, i;
@@ -824,10 +835,8 @@ child_raw(const char *name, const char *mode)
 	uint8_t type;
 	int rc = 0, w;
 
-	if (vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why)) != 0) {
-		fprintf(stderr, "child: dial: %s\n", why);
+	if ((c = child_dial(name, &srv)) == NULL)
 		return 11;
-	}
 	if (strcmp(mode, "oversized") == 0) {
 		if ((big = calloc(1, n)) == NULL)
 			rc = 20;
@@ -1131,17 +1140,14 @@ hello_once(vault_pipe_conn *c, uint32_t ver, int extra, uint8_t *type, uint32_t 
 static int
 child_hello(const char *name, int bad)
 {
-	char why[256];
 	vault_pipe_conn *c;
 	vault_pipe_peer srv;
 	uint8_t type;
 	uint32_t v;
 	int rc = 0;
 
-	if (vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why)) != 0) {
-		fprintf(stderr, "child: dial: %s\n", why);
+	if ((c = child_dial(name, &srv)) == NULL)
 		return 11;
-	}
 	if (bad) {
 		/* Cut off without an answer: the next read finds the end. */
 		if (hello_once(c, VAULT_PROTO_VERSION, 1, &type, &v) != VAULT_ERR_NOAGENT)
@@ -1227,7 +1233,6 @@ ask(vault_pipe_conn *c, uint8_t type, const vault_wr *req, vault_wr *ans, vault_
 static int
 child_vault(const char *name)
 {
-	char why[256];
 	vault_pipe_conn *c;
 	vault_pipe_peer srv;
 	vault_wr req, ans;
@@ -1237,10 +1242,8 @@ child_vault(const char *name)
 	uint32_t u;
 	int rc = 0;
 
-	if (vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why)) != 0) {
-		fprintf(stderr, "child: dial: %s\n", why);
+	if ((c = child_dial(name, &srv)) == NULL)
 		return 11;
-	}
 	vault_wr_init(&ans, 1, 0);
 	vault_wr_init(&req, 0, 0);
 	vault_wr_u32(&req, VAULT_PROTO_VERSION);
