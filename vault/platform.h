@@ -169,8 +169,10 @@ long long vault_plat_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 
 /*
  * Opens or creates path for reading and writing, never through a link:
- * POSIX O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode 0600
- * (the audit state file's open); Windows OPEN_ALWAYS with
+ * POSIX O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+ * mode 0600 (the audit state file's and the rotation lock's open: a
+ * terminal planted at the name never becomes the agent's controlling
+ * terminal, a FIFO never blocks it); Windows OPEN_ALWAYS with
  * FILE_FLAG_OPEN_REPARSE_POINT (a reparse point refused, ELOOP) and, when
  * created, a protected DACL for the user alone. The caller checks it with
  * vault_plat_trust_fd(). A descriptor, or -1 with errno.

@@ -243,7 +243,7 @@ vault_plat_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 int
 vault_plat_open_rw(const char *path)
 {
-	return open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	return open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 }
 
 char *
