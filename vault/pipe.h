@@ -137,7 +137,9 @@ void vault_pipe_peer_fill(vault_peer *peer, const vault_pipe_peer *who);
  * agent serves through vault_service(), with its rules for HELLO: first on
  * every connection (anything before it is VAULT_ERR_PROTO, not our
  * client), answered OK VAULT_PROTO_VERSION, or for another version ERROR
- * VAULT_ERR_VERSION and close (1). The agent's own requests (STATUS,
+ * VAULT_ERR_VERSION and close (1). Each request after it is preceded by
+ * vault_refresh(), as in the Unix agent (another process's commit seen, a
+ * replaced file refused and the key wiped). The agent's own requests (STATUS,
  * UNLOCK, LOCK, REQUEST, the worker's ROTATE) are not served here yet.
  */
 int vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload,

@@ -13,6 +13,9 @@
  * MUST rules:
  *  - a connection is served only after its HELLO; another version is
  *    refused with the agent's words and the connection closed;
+ *  - before each request, vault_refresh(): another process's commit is
+ *    seen (no stale answer, no write over it), a replaced file never
+ *    served;
  *  - the peer is filled from what the kernel said (who), never from the
  *    request: the uid is ours because the pipe admitted only our SID.
  */
@@ -42,6 +45,7 @@ vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, const un
 	vault_peer peer;
 	uint32_t ver;
 	unsigned char b[4];
+	int rc;
 
 	if (type == VAULT_MSG_HELLO) {
 		if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
@@ -57,6 +61,17 @@ vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, const un
 	}
 	if (!s->hello)
 		return VAULT_ERR_PROTO; /* no HELLO: not our client */
+	/*
+	 * As the Unix agent's fresh() (agent/request.c): another process's
+	 * commit drops what this handle keeps (the account list), and a file
+	 * replaced or deleted under the handle is never served again: its key
+	 * is wiped and the request refused.
+	 */
+	if ((rc = vault_refresh(s->v)) != 0) {
+		if (rc == VAULT_ERR_REPLACED && vault_is_unlocked(s->v))
+			vault_lock(s->v);
+		return vault_frame_error(out, rc, vault_errdetail(s->v));
+	}
 	vault_pipe_peer_fill(&peer, who);
 	return vault_service(s->v, &peer, type, payload, len, out);
 }

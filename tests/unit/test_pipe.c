@@ -365,6 +365,22 @@ only_frame(const vault_wr *w, vault_rd *r)
 	return type;
 }
 
+/* ITEM frames in w. */
+static size_t
+count_items(const vault_wr *w)
+{
+	const unsigned char *pl, *p = w->p;
+	size_t plen, flen, len = w->len, n = 0;
+	uint8_t type;
+
+	while (len > 0 && vault_frame_get(p, len, &type, &pl, &plen, &flen) == 1) {
+		n += type == VAULT_MSG_ITEM;
+		p += flen;
+		len -= flen;
+	}
+	return n;
+}
+
 /* The "get" entries of the audit log, in order: pid, exe and outcome of each. */
 struct gets {
 	size_t n;
@@ -464,12 +480,52 @@ pipe_service_rules(void **state)
 	assert_int_equal(vault_rd_u32(&r, &u), 0);
 	assert_int_equal(u, (uint32_t)-VAULT_ERR_POLICY);
 	vault_wr_free(&req);
+	vault_wr_reset(&out, 0);
+
+	/*
+	 * Another process's commit (a direct open changes web's password) is
+	 * seen before the next request, as the Unix agent's vault_refresh sees
+	 * it: the new password, never a stale one, and nothing written over it.
+	 */
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_LIST, NULL, 0, &out), 0);
+	assert_int_equal(count_items(&out), 2);
+	vault_wr_reset(&out, 0);
+	{
+		vault *direct = NULL;
+		vault_audit_entry e;
+		vault_account a;
+
+		assert_int_equal(vault_open(&direct, x.path), 0);
+		assert_int_equal(vault_unlock_keyfile(direct, x.key), 0);
+		assert_int_equal(vault_account_set(direct, "web", (const unsigned char *)"pw-web-2", 8), 0);
+		memset(&e, 0, sizeof(e));
+		e.exe = e.account = e.action = e.params = (char *)(uintptr_t)"";
+		e.op = (char *)(uintptr_t)"set";
+		e.outcome = (char *)(uintptr_t)"set by a direct open";
+		assert_int_equal(vault_audit_append(direct, &e), 0);
+		memset(&a, 0, sizeof(a));
+		a.name = (char *)(uintptr_t)"db";
+		a.user = (char *)(uintptr_t)"admin";
+		assert_int_equal(vault_account_add(direct, &a, (const unsigned char *)"pw-db", 5, 0), 0);
+		vault_close(&direct);
+	}
+	/* The account list the session keeps is dropped: three accounts now. */
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_LIST, NULL, 0, &out), 0);
+	assert_int_equal(count_items(&out), 3);
+	vault_wr_reset(&out, 0);
+	get_request(&req, "web");
+	assert_int_equal(vault_pipe_service(&ses, &who, VAULT_MSG_GET, req.p, req.len, &out), 0);
+	assert_int_equal(only_frame(&out, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_int_equal(n, 8);
+	assert_memory_equal(p, "pw-web-2", 8);
+	vault_wr_free(&req);
 	vault_wr_free(&out);
 
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(vault_audit_walk(x.v, 1, collect_gets, &g), 0);
-	assert_int_equal(g.n, 2);
-	for (n = 0; n < 2; n++) {
+	assert_int_equal(g.n, 3);
+	for (n = 0; n < 3; n++) {
 		assert_int_equal(g.pid[n], who.pid);
 		assert_string_equal(g.exe[n], self);
 	}
