@@ -77,6 +77,17 @@ void fx_row_blob(vault *v, const char *sql, vault_wr *out);
 /* BLAKE2b-256 of the whole file at path. */
 void fx_file_hash(const char *path, unsigned char out[32]);
 
+/*
+ * An absolute program path for a saved action on this platform, from a
+ * POSIX one: as it is on POSIX; on Windows with a drive ("C:/usr/bin/ssh"),
+ * which vault_plat_path_absolute() requires there.
+ */
+#ifdef _WIN32
+#define FX_ABS(p) "C:" p
+#else
+#define FX_ABS(p) p
+#endif
+
 /* Adds account name (user "admin") with secret to an unlocked vault, or
  * fails the running test. */
 void fx_add_account(vault *v, const char *name, const char *secret);

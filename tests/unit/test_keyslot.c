@@ -1210,7 +1210,7 @@ rekey_everything(void **state)
 	act.deliver = VAULT_DELIVER_STDIN;
 	act.deliver_env = act.argv0 = (char *)(uintptr_t)"";
 	act.profile = 1;
-	act.program = (char *)(uintptr_t)"/usr/bin/env";
+	act.program = (char *)(uintptr_t)FX_ABS("/usr/bin/env");
 	act.args = args;
 	act.nargs = 1;
 	assert_int_equal(vault_action_add(v, &act, 0), 0);
@@ -1250,7 +1250,7 @@ rekey_everything(void **state)
 		vault_action *got = NULL;
 
 		assert_int_equal(vault_action_get(v, "ver", &got), 0);
-		assert_string_equal(got->program, "/usr/bin/env");
+		assert_string_equal(got->program, FX_ABS("/usr/bin/env"));
 		vault_action_free(&got);
 	}
 	assert_int_equal(vault_audit_walk(v, 1, last_op_fn, op), 0);

@@ -38,6 +38,7 @@
 #include <regex.h>
 #endif
 
+#include "fixture.h"
 #include "internal.h"
 #include "pattern.h"
 
@@ -481,7 +482,7 @@ match_limit_in_template(void **state)
 	memset(&a, 0, sizeof(a));
 	a.name = (char *)(uintptr_t) "limit";
 	a.account = (char *)(uintptr_t) "acct";
-	a.program = (char *)(uintptr_t) "/bin/true";
+	a.program = (char *)(uintptr_t) FX_ABS("/bin/true");
 	a.netonly = 1;
 	a.deliver = VAULT_DELIVER_STDIN;
 	a.params = &prm;

@@ -61,7 +61,7 @@ fx_init(struct fx *f)
 	f->a.profile = 1;
 	f->a.params = f->params;
 	f->a.nparams = 2;
-	f->a.program = "/usr/bin/ssh";
+	f->a.program = FX_ABS("/usr/bin/ssh");
 	f->a.args = f->args;
 	f->a.nargs = 5;
 	f->acct.name = "prod-admin";
@@ -540,7 +540,7 @@ check_program(void **state)
 	check_fails(f, VAULT_ERR_INVAL, "the program must be an absolute path");
 	f->a.program = NULL;
 	check_fails(f, VAULT_ERR_INVAL, "the program must be an absolute path");
-	f->a.program = "/usr/bin/a\tb";
+	f->a.program = FX_ABS("/usr/bin/a\tb");
 	check_fails(f, VAULT_ERR_INVAL,
 	    "the program path must be printable UTF-8 with no control characters");
 }
@@ -654,7 +654,7 @@ expand_literal(void **state)
 	f->args[2] = "admin@db1";
 	argv = expand_ok(f, NULL, 0, NULL, NULL, NULL, &argc);
 	assert_int_equal(argc, 6);
-	assert_string_equal(argv[0], "/usr/bin/ssh");
+	assert_string_equal(argv[0], FX_ABS("/usr/bin/ssh"));
 	assert_string_equal(argv[1], "-p");
 	assert_string_equal(argv[2], "22");
 	assert_string_equal(argv[3], "admin@db1");
@@ -667,7 +667,7 @@ expand_literal(void **state)
 	f->a.nargs = 0;
 	argv = expand_ok(f, NULL, 0, NULL, NULL, NULL, &argc);
 	assert_int_equal(argc, 1);
-	assert_string_equal(argv[0], "/usr/bin/ssh");
+	assert_string_equal(argv[0], FX_ABS("/usr/bin/ssh"));
 	vault_argv_free(&argv, argc);
 
 	/* An empty element stays an element. */
@@ -1264,7 +1264,7 @@ action_codec(void **state)
 	assert_int_equal(d->nparams, 2);
 	assert_string_equal(d->params[1].name, "port");
 	assert_string_equal(d->params[1].pattern, "[0-9]{1,5}");
-	assert_string_equal(d->program, "/usr/bin/ssh");
+	assert_string_equal(d->program, FX_ABS("/usr/bin/ssh"));
 	assert_memory_equal(d->pin, f->a.pin, VAULT_PINBYTES);
 	assert_int_equal(d->nargs, 5);
 	for (i = 0; i < d->nargs; i++)
@@ -1339,7 +1339,7 @@ action_codec(void **state)
 static void
 plan_codec(void **state)
 {
-	static char *argv[] = { "/usr/bin/ssh", "-p", "22", "admin@db1", NULL };
+	static char *argv[] = { FX_ABS("/usr/bin/ssh"), "-p", "22", "admin@db1", NULL };
 	vault_plan p, *d = NULL;
 	vault_secret *sec = NULL;
 	unsigned char big[VAULT_SECRET_MAX + 1];
@@ -1360,7 +1360,7 @@ plan_codec(void **state)
 	p.deliver_env = "";
 	p.profile = 1;
 	p.keep_env = 1;
-	p.program = "/usr/bin/ssh";
+	p.program = FX_ABS("/usr/bin/ssh");
 	p.pinned = 1;
 	memset(p.pin, 0x11, sizeof(p.pin));
 	p.argv = argv;
@@ -1383,7 +1383,7 @@ plan_codec(void **state)
 	assert_string_equal(d->host, "db1");
 	assert_int_equal(d->deliver, VAULT_DELIVER_FILE);
 	assert_int_equal(d->keep_env, 1);
-	assert_string_equal(d->program, "/usr/bin/ssh");
+	assert_string_equal(d->program, FX_ABS("/usr/bin/ssh"));
 	assert_int_equal(d->pinned, 1);
 	assert_memory_equal(d->pin, p.pin, VAULT_PINBYTES);
 	assert_int_equal(d->argc, 4);
@@ -1579,12 +1579,12 @@ action_store(void **state)
 	assert_null(list);
 
 	memset(pin, 0x77, sizeof(pin));
-	assert_int_equal(vault_action_repin(x->v, "Backup", "/usr/bin/ssh2", pin), 0);
+	assert_int_equal(vault_action_repin(x->v, "Backup", FX_ABS("/usr/bin/ssh2"), pin), 0);
 	assert_int_equal(vault_action_repin(x->v, "backup", "ssh2", pin), VAULT_ERR_INVAL);
 	assert_int_equal(vault_action_repin(x->v, "backup", NULL, pin), VAULT_ERR_INVAL);
-	assert_int_equal(vault_action_repin(x->v, "gone", "/bin/true", pin), VAULT_ERR_NOTFOUND);
+	assert_int_equal(vault_action_repin(x->v, "gone", FX_ABS("/bin/true"), pin), VAULT_ERR_NOTFOUND);
 	assert_int_equal(vault_action_get(x->v, "backup", &got), 0);
-	assert_string_equal(got->program, "/usr/bin/ssh2");
+	assert_string_equal(got->program, FX_ABS("/usr/bin/ssh2"));
 	assert_memory_equal(got->pin, pin, sizeof(pin));
 	assert_string_equal(got->account, "prod-admin");
 	vault_action_free(&got);
@@ -1600,7 +1600,7 @@ action_store(void **state)
 	assert_int_equal(vault_action_get(x->v, "backup", &got), VAULT_ERR_LOCKED);
 	assert_int_equal(vault_action_list(x->v, &list, &n), VAULT_ERR_LOCKED);
 	assert_int_equal(vault_action_rm(x->v, "backup"), VAULT_ERR_LOCKED);
-	assert_int_equal(vault_action_repin(x->v, "backup", "/bin/true", pin), VAULT_ERR_LOCKED);
+	assert_int_equal(vault_action_repin(x->v, "backup", FX_ABS("/bin/true"), pin), VAULT_ERR_LOCKED);
 }
 
 /*
@@ -1637,7 +1637,7 @@ action_tampered(void **state)
 	assert_int_equal(vault_action_list(x->v, &list, &n), VAULT_ERR_CORRUPT);
 	assert_null(list);
 	assert_int_equal(n, 0);
-	assert_int_equal(vault_action_repin(x->v, "second", "/bin/true", pin), VAULT_ERR_CORRUPT);
+	assert_int_equal(vault_action_repin(x->v, "second", FX_ABS("/bin/true"), pin), VAULT_ERR_CORRUPT);
 	assert_int_equal(vault_action_rm(x->v, "second"), VAULT_ERR_CORRUPT);
 	vault_close(&x->v);
 	fx_sql_exec(x->path, SWAP_BODIES);
