@@ -140,6 +140,19 @@ expect_json 'd["user"] == "user-ops-admin" and d["use"] == "actions"'
 expect_exit 5 vault-notty keyslot add-keyfile "$D/planted.key"
 expect_absent "$D/planted.key"
 expect_audited "keyslot add" "refused: no proof of a master secret"
+# A DPAPI slot (SLOT_ADD_DPAPI, made by the agent as the owner) would open the
+# vault with no passphrase for good: the same gate, before DPAPI is asked.
+# The client's own DPAPI check comes first, so test-hooks builds play a
+# client that has DPAPI (the fake); elsewhere the client refuses at once.
+run env VAULT_TEST_FAKE_DPAPI=malware vault-notty keyslot add-dpapi
+if [[ $RC -eq 2 && $ERR == *"exist only on Windows"* ]]; then
+	skip "add-dpapi without proof refused by the agent" "this build has no test hooks: the client refuses first"
+else
+	check "add-dpapi without proof is exit 5 (got $RC: $ERR)" test "$RC" -eq 5
+	expect_audited "keyslot add" "refused: no proof of a master secret"
+fi
+expect_exit 0 vault keyslot list --json
+expect_json 'all(s["kind"] not in ("dpapi", "dpapi-bound") for s in d)'
 
 # ---------------------------------------------------------------------------
 CASE="attack: a wrong master secret is exit 3, and audited"
