@@ -145,6 +145,69 @@ void vault_pipe_peer_fill(vault_peer *peer, const vault_pipe_peer *who);
 int vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload,
     size_t len, vault_wr *out);
 
+/*
+ * The Windows agent's own requests (pipe_agent.c, portable: tested on
+ * Linux and in vault-agent.exe under wine): one vault_pipe_agent per
+ * agent, shared by every connection's thread; one vault_pipe_client per
+ * connection. What agent/request.c and agent/unlock.c do in the Unix
+ * agent's poll loop, for a thread per connection:
+ *  - HELLO first (or a REQUEST carrying it), as vault_pipe_service();
+ *  - STATUS (locked or not, the vault, the agent's pid, the time left
+ *    before the idle and lifetime locks), LOCK (audited, then the key
+ *    wiped), UNLOCK, UNLOCK_KEYFILE, UNLOCK_BOUND (audited; a wrong
+ *    passphrase backs the whole agent off: 1 s, doubling, at most 30 s,
+ *    before its answer and before the next derivation starts), REQUEST
+ *    (its version, vault and lock-state conditions);
+ *  - UNLOCK tries the vault's dpapi slot first (vault_unlock_dpapi: the
+ *    same user on the same machine opens it with no passphrase anyway);
+ *    the passphrase, then, may be empty;
+ *  - every other request to vault_service() after vault_refresh(), with
+ *    its passphrase checks derived outside the vault's lock (deferred,
+ *    then replayed, as the Unix agent does);
+ *  - ROTATE and RECOVER need the rotation worker, not built on Windows:
+ *    refused with VAULT_ERR_NOPLATFORM when unlocked.
+ * Locking: lock/unlock (if set) are taken around every use of v and
+ * released while a derivation runs; kdf_lock/kdf_unlock (if set) let one
+ * derivation run at a time (each may take 1 GiB). NULL: one thread.
+ */
+typedef void (*vault_pipe_lockfn)(void *ctx);
+
+typedef struct vault_pipe_agent {
+	vault *v;
+	const char *db;         /* the vault's path: STATUS, and REQUEST's vault condition */
+	uint32_t idle_timeout;  /* seconds without a served request before it locks; 0 never */
+	uint32_t max_lifetime;  /* seconds after an unlock before it locks; 0 never */
+	int64_t last_use;       /* vault_plat_monotonic_ms() */
+	int64_t unlocked_at;
+	unsigned fails;         /* failed passphrases since the last unlock */
+	int64_t next_try;       /* no derivation starts, no refusal is answered, before */
+	uint64_t locks;         /* counts locks: an unlock that a lock overtook installs nothing */
+	vault_pipe_lockfn lock, unlock, kdf_lock, kdf_unlock;
+	void *lock_ctx;
+} vault_pipe_agent;
+
+#define VAULT_PIPE_MAX_PROOFS 4 /* passphrase checks one request may need */
+
+typedef struct vault_pipe_client {
+	vault_pipe_agent *ag;
+	int hello;
+} vault_pipe_client;
+
+/* A vault_pipe_handler for the agent (ctx: a vault_pipe_client). */
+int vault_pipe_agent_serve(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload,
+    size_t len, vault_wr *out);
+
+/*
+ * The timers: locks the vault (audited, "idle timeout" or "maximum
+ * lifetime reached") when one has run out at now
+ * (vault_plat_monotonic_ms). Returns the milliseconds until the next
+ * could run out (UINT32_MAX: none), for the caller's wait.
+ */
+uint32_t vault_pipe_agent_tick(vault_pipe_agent *ag, int64_t now);
+
+/* Locks now, audited with why (the agent's own record). */
+void vault_pipe_agent_lock(vault_pipe_agent *ag, const char *why);
+
 /* ---- Windows only (pipe_win32.c) ---- */
 
 typedef struct vault_pipe_server vault_pipe_server;

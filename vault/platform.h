@@ -29,6 +29,15 @@ uint32_t vault_plat_uid(void);
 /* The caller's process id. */
 uint32_t vault_plat_pid(void);
 
+/*
+ * A clock in milliseconds that only moves forward (POSIX CLOCK_MONOTONIC,
+ * Windows GetTickCount64): for timeouts, never for timestamps.
+ */
+int64_t vault_plat_monotonic_ms(void);
+
+/* Sleeps ms milliseconds (at least; a signal does not cut it short). */
+void vault_plat_sleep_ms(uint32_t ms);
+
 /* The running program's path into buf (len > 0), NUL-terminated; "" when
  * it cannot be found. */
 void vault_plat_self_exe(char *buf, size_t len);

@@ -56,6 +56,18 @@ vault_plat_pid(void)
 	return (uint32_t)GetCurrentProcessId();
 }
 
+int64_t
+vault_plat_monotonic_ms(void)
+{
+	return (int64_t)GetTickCount64();
+}
+
+void
+vault_plat_sleep_ms(uint32_t ms)
+{
+	Sleep(ms);
+}
+
 void
 vault_plat_self_exe(char *buf, size_t len)
 {

@@ -534,6 +534,285 @@ pipe_service_rules(void **state)
 	vx_close(&x);
 }
 
+/*
+ * The Windows agent's own requests (vault_pipe_agent_serve, pipe_agent.c),
+ * driven here without a pipe: the same core runs in vault-agent.exe
+ * (agent_exe, under wine).
+ */
+struct ops {
+	const char *op;
+	size_t n;
+	char outcome[8][160];
+};
+
+static int
+collect_ops(const vault_audit_entry *e, void *arg)
+{
+	struct ops *o = arg;
+
+	if (strcmp(e->op, o->op) != 0 || o->n == 8)
+		return 0;
+	snprintf(o->outcome[o->n++], sizeof(o->outcome[0]), "%s", e->outcome);
+	return 0;
+}
+
+static size_t
+count_ops(vault *v, const char *op, struct ops *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->op = op;
+	assert_int_equal(vault_audit_walk(v, 1, collect_ops, o), 0);
+	return o->n;
+}
+
+/* One request to the agent core: its return, and out holds the answer frames. */
+static int
+agent_call(vault_pipe_client *c, const vault_pipe_peer *who, uint8_t type, const vault_wr *req, vault_wr *out)
+{
+	vault_wr_reset(out, 0);
+	return vault_pipe_agent_serve(c, who, type, req != NULL ? req->p : NULL, req != NULL ? req->len : 0, out);
+}
+
+/* The error code of the only (or last) frame in out, or 0 for OK. */
+static uint32_t
+last_error(const vault_wr *w)
+{
+	const unsigned char *pl, *p = w->p;
+	size_t plen, flen, len = w->len;
+	uint8_t type = 0, last = 0;
+	vault_rd r = { NULL, 0 };
+	uint32_t u = 0;
+
+	while (len > 0 && vault_frame_get(p, len, &type, &pl, &plen, &flen) == 1) {
+		last = type;
+		r.p = pl;
+		r.len = plen;
+		p += flen;
+		len -= flen;
+	}
+	assert_int_equal(len, 0);
+	if (last == VAULT_MSG_OK)
+		return 0;
+	assert_int_equal(last, VAULT_MSG_ERROR);
+	assert_int_equal(vault_rd_u32(&r, &u), 0);
+	return u;
+}
+
+/* A passphrase (or a keyfile path) as UNLOCK carries it. */
+static void
+str_request(vault_wr *w, const char *s)
+{
+	vault_wr_init(w, 1, 0);
+	vault_wr_cstr(w, s);
+}
+
+/* STATUS's first two fields: locked or not, and the vault's path. */
+static int
+status_unlocked(const vault_wr *out, const char *db)
+{
+	vault_rd r;
+	const unsigned char *p;
+	size_t n;
+	uint8_t u;
+	uint32_t pid;
+
+	assert_int_equal(only_frame(out, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_u8(&r, &u), 0);
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_int_equal(n, strlen(db));
+	assert_memory_equal(p, db, n);
+	assert_int_equal(vault_rd_u32(&r, &pid), 0);
+	assert_int_equal(pid, vault_plat_pid());
+	return u;
+}
+
+/* Plays another thread that locks the agent while this one's derivation runs. */
+static void
+lock_meanwhile(void *ctx)
+{
+	vault_pipe_agent *ag = ctx;
+
+	ag->kdf_lock = NULL;
+	vault_pipe_agent_lock(ag, "a lock during the derivation");
+}
+
+static void
+agent_rules(void **state)
+{
+	struct vx x;
+	vault_pipe_agent ag;
+	vault_pipe_client c;
+	vault_pipe_peer who;
+	vault_wr req, out;
+	vault_rd r;
+	struct ops o;
+	const unsigned char *p;
+	size_t n;
+	unsigned char hello[4] = { 0, 0, 0, VAULT_PROTO_VERSION };
+	vault_wr hw = { hello, 4, 4, 4, 0, 0, 0 };
+
+	(void)state;
+	vx_open(&x);
+	vault_close(&x.v);
+	assert_int_equal(vault_open(&x.v, x.path), 0); /* locked, as the agent starts */
+	memset(&ag, 0, sizeof(ag));
+	ag.v = x.v;
+	ag.db = x.path;
+	memset(&c, 0, sizeof(c));
+	c.ag = &ag;
+	memset(&who, 0, sizeof(who));
+	who.pid = vault_plat_pid();
+	vault_wr_init(&out, 1, 0);
+
+	/* Nothing before HELLO. */
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_STATUS, NULL, &out), VAULT_ERR_PROTO);
+	assert_int_equal(out.len, 0);
+	get_request(&req, "web");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_GET, &req, &out), VAULT_ERR_PROTO);
+	vault_wr_free(&req);
+	/* A REQUEST carries it: the status, then its conditions (another vault; locked). */
+	vault_wr_init(&req, 1, 0);
+	vault_wr_u32(&req, VAULT_PROTO_VERSION);
+	vault_wr_u8(&req, 0);
+	vault_wr_cstr(&req, "/elsewhere/vault.db");
+	vault_wr_u8(&req, VAULT_MSG_LIST);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_REQUEST, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_INVAL);
+	assert_int_equal(c.hello, 1);
+	vault_wr_reset(&req, 0);
+	vault_wr_u32(&req, VAULT_PROTO_VERSION);
+	vault_wr_u8(&req, VAULT_REQ_UNLOCKED);
+	vault_wr_cstr(&req, x.path);
+	vault_wr_u8(&req, VAULT_MSG_LIST);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_REQUEST, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_LOCKED);
+	vault_wr_free(&req);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_HELLO, &hw, &out), 0);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_STATUS, NULL, &out), 0);
+	assert_int_equal(status_unlocked(&out, x.path), 0);
+	get_request(&req, "web");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_GET, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_LOCKED);
+	vault_wr_free(&req);
+
+	/* A wrong passphrase: refused, and answered only when the agent's back-off ends. */
+	str_request(&req, "wrong horse");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_BADPASS);
+	assert_int_equal(ag.fails, 1);
+	assert_true(vault_plat_monotonic_ms() >= ag.next_try);
+	assert_false(vault_is_unlocked(x.v));
+	vault_wr_free(&req);
+	/* An empty one (no dpapi slot to try first): refused the same way. */
+	str_request(&req, "");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK, &req, &out), 0);
+	assert_int_not_equal(last_error(&out), 0);
+	assert_int_equal(ag.fails, 2);
+	vault_wr_free(&req);
+
+	/* A lock that overtakes a derivation: the unlock installs nothing. */
+	ag.kdf_lock = lock_meanwhile;
+	ag.lock_ctx = &ag;
+	str_request(&req, "correct horse battery staple");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_LOCKED);
+	assert_false(vault_is_unlocked(x.v));
+	assert_null(ag.kdf_lock);
+	/* The right one: unlocked, audited with the failures since the last unlock. */
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK, &req, &out), 0);
+	assert_int_equal(last_error(&out), 0);
+	assert_true(vault_is_unlocked(x.v));
+	assert_int_equal(ag.fails, 0);
+	vault_wr_free(&req);
+	assert_int_equal(count_ops(x.v, "unlock", &o), 1);
+	assert_non_null(strstr(o.outcome[0], "passphrase slot; 2 failed attempts"));
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_STATUS, NULL, &out), 0);
+	assert_int_equal(status_unlocked(&out, x.path), 1);
+
+	/* A release through vault_service(); the policy still holds. */
+	get_request(&req, "web");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_GET, &req, &out), 0);
+	assert_int_equal(only_frame(&out, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(p, "pw-web", 6);
+	vault_wr_free(&req);
+	get_request(&req, "held");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_GET, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_POLICY);
+	vault_wr_free(&req);
+
+	/*
+	 * A request that needs proof of the passphrase: derived outside the
+	 * vault's lock, then replayed. A wrong proof removes nothing and backs
+	 * the agent off; the right one removes the account.
+	 */
+	vault_wr_init(&req, 1, 0);
+	vault_wr_cstr(&req, "held");
+	assert_int_equal(vault_proof_encode(&req, VAULT_PROOF_PASSPHRASE, (const unsigned char *)"wrong", 5), 0);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_RM, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_BADPASS);
+	assert_int_equal(ag.fails, 1);
+	vault_wr_reset(&req, 0);
+	vault_wr_cstr(&req, "held");
+	assert_int_equal(vault_proof_encode(&req, VAULT_PROOF_PASSPHRASE,
+			     (const unsigned char *)"correct horse battery staple", 28), 0);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_RM, &req, &out), 0);
+	assert_int_equal(last_error(&out), 0);
+	assert_int_equal(ag.fails, 0);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_LIST, NULL, &out), 0);
+	assert_int_equal(count_items(&out), 1);
+	vault_wr_free(&req);
+
+	/* Rotation needs the worker the Windows agent does not have: said so. */
+	vault_wr_init(&req, 1, 0);
+	vault_wr_u32(&req, 0);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_RECOVER, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_NOPLATFORM);
+	vault_wr_free(&req);
+
+	/* LOCK: audited, the key wiped, releases refused. */
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_LOCK, NULL, &out), 0);
+	assert_int_equal(last_error(&out), 0);
+	assert_false(vault_is_unlocked(x.v));
+	get_request(&req, "web");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_GET, &req, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_LOCKED);
+	vault_wr_free(&req);
+
+	/* The timers: a keyfile unlock, then idle and lifetime run out. */
+	str_request(&req, x.key);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK_KEYFILE, &req, &out), 0);
+	assert_int_equal(last_error(&out), 0);
+	vault_wr_free(&req);
+	ag.idle_timeout = 60;
+	ag.max_lifetime = 600;
+	assert_true(vault_pipe_agent_tick(&ag, ag.last_use) <= 60000);
+	assert_true(vault_is_unlocked(x.v));
+	assert_int_equal(vault_pipe_agent_tick(&ag, ag.last_use + 60000), UINT32_MAX);
+	assert_false(vault_is_unlocked(x.v));
+	str_request(&req, x.key);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK_KEYFILE, &req, &out), 0);
+	vault_wr_free(&req);
+	ag.idle_timeout = 0;
+	assert_true(vault_is_unlocked(x.v));
+	(void)vault_pipe_agent_tick(&ag, ag.unlocked_at + 600000);
+	assert_false(vault_is_unlocked(x.v));
+	/* A malformed keyfile unlock closes: an empty path. */
+	str_request(&req, "");
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK_KEYFILE, &req, &out), VAULT_ERR_PROTO);
+	vault_wr_free(&req);
+
+	assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
+	/* The lock during the derivation found the vault locked: nothing to record. */
+	assert_int_equal(count_ops(x.v, "lock", &o), 3);
+	assert_non_null(strstr(o.outcome[0], "vault lock"));
+	assert_non_null(strstr(o.outcome[1], "idle timeout"));
+	assert_non_null(strstr(o.outcome[2], "maximum lifetime"));
+	vault_wr_free(&out);
+	vx_close(&x);
+}
+
 #ifdef _WIN32
 #include <windows.h>
 #include <sddl.h>
@@ -1401,6 +1680,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(frame_read_round_trip),
 		cmocka_unit_test(frame_read_refuses),
 		cmocka_unit_test(pipe_service_rules),
+		cmocka_unit_test(agent_rules),
 #ifdef _WIN32
 		cmocka_unit_test(default_name),
 		cmocka_unit_test(round_trip),

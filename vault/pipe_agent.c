@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * pipe_agent.c - the Windows agent's requests (pipe.h, issue 16 item 5):
+ * what the Unix agent's poll loop answers itself (agent/request.c,
+ * agent/unlock.c), for vault-agent.exe's thread per connection. Portable
+ * (no Win32 call): tested on Linux (test_pipe agent_*) and in the real
+ * vault-agent.exe under wine (test_pipe agent_exe).
+ *
+ * MUST rules (those of agent/agent.c that apply here):
+ *  - nothing is served before HELLO; another version is refused and closed;
+ *  - the vault is touched only with ag->lock held; a derivation (Argon2id,
+ *    a second and up to 1 GiB) runs with it released, one at a time;
+ *  - a wrong passphrase backs the whole agent off (not the connection: a
+ *    guesser opens another one), before its answer and the next derivation;
+ *  - an unlock that a lock overtook installs nothing;
+ *  - every unlock and lock is audited, the failures counted into the next
+ *    unlock's record (they cannot be sealed without the key);
+ *  - before each request, vault_refresh(): another process's commit is
+ *    seen, a replaced file locks the vault and is refused;
+ *  - a reply that may hold a secret is wiped when thrown away (vault_wr
+ *    in secure mode: the caller's out).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "pipe.h"
+#include "platform.h"
+
+#define DELAY_MAX_MS 30000
+
+static void
+take(vault_pipe_agent *ag)
+{
+	if (ag->lock != NULL)
+		ag->lock(ag->lock_ctx);
+}
+
+static void
+give(vault_pipe_agent *ag)
+{
+	if (ag->unlock != NULL)
+		ag->unlock(ag->lock_ctx);
+}
+
+/* Audit records of the agent's own: lock and unlock, by who (NULL: the agent). */
+static void
+audit(vault_pipe_agent *ag, const vault_peer *by, const char *op, const char *outcome)
+{
+	vault_audit_entry e;
+	vault_peer self;
+
+	if (by == NULL) {
+		vault_peer_self(&self);
+		self.direct = 0;
+		by = &self;
+	}
+	memset(&e, 0, sizeof(e));
+	e.uid = by->uid;
+	e.pid = by->pid;
+	e.exe = (char *)(uintptr_t)by->exe;
+	e.op = (char *)(uintptr_t)op;
+	e.account = e.action = e.params = (char *)(uintptr_t)"";
+	e.outcome = (char *)(uintptr_t)outcome;
+	if (vault_audit_append(ag->v, &e) != 0)
+		return; /* the lock goes on either way */
+}
+
+/* Held lock: the record first (it needs the key), then the key wiped. */
+static void
+lock_by(vault_pipe_agent *ag, const vault_peer *by, const char *why)
+{
+	char outcome[96];
+
+	ag->locks++; /* even when locked: an unlock deriving now must not install */
+	if (!vault_is_unlocked(ag->v))
+		return;
+	snprintf(outcome, sizeof(outcome), "locked (%s)", why);
+	audit(ag, by, "lock", outcome);
+	vault_lock(ag->v);
+}
+
+void
+vault_pipe_agent_lock(vault_pipe_agent *ag, const char *why)
+{
+	take(ag);
+	lock_by(ag, NULL, why);
+	give(ag);
+}
+
+static uint64_t
+left_ms(const vault_pipe_agent *ag, int64_t since, uint32_t limit_s, int64_t now)
+{
+	int64_t end;
+
+	if (limit_s == 0 || !vault_is_unlocked(ag->v))
+		return UINT64_MAX;
+	end = since + (int64_t)limit_s * 1000;
+	return end > now ? (uint64_t)(end - now) : 0;
+}
+
+uint32_t
+vault_pipe_agent_tick(vault_pipe_agent *ag, int64_t now)
+{
+	uint64_t idle, life, next;
+
+	take(ag);
+	if (left_ms(ag, ag->last_use, ag->idle_timeout, now) == 0)
+		lock_by(ag, NULL, "idle timeout");
+	else if (left_ms(ag, ag->unlocked_at, ag->max_lifetime, now) == 0)
+		lock_by(ag, NULL, "maximum lifetime reached");
+	idle = left_ms(ag, ag->last_use, ag->idle_timeout, now);
+	life = left_ms(ag, ag->unlocked_at, ag->max_lifetime, now);
+	give(ag);
+	next = idle < life ? idle : life;
+	return next >= UINT32_MAX ? UINT32_MAX : (uint32_t)next;
+}
+
+/* A wrong passphrase: the whole agent backs off (held lock). */
+static void
+penalise(vault_pipe_agent *ag)
+{
+	unsigned shift = ag->fails < 15 ? ag->fails : 15;
+	int64_t delay = (int64_t)1000 << shift;
+
+	if (delay > DELAY_MAX_MS)
+		delay = DELAY_MAX_MS;
+	ag->fails++;
+	ag->next_try = vault_plat_monotonic_ms() + delay;
+}
+
+/* Held lock on entry and return: released while waiting for the back-off to end. */
+static void
+wait_backoff(vault_pipe_agent *ag)
+{
+	int64_t now;
+
+	while ((now = vault_plat_monotonic_ms()) < ag->next_try) {
+		int64_t d = ag->next_try - now;
+
+		give(ag);
+		vault_plat_sleep_ms((uint32_t)(d > DELAY_MAX_MS ? DELAY_MAX_MS : d));
+		take(ag);
+	}
+}
+
+/* Held lock on entry and return: runs job with it released, one derivation at a time. */
+static void
+derive(vault_pipe_agent *ag, vault_kdf *job)
+{
+	wait_backoff(ag);
+	give(ag);
+	if (ag->kdf_lock != NULL)
+		ag->kdf_lock(ag->lock_ctx);
+	vault_kdf_run(job);
+	if (ag->kdf_unlock != NULL)
+		ag->kdf_unlock(ag->lock_ctx);
+	take(ag);
+}
+
+/* As agent/request.c's fresh(): another commit seen, a replaced file locked and refused. */
+static int
+fresh(vault_pipe_agent *ag, vault_wr *out)
+{
+	int rc = vault_refresh(ag->v);
+
+	if (rc == 0)
+		return 0;
+	if (rc == VAULT_ERR_REPLACED && vault_is_unlocked(ag->v))
+		lock_by(ag, NULL, "the vault file was replaced or deleted");
+	rc = vault_frame_error(out, rc, vault_errdetail(ag->v));
+	return rc != 0 ? rc : 2; /* 2: answered */
+}
+
+static int
+status(vault_pipe_agent *ag, vault_wr *out)
+{
+	int64_t now = vault_plat_monotonic_ms();
+	uint64_t idle = left_ms(ag, ag->last_use, ag->idle_timeout, now);
+	uint64_t life = left_ms(ag, ag->unlocked_at, ag->max_lifetime, now);
+	vault_wr p;
+	int rc;
+
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_wr_u8(&p, (uint8_t)vault_is_unlocked(ag->v));
+	vault_wr_cstr(&p, ag->db);
+	vault_wr_u32(&p, vault_plat_pid());
+	vault_wr_u64(&p, idle == UINT64_MAX ? idle : idle / 1000);
+	vault_wr_u64(&p, life == UINT64_MAX ? life : life / 1000);
+	vault_wr_u32(&p, ag->idle_timeout);
+	vault_wr_u32(&p, ag->max_lifetime);
+	rc = p.err ? p.err : vault_frame_put(out, VAULT_MSG_OK, p.p, p.len);
+	vault_wr_free(&p);
+	return rc;
+}
+
+static int
+ok(vault_wr *out)
+{
+	return vault_frame_put(out, VAULT_MSG_OK, NULL, 0);
+}
+
+static void
+unlocked_by(vault_pipe_agent *ag, const vault_peer *peer, const char *kind)
+{
+	char how[120];
+
+	snprintf(how, sizeof(how), "unlocked with a %s slot; %u failed attempts since the last unlock", kind,
+	    ag->fails);
+	ag->fails = 0;
+	ag->unlocked_at = ag->last_use = vault_plat_monotonic_ms();
+	audit(ag, peer, "unlock", how);
+}
+
+/* A keyfile path as the wire carries it: not empty, no NUL, fits the buffer. */
+static int
+path_copy(char *dst, size_t dstlen, const unsigned char *p, size_t n)
+{
+	if (n == 0 || n >= dstlen || memchr(p, '\0', n) != NULL)
+		return -1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* UNLOCK, UNLOCK_KEYFILE, UNLOCK_BOUND (held lock). */
+static int
+h_unlock(vault_pipe_agent *ag, const vault_peer *peer, uint8_t type, vault_rd *r, vault_wr *out)
+{
+	const unsigned char *p, *f = NULL;
+	size_t n, fn = 0;
+	char path[4096];
+	vault_kdf *job = NULL;
+	uint64_t locks;
+	int rc;
+
+	if (vault_rd_str(r, &p, &n) != 0 ||
+	    (type == VAULT_MSG_UNLOCK_BOUND && vault_rd_str(r, &f, &fn) != 0) || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if (type == VAULT_MSG_UNLOCK_KEYFILE && path_copy(path, sizeof(path), p, n) != 0)
+		return VAULT_ERR_PROTO;
+	if (type == VAULT_MSG_UNLOCK_BOUND && path_copy(path, sizeof(path), f, fn) != 0)
+		return VAULT_ERR_PROTO;
+	if (vault_is_unlocked(ag->v))
+		return ok(out);
+	wait_backoff(ag);
+	if ((rc = fresh(ag, out)) != 0)
+		return rc == 2 ? 0 : rc;
+	if (vault_is_unlocked(ag->v)) /* another connection unlocked while this one waited */
+		return ok(out);
+	if (type == VAULT_MSG_UNLOCK) {
+		/* A dpapi slot first: this user on this machine opens it without a passphrase. */
+		rc = vault_unlock_dpapi(ag->v);
+		if (rc == 0) {
+			unlocked_by(ag, peer, "dpapi");
+			return ok(out);
+		}
+		if (rc == VAULT_ERR_BADPASS)
+			penalise(ag);
+	}
+	if (type == VAULT_MSG_UNLOCK_KEYFILE) {
+		rc = vault_unlock_keyfile(ag->v, path);
+		if (rc == 0) {
+			unlocked_by(ag, peer, "keyfile");
+			return ok(out);
+		}
+	} else {
+		rc = type == VAULT_MSG_UNLOCK ? vault_kdf_unlock_new(&job, ag->v, p, n)
+					      : vault_kdf_bound_new(&job, ag->v, p, n, path);
+		if (rc == 0) {
+			locks = ag->locks;
+			derive(ag, job);
+			if (ag->locks != locks) {
+				if (vault_kdf_result(job) == VAULT_ERR_BADPASS)
+					penalise(ag);
+				vault_kdf_free(&job);
+				return vault_frame_error(out, VAULT_ERR_LOCKED,
+				    "the agent was locked before this unlock finished");
+			}
+			if ((rc = vault_refresh(ag->v)) == 0)
+				rc = vault_kdf_finish(ag->v, job);
+			vault_kdf_free(&job);
+			if (rc == 0 && vault_is_unlocked(ag->v)) {
+				unlocked_by(ag, peer, type == VAULT_MSG_UNLOCK_BOUND ? "bound" : "passphrase");
+				return ok(out);
+			}
+		}
+	}
+	if (rc == VAULT_ERR_BADPASS || rc == VAULT_ERR_EMPTY) {
+		penalise(ag);
+		wait_backoff(ag); /* the refusal answers late */
+	}
+	return vault_frame_error(out, rc, type == VAULT_MSG_UNLOCK ? vault_strerror(rc) : vault_errdetail(ag->v));
+}
+
+/*
+ * A libvault request (held lock): vault_service() with deferred passphrase
+ * checks, each derived with the lock released, then the whole request
+ * replayed with the finished checks.
+ */
+static int
+service(vault_pipe_agent *ag, const vault_peer *peer, uint8_t type, const unsigned char *payload, size_t len,
+    vault_wr *out)
+{
+	vault_kdf *proofs[VAULT_PIPE_MAX_PROOFS], *job;
+	size_t nproofs = 0, mark = out->len, i;
+	int rc, was_unlocked;
+
+	for (;;) {
+		if ((rc = fresh(ag, out)) != 0) {
+			rc = rc == 2 ? 0 : rc;
+			break;
+		}
+		was_unlocked = vault_is_unlocked(ag->v);
+		vault_defer_begin(ag->v, proofs, nproofs);
+		rc = vault_service(ag->v, peer, type, payload, len, out);
+		job = vault_defer_end(ag->v);
+		if (job == NULL) {
+			if (was_unlocked && rc == 0)
+				ag->last_use = vault_plat_monotonic_ms(); /* the idle timeout slides */
+			break;
+		}
+		/* The pass is thrown away (wiped): only the replay answers. */
+		if (out->len > mark) {
+			sodium_memzero(out->p + mark, out->len - mark);
+			out->len = mark;
+		}
+		if (nproofs == VAULT_PIPE_MAX_PROOFS) {
+			vault_kdf_free(&job);
+			rc = vault_frame_error(out, VAULT_ERR_INVAL, "too many passphrase checks in one request");
+			break;
+		}
+		derive(ag, job);
+		if (vault_kdf_finish(ag->v, job) == VAULT_ERR_BADPASS)
+			penalise(ag);
+		else
+			ag->fails = 0;
+		proofs[nproofs++] = job;
+	}
+	for (i = 0; i < nproofs; i++)
+		vault_kdf_free(&proofs[i]);
+	return rc;
+}
+
+/* Held lock. */
+static int
+dispatch(vault_pipe_client *c, const vault_peer *peer, uint8_t type, const unsigned char *payload, size_t len,
+    vault_wr *out)
+{
+	vault_pipe_agent *ag = c->ag;
+	vault_rd r = { payload, len };
+	const unsigned char *db;
+	size_t dblen;
+	uint32_t ver;
+	uint8_t flags;
+	int rc;
+
+	if (type == VAULT_MSG_HELLO) {
+		if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
+			return VAULT_ERR_PROTO;
+		if (ver != VAULT_PROTO_VERSION)
+			return vault_frame_version_refused(out, ver) != 0 ? VAULT_ERR_NOMEM : 1;
+		c->hello = 1;
+		{
+			unsigned char b[4] = { (unsigned char)(VAULT_PROTO_VERSION >> 24),
+				(unsigned char)(VAULT_PROTO_VERSION >> 16), (unsigned char)(VAULT_PROTO_VERSION >> 8),
+				(unsigned char)VAULT_PROTO_VERSION };
+
+			return vault_frame_put(out, VAULT_MSG_OK, b, sizeof(b));
+		}
+	}
+	if (type == VAULT_MSG_REQUEST) {
+		if (vault_request_head(&r, &ver, &flags, &db, &dblen, &type) != 0)
+			return VAULT_ERR_PROTO;
+		if (ver != VAULT_PROTO_VERSION)
+			return vault_frame_version_refused(out, ver) != 0 ? VAULT_ERR_NOMEM : 1;
+		c->hello = 1;
+		if ((rc = status(ag, out)) != 0)
+			return rc;
+		if (dblen > 0 && (dblen != strlen(ag->db) || memcmp(db, ag->db, dblen) != 0))
+			return vault_frame_error(out, VAULT_ERR_INVAL,
+			    "this agent serves another vault; the request was not served");
+		if ((flags & VAULT_REQ_UNLOCKED) && !vault_is_unlocked(ag->v))
+			return vault_frame_error(out, VAULT_ERR_LOCKED,
+			    "the agent is locked; the request was not served");
+		if (type == VAULT_MSG_REQUEST || type == VAULT_MSG_HELLO)
+			return VAULT_ERR_PROTO; /* one level only */
+		return dispatch(c, peer, type, r.p, r.len, out);
+	}
+	if (!c->hello)
+		return VAULT_ERR_PROTO; /* no HELLO: not our client */
+	switch (type) {
+	case VAULT_MSG_STATUS:
+		if (vault_rd_end(&r) != 0)
+			return VAULT_ERR_PROTO;
+		return status(ag, out);
+	case VAULT_MSG_LOCK:
+		if (vault_rd_end(&r) != 0)
+			return VAULT_ERR_PROTO;
+		lock_by(ag, peer, "vault lock");
+		return ok(out);
+	case VAULT_MSG_UNLOCK:
+	case VAULT_MSG_UNLOCK_KEYFILE:
+	case VAULT_MSG_UNLOCK_BOUND:
+		return h_unlock(ag, peer, type, &r, out);
+	case VAULT_MSG_ROTATE:
+	case VAULT_MSG_RECOVER:
+		if (vault_is_unlocked(ag->v))
+			return vault_frame_error(out, VAULT_ERR_NOPLATFORM,
+			    "the Windows agent has no rotation worker yet: rotate with --no-agent");
+		return service(ag, peer, type, payload, len, out);
+	default:
+		return service(ag, peer, type, payload, len, out);
+	}
+}
+
+int
+vault_pipe_agent_serve(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload,
+    size_t len, vault_wr *out)
+{
+	vault_pipe_client *c = ctx;
+	vault_peer peer;
+	int rc;
+
+	vault_pipe_peer_fill(&peer, who); /* outside the lock: it reads another process */
+	take(c->ag);
+	rc = dispatch(c, &peer, type, payload, len, out);
+	give(c->ag);
+	return rc;
+}
