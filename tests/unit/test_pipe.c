@@ -1600,6 +1600,178 @@ child_vault(const char *name)
 	return rc;
 }
 
+/* A frame with one string (a passphrase, a path). */
+static void
+one_str(vault_wr *w, const char *s)
+{
+	vault_wr_reset(w, 0);
+	vault_wr_cstr(w, s);
+}
+
+/* Dials the agent's pipe, retrying while it starts; HELLO said. */
+static vault_pipe_conn *
+agent_dial(const char *name, HANDLE agent)
+{
+	vault_pipe_conn *c = NULL;
+	vault_pipe_peer srv;
+	vault_wr req, ans;
+	vault_rd r;
+	char why[256];
+	int i, rc = VAULT_ERR_NOAGENT;
+
+	for (i = 0; i < 300 && rc == VAULT_ERR_NOAGENT; i++) {
+		if ((rc = vault_pipe_dial(&c, name, WAIT_MS, &srv, why, sizeof(why))) == VAULT_ERR_NOAGENT) {
+			assert_int_equal(WaitForSingleObject(agent, 100), WAIT_TIMEOUT); /* it must not have exited */
+		}
+	}
+	if (rc != 0)
+		fail_msg("dial %s: %s", name, why);
+	vault_wr_init(&req, 0, 0);
+	vault_wr_init(&ans, 1, 0);
+	vault_wr_u32(&req, VAULT_PROTO_VERSION);
+	assert_int_equal(ask(c, VAULT_MSG_HELLO, &req, &ans, &r), VAULT_MSG_OK);
+	vault_wr_free(&req);
+	vault_wr_free(&ans);
+	return c;
+}
+
+/* ERROR's code from an answer (0 for OK). */
+static uint32_t
+ans_error(int type, vault_rd *r)
+{
+	uint32_t u = 0;
+
+	if (type == VAULT_MSG_OK)
+		return 0;
+	assert_int_equal(type, VAULT_MSG_ERROR);
+	assert_int_equal(vault_rd_u32(r, &u), 0);
+	return u;
+}
+
+/*
+ * vault-agent.exe itself (agent/agent_win32.c), a real process serving a
+ * real vault over its pipe: two connections at once (a thread each: the
+ * first stays open, idle, while the second is served), STATUS, a wrong
+ * passphrase refused, the right one unlocking, a release on the other
+ * connection, the policy's refusal, LOCK, and a dpapi slot added by
+ * another process opening the agent with no passphrase. The audit log
+ * names this process (the kernel's pid) for what it asked.
+ */
+static void
+agent_exe(void **state)
+{
+	wchar_t self[MAX_PATH], exe[MAX_PATH], cmd[3 * MAX_PATH];
+	wchar_t *slash;
+	char name[128];
+	struct vx x;
+	STARTUPINFOW si;
+	PROCESS_INFORMATION pi;
+	vault_pipe_conn *c1, *c2;
+	vault_wr req, ans;
+	vault_rd r;
+	const unsigned char *p;
+	size_t n;
+	uint8_t u8;
+	uint32_t id;
+	struct ops o;
+	DWORD len;
+
+	(void)state;
+	vx_open(&x);
+	vault_close(&x.v);
+	len = GetModuleFileNameW(NULL, self, MAX_PATH);
+	assert_true(len > 0 && len < MAX_PATH);
+	/* build/tests/unit/test_pipe.exe -> build/agent/vault-agent.exe */
+	for (int up = 0; up < 3; up++) {
+		assert_non_null(slash = wcsrchr(self, L'\\'));
+		*slash = L'\0';
+	}
+	swprintf(exe, MAX_PATH, L"%ls\\agent\\vault-agent.exe", self);
+	if (GetFileAttributesW(exe) == INVALID_FILE_ATTRIBUTES)
+		fail_msg("no %ls", exe);
+	test_name(name, sizeof(name), "agent");
+	swprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --db \"%hs\" --pipe %hs --idle-timeout 0", exe, x.path,
+	    name);
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	assert_true(CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+	CloseHandle(pi.hThread);
+
+	c1 = agent_dial(name, pi.hProcess);
+	c2 = agent_dial(name, pi.hProcess); /* served while c1 stays open */
+	vault_wr_init(&req, 1, 0);
+	vault_wr_init(&ans, 1, 0);
+	assert_int_equal(ask(c2, VAULT_MSG_STATUS, &req, &ans, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_u8(&r, &u8), 0);
+	assert_int_equal(u8, 0); /* it starts locked */
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_int_equal(n, strlen(x.path));
+	assert_memory_equal(p, x.path, n);
+	assert_int_equal(vault_rd_u32(&r, &id), 0);
+	assert_int_equal(id, pi.dwProcessId);
+	get_request(&req, "web");
+	assert_int_equal(ans_error(ask(c1, VAULT_MSG_GET, &req, &ans, &r), &r), (uint32_t)-VAULT_ERR_LOCKED);
+	one_str(&req, "wrong horse");
+	assert_int_equal(ans_error(ask(c2, VAULT_MSG_UNLOCK, &req, &ans, &r), &r), (uint32_t)-VAULT_ERR_BADPASS);
+	one_str(&req, "correct horse battery staple");
+	assert_int_equal(ask(c2, VAULT_MSG_UNLOCK, &req, &ans, &r), VAULT_MSG_OK);
+	/* The other connection, still open: the release, and the policy's refusal. */
+	vault_wr_free(&req);
+	get_request(&req, "web");
+	assert_int_equal(ask(c1, VAULT_MSG_GET, &req, &ans, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(p, "pw-web", 6);
+	vault_wr_free(&req);
+	get_request(&req, "held");
+	assert_int_equal(ans_error(ask(c1, VAULT_MSG_GET, &req, &ans, &r), &r), (uint32_t)-VAULT_ERR_POLICY);
+	vault_wr_reset(&req, 0);
+	assert_int_equal(ask(c1, VAULT_MSG_LOCK, &req, &ans, &r), VAULT_MSG_OK);
+	vault_wr_free(&req);
+	get_request(&req, "web");
+	assert_int_equal(ans_error(ask(c2, VAULT_MSG_GET, &req, &ans, &r), &r), (uint32_t)-VAULT_ERR_LOCKED);
+
+	/* A dpapi slot, added by another process: the agent sees it and unlocks with no passphrase. */
+	assert_int_equal(vault_open(&x.v, x.path), 0);
+	assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
+	assert_int_equal(vault_slot_add_dpapi(x.v, 0, NULL, 0, &id), 0);
+	vault_close(&x.v);
+	one_str(&req, "");
+	assert_int_equal(ask(c2, VAULT_MSG_UNLOCK, &req, &ans, &r), VAULT_MSG_OK);
+	vault_wr_free(&req);
+	get_request(&req, "web");
+	assert_int_equal(ask(c1, VAULT_MSG_GET, &req, &ans, &r), VAULT_MSG_OK);
+	vault_wr_free(&req);
+	vault_wr_free(&ans);
+	vault_pipe_close(c1);
+	vault_pipe_close(c2);
+	assert_true(TerminateProcess(pi.hProcess, 0));
+	assert_int_equal(WaitForSingleObject(pi.hProcess, WAIT_MS), WAIT_OBJECT_0);
+	CloseHandle(pi.hProcess);
+
+	/* The log: two unlocks and a lock, asked by this process, as the kernel named it. */
+	assert_int_equal(vault_open(&x.v, x.path), 0);
+	assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
+	assert_int_equal(count_ops(x.v, "unlock", &o), 2);
+	assert_non_null(strstr(o.outcome[0], "passphrase slot; 1 failed attempts"));
+	assert_non_null(strstr(o.outcome[1], "dpapi slot"));
+	assert_int_equal(count_ops(x.v, "lock", &o), 1);
+	assert_non_null(strstr(o.outcome[0], "vault lock"));
+	{
+		struct gets g;
+
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(vault_audit_walk(x.v, 1, collect_gets, &g), 0);
+		assert_int_equal(g.n, 3); /* web, held refused, web */
+		for (n = 0; n < g.n; n++) {
+			assert_int_equal(g.pid[n], GetCurrentProcessId());
+			if (strstr(g.exe[n], "test_pipe") == NULL)
+				fail_msg("the log names %s, not test_pipe.exe", g.exe[n]);
+		}
+	}
+	vx_close(&x);
+}
+
 /*
  * The client grants identification only (SECURITY_SQOS_PRESENT |
  * SECURITY_IDENTIFICATION): the token the server opens while impersonating
@@ -1695,6 +1867,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(no_agent),
 		cmocka_unit_test(serve_hello),
 		cmocka_unit_test(serve_vault),
+		cmocka_unit_test(agent_exe),
 		cmocka_unit_test(identification_only),
 #endif
 	};
