@@ -144,18 +144,29 @@ wait_backoff(vault_pipe_agent *ag)
 	}
 }
 
-/* Held lock on entry and return: runs job with it released, one derivation at a time. */
+/*
+ * Held lock on entry and return: runs job with it released, one derivation
+ * at a time. The back-off is checked once this derivation has its turn
+ * (the derivation lock held), and a wrong passphrase sets the next one
+ * before the turn passes on: connections that guess at once still guess
+ * one back-off apart.
+ */
 static void
 derive(vault_pipe_agent *ag, vault_kdf *job)
 {
-	wait_backoff(ag);
 	give(ag);
 	if (ag->kdf_lock != NULL)
 		ag->kdf_lock(ag->lock_ctx);
+	take(ag);
+	wait_backoff(ag);
+	ag->derive_start = vault_plat_monotonic_ms();
+	give(ag);
 	vault_kdf_run(job);
+	take(ag);
+	if (vault_kdf_result(job) == VAULT_ERR_BADPASS)
+		penalise(ag);
 	if (ag->kdf_unlock != NULL)
 		ag->kdf_unlock(ag->lock_ctx);
-	take(ag);
 }
 
 /* As agent/request.c's fresh(): another commit seen, a replaced file locked and refused. */
@@ -255,8 +266,10 @@ h_unlock(vault_pipe_agent *ag, const vault_peer *peer, uint8_t type, vault_rd *r
 			unlocked_by(ag, peer, "dpapi");
 			return ok(out);
 		}
-		if (rc == VAULT_ERR_BADPASS)
-			penalise(ag);
+		/*
+		 * No slot, or DPAPI refused it (another user or machine: a copied
+		 * file). Not a guess, so no back-off: the passphrase decides.
+		 */
 	}
 	if (type == VAULT_MSG_UNLOCK_KEYFILE) {
 		rc = vault_unlock_keyfile(ag->v, path);
@@ -269,10 +282,8 @@ h_unlock(vault_pipe_agent *ag, const vault_peer *peer, uint8_t type, vault_rd *r
 					      : vault_kdf_bound_new(&job, ag->v, p, n, path);
 		if (rc == 0) {
 			locks = ag->locks;
-			derive(ag, job);
+			derive(ag, job); /* a wrong passphrase is penalised there */
 			if (ag->locks != locks) {
-				if (vault_kdf_result(job) == VAULT_ERR_BADPASS)
-					penalise(ag);
 				vault_kdf_free(&job);
 				return vault_frame_error(out, VAULT_ERR_LOCKED,
 				    "the agent was locked before this unlock finished");
@@ -284,9 +295,11 @@ h_unlock(vault_pipe_agent *ag, const vault_peer *peer, uint8_t type, vault_rd *r
 				unlocked_by(ag, peer, type == VAULT_MSG_UNLOCK_BOUND ? "bound" : "passphrase");
 				return ok(out);
 			}
+			if (rc == VAULT_ERR_BADPASS)
+				wait_backoff(ag); /* penalised by derive(); the refusal answers late */
 		}
 	}
-	if (rc == VAULT_ERR_BADPASS || rc == VAULT_ERR_EMPTY) {
+	if ((rc == VAULT_ERR_BADPASS && type == VAULT_MSG_UNLOCK_KEYFILE) || rc == VAULT_ERR_EMPTY) {
 		penalise(ag);
 		wait_backoff(ag); /* the refusal answers late */
 	}
@@ -330,10 +343,8 @@ service(vault_pipe_agent *ag, const vault_peer *peer, uint8_t type, const unsign
 			rc = vault_frame_error(out, VAULT_ERR_INVAL, "too many passphrase checks in one request");
 			break;
 		}
-		derive(ag, job);
-		if (vault_kdf_finish(ag->v, job) == VAULT_ERR_BADPASS)
-			penalise(ag);
-		else
+		derive(ag, job); /* a wrong passphrase is penalised there */
+		if (vault_kdf_finish(ag->v, job) == 0)
 			ag->fails = 0;
 		proofs[nproofs++] = job;
 	}

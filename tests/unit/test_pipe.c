@@ -813,6 +813,117 @@ agent_rules(void **state)
 	vx_close(&x);
 }
 
+#ifndef _WIN32
+#include <pthread.h>
+
+/*
+ * Guesses on two connections at once, each on its own thread as in
+ * vault-agent.exe: the second derivation must not start before the back-off
+ * the first one's failure set, though both passed the check before either
+ * had failed. Recorded at the end of each derivation (the derivation lock
+ * and the vault's still held): when it started, and the back-off it left.
+ */
+struct race {
+	vault_pipe_agent ag;
+	pthread_mutex_t mu, kmu;
+	int64_t start[2], next[2];
+	int n;
+};
+
+static void
+race_lock(void *ctx)
+{
+	assert_int_equal(pthread_mutex_lock(&((struct race *)ctx)->mu), 0);
+}
+
+static void
+race_unlock(void *ctx)
+{
+	assert_int_equal(pthread_mutex_unlock(&((struct race *)ctx)->mu), 0);
+}
+
+static void
+race_kdf_lock(void *ctx)
+{
+	assert_int_equal(pthread_mutex_lock(&((struct race *)ctx)->kmu), 0);
+}
+
+static void
+race_kdf_unlock(void *ctx)
+{
+	struct race *rc = ctx;
+
+	if (rc->n < 2) {
+		rc->start[rc->n] = rc->ag.derive_start;
+		rc->next[rc->n] = rc->ag.next_try;
+		rc->n++;
+	}
+	assert_int_equal(pthread_mutex_unlock(&rc->kmu), 0);
+}
+
+static void *
+race_guess(void *arg)
+{
+	struct race *rc = arg;
+	vault_pipe_client c = { &rc->ag, 1 };
+	vault_pipe_peer who;
+	vault_wr req, out;
+	int ret;
+
+	memset(&who, 0, sizeof(who));
+	who.pid = vault_plat_pid();
+	vault_wr_init(&req, 1, 0);
+	vault_wr_init(&out, 1, 0);
+	vault_wr_cstr(&req, "a guess");
+	ret = vault_pipe_agent_serve(&c, &who, VAULT_MSG_UNLOCK, req.p, req.len, &out);
+	vault_wr_free(&req);
+	vault_wr_free(&out);
+	return ret == 0 ? NULL : arg;
+}
+
+static void
+agent_backoff_shared(void **state)
+{
+	struct vx x;
+	struct race rc;
+	pthread_t t[2];
+	void *ret;
+	int i;
+
+	(void)state;
+	vx_open(&x);
+	vault_close(&x.v);
+	assert_int_equal(vault_open(&x.v, x.path), 0);
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(pthread_mutex_init(&rc.mu, NULL), 0);
+	assert_int_equal(pthread_mutex_init(&rc.kmu, NULL), 0);
+	rc.ag.v = x.v;
+	rc.ag.db = x.path;
+	rc.ag.lock = race_lock;
+	rc.ag.unlock = race_unlock;
+	rc.ag.kdf_lock = race_kdf_lock;
+	rc.ag.kdf_unlock = race_kdf_unlock;
+	rc.ag.lock_ctx = &rc;
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, race_guess, &rc), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(rc.n, 2);
+	assert_int_equal(rc.ag.fails, 2);
+	assert_true(rc.next[0] > rc.start[0]);
+	/* The second guess waited for the first one's back-off. */
+	if (rc.start[1] < rc.next[0])
+		fail_msg("the second derivation started %lld ms before the back-off ended",
+		    (long long)(rc.next[0] - rc.start[1]));
+	assert_false(vault_is_unlocked(x.v));
+	pthread_mutex_destroy(&rc.mu);
+	pthread_mutex_destroy(&rc.kmu);
+	vx_close(&x);
+}
+#endif
+
 #ifdef _WIN32
 #include <windows.h>
 #include <sddl.h>
@@ -1853,6 +1964,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(frame_read_refuses),
 		cmocka_unit_test(pipe_service_rules),
 		cmocka_unit_test(agent_rules),
+#ifndef _WIN32
+		cmocka_unit_test(agent_backoff_shared),
+#endif
 #ifdef _WIN32
 		cmocka_unit_test(default_name),
 		cmocka_unit_test(round_trip),
