@@ -25,11 +25,13 @@
  *  - at most MAX_CONNS connections are served at once; the next is closed;
  *  - DLLs are loaded from System32 only (no planting beside the .exe or
  *    in the current directory);
- *  - on Ctrl-C, Ctrl-Break, logoff or shutdown the vault is locked
- *    (audited) before the process ends.
+ *  - on -k (its stop event), Ctrl-C, Ctrl-Break, logoff or shutdown the
+ *    vault is locked (audited) before the process ends; the stop event is
+ *    ours alone and made only if its name is free, as the pipe.
  */
 #include <windows.h>
 #include <process.h>
+#include <sddl.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,7 +119,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: vault-agent [--db PATH] [--pipe NAME] [--idle-timeout DURATION]\n"
-	    "                   [--max-lifetime DURATION] [--conn-timeout DURATION]\n\n"
+	    "                   [--max-lifetime DURATION] [--conn-timeout DURATION]\n"
+	    "       vault-agent -k [--pipe NAME]\n\n"
 	    "Keeps one vault unlocked for a while and serves it to this user's vault\n"
 	    "commands over the named pipe \\\\.\\pipe\\vault-agent-<your SID>. It starts\n"
 	    "locked; a client unlocks it (a dpapi slot is tried first). Windows preview:\n"
@@ -127,8 +130,10 @@ usage(FILE *f)
 	    "  --idle-timeout D     lock after D unused (default 15m; 0 never)\n"
 	    "  --max-lifetime D     lock D after unlocking (default 8h; 0 never)\n"
 	    "  --conn-timeout D     close a connection silent for D (default 60s)\n"
+	    "  -k                   lock and stop the agent serving the pipe\n"
 	    "  -h, --help           this help\n\n"
-	    "Durations: 90 (seconds), 15m, 8h, 1d, 1h30m. Ctrl-C locks the vault and stops.\n");
+	    "Durations: 90 (seconds), 15m, 8h, 1d, 1h30m. Ctrl-C, like -k, locks the vault\n"
+	    "(audited) and stops.\n");
 }
 
 static int
@@ -145,6 +150,77 @@ duration_arg(const char *opt, const char *s, uint64_t max, uint32_t *out)
 	return 0;
 }
 
+/*
+ * The agent's stop event, Local\<pipe's last component>-stop: -k sets it.
+ * Created for our SID alone, and only if nobody holds the name (as the
+ * pipe: a squatter, even another user in our session, makes us refuse to
+ * start rather than leave it a way to stop us).
+ */
+static int
+stop_name(char *out, size_t len, const char *pipe_name)
+{
+	char def[VAULT_PIPE_NAME_MAX];
+	const char *base;
+
+	if (pipe_name == NULL) {
+		if (vault_pipe_default_name(def) != 0)
+			return -1;
+		pipe_name = def;
+	}
+	base = strrchr(pipe_name, '\\');
+	base = base != NULL ? base + 1 : pipe_name;
+	if (*base == '\0' || snprintf(out, len, "Local\\%s-stop", base) >= (int)len)
+		return -1;
+	return 0;
+}
+
+static HANDLE
+stop_event(const char *name)
+{
+	char self[VAULT_SID_MAX], sddl[VAULT_PIPE_SDDL_MAX];
+	SECURITY_ATTRIBUTES sa;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	HANDLE ev;
+	DWORD err;
+
+	if (vault_pipe_self_sid(self) != 0 || vault_pipe_sddl(sddl, sizeof(sddl), self) != 0 ||
+	    !ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL))
+		return NULL;
+	memset(&sa, 0, sizeof(sa));
+	sa.nLength = sizeof(sa);
+	sa.lpSecurityDescriptor = sd;
+	ev = CreateEventA(&sa, TRUE, FALSE, name);
+	err = GetLastError();
+	LocalFree(sd);
+	if (ev != NULL && err == ERROR_ALREADY_EXISTS) {
+		CloseHandle(ev);
+		SetLastError(ERROR_ALREADY_EXISTS);
+		return NULL;
+	}
+	return ev;
+}
+
+/* -k: 0 when the agent was told to stop, 1 when none serves the pipe. */
+static int
+kill_agent(const char *pipe_name)
+{
+	char name[VAULT_PIPE_NAME_MAX + 16];
+	HANDLE ev;
+
+	if (stop_name(name, sizeof(name), pipe_name) != 0) {
+		fprintf(stderr, "vault-agent: no pipe name\n");
+		return 1;
+	}
+	if ((ev = OpenEventA(EVENT_MODIFY_STATE, FALSE, name)) == NULL) {
+		fprintf(stderr, "vault-agent: no agent serves %s\n",
+		    pipe_name != NULL ? pipe_name : "this user's pipe");
+		return 1;
+	}
+	SetEvent(ev);
+	CloseHandle(ev);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -154,7 +230,9 @@ main(int argc, char **argv)
 	vault *v = NULL;
 	vault_pipe_server *srv = NULL;
 	uint32_t idle = 900, life = 28800, conn = 60;
-	int i, rc;
+	char stop[VAULT_PIPE_NAME_MAX + 16] = "";
+	HANDLE stop_ev;
+	int i, rc, kill = 0;
 
 	/* DLLs from System32 only: nothing planted beside us or in the current directory. */
 	SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32);
@@ -165,6 +243,10 @@ main(int argc, char **argv)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
+		}
+		if (strcmp(a, "-k") == 0) {
+			kill = 1;
+			continue;
 		}
 		if (strcmp(a, "--db") != 0 && strcmp(a, "--pipe") != 0 && strcmp(a, "--idle-timeout") != 0 &&
 		    strcmp(a, "--max-lifetime") != 0 && strcmp(a, "--conn-timeout") != 0) {
@@ -186,6 +268,12 @@ main(int argc, char **argv)
 		    (strcmp(a, "--conn-timeout") == 0 && duration_arg(a, val, 86400U, &conn) != 0))
 			return 2;
 	}
+	if (kill && db_arg != NULL) {
+		fprintf(stderr, "vault-agent: -k takes only --pipe\n");
+		return 2;
+	}
+	if (kill)
+		return kill_agent(pipe_name);
 	if (conn == 0) {
 		fprintf(stderr, "vault-agent: --conn-timeout must be at least 1s\n");
 		return 2;
@@ -221,6 +309,15 @@ main(int argc, char **argv)
 		free(db);
 		return 1;
 	}
+	if (stop_name(stop, sizeof(stop), pipe_name) != 0 || (stop_ev = stop_event(stop)) == NULL) {
+		fprintf(stderr, "vault-agent: cannot create the stop event %s (error %lu%s)\n", stop,
+		    (unsigned long)GetLastError(),
+		    GetLastError() == ERROR_ALREADY_EXISTS ? ": another process holds the name" : "");
+		vault_pipe_server_close(srv);
+		vault_close(&v);
+		free(db);
+		return 1;
+	}
 	vault_pipe_server_set_timeout(srv, FIRST_MS);
 	InitializeCriticalSection(&mu);
 	InitializeCriticalSection(&kdf_mu);
@@ -237,7 +334,7 @@ main(int argc, char **argv)
 	fprintf(stderr, "vault-agent: serving %s (pid %lu)\n", db, (unsigned long)GetCurrentProcessId());
 	fflush(stderr);
 
-	while (!stopping) {
+	while (!stopping && WaitForSingleObject(stop_ev, 0) != WAIT_OBJECT_0) {
 		uint32_t next = vault_pipe_agent_tick(&ag, vault_plat_monotonic_ms());
 		vault_pipe_conn *c = NULL;
 		vault_pipe_peer who;

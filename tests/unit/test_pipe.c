@@ -1759,14 +1759,29 @@ ans_error(int type, vault_rd *r)
 	return u;
 }
 
+/* Runs exe with cmd and returns its exit code. */
+static DWORD
+run_wait(const wchar_t *exe, wchar_t *cmd)
+{
+	STARTUPINFOW si;
+	PROCESS_INFORMATION pi;
+
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	assert_true(CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+	CloseHandle(pi.hThread);
+	return reap(pi.hProcess);
+}
+
 /*
  * vault-agent.exe itself (agent/agent_win32.c), a real process serving a
  * real vault over its pipe: two connections at once (a thread each: the
  * first stays open, idle, while the second is served), STATUS, a wrong
  * passphrase refused, the right one unlocking, a release on the other
  * connection, the policy's refusal, LOCK, and a dpapi slot added by
- * another process opening the agent with no passphrase. The audit log
- * names this process (the kernel's pid) for what it asked.
+ * another process opening the agent with no passphrase; a second agent on
+ * the same pipe refused; -k locking (audited) and stopping it. The audit
+ * log names this process (the kernel's pid) for what it asked.
  */
 static void
 agent_exe(void **state)
@@ -1856,9 +1871,18 @@ agent_exe(void **state)
 	vault_wr_free(&ans);
 	vault_pipe_close(c1);
 	vault_pipe_close(c2);
-	assert_true(TerminateProcess(pi.hProcess, 0));
+	/* A second agent on the same pipe refuses to start; -k locks and stops the first. */
+	swprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" --db \"%hs\" --pipe %hs", exe, x.path, name);
+	assert_int_equal(run_wait(exe, cmd), 1);
+	assert_int_equal(WaitForSingleObject(pi.hProcess, 0), WAIT_TIMEOUT);
+	swprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" -k --pipe %hs", exe, name);
+	assert_int_equal(run_wait(exe, cmd), 0);
 	assert_int_equal(WaitForSingleObject(pi.hProcess, WAIT_MS), WAIT_OBJECT_0);
+	assert_true(GetExitCodeProcess(pi.hProcess, &len));
+	assert_int_equal(len, 0);
 	CloseHandle(pi.hProcess);
+	/* Nobody serves it now: -k says so. */
+	assert_int_equal(run_wait(exe, cmd), 1);
 
 	/* The log: two unlocks and a lock, asked by this process, as the kernel named it. */
 	assert_int_equal(vault_open(&x.v, x.path), 0);
@@ -1866,8 +1890,9 @@ agent_exe(void **state)
 	assert_int_equal(count_ops(x.v, "unlock", &o), 2);
 	assert_non_null(strstr(o.outcome[0], "passphrase slot; 1 failed attempts"));
 	assert_non_null(strstr(o.outcome[1], "dpapi slot"));
-	assert_int_equal(count_ops(x.v, "lock", &o), 1);
+	assert_int_equal(count_ops(x.v, "lock", &o), 2);
 	assert_non_null(strstr(o.outcome[0], "vault lock"));
+	assert_non_null(strstr(o.outcome[1], "the agent stopped"));
 	{
 		struct gets g;
 
