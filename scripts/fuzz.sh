@@ -35,7 +35,7 @@ fi
 ALL_TARGETS=(fuzz_frame fuzz_record fuzz_keyslot fuzz_names fuzz_template fuzz_askpass fuzz_pattern_diff
 	fuzz_duration fuzz_config
 	fuzz_import_csv fuzz_import_keepassxc fuzz_import_bitwarden fuzz_import_json fuzz_import_pass
-	fuzz_import_keepass_xml fuzz_pipe)
+	fuzz_import_keepass_xml fuzz_pipe fuzz_pipe_agent)
 if (($# > 0)); then
 	targets=("$@")
 	for t in "${targets[@]}"; do

@@ -721,6 +721,57 @@ gen_askpass(void)
 	write_seed("fuzz_askpass", "zeros", "\0\0\0\0\0\0\0\0", 8);
 }
 
+/*
+ * fuzz_pipe_agent: the Windows agent's own requests in the order a client
+ * sends them, and the refusals (nothing before HELLO, another version).
+ */
+static void
+gen_pipe_agent(void)
+{
+	vault_wr w;
+
+	vault_wr_init(&w, 0, 0);
+	put_hello(&w, VAULT_PROTO_VERSION);
+	put_empty(&w, VAULT_MSG_STATUS);
+	put_empty(&w, VAULT_MSG_LOCK);
+	put_str(&w, VAULT_MSG_UNLOCK, FUZZ_PASS);
+	put_get(&w, FUZZ_ACCT_ANY, 0, 0, "");
+	put_empty(&w, VAULT_MSG_LOCK);
+	put_str(&w, VAULT_MSG_UNLOCK_KEYFILE, "/nonexistent/vault.key");
+	write_wr("fuzz_pipe_agent", "hello-status-lock-unlock", &w);
+
+	vault_wr_init(&w, 0, 0);
+	put_request(&w, VAULT_PROTO_VERSION, VAULT_REQ_UNLOCKED, "", inner_get_any);
+	put_request(&w, VAULT_PROTO_VERSION, 0, "/elsewhere/vault.db", inner_list);
+	put_name_proof(&w, VAULT_MSG_RM, FUZZ_ACCT_ANY, FUZZ_PASS);
+	put_name_proof(&w, VAULT_MSG_RM, FUZZ_ACCT_CONFIRM, "wrong");
+	write_wr("fuzz_pipe_agent", "request-rm-proof", &w);
+
+	vault_wr_init(&w, 0, 0);
+	put_get(&w, FUZZ_ACCT_ANY, 0, 0, "");
+	write_wr("fuzz_pipe_agent", "no-hello", &w);
+
+	vault_wr_init(&w, 0, 0);
+	put_hello(&w, VAULT_PROTO_VERSION + 1);
+	put_empty(&w, VAULT_MSG_STATUS);
+	write_wr("fuzz_pipe_agent", "hello-other-version", &w);
+
+	vault_wr_init(&w, 0, 0);
+	put_hello(&w, VAULT_PROTO_VERSION);
+	{
+		vault_wr pl;
+
+		pl_init(&pl);
+		vault_wr_cstr(&pl, FUZZ_PASS);
+		vault_wr_cstr(&pl, "/nonexistent/bound.key");
+		put(&w, VAULT_MSG_UNLOCK_BOUND, &pl);
+		pl_init(&pl);
+		vault_wr_u32(&pl, 0);
+		put(&w, VAULT_MSG_RECOVER, &pl);
+	}
+	write_wr("fuzz_pipe_agent", "unlock-bound-recover", &w);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -737,6 +788,7 @@ main(int argc, char **argv)
 	gen_keyslots();
 	gen_names();
 	gen_askpass();
+	gen_pipe_agent();
 	printf("gen_seeds: wrote %u files under %s\n", nfiles, outdir);
 	return 0;
 }
