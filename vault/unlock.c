@@ -571,8 +571,8 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 {
 	vault_slot_info *slots = NULL;
 	sqlite3_stmt *st = NULL;
-	vault_wr blob;
-	size_t n = 0, i, npass = 0;
+	vault_wr blob, *dblobs = NULL;
+	size_t n = 0, i, j, k, npass = 0, ndb = 0;
 	uint32_t target = id, only = 0;
 	int rc;
 
@@ -620,16 +620,57 @@ vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass, size_t p
 		rc = VAULT_ERR_BOUND;
 		goto out;
 	}
+	/*
+	 * A dpapi-bound slot needs the passphrase too: left as it was, the old
+	 * passphrase would go on opening the vault on that Windows account
+	 * after it was changed. Each takes the new one, in the same
+	 * transaction; where DPAPI does not exist they cannot be remade, so
+	 * nothing changes (said before any derivation).
+	 */
+	for (j = 0; j < n; j++) {
+		if (slots[j].kind != VAULT_SLOT_DPAPI_BOUND)
+			continue;
+		if (!vault_dpapi_available()) {
+			vault_detail(v, "keyslot %u is dpapi-bound to the current passphrase and DPAPI exists "
+					"only on Windows: change the passphrase there, or remove that slot first "
+					"('vault keyslot rm %u'); nothing was changed",
+			    slots[j].id, slots[j].id);
+			rc = VAULT_ERR_NOPLATFORM;
+			goto out;
+		}
+		ndb++;
+	}
+	if (ndb > 0 && (dblobs = calloc(ndb, sizeof(*dblobs))) == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	for (j = 0, k = 0; j < n && k < ndb; j++) {
+		if (slots[j].kind != VAULT_SLOT_DPAPI_BOUND)
+			continue;
+		vault_wr_init(&dblobs[k], 0, 0);
+		if ((rc = vault_slot_make_dpapi(&dblobs[k++], v->id, v->keys->master, kdf, pass, passlen)) != 0)
+			goto out;
+	}
 	if ((rc = vault_slot_make_pass(v, &blob, kdf, pass, passlen,
 		 slots[i].kind == VAULT_SLOT_BOUND ? v->keys->bound : NULL)) != 0 ||
 	    (rc = vault_txn_begin(v)) != 0)
 		goto out;
-	/* One UPDATE: the old slot is replaced atomically, never missing. */
+	/* One UPDATE a slot: each old slot is replaced atomically, never missing. */
 	if ((rc = vault_prepare(v, &st, "UPDATE keyslots SET slot=? WHERE id=?")) == 0) {
 		sqlite3_bind_blob(st, 1, blob.p, (int)blob.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, target);
 		rc = sqlite3_step(st);
 		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "update keyslot");
+	}
+	for (j = 0, k = 0; rc == 0 && j < n && k < ndb; j++) {
+		if (slots[j].kind != VAULT_SLOT_DPAPI_BOUND)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_blob(st, 1, dblobs[k].p, (int)dblobs[k].len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, slots[j].id);
+		k++;
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? 0 : vault_sql_err(v, rc, "update dpapi-bound keyslot");
 	}
 	if (rc == 0)
 		rc = vault_txn_commit(v);
@@ -641,6 +682,9 @@ out:
 	vault_stmt_done(v, st);
 	free(slots);
 	vault_wr_free(&blob);
+	for (k = 0; dblobs != NULL && k < ndb; k++)
+		vault_wr_free(&dblobs[k]);
+	free(dblobs);
 	return rc;
 }
 

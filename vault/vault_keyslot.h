@@ -64,7 +64,10 @@ int vault_slot_rm(vault *v, uint32_t id) VAULT_WUR;
  * only. id 0 means the slot that unlocked the vault, else the only
  * passphrase slot. A bound slot stays bound to its keyfile, which must
  * be held (the vault unlocked through a bound slot), else
- * VAULT_ERR_BOUND.
+ * VAULT_ERR_BOUND. Every dpapi-bound slot takes the new passphrase too,
+ * in the same transaction (else the old one would go on opening the vault
+ * on that Windows account); without DPAPI they cannot be remade, so
+ * nothing changes: VAULT_ERR_NOPLATFORM, detail naming the slot.
  */
 int vault_passwd(vault *v, uint32_t id, int kdf, const unsigned char *pass,
     size_t passlen) VAULT_WUR;

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -34,6 +35,7 @@
 #include <windows.h>
 #endif
 
+#include "fixture.h"
 #include "internal.h"
 #include "platform.h"
 #include "vault_dpapi.h"
@@ -306,6 +308,109 @@ dpapi_bound_slot(void **state)
 	vault_wr_free(&blob);
 }
 
+/* A vault with a passphrase slot, a keyfile slot and a dpapi-bound slot (pass). */
+struct pw {
+	char dir[FX_DIR_MAX];
+	char path[128];
+	char key[128];
+	vault *v;
+	uint32_t pass_id, bound_id;
+};
+
+static void
+pw_open(struct pw *x)
+{
+	vault_slot_info *slots = NULL;
+	size_t n = 0, i;
+
+	memset(x, 0, sizeof(*x));
+	assert_int_equal(fx_tmpdir(x->dir, NULL, "dpapipw"), 0);
+	assert_int_equal(fx_join(x->path, sizeof(x->path), x->dir, "vault.db"), 0);
+	assert_int_equal(fx_join(x->key, sizeof(x->key), x->dir, "vault.key"), 0);
+	assert_int_equal(fx_vault_new(&x->v, x->path, (const char *)pass, x->key), 0);
+	assert_int_equal(vault_slot_add_dpapi(x->v, VAULT_KDF_INTERACTIVE, pass, sizeof(pass) - 1, &x->bound_id), 0);
+	assert_int_equal(vault_slot_list(x->v, &slots, &n), 0);
+	for (i = 0; i < n; i++)
+		if (slots[i].kind == VAULT_SLOT_PASSPHRASE)
+			x->pass_id = slots[i].id;
+	free(slots);
+	assert_int_not_equal(x->pass_id, 0);
+}
+
+static void
+pw_reopen(struct pw *x)
+{
+	vault_close(&x->v);
+	assert_int_equal(vault_open(&x->v, x->path), 0);
+}
+
+static void
+pw_close(struct pw *x)
+{
+	vault_close(&x->v);
+	assert_int_equal(fx_rmtree(x->dir), 0);
+}
+
+/*
+ * vault passwd changes a dpapi-bound slot's passphrase too: left alone,
+ * the old passphrase would go on opening the vault on that Windows account
+ * after the change. Shown on the dpapi-bound slot alone (the passphrase
+ * slot removed): the new passphrase opens it, the old one does not.
+ */
+static void
+dpapi_passwd(void **state)
+{
+	static const unsigned char newp[] = "a new passphrase after a leak";
+	struct pw x;
+
+	(void)state;
+	NEED_DPAPI();
+	pw_open(&x);
+	assert_int_equal(vault_passwd(x.v, 0, VAULT_KDF_INTERACTIVE, newp, sizeof(newp) - 1), 0);
+	assert_int_equal(vault_slot_rm(x.v, x.pass_id), 0);
+	pw_reopen(&x);
+	assert_int_equal(vault_unlock_passphrase(x.v, pass, sizeof(pass) - 1), VAULT_ERR_BADPASS);
+	assert_false(vault_is_unlocked(x.v));
+	assert_int_equal(vault_unlock_passphrase(x.v, newp, sizeof(newp) - 1), 0);
+	pw_close(&x);
+}
+
+/*
+ * Where DPAPI does not exist a dpapi-bound slot cannot be remade: passwd
+ * changes nothing and says which slot stops it. Linux test-hooks builds
+ * make the slot with the fake DPAPI, then take the fake away.
+ */
+static void
+dpapi_passwd_refused(void **state)
+{
+#ifdef _WIN32
+	(void)state;
+	SKIP_BECAUSE("Windows has DPAPI: dpapi_passwd shows the slot remade");
+#else
+	static const unsigned char newp[] = "a new passphrase after a leak";
+	struct pw x;
+	char want[64];
+
+	(void)state;
+	if (getenv("VAULT_TEST_FAKE_DPAPI") != NULL)
+		SKIP_BECAUSE("the fake DPAPI is on for this run: dpapi_passwd shows the slot remade");
+	setenv("VAULT_TEST_FAKE_DPAPI", "alice", 1);
+	if (!vault_dpapi_available()) {
+		unsetenv("VAULT_TEST_FAKE_DPAPI");
+		SKIP_BECAUSE("no fake DPAPI in a build without test hooks, so no dpapi-bound slot can be made");
+	}
+	pw_open(&x);
+	unsetenv("VAULT_TEST_FAKE_DPAPI");
+	assert_int_equal(vault_passwd(x.v, 0, VAULT_KDF_INTERACTIVE, newp, sizeof(newp) - 1), VAULT_ERR_NOPLATFORM);
+	snprintf(want, sizeof(want), "keyslot %u is dpapi-bound", x.bound_id);
+	assert_non_null(strstr(vault_errdetail(x.v), want));
+	pw_reopen(&x);
+	assert_int_equal(vault_unlock_passphrase(x.v, newp, sizeof(newp) - 1), VAULT_ERR_BADPASS);
+	assert_int_equal(vault_unlock_passphrase(x.v, pass, sizeof(pass) - 1), 0);
+	pw_close(&x);
+#endif
+}
+
 /* What only real Windows can show: the blob keeps the KEK from anyone else. */
 static void
 dpapi_secrecy(void **state)
@@ -339,6 +444,8 @@ main(void)
 		cmocka_unit_test(dpapi_flipped_byte),
 		cmocka_unit_test(dpapi_slot_wraps),
 		cmocka_unit_test(dpapi_bound_slot),
+		cmocka_unit_test(dpapi_passwd),
+		cmocka_unit_test(dpapi_passwd_refused),
 		cmocka_unit_test(dpapi_secrecy),
 	};
 
