@@ -245,6 +245,8 @@ int vault_agent_connect_uid(int *fd, const char *path, unsigned long expect, cha
 int vault_agent_dial(int *fd, const char *path, char *why, size_t whylen) VAULT_WUR;
 /* HELLO on a dialled connection: 0, or VAULT_ERR_VERSION (why names both versions) or another error. */
 int vault_agent_hello(int fd, const char *path, char *why, size_t whylen) VAULT_WUR;
+/* Closes a connection from vault_agent_dial or vault_agent_connect; -1 is ignored. */
+void vault_agent_close(int fd);
 /*
  * Sends type and payload as one REQUEST (flags, db: see VAULT_MSG_REQUEST;
  * db NULL or "" for any vault) and reads the first frame of its answer

@@ -1868,6 +1868,52 @@ agent_exe(void **state)
 	get_request(&req, "web");
 	assert_int_equal(ask(c1, VAULT_MSG_GET, &req, &ans, &r), VAULT_MSG_OK);
 	vault_wr_free(&req);
+
+	/*
+	 * The client library (vault/client.c over client_win32.c), as vault
+	 * and vault-launch use it: one REQUEST carrying the handshake, its
+	 * status, then the release; a REQUEST naming another vault refused.
+	 */
+	{
+		char why[256];
+		const unsigned char *pl, *q;
+		size_t plen, flen, off = 0;
+		uint8_t t = 0;
+		int fd;
+
+		assert_int_equal(vault_agent_connect(&fd, name, why, sizeof(why)), 0);
+		get_request(&req, "web");
+		vault_wr_reset(&ans, 0);
+		assert_int_equal(vault_agent_request(fd, VAULT_REQ_UNLOCKED, x.path, VAULT_MSG_GET, req.p, req.len,
+				     &ans), 0);
+		assert_int_equal(only_frame(&ans, &r), VAULT_MSG_OK); /* the status */
+		assert_int_equal(vault_agent_answer(fd, &ans), 0);
+		while (off < ans.len) {
+			assert_int_equal(vault_frame_get(ans.p + off, ans.len - off, &t, &pl, &plen, &flen), 1);
+			off += flen;
+		}
+		assert_int_equal(t, VAULT_MSG_OK);
+		r.p = pl;
+		r.len = plen;
+		assert_int_equal(vault_rd_str(&r, &q, &n), 0);
+		assert_int_equal(n, 6);
+		assert_memory_equal(q, "pw-web", 6);
+		vault_wr_reset(&ans, 0);
+		assert_int_equal(vault_agent_request(fd, 0, "C:\\elsewhere\\vault.db", VAULT_MSG_GET, req.p, req.len,
+				     &ans), 0);
+		assert_int_equal(only_frame(&ans, &r), VAULT_MSG_OK);
+		vault_wr_reset(&ans, 0);
+		assert_int_equal(vault_agent_answer(fd, &ans), 0);
+		assert_int_equal(ans_error(only_frame(&ans, &r), &r), (uint32_t)-VAULT_ERR_INVAL);
+		vault_wr_free(&req);
+		vault_agent_close(fd);
+		/* Closed: the number no longer names a connection. */
+		assert_int_equal(vault_agent_answer(fd, &ans), VAULT_ERR_IO);
+		/* A pipe nobody serves: no agent. */
+		assert_int_equal(vault_agent_connect(&fd, "\\\\.\\pipe\\vault-test-nobody", why, sizeof(why)),
+		    VAULT_ERR_NOAGENT);
+		assert_int_equal(fd, -1);
+	}
 	vault_wr_free(&ans);
 	vault_pipe_close(c1);
 	vault_pipe_close(c2);
@@ -1898,7 +1944,7 @@ agent_exe(void **state)
 
 		memset(&g, 0, sizeof(g));
 		assert_int_equal(vault_audit_walk(x.v, 1, collect_gets, &g), 0);
-		assert_int_equal(g.n, 3); /* web, held refused, web */
+		assert_int_equal(g.n, 4); /* web, held refused, web, web (the client library) */
 		for (n = 0; n < g.n; n++) {
 			assert_int_equal(g.pid[n], GetCurrentProcessId());
 			if (strstr(g.exe[n], "test_pipe") == NULL)
