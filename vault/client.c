@@ -79,6 +79,12 @@ vault_agent_connect(int *out, const char *path, char *why, size_t whylen)
 }
 
 int
+vault_agent_dial(int *out, const char *path, char *why, size_t whylen)
+{
+	return vault_client_dial(out, path, vault_client_self(), why, whylen);
+}
+
+int
 vault_agent_hello(int fd, const char *path, char *why, size_t whylen)
 {
 	unsigned char hello[4];

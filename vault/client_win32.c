@@ -108,12 +108,6 @@ vault_client_dial(int *out, const char *path, unsigned long expect, char *why, s
 	return 0;
 }
 
-int
-vault_agent_dial(int *out, const char *path, char *why, size_t whylen)
-{
-	return vault_client_dial(out, path, vault_client_self(), why, whylen);
-}
-
 void
 vault_agent_close(int fd)
 {

@@ -133,6 +133,13 @@ typedef struct vault_pipe_session {
 void vault_pipe_peer_fill(vault_peer *peer, const vault_pipe_peer *who);
 
 /*
+ * HELLO as every agent answers it: OK with our version and *hello set;
+ * another version refused with the agent's words (1: close after it); a
+ * malformed one VAULT_ERR_PROTO.
+ */
+int vault_pipe_hello(int *hello, const unsigned char *payload, size_t len, vault_wr *out) VAULT_WUR;
+
+/*
  * A vault_pipe_handler (ctx: a vault_pipe_session) serving what the Unix
  * agent serves through vault_service(), with its rules for HELLO: first on
  * every connection (anything before it is VAULT_ERR_PROTO, not our

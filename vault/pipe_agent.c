@@ -366,20 +366,8 @@ dispatch(vault_pipe_client *c, const vault_peer *peer, uint8_t type, const unsig
 	uint8_t flags;
 	int rc;
 
-	if (type == VAULT_MSG_HELLO) {
-		if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
-			return VAULT_ERR_PROTO;
-		if (ver != VAULT_PROTO_VERSION)
-			return vault_frame_version_refused(out, ver) != 0 ? VAULT_ERR_NOMEM : 1;
-		c->hello = 1;
-		{
-			unsigned char b[4] = { (unsigned char)(VAULT_PROTO_VERSION >> 24),
-				(unsigned char)(VAULT_PROTO_VERSION >> 16), (unsigned char)(VAULT_PROTO_VERSION >> 8),
-				(unsigned char)VAULT_PROTO_VERSION };
-
-			return vault_frame_put(out, VAULT_MSG_OK, b, sizeof(b));
-		}
-	}
+	if (type == VAULT_MSG_HELLO)
+		return vault_pipe_hello(&c->hello, payload, len, out);
 	if (type == VAULT_MSG_REQUEST) {
 		if (vault_request_head(&r, &ver, &flags, &db, &dblen, &type) != 0)
 			return VAULT_ERR_PROTO;

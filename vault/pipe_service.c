@@ -37,28 +37,34 @@ vault_pipe_peer_fill(vault_peer *peer, const vault_pipe_peer *who)
 }
 
 int
+vault_pipe_hello(int *hello, const unsigned char *payload, size_t len, vault_wr *out)
+{
+	vault_rd r = { payload, len };
+	unsigned char b[4];
+	uint32_t ver;
+
+	if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
+		return VAULT_ERR_PROTO;
+	if (ver != VAULT_PROTO_VERSION)
+		return vault_frame_version_refused(out, ver) != 0 ? VAULT_ERR_NOMEM : 1;
+	*hello = 1;
+	b[0] = (unsigned char)(VAULT_PROTO_VERSION >> 24);
+	b[1] = (unsigned char)(VAULT_PROTO_VERSION >> 16);
+	b[2] = (unsigned char)(VAULT_PROTO_VERSION >> 8);
+	b[3] = (unsigned char)VAULT_PROTO_VERSION;
+	return vault_frame_put(out, VAULT_MSG_OK, b, sizeof(b));
+}
+
+int
 vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, const unsigned char *payload,
     size_t len, vault_wr *out)
 {
 	vault_pipe_session *s = ctx;
-	vault_rd r = { payload, len };
 	vault_peer peer;
-	uint32_t ver;
-	unsigned char b[4];
 	int rc;
 
-	if (type == VAULT_MSG_HELLO) {
-		if (vault_rd_u32(&r, &ver) != 0 || vault_rd_end(&r) != 0)
-			return VAULT_ERR_PROTO;
-		if (ver != VAULT_PROTO_VERSION)
-			return vault_frame_version_refused(out, ver) != 0 ? VAULT_ERR_NOMEM : 1;
-		s->hello = 1;
-		b[0] = (unsigned char)(VAULT_PROTO_VERSION >> 24);
-		b[1] = (unsigned char)(VAULT_PROTO_VERSION >> 16);
-		b[2] = (unsigned char)(VAULT_PROTO_VERSION >> 8);
-		b[3] = (unsigned char)VAULT_PROTO_VERSION;
-		return vault_frame_put(out, VAULT_MSG_OK, b, sizeof(b));
-	}
+	if (type == VAULT_MSG_HELLO)
+		return vault_pipe_hello(&s->hello, payload, len, out);
 	if (!s->hello)
 		return VAULT_ERR_PROTO; /* no HELLO: not our client */
 	/*
