@@ -77,28 +77,14 @@ unlocks_cancel(const char *why)
 void
 do_lock_by(const vault_peer *by, const char *why)
 {
-	vault_audit_entry e;
-	vault_peer self;
 	char outcome[96];
 
 	workers_kill(why);
 	unlocks_cancel(why);
 	if (!vault_is_unlocked(ag.v))
 		return;
-	if (by == NULL) {
-		vault_peer_self(&self);
-		self.direct = 0;
-		by = &self;
-	}
-	memset(&e, 0, sizeof(e));
-	e.uid = by->uid;
-	e.pid = by->pid;
-	e.exe = (char *)(uintptr_t)by->exe;
-	e.op = (char *)(uintptr_t)"lock";
-	e.account = e.action = e.params = (char *)(uintptr_t)"";
 	snprintf(outcome, sizeof(outcome), "locked (%s)", why);
-	e.outcome = outcome;
-	if (vault_audit_append(ag.v, &e) != 0)
+	if (vault_audit_agent(ag.v, by, "lock", outcome) != 0)
 		logmsg(LOG_WARNING, "could not write the lock audit record");
 	vault_lock(ag.v);
 	logmsg(LOG_INFO, "locked (%s); the key was wiped", why);
@@ -134,17 +120,7 @@ check_timers(int64_t now)
 static void
 audit_unlock(const vault_peer *peer, const char *how)
 {
-	vault_audit_entry e;
-
-	memset(&e, 0, sizeof(e));
-	e.uid = peer->uid;
-	e.pid = peer->pid;
-	e.exe = (char *)(uintptr_t)peer->exe;
-	e.op = (char *)(uintptr_t)"unlock";
-	e.account = (char *)(uintptr_t)"";
-	e.action = (char *)(uintptr_t)"";
-	e.outcome = (char *)(uintptr_t)how;
-	if (vault_audit_append(ag.v, &e) != 0)
+	if (vault_audit_agent(ag.v, peer, "unlock", how) != 0)
 		logmsg(LOG_WARNING, "could not write the unlock audit record");
 }
 

@@ -248,6 +248,27 @@ out:
 }
 
 int
+vault_audit_agent(vault *v, const vault_peer *by, const char *op, const char *outcome)
+{
+	vault_audit_entry e;
+	vault_peer self;
+
+	if (by == NULL) {
+		vault_peer_self(&self);
+		self.direct = 0;
+		by = &self;
+	}
+	memset(&e, 0, sizeof(e));
+	e.uid = by->uid;
+	e.pid = by->pid;
+	e.exe = (char *)(uintptr_t)by->exe;
+	e.op = (char *)(uintptr_t)op;
+	e.account = e.action = e.params = (char *)(uintptr_t)"";
+	e.outcome = (char *)(uintptr_t)outcome;
+	return vault_audit_append(v, &e);
+}
+
+int
 vault_audit_append(vault *v, const vault_audit_entry *in)
 {
 	vault_audit_entry e = *in, old;

@@ -43,29 +43,6 @@ give(vault_pipe_agent *ag)
 		ag->unlock(ag->lock_ctx);
 }
 
-/* Audit records of the agent's own: lock and unlock, by who (NULL: the agent). */
-static void
-audit(vault_pipe_agent *ag, const vault_peer *by, const char *op, const char *outcome)
-{
-	vault_audit_entry e;
-	vault_peer self;
-
-	if (by == NULL) {
-		vault_peer_self(&self);
-		self.direct = 0;
-		by = &self;
-	}
-	memset(&e, 0, sizeof(e));
-	e.uid = by->uid;
-	e.pid = by->pid;
-	e.exe = (char *)(uintptr_t)by->exe;
-	e.op = (char *)(uintptr_t)op;
-	e.account = e.action = e.params = (char *)(uintptr_t)"";
-	e.outcome = (char *)(uintptr_t)outcome;
-	if (vault_audit_append(ag->v, &e) != 0)
-		return; /* the lock goes on either way */
-}
-
 /* Held lock: the record first (it needs the key), then the key wiped. */
 static void
 lock_by(vault_pipe_agent *ag, const vault_peer *by, const char *why)
@@ -76,7 +53,7 @@ lock_by(vault_pipe_agent *ag, const vault_peer *by, const char *why)
 	if (!vault_is_unlocked(ag->v))
 		return;
 	snprintf(outcome, sizeof(outcome), "locked (%s)", why);
-	audit(ag, by, "lock", outcome);
+	(void)!vault_audit_agent(ag->v, by, "lock", outcome); /* the lock goes on either way */
 	vault_lock(ag->v);
 }
 
@@ -220,7 +197,7 @@ unlocked_by(vault_pipe_agent *ag, const vault_peer *peer, const char *kind)
 	    ag->fails);
 	ag->fails = 0;
 	ag->unlocked_at = ag->last_use = vault_plat_monotonic_ms();
-	audit(ag, peer, "unlock", how);
+	(void)!vault_audit_agent(ag->v, peer, "unlock", how); /* unlocked either way, as the Unix agent */
 }
 
 /* A keyfile path as the wire carries it: not empty, no NUL, fits the buffer. */

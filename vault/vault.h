@@ -713,6 +713,12 @@ typedef struct vault_audit_entry {
 
 int vault_audit_append(vault *v, const vault_audit_entry *e) VAULT_WUR;
 /*
+ * An agent's own record (op "lock" or "unlock", no account, action or
+ * parameters): by is the peer that asked, or NULL for the agent itself
+ * (timeouts, signals: vault_peer_self, not direct).
+ */
+int vault_audit_agent(vault *v, const vault_peer *by, const char *op, const char *outcome) VAULT_WUR;
+/*
  * Calls fn for every entry in order. With verify set, checks the whole
  * chain and the head: VAULT_ERR_CORRUPT (detail names the first bad row)
  * if a row was edited, reordered or deleted. fn may be NULL.
