@@ -25,6 +25,8 @@
  *  - at most MAX_CONNS connections are served at once; the next is closed;
  *  - DLLs are loaded from System32 only (no planting beside the .exe or
  *    in the current directory);
+ *  - a crash terminates the process at once, before Windows Error
+ *    Reporting can dump its memory (not tested: wine has no WER);
  *  - on -k (its stop event), Ctrl-C, Ctrl-Break, logoff or shutdown the
  *    vault is locked (audited) before the process ends; the stop event is
  *    ours alone and made only if its name is free, as the pipe.
@@ -78,6 +80,19 @@ kdf_unlock(void *ctx)
 {
 	(void)ctx;
 	LeaveCriticalSection(&kdf_mu);
+}
+
+/*
+ * A crash ends the process here, before Windows Error Reporting's default
+ * handler can write a dump of memory that holds the master key (the Unix
+ * agent's RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 do the same there).
+ */
+static LONG WINAPI
+on_crash(EXCEPTION_POINTERS *info)
+{
+	(void)info;
+	TerminateProcess(GetCurrentProcess(), 3);
+	return EXCEPTION_EXECUTE_HANDLER;
 }
 
 static BOOL WINAPI
@@ -236,6 +251,9 @@ main(int argc, char **argv)
 
 	/* DLLs from System32 only: nothing planted beside us or in the current directory. */
 	SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32);
+	/* No crash dialog, no error report, no dump: see on_crash. */
+	SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
+	SetUnhandledExceptionFilter(on_crash);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
