@@ -245,6 +245,7 @@ main(int argc, char **argv)
 	vault *v = NULL;
 	vault_pipe_server *srv = NULL;
 	uint32_t idle = 900, life = 28800, conn = 60;
+	unsigned audit_told = 0;
 	char stop[VAULT_PIPE_NAME_MAX + 16] = "";
 	HANDLE stop_ev;
 	int i, rc, kill = 0;
@@ -354,6 +355,16 @@ main(int argc, char **argv)
 
 	while (!stopping && WaitForSingleObject(stop_ev, 0) != WAIT_OBJECT_0) {
 		uint32_t next = vault_pipe_agent_tick(&ag, vault_plat_monotonic_ms());
+
+		unsigned lost;
+
+		EnterCriticalSection(&mu);
+		lost = ag.audit_failures;
+		LeaveCriticalSection(&mu);
+		if (lost != audit_told) {
+			audit_told = lost;
+			fprintf(stderr, "vault-agent: %u lock or unlock audit records could not be written\n", lost);
+		}
 		vault_pipe_conn *c = NULL;
 		vault_pipe_peer who;
 		struct job *j;

@@ -190,6 +190,7 @@ typedef struct vault_pipe_agent {
 	int64_t next_try;       /* no derivation starts, no refusal is answered, before */
 	uint64_t locks;         /* counts locks: an unlock that a lock overtook installs nothing */
 	int64_t derive_start;   /* when the latest derivation started (after its back-off) */
+	unsigned audit_failures; /* lock and unlock records that could not be written */
 	vault_pipe_lockfn lock, unlock, kdf_lock, kdf_unlock;
 	void *lock_ctx;
 } vault_pipe_agent;

@@ -53,7 +53,8 @@ lock_by(vault_pipe_agent *ag, const vault_peer *by, const char *why)
 	if (!vault_is_unlocked(ag->v))
 		return;
 	snprintf(outcome, sizeof(outcome), "locked (%s)", why);
-	(void)!vault_audit_agent(ag->v, by, "lock", outcome); /* the lock goes on either way */
+	if (vault_audit_agent(ag->v, by, "lock", outcome) != 0)
+		ag->audit_failures++; /* the lock goes on either way; the agent says so */
 	vault_lock(ag->v);
 }
 
@@ -197,7 +198,8 @@ unlocked_by(vault_pipe_agent *ag, const vault_peer *peer, const char *kind)
 	    ag->fails);
 	ag->fails = 0;
 	ag->unlocked_at = ag->last_use = vault_plat_monotonic_ms();
-	(void)!vault_audit_agent(ag->v, peer, "unlock", how); /* unlocked either way, as the Unix agent */
+	if (vault_audit_agent(ag->v, peer, "unlock", how) != 0)
+		ag->audit_failures++; /* unlocked either way, as the Unix agent; the agent says so */
 }
 
 /* A keyfile path as the wire carries it: not empty, no NUL, fits the buffer. */
