@@ -222,7 +222,10 @@ expect_stderr_contains "nothing was imported"
 for s in bad-secret-1 bad-secret-2 bad-secret-3; do expect_no_secret "$s"; done
 expect_unchanged "$DB" "$BEFORE"
 rm -f "$BAD/other-key.gpg"
-head -c 300 /dev/urandom >"$BAD/garbage.gpg"
+# Fixed bytes, not /dev/urandom: gpg now and then takes 300 random bytes
+# for packets and exits 0 with no output (seen once in a full run: the
+# entry was then skipped as having no password, and the rest imported).
+printf 'not an OpenPGP message, only garbage\n' >"$BAD/garbage.gpg"
 expect_exit 1 vault import pass "$BAD"
 expect_stderr_contains "garbage.gpg: gpg failed"
 expect_stderr_contains "nothing was imported"
