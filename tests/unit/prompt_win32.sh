@@ -48,6 +48,36 @@ not_ok() {
 	printf '%s\n' "$@" | sed 's/^/# /'
 }
 
+# The pty's name (pts/N) of the first descendant of pid that has one.
+pty_of() {
+	local p t
+	for p in $(pgrep -P "$1"); do
+		t=$(ps -o tty= -p "$p" | tr -d ' ')
+		if [[ -n $t && $t != "?" ]]; then
+			echo "$t"
+			return 0
+		fi
+		pty_of "$p" && return 0
+	done
+	return 1
+}
+
+# Waits (at most 20 s) until wine's console has made the pty raw (-icanon
+# -echo): it reads keys itself from then on. Seen in CI on a cold wine: the
+# prompt was drawn while the pty was still cooked, so the keys typed at
+# once were echoed by the pty and their Enter arrived as a newline the
+# console never took for one, and the probe waited until killed.
+pty_raw() {
+	local t i mode
+	t=$(pty_of "$1") || return 0 # no pty found: type at once, as before
+	for ((i = 0; i < 80; i++)); do
+		mode=$(stty -F "/dev/$t" -a 2>/dev/null | tr '\n' ' ')
+		[[ $mode == *" -icanon "* && $mode == *" -echo "* ]] && return 0
+		sleep 0.25
+	done
+	return 0
+}
+
 # in_pty NAME ARGS KEYS: runs the probe with ARGS in a pty, types KEYS (printf
 # format) once the prompt shows; the pty's output, escape sequences and
 # carriage returns removed, in $tmp/NAME.out; the probe's status in it as
@@ -69,6 +99,7 @@ in_pty() {
 		grep -q 'Passphrase:' "$tmp/$name.raw" 2>/dev/null && break
 		sleep 0.25
 	done
+	pty_raw "$pid"
 	# shellcheck disable=SC2059 # keys is a printf format on purpose
 	printf "$keys" >&3
 	for ((i = 0; i < 80; i++)); do
