@@ -27,6 +27,10 @@
  *    in the current directory);
  *  - a crash terminates the process at once, before Windows Error
  *    Reporting can dump its memory (not tested: wine has no WER);
+ *  - vault run: a RUN's launch ticket is redeemed (LAUNCH) by the process
+ *    that ran it, and the agent itself starts the program as the account
+ *    (winrun_win32.c's launcher on a pinned handle): the password never
+ *    enters vault.exe; the connection's thread waits for the program;
  *  - on -k (its stop event), Ctrl-C, Ctrl-Break, logoff or shutdown the
  *    vault is locked (audited) before the process ends; the stop event is
  *    ours alone and made only if its name is free, as the pipe.
@@ -44,11 +48,13 @@
 #include "pipe.h"
 #include "platform.h"
 #include "vault.h"
+#include "winrun_win32.h"
 
 #define MAX_CONNS 64
 #define FIRST_MS 5000U
 
 static vault_pipe_agent ag;
+static vault_pipe_launcher launcher;
 static CRITICAL_SECTION mu, kdf_mu;
 static volatile LONG nconns;
 static volatile LONG stopping;
@@ -349,6 +355,9 @@ main(int argc, char **argv)
 	ag.unlock = mu_unlock;
 	ag.kdf_lock = kdf_lock;
 	ag.kdf_unlock = kdf_unlock;
+	/* vault run: the agent starts the program itself (CreateProcessWithLogonW). */
+	vault_win_launcher(&launcher, NULL);
+	ag.launcher = &launcher;
 	SetConsoleCtrlHandler(on_ctrl, TRUE);
 	fprintf(stderr, "vault-agent: serving %s (pid %lu)\n", db, (unsigned long)GetCurrentProcessId());
 	fflush(stderr);

@@ -91,6 +91,12 @@ struct vault {
 	int scrub_wanted; /* vault_scrub() was asked inside a transaction: done after its commit */
 	int sync_full; /* PRAGMA synchronous is FULL (else NORMAL) */
 	struct vault_ticket tickets[VAULT_TICKETS];
+	/*
+	 * The agent starts runs itself (the Windows agent, pipe_agent.c, with
+	 * a launcher): every RUN, network-only too, gets a launch ticket that
+	 * only vault_launch_take() redeems; no password goes to the client.
+	 */
+	int agent_launches;
 	vault_rotate_hooks hooks; /* the program's rotation targets */
 	/* The newest audit entry this process has seen, and the mac of the one before it (audit.c). */
 	uint64_t audit_seen;
@@ -423,6 +429,7 @@ struct vault_release {
 	const unsigned char *pinned;   /* the pin the release is bound to, NULL if none */
 	const unsigned char *pin;      /* the hash the receiver computed, NULL if none */
 	uint32_t ticket_pid;           /* LAUNCH, ASKPASS: the run's pid */
+	int by_agent;                  /* RUN, LAUNCH: the agent launches for the run's process (Windows) */
 	const char *released;          /* the outcome recorded on release */
 	const char *needs_agent;       /* RUN: why a direct open cannot do it, or NULL */
 };
@@ -434,6 +441,23 @@ struct vault_release {
  * audited and the detail saying why.
  */
 int vault_release(vault *v, const vault_peer *peer, const struct vault_release *r) VAULT_WUR;
+
+/*
+ * The Windows agent's launch (pipe_agent.c; service_run.c), in place of
+ * LAUNCH and LAUNCH_CLAIM, which only vault-launch as root may use:
+ *  - vault_launch_take() takes launch ticket id out of the table for the
+ *    process RUN issued it to (peer's pid, not a direct open), and gives
+ *    its plan with the password in (*out)->secret (0). Anyone else burns
+ *    the ticket, audited (VAULT_ERR_POLICY); an unknown, used or expired
+ *    one is VAULT_ERR_POLICY, not audited (as LAUNCH);
+ *  - vault_launch_release() decides and audits the release to the agent's
+ *    launch, given the hash of the program on the handle the launch will
+ *    use: 0, or refused (a changed program), audited, as LAUNCH_CLAIM.
+ */
+int vault_launch_take(vault *v, const vault_peer *peer, const unsigned char id[VAULT_TICKETBYTES],
+    uint32_t *ticket_pid, vault_plan **out) VAULT_WUR;
+int vault_launch_release(vault *v, const vault_peer *peer, const vault_plan *plan, uint32_t ticket_pid,
+    const unsigned char pin[VAULT_PINBYTES]) VAULT_WUR;
 
 /*
  * Audit (audit.c): forget the newest entry seen, in memory and in the

@@ -179,6 +179,32 @@ int vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, cons
  */
 typedef void (*vault_pipe_lockfn)(void *ctx);
 
+/*
+ * How the agent starts a run itself (Windows: winrun_win32.c's
+ * vault_win_launcher; tests: a fake). With one set, every RUN gets a
+ * launch ticket (network-only runs too: no password goes to the client)
+ * and LAUNCH redeems it: the process that ran RUN (its pid, as the pipe
+ * identified it) sends the ticket, and the agent
+ *  1. takes the plan and the password out of the ticket (vault's lock held);
+ *  2. open(): opens the program on a handle that nobody may write while it
+ *     is held, and hashes it there (lock released);
+ *  3. decides and audits the release against the action's pin (lock held;
+ *     refused if a lock came in between);
+ *  4. run(): starts the held program as the account and waits (lock
+ *     released), then answers OK with u32 its exit code (or an EXIT_* of
+ *     winrun.h), u8 whether it started, str a secret-free message.
+ * The password is wiped when the launch is over, on every path; close()
+ * lets go of a held program that is not run.
+ */
+typedef struct vault_pipe_launcher {
+	int (*open)(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAULT_PINBYTES],
+	    char *why, size_t whylen);
+	int (*run)(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, int *started,
+	    char *why, size_t whylen);
+	void (*close)(void *ctx, void *held);
+	void *ctx;
+} vault_pipe_launcher;
+
 typedef struct vault_pipe_agent {
 	vault *v;
 	const char *db;         /* the vault's path: STATUS, and REQUEST's vault condition */
@@ -193,6 +219,7 @@ typedef struct vault_pipe_agent {
 	unsigned audit_failures; /* lock and unlock records that could not be written */
 	vault_pipe_lockfn lock, unlock, kdf_lock, kdf_unlock;
 	void *lock_ctx;
+	const vault_pipe_launcher *launcher; /* NULL: LAUNCH goes to vault_service(), which refuses it */
 } vault_pipe_agent;
 
 #define VAULT_PIPE_MAX_PROOFS 4 /* passphrase checks one request may need */

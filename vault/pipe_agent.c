@@ -332,6 +332,76 @@ service(vault_pipe_agent *ag, const vault_peer *peer, uint8_t type, const unsign
 	return rc;
 }
 
+/* The answer to LAUNCH: u32 exit code, u8 started, str message. */
+static int
+launch_answer(vault_wr *out, int code, int started, const char *why)
+{
+	vault_wr p;
+	int rc;
+
+	vault_wr_init(&p, 0, VAULT_FRAME_MAX);
+	vault_wr_u32(&p, (uint32_t)code);
+	vault_wr_u8(&p, (uint8_t)(started != 0));
+	vault_wr_cstr(&p, why);
+	rc = p.err ? p.err : vault_frame_put(out, VAULT_MSG_OK, p.p, p.len);
+	vault_wr_free(&p);
+	return rc;
+}
+
+/*
+ * LAUNCH with a launcher (held lock on entry and on return; released
+ * while the program is opened and while it runs): see vault_pipe_launcher.
+ */
+static int
+h_launch(vault_pipe_agent *ag, const vault_peer *peer, vault_rd *r, vault_wr *out)
+{
+	const vault_pipe_launcher *L = ag->launcher;
+	unsigned char id[VAULT_TICKETBYTES], pin[VAULT_PINBYTES];
+	vault_plan *plan = NULL;
+	void *held = NULL;
+	char why[512];
+	uint32_t tpid;
+	uint64_t locks;
+	int rc, code, started = 0;
+
+	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_end(r) != 0)
+		return VAULT_ERR_PROTO;
+	if ((rc = fresh(ag, out)) != 0)
+		return rc == 2 ? 0 : rc;
+	if ((rc = vault_launch_take(ag->v, peer, id, &tpid, &plan)) != 0)
+		return vault_frame_error(out, rc, rc == VAULT_ERR_LOCKED ? vault_strerror(rc) : vault_errdetail(ag->v));
+	locks = ag->locks;
+	ag->last_use = vault_plat_monotonic_ms();
+	give(ag);
+	why[0] = '\0';
+	memset(pin, 0, sizeof(pin));
+	rc = L->open(L->ctx, plan, &held, pin, why, sizeof(why));
+	take(ag);
+	if (rc != 0) {
+		rc = vault_frame_error(out, rc, why);
+		goto out;
+	}
+	if (ag->locks != locks) {
+		L->close(L->ctx, held);
+		rc = vault_frame_error(out, VAULT_ERR_LOCKED,
+		    "the agent was locked before the program started; nothing was run");
+		goto out;
+	}
+	if ((rc = vault_launch_release(ag->v, peer, plan, tpid, pin)) != 0) {
+		L->close(L->ctx, held);
+		rc = vault_frame_error(out, rc, vault_errdetail(ag->v));
+		goto out;
+	}
+	give(ag);
+	code = L->run(L->ctx, held, plan, plan->secret, &started, why, sizeof(why));
+	vault_secret_free(&plan->secret); /* before the lock: nothing waits with it */
+	take(ag);
+	rc = launch_answer(out, code, started, started ? "" : why);
+out:
+	vault_plan_free(&plan); /* wipes the secret on the paths that did not run */
+	return rc;
+}
+
 /* Held lock. */
 static int
 dispatch(vault_pipe_client *c, const vault_peer *peer, uint8_t type, const unsigned char *payload, size_t len,
@@ -381,6 +451,10 @@ dispatch(vault_pipe_client *c, const vault_peer *peer, uint8_t type, const unsig
 	case VAULT_MSG_UNLOCK_KEYFILE:
 	case VAULT_MSG_UNLOCK_BOUND:
 		return h_unlock(ag, peer, type, &r, out);
+	case VAULT_MSG_LAUNCH:
+		if (ag->launcher != NULL)
+			return h_launch(ag, peer, &r, out);
+		return service(ag, peer, type, payload, len, out);
 	case VAULT_MSG_ROTATE:
 	case VAULT_MSG_RECOVER:
 		if (vault_is_unlocked(ag->v))
@@ -402,6 +476,7 @@ vault_pipe_agent_serve(void *ctx, const vault_pipe_peer *who, uint8_t type, cons
 
 	vault_pipe_peer_fill(&peer, who); /* outside the lock: it reads another process */
 	take(c->ag);
+	c->ag->v->agent_launches = c->ag->launcher != NULL;
 	rc = dispatch(c, &peer, type, payload, len, out);
 	give(c->ag);
 	return rc;

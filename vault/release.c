@@ -130,7 +130,8 @@ vault_release(vault *v, const vault_peer *peer, const struct vault_release *r)
 				    r->action->name);
 				return refuse(v, peer, r, VAULT_ERR_POLICY, "attended action without a terminal");
 			}
-			if (r->action->netonly && !pin_matches(r)) {
+			/* With the agent launching, the pin is checked on the handle it launches from (LAUNCH). */
+			if (r->action->netonly && !r->by_agent && !pin_matches(r)) {
 				char was[2 * VAULT_PINBYTES + 1], now[2 * VAULT_PINBYTES + 1] = "none";
 
 				vault_pin_hex(was, r->pinned);
@@ -170,7 +171,13 @@ vault_release(vault *v, const vault_peer *peer, const struct vault_release *r)
 		}
 		break;
 	case VAULT_REL_LAUNCH:
-		if (peer->uid != 0 || peer->pid != r->ticket_pid || peer->direct) {
+		if (r->by_agent && (peer->pid != r->ticket_pid || peer->direct)) {
+			vault_detail(v, "a launch ticket is redeemed only by the process that ran 'vault run'");
+			snprintf(why, sizeof(why), "launch ticket presented by pid %u, not by the run's own "
+			    "process (pid %u)", peer->pid, r->ticket_pid);
+			return refuse(v, peer, r, VAULT_ERR_POLICY, why);
+		}
+		if (!r->by_agent && (peer->uid != 0 || peer->pid != r->ticket_pid || peer->direct)) {
 			vault_detail(v, "a local-account password is released only to vault-launch running "
 					"as root in the run's own process");
 			snprintf(why, sizeof(why), "launch ticket presented by uid %u pid %u, not by vault-launch "
@@ -181,7 +188,8 @@ vault_release(vault *v, const vault_peer *peer, const struct vault_release *r)
 			vault_detail(v, "the program has changed since the action was saved; the password was "
 					"not released; if that is expected, run 'vault action repin %s'",
 			    r->action_name ? r->action_name : "");
-			return refuse(v, peer, r, VAULT_ERR_POLICY,
+			return refuse(v, peer, r, VAULT_ERR_POLICY, r->by_agent ?
+			    "the program the agent opened to launch differs from the pin" :
 			    "the program vault-launch hashed differs from the pin");
 		}
 		break;

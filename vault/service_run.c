@@ -166,7 +166,7 @@ vault_svc_run(struct svc *s, vault_rd *r)
 	vault_plan plan;
 	vault_wr p;
 	char why[256];
-	int rc, arc = 0, pol;
+	int rc, arc = 0, pol, launch;
 
 	memset(&plan, 0, sizeof(plan));
 	vault_wr_init(&p, 1, 0);
@@ -218,12 +218,23 @@ vault_svc_run(struct svc *s, vault_rd *r)
 		rc = arc != 0 ? arc : rc;
 		goto out_err;
 	}
-	if ((!q.a->netonly || q.a->deliver == VAULT_DELIVER_ASKPASS) && (t = ticket_slot(s->v)) == NULL) {
+	/* The Windows agent starts every run itself: network-only runs are launched, not released. */
+	launch = !q.a->netonly || s->v->agent_launches;
+	if (s->v->agent_launches && q.a->netonly && q.a->deliver == VAULT_DELIVER_ASKPASS) {
+		vault_detail(s->v, "askpass delivery is not available with this agent (Windows): a "
+				   "network-only run there gets the credential from the logon itself");
+		rc = VAULT_ERR_NOPLATFORM;
+		goto out_err;
+	}
+	if ((launch || q.a->deliver == VAULT_DELIVER_ASKPASS) && (t = ticket_slot(s->v)) == NULL) {
 		vault_detail(s->v, "too many runs waiting to start; try again");
 		rc = VAULT_ERR_BUSY;
 		goto out_err;
 	}
-	if (!q.a->netonly)
+	if (s->v->agent_launches)
+		snprintf(outcome, sizeof(outcome), "launch ticket issued (the agent starts it%s)",
+		    q.a->netonly ? ", network-only" : "");
+	else if (!q.a->netonly)
 		snprintf(outcome, sizeof(outcome), "launch ticket issued (local account)");
 	else if (q.a->deliver == VAULT_DELIVER_ASKPASS)
 		snprintf(outcome, sizeof(outcome), "askpass token issued (network-only)");
@@ -233,6 +244,7 @@ vault_svc_run(struct svc *s, vault_rd *r)
 	kv_join(params, sizeof(params), q.kv, q.nkv);
 	memset(&rel, 0, sizeof(rel));
 	rel.kind = VAULT_REL_RUN;
+	rel.by_agent = s->v->agent_launches;
 	rel.acct = acct;
 	rel.action = q.adhoc ? NULL : q.a;
 	rel.action_name = q.adhoc ? "" : q.a->name;
@@ -243,7 +255,7 @@ vault_svc_run(struct svc *s, vault_rd *r)
 	rel.pinned = q.adhoc ? NULL : q.a->pin;
 	rel.pin = q.pin;
 	rel.released = outcome;
-	if (!q.a->netonly)
+	if (launch)
 		rel.needs_agent = "a run as a local account needs the agent: run without --no-agent";
 	else if (q.a->deliver == VAULT_DELIVER_ASKPASS)
 		rel.needs_agent = "askpass delivery needs the agent: run without --no-agent";
@@ -284,7 +296,7 @@ vault_svc_run(struct svc *s, vault_rd *r)
 		sec = NULL;
 		plan.has_ticket = 1;
 		memcpy(plan.ticket, t->id, VAULT_TICKETBYTES);
-		if (plan.netonly) {
+		if (!launch) {
 			t->kind = 2;
 			t->expires = vault_now() + VAULT_TICKET_ASKPASS_TTL;
 		} else {
@@ -408,6 +420,70 @@ vault_svc_launch_claim(struct svc *s, vault_rd *r)
 	rc = p.err ? p.err : vault_svc_reply_ok(s, &p);
 	vault_wr_free(&p);
 	return rc;
+}
+
+int
+vault_launch_take(vault *v, const vault_peer *peer, const unsigned char id[VAULT_TICKETBYTES],
+    uint32_t *ticket_pid, vault_plan **out)
+{
+	struct svc sv = { v, peer, NULL };
+	struct vault_ticket *t;
+	char outcome[200];
+	vault_rd r;
+	int rc;
+
+	*out = NULL;
+	*ticket_pid = 0;
+	if (!vault_is_unlocked(v))
+		return VAULT_ERR_LOCKED;
+	if ((t = ticket_find(v, 1, id)) == NULL || t->fetched) {
+		vault_detail(v, "no such launch ticket (expired, used, or the agent was locked)");
+		return VAULT_ERR_POLICY;
+	}
+	if (peer->pid != t->pid || peer->direct) {
+		snprintf(outcome, sizeof(outcome), "refused: launch ticket presented by pid %u, not by the "
+		    "run's own process (pid %u)", peer->pid, t->pid);
+		vault_svc_audit_full(&sv, "launch", t->account, t->action, outcome, "", &rc);
+		ticket_burn(t);
+		vault_detail(v, "a launch ticket is redeemed only by the process that ran 'vault run'");
+		return rc != 0 ? rc : VAULT_ERR_POLICY;
+	}
+	r.p = t->plan.p;
+	r.len = t->plan.len;
+	if ((rc = vault_plan_decode(&r, out)) != 0) {
+		ticket_burn(t);
+		return rc;
+	}
+	*ticket_pid = t->pid;
+	(*out)->secret = t->secret;
+	t->secret = NULL;
+	ticket_burn(t);
+	return 0;
+}
+
+int
+vault_launch_release(vault *v, const vault_peer *peer, const vault_plan *plan, uint32_t ticket_pid,
+    const unsigned char pin[VAULT_PINBYTES])
+{
+	struct vault_release rel;
+	char released[120];
+
+	if (!vault_is_unlocked(v)) {
+		vault_detail(v, "the agent was locked before the program started; nothing was run");
+		return VAULT_ERR_LOCKED;
+	}
+	snprintf(released, sizeof(released), "released to the agent's launch%s%s",
+	    plan->netonly ? " (network-only)" : "", plan->pinned ? ", program hash verified" : ", ad-hoc run");
+	memset(&rel, 0, sizeof(rel));
+	rel.kind = VAULT_REL_LAUNCH;
+	rel.by_agent = 1;
+	rel.acct_name = plan->account;
+	rel.action_name = plan->action;
+	rel.pinned = plan->pinned ? plan->pin : NULL;
+	rel.pin = pin;
+	rel.ticket_pid = ticket_pid;
+	rel.released = released;
+	return vault_release(v, peer, &rel);
 }
 
 /* What an askpass prompt asks for: 0 a password, 1 a user name, 2 a yes/no question. */

@@ -354,3 +354,79 @@ out:
 	free(wcwd);
 	return rc;
 }
+
+static int
+launch_open(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAULT_PINBYTES], char *why,
+    size_t whylen)
+{
+	vault_win_pinned *p;
+	int rc;
+
+	(void)ctx;
+	*held = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return VAULT_ERR_NOMEM;
+	}
+	if ((rc = vault_win_program_open(p, plan->program, NULL)) != 0) {
+		snprintf(why, whylen, "%s: %s%s", plan->program, vault_strerror(rc),
+		    rc == VAULT_ERR_BUSY ? " (another process has it open for writing)" :
+		    rc == VAULT_ERR_PERM ? " (not a regular file, or a batch file: pin cmd.exe and pass /c)" : "");
+		free(p);
+		return rc;
+	}
+	memcpy(pin, p->pin, VAULT_PINBYTES);
+	*held = p;
+	return 0;
+}
+
+static void
+launch_close(void *ctx, void *held)
+{
+	vault_win_pinned *p = held;
+
+	(void)ctx;
+	if (p == NULL)
+		return;
+	vault_win_program_close(p);
+	free(p);
+}
+
+static int
+launch_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, int *started, char *why,
+    size_t whylen)
+{
+	const vault_win_api *api = ctx;
+	vault_win_password pw;
+	vault_win_run_opts o;
+	int rc;
+
+	*started = 0;
+	memset(&pw, 0, sizeof(pw));
+	if ((rc = vault_win_password_from(&pw, secret)) != 0) {
+		snprintf(why, whylen, "the stored password cannot be used for a Windows logon: %s",
+		    vault_strerror(rc));
+		launch_close(ctx, held);
+		return EXIT_NOEXEC;
+	}
+	memset(&o, 0, sizeof(o));
+	o.mode = plan->netonly ? VAULT_WIN_NETONLY : VAULT_WIN_PROFILE;
+	o.pass_env = plan->keep_env;
+	o.user = plan->user;
+	o.domain = plan->domain;
+	rc = vault_win_run(api, held, (const char *const *)plan->argv, plan->argc, &o, &pw, started, why,
+	    whylen);
+	vault_win_password_free(&pw);
+	launch_close(ctx, held);
+	return rc;
+}
+
+void
+vault_win_launcher(vault_pipe_launcher *out, const vault_win_api *api)
+{
+	memset(out, 0, sizeof(*out));
+	out->open = launch_open;
+	out->run = launch_run;
+	out->close = launch_close;
+	out->ctx = (void *)(uintptr_t)(api != NULL ? api : vault_win_api_default());
+}

@@ -26,6 +26,7 @@
 
 #include "vault.h"
 #include "vault_action.h"
+#include "pipe.h"
 #include "winrun.h"
 
 typedef struct vault_win_api {
@@ -99,5 +100,15 @@ typedef struct vault_win_run_opts {
 int vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char *const *argv,
     size_t argc, const vault_win_run_opts *o, vault_win_password *pw, int *started, char *why,
     size_t whylen);
+
+/*
+ * The agent's launcher (pipe.h's vault_pipe_launcher) over api (NULL: the
+ * real one): open() is vault_win_program_open() with no pin to compare
+ * (the release compares it, audited); run() makes the password UTF-16
+ * (vault_win_password_from), calls vault_win_run() as the plan's account,
+ * LOGON_NETCREDENTIALS_ONLY for a network-only plan, the caller's
+ * environment for one that keeps it, and wipes it on every path.
+ */
+void vault_win_launcher(vault_pipe_launcher *out, const vault_win_api *api);
 
 #endif

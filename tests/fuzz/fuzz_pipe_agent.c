@@ -21,6 +21,11 @@
  * (as in fuzz_frame: they write files where the input says). Each input
  * runs in one transaction rolled back afterwards, as in fuzz_frame, and
  * the rewind memory is cleared after it (vault_audit_forget).
+ *
+ * The agent has a launcher, as vault-agent.exe has (a fake that runs
+ * nothing): a RUN's answer must never carry a password, and the harness
+ * redeems every launch ticket a RUN answered with at once (LAUNCH, from
+ * the same process), so the launch path is reached with real tickets.
  */
 #include <string.h>
 
@@ -29,6 +34,39 @@
 
 static vault *v;
 static vault_pipe_agent ag;
+
+static int
+fake_open(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAULT_PINBYTES], char *why,
+    size_t whylen)
+{
+	(void)ctx;
+	(void)why;
+	(void)whylen;
+	memcpy(pin, plan->pin, VAULT_PINBYTES); /* the program as it was pinned */
+	*held = &ag;
+	return 0;
+}
+
+static int
+fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, int *started, char *why,
+    size_t whylen)
+{
+	(void)ctx;
+	(void)why;
+	(void)whylen;
+	FUZZ_CHECK(held == &ag && sec != NULL && plan->argc >= 1);
+	*started = 1;
+	return 0;
+}
+
+static void
+fake_close(void *ctx, void *held)
+{
+	(void)ctx;
+	FUZZ_CHECK(held == &ag);
+}
+
+static const vault_pipe_launcher launcher = { fake_open, fake_run, fake_close, NULL };
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -41,6 +79,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	ag.db = vault_path(v);
 	ag.idle_timeout = 900;
 	ag.max_lifetime = 28800;
+	ag.launcher = &launcher;
 	return 0;
 }
 
@@ -86,6 +125,38 @@ check_answer(int rc, const vault_wr *out)
 	FUZZ_CHECK(type != VAULT_MSG_ITEM);
 	if (rc == 1)
 		FUZZ_CHECK(type == VAULT_MSG_ERROR); /* another version: refused, then closed */
+}
+
+/*
+ * A RUN answered OK: its plan carries no password (the agent launches);
+ * its ticket is redeemed at once by the same client, and the answer checked.
+ */
+static void
+redeem(vault_pipe_client *c, const vault_pipe_peer *who, const vault_wr *out)
+{
+	const unsigned char *p;
+	size_t plen, flen;
+	vault_plan *plan = NULL;
+	vault_wr req, ans;
+	uint8_t type;
+	vault_rd r;
+	int rc;
+
+	if (vault_frame_get(out->p, out->len, &type, &p, &plen, &flen) != 1 || type != VAULT_MSG_OK ||
+	    flen != out->len)
+		return;
+	r.p = p;
+	r.len = plen;
+	FUZZ_CHECK(vault_plan_decode(&r, &plan) == 0);
+	FUZZ_CHECK(plan->secret == NULL && plan->has_ticket);
+	vault_wr_init(&req, 0, 0);
+	vault_wr_bytes(&req, plan->ticket, VAULT_TICKETBYTES);
+	vault_wr_init(&ans, 1, 0);
+	rc = vault_pipe_agent_serve(c, who, VAULT_MSG_LAUNCH, req.p, req.len, &ans);
+	check_answer(rc, &ans);
+	vault_wr_free(&ans);
+	vault_wr_free(&req);
+	vault_plan_free(&plan);
 }
 
 /* The type a frame is served as: a REQUEST's inner type when its head holds. */
@@ -138,6 +209,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vault_wr_init(&out, 1, 0);
 		rc = vault_pipe_agent_serve(&c, &who, type, payload, plen, &out);
 		check_answer(rc, &out);
+		if (t == VAULT_MSG_RUN && rc == 0)
+			redeem(&c, &who, &out);
 		vault_wr_free(&out);
 		if (t == VAULT_MSG_LOCK && rc == 0 && c.hello)
 			FUZZ_CHECK(!vault_is_unlocked(v));

@@ -813,6 +813,312 @@ agent_rules(void **state)
 	vx_close(&x);
 }
 
+/*
+ * vault run through the agent's own launcher (the Windows agent, with a
+ * fake launcher here): every RUN gets a launch ticket, network-only too;
+ * only the process that ran RUN redeems it (LAUNCH); the release is
+ * audited against the pin of the program the launcher opened; a lock
+ * between the open and the release runs nothing; the launcher alone sees
+ * the password.
+ */
+struct fake_launch {
+	int opens, runs, closes, netonly, keep_env;
+	unsigned char pin[VAULT_PINBYTES]; /* what open() says the program hashes to */
+	char secret[64], user[64], program[128], arg1[64];
+	size_t argc;
+	int code;
+	vault_pipe_agent *lock_during_open;
+	const char *unlock_again; /* then unlocked again with this keyfile (another client) */
+};
+
+static int
+fake_open(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAULT_PINBYTES], char *why,
+    size_t whylen)
+{
+	struct fake_launch *f = ctx;
+
+	f->opens++;
+	snprintf(f->program, sizeof(f->program), "%s", plan->program);
+	if (strcmp(plan->program, FX_ABS("/opt/missing")) == 0) {
+		snprintf(why, whylen, "%s: not found", plan->program);
+		return VAULT_ERR_NOTFOUND;
+	}
+	memcpy(pin, f->pin, VAULT_PINBYTES);
+	*held = f;
+	if (f->lock_during_open != NULL)
+		vault_pipe_agent_lock(f->lock_during_open, "a lock during the launch");
+	if (f->unlock_again != NULL)
+		assert_int_equal(vault_unlock_keyfile(f->lock_during_open->v, f->unlock_again), 0);
+	return 0;
+}
+
+static int
+fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, int *started, char *why,
+    size_t whylen)
+{
+	struct fake_launch *f = ctx;
+
+	assert_ptr_equal(held, f);
+	f->runs++;
+	f->closes++;
+	assert_true(sec->len < sizeof(f->secret));
+	memcpy(f->secret, sec->buf, sec->len);
+	f->secret[sec->len] = '\0';
+	snprintf(f->user, sizeof(f->user), "%s", plan->user);
+	f->netonly = plan->netonly;
+	f->keep_env = plan->keep_env;
+	f->argc = plan->argc;
+	snprintf(f->arg1, sizeof(f->arg1), "%s", plan->argc > 1 ? plan->argv[1] : "");
+	*started = f->code < 125;
+	if (!*started)
+		snprintf(why, whylen, "the logon failed");
+	return f->code;
+}
+
+static void
+fake_close(void *ctx, void *held)
+{
+	struct fake_launch *f = ctx;
+
+	assert_ptr_equal(held, f);
+	f->closes++;
+}
+
+/* RUN for a saved action: the plan the agent answers (decoded; the caller frees it). */
+static vault_plan *
+run_action(vault_pipe_client *c, const vault_pipe_peer *who, const char *name, vault_wr *out)
+{
+	unsigned char pin[VAULT_PINBYTES];
+	vault_plan *plan = NULL;
+	vault_wr req;
+	vault_rd r;
+
+	memset(pin, 0x11, sizeof(pin)); /* what a client would hash; the agent's launch hashes for itself */
+	vault_wr_init(&req, 1, 0);
+	vault_wr_u8(&req, 0);
+	vault_wr_cstr(&req, name);
+	vault_wr_u32(&req, 0);
+	vault_wr_u8(&req, 0);
+	vault_wr_cstr(&req, "");
+	vault_wr_bytes(&req, pin, sizeof(pin));
+	assert_int_equal(agent_call(c, who, VAULT_MSG_RUN, &req, out), 0);
+	vault_wr_free(&req);
+	if (last_error(out) != 0) {
+		print_message("RUN %s: error %d\n", name, -(int)last_error(out));
+		return NULL;
+	}
+	assert_int_equal(only_frame(out, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_plan_decode(&r, &plan), 0);
+	return plan;
+}
+
+/* LAUNCH with ticket id: its return; out holds the answer. */
+static int
+launch(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char *id, vault_wr *out)
+{
+	vault_wr req;
+	int rc;
+
+	vault_wr_init(&req, 0, 0);
+	vault_wr_bytes(&req, id, VAULT_TICKETBYTES);
+	rc = agent_call(c, who, VAULT_MSG_LAUNCH, &req, out);
+	vault_wr_free(&req);
+	return rc;
+}
+
+/* The exit code a LAUNCH answered, and whether it started. */
+static uint32_t
+launch_code(const vault_wr *out, uint8_t *started)
+{
+	const unsigned char *p;
+	size_t n;
+	uint32_t code;
+	vault_rd r;
+
+	assert_int_equal(only_frame(out, &r), VAULT_MSG_OK);
+	assert_int_equal(vault_rd_u32(&r, &code), 0);
+	assert_int_equal(vault_rd_u8(&r, started), 0);
+	assert_int_equal(vault_rd_str(&r, &p, &n), 0);
+	assert_int_equal(vault_rd_end(&r), 0);
+	return code;
+}
+
+static void
+add_action(vault *v, const char *name, const char *account, const char *program, int netonly, int deliver)
+{
+	char *args[] = { (char *)(uintptr_t)"--go" };
+	vault_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)(uintptr_t)name;
+	a.account = (char *)(uintptr_t)account;
+	a.netonly = netonly;
+	a.deliver = deliver;
+	a.deliver_env = a.argv0 = (char *)(uintptr_t)"";
+	a.profile = 1;
+	a.unattended = 1;
+	a.program = (char *)(uintptr_t)program;
+	memset(a.pin, 0x11, sizeof(a.pin));
+	a.args = args;
+	a.nargs = 1;
+	if (vault_action_add(v, &a, 0) != 0)
+		fail_msg("action %s: %s", name, vault_errdetail(v));
+}
+
+static void
+agent_launch(void **state)
+{
+	struct vx x;
+	struct fake_launch f;
+	vault_pipe_launcher L = { fake_open, fake_run, fake_close, &f };
+	vault_pipe_agent ag;
+	vault_pipe_client c;
+	vault_pipe_peer who, other;
+	vault_plan *plan;
+	vault_wr out, req;
+	struct ops o;
+	uint8_t started;
+	unsigned char hello[4] = { 0, 0, 0, VAULT_PROTO_VERSION };
+	vault_wr hw = { hello, 4, 4, 4, 0, 0, 0 };
+	size_t n0;
+
+	(void)state;
+	vx_open(&x);
+	add_action(x.v, "deploy", "held", FX_ABS("/opt/deploy"), 0, VAULT_DELIVER_NONE);
+	add_action(x.v, "net", "web", FX_ABS("/opt/net"), 1, VAULT_DELIVER_STDIN);
+	add_action(x.v, "ask", "web", FX_ABS("/opt/net"), 1, VAULT_DELIVER_ASKPASS);
+	add_action(x.v, "gone", "held", FX_ABS("/opt/missing"), 0, VAULT_DELIVER_NONE);
+	memset(&f, 0, sizeof(f));
+	memset(f.pin, 0x11, sizeof(f.pin));
+	memset(&ag, 0, sizeof(ag));
+	ag.v = x.v;
+	ag.db = x.path;
+	ag.launcher = &L;
+	memset(&c, 0, sizeof(c));
+	c.ag = &ag;
+	memset(&who, 0, sizeof(who));
+	who.pid = vault_plat_pid();
+	other = who;
+	other.pid = who.pid + 1;
+	vault_wr_init(&out, 1, 0);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_HELLO, &hw, &out), 0);
+
+	/* A ticket, and no arguments or password for the client. */
+	assert_non_null(plan = run_action(&c, &who, "deploy", &out));
+	assert_true(plan->has_ticket);
+	assert_null(plan->secret);
+	assert_int_equal(plan->argc, 1);
+	/* Another process presents it: refused, audited, and the ticket is gone. */
+	assert_int_equal(launch(&c, &other, plan->ticket, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_POLICY);
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_POLICY);
+	assert_int_equal(f.opens, 0);
+	n0 = count_ops(x.v, "launch", &o);
+	assert_int_equal(n0, 1);
+	assert_non_null(strstr(o.outcome[0], "not by the run's own process"));
+	vault_plan_free(&plan);
+
+	/* The program changed since the action was saved: opened, released nothing, ran nothing. */
+	memset(f.pin, 0x22, sizeof(f.pin));
+	assert_non_null(plan = run_action(&c, &who, "deploy", &out));
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_POLICY);
+	assert_int_equal(f.opens, 1);
+	assert_int_equal(f.closes, 1);
+	assert_int_equal(f.runs, 0);
+	assert_int_equal(count_ops(x.v, "launch", &o), 2);
+	assert_non_null(strstr(o.outcome[1], "the agent opened to launch differs from the pin"));
+	vault_plan_free(&plan);
+
+	/* The launch: the launcher alone gets the password, the client the exit code. */
+	memset(f.pin, 0x11, sizeof(f.pin));
+	f.code = 7;
+	assert_non_null(plan = run_action(&c, &who, "deploy", &out));
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(launch_code(&out, &started), 7);
+	assert_int_equal(started, 1);
+	assert_int_equal(f.runs, 1);
+	assert_int_equal(f.closes, 2);
+	assert_string_equal(f.secret, "pw-held");
+	assert_string_equal(f.user, "admin");
+	assert_int_equal(f.netonly, 0);
+	assert_int_equal(f.argc, 2);
+	assert_string_equal(f.arg1, "--go");
+	assert_string_equal(f.program, FX_ABS("/opt/deploy"));
+	assert_int_equal(count_ops(x.v, "launch", &o), 3);
+	assert_non_null(strstr(o.outcome[2], "released to the agent's launch, program hash verified"));
+	/* Used once. */
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_POLICY);
+	vault_plan_free(&plan);
+
+	/* Network-only: launched too (LOGON_NETCREDENTIALS_ONLY), never released to the client. */
+	assert_non_null(plan = run_action(&c, &who, "net", &out));
+	assert_true(plan->has_ticket);
+	assert_null(plan->secret);
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(launch_code(&out, &started), 7);
+	assert_int_equal(f.netonly, 1);
+	assert_string_equal(f.secret, "pw-web");
+	vault_plan_free(&plan);
+	/* Askpass has no meaning there: refused. */
+	assert_null(run_action(&c, &who, "ask", &out));
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_NOPLATFORM);
+	/* A logon refusal: its code, not started, the launcher's words. */
+	f.code = 126;
+	assert_non_null(plan = run_action(&c, &who, "deploy", &out));
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(launch_code(&out, &started), 126);
+	assert_int_equal(started, 0);
+	vault_plan_free(&plan);
+	/* A program that cannot be opened: its error, nothing released. */
+	n0 = count_ops(x.v, "launch", &o);
+	assert_non_null(plan = run_action(&c, &who, "gone", &out));
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_NOTFOUND);
+	assert_int_equal(count_ops(x.v, "launch", &o), n0);
+	vault_plan_free(&plan);
+
+	/* A lock while the program is opened: nothing released or run. */
+	f.code = 0;
+	f.lock_during_open = &ag;
+	n0 = (size_t)f.runs;
+	assert_non_null(plan = run_action(&c, &who, "deploy", &out));
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_LOCKED);
+	assert_int_equal((size_t)f.runs, n0);
+	assert_false(vault_is_unlocked(x.v));
+	vault_plan_free(&plan);
+	/* Locked and unlocked again meanwhile: the unlock does not revive a launch the lock ended. */
+	assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
+	f.unlock_again = x.key;
+	assert_non_null(plan = run_action(&c, &who, "deploy", &out));
+	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_LOCKED);
+	assert_int_equal((size_t)f.runs, n0);
+	assert_true(vault_is_unlocked(x.v));
+	vault_plan_free(&plan);
+	f.unlock_again = NULL;
+	vault_lock(x.v);
+	/* Malformed: a short ticket closes the connection. */
+	vault_wr_init(&req, 0, 0);
+	vault_wr_u8(&req, 1);
+	assert_int_equal(agent_call(&c, &who, VAULT_MSG_LAUNCH, &req, &out), VAULT_ERR_PROTO);
+	vault_wr_free(&req);
+
+	/* Without a launcher (the Unix rule): a network-only run's password goes to the client. */
+	assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
+	ag.launcher = NULL;
+	f.lock_during_open = NULL;
+	assert_non_null(plan = run_action(&c, &who, "net", &out));
+	assert_false(plan->has_ticket);
+	assert_non_null(plan->secret);
+	vault_plan_free(&plan);
+	vault_wr_free(&out);
+	vx_close(&x);
+}
+
 #ifndef _WIN32
 #include <pthread.h>
 
@@ -2035,6 +2341,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(frame_read_refuses),
 		cmocka_unit_test(pipe_service_rules),
 		cmocka_unit_test(agent_rules),
+		cmocka_unit_test(agent_launch),
 #ifndef _WIN32
 		cmocka_unit_test(agent_backoff_shared),
 #endif

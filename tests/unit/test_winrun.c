@@ -519,6 +519,94 @@ run_success_and_flags(void **state)
 	assert_int_equal(launch(&o, argv, 3, why, sizeof(why), &started), EXIT_VAULT);
 }
 
+/*
+ * The agent's launcher (vault_win_launcher, what vault-agent.exe hands
+ * pipe_agent.c) over the fakes: open() pins the program on a handle and
+ * gives its hash; run() logs on as the plan's account, network-only as
+ * LOGON_NETCREDENTIALS_ONLY, passes the exit code through and the logon
+ * error's words on; a program that is not there is refused before any
+ * logon.
+ */
+static void
+launcher_seam(void **state)
+{
+	char *argv[] = { (char *)(uintptr_t)"echo", (char *)(uintptr_t)"a b", NULL };
+	char path[MAX_PATH * 3], why[512];
+	unsigned char pin[VAULT_PINBYTES], want[VAULT_PINBYTES];
+	vault_pipe_launcher L;
+	vault_win_pinned p;
+	vault_secret *sec;
+	vault_plan plan;
+	void *held = NULL;
+	int started = -1;
+
+	(void)state;
+	echo_path(path, sizeof(path));
+	assert_int_equal(vault_win_program_open(&p, path, NULL), 0);
+	memcpy(want, p.pin, sizeof(want));
+	vault_win_program_close(&p);
+	assert_int_equal(vault_secret_from(&sec, "S3cret", 6), 0);
+	memset(&plan, 0, sizeof(plan));
+	plan.program = path;
+	plan.user = (char *)(uintptr_t)"adm";
+	plan.domain = (char *)(uintptr_t)"CORP";
+	plan.argv = argv;
+	plan.argc = 2;
+	vault_win_launcher(&L, &fake_api);
+
+	/* A local-account run: LOGON_WITH_PROFILE, the exit code passed through. */
+	fake_reset();
+	fk.exit_code = 9;
+	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), 0);
+	assert_non_null(held);
+	assert_memory_equal(pin, want, sizeof(pin));
+	assert_int_equal(L.run(L.ctx, held, &plan, sec, &started, why, sizeof(why)), 9);
+	assert_int_equal(started, 1);
+	assert_int_equal(fk.logon_flags, LOGON_WITH_PROFILE);
+	assert_true(wcscmp(fk.user, L"adm") == 0);
+	assert_true(wcscmp(fk.domain, L"CORP") == 0);
+	assert_true(wcscmp(fk.password, L"S3cret") == 0);
+	assert_true(wcscmp(fk.cmd, L"\"echo\" \"a b\"") == 0);
+	assert_null(fk.env);
+	/* The held program was let go: it can be opened for writing again. */
+	{
+		wchar_t wp[MAX_PATH * 3];
+		HANDLE h;
+
+		assert_true(MultiByteToWideChar(CP_UTF8, 0, path, -1, wp, MAX_PATH * 3) > 0);
+		h = CreateFileW(wp, GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+		assert_true(h != INVALID_HANDLE_VALUE);
+		CloseHandle(h);
+	}
+
+	/* Network-only, with the caller's environment; a logon refusal says what to do. */
+	fake_reset();
+	plan.netonly = 1;
+	plan.keep_env = 1;
+	fk.ok = FALSE;
+	fk.err = 1326;
+	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), 0);
+	assert_int_equal(L.run(L.ctx, held, &plan, sec, &started, why, sizeof(why)), EXIT_NOEXEC);
+	assert_int_equal(started, 0);
+	assert_int_equal(fk.logon_flags, LOGON_NETCREDENTIALS_ONLY);
+	assert_ptr_equal(fk.env, fk.env_block);
+	assert_non_null(strstr(why, "vault set"));
+	assert_null(strstr(why, "S3cret"));
+
+	/* Opened and let go without a run (a refused release). */
+	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), 0);
+	L.close(L.ctx, held);
+
+	/* No such program: refused before any logon. */
+	fake_reset();
+	plan.program = (char *)(uintptr_t)"C:\\no\\such\\program.exe";
+	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), VAULT_ERR_NOTFOUND);
+	assert_null(held);
+	assert_non_null(strstr(why, "program.exe"));
+	assert_int_equal(fk.calls, 0);
+	vault_secret_free(&sec);
+}
+
 static void
 run_refused_before_call(void **state)
 {
@@ -863,6 +951,7 @@ main(void)
 		cmocka_unit_test(pin_share_modes),
 		cmocka_unit_test(run_logon_errors),
 		cmocka_unit_test(run_success_and_flags),
+		cmocka_unit_test(launcher_seam),
 		cmocka_unit_test(run_refused_before_call),
 		cmocka_unit_test(password_refusals),
 		cmocka_unit_test(run_real_logon),
