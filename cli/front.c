@@ -19,16 +19,14 @@
  *  - the front end never opens the vault file: session_direct_open here
  *    hands over too, and s->v stays NULL.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "cmds.h"
 #include "common.h"
+#include "sys.h"
 
 /* The commands this program runs itself; main.c's table has them all. */
 static const struct cli_cmd *const front_cmds[] = {
@@ -60,17 +58,8 @@ static char **front_argv;
 void
 cli_direct_needed(void)
 {
-	char prog[PATH_MAX];
-
 	(void)fflush(NULL); /* nothing should be pending; if anything is, it goes out first */
-	if (libexec_program("VAULT_DIRECT_PROGRAM", "vault-direct", prog, sizeof(prog)) != 0) {
-		fprintf(stderr, "vault: cannot find vault-direct at %s, which this command needs "
-				"(set VAULT_DIRECT_PROGRAM)\n", prog);
-		exit(VAULT_EXIT_ERROR);
-	}
-	execv(prog, front_argv);
-	fprintf(stderr, "vault: cannot run %s: %s\n", prog, strerror(errno));
-	exit(VAULT_EXIT_ERROR);
+	cli_sys_exec_direct(front_argv);
 }
 
 int

@@ -12,18 +12,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "common.h"
+#include "sys.h"
 
 struct cli_opts cli_defaults;
 int cli_list_options;
@@ -67,35 +66,10 @@ cli_common_opt(int c, struct cli_opts *o)
 	}
 }
 
-/* SIGXFSZ is caught, not left fatal: see cli_start(). */
-static void
-on_xfsz(int sig)
-{
-	(void)sig;
-}
-
 int
 cli_start(void)
 {
-	struct rlimit nocore = { 0, 0 };
-	struct sigaction xfsz;
-
-	/*
-	 * Secrets pass through this process: no core dumps. PR_SET_DUMPABLE
-	 * is cleared in session.c, once the agent has read who we are.
-	 */
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-	/*
-	 * A file-size limit (ulimit -f) must fail the write with EFBIG, which
-	 * becomes VAULT_ERR_FULL and a clear message, not kill us mid-write.
-	 * A handler rather than SIG_IGN: exec resets it, so programs that
-	 * vault run starts get the default disposition.
-	 */
-	memset(&xfsz, 0, sizeof(xfsz));
-	xfsz.sa_handler = on_xfsz;
-	xfsz.sa_flags = SA_RESTART;
-	sigemptyset(&xfsz.sa_mask);
-	(void)sigaction(SIGXFSZ, &xfsz, NULL);
+	cli_sys_start(); /* no core dumps; a file-size limit fails the write (sys_posix.c) */
 	if (vault_lib_init() != 0) {
 		fprintf(stderr, "vault: cannot initialise libsodium\n");
 		return VAULT_EXIT_ERROR;

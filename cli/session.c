@@ -23,22 +23,15 @@
  * once, with a message saying how to unlock.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "common.h"
 #include "config.h"
+#include "platform.h"
+#include "sys.h"
 
 int
 cli_env_true(const char *name)
@@ -46,17 +39,6 @@ cli_env_true(const char *name)
 	const char *v = getenv(name);
 
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
-}
-
-int
-cli_can_prompt(void)
-{
-	int fd;
-
-	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-		return 0;
-	close(fd);
-	return 1;
 }
 
 int
@@ -83,7 +65,6 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 {
 	const struct vault_config *conf;
 	const char *env = getenv("VAULT_DB");
-	char *abs;
 	int rc;
 
 	*explicit_path = 0;
@@ -99,24 +80,7 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 		 * only the directory: a symlinked vault file must still meet
 		 * vault_open()'s O_NOFOLLOW and be refused.
 		 */
-		{
-			char *c1 = strdup(env), *c2 = strdup(env), *base;
-			size_t len;
-
-			abs = c1 && c2 ? realpath(dirname(c1), NULL) : NULL;
-			base = c2 ? basename(c2) : NULL;
-			if (abs != NULL && base != NULL) {
-				len = strlen(abs) + strlen(base) + 2;
-				if ((*out = malloc(len)) != NULL)
-					snprintf(*out, len, "%s/%s", strcmp(abs, "/") ? abs : "", base);
-			} else {
-				*out = strdup(env);
-			}
-			free(abs);
-			free(c1);
-			free(c2);
-		}
-		return *out == NULL ? VAULT_ERR_NOMEM : 0;
+		return cli_sys_abs_dir(env, out);
 	}
 	if ((env = config_get(conf, CONF_DB)) != NULL) {
 		/* As written in the config file (~/ is $HOME): the same for the agent it starts. */
@@ -128,7 +92,7 @@ cli_db_path(const struct cli_opts *o, char **out, int *explicit_path)
 		}
 		return 0;
 	}
-	rc = vault_default_path(out, getenv("XDG_DATA_HOME"), getenv("HOME"));
+	rc = cli_sys_default_db(out);
 	if (rc == VAULT_ERR_NOTFOUND)
 		cli_fail(rc, "cannot find the vault: set HOME, XDG_DATA_HOME, VAULT_DB or --db");
 	return rc;
@@ -199,83 +163,42 @@ session_status(struct session *s, struct agent_status *st)
 static void
 session_fresh(struct session *s)
 {
-	struct pollfd p = { s->fd, POLLIN | POLLRDHUP, 0 };
 	struct agent_status st;
 	struct session n;
-	char why[600], b;
+	char why[600];
 
-	if (s->fd < 0 || s->sock == NULL || poll(&p, 1, 0) != 1)
-		return;
-	if (!(p.revents & (POLLHUP | POLLRDHUP | POLLERR)) && recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
+	if (s->fd < 0 || s->sock == NULL || !cli_sys_agent_gone(s->fd))
 		return;
 	memset(&n, 0, sizeof(n));
 	if (vault_agent_connect(&n.fd, s->sock, why, sizeof(why)) != 0)
 		return;
 	if (status_of(&n, &st) != 0 || s->db == NULL || strcmp(st.db, s->db) != 0) {
-		close(n.fd);
+		vault_agent_close(n.fd);
 		return;
 	}
-	close(s->fd);
+	vault_agent_close(s->fd);
 	s->fd = n.fd;
 }
 
-/* Where vault-agent is: beside us when installed, ../agent in a build tree. */
-static int
-agent_program(char *out, size_t size)
-{
-	return sibling_program("VAULT_AGENT_PROGRAM", "vault-agent", "agent", out, size) == 0 ? 0 : VAULT_ERR_NOTFOUND;
-}
-
 /*
- * Starts vault-agent for db with the default timeouts. It daemonises, so
- * the child we wait for exits as soon as the socket is listening.
+ * Starts vault-agent for db with the default timeouts; returns once it
+ * serves (0), or its exit code after printing why it could not start.
  */
 static int
 start_agent(const char *db, const char *sock, char *err, size_t errlen)
 {
 	char prog[PATH_MAX];
-	pid_t pid;
-	int status, nul, p[2];
-	ssize_t n;
+	int rc;
 
 	err[0] = '\0';
-	if (agent_program(prog, sizeof(prog)) != 0)
+	if (cli_sys_agent_program(prog, sizeof(prog)) != 0)
 		return cli_fail(VAULT_ERR_NOTFOUND, "cannot find vault-agent to start (set VAULT_AGENT_PROGRAM, "
 						    "or use --no-agent)");
-	/* Its stderr is kept back: a loser of a start race has nothing to say. */
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return cli_fail(VAULT_ERR_IO, "pipe: %s", strerror(errno));
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return cli_fail(VAULT_ERR_IO, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		/* The agent's shell lines are for humans starting it by hand. */
-		if ((nul = open("/dev/null", O_WRONLY)) >= 0)
-			dup2(nul, STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		setenv("VAULT_AGENT_SOCK", sock, 1);
-		execl(prog, "vault-agent", "--db", db, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			close(p[0]);
-			return cli_fail(VAULT_ERR_IO, "waitpid: %s", strerror(errno));
-		}
-	}
-	/* What it said before it exited; the daemon it left behind keeps nothing of ours open for long. */
-	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
-	n = read(p[0], err, errlen - 1);
-	err[n > 0 ? n : 0] = '\0';
-	close(p[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return WIFEXITED(status) && WEXITSTATUS(status) != 127 ? WEXITSTATUS(status) : VAULT_EXIT_ERROR;
-	if (err[0] != '\0')
+	if ((rc = cli_sys_start_agent(prog, db, sock, err, errlen)) < 0)
+		return cli_fail(rc, "cannot start %s: %s", prog, err[0] != '\0' ? err : vault_strerror(rc));
+	if (rc == 0 && err[0] != '\0')
 		fputs(err, stderr);
-	return 0;
+	return rc;
 }
 
 /*
@@ -355,7 +278,7 @@ unlock_agent(struct session *s, const char *keyfile, const char *db)
 	vault_wr_init(&p, 1, 0);
 	vault_wr_init(&resp, 1, 0);
 	if (keyfile != NULL) {
-		if (realpath(keyfile, abs) == NULL)
+		if (cli_sys_realpath(keyfile, abs, sizeof(abs)) != 0)
 			return cli_fail(VAULT_ERR_NOTFOUND, "keyfile %s: %s", keyfile, strerror(errno));
 		rc = vault_wr_cstr(&p, abs);
 		type = VAULT_MSG_UNLOCK_KEYFILE;
@@ -423,13 +346,12 @@ unlock_agent(struct session *s, const char *keyfile, const char *db)
 int
 session_vault_missing(const struct cli_opts *o, const char *db)
 {
-	struct stat st;
 	const char *env = getenv("VAULT_DB");
 	const struct vault_config *conf;
 	char from[4200];
 	int given = (o->db != NULL && *o->db != '\0') || (env != NULL && *env != '\0');
 
-	if (lstat(db, &st) == 0 || errno != ENOENT)
+	if (!cli_sys_missing(db))
 		return 0;
 	if (o->db != NULL && *o->db != '\0')
 		snprintf(from, sizeof(from), "from --db");
@@ -477,7 +399,7 @@ session_handshake(struct session *s)
 	s->pending = 0;
 	if ((rc = vault_agent_hello(s->fd, s->sock, why, sizeof(why))) != 0)
 		return cli_fail(rc, "cannot talk to the agent: %s", why);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the agent has read who we are */
+	cli_sys_nodump(); /* the agent has read who we are */
 	if ((rc = status_of(s, &st)) != 0)
 		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
 	if ((rc = session_agrees(s, &st)) != 0)
@@ -514,7 +436,7 @@ session_first(struct session *s, uint8_t type, const unsigned char *p, size_t n,
 		 * does that to a REQUEST. Its HELLO answer says which it speaks.
 		 */
 		if ((rc = vault_agent_connect(&fd, s->sock, why, sizeof(why))) == 0)
-			close(fd);
+			vault_agent_close(fd);
 		if (rc == VAULT_ERR_VERSION) {
 			s->failed = cli_fail(rc, "cannot talk to the agent: %s", why);
 			return CLI_ERR_SHOWN;
@@ -528,7 +450,7 @@ session_first(struct session *s, uint8_t type, const unsigned char *p, size_t n,
 	 * answers): now keep same-uid debuggers out, before the request's
 	 * answer, which may hold a secret, is read.
 	 */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cli_sys_nodump();
 	if (vault_frame_get(resp->p + start, resp->len - start, &t, &pl, &plen, &flen) != 1)
 		return VAULT_ERR_PROTO;
 	if (t == VAULT_MSG_ERROR) {
@@ -587,8 +509,7 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 		    o->no_agent ? "--no-agent" : "VAULT_NO_AGENT");
 	if (o->no_agent || cli_env_true("VAULT_NO_AGENT"))
 		return session_direct_open(s, o, s->db, need_unlock);
-	if ((rc = vault_sock_path_home(&s->sock, getenv("VAULT_AGENT_SOCK"), getenv("XDG_RUNTIME_DIR"),
-		 getenv("HOME"), (unsigned long)getuid())) != 0)
+	if ((rc = cli_sys_agent_address(&s->sock)) != 0)
 		return cli_fail(rc, "agent socket path: %s", vault_strerror(rc));
 	/* One round trip: nothing is sent now; the first request carries the handshake. */
 	if ((how & SESSION_ONE_TRIP) != 0) {
@@ -608,8 +529,6 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 			    "no agent is running and there is no terminal to ask for the passphrase: "
 			    "run 'vault unlock' on a terminal, set VAULT_PASSPHRASE_FD, VAULT_PASSPHRASE_FILE or "
 			    "VAULT_PASSPHRASE_COMMAND, or start 'vault-agent --unlock-keyfile PATH'");
-		if ((rc = vault_sock_dir_check(s->sock, 1, why, sizeof(why))) != 0)
-			return cli_fail(rc, "cannot start an agent: %s", why);
 		if ((rc = start_agent(s->db, s->sock, err, sizeof(err))) == 0) {
 			started = 1;
 			rc = vault_agent_connect(&s->fd, s->sock, why, sizeof(why));
@@ -625,7 +544,7 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 				if (vault_agent_connect(&s->fd, s->sock, why, sizeof(why)) == 0)
 					won = 1;
 				else
-					(void)nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+					vault_plat_sleep_ms(20);
 			}
 			if (!won) {
 				fputs(err, stderr);
@@ -646,7 +565,7 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 	{
 		char prog[PATH_MAX];
 
-		if (agent_program(prog, sizeof(prog)) == 0 &&
+		if (cli_sys_agent_program(prog, sizeof(prog)) == 0 &&
 		    vault_agent_peer_check(s->fd, prog, why, sizeof(why)) == VAULT_ERR_PERM)
 			return cli_fail(VAULT_ERR_PERM, "%s", why);
 	}
@@ -654,7 +573,7 @@ session_open(struct session *s, const struct cli_opts *o, int how)
 	if (s->pending)
 		return 0;
 	/* The agent has read who we are; now keep same-uid debuggers out. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cli_sys_nodump();
 	if ((rc = status_of(s, &st)) != 0)
 		return cli_fail(rc, "the agent did not answer: %s", vault_strerror(rc));
 	if ((rc = session_agrees(s, &st)) != 0)
@@ -721,7 +640,7 @@ void
 session_close(struct session *s)
 {
 	if (s->fd >= 0)
-		close(s->fd);
+		vault_agent_close(s->fd);
 	s->fd = -1;
 	vault_secret_free(&s->pass);
 	session_direct_close(s);

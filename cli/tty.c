@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * tty.c - reading passphrases and passwords without leaking them.
+ * tty.c - reading passphrases and passwords without leaking them: where
+ * a passphrase comes from (VAULT_PASSPHRASE_FD, _FILE, _COMMAND, pinentry,
+ * the terminal), on every platform. The terminal itself is tty_posix.c's
+ * or tty_win32.c's (tty.h).
  *
  * MUST rules:
  *  - every byte read lands directly in a vault_secret (sodium_malloc);
  *    no stdio buffering, no intermediate copies;
- *  - echo is restored on every path, including SIGINT/SIGTERM/SIGHUP;
+ *  - echo is restored on every path, including SIGINT/SIGTERM/SIGHUP
+ *    (Ctrl-C and Ctrl-Break on Windows);
  *  - with no terminal, no pinentry and no VAULT_PASSPHRASE_FD/FILE/COMMAND,
  *    fail at once: a 3 a.m. cron job must never hang on a prompt nobody
  *    will answer.
@@ -15,27 +19,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "common.h"
+#include "platform.h"
 #include "tty.h"
 
-static struct termios tty_saved;
-static volatile sig_atomic_t got_signal;
+volatile sig_atomic_t cli_tty_signal;
 
-static void
-on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-/* Reads one line (without its newline) from fd into a new secret. */
-static int
-read_line_fd(int fd, vault_secret **out)
+int
+cli_read_line_fd(int fd, vault_secret **out)
 {
 	vault_secret *s = NULL;
 	unsigned char c;
@@ -45,10 +39,10 @@ read_line_fd(int fd, vault_secret **out)
 		     VAULT_PASSPHRASE_MAX : VAULT_SECRET_MAX)) != 0)
 		return rc;
 	for (;;) {
-		ssize_t n = read(fd, &c, 1);
+		long n = (long)read(fd, &c, 1);
 
 		if (n < 0 && errno == EINTR) {
-			if (got_signal)
+			if (cli_tty_signal)
 				break;
 			continue;
 		}
@@ -67,7 +61,7 @@ read_line_fd(int fd, vault_secret **out)
 		}
 		s->buf[s->len++] = c;
 	}
-	if (got_signal) {
+	if (cli_tty_signal) {
 		rc = VAULT_ERR_INVAL;
 		goto out;
 	}
@@ -81,50 +75,6 @@ out:
 	return rc;
 }
 
-int
-cli_tty_read(vault_secret **out, const char *prompt)
-{
-	struct sigaction sa, old_int, old_term, old_hup, old_quit;
-	struct termios t;
-	int fd, rc, sig;
-
-	*out = NULL;
-	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return CLI_ERR_NOTTY;
-	if (tcgetattr(fd, &tty_saved) != 0) {
-		close(fd);
-		return CLI_ERR_NOTTY;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	got_signal = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGHUP, &sa, &old_hup);
-	sigaction(SIGQUIT, &sa, &old_quit);
-	t = tty_saved;
-	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	t.c_lflag |= ICANON;
-	(void)tcsetattr(fd, TCSAFLUSH, &t);
-	(void)!write(fd, prompt, strlen(prompt));
-	rc = read_line_fd(fd, out);
-	(void)tcsetattr(fd, TCSAFLUSH, &tty_saved);
-	(void)!write(fd, "\n", 1);
-	close(fd);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
-	if ((sig = got_signal) != 0) {
-		vault_secret_free(out);
-		raise(sig); /* now with the caller's disposition, echo restored */
-		return VAULT_ERR_INVAL;
-	}
-	return rc;
-}
-
 static int
 read_env_fd(vault_secret **out, const char *val)
 {
@@ -132,89 +82,42 @@ read_env_fd(vault_secret **out, const char *val)
 
 	if (parse_u32(val, 0, 1 << 20, &fd) != 0)
 		return VAULT_ERR_INVAL;
-	return read_line_fd((int)fd, out);
+	return cli_read_line_fd((int)fd, out);
 }
 
 /*
  * The Nth passphrase a command needs comes from the Nth line of the file,
  * so `vault passwd` reads the current one from line 1 and the new one
- * from line 2, as it would read two lines from VAULT_PASSPHRASE_FD.
+ * from line 2, as it would read two lines from VAULT_PASSPHRASE_FD. The
+ * file is opened without following a link, and must be a regular file of
+ * the user's that nobody else may read (vault_plat_trust_fd, strict: mode
+ * 0600, or on Windows a DACL for the user alone).
  */
 static int
 read_env_file(vault_secret **out, const char *path)
 {
 	static unsigned line;
-	struct stat st;
+	vault_file_info fi;
 	vault_secret *skip = NULL;
+	char why[256];
 	unsigned i;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	fd = vault_plat_open_nofollow(path);
 	if (fd < 0)
 		return errno == ENOENT ? VAULT_ERR_NOTFOUND : errno == ELOOP ? VAULT_ERR_SYMLINK : VAULT_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return VAULT_ERR_PERM;
-	}
-	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
+	if (vault_plat_fstat(fd, &fi) != 0 || !fi.regular || vault_plat_trust_fd(fd, 1, why, sizeof(why)) != 0) {
 		close(fd);
 		return VAULT_ERR_PERM;
 	}
 	for (i = 0; i < line && rc == 0; i++) {
-		rc = read_line_fd(fd, &skip);
+		rc = cli_read_line_fd(fd, &skip);
 		vault_secret_free(&skip);
 	}
 	if (rc == 0)
-		rc = read_line_fd(fd, out);
+		rc = cli_read_line_fd(fd, out);
 	close(fd);
 	line++;
-	return rc;
-}
-
-/*
- * VAULT_PASSPHRASE_COMMAND: runs it with /bin/sh and takes the first line
- * it prints (borg's BORG_PASSCOMMAND, restic's --password-command). Its
- * stdin and stderr are ours, so it may ask on the terminal itself; it
- * learns what is asked in VAULT_PASSPHRASE_PROMPT. A status other than 0
- * is a failure, whatever it printed.
- */
-static int
-read_env_command(vault_secret **out, const char *cmd, const char *prompt, int *status)
-{
-	unsigned char junk[256];
-	int p[2], rc, st;
-	pid_t pid;
-	ssize_t n;
-
-	*status = -1;
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return VAULT_ERR_IO;
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return VAULT_ERR_IO;
-	}
-	if (pid == 0) {
-		if (dup2(p[1], STDOUT_FILENO) < 0)
-			_exit(127);
-		(void)setenv("VAULT_PASSPHRASE_PROMPT", prompt, 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	rc = read_line_fd(p[0], out);
-	/* Whatever else it prints is read (so it does not block) and wiped. */
-	while ((n = read(p[0], junk, sizeof(junk))) > 0 || (n < 0 && errno == EINTR))
-		;
-	sodium_memzero(junk, sizeof(junk));
-	close(p[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	if (rc == 0 && *status != 0) {
-		vault_secret_free(out);
-		rc = VAULT_ERR_INVAL;
-	}
 	return rc;
 }
 
@@ -268,15 +171,8 @@ ask_person(vault_secret **out, const char *prompt, const char *error, int repeat
 	if (which == 1)
 		return cli_pinentry_read(out, prog, repeat ? "Repeat the passphrase to confirm it." : prompt,
 		    repeat ? "Repeat:" : "Passphrase:", error);
-	if (error != NULL) {
-		int fd = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			(void)!write(fd, error, strlen(error));
-			(void)!write(fd, "\n", 1);
-			close(fd);
-		}
-	}
+	if (error != NULL)
+		cli_tty_say(error);
 	if ((rc = cli_tty_read(out, repeat ? "Repeat passphrase: " : prompt)) != 0) {
 		if (rc == CLI_ERR_NOTTY)
 			cli_fail(rc, CLI_TTY_NOTTY_MSG);
@@ -310,7 +206,7 @@ cli_read_passphrase_again(vault_secret **out, const char *prompt, int confirm, c
 		}
 	} else if (cmd != NULL && *cmd != '\0') {
 		/* The command is the user's own setting; it is not echoed back (it may name a secret's place). */
-		if ((rc = read_env_command(out, cmd, prompt, &status)) != 0) {
+		if ((rc = cli_passphrase_command(out, cmd, prompt, &status)) != 0) {
 			if (status == 127)
 				cli_fail(rc, "VAULT_PASSPHRASE_COMMAND could not be run (status 127)");
 			else if (status > 0)
@@ -359,7 +255,7 @@ cli_read_secret(vault_secret **out, const char *prompt)
 
 	*out = NULL;
 	if (!isatty(STDIN_FILENO)) {
-		if ((rc = read_line_fd(STDIN_FILENO, out)) != 0)
+		if ((rc = cli_read_line_fd(STDIN_FILENO, out)) != 0)
 			cli_fail(rc, "cannot read the password from standard input: %s", vault_strerror(rc));
 		return rc;
 	}

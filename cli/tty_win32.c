@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * tty_win32.c - the console passphrase prompt on Windows: cli_tty_read()
- * (declared in cli.h), the counterpart of tty.c's /dev/tty and termios
- * prompt (issue 16). cli/ is not built for Windows yet; when it is, tty.c's
- * cli_tty_read moves to a tty_posix.c and meson picks one of the two. Until
- * then tests/unit/prompt_probe.c builds this file alone and
- * tests/unit/prompt_win32.sh drives it under wine in a pty.
+ * tty_win32.c - the console on Windows (tty.h): the passphrase prompt,
+ * cli_tty_read() (declared in cli.h), the counterpart of tty_posix.c's
+ * /dev/tty and termios prompt (issue 16), and the rest of tty.h for
+ * vault.exe. tests/unit/prompt_probe.c builds this file with tty.c and
+ * tests/unit/prompt_win32.sh drives the prompt under wine in a pty.
  *
  * The same MUST rules as tty.c:
  *  - the answer is read with ReadConsoleW into sodium_malloc memory, wiped,
@@ -186,4 +185,46 @@ cli_tty_read(vault_secret **out, const char *prompt)
 	if (rc != 0)
 		vault_secret_free(out);
 	return rc;
+}
+
+void
+cli_tty_say(const char *line)
+{
+	HANDLE con = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+
+	if (con == INVALID_HANDLE_VALUE)
+		return;
+	con_write(con, line);
+	con_write(con, "\r\n");
+	CloseHandle(con);
+}
+
+int
+cli_can_prompt(void)
+{
+	HANDLE in = CreateFileW(L"CONIN$", GENERIC_READ | GENERIC_WRITE,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+	DWORD mode;
+	int ok;
+
+	if (in == INVALID_HANDLE_VALUE)
+		return 0;
+	ok = GetConsoleMode(in, &mode) != 0;
+	CloseHandle(in);
+	return ok;
+}
+
+/*
+ * Not on Windows yet: running a command line there means cmd.exe, whose
+ * quoting is its own; the preview takes VAULT_PASSPHRASE_FD or _FILE.
+ */
+int
+cli_passphrase_command(vault_secret **out, const char *cmd, const char *prompt, int *status)
+{
+	(void)cmd;
+	(void)prompt;
+	*out = NULL;
+	*status = -1;
+	return VAULT_ERR_NOPLATFORM;
 }

@@ -123,6 +123,15 @@ vault_agent_close(int fd)
 	vault_pipe_close(c);
 }
 
+void
+vault_agent_wait_long(int fd)
+{
+	AcquireSRWLockExclusive(&table_lock);
+	if (fd >= FD_BASE && fd < FD_BASE + MAX_OPEN && open_conns[fd - FD_BASE].c != NULL)
+		vault_pipe_set_timeout(open_conns[fd - FD_BASE].c, 0);
+	ReleaseSRWLockExclusive(&table_lock);
+}
+
 /*
  * The agent's program, as the kernel names the pipe's server process,
  * against expect_exe (a path: compared without case, as Windows names

@@ -248,6 +248,13 @@ int vault_agent_hello(int fd, const char *path, char *why, size_t whylen) VAULT_
 /* Closes a connection from vault_agent_dial or vault_agent_connect; -1 is ignored. */
 void vault_agent_close(int fd);
 /*
+ * Lets the next calls on agent connection fd wait for an answer as long as
+ * it takes (Windows: `vault run`'s LAUNCH, answered when the program it
+ * started exits). Otherwise a call gives up after 10 minutes. POSIX: no
+ * call waits on a program there (vault-launch runs it): nothing changes.
+ */
+void vault_agent_wait_long(int fd);
+/*
  * Sends type and payload as one REQUEST (flags, db: see VAULT_MSG_REQUEST;
  * db NULL or "" for any vault) and reads the first frame of its answer
  * into resp: OK (the status) or ERROR (VAULT_ERR_PROTO for anything
