@@ -155,7 +155,10 @@ parse_param(vault_action *a, const char *spec)
 	if ((np = realloc(a->params, (a->nparams + 1) * sizeof(*np))) == NULL)
 		return cli_fail(VAULT_ERR_NOMEM, "out of memory");
 	a->params = np;
-	np[a->nparams].name = strndup(spec, (size_t)(eq - spec));
+	if ((np[a->nparams].name = malloc((size_t)(eq - spec) + 1)) != NULL) { /* mingw has no strndup */
+		memcpy(np[a->nparams].name, spec, (size_t)(eq - spec));
+		np[a->nparams].name[eq - spec] = '\0';
+	}
 	np[a->nparams].pattern = strdup(eq + 1);
 	a->nparams++;
 	if (np[a->nparams - 1].name == NULL || np[a->nparams - 1].pattern == NULL)

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "sys.h"
 
 static int cmd_backup(int argc, char **argv);
 static int cmd_restore(int argc, char **argv);
@@ -43,32 +43,15 @@ const struct cli_cmd cli_cmd_restore = { "restore", cmd_restore, "restore FILE [
 static int
 abs_path(const char *in, char *out, size_t size)
 {
-	char *c1 = strdup(in), *c2 = strdup(in), *dir = NULL;
-	const char *base;
-	int rc = 0, n;
+	int rc = cli_sys_abs_file(in, out, size);
 
-	if (c1 == NULL || c2 == NULL) {
-		rc = cli_fail(VAULT_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	base = basename(c2);
-	if (strcmp(base, "/") == 0 || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		rc = cli_fail(VAULT_ERR_INVAL, "%s is a directory; give the name of a file", in);
-		goto out;
-	}
-	if ((dir = realpath(dirname(c1), NULL)) == NULL) {
-		rc = cli_fail(errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO, "directory of %s: %s", in,
-		    strerror(errno));
-		goto out;
-	}
-	n = snprintf(out, size, "%s/%s", strcmp(dir, "/") ? dir : "", base);
-	if (n < 0 || (size_t)n >= size)
-		rc = cli_fail(VAULT_ERR_TOOBIG, "%s: path too long", in);
-out:
-	free(dir);
-	free(c1);
-	free(c2);
-	return rc;
+	if (rc == VAULT_ERR_INVAL)
+		return cli_fail(rc, "%s is a directory; give the name of a file", in);
+	if (rc == VAULT_ERR_TOOBIG)
+		return cli_fail(rc, "%s: path too long", in);
+	if (rc != 0)
+		return cli_fail(rc, "directory of %s: %s", in, strerror(errno));
+	return 0;
 }
 
 /* Options of both commands; 1 when --help was shown, else 0 or an exit code (with a usage error). */
@@ -156,7 +139,7 @@ cmd_restore(int argc, char **argv)
 	if ((ret = abs_path(argv[optind], path, sizeof(path))) != 0)
 		return ret;
 	kf[0] = '\0';
-	if (o.keyfile != NULL && realpath(o.keyfile, kf) == NULL)
+	if (o.keyfile != NULL && cli_sys_realpath(o.keyfile, kf, sizeof(kf)) != 0)
 		return cli_fail(VAULT_ERR_NOTFOUND, "keyfile %s: %s", o.keyfile, strerror(errno));
 	/* Directly, the restore itself checks the passphrase: do not unlock first. */
 	direct = o.no_agent || (env != NULL && *env != '\0' && strcmp(env, "0") != 0);

@@ -137,16 +137,68 @@ log_flush(struct log_view *lv)
  * --since: 2026-12-01, 2026-12-01T08:00[:00][Z] (UTC), @UNIXTIME, or
  * a duration (15m, 8h, 1d, 1h30m) for that long ago.
  */
+/* 1 to max digits at *s into *v (the pointer moves past them); 0 if there is none. */
+static int
+digits(const char **s, int max, int *v)
+{
+	int n = 0;
+
+	*v = 0;
+	while (n < max && **s >= '0' && **s <= '9') {
+		*v = *v * 10 + (**s - '0');
+		(*s)++;
+		n++;
+	}
+	return n > 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * YYYY-MM-DD, then optionally 'T' or ' ' and HH:MM[:SS], then optionally
+ * 'Z'; UTC. Parsed here rather than with strptime and timegm, which
+ * Windows's C runtime lacks.
+ */
+static int
+parse_date(const char *s, int64_t *out)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+
+	if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' || !digits(&s, 2, &d))
+		return VAULT_ERR_INVAL;
+	if (*s == 'T' || *s == ' ') {
+		s++;
+		if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi))
+			return VAULT_ERR_INVAL;
+		if (*s == ':' && (s++, !digits(&s, 2, &sec)))
+			return VAULT_ERR_INVAL;
+	}
+	if (*s == 'Z')
+		s++;
+	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return VAULT_ERR_INVAL;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	return *out > 0 ? 0 : VAULT_ERR_INVAL;
+}
+
 static int
 parse_since(const char *s, int64_t *out)
 {
-	static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
-		"%Y-%m-%d %H:%M", "%Y-%m-%d" };
-	struct tm tm;
 	uint64_t ago;
 	uint32_t n;
-	size_t i, len = strlen(s);
-	const char *end;
+	size_t len = strlen(s);
 
 	if (s[0] == '@') {
 		if (parse_u32(s + 1, 0, UINT32_MAX, &n) != 0)
@@ -161,14 +213,7 @@ parse_since(const char *s, int64_t *out)
 		*out = vault_time() - (int64_t)ago;
 		return 0;
 	}
-	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-		memset(&tm, 0, sizeof(tm));
-		if ((end = strptime(s, fmts[i], &tm)) != NULL && (*end == '\0' || (end[0] == 'Z' && end[1] == '\0'))) {
-			*out = (int64_t)timegm(&tm);
-			return *out > 0 ? 0 : VAULT_ERR_INVAL;
-		}
-	}
-	return VAULT_ERR_INVAL;
+	return parse_date(s, out);
 }
 
 static int

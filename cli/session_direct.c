@@ -12,9 +12,9 @@
  */
 #include <limits.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 
 #include "cli.h"
+#include "sys.h"
 #include "target.h"
 
 /* In vault-direct the command is where it should be: nothing to hand over. */
@@ -38,7 +38,7 @@ session_direct_open(struct session *s, const struct cli_opts *o, const char *db,
 			return cli_fail(rc, "%s", vault_open_errdetail());
 		return cli_fail(rc, "cannot open vault: %s (%s)", vault_strerror(rc), vault_open_errdetail());
 	}
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cli_sys_nodump();
 	vault_peer_self(&s->peer);
 	target_install(s->v);
 	if (!need_unlock)

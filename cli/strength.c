@@ -14,16 +14,17 @@
  * Built without libpwquality (meson -Dpwquality=disabled), no passphrase
  * is judged and init says so once.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "cli.h"
+#include "sys.h"
 
 #ifdef HAVE_PWQUALITY
+#include <pwd.h>
+#include <unistd.h>
+
 #include <pwquality.h>
 
 /* 0 if strong enough; else 1 with the reason in why. */
@@ -78,7 +79,7 @@ cli_read_new_passphrase(vault_secret **out, const char *prompt, int force)
 	int rc, tries;
 
 	/* libpwquality and cracklib copy what they judge; nothing of this process goes to a core file. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cli_sys_nodump();
 	for (tries = 1;; tries++) {
 		if ((rc = cli_read_passphrase_again(out, prompt, 1, tries > 1 ? again : NULL)) != 0)
 			return rc;

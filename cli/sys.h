@@ -22,6 +22,12 @@ void cli_sys_nodump(void);
 int cli_sys_default_db(char **out);
 /* path with its directory made absolute, its last component kept as given (a link there is still refused by the open). */
 int cli_sys_abs_dir(const char *path, char **out);
+/*
+ * A file to be made (a backup): its directory must exist and is resolved,
+ * the name is kept. 0, VAULT_ERR_INVAL (the name is a directory: "/",
+ * ".", ".."), VAULT_ERR_NOTFOUND or VAULT_ERR_IO (errno says), VAULT_ERR_TOOBIG.
+ */
+int cli_sys_abs_file(const char *path, char *out, size_t size);
 /* path made absolute and resolved whole (a keyfile's, for the agent): 0 or VAULT_ERR_NOTFOUND. */
 int cli_sys_realpath(const char *path, char *out, size_t outlen);
 /* 1 if nothing is at path (never following a link), else 0. */

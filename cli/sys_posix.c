@@ -90,6 +90,36 @@ cli_sys_abs_dir(const char *path, char **out)
 }
 
 int
+cli_sys_abs_file(const char *in, char *out, size_t size)
+{
+	char *c1 = strdup(in), *c2 = strdup(in), *dir = NULL;
+	const char *base;
+	int rc = 0, n;
+
+	if (c1 == NULL || c2 == NULL) {
+		rc = VAULT_ERR_NOMEM;
+		goto out;
+	}
+	base = basename(c2);
+	if (strcmp(base, "/") == 0 || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		rc = VAULT_ERR_INVAL;
+		goto out;
+	}
+	if ((dir = realpath(dirname(c1), NULL)) == NULL) {
+		rc = errno == ENOENT ? VAULT_ERR_NOTFOUND : VAULT_ERR_IO;
+		goto out;
+	}
+	n = snprintf(out, size, "%s/%s", strcmp(dir, "/") ? dir : "", base);
+	if (n < 0 || (size_t)n >= size)
+		rc = VAULT_ERR_TOOBIG;
+out:
+	free(dir);
+	free(c1);
+	free(c2);
+	return rc;
+}
+
+int
 cli_sys_realpath(const char *path, char *out, size_t outlen)
 {
 	char buf[PATH_MAX];

@@ -13,13 +13,18 @@
  * program again and compares its hash with the pin (vault_win_program_open
  * with want) and holds it across CreateProcessWithLogonW.
  *
- * vault_program_resolve (a search of PATH) is the client's, and the client
- * is not built for Windows yet.
+ * vault_program_resolve finds a program as vault.exe is given it: a path
+ * (made absolute), or a name searched on PATH (';'-separated, absolute
+ * entries only: "" and relative ones would mean the current directory),
+ * with ".exe" added to a name that has no extension, as CreateProcess
+ * does. Batch files are found too, and refused when pinned.
  */
 #include <windows.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <io.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -43,4 +48,63 @@ vault_program_open(int *exec_fd, const char *path, unsigned char pin[VAULT_PINBY
 	vault_win_program_close(&p);
 	*exec_fd = fd;
 	return 0;
+}
+
+/* A regular file at path (no reparse point): its absolute path into *abs. */
+static int
+found(char **abs, const char *path)
+{
+	vault_file_info fi;
+
+	if (vault_plat_lstat(path, &fi) != 0 || !fi.regular)
+		return VAULT_ERR_NOTFOUND;
+	*abs = _fullpath(NULL, path, 0);
+	return *abs != NULL ? 0 : VAULT_ERR_NOMEM;
+}
+
+int
+vault_program_resolve(char **abs, const char *prog, const char *path_env)
+{
+	const char *dir, *end, *base, *dot;
+	char *cand;
+	size_t plen, dlen;
+	int rc, ext;
+
+	*abs = NULL;
+	if (prog == NULL || prog[0] == '\0')
+		return VAULT_ERR_INVAL;
+	plen = strnlen(prog, MAX_PATH * 3);
+	if (plen >= MAX_PATH * 3)
+		return VAULT_ERR_TOOBIG;
+	if (strpbrk(prog, "\\/:") != NULL) {
+		if ((rc = found(abs, prog)) != 0 && errno == ENOENT)
+			return VAULT_ERR_NOTFOUND;
+		return rc;
+	}
+	base = prog;
+	dot = strrchr(base, '.');
+	ext = dot != NULL && dot != base;
+	if (path_env == NULL || path_env[0] == '\0')
+		return VAULT_ERR_NOTFOUND;
+	for (dir = path_env;; dir = end + 1) {
+		if ((end = strchr(dir, ';')) == NULL)
+			end = dir + strlen(dir);
+		dlen = (size_t)(end - dir);
+		if (dlen > 0 && dlen < MAX_PATH * 3) {
+			if ((cand = malloc(dlen + 1 + plen + 5)) == NULL)
+				return VAULT_ERR_NOMEM;
+			memcpy(cand, dir, dlen);
+			cand[dlen] = '\\';
+			memcpy(cand + dlen + 1, prog, plen + 1);
+			if (!ext)
+				memcpy(cand + dlen + 1 + plen, ".exe", 5);
+			rc = vault_plat_path_absolute(cand) ? found(abs, cand) : VAULT_ERR_NOTFOUND;
+			free(cand);
+			if (rc != VAULT_ERR_NOTFOUND)
+				return rc;
+		}
+		if (*end == '\0')
+			break;
+	}
+	return VAULT_ERR_NOTFOUND;
 }

@@ -736,3 +736,43 @@ vault_plat_path_absolute(const char *path)
 	return path != NULL && ((path[0] >= 'A' && path[0] <= 'Z') || (path[0] >= 'a' && path[0] <= 'z')) &&
 	    path[1] == ':' && (path[2] == '\\' || path[2] == '/');
 }
+
+/*
+ * vault_mkdir_parent (vault.h) on Windows: path.c's, with both separators
+ * and the drive ("C:") or the root never created. Each directory made is
+ * for the user alone (vault_plat_mkdir_private); existing ones are left.
+ */
+int
+vault_mkdir_parent(const char *path)
+{
+	char *copy, *p, *last = NULL;
+	int rc = 0;
+
+	if ((copy = strdup(path)) == NULL)
+		return VAULT_ERR_NOMEM;
+	for (p = copy; *p != '\0'; p++)
+		if (*p == '\\' || *p == '/')
+			last = p;
+	if (last == NULL || last == copy || (last == copy + 2 && copy[1] == ':'))
+		goto out;
+	*last = '\0';
+	/* Past "C:\" (or a leading separator): the root is never made. */
+	p = copy[0] != '\0' && copy[1] == ':' ? copy + 3 : copy + 1;
+	for (;; p++) {
+		if (*p == '\\' || *p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (vault_plat_mkdir_private(copy) != 0) {
+				rc = VAULT_ERR_IO;
+				goto out;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+out:
+	free(copy);
+	return rc;
+}
