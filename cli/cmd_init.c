@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "sys.h"
 
 static int cmd_init(int argc, char **argv);
 
@@ -154,7 +155,7 @@ cmd_init(int argc, char **argv)
 	/* First contact: what a new user does next. */
 	printf("\nNext:\n");
 	if (explicit_path)
-		printf("  export VAULT_DB=%s   so that every command (and the agent) finds it\n", path);
+		printf("  %sVAULT_DB=%s   so that every command (and the agent) finds it\n", CLI_SYS_SETENV, path);
 	if (bound && !dpapi)
 		printf("  vault --keyfile %s unlock\n"
 		       "                                 start an agent and unlock it: the keyfile and the passphrase\n",

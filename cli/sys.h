@@ -10,6 +10,13 @@
 
 #include <stddef.h>
 
+/* How the user's shell sets a variable, for hints: "export " (sh) or "set " (cmd.exe). */
+#ifdef _WIN32
+#define CLI_SYS_SETENV "set "
+#else
+#define CLI_SYS_SETENV "export "
+#endif
+
 /*
  * The process set-up cli_start() does first: POSIX no core dumps (secrets
  * pass through) and SIGXFSZ caught (a file-size limit fails the write
