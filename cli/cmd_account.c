@@ -29,7 +29,7 @@ static int cmd_set(int argc, char **argv);
 const struct cli_cmd cli_cmd_add = { "add", cmd_add,
 	"add NAME --user USER [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
 	"           [--use actions|confirm|any] [--generate[=LEN]] [--replace]\n"
-	"           [--rotate-with local|command:CMD] [--verify-with command:CMD]\n"
+	"           [--rotate-with local|windows|command:CMD] [--verify-with command:CMD]\n"
 	"           [--max-age DAYS] [--history N] [--password-policy SPEC]",
 	"Store an account and its password. The password is read from the terminal\n"
 	"without echo (asked twice), or as one line from standard input when that is\n"
@@ -40,7 +40,8 @@ const struct cli_cmd cli_cmd_add = { "add", cmd_add,
 	"DOMAIN: letters, digits and . _ -; HOST: letters, digits and . _ - : [ ].\n"
 	"None may start with - or . or hold spaces: they reach commands and templates.\n"
 	"Rotation: --rotate-with local changes a local Unix account through vault-launch\n"
-	"and PAM; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
+	"and PAM; windows (Windows build) changes a local or domain Windows account with\n"
+	"NetUserChangePassword and checks it with a logon; command:CMD runs CMD (with /bin/sh, as you) with the old and the new\n"
 	"password on stdin, one per line, and VAULT_ROTATE_USER, _DOMAIN and _HOST set;\n"
 	"exit 0 means changed. --verify-with command:CMD gets one password on stdin and\n"
 	"exits 0 if it logs on, 1 if not. --max-age DAYS (90 or 90d) makes it due for 'vault rotate\n"
@@ -52,7 +53,7 @@ const struct cli_cmd cli_cmd_set = { "set", cmd_set, "set NAME [--generate[=LEN]
 
 const struct cli_cmd cli_cmd_edit = { "edit", cmd_edit,
 	"edit NAME [--user USER] [--domain DOMAIN] [--host HOST] [--note TEXT]\n"
-	"            [--use actions|confirm|any] [--rotate-with local|command:CMD|none]\n"
+	"            [--use actions|confirm|any] [--rotate-with local|windows|command:CMD|none]\n"
 	"            [--verify-with command:CMD|none] [--max-age DAYS] [--history N]\n"
 	"            [--password-policy SPEC]",
 	"Change an account's details, release policy or rotation settings; never its\n"

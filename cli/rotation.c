@@ -35,14 +35,15 @@ cli_rotation_opt(int c, const char *arg, vault_account *a, unsigned *fields)
 	switch (c) {
 	case OPT_ROTATE_WITH:
 		if (vault_rotate_with_parse(arg, &kind, &cmd) != 0)
-			return -cli_usage("--rotate-with: expected local, command:CMD or none, not '%s'", arg);
+			return -cli_usage("--rotate-with: expected local, windows, command:CMD or none, not '%s'", arg);
 		free(a->rotate_cmd);
 		a->rotate_with = kind;
 		a->rotate_cmd = cmd;
 		*fields |= VAULT_EDIT_ROTATE;
 		return 1;
 	case OPT_VERIFY_WITH:
-		if (vault_rotate_with_parse(arg, &kind, &cmd) != 0 || kind == VAULT_ROTATE_LOCAL) {
+		if (vault_rotate_with_parse(arg, &kind, &cmd) != 0 || kind == VAULT_ROTATE_LOCAL ||
+		    kind == VAULT_ROTATE_WINDOWS) {
 			free(cmd);
 			return -cli_usage("--verify-with: expected command:CMD or none, not '%s'", arg);
 		}
@@ -101,8 +102,7 @@ cli_print_rotation(const vault_account *a, int json)
 	vault_policy_format(pol, sizeof(pol), a->pw_length, a->pw_classes);
 	if (json) {
 		printf(",\"rotate_with\":");
-		json_str(stdout, a->rotate_with == VAULT_ROTATE_NONE ? "none" :
-		    a->rotate_with == VAULT_ROTATE_LOCAL ? "local" : "command");
+		json_str(stdout, vault_rotate_kind_name(a->rotate_with));
 		printf(",\"rotate_command\":");
 		json_str(stdout, a->rotate_cmd);
 		printf(",\"verify_command\":");
@@ -118,16 +118,20 @@ cli_print_rotation(const vault_account *a, int json)
 		return;
 	}
 	if (a->rotate_with == VAULT_ROTATE_NONE) {
-		printf("rotate:   none (set with 'vault edit %s --rotate-with local|command:CMD')\n", cli_esc(a->name));
+		printf("rotate:   none (set with 'vault edit %s --rotate-with local|windows|command:CMD')\n",
+		    cli_esc(a->name));
 	} else {
 		if (a->rotate_with == VAULT_ROTATE_LOCAL)
 			printf("rotate:   local account, through vault-launch and PAM\n");
+		else if (a->rotate_with == VAULT_ROTATE_WINDOWS)
+			printf("rotate:   Windows account, NetUserChangePassword (Windows build only)\n");
 		else
 			printf("rotate:   command: %s\n", cli_esc(a->rotate_cmd));
 		if (*a->verify_cmd)
 			printf("verify:   command: %s\n", cli_esc(a->verify_cmd));
 		else
 			printf("verify:   %s\n", a->rotate_with == VAULT_ROTATE_LOCAL ? "PAM logon" :
+			    a->rotate_with == VAULT_ROTATE_WINDOWS ? "LogonUserW (network logon)" :
 			    "none (exit 0 of the rotate command is trusted)");
 	}
 	printf("policy:   %s; %u old versions kept\n", pol, a->history);

@@ -273,6 +273,14 @@ run_launch(int change, const vault_account *a, const vault_secret *s1, const vau
 #define LAUNCH_NOUSER 4
 #define LAUNCH_REFUSED 5
 
+/* The local and command targets; a Windows account is the Windows build's (target_win32.c). */
+static int
+supports(void *arg, int kind)
+{
+	(void)arg;
+	return kind == VAULT_ROTATE_LOCAL || kind == VAULT_ROTATE_COMMAND;
+}
+
 static int
 change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw,
     char *why, size_t whylen)
@@ -280,6 +288,11 @@ change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault
 	int status, rc;
 
 	(void)arg;
+	/* Refused before the change by supports(); a recovery of one still ends here: nothing changed. */
+	if (!supports(NULL, a->rotate_with)) {
+		snprintf(why, whylen, "the %s target is not in this program", vault_rotate_kind_name(a->rotate_with));
+		return VAULT_ERR_BADPASS;
+	}
 	if (a->rotate_with == VAULT_ROTATE_LOCAL) {
 		/* Nothing that never ran can have changed anything. */
 		if ((rc = run_launch(1, a, oldpw, newpw, &status, why, whylen)) != 0)
@@ -316,6 +329,11 @@ verify(void *arg, const vault_account *a, const vault_secret *pw, char *why, siz
 	int status;
 
 	(void)arg;
+	if (!supports(NULL, a->rotate_with)) {
+		snprintf(why, whylen, "the %s target is not in this program: cannot tell",
+		    vault_rotate_kind_name(a->rotate_with));
+		return VAULT_ERR_IO;
+	}
 	if (a->verify_cmd[0] != '\0') {
 		if (run_shell(a->verify_cmd, a, pw, NULL, &status, why, whylen) != 0)
 			return VAULT_ERR_IO;
@@ -362,6 +380,7 @@ target_install(vault *v)
 	memset(&h, 0, sizeof(h));
 	h.change = change;
 	h.verify = verify;
+	h.supports = supports;
 #ifdef VAULT_TEST_HOOKS
 	h.step = step;
 	{

@@ -47,7 +47,7 @@ vault_rotation_defaults(vault_account *a)
 static int
 check_rotation(const vault_account *a)
 {
-	if (a->rotate_with < VAULT_ROTATE_NONE || a->rotate_with > VAULT_ROTATE_COMMAND ||
+	if (a->rotate_with < VAULT_ROTATE_NONE || a->rotate_with > VAULT_ROTATE_WINDOWS ||
 	    (a->rotate_with == VAULT_ROTATE_COMMAND) != (a->rotate_cmd != NULL && a->rotate_cmd[0] != '\0'))
 		return VAULT_ERR_INVAL;
 	if (vault_field_check(a->rotate_cmd, VAULT_FIELD_MAX) != 0 ||

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * dpapi_posix.c - vault_dpapi.h where there is no DPAPI: every call refuses
- * with VAULT_ERR_NOPLATFORM, whose words say that DPAPI keyslots exist
- * only on Windows. A vault carrying a dpapi slot made on Windows still
+ * with VAULT_ERR_NOPLATFORM; the callers' details say that DPAPI keyslots
+ * exist only on Windows. A vault carrying a dpapi slot made on Windows still
  * lists it (keyslot.c parses it everywhere) and opens by its other slots.
  *
  * Test hooks only (-Dtest_hooks=true, VAULT_TEST_HOOKS; never in a

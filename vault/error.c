@@ -94,7 +94,7 @@ vault_strerror(int err)
 	case VAULT_ERR_BOUND:
 		return "the vault is bound: it needs its keyfile and the passphrase together";
 	case VAULT_ERR_NOPLATFORM:
-		return "not available on this platform: DPAPI keyslots exist only on Windows";
+		return "not available on this platform"; /* the detail says what: DPAPI, a target, ... */
 	case VAULT_ERR_DEFER:
 		return "a passphrase check is in progress";
 	default:

@@ -481,8 +481,17 @@ write_pending(struct rot *r, const vault_rotate_opts *o, int *result, char *why,
 	snprintf(r->name, sizeof(r->name), "%s", row.a->name); /* as stored */
 	if (row.a->rotate_with == VAULT_ROTATE_NONE) {
 		vault_detail(v, "account '%s' has no rotation target; set one with 'vault edit %s "
-				"--rotate-with local' or '--rotate-with command:CMD'", r->name, r->name);
+				"--rotate-with local', 'windows' or 'command:CMD'", r->name, r->name);
 		rc = VAULT_ERR_POLICY;
+		goto out;
+	}
+	/* Before anything is written or audited: a target this program has not. */
+	if (v->hooks.supports != NULL && !v->hooks.supports(v->hooks.arg, row.a->rotate_with)) {
+		vault_detail(v, "account '%s' rotates with the %s target, which this program has not (%s); "
+				"rotate it there", r->name, vault_rotate_kind_name(row.a->rotate_with),
+		    row.a->rotate_with == VAULT_ROTATE_WINDOWS ? "the Windows build has it" :
+								 "the Linux build has it");
+		rc = VAULT_ERR_NOPLATFORM;
 		goto out;
 	}
 	if ((rc = fields_refused(v, row.a)) != 0)
@@ -514,7 +523,8 @@ write_pending(struct rot *r, const vault_rotate_opts *o, int *result, char *why,
 	if (o->dry_run) {
 		vault_policy_format(pol, sizeof(pol), len, classes);
 		snprintf(why, whylen, "would rotate '%s' on %s with a %s password", r->name,
-		    row.a->rotate_with == VAULT_ROTATE_LOCAL ? "the local account" : "its rotate command",
+		    row.a->rotate_with == VAULT_ROTATE_LOCAL ? "the local account" :
+		    row.a->rotate_with == VAULT_ROTATE_WINDOWS ? "the Windows account" : "its rotate command",
 		    pol);
 		*result = VAULT_DRY_RUN;
 		rc = 1;
@@ -534,7 +544,7 @@ write_pending(struct rot *r, const vault_rotate_opts *o, int *result, char *why,
 	r->newver = row.next++;
 	/* Released (and audited) before anything changes: no record, no rotation. */
 	if ((rc = rrelease(r, "started: version %u pending (%s target)", r->newver,
-		 row.a->rotate_with == VAULT_ROTATE_LOCAL ? "local" : "command")) != 0) {
+		 vault_rotate_kind_name(row.a->rotate_with))) != 0) {
 		vault_detail(v, "the audit record could not be written, so nothing was rotated");
 		goto out;
 	}

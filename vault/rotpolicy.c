@@ -119,6 +119,23 @@ vault_policy_format(char *out, size_t size, uint32_t length, uint32_t classes)
 			n += (size_t)snprintf(out + n, size - n, ",%s", class_names[i].name);
 }
 
+const char *
+vault_rotate_kind_name(int kind)
+{
+	switch (kind) {
+	case VAULT_ROTATE_NONE:
+		return "none";
+	case VAULT_ROTATE_LOCAL:
+		return "local";
+	case VAULT_ROTATE_COMMAND:
+		return "command";
+	case VAULT_ROTATE_WINDOWS:
+		return "windows";
+	default:
+		return "?";
+	}
+}
+
 int
 vault_rotate_with_parse(const char *s, int *kind, char **cmd)
 {
@@ -129,6 +146,8 @@ vault_rotate_with_parse(const char *s, int *kind, char **cmd)
 		*kind = VAULT_ROTATE_NONE;
 	} else if (strcmp(s, "local") == 0) {
 		*kind = VAULT_ROTATE_LOCAL;
+	} else if (strcmp(s, "windows") == 0) {
+		*kind = VAULT_ROTATE_WINDOWS;
 	} else if (strncmp(s, "command:", 8) == 0 && s[8] != '\0') {
 		*kind = VAULT_ROTATE_COMMAND;
 		c = s + 8;

@@ -52,7 +52,8 @@ vault_svc_add(struct svc *s, vault_rd *r)
 		seclen = gen->len;
 	}
 	snprintf(outcome, sizeof(outcome), "%s (user %.60s, use=%s%s; %s)", exists ? "replaced" : "added",
-	    a->user, vault_use_name(a->use), a->rotate_with == VAULT_ROTATE_COMMAND ? ", rotate command" : "",
+	    a->user, vault_use_name(a->use), a->rotate_with == VAULT_ROTATE_COMMAND ? ", rotate command" :
+	    a->rotate_with == VAULT_ROTATE_WINDOWS ? ", rotate windows" : "",
 	    how);
 	if (rc == 0 && (rc = vault_svc_change_begin(s)) == 0)
 		rc = vault_svc_change_end(s, vault_account_add(s->v, a, sec, seclen, replace), "add", a->name, "", outcome);

@@ -67,7 +67,7 @@ enum {
 	VAULT_ERR_FULL = -22,     /* disk full or file size limit reached */
 	VAULT_ERR_REPLACED = -23, /* the vault file was replaced or deleted under an open handle */
 	VAULT_ERR_BOUND = -24,    /* a bound vault: the passphrase and its keyfile are needed together */
-	VAULT_ERR_NOPLATFORM = -25, /* not on this platform (DPAPI keyslots exist only on Windows) */
+	VAULT_ERR_NOPLATFORM = -25, /* not on this platform (DPAPI off Windows, a Windows target on Linux...) */
 	/* Never on the wire: a passphrase check is needed first (vault_defer_begin). */
 	VAULT_ERR_DEFER = -40,
 };
@@ -396,7 +396,12 @@ int vault_rekey(vault *v, const vault_peer *peer, const unsigned char *pass, siz
  */
 
 /* Rotation targets and states (DESIGN.md, Rotation). */
-enum { VAULT_ROTATE_NONE = 0, VAULT_ROTATE_LOCAL = 1, VAULT_ROTATE_COMMAND = 2 };
+/*
+ * VAULT_ROTATE_WINDOWS: a Windows account (local or domain), changed with
+ * NetUserChangePassword and verified with LogonUserW (target/windows*.c),
+ * by the Windows build only; a Linux program refuses to rotate it.
+ */
+enum { VAULT_ROTATE_NONE = 0, VAULT_ROTATE_LOCAL = 1, VAULT_ROTATE_COMMAND = 2, VAULT_ROTATE_WINDOWS = 3 };
 enum {
 	VAULT_RSTATE_OK = 0,
 	VAULT_RSTATE_PENDING = 1,   /* a new version is written but not yet current */
@@ -548,8 +553,10 @@ int vault_policy_parse(const char *spec, uint32_t *length, uint32_t *classes) VA
 int vault_classes_parse(const char *spec, uint32_t *classes) VAULT_WUR;
 /* "length=24,upper,lower,digit,symbol" into out. */
 void vault_policy_format(char *out, size_t size, uint32_t length, uint32_t classes);
-/* Parses "local", "command:CMD" or "none" (and for verify, "command:CMD" or "none"). */
+/* Parses "local", "windows", "command:CMD" or "none" (and for verify, "command:CMD" or "none"). */
 int vault_rotate_with_parse(const char *s, int *kind, char **cmd) VAULT_WUR;
+/* "none", "local", "command" or "windows" (VAULT_ROTATE_*); "?" for anything else. */
+const char *vault_rotate_kind_name(int kind);
 const char *vault_rstate_name(int rstate);
 
 /*
@@ -571,6 +578,12 @@ typedef struct vault_rotate_hooks {
 	/* Called after each durable step ("pending", "changed", "verified", "committed"). */
 	void (*step)(void *arg, const char *account, const char *step);
 	void *arg;
+	/*
+	 * Whether these hooks can change an account of rotation kind kind
+	 * (VAULT_ROTATE_*); NULL: every kind. A rotation of another kind is
+	 * refused before anything is written (VAULT_ERR_NOPLATFORM).
+	 */
+	int (*supports)(void *arg, int kind);
 } vault_rotate_hooks;
 
 /* The hooks vault_service() uses for ROTATE and RECOVER. */

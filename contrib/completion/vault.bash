@@ -69,7 +69,7 @@ _vault_value() {
 	--field) _vault_add_words "$cur" user domain host note ;;
 	--deliver) _vault_add_words "$cur" askpass stdin fd: file env: ;;
 	--charset) _vault_add_words "$cur" all alnum upper lower digit symbol ;;
-	--rotate-with) _vault_add_words "$cur" local command: none ;;
+	--rotate-with) _vault_add_words "$cur" local windows command: none ;;
 	--verify-with) _vault_add_words "$cur" command: none ;;
 	esac
 	# Values such as fd: and command: go on; everything else ends with a space.

@@ -925,6 +925,17 @@ check "the current password is still the target's" test "$(secret cedit)" = "$(r
 expect_exit 0 vp edit cedit --rotate-with none
 expect_exit 5 v rotate cedit
 expect_stderr_contains "no rotation target"
+# The windows target is the Windows build's: stored and shown here, and the
+# rotation refused before anything is written (the version stays, nothing
+# pending), through the agent's worker and directly.
+expect_exit 0 vp edit cedit --rotate-with windows
+expect_show cedit "d['rotate_with'] == 'windows' and d['version'] == 7 and d['rotation_status'] == 'ok'"
+expect_exit 2 v rotate cedit
+expect_stderr_contains "the windows target, which this program has not"
+expect_exit 2 vp --no-agent rotate cedit
+expect_show cedit "d['version'] == 7 and d['pending_version'] == 0 and d['rotation_status'] == 'ok'"
+expect_exit 2 v edit cedit --verify-with windows
+expect_exit 0 vp edit cedit --rotate-with none
 
 CASE="no password in argv or environment"
 # The target and the verifier dump their command line and environment; the

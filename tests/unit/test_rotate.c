@@ -705,6 +705,59 @@ rotate_local(void **state)
 	    "committed", NULL);
 }
 
+/* A target the program has not (supports): refused before anything is written or audited. */
+static int
+only_command(void *arg, int kind)
+{
+	(void)arg;
+	return kind == VAULT_ROTATE_COMMAND;
+}
+
+static void
+rotate_unsupported_kind(void **state)
+{
+	struct fx *f = *state;
+	vault_rotate_hooks h;
+	vault_account *a;
+	char why[600], *cmd = NULL;
+	unsigned nau;
+	int kind = -1, result = -1;
+
+	/* "windows" is a kind of its own, stored and read back as such. */
+	assert_int_equal(vault_rotate_with_parse("windows", &kind, &cmd), 0);
+	assert_int_equal(kind, VAULT_ROTATE_WINDOWS);
+	assert_string_equal(cmd, "");
+	free(cmd);
+	assert_int_equal(vault_rotate_with_parse("windows:x", &kind, &cmd), VAULT_ERR_INVAL);
+	assert_string_equal(vault_rotate_kind_name(VAULT_ROTATE_WINDOWS), "windows");
+	add_acct(f, "win", VAULT_ROTATE_WINDOWS, 0, 0, OLDPW);
+	a = get_acct(f, "win");
+	assert_int_equal(a->rotate_with, VAULT_ROTATE_WINDOWS);
+	vault_account_free(&a);
+
+	memset(&h, 0, sizeof(h));
+	h.change = t_change;
+	h.verify = t_verify;
+	h.step = t_step;
+	h.arg = f->t;
+	h.supports = only_command;
+	vault_set_rotate_hooks(f->v, &h);
+	nau = audit_count(f);
+	assert_int_equal(rotate(f, "win", NULL, &result, why, sizeof(why)), VAULT_ERR_NOPLATFORM);
+	assert_non_null(strstr(vault_errdetail(f->v), "the windows target, which this program has not"));
+	assert_int_equal(f->t->changes, 0);
+	assert_int_equal(audit_count(f), nau);
+	a = get_acct(f, "win");
+	assert_int_equal(a->version, 1);
+	assert_int_equal(a->rstate, VAULT_RSTATE_OK);
+	assert_int_equal(a->pending, 0);
+	vault_account_free(&a);
+	assert_secret(f, "win", 0, OLDPW);
+	/* A kind it has rotates as before. */
+	add_acct(f, "web", VAULT_ROTATE_COMMAND, 0, 0, OLDPW);
+	rotate_ok(f, "web", NULL, VAULT_ROTATED);
+}
+
 /* ---- refusals, backoff, parking ---------------------------------------- */
 
 static void
@@ -2133,7 +2186,7 @@ settings_checked(void **state)
 	a.max_age = VAULT_MAXAGE_MAX + 1;
 	assert_int_equal(vault_account_add(f->v, &a, P(OLDPW), 0), VAULT_ERR_INVAL);
 	a.max_age = 0;
-	a.rotate_with = 3;
+	a.rotate_with = VAULT_ROTATE_WINDOWS + 1; /* no such kind */
 	assert_int_equal(vault_account_add(f->v, &a, P(OLDPW), 0), VAULT_ERR_INVAL);
 	a.rotate_with = VAULT_ROTATE_LOCAL;
 	/* State given to add is ignored: a new account starts clean. */
@@ -2753,6 +2806,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(rotate_success),
 		T(rotate_local),
+		T(rotate_unsupported_kind),
 		T(rotate_refused),
 		T(rotate_old_password_wrong),
 		T(rotate_parks),

@@ -19,11 +19,15 @@
 #                  verified; the password is nowhere in vault.exe's output
 #   7  changed     the pinned program changed: refused (exit 5), audited
 #   8  ad hoc      run --as: launched by the agent, audited as ad hoc
-#   9  refused     clip, import: not in the preview, said so (exit 2)
-#  10  version     vault --version through vault-direct.exe
-#  11  lock        lock, then get with no passphrase source and no console:
+#   9  rotate      a `windows` account: the agent has no worker (exit 2, says
+#                  --no-agent); --no-agent reaches NetUserChangePassword,
+#                  which wine answers 2221 (no such user): rolled back
+#                  (exit 1), the password unchanged, audited
+#  10  refused     clip, import: not in the preview, said so (exit 2)
+#  11  version     vault --version through vault-direct.exe
+#  12  lock        lock, then get with no passphrase source and no console:
 #                  refused at once (exit 3)
-#  12  stop        vault-agent.exe -k stops the agent (exit 0): status then
+#  13  stop        vault-agent.exe -k stops the agent (exit 0): status then
 #                  finds none; the whole log verifies (vault-direct.exe)
 #
 # Usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe   (TAP on stdout)
@@ -77,7 +81,7 @@ expect() { # expect NAME WANT_RC PATTERN: the last v's rc and a line of output m
 	fi
 }
 
-echo "1..12"
+echo "1..13"
 
 v init --force
 expect "init through vault-direct.exe" 0 "created vault [0-9a-f]+ at Z:"
@@ -140,6 +144,24 @@ if [[ $run_rc == 126 ]] && grep -q "released to the agent's launch, ad-hoc run" 
 	ok "ad hoc run --as: launched by the agent, audited"
 else
 	not_ok "ad hoc run" "run: exit $run_rc: $run_out" "log: $out"
+fi
+
+v edit web --rotate-with windows
+edit_rc=$rc edit_out=$out
+v rotate web
+agent_rc=$rc agent_out=$out
+v --no-agent rotate web
+direct_rc=$rc direct_out=$out
+v get web
+if [[ $edit_rc == 0 && $agent_rc == 2 && $direct_rc == 1 && $out == $'S3cret-Pw w\xc3\xb6rd' ]] &&
+	grep -q "no rotation worker" <<<"$agent_out" &&
+	grep -q "there is no account 'admin' (error 2221)" <<<"$direct_out"; then
+	v log --account web
+	expect "windows target: through the agent refused, directly NetUserChangePassword's answer, audited" 0 \
+		"rotate +web .*target refused: there is no account 'admin' \(error 2221\)"
+else
+	not_ok "windows target" "edit: exit $edit_rc: $edit_out" "agent: exit $agent_rc: $agent_out" \
+		"direct: exit $direct_rc: $direct_out" "get: exit $rc: $out"
 fi
 
 v clip web
