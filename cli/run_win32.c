@@ -2,16 +2,20 @@
 /*
  * run_win32.c - `vault run` carried out on Windows (run.h, issue 16 item
  * 6): the agent started nothing yet; it answered RUN with a launch ticket
- * (network-only runs too). We redeem it on the same connection (LAUNCH),
+ * (network-only runs too). We redeem it on the same connection (LAUNCH,
+ * with our current directory, where the program starts, as runas does),
  * the agent opens and hashes the program, releases the password to its own
  * CreateProcessWithLogonW call (audited), waits for the program and
  * answers with its exit code. The password never enters this process.
  */
+#include <windows.h>
+
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "common.h"
+#include "platform.h"
 #include "run.h"
 
 int
@@ -40,6 +44,17 @@ run_start(struct session *s, vault_plan *plan, int progfd, const unsigned char *
 	vault_wr_init(&p, 0, 0);
 	vault_wr_init(&resp, 1, 0);
 	vault_wr_bytes(&p, plan->ticket, VAULT_TICKETBYTES);
+	/* Our directory: the program starts there, as runas starts it in the caller's. */
+	{
+		wchar_t w[MAX_PATH + 1];
+		char dir[MAX_PATH * 3 + 1];
+		DWORD n = GetCurrentDirectoryW(MAX_PATH + 1, w);
+
+		if (n > 0 && n <= MAX_PATH &&
+		    WideCharToMultiByte(CP_UTF8, 0, w, -1, dir, (int)sizeof(dir), NULL, NULL) > 0 &&
+		    vault_plat_path_absolute(dir))
+			vault_wr_cstr(&p, dir);
+	}
 	/* The answer comes when the program exits, however long it runs. */
 	vault_agent_wait_long(s->fd);
 	if ((ret = cli_call(s, VAULT_MSG_LAUNCH, &p, &resp, "cannot run")) != 0) {

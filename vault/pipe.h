@@ -184,7 +184,8 @@ typedef void (*vault_pipe_lockfn)(void *ctx);
  * vault_win_launcher; tests: a fake). With one set, every RUN gets a
  * launch ticket (network-only runs too: no password goes to the client)
  * and LAUNCH redeems it: the process that ran RUN (its pid, as the pipe
- * identified it) sends the ticket, and the agent
+ * identified it) sends the ticket (and, optionally, str its current
+ * directory, an absolute path the program starts in), and the agent
  *  1. takes the plan and the password out of the ticket (vault's lock held);
  *  2. open(): opens the program on a handle that nobody may write while it
  *     is held, and hashes it there (lock released);
@@ -196,11 +197,13 @@ typedef void (*vault_pipe_lockfn)(void *ctx);
  * The password is wiped when the launch is over, on every path; close()
  * lets go of a held program that is not run.
  */
+#define VAULT_LAUNCH_CWD_MAX 32767U /* bytes: a Windows path's limit */
+
 typedef struct vault_pipe_launcher {
 	int (*open)(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAULT_PINBYTES],
 	    char *why, size_t whylen);
-	int (*run)(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, int *started,
-	    char *why, size_t whylen);
+	int (*run)(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, const char *cwd,
+	    int *started, char *why, size_t whylen);
 	void (*close)(void *ctx, void *held);
 	void *ctx;
 } vault_pipe_launcher;

@@ -359,17 +359,30 @@ h_launch(vault_pipe_agent *ag, const vault_peer *peer, vault_rd *r, vault_wr *ou
 	unsigned char id[VAULT_TICKETBYTES], pin[VAULT_PINBYTES];
 	vault_plan *plan = NULL;
 	void *held = NULL;
-	char why[512];
+	char why[512], *cwd = NULL;
 	uint32_t tpid;
 	uint64_t locks;
 	int rc, code, started = 0;
 
-	if (vault_rd_bytes(r, id, sizeof(id)) != 0 || vault_rd_end(r) != 0)
+	if (vault_rd_bytes(r, id, sizeof(id)) != 0)
 		return VAULT_ERR_PROTO;
-	if ((rc = fresh(ag, out)) != 0)
+	/* The client's current directory, where the program starts: absolute, or the request is malformed. */
+	if (r->len > 0 && (vault_rd_cstr(r, &cwd, VAULT_LAUNCH_CWD_MAX) != 0 || !vault_plat_path_absolute(cwd))) {
+		free(cwd);
+		return VAULT_ERR_PROTO;
+	}
+	if (vault_rd_end(r) != 0) {
+		free(cwd);
+		return VAULT_ERR_PROTO;
+	}
+	if ((rc = fresh(ag, out)) != 0) {
+		free(cwd);
 		return rc == 2 ? 0 : rc;
-	if ((rc = vault_launch_take(ag->v, peer, id, &tpid, &plan)) != 0)
+	}
+	if ((rc = vault_launch_take(ag->v, peer, id, &tpid, &plan)) != 0) {
+		free(cwd);
 		return vault_frame_error(out, rc, rc == VAULT_ERR_LOCKED ? vault_strerror(rc) : vault_errdetail(ag->v));
+	}
 	locks = ag->locks;
 	ag->last_use = vault_plat_monotonic_ms();
 	give(ag);
@@ -393,12 +406,13 @@ h_launch(vault_pipe_agent *ag, const vault_peer *peer, vault_rd *r, vault_wr *ou
 		goto out;
 	}
 	give(ag);
-	code = L->run(L->ctx, held, plan, plan->secret, &started, why, sizeof(why));
+	code = L->run(L->ctx, held, plan, plan->secret, cwd, &started, why, sizeof(why));
 	vault_secret_free(&plan->secret); /* before the lock: nothing waits with it */
 	take(ag);
 	rc = launch_answer(out, code, started, started ? "" : why);
 out:
 	vault_plan_free(&plan); /* wipes the secret on the paths that did not run */
+	free(cwd);
 	return rc;
 }
 

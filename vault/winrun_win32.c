@@ -393,8 +393,8 @@ launch_close(void *ctx, void *held)
 }
 
 static int
-launch_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, int *started, char *why,
-    size_t whylen)
+launch_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, const char *cwd,
+    int *started, char *why, size_t whylen)
 {
 	const vault_win_api *api = ctx;
 	vault_win_password pw;
@@ -414,6 +414,7 @@ launch_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *se
 	o.pass_env = plan->keep_env;
 	o.user = plan->user;
 	o.domain = plan->domain;
+	o.cwd = cwd; /* the caller's, as runas; NULL: the agent's */
 	rc = vault_win_run(api, held, (const char *const *)plan->argv, plan->argc, &o, &pw, started, why,
 	    whylen);
 	vault_win_password_free(&pw);

@@ -48,10 +48,11 @@ fake_open(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAUL
 }
 
 static int
-fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, int *started, char *why,
-    size_t whylen)
+fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, const char *cwd,
+    int *started, char *why, size_t whylen)
 {
 	(void)ctx;
+	FUZZ_CHECK(cwd == NULL || vault_plat_path_absolute(cwd));
 	(void)why;
 	(void)whylen;
 	FUZZ_CHECK(held == &ag && sec != NULL && plan->argc >= 1);

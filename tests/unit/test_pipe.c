@@ -824,7 +824,7 @@ agent_rules(void **state)
 struct fake_launch {
 	int opens, runs, closes, netonly, keep_env;
 	unsigned char pin[VAULT_PINBYTES]; /* what open() says the program hashes to */
-	char secret[64], user[64], program[128], arg1[64];
+	char secret[64], user[64], program[128], arg1[64], cwd[64];
 	size_t argc;
 	int code;
 	vault_pipe_agent *lock_during_open;
@@ -853,11 +853,12 @@ fake_open(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAUL
 }
 
 static int
-fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, int *started, char *why,
-    size_t whylen)
+fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, const char *cwd,
+    int *started, char *why, size_t whylen)
 {
 	struct fake_launch *f = ctx;
 
+	snprintf(f->cwd, sizeof(f->cwd), "%s", cwd != NULL ? cwd : "(none)");
 	assert_ptr_equal(held, f);
 	f->runs++;
 	f->closes++;
@@ -910,18 +911,27 @@ run_action(vault_pipe_client *c, const vault_pipe_peer *who, const char *name, v
 	return plan;
 }
 
-/* LAUNCH with ticket id: its return; out holds the answer. */
+/* LAUNCH with ticket id (and cwd, if not NULL): its return; out holds the answer. */
 static int
-launch(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char *id, vault_wr *out)
+launch_in(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char *id, const char *cwd,
+    vault_wr *out)
 {
 	vault_wr req;
 	int rc;
 
 	vault_wr_init(&req, 0, 0);
 	vault_wr_bytes(&req, id, VAULT_TICKETBYTES);
+	if (cwd != NULL)
+		vault_wr_cstr(&req, cwd);
 	rc = agent_call(c, who, VAULT_MSG_LAUNCH, &req, out);
 	vault_wr_free(&req);
 	return rc;
+}
+
+static int
+launch(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char *id, vault_wr *out)
+{
+	return launch_in(c, who, id, NULL, out);
 }
 
 /* The exit code a LAUNCH answered, and whether it started. */
@@ -1044,6 +1054,7 @@ agent_launch(void **state)
 	assert_int_equal(f.argc, 2);
 	assert_string_equal(f.arg1, "--go");
 	assert_string_equal(f.program, FX_ABS("/opt/deploy"));
+	assert_string_equal(f.cwd, "(none)");
 	assert_int_equal(count_ops(x.v, "launch", &o), 3);
 	assert_non_null(strstr(o.outcome[2], "released to the agent's launch, program hash verified"));
 	/* Used once. */
@@ -1055,7 +1066,11 @@ agent_launch(void **state)
 	assert_non_null(plan = run_action(&c, &who, "net", &out));
 	assert_true(plan->has_ticket);
 	assert_null(plan->secret);
-	assert_int_equal(launch(&c, &who, plan->ticket, &out), 0);
+	/* A relative directory is malformed: closed, the ticket still there. */
+	assert_int_equal(launch_in(&c, &who, plan->ticket, "work", &out), VAULT_ERR_PROTO);
+	/* The client's directory goes to the launcher. */
+	assert_int_equal(launch_in(&c, &who, plan->ticket, FX_ABS("/work dir"), &out), 0);
+	assert_string_equal(f.cwd, FX_ABS("/work dir"));
 	assert_int_equal(launch_code(&out, &started), 7);
 	assert_int_equal(f.netonly, 1);
 	assert_string_equal(f.secret, "pw-web");

@@ -560,7 +560,8 @@ launcher_seam(void **state)
 	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), 0);
 	assert_non_null(held);
 	assert_memory_equal(pin, want, sizeof(pin));
-	assert_int_equal(L.run(L.ctx, held, &plan, sec, &started, why, sizeof(why)), 9);
+	assert_int_equal(L.run(L.ctx, held, &plan, sec, "C:\\work dir", &started, why, sizeof(why)), 9);
+	assert_true(wcscmp(fk.cwd, L"C:\\work dir") == 0);
 	assert_int_equal(started, 1);
 	assert_int_equal(fk.logon_flags, LOGON_WITH_PROFILE);
 	assert_true(wcscmp(fk.user, L"adm") == 0);
@@ -586,7 +587,8 @@ launcher_seam(void **state)
 	fk.ok = FALSE;
 	fk.err = 1326;
 	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), 0);
-	assert_int_equal(L.run(L.ctx, held, &plan, sec, &started, why, sizeof(why)), EXIT_NOEXEC);
+	assert_int_equal(L.run(L.ctx, held, &plan, sec, NULL, &started, why, sizeof(why)), EXIT_NOEXEC);
+	assert_int_equal(fk.cwd_null, 1);
 	assert_int_equal(started, 0);
 	assert_int_equal(fk.logon_flags, LOGON_NETCREDENTIALS_ONLY);
 	assert_ptr_equal(fk.env, fk.env_block);
