@@ -47,37 +47,6 @@ vault_default_path(char **out, const char *xdg_data_home, const char *home)
 	return 0;
 }
 
-/* mkdir -p with 0700 for the parts we create; existing parts are left alone. */
-int
-vault_mkdir_parent(const char *path)
-{
-	char *copy, *p;
-	int rc = 0;
-
-	if ((copy = strdup(path)) == NULL)
-		return VAULT_ERR_NOMEM;
-	if ((p = strrchr(copy, '/')) == NULL || p == copy)
-		goto out;
-	*p = '\0';
-	for (p = copy + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (vault_plat_mkdir_private(copy) != 0) {
-				rc = VAULT_ERR_IO;
-				goto out;
-			}
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
-out:
-	free(copy);
-	return rc;
-}
-
 int
 vault_sock_path(char **out, const char *env_sock, const char *xdg_runtime, unsigned long uid)
 {

@@ -28,25 +28,11 @@
 set -uo pipefail
 
 probe=${1:?usage: prompt_win32.sh PROBE.exe}
-wrapper=${MESON_EXE_WRAPPER:-$(dirname "${VAULT_BUILD_ROOT:?run through meson test}")/wine-wrapper}
-[[ -x $wrapper ]] || {
-	echo "prompt_win32.sh: no exe wrapper at $wrapper (scripts/windows.sh writes it)" >&2
-	exit 1
-}
+# shellcheck source=wine_tap.sh
+. "$(dirname "$0")/wine_tap.sh"
 export LC_ALL=C.UTF-8 # wine reads the pty's bytes as UTF-8
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	shift
-	printf '%s\n' "$@" | sed 's/^/# /'
-}
 
 # The pty's name (pts/N) of the first descendant of pid that has one.
 pty_of() {

@@ -35,27 +35,13 @@ set -uo pipefail
 
 vault=${1:?usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe}
 agent=${2:?usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe}
-wrapper=${MESON_EXE_WRAPPER:-$(dirname "${VAULT_BUILD_ROOT:?run through meson test}")/wine-wrapper}
-[[ -x $wrapper ]] || {
-	echo "vault_win32.sh: no exe wrapper at $wrapper (scripts/windows.sh writes it)" >&2
-	exit 1
-}
+# shellcheck source=wine_tap.sh
+. "$(dirname "$0")/wine_tap.sh"
 tmp=$(mktemp -d)
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
 pipe="\\\\.\\pipe\\vault-test-$$"
 stop_agent() { timeout 60 "$wrapper" "$agent" -k --pipe "$pipe" </dev/null >/dev/null 2>&1; }
 trap 'stop_agent; rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	shift
-	printf '%s\n' "$@" | sed 's/^/# /'
-}
 
 pass='correct horse battery staple'
 printf '%s\n%s\n' "$pass" "$pass" >"$tmp/pass"
