@@ -31,6 +31,9 @@
  *    that ran it, and the agent itself starts the program as the account
  *    (winrun_win32.c's launcher on a pinned handle): the password never
  *    enters vault.exe; the connection's thread waits for the program;
+ *  - vault rotate: served in the connection's thread with the vault held
+ *    (the `windows` target, target_win32.c): other requests wait until the
+ *    target answers; there is no worker process to kill at a lock;
  *  - on -k (its stop event), Ctrl-C, Ctrl-Break, logoff or shutdown the
  *    vault is locked (audited) before the process ends; the stop event is
  *    ours alone and made only if its name is free, as the pipe.
@@ -47,6 +50,7 @@
 #include "common.h"
 #include "pipe.h"
 #include "platform.h"
+#include "target.h"
 #include "vault.h"
 #include "winrun_win32.h"
 
@@ -324,6 +328,7 @@ main(int argc, char **argv)
 		free(db);
 		return 1;
 	}
+	target_install(v); /* the windows rotation target: ROTATE served in the connection's thread */
 	if ((rc = vault_pipe_listen(&srv, pipe_name, why, sizeof(why))) != 0) {
 		if (rc == VAULT_ERR_EXISTS)
 			fprintf(stderr, "vault-agent: another process already holds the pipe (another vault-agent?): "

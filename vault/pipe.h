@@ -171,8 +171,10 @@ int vault_pipe_service(void *ctx, const vault_pipe_peer *who, uint8_t type, cons
  *  - every other request to vault_service() after vault_refresh(), with
  *    its passphrase checks derived outside the vault's lock (deferred,
  *    then replayed, as the Unix agent does);
- *  - ROTATE and RECOVER need the rotation worker, not built on Windows:
- *    refused with VAULT_ERR_NOPLATFORM when unlocked.
+ *  - ROTATE and RECOVER are served in the calling thread, the vault held
+ *    until the target answers, when rotation targets are installed
+ *    (vault_set_rotate_hooks); without them, refused with
+ *    VAULT_ERR_NOPLATFORM when unlocked.
  * Locking: lock/unlock (if set) are taken around every use of v and
  * released while a derivation runs; kdf_lock/kdf_unlock (if set) let one
  * derivation run at a time (each may take 1 GiB). NULL: one thread.

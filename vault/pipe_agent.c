@@ -471,9 +471,14 @@ dispatch(vault_pipe_client *c, const vault_peer *peer, uint8_t type, const unsig
 		return service(ag, peer, type, payload, len, out);
 	case VAULT_MSG_ROTATE:
 	case VAULT_MSG_RECOVER:
-		if (vault_is_unlocked(ag->v))
+		/*
+		 * With rotation targets installed (vault-agent.exe: target_install),
+		 * served here, in the connection's thread, the vault held: other
+		 * requests wait until the target answers. Without: refused.
+		 */
+		if (vault_is_unlocked(ag->v) && ag->v->hooks.change == NULL)
 			return vault_frame_error(out, VAULT_ERR_NOPLATFORM,
-			    "the Windows agent has no rotation worker yet: rotate with --no-agent");
+			    "this agent has no rotation targets: rotate with --no-agent");
 		return service(ag, peer, type, payload, len, out);
 	default:
 		return service(ag, peer, type, payload, len, out);

@@ -885,6 +885,30 @@ fake_close(void *ctx, void *held)
 	f->closes++;
 }
 
+/* A rotation target that takes every change, and a verify that takes the new password. */
+static int
+rot_ok(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw, char *why,
+    size_t whylen)
+{
+	(void)arg;
+	(void)a;
+	(void)oldpw;
+	(void)newpw;
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
+static int
+rot_verify(void *arg, const vault_account *a, const vault_secret *pw, char *why, size_t whylen)
+{
+	(void)arg;
+	(void)a;
+	(void)why;
+	(void)whylen;
+	return pw->len == 6 && memcmp(pw->buf, "pw-rot", 6) == 0 ? VAULT_ERR_BADPASS : 0;
+}
+
 /* RUN for a saved action: the plan the agent answers (decoded; the caller frees it). */
 static vault_plan *
 run_action(vault_pipe_client *c, const vault_pipe_peer *who, const char *name, vault_wr *out)
@@ -1119,6 +1143,45 @@ agent_launch(void **state)
 	vault_wr_u8(&req, 1);
 	assert_int_equal(agent_call(&c, &who, VAULT_MSG_LAUNCH, &req, &out), VAULT_ERR_PROTO);
 	vault_wr_free(&req);
+
+	/*
+	 * Rotation: refused without targets; with them (vault-agent.exe installs
+	 * the windows one), served on this connection, the vault held.
+	 */
+	assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
+	{
+		vault_account a;
+		vault_rotate_hooks h;
+		uint32_t result;
+		vault_rd rr;
+
+		memset(&a, 0, sizeof(a));
+		a.name = (char *)(uintptr_t)"rot";
+		a.user = (char *)(uintptr_t)"svc";
+		a.use = VAULT_USE_ANY;
+		a.rotate_with = VAULT_ROTATE_COMMAND;
+		a.rotate_cmd = (char *)(uintptr_t)"chpw";
+		assert_int_equal(vault_account_add(x.v, &a, (const unsigned char *)"pw-rot", 6, 0), 0);
+		vault_wr_init(&req, 0, 0);
+		vault_wr_cstr(&req, "rot");
+		vault_wr_u32(&req, 0);
+		vault_wr_u32(&req, 0);
+		vault_wr_u8(&req, 0);
+		vault_wr_u8(&req, 0);
+		assert_int_equal(agent_call(&c, &who, VAULT_MSG_ROTATE, &req, &out), 0);
+		assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_NOPLATFORM);
+		memset(&h, 0, sizeof(h));
+		h.change = rot_ok;
+		h.verify = rot_verify;
+		vault_set_rotate_hooks(x.v, &h);
+		assert_int_equal(agent_call(&c, &who, VAULT_MSG_ROTATE, &req, &out), 0);
+		assert_int_equal(only_frame(&out, &rr), VAULT_MSG_OK);
+		assert_int_equal(vault_rd_u32(&rr, &result), 0);
+		assert_int_equal(result, VAULT_ROTATED);
+		vault_wr_free(&req);
+		memset(&h, 0, sizeof(h));
+		vault_set_rotate_hooks(x.v, &h);
+	}
 
 	/* Without a launcher (the Unix rule): a network-only run's password goes to the client. */
 	assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
