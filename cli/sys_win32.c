@@ -193,7 +193,8 @@ cli_sys_start_agent(const char *prog, const char *db, const char *address, char 
 	wchar_t *wprog = NULL, *wcmd = NULL, *wpipe = NULL;
 	char *cmd = NULL;
 	size_t len;
-	DWORD code = 0, waited = 0;
+	DWORD code = 0;
+	ULONGLONG until;
 	int rc = VAULT_EXIT_ERROR;
 
 	err[0] = '\0';
@@ -222,6 +223,7 @@ cli_sys_start_agent(const char *prog, const char *db, const char *address, char 
 	}
 	CloseHandle(pi.hThread);
 	/* Until its pipe is there, or it has exited. */
+	until = GetTickCount64() + START_WAIT_MS;
 	for (;;) {
 		if (WaitNamedPipeW(wpipe, 50)) {
 			rc = 0;
@@ -238,7 +240,7 @@ cli_sys_start_agent(const char *prog, const char *db, const char *address, char 
 			rc = code != 0 ? (int)code : VAULT_EXIT_ERROR;
 			break;
 		}
-		if ((waited += 100) >= START_WAIT_MS) {
+		if (GetTickCount64() >= until) {
 			snprintf(err, errlen, "vault: %s did not create its pipe within %u s\n", prog,
 			    START_WAIT_MS / 1000);
 			rc = VAULT_EXIT_ERROR;
