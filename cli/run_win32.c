@@ -7,6 +7,8 @@
  * the agent opens and hashes the program, releases the password to its own
  * CreateProcessWithLogonW call (audited), waits for the program and
  * answers with its exit code. The password never enters this process.
+ * An action that keeps the caller's environment (--env) gets ours, sent
+ * with LAUNCH; the agent filters it (winrun.h's vault_win_env_filter).
  */
 #include <windows.h>
 
@@ -17,6 +19,7 @@
 #include "common.h"
 #include "platform.h"
 #include "run.h"
+#include "winrun.h"
 
 int
 run_pre_open(const vault_action *sa, int *fd, unsigned char pin[VAULT_PINBYTES])
@@ -24,6 +27,54 @@ run_pre_open(const vault_action *sa, int *fd, unsigned char pin[VAULT_PINBYTES])
 	*fd = -1;
 	memcpy(pin, sa->pin, VAULT_PINBYTES); /* the agent hashes it at launch */
 	return 0;
+}
+
+/*
+ * Our environment as winrun.h's block (UTF-8 "NAME=VALUE" entries, each
+ * NUL-ended) into p, for --env. An entry that is not well-formed UTF-16
+ * cannot be passed and is left out. Returns 0, or -1 with the words said.
+ */
+static int
+put_env(vault_wr *p)
+{
+	wchar_t *all = GetEnvironmentStringsW(), *e;
+	char *buf = NULL;
+	size_t at = 0, cap = 0;
+	int n, rc = -1;
+
+	if (all == NULL) {
+		run_fail(EXIT_VAULT, "cannot run: cannot read this process's environment");
+		return -1;
+	}
+	for (e = all; *e != L'\0'; e += wcslen(e) + 1) {
+		if ((n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, e, -1, NULL, 0, NULL, NULL)) <= 0)
+			continue;
+		if (at + (size_t)n > VAULT_WIN_ENV_MAX) {
+			run_fail(EXIT_VAULT, "cannot run: the action passes your environment (--env), and it is "
+			    "larger than the %u bytes a run can carry", VAULT_WIN_ENV_MAX);
+			goto out;
+		}
+		if (at + (size_t)n > cap) {
+			char *nb;
+
+			cap = cap == 0 ? 4096 : cap * 2;
+			if (cap > VAULT_WIN_ENV_MAX)
+				cap = VAULT_WIN_ENV_MAX;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				run_fail(EXIT_VAULT, "cannot run: out of memory");
+				goto out;
+			}
+			buf = nb;
+		}
+		if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, e, -1, buf + at, n, NULL, NULL) == n)
+			at += (size_t)n;
+	}
+	vault_wr_str(p, buf != NULL ? buf : "", at);
+	rc = 0;
+out:
+	free(buf);
+	FreeEnvironmentStringsW(all);
+	return rc;
 }
 
 int
@@ -44,7 +95,7 @@ run_start(struct session *s, vault_plan *plan, int progfd, const unsigned char *
 	vault_wr_init(&p, 0, 0);
 	vault_wr_init(&resp, 1, 0);
 	vault_wr_bytes(&p, plan->ticket, VAULT_TICKETBYTES);
-	/* Our directory: the program starts there, as runas starts it in the caller's. */
+	/* Our directory: the program starts there, as runas starts it in the caller's ("": the agent's). */
 	{
 		wchar_t w[MAX_PATH + 1];
 		char dir[MAX_PATH * 3 + 1];
@@ -54,6 +105,13 @@ run_start(struct session *s, vault_plan *plan, int progfd, const unsigned char *
 		    WideCharToMultiByte(CP_UTF8, 0, w, -1, dir, (int)sizeof(dir), NULL, NULL) > 0 &&
 		    vault_plat_path_absolute(dir))
 			vault_wr_cstr(&p, dir);
+		else
+			vault_wr_cstr(&p, "");
+	}
+	/* --env: ours, which the agent filters; sent only for an action that keeps it. */
+	if (plan->keep_env && put_env(&p) != 0) {
+		ret = EXIT_VAULT;
+		goto out;
 	}
 	/* The answer comes when the program exits, however long it runs. */
 	vault_agent_wait_long(s->fd);

@@ -186,14 +186,17 @@ typedef void (*vault_pipe_lockfn)(void *ctx);
  * vault_win_launcher; tests: a fake). With one set, every RUN gets a
  * launch ticket (network-only runs too: no password goes to the client)
  * and LAUNCH redeems it: the process that ran RUN (its pid, as the pipe
- * identified it) sends the ticket (and, optionally, str its current
- * directory, an absolute path the program starts in), and the agent
+ * identified it) sends the ticket, optionally str its current directory
+ * (an absolute path the program starts in; "": none) and after it, for an
+ * action that keeps the caller's environment (--env) and only then, str
+ * that environment (winrun.h's block, at most VAULT_WIN_ENV_MAX), and the agent
  *  1. takes the plan and the password out of the ticket (vault's lock held);
  *  2. open(): opens the program on a handle that nobody may write while it
  *     is held, and hashes it there (lock released);
  *  3. decides and audits the release against the action's pin (lock held;
  *     refused if a lock came in between);
- *  4. run(): starts the held program as the account and waits (lock
+ *  4. run(): starts the held program as the account (with env and envlen,
+ *     the caller's block, when the action keeps it; else NULL) and waits (lock
  *     released), then answers OK with u32 its exit code (or an EXIT_* of
  *     winrun.h), u8 whether it started, str a secret-free message.
  * The password is wiped when the launch is over, on every path; close()
@@ -205,7 +208,7 @@ typedef struct vault_pipe_launcher {
 	int (*open)(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAULT_PINBYTES],
 	    char *why, size_t whylen);
 	int (*run)(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, const char *cwd,
-	    int *started, char *why, size_t whylen);
+	    const char *env, size_t envlen, int *started, char *why, size_t whylen);
 	void (*close)(void *ctx, void *held);
 	void *ctx;
 } vault_pipe_launcher;

@@ -26,6 +26,7 @@
 #include "internal.h"
 #include "pipe.h"
 #include "platform.h"
+#include "winrun.h"
 
 #define DELAY_MAX_MS 30000
 
@@ -357,19 +358,30 @@ h_launch(vault_pipe_agent *ag, const vault_peer *peer, vault_rd *r, vault_wr *ou
 {
 	const vault_pipe_launcher *L = ag->launcher;
 	unsigned char id[VAULT_TICKETBYTES], pin[VAULT_PINBYTES];
+	const unsigned char *env = NULL;
 	vault_plan *plan = NULL;
 	void *held = NULL;
 	char why[512], *cwd = NULL;
+	size_t envlen = 0;
 	uint32_t tpid;
 	uint64_t locks;
-	int rc, code, started = 0;
+	int rc, code, started = 0, has_env = 0;
 
 	if (vault_rd_bytes(r, id, sizeof(id)) != 0)
 		return VAULT_ERR_PROTO;
-	/* The client's current directory, where the program starts: absolute, or the request is malformed. */
-	if (r->len > 0 && (vault_rd_cstr(r, &cwd, VAULT_LAUNCH_CWD_MAX) != 0 || !vault_plat_path_absolute(cwd))) {
+	/* The client's current directory, where the program starts: absolute or "", or the request is malformed. */
+	if (r->len > 0 && (vault_rd_cstr(r, &cwd, VAULT_LAUNCH_CWD_MAX) != 0 ||
+	    (cwd[0] != '\0' && !vault_plat_path_absolute(cwd)))) {
 		free(cwd);
 		return VAULT_ERR_PROTO;
+	}
+	/* The caller's environment, for --env: a well-formed block, checked again where it is used. */
+	if (r->len > 0) {
+		if (vault_rd_str(r, &env, &envlen) != 0 || vault_win_env_check((const char *)env, envlen, NULL) != 0) {
+			free(cwd);
+			return VAULT_ERR_PROTO;
+		}
+		has_env = 1;
 	}
 	if (vault_rd_end(r) != 0) {
 		free(cwd);
@@ -382,6 +394,13 @@ h_launch(vault_pipe_agent *ag, const vault_peer *peer, vault_rd *r, vault_wr *ou
 	if ((rc = vault_launch_take(ag->v, peer, id, &tpid, &plan)) != 0) {
 		free(cwd);
 		return vault_frame_error(out, rc, rc == VAULT_ERR_LOCKED ? vault_strerror(rc) : vault_errdetail(ag->v));
+	}
+	/* The environment comes with a run that keeps it, and only with one: never silently dropped or used. */
+	if (has_env != (plan->keep_env != 0)) {
+		rc = vault_frame_error(out, VAULT_ERR_INVAL, has_env ?
+		    "an environment was sent for an action that does not keep it; nothing was run" :
+		    "the action keeps the caller's environment (--env) and none was sent; nothing was run");
+		goto out;
 	}
 	locks = ag->locks;
 	ag->last_use = vault_plat_monotonic_ms();
@@ -406,7 +425,8 @@ h_launch(vault_pipe_agent *ag, const vault_peer *peer, vault_rd *r, vault_wr *ou
 		goto out;
 	}
 	give(ag);
-	code = L->run(L->ctx, held, plan, plan->secret, cwd, &started, why, sizeof(why));
+	code = L->run(L->ctx, held, plan, plan->secret, cwd != NULL && cwd[0] != '\0' ? cwd : NULL,
+	    has_env ? (const char *)env : NULL, envlen, &started, why, sizeof(why));
 	vault_secret_free(&plan->secret); /* before the lock: nothing waits with it */
 	take(ag);
 	rc = launch_answer(out, code, started, started ? "" : why);

@@ -74,4 +74,39 @@ int vault_win_is_batch(const char *path, size_t len);
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int vault_win_utf8_valid(const char *s, size_t len);
 
+/*
+ * `vault run --env` (issue 16, item 6): the caller's environment, sent
+ * with LAUNCH as a block of "NAME=VALUE" entries (UTF-8), each ended by a
+ * NUL; len counts every byte, the last NUL included (an empty block: 0).
+ * At most VAULT_WIN_ENV_MAX bytes; the frame's bound (VAULT_FRAME_MAX)
+ * holds for the whole LAUNCH, directory included.
+ */
+#define VAULT_WIN_ENV_MAX 32768U
+
+/*
+ * 0 (and the entry count in *count, may be NULL) if in[0..len) is such a
+ * block: every entry NUL-ended, well-formed UTF-8, holding a '=' (a name
+ * may be empty: Windows' own "=C:=C:\dir"); VAULT_ERR_INVAL if not;
+ * VAULT_ERR_TOOBIG past VAULT_WIN_ENV_MAX.
+ */
+int vault_win_env_check(const char *in, size_t len, size_t *count);
+
+/*
+ * The environment block for the program (winenv.c says why each rule):
+ * the caller's entries less the per-drive directories ("=C:..."), the
+ * first of each name (any case) only; with filter (a program run as
+ * another account), also less every name that says where code,
+ * configuration or a profile is (PATH, SystemRoot, TEMP, USERPROFILE,
+ * __COMPAT_LAYER, COR_PROFILER*, DOTNET_*, PYTHON*, ...) and less every
+ * name in fixed, then plus fixed ("NAME=VALUE" strings the agent took
+ * from Windows: PATH, SystemRoot, ...; NULL-ended, may be NULL). Without
+ * filter (network-only: the program runs as the caller) fixed is unused.
+ * *out: malloc'd, sorted by name ignoring case (CreateProcess wants it
+ * so), each entry NUL-ended and one more NUL at the end; *outlen (may be
+ * NULL) its bytes. Returns 0, vault_win_env_check's errors, or
+ * VAULT_ERR_NOMEM.
+ */
+int vault_win_env_filter(const char *in, size_t len, const char *const *fixed, int filter, char **out,
+    size_t *outlen);
+
 #endif

@@ -17,6 +17,7 @@
  * bytes, but the check is the hash of what we read, as on Linux).
  */
 #include <windows.h>
+#include <shlobj.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -35,8 +36,6 @@ static const vault_win_api real_api = {
 	CreateProcessWithLogonW,
 	WaitForSingleObject,
 	GetExitCodeProcess,
-	GetEnvironmentStringsW,
-	FreeEnvironmentStringsW,
 	GetLastError,
 };
 
@@ -242,6 +241,143 @@ out:
 	return rc;
 }
 
+/* "NAME=" and the wide value w as UTF-8, into fixed[*n]. */
+static int
+sys_put(char **fixed, size_t *n, size_t max, const char *name, const wchar_t *w)
+{
+	int len;
+	size_t nl = strlen(name);
+	char *kv;
+
+	if (*n + 1 >= max)
+		return VAULT_ERR_NOMEM;
+	if ((len = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL)) <= 0)
+		return VAULT_ERR_IO;
+	if ((kv = malloc(nl + 1 + (size_t)len)) == NULL)
+		return VAULT_ERR_NOMEM;
+	memcpy(kv, name, nl);
+	kv[nl] = '=';
+	if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, kv + nl + 1, len, NULL, NULL) != len) {
+		free(kv);
+		return VAULT_ERR_IO;
+	}
+	fixed[(*n)++] = kv;
+	fixed[*n] = NULL;
+	return 0;
+}
+
+void
+vault_win_sys_env_free(char **fixed)
+{
+	size_t i;
+
+	for (i = 0; fixed != NULL && fixed[i] != NULL; i++) {
+		free(fixed[i]);
+		fixed[i] = NULL;
+	}
+}
+
+int
+vault_win_sys_env(char **fixed, size_t max)
+{
+	static const struct {
+		const char *name;
+		const KNOWNFOLDERID *id;
+	} folders[] = {
+		{ "ProgramData", &FOLDERID_ProgramData },
+		{ "ALLUSERSPROFILE", &FOLDERID_ProgramData },
+		{ "ProgramFiles", &FOLDERID_ProgramFiles },
+		{ "CommonProgramFiles", &FOLDERID_ProgramFilesCommon },
+		{ "PUBLIC", &FOLDERID_Public },
+	};
+	wchar_t sys[MAX_PATH], win[MAX_PATH], buf[4 * MAX_PATH + 64], drive[3];
+	UINT ns, nw;
+	size_t n = 0, i;
+	PWSTR w;
+	int rc;
+
+	if (max == 0)
+		return VAULT_ERR_NOMEM;
+	fixed[0] = NULL;
+	ns = GetSystemDirectoryW(sys, MAX_PATH);
+	nw = GetSystemWindowsDirectoryW(win, MAX_PATH);
+	if (ns == 0 || ns >= MAX_PATH || nw < 2 || nw >= MAX_PATH || win[1] != L':')
+		return VAULT_ERR_IO;
+	drive[0] = win[0];
+	drive[1] = L':';
+	drive[2] = L'\0';
+	/* The PATH a fresh Windows gives every account: the system's own directories only. */
+	_snwprintf(buf, sizeof(buf) / sizeof(buf[0]), L"%ls;%ls;%ls\\Wbem;%ls\\WindowsPowerShell\\v1.0\\", sys, win,
+	    sys, sys);
+	buf[sizeof(buf) / sizeof(buf[0]) - 1] = L'\0';
+	if ((rc = sys_put(fixed, &n, max, "PATH", buf)) != 0 ||
+	    (rc = sys_put(fixed, &n, max, "PATHEXT", L".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC")) != 0 ||
+	    (rc = sys_put(fixed, &n, max, "SystemRoot", win)) != 0 || (rc = sys_put(fixed, &n, max, "windir", win)) != 0 ||
+	    (rc = sys_put(fixed, &n, max, "SystemDrive", drive)) != 0)
+		goto fail;
+	_snwprintf(buf, sizeof(buf) / sizeof(buf[0]), L"%ls\\cmd.exe", sys);
+	buf[sizeof(buf) / sizeof(buf[0]) - 1] = L'\0';
+	if ((rc = sys_put(fixed, &n, max, "ComSpec", buf)) != 0)
+		goto fail;
+	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		/* Where Windows does not answer, the program goes without (it was dropped from the caller's). */
+		if (SHGetKnownFolderPath(folders[i].id, KF_FLAG_DONT_VERIFY, NULL, &w) != S_OK)
+			continue;
+		rc = sys_put(fixed, &n, max, folders[i].name, w);
+		CoTaskMemFree(w);
+		if (rc != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	vault_win_sys_env_free(fixed);
+	return rc;
+}
+
+/*
+ * The program's environment block (UTF-16, malloc'd) from the caller's
+ * (o->env): vault_win_env_filter, with the system's values for a profile
+ * run. NULL with why set on failure.
+ */
+static wchar_t *
+env_block(const vault_win_run_opts *o, char *why, size_t whylen)
+{
+	char *fixed[16], *u8 = NULL;
+	size_t u8len, at = 0, n;
+	wchar_t *w = NULL;
+	int rc, k, total = 0;
+
+	fixed[0] = NULL;
+	if (o->mode == VAULT_WIN_PROFILE && vault_win_sys_env(fixed, sizeof(fixed) / sizeof(fixed[0])) != 0) {
+		snprintf(why, whylen, "cannot read the system's directories for the program's environment");
+		return NULL;
+	}
+	rc = vault_win_env_filter(o->env, o->envlen, (const char *const *)fixed, o->mode == VAULT_WIN_PROFILE, &u8,
+	    &u8len);
+	vault_win_sys_env_free(fixed);
+	if (rc != 0) {
+		snprintf(why, whylen, "the caller's environment cannot be passed (%s)", vault_strerror(rc));
+		return NULL;
+	}
+	/* Entry by entry (each well-formed UTF-8: checked), then the block's closing NUL. */
+	for (at = 0; at + 1 < u8len; at += n + 1) {
+		n = strlen(u8 + at);
+		total += MultiByteToWideChar(CP_UTF8, 0, u8 + at, (int)n, NULL, 0) + 1;
+	}
+	if ((w = calloc((size_t)total + 2, sizeof(*w))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		free(u8);
+		return NULL;
+	}
+	for (at = 0, total = 0; at + 1 < u8len; at += n + 1) {
+		n = strlen(u8 + at);
+		k = MultiByteToWideChar(CP_UTF8, 0, u8 + at, (int)n, w + total, (int)n);
+		total += k + 1; /* calloc'd: the NUL is there */
+	}
+	free(u8);
+	return w;
+}
+
 int
 vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char *const *argv,
     size_t argc, const vault_win_run_opts *o, vault_win_password *pw, int *started, char *why,
@@ -251,7 +387,7 @@ vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char
 	PROCESS_INFORMATION pi;
 	wchar_t *wuser = NULL, *wdomain = NULL, *wcwd = NULL, *wcmd = NULL;
 	char *cmd = NULL;
-	LPWCH env = NULL;
+	wchar_t *env = NULL;
 	DWORD flags, logon, code, err;
 	size_t cmdlen;
 	BOOL ok;
@@ -308,9 +444,8 @@ vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char
 		goto out;
 	}
 	flags = CREATE_DEFAULT_ERROR_MODE;
-	if (o->pass_env) {
-		if ((env = api->get_env()) == NULL) {
-			snprintf(why, whylen, "cannot read this process's environment");
+	if (o->env != NULL) {
+		if ((env = env_block(o, why, whylen)) == NULL) {
 			rc = EXIT_VAULT;
 			goto out;
 		}
@@ -345,8 +480,7 @@ out:
 		CloseHandle(pi.hThread);
 	if (pi.hProcess != NULL)
 		CloseHandle(pi.hProcess);
-	if (env != NULL)
-		api->free_env(env);
+	free(env);
 	free(cmd);
 	free(wcmd);
 	free(wuser);
@@ -394,7 +528,7 @@ launch_close(void *ctx, void *held)
 
 static int
 launch_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *secret, const char *cwd,
-    int *started, char *why, size_t whylen)
+    const char *env, size_t envlen, int *started, char *why, size_t whylen)
 {
 	const vault_win_api *api = ctx;
 	vault_win_password pw;
@@ -411,7 +545,8 @@ launch_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *se
 	}
 	memset(&o, 0, sizeof(o));
 	o.mode = plan->netonly ? VAULT_WIN_NETONLY : VAULT_WIN_PROFILE;
-	o.pass_env = plan->keep_env;
+	o.env = plan->keep_env ? env : NULL; /* pipe_agent.c sends one exactly when the plan keeps it */
+	o.envlen = envlen;
 	o.user = plan->user;
 	o.domain = plan->domain;
 	o.cwd = cwd; /* the caller's, as runas; NULL: the agent's */

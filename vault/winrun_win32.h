@@ -35,8 +35,6 @@ typedef struct vault_win_api {
 	    LPCWSTR cwd, LPSTARTUPINFOW si, LPPROCESS_INFORMATION pi);
 	DWORD (WINAPI *wait)(HANDLE h, DWORD ms);
 	BOOL (WINAPI *exit_code)(HANDLE h, LPDWORD code);
-	LPWCH (WINAPI *get_env)(void);
-	BOOL (WINAPI *free_env)(LPWCH env);
 	DWORD (WINAPI *last_error)(void);
 } vault_win_api;
 
@@ -84,11 +82,32 @@ enum { VAULT_WIN_PROFILE = 0, VAULT_WIN_NETONLY = 1 };
 
 typedef struct vault_win_run_opts {
 	int mode;           /* VAULT_WIN_PROFILE (LOGON_WITH_PROFILE) or VAULT_WIN_NETONLY */
-	int pass_env;       /* --env: the caller's environment block; else the target's default */
 	const char *user;   /* UTF-8 */
 	const char *domain; /* UTF-8; NULL or "" for none */
 	const char *cwd;    /* UTF-8; NULL or "": the default */
+	/*
+	 * --env: the caller's block (winrun.h's shape), which the program gets
+	 * through vault_win_env_filter: filtered, with the system's own PATH,
+	 * SystemRoot and the rest, for a profile run (another account); as it
+	 * is for a network-only one (it runs as the caller). NULL: the
+	 * account's default environment.
+	 */
+	const char *env;
+	size_t envlen;
 } vault_win_run_opts;
+
+/*
+ * The "NAME=VALUE" strings (UTF-8, malloc'd, NULL-ended, at most max - 1)
+ * a profile run's environment takes from Windows, never from the caller:
+ * PATH, PATHEXT, ComSpec, SystemRoot, windir, SystemDrive (from
+ * GetSystemDirectoryW and GetSystemWindowsDirectoryW), and ProgramData,
+ * ALLUSERSPROFILE, ProgramFiles, CommonProgramFiles and PUBLIC (from
+ * SHGetKnownFolderPath) where Windows answers. Returns 0, or
+ * VAULT_ERR_IO / VAULT_ERR_NOMEM (nothing to free). Free with
+ * vault_win_sys_env_free.
+ */
+int vault_win_sys_env(char **fixed, size_t max);
+void vault_win_sys_env_free(char **fixed);
 
 /*
  * Starts prog (held) with argv as o->user, waits for it and returns its

@@ -31,6 +31,7 @@
 
 #include "fuzz_vault.h"
 #include "pipe.h"
+#include "winrun.h"
 
 static vault *v;
 static vault_pipe_agent ag;
@@ -49,10 +50,13 @@ fake_open(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAUL
 
 static int
 fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, const char *cwd,
-    int *started, char *why, size_t whylen)
+    const char *env, size_t envlen, int *started, char *why, size_t whylen)
 {
 	(void)ctx;
 	FUZZ_CHECK(cwd == NULL || vault_plat_path_absolute(cwd));
+	/* An environment only for a plan that keeps it, and only a well-formed one. */
+	FUZZ_CHECK(env == NULL || (plan->keep_env && vault_win_env_check(env, envlen, NULL) == 0));
+	FUZZ_CHECK(env != NULL || !plan->keep_env);
 	(void)why;
 	(void)whylen;
 	FUZZ_CHECK(held == &ag && sec != NULL && plan->argc >= 1);
@@ -152,6 +156,11 @@ redeem(vault_pipe_client *c, const vault_pipe_peer *who, const vault_wr *out)
 	FUZZ_CHECK(plan->secret == NULL && plan->has_ticket);
 	vault_wr_init(&req, 0, 0);
 	vault_wr_bytes(&req, plan->ticket, VAULT_TICKETBYTES);
+	/* --env: no directory, and an environment, as vault.exe sends them. */
+	if (plan->keep_env) {
+		vault_wr_cstr(&req, "");
+		vault_wr_str(&req, "A=1\0", 4);
+	}
 	vault_wr_init(&ans, 1, 0);
 	rc = vault_pipe_agent_serve(c, who, VAULT_MSG_LAUNCH, req.p, req.len, &ans);
 	check_answer(rc, &ans);

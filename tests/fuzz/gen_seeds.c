@@ -728,6 +728,7 @@ gen_askpass(void)
 static void
 gen_pipe_agent(void)
 {
+	int keep_env;
 	vault_wr w;
 
 	vault_wr_init(&w, 0, 0);
@@ -771,33 +772,36 @@ gen_pipe_agent(void)
 	}
 	write_wr("fuzz_pipe_agent", "unlock-bound-recover", &w);
 
-	/* An ad-hoc RUN: its launch ticket is redeemed by the harness (the agent's launcher). */
-	vault_wr_init(&w, 0, 0);
-	put_hello(&w, VAULT_PROTO_VERSION);
-	{
-		char *args[] = { (char *)(uintptr_t)"-c", (char *)(uintptr_t)"exit 0" };
-		unsigned char pin[VAULT_PINBYTES] = { 0 };
-		vault_action a;
-		vault_wr pl;
+	/* An ad-hoc RUN: its launch ticket is redeemed by the harness (the agent's launcher); with --env, the second. */
+	for (keep_env = 0; keep_env <= 1; keep_env++) {
+		vault_wr_init(&w, 0, 0);
+		put_hello(&w, VAULT_PROTO_VERSION);
+		{
+			char *args[] = { (char *)(uintptr_t)"-c", (char *)(uintptr_t)"exit 0" };
+			unsigned char pin[VAULT_PINBYTES] = { 0 };
+			vault_action a;
+			vault_wr pl;
 
-		memset(&a, 0, sizeof(a));
-		a.deliver_env = a.argv0 = (char *)(uintptr_t)"";
-		a.name = (char *)(uintptr_t)"ad-hoc"; /* as vault run names one */
-		a.account = (char *)(uintptr_t)FUZZ_ACCT_ANY;
-		a.profile = 1;
-		a.program = (char *)(uintptr_t)"/bin/sh";
-		a.args = args;
-		a.nargs = 2;
-		pl_init(&pl);
-		vault_wr_u8(&pl, 1);
-		vault_action_encode(&pl, &a);
-		vault_wr_u32(&pl, 0);
-		vault_wr_u8(&pl, 0);
-		vault_wr_cstr(&pl, "");
-		vault_wr_bytes(&pl, pin, sizeof(pin));
-		put(&w, VAULT_MSG_RUN, &pl);
+			memset(&a, 0, sizeof(a));
+			a.deliver_env = a.argv0 = (char *)(uintptr_t)"";
+			a.name = (char *)(uintptr_t)"ad-hoc"; /* as vault run names one */
+			a.account = (char *)(uintptr_t)FUZZ_ACCT_ANY;
+			a.profile = 1;
+			a.keep_env = keep_env;
+			a.program = (char *)(uintptr_t)"/bin/sh";
+			a.args = args;
+			a.nargs = 2;
+			pl_init(&pl);
+			vault_wr_u8(&pl, 1);
+			vault_action_encode(&pl, &a);
+			vault_wr_u32(&pl, 0);
+			vault_wr_u8(&pl, 0);
+			vault_wr_cstr(&pl, "");
+			vault_wr_bytes(&pl, pin, sizeof(pin));
+			put(&w, VAULT_MSG_RUN, &pl);
+		}
+		write_wr("fuzz_pipe_agent", keep_env ? "run-adhoc-env-launch" : "run-adhoc-launch", &w);
 	}
-	write_wr("fuzz_pipe_agent", "run-adhoc-launch", &w);
 }
 
 int

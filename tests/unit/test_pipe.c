@@ -824,7 +824,8 @@ agent_rules(void **state)
 struct fake_launch {
 	int opens, runs, closes, netonly, keep_env;
 	unsigned char pin[VAULT_PINBYTES]; /* what open() says the program hashes to */
-	char secret[64], user[64], program[128], arg1[64], cwd[64];
+	char secret[64], user[64], program[128], arg1[64], cwd[64], env[64];
+	size_t envlen; /* (size_t)-1: run() got none */
 	size_t argc;
 	int code;
 	vault_pipe_agent *lock_during_open;
@@ -854,10 +855,15 @@ fake_open(void *ctx, const vault_plan *plan, void **held, unsigned char pin[VAUL
 
 static int
 fake_run(void *ctx, void *held, const vault_plan *plan, const vault_secret *sec, const char *cwd,
-    int *started, char *why, size_t whylen)
+    const char *env, size_t envlen, int *started, char *why, size_t whylen)
 {
 	struct fake_launch *f = ctx;
 
+	f->envlen = env != NULL ? envlen : (size_t)-1;
+	if (env != NULL) {
+		assert_true(envlen <= sizeof(f->env));
+		memcpy(f->env, env, envlen);
+	}
 	snprintf(f->cwd, sizeof(f->cwd), "%s", cwd != NULL ? cwd : "(none)");
 	assert_ptr_equal(held, f);
 	f->runs++;
@@ -935,10 +941,10 @@ run_action(vault_pipe_client *c, const vault_pipe_peer *who, const char *name, v
 	return plan;
 }
 
-/* LAUNCH with ticket id (and cwd, if not NULL): its return; out holds the answer. */
+/* LAUNCH with ticket id, cwd (if not NULL) and then env[0..envlen) (if not NULL): its return; out holds the answer. */
 static int
-launch_in(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char *id, const char *cwd,
-    vault_wr *out)
+launch_env(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char *id, const char *cwd,
+    const char *env, size_t envlen, vault_wr *out)
 {
 	vault_wr req;
 	int rc;
@@ -947,9 +953,18 @@ launch_in(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char 
 	vault_wr_bytes(&req, id, VAULT_TICKETBYTES);
 	if (cwd != NULL)
 		vault_wr_cstr(&req, cwd);
+	if (env != NULL)
+		vault_wr_str(&req, env, envlen);
 	rc = agent_call(c, who, VAULT_MSG_LAUNCH, &req, out);
 	vault_wr_free(&req);
 	return rc;
+}
+
+static int
+launch_in(vault_pipe_client *c, const vault_pipe_peer *who, const unsigned char *id, const char *cwd,
+    vault_wr *out)
+{
+	return launch_env(c, who, id, cwd, NULL, 0, out);
 }
 
 static int
@@ -976,7 +991,8 @@ launch_code(const vault_wr *out, uint8_t *started)
 }
 
 static void
-add_action(vault *v, const char *name, const char *account, const char *program, int netonly, int deliver)
+add_action_env(vault *v, const char *name, const char *account, const char *program, int netonly, int deliver,
+    int keep_env)
 {
 	char *args[] = { (char *)(uintptr_t)"--go" };
 	vault_action a;
@@ -986,6 +1002,7 @@ add_action(vault *v, const char *name, const char *account, const char *program,
 	a.account = (char *)(uintptr_t)account;
 	a.netonly = netonly;
 	a.deliver = deliver;
+	a.keep_env = keep_env;
 	a.deliver_env = a.argv0 = (char *)(uintptr_t)"";
 	a.profile = 1;
 	a.unattended = 1;
@@ -995,6 +1012,12 @@ add_action(vault *v, const char *name, const char *account, const char *program,
 	a.nargs = 1;
 	if (vault_action_add(v, &a, 0) != 0)
 		fail_msg("action %s: %s", name, vault_errdetail(v));
+}
+
+static void
+add_action(vault *v, const char *name, const char *account, const char *program, int netonly, int deliver)
+{
+	add_action_env(v, name, account, program, netonly, deliver, 0);
 }
 
 static void
@@ -1020,6 +1043,7 @@ agent_launch(void **state)
 	add_action(x.v, "net", "web", FX_ABS("/opt/net"), 1, VAULT_DELIVER_STDIN);
 	add_action(x.v, "ask", "web", FX_ABS("/opt/net"), 1, VAULT_DELIVER_ASKPASS);
 	add_action(x.v, "gone", "held", FX_ABS("/opt/missing"), 0, VAULT_DELIVER_NONE);
+	add_action_env(x.v, "envy", "held", FX_ABS("/opt/deploy"), 0, VAULT_DELIVER_NONE, 1);
 	memset(&f, 0, sizeof(f));
 	memset(f.pin, 0x11, sizeof(f.pin));
 	memset(&ag, 0, sizeof(ag));
@@ -1079,6 +1103,7 @@ agent_launch(void **state)
 	assert_string_equal(f.arg1, "--go");
 	assert_string_equal(f.program, FX_ABS("/opt/deploy"));
 	assert_string_equal(f.cwd, "(none)");
+	assert_int_equal(f.envlen, (size_t)-1); /* the action keeps no environment */
 	assert_int_equal(count_ops(x.v, "launch", &o), 3);
 	assert_non_null(strstr(o.outcome[2], "released to the agent's launch, program hash verified"));
 	/* Used once. */
@@ -1099,6 +1124,35 @@ agent_launch(void **state)
 	assert_int_equal(f.netonly, 1);
 	assert_string_equal(f.secret, "pw-web");
 	vault_plan_free(&plan);
+
+	/*
+	 * --env: the caller's block reaches the launcher (which filters it,
+	 * winrun.h) with the action that keeps it, and only with it; "" is no
+	 * directory. A malformed block is malformed; a block for an action that
+	 * keeps none, or none for one that keeps it, runs nothing.
+	 */
+	n0 = (size_t)f.runs;
+	assert_non_null(plan = run_action(&c, &who, "envy", &out));
+	assert_true(plan->keep_env);
+	assert_int_equal(launch_env(&c, &who, plan->ticket, "", "A=1\0B", 5, &out), VAULT_ERR_PROTO);
+	assert_int_equal(launch_env(&c, &who, plan->ticket, "", "A=1\0B=\xc0\xaf\0", 9, &out), VAULT_ERR_PROTO);
+	assert_int_equal(launch_env(&c, &who, plan->ticket, "", "A=1\0Path=C:\\x\0", 14, &out), 0);
+	assert_int_equal(launch_code(&out, &started), 7);
+	assert_string_equal(f.cwd, "(none)");
+	assert_int_equal(f.envlen, 14);
+	assert_memory_equal(f.env, "A=1\0Path=C:\\x\0", 14);
+	vault_plan_free(&plan);
+	assert_non_null(plan = run_action(&c, &who, "envy", &out));
+	assert_int_equal(launch_in(&c, &who, plan->ticket, FX_ABS("/w"), &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_INVAL);
+	assert_int_equal(launch_in(&c, &who, plan->ticket, FX_ABS("/w"), &out), 0); /* used: gone */
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_POLICY);
+	vault_plan_free(&plan);
+	assert_non_null(plan = run_action(&c, &who, "deploy", &out));
+	assert_int_equal(launch_env(&c, &who, plan->ticket, "", "", 0, &out), 0);
+	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_INVAL);
+	vault_plan_free(&plan);
+	assert_int_equal((size_t)f.runs, n0 + 1);
 	/* Askpass has no meaning there: refused. */
 	assert_null(run_action(&c, &who, "ask", &out));
 	assert_int_equal(last_error(&out), (uint32_t)-VAULT_ERR_NOPLATFORM);

@@ -309,7 +309,7 @@ static struct fake {
 	const wchar_t *password_at;
 	DWORD logon_flags, creation_flags;
 	LPVOID env;
-	wchar_t env_block[4];
+	wchar_t env_copy[4096]; /* the block the call got, up to its closing NUL */
 } fk;
 
 static BOOL WINAPI
@@ -333,6 +333,17 @@ fake_logon(LPCWSTR user, LPCWSTR domain, LPCWSTR password, DWORD logon_flags, LP
 	fk.logon_flags = logon_flags;
 	fk.creation_flags = creation_flags;
 	fk.env = env;
+	if (env != NULL) {
+		const wchar_t *e = env;
+		size_t n = 0;
+
+		while (e[n] != L'\0' || (n > 0 && e[n - 1] != L'\0'))
+			n++;
+		if (n == 0)
+			n++; /* an empty block is two NULs */
+		assert_true(n + 1 < sizeof(fk.env_copy) / sizeof(fk.env_copy[0]));
+		memcpy(fk.env_copy, e, (n + 1) * sizeof(wchar_t));
+	}
 	if (!fk.ok)
 		return FALSE;
 	/* A real handle, so the caller's CloseHandle works; it is never waited on for real. */
@@ -358,17 +369,44 @@ fake_exit(HANDLE h, LPDWORD code)
 	return fk.exit_ok;
 }
 
-static LPWCH WINAPI
-fake_get_env(void)
+/* The value of name (any case) in the block the logon call got, or NULL. */
+static const wchar_t *
+env_get(const wchar_t *name)
 {
-	return fk.env_block;
+	const wchar_t *e, *eq;
+	size_t n = wcslen(name);
+
+	for (e = fk.env_copy; *e != L'\0'; e += wcslen(e) + 1) {
+		eq = wcschr(e, L'=');
+		if (eq != NULL && (size_t)(eq - e) == n && _wcsnicmp(e, name, n) == 0)
+			return eq + 1;
+	}
+	return NULL;
 }
 
-static BOOL WINAPI
-fake_free_env(LPWCH env)
+/* 1 if the block's names are in order, ignoring case (upper case, ordinal: '_' after the letters). */
+static int
+env_sorted(void)
 {
-	assert_ptr_equal(env, fk.env_block);
-	return TRUE;
+	const wchar_t *e, *prev = NULL;
+	size_t i;
+
+	for (e = fk.env_copy; *e != L'\0'; prev = e, e += wcslen(e) + 1) {
+		if (prev == NULL)
+			continue;
+		for (i = 0;; i++) {
+			wchar_t a = prev[i] == L'=' ? 0 : towupper(prev[i]), b = e[i] == L'=' ? 0 : towupper(e[i]);
+
+			if (a != b) {
+				if (a > b)
+					return 0;
+				break;
+			}
+			if (a == 0)
+				return 0; /* the same name twice */
+		}
+	}
+	return 1;
 }
 
 static DWORD WINAPI
@@ -378,7 +416,7 @@ fake_last_error(void)
 }
 
 static const vault_win_api fake_api = {
-	fake_logon, fake_wait, fake_exit, fake_get_env, fake_free_env, fake_last_error,
+	fake_logon, fake_wait, fake_exit, fake_last_error,
 };
 
 static void
@@ -388,8 +426,6 @@ fake_reset(void)
 	fk.ok = TRUE;
 	fk.wait_result = WAIT_OBJECT_0;
 	fk.exit_ok = TRUE;
-	fk.env_block[0] = L'A';
-	fk.env_block[1] = L'=';
 }
 
 static void
@@ -440,7 +476,7 @@ static void
 run_logon_errors(void **state)
 {
 	const char *argv[] = { "prog", "a b" };
-	vault_win_run_opts o = { VAULT_WIN_PROFILE, 0, "svc", "CORP", NULL };
+	vault_win_run_opts o = { .mode = VAULT_WIN_PROFILE, .user = "svc", .domain = "CORP" };
 	char why[512];
 	size_t i;
 	int started;
@@ -462,7 +498,7 @@ static void
 run_success_and_flags(void **state)
 {
 	const char *argv[] = { "prog", "a b", "" };
-	vault_win_run_opts o = { VAULT_WIN_PROFILE, 0, "svc", "CORP", NULL };
+	vault_win_run_opts o = { .mode = VAULT_WIN_PROFILE, .user = "svc", .domain = "CORP" };
 	char why[512];
 	int started;
 
@@ -495,16 +531,63 @@ run_success_and_flags(void **state)
 	assert_int_equal(fk.cwd_null, 1);
 	o.cwd = NULL;
 
-	/* --netonly --env: LOGON_NETCREDENTIALS_ONLY and the caller's block. */
+	/*
+	 * --env, a profile run (another account): the caller's block filtered
+	 * (winrun.h): PATH, SystemRoot and ComSpec are Windows' own, the
+	 * caller's profile and the runtimes' hooks are gone, the rest kept,
+	 * the block sorted as CreateProcess wants.
+	 */
+	{
+		static const char caller[] = "Path=C:\\evil;C:\\Windows\0X=1\0=C:=C:\\d\0USERPROFILE=C:\\Users\\me\0"
+		    "COR_ENABLE_PROFILING=1\0SystemRoot=C:\\fake\0ComSpec=C:\\evil\\cmd.exe\0zz=\xc3\xa9\0";
+		wchar_t sys[MAX_PATH], win[MAX_PATH], want[MAX_PATH + 16];
+
+		assert_true(GetSystemDirectoryW(sys, MAX_PATH) > 0);
+		assert_true(GetSystemWindowsDirectoryW(win, MAX_PATH) > 0);
+		fake_reset();
+		o.env = caller;
+		o.envlen = sizeof(caller) - 1;
+		assert_int_equal(launch(&o, argv, 3, why, sizeof(why), &started), 0);
+		assert_int_not_equal(fk.creation_flags & CREATE_UNICODE_ENVIRONMENT, 0);
+		assert_true(env_sorted());
+		assert_non_null(env_get(L"X"));
+		assert_true(wcscmp(env_get(L"X"), L"1") == 0);
+		assert_true(wcscmp(env_get(L"ZZ"), L"\x00e9") == 0);
+		assert_true(wcsncmp(env_get(L"PATH"), sys, wcslen(sys)) == 0);
+		assert_null(wcsstr(env_get(L"PATH"), L"evil"));
+		assert_true(wcscmp(env_get(L"SYSTEMROOT"), win) == 0);
+		_snwprintf(want, MAX_PATH + 16, L"%ls\\cmd.exe", sys);
+		assert_true(wcscmp(env_get(L"COMSPEC"), want) == 0);
+		assert_null(env_get(L"USERPROFILE"));
+		assert_null(env_get(L"COR_ENABLE_PROFILING"));
+		assert_null(env_get(L""));
+		/* SHGetKnownFolderPath answered (wine implements it). */
+		assert_non_null(env_get(L"ProgramData"));
+		/* A block that is not one: refused before any logon, the password wiped. */
+		fake_reset();
+		o.envlen = 3; /* "Pat": no NUL, no '=' */
+		assert_int_equal(launch(&o, argv, 3, why, sizeof(why), &started), EXIT_VAULT);
+		assert_int_equal(fk.calls, 0);
+		assert_non_null(strstr(why, "environment cannot be passed"));
+	}
+
+	/* --netonly --env: LOGON_NETCREDENTIALS_ONLY and the caller's block as it is (it runs as the caller). */
 	fake_reset();
 	o.mode = VAULT_WIN_NETONLY;
-	o.pass_env = 1;
+	o.env = "Path=C:\\mine\0X=1\0=C:=C:\\d\0";
+	o.envlen = 26;
 	o.domain = NULL;
 	fk.exit_code = 0;
 	assert_int_equal(launch(&o, argv, 3, why, sizeof(why), &started), 0);
 	assert_int_equal(fk.logon_flags, LOGON_NETCREDENTIALS_ONLY);
-	assert_ptr_equal(fk.env, fk.env_block);
+	assert_non_null(fk.env);
+	assert_true(wcscmp(env_get(L"PATH"), L"C:\\mine") == 0);
+	assert_true(wcscmp(env_get(L"X"), L"1") == 0);
+	assert_null(env_get(L"")); /* the drive entries are cmd.exe's state, never passed */
+	assert_null(env_get(L"SystemRoot"));
 	assert_int_not_equal(fk.creation_flags & CREATE_UNICODE_ENVIRONMENT, 0);
+	o.env = NULL;
+	o.envlen = 0;
 	assert_int_equal(fk.domain_null, 1);
 
 	/* The wait or the exit code failing after the start: ours, and still wiped. */
@@ -560,7 +643,7 @@ launcher_seam(void **state)
 	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), 0);
 	assert_non_null(held);
 	assert_memory_equal(pin, want, sizeof(pin));
-	assert_int_equal(L.run(L.ctx, held, &plan, sec, "C:\\work dir", &started, why, sizeof(why)), 9);
+	assert_int_equal(L.run(L.ctx, held, &plan, sec, "C:\\work dir", NULL, 0, &started, why, sizeof(why)), 9);
 	assert_true(wcscmp(fk.cwd, L"C:\\work dir") == 0);
 	assert_int_equal(started, 1);
 	assert_int_equal(fk.logon_flags, LOGON_WITH_PROFILE);
@@ -587,11 +670,11 @@ launcher_seam(void **state)
 	fk.ok = FALSE;
 	fk.err = 1326;
 	assert_int_equal(L.open(L.ctx, &plan, &held, pin, why, sizeof(why)), 0);
-	assert_int_equal(L.run(L.ctx, held, &plan, sec, NULL, &started, why, sizeof(why)), EXIT_NOEXEC);
+	assert_int_equal(L.run(L.ctx, held, &plan, sec, NULL, "A=1\0", 4, &started, why, sizeof(why)), EXIT_NOEXEC);
 	assert_int_equal(fk.cwd_null, 1);
 	assert_int_equal(started, 0);
 	assert_int_equal(fk.logon_flags, LOGON_NETCREDENTIALS_ONLY);
-	assert_ptr_equal(fk.env, fk.env_block);
+	assert_true(wcscmp(env_get(L"A"), L"1") == 0);
 	assert_non_null(strstr(why, "vault set"));
 	assert_null(strstr(why, "S3cret"));
 
@@ -616,8 +699,8 @@ run_refused_before_call(void **state)
 	const char *bad8[] = { "prog", "\xff" };
 	char longarg[1100];
 	const char *toolong[] = { "prog", longarg };
-	vault_win_run_opts o = { VAULT_WIN_PROFILE, 0, "svc", NULL, NULL };
-	vault_win_run_opts bad = { 7, 0, "svc", NULL, NULL };
+	vault_win_run_opts o = { .mode = VAULT_WIN_PROFILE, .user = "svc" };
+	vault_win_run_opts bad = { .mode = 7, .user = "svc" };
 	char why[512];
 	int started;
 
@@ -678,8 +761,8 @@ run_real_logon(void **state)
 	}
 	{
 		const char *argv[] = { "echo", "hello world" };
-		vault_win_run_opts o = { VAULT_WIN_PROFILE, 0, getenv("VAULT_TEST_WIN_USER"), ".",
-			NULL };
+		vault_win_run_opts o = { .mode = VAULT_WIN_PROFILE, .user = getenv("VAULT_TEST_WIN_USER"),
+			.domain = "." };
 		char path[MAX_PATH * 3], why[512];
 		vault_win_pinned pin;
 		vault_win_password pw;
@@ -712,7 +795,8 @@ static void
 run_wine_stub(void **state)
 {
 	const char *argv[] = { "echo", "x" };
-	vault_win_run_opts o = { VAULT_WIN_PROFILE, 1, "nobody-vault-test", ".", NULL };
+	vault_win_run_opts o = { .mode = VAULT_WIN_PROFILE, .user = "nobody-vault-test", .domain = ".",
+		.env = "A=1\0", .envlen = 4 };
 	char path[MAX_PATH * 3], why[512];
 	vault_win_pinned pin;
 	vault_win_password pw;

@@ -343,6 +343,119 @@ target_change_outcome(void **state)
 	assert_non_null(strstr(why, "changed, not verified"));
 }
 
+/* Builds a block from NULL-ended strings: each NUL-ended; *len counts every byte. */
+static char *
+block(size_t *len, const char *const *kv)
+{
+	static char b[4096];
+	size_t at = 0, n;
+
+	for (; *kv != NULL; kv++) {
+		n = strlen(*kv) + 1;
+		memcpy(b + at, *kv, n);
+		at += n;
+	}
+	*len = at;
+	return b;
+}
+
+/* The next entry of a filtered block, or NULL at its end. */
+static const char *
+next_kv(const char **at)
+{
+	const char *e = *at;
+
+	if (*e == '\0')
+		return NULL;
+	*at = e + strlen(e) + 1;
+	return e;
+}
+
+/* `vault run --env` (issue 16 item 6): what a program run as another account gets of the caller's block. */
+static void
+env_filter(void **state)
+{
+	static const char *const caller[] = {
+		"=C:=C:\\Users\\me", "Path=C:\\Users\\me\\evil;C:\\Windows", "PATHEXT=.EXE;.EVIL",
+		"SystemRoot=C:\\Users\\me\\fake", "windir=C:\\Users\\me\\fake", "ComSpec=C:\\Users\\me\\cmd.exe",
+		"TEMP=C:\\Users\\me\\tmp", "USERPROFILE=C:\\Users\\me", "APPDATA=C:\\Users\\me\\AppData",
+		"__COMPAT_LAYER=RunAsInvoker", "COR_ENABLE_PROFILING=1", "COR_PROFILER_PATH_64=C:\\x.dll",
+		"CORECLR_PROFILER=x", "COMPlus_EnableDiagnostics=1", "DOTNET_STARTUP_HOOKS=C:\\x.dll",
+		"PYTHONSTARTUP=C:\\x.py", "PSModulePath=C:\\Users\\me\\mods", "SSLKEYLOGFILE=C:\\keys",
+		"PERL5OPT=-Mx", "JAVA_TOOL_OPTIONS=-javaagent:x", "ProgramData=C:\\Users\\me\\pd",
+		"zeta=last", "REPORT=monthly", "report=second", "PROMPT=$P$G", "empty=",
+		"PATHOLOGY=kept: only PATH itself is dropped", NULL,
+	};
+	static const char *const fixed[] = {
+		"PATH=C:\\Windows\\system32;C:\\Windows", "SystemRoot=C:\\Windows", NULL,
+	};
+	static const char *const want[] = {
+		"empty=", "PATH=C:\\Windows\\system32;C:\\Windows", "PATHOLOGY=kept: only PATH itself is dropped",
+		"PROMPT=$P$G", "REPORT=monthly", "SystemRoot=C:\\Windows", "zeta=last", NULL,
+	};
+	const char *in, *at, *e;
+	char *out;
+	const char *last;
+	size_t len, outlen, i;
+
+	(void)state;
+	in = block(&len, caller);
+	assert_int_equal(vault_win_env_filter(in, len, fixed, 1, &out, &outlen), 0);
+	at = out;
+	for (i = 0; want[i] != NULL; i++) {
+		e = next_kv(&at);
+		assert_non_null(e);
+		assert_string_equal(e, want[i]);
+	}
+	assert_null(next_kv(&at));
+	assert_int_equal((size_t)(at - out) + 1, outlen);
+	free(out);
+
+	/* Network-only (the program runs as the caller): all of it, sorted, less the drive entries. */
+	assert_int_equal(vault_win_env_filter(in, len, fixed, 0, &out, &outlen), 0);
+	at = out;
+	assert_string_equal(next_kv(&at), "APPDATA=C:\\Users\\me\\AppData");
+	for (i = 1, last = NULL; (e = next_kv(&at)) != NULL; i++, last = e) {
+		assert_true(e[0] != '=');
+		assert_null(strstr(e, "C:\\Windows;")); /* fixed is not used */
+	}
+	assert_int_equal(i, 25); /* 27 entries, less "=C:", less "report" (a second REPORT) */
+	/* '_' sorts after the letters (upper case, ordinal), as Windows sorts. */
+	assert_string_equal(last, "__COMPAT_LAYER=RunAsInvoker");
+	free(out);
+
+	/* An empty block: an empty environment (one NUL). */
+	assert_int_equal(vault_win_env_filter("", 0, NULL, 1, &out, &outlen), 0);
+	assert_int_equal(outlen, 1);
+	assert_int_equal(out[0], '\0');
+	free(out);
+}
+
+static void
+env_refusals(void **state)
+{
+	static char big[VAULT_WIN_ENV_MAX + 8];
+	char *out;
+	size_t n;
+
+	(void)state;
+	/* The last entry without its NUL. */
+	assert_int_equal(vault_win_env_filter("A=1\0B=2", 7, NULL, 1, &out, NULL), VAULT_ERR_INVAL);
+	assert_null(out);
+	/* An entry without '=', an empty entry, malformed UTF-8. */
+	assert_int_equal(vault_win_env_check("A=1\0B\0", 6, NULL), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_env_check("A=1\0\0", 5, NULL), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_env_check("A=\xc0\xaf\0", 5, NULL), VAULT_ERR_INVAL);
+	assert_int_equal(vault_win_env_check("A=\xc3\xa9\0", 5, &n), 0);
+	assert_int_equal(n, 1);
+	/* Past the bound. */
+	memset(big, 'x', sizeof(big));
+	big[1] = '=';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(vault_win_env_check(big, sizeof(big), NULL), VAULT_ERR_TOOBIG);
+	assert_int_equal(vault_win_env_check(big + 8, VAULT_WIN_ENV_MAX, NULL), VAULT_ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -355,6 +468,8 @@ main(void)
 		cmocka_unit_test(target_change_status),
 		cmocka_unit_test(target_logon_status),
 		cmocka_unit_test(target_change_outcome),
+		cmocka_unit_test(env_filter),
+		cmocka_unit_test(env_refusals),
 	};
 
 	return cmocka_run_group_tests_name("winrun_portable", tests, NULL, NULL);
