@@ -32,8 +32,12 @@
  *    (winrun_win32.c's launcher on a pinned handle): the password never
  *    enters vault.exe; the connection's thread waits for the program;
  *  - vault rotate: served in the connection's thread with the vault held
- *    (the `windows` target, target_win32.c): other requests wait until the
- *    target answers; there is no worker process to kill at a lock;
+ *    (the `windows` and `command:` targets, target_win32.c): other requests
+ *    wait until the target answers; there is no worker process to kill at
+ *    a lock;
+ *  - after an unlock, rotations a crash left pending are recovered on a
+ *    thread of its own (vault_pipe_agent_recover), one at a time, as the
+ *    Unix agent's worker recovers them;
  *  - on -k (its stop event), Ctrl-C, Ctrl-Break, logoff or shutdown the
  *    vault is locked (audited) before the process ends; the stop event is
  *    ours alone and made only if its name is free, as the pipe.
@@ -246,6 +250,52 @@ kill_agent(const char *pipe_name)
 	return 0;
 }
 
+static volatile LONG recovering;
+
+static void
+log_recovery(void *arg, const char *account, int result, const char *why)
+{
+	(void)arg;
+	fprintf(stderr, "vault-agent: recovery of '%s': %s (%s)\n", account, vault_rotate_result_name(result), why);
+	fflush(stderr);
+}
+
+/* After an unlock: the rotations a crash left pending, finished with the vault held. */
+static unsigned __stdcall
+recover_thread(void *arg)
+{
+	int rc;
+
+	(void)arg;
+	if ((rc = vault_pipe_agent_recover(&ag, log_recovery, NULL)) != 0)
+		fprintf(stderr, "vault-agent: recovery at unlock failed: %s\n", vault_strerror(rc));
+	fflush(stderr);
+	InterlockedExchange(&recovering, 0);
+	return 0;
+}
+
+static void
+recover_if_due(void)
+{
+	uintptr_t th;
+	int pending;
+
+	if (InterlockedCompareExchange(&recovering, 1, 0) != 0)
+		return; /* one at a time; the look stays due */
+	if ((pending = vault_pipe_agent_recover_due(&ag)) == 0) {
+		InterlockedExchange(&recovering, 0);
+		return;
+	}
+	fprintf(stderr, "vault-agent: %d interrupted rotation(s) found; recovering\n", pending);
+	fflush(stderr);
+	if ((th = _beginthreadex(NULL, 0, recover_thread, NULL, 0, NULL)) == 0) {
+		fprintf(stderr, "vault-agent: cannot start the recovery: %s\n", strerror(errno));
+		InterlockedExchange(&recovering, 0);
+		return;
+	}
+	CloseHandle((HANDLE)th);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -369,6 +419,8 @@ main(int argc, char **argv)
 
 	while (!stopping && WaitForSingleObject(stop_ev, 0) != WAIT_OBJECT_0) {
 		uint32_t next = vault_pipe_agent_tick(&ag, vault_plat_monotonic_ms());
+
+		recover_if_due();
 
 		unsigned lost;
 

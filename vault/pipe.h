@@ -228,7 +228,26 @@ typedef struct vault_pipe_agent {
 	vault_pipe_lockfn lock, unlock, kdf_lock, kdf_unlock;
 	void *lock_ctx;
 	const vault_pipe_launcher *launcher; /* NULL: LAUNCH goes to vault_service(), which refuses it */
+	int recover_due;        /* an unlock since the last look at interrupted rotations */
+	vault_peer recover_by;  /* who unlocked: the recovery's audit records name them */
 } vault_pipe_agent;
+
+/*
+ * Recovery at unlock, as the Unix agent's worker does it: after an unlock,
+ * with rotation targets installed, rotations a crash or a lost target left
+ * pending are finished by vault_rotate_recover (pending ones only, never a
+ * reconcile: the automatic caller must not try known-bad passwords).
+ *
+ * vault_pipe_agent_recover_due() claims the look an unlock made due and
+ * returns how many rotations are pending (0: nothing to do, or none due).
+ * The caller then runs vault_pipe_agent_recover() on a thread of its own:
+ * it holds the vault until the targets answer, as ROTATE does. report
+ * (may be NULL) hears of each account. Returns vault_rotate_recover's
+ * result, or 0 when the agent was locked meanwhile (nothing done).
+ */
+int vault_pipe_agent_recover_due(vault_pipe_agent *ag);
+int vault_pipe_agent_recover(vault_pipe_agent *ag,
+    void (*report)(void *arg, const char *account, int result, const char *why), void *arg);
 
 #define VAULT_PIPE_MAX_PROOFS 4 /* passphrase checks one request may need */
 

@@ -95,6 +95,40 @@ vault_pipe_agent_tick(vault_pipe_agent *ag, int64_t now)
 	return next >= UINT32_MAX ? UINT32_MAX : (uint32_t)next;
 }
 
+int
+vault_pipe_agent_recover_due(vault_pipe_agent *ag)
+{
+	vault_account **list = NULL;
+	size_t n = 0, i;
+	int pending = 0;
+
+	take(ag);
+	if (ag->recover_due && vault_is_unlocked(ag->v) && ag->v->hooks.change != NULL) {
+		ag->recover_due = 0;
+		if (vault_refresh(ag->v) == 0 && vault_account_list(ag->v, &list, &n) == 0) {
+			for (i = 0; i < n; i++)
+				pending += list[i]->rstate == VAULT_RSTATE_PENDING;
+			vault_account_list_free(&list, n);
+		}
+	}
+	give(ag);
+	return pending;
+}
+
+int
+vault_pipe_agent_recover(vault_pipe_agent *ag,
+    void (*report)(void *arg, const char *account, int result, const char *why), void *arg)
+{
+	int rc = 0;
+
+	take(ag);
+	/* A lock since the claim: nothing to recover with; the next unlock looks again. */
+	if (vault_is_unlocked(ag->v) && ag->v->hooks.change != NULL && (rc = vault_refresh(ag->v)) == 0)
+		rc = vault_rotate_recover(ag->v, &ag->recover_by, 0, report, arg);
+	give(ag);
+	return rc;
+}
+
 /* A wrong passphrase: the whole agent backs off (held lock). */
 static void
 penalise(vault_pipe_agent *ag)
@@ -199,6 +233,8 @@ unlocked_by(vault_pipe_agent *ag, const vault_peer *peer, const char *kind)
 	    ag->fails);
 	ag->fails = 0;
 	ag->unlocked_at = ag->last_use = vault_plat_monotonic_ms();
+	ag->recover_due = 1;
+	ag->recover_by = *peer;
 	if (vault_audit_agent(ag->v, peer, "unlock", how) != 0)
 		ag->audit_failures++; /* unlocked either way, as the Unix agent; the agent says so */
 }

@@ -905,14 +905,39 @@ rot_ok(void *arg, const vault_account *a, const vault_secret *oldpw, const vault
 	return 0;
 }
 
+static int rot_unreachable; /* the target cannot be asked: the change's outcome unknown */
+
 static int
 rot_verify(void *arg, const vault_account *a, const vault_secret *pw, char *why, size_t whylen)
 {
 	(void)arg;
 	(void)a;
-	(void)why;
-	(void)whylen;
+	if (rot_unreachable) {
+		snprintf(why, whylen, "the target does not answer");
+		return VAULT_ERR_IO;
+	}
 	return pw->len == 6 && memcmp(pw->buf, "pw-rot", 6) == 0 ? VAULT_ERR_BADPASS : 0;
+}
+
+static int
+rot_lost(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw, char *why,
+    size_t whylen)
+{
+	(void)arg;
+	(void)a;
+	(void)oldpw;
+	(void)newpw;
+	snprintf(why, whylen, "the connection to the target dropped");
+	return VAULT_ERR_IO;
+}
+
+static void
+count_report(void *arg, const char *account, int result, const char *why)
+{
+	(void)account;
+	(void)why;
+	if (result == VAULT_ROTATED)
+		(*(int *)arg)++;
 }
 
 /* RUN for a saved action: the plan the agent answers (decoded; the caller frees it). */
@@ -1232,6 +1257,63 @@ agent_launch(void **state)
 		assert_int_equal(only_frame(&out, &rr), VAULT_MSG_OK);
 		assert_int_equal(vault_rd_u32(&rr, &result), 0);
 		assert_int_equal(result, VAULT_ROTATED);
+
+		/*
+		 * Recovery at unlock: a rotation whose target stopped answering
+		 * stays pending; the next unlock through the agent makes a look
+		 * due (claimed once), and the recovery, the target answering
+		 * again, finishes it with the new password.
+		 */
+		{
+			vault_account *got;
+			vault_secret *sec;
+			char before[64];
+			int rotated = 0;
+
+			assert_int_equal(vault_account_secret(x.v, "rot", 0, &got, &sec), 0);
+			assert_true(sec->len < sizeof(before));
+			memcpy(before, sec->buf, sec->len);
+			before[sec->len] = '\0';
+			vault_secret_free(&sec);
+			vault_account_free(&got);
+			h.change = rot_lost;
+			vault_set_rotate_hooks(x.v, &h);
+			rot_unreachable = 1;
+			assert_int_equal(agent_call(&c, &who, VAULT_MSG_ROTATE, &req, &out), 0);
+			assert_int_equal(vault_account_get(x.v, "rot", &got), 0);
+			assert_int_equal(got->rstate, VAULT_RSTATE_PENDING);
+			vault_account_free(&got);
+			assert_int_equal(vault_pipe_agent_recover_due(&ag), 0); /* no unlock since */
+			vault_pipe_agent_lock(&ag, "test");
+			vault_wr_free(&req);
+			str_request(&req, x.key);
+			assert_int_equal(agent_call(&c, &who, VAULT_MSG_UNLOCK_KEYFILE, &req, &out), 0);
+			assert_int_equal(last_error(&out), 0);
+			rot_unreachable = 0;
+			/* Without targets, none is due (the look stays claimable). */
+			memset(&h, 0, sizeof(h));
+			vault_set_rotate_hooks(x.v, &h);
+			assert_int_equal(vault_pipe_agent_recover_due(&ag), 0);
+			h.change = rot_ok;
+			h.verify = rot_verify;
+			vault_set_rotate_hooks(x.v, &h);
+			assert_int_equal(vault_pipe_agent_recover_due(&ag), 1);
+			assert_int_equal(vault_pipe_agent_recover_due(&ag), 0); /* claimed */
+			assert_int_equal(vault_pipe_agent_recover(&ag, count_report, &rotated), 0);
+			assert_int_equal(rotated, 1);
+			assert_int_equal(vault_account_get(x.v, "rot", &got), 0);
+			assert_int_equal(got->rstate, VAULT_RSTATE_OK);
+			vault_account_free(&got);
+			assert_int_equal(vault_account_secret(x.v, "rot", 0, &got, &sec), 0);
+			assert_false(sec->len == strlen(before) && memcmp(sec->buf, before, sec->len) == 0);
+			vault_secret_free(&sec);
+			vault_account_free(&got);
+			/* Locked before the recovery runs: nothing done. */
+			vault_pipe_agent_lock(&ag, "test");
+			assert_int_equal(vault_pipe_agent_recover(&ag, count_report, &rotated), 0);
+			assert_int_equal(rotated, 1);
+			assert_int_equal(vault_unlock_keyfile(x.v, x.key), 0);
+		}
 		vault_wr_free(&req);
 		memset(&h, 0, sizeof(h));
 		vault_set_rotate_hooks(x.v, &h);
