@@ -1,15 +1,29 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * target_win32.c - target.h in the Windows build (issue 16, preview): the
- * `windows` target (windows.c, windows_win32.c: NetUserChangePassword,
- * then LogonUserW) for accounts that rotate with it. The local and command
- * targets are the Linux build's (they need PAM, vault-launch and /bin/sh):
- * libvault refuses to rotate those accounts here before anything is written
- * (supports()).
+ * rotation targets vault-agent.exe and vault-direct.exe (--no-agent) run.
+ *
+ *   windows        windows.c, windows_win32.c: NetUserChangePassword, then
+ *                  LogonUserW with the new password and the old
+ *   command:CMD    command.c, command_win32.c: "<system32>\cmd.exe" /d /s
+ *                  /c "CMD", as the caller (stdin: old\nnew\n); exit 0
+ *                  changed; exit 1-127: nothing changed; killed, crashed
+ *                  (128+, an NTSTATUS) or timed out (VAULT_ROTATE_TIMEOUT,
+ *                  default 300 s; the whole job is ended): unknown,
+ *                  verification decides
+ *   verify command cmd.exe /d /s /c "CMD"          (stdin: password\n)
+ *                  exit 0 logs on, exit 1 rejected, else cannot check;
+ *                  set, it is used for either target, as on Linux
+ *
+ * The local target is the Linux build's (it needs PAM and vault-launch):
+ * libvault refuses to rotate those accounts here before anything is
+ * written (supports()).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "command_target.h"
+#include "command_win32.h"
 #include "target.h"
 #include "windows_win32.h"
 
@@ -17,30 +31,49 @@ static int
 supports(void *arg, int kind)
 {
 	(void)arg;
-	return kind == VAULT_ROTATE_WINDOWS;
+	return kind == VAULT_ROTATE_WINDOWS || kind == VAULT_ROTATE_COMMAND;
 }
 
 /* Refused before the change by supports(); a recovery of one still ends here: nothing changed. */
 static int
-change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw, char *why,
-    size_t whylen)
+change(void *arg, const vault_account *a, const vault_secret *oldpw, const vault_secret *newpw,
+    char *why, size_t whylen)
 {
+	uint32_t code;
+	int how;
+
 	if (!supports(arg, a->rotate_with)) {
-		snprintf(why, whylen, "the %s target is not in the Windows build", vault_rotate_kind_name(a->rotate_with));
+		snprintf(why, whylen, "the %s target is not in the Windows build",
+		    vault_rotate_kind_name(a->rotate_with));
 		return VAULT_ERR_BADPASS;
 	}
-	return target_win_change(arg, a, oldpw, newpw, why, whylen);
+	if (a->rotate_with == VAULT_ROTATE_WINDOWS)
+		return target_win_change(arg, a, oldpw, newpw, why, whylen);
+	target_cmd_run(a->rotate_cmd, a, oldpw, newpw, target_cmd_timeout(), &how, &code, why,
+	    whylen);
+	return target_cmd_change_outcome(how, code, why, whylen);
 }
 
 static int
 verify(void *arg, const vault_account *a, const vault_secret *pw, char *why, size_t whylen)
 {
+	uint32_t code;
+	int how;
+
 	if (!supports(arg, a->rotate_with)) {
 		snprintf(why, whylen, "the %s target is not in the Windows build: cannot tell",
 		    vault_rotate_kind_name(a->rotate_with));
 		return VAULT_ERR_IO;
 	}
-	return target_win_verify(arg, a, pw, why, whylen);
+	if (a->verify_cmd != NULL && a->verify_cmd[0] != '\0') {
+		target_cmd_run(a->verify_cmd, a, pw, NULL, target_cmd_timeout(), &how, &code, why,
+		    whylen);
+		return target_cmd_verify_outcome(how, code, why, whylen);
+	}
+	if (a->rotate_with == VAULT_ROTATE_WINDOWS)
+		return target_win_verify(arg, a, pw, why, whylen);
+	snprintf(why, whylen, "no verify command");
+	return VAULT_ERR_NOTFOUND;
 }
 
 void

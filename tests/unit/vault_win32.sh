@@ -25,9 +25,27 @@
 #                  unchanged, both audited
 #  10  refused     clip, import: not in the preview, said so (exit 2)
 #  11  version     vault --version through vault-direct.exe
-#  12  lock        lock, then get with no passphrase source and no console:
+#  12  command     a `command:` account (rot.cmd run by cmd.exe, checked by
+#                  verify.cmd) rotated through the agent: the script got the
+#                  old and the new password on stdin, VAULT_ROTATE_USER, the
+#                  system PATH and none of our environment (VAULT_TEST_LEAK);
+#                  the vault holds what it got; the password is nowhere in
+#                  vault.exe's output; changed and verified, audited
+#  13  --no-agent  the same through vault-direct.exe
+#  14  exit 3      a rotate command that exits 3: rolled back (exit 1), the
+#                  password unchanged, "exited with status 3" audited
+#  15  verify      a rotate command that says it changed (exit 0) but did
+#                  not: verify.cmd exits 1 for the new password and 0 for the
+#                  old, so the rotation is rolled back (exit 1), audited
+#  16  timeout     VAULT_ROTATE_TIMEOUT=2, --no-agent, a command that changes
+#                  the password, starts a grandchild (which says it started,
+#                  and would write a file 5 s later) and hangs: killed after
+#                  2 s with the grandchild (it started; its file never
+#                  appears: the job object); verify.cmd finds the new
+#                  password, so it is committed (exit 0), the timeout audited
+#  17  lock        lock, then get with no passphrase source and no console:
 #                  refused at once (exit 3)
-#  13  stop        vault-agent.exe -k stops the agent (exit 0): status then
+#  18  stop        vault-agent.exe -k stops the agent (exit 0): status then
 #                  finds none; the whole log verifies (vault-direct.exe)
 #
 # Usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe   (TAP on stdout)
@@ -49,7 +67,10 @@ chmod 600 "$tmp/pass"
 export VAULT_DB VAULT_PASSPHRASE_FILE VAULT_AGENT_SOCK="$pipe" WINEDEBUG=-all
 VAULT_DB=$(winpath "$tmp/vault.db")
 VAULT_PASSPHRASE_FILE=$(winpath "$tmp/pass")
-unset VAULT_CONFIG VAULT_NO_AGENT VAULT_PASSPHRASE_FD VAULT_PASSPHRASE_COMMAND
+unset VAULT_CONFIG VAULT_NO_AGENT VAULT_PASSPHRASE_FD VAULT_PASSPHRASE_COMMAND VAULT_ROTATE_TIMEOUT
+# In the agent's environment (it starts in case 3) and vault-direct's: a
+# rotate command must not see it (cases 12, 13).
+export VAULT_TEST_LEAK=1
 
 # v ARGS...: vault.exe with stdin from $tmp/in (empty unless set); its
 # output (both streams) in $out, its exit code in $rc.
@@ -67,7 +88,7 @@ expect() { # expect NAME WANT_RC PATTERN: the last v's rc and a line of output m
 	fi
 }
 
-echo "1..13"
+echo "1..18"
 
 v init --force
 expect "init through vault-direct.exe" 0 "created vault [0-9a-f]+ at Z:"
@@ -165,6 +186,146 @@ fi
 
 v --version
 expect "--version through vault-direct.exe" 0 "^vault [0-9]"
+
+# The `command:` target (cases 12-16). rot.cmd MODE: reads the old and
+# the new password (a batch file cannot read two lines from a pipe with two
+# `set /p`, on Windows or under wine: `for /f` over `more` can), records
+# what it got in got.txt, and as MODE says: ok (the "target", target.txt,
+# takes the new password; exit 0), fail3 (exit 3), lie (exit 0, nothing
+# changed), hang (target.txt changed, then late.cmd started and a hang).
+# (Wine 8's cmd.exe does not redirect a parenthesized block as a whole:
+# one redirection per line.)
+# verify.cmd: exit 0 if the password on stdin is target.txt's, else 1.
+cat >"$tmp/rot.cmd" <<'EOF'
+@echo off
+setlocal EnableDelayedExpansion
+set n=0
+for /f "usebackq delims=" %%L in (`more`) do (
+	set /a n+=1
+	set "L!n!=%%L"
+)
+> "%~dp0got.txt" echo old=!L1!
+>> "%~dp0got.txt" echo new=!L2!
+>> "%~dp0got.txt" echo user=%VAULT_ROTATE_USER%
+>> "%~dp0got.txt" echo account=%VAULT_ROTATE_ACCOUNT%
+>> "%~dp0got.txt" echo leak=[%VAULT_TEST_LEAK%]
+>> "%~dp0got.txt" echo path=%PATH%
+if "%1"=="fail3" exit /b 3
+if "%1"=="lie" exit /b 0
+> "%~dp0target.txt" echo !L2!
+if "%1"=="hang" (
+	start "" /b cmd /d /c "%~dp0late.cmd"
+	ping -n 60 127.0.0.1 >NUL
+)
+exit /b 0
+EOF
+cat >"$tmp/late.cmd" <<'EOF'
+@echo off
+> "%~dp0started.txt" echo started
+ping -n 5 127.0.0.1 >NUL
+> "%~dp0late.txt" echo late
+EOF
+cat >"$tmp/verify.cmd" <<'EOF'
+@echo off
+setlocal EnableDelayedExpansion
+set PW=
+for /f "usebackq delims=" %%L in (`more`) do if not defined PW set "PW=%%L"
+set /p CUR=<"%~dp0target.txt"
+if "!PW!"=="!CUR!" exit /b 0
+exit /b 1
+EOF
+rot="command:$(winpath "$tmp/rot.cmd")"
+printf 'Cmd-Init-Pw1\r\n' >"$tmp/target.txt"
+got() { tr -d '\r' <"$tmp/got.txt" 2>/dev/null | sed -n "s/^$1=//p"; }
+target() { tr -d '\r\n' <"$tmp/target.txt"; }
+
+# cmd_rotation NAME V-ARGS...: a successful command rotation of account cmd
+# from the password in $before; checks what the script got and the vault.
+cmd_rotation() {
+	local name=$1 before rot_rc rot_out
+	shift
+	stdin=/dev/null v get cmd
+	before=$out
+	rm -f "$tmp/got.txt"
+	v "$@" rotate cmd --charset alnum
+	rot_rc=$rc rot_out=$out
+	v get cmd
+	if [[ $rot_rc == 0 && $rc == 0 && -n $out && $out != "$before" && $(got new) == "$out" &&
+		$(target) == "$out" && $(got old) == "$before" && $(got user) == svc-cmd &&
+		$(got account) == cmd && $(got leak) == "[]" ]] &&
+		grep -qiE '^path=C:\\windows\\system32;C:\\windows;' <<<"$(tr -d '\r' <"$tmp/got.txt")" &&
+		! grep -qF -- "$out" <<<"$rot_out" && ! grep -qF -- "$before" <<<"$rot_out"; then
+		v log --account cmd
+		if [[ $rc == 0 ]] && [[ $(grep -c "changed on the target" <<<"$out") -ge 1 ]] &&
+			grep -q "verified: version [0-9]* logs on" <<<"$out"; then
+			ok "$name"
+		else
+			not_ok "$name: audited" "log: exit $rc:" "$out"
+		fi
+	else
+		not_ok "$name" "rotate: exit $rot_rc: $rot_out" "get: exit $rc: $out (before: $before)" \
+			"target: $(target)" "got.txt:" "$(tr -d '\r' <"$tmp/got.txt" 2>/dev/null)"
+	fi
+}
+
+printf 'Cmd-Init-Pw1\n' >"$tmp/cmdpw"
+stdin=$tmp/cmdpw v add cmd --user svc-cmd --use any --rotate-with "$rot ok" \
+	--verify-with "command:$(winpath "$tmp/verify.cmd")"
+if [[ $rc == 0 ]]; then
+	cmd_rotation "command target through the agent: old and new on stdin, clean environment, verified, audited"
+	cmd_rotation "command target with --no-agent (vault-direct.exe)" --no-agent
+else
+	not_ok "add a command account" "exit $rc: $out"
+	not_ok "command target with --no-agent (no account)"
+fi
+
+# cmd_refused NAME MODE WANT: a rotation with rot.cmd MODE rolled back (exit 1), WANT audited.
+cmd_refused() {
+	local before edit_rc edit_out rot_rc rot_out
+	v get cmd
+	before=$out
+	v edit cmd --rotate-with "$rot $2"
+	edit_rc=$rc edit_out=$out
+	v rotate cmd --charset alnum
+	rot_rc=$rc rot_out=$out
+	v get cmd
+	if [[ $edit_rc == 0 && $rot_rc == 1 && $out == "$before" && $(target) == "$before" ]] &&
+		grep -qF -- "$3" <<<"$rot_out"; then
+		v log --account cmd
+		if [[ $rc == 0 ]] && grep -qF -- "$3" <<<"$out"; then
+			ok "$1"
+		else
+			not_ok "$1: audited" "log: exit $rc:" "$out"
+		fi
+	else
+		not_ok "$1" "edit: exit $edit_rc: $edit_out" "rotate: exit $rot_rc: $rot_out" \
+			"get: exit $rc: $out (before: $before)" "target: $(target)"
+	fi
+}
+cmd_refused "a rotate command that exits 3: rolled back, nothing changed, audited" fail3 \
+	"the rotate command exited with status 3"
+cmd_refused "a rotate command that did not change it: verify.cmd rejects the new password, rolled back" lie \
+	"the old password still logs on"
+
+v edit cmd --rotate-with "$rot hang"
+edit_rc=$rc
+rm -f "$tmp/late.txt" "$tmp/started.txt"
+t0=$SECONDS
+VAULT_ROTATE_TIMEOUT=2 v --no-agent rotate cmd --charset alnum
+rot_rc=$rc rot_out=$out took=$((SECONDS - t0))
+v get cmd
+get_out=$out
+sleep $((took < 12 ? 12 - took : 0)) # late.cmd would have written its file 5 s after it started
+if [[ $edit_rc == 0 && $rot_rc == 0 && $took -lt 30 && $get_out == "$(target)" && $(got new) == "$get_out" &&
+	-e $tmp/started.txt && ! -e $tmp/late.txt ]]; then
+	v log --account cmd
+	expect "timeout: killed after 2 s with its grandchild (${took} s in all), verified, committed" 0 \
+		"target failed: timed out after 2 s and was killed"
+else
+	not_ok "timeout" "edit: exit $edit_rc; rotate: exit $rot_rc after $took s: $rot_out" \
+		"get: $get_out; target: $(target)" "started.txt: $([[ -e $tmp/started.txt ]] && echo present || echo absent)" \
+		"late.txt: $([[ -e $tmp/late.txt ]] && echo present || echo absent)"
+fi
 
 v lock
 lock_rc=$rc

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * command_win32.c - the `command:` rotation target's runner on Windows
+ * (command_win32.h): the account's command run by cmd.exe, as the caller
+ * (the agent's or vault-direct's user), the Windows counterpart of
+ * target.c's /bin/sh -c.
+ *
+ * MUST rules (target.c's, in Win32 terms):
+ *  - passwords go only down an anonymous pipe to the child's stdin, written
+ *    straight from the vault_secret (no copy of ours to wipe): never the
+ *    command line, never the environment; our write end is closed before
+ *    we wait;
+ *  - cmd.exe is named by its full path under GetSystemDirectoryW, never
+ *    found through PATH or %ComSpec%, and runs with /d (no AutoRun from
+ *    the registry);
+ *  - the child gets a minimal environment built here (system paths from
+ *    GetSystemDirectoryW and GetSystemWindowsDirectoryW, the caller's
+ *    profile and temporary directories, VAULT_ROTATE_*), and inherits only
+ *    the two handles it needs, its stdin and one for its stdout and stderr
+ *    (PROC_THREAD_ATTRIBUTE_HANDLE_LIST), made inheritable only while it
+ *    is created;
+ *  - its stdout and stderr go to our stderr (or NUL), so `--json` output
+ *    stays clean;
+ *  - it starts suspended inside a job object and only then runs, so every
+ *    process it starts is in the job: the timeout (VAULT_ROTATE_TIMEOUT)
+ *    ends them all, and so does the end of the command itself (the job is
+ *    closed with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). Unlike /bin/sh's
+ *    process group on Linux, nothing the command leaves running outlives it.
+ *
+ * The passwords are written before we wait, into a pipe created with a 64
+ * KiB buffer: two passwords of at most VAULT_SECRET_MAX bytes each always
+ * fit, so a command that never reads cannot block the write, and the
+ * timeout still applies.
+ *
+ * Under wine 8 (vault_win32.sh cases 12-16): the job object works (a
+ * timed-out command's grandchild dies with it); the handle list is accepted
+ * but not enforced (a probe child saw an unlisted inheritable handle of
+ * ours), so there what keeps other handles ours is that vault makes none
+ * inheritable, and inherit_lock keeps two commands' pipes apart; wine adds
+ * its own WINE* variables to every environment. A batch file cannot read
+ * the two lines with two `set /p` from a pipe (Windows reads a block and
+ * keeps one line; wine keeps the block): `for /f` over `more` (or
+ * `findstr "^"` on Windows) reads them.
+ */
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command_win32.h"
+#include "common.h"
+
+#define TIMEOUT_DEFAULT 300U
+#define PIPE_BYTES 65536U
+/* The code TerminateJobObject gives a timed-out command: >= 128, so never "nothing changed". */
+#define KILLED_CODE ERROR_TIMEOUT
+/* How long a killed job may take to be gone before we stop waiting for it. */
+#define KILL_WAIT_MS 10000U
+
+_Static_assert(2U * (VAULT_SECRET_MAX + 1U) < PIPE_BYTES,
+    "two passwords must fit the pipe's buffer");
+
+unsigned
+target_cmd_timeout(void)
+{
+	const char *e = getenv("VAULT_ROTATE_TIMEOUT");
+	uint64_t n;
+
+	if (e == NULL || *e == '\0' || parse_duration(e, 1, 86400, &n) != 0 || n < 1)
+		return TIMEOUT_DEFAULT;
+	return (unsigned)n;
+}
+
+/* s as a malloc'd UTF-16 string, or NULL (not UTF-8, or no memory). */
+static wchar_t *
+wide(const char *s)
+{
+	wchar_t *w;
+	int n;
+
+	if ((n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0)) <= 0)
+		return NULL;
+	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
+		return NULL;
+	if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* a, b and c joined into a malloc'd string (b and c may be NULL). */
+static wchar_t *
+wjoin(const wchar_t *a, const wchar_t *b, const wchar_t *c)
+{
+	size_t la = wcslen(a), lb = b != NULL ? wcslen(b) : 0, lc = c != NULL ? wcslen(c) : 0;
+	wchar_t *w;
+
+	if ((w = calloc(la + lb + lc + 1, sizeof(*w))) == NULL)
+		return NULL;
+	memcpy(w, a, la * sizeof(*w));
+	if (lb > 0)
+		memcpy(w + la, b, lb * sizeof(*w));
+	if (lc > 0)
+		memcpy(w + la + lb, c, lc * sizeof(*w));
+	return w;
+}
+
+/* Our own value of name, malloc'd, or NULL when unset (or empty). */
+static wchar_t *
+our_env(const char *name)
+{
+	wchar_t wname[64], *v;
+	DWORD n, m;
+
+	if (MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 64) <= 0)
+		return NULL;
+	if ((n = GetEnvironmentVariableW(wname, NULL, 0)) <= 1)
+		return NULL;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return NULL;
+	/* It can change between the calls; a value that no longer fits is left out. */
+	if ((m = GetEnvironmentVariableW(wname, v, n)) == 0 || m >= n) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+#define ENV_MAX 24
+
+struct env_var {
+	const char *name; /* ASCII */
+	wchar_t *value;   /* malloc'd */
+};
+
+struct env {
+	struct env_var v[ENV_MAX];
+	size_t n;
+};
+
+/* Adds name=value, taking value; NULL or empty values are left out. */
+static void
+env_put(struct env *e, const char *name, wchar_t *value)
+{
+	if (value == NULL || value[0] == L'\0' || e->n >= ENV_MAX) {
+		free(value);
+		return;
+	}
+	e->v[e->n].name = name;
+	e->v[e->n].value = value;
+	e->n++;
+}
+
+static void
+env_free(struct env *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i].value);
+	e->n = 0;
+}
+
+static int
+env_order(const void *x, const void *y)
+{
+	return target_cmd_env_cmp(((const struct env_var *)x)->name,
+	    ((const struct env_var *)y)->name);
+}
+
+/*
+ * The environment block: NAME=VALUE\0 ... \0, sorted by name ignoring case
+ * (CreateProcessW's rule). malloc'd; NULL when out of memory.
+ */
+static wchar_t *
+env_block(const vault_account *a, const wchar_t *sysdir, const wchar_t *windir,
+    const wchar_t *cmdexe)
+{
+	static const char *const keep[] = { "TEMP", "TMP", "USERPROFILE", "USERNAME", "USERDOMAIN",
+		"APPDATA", "LOCALAPPDATA", NULL };
+	struct env e;
+	wchar_t drive[3] = { 0 }, *path = NULL, *p, *block = NULL;
+	size_t i, len = 1;
+
+	e.n = 0;
+	/* PATH: the system's own directories, as a default Windows PATH has them first. */
+	{
+		wchar_t *s1 = wjoin(sysdir, L";", windir), *s2 = wjoin(L";", sysdir, L"\\Wbem;"),
+			*s3 = wjoin(sysdir, L"\\WindowsPowerShell\\v1.0", NULL), *s12 = NULL;
+
+		if (s1 != NULL && s2 != NULL && s3 != NULL && (s12 = wjoin(s1, s2, NULL)) != NULL)
+			path = wjoin(s12, s3, NULL);
+		free(s1);
+		free(s2);
+		free(s3);
+		free(s12);
+		if (path == NULL)
+			return NULL;
+	}
+	env_put(&e, "PATH", path);
+	env_put(&e, "PATHEXT", wjoin(L".COM;.EXE;.BAT;.CMD", NULL, NULL));
+	env_put(&e, "SystemRoot", wjoin(windir, NULL, NULL));
+	env_put(&e, "windir", wjoin(windir, NULL, NULL));
+	if (windir[0] != L'\0' && windir[1] == L':') {
+		drive[0] = windir[0];
+		drive[1] = L':';
+		env_put(&e, "SystemDrive", wjoin(drive, NULL, NULL));
+	}
+	env_put(&e, "ComSpec", wjoin(cmdexe, NULL, NULL));
+	for (i = 0; keep[i] != NULL; i++)
+		env_put(&e, keep[i], our_env(keep[i]));
+	/* An account field that is not UTF-8 is left out (wide() gives NULL), not mangled. */
+	if (a != NULL) {
+		env_put(&e, "VAULT_ROTATE_ACCOUNT", a->name != NULL ? wide(a->name) : NULL);
+		env_put(&e, "VAULT_ROTATE_USER", a->user != NULL ? wide(a->user) : NULL);
+		env_put(&e, "VAULT_ROTATE_DOMAIN", a->domain != NULL ? wide(a->domain) : NULL);
+		env_put(&e, "VAULT_ROTATE_HOST", a->host != NULL ? wide(a->host) : NULL);
+	}
+	qsort(e.v, e.n, sizeof(e.v[0]), env_order);
+	for (i = 0; i < e.n; i++)
+		len += strlen(e.v[i].name) + 1 + wcslen(e.v[i].value) + 1;
+	if ((block = calloc(len, sizeof(*block))) == NULL)
+		goto out;
+	p = block;
+	for (i = 0; i < e.n; i++) {
+		const char *n = e.v[i].name;
+
+		while (*n != '\0')
+			*p++ = (wchar_t)(unsigned char)*n++;
+		*p++ = L'=';
+		memcpy(p, e.v[i].value, wcslen(e.v[i].value) * sizeof(*p));
+		p += wcslen(e.v[i].value);
+		*p++ = L'\0';
+	}
+	*p = L'\0';
+out:
+	env_free(&e);
+	return block;
+}
+
+/* Writes all of buf; 0, or -1 (the child went away, or another error: it is its own answer). */
+static int
+write_all_h(HANDLE h, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	DWORD n;
+
+	while (len > 0) {
+		DWORD chunk = len > 0x10000U ? 0x10000U : (DWORD)len;
+
+		if (!WriteFile(h, p, chunk, &n, NULL) || n == 0)
+			return -1; /* ERROR_NO_DATA, ERROR_BROKEN_PIPE: it exited without reading */
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The handle for the child's stdout and stderr: a copy of our stderr, else NUL; not inheritable yet. */
+static HANDLE
+child_output(void)
+{
+	HANDLE err = GetStdHandle(STD_ERROR_HANDLE), dup = NULL;
+
+	if (err != NULL && err != INVALID_HANDLE_VALUE &&
+	    DuplicateHandle(GetCurrentProcess(), err, GetCurrentProcess(), &dup, 0, FALSE,
+		DUPLICATE_SAME_ACCESS))
+		return dup;
+	dup = CreateFileW(L"NUL", GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+	    OPEN_EXISTING, 0, NULL);
+	return dup == INVALID_HANDLE_VALUE ? NULL : dup;
+}
+
+/*
+ * Held from making the child's handles inheritable until they are not
+ * again: where PROC_THREAD_ATTRIBUTE_HANDLE_LIST is not enforced (wine),
+ * another command started by this process (a second rotation thread in the
+ * agent) cannot inherit this one's stdin.
+ */
+static SRWLOCK inherit_lock = SRWLOCK_INIT;
+
+static void
+close_h(HANDLE *h)
+{
+	if (*h != NULL && *h != INVALID_HANDLE_VALUE)
+		CloseHandle(*h);
+	*h = NULL;
+}
+
+void
+target_cmd_run(const char *cmd, const vault_account *a, const vault_secret *s1,
+    const vault_secret *s2, unsigned timeout, int *how, uint32_t *code, char *why, size_t whylen)
+{
+	JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
+	STARTUPINFOEXW si;
+	PROCESS_INFORMATION pi = { NULL, NULL, 0, 0 };
+	LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+	SIZE_T attrs_len = 0;
+	HANDLE in_rd = NULL, in_wr = NULL, out = NULL, job = NULL, inherit[2];
+	wchar_t sysdir[MAX_PATH], windir[MAX_PATH], *wcmd = NULL, *cmdexe = NULL, *line = NULL,
+						    *env = NULL;
+	UINT ns, nw;
+	DWORD w, exit_code;
+	int attrs_ok = 0;
+	BOOL started;
+
+	*how = TARGET_CMD_NOT_STARTED;
+	*code = 0;
+	if (whylen > 0)
+		why[0] = '\0';
+	if (timeout < 1 || timeout > 86400)
+		timeout = TIMEOUT_DEFAULT;
+	/* A C string cannot hold a NUL; what cmd.exe cannot be given is refused before anything runs. */
+	if (cmd == NULL || cmd[0] == '\0') {
+		snprintf(why, whylen, "the command is empty");
+		goto out;
+	}
+	if (strpbrk(cmd, "\r\n") != NULL) {
+		snprintf(why, whylen,
+		    "the command has a line break (cmd.exe would run its first line only)");
+		goto out;
+	}
+	if ((wcmd = wide(cmd)) == NULL) {
+		snprintf(why, whylen, "the command is not valid UTF-8 (or out of memory)");
+		goto out;
+	}
+	ns = GetSystemDirectoryW(sysdir, MAX_PATH);
+	nw = GetSystemWindowsDirectoryW(windir, MAX_PATH);
+	if (ns == 0 || ns >= MAX_PATH || nw == 0 || nw >= MAX_PATH) {
+		snprintf(why, whylen, "cannot find the system directory (error %lu)",
+		    (unsigned long)GetLastError());
+		goto out;
+	}
+	/* With /s, cmd.exe strips the first and the last quote and runs what is between as typed. */
+	if ((cmdexe = wjoin(sysdir, L"\\cmd.exe", NULL)) == NULL ||
+	    (line = wjoin(L"\"", cmdexe, L"\" /d /s /c \"")) == NULL)
+		goto nomem;
+	{
+		wchar_t *t = wjoin(line, wcmd, L"\"");
+
+		free(line);
+		if ((line = t) == NULL)
+			goto nomem;
+	}
+	if (wcslen(line) >= 32767) {
+		snprintf(why, whylen, "the command is too long for a Windows command line");
+		goto out;
+	}
+	if ((env = env_block(a, sysdir, windir, cmdexe)) == NULL)
+		goto nomem;
+
+	/* Neither end inheritable: the child's end becomes so only while it is created (below). */
+	if (!CreatePipe(&in_rd, &in_wr, NULL, PIPE_BYTES)) {
+		snprintf(why, whylen, "CreatePipe: error %lu", (unsigned long)GetLastError());
+		goto out;
+	}
+	if ((out = child_output()) == NULL) {
+		snprintf(why, whylen, "no handle for the command's output (error %lu)",
+		    (unsigned long)GetLastError());
+		goto out;
+	}
+	/* Without the job, the timeout could not end what the command starts: refuse rather than run. */
+	memset(&lim, 0, sizeof(lim));
+	lim.BasicLimitInformation.LimitFlags =
+	    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION;
+	if ((job = CreateJobObjectW(NULL, NULL)) == NULL ||
+	    !SetInformationJobObject(job, JobObjectExtendedLimitInformation, &lim, sizeof(lim))) {
+		snprintf(why, whylen, "cannot create a job object (error %lu)",
+		    (unsigned long)GetLastError());
+		goto out;
+	}
+	/* Only in_rd and out are inherited, even if another thread has inheritable handles open. */
+	inherit[0] = in_rd;
+	inherit[1] = out;
+	(void)InitializeProcThreadAttributeList(NULL, 1, 0, &attrs_len);
+	if (attrs_len == 0 || (attrs = HeapAlloc(GetProcessHeap(), 0, attrs_len)) == NULL)
+		goto nomem;
+	if (!InitializeProcThreadAttributeList(attrs, 1, 0, &attrs_len)) {
+		snprintf(why, whylen, "InitializeProcThreadAttributeList: error %lu",
+		    (unsigned long)GetLastError());
+		goto out;
+	}
+	attrs_ok = 1;
+	if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit,
+		sizeof(inherit), NULL, NULL)) {
+		snprintf(why, whylen, "cannot limit the handles the command inherits (error %lu)",
+		    (unsigned long)GetLastError());
+		goto out;
+	}
+	memset(&si, 0, sizeof(si));
+	si.StartupInfo.cb = sizeof(si);
+	si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+	si.StartupInfo.hStdInput = in_rd;
+	si.StartupInfo.hStdOutput = out;
+	si.StartupInfo.hStdError = out;
+	si.lpAttributeList = attrs;
+	AcquireSRWLockExclusive(&inherit_lock);
+	if (!SetHandleInformation(in_rd, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) ||
+	    !SetHandleInformation(out, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
+		snprintf(why, whylen, "cannot pass handles to the command (error %lu)",
+		    (unsigned long)GetLastError());
+		started = 0;
+	} else if (!(started = CreateProcessW(cmdexe, line, NULL, NULL, TRUE,
+			 CREATE_SUSPENDED | CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT |
+			     EXTENDED_STARTUPINFO_PRESENT,
+			 env, NULL, &si.StartupInfo, &pi))) {
+		snprintf(why, whylen, "cannot start cmd.exe (error %lu)",
+		    (unsigned long)GetLastError());
+	}
+	/* The child has its copies (or none): ours are closed, so never inherited again. */
+	close_h(&in_rd);
+	close_h(&out);
+	ReleaseSRWLockExclusive(&inherit_lock);
+	if (!started) {
+		pi.hProcess = pi.hThread = NULL;
+		goto out;
+	}
+	/* Suspended: not one instruction of it has run, so ending it here changes nothing. */
+	if (!AssignProcessToJobObject(job, pi.hProcess)) {
+		snprintf(why, whylen, "cannot put the command in a job object (error %lu)",
+		    (unsigned long)GetLastError());
+		(void)TerminateProcess(pi.hProcess, KILLED_CODE);
+		(void)WaitForSingleObject(pi.hProcess, KILL_WAIT_MS);
+		goto out;
+	}
+	if (ResumeThread(pi.hThread) == (DWORD)-1) {
+		snprintf(why, whylen, "cannot start the command's thread (error %lu)",
+		    (unsigned long)GetLastError());
+		(void)TerminateJobObject(job, KILLED_CODE);
+		(void)WaitForSingleObject(pi.hProcess, KILL_WAIT_MS);
+		goto out;
+	}
+	*how = TARGET_CMD_LOST; /* it runs: from here on nothing is "not started" */
+	close_h(&pi.hThread);
+
+	/* A command that exits without reading is its own answer: write errors are ignored. */
+	if (s1 != NULL && write_all_h(in_wr, s1->buf, s1->len) == 0 &&
+	    write_all_h(in_wr, "\n", 1) == 0 && s2 != NULL &&
+	    write_all_h(in_wr, s2->buf, s2->len) == 0)
+		(void)write_all_h(in_wr, "\n", 1);
+	close_h(&in_wr);
+
+	w = WaitForSingleObject(pi.hProcess, (DWORD)timeout * 1000U);
+	if (w == WAIT_TIMEOUT) {
+		(void)TerminateJobObject(job, KILLED_CODE);
+		(void)WaitForSingleObject(pi.hProcess, KILL_WAIT_MS);
+		*how = TARGET_CMD_TIMED_OUT;
+		snprintf(why, whylen, "timed out after %u s and was killed", timeout);
+		goto out;
+	}
+	if (w != WAIT_OBJECT_0) {
+		snprintf(why, whylen, "WaitForSingleObject: error %lu",
+		    (unsigned long)GetLastError());
+		(void)TerminateJobObject(job, KILLED_CODE);
+		goto out;
+	}
+	if (!GetExitCodeProcess(pi.hProcess, &exit_code)) {
+		snprintf(why, whylen, "GetExitCodeProcess: error %lu",
+		    (unsigned long)GetLastError());
+		goto out;
+	}
+	*how = TARGET_CMD_EXITED;
+	*code = exit_code;
+	goto out;
+nomem:
+	snprintf(why, whylen, "out of memory");
+out:
+	/* Closing the job ends whatever the command left running (KILL_ON_JOB_CLOSE). */
+	close_h(&in_wr);
+	close_h(&in_rd);
+	close_h(&out);
+	close_h(&pi.hThread);
+	close_h(&pi.hProcess);
+	close_h(&job);
+	if (attrs_ok)
+		DeleteProcThreadAttributeList(attrs);
+	if (attrs != NULL)
+		HeapFree(GetProcessHeap(), 0, attrs);
+	free(env);
+	free(line);
+	free(cmdexe);
+	free(wcmd);
+}
