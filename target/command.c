@@ -13,8 +13,10 @@
  * so they are all "unknown" and verification decides.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "command_target.h"
+#include "common.h"
 #include "vault.h"
 
 /* At or above this an exit code is an NTSTATUS error: a crash or a kill, shown in hex. */
@@ -62,20 +64,13 @@ target_cmd_verify_outcome(int how, uint32_t code, char *why, size_t whylen)
 	return VAULT_ERR_IO;
 }
 
-static int
-upper(unsigned char c)
+unsigned
+target_cmd_timeout(void)
 {
-	return c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
-}
+	const char *e = getenv("VAULT_ROTATE_TIMEOUT");
+	uint64_t n;
 
-int
-target_cmd_env_cmp(const char *a, const char *b)
-{
-	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
-
-	while (*p != '\0' && upper(*p) == upper(*q)) {
-		p++;
-		q++;
-	}
-	return upper(*p) - upper(*q);
+	if (e == NULL || *e == '\0' || parse_duration(e, 1, 86400, &n) != 0 || n < 1)
+		return TARGET_CMD_TIMEOUT_DEFAULT;
+	return (unsigned)n;
 }

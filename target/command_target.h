@@ -3,8 +3,8 @@
  * command_target.h - the `command:` rotation target on Windows: the
  * portable half (command.c, built and tested everywhere) decides what the
  * end of a command means for the rotation protocol (vault.h,
- * vault_rotate_hooks) and orders its environment block; the Win32 half
- * (command_win32.c) runs it. Linux's own command target is target.c.
+ * vault_rotate_hooks); the Win32 half (command_win32.c) runs it, its
+ * environment ordered by vault/winenv.c's rule. Linux's own command target is target.c.
  *
  * What the hooks return, as target.c's do:
  *   change  0                 exit 0: changed;
@@ -41,10 +41,10 @@ int target_cmd_change_outcome(int how, uint32_t code, char *why, size_t whylen);
 int target_cmd_verify_outcome(int how, uint32_t code, char *why, size_t whylen);
 
 /*
- * Compares two environment variable names (ASCII) in the order
- * CreateProcessW wants its environment block in: by name, ignoring case
- * (each byte upper-cased, so '_' sorts after the letters). <0, 0, >0.
+ * VAULT_ROTATE_TIMEOUT (a duration, common.h: 300, 5m) in seconds,
+ * 1..86400; default 300. Both platforms' command targets use it.
  */
-int target_cmd_env_cmp(const char *a, const char *b);
+#define TARGET_CMD_TIMEOUT_DEFAULT 300U
+unsigned target_cmd_timeout(void);
 
 #endif

@@ -50,8 +50,8 @@
 
 #include "command_win32.h"
 #include "common.h"
+#include "winrun_win32.h"
 
-#define TIMEOUT_DEFAULT 300U
 #define PIPE_BYTES 65536U
 /* The code TerminateJobObject gives a timed-out command: >= 128, so never "nothing changed". */
 #define KILLED_CODE ERROR_TIMEOUT
@@ -60,17 +60,6 @@
 
 _Static_assert(2U * (VAULT_SECRET_MAX + 1U) < PIPE_BYTES,
     "two passwords must fit the pipe's buffer");
-
-unsigned
-target_cmd_timeout(void)
-{
-	const char *e = getenv("VAULT_ROTATE_TIMEOUT");
-	uint64_t n;
-
-	if (e == NULL || *e == '\0' || parse_duration(e, 1, 86400, &n) != 0 || n < 1)
-		return TIMEOUT_DEFAULT;
-	return (unsigned)n;
-}
 
 /* s as a malloc'd UTF-16 string, or NULL (not UTF-8, or no memory). */
 static wchar_t *
@@ -107,136 +96,55 @@ wjoin(const wchar_t *a, const wchar_t *b, const wchar_t *c)
 	return w;
 }
 
-/* Our own value of name, malloc'd, or NULL when unset (or empty). */
-static wchar_t *
-our_env(const char *name)
-{
-	wchar_t wname[64], *v;
-	DWORD n, m;
-
-	if (MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 64) <= 0)
-		return NULL;
-	if ((n = GetEnvironmentVariableW(wname, NULL, 0)) <= 1)
-		return NULL;
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return NULL;
-	/* It can change between the calls; a value that no longer fits is left out. */
-	if ((m = GetEnvironmentVariableW(wname, v, n)) == 0 || m >= n) {
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
-#define ENV_MAX 24
-
-struct env_var {
-	const char *name; /* ASCII */
-	wchar_t *value;   /* malloc'd */
-};
-
-struct env {
-	struct env_var v[ENV_MAX];
-	size_t n;
-};
-
-/* Adds name=value, taking value; NULL or empty values are left out. */
-static void
-env_put(struct env *e, const char *name, wchar_t *value)
-{
-	if (value == NULL || value[0] == L'\0' || e->n >= ENV_MAX) {
-		free(value);
-		return;
-	}
-	e->v[e->n].name = name;
-	e->v[e->n].value = value;
-	e->n++;
-}
-
-static void
-env_free(struct env *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->v[i].value);
-	e->n = 0;
-}
-
-static int
-env_order(const void *x, const void *y)
-{
-	return target_cmd_env_cmp(((const struct env_var *)x)->name,
-	    ((const struct env_var *)y)->name);
-}
-
 /*
- * The environment block: NAME=VALUE\0 ... \0, sorted by name ignoring case
- * (CreateProcessW's rule). malloc'd; NULL when out of memory.
+ * The environment block (UTF-16, malloc'd; NULL when out of memory): the
+ * system's own PATH, PATHEXT, ComSpec, SystemRoot, windir, SystemDrive
+ * and shared folders (vault_win_sys_env, as a run's), our TEMP, TMP and
+ * profile (the command runs as us), and VAULT_ROTATE_*; sorted as
+ * CreateProcessW wants (vault_win_env_block).
  */
 static wchar_t *
-env_block(const vault_account *a, const wchar_t *sysdir, const wchar_t *windir,
-    const wchar_t *cmdexe)
+env_block(const vault_account *a)
 {
 	static const char *const keep[] = { "TEMP", "TMP", "USERPROFILE", "USERNAME", "USERDOMAIN",
 		"APPDATA", "LOCALAPPDATA", NULL };
-	struct env e;
-	wchar_t drive[3] = { 0 }, *path = NULL, *p, *block = NULL;
-	size_t i, len = 1;
+	const char *const fields[] = { "VAULT_ROTATE_ACCOUNT", a != NULL ? a->name : NULL, "VAULT_ROTATE_USER",
+		a != NULL ? a->user : NULL, "VAULT_ROTATE_DOMAIN", a != NULL ? a->domain : NULL, "VAULT_ROTATE_HOST",
+		a != NULL ? a->host : NULL };
+	char *list[32];
+	wchar_t wname[32], *v, *block = NULL;
+	size_t n = 0, i;
+	DWORD len;
 
-	e.n = 0;
-	/* PATH: the system's own directories, as a default Windows PATH has them first. */
-	{
-		wchar_t *s1 = wjoin(sysdir, L";", windir), *s2 = wjoin(L";", sysdir, L"\\Wbem;"),
-			*s3 = wjoin(sysdir, L"\\WindowsPowerShell\\v1.0", NULL), *s12 = NULL;
+	if (vault_win_sys_env(list, sizeof(list) / sizeof(list[0])) != 0)
+		return NULL;
+	while (list[n] != NULL)
+		n++;
+	for (i = 0; keep[i] != NULL; i++) {
+		/* Ours, unset or empty: left out. It can change between the calls: then too. */
+		if (MultiByteToWideChar(CP_UTF8, 0, keep[i], -1, wname, 32) <= 0 ||
+		    (len = GetEnvironmentVariableW(wname, NULL, 0)) <= 1 || (v = calloc(len, sizeof(*v))) == NULL)
+			continue;
+		if (GetEnvironmentVariableW(wname, v, len) == len - 1)
+			(void)vault_win_env_put(list, &n, sizeof(list) / sizeof(list[0]), keep[i], v);
+		free(v);
+	}
+	/* An account field that is not UTF-8 is left out, not mangled. */
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i += 2) {
+		char *kv;
 
-		if (s1 != NULL && s2 != NULL && s3 != NULL && (s12 = wjoin(s1, s2, NULL)) != NULL)
-			path = wjoin(s12, s3, NULL);
-		free(s1);
-		free(s2);
-		free(s3);
-		free(s12);
-		if (path == NULL)
-			return NULL;
+		if (fields[i + 1] == NULL || fields[i + 1][0] == '\0' ||
+		    !vault_win_utf8_valid(fields[i + 1], strlen(fields[i + 1])) || n + 2 > sizeof(list) / sizeof(list[0]))
+			continue;
+		if ((kv = malloc(strlen(fields[i]) + strlen(fields[i + 1]) + 2)) == NULL)
+			goto out;
+		sprintf(kv, "%s=%s", fields[i], fields[i + 1]);
+		list[n++] = kv;
+		list[n] = NULL;
 	}
-	env_put(&e, "PATH", path);
-	env_put(&e, "PATHEXT", wjoin(L".COM;.EXE;.BAT;.CMD", NULL, NULL));
-	env_put(&e, "SystemRoot", wjoin(windir, NULL, NULL));
-	env_put(&e, "windir", wjoin(windir, NULL, NULL));
-	if (windir[0] != L'\0' && windir[1] == L':') {
-		drive[0] = windir[0];
-		drive[1] = L':';
-		env_put(&e, "SystemDrive", wjoin(drive, NULL, NULL));
-	}
-	env_put(&e, "ComSpec", wjoin(cmdexe, NULL, NULL));
-	for (i = 0; keep[i] != NULL; i++)
-		env_put(&e, keep[i], our_env(keep[i]));
-	/* An account field that is not UTF-8 is left out (wide() gives NULL), not mangled. */
-	if (a != NULL) {
-		env_put(&e, "VAULT_ROTATE_ACCOUNT", a->name != NULL ? wide(a->name) : NULL);
-		env_put(&e, "VAULT_ROTATE_USER", a->user != NULL ? wide(a->user) : NULL);
-		env_put(&e, "VAULT_ROTATE_DOMAIN", a->domain != NULL ? wide(a->domain) : NULL);
-		env_put(&e, "VAULT_ROTATE_HOST", a->host != NULL ? wide(a->host) : NULL);
-	}
-	qsort(e.v, e.n, sizeof(e.v[0]), env_order);
-	for (i = 0; i < e.n; i++)
-		len += strlen(e.v[i].name) + 1 + wcslen(e.v[i].value) + 1;
-	if ((block = calloc(len, sizeof(*block))) == NULL)
-		goto out;
-	p = block;
-	for (i = 0; i < e.n; i++) {
-		const char *n = e.v[i].name;
-
-		while (*n != '\0')
-			*p++ = (wchar_t)(unsigned char)*n++;
-		*p++ = L'=';
-		memcpy(p, e.v[i].value, wcslen(e.v[i].value) * sizeof(*p));
-		p += wcslen(e.v[i].value);
-		*p++ = L'\0';
-	}
-	*p = L'\0';
+	block = vault_win_env_block((const char *const *)list);
 out:
-	env_free(&e);
+	vault_win_sys_env_free(list);
 	return block;
 }
 
@@ -311,7 +219,7 @@ target_cmd_run(const char *cmd, const vault_account *a, const vault_secret *s1,
 	if (whylen > 0)
 		why[0] = '\0';
 	if (timeout < 1 || timeout > 86400)
-		timeout = TIMEOUT_DEFAULT;
+		timeout = TARGET_CMD_TIMEOUT_DEFAULT;
 	/* A C string cannot hold a NUL; what cmd.exe cannot be given is refused before anything runs. */
 	if (cmd == NULL || cmd[0] == '\0') {
 		snprintf(why, whylen, "the command is empty");
@@ -348,7 +256,7 @@ target_cmd_run(const char *cmd, const vault_account *a, const vault_secret *s1,
 		snprintf(why, whylen, "the command is too long for a Windows command line");
 		goto out;
 	}
-	if ((env = env_block(a, sysdir, windir, cmdexe)) == NULL)
+	if ((env = env_block(a)) == NULL)
 		goto nomem;
 
 	/* Neither end inheritable: the child's end becomes so only while it is created (below). */

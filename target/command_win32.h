@@ -26,7 +26,4 @@
 void target_cmd_run(const char *cmd, const vault_account *a, const vault_secret *s1,
     const vault_secret *s2, unsigned timeout, int *how, uint32_t *code, char *why, size_t whylen);
 
-/* VAULT_ROTATE_TIMEOUT (a duration, common.h: 300, 5m) in seconds, 1..86400; default 300. */
-unsigned target_cmd_timeout(void);
-
 #endif

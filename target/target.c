@@ -39,27 +39,14 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "command_target.h"
 #include "config.h"
 #include "target.h"
-
-#define TIMEOUT_DEFAULT 300
 
 int
 target_launch_program(char *out, size_t size)
 {
 	return launch_program(out, size) == 0 ? 0 : VAULT_ERR_NOTFOUND;
-}
-
-static int
-timeout_secs(void)
-{
-	const char *e = getenv("VAULT_ROTATE_TIMEOUT");
-	uint64_t n;
-
-	/* A duration, as everywhere (common.h): 300, 5m, 1h. */
-	if (e == NULL || *e == '\0' || parse_duration(e, 1, 86400, &n) != 0 || n < 1)
-		return TIMEOUT_DEFAULT;
-	return (int)n;
 }
 
 struct env {
@@ -188,7 +175,7 @@ spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const 
 		int n;
 
 		do
-			n = poll(&pfd, 1, timeout_secs() * 1000);
+			n = poll(&pfd, 1, (int)target_cmd_timeout() * 1000);
 		while (n < 0 && errno == EINTR);
 		if (n == 0) {
 			*timed_out = 1;
@@ -204,7 +191,7 @@ spawn(char *const argv[], const vault_account *a, const vault_secret *s1, const 
 		}
 	}
 	if (*timed_out) {
-		snprintf(why, whylen, "timed out after %d s and was killed", timeout_secs());
+		snprintf(why, whylen, "timed out after %u s and was killed", target_cmd_timeout());
 		rc = SPAWN_UNKNOWN;
 	}
 	return rc;

@@ -241,9 +241,8 @@ out:
 	return rc;
 }
 
-/* "NAME=" and the wide value w as UTF-8, into fixed[*n]. */
-static int
-sys_put(char **fixed, size_t *n, size_t max, const char *name, const wchar_t *w)
+int
+vault_win_env_put(char **list, size_t *n, size_t max, const char *name, const wchar_t *value)
 {
 	int len;
 	size_t nl = strlen(name);
@@ -251,18 +250,18 @@ sys_put(char **fixed, size_t *n, size_t max, const char *name, const wchar_t *w)
 
 	if (*n + 1 >= max)
 		return VAULT_ERR_NOMEM;
-	if ((len = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL)) <= 0)
+	if ((len = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, value, -1, NULL, 0, NULL, NULL)) <= 0)
 		return VAULT_ERR_IO;
 	if ((kv = malloc(nl + 1 + (size_t)len)) == NULL)
 		return VAULT_ERR_NOMEM;
 	memcpy(kv, name, nl);
 	kv[nl] = '=';
-	if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, kv + nl + 1, len, NULL, NULL) != len) {
+	if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, value, -1, kv + nl + 1, len, NULL, NULL) != len) {
 		free(kv);
 		return VAULT_ERR_IO;
 	}
-	fixed[(*n)++] = kv;
-	fixed[*n] = NULL;
+	list[(*n)++] = kv;
+	list[*n] = NULL;
 	return 0;
 }
 
@@ -310,20 +309,20 @@ vault_win_sys_env(char **fixed, size_t max)
 	_snwprintf(buf, sizeof(buf) / sizeof(buf[0]), L"%ls;%ls;%ls\\Wbem;%ls\\WindowsPowerShell\\v1.0\\", sys, win,
 	    sys, sys);
 	buf[sizeof(buf) / sizeof(buf[0]) - 1] = L'\0';
-	if ((rc = sys_put(fixed, &n, max, "PATH", buf)) != 0 ||
-	    (rc = sys_put(fixed, &n, max, "PATHEXT", L".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC")) != 0 ||
-	    (rc = sys_put(fixed, &n, max, "SystemRoot", win)) != 0 || (rc = sys_put(fixed, &n, max, "windir", win)) != 0 ||
-	    (rc = sys_put(fixed, &n, max, "SystemDrive", drive)) != 0)
+	if ((rc = vault_win_env_put(fixed, &n, max, "PATH", buf)) != 0 ||
+	    (rc = vault_win_env_put(fixed, &n, max, "PATHEXT", L".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC")) != 0 ||
+	    (rc = vault_win_env_put(fixed, &n, max, "SystemRoot", win)) != 0 || (rc = vault_win_env_put(fixed, &n, max, "windir", win)) != 0 ||
+	    (rc = vault_win_env_put(fixed, &n, max, "SystemDrive", drive)) != 0)
 		goto fail;
 	_snwprintf(buf, sizeof(buf) / sizeof(buf[0]), L"%ls\\cmd.exe", sys);
 	buf[sizeof(buf) / sizeof(buf[0]) - 1] = L'\0';
-	if ((rc = sys_put(fixed, &n, max, "ComSpec", buf)) != 0)
+	if ((rc = vault_win_env_put(fixed, &n, max, "ComSpec", buf)) != 0)
 		goto fail;
 	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
 		/* Where Windows does not answer, the program goes without (it was dropped from the caller's). */
 		if (SHGetKnownFolderPath(folders[i].id, KF_FLAG_DONT_VERIFY, NULL, &w) != S_OK)
 			continue;
-		rc = sys_put(fixed, &n, max, folders[i].name, w);
+		rc = vault_win_env_put(fixed, &n, max, folders[i].name, w);
 		CoTaskMemFree(w);
 		if (rc != 0)
 			goto fail;
@@ -332,6 +331,54 @@ vault_win_sys_env(char **fixed, size_t max)
 fail:
 	vault_win_sys_env_free(fixed);
 	return rc;
+}
+
+wchar_t *
+vault_win_env_wide(const char *u8, size_t u8len)
+{
+	size_t at, n;
+	wchar_t *w;
+	int k, total = 0;
+
+	/* Entry by entry (each well-formed UTF-8: vault_win_env_filter checked), then the block's closing NUL. */
+	for (at = 0; at + 1 < u8len; at += n + 1) {
+		n = strlen(u8 + at);
+		if (n > INT_MAX || (k = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, u8 + at, (int)n, NULL, 0)) <= 0 ||
+		    k > INT_MAX / 2 - total)
+			return NULL;
+		total += k + 1;
+	}
+	if ((w = calloc((size_t)total + 2, sizeof(*w))) == NULL)
+		return NULL;
+	for (at = 0, total = 0; at + 1 < u8len; at += n + 1) {
+		n = strlen(u8 + at);
+		k = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, u8 + at, (int)n, w + total, (int)n);
+		total += k + 1; /* calloc'd: the NUL is there */
+	}
+	return w;
+}
+
+wchar_t *
+vault_win_env_block(const char *const *list)
+{
+	char *u8 = NULL, *sorted = NULL;
+	size_t len = 0, at = 0, i, n, slen;
+	wchar_t *w = NULL;
+
+	for (i = 0; list[i] != NULL; i++)
+		len += strlen(list[i]) + 1;
+	if ((u8 = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0; list[i] != NULL; i++) {
+		n = strlen(list[i]) + 1;
+		memcpy(u8 + at, list[i], n);
+		at += n;
+	}
+	if (vault_win_env_filter(u8, len, NULL, 0, &sorted, &slen) == 0)
+		w = vault_win_env_wide(sorted, slen);
+	free(sorted);
+	free(u8);
+	return w;
 }
 
 /*
@@ -343,9 +390,9 @@ static wchar_t *
 env_block(const vault_win_run_opts *o, char *why, size_t whylen)
 {
 	char *fixed[16], *u8 = NULL;
-	size_t u8len, at = 0, n;
-	wchar_t *w = NULL;
-	int rc, k, total = 0;
+	size_t u8len;
+	wchar_t *w;
+	int rc;
 
 	fixed[0] = NULL;
 	if (o->mode == VAULT_WIN_PROFILE && vault_win_sys_env(fixed, sizeof(fixed) / sizeof(fixed[0])) != 0) {
@@ -359,21 +406,8 @@ env_block(const vault_win_run_opts *o, char *why, size_t whylen)
 		snprintf(why, whylen, "the caller's environment cannot be passed (%s)", vault_strerror(rc));
 		return NULL;
 	}
-	/* Entry by entry (each well-formed UTF-8: checked), then the block's closing NUL. */
-	for (at = 0; at + 1 < u8len; at += n + 1) {
-		n = strlen(u8 + at);
-		total += MultiByteToWideChar(CP_UTF8, 0, u8 + at, (int)n, NULL, 0) + 1;
-	}
-	if ((w = calloc((size_t)total + 2, sizeof(*w))) == NULL) {
+	if ((w = vault_win_env_wide(u8, u8len)) == NULL)
 		snprintf(why, whylen, "out of memory");
-		free(u8);
-		return NULL;
-	}
-	for (at = 0, total = 0; at + 1 < u8len; at += n + 1) {
-		n = strlen(u8 + at);
-		k = MultiByteToWideChar(CP_UTF8, 0, u8 + at, (int)n, w + total, (int)n);
-		total += k + 1; /* calloc'd: the NUL is there */
-	}
 	free(u8);
 	return w;
 }

@@ -110,6 +110,25 @@ int vault_win_sys_env(char **fixed, size_t max);
 void vault_win_sys_env_free(char **fixed);
 
 /*
+ * Appends "name=value" (value UTF-16, made UTF-8; malloc'd) to list[*n]
+ * and keeps list NULL-ended, at most max - 1 entries. Returns 0,
+ * VAULT_ERR_NOMEM (full, or no memory) or VAULT_ERR_IO (value is not
+ * well-formed UTF-16).
+ */
+int vault_win_env_put(char **list, size_t *n, size_t max, const char *name, const wchar_t *value);
+
+/*
+ * The environment block CreateProcessW takes (UTF-16, malloc'd; free())
+ * from the NULL-ended "NAME=VALUE" strings in list (UTF-8): sorted and the
+ * first of each name only (vault_win_env_filter without its filter).
+ * NULL when an entry is malformed or out of memory.
+ */
+wchar_t *vault_win_env_block(const char *const *list);
+
+/* The same from a block of winrun.h's shape, as vault_win_env_filter leaves it (len with its last NUL). */
+wchar_t *vault_win_env_wide(const char *block, size_t len);
+
+/*
  * Starts prog (held) with argv as o->user, waits for it and returns its
  * exit code. pw is wiped right after the logon call, on every path (the
  * caller frees it). On failure returns an EXIT_* code (winrun.h) with a

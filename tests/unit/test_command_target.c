@@ -4,8 +4,8 @@
  * target on Windows (target/command.c), on Linux and under wine: what each
  * way a command can end means for the change and the verify hooks (only a
  * clean exit 1-127 is "nothing changed"; a kill, a crash, a timeout or a
- * lost child is unknown), the words for it, and the case-insensitive order
- * of environment names CreateProcessW wants. vault_win32.sh runs the
+ * lost child is unknown), the words for it, and the order of its
+ * environment's names (vault_win_env_filter's, as CreateProcessW wants). vault_win32.sh runs the
  * Win32 half for real.
  */
 #include <setjmp.h>
@@ -13,12 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "command_target.h"
 #include "vault.h"
+#include "winrun.h"
 
 static void
 change_exits(void **state)
@@ -115,30 +117,57 @@ verify_outcomes(void **state)
 static void
 env_order(void **state)
 {
-	/* The block command_win32.c builds, in the order CreateProcessW wants. */
+	/* The names command_win32.c's block holds, in the order CreateProcessW wants (vault_win_env_filter's). */
 	static const char *const sorted[] = { "APPDATA", "ComSpec", "LOCALAPPDATA", "PATH",
 		"PATHEXT", "SystemDrive", "SystemRoot", "TEMP", "TMP", "USERDOMAIN", "USERNAME",
 		"USERPROFILE", "VAULT_ROTATE_ACCOUNT", "VAULT_ROTATE_DOMAIN", "VAULT_ROTATE_HOST",
 		"VAULT_ROTATE_USER", "windir" };
-	size_t i, j, n = sizeof(sorted) / sizeof(sorted[0]);
+	char in[1024], *out;
+	const char *e;
+	size_t i, at = 0, n = sizeof(sorted) / sizeof(sorted[0]), outlen;
 
 	(void)state;
-	for (i = 0; i < n; i++)
-		for (j = 0; j < n; j++) {
-			int c = target_cmd_env_cmp(sorted[i], sorted[j]);
+	for (i = n; i-- > 0;)
+		at += (size_t)sprintf(in + at, "%s=v", sorted[i]) + 1;
+	assert_int_equal(vault_win_env_filter(in, at, NULL, 0, &out, &outlen), 0);
+	for (i = 0, e = out; i < n; i++, e += strlen(e) + 1) {
+		assert_int_equal(strncmp(e, sorted[i], strlen(sorted[i])), 0);
+		assert_int_equal(e[strlen(sorted[i])], '=');
+	}
+	assert_int_equal(*e, '\0');
+	free(out);
+}
 
-			if (i < j)
-				assert_true(c < 0);
-			else if (i > j)
-				assert_true(c > 0);
-			else
-				assert_int_equal(c, 0);
-		}
-	assert_int_equal(target_cmd_env_cmp("windir", "WINDIR"), 0);
-	assert_true(target_cmd_env_cmp("PATH", "PATHEXT") < 0);
-	/* Upper-cased, '_' (0x5F) sorts after every letter: A_B after AZ. */
-	assert_true(target_cmd_env_cmp("a_b", "AZ") > 0);
-	assert_true(target_cmd_env_cmp("", "A") < 0);
+/* Sets (v not NULL) or unsets VAULT_ROTATE_TIMEOUT; the C runtime's own on Windows. */
+static void
+timeout_set(const char *v)
+{
+#ifdef _WIN32
+	assert_int_equal(_putenv_s("VAULT_ROTATE_TIMEOUT", v != NULL ? v : ""), 0);
+#else
+	assert_int_equal(v != NULL ? setenv("VAULT_ROTATE_TIMEOUT", v, 1) : unsetenv("VAULT_ROTATE_TIMEOUT"), 0);
+#endif
+}
+
+/* VAULT_ROTATE_TIMEOUT, read by both platforms' command targets: a duration, else the default. */
+static void
+timeout_env(void **state)
+{
+	static const struct {
+		const char *v;
+		unsigned want;
+	} t[] = {
+		{ NULL, 300 }, { "", 300 }, { "2", 2 }, { "5m", 300 }, { "90s", 90 }, { "1h", 3600 },
+		{ "0", 300 }, { "-1", 300 }, { "2d", 300 }, { "soon", 300 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		timeout_set(t[i].v);
+		assert_int_equal(target_cmd_timeout(), t[i].want);
+	}
+	timeout_set(NULL);
 }
 
 int
@@ -149,6 +178,7 @@ main(void)
 		cmocka_unit_test(change_not_exited),
 		cmocka_unit_test(verify_outcomes),
 		cmocka_unit_test(env_order),
+		cmocka_unit_test(timeout_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
