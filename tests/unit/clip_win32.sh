@@ -27,25 +27,8 @@ agent=${2:?usage}
 probe=${3:?usage}
 # shellcheck source=wine_tap.sh
 . "$(dirname "$0")/wine_tap.sh"
-tmp=$(mktemp -d)
-winpath() { printf 'Z:%s' "${1//\//\\}"; }
-pipe="\\\\.\\pipe\\vault-clip-test-$$"
-stop_agent() { timeout 60 "$wrapper" "$agent" -k --pipe "$pipe" </dev/null >/dev/null 2>&1; }
-trap 'stop_agent; rm -rf "$tmp"' EXIT
+wine_vault clip-test
 
-pass='correct horse battery staple'
-printf '%s\n%s\n' "$pass" "$pass" >"$tmp/pass"
-chmod 600 "$tmp/pass"
-export VAULT_DB VAULT_PASSPHRASE_FILE VAULT_AGENT_SOCK="$pipe" WINEDEBUG=-all
-VAULT_DB=$(winpath "$tmp/vault.db")
-VAULT_PASSPHRASE_FILE=$(winpath "$tmp/pass")
-unset VAULT_CONFIG VAULT_NO_AGENT VAULT_PASSPHRASE_FD VAULT_PASSPHRASE_COMMAND
-
-v() { # vault.exe ARGS: output in $out, exit code in $rc; stdin from $stdin or nothing
-	timeout 120 "$wrapper" "$vault" "$@" <"${stdin:-/dev/null}" >"$tmp/out" 2>&1
-	rc=$?
-	out=$(tr -d '\r' <"$tmp/out")
-}
 clip() { timeout 60 "$wrapper" "$probe" "$@" </dev/null 2>&1 | tr -d '\r'; }
 # wait_clip WANT SECONDS: polls the clipboard until it reads WANT, at most SECONDS; prints what it read last.
 wait_clip() {

@@ -65,31 +65,11 @@ vault=${1:?usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe}
 agent=${2:?usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe}
 # shellcheck source=wine_tap.sh
 . "$(dirname "$0")/wine_tap.sh"
-tmp=$(mktemp -d)
-winpath() { printf 'Z:%s' "${1//\//\\}"; }
-pipe="\\\\.\\pipe\\vault-test-$$"
-stop_agent() { timeout 60 "$wrapper" "$agent" -k --pipe "$pipe" </dev/null >/dev/null 2>&1; }
-trap 'stop_agent; rm -rf "$tmp"' EXIT
-
-pass='correct horse battery staple'
-printf '%s\n%s\n' "$pass" "$pass" >"$tmp/pass"
-chmod 600 "$tmp/pass"
-export VAULT_DB VAULT_PASSPHRASE_FILE VAULT_AGENT_SOCK="$pipe" WINEDEBUG=-all
-VAULT_DB=$(winpath "$tmp/vault.db")
-VAULT_PASSPHRASE_FILE=$(winpath "$tmp/pass")
-unset VAULT_CONFIG VAULT_NO_AGENT VAULT_PASSPHRASE_FD VAULT_PASSPHRASE_COMMAND VAULT_ROTATE_TIMEOUT
+wine_vault test
 # In the agent's environment (it starts in case 3) and vault-direct's: a
 # rotate command must not see it (cases 12, 13).
 export VAULT_TEST_LEAK=1
 
-# v ARGS...: vault.exe with stdin from $tmp/in (empty unless set); its
-# output (both streams) in $out, its exit code in $rc.
-v() {
-	: >"$tmp/out"
-	timeout 120 "$wrapper" "$vault" "$@" <"${stdin:-/dev/null}" >"$tmp/out" 2>&1
-	rc=$?
-	out=$(tr -d '\r' <"$tmp/out")
-}
 expect() { # expect NAME WANT_RC PATTERN: the last v's rc and a line of output matching PATTERN
 	if [[ $rc == "$2" ]] && grep -qE -- "$3" <<<"$out"; then
 		ok "$1"
