@@ -796,19 +796,11 @@ apply_config(unsigned given)
 		return 1;
 	}
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		const char *v = conf.val[t[i].k];
-		uint32_t secs;
-
-		if (v == NULL || (given & (1U << t[i].k)) != 0)
-			continue;
-		if (parse_secs(v, t[i].max, &secs) != 0 || secs < t[i].min) {
-			fprintf(stderr, "vault-agent: %s:%d: %s: expected a duration from %us to %ud "
-					"(90, 15m, 8h, 1d), not '%s'\n",
-			    conf.path, conf.line[t[i].k], config_key_name(t[i].k), (unsigned)t[i].min,
-			    (unsigned)(t[i].max / 86400), v);
+		if ((given & (1U << t[i].k)) == 0 &&
+		    config_duration(&conf, t[i].k, t[i].min, t[i].max, t[i].out, why, sizeof(why)) != 0) {
+			fprintf(stderr, "vault-agent: %s\n", why);
 			return 2;
 		}
-		*t[i].out = secs;
 	}
 	return 0;
 }

@@ -305,7 +305,9 @@ main(int argc, char **argv)
 	vault *v = NULL;
 	vault_pipe_server *srv = NULL;
 	uint32_t idle = 900, life = 28800, conn = 60;
-	unsigned audit_told = 0;
+	unsigned audit_told = 0, given = 0; /* given: 1 << CONF_*, the timeouts the command line set */
+	struct vault_config conf;
+	char cwhy[4400];
 	char stop[VAULT_PIPE_NAME_MAX + 16] = "";
 	HANDLE stop_ev;
 	int i, rc, kill = 0;
@@ -346,6 +348,9 @@ main(int argc, char **argv)
 		    (strcmp(a, "--max-lifetime") == 0 && duration_arg(a, val, 86400U * 365, &life) != 0) ||
 		    (strcmp(a, "--conn-timeout") == 0 && duration_arg(a, val, 86400U, &conn) != 0))
 			return 2;
+		given |= strcmp(a, "--idle-timeout") == 0 ? 1U << CONF_IDLE_TIMEOUT :
+		    strcmp(a, "--max-lifetime") == 0 ? 1U << CONF_MAX_LIFETIME :
+		    strcmp(a, "--conn-timeout") == 0 ? 1U << CONF_CONN_TIMEOUT : 0;
 	}
 	if (kill && db_arg != NULL) {
 		fprintf(stderr, "vault-agent: -k takes only --pipe\n");
@@ -353,6 +358,22 @@ main(int argc, char **argv)
 	}
 	if (kill)
 		return kill_agent(pipe_name);
+	/* The config file (config_win32.c): the vault and each timeout the command line did not give. */
+	if (config_load(&conf, cwhy, sizeof(cwhy)) != 0) {
+		fprintf(stderr, "vault-agent: config: %s\n", cwhy);
+		return 1;
+	}
+	if (((given & (1U << CONF_IDLE_TIMEOUT)) == 0 &&
+	    config_duration(&conf, CONF_IDLE_TIMEOUT, 0, 86400U * 365, &idle, cwhy, sizeof(cwhy)) != 0) ||
+	    ((given & (1U << CONF_MAX_LIFETIME)) == 0 &&
+	    config_duration(&conf, CONF_MAX_LIFETIME, 0, 86400U * 365, &life, cwhy, sizeof(cwhy)) != 0) ||
+	    ((given & (1U << CONF_CONN_TIMEOUT)) == 0 &&
+	    config_duration(&conf, CONF_CONN_TIMEOUT, 1, 86400U, &conn, cwhy, sizeof(cwhy)) != 0)) {
+		fprintf(stderr, "vault-agent: %s\n", cwhy);
+		return 2;
+	}
+	if (db_arg == NULL)
+		db_arg = config_get(&conf, CONF_DB);
 	if (conn == 0) {
 		fprintf(stderr, "vault-agent: --conn-timeout must be at least 1s\n");
 		return 2;
@@ -364,7 +385,8 @@ main(int argc, char **argv)
 	}
 	if (db_arg != NULL) {
 		if (!vault_plat_path_absolute(db_arg)) {
-			fprintf(stderr, "vault-agent: --db needs an absolute path (C:\\...): '%s'\n", db_arg);
+			fprintf(stderr, "vault-agent: the vault's path (--db, or db in %s) must be absolute (C:\\...): "
+			    "'%s'\n", conf.path[0] != '\0' ? conf.path : "the config file", db_arg);
 			return 2;
 		}
 		if ((db = strdup(db_arg)) == NULL)

@@ -114,19 +114,40 @@ const char *config_key_name(enum config_key k);
  */
 int config_parse(struct vault_config *c, const char *text, size_t len, char *err, size_t errlen);
 
-/* Where the config file is looked for; -1 when there is nowhere (no HOME). */
+/* The largest config file read: bigger than any written by hand; the rest is refused. */
+#define CONFIG_MAX (64 * 1024)
+
+/* err = the formatted message (config_load's and config_parse's errors). */
+void config_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Where the config file is looked for: $VAULT_CONFIG; else Linux
+ * $XDG_CONFIG_HOME/vault/config or ~/.config/vault/config, Windows
+ * %APPDATA%\vault\config. -1 when there is nowhere (no absolute HOME or
+ * APPDATA).
+ */
 int config_path(char *out, size_t outlen);
 
 /*
  * Finds, checks and parses the config file into c. No file is no error
  * (c is empty) unless $VAULT_CONFIG named it. The file must be a regular
  * file, not a symlink, owned by the user or root, writable by no one
- * else, at most 64 KiB. Returns 0, or -1 with the reason in err.
+ * else (Windows: not a reparse point, owned by the user, and its DACL lets
+ * no one else write: vault_plat_trust_fd), at most 64 KiB. Returns 0, or
+ * -1 with the reason in err.
  */
 int config_load(struct vault_config *c, char *err, size_t errlen);
 
 /* The value of key k, or NULL. */
 const char *config_get(const struct vault_config *c, enum config_key k);
+
+/*
+ * The timeout key k as seconds in *out, when the file sets it (else *out
+ * is left alone): 0, or -1 with "FILE:LINE: key: expected a duration..."
+ * in err when it is not a duration from min to max seconds.
+ */
+int config_duration(const struct vault_config *c, enum config_key k, uint32_t min, uint32_t max, uint32_t *out,
+    char *err, size_t errlen);
 
 /*
  * A path value as the user wrote it, with a leading "~/" made $HOME/:

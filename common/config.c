@@ -14,21 +14,16 @@
  * The file names programs to run (pinentry) and the vault to open, so it
  * must be a regular file owned by the user (or root) that no one else may
  * write, as OpenSSH demands of ~/.ssh/config. Nothing secret belongs in it.
+ * Where it is and how it is checked is each platform's: config_posix.c,
+ * config_win32.c (the DACL, through vault/platform.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common.h"
-
-/* Bigger than any config anyone writes by hand: the rest is refused. */
-#define CONFIG_MAX (64 * 1024)
 
 static const char *const config_keys[CONF_NKEYS] = {
 	[CONF_DB] = "db",
@@ -45,10 +40,8 @@ config_key_name(enum config_key k)
 	return (unsigned)k < CONF_NKEYS ? config_keys[k] : NULL;
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+config_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -105,14 +98,14 @@ config_parse(struct vault_config *c, const char *text, size_t len, char *err, si
 		lineno++;
 		p = nl != NULL ? nl + 1 : end;
 		if (memchr(ks, '\0', (size_t)(le - ks)) != NULL) {
-			seterr(err, errlen, "line %d: a NUL byte", lineno);
+			config_seterr(err, errlen, "line %d: a NUL byte", lineno);
 			goto bad;
 		}
 		trim(&ks, &le);
 		if (ks == le || *ks == '#')
 			continue;
 		if ((eq = memchr(ks, '=', (size_t)(le - ks))) == NULL) {
-			seterr(err, errlen, "line %d: expected 'key = value'", lineno);
+			config_seterr(err, errlen, "line %d: expected 'key = value'", lineno);
 			goto bad;
 		}
 		ke = eq;
@@ -131,26 +124,26 @@ config_parse(struct vault_config *c, const char *text, size_t len, char *err, si
 			snprintf(word, sizeof(word), "%.*s", (int)(klen < 39 ? klen : 39), ks);
 			near = suggest_word(word, config_keys, CONF_NKEYS);
 			if (near >= 0)
-				seterr(err, errlen, "line %d: unknown key '%.32s'; did you mean '%s'?", lineno, word,
+				config_seterr(err, errlen, "line %d: unknown key '%.32s'; did you mean '%s'?", lineno, word,
 				    config_keys[near]);
 			else
-				seterr(err, errlen, "line %d: unknown key '%.32s' (known: db, pinentry, "
+				config_seterr(err, errlen, "line %d: unknown key '%.32s' (known: db, pinentry, "
 						    "idle-timeout, max-lifetime, conn-timeout, worker-timeout)",
 				    lineno, word);
 			goto bad;
 		}
 		if (c->val[k] != NULL) {
-			seterr(err, errlen, "line %d: '%s' again (first on line %d)", lineno, config_keys[k],
+			config_seterr(err, errlen, "line %d: '%s' again (first on line %d)", lineno, config_keys[k],
 			    c->line[k]);
 			goto bad;
 		}
 		if (vs == ve) {
-			seterr(err, errlen, "line %d: '%s' has no value", lineno, config_keys[k]);
+			config_seterr(err, errlen, "line %d: '%s' has no value", lineno, config_keys[k]);
 			goto bad;
 		}
 		/* malloc and memcpy, not strndup: mingw has none. */
 		if ((c->val[k] = malloc((size_t)(ve - vs) + 1)) == NULL) {
-			seterr(err, errlen, "out of memory");
+			config_seterr(err, errlen, "out of memory");
 			goto bad;
 		}
 		memcpy(c->val[k], vs, (size_t)(ve - vs));
@@ -163,127 +156,6 @@ bad:
 	return -1;
 }
 
-int
-config_path(char *out, size_t outlen)
-{
-	const char *v = getenv("VAULT_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	int n;
-
-	if (v != NULL && *v != '\0')
-		n = snprintf(out, outlen, "%s", v);
-	else if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(out, outlen, "%s/vault/config", xdg);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(out, outlen, "%s/.config/vault/config", home);
-	else
-		return -1;
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-#ifdef _WIN32
-/*
- * The Windows preview reads no config file yet: its trust checks are the
- * DACL's (vault_plat_trust_fd), which common/ does not link. A file named
- * with VAULT_CONFIG is refused rather than quietly ignored.
- */
-int
-config_load(struct vault_config *c, char *err, size_t errlen)
-{
-	const char *v = getenv("VAULT_CONFIG");
-
-	memset(c, 0, sizeof(*c));
-	if (v != NULL && *v != '\0') {
-		seterr(err, errlen, "%s: the Windows preview reads no config file yet; unset VAULT_CONFIG", v);
-		return -1;
-	}
-	return 0;
-}
-#else
-int
-config_load(struct vault_config *c, char *err, size_t errlen)
-{
-	char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-	int fd, rc = -1, named = getenv("VAULT_CONFIG") != NULL && *getenv("VAULT_CONFIG") != '\0';
-
-	memset(c, 0, sizeof(*c));
-	if (config_path(c->path, sizeof(c->path)) != 0) {
-		c->path[0] = '\0';
-		return 0; /* nowhere to look: the defaults */
-	}
-	/*
-	 * O_NOFOLLOW and checks on the descriptor, not the name: what is
-	 * checked is what is read. A missing file is the defaults, unless
-	 * VAULT_CONFIG named it: then it is a mistake worth saying.
-	 */
-	if ((fd = open(c->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT && !named) {
-			c->path[0] = '\0';
-			return 0;
-		}
-		seterr(err, errlen, "%s: %s", c->path, errno == ELOOP ? "is a symbolic link" : strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		seterr(err, errlen, "%s: %s", c->path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", c->path);
-		goto out;
-	}
-	if (st.st_uid != getuid() && st.st_uid != 0) {
-		seterr(err, errlen, "%s: owned by uid %lu, not by you; refusing to use it", c->path,
-		    (unsigned long)st.st_uid);
-		goto out;
-	}
-	if ((st.st_mode & 022) != 0) {
-		seterr(err, errlen, "%s: writable by others (mode %03o); chmod go-w it", c->path,
-		    (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
-	if (st.st_size > CONFIG_MAX) {
-		seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
-		goto out;
-	}
-	if ((buf = malloc(CONFIG_MAX + 1)) == NULL) {
-		seterr(err, errlen, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, CONFIG_MAX + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			seterr(err, errlen, "%s: %s", c->path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > CONFIG_MAX) {
-			seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
-			goto out;
-		}
-	}
-	{
-		char why[200];
-
-		if (config_parse(c, buf, got, why, sizeof(why)) != 0) {
-			seterr(err, errlen, "%s: %s", c->path, why);
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
-#endif
 
 const char *
 config_get(const struct vault_config *c, enum config_key k)
@@ -306,4 +178,22 @@ config_expand_path(const char *v)
 	if ((out = malloc(len)) != NULL)
 		snprintf(out, len, "%s%s", home, v + 1);
 	return out;
+}
+
+int
+config_duration(const struct vault_config *c, enum config_key k, uint32_t min, uint32_t max, uint32_t *out,
+    char *err, size_t errlen)
+{
+	const char *v = c->val[k];
+	uint64_t secs;
+
+	if (v == NULL)
+		return 0;
+	if (parse_duration(v, 1, max, &secs) != 0 || secs < min) {
+		config_seterr(err, errlen, "%s:%d: %s: expected a duration from %us to %ud (90, 15m, 8h, 1d), not '%s'",
+		    c->path, c->line[k], config_key_name(k), (unsigned)min, (unsigned)(max / 86400), v);
+		return -1;
+	}
+	*out = (uint32_t)secs;
+	return 0;
 }

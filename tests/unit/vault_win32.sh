@@ -53,9 +53,14 @@
 #                  tell (exit 2) stays pending; after a lock and an unlock
 #                  vault-agent.exe recovers it by itself: the vault then
 #                  holds the target's password, "recovering" audited
-#  19  lock        lock, then get with no passphrase source and no console:
+#  19  config      VAULT_CONFIG names a config file whose db is the vault:
+#                  get works without VAULT_DB; a relative VAULT_CONFIG, a
+#                  directory, a misspelt key (line and suggestion) are
+#                  refused; vault-agent.exe refuses a config whose
+#                  idle-timeout is not a duration, naming file and line
+#  20  lock        lock, then get with no passphrase source and no console:
 #                  refused at once (exit 3)
-#  20  stop        vault-agent.exe -k stops the agent (exit 0): status then
+#  21  stop        vault-agent.exe -k stops the agent (exit 0): status then
 #                  finds none; the whole log verifies (vault-direct.exe)
 #
 # Usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe   (TAP on stdout)
@@ -78,7 +83,7 @@ expect() { # expect NAME WANT_RC PATTERN: the last v's rc and a line of output m
 	fi
 }
 
-echo "1..20"
+echo "1..21"
 
 v init --force
 expect "init through vault-direct.exe" 0 "created vault [0-9a-f]+ at Z:"
@@ -352,6 +357,34 @@ else
 	not_ok "recovery at unlock" "edit: exit $edit_rc" "rotate: exit $rot_rc: $rot_out" \
 		"get while pending: $pending_out (before: $before)" "unlock: exit $unlock_rc" \
 		"get after: $out; target: $(target)"
+fi
+
+# The config file (common/config_win32.c), for vault.exe and vault-agent.exe.
+printf '# the test vault\ndb = %s\n' "$VAULT_DB" >"$tmp/config"
+printf 'db = %s\nidle-timout = 5m\n' "$VAULT_DB" >"$tmp/typo"
+printf 'idle-timeout = soon\n' >"$tmp/badagent"
+saved_db=$VAULT_DB
+unset VAULT_DB
+VAULT_CONFIG=$(winpath "$tmp/config") v get web
+cfg_rc=$rc cfg_out=$out
+VAULT_CONFIG=config v get web
+rel_rc=$rc rel_out=$out
+VAULT_CONFIG=$(winpath "$tmp") v get web
+dir_rc=$rc dir_out=$out
+VAULT_CONFIG=$(winpath "$tmp/typo") v get web
+typo_rc=$rc typo_out=$out
+export VAULT_DB=$saved_db
+agent_out=$(VAULT_CONFIG=$(winpath "$tmp/badagent") timeout 60 "$wrapper" "$agent" --pipe "$pipe-cfg" \
+	</dev/null 2>&1 | tr -d '\r')
+agent_rc=${PIPESTATUS[0]}
+if [[ $cfg_rc == 0 && $cfg_out == $'S3cret-Pw w\xc3\xb6rd' && $rel_rc != 0 && $dir_rc != 0 && $typo_rc != 0 &&
+	$agent_rc == 2 ]] && grep -q "must be an absolute path" <<<"$rel_out" &&
+	grep -q "not a regular file" <<<"$dir_out" && grep -q "line 2" <<<"$typo_out" &&
+	grep -q "idle-timeout" <<<"$typo_out" && grep -q "badagent:1: idle-timeout: expected a duration" <<<"$agent_out"; then
+	ok "config file: the vault from it; relative, directory, misspelt key and bad duration refused"
+else
+	not_ok "config file" "config: exit $cfg_rc: $cfg_out" "relative: exit $rel_rc: $rel_out" \
+		"directory: exit $dir_rc: $dir_out" "typo: exit $typo_rc: $typo_out" "agent: exit $agent_rc: $agent_out"
 fi
 
 v lock
