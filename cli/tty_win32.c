@@ -214,17 +214,3 @@ cli_can_prompt(void)
 	CloseHandle(in);
 	return ok;
 }
-
-/*
- * Not on Windows yet: running a command line there means cmd.exe, whose
- * quoting is its own; the preview takes VAULT_PASSPHRASE_FD or _FILE.
- */
-int
-cli_passphrase_command(vault_secret **out, const char *cmd, const char *prompt, int *status)
-{
-	(void)cmd;
-	(void)prompt;
-	*out = NULL;
-	*status = -1;
-	return VAULT_ERR_NOPLATFORM;
-}

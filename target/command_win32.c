@@ -36,7 +36,7 @@
  * timed-out command's grandchild dies with it); the handle list is accepted
  * but not enforced (a probe child saw an unlisted inheritable handle of
  * ours), so there what keeps other handles ours is that vault makes none
- * inheritable, and inherit_lock keeps two commands' pipes apart; wine adds
+ * inheritable, and vault_win_spawn's lock keeps two commands' pipes apart; wine adds
  * its own WINE* variables to every environment. A batch file cannot read
  * the two lines with two `set /p` from a pipe (Windows reads a block and
  * keeps one line; wine keeps the block): `for /f` over `more` (or
@@ -60,41 +60,6 @@
 
 _Static_assert(2U * (VAULT_SECRET_MAX + 1U) < PIPE_BYTES,
     "two passwords must fit the pipe's buffer");
-
-/* s as a malloc'd UTF-16 string, or NULL (not UTF-8, or no memory). */
-static wchar_t *
-wide(const char *s)
-{
-	wchar_t *w;
-	int n;
-
-	if ((n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0)) <= 0)
-		return NULL;
-	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
-		return NULL;
-	if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-		free(w);
-		return NULL;
-	}
-	return w;
-}
-
-/* a, b and c joined into a malloc'd string (b and c may be NULL). */
-static wchar_t *
-wjoin(const wchar_t *a, const wchar_t *b, const wchar_t *c)
-{
-	size_t la = wcslen(a), lb = b != NULL ? wcslen(b) : 0, lc = c != NULL ? wcslen(c) : 0;
-	wchar_t *w;
-
-	if ((w = calloc(la + lb + lc + 1, sizeof(*w))) == NULL)
-		return NULL;
-	memcpy(w, a, la * sizeof(*w));
-	if (lb > 0)
-		memcpy(w + la, b, lb * sizeof(*w));
-	if (lc > 0)
-		memcpy(w + la + lb, c, lc * sizeof(*w));
-	return w;
-}
 
 /*
  * The environment block (UTF-16, malloc'd; NULL when out of memory): the
@@ -181,14 +146,6 @@ child_output(void)
 	return dup == INVALID_HANDLE_VALUE ? NULL : dup;
 }
 
-/*
- * Held from making the child's handles inheritable until they are not
- * again: where PROC_THREAD_ATTRIBUTE_HANDLE_LIST is not enforced (wine),
- * another command started by this process (a second rotation thread in the
- * agent) cannot inherit this one's stdin.
- */
-static SRWLOCK inherit_lock = SRWLOCK_INIT;
-
 static void
 close_h(HANDLE *h)
 {
@@ -202,16 +159,10 @@ target_cmd_run(const char *cmd, const vault_account *a, const vault_secret *s1,
     const vault_secret *s2, unsigned timeout, int *how, uint32_t *code, char *why, size_t whylen)
 {
 	JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
-	STARTUPINFOEXW si;
 	PROCESS_INFORMATION pi = { NULL, NULL, 0, 0 };
-	LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
-	SIZE_T attrs_len = 0;
-	HANDLE in_rd = NULL, in_wr = NULL, out = NULL, job = NULL, inherit[2];
-	wchar_t sysdir[MAX_PATH], windir[MAX_PATH], *wcmd = NULL, *cmdexe = NULL, *line = NULL,
-						    *env = NULL;
-	UINT ns, nw;
+	HANDLE in_rd = NULL, in_wr = NULL, out = NULL, job = NULL;
+	wchar_t *cmdexe = NULL, *line = NULL, *env = NULL;
 	DWORD w, exit_code;
-	int attrs_ok = 0;
 	BOOL started;
 
 	*how = TARGET_CMD_NOT_STARTED;
@@ -220,46 +171,13 @@ target_cmd_run(const char *cmd, const vault_account *a, const vault_secret *s1,
 		why[0] = '\0';
 	if (timeout < 1 || timeout > 86400)
 		timeout = TARGET_CMD_TIMEOUT_DEFAULT;
-	/* A C string cannot hold a NUL; what cmd.exe cannot be given is refused before anything runs. */
-	if (cmd == NULL || cmd[0] == '\0') {
-		snprintf(why, whylen, "the command is empty");
+	/* Refused before anything runs: empty, a line break, not UTF-8, too long. */
+	if (vault_win_cmd_line(cmd, &cmdexe, &line, why, whylen) != 0)
 		goto out;
-	}
-	if (strpbrk(cmd, "\r\n") != NULL) {
-		snprintf(why, whylen,
-		    "the command has a line break (cmd.exe would run its first line only)");
-		goto out;
-	}
-	if ((wcmd = wide(cmd)) == NULL) {
-		snprintf(why, whylen, "the command is not valid UTF-8 (or out of memory)");
-		goto out;
-	}
-	ns = GetSystemDirectoryW(sysdir, MAX_PATH);
-	nw = GetSystemWindowsDirectoryW(windir, MAX_PATH);
-	if (ns == 0 || ns >= MAX_PATH || nw == 0 || nw >= MAX_PATH) {
-		snprintf(why, whylen, "cannot find the system directory (error %lu)",
-		    (unsigned long)GetLastError());
-		goto out;
-	}
-	/* With /s, cmd.exe strips the first and the last quote and runs what is between as typed. */
-	if ((cmdexe = wjoin(sysdir, L"\\cmd.exe", NULL)) == NULL ||
-	    (line = wjoin(L"\"", cmdexe, L"\" /d /s /c \"")) == NULL)
-		goto nomem;
-	{
-		wchar_t *t = wjoin(line, wcmd, L"\"");
-
-		free(line);
-		if ((line = t) == NULL)
-			goto nomem;
-	}
-	if (wcslen(line) >= 32767) {
-		snprintf(why, whylen, "the command is too long for a Windows command line");
-		goto out;
-	}
 	if ((env = env_block(a)) == NULL)
 		goto nomem;
 
-	/* Neither end inheritable: the child's end becomes so only while it is created (below). */
+	/* Neither end inheritable: the child's end becomes so only while it is created (vault_win_spawn). */
 	if (!CreatePipe(&in_rd, &in_wr, NULL, PIPE_BYTES)) {
 		snprintf(why, whylen, "CreatePipe: error %lu", (unsigned long)GetLastError());
 		goto out;
@@ -280,47 +198,13 @@ target_cmd_run(const char *cmd, const vault_account *a, const vault_secret *s1,
 		goto out;
 	}
 	/* Only in_rd and out are inherited, even if another thread has inheritable handles open. */
-	inherit[0] = in_rd;
-	inherit[1] = out;
-	(void)InitializeProcThreadAttributeList(NULL, 1, 0, &attrs_len);
-	if (attrs_len == 0 || (attrs = HeapAlloc(GetProcessHeap(), 0, attrs_len)) == NULL)
-		goto nomem;
-	if (!InitializeProcThreadAttributeList(attrs, 1, 0, &attrs_len)) {
-		snprintf(why, whylen, "InitializeProcThreadAttributeList: error %lu",
-		    (unsigned long)GetLastError());
-		goto out;
-	}
-	attrs_ok = 1;
-	if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit,
-		sizeof(inherit), NULL, NULL)) {
-		snprintf(why, whylen, "cannot limit the handles the command inherits (error %lu)",
-		    (unsigned long)GetLastError());
-		goto out;
-	}
-	memset(&si, 0, sizeof(si));
-	si.StartupInfo.cb = sizeof(si);
-	si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-	si.StartupInfo.hStdInput = in_rd;
-	si.StartupInfo.hStdOutput = out;
-	si.StartupInfo.hStdError = out;
-	si.lpAttributeList = attrs;
-	AcquireSRWLockExclusive(&inherit_lock);
-	if (!SetHandleInformation(in_rd, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) ||
-	    !SetHandleInformation(out, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
-		snprintf(why, whylen, "cannot pass handles to the command (error %lu)",
-		    (unsigned long)GetLastError());
-		started = 0;
-	} else if (!(started = CreateProcessW(cmdexe, line, NULL, NULL, TRUE,
-			 CREATE_SUSPENDED | CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT |
-			     EXTENDED_STARTUPINFO_PRESENT,
-			 env, NULL, &si.StartupInfo, &pi))) {
-		snprintf(why, whylen, "cannot start cmd.exe (error %lu)",
-		    (unsigned long)GetLastError());
-	}
-	/* The child has its copies (or none): ours are closed, so never inherited again. */
+	started = vault_win_spawn(cmdexe, line, CREATE_SUSPENDED | CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT, env,
+	    in_rd, out, out, &pi);
+	if (!started)
+		snprintf(why, whylen, "cannot start cmd.exe (error %lu)", (unsigned long)GetLastError());
+	/* The child has its copies (or none). */
 	close_h(&in_rd);
 	close_h(&out);
-	ReleaseSRWLockExclusive(&inherit_lock);
 	if (!started) {
 		pi.hProcess = pi.hThread = NULL;
 		goto out;
@@ -382,12 +266,7 @@ out:
 	close_h(&pi.hThread);
 	close_h(&pi.hProcess);
 	close_h(&job);
-	if (attrs_ok)
-		DeleteProcThreadAttributeList(attrs);
-	if (attrs != NULL)
-		HeapFree(GetProcessHeap(), 0, attrs);
 	free(env);
 	free(line);
 	free(cmdexe);
-	free(wcmd);
 }

@@ -413,6 +413,109 @@ env_block(const vault_win_run_opts *o, char *why, size_t whylen)
 }
 
 int
+vault_win_cmd_line(const char *cmd, wchar_t **exe, wchar_t **line, char *why, size_t whylen)
+{
+	wchar_t sys[MAX_PATH], *w = NULL;
+	UINT ns;
+	size_t n;
+
+	*exe = *line = NULL;
+	/* A C string cannot hold a NUL; what cmd.exe cannot be given is refused before anything runs. */
+	if (cmd == NULL || cmd[0] == '\0') {
+		snprintf(why, whylen, "the command is empty");
+		return VAULT_ERR_INVAL;
+	}
+	if (strpbrk(cmd, "\r\n") != NULL) {
+		snprintf(why, whylen, "the command has a line break (cmd.exe would run its first line only)");
+		return VAULT_ERR_INVAL;
+	}
+	if ((w = widen(cmd, strlen(cmd))) == NULL) {
+		snprintf(why, whylen, "the command is not valid UTF-8 (or out of memory)");
+		return VAULT_ERR_INVAL;
+	}
+	if ((ns = GetSystemDirectoryW(sys, MAX_PATH)) == 0 || ns >= MAX_PATH) {
+		snprintf(why, whylen, "cannot find the system directory (error %lu)", (unsigned long)GetLastError());
+		free(w);
+		return VAULT_ERR_IO;
+	}
+	n = wcslen(sys) + wcslen(w) + sizeof("\\cmd.exe\"  /d /s /c \"\"\"") + 16;
+	if (n >= VAULT_WIN_CMDLINE_MAX) {
+		snprintf(why, whylen, "the command is too long for a Windows command line");
+		free(w);
+		return VAULT_ERR_INVAL;
+	}
+	if ((*exe = calloc(MAX_PATH + 16, sizeof(wchar_t))) == NULL || (*line = calloc(n, sizeof(wchar_t))) == NULL) {
+		free(*exe);
+		*exe = NULL;
+		free(w);
+		snprintf(why, whylen, "out of memory");
+		return VAULT_ERR_NOMEM;
+	}
+	_snwprintf(*exe, MAX_PATH + 16, L"%ls\\cmd.exe", sys);
+	_snwprintf(*line, n, L"\"%ls\" /d /s /c \"%ls\"", *exe, w);
+	free(w);
+	return 0;
+}
+
+/* Held while handles are inheritable for one child: another thread's child takes none of them. */
+static SRWLOCK inherit_lock = SRWLOCK_INIT;
+
+BOOL
+vault_win_spawn(const wchar_t *exe, wchar_t *line, DWORD flags, void *env, HANDLE in, HANDLE out, HANDLE err,
+    PROCESS_INFORMATION *pi)
+{
+	LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+	STARTUPINFOEXW si;
+	SIZE_T len = 0;
+	HANDLE list[3];
+	DWORD n = 0, i, e = 0;
+	BOOL ok = FALSE;
+
+	/* Each once: the attribute refuses a handle listed twice (stdout and stderr are often one). */
+	list[n++] = in;
+	if (out != in)
+		list[n++] = out;
+	if (err != in && err != out)
+		list[n++] = err;
+	(void)InitializeProcThreadAttributeList(NULL, 1, 0, &len);
+	if (len == 0 || (attrs = HeapAlloc(GetProcessHeap(), 0, len)) == NULL) {
+		SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+		return FALSE;
+	}
+	if (!InitializeProcThreadAttributeList(attrs, 1, 0, &len)) {
+		e = GetLastError();
+		HeapFree(GetProcessHeap(), 0, attrs);
+		SetLastError(e);
+		return FALSE;
+	}
+	memset(&si, 0, sizeof(si));
+	si.StartupInfo.cb = sizeof(si);
+	si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+	si.StartupInfo.hStdInput = in;
+	si.StartupInfo.hStdOutput = out;
+	si.StartupInfo.hStdError = err;
+	si.lpAttributeList = attrs;
+	AcquireSRWLockExclusive(&inherit_lock);
+	if (UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list, n * sizeof(HANDLE), NULL,
+	    NULL)) {
+		for (i = 0; i < n && SetHandleInformation(list[i], HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT); i++)
+			;
+		if (i == n)
+			ok = CreateProcessW(exe, line, NULL, NULL, TRUE, flags | EXTENDED_STARTUPINFO_PRESENT, env, NULL,
+			    &si.StartupInfo, pi);
+	}
+	e = ok ? 0 : GetLastError();
+	/* The child has its copies (or none): ours are never inherited again. */
+	for (i = 0; i < n; i++)
+		(void)SetHandleInformation(list[i], HANDLE_FLAG_INHERIT, 0);
+	ReleaseSRWLockExclusive(&inherit_lock);
+	DeleteProcThreadAttributeList(attrs);
+	HeapFree(GetProcessHeap(), 0, attrs);
+	SetLastError(e);
+	return ok;
+}
+
+int
 vault_win_run(const vault_win_api *api, const vault_win_pinned *prog, const char *const *argv,
     size_t argc, const vault_win_run_opts *o, vault_win_password *pw, int *started, char *why,
     size_t whylen)

@@ -129,6 +129,30 @@ wchar_t *vault_win_env_block(const char *const *list);
 wchar_t *vault_win_env_wide(const char *block, size_t len);
 
 /*
+ * The command line that runs cmd (UTF-8: an account's rotate or verify
+ * command, VAULT_PASSPHRASE_COMMAND) through cmd.exe, named by its full
+ * path under GetSystemDirectoryW (never found through PATH or %ComSpec%):
+ * *exe is that path, *line `"<exe>" /d /s /c "CMD"` (/d: no AutoRun; /s:
+ * cmd.exe strips the outer quotes and runs CMD as typed). Both malloc'd.
+ * Returns 0; VAULT_ERR_INVAL with why said for an empty cmd, one holding a
+ * line break (cmd.exe would run its first line only), one that is not
+ * UTF-8 or too long for a command line; VAULT_ERR_IO; VAULT_ERR_NOMEM.
+ */
+int vault_win_cmd_line(const char *cmd, wchar_t **exe, wchar_t **line, char *why, size_t whylen);
+
+/*
+ * CreateProcessW(exe, line) with in, out and err as the child's standard
+ * handles and no other handle inherited: each is made inheritable only for
+ * the call, under one process-wide lock (so two threads' children never
+ * inherit each other's), and listed in PROC_THREAD_ATTRIBUTE_HANDLE_LIST
+ * (which wine accepts but does not enforce: the lock is what holds there).
+ * flags and env are CreateProcessW's. The handles stay the caller's.
+ * TRUE, or FALSE with GetLastError() said.
+ */
+BOOL vault_win_spawn(const wchar_t *exe, wchar_t *line, DWORD flags, void *env, HANDLE in, HANDLE out,
+    HANDLE err, PROCESS_INFORMATION *pi);
+
+/*
  * Starts prog (held) with argv as o->user, waits for it and returns its
  * exit code. pw is wiped right after the logon call, on every path (the
  * caller frees it). On failure returns an EXIT_* code (winrun.h) with a

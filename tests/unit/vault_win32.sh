@@ -58,9 +58,14 @@
 #                  directory, a misspelt key (line and suggestion) are
 #                  refused; vault-agent.exe refuses a config whose
 #                  idle-timeout is not a duration, naming file and line
-#  20  lock        lock, then get with no passphrase source and no console:
+#  20  passcmd     VAULT_PASSPHRASE_COMMAND run by cmd.exe: after a lock,
+#                  unlock takes the first line it prints, and it saw
+#                  VAULT_PASSPHRASE_PROMPT; one that exits 3 is refused with
+#                  its status, no passphrase taken; the passphrase is nowhere
+#                  in the output
+#  21  lock        lock, then get with no passphrase source and no console:
 #                  refused at once (exit 3)
-#  21  stop        vault-agent.exe -k stops the agent (exit 0): status then
+#  22  stop        vault-agent.exe -k stops the agent (exit 0): status then
 #                  finds none; the whole log verifies (vault-direct.exe)
 #
 # Usage: vault_win32.sh VAULT.exe VAULT-AGENT.exe   (TAP on stdout)
@@ -83,7 +88,7 @@ expect() { # expect NAME WANT_RC PATTERN: the last v's rc and a line of output m
 	fi
 }
 
-echo "1..21"
+echo "1..22"
 
 v init --force
 expect "init through vault-direct.exe" 0 "created vault [0-9a-f]+ at Z:"
@@ -272,9 +277,9 @@ fi
 
 # cmd_refused NAME MODE WANT: a rotation with rot.cmd MODE rolled back (exit 1), WANT audited.
 cmd_refused() {
-	local before edit_rc edit_out rot_rc rot_out
+	local before before_rc edit_rc edit_out rot_rc rot_out
 	v get cmd
-	before=$out
+	before=$out before_rc=$rc
 	v edit cmd --rotate-with "$rot $2"
 	edit_rc=$rc edit_out=$out
 	v rotate cmd --charset alnum
@@ -290,7 +295,7 @@ cmd_refused() {
 		fi
 	else
 		not_ok "$1" "edit: exit $edit_rc: $edit_out" "rotate: exit $rot_rc: $rot_out" \
-			"get: exit $rc: $out (before: $before)" "target: $(target)"
+			"get: exit $rc: $out (before: exit $before_rc: $before)" "target: $(target)"
 	fi
 }
 cmd_refused "a rotate command that exits 3: rolled back, nothing changed, audited" fail3 \
@@ -385,6 +390,27 @@ if [[ $cfg_rc == 0 && $cfg_out == $'S3cret-Pw w\xc3\xb6rd' && $rel_rc != 0 && $d
 else
 	not_ok "config file" "config: exit $cfg_rc: $cfg_out" "relative: exit $rel_rc: $rel_out" \
 		"directory: exit $dir_rc: $dir_out" "typo: exit $typo_rc: $typo_out" "agent: exit $agent_rc: $agent_out"
+fi
+
+# VAULT_PASSPHRASE_COMMAND (cli/passcmd_win32.c): cmd.exe /d /s /c, the first line it prints.
+v lock
+lock1_rc=$rc
+pc="type $(winpath "$tmp/pass") & echo %VAULT_PASSPHRASE_PROMPT%> $(winpath "$tmp/prompt.txt")"
+VAULT_PASSPHRASE_FILE='' VAULT_PASSPHRASE_COMMAND=$pc v unlock
+pc_rc=$rc pc_out=$out
+v get web
+get_rc=$rc
+v lock
+VAULT_PASSPHRASE_FILE='' VAULT_PASSPHRASE_COMMAND="echo $pass& exit 3" v unlock
+bad_rc=$rc bad_out=$out
+prompt_seen=$(tr -d '\r' <"$tmp/prompt.txt" 2>/dev/null)
+if [[ $lock1_rc == 0 && $pc_rc == 0 && $get_rc == 0 && $bad_rc != 0 && -n $prompt_seen &&
+	$prompt_seen != "%VAULT_PASSPHRASE_PROMPT%" ]] && grep -q "failed (status 3)" <<<"$bad_out" &&
+	! grep -qF "$pass" <<<"$pc_out$bad_out"; then
+	ok "VAULT_PASSPHRASE_COMMAND through cmd.exe: unlocked (it saw the prompt '$prompt_seen'); exit 3 refused"
+else
+	not_ok "VAULT_PASSPHRASE_COMMAND" "lock: exit $lock1_rc" "unlock: exit $pc_rc: $pc_out" "get: exit $get_rc" \
+		"failing command: exit $bad_rc: $bad_out" "prompt.txt: $prompt_seen"
 fi
 
 v lock
