@@ -36,12 +36,16 @@ static const char *const drop_names[] = {
 	"NODE_PATH", "RUBYLIB", "RUBYOPT", "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES",
 	/* a program that honours it writes its TLS secrets where the caller reads */
 	"SSLKEYLOGFILE",
+	/* the caller's agents and helpers (cli/launch_env.c's list drops them too) */
+	"SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_EXEC_PATH",
 	NULL,
 };
 
 /* Dropped by prefix (any case): whole families of runtime settings. */
 static const char *const drop_prefixes[] = {
-	"COR_PROFILER", "CORECLR_", "COMPLUS_", "DOTNET_", "PYTHON", "PERL", "ONEDRIVE", NULL,
+	"COR_PROFILER", "CORECLR_", "COMPLUS_", "DOTNET_", "PYTHON", "PERL", "ONEDRIVE",
+	/* ours (the caller's agent pipe, passphrase sources), Git's and Kerberos' configuration, askpass helpers */
+	"VAULT_", "GIT_CONFIG", "SSH_ASKPASS", "KRB5", NULL,
 };
 
 static int

@@ -383,6 +383,8 @@ env_filter(void **state)
 		"CORECLR_PROFILER=x", "COMPlus_EnableDiagnostics=1", "DOTNET_STARTUP_HOOKS=C:\\x.dll",
 		"PYTHONSTARTUP=C:\\x.py", "PSModulePath=C:\\Users\\me\\mods", "SSLKEYLOGFILE=C:\\keys",
 		"PERL5OPT=-Mx", "JAVA_TOOL_OPTIONS=-javaagent:x", "ProgramData=C:\\Users\\me\\pd",
+		"VAULT_AGENT_SOCK=\\\\.\\pipe\\mine", "Vault_Passphrase_File=C:\\p", "KRB5CCNAME=C:\\cc",
+		"GIT_CONFIG_GLOBAL=C:\\g", "SSH_AUTH_SOCK=C:\\s",
 		"zeta=last", "REPORT=monthly", "report=second", "PROMPT=$P$G", "empty=",
 		"PATHOLOGY=kept: only PATH itself is dropped", NULL,
 	};
@@ -419,7 +421,7 @@ env_filter(void **state)
 		assert_true(e[0] != '=');
 		assert_null(strstr(e, "C:\\Windows;")); /* fixed is not used */
 	}
-	assert_int_equal(i, 25); /* 27 entries, less "=C:", less "report" (a second REPORT) */
+	assert_int_equal(i, 30); /* 32 entries, less "=C:", less "report" (a second REPORT) */
 	/* '_' sorts after the letters (upper case, ordinal), as Windows sorts. */
 	assert_string_equal(last, "__COMPAT_LAYER=RunAsInvoker");
 	free(out);
