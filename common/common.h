@@ -117,6 +117,13 @@ int config_parse(struct vault_config *c, const char *text, size_t len, char *err
 /* The largest config file read: bigger than any written by hand; the rest is refused. */
 #define CONFIG_MAX (64 * 1024)
 
+/*
+ * Reads the config file open on fd (size bytes when it was judged: its
+ * place and checks are config_load's) and parses it into c: 0, or -1 with
+ * "PATH: why" in err (too big, unreadable, config_parse's refusal).
+ */
+int config_read_fd(struct vault_config *c, int fd, int64_t size, char *err, size_t errlen);
+
 /* err = the formatted message (config_load's and config_parse's errors). */
 void config_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -17,11 +17,13 @@
  * Where it is and how it is checked is each platform's: config_posix.c,
  * config_win32.c (the DACL, through vault/platform.h).
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -196,4 +198,47 @@ config_duration(const struct vault_config *c, enum config_key k, uint32_t min, u
 	}
 	*out = (uint32_t)secs;
 	return 0;
+}
+
+int
+config_read_fd(struct vault_config *c, int fd, int64_t size, char *err, size_t errlen)
+{
+	char *buf, why[200];
+	size_t got = 0;
+	long n;
+	int rc = -1;
+
+	if (size > CONFIG_MAX) {
+		config_seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
+		return -1;
+	}
+	if ((buf = malloc(CONFIG_MAX + 1)) == NULL) {
+		config_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		n = (long)read(fd, buf + got, (unsigned)(CONFIG_MAX + 1 - got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			config_seterr(err, errlen, "%s: %s", c->path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		/* It grew since it was judged: refused, as one too big to begin with. */
+		if (got > CONFIG_MAX) {
+			config_seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
+			goto out;
+		}
+	}
+	if (config_parse(c, buf, got, why, sizeof(why)) != 0) {
+		config_seterr(err, errlen, "%s: %s", c->path, why);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
 }

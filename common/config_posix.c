@@ -35,9 +35,7 @@ config_path(char *out, size_t outlen)
 int
 config_load(struct vault_config *c, char *err, size_t errlen)
 {
-	char *buf = NULL;
 	struct stat st;
-	size_t got = 0;
 	int fd, rc = -1, named = getenv("VAULT_CONFIG") != NULL && *getenv("VAULT_CONFIG") != '\0';
 
 	memset(c, 0, sizeof(*c));
@@ -76,42 +74,10 @@ config_load(struct vault_config *c, char *err, size_t errlen)
 		    (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
-	if (st.st_size > CONFIG_MAX) {
-		config_seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
+	if (config_read_fd(c, fd, (int64_t)st.st_size, err, errlen) != 0)
 		goto out;
-	}
-	if ((buf = malloc(CONFIG_MAX + 1)) == NULL) {
-		config_seterr(err, errlen, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, CONFIG_MAX + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			config_seterr(err, errlen, "%s: %s", c->path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > CONFIG_MAX) {
-			config_seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
-			goto out;
-		}
-	}
-	{
-		char why[200];
-
-		if (config_parse(c, buf, got, why, sizeof(why)) != 0) {
-			config_seterr(err, errlen, "%s: %s", c->path, why);
-			goto out;
-		}
-	}
 	rc = 0;
 out:
-	free(buf);
 	close(fd);
 	return rc;
 }

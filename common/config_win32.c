@@ -36,9 +36,8 @@ int
 config_load(struct vault_config *c, char *err, size_t errlen)
 {
 	vault_file_info fi;
-	char *buf = NULL, why[256];
-	size_t got = 0;
-	int fd, n, rc = -1, named = getenv("VAULT_CONFIG") != NULL && *getenv("VAULT_CONFIG") != '\0';
+	char why[256];
+	int fd, rc = -1, named = getenv("VAULT_CONFIG") != NULL && *getenv("VAULT_CONFIG") != '\0';
 
 	memset(c, 0, sizeof(*c));
 	if (config_path(c->path, sizeof(c->path)) != 0) {
@@ -71,32 +70,10 @@ config_load(struct vault_config *c, char *err, size_t errlen)
 		config_seterr(err, errlen, "%s: %s; refusing to use it", c->path, why);
 		goto out;
 	}
-	if (fi.size > CONFIG_MAX) {
-		config_seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
+	if (config_read_fd(c, fd, fi.size, err, errlen) != 0)
 		goto out;
-	}
-	if ((buf = malloc(CONFIG_MAX + 1)) == NULL) {
-		config_seterr(err, errlen, "out of memory");
-		goto out;
-	}
-	while ((n = _read(fd, buf + got, (unsigned)(CONFIG_MAX + 1 - got))) > 0) {
-		got += (size_t)n;
-		if (got > CONFIG_MAX) {
-			config_seterr(err, errlen, "%s: larger than %d bytes", c->path, CONFIG_MAX);
-			goto out;
-		}
-	}
-	if (n < 0) {
-		config_seterr(err, errlen, "%s: %s", c->path, strerror(errno));
-		goto out;
-	}
-	if (config_parse(c, buf, got, why, sizeof(why)) != 0) {
-		config_seterr(err, errlen, "%s: %s", c->path, why);
-		goto out;
-	}
 	rc = 0;
 out:
-	free(buf);
 	_close(fd);
 	return rc;
 }
